@@ -1,0 +1,459 @@
+//! The resume journal: a SQLite file that records every item that reached
+//! the target (account, source folder, item id, content hash, target
+//! mailbox and id/UID, time) and every run. A rerun skips what the journal
+//! says is there, so interrupting and rerunning never duplicates anything.
+//!
+//! The journal holds no secrets: no passwords, tokens or message bodies.
+//! Rows are keyed by (target, account, folder, item, hash): a file whose
+//! content changed under the same id is a new item. Items about to be sent
+//! over a link that can fail mid-flight are first recorded as `pending` with
+//! a target-specific marker, so the next run can reconcile them.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Journal errors, with the journal's path.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite failed.
+    #[error("journal {path}: {source}")]
+    Sqlite {
+        /// The journal file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Its directory could not be created.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Written by another version of the tool.
+    #[error("journal {path}: schema version {found}, this version of kerio-migrate writes {SCHEMA_VERSION}")]
+    Schema {
+        /// The journal file.
+        path: PathBuf,
+        /// The version found.
+        found: String,
+    },
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT,
+    target TEXT NOT NULL,
+    command TEXT NOT NULL,
+    exit_code INTEGER,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS items (
+    target TEXT NOT NULL,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    item TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('done', 'pending')),
+    src_size INTEGER,
+    src_mtime INTEGER,
+    mailbox TEXT NOT NULL,
+    target_id TEXT,
+    uidvalidity INTEGER,
+    uid INTEGER,
+    size INTEGER,
+    internal_date INTEGER,
+    message_id TEXT,
+    marker TEXT,
+    run INTEGER,
+    at TEXT NOT NULL,
+    PRIMARY KEY (target, account, folder, item, hash)
+);
+";
+
+/// What the journal knows about one item that is on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoneItem {
+    /// Content hash (hex).
+    pub hash: String,
+    /// Source file size when it was sent.
+    pub src_size: Option<u64>,
+    /// Source file mtime when it was sent.
+    pub src_mtime: Option<i64>,
+}
+
+/// A row to record.
+#[derive(Debug, Clone, Default)]
+pub struct ItemRow {
+    /// Account id (`alice@example.com`).
+    pub account: String,
+    /// Source folder path.
+    pub folder: String,
+    /// Item id.
+    pub item: String,
+    /// Content hash (hex).
+    pub hash: String,
+    /// Source file size.
+    pub src_size: Option<u64>,
+    /// Source file mtime.
+    pub src_mtime: Option<i64>,
+    /// Target mailbox.
+    pub mailbox: String,
+    /// Target id (Maildir name, UID string).
+    pub target_id: Option<String>,
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// UID.
+    pub uid: Option<u32>,
+    /// Bytes sent.
+    pub size: Option<u64>,
+    /// Internal date (Unix seconds).
+    pub internal_date: Option<i64>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// Reconciliation marker (pending rows).
+    pub marker: Option<String>,
+}
+
+/// A pending row read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingItem {
+    /// Item id.
+    pub item: String,
+    /// Content hash.
+    pub hash: String,
+    /// Target mailbox.
+    pub mailbox: String,
+    /// Marker written with it.
+    pub marker: Option<String>,
+    /// Bytes that were to be sent.
+    pub size: Option<u64>,
+    /// Internal date.
+    pub internal_date: Option<i64>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+}
+
+/// The journal.
+pub struct Journal {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    target: String,
+    run: i64,
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Journal {
+    /// Opens (creating) the journal at `path` for `target`, and starts a run.
+    pub fn open(path: &Path, target: &str, command: &str) -> Result<Journal, JournalError> {
+        let err = |source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        let version: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
+                    params![SCHEMA_VERSION.to_string()],
+                )
+                .map_err(err)?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(found) => {
+                return Err(JournalError::Schema {
+                    path: path.to_path_buf(),
+                    found,
+                })
+            }
+        }
+        conn.execute(
+            "INSERT INTO runs (started, target, command) VALUES (?1, ?2, ?3)",
+            params![now_text(), target, command],
+        )
+        .map_err(err)?;
+        let run = conn.last_insert_rowid();
+        Ok(Journal {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            target: target.to_string(),
+            run,
+        })
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> i64 {
+        self.run
+    }
+
+    fn err(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent
+        // (transactions roll back), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Items recorded as done for one source folder, by item id.
+    pub fn done_items(
+        &self,
+        account: &str,
+        folder: &str,
+    ) -> Result<HashMap<String, Vec<DoneItem>>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT item, hash, src_size, src_mtime FROM items
+                 WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account, folder], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    DoneItem {
+                        hash: r.get(1)?,
+                        src_size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                        src_mtime: r.get(3)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut map: HashMap<String, Vec<DoneItem>> = HashMap::new();
+        for row in rows {
+            let (item, d) = row.map_err(|e| self.err(e))?;
+            map.entry(item).or_default().push(d);
+        }
+        Ok(map)
+    }
+
+    /// Pending items of one source folder.
+    pub fn pending_items(
+        &self,
+        account: &str,
+        folder: &str,
+    ) -> Result<Vec<PendingItem>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT item, hash, mailbox, marker, size, internal_date, message_id FROM items
+                 WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'pending'
+                 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account, folder], |r| {
+                Ok(PendingItem {
+                    item: r.get(0)?,
+                    hash: r.get(1)?,
+                    mailbox: r.get(2)?,
+                    marker: r.get(3)?,
+                    size: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                    internal_date: r.get(5)?,
+                    message_id: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    fn write(&self, rows: &[ItemRow], state: &str) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
+                        src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
+                        internal_date, message_id, marker, run, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                        ?16, ?17, ?18)",
+                )
+                .map_err(|e| self.err(e))?;
+            let at = now_text();
+            for r in rows {
+                stmt.execute(params![
+                    self.target,
+                    r.account,
+                    r.folder,
+                    r.item,
+                    r.hash,
+                    state,
+                    r.src_size.map(|v| v as i64),
+                    r.src_mtime,
+                    r.mailbox,
+                    r.target_id,
+                    r.uid_validity,
+                    r.uid,
+                    r.size.map(|v| v as i64),
+                    r.internal_date,
+                    r.message_id,
+                    r.marker,
+                    self.run,
+                    at,
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Records items as done (replacing pending rows of the same key).
+    pub fn record_done(&self, rows: &[ItemRow]) -> Result<(), JournalError> {
+        self.write(rows, "done")
+    }
+
+    /// Records items as pending, durably, before they are sent.
+    pub fn record_pending(&self, rows: &[ItemRow]) -> Result<(), JournalError> {
+        self.write(rows, "pending")
+    }
+
+    /// Forgets pending rows that turned out not to have arrived.
+    pub fn clear_pending(
+        &self,
+        account: &str,
+        folder: &str,
+        items: &[(String, String)],
+    ) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+                     AND item = ?4 AND hash = ?5 AND state = 'pending'",
+                )
+                .map_err(|e| self.err(e))?;
+            for (item, hash) in items {
+                stmt.execute(params![self.target, account, folder, item, hash])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Number of done rows for this target (all accounts).
+    pub fn done_count(&self) -> Result<u64, JournalError> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT COUNT(*) FROM items WHERE target = ?1 AND state = 'done'",
+            params![self.target],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n as u64)
+        .map_err(|e| self.err(e))
+    }
+
+    /// Closes the run with its exit code and JSON summary.
+    pub fn finish_run(&self, exit_code: i32, summary: &str) -> Result<(), JournalError> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE runs SET finished = ?1, exit_code = ?2, summary = ?3 WHERE id = ?4",
+            params![now_text(), exit_code, summary, self.run],
+        )
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(item: &str, hash: &str) -> ItemRow {
+        ItemRow {
+            account: "alice@example.com".into(),
+            folder: "INBOX".into(),
+            item: item.into(),
+            hash: hash.into(),
+            src_size: Some(10),
+            src_mtime: Some(1000),
+            mailbox: "INBOX".into(),
+            ..ItemRow::default()
+        }
+    }
+
+    #[test]
+    fn done_pending_and_reopen() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("sub/j.sqlite");
+        {
+            let j = Journal::open(&p, "maildir:/x", "test").expect("open");
+            j.record_pending(&[row("1", "aa"), row("2", "bb")])
+                .expect("pending");
+            j.record_done(&[row("1", "aa")]).expect("done");
+            assert_eq!(
+                j.pending_items("alice@example.com", "INBOX")
+                    .expect("p")
+                    .len(),
+                1
+            );
+            j.clear_pending("alice@example.com", "INBOX", &[("2".into(), "bb".into())])
+                .expect("clear");
+            j.finish_run(0, "{}").expect("finish");
+        }
+        let j = Journal::open(&p, "maildir:/x", "test").expect("reopen");
+        assert_eq!(j.run_id(), 2);
+        let done = j.done_items("alice@example.com", "INBOX").expect("done");
+        assert_eq!(done.len(), 1);
+        assert_eq!(done["1"][0].hash, "aa");
+        assert!(j
+            .pending_items("alice@example.com", "INBOX")
+            .expect("p")
+            .is_empty());
+        // Another target sees nothing.
+        let other = Journal::open(&p, "imaps://h", "test").expect("open");
+        assert!(other
+            .done_items("alice@example.com", "INBOX")
+            .expect("d")
+            .is_empty());
+        assert_eq!(j.done_count().expect("count"), 1);
+    }
+}

@@ -1,0 +1,39 @@
+//! kerio-migrate: move a Kerio Connect mail store, read offline from disk,
+//! to another system.
+//!
+//! # Architecture
+//!
+//! ```text
+//! store (dir)  ──▶ items (bytes + index.fld flags/dates) ──▶ prepared messages
+//!                                                              (CRLF, internal date, hash)
+//!   ──▶ folder mapping ──▶ target (Maildir, IMAP) ──▶ journal (what arrived) ──▶ report
+//! ```
+//!
+//! - [`store`]: finds the store root, accounts and folders (`layout`),
+//!   decodes folder names (`names`, modified UTF-7), parses `index.fld` and
+//!   `status.fld` (`index`), lists a folder's items (`items`) and decides a
+//!   folder's kind (`kind`).
+//! - [`message`]: prepares one item for a target (the only user of
+//!   mail-parser): CRLF, hash, Message-ID, dates, anomalies, and the
+//!   internal-date chain.
+//! - [`target`]: the interface every destination implements, and the
+//!   Maildir target.
+//! - [`journal`]: the SQLite resume journal.
+//! - [`migrate`]: the driver that streams items through a target and fills
+//!   the [`report`].
+//! - [`scan`]: the inventory.
+//! - [`select`]: account and folder selection.
+//! - [`progress`]: progress display.
+//! - [`cli`]: the command line (the only place that uses `anyhow`).
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod journal;
+pub mod message;
+pub mod migrate;
+pub mod progress;
+pub mod report;
+pub mod scan;
+pub mod select;
+pub mod store;
+pub mod target;

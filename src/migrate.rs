@@ -1,0 +1,685 @@
+//! The migration driver: store → prepared messages → target → journal →
+//! report.
+//!
+//! Per account: walk the folders, decide each folder's kind (only mail
+//! folders are migrated), prepare the target mailbox, skip what the journal
+//! says is already there (by file size and mtime without reading, else by
+//! content hash), then read and prepare the rest in parallel (rayon, in
+//! ordered chunks, through a bounded queue so memory stays flat) and stream
+//! them into the target session. Every item ends in exactly one report
+//! bucket; one bad file never stops the run. Accounts run in parallel
+//! (`parallel_accounts`).
+
+use crate::journal::{DoneItem, ItemRow, Journal, JournalError};
+use crate::message::{self, DateInputs, DateSource};
+use crate::progress::Progress;
+use crate::report::{AccountReport, FolderReport, Report, SkippedFolder};
+use crate::select::Selection;
+use crate::store::index::flag_bits;
+use crate::store::items::{read_item, FolderContents, ItemRef};
+use crate::store::layout::walk_account;
+use crate::store::{Account, Folder, FolderKind, Store};
+use crate::target::{
+    AccountSession, DeliveryResult, MailFlags, MailboxSpec, Outgoing, SessionEvent, Target,
+};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Options of a migration run.
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// Accounts and folders to migrate.
+    pub selection: Selection,
+    /// Skip items whose index flags carry 0x8 (probably deleted, not
+    /// expunged). By default they are migrated, without `\Deleted`.
+    pub skip_deleted: bool,
+    /// Journal rows per commit.
+    pub journal_batch: usize,
+    /// Items read and prepared in parallel per chunk.
+    pub chunk: usize,
+    /// Prepared messages queued ahead of the target.
+    pub queue: usize,
+    /// Accounts migrated at once.
+    pub parallel_accounts: usize,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        MigrateOptions {
+            selection: Selection::default(),
+            skip_deleted: false,
+            journal_batch: 512,
+            chunk: 32,
+            queue: 64,
+            parallel_accounts: 2,
+        }
+    }
+}
+
+/// Shared, read-only context of a run.
+struct Ctx<'a> {
+    target: &'a dyn Target,
+    journal: &'a Journal,
+    opts: &'a MigrateOptions,
+    progress: &'a Progress,
+    cancel: &'a AtomicBool,
+    now: i64,
+}
+
+/// Runs a migration and returns its report (finalised, with exit code).
+pub fn migrate(
+    store: &Store,
+    target: &dyn Target,
+    journal: &Journal,
+    opts: &MigrateOptions,
+    progress: &Progress,
+    cancel: &AtomicBool,
+) -> Report {
+    let mut report = Report {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: chrono::Utc::now().to_rfc3339(),
+        store: store.mail_root.display().to_string(),
+        target: target.id(),
+        journal: journal.path().display().to_string(),
+        ..Report::default()
+    };
+    let accounts = match store.accounts() {
+        Ok((a, _)) => a,
+        Err(e) => {
+            report.fatal = Some(e.to_string());
+            report.finalize();
+            return report;
+        }
+    };
+    let accounts: Vec<Account> = accounts
+        .into_iter()
+        .filter(|a| opts.selection.account(&a.id()))
+        .collect();
+    let ctx = Ctx {
+        target,
+        journal,
+        opts,
+        progress,
+        cancel,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, AccountReport)>> = Mutex::new(Vec::new());
+    let fatal: Mutex<Option<String>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    let workers = opts.parallel_accounts.clamp(1, accounts.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(account) = accounts.get(i) else {
+                    break;
+                };
+                let (rep, err) = migrate_account(&ctx, account, &stop);
+                if let Some(e) = err {
+                    stop.store(true, Ordering::Relaxed);
+                    let mut f = fatal.lock().unwrap_or_else(|p| p.into_inner());
+                    f.get_or_insert(e);
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((i, rep));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    report.accounts = results.into_iter().map(|(_, r)| r).collect();
+    report.fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.interrupted = cancel.load(Ordering::Relaxed);
+    report.finished = chrono::Utc::now().to_rfc3339();
+    report.finalize();
+    report
+}
+
+/// Migrates one account. Returns its report and a fatal error (journal
+/// failure) that must stop the whole run.
+fn migrate_account(
+    ctx: &Ctx<'_>,
+    account: &Account,
+    stop: &AtomicBool,
+) -> (AccountReport, Option<String>) {
+    let mut rep = AccountReport {
+        account: account.id(),
+        ..AccountReport::default()
+    };
+    let tree = match walk_account(account) {
+        Ok(t) => t,
+        Err(e) => {
+            rep.error = Some(e.to_string());
+            return (rep, None);
+        }
+    };
+    rep.skipped_system = tree.skipped.clone();
+    let mut session: Option<Box<dyn AccountSession>> = None;
+    let mut session_error: Option<String> = None;
+    let mut kinds: Vec<FolderKind> = Vec::with_capacity(tree.folders.len());
+    let mut fatal = None;
+    for folder in &tree.folders {
+        let contents = FolderContents::load(folder);
+        let decision = contents.decide_kind(folder, folder.parent.map(|p| kinds[p]));
+        kinds.push(decision.kind);
+        if decision.kind != FolderKind::Mail {
+            rep.skipped_folders.push(SkippedFolder {
+                folder: folder.path.clone(),
+                kind: decision.kind.to_string(),
+                items: contents.items.len() as u64,
+                reason: format!("not mail (from {}); use the exporters", decision.source),
+            });
+            continue;
+        }
+        if !ctx.opts.selection.folder(&folder.path) {
+            rep.skipped_folders.push(SkippedFolder {
+                folder: folder.path.clone(),
+                kind: decision.kind.to_string(),
+                items: contents.items.len() as u64,
+                reason: "not selected (--folder / --exclude-folder)".into(),
+            });
+            continue;
+        }
+        let mut fr = FolderReport {
+            folder: folder.path.clone(),
+            ..FolderReport::default()
+        };
+        folder_notes(&mut fr, folder, &contents, &decision);
+        fr.counts.expected = contents.items.len() as u64;
+        ctx.progress.add_total(fr.counts.expected);
+        let all_fail = |fr: &mut FolderReport, reason: &str| {
+            for it in &contents.items {
+                fr.fail(&it.id, reason);
+            }
+            ctx.progress.inc(contents.items.len() as u64, 0);
+        };
+        if fatal.is_some() || stop.load(Ordering::Relaxed) || ctx.cancel.load(Ordering::Relaxed) {
+            for it in &contents.items {
+                fr.skip(&it.id, "not attempted: run stopped");
+            }
+            rep.folders.push(fr);
+            continue;
+        }
+        if session.is_none() && session_error.is_none() {
+            match ctx.target.open(account) {
+                Ok(s) => {
+                    rep.target_account = Some(s.target_account());
+                    session = Some(s);
+                }
+                Err(e) => {
+                    session_error = Some(e.to_string());
+                    rep.error = Some(format!("cannot open the target account: {e}"));
+                }
+            }
+        }
+        let Some(sess) = session.as_mut() else {
+            all_fail(
+                &mut fr,
+                &format!(
+                    "target account not opened: {}",
+                    session_error.as_deref().unwrap_or("?")
+                ),
+            );
+            rep.folders.push(fr);
+            continue;
+        };
+        let spec = MailboxSpec {
+            source_path: folder.path.clone(),
+            components: folder.components.clone(),
+        };
+        match sess.prepare_mailbox(&spec) {
+            Ok(mailbox) => {
+                fr.mailbox = Some(mailbox.clone());
+                if let Err(e) = migrate_folder(
+                    ctx,
+                    sess.as_mut(),
+                    &mailbox,
+                    account,
+                    folder,
+                    &contents,
+                    &mut fr,
+                    stop,
+                ) {
+                    fatal = Some(e.to_string());
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            Err(e) => all_fail(&mut fr, &format!("target mailbox not available: {e}")),
+        }
+        rep.folders.push(fr);
+    }
+    if let Some(s) = session {
+        if let Err(e) = s.finish() {
+            rep.error
+                .get_or_insert(format!("closing the target account: {e}"));
+        }
+    }
+    (rep, fatal)
+}
+
+fn folder_notes(
+    fr: &mut FolderReport,
+    folder: &Folder,
+    c: &FolderContents,
+    d: &crate::store::KindDecision,
+) {
+    if let Some(p) = &folder.name_problem {
+        fr.notes.push(p.clone());
+    }
+    match &c.index {
+        None => fr
+            .notes
+            .push("no index.fld: flags unknown, dates from file times".into()),
+        Some(idx) => {
+            if idx.stats.garbage > 0 {
+                fr.notes.push(format!(
+                    "index.fld: {} unparsable line(s) skipped",
+                    idx.stats.garbage
+                ));
+            }
+        }
+    }
+    if !c.stale.is_empty() {
+        let mut ids = c.stale.clone();
+        ids.truncate(10);
+        fr.notes.push(format!(
+            "index.fld lists {} item(s) with no file (stale): {}",
+            c.stale.len(),
+            ids.join(", ")
+        ));
+    }
+    if c.unindexed > 0 {
+        fr.notes.push(format!(
+            "{} file(s) not in index.fld: migrated unflagged, dated by file time",
+            c.unindexed
+        ));
+    }
+    if c.duplicate_ids > 0 {
+        fr.notes.push(format!(
+            "{} file(s) share an index id with another file",
+            c.duplicate_ids
+        ));
+    }
+    for (name, n) in &c.skipped.files {
+        fr.notes.push(format!(
+            "ignored {n} non-item file(s) named {name:?} in #msgs"
+        ));
+    }
+    for p in &c.problems {
+        fr.notes.push(p.clone());
+    }
+    if let Some(code) = d.unrecognised_type_code {
+        fr.notes.push(format!(
+            "status.fld type T{code} is not a known code; kind from {}",
+            d.source
+        ));
+    }
+    for (src, k) in &d.disagreements {
+        fr.notes.push(format!(
+            "kind: {} says {k}, {} says {}",
+            src, d.source, d.kind
+        ));
+    }
+}
+
+/// Where a prepared message came from, for the journal.
+#[derive(Debug, Clone, Copy)]
+struct SrcInfo {
+    size: u64,
+    mtime: Option<i64>,
+}
+
+enum Prepped {
+    Send(Outgoing, SrcInfo, DateSource, message::Anomalies),
+    Empty(String),
+    Fail(String, String),
+    Already(ItemRow),
+}
+
+fn file_stat(path: &std::path::Path) -> std::io::Result<SrcInfo> {
+    let m = std::fs::metadata(path)?;
+    let mtime = m.modified().ok().and_then(|t| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() as i64)
+    });
+    Ok(SrcInfo {
+        size: m.len(),
+        mtime,
+    })
+}
+
+struct FolderState<'r> {
+    fr: &'r mut FolderReport,
+    inflight: HashMap<String, SrcInfo>,
+    rows: Vec<ItemRow>,
+    fatal: Option<JournalError>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn migrate_folder(
+    ctx: &Ctx<'_>,
+    session: &mut dyn AccountSession,
+    mailbox: &str,
+    account: &Account,
+    folder: &Folder,
+    contents: &FolderContents,
+    fr: &mut FolderReport,
+    stop: &AtomicBool,
+) -> Result<(), JournalError> {
+    let account_id = account.id();
+    let done = ctx.journal.done_items(&account_id, &folder.path)?;
+    let row_for = |item: &str, hash: String, src: SrcInfo| ItemRow {
+        account: account_id.clone(),
+        folder: folder.path.clone(),
+        item: item.to_string(),
+        hash,
+        src_size: Some(src.size),
+        src_mtime: src.mtime,
+        mailbox: mailbox.to_string(),
+        ..ItemRow::default()
+    };
+
+    // Decide what needs reading at all.
+    let mut work: Vec<(&ItemRef, SrcInfo)> = Vec::new();
+    for item in &contents.items {
+        let rec = contents.record(item);
+        if ctx.opts.skip_deleted && rec.is_some_and(|r| r.flags() & flag_bits::DELETED != 0) {
+            fr.skip(
+                &item.id,
+                "flagged deleted (0x8) in index.fld; --skip-deleted",
+            );
+            ctx.progress.inc(1, 0);
+            continue;
+        }
+        let src = match file_stat(&contents.path(item)) {
+            Ok(s) => s,
+            Err(e) => {
+                fr.fail(&item.id, format!("unreadable: {e}"));
+                ctx.progress.inc(1, 0);
+                continue;
+            }
+        };
+        let seen = done.get(&item.id).is_some_and(|v| {
+            v.iter()
+                .any(|d| d.src_size == Some(src.size) && d.src_mtime == src.mtime)
+        });
+        if seen {
+            fr.counts.already_present += 1;
+            ctx.progress.inc(1, 0);
+            continue;
+        }
+        work.push((item, src));
+    }
+    if work.is_empty() {
+        return Ok(());
+    }
+
+    let prepare_one = |item: &ItemRef, src: SrcInfo| -> Prepped {
+        let path = contents.path(item);
+        let (raw, mtime) = match read_item(&path) {
+            Ok(v) => v,
+            Err(e) => return Prepped::Fail(item.id.clone(), format!("unreadable: {e}")),
+        };
+        let src = SrcInfo {
+            size: raw.len() as u64,
+            mtime: mtime.or(src.mtime),
+        };
+        let p = message::prepare(raw);
+        if p.anomalies.empty {
+            return Prepped::Empty(item.id.clone());
+        }
+        let hash = p.hash.to_hex();
+        if done
+            .get(&item.id)
+            .is_some_and(|v: &Vec<DoneItem>| v.iter().any(|d| d.hash == hash))
+        {
+            return Prepped::Already(row_for(&item.id, hash, src));
+        }
+        let rec = contents.record(item);
+        let (date, source) = message::internal_date(
+            &DateInputs {
+                index_received: rec.and_then(|r| r.received),
+                index_created: rec.and_then(|r| r.created),
+                mtime: src.mtime,
+                received_header: p.received_header,
+                date_header: p.date_header,
+            },
+            ctx.now,
+        );
+        let anomalies = p.anomalies;
+        Prepped::Send(
+            Outgoing {
+                item_id: item.id.clone(),
+                flags: rec
+                    .map(|r| MailFlags::from_kerio(r.flags()))
+                    .unwrap_or_default(),
+                internal_date: date,
+                message: p,
+            },
+            src,
+            source,
+            anomalies,
+        )
+    };
+
+    let local_stop = AtomicBool::new(false);
+    let stopped = || {
+        local_stop.load(Ordering::Relaxed)
+            || stop.load(Ordering::Relaxed)
+            || ctx.cancel.load(Ordering::Relaxed)
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<Prepped>(ctx.opts.queue.max(1));
+    let state = RefCell::new(FolderState {
+        fr,
+        inflight: HashMap::new(),
+        rows: Vec::new(),
+        fatal: None,
+    });
+    let barrier = session.durability_barrier();
+    let flush = |st: &mut FolderState<'_>| {
+        if st.rows.is_empty() || st.fatal.is_some() {
+            return;
+        }
+        if let Err(e) = barrier() {
+            // Not durable: do not claim it in the journal; the deterministic
+            // target names or reconciliation will find it next time.
+            st.fr
+                .notes
+                .push(format!("could not sync the target before journaling: {e}"));
+            st.rows.clear();
+            return;
+        }
+        if let Err(e) = ctx.journal.record_done(&st.rows) {
+            st.fatal = Some(e);
+        }
+        st.rows.clear();
+    };
+
+    // Items handed to the queue, in `work` order (the producer keeps order).
+    let produced = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        s.spawn({
+            // The producer owns the sender: when it ends, the stream ends.
+            let (tx, work, prepare_one, stopped, produced) =
+                (tx, &work, &prepare_one, &stopped, &produced);
+            move || {
+                for chunk in work.chunks(ctx.opts.chunk.max(1)) {
+                    if stopped() {
+                        break;
+                    }
+                    let batch: Vec<Prepped> = chunk
+                        .par_iter()
+                        .map(|(it, src)| prepare_one(it, *src))
+                        .collect();
+                    for p in batch {
+                        if tx.send(p).is_err() {
+                            return;
+                        }
+                        produced.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+
+        let mut stream = rx.iter().filter_map(|p| {
+            let mut st = state.borrow_mut();
+            match p {
+                Prepped::Send(o, src, dsrc, anomalies) => {
+                    *st.fr
+                        .date_sources
+                        .entry(dsrc.as_str().to_string())
+                        .or_default() += 1;
+                    for a in anomalies.names() {
+                        *st.fr.anomalies.entry(a.to_string()).or_default() += 1;
+                    }
+                    st.inflight.insert(o.item_id.clone(), src);
+                    Some(o)
+                }
+                Prepped::Empty(item) => {
+                    st.fr
+                        .skip(&item, "empty file (0 bytes): nothing to migrate");
+                    *st.fr.anomalies.entry("empty file".into()).or_default() += 1;
+                    ctx.progress.inc(1, 0);
+                    None
+                }
+                Prepped::Fail(item, reason) => {
+                    st.fr.fail(&item, reason);
+                    ctx.progress.inc(1, 0);
+                    None
+                }
+                Prepped::Already(row) => {
+                    st.fr.counts.already_present += 1;
+                    st.rows.push(row);
+                    ctx.progress.inc(1, 0);
+                    None
+                }
+            }
+        });
+        let result = session.deliver(mailbox, &mut stream, &mut |ev| {
+            let mut st = state.borrow_mut();
+            match ev {
+                SessionEvent::Pending { items, marker } => {
+                    if st.fatal.is_some() {
+                        return;
+                    }
+                    let rows: Vec<ItemRow> = items
+                        .iter()
+                        .map(|(item, hash)| {
+                            let src = st.inflight.get(item).copied().unwrap_or(SrcInfo {
+                                size: 0,
+                                mtime: None,
+                            });
+                            ItemRow {
+                                marker: Some(marker.clone()),
+                                ..row_for(item, hash.to_hex(), src)
+                            }
+                        })
+                        .collect();
+                    if let Err(e) = ctx.journal.record_pending(&rows) {
+                        st.fatal = Some(e);
+                        local_stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                SessionEvent::Done(d) => {
+                    let src = st.inflight.remove(&d.item_id).unwrap_or(SrcInfo {
+                        size: 0,
+                        mtime: None,
+                    });
+                    let base = row_for(&d.item_id, d.hash.to_hex(), src);
+                    let row_with = |r: crate::target::TargetRef| ItemRow {
+                        target_id: r.id,
+                        uid_validity: r.uid_validity,
+                        uid: r.uid,
+                        size: Some(d.size),
+                        internal_date: Some(d.internal_date.timestamp()),
+                        message_id: d.message_id.clone(),
+                        ..base.clone()
+                    };
+                    match d.result {
+                        DeliveryResult::Delivered(r) => {
+                            st.fr.counts.migrated += 1;
+                            st.fr.counts.bytes_migrated += d.size;
+                            ctx.progress.inc(1, d.size);
+                            let row = row_with(r);
+                            st.rows.push(row);
+                        }
+                        DeliveryResult::AlreadyPresent(r) => {
+                            st.fr.counts.already_present += 1;
+                            ctx.progress.inc(1, 0);
+                            let row = row_with(r);
+                            st.rows.push(row);
+                        }
+                        DeliveryResult::Failed { reason } => {
+                            st.fr.fail(&d.item_id, reason);
+                            ctx.progress.inc(1, 0);
+                        }
+                    }
+                    if st.rows.len() >= ctx.opts.journal_batch {
+                        flush(&mut st);
+                        if st.fatal.is_some() {
+                            local_stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        });
+        // Whatever the session did not take: stop the producer, drain.
+        local_stop.store(true, Ordering::Relaxed);
+        let reason = match &result {
+            Err(e) => format!("target error: {e}"),
+            Ok(()) => "not attempted: run stopped".to_string(),
+        };
+        for p in stream.by_ref() {
+            let mut st = state.borrow_mut();
+            st.inflight.remove(&p.item_id);
+            if result.is_err() {
+                st.fr.fail(&p.item_id, reason.clone());
+            } else {
+                st.fr.skip(&p.item_id, reason.clone());
+            }
+            ctx.progress.inc(1, 0);
+        }
+        drop(stream);
+        drop(rx);
+        let mut st = state.borrow_mut();
+        let orphans: Vec<String> = st.inflight.drain().map(|(k, _)| k).collect();
+        for item in orphans {
+            st.fr.fail(
+                &item,
+                format!("no outcome reported by the target ({reason})"),
+            );
+            ctx.progress.inc(1, 0);
+        }
+    });
+    let produced_upto = produced.into_inner();
+
+    let mut st = state.into_inner();
+    // Items the producer never reached.
+    let interrupted = ctx.cancel.load(Ordering::Relaxed);
+    for (item, _) in work.iter().skip(produced_upto) {
+        if interrupted || st.fatal.is_some() {
+            st.fr.skip(&item.id, "not attempted: run stopped");
+        } else {
+            st.fr.fail(
+                &item.id,
+                "not attempted: the target stopped taking messages",
+            );
+        }
+        ctx.progress.inc(1, 0);
+    }
+    flush(&mut st);
+    match st.fatal {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

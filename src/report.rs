@@ -1,0 +1,348 @@
+//! The migration report: per account and folder, how many items were
+//! expected, migrated now, already present, skipped (why) and failed (why),
+//! with the exit code that follows from it. Rendered as text for the
+//! terminal and as JSON for `--report FILE.json`.
+//!
+//! Invariant, checked by tests: for every folder
+//! `expected = migrated + already_present + skipped + failed`.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Every selected item is on the target.
+    pub const OK: i32 = 0;
+    /// A fatal error stopped the run (store, target or journal unusable).
+    pub const FATAL: i32 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// The run finished, but some items failed; see the report.
+    pub const ITEMS_FAILED: i32 = 3;
+    /// Interrupted (Ctrl-C / SIGTERM); rerun the same command to resume.
+    pub const INTERRUPTED: i32 = 4;
+}
+
+/// Item counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Items found in the source.
+    pub expected: u64,
+    /// Stored by this run.
+    pub migrated: u64,
+    /// Already on the target (journal, or found there).
+    pub already_present: u64,
+    /// Not migrated by policy or choice.
+    pub skipped: u64,
+    /// Not migrated because something went wrong.
+    pub failed: u64,
+    /// Bytes stored by this run.
+    pub bytes_migrated: u64,
+}
+
+impl Counts {
+    /// Adds another count into this one.
+    pub fn add(&mut self, o: &Counts) {
+        self.expected += o.expected;
+        self.migrated += o.migrated;
+        self.already_present += o.already_present;
+        self.skipped += o.skipped;
+        self.failed += o.failed;
+        self.bytes_migrated += o.bytes_migrated;
+    }
+    /// True when the parts add up to `expected`.
+    pub fn balanced(&self) -> bool {
+        self.expected == self.migrated + self.already_present + self.skipped + self.failed
+    }
+}
+
+/// One item that was skipped or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemNote {
+    /// Item id.
+    pub item: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A folder's part of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FolderReport {
+    /// Source folder path.
+    pub folder: String,
+    /// Target mailbox, once prepared.
+    pub mailbox: Option<String>,
+    /// Counts.
+    pub counts: Counts,
+    /// Skipped items.
+    pub skipped: Vec<ItemNote>,
+    /// Failed items.
+    pub failed: Vec<ItemNote>,
+    /// Where internal dates came from, with counts.
+    pub date_sources: BTreeMap<String, u64>,
+    /// Anomalies seen in the items, with counts.
+    pub anomalies: BTreeMap<String, u64>,
+    /// Folder-level notes (stale index records, name problems, …).
+    pub notes: Vec<String>,
+}
+
+impl FolderReport {
+    /// Records a skipped item.
+    pub fn skip(&mut self, item: &str, reason: impl Into<String>) {
+        self.counts.skipped += 1;
+        self.skipped.push(ItemNote {
+            item: item.to_string(),
+            reason: reason.into(),
+        });
+    }
+    /// Records a failed item.
+    pub fn fail(&mut self, item: &str, reason: impl Into<String>) {
+        self.counts.failed += 1;
+        self.failed.push(ItemNote {
+            item: item.to_string(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// A folder not migrated as mail, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedFolder {
+    /// Source folder path.
+    pub folder: String,
+    /// Its kind.
+    pub kind: String,
+    /// Items in it.
+    pub items: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// An account's part of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountReport {
+    /// Source account id.
+    pub account: String,
+    /// Where it went.
+    pub target_account: Option<String>,
+    /// Mail folders.
+    pub folders: Vec<FolderReport>,
+    /// Folders not migrated as mail.
+    pub skipped_folders: Vec<SkippedFolder>,
+    /// Sum over folders.
+    pub totals: Counts,
+    /// An error that stopped the account.
+    pub error: Option<String>,
+    /// System directories and files skipped, by name.
+    pub skipped_system: crate::store::SkipLog,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Tool version.
+    pub version: String,
+    /// Start time (RFC 3339).
+    pub started: String,
+    /// End time (RFC 3339).
+    pub finished: String,
+    /// Store path.
+    pub store: String,
+    /// Target identity.
+    pub target: String,
+    /// Journal path.
+    pub journal: String,
+    /// Accounts.
+    pub accounts: Vec<AccountReport>,
+    /// Sum over accounts.
+    pub totals: Counts,
+    /// True when the run was interrupted.
+    pub interrupted: bool,
+    /// A fatal error.
+    pub fatal: Option<String>,
+    /// Exit code that follows from the report.
+    pub exit_code: i32,
+}
+
+impl Report {
+    /// Recomputes totals and the exit code.
+    pub fn finalize(&mut self) {
+        let mut total = Counts::default();
+        for a in &mut self.accounts {
+            let mut t = Counts::default();
+            for f in &a.folders {
+                t.add(&f.counts);
+            }
+            a.totals = t;
+            total.add(&a.totals);
+        }
+        self.totals = total;
+        self.exit_code = if self.fatal.is_some() {
+            exit::FATAL
+        } else if self.interrupted {
+            exit::INTERRUPTED
+        } else if self.totals.failed > 0 || self.accounts.iter().any(|a| a.error.is_some()) {
+            exit::ITEMS_FAILED
+        } else {
+            exit::OK
+        };
+    }
+
+    /// The JSON form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The text form, for the terminal.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "kerio-migrate {} report", self.version);
+        let _ = writeln!(s, "  store:   {}", self.store);
+        let _ = writeln!(s, "  target:  {}", self.target);
+        let _ = writeln!(s, "  journal: {}", self.journal);
+        for a in &self.accounts {
+            let _ = writeln!(
+                s,
+                "\n{} -> {}",
+                a.account,
+                a.target_account.as_deref().unwrap_or("(not opened)")
+            );
+            if let Some(e) = &a.error {
+                let _ = writeln!(s, "  ERROR: {e}");
+            }
+            let w = a
+                .folders
+                .iter()
+                .map(|f| f.folder.chars().count())
+                .max()
+                .unwrap_or(6)
+                .clamp(6, 48);
+            let _ = writeln!(
+                s,
+                "  {:<w$}  {:>8} {:>8} {:>8} {:>8} {:>7}",
+                "folder", "expected", "migrated", "present", "skipped", "failed"
+            );
+            for f in &a.folders {
+                let c = &f.counts;
+                let _ = writeln!(
+                    s,
+                    "  {:<w$}  {:>8} {:>8} {:>8} {:>8} {:>7}",
+                    truncate(&f.folder, w),
+                    c.expected,
+                    c.migrated,
+                    c.already_present,
+                    c.skipped,
+                    c.failed
+                );
+            }
+            let t = &a.totals;
+            let _ = writeln!(
+                s,
+                "  {:<w$}  {:>8} {:>8} {:>8} {:>8} {:>7}",
+                "total", t.expected, t.migrated, t.already_present, t.skipped, t.failed
+            );
+            for f in &a.folders {
+                for n in &f.skipped {
+                    let _ = writeln!(s, "  skipped {}/{}: {}", f.folder, n.item, n.reason);
+                }
+                for n in &f.failed {
+                    let _ = writeln!(s, "  FAILED  {}/{}: {}", f.folder, n.item, n.reason);
+                }
+                for n in &f.notes {
+                    let _ = writeln!(s, "  note    {}: {}", f.folder, n);
+                }
+            }
+            if !a.skipped_folders.is_empty() {
+                let list: Vec<String> = a
+                    .skipped_folders
+                    .iter()
+                    .map(|f| format!("{} ({}, {} items: {})", f.folder, f.kind, f.items, f.reason))
+                    .collect();
+                let _ = writeln!(s, "  not mail: {}", list.join("; "));
+            }
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "\nTOTAL: {} expected, {} migrated now ({}), {} already present, {} skipped, {} failed",
+            t.expected,
+            t.migrated,
+            human_bytes(t.bytes_migrated),
+            t.already_present,
+            t.skipped,
+            t.failed
+        );
+        if self.interrupted {
+            let _ = writeln!(s, "INTERRUPTED: rerun the same command to resume.");
+        }
+        if let Some(e) = &self.fatal {
+            let _ = writeln!(s, "FATAL: {e}");
+        }
+        let _ = writeln!(s, "exit code {}", self.exit_code);
+        s
+    }
+}
+
+fn truncate(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// `1.5 MiB`-style sizes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_counts() {
+        let mut r = Report::default();
+        let mut a = AccountReport::default();
+        let mut f = FolderReport::default();
+        f.counts.expected = 3;
+        f.counts.migrated = 2;
+        f.skip("x", "empty file");
+        a.folders.push(f);
+        r.accounts.push(a);
+        r.finalize();
+        assert!(r.totals.balanced());
+        assert_eq!(r.exit_code, exit::OK);
+        r.accounts[0].folders[0].counts.expected += 1;
+        r.accounts[0].folders[0].fail("y", "rejected");
+        r.finalize();
+        assert_eq!(r.exit_code, exit::ITEMS_FAILED);
+        r.interrupted = true;
+        r.finalize();
+        assert_eq!(r.exit_code, exit::INTERRUPTED);
+        r.fatal = Some("boom".into());
+        r.finalize();
+        assert_eq!(r.exit_code, exit::FATAL);
+        assert!(r.to_text().contains("FAILED  /y: rejected"));
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

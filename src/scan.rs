@@ -1,0 +1,542 @@
+//! `scan`: the inventory of a store, per domain, account and folder: kind
+//! (and why), items, bytes, date range, and every anomaly the migration
+//! would meet (unindexed files, stale index records, garbage index lines,
+//! deleted-flagged items, no Date, no Message-ID, unreadable, NUL, empty,
+//! no header, bare line ends, skipped system directories). Reads every
+//! item, in parallel, one folder at a time.
+
+use crate::message::{self, DateInputs};
+use crate::progress::Progress;
+use crate::report::{human_bytes, ItemNote};
+use crate::select::Selection;
+use crate::store::index::flag_bits;
+use crate::store::items::{read_item, FolderContents};
+use crate::store::layout::walk_account;
+use crate::store::{FolderKind, SkipLog, Store};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Per-folder inventory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FolderInventory {
+    /// Decoded folder path.
+    pub path: String,
+    /// Kind.
+    pub kind: String,
+    /// Where the kind came from.
+    pub kind_source: String,
+    /// Sources that disagreed ("index message class says contacts").
+    pub kind_disagreements: Vec<String>,
+    /// A status.fld type code we do not know.
+    pub unrecognised_type_code: Option<u32>,
+    /// Name problem (invalid modified UTF-7, kept verbatim).
+    pub name_problem: Option<String>,
+    /// index.fld present.
+    pub has_index: bool,
+    /// status.fld present.
+    pub has_status: bool,
+    /// Item files.
+    pub items: u64,
+    /// Bytes of the item files.
+    pub bytes: u64,
+    /// Earliest internal date (RFC 3339).
+    pub first_date: Option<String>,
+    /// Latest internal date (RFC 3339).
+    pub last_date: Option<String>,
+    /// Index records.
+    pub index_records: u64,
+    /// Files without an index record.
+    pub unindexed: u64,
+    /// Index records without a file.
+    pub stale: u64,
+    /// Their ids (first 20).
+    pub stale_ids: Vec<String>,
+    /// Unparsable index lines.
+    pub garbage_lines: u64,
+    /// Samples of those (line number: text).
+    pub garbage_samples: Vec<String>,
+    /// Files sharing an index id.
+    pub duplicate_ids: u64,
+    /// Items with flag 0x8.
+    pub deleted_flagged: u64,
+    /// Items with flag bits we do not know.
+    pub unknown_flag_bits: u64,
+    /// Items with no parsable Date header.
+    pub no_date: u64,
+    /// Items whose Date header is present but unparsable.
+    pub bad_date: u64,
+    /// Items with no Message-ID.
+    pub no_message_id: u64,
+    /// Unreadable items.
+    pub unreadable: u64,
+    /// Items with NUL bytes.
+    pub nul: u64,
+    /// Empty files.
+    pub empty: u64,
+    /// Files that do not start with a header.
+    pub no_header: u64,
+    /// Items with bare LF line ends.
+    pub bare_lf: u64,
+    /// Items with bare CR line ends.
+    pub bare_cr: u64,
+    /// Items with raw 8-bit header bytes.
+    pub eight_bit_header: u64,
+    /// Where internal dates would come from.
+    pub date_sources: BTreeMap<String, u64>,
+    /// Non-item files in #msgs.
+    pub ignored_files: BTreeMap<String, u64>,
+    /// Items that could not be read, with reasons.
+    pub problems: Vec<ItemNote>,
+}
+
+impl FolderInventory {
+    /// Short anomaly summary for the text table.
+    pub fn anomaly_summary(&self) -> String {
+        let pairs = [
+            (self.unindexed, "unindexed"),
+            (self.stale, "stale"),
+            (self.garbage_lines, "garbage-lines"),
+            (self.deleted_flagged, "deleted-flag"),
+            (self.no_date, "no-Date"),
+            (self.no_message_id, "no-Message-ID"),
+            (self.unreadable, "unreadable"),
+            (self.nul, "NUL"),
+            (self.empty, "empty"),
+            (self.no_header, "no-header"),
+            (self.bare_lf, "bare-LF"),
+            (self.bare_cr, "bare-CR"),
+            (self.eight_bit_header, "8bit-header"),
+        ];
+        let mut v: Vec<String> = pairs
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, name)| format!("{n} {name}"))
+            .collect();
+        if !self.has_index && self.items > 0 {
+            v.push("no index.fld".into());
+        }
+        if self.name_problem.is_some() {
+            v.push("bad name".into());
+        }
+        if !self.kind_disagreements.is_empty() {
+            v.push("kind disputed".into());
+        }
+        v.join(", ")
+    }
+}
+
+/// Per-account inventory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountInventory {
+    /// Account id.
+    pub account: String,
+    /// Domain.
+    pub domain: String,
+    /// Public folders.
+    pub public: bool,
+    /// Folders.
+    pub folders: Vec<FolderInventory>,
+    /// Skipped system directories and files.
+    pub skipped: SkipLog,
+    /// Directories that could not be read.
+    pub problems: Vec<String>,
+    /// Mail items.
+    pub mail_items: u64,
+    /// Mail bytes.
+    pub mail_bytes: u64,
+    /// Items in contacts/calendar/tasks/notes/journal folders.
+    pub other_items: u64,
+}
+
+/// The whole inventory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inventory {
+    /// The mail root.
+    pub mail_root: String,
+    /// users.cfg, when found.
+    pub users_cfg: Option<String>,
+    /// Accounts.
+    pub accounts: Vec<AccountInventory>,
+    /// Skipped at store level.
+    pub skipped: SkipLog,
+    /// Totals.
+    pub totals: Totals,
+}
+
+/// Store totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    /// Domains.
+    pub domains: u64,
+    /// Accounts (users and public trees).
+    pub accounts: u64,
+    /// Folders.
+    pub folders: u64,
+    /// Mail items.
+    pub mail_items: u64,
+    /// Mail bytes.
+    pub mail_bytes: u64,
+    /// Other items.
+    pub other_items: u64,
+    /// Items by kind.
+    pub items_by_kind: BTreeMap<String, u64>,
+    /// Skipped system directories.
+    pub skipped_system_dirs: u64,
+    /// Skipped files (per-user files, non-items).
+    pub skipped_files: u64,
+    /// Anomalies summed over folders.
+    pub anomalies: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+struct ItemFacts {
+    bytes: u64,
+    date: Option<i64>,
+    date_source: Option<&'static str>,
+    deleted: bool,
+    unknown_bits: bool,
+    unreadable: Option<ItemNote>,
+    a: message::Anomalies,
+}
+
+/// Scans the store.
+pub fn scan(
+    store: &Store,
+    selection: &Selection,
+    progress: &Progress,
+) -> Result<Inventory, crate::store::StoreError> {
+    let (accounts, skipped) = store.accounts()?;
+    let mut inv = Inventory {
+        mail_root: store.mail_root.display().to_string(),
+        users_cfg: store.users_cfg().map(|p| p.display().to_string()),
+        skipped,
+        ..Inventory::default()
+    };
+    let now = chrono::Utc::now().timestamp();
+    for account in accounts.iter().filter(|a| selection.account(&a.id())) {
+        let mut ai = AccountInventory {
+            account: account.id(),
+            domain: account.domain.clone(),
+            public: account.public,
+            ..AccountInventory::default()
+        };
+        let tree = match walk_account(account) {
+            Ok(t) => t,
+            Err(e) => {
+                ai.problems.push(e.to_string());
+                inv.accounts.push(ai);
+                continue;
+            }
+        };
+        ai.skipped = tree.skipped.clone();
+        ai.problems = tree.problems.clone();
+        let mut kinds: Vec<FolderKind> = Vec::new();
+        for folder in &tree.folders {
+            let c = FolderContents::load(folder);
+            let d = c.decide_kind(folder, folder.parent.map(|p| kinds[p]));
+            kinds.push(d.kind);
+            if !selection.folder(&folder.path) {
+                continue;
+            }
+            progress.add_total(c.items.len() as u64);
+            let mut fi = FolderInventory {
+                path: folder.path.clone(),
+                kind: d.kind.to_string(),
+                kind_source: d.source.to_string(),
+                kind_disagreements: d
+                    .disagreements
+                    .iter()
+                    .map(|(s, k)| format!("{s} says {k}"))
+                    .collect(),
+                unrecognised_type_code: d.unrecognised_type_code,
+                name_problem: folder.name_problem.clone(),
+                has_index: c.index.is_some(),
+                has_status: folder.has_status,
+                items: c.items.len() as u64,
+                unindexed: c.unindexed,
+                stale: c.stale.len() as u64,
+                stale_ids: c.stale.iter().take(20).cloned().collect(),
+                duplicate_ids: c.duplicate_ids,
+                ignored_files: c.skipped.files.clone(),
+                ..FolderInventory::default()
+            };
+            for (k, v) in &c.skipped.files {
+                *ai.skipped.files.entry(k.clone()).or_default() += v;
+            }
+            if let Some(idx) = &c.index {
+                fi.index_records = idx.len() as u64;
+                fi.garbage_lines = idx.stats.garbage;
+                fi.garbage_samples = idx
+                    .stats
+                    .garbage_samples
+                    .iter()
+                    .map(|(n, t)| format!("line {n}: {t}"))
+                    .collect();
+            }
+            for p in &c.problems {
+                fi.problems.push(ItemNote {
+                    item: String::new(),
+                    reason: p.clone(),
+                });
+            }
+            let facts: Vec<ItemFacts> = c
+                .items
+                .par_iter()
+                .map(|it| {
+                    let rec = c.record(it);
+                    let mut f = ItemFacts {
+                        deleted: rec.is_some_and(|r| r.flags() & flag_bits::DELETED != 0),
+                        unknown_bits: rec.is_some_and(|r| r.unknown_flag_bits() != 0),
+                        ..ItemFacts::default()
+                    };
+                    match read_item(&c.path(it)) {
+                        Err(e) => {
+                            f.unreadable = Some(ItemNote {
+                                item: it.id.clone(),
+                                reason: e.to_string(),
+                            })
+                        }
+                        Ok((raw, mtime)) => {
+                            f.bytes = raw.len() as u64;
+                            let p = message::prepare(raw);
+                            f.a = p.anomalies;
+                            if !p.anomalies.empty {
+                                let (d, src) = message::internal_date(
+                                    &DateInputs {
+                                        index_received: rec.and_then(|r| r.received),
+                                        index_created: rec.and_then(|r| r.created),
+                                        mtime,
+                                        received_header: p.received_header,
+                                        date_header: p.date_header,
+                                    },
+                                    now,
+                                );
+                                f.date = Some(d.timestamp());
+                                f.date_source = Some(src.as_str());
+                            }
+                        }
+                    }
+                    progress.inc(1, f.bytes);
+                    f
+                })
+                .collect();
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for f in facts {
+                fi.bytes += f.bytes;
+                fi.deleted_flagged += u64::from(f.deleted);
+                fi.unknown_flag_bits += u64::from(f.unknown_bits);
+                if let Some(n) = f.unreadable {
+                    fi.unreadable += 1;
+                    fi.problems.push(n);
+                    continue;
+                }
+                let a = f.a;
+                if a.empty {
+                    fi.empty += 1;
+                    continue;
+                }
+                fi.no_date += u64::from(a.no_date);
+                fi.bad_date += u64::from(a.bad_date);
+                fi.no_message_id += u64::from(a.no_message_id);
+                fi.nul += u64::from(a.nul);
+                fi.no_header += u64::from(a.no_header);
+                fi.bare_lf += u64::from(a.bare_lf);
+                fi.bare_cr += u64::from(a.bare_cr);
+                fi.eight_bit_header += u64::from(a.eight_bit_header);
+                if let Some(d) = f.date {
+                    lo = lo.min(d);
+                    hi = hi.max(d);
+                }
+                if let Some(s) = f.date_source {
+                    *fi.date_sources.entry(s.to_string()).or_default() += 1;
+                }
+            }
+            if lo <= hi {
+                fi.first_date = chrono::DateTime::from_timestamp(lo, 0).map(|d| d.to_rfc3339());
+                fi.last_date = chrono::DateTime::from_timestamp(hi, 0).map(|d| d.to_rfc3339());
+            }
+            if d.kind == FolderKind::Mail {
+                ai.mail_items += fi.items;
+                ai.mail_bytes += fi.bytes;
+            } else {
+                ai.other_items += fi.items;
+            }
+            ai.folders.push(fi);
+        }
+        inv.accounts.push(ai);
+    }
+    inv.totals = totals(&inv);
+    Ok(inv)
+}
+
+fn totals(inv: &Inventory) -> Totals {
+    let mut t = Totals {
+        skipped_system_dirs: inv.skipped.dir_count(),
+        skipped_files: inv.skipped.file_count(),
+        ..Totals::default()
+    };
+    let mut domains = std::collections::BTreeSet::new();
+    for a in &inv.accounts {
+        domains.insert(a.domain.clone());
+        t.accounts += 1;
+        t.mail_items += a.mail_items;
+        t.mail_bytes += a.mail_bytes;
+        t.other_items += a.other_items;
+        t.skipped_system_dirs += a.skipped.dir_count();
+        t.skipped_files += a.skipped.file_count();
+        for f in &a.folders {
+            t.folders += 1;
+            *t.items_by_kind.entry(f.kind.clone()).or_default() += f.items;
+            let pairs = [
+                ("unindexed", f.unindexed),
+                ("stale", f.stale),
+                ("garbage_lines", f.garbage_lines),
+                ("deleted_flagged", f.deleted_flagged),
+                ("no_date", f.no_date),
+                ("no_message_id", f.no_message_id),
+                ("unreadable", f.unreadable),
+                ("nul", f.nul),
+                ("empty", f.empty),
+                ("no_header", f.no_header),
+                ("bare_lf", f.bare_lf),
+                ("bare_cr", f.bare_cr),
+                ("eight_bit_header", f.eight_bit_header),
+                ("bad_folder_name", u64::from(f.name_problem.is_some())),
+            ];
+            for (k, v) in pairs {
+                if v > 0 {
+                    *t.anomalies.entry(k.to_string()).or_default() += v;
+                }
+            }
+        }
+    }
+    t.domains = domains.len() as u64;
+    t
+}
+
+impl Inventory {
+    /// The plain-text summary printed on stdout.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Kerio store: {}", self.mail_root);
+        let _ = writeln!(
+            s,
+            "users.cfg:   {}",
+            self.users_cfg.as_deref().unwrap_or("(not found)")
+        );
+        let mut domain = None;
+        for a in &self.accounts {
+            if domain != Some(&a.domain) {
+                let _ = writeln!(
+                    s,
+                    "\n== domain {} ==",
+                    if a.domain.is_empty() {
+                        "(store-wide)"
+                    } else {
+                        &a.domain
+                    }
+                );
+                domain = Some(&a.domain);
+            }
+            let _ = writeln!(
+                s,
+                "\n{}: {} mail items ({}), {} other items, {} folders",
+                a.account,
+                a.mail_items,
+                human_bytes(a.mail_bytes),
+                a.other_items,
+                a.folders.len()
+            );
+            let w = a
+                .folders
+                .iter()
+                .map(|f| f.path.chars().count())
+                .max()
+                .unwrap_or(6)
+                .clamp(6, 40);
+            let _ = writeln!(
+                s,
+                "  {:<w$}  {:<8} {:>6} {:>10}  {:<23}  anomalies",
+                "folder", "kind", "items", "size", "dates"
+            );
+            for f in &a.folders {
+                let dates = match (&f.first_date, &f.last_date) {
+                    (Some(a), Some(b)) => {
+                        format!("{}..{}", &a[..10.min(a.len())], &b[..10.min(b.len())])
+                    }
+                    _ => "-".into(),
+                };
+                let name: String = if f.path.chars().count() > w {
+                    f.path
+                        .chars()
+                        .take(w - 1)
+                        .chain(std::iter::once('…'))
+                        .collect()
+                } else {
+                    f.path.clone()
+                };
+                let _ = writeln!(
+                    s,
+                    "  {:<w$}  {:<8} {:>6} {:>10}  {:<23}  {}",
+                    name,
+                    f.kind,
+                    f.items,
+                    human_bytes(f.bytes),
+                    dates,
+                    f.anomaly_summary()
+                );
+            }
+            if a.skipped.dir_count() + a.skipped.file_count() > 0 {
+                let dirs: Vec<String> = a
+                    .skipped
+                    .dirs
+                    .iter()
+                    .map(|(k, v)| format!("{k} x{v}"))
+                    .collect();
+                let files: Vec<String> = a
+                    .skipped
+                    .files
+                    .iter()
+                    .map(|(k, v)| format!("{k} x{v}"))
+                    .collect();
+                let _ = writeln!(s, "  skipped dirs: {}", dirs.join(", "));
+                if !files.is_empty() {
+                    let _ = writeln!(s, "  skipped files: {}", files.join(", "));
+                }
+            }
+            for p in &a.problems {
+                let _ = writeln!(s, "  PROBLEM: {p}");
+            }
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "\nTOTAL: {} domains, {} accounts, {} folders, {} mail items ({}), {} other items, {} system dirs and {} files skipped",
+            t.domains,
+            t.accounts,
+            t.folders,
+            t.mail_items,
+            human_bytes(t.mail_bytes),
+            t.other_items,
+            t.skipped_system_dirs,
+            t.skipped_files
+        );
+        let kinds: Vec<String> = t
+            .items_by_kind
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(s, "items by kind: {}", kinds.join(", "));
+        if !t.anomalies.is_empty() {
+            let an: Vec<String> = t
+                .anomalies
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(s, "anomalies: {}", an.join(", "));
+        }
+        s
+    }
+}

@@ -1,0 +1,267 @@
+//! The items of one folder: the `#msgs` listing (the truth for which items
+//! exist) joined with `index.fld` (flags, dates, class), with stale index
+//! records and unindexed files counted, and the folder's kind decided.
+//!
+//! Memory: one folder's listing and index at a time; item bytes are read
+//! on demand by [`read_item`].
+
+use super::index::{normalize_id, Index, IndexRecord};
+use super::kind::{self, FolderKind, KindDecision, KindEvidence};
+use super::layout::{Folder, SkipLog};
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// One item file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRef {
+    /// Item id: the path below `#msgs` without `.eml`, `/`-separated
+    /// (`0000001a`, or `00/0000001a` in a subdirectory). Stable across runs.
+    pub id: String,
+    /// The path below `#msgs`, as on disk.
+    pub rel: PathBuf,
+}
+
+impl ItemRef {
+    /// The id used to join with `index.fld` (the file stem, normalised).
+    pub fn join_key(&self) -> String {
+        let stem = self.id.rsplit('/').next().unwrap_or(&self.id);
+        normalize_id(stem)
+    }
+}
+
+/// A folder's items and metadata.
+#[derive(Debug, Default)]
+pub struct FolderContents {
+    /// `#msgs` directory.
+    pub msgs_dir: PathBuf,
+    /// Items in id order.
+    pub items: Vec<ItemRef>,
+    /// The parsed index; `None` when the folder has no `index.fld`.
+    pub index: Option<Index>,
+    /// Index records without a file (their `U` ids).
+    pub stale: Vec<String>,
+    /// Files without an index record (only counted when an index exists).
+    pub unindexed: u64,
+    /// Files that share one index id (e.g. `1a.eml` and `1A.eml`).
+    pub duplicate_ids: u64,
+    /// Non-item files in `#msgs`, by name.
+    pub skipped: SkipLog,
+    /// What could not be read (index, subdirectories of `#msgs`).
+    pub problems: Vec<String>,
+}
+
+fn is_eml(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+}
+
+fn id_sort_key(id: &str) -> (usize, String) {
+    let k = normalize_id(id.rsplit('/').next().unwrap_or(id));
+    (k.len(), k)
+}
+
+impl FolderContents {
+    /// Lists `#msgs` and reads `index.fld` of `folder`.
+    pub fn load(folder: &Folder) -> FolderContents {
+        let msgs_dir = folder.dir.join("#msgs");
+        let mut c = FolderContents {
+            msgs_dir: msgs_dir.clone(),
+            ..FolderContents::default()
+        };
+        match Index::load(&folder.dir.join("index.fld")) {
+            Ok(idx) => c.index = idx,
+            Err(e) => c
+                .problems
+                .push(format!("{}: {e}", folder.dir.join("index.fld").display())),
+        }
+        if msgs_dir.is_dir() {
+            for entry in WalkDir::new(&msgs_dir)
+                .min_depth(1)
+                .max_depth(8)
+                .sort_by_file_name()
+            {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        c.problems.push(format!("{}: {e}", msgs_dir.display()));
+                        continue;
+                    }
+                };
+                let ft = entry.file_type();
+                if ft.is_dir() {
+                    continue;
+                }
+                let Ok(rel) = entry.path().strip_prefix(&msgs_dir).map(Path::to_path_buf) else {
+                    continue;
+                };
+                if !is_eml(&rel) {
+                    c.skipped
+                        .files
+                        .entry(entry.file_name().to_string_lossy().into_owned())
+                        .and_modify(|n| *n += 1)
+                        .or_insert(1);
+                    continue;
+                }
+                let mut id = rel.with_extension("").to_string_lossy().replace('\\', "/");
+                if id.is_empty() {
+                    id = rel.to_string_lossy().into_owned();
+                }
+                c.items.push(ItemRef { id, rel });
+            }
+        }
+        c.items.sort_by_cached_key(|i| id_sort_key(&i.id));
+        let mut seen = HashSet::with_capacity(c.items.len());
+        for it in &c.items {
+            if !seen.insert(it.join_key()) {
+                c.duplicate_ids += 1;
+            }
+        }
+        if let Some(idx) = &c.index {
+            c.unindexed = c
+                .items
+                .iter()
+                .filter(|i| idx.get(&i.join_key()).is_none())
+                .count() as u64;
+            let mut stale: Vec<String> = idx
+                .records()
+                .filter(|(k, _)| !seen.contains(*k))
+                .map(|(_, r)| r.id.clone())
+                .collect();
+            stale.sort();
+            c.stale = stale;
+        }
+        c
+    }
+
+    /// The index record of an item.
+    pub fn record(&self, item: &ItemRef) -> Option<&IndexRecord> {
+        self.index.as_ref().and_then(|i| i.get(&item.join_key()))
+    }
+
+    /// The file of an item.
+    pub fn path(&self, item: &ItemRef) -> PathBuf {
+        self.msgs_dir.join(&item.rel)
+    }
+
+    /// Guesses kinds from the first bytes of up to `n` items, spread over
+    /// the folder.
+    pub fn sample_content_kinds(&self, n: usize) -> Vec<FolderKind> {
+        if self.items.is_empty() || n == 0 {
+            return Vec::new();
+        }
+        let step = (self.items.len() / n).max(1);
+        self.items
+            .iter()
+            .step_by(step)
+            .take(n)
+            .filter_map(|it| read_head(&self.path(it), 16 * 1024).ok())
+            .filter(|head| !head.is_empty())
+            .map(|head| kind::kind_from_content(&head))
+            .collect()
+    }
+
+    /// Decides the folder's kind from every source of evidence.
+    pub fn decide_kind(&self, folder: &Folder, parent: Option<FolderKind>) -> KindDecision {
+        let classes: Vec<&str> = self
+            .index
+            .iter()
+            .flat_map(|i| i.records().filter_map(|(_, r)| r.class.as_deref()))
+            .collect();
+        let content = self.sample_content_kinds(12);
+        kind::decide(&KindEvidence {
+            status_type: folder.status.as_ref().and_then(|s| s.type_code),
+            path: &folder.path,
+            classes,
+            content,
+            parent,
+        })
+    }
+}
+
+fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// An item's bytes and the file's modification time (Unix seconds).
+pub fn read_item(path: &Path) -> std::io::Result<(Vec<u8>, Option<i64>)> {
+    let mut f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .map(|t| match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        });
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut buf)?;
+    Ok((buf, mtime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::layout::Folder;
+    use std::fs;
+
+    fn folder(dir: &Path) -> Folder {
+        Folder {
+            path: "INBOX".into(),
+            components: vec!["INBOX".into()],
+            dir: dir.to_path_buf(),
+            parent: None,
+            name_problem: None,
+            status: None,
+            has_status: false,
+        }
+    }
+
+    #[test]
+    fn join_stale_unindexed() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let d = t.path();
+        fs::create_dir_all(d.join("#msgs/sub")).expect("mkdir");
+        for n in [
+            "00000001.eml",
+            "0000001A.eml",
+            "00000003.eml",
+            "sub/00000004.eml",
+        ] {
+            fs::write(d.join("#msgs").join(n), b"Subject: x\r\n\r\n").expect("write");
+        }
+        fs::write(d.join("#msgs/thumbs.db"), b"junk").expect("write");
+        fs::write(
+            d.join("index.fld"),
+            b"U00000001 F1 S1 D5 T6 M7 CIPM.Note\nU0000001a F0 S1 D5 M7 CIPM.Note\nU00000002 F0 CIPM.Note\ngarbage\n",
+        )
+        .expect("write");
+        let c = FolderContents::load(&folder(d));
+        let ids: Vec<_> = c.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec!["00000001", "00000003", "sub/00000004", "0000001A"]
+        );
+        assert_eq!(c.stale, vec!["00000002".to_string()]);
+        assert_eq!(c.unindexed, 2);
+        assert_eq!(c.skipped.files.get("thumbs.db"), Some(&1));
+        assert_eq!(c.record(&c.items[3]).map(|r| r.created), Some(Some(5)));
+        assert_eq!(c.index.as_ref().map(|i| i.stats.garbage), Some(1));
+    }
+
+    #[test]
+    fn missing_index_is_no_metadata() {
+        let t = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(t.path().join("#msgs")).expect("mkdir");
+        fs::write(t.path().join("#msgs/00000001.eml"), b"x").expect("write");
+        let c = FolderContents::load(&folder(t.path()));
+        assert!(c.index.is_none());
+        assert_eq!(c.unindexed, 0);
+        assert!(c.problems.is_empty());
+        assert_eq!(c.items.len(), 1);
+    }
+}

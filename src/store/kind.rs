@@ -1,0 +1,386 @@
+//! Folder kind (mail, contacts, calendar, tasks, notes, journal) and how it
+//! was decided.
+//!
+//! Sources, in the order of trust the research supports (kerio-store.md
+//! §1.8): the `status.fld` `T` code (only 0 = mail and 2 = calendar are
+//! evidenced; other codes are reported as unrecognised), Kerio's default
+//! top-level folder names, the majority MAPI class in `index.fld`, the
+//! content of a sample of items, then the parent folder's kind. Every source
+//! is evaluated so that disagreements can be reported.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+
+/// What a folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FolderKind {
+    /// E-mail: migrated over IMAP / to Maildir.
+    Mail,
+    /// vCards.
+    Contacts,
+    /// Events.
+    Calendar,
+    /// To-dos.
+    Tasks,
+    /// Sticky notes.
+    Notes,
+    /// Journal entries.
+    Journal,
+}
+
+impl FolderKind {
+    /// Lower-case name used in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderKind::Mail => "mail",
+            FolderKind::Contacts => "contacts",
+            FolderKind::Calendar => "calendar",
+            FolderKind::Tasks => "tasks",
+            FolderKind::Notes => "notes",
+            FolderKind::Journal => "journal",
+        }
+    }
+}
+
+impl fmt::Display for FolderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a kind decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KindSource {
+    /// `status.fld` `T` code.
+    StatusType,
+    /// A default Kerio folder name at the top level of a mailbox.
+    DefaultName,
+    /// The majority `C` class of the index records.
+    MessageClass,
+    /// The content of sampled items.
+    Content,
+    /// Inherited from the parent folder.
+    Parent,
+    /// Nothing said otherwise.
+    Default,
+}
+
+impl fmt::Display for KindSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KindSource::StatusType => "status.fld type",
+            KindSource::DefaultName => "default folder name",
+            KindSource::MessageClass => "index message class",
+            KindSource::Content => "item content",
+            KindSource::Parent => "parent folder",
+            KindSource::Default => "default",
+        })
+    }
+}
+
+/// The decision and what the other sources said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KindDecision {
+    /// The kind used.
+    pub kind: FolderKind,
+    /// The source it came from.
+    pub source: KindSource,
+    /// Other sources that named a different kind.
+    pub disagreements: Vec<(KindSource, FolderKind)>,
+    /// A `status.fld` type code we do not know, if any.
+    pub unrecognised_type_code: Option<u32>,
+}
+
+/// The evidence gathered for one folder.
+#[derive(Debug, Clone, Default)]
+pub struct KindEvidence<'a> {
+    /// `status.fld` `T` code.
+    pub status_type: Option<u32>,
+    /// Decoded folder path (components joined with `/`).
+    pub path: &'a str,
+    /// MAPI classes of the index records.
+    pub classes: Vec<&'a str>,
+    /// Kinds guessed from sampled item contents.
+    pub content: Vec<FolderKind>,
+    /// The parent folder's kind, for subfolders.
+    pub parent: Option<FolderKind>,
+}
+
+/// Maps a `status.fld` type code. Only codes with evidence are mapped.
+pub fn kind_from_status(code: u32) -> Option<FolderKind> {
+    match code {
+        0 => Some(FolderKind::Mail),
+        2 => Some(FolderKind::Calendar),
+        _ => None,
+    }
+}
+
+/// Kerio's default top-level folder names (on disk, English).
+pub fn kind_from_default_name(path: &str) -> Option<FolderKind> {
+    if path.contains('/') {
+        return None;
+    }
+    match path {
+        "INBOX" | "Sent Items" | "Deleted Items" | "Drafts" | "Junk E-mail" | "Outbox" => {
+            Some(FolderKind::Mail)
+        }
+        "Contacts" => Some(FolderKind::Contacts),
+        "Calendar" => Some(FolderKind::Calendar),
+        "Tasks" => Some(FolderKind::Tasks),
+        "Notes" => Some(FolderKind::Notes),
+        "Journal" => Some(FolderKind::Journal),
+        _ => None,
+    }
+}
+
+/// Maps a MAPI message class (research §1.8; the non-mail classes other
+/// than IPM.Appointment are by analogy with MAPI).
+pub fn kind_from_class(class: &str) -> Option<FolderKind> {
+    let c = class.to_ascii_lowercase();
+    let is = |p: &str| c == p || c.starts_with(&format!("{p}."));
+    if is("ipm.note") || is("ipm.schedule") || c.starts_with("report") || is("ipm.post") {
+        Some(FolderKind::Mail)
+    } else if is("ipm.appointment") {
+        Some(FolderKind::Calendar)
+    } else if is("ipm.contact") || is("ipm.distlist") {
+        Some(FolderKind::Contacts)
+    } else if is("ipm.task") {
+        Some(FolderKind::Tasks)
+    } else if is("ipm.stickynote") {
+        Some(FolderKind::Notes)
+    } else if is("ipm.activity") {
+        Some(FolderKind::Journal)
+    } else if c == "ipm" {
+        Some(FolderKind::Mail)
+    } else {
+        None
+    }
+}
+
+/// Guesses an item's kind from its first bytes (headers and the start of
+/// the body): the wrapper's Content-Type, else a vCard or iCalendar object
+/// visible in the sample.
+pub fn kind_from_content(head: &[u8]) -> FolderKind {
+    let find = |needle: &[u8]| {
+        head.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    let calendar_kind = || {
+        if find(b"BEGIN:VTODO") {
+            FolderKind::Tasks
+        } else if find(b"BEGIN:VJOURNAL") {
+            FolderKind::Journal
+        } else {
+            FolderKind::Calendar
+        }
+    };
+    let content_type = crate::message::header_value(head, "content-type")
+        .map(|v| v.trim_start().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ["text/x-vcard", "text/vcard", "text/directory"]
+        .iter()
+        .any(|t| content_type.starts_with(t))
+    {
+        return FolderKind::Contacts;
+    }
+    if content_type.starts_with("text/calendar") {
+        return calendar_kind();
+    }
+    // A mail that carries an invitation or a business card is still mail:
+    // only a wrapper without a sender counts as a groupware item here.
+    if content_type.starts_with("multipart/")
+        && crate::message::header_value(head, "from").is_some()
+    {
+        return FolderKind::Mail;
+    }
+    if find(b"BEGIN:VCARD") {
+        FolderKind::Contacts
+    } else if find(b"BEGIN:VCALENDAR") {
+        calendar_kind()
+    } else {
+        FolderKind::Mail
+    }
+}
+
+fn majority(kinds: impl IntoIterator<Item = FolderKind>) -> Option<FolderKind> {
+    let mut counts: HashMap<FolderKind, usize> = HashMap::new();
+    for k in kinds {
+        *counts.entry(k).or_default() += 1;
+    }
+    let mut v: Vec<_> = counts.into_iter().collect();
+    // Most frequent first; ties broken by the enum order (mail first).
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.first().map(|(k, _)| *k)
+}
+
+/// Decides a folder's kind from all evidence.
+pub fn decide(ev: &KindEvidence<'_>) -> KindDecision {
+    let mut unrecognised = None;
+    let mut opinions: Vec<(KindSource, FolderKind)> = Vec::new();
+    if let Some(code) = ev.status_type {
+        match kind_from_status(code) {
+            Some(k) => opinions.push((KindSource::StatusType, k)),
+            None => unrecognised = Some(code),
+        }
+    }
+    if let Some(k) = kind_from_default_name(ev.path) {
+        opinions.push((KindSource::DefaultName, k));
+    }
+    if let Some(k) = majority(ev.classes.iter().filter_map(|c| kind_from_class(c))) {
+        opinions.push((KindSource::MessageClass, k));
+    }
+    if let Some(k) = majority(ev.content.iter().copied()) {
+        opinions.push((KindSource::Content, k));
+    }
+    if let Some(k) = ev.parent {
+        opinions.push((KindSource::Parent, k));
+    }
+    let (source, kind) = opinions
+        .first()
+        .copied()
+        .unwrap_or((KindSource::Default, FolderKind::Mail));
+    // A subfolder of a groupware folder often has no evidence but its
+    // parent; disagreeing with the parent alone is normal (a mail folder
+    // under Contacts is odd but legal), so the parent is not reported.
+    let disagreements = opinions
+        .iter()
+        .skip(1)
+        .filter(|(s, k)| *k != kind && *s != KindSource::Parent)
+        .copied()
+        .collect();
+    KindDecision {
+        kind,
+        source,
+        disagreements,
+        unrecognised_type_code: unrecognised,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(path: &str) -> KindEvidence<'_> {
+        KindEvidence {
+            path,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn status_type_wins() {
+        let mut e = ev("Contacts");
+        e.status_type = Some(2);
+        let d = decide(&e);
+        assert_eq!(d.kind, FolderKind::Calendar);
+        assert_eq!(d.source, KindSource::StatusType);
+        assert_eq!(
+            d.disagreements,
+            vec![(KindSource::DefaultName, FolderKind::Contacts)]
+        );
+    }
+
+    #[test]
+    fn unknown_status_code_falls_through_and_is_reported() {
+        let mut e = ev("Tasks");
+        e.status_type = Some(3);
+        let d = decide(&e);
+        assert_eq!(d.kind, FolderKind::Tasks);
+        assert_eq!(d.source, KindSource::DefaultName);
+        assert_eq!(d.unrecognised_type_code, Some(3));
+    }
+
+    #[test]
+    fn class_majority_then_content_then_parent() {
+        let mut e = ev("Private/Stuff");
+        e.classes = vec!["IPM.Contact", "IPM.Contact", "IPM.Note"];
+        e.content = vec![FolderKind::Mail];
+        let d = decide(&e);
+        assert_eq!(
+            (d.kind, d.source),
+            (FolderKind::Contacts, KindSource::MessageClass)
+        );
+        assert_eq!(
+            d.disagreements,
+            vec![(KindSource::Content, FolderKind::Mail)]
+        );
+
+        let mut e = ev("X");
+        e.content = vec![FolderKind::Tasks, FolderKind::Tasks];
+        assert_eq!(decide(&e).kind, FolderKind::Tasks);
+
+        let mut e = ev("Contacts/divers");
+        e.parent = Some(FolderKind::Contacts);
+        let d = decide(&e);
+        assert_eq!(
+            (d.kind, d.source),
+            (FolderKind::Contacts, KindSource::Parent)
+        );
+
+        let d = decide(&ev("Whatever"));
+        assert_eq!((d.kind, d.source), (FolderKind::Mail, KindSource::Default));
+    }
+
+    #[test]
+    fn default_names_only_at_top_level() {
+        assert_eq!(
+            kind_from_default_name("Calendar"),
+            Some(FolderKind::Calendar)
+        );
+        assert_eq!(kind_from_default_name("INBOX/Calendar"), None);
+        assert_eq!(
+            kind_from_default_name("Junk E-mail"),
+            Some(FolderKind::Mail)
+        );
+    }
+
+    #[test]
+    fn classes() {
+        assert_eq!(kind_from_class("IPM.Note.SMIME"), Some(FolderKind::Mail));
+        assert_eq!(
+            kind_from_class("REPORT.IPM.Note.NDR"),
+            Some(FolderKind::Mail)
+        );
+        assert_eq!(
+            kind_from_class("IPM.Appointment"),
+            Some(FolderKind::Calendar)
+        );
+        assert_eq!(kind_from_class("IPM.DistList"), Some(FolderKind::Contacts));
+        assert_eq!(kind_from_class("IPM.Task"), Some(FolderKind::Tasks));
+        assert_eq!(kind_from_class("IPM.StickyNote"), Some(FolderKind::Notes));
+        assert_eq!(kind_from_class("IPM.Activity"), Some(FolderKind::Journal));
+        assert_eq!(kind_from_class("IPM.Notebook"), None);
+        assert_eq!(kind_from_class("Something"), None);
+    }
+
+    #[test]
+    fn content() {
+        assert_eq!(
+            kind_from_content(b"Content-Type: text/x-vcard\r\n\r\nbegin:vcard\r\n"),
+            FolderKind::Contacts
+        );
+        assert_eq!(
+            kind_from_content(b"\r\n\r\nBEGIN:VCALENDAR\r\nBEGIN:VTODO\r\n"),
+            FolderKind::Tasks
+        );
+        assert_eq!(
+            kind_from_content(
+                b"BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT"
+            ),
+            FolderKind::Calendar
+        );
+        assert_eq!(
+            kind_from_content(b"Subject: hi\r\n\r\nhello"),
+            FolderKind::Mail
+        );
+        assert_eq!(
+            kind_from_content(b"Content-Type:TEXT/Calendar;\r\n method=PUBLISH\r\n\r\nQkVHSU4="),
+            FolderKind::Calendar
+        );
+        let invitation = b"From: a@b\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n--x\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n";
+        assert_eq!(kind_from_content(invitation), FolderKind::Mail);
+    }
+}

@@ -1,0 +1,421 @@
+//! Store layout: where the mail root is, which accounts exist, and the
+//! folder tree of each account, with the system directories and per-user
+//! files that are skipped counted in a [`SkipLog`].
+
+use super::index::Status;
+use super::names;
+use super::StoreError;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// An opened store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// `store/mail`.
+    pub mail_root: PathBuf,
+    /// The `store` directory, when known.
+    pub store_dir: Option<PathBuf>,
+    /// The install directory (holds `users.cfg`), when known.
+    pub install_dir: Option<PathBuf>,
+}
+
+/// One mailbox of the store: a user, or a domain's public folders.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Account {
+    /// The domain directory name ("" for store-wide public folders).
+    pub domain: String,
+    /// The user directory name, or `#public`.
+    pub local: String,
+    /// The account directory.
+    pub dir: PathBuf,
+    /// True for a `#public` tree.
+    pub public: bool,
+}
+
+impl Account {
+    /// `user@domain`, `#public@domain`, or `#public` for global public folders.
+    pub fn id(&self) -> String {
+        if self.domain.is_empty() {
+            self.local.clone()
+        } else {
+            format!("{}@{}", self.local, self.domain)
+        }
+    }
+}
+
+/// Names of what was skipped, with counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SkipLog {
+    /// System directories (`#assoc`, `#deleted`, `__keriomapi__…`) by name.
+    pub dirs: BTreeMap<String, u64>,
+    /// Files that are not items (`filter.siv`, `thumbs.db` in `#msgs`) by name.
+    pub files: BTreeMap<String, u64>,
+}
+
+impl SkipLog {
+    fn dir(&mut self, name: &str) {
+        *self.dirs.entry(name.to_string()).or_default() += 1;
+    }
+    fn file(&mut self, name: &str) {
+        *self.files.entry(name.to_string()).or_default() += 1;
+    }
+    /// Total skipped directories.
+    pub fn dir_count(&self) -> u64 {
+        self.dirs.values().sum()
+    }
+    /// Total skipped files.
+    pub fn file_count(&self) -> u64 {
+        self.files.values().sum()
+    }
+    /// Adds another log into this one.
+    pub fn merge(&mut self, other: &SkipLog) {
+        for (k, v) in &other.dirs {
+            *self.dirs.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.files {
+            *self.files.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// A folder of an account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Folder {
+    /// Decoded path, components joined with `/` (e.g. `INBOX/Projekte/Ü`).
+    pub path: String,
+    /// Decoded components.
+    pub components: Vec<String>,
+    /// The folder directory.
+    pub dir: PathBuf,
+    /// Index of the parent folder in [`AccountTree::folders`].
+    pub parent: Option<usize>,
+    /// Why a component's name is not valid modified UTF-7 (kept verbatim).
+    pub name_problem: Option<String>,
+    /// `status.fld`, when present and readable.
+    #[serde(skip)]
+    pub status: Option<Status>,
+    /// Whether `status.fld` exists.
+    pub has_status: bool,
+}
+
+/// The folders of one account and what was skipped while walking it.
+#[derive(Debug, Clone, Default)]
+pub struct AccountTree {
+    /// Folders, parents before children, siblings in name order.
+    pub folders: Vec<Folder>,
+    /// Skipped directories and files.
+    pub skipped: SkipLog,
+    /// Directories that could not be read.
+    pub problems: Vec<String>,
+}
+
+/// Directory names that are never folders, with the reason to skip them.
+pub fn is_system_dir(name: &[u8]) -> bool {
+    name.first() == Some(&b'#') || name.starts_with(b"__keriomapi__")
+}
+
+fn dir_entries(path: &Path) -> Result<Vec<fs::DirEntry>, StoreError> {
+    let rd = fs::read_dir(path).map_err(|e| StoreError::io(path, e))?;
+    let mut v = Vec::new();
+    for e in rd {
+        v.push(e.map_err(|e| StoreError::io(path, e))?);
+    }
+    v.sort_by_key(|e| e.file_name());
+    Ok(v)
+}
+
+fn os_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        name.as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_string_lossy().as_bytes().to_vec()
+    }
+}
+
+fn is_dir(e: &fs::DirEntry) -> bool {
+    // Follow symlinks: a restored store may link folders elsewhere.
+    fs::metadata(e.path()).map(|m| m.is_dir()).unwrap_or(false)
+}
+
+fn looks_like_mail_root(p: &Path) -> bool {
+    // A mail root holds domain directories, which hold user directories
+    // with an INBOX or any folder with #msgs.
+    let Ok(domains) = fs::read_dir(p) else {
+        return false;
+    };
+    for d in domains.flatten() {
+        let Ok(users) = fs::read_dir(d.path()) else {
+            continue;
+        };
+        for u in users.flatten() {
+            let up = u.path();
+            if up.join("INBOX").is_dir() || up.join("#msgs").is_dir() {
+                return true;
+            }
+            if let Ok(folders) = fs::read_dir(&up) {
+                if folders.flatten().any(|f| f.path().join("#msgs").is_dir()) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+impl Store {
+    /// Opens a store given the Kerio install directory, its `store/`
+    /// directory, or `store/mail`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.is_dir() {
+            return Err(StoreError::NotAStore {
+                path: path.to_path_buf(),
+                reason: "not a directory".into(),
+            });
+        }
+        let cfg_dir = |p: &Path| {
+            (p.join("users.cfg").is_file() || p.join("mailserver.cfg").is_file())
+                .then(|| p.to_path_buf())
+        };
+        if path.join("store").join("mail").is_dir() {
+            return Ok(Store {
+                mail_root: path.join("store").join("mail"),
+                store_dir: Some(path.join("store")),
+                install_dir: Some(path.to_path_buf()),
+            });
+        }
+        if path.join("mail").is_dir() && looks_like_mail_root(&path.join("mail")) {
+            return Ok(Store {
+                mail_root: path.join("mail"),
+                store_dir: Some(path.to_path_buf()),
+                install_dir: path.parent().and_then(cfg_dir),
+            });
+        }
+        if looks_like_mail_root(path) {
+            let store_dir = path.parent().map(Path::to_path_buf);
+            let install_dir = store_dir
+                .as_deref()
+                .and_then(Path::parent)
+                .and_then(cfg_dir);
+            return Ok(Store {
+                mail_root: path.to_path_buf(),
+                store_dir,
+                install_dir,
+            });
+        }
+        Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+            reason:
+                "expected store/mail/<domain>/<user>/INBOX, mail/<domain>/… or <domain>/<user>/…"
+                    .into(),
+        })
+    }
+
+    /// `users.cfg` of the install directory, when present.
+    pub fn users_cfg(&self) -> Option<PathBuf> {
+        self.install_dir
+            .as_ref()
+            .map(|d| d.join("users.cfg"))
+            .filter(|p| p.is_file())
+    }
+
+    /// Every account: users and `#public` trees of every domain, sorted.
+    /// Non-directory entries at domain level are counted in the skip log.
+    pub fn accounts(&self) -> Result<(Vec<Account>, SkipLog), StoreError> {
+        let mut accounts = Vec::new();
+        let mut skipped = SkipLog::default();
+        for d in dir_entries(&self.mail_root)? {
+            let dname = d.file_name().to_string_lossy().into_owned();
+            if !is_dir(&d) {
+                skipped.file(&dname);
+                continue;
+            }
+            if dname == "#public" {
+                // Store-wide public folders (location unverified, research §1.7).
+                accounts.push(Account {
+                    domain: String::new(),
+                    local: dname,
+                    dir: d.path(),
+                    public: true,
+                });
+                continue;
+            }
+            if dname.starts_with('#') {
+                skipped.dir(&dname);
+                continue;
+            }
+            for u in dir_entries(&d.path())? {
+                let uname = u.file_name().to_string_lossy().into_owned();
+                if !is_dir(&u) {
+                    skipped.file(&uname);
+                    continue;
+                }
+                let public = uname == "#public";
+                if !public && is_system_dir(uname.as_bytes()) {
+                    skipped.dir(&uname);
+                    continue;
+                }
+                accounts.push(Account {
+                    domain: dname.clone(),
+                    local: uname,
+                    dir: u.path(),
+                    public,
+                });
+            }
+        }
+        accounts.sort();
+        Ok((accounts, skipped))
+    }
+}
+
+/// Walks an account's folder tree. Unreadable subdirectories are reported
+/// in [`AccountTree::problems`] and skipped; only an unreadable account
+/// directory is an error.
+pub fn walk_account(account: &Account) -> Result<AccountTree, StoreError> {
+    let mut tree = AccountTree::default();
+    let top = dir_entries(&account.dir)?;
+    for e in top {
+        let raw = os_bytes(&e.file_name());
+        let name = String::from_utf8_lossy(&raw).into_owned();
+        if !is_dir(&e) {
+            // filter.siv, folder.map, settings.usr, stats.usr, sub.fld
+            // (research §1.3) and anything else: not folders, counted by name.
+            tree.skipped.file(&name);
+            continue;
+        }
+        if is_system_dir(&raw) {
+            tree.skipped.dir(&name);
+            continue;
+        }
+        walk_folder(&mut tree, e.path(), &raw, None, Vec::new());
+    }
+    Ok(tree)
+}
+
+fn walk_folder(
+    tree: &mut AccountTree,
+    dir: PathBuf,
+    raw_name: &[u8],
+    parent: Option<usize>,
+    mut components: Vec<String>,
+) {
+    let (decoded, problem) = names::decode_lenient(raw_name);
+    let parent_problem = parent.and_then(|p| tree.folders[p].name_problem.clone());
+    let name_problem = problem
+        .map(|e| {
+            format!(
+                "directory name {:?} is not valid modified UTF-7 ({e}); kept verbatim",
+                String::from_utf8_lossy(raw_name)
+            )
+        })
+        .or(parent_problem);
+    components.push(decoded);
+    let status_path = dir.join("status.fld");
+    let has_status = status_path.is_file();
+    let status = match Status::load(&status_path) {
+        Ok(s) => s,
+        Err(e) => {
+            tree.problems
+                .push(format!("{}: {e}", status_path.display()));
+            None
+        }
+    };
+    let me = tree.folders.len();
+    tree.folders.push(Folder {
+        path: components.join("/"),
+        components: components.clone(),
+        dir: dir.clone(),
+        parent,
+        name_problem,
+        status,
+        has_status,
+    });
+    let entries = match dir_entries(&dir) {
+        Ok(v) => v,
+        Err(e) => {
+            tree.problems.push(e.to_string());
+            return;
+        }
+    };
+    for e in entries {
+        if !is_dir(&e) {
+            continue; // index.fld, status.fld, search.fld … are per-folder metadata
+        }
+        let raw = os_bytes(&e.file_name());
+        if raw == b"#msgs" {
+            continue;
+        }
+        if is_system_dir(&raw) {
+            tree.skipped.dir(&String::from_utf8_lossy(&raw));
+            continue;
+        }
+        walk_folder(tree, e.path(), &raw, Some(me), components.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mk(root: &Path, rel: &str) {
+        fs::create_dir_all(root.join(rel)).expect("mkdir");
+    }
+
+    #[test]
+    fn finds_root_from_any_level_and_walks() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let inst = t.path();
+        fs::write(inst.join("users.cfg"), "<config/>").expect("write");
+        mk(inst, "store/mail/example.com/alice/INBOX/#msgs");
+        mk(inst, "store/mail/example.com/alice/INBOX/#assoc");
+        mk(inst, "store/mail/example.com/alice/Cr&AOk-dit/Sub/#msgs");
+        mk(inst, "store/mail/example.com/alice/Bad&Jjo!-/#msgs");
+        mk(inst, "store/mail/example.com/alice/#deleted/#msgs");
+        mk(inst, "store/mail/example.com/alice/__keriomapi__STORE/x");
+        mk(inst, "store/mail/example.com/#public/Shared/#msgs");
+        fs::write(inst.join("store/mail/example.com/alice/filter.siv"), "").expect("write");
+
+        for p in [
+            inst.to_path_buf(),
+            inst.join("store"),
+            inst.join("store/mail"),
+        ] {
+            let s = Store::open(&p).expect("open");
+            assert_eq!(s.mail_root, inst.join("store/mail"));
+            assert_eq!(s.users_cfg(), Some(inst.join("users.cfg")));
+        }
+        let s = Store::open(inst).expect("open");
+        let (accts, _) = s.accounts().expect("accounts");
+        let ids: Vec<_> = accts.iter().map(Account::id).collect();
+        assert_eq!(ids, vec!["#public@example.com", "alice@example.com"]);
+        assert!(accts[0].public);
+
+        let tree = walk_account(&accts[1]).expect("walk");
+        let paths: Vec<_> = tree.folders.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, vec!["Bad&Jjo!-", "Crédit", "Crédit/Sub", "INBOX"]);
+        assert!(tree.folders[0].name_problem.is_some());
+        assert_eq!(tree.folders[2].parent, Some(1));
+        assert_eq!(tree.skipped.dirs.get("#deleted"), Some(&1));
+        assert_eq!(tree.skipped.dirs.get("#assoc"), Some(&1));
+        assert_eq!(tree.skipped.dirs.get("__keriomapi__STORE"), Some(&1));
+        assert_eq!(tree.skipped.files.get("filter.siv"), Some(&1));
+    }
+
+    #[test]
+    fn not_a_store() {
+        let t = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(
+            Store::open(t.path()),
+            Err(StoreError::NotAStore { .. })
+        ));
+        assert!(matches!(
+            Store::open(&t.path().join("missing")),
+            Err(StoreError::NotAStore { .. })
+        ));
+    }
+}

@@ -1,0 +1,179 @@
+//! Targets: where prepared messages go. The driver ([`crate::migrate`])
+//! only sees the [`Target`] / [`AccountSession`] interface defined here; the
+//! Maildir target ([`maildir`]) and the IMAP target implement it, and no
+//! type of an IMAP library leaves the IMAP target module.
+//!
+//! Contract: a session receives the messages of one mailbox as a stream and
+//! reports exactly one [`Delivery`] per message it received (delivered,
+//! found already present, or failed with a reason). Before it sends
+//! anything whose arrival it could not later prove, it announces it with
+//! [`SessionEvent::Pending`], which the driver makes durable in the journal
+//! before returning.
+
+pub mod maildir;
+
+use crate::message::{ContentHash, Prepared};
+use crate::store::Account;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The IMAP system flags we carry over (never `\Deleted`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MailFlags {
+    /// `\Seen`.
+    pub seen: bool,
+    /// `\Answered`.
+    pub answered: bool,
+    /// `\Flagged`.
+    pub flagged: bool,
+    /// `\Draft`.
+    pub draft: bool,
+}
+
+impl MailFlags {
+    /// From the `index.fld` `F` bits (0x1, 0x2, 0x4, 0x10).
+    pub fn from_kerio(bits: u32) -> MailFlags {
+        use crate::store::index::flag_bits as b;
+        MailFlags {
+            seen: bits & b::SEEN != 0,
+            answered: bits & b::ANSWERED != 0,
+            flagged: bits & b::FLAGGED != 0,
+            draft: bits & b::DRAFT != 0,
+        }
+    }
+}
+
+/// A message on its way to a target.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The item id within its source folder.
+    pub item_id: String,
+    /// The prepared bytes and facts.
+    pub message: Prepared,
+    /// Flags to set.
+    pub flags: MailFlags,
+    /// INTERNALDATE / file mtime to set.
+    pub internal_date: DateTime<Utc>,
+}
+
+/// Where a message ended up on the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TargetRef {
+    /// Target-specific id (Maildir file name, or `uidvalidity/uid`).
+    pub id: Option<String>,
+    /// IMAP UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// IMAP UID.
+    pub uid: Option<u32>,
+}
+
+/// The fate of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// Stored now.
+    Delivered(TargetRef),
+    /// Found on the target already (a previous, unjournaled run).
+    AlreadyPresent(TargetRef),
+    /// Not stored.
+    Failed {
+        /// Why, as the server or file system said it.
+        reason: String,
+    },
+}
+
+/// One message's outcome.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The item id.
+    pub item_id: String,
+    /// The content hash of what was sent.
+    pub hash: ContentHash,
+    /// Bytes sent.
+    pub size: u64,
+    /// Internal date used.
+    pub internal_date: DateTime<Utc>,
+    /// Message-ID, for the journal.
+    pub message_id: Option<String>,
+    /// What happened.
+    pub result: DeliveryResult,
+}
+
+/// What a session reports while it delivers.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// These items are about to be sent; `marker` says how a later run can
+    /// find them on the target (e.g. the UIDNEXT seen before sending). The
+    /// callback returns once this is durable.
+    Pending {
+        /// (item id, content hash) pairs.
+        items: Vec<(String, ContentHash)>,
+        /// Target-specific reconciliation hint.
+        marker: String,
+    },
+    /// A final outcome.
+    Done(Delivery),
+}
+
+/// A source folder as a target mailbox request.
+#[derive(Debug, Clone)]
+pub struct MailboxSpec {
+    /// The source path (`INBOX/Projects`).
+    pub source_path: String,
+    /// Its decoded components.
+    pub components: Vec<String>,
+}
+
+/// Errors that stop a session or a mailbox (not a single message).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// File system error with the path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mailbox name cannot be represented on this target.
+    #[error("mailbox {mailbox:?}: {reason}")]
+    BadMailbox {
+        /// The source folder path.
+        mailbox: String,
+        /// Why.
+        reason: String,
+    },
+    /// Anything else the target reports (connection, protocol, auth).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A destination for mail.
+pub trait Target: Send + Sync {
+    /// A stable identity of the destination, used to key the journal
+    /// (`maildir:/abs/dir`, `imaps://host:993`). Holds no secret.
+    fn id(&self) -> String;
+    /// Opens a session for one source account.
+    fn open(&self, account: &Account) -> Result<Box<dyn AccountSession>, TargetError>;
+}
+
+/// A session for one account.
+pub trait AccountSession: Send {
+    /// The account on the target (`alice@example.com`, or a Maildir path).
+    fn target_account(&self) -> String;
+    /// Makes sure the mailbox exists; returns its name on the target.
+    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
+    /// Delivers a stream of messages into a prepared mailbox, reporting one
+    /// [`SessionEvent::Done`] per message taken from the stream.
+    fn deliver(
+        &mut self,
+        mailbox: &str,
+        messages: &mut dyn Iterator<Item = Outgoing>,
+        events: &mut dyn FnMut(SessionEvent),
+    ) -> Result<(), TargetError>;
+    /// A function that makes everything delivered so far durable; the
+    /// driver calls it before it journals deliveries as done.
+    fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+    /// Ends the session (logout, final sync).
+    fn finish(self: Box<Self>) -> Result<(), TargetError>;
+}
