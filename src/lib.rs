@@ -23,6 +23,7 @@
 //!   the [`report`].
 //! - [`scan`]: the inventory.
 //! - [`select`]: account and folder selection.
+//! - [`pace`]: the `--max-rate` limiter.
 //! - [`progress`]: progress display.
 //! - [`cli`]: the command line (the only place that uses `anyhow`).
 #![deny(missing_docs)]
@@ -31,6 +32,7 @@ pub mod cli;
 pub mod journal;
 pub mod message;
 pub mod migrate;
+pub mod pace;
 pub mod progress;
 pub mod report;
 pub mod scan;

@@ -44,6 +44,8 @@ pub struct MigrateOptions {
     pub queue: usize,
     /// Accounts migrated at once.
     pub parallel_accounts: usize,
+    /// Messages per second over the whole run (`None`: unlimited).
+    pub max_rate: Option<f64>,
 }
 
 impl Default for MigrateOptions {
@@ -55,6 +57,7 @@ impl Default for MigrateOptions {
             chunk: 32,
             queue: 64,
             parallel_accounts: 2,
+            max_rate: None,
         }
     }
 }
@@ -67,6 +70,7 @@ struct Ctx<'a> {
     progress: &'a Progress,
     cancel: &'a AtomicBool,
     now: i64,
+    pacer: crate::pace::Pacer,
 }
 
 /// Runs a migration and returns its report (finalised, with exit code).
@@ -105,6 +109,7 @@ pub fn migrate(
         progress,
         cancel,
         now: chrono::Utc::now().timestamp(),
+        pacer: crate::pace::Pacer::new(opts.max_rate),
     };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, AccountReport)>> = Mutex::new(Vec::new());
@@ -297,7 +302,7 @@ fn folder_notes(
             ids.join(", ")
         ));
     }
-    if c.unindexed > 0 {
+    if c.unindexed > 0 && c.index.is_some() {
         fr.notes.push(format!(
             "{} file(s) not in index.fld: migrated unflagged, dated by file time",
             c.unindexed
@@ -543,6 +548,8 @@ fn migrate_folder(
                         *st.fr.anomalies.entry(a.to_string()).or_default() += 1;
                     }
                     st.inflight.insert(o.item_id.clone(), src);
+                    drop(st);
+                    ctx.pacer.wait();
                     Some(o)
                 }
                 Prepped::Empty(item) => {

@@ -114,6 +114,10 @@ impl FolderInventory {
             .filter(|(n, _)| *n > 0)
             .map(|(n, name)| format!("{n} {name}"))
             .collect();
+        let ignored: u64 = self.ignored_files.values().sum();
+        if ignored > 0 {
+            v.push(format!("{ignored} ignored non-item file(s)"));
+        }
         if !self.has_index && self.items > 0 {
             v.push("no index.fld".into());
         }
@@ -184,8 +188,10 @@ pub struct Totals {
     pub items_by_kind: BTreeMap<String, u64>,
     /// Skipped system directories.
     pub skipped_system_dirs: u64,
-    /// Skipped files (per-user files, non-items).
+    /// Skipped files at account level (per-user files such as filter.siv).
     pub skipped_files: u64,
+    /// Non-item files found inside `#msgs` and ignored.
+    pub ignored_files_in_msgs: u64,
     /// Anomalies summed over folders.
     pub anomalies: BTreeMap<String, u64>,
 }
@@ -262,9 +268,6 @@ pub fn scan(
                 ignored_files: c.skipped.files.clone(),
                 ..FolderInventory::default()
             };
-            for (k, v) in &c.skipped.files {
-                *ai.skipped.files.entry(k.clone()).or_default() += v;
-            }
             if let Some(idx) = &c.index {
                 fi.index_records = idx.len() as u64;
                 fi.garbage_lines = idx.stats.garbage;
@@ -388,6 +391,7 @@ fn totals(inv: &Inventory) -> Totals {
         t.skipped_files += a.skipped.file_count();
         for f in &a.folders {
             t.folders += 1;
+            t.ignored_files_in_msgs += f.ignored_files.values().sum::<u64>();
             *t.items_by_kind.entry(f.kind.clone()).or_default() += f.items;
             let pairs = [
                 ("unindexed", f.unindexed),

@@ -43,6 +43,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &AtomicBool) -> anyhow::Re
         selection: a.select.selection(),
         skip_deleted: a.skip_deleted,
         parallel_accounts: a.parallel_accounts.max(1),
+        max_rate: a.max_rate,
         ..MigrateOptions::default()
     };
     let progress = crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));

@@ -111,6 +111,9 @@ pub struct MigrateArgs {
     /// Accounts migrated at the same time.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub parallel_accounts: usize,
+    /// Send at most this many messages per second (whole run).
+    #[arg(long, value_name = "N")]
+    pub max_rate: Option<f64>,
     /// Maildir: replace `.` in folder names with this character instead of
     /// Dovecot's listescape `\2e`.
     #[arg(long, value_name = "CHAR")]

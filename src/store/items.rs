@@ -42,7 +42,8 @@ pub struct FolderContents {
     pub index: Option<Index>,
     /// Index records without a file (their `U` ids).
     pub stale: Vec<String>,
-    /// Files without an index record (only counted when an index exists).
+    /// Files without an index record (all of them when there is no
+    /// `index.fld`).
     pub unindexed: u64,
     /// Files that share one index id (e.g. `1a.eml` and `1A.eml`).
     pub duplicate_ids: u64,
@@ -117,12 +118,8 @@ impl FolderContents {
                 c.duplicate_ids += 1;
             }
         }
+        c.unindexed = c.items.iter().filter(|i| c.record(i).is_none()).count() as u64;
         if let Some(idx) = &c.index {
-            c.unindexed = c
-                .items
-                .iter()
-                .filter(|i| idx.get(&i.join_key()).is_none())
-                .count() as u64;
             let mut stale: Vec<String> = idx
                 .records()
                 .filter(|(k, _)| !seen.contains(*k))
@@ -260,7 +257,7 @@ mod tests {
         fs::write(t.path().join("#msgs/00000001.eml"), b"x").expect("write");
         let c = FolderContents::load(&folder(t.path()));
         assert!(c.index.is_none());
-        assert_eq!(c.unindexed, 0);
+        assert_eq!(c.unindexed, 1);
         assert!(c.problems.is_empty());
         assert_eq!(c.items.len(), 1);
     }

@@ -163,6 +163,19 @@ fn make_maildir(dir: &Path, is_folder: bool) -> Result<(), TargetError> {
     Ok(())
 }
 
+/// Removes what an interrupted run of ours left in `tmp/` (our names end
+/// in `.kerio-migrate,…`); other programs' files are left alone.
+fn clean_tmp(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir.join("tmp")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().contains(".kerio-migrate,") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 fn existing_bases(dir: &Path) -> Result<HashSet<String>, TargetError> {
     let mut set = HashSet::new();
     for sub in ["cur", "new"] {
@@ -235,6 +248,7 @@ impl AccountSession for MaildirSession {
             Some(n) => (n.clone(), self.account_dir.join(n)),
         };
         make_maildir(&dir, name != "INBOX")?;
+        clean_tmp(&dir);
         self.mailboxes.insert(name.clone(), dir);
         Ok(name)
     }

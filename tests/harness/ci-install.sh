@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 (bookworm) machine, as root.
+# Idempotent. Called by .ci/run; run it yourself once before `make test` on a new machine.
+#   - Dovecot 2.3 (private instances are started by the tests, never the system one)
+#   - isync (mbsync, the benchmark peer), openssl
+#   - libssl-dev + pkg-config for native-tls
+#   - a Python venv with Radicale for the CardDAV/CalDAV tests (RADICALE_VENV)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+RADICALE_VENV=${RADICALE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kerio-migrate/radicale-venv}
+RADICALE_VERSION=${RADICALE_VERSION:-3.9.0}
+
+if [ "$(id -u)" = 0 ]; then
+  # Keep package postinst scripts from starting a system Dovecot on 143/993.
+  POLICY_CREATED=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; POLICY_CREATED=1
+  fi
+  trap '[ $POLICY_CREATED = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+  PKGS=(dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config)
+  missing=()
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "[ci-install] apt-get install ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [ -f /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
+    kill "$(cat /run/dovecot/master.pid)" || true
+  fi
+else
+  echo "[ci-install] not root: skipping apt-get (need dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config)" >&2
+fi
+
+if [ ! -x "$RADICALE_VENV/bin/radicale" ]; then
+  echo "[ci-install] creating the Radicale venv in $RADICALE_VENV"
+  python3 -m venv "$RADICALE_VENV"
+  "$RADICALE_VENV/bin/pip" install -q --disable-pip-version-check "radicale==$RADICALE_VERSION"
+fi
+
+echo "[ci-install] dovecot $(dovecot --version 2>/dev/null || echo missing)," \
+     "mbsync $(mbsync --version 2>/dev/null | head -1 || echo missing)," \
+     "radicale $("$RADICALE_VENV/bin/python" -c 'import radicale; print(radicale.VERSION)' 2>/dev/null || echo missing)"
