@@ -3,6 +3,9 @@
 //! reading Maildir trees back.
 #![allow(dead_code)]
 
+pub mod dovecot;
+pub mod imap;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

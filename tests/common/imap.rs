@@ -1,0 +1,214 @@
+//! A deliberately small IMAP client written for the tests, independent of
+//! the crates the product uses, to read back what arrived on a server:
+//! LOGIN, LIST, SELECT, UID FETCH (FLAGS INTERNALDATE BODY.PEEK[]), raw
+//! commands. Plain TCP only (tests talk to Dovecot on loopback).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// A connection.
+pub struct Imap {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+    tag: u32,
+}
+
+/// One element of a response: text with literals inlined as bytes.
+pub type Line = Vec<u8>;
+
+/// One fetched message.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// UID.
+    pub uid: u32,
+    /// Flags, e.g. `\Seen`.
+    pub flags: Vec<String>,
+    /// INTERNALDATE as sent by the server.
+    pub internal_date: String,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Quotes a string for IMAP (no literals needed for ASCII test names).
+pub fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl Imap {
+    /// Connects and reads the greeting.
+    pub fn connect(port: u16) -> Imap {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut c = Imap {
+            r: BufReader::new(s.try_clone().expect("clone")),
+            w: s,
+            tag: 0,
+        };
+        let g = c.read_line();
+        assert!(
+            g.starts_with(b"* OK"),
+            "greeting {}",
+            String::from_utf8_lossy(&g)
+        );
+        c
+    }
+
+    /// Connects and logs in.
+    pub fn login(port: u16, user: &str, pass: &str) -> Imap {
+        let mut c = Imap::connect(port);
+        let (_, st) = c.cmd(&format!("LOGIN {} {}", quote(user), quote(pass)));
+        assert!(st.starts_with("OK"), "login {user}: {st}");
+        c
+    }
+
+    /// Reads one logical response line, inlining literals.
+    fn read_line(&mut self) -> Line {
+        let mut out = Vec::new();
+        loop {
+            let mut buf = Vec::new();
+            let n = self.r.read_until(b'\n', &mut buf).expect("read");
+            assert!(n > 0, "connection closed");
+            out.extend_from_slice(&buf);
+            // A line ending in {n}\r\n announces a literal.
+            let t = &buf[..buf.len().saturating_sub(2)];
+            if t.ends_with(b"}") {
+                if let Some(open) = t.iter().rposition(|b| *b == b'{') {
+                    if let Ok(n) = std::str::from_utf8(&t[open + 1..t.len() - 1])
+                        .unwrap_or("x")
+                        .parse::<usize>()
+                    {
+                        let mut lit = vec![0u8; n];
+                        self.r.read_exact(&mut lit).expect("literal");
+                        out.extend_from_slice(&lit);
+                        continue;
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    /// Sends a command; returns the untagged lines and the tagged status text.
+    pub fn cmd(&mut self, command: &str) -> (Vec<Line>, String) {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        self.w
+            .write_all(format!("{tag} {command}\r\n").as_bytes())
+            .expect("write");
+        let mut untagged = Vec::new();
+        loop {
+            let line = self.read_line();
+            if line.starts_with(format!("{tag} ").as_bytes()) {
+                let st = String::from_utf8_lossy(&line[tag.len() + 1..])
+                    .trim_end()
+                    .to_string();
+                return (untagged, st);
+            }
+            untagged.push(line);
+        }
+    }
+
+    /// Mailbox names (as sent, mUTF-7 decoded by the caller if needed) with
+    /// their attributes.
+    pub fn list(&mut self) -> Vec<(String, String)> {
+        let (lines, st) = self.cmd("LIST \"\" \"*\"");
+        assert!(st.starts_with("OK"), "LIST: {st}");
+        lines
+            .iter()
+            .filter(|l| l.starts_with(b"* LIST "))
+            .map(|l| {
+                let s = String::from_utf8_lossy(l).trim_end().to_string();
+                let attrs_end = s.find(')').expect("attrs");
+                let attrs = s[8..attrs_end].to_string();
+                // After the attributes: SP, the delimiter ("/" or NIL), SP, the name.
+                let after_delim = &s[attrs_end + 2 + 4..];
+                (parse_astring(after_delim), attrs)
+            })
+            .collect()
+    }
+
+    /// Selects a mailbox (name already in wire form) and fetches everything.
+    pub fn fetch_all(&mut self, mailbox_wire: &str) -> Vec<Fetched> {
+        let (_, st) = self.cmd(&format!("EXAMINE {}", quote(mailbox_wire)));
+        assert!(st.starts_with("OK"), "EXAMINE {mailbox_wire}: {st}");
+        let (lines, st) = self.cmd("UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[])");
+        assert!(st.starts_with("OK"), "FETCH: {st}");
+        lines
+            .iter()
+            .filter(|l| l.starts_with(b"* ") && find(l, b" FETCH (").is_some())
+            .map(|l| {
+                parse_fetch(l).unwrap_or_else(|| {
+                    panic!(
+                        "unparsable FETCH response: {}",
+                        String::from_utf8_lossy(&l[..l.len().min(300)])
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+fn parse_astring(s: &str) -> String {
+    let s = s.trim();
+    if let Some(inner) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '"' => break,
+                c => out.push(c),
+            }
+        }
+        out
+    } else if s.starts_with('{') {
+        // {n}\r\n<name>: the literal was inlined after the CRLF.
+        s.split_once("\r\n")
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_default()
+    } else {
+        s.to_string()
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+fn parse_fetch(l: &[u8]) -> Option<Fetched> {
+    let uid_at = find(l, b"UID ")? + 4;
+    let digits = l[uid_at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let uid: u32 = std::str::from_utf8(&l[uid_at..uid_at + digits])
+        .ok()?
+        .parse()
+        .ok()?;
+    let f_at = find(l, b"FLAGS (")? + 7;
+    let f_end = f_at + l[f_at..].iter().position(|b| *b == b')')?;
+    let flags = String::from_utf8_lossy(&l[f_at..f_end])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let d_at = find(l, b"INTERNALDATE \"")? + 14;
+    let d_end = d_at + l[d_at..].iter().position(|b| *b == b'"')?;
+    let internal_date = String::from_utf8_lossy(&l[d_at..d_end]).to_string();
+    let b_at = find(l, b"BODY[] {")? + 8;
+    let b_close = b_at + l[b_at..].iter().position(|b| *b == b'}')?;
+    let n: usize = std::str::from_utf8(&l[b_at..b_close]).ok()?.parse().ok()?;
+    let body_start = b_close + 3;
+    let body = l.get(body_start..body_start + n)?.to_vec();
+    Some(Fetched {
+        uid,
+        flags,
+        internal_date,
+        body,
+    })
+}
