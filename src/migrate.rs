@@ -336,6 +336,65 @@ fn folder_notes(
     }
 }
 
+/// Settles what an interrupted run left pending in this folder: items found
+/// on the target become done, items certainly absent are forgotten (and
+/// sent again), and when the target cannot tell, their ids are returned so
+/// they are neither sent nor counted as there.
+fn reconcile_pending(
+    ctx: &Ctx<'_>,
+    session: &mut dyn AccountSession,
+    mailbox: &str,
+    account_id: &str,
+    folder: &str,
+    fr: &mut FolderReport,
+) -> Result<std::collections::HashSet<String>, JournalError> {
+    let pending = ctx.journal.pending_items(account_id, folder)?;
+    if pending.is_empty() {
+        return Ok(Default::default());
+    }
+    match session.reconcile(mailbox, &pending) {
+        Ok(found) => {
+            let mut done_rows = Vec::new();
+            let mut absent = Vec::new();
+            for (p, f) in pending.iter().zip(found) {
+                match f {
+                    Some(r) => done_rows.push(ItemRow {
+                        account: account_id.to_string(),
+                        folder: folder.to_string(),
+                        item: p.item.clone(),
+                        hash: p.hash.clone(),
+                        mailbox: p.mailbox.clone(),
+                        target_id: r.id,
+                        uid_validity: r.uid_validity,
+                        uid: r.uid,
+                        size: p.size,
+                        internal_date: p.internal_date,
+                        message_id: p.message_id.clone(),
+                        ..ItemRow::default()
+                    }),
+                    None => absent.push((p.item.clone(), p.hash.clone())),
+                }
+            }
+            fr.notes.push(format!(
+                "{} message(s) were in flight when a previous run stopped: {} found on the target, {} sent again",
+                pending.len(),
+                done_rows.len(),
+                absent.len()
+            ));
+            ctx.journal.record_done(&done_rows)?;
+            ctx.journal.clear_pending(account_id, folder, &absent)?;
+            Ok(Default::default())
+        }
+        Err(e) => {
+            fr.notes.push(format!(
+                "{} message(s) were in flight when a previous run stopped and could not be checked: {e}",
+                pending.len()
+            ));
+            Ok(pending.into_iter().map(|p| p.item).collect())
+        }
+    }
+}
+
 /// Where a prepared message came from, for the journal.
 #[derive(Debug, Clone, Copy)]
 struct SrcInfo {
@@ -382,6 +441,7 @@ fn migrate_folder(
     stop: &AtomicBool,
 ) -> Result<(), JournalError> {
     let account_id = account.id();
+    let unresolved = reconcile_pending(ctx, session, mailbox, &account_id, &folder.path, fr)?;
     let done = ctx.journal.done_items(&account_id, &folder.path)?;
     let row_for = |item: &str, hash: String, src: SrcInfo| ItemRow {
         account: account_id.clone(),
@@ -414,6 +474,14 @@ fn migrate_folder(
                 continue;
             }
         };
+        if unresolved.contains(&item.id) {
+            fr.fail(
+                &item.id,
+                "a previous run sent it but its arrival could not be verified; not sent again (rerun to retry the check)",
+            );
+            ctx.progress.inc(1, 0);
+            continue;
+        }
         let seen = done.get(&item.id).is_some_and(|v| {
             v.iter()
                 .any(|d| d.src_size == Some(src.size) && d.src_mtime == src.mtime)

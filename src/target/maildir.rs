@@ -242,10 +242,16 @@ impl AccountSession for MaildirSession {
         self.account_dir.display().to_string()
     }
 
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+        Ok(folder_dir_name(&spec.components, self.opts.dot_char).unwrap_or_else(|| "INBOX".into()))
+    }
+
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
-        let (name, dir) = match folder_dir_name(&spec.components, self.opts.dot_char) {
-            None => ("INBOX".to_string(), self.account_dir.clone()),
-            Some(n) => (n.clone(), self.account_dir.join(n)),
+        let name = self.plan_mailbox(spec)?;
+        let dir = if name == "INBOX" {
+            self.account_dir.clone()
+        } else {
+            self.account_dir.join(&name)
         };
         make_maildir(&dir, name != "INBOX")?;
         clean_tmp(&dir);

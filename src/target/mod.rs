@@ -174,6 +174,37 @@ pub trait AccountSession: Send {
     /// A function that makes everything delivered so far durable; the
     /// driver calls it before it journals deliveries as done.
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+    /// Items a previous run announced as [`SessionEvent::Pending`] in this
+    /// mailbox (it was interrupted before their outcome was known): finds
+    /// which of them are on the target. One entry per pending item, in
+    /// order: `Some` when it is there (never send it again), `None` when it
+    /// is certainly not there. An error means "cannot tell": the driver then
+    /// leaves them pending and does not send them in this run.
+    fn reconcile(
+        &mut self,
+        mailbox: &str,
+        pending: &[crate::journal::PendingItem],
+    ) -> Result<Vec<Option<TargetRef>>, TargetError> {
+        let _ = mailbox;
+        Ok(vec![None; pending.len()])
+    }
+    /// The name a source folder would get, without creating anything (for
+    /// `plan`).
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
+    /// What the target told us about itself (capabilities, limits), for
+    /// `plan` and the report.
+    fn info(&self) -> TargetInfo {
+        TargetInfo::default()
+    }
     /// Ends the session (logout, final sync).
     fn finish(self: Box<Self>) -> Result<(), TargetError>;
+}
+
+/// Facts about a target account.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetInfo {
+    /// Largest message the target accepts (IMAP APPENDLIMIT), if known.
+    pub append_limit: Option<u64>,
+    /// Capabilities or features, for the report.
+    pub capabilities: Vec<String>,
 }
