@@ -22,12 +22,16 @@
 //! - [`migrate`]: the driver that streams items through a target and fills
 //!   the [`report`].
 //! - [`scan`]: the inventory.
+//! - [`export`]: what is not mail: contacts to vCard, calendars and tasks
+//!   to iCalendar, notes to text, CardDAV / CalDAV upload, and the user
+//!   directory (`users.cfg`) to CSV / JSON.
 //! - [`select`]: account and folder selection.
 //! - [`progress`]: progress display.
 //! - [`cli`]: the command line (the only place that uses `anyhow`).
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod export;
 pub mod journal;
 pub mod message;
 pub mod migrate;
