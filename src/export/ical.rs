@@ -106,6 +106,88 @@ fn entry_value(e: &ICalendarEntry) -> String {
     l
 }
 
+/// A property, parameter or component name as RFC 5545 allows it
+/// (letters, digits, `-`); anything else becomes `-`. Garbage input can
+/// give calcard names with line breaks, which would break the file.
+pub fn clean_name(n: &str) -> Option<String> {
+    if n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !n.is_empty() {
+        return None;
+    }
+    let c: String = n
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect();
+    Some(if c.is_empty() { "X-EMPTY".into() } else { c })
+}
+
+/// An RRULE / EXRULE that calcard kept as text because it was escaped
+/// like a text value (`FREQ=DAILY\;COUNT=10`, seen in real exports): the
+/// escapes are removed and the rule parsed again. Written as text it would
+/// come out as `FREQ=DAILY\\;COUNT=10`, which no importer reads. Returns
+/// how many were repaired.
+fn repair_rules(cal: &mut ICalendar) -> usize {
+    let mut n = 0;
+    for c in &mut cal.components {
+        for e in &mut c.entries {
+            if !matches!(e.name, ICalendarProperty::Rrule | ICalendarProperty::Exrule) {
+                continue;
+            }
+            let Some(ICalendarValue::Text(t)) = e.values.first() else {
+                continue;
+            };
+            if !t.contains('\\') {
+                continue;
+            }
+            let plain = t.replace("\\;", ";").replace("\\,", ",");
+            let probe = format!("BEGIN:VEVENT\r\nRRULE:{plain}\r\nEND:VEVENT\r\n");
+            let parsed = match Parser::new(&probe).entry() {
+                Entry::ICalendar(p) => p
+                    .components
+                    .first()
+                    .and_then(|c| c.property(&ICalendarProperty::Rrule))
+                    .and_then(|r| r.values.first().cloned()),
+                _ => None,
+            };
+            match parsed {
+                Some(v @ ICalendarValue::RecurrenceRule(_)) => e.values = vec![v],
+                _ => e.values = vec![ICalendarValue::Text(plain)],
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Cleans every name in a calendar; returns how many were changed.
+fn clean_names(cal: &mut ICalendar) -> usize {
+    let mut n = 0;
+    for c in &mut cal.components {
+        if let ICalendarComponentType::Other(t) = &mut c.component_type {
+            if let Some(x) = clean_name(t) {
+                *t = x;
+                n += 1;
+            }
+        }
+        for e in &mut c.entries {
+            if let ICalendarProperty::Other(t) = &mut e.name {
+                if let Some(x) = clean_name(t) {
+                    *t = x;
+                    n += 1;
+                }
+            }
+            for p in &mut e.params {
+                if let ICalendarParameterName::Other(t) = &mut p.name {
+                    if let Some(x) = clean_name(t) {
+                        *t = x;
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    n
+}
+
 /// Copies component `id` of `src` and its subtree into a new calendar
 /// whose component 0 is the copy.
 fn extract(src: &ICalendar, id: u32) -> ICalendar {
@@ -367,7 +449,7 @@ impl Merger {
         let (cals, problems) = parse_all(text);
         let before = self.objs.len();
         for mut cal in cals {
-            self.add_calendar(src, &mut cal, fr);
+            self.add_calendar(src, &mut cal, before, fr);
         }
         let added = self.objs.len() - before;
         if added == 0 && !self.item_had_zones_only(text) {
@@ -394,7 +476,14 @@ impl Merger {
             && !upper.contains("BEGIN:VJOURNAL")
     }
 
-    fn add_calendar(&mut self, src: &SourceRef, cal: &mut ICalendar, fr: &mut FolderExport) {
+    /// `first`: where this item's objects start in `self.objs`.
+    fn add_calendar(
+        &mut self,
+        src: &SourceRef,
+        cal: &mut ICalendar,
+        first: usize,
+        fr: &mut FolderExport,
+    ) {
         let root_is_cal = cal.components[0].component_type == ICalendarComponentType::VCalendar;
         if root_is_cal {
             let v1 = cal.components[0]
@@ -437,6 +526,20 @@ impl Merger {
             self.renamed.insert(from.clone(), to.clone());
         }
         rename_zones(cal, &map);
+        let repaired = repair_rules(cal);
+        if repaired > 0 {
+            fr.changes.push(ItemProblem::new(
+                src,
+                format!("{repaired} recurrence rules written with text escapes repaired"),
+            ));
+        }
+        let cleaned = clean_names(cal);
+        if cleaned > 0 {
+            fr.changes.push(ItemProblem::new(
+                src,
+                format!("{cleaned} property/component names with invalid characters cleaned"),
+            ));
+        }
 
         let top: Vec<u32> = if root_is_cal {
             for e in &cal.components[0].entries {
@@ -477,7 +580,7 @@ impl Merger {
                 continue;
             }
             let frag = extract(cal, id);
-            let index = self.objs.iter().filter(|o| o.source == *src).count();
+            let index = self.objs.len() - first;
             let mut obj = Obj {
                 frag,
                 source: src.clone(),

@@ -205,6 +205,13 @@ pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExpor
         ));
     }
     for (index, mut card) in parsed.into_iter().enumerate() {
+        let cleaned = clean_names(&mut card);
+        if cleaned > 0 {
+            fr.changes.push(ItemProblem::new(
+                src,
+                format!("card {}: {cleaned} names with invalid characters cleaned", index + 1),
+            ));
+        }
         let uid_added = card.uid().is_none_or(|u| u.trim().is_empty());
         if uid_added {
             card.entries
@@ -222,6 +229,36 @@ pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExpor
             uid_added,
         });
     }
+}
+
+/// Cleans property, group and parameter names (see
+/// [`super::ical::clean_name`]); returns how many were changed.
+fn clean_names(card: &mut VCard) -> usize {
+    use super::ical::clean_name;
+    let mut n = 0;
+    for e in &mut card.entries {
+        if let VCardProperty::Other(t) = &mut e.name {
+            if let Some(x) = clean_name(t) {
+                *t = x;
+                n += 1;
+            }
+        }
+        if let Some(g) = &mut e.group {
+            if let Some(x) = clean_name(g) {
+                *g = x;
+                n += 1;
+            }
+        }
+        for p in &mut e.params {
+            if let VCardParameterName::Other(t) = &mut p.name {
+                if let Some(x) = clean_name(t) {
+                    *t = x;
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
 }
 
 fn first_text(card: &VCard, prop: &VCardProperty) -> Option<String> {
