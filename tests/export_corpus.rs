@@ -64,7 +64,15 @@ fn entries(text: &str) -> Vec<Entry> {
 
 fn card_values(c: &VCard, prop: &VCardProperty) -> Vec<String> {
     c.properties(prop)
-        .map(|e| format!("{:?}", e.values))
+        .map(|e| {
+            let v = format!("{:?}", e.values);
+            // vCard 3.0 output writes a 4.0 `tel:` URI as the bare number.
+            if *prop == VCardProperty::Tel {
+                v.replacen("Text(\"tel:", "Text(\"", 1)
+            } else {
+                v
+            }
+        })
         .collect()
 }
 

@@ -420,14 +420,63 @@ impl Uploader {
         format!("{}{}/", account_url(&self.template, account), encode_segment(stem))
     }
 
-    fn ensure(&self, url: &str, name: &str, calendar: bool, counts: &mut DavCounts) -> Result<(), DavError> {
-        if !self.client.exists(url)? {
+    fn ensure(
+        &self,
+        url: &str,
+        name: &str,
+        calendar: bool,
+        counts: &mut DavCounts,
+    ) -> Result<(), DavError> {
+        if self.client.exists(url)? {
+            return Ok(());
+        }
+        let make = |u: &str| {
             if calendar {
-                self.client.mkcalendar(url, name)?;
+                self.client.mkcalendar(u, name)
             } else {
-                self.client.mkcol_addressbook(url, name)?;
+                self.client.mkcol_addressbook(u, name)
             }
-            counts.collection_created = true;
+        };
+        match make(url) {
+            Ok(()) => {}
+            // 409: a parent is missing (the `<account>/` level of the
+            // default scheme). Create the plain parents, then retry.
+            Err(DavError::Status { status: 409, .. }) => {
+                self.ensure_parents(url)?;
+                make(url)?;
+            }
+            Err(e) => return Err(e),
+        }
+        counts.collection_created = true;
+        Ok(())
+    }
+
+    /// Creates the missing plain collections above `url`, top down.
+    fn ensure_parents(&self, url: &str) -> Result<(), DavError> {
+        let trimmed = url.trim_end_matches('/');
+        let Some(scheme_end) = trimmed.find("://") else {
+            return Ok(());
+        };
+        let path_start = trimmed[scheme_end + 3..]
+            .find('/')
+            .map(|i| i + scheme_end + 3)
+            .unwrap_or(trimmed.len());
+        let mut parents = Vec::new();
+        let mut cur = trimmed;
+        while let Some(i) = cur.rfind('/') {
+            if i <= path_start {
+                break;
+            }
+            cur = &cur[..i];
+            parents.push(format!("{cur}/"));
+        }
+        for p in parents.iter().rev() {
+            if !self.client.exists(p)? {
+                let r = self.client.request("MKCOL", p, &[], None)?;
+                if !matches!(r.status, 200 | 201 | 204 | 405) {
+                    return Err(Client::status_error("MKCOL", p, &r));
+                }
+            }
         }
         Ok(())
     }

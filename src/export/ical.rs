@@ -447,12 +447,22 @@ impl Merger {
     /// Adds one item's iCalendar text.
     pub fn add_item(&mut self, src: &SourceRef, text: &str, fr: &mut FolderExport) {
         let (cals, problems) = parse_all(text);
+        let parsed = cals.len();
         let before = self.objs.len();
         for mut cal in cals {
             self.add_calendar(src, &mut cal, before, fr);
         }
         let added = self.objs.len() - before;
-        if added == 0 && !self.item_had_zones_only(text) {
+        if added == 0 && problems.is_empty() && parsed > 0 {
+            // A VCALENDAR without components (only calendar properties, or
+            // only VTIMEZONEs): nothing to lose, its properties are kept on
+            // the folder's VCALENDAR.
+            fr.empty_items += 1;
+            fr.changes.push(ItemProblem::new(
+                src,
+                "a calendar without components; its calendar properties and time zones are kept on the folder's calendar",
+            ));
+        } else if added == 0 {
             let reason = if problems.is_empty() {
                 "no calendar component in the item".to_string()
             } else {
@@ -465,15 +475,6 @@ impl Merger {
                 format!("{added} components read; not read: {}", problems.join("; ")),
             ));
         }
-    }
-
-    fn item_had_zones_only(&self, text: &str) -> bool {
-        // A calendar with only VTIMEZONEs is odd but not a failure.
-        let upper = text.to_ascii_uppercase();
-        upper.contains("BEGIN:VTIMEZONE")
-            && !upper.contains("BEGIN:VEVENT")
-            && !upper.contains("BEGIN:VTODO")
-            && !upper.contains("BEGIN:VJOURNAL")
     }
 
     /// `first`: where this item's objects start in `self.objs`.

@@ -85,9 +85,27 @@ pub fn write_cards(cards: &[Card], version: Version) -> String {
 }
 
 /// vCard 2.1 bare parameters become `TYPE=` values; `PREF` becomes
-/// `TYPE=PREF` (3.0) or `PREF=1` (4.0).
+/// `TYPE=PREF` (3.0) or `PREF=1` (4.0). In 3.0, a 4.0 `TEL;VALUE=uri:tel:…`
+/// becomes a plain number (3.0 has no URI phone values; importers show the
+/// `tel:` otherwise).
 fn normalize_params(card: &mut VCard, version: Version) {
     for e in &mut card.entries {
+        if version == Version::V3 && e.name == VCardProperty::Tel {
+            let is_uri = e.params.iter().any(|p| {
+                p.name == VCardParameterName::Value
+                    && p.value
+                        .as_value_type()
+                        .is_some_and(|v| format!("{v:?}").to_ascii_lowercase().contains("uri"))
+            });
+            if is_uri {
+                if let Some(calcard::vcard::VCardValue::Text(t)) = e.values.first_mut() {
+                    if let Some(num) = t.strip_prefix("tel:").or_else(|| t.strip_prefix("TEL:")) {
+                        *t = num.to_string();
+                        e.params.retain(|p| p.name != VCardParameterName::Value);
+                    }
+                }
+            }
+        }
         let mut changed = false;
         let mut params: Vec<VCardParameter> = Vec::with_capacity(e.params.len());
         for p in e.params.drain(..) {
@@ -378,6 +396,9 @@ mod tests {
         assert!(v3.contains("EMAIL;TYPE=INTERNET,PREF:j@x.de\r\n"), "{v3}");
         assert!(v3.contains("TEL;TYPE=WORK,VOICE:+49 1\r\n"), "{v3}");
         assert!(v3.contains("X-CUSTOM;X-P=1:keep me\r\n"), "{v3}");
+        let t = card("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:t\r\nFN:T\r\nTEL;VALUE=uri;TYPE=cell:tel:+353-1-555\r\nEND:VCARD\r\n", "2");
+        assert!(t.to_text(Version::V3).contains("TEL;TYPE=CELL:+353-1-555\r\n"), "{}", t.to_text(Version::V3));
+        assert!(t.to_text(Version::V4).contains("tel:+353-1-555"));
         let v4 = c.to_text(Version::V4);
         assert!(v4.contains("VERSION:4.0\r\n"));
         assert!(v4.contains("EMAIL;TYPE=INTERNET;PREF=1:j@x.de\r\n"), "{v4}");

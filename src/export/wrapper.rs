@@ -208,6 +208,13 @@ pub fn unwrap(raw: &[u8]) -> Result<Unwrapped, WrapperError> {
                 continue;
             }
             let text = part_text(raw, part);
+            if declared && text.trim().is_empty() {
+                return Ok(Unwrapped {
+                    payload: Payload::Empty,
+                    date,
+                    content_type: ct,
+                });
+            }
             if let Some(p) = classify(ct.as_deref(), &text) {
                 return Ok(Unwrapped {
                     payload: p,

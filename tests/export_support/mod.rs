@@ -163,3 +163,57 @@ impl StoreBuilder {
 pub fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("kerio-migrate").expect("binary")
 }
+
+pub const CARD_V3: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Kerio Technologies//Kerio Connect//EN\r\nUID:c1-juergen\r\nN:Weiß;Jürgen;;;\r\nFN:Jürgen Weiß\r\nEMAIL;TYPE=INTERNET,WORK:j.weiss@lieferant.example\r\nTEL;TYPE=WORK:+49 221 555 0100\r\nNOTE:Met at the Hannover Messe 2008. Prefers phone calls in the morning\\; spe\r\n aks French.\r\nX-KERIO-CUSTOM;X-FOO=bar:keep me\r\nEND:VCARD\r\n";
+pub const CARD_V21_QP: &str = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:Sch=E4fer;J=F6rg\r\nFN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=F6rg Sch=E4fer\r\nTEL;WORK;VOICE:+49 221 555 0177\r\nEMAIL;INTERNET:joerg.schaefer@handwerk.example\r\nEND:VCARD\r\n";
+pub const CARD_V4: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1\r\nFN:Zoë O’Brien\r\nN:O’Brien;Zoë;;;\r\nEMAIL;TYPE=home:zoe@example.ie\r\nTEL;VALUE=uri;TYPE=cell:tel:+353-1-555-0101\r\nKIND:individual\r\nEND:VCARD\r\n";
+pub const CARD_SUB: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:garage-martin-69\r\nN:;;;;\r\nFN:Garage Martin\r\nTEL;TYPE=WORK:+33 4 72 00 00 00\r\nEND:VCARD\r\n";
+pub const CARD_PUBLIC: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:reception-0001@example.com\r\nFN:Example Corp Reception\r\nEMAIL:reception@example.com\r\nEND:VCARD\r\n";
+
+pub const VTZ_EASTERN: &str = "BEGIN:VTIMEZONE\r\nTZID:Eastern Time (US & Canada)\r\nBEGIN:STANDARD\r\nDTSTART:16011104T020000\r\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010311T020000\r\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n";
+
+pub fn vcal(body: &str) -> String {
+    format!("BEGIN:VCALENDAR\r\nPRODID:-//Kerio Technologies//Kerio Connect//EN\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n{body}END:VCALENDAR\r\n")
+}
+
+pub fn ev_master() -> String {
+    vcal(&format!("{VTZ_EASTERN}BEGIN:VEVENT\r\nUID:weekly-sync@example.com\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Eastern Time (US & Canada):20240108T090000\r\nDTEND;TZID=Eastern Time (US & Canada):20240108T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=10\r\nSUMMARY:Weekly sync\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Weekly sync\r\nEND:VALARM\r\nEND:VEVENT\r\n"))
+}
+
+pub fn ev_exception() -> String {
+    vcal(&format!("{VTZ_EASTERN}BEGIN:VEVENT\r\nUID:weekly-sync@example.com\r\nDTSTAMP:20240101T000000Z\r\nRECURRENCE-ID;TZID=Eastern Time (US & Canada):20240115T090000\r\nDTSTART;TZID=Eastern Time (US & Canada):20240115T110000\r\nDTEND;TZID=Eastern Time (US & Canada):20240115T113000\r\nSUMMARY:Weekly sync (moved)\r\nEND:VEVENT\r\n"))
+}
+
+pub fn ev_berlin() -> String {
+    vcal("BEGIN:VEVENT\r\nUID:kickoff-2024@example.com\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;TZID=W. Europe Standard Time:20240301T100000\r\nDTEND;TZID=W. Europe Standard Time:20240301T113000\r\nSUMMARY:Projekt-Kickoff Übersicht\r\nLOCATION:Köln\r\nEND:VEVENT\r\n")
+}
+
+pub fn todo() -> String {
+    vcal("BEGIN:VTODO\r\nUID:todo-1@example.com\r\nDTSTAMP:20240101T000000Z\r\nSUMMARY:Steuererklärung\r\nDUE;VALUE=DATE:20240531\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\n")
+}
+
+/// alice@example.com with contacts (a subfolder too), a calendar, tasks,
+/// notes, one broken contact and one duplicate; #public contacts.
+pub fn small_store(root: &Path) -> StoreBuilder {
+    let sb = StoreBuilder::new(root);
+    let (d, a) = ("example.com", "alice");
+    sb.item(d, a, "Contacts", 1, &wrap(CARD_V3.as_bytes(), "text/x-vcard", Enc::Plain, "Jürgen Weiß"));
+    sb.item(d, a, "Contacts", 2, &wrap(CARD_V21_QP.as_bytes(), "text/x-vcard", Enc::Qp, "Jörg"));
+    sb.item(d, a, "Contacts", 3, &wrap(CARD_V4.as_bytes(), "text/vcard", Enc::B64, "Zoë"));
+    sb.item(d, a, "Contacts", 4, &wrap(CARD_V3.as_bytes(), "text/x-vcard", Enc::Multipart, "dup"));
+    sb.item(d, a, "Contacts", 5, &wrap(b"this is not a vcard at all\r\n", "text/x-vcard", Enc::Plain, "broken"));
+    sb.item(d, a, "Contacts/Garage", 1, &wrap(CARD_SUB.as_bytes(), "text/directory", Enc::Qp, "Garage"));
+    sb.item(d, "#public", "Contacts", 1, &wrap(CARD_PUBLIC.as_bytes(), "text/x-vcard", Enc::Plain, "Reception"));
+    sb.item(d, a, "Calendar", 1, &wrap(ev_master().as_bytes(), "text/calendar", Enc::Plain, "Weekly sync"));
+    sb.item(d, a, "Calendar", 2, &wrap(ev_berlin().as_bytes(), "text/calendar", Enc::B64, "Kickoff"));
+    sb.item(d, a, "Calendar", 3, &wrap(ev_exception().as_bytes(), "text/calendar", Enc::Qp, "moved"));
+    sb.item(d, a, "Tasks", 1, &wrap(todo().as_bytes(), "text/calendar", Enc::Multipart, "Steuer"));
+    sb.item(
+        d,
+        a,
+        "Notes",
+        1,
+        b"Subject: Wi-Fi guest password\r\nDate: Thu, 01 Sep 2022 10:00:00 +0200\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nWi-Fi guest password\r\n\r\nSSID: Example-Guest, f=C3=BCr G=C3=A4ste\r\n",
+    );
+    sb
+}
