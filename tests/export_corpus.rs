@@ -16,6 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+/// A component of a parsed output calendar.
+type CompRef = (Rc<ICalendar>, usize);
+
 fn corpus_dir() -> Option<PathBuf> {
     let base = match std::env::var_os("KERIO_CORPUS") {
         Some(p) => PathBuf::from(p),
@@ -131,7 +134,11 @@ fn corpus_round_trip_in_every_encoding() {
         return;
     };
     let files = corpus_files(&dir);
-    assert!(files.len() > 100, "corpus looks empty: {} files", files.len());
+    assert!(
+        files.len() > 100,
+        "corpus looks empty: {} files",
+        files.len()
+    );
     let tmp = tempfile::tempdir().expect("tmp");
     let sb = StoreBuilder::new(&tmp.path().join("kerio"));
     // item path -> (corpus file, encoding)
@@ -146,7 +153,13 @@ fn corpus_round_trip_in_every_encoding() {
                 ("Calendar", "text/calendar")
             };
             let subject = f.file_name().and_then(|s| s.to_str()).unwrap_or("item");
-            let p = sb.item("example.com", enc.name(), folder, n as u32 + 1, &wrap(&raw, ct, enc, subject));
+            let p = sb.item(
+                "example.com",
+                enc.name(),
+                folder,
+                n as u32 + 1,
+                &wrap(&raw, ct, enc, subject),
+            );
             items.insert(p, (f.clone(), enc));
         }
     }
@@ -222,17 +235,32 @@ fn check(
             let partial = list("partial");
             let dup_keys: HashSet<String> = folder["duplicates"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|d| d["key"].as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d["key"].as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             let file = PathBuf::from(folder["file"].as_str().expect("folder file written"));
             let out_text = std::fs::read_to_string(&file).expect("output file");
             for line in out_text.split("\r\n") {
-                assert!(line.len() <= 75, "{}: line over 75 octets: {line}", file.display());
+                assert!(
+                    line.len() <= 75,
+                    "{}: line over 75 octets: {line}",
+                    file.display()
+                );
             }
-            if let Some(p) = out_text.replace("\r\n", "\u{1}").find('\n') { let t = out_text.replace("\r\n", "\u{1}"); panic!("bare LF in {}: {:?}", file.display(), &t[p.saturating_sub(200)..(p + 50).min(t.len())]); }
+            if let Some(p) = out_text.replace("\r\n", "\u{1}").find('\n') {
+                let t = out_text.replace("\r\n", "\u{1}");
+                panic!(
+                    "bare LF in {}: {:?}",
+                    file.display(),
+                    &t[p.saturating_sub(200)..(p + 50).min(t.len())]
+                );
+            }
             let out_entries = entries(&out_text);
             let mut out_cards: HashMap<String, Vec<VCard>> = HashMap::new();
-            let mut out_comps: HashMap<(String, String), Vec<(Rc<ICalendar>, usize)>> = HashMap::new();
+            let mut out_comps: HashMap<(String, String), Vec<CompRef>> = HashMap::new();
             for e in out_entries {
                 match e {
                     Entry::VCard(c) => out_cards
@@ -244,10 +272,16 @@ fn check(
                         for i in top_components(&cal) {
                             let uid = cal.components[i].uid().unwrap_or_default().to_string();
                             let rid = rid_key(&cal, i);
-                            out_comps.entry((uid, rid)).or_default().push((Rc::clone(&cal), i));
+                            out_comps
+                                .entry((uid, rid))
+                                .or_default()
+                                .push((Rc::clone(&cal), i));
                         }
                     }
-                    other => panic!("{command}: output {} does not parse: {other:?}", file.display()),
+                    other => panic!(
+                        "{command}: output {} does not parse: {other:?}",
+                        file.display()
+                    ),
                 }
             }
             // Every item of this folder.
@@ -256,7 +290,12 @@ fn check(
                 .filter(|(p, _)| {
                     p.to_string_lossy().contains(&format!(
                         "/{}/{}/",
-                        acc["account"].as_str().unwrap_or_default().split('@').next().unwrap_or_default(),
+                        acc["account"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .split('@')
+                            .next()
+                            .unwrap_or_default(),
                         folder["folder"].as_str().unwrap_or_default()
                     ))
                 })
@@ -276,7 +315,9 @@ fn check(
                     // Genuinely unparsable: calcard finds no object either.
                     let readable = entries(&src_text).iter().any(|e| match e {
                         Entry::VCard(_) => command == "contacts",
-                        Entry::ICalendar(c) => command == "calendar" && !top_components(c).is_empty(),
+                        Entry::ICalendar(c) => {
+                            command == "calendar" && !top_components(c).is_empty()
+                        }
                         _ => false,
                     });
                     if readable {
@@ -309,16 +350,24 @@ fn check(
                             tally.objects += 1;
                             let (uid, added) = match c.uid().filter(|u| !u.trim().is_empty()) {
                                 Some(u) => (u.to_string(), false),
-                                None => (kerio_migrate::export::vcard::derived_uid(&src_ref, index), true),
+                                None => (
+                                    kerio_migrate::export::vcard::derived_uid(&src_ref, index),
+                                    true,
+                                ),
                             };
                             index += 1;
                             if added {
                                 tally.uid_added += 1;
                             }
                             let same = |o: &VCard| {
-                                [VCardProperty::Fn, VCardProperty::N, VCardProperty::Email, VCardProperty::Tel]
-                                    .iter()
-                                    .all(|p| card_values(o, p) == card_values(&c, p))
+                                [
+                                    VCardProperty::Fn,
+                                    VCardProperty::N,
+                                    VCardProperty::Email,
+                                    VCardProperty::Tel,
+                                ]
+                                .iter()
+                                .all(|p| card_values(o, p) == card_values(&c, p))
                             };
                             match out_cards.get(&uid) {
                                 Some(v) if v.iter().any(same) => tally.checked += 1,
@@ -358,11 +407,13 @@ fn check(
                                         | ICalendarComponentType::VTodo
                                         | ICalendarComponentType::VJournal
                                 );
-                                let (uid, added) = match comp.uid().filter(|u| !u.trim().is_empty()) {
+                                let (uid, added) = match comp.uid().filter(|u| !u.trim().is_empty())
+                                {
                                     Some(u) => (u.to_string(), false),
-                                    None if uploadable => {
-                                        (kerio_migrate::export::vcard::derived_uid(&src_ref, index), true)
-                                    }
+                                    None if uploadable => (
+                                        kerio_migrate::export::vcard::derived_uid(&src_ref, index),
+                                        true,
+                                    ),
                                     None => (String::new(), false),
                                 };
                                 index += 1;
@@ -377,16 +428,20 @@ fn check(
                                     ICalendarProperty::Rrule,
                                     ICalendarProperty::RecurrenceId,
                                 ];
-                                let same = |(o, j): &(Rc<ICalendar>, usize)| {
+                                let same = |(o, j): &CompRef| {
                                     o.components[*j].component_type == comp.component_type
-                                        && props
-                                            .iter()
-                                            .all(|p| comp_values(o, *j, p) == comp_values(&cal, i, p))
+                                        && props.iter().all(|p| {
+                                            comp_values(o, *j, p) == comp_values(&cal, i, p)
+                                        })
                                 };
                                 let key = (uid.clone(), rid_key(&cal, i));
                                 match out_comps.get(&key) {
                                     Some(v) if v.iter().any(same) => tally.checked += 1,
-                                    Some(_) if dup_keys.iter().any(|k| k.contains(&format!("UID:{uid}"))) => {
+                                    Some(_)
+                                        if dup_keys
+                                            .iter()
+                                            .any(|k| k.contains(&format!("UID:{uid}"))) =>
+                                    {
                                         tally.deduplicated += 1
                                     }
                                     found => tally.mismatches.push(format!(
@@ -395,7 +450,11 @@ fn check(
                                         enc.name(),
                                         comp.component_type.as_str(),
                                         key.1,
-                                        if found.is_some() { "differs" } else { "missing" },
+                                        if found.is_some() {
+                                            "differs"
+                                        } else {
+                                            "missing"
+                                        },
                                     )),
                                 }
                             }

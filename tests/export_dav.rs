@@ -66,7 +66,12 @@ impl Drop for Radicale {
     }
 }
 
-fn run(args: &[&str], store: &Path, state: &Path, report: &Path) -> (i32, serde_json::Value, String) {
+fn run(
+    args: &[&str],
+    store: &Path,
+    state: &Path,
+    report: &Path,
+) -> (i32, serde_json::Value, String) {
     let out = bin()
         .env("RAD_PW", "secret")
         .arg("--quiet")
@@ -85,7 +90,11 @@ fn run(args: &[&str], store: &Path, state: &Path, report: &Path) -> (i32, serde_
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
-    (out.status.code().unwrap_or(-1), json, format!("{stdout}\n{stderr}"))
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        format!("{stdout}\n{stderr}"),
+    )
 }
 
 fn totals(j: &serde_json::Value) -> (u64, u64, u64) {
@@ -128,7 +137,10 @@ fn contacts_and_calendars_round_trip_through_radicale() {
         started.elapsed().as_secs() < 8,
         "too slow: an Expect: 100-continue would cost 1 s per PUT"
     );
-    assert!(!out.contains("secret"), "the password must never be printed");
+    assert!(
+        !out.contains("secret"),
+        "the password must never be printed"
+    );
     let journal = Journal::open(&state, &format!("dav:{url}"), "test").expect("journal");
     let book = format!("{}alice/Contacts/", rad.url());
     let rows = journal.dav_items(&book).expect("rows");
@@ -149,7 +161,13 @@ fn contacts_and_calendars_round_trip_through_radicale() {
     }
     fns.sort();
     assert_eq!(fns, vec!["Jörg Schäfer", "Jürgen Weiß", "Zoë O’Brien"]);
-    assert_eq!(journal.dav_items(&format!("{}alice/Contacts__Garage/", rad.url())).expect("rows").len(), 1);
+    assert_eq!(
+        journal
+            .dav_items(&format!("{}alice/Contacts__Garage/", rad.url()))
+            .expect("rows")
+            .len(),
+        1
+    );
 
     // Rerun: the journal says everything is there; nothing is sent again.
     let (code, j, out) = run(&args, &sb.root, &state, &report);
@@ -169,7 +187,10 @@ fn contacts_and_calendars_round_trip_through_radicale() {
     let cal = format!("{}alice/Calendar/", rad.url());
     let rows = journal.dav_items(&cal).expect("rows");
     assert_eq!(rows.len(), 2);
-    let weekly = rows.iter().find(|r| r.uid == "weekly-sync@example.com").expect("weekly");
+    let weekly = rows
+        .iter()
+        .find(|r| r.uid == "weekly-sync@example.com")
+        .expect("weekly");
     let text = client.get(&weekly.href).expect("get").expect("stored");
     let ical = ICalendar::parse(&text).expect("parses");
     let events: Vec<_> = ical
@@ -179,18 +200,32 @@ fn contacts_and_calendars_round_trip_through_radicale() {
         .collect();
     assert_eq!(events.len(), 2, "{text}");
     assert!(text.contains("TZID:America/New_York"), "{text}");
-    assert!(text.contains("RECURRENCE-ID;TZID=America/New_York:20240115T090000"), "{text}");
+    assert!(
+        text.contains("RECURRENCE-ID;TZID=America/New_York:20240115T090000"),
+        "{text}"
+    );
     assert!(!text.contains("METHOD:"), "{text}");
-    let tasks = journal.dav_items(&format!("{}alice/Tasks/", rad.url())).expect("rows");
+    let tasks = journal
+        .dav_items(&format!("{}alice/Tasks/", rad.url()))
+        .expect("rows");
     assert_eq!(tasks.len(), 1);
     let (code, j, out) = run(&args, &sb.root, &state, &report);
     assert_eq!((code, totals(&j)), (0, (0, 3, 0)), "{out}");
 
     // A wrong password: every upload fails, reported, exit 3.
-    let (code, j, out) = bin_with_password(&sb.root, &url, "wrong", &tmp.path().join("w.sqlite"), &report);
+    let (code, j, out) = bin_with_password(
+        &sb.root,
+        &url,
+        "wrong",
+        &tmp.path().join("w.sqlite"),
+        &report,
+    );
     assert_eq!(code, 3, "{out}");
     assert_eq!(totals(&j).2, 3, "{out}");
-    assert!(!out.contains("wrong"), "the password must never be printed:\n{out}");
+    assert!(
+        !out.contains("wrong"),
+        "the password must never be printed:\n{out}"
+    );
 }
 
 fn bin_with_password(
@@ -205,7 +240,14 @@ fn bin_with_password(
     let out = bin()
         .args(["--quiet", "calendar"])
         .arg(store)
-        .args(["--to-dav", url, "--dav-user", "alice", "--account", "alice@example.com"])
+        .args([
+            "--to-dav",
+            url,
+            "--dav-user",
+            "alice",
+            "--account",
+            "alice@example.com",
+        ])
         .arg("--dav-password-file")
         .arg(&pwfile)
         .arg("--state")
@@ -218,7 +260,11 @@ fn bin_with_password(
     (
         out.status.code().unwrap_or(-1),
         json,
-        format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -229,7 +275,10 @@ fn bin_with_password(
 fn sample_store_round_trips_through_radicale() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-store");
     if !sample.is_dir() {
-        eprintln!("SKIPPED: sample store not found at {} (not merged yet)", sample.display());
+        eprintln!(
+            "SKIPPED: sample store not found at {} (not merged yet)",
+            sample.display()
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
@@ -238,7 +287,15 @@ fn sample_store_round_trips_through_radicale() {
     let state = tmp.path().join("journal.sqlite");
     for cmd in ["contacts", "calendar"] {
         let report = tmp.path().join(format!("{cmd}.json"));
-        let args = [cmd, "--to-dav", &url, "--dav-user", "alice", "--dav-password-env", "RAD_PW"];
+        let args = [
+            cmd,
+            "--to-dav",
+            &url,
+            "--dav-user",
+            "alice",
+            "--dav-password-env",
+            "RAD_PW",
+        ];
         let (code, j, out) = run(&args, &sample, &state, &report);
         assert!(matches!(code, 0 | 3), "{out}");
         let (up, present, failed) = totals(&j);
@@ -248,7 +305,8 @@ fn sample_store_round_trips_through_radicale() {
         for acc in j["accounts"].as_array().expect("accounts") {
             for f in acc["folders"].as_array().expect("folders") {
                 if let Some(d) = f.get("dav").filter(|d| !d.is_null()) {
-                    let n = d["created"].as_u64().unwrap_or(0) + d["already_present"].as_u64().unwrap_or(0);
+                    let n = d["created"].as_u64().unwrap_or(0)
+                        + d["already_present"].as_u64().unwrap_or(0);
                     assert!(n > 0 || f["exported"].as_u64() == Some(0), "{out}");
                 }
             }

@@ -86,8 +86,9 @@ fn read_password(a: &DavArgs) -> anyhow::Result<Option<String>> {
         return Ok(None);
     };
     if let Some(var) = &a.dav_password_env {
-        let pw = std::env::var(var)
-            .with_context(|| format!("--dav-password-env: environment variable {var} is not set"))?;
+        let pw = std::env::var(var).with_context(|| {
+            format!("--dav-password-env: environment variable {var} is not set")
+        })?;
         return Ok(Some(pw));
     }
     if let Some(f) = &a.dav_password_file {
@@ -144,7 +145,8 @@ pub(super) fn finish(
 ) -> anyhow::Result<i32> {
     let json = report.to_json();
     if let Some(p) = json_path {
-        std::fs::write(p, &json).with_context(|| format!("writing the report to {}", p.display()))?;
+        std::fs::write(p, &json)
+            .with_context(|| format!("writing the report to {}", p.display()))?;
     }
     print!("{}", report.to_text());
     if let Some(u) = up {

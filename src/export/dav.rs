@@ -110,8 +110,16 @@ fn base64(data: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         s.push(T[(n >> 18) as usize & 63] as char);
         s.push(T[(n >> 12) as usize & 63] as char);
-        s.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        s.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        s.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        s.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     s
 }
@@ -141,7 +149,10 @@ pub fn resource_name(uid: &str, ext: &str) -> String {
         format!("{uid}.{ext}")
     } else {
         let h = blake3::hash(uid.as_bytes());
-        let hex: String = h.as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = h.as_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         format!("{hex}.{ext}")
     }
 }
@@ -277,7 +288,10 @@ impl Client {
         let r = self.request(
             "PROPFIND",
             url,
-            &[("Depth", "0"), ("Content-Type", "application/xml; charset=utf-8")],
+            &[
+                ("Depth", "0"),
+                ("Content-Type", "application/xml; charset=utf-8"),
+            ],
             Some(body),
         )?;
         match r.status {
@@ -417,7 +431,11 @@ impl Uploader {
 
     /// The collection URL of a folder.
     pub fn collection_url(&self, account: &str, stem: &str) -> String {
-        format!("{}{}/", account_url(&self.template, account), encode_segment(stem))
+        format!(
+            "{}{}/",
+            account_url(&self.template, account),
+            encode_segment(stem)
+        )
     }
 
     fn ensure(
@@ -481,7 +499,6 @@ impl Uploader {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn put_all(
         &self,
         account: &str,
@@ -498,7 +515,9 @@ impl Uploader {
         let display = sf.folder.path.rsplit('/').next().unwrap_or(&sf.folder.path);
         if let Err(e) = self.ensure(&url, display, calendar, &mut counts) {
             for (uid, _, srcs) in &items {
-                counts.failed.push(problem(srcs, uid, &format!("collection: {e}")));
+                counts
+                    .failed
+                    .push(problem(srcs, uid, &format!("collection: {e}")));
             }
             return counts;
         }
@@ -515,7 +534,9 @@ impl Uploader {
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    counts.failed.push(problem(&srcs, &uid, &format!("journal: {e}")));
+                    counts
+                        .failed
+                        .push(problem(&srcs, &uid, &format!("journal: {e}")));
                     continue;
                 }
             }
@@ -545,7 +566,9 @@ impl Uploader {
                 created,
             };
             if let Err(e) = self.journal.record_dav(&row) {
-                counts.failed.push(problem(&srcs, &uid, &format!("journal: {e}")));
+                counts
+                    .failed
+                    .push(problem(&srcs, &uid, &format!("journal: {e}")));
             }
         }
         counts
@@ -617,7 +640,10 @@ mod tests {
             account_url("http://h:1/dav", "#public@example.com"),
             "http://h:1/dav/%23public@example.com/"
         );
-        assert_eq!(encode_segment("Contacts__divers é"), "Contacts__divers%20%C3%A9");
+        assert_eq!(
+            encode_segment("Contacts__divers é"),
+            "Contacts__divers%20%C3%A9"
+        );
         assert_eq!(resource_name("abc-1@x", "vcf"), "abc-1@x.vcf");
         assert_eq!(resource_name("a/b", "ics").len(), 36);
         assert!(check_url("https://u:p@h/").is_err());

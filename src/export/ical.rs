@@ -21,8 +21,8 @@
 use super::{Duplicate, FolderExport, ItemProblem, SourceRef};
 use calcard::common::timezone::Tz;
 use calcard::icalendar::{
-    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry,
-    ICalendarParameterName, ICalendarParameterValue, ICalendarProperty, ICalendarValue,
+    ICalendar, ICalendarComponent, ICalendarComponentType, ICalendarEntry, ICalendarParameterName,
+    ICalendarParameterValue, ICalendarProperty, ICalendarValue,
 };
 use calcard::{Entry, Parser};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -115,7 +115,13 @@ pub fn clean_name(n: &str) -> Option<String> {
     }
     let c: String = n
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     Some(if c.is_empty() { "X-EMPTY".into() } else { c })
 }
@@ -241,9 +247,8 @@ fn append(dst: &mut ICalendar, frag: &ICalendar) -> u32 {
 
 fn new_calendar(name: Option<&str>) -> ICalendar {
     let mut root = ICalendarComponent::new(ICalendarComponentType::VCalendar);
-    root.entries.push(
-        ICalendarEntry::new(ICalendarProperty::Version).with_value("2.0".to_string()),
-    );
+    root.entries
+        .push(ICalendarEntry::new(ICalendarProperty::Version).with_value("2.0".to_string()));
     root.entries
         .push(ICalendarEntry::new(ICalendarProperty::Prodid).with_value(PRODID.to_string()));
     if let Some(n) = name {
@@ -371,10 +376,7 @@ pub fn parse_all(text: &str) -> (Vec<ICalendar>, Vec<String>) {
             Entry::VCard(_) => problems.push("a vCard among the calendar objects".into()),
             Entry::InvalidLine(l) => {
                 if !l.trim().is_empty() {
-                    problems.push(format!(
-                        "invalid line {:?}",
-                        super::vcard::shorten(&l, 80)
-                    ));
+                    problems.push(format!("invalid line {:?}", super::vcard::shorten(&l, 80)));
                 }
             }
             other => problems.push(super::vcard::shorten(&format!("{other:?}"), 120)),
@@ -623,8 +625,7 @@ impl Merger {
                     kept.push(o);
                 }
                 Some(&i) => {
-                    let identical =
-                        calendar_text(&kept[i].frag) == calendar_text(&o.frag);
+                    let identical = calendar_text(&kept[i].frag) == calendar_text(&o.frag);
                     if o.rank() > kept[i].rank() {
                         fr.duplicates.push(Duplicate {
                             key,
@@ -669,7 +670,9 @@ impl Merger {
             g.2.sort_by_key(|o| o.rid());
         }
         let mut cal = new_calendar(Some(&self.name));
-        cal.components[0].entries.extend(self.root_extra.iter().cloned());
+        cal.components[0]
+            .entries
+            .extend(self.root_extra.iter().cloned());
         for (_, frag, _) in &self.zones {
             let id = append(&mut cal, frag);
             cal.components[0].component_ids.push(id);
@@ -722,7 +725,8 @@ impl Merger {
             }
             let mut r = new_calendar(None);
             let mut part = ICalendar::default();
-            part.components.push(ICalendarComponent::new(ICalendarComponentType::VCalendar));
+            part.components
+                .push(ICalendarComponent::new(ICalendarComponentType::VCalendar));
             for o in objs {
                 let id = append(&mut part, &o.frag);
                 part.components[0].component_ids.push(id);
@@ -797,7 +801,12 @@ mod tests {
         assert!(t.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{t}");
         assert!(!t.contains("METHOD"));
         assert!(t.contains("X-WR-CALNAME:Calendar\r\n"));
-        assert_eq!(t.matches("BEGIN:VTIMEZONE\r\nTZID:America/New_York").count(), 1, "{t}");
+        assert_eq!(
+            t.matches("BEGIN:VTIMEZONE\r\nTZID:America/New_York")
+                .count(),
+            1,
+            "{t}"
+        );
         assert!(t.contains("TZID:Europe/Berlin"), "generated zone: {t}");
         assert!(t.contains("DTSTART;TZID=America/New_York:20200106T090000"));
         assert!(!t.contains("Eastern Time"));
@@ -826,7 +835,11 @@ mod tests {
     fn uid_added_and_failures() {
         let mut fr = FolderExport::default();
         let mut m = Merger::new("Tasks");
-        m.add_item(&src("1"), &cal("BEGIN:VTODO\r\nSUMMARY:no uid\r\nEND:VTODO\r\n"), &mut fr);
+        m.add_item(
+            &src("1"),
+            &cal("BEGIN:VTODO\r\nSUMMARY:no uid\r\nEND:VTODO\r\n"),
+            &mut fr,
+        );
         m.add_item(&src("2"), "garbage\r\n", &mut fr);
         let r = m.finish(&mut fr);
         assert_eq!(r.objects_written, 1);

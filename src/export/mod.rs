@@ -331,7 +331,11 @@ impl ExportReport {
                         s,
                         "    -> {}{}: {} uploaded, {} already there, {} failed{}",
                         d.collection,
-                        if d.collection_created { " (created)" } else { "" },
+                        if d.collection_created {
+                            " (created)"
+                        } else {
+                            ""
+                        },
                         d.created,
                         d.already_present,
                         d.failed.len(),
@@ -342,7 +346,11 @@ impl ExportReport {
                         }
                     );
                     for p in &d.failed {
-                        let _ = writeln!(s, "    UPLOAD FAILED {} ({}): {}", p.item, p.source, p.reason);
+                        let _ = writeln!(
+                            s,
+                            "    UPLOAD FAILED {} ({}): {}",
+                            p.item, p.source, p.reason
+                        );
                     }
                 }
                 for n in &f.notes {
@@ -408,7 +416,9 @@ pub fn safe_name(name: &str) -> String {
             c => c,
         })
         .collect();
-    let trimmed = s.trim_start_matches(['.', ' ']).trim_end_matches(['.', ' ']);
+    let trimmed = s
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' ']);
     s = trimmed.to_string();
     if s.len() > 120 {
         let mut cut = 120;
@@ -423,8 +433,8 @@ pub fn safe_name(name: &str) -> String {
     }
     let stem = s.split('.').next().unwrap_or("").to_ascii_uppercase();
     const RESERVED: [&str; 22] = [
-        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7",
-        "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
     ];
     if RESERVED.contains(&stem.as_str()) {
         s.insert(0, '_');
@@ -527,8 +537,8 @@ pub fn groupware_folders(
 
 /// Reads an item and unwraps it; errors become an [`ItemProblem`].
 pub fn load_item(src: &SourceRef) -> Result<wrapper::Unwrapped, ItemProblem> {
-    let (bytes, _) = read_item(&src.path)
-        .map_err(|e| ItemProblem::new(src, format!("cannot read: {e}")))?;
+    let (bytes, _) =
+        read_item(&src.path).map_err(|e| ItemProblem::new(src, format!("cannot read: {e}")))?;
     wrapper::unwrap(&bytes).map_err(|e| ItemProblem::new(src, e.to_string()))
 }
 

@@ -44,7 +44,12 @@ impl TextNote {
     /// The file name stem.
     pub fn stem(&self) -> String {
         let id = self.source.item.replace('/', "_");
-        match self.subject.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        match self
+            .subject
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(sub) => {
                 let short: String = sub.chars().take(60).collect();
                 safe_name(&format!("{id} {short}"))

@@ -134,7 +134,10 @@ impl CfgTree {
                     let name_attr = e
                         .try_get_attribute("name")
                         .map_err(|er| xml_err(&reader, er.to_string()))?
-                        .map(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()))
+                        .map(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .map(|v| v.into_owned())
+                        })
                         .transpose()
                         .map_err(|er| xml_err(&reader, er.to_string()))?;
                     let lower = elem.to_ascii_lowercase();
@@ -271,7 +274,11 @@ impl CfgTree {
                 let _ = writeln!(
                     s,
                     "    {n}: in {in_records}{}{}",
-                    if c.records.is_empty() { " (direct)" } else { " records" },
+                    if c.records.is_empty() {
+                        " (direct)"
+                    } else {
+                        " records"
+                    },
                     if most > 1 {
                         format!(", up to {most} times in one record")
                     } else {
@@ -563,7 +570,11 @@ impl Directory {
             .domains
             .iter()
             .find(|x| x.primary)
-            .or(if d.domains.len() == 1 { d.domains.first() } else { None })
+            .or(if d.domains.len() == 1 {
+                d.domains.first()
+            } else {
+                None
+            })
             .map(|x| x.name.clone())
             .unwrap_or_default();
         let domain_of = |r: &Record| {
@@ -609,7 +620,12 @@ impl Directory {
                 other: others(
                     r,
                     &[
-                        "Name", "Domain", "FullName", "Description", "MailAddress", "Groups",
+                        "Name",
+                        "Domain",
+                        "FullName",
+                        "Description",
+                        "MailAddress",
+                        "Groups",
                         "Enabled",
                     ],
                 ),
@@ -689,7 +705,11 @@ pub fn csv_field(s: &str) -> String {
 }
 
 fn csv_row(fields: &[&str]) -> String {
-    let mut s = fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+    let mut s = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
     s.push_str("\r\n");
     s
 }
@@ -702,8 +722,16 @@ impl Directory {
         match f {
             Format::Csv => {
                 s.push_str(&csv_row(&[
-                    "email", "name", "domain", "full_name", "description", "addresses", "groups",
-                    "enabled", "password_kind", "password",
+                    "email",
+                    "name",
+                    "domain",
+                    "full_name",
+                    "description",
+                    "addresses",
+                    "groups",
+                    "enabled",
+                    "password_kind",
+                    "password",
                 ]));
                 for u in &self.users {
                     let password = u
@@ -736,7 +764,11 @@ impl Directory {
                 }
             }
             Format::GoogleCsv => {
-                s.push_str(&csv_row(&["source_email", "source_password", "destination_email"]));
+                s.push_str(&csv_row(&[
+                    "source_email",
+                    "source_password",
+                    "destination_email",
+                ]));
                 for u in &self.users {
                     s.push_str(&csv_row(&[&u.email, &pw(u), &u.email]));
                 }
@@ -777,7 +809,13 @@ impl Directory {
                 }
             }
             Format::GroupsCsv => {
-                s.push_str(&csv_row(&["group", "domain", "addresses", "description", "members"]));
+                s.push_str(&csv_row(&[
+                    "group",
+                    "domain",
+                    "addresses",
+                    "description",
+                    "members",
+                ]));
                 for g in &self.groups {
                     s.push_str(&csv_row(&[
                         &g.name,
@@ -876,11 +914,20 @@ mod tests {
     fn generic_tree_and_dump() {
         let u = CfgTree::parse(USERS, Path::new("users.cfg")).expect("users");
         assert_eq!(u.containers.len(), 4);
-        assert_eq!(u.containers[3].vars, vec![("QuotaStorage".into(), "0".into())]);
+        assert_eq!(
+            u.containers[3].vars,
+            vec![("QuotaStorage".into(), "0".into())]
+        );
         let d = u.dump();
         assert!(d.contains("list \"User\": 2 records"), "{d}");
-        assert!(d.contains("MailAddress: in 2 records, up to 2 times in one record"), "{d}");
-        assert!(d.contains("table \"UserTemplate\": 0 records, 1 variables"), "{d}");
+        assert!(
+            d.contains("MailAddress: in 2 records, up to 2 times in one record"),
+            "{d}"
+        );
+        assert!(
+            d.contains("table \"UserTemplate\": 0 records, 1 variables"),
+            "{d}"
+        );
         assert!(!d.contains("D3S:"), "no values in the dump");
     }
 
@@ -890,16 +937,25 @@ mod tests {
         let alice = &d.users[0];
         assert_eq!(alice.email, "alice@example.com");
         assert_eq!(alice.description, "Sales & Marketing");
-        assert_eq!(alice.addresses, vec!["alice@example.com", "a.anderson@example.com"]);
+        assert_eq!(
+            alice.addresses,
+            vec!["alice@example.com", "a.anderson@example.com"]
+        );
         assert_eq!(alice.groups, vec!["staff", "sales"]);
         assert_eq!(alice.password_kind, PasswordKind::ReversibleD3s);
         assert!(alice.password_stored.is_none());
         assert!(!alice.other.contains_key("PasswordHistory"));
         let bob = &d.users[1];
-        assert_eq!(bob.email, "bob@example.com", "primary domain from mailserver.cfg");
+        assert_eq!(
+            bob.email, "bob@example.com",
+            "primary domain from mailserver.cfg"
+        );
         assert_eq!(bob.full_name, "Bob Müller");
         assert_eq!(bob.addresses, vec!["bob@example.com", "robert@example.com"]);
-        assert_eq!(d.groups[0].members, vec!["alice@example.com", "bob@example.com"]);
+        assert_eq!(
+            d.groups[0].members,
+            vec!["alice@example.com", "bob@example.com"]
+        );
         assert_eq!(d.aliases[0].deliver_to, vec!["alice@example.com", "#staff"]);
         assert_eq!(d.unmapped, vec!["UserTemplate"]);
         let json = d.render(Format::Json);
@@ -926,7 +982,9 @@ mod tests {
         assert!(d.render(Format::Csv).contains("D3S:d1ca"));
         assert_eq!(d.users[1].password_plain.as_deref(), Some(""));
         let m = d.render(Format::M365Csv);
-        assert!(m.starts_with("EmailAddress,UserName,Password\r\nalice@example.com,alice@example.com,\r\n"));
+        assert!(m.starts_with(
+            "EmailAddress,UserName,Password\r\nalice@example.com,alice@example.com,\r\n"
+        ));
         let d = dir(MapOptions {
             show_passwords: true,
             decrypt_passwords: true,

@@ -7,8 +7,8 @@
 //! values (and `PREF=1` in 4.0), and a card without UID gets a stable one
 //! derived from its source (CardDAV needs one; the change is reported).
 
-use super::{load_item, Duplicate, FolderExport, ItemProblem, SourceRef};
 use super::wrapper::Payload;
+use super::{load_item, Duplicate, FolderExport, ItemProblem, SourceRef};
 use calcard::vcard::{
     VCard, VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty,
     VCardVersion,
@@ -113,7 +113,9 @@ fn normalize_params(card: &mut VCard, version: Version) {
                 (VCardParameterName::Pref, VCardParameterValue::Null) => {
                     changed = true;
                     params.push(match version {
-                        Version::V3 => VCardParameter::typ(VCardParameterValue::Text("PREF".into())),
+                        Version::V3 => {
+                            VCardParameter::typ(VCardParameterValue::Text("PREF".into()))
+                        }
                         Version::V4 => VCardParameter::pref(VCardParameterValue::Integer(1)),
                     });
                 }
@@ -174,7 +176,10 @@ pub fn derived_uid(src: &SourceRef, index: usize) -> String {
     let h = blake3::hash(
         format!("{}\0{}\0{}\0{}", src.account, src.folder, src.item, index).as_bytes(),
     );
-    let hex: String = h.as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = h.as_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("kerio-migrate-{hex}")
 }
 
@@ -219,7 +224,11 @@ pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExpor
     if !problems.is_empty() {
         fr.partial.push(ItemProblem::new(
             src,
-            format!("{} cards read; not read: {}", parsed.len(), problems.join("; ")),
+            format!(
+                "{} cards read; not read: {}",
+                parsed.len(),
+                problems.join("; ")
+            ),
         ));
     }
     for (index, mut card) in parsed.into_iter().enumerate() {
@@ -227,18 +236,21 @@ pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExpor
         if cleaned > 0 {
             fr.changes.push(ItemProblem::new(
                 src,
-                format!("card {}: {cleaned} names with invalid characters cleaned", index + 1),
+                format!(
+                    "card {}: {cleaned} names with invalid characters cleaned",
+                    index + 1
+                ),
             ));
         }
         let uid_added = card.uid().is_none_or(|u| u.trim().is_empty());
         if uid_added {
+            card.entries.retain(|e| e.name != VCardProperty::Uid);
             card.entries
-                .retain(|e| e.name != VCardProperty::Uid);
-            card.entries.push(
-                VCardEntry::new(VCardProperty::Uid).with_value(derived_uid(src, index)),
-            );
-            fr.changes
-                .push(ItemProblem::new(src, format!("card {}: UID added", index + 1)));
+                .push(VCardEntry::new(VCardProperty::Uid).with_value(derived_uid(src, index)));
+            fr.changes.push(ItemProblem::new(
+                src,
+                format!("card {}: UID added", index + 1),
+            ));
         }
         cards.push(Card {
             card,
@@ -313,7 +325,9 @@ fn rev(c: &Card) -> Option<String> {
         let mut s = String::new();
         let _ = e.write_to(&mut s, true);
         let s = s.replace("\r\n ", "");
-        s.split_once(':').map(|(_, v)| v.trim().to_string()).unwrap_or(s)
+        s.split_once(':')
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or(s)
     })
 }
 
@@ -392,12 +406,20 @@ mod tests {
         let c = card("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:Sch=E4fer;J=F6rg\r\nFN:Jörg\r\nEMAIL;INTERNET;PREF:j@x.de\r\nTEL;WORK;VOICE:+49 1\r\nX-CUSTOM;X-P=1:keep me\r\nEND:VCARD\r\n", "1");
         let v3 = c.to_text(Version::V3);
         assert!(v3.starts_with("BEGIN:VCARD\r\nVERSION:3.0\r\n"), "{v3}");
-        assert!(v3.contains("N;CHARSET=UTF-8:Schäfer;Jörg\r\n") || v3.contains("N:Schäfer;Jörg\r\n"), "{v3}");
+        assert!(
+            v3.contains("N;CHARSET=UTF-8:Schäfer;Jörg\r\n") || v3.contains("N:Schäfer;Jörg\r\n"),
+            "{v3}"
+        );
         assert!(v3.contains("EMAIL;TYPE=INTERNET,PREF:j@x.de\r\n"), "{v3}");
         assert!(v3.contains("TEL;TYPE=WORK,VOICE:+49 1\r\n"), "{v3}");
         assert!(v3.contains("X-CUSTOM;X-P=1:keep me\r\n"), "{v3}");
         let t = card("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:t\r\nFN:T\r\nTEL;VALUE=uri;TYPE=cell:tel:+353-1-555\r\nEND:VCARD\r\n", "2");
-        assert!(t.to_text(Version::V3).contains("TEL;TYPE=CELL:+353-1-555\r\n"), "{}", t.to_text(Version::V3));
+        assert!(
+            t.to_text(Version::V3)
+                .contains("TEL;TYPE=CELL:+353-1-555\r\n"),
+            "{}",
+            t.to_text(Version::V3)
+        );
         assert!(t.to_text(Version::V4).contains("tel:+353-1-555"));
         let v4 = c.to_text(Version::V4);
         assert!(v4.contains("VERSION:4.0\r\n"));
@@ -406,13 +428,25 @@ mod tests {
 
     #[test]
     fn dedup_by_uid_then_fn_email() {
-        let a = card("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:A\r\nEND:VCARD\r\n", "1");
-        let b = card("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:A\r\nEND:VCARD\r\n", "2");
-        let mut c = card("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob  Smith\r\nEMAIL:BOB@x\r\nEND:VCARD\r\n", "3");
+        let a = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:A\r\nEND:VCARD\r\n",
+            "1",
+        );
+        let b = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:A\r\nEND:VCARD\r\n",
+            "2",
+        );
+        let mut c = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob  Smith\r\nEMAIL:BOB@x\r\nEND:VCARD\r\n",
+            "3",
+        );
         c.uid_added = true;
         let mut d = card("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:bob smith\r\nEMAIL:bob@x\r\nREV:2020\r\nEND:VCARD\r\n", "4");
         d.uid_added = true;
-        let e = card("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nobody\r\nEND:VCARD\r\n", "5");
+        let e = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nobody\r\nEND:VCARD\r\n",
+            "5",
+        );
         let (out, dups) = dedup(vec![a, b, c, d, e]);
         assert_eq!(out.len(), 3);
         assert_eq!(dups.len(), 2);
@@ -426,7 +460,10 @@ mod tests {
     #[test]
     fn folding_is_utf8_safe() {
         let long = "Ü".repeat(100);
-        let c = card(&format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nFN:x\r\nNOTE:{long}\r\nEND:VCARD\r\n"), "1");
+        let c = card(
+            &format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nFN:x\r\nNOTE:{long}\r\nEND:VCARD\r\n"),
+            "1",
+        );
         let t = c.to_text(Version::V3);
         for line in t.split("\r\n") {
             assert!(line.len() <= 75, "{line}");

@@ -271,7 +271,9 @@ mod tests {
         let Payload::VCard(t) = u.payload else {
             panic!("not a vcard")
         };
-        assert!(t.contains("FN:Jürgen Müller mit einem sehr langen Namen der umbrochen werden muss\r\n"));
+        assert!(t.contains(
+            "FN:Jürgen Müller mit einem sehr langen Namen der umbrochen werden muss\r\n"
+        ));
     }
 
     #[test]
@@ -289,7 +291,8 @@ mod tests {
 
     #[test]
     fn unlabelled_windows_1252() {
-        let mut raw = b"Subject: x\r\nContent-Type: text/x-vcard\r\n\r\nBEGIN:VCARD\r\nFN:J".to_vec();
+        let mut raw =
+            b"Subject: x\r\nContent-Type: text/x-vcard\r\n\r\nBEGIN:VCARD\r\nFN:J".to_vec();
         raw.push(0xfc);
         raw.extend_from_slice(b"rgen\r\nEND:VCARD\r\n");
         let u = unwrap(&raw).expect("unwrap");

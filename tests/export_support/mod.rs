@@ -34,12 +34,24 @@ pub fn base64(data: &[u8]) -> String {
     let mut s = String::new();
     let mut col = 0;
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         s.push(T[(n >> 18) as usize & 63] as char);
         s.push(T[(n >> 12) as usize & 63] as char);
-        s.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        s.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        s.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        s.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
         col += 4;
         if col >= 76 {
             s.push_str("\r\n");
@@ -60,7 +72,11 @@ pub fn qp(data: &[u8]) -> String {
     let mut i = 0;
     while i < data.len() {
         if data[i] == b'\n' {
-            let end = if i > start && data[i - 1] == b'\r' { i - 1 } else { i };
+            let end = if i > start && data[i - 1] == b'\r' {
+                i - 1
+            } else {
+                i
+            };
             lines.push(&data[start..end]);
             start = i + 1;
         }
@@ -74,8 +90,13 @@ pub fn qp(data: &[u8]) -> String {
         let mut col = 0;
         for (j, &b) in line.iter().enumerate() {
             let last = j + 1 == line.len();
-            let enc = !(33..=126).contains(&b) && !(b == b' ' && !last) || b == b'=';
-            let piece = if enc { format!("={b:02X}") } else { (b as char).to_string() };
+            let printable = (33..=126).contains(&b) || (b == b' ' && !last);
+            let enc = !printable || b == b'=';
+            let piece = if enc {
+                format!("={b:02X}")
+            } else {
+                (b as char).to_string()
+            };
             if col + piece.len() > 75 {
                 out.push_str("=\r\n");
                 col = 0;
@@ -89,7 +110,11 @@ pub fn qp(data: &[u8]) -> String {
 
 /// A Kerio item wrapping `payload` with content type `ctype`.
 pub fn wrap(payload: &[u8], ctype: &str, enc: Enc, subject: &str) -> Vec<u8> {
-    let charset = if std::str::from_utf8(payload).is_ok() { "; charset=utf-8" } else { "" };
+    let charset = if std::str::from_utf8(payload).is_ok() {
+        "; charset=utf-8"
+    } else {
+        ""
+    };
     let mut m = format!(
         "Subject: {subject}\r\nDate: Tue, 14 Mar 2006 08:30:12 +0100\r\nMIME-Version: 1.0\r\nX-Mailer: Kerio Connect\r\n"
     )
@@ -97,7 +122,10 @@ pub fn wrap(payload: &[u8], ctype: &str, enc: Enc, subject: &str) -> Vec<u8> {
     match enc {
         Enc::Plain => {
             m.extend_from_slice(
-                format!("Content-Type: {ctype}{charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n").as_bytes(),
+                format!(
+                    "Content-Type: {ctype}{charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                )
+                .as_bytes(),
             );
             m.extend_from_slice(payload);
         }
@@ -109,8 +137,11 @@ pub fn wrap(payload: &[u8], ctype: &str, enc: Enc, subject: &str) -> Vec<u8> {
         }
         Enc::B64 => {
             m.extend_from_slice(
-                format!("Content-Type: {ctype}{charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}", base64(payload))
-                    .as_bytes(),
+                format!(
+                    "Content-Type: {ctype}{charset}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+                    base64(payload)
+                )
+                .as_bytes(),
             );
         }
         Enc::Multipart => {
@@ -139,7 +170,9 @@ pub struct StoreBuilder {
 impl StoreBuilder {
     pub fn new(root: &Path) -> StoreBuilder {
         std::fs::create_dir_all(root.join("store/mail")).expect("mkdir");
-        StoreBuilder { root: root.to_path_buf() }
+        StoreBuilder {
+            root: root.to_path_buf(),
+        }
     }
 
     pub fn mail_root(&self) -> PathBuf {
@@ -149,7 +182,12 @@ impl StoreBuilder {
     /// Writes item `n` of `folder` (components joined with `/`, as directory
     /// names; ASCII only here) and returns its path.
     pub fn item(&self, domain: &str, user: &str, folder: &str, n: u32, bytes: &[u8]) -> PathBuf {
-        let dir = self.mail_root().join(domain).join(user).join(folder).join("#msgs");
+        let dir = self
+            .mail_root()
+            .join(domain)
+            .join(user)
+            .join(folder)
+            .join("#msgs");
         std::fs::create_dir_all(&dir).expect("mkdir");
         // An INBOX makes the directory look like a mailbox.
         std::fs::create_dir_all(self.mail_root().join(domain).join(user).join("INBOX/#msgs"))
@@ -197,17 +235,103 @@ pub fn todo() -> String {
 pub fn small_store(root: &Path) -> StoreBuilder {
     let sb = StoreBuilder::new(root);
     let (d, a) = ("example.com", "alice");
-    sb.item(d, a, "Contacts", 1, &wrap(CARD_V3.as_bytes(), "text/x-vcard", Enc::Plain, "Jürgen Weiß"));
-    sb.item(d, a, "Contacts", 2, &wrap(CARD_V21_QP.as_bytes(), "text/x-vcard", Enc::Qp, "Jörg"));
-    sb.item(d, a, "Contacts", 3, &wrap(CARD_V4.as_bytes(), "text/vcard", Enc::B64, "Zoë"));
-    sb.item(d, a, "Contacts", 4, &wrap(CARD_V3.as_bytes(), "text/x-vcard", Enc::Multipart, "dup"));
-    sb.item(d, a, "Contacts", 5, &wrap(b"this is not a vcard at all\r\n", "text/x-vcard", Enc::Plain, "broken"));
-    sb.item(d, a, "Contacts/Garage", 1, &wrap(CARD_SUB.as_bytes(), "text/directory", Enc::Qp, "Garage"));
-    sb.item(d, "#public", "Contacts", 1, &wrap(CARD_PUBLIC.as_bytes(), "text/x-vcard", Enc::Plain, "Reception"));
-    sb.item(d, a, "Calendar", 1, &wrap(ev_master().as_bytes(), "text/calendar", Enc::Plain, "Weekly sync"));
-    sb.item(d, a, "Calendar", 2, &wrap(ev_berlin().as_bytes(), "text/calendar", Enc::B64, "Kickoff"));
-    sb.item(d, a, "Calendar", 3, &wrap(ev_exception().as_bytes(), "text/calendar", Enc::Qp, "moved"));
-    sb.item(d, a, "Tasks", 1, &wrap(todo().as_bytes(), "text/calendar", Enc::Multipart, "Steuer"));
+    sb.item(
+        d,
+        a,
+        "Contacts",
+        1,
+        &wrap(
+            CARD_V3.as_bytes(),
+            "text/x-vcard",
+            Enc::Plain,
+            "Jürgen Weiß",
+        ),
+    );
+    sb.item(
+        d,
+        a,
+        "Contacts",
+        2,
+        &wrap(CARD_V21_QP.as_bytes(), "text/x-vcard", Enc::Qp, "Jörg"),
+    );
+    sb.item(
+        d,
+        a,
+        "Contacts",
+        3,
+        &wrap(CARD_V4.as_bytes(), "text/vcard", Enc::B64, "Zoë"),
+    );
+    sb.item(
+        d,
+        a,
+        "Contacts",
+        4,
+        &wrap(CARD_V3.as_bytes(), "text/x-vcard", Enc::Multipart, "dup"),
+    );
+    sb.item(
+        d,
+        a,
+        "Contacts",
+        5,
+        &wrap(
+            b"this is not a vcard at all\r\n",
+            "text/x-vcard",
+            Enc::Plain,
+            "broken",
+        ),
+    );
+    sb.item(
+        d,
+        a,
+        "Contacts/Garage",
+        1,
+        &wrap(CARD_SUB.as_bytes(), "text/directory", Enc::Qp, "Garage"),
+    );
+    sb.item(
+        d,
+        "#public",
+        "Contacts",
+        1,
+        &wrap(
+            CARD_PUBLIC.as_bytes(),
+            "text/x-vcard",
+            Enc::Plain,
+            "Reception",
+        ),
+    );
+    sb.item(
+        d,
+        a,
+        "Calendar",
+        1,
+        &wrap(
+            ev_master().as_bytes(),
+            "text/calendar",
+            Enc::Plain,
+            "Weekly sync",
+        ),
+    );
+    sb.item(
+        d,
+        a,
+        "Calendar",
+        2,
+        &wrap(ev_berlin().as_bytes(), "text/calendar", Enc::B64, "Kickoff"),
+    );
+    sb.item(
+        d,
+        a,
+        "Calendar",
+        3,
+        &wrap(ev_exception().as_bytes(), "text/calendar", Enc::Qp, "moved"),
+    );
+    sb.item(
+        d,
+        a,
+        "Tasks",
+        1,
+        &wrap(todo().as_bytes(), "text/calendar", Enc::Multipart, "Steuer"),
+    );
     sb.item(
         d,
         a,
