@@ -25,9 +25,10 @@ pub enum VcardVersionArg {
 /// Upload options (CardDAV / CalDAV).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct DavArgs {
-    /// Upload to this CardDAV / CalDAV URL. `{account}` (alice@example.com)
-    /// and `{user}` (alice) are replaced; without them `<account>/` is
-    /// appended. Each folder becomes `<that>/<folder>/`.
+    /// Upload to this CardDAV / CalDAV URL. `{account}` (alice@example.com),
+    /// `{user}` (alice) and `{folder}` (Contacts__divers) are replaced.
+    /// Without `{folder}` each folder is `<URL>/<folder>/`, and without
+    /// `{account}` / `{user}` `<account>/` comes first.
     #[arg(long, value_name = "URL")]
     pub to_dav: Option<String>,
     /// User name for the DAV server (HTTP Basic).

@@ -4,11 +4,16 @@
 //! (`dav_items`) so that a rerun creates nothing twice.
 //!
 //! Collection URLs: the URL given may hold `{account}` (the account id,
-//! `alice@example.com`) and `{user}` (the part before `@`); without a
-//! placeholder `<account>/` is appended. The folder's collection is then
-//! `<that>/<folder>/`, the folder name made safe as for file names and
-//! percent-encoded. Resources are `<uid>.vcf` / `<uid>.ics` (the UID
-//! percent-encoded, or hashed when long or odd).
+//! `alice@example.com`), `{user}` (the part before `@`) and `{folder}` (the
+//! folder's file stem, `Contacts__divers`). With `{folder}`, the URL is the
+//! collection. Without it, the folder's collection is `<URL>/<folder>/`,
+//! where `<account>/` is first appended to the URL when it has neither
+//! `{account}` nor `{user}` (missing parents are then created with MKCOL;
+//! servers such as Radicale with `owner_only` rights forbid such nesting:
+//! use a flat `https://host/{user}/{folder}/` or
+//! `…/alice/{account}_{folder}/` there). Names are percent-encoded.
+//! Resources are `<uid>.vcf` / `<uid>.ics` (the UID percent-encoded, or
+//! hashed when long or odd).
 //!
 //! `Expect: 100-continue` is never sent (Radicale never answers it);
 //! `If-None-Match: *` makes PUT create-only, and 412 means "already there".
@@ -397,6 +402,29 @@ pub fn account_url(template: &str, account: &str) -> String {
     u
 }
 
+/// The collection URL of a folder (file stem `stem`) of `account`: with
+/// `{folder}` in the template, the template with its placeholders
+/// replaced; otherwise `<account URL><folder>/`.
+pub fn collection_url(template: &str, account: &str, stem: &str) -> String {
+    if template.contains("{folder}") {
+        let user = account.split('@').next().unwrap_or(account);
+        let mut u = template
+            .replace("{account}", &encode_segment(account))
+            .replace("{user}", &encode_segment(user))
+            .replace("{folder}", &encode_segment(stem));
+        if !u.ends_with('/') {
+            u.push('/');
+        }
+        u
+    } else {
+        format!(
+            "{}{}/",
+            account_url(template, account),
+            encode_segment(stem)
+        )
+    }
+}
+
 /// Creates collections and uploads, with the journal.
 pub struct Uploader {
     client: Client,
@@ -431,11 +459,7 @@ impl Uploader {
 
     /// The collection URL of a folder.
     pub fn collection_url(&self, account: &str, stem: &str) -> String {
-        format!(
-            "{}{}/",
-            account_url(&self.template, account),
-            encode_segment(stem)
-        )
+        collection_url(&self.template, account, stem)
     }
 
     fn ensure(
@@ -643,6 +667,18 @@ mod tests {
         assert_eq!(
             encode_segment("Contacts__divers é"),
             "Contacts__divers%20%C3%A9"
+        );
+        assert_eq!(
+            collection_url(
+                "http://h/alice/{account}_{folder}",
+                "#public@x.org",
+                "Contacts"
+            ),
+            "http://h/alice/%23public@x.org_Contacts/"
+        );
+        assert_eq!(
+            collection_url("http://h/{user}/", "bob@x.org", "Contacts__divers"),
+            "http://h/bob/Contacts__divers/"
         );
         assert_eq!(resource_name("abc-1@x", "vcf"), "abc-1@x.vcf");
         assert_eq!(resource_name("a/b", "ics").len(), 36);
