@@ -21,12 +21,17 @@ struct Radicale {
 
 impl Radicale {
     fn start(base: &Path) -> Radicale {
+        Radicale::start_with(base, false)
+    }
+
+    fn start_with(base: &Path, tls: bool) -> Radicale {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
         };
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/radicale-up.sh");
         let out = Command::new("bash")
+            .env("TLS", if tls { "1" } else { "0" })
             .arg(&script)
             .arg(base)
             .arg(port.to_string())
@@ -316,4 +321,59 @@ fn sample_store_round_trips_through_radicale() {
         assert_eq!(code2, code, "{out2}");
         assert_eq!(totals(&j2).0, 0, "a rerun uploads nothing: {out2}");
     }
+}
+
+/// TLS is verified: a private CA works with `--tls-ca`, fails without it,
+/// and `--insecure` works with a warning.
+#[test]
+fn tls_is_verified() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rad = Radicale::start_with(&tmp.path().join("radicale"), true);
+    let sb = small_store(&tmp.path().join("kerio"));
+    let url = format!("https://localhost:{}/{{user}}/", rad.port);
+    let ca = rad.base.join("tls/ca.pem");
+    let go = |extra: &[&str], state: &str| {
+        let out = bin()
+            .env("RAD_PW", "secret")
+            .args(["--quiet", "contacts"])
+            .arg(&sb.root)
+            .args([
+                "--to-dav",
+                &url,
+                "--dav-user",
+                "alice",
+                "--dav-password-env",
+                "RAD_PW",
+            ])
+            .args([
+                "--account",
+                "alice@example.com",
+                "--folder",
+                "Contacts/Garage",
+            ])
+            .args(extra)
+            .arg("--state")
+            .arg(tmp.path().join(state))
+            .output()
+            .expect("run");
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let ca_arg = ca.to_string_lossy().into_owned();
+    let (code, out) = go(&["--tls-ca", &ca_arg], "a.sqlite");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 uploaded"), "{out}");
+    let (code, out) = go(&[], "b.sqlite");
+    assert_eq!(code, 3, "an unknown CA must fail: {out}");
+    assert!(out.contains("UPLOAD FAILED"), "{out}");
+    let (code, out) = go(&["--insecure"], "c.sqlite");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("WARNING: --insecure"), "{out}");
+    assert!(out.contains("1 already there"), "{out}");
 }

@@ -13,6 +13,8 @@
 #   AUTH=htpasswd (default): users from USERS="alice bob" with PASSWORD=secret (plain)
 #   AUTH=none:               any user name / password is accepted
 #   rights: owner_only (each user sees /<user>/... only)
+#   TLS=1: serve HTTPS with a private CA (BASE_DIR/tls/ca.pem) and a leaf for
+#          localhost / 127.0.0.1 (needs openssl)
 #
 # Runs in the background; pid in BASE_DIR/radicale.pid, log in BASE_DIR/radicale.log.
 # Radicale never answers "Expect: 100-continue": clients must not send it.
@@ -50,6 +52,33 @@ mkdir -p "$BASE/collections"
 for u in $USERS; do echo "$u:$PASSWORD" >> "$BASE/users"; done
 chmod 600 "$BASE/users"
 
+SSL_BLOCK=""
+SCHEME=http
+if [ "${TLS:-0}" = 1 ]; then
+  command -v openssl >/dev/null || { echo "radicale-up: TLS=1 needs openssl" >&2; exit 1; }
+  mkdir -p "$BASE/tls"
+  (
+    cd "$BASE/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+      -keyout ca.key -out ca.pem -subj "/CN=kerio-migrate test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+      -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth" \
+      "subjectAltName=DNS:localhost,IP:127.0.0.1" > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -days 3650 -sha256 -extfile server.ext -out server.pem 2>/dev/null
+    rm -f server.csr
+  )
+  SSL_BLOCK="ssl = True
+certificate = $BASE/tls/server.pem
+key = $BASE/tls/server.key"
+  SCHEME=https
+fi
+
 if [ "$AUTH" = htpasswd ]; then
   AUTH_BLOCK="type = htpasswd
 htpasswd_filename = $BASE/users
@@ -62,6 +91,7 @@ fi
 cat > "$BASE/config" <<CFG
 [server]
 hosts = $HOST:$PORT
+$SSL_BLOCK
 
 [auth]
 $AUTH_BLOCK
@@ -83,14 +113,18 @@ echo $! > "$BASE/radicale.pid"
 # Ready when it answers HTTP (any status); checked with the venv's Python,
 # so curl is not needed.
 for _ in $(seq 1 150); do
-  if "$VENV/bin/python" - "$HOST" "$PORT" <<'PY' 2>/dev/null
-import sys, http.client
-c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=1)
+  if "$VENV/bin/python" - "$HOST" "$PORT" "$SCHEME" <<'PY' 2>/dev/null
+import sys, http.client, ssl
+if sys.argv[3] == "https":
+    c = http.client.HTTPSConnection(sys.argv[1], int(sys.argv[2]), timeout=1,
+                                    context=ssl._create_unverified_context())
+else:
+    c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=1)
 c.request("GET", "/.web/")
 sys.exit(0 if c.getresponse().status in (200, 301, 302, 401) else 1)
 PY
   then
-    echo "radicale up: pid $(cat "$BASE/radicale.pid") http://$HOST:$PORT/ auth=$AUTH base=$BASE"
+    echo "radicale up: pid $(cat "$BASE/radicale.pid") $SCHEME://$HOST:$PORT/ auth=$AUTH base=$BASE"
     exit 0
   fi
   kill -0 "$(cat "$BASE/radicale.pid")" 2>/dev/null || break
