@@ -79,6 +79,20 @@ CREATE TABLE IF NOT EXISTS items (
     at TEXT NOT NULL,
     PRIMARY KEY (target, account, folder, item, hash)
 );
+CREATE TABLE IF NOT EXISTS dav_items (
+    target TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    href TEXT NOT NULL,
+    etag TEXT,
+    hash TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    run INTEGER,
+    at TEXT NOT NULL,
+    PRIMARY KEY (target, collection, uid)
+);
 ";
 
 /// What the journal knows about one item that is on the target.
@@ -142,6 +156,27 @@ pub struct PendingItem {
     pub internal_date: Option<i64>,
     /// Message-ID.
     pub message_id: Option<String>,
+}
+
+/// A CardDAV / CalDAV resource that is on the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DavRow {
+    /// Collection URL.
+    pub collection: String,
+    /// Account id.
+    pub account: String,
+    /// Source folder path.
+    pub folder: String,
+    /// UID of the vCard / calendar object.
+    pub uid: String,
+    /// Resource URL.
+    pub href: String,
+    /// ETag returned by the server.
+    pub etag: Option<String>,
+    /// BLAKE3 of what was sent (hex).
+    pub hash: String,
+    /// True when this run created it (false: found there, 412).
+    pub created: bool,
 }
 
 /// The journal.
@@ -391,6 +426,69 @@ impl Journal {
         .map_err(|e| self.err(e))
     }
 
+    /// True when the resource of `uid` in `collection` is recorded.
+    pub fn dav_done(&self, collection: &str, uid: &str) -> Result<bool, JournalError> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT COUNT(*) FROM dav_items WHERE target = ?1 AND collection = ?2 AND uid = ?3",
+            params![self.target, collection, uid],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(|e| self.err(e))
+    }
+
+    /// Records a resource that is on the server.
+    pub fn record_dav(&self, row: &DavRow) -> Result<(), JournalError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR REPLACE INTO dav_items (target, collection, account, folder, uid, href,
+                etag, hash, created, run, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                self.target,
+                row.collection,
+                row.account,
+                row.folder,
+                row.uid,
+                row.href,
+                row.etag,
+                row.hash,
+                row.created,
+                self.run,
+                now_text()
+            ],
+        )
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Resources recorded for `collection`, in the order they were recorded.
+    pub fn dav_items(&self, collection: &str) -> Result<Vec<DavRow>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT collection, account, folder, uid, href, etag, hash, created
+                 FROM dav_items WHERE target = ?1 AND collection = ?2 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, collection], |r| {
+                Ok(DavRow {
+                    collection: r.get(0)?,
+                    account: r.get(1)?,
+                    folder: r.get(2)?,
+                    uid: r.get(3)?,
+                    href: r.get(4)?,
+                    etag: r.get(5)?,
+                    hash: r.get(6)?,
+                    created: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// Closes the run with its exit code and JSON summary.
     pub fn finish_run(&self, exit_code: i32, summary: &str) -> Result<(), JournalError> {
         let conn = self.conn();
@@ -455,5 +553,29 @@ mod tests {
             .expect("d")
             .is_empty());
         assert_eq!(j.done_count().expect("count"), 1);
+    }
+
+    #[test]
+    fn dav_rows() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("j.sqlite");
+        let j = Journal::open(&p, "dav:http://h/", "test").expect("open");
+        let row = DavRow {
+            collection: "http://h/alice/contacts/".into(),
+            account: "alice@example.com".into(),
+            folder: "Contacts".into(),
+            uid: "u1".into(),
+            href: "http://h/alice/contacts/u1.vcf".into(),
+            etag: Some("\"x\"".into()),
+            hash: "aa".into(),
+            created: true,
+        };
+        assert!(!j.dav_done(&row.collection, "u1").expect("q"));
+        j.record_dav(&row).expect("record");
+        assert!(j.dav_done(&row.collection, "u1").expect("q"));
+        assert!(!j.dav_done("http://h/alice/other/", "u1").expect("q"));
+        assert_eq!(j.dav_items(&row.collection).expect("rows"), vec![row]);
+        let other = Journal::open(&p, "dav:http://other/", "test").expect("open");
+        assert!(!other.dav_done("http://h/alice/contacts/", "u1").expect("q"));
     }
 }

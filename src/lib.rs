@@ -22,6 +22,9 @@
 //! - [`migrate`]: the driver that streams items through a target and fills
 //!   the [`report`].
 //! - [`scan`]: the inventory.
+//! - [`export`]: what is not mail: contacts to vCard, calendars and tasks
+//!   to iCalendar, notes to text, CardDAV / CalDAV upload, and the user
+//!   directory (`users.cfg`) to CSV / JSON.
 //! - [`select`]: account and folder selection.
 //! - [`pace`]: the `--max-rate` limiter.
 //! - [`progress`]: progress display.
@@ -29,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod export;
 pub mod journal;
 pub mod message;
 pub mod migrate;

@@ -2,8 +2,11 @@
 //! command. This is the edge where library errors become `anyhow` errors
 //! and outcomes become exit codes (see [`crate::report::exit`]).
 
+pub mod calendar;
+pub mod contacts;
 mod migrate;
 mod scan;
+pub mod users;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +51,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// Migrate mail items to a target.
     Migrate(MigrateArgs),
+    /// Export contacts to vCard files and/or upload them over CardDAV.
+    Contacts(contacts::ContactsArgs),
+    /// Export calendars, tasks, notes and journal to iCalendar / text and/or CalDAV.
+    Calendar(calendar::CalendarArgs),
+    /// List users, aliases and groups from users.cfg (CSV, JSON, --dump).
+    Users(users::UsersArgs),
 }
 
 /// Account and folder selection, shared by commands.
@@ -182,6 +191,9 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Migrate(a) => migrate::run(&cli, a, &cancel),
+        Command::Contacts(a) => contacts::run(&cli, a),
+        Command::Calendar(a) => calendar::run(&cli, a),
+        Command::Users(a) => users::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

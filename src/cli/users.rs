@@ -1,0 +1,95 @@
+//! `kerio-migrate users KERIO_DIR|users.cfg --format FORMAT [--dump]`.
+
+use super::Cli;
+use crate::export::users::{find_users_cfg, CfgTree, Directory, Format, MapOptions};
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Output formats on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsersFormat {
+    /// One row per user: addresses, groups, password kind.
+    Csv,
+    /// `source,target_user,secret`: the account mapping `migrate --accounts` reads.
+    AccountsCsv,
+    /// Google Workspace data migration: source_email,source_password,destination_email.
+    GoogleCsv,
+    /// Microsoft 365 IMAP migration batch: EmailAddress,UserName,Password.
+    M365Csv,
+    /// Extra addresses, aliases and alias domains: alias,target,kind,description.
+    AliasesCsv,
+    /// Groups with their addresses and members.
+    GroupsCsv,
+    /// Everything, as JSON.
+    Json,
+}
+
+/// `users` arguments.
+#[derive(Debug, clap::Args)]
+pub struct UsersArgs {
+    /// The Kerio install directory (holding users.cfg), a store, or the users.cfg file.
+    pub path: PathBuf,
+    /// mailserver.cfg (domains); default: beside users.cfg when present.
+    #[arg(long, value_name = "FILE")]
+    pub mailserver_cfg: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: UsersFormat,
+    /// Print every list / table and variable name found, with counts (no values).
+    #[arg(long)]
+    pub dump: bool,
+    /// Include password values (stored form, or clear text when recoverable).
+    #[arg(long)]
+    pub show_passwords: bool,
+    /// Decrypt reversible D3S passwords (needs --show-passwords).
+    #[arg(long, requires = "show_passwords")]
+    pub decrypt_passwords: bool,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
+    let users_path = find_users_cfg(&a.path)?;
+    let users = CfgTree::load(&users_path)?;
+    let ms_path = a.mailserver_cfg.clone().or_else(|| {
+        users_path
+            .parent()
+            .map(|d| d.join("mailserver.cfg"))
+            .filter(|p| p.is_file())
+    });
+    let ms = match &ms_path {
+        Some(p) => Some(CfgTree::load(p)?),
+        None => None,
+    };
+    let text = if a.dump {
+        let mut s = users.dump();
+        if let Some(m) = &ms {
+            s.push_str(&m.dump());
+        }
+        s
+    } else {
+        let dir = Directory::map(
+            &users,
+            ms.as_ref(),
+            MapOptions {
+                show_passwords: a.show_passwords,
+                decrypt_passwords: a.decrypt_passwords,
+            },
+        );
+        dir.render(match a.format {
+            UsersFormat::Csv => Format::Csv,
+            UsersFormat::AccountsCsv => Format::AccountsCsv,
+            UsersFormat::GoogleCsv => Format::GoogleCsv,
+            UsersFormat::M365Csv => Format::M365Csv,
+            UsersFormat::AliasesCsv => Format::AliasesCsv,
+            UsersFormat::GroupsCsv => Format::GroupsCsv,
+            UsersFormat::Json => Format::Json,
+        })
+    };
+    match &a.output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(crate::report::exit::OK)
+}

@@ -1,0 +1,1018 @@
+//! The user directory: `users.cfg` (users, groups, aliases) and
+//! `mailserver.cfg` (domains), Kerio's "tinydb" XML (research
+//! kerio-store.md §4).
+//!
+//! The element names are not published, so the file is read as a generic
+//! tree: containers (`<list name>`, `<table name>`, any element with a
+//! `name` attribute other than `variable`) hold records (`<listitem>`,
+//! `<tablerow>`) of `<variable name>` values, and a table may hold
+//! variables directly. [`CfgTree::dump`] lists every container and
+//! variable name with counts, never values. The names we know are then
+//! mapped: lists `User`, `Group`, `Alias`, `Domain`; variables `Name`,
+//! `Domain`, `FullName`, `Description`, `MailAddress`, `Groups`,
+//! `Password`, `Enabled`, `DeliverTo`, `Primary`, `Aliases`. Everything
+//! else is kept in `other` for the JSON output (secrets left out).
+//!
+//! Passwords: `D3S:` is Kerio's reversible scrambling (decrypted only with
+//! `--decrypt-passwords`), `SHA:` a one-way PBKDF2-HMAC-SHA1, `NUL:` empty.
+//! Values are never printed unless `--show-passwords`.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The XML is malformed.
+    #[error("{path}: XML error at byte {position}: {reason}")]
+    Xml {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
+    /// No users.cfg where one was expected.
+    #[error("{path}: no users.cfg there (give the Kerio install directory or the file)")]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+}
+
+/// One record: variables in document order (a name may repeat).
+pub type Record = Vec<(String, String)>;
+
+/// A container (`<list name>`, `<table name>`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Container {
+    /// Element name (`list`, `table`).
+    pub element: String,
+    /// Its path of names (`User`, or `User/Sub` when nested).
+    pub name: String,
+    /// Records (`listitem`, `tablerow`).
+    pub records: Vec<Record>,
+    /// Variables directly inside (tables).
+    pub vars: Record,
+}
+
+/// A parsed configuration file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CfgTree {
+    /// The file.
+    pub path: String,
+    /// Containers in document order.
+    pub containers: Vec<Container>,
+    /// Variables outside any container.
+    pub top_vars: Record,
+    /// Other element names met, with counts.
+    pub other_elements: BTreeMap<String, u64>,
+}
+
+fn named_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => return None,
+    })
+}
+
+impl CfgTree {
+    /// Reads a file (UTF-8, else Windows-1252).
+    pub fn load(path: &Path) -> Result<CfgTree, UsersError> {
+        let bytes = std::fs::read(path).map_err(|source| UsersError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = super::wrapper::decode_unlabelled(&bytes);
+        CfgTree::parse(&text, path)
+    }
+
+    /// Parses XML text.
+    pub fn parse(xml: &str, path: &Path) -> Result<CfgTree, UsersError> {
+        let mut tree = CfgTree {
+            path: path.display().to_string(),
+            ..CfgTree::default()
+        };
+        let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
+        let mut stack: Vec<Open> = Vec::new();
+        let mut text = String::new();
+        let xml_err = |reader: &Reader<&[u8]>, e: String| UsersError::Xml {
+            path: path.to_path_buf(),
+            position: reader.buffer_position(),
+            reason: e,
+        };
+        loop {
+            let ev = reader
+                .read_event()
+                .map_err(|e| xml_err(&reader, e.to_string()))?;
+            match ev {
+                Event::Eof => break,
+                Event::Start(_) | Event::Empty(_) => {
+                    let is_empty = matches!(ev, Event::Empty(_));
+                    let (Event::Start(e) | Event::Empty(e)) = ev else {
+                        continue;
+                    };
+                    let elem = e.name().as_ref().to_string();
+                    let name_attr = e
+                        .try_get_attribute("name")
+                        .map_err(|er| xml_err(&reader, er.to_string()))?
+                        .map(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .map(|v| v.into_owned())
+                        })
+                        .transpose()
+                        .map_err(|er| xml_err(&reader, er.to_string()))?;
+                    let lower = elem.to_ascii_lowercase();
+                    let open = if lower == "variable" {
+                        text.clear();
+                        Open::Variable(name_attr.unwrap_or_default())
+                    } else if lower == "listitem" || lower == "tablerow" {
+                        let ci = stack.iter().rev().find_map(|o| match o {
+                            Open::Container(i) => Some(*i),
+                            _ => None,
+                        });
+                        match ci {
+                            Some(i) => {
+                                tree.containers[i].records.push(Vec::new());
+                                Open::Record(i)
+                            }
+                            None => {
+                                *tree.other_elements.entry(elem.clone()).or_default() += 1;
+                                Open::Other
+                            }
+                        }
+                    } else if let Some(n) = name_attr {
+                        let parent = stack.iter().rev().find_map(|o| match o {
+                            Open::Container(i) => Some(*i),
+                            _ => None,
+                        });
+                        let full = match parent {
+                            Some(p) => format!("{}/{}", tree.containers[p].name, n),
+                            None => n,
+                        };
+                        tree.containers.push(Container {
+                            element: elem.clone(),
+                            name: full,
+                            ..Container::default()
+                        });
+                        Open::Container(tree.containers.len() - 1)
+                    } else {
+                        if stack.is_empty() && (lower == "config" || lower == "tinydb") {
+                            // The root element.
+                        } else if !stack.is_empty() {
+                            *tree.other_elements.entry(elem.clone()).or_default() += 1;
+                        }
+                        Open::Other
+                    };
+                    if is_empty {
+                        if let Open::Variable(n) = open {
+                            push_var(&mut tree, &stack, n, String::new());
+                        }
+                    } else {
+                        stack.push(open);
+                    }
+                }
+                Event::Text(t) => {
+                    if matches!(stack.last(), Some(Open::Variable(_))) {
+                        text.push_str(&t.xml10_content());
+                    }
+                }
+                Event::CData(t) => {
+                    if matches!(stack.last(), Some(Open::Variable(_))) {
+                        text.push_str(&t.xml10_content());
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    if matches!(stack.last(), Some(Open::Variable(_))) {
+                        let resolved = if r.is_char_ref() {
+                            r.resolve_char_ref().ok().flatten()
+                        } else {
+                            named_entity(&r.xml10_content())
+                        };
+                        match resolved {
+                            Some(c) => text.push(c),
+                            None => {
+                                text.push('&');
+                                text.push_str(&r.xml10_content());
+                                text.push(';');
+                            }
+                        }
+                    }
+                }
+                Event::End(_) => {
+                    if let Some(Open::Variable(n)) = stack.pop() {
+                        let value = std::mem::take(&mut text);
+                        push_var(&mut tree, &stack, n, value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(tree)
+    }
+
+    /// The containers named `name` (case-insensitive), records chained.
+    pub fn records(&self, name: &str) -> impl Iterator<Item = &Record> {
+        let name = name.to_ascii_lowercase();
+        self.containers
+            .iter()
+            .filter(move |c| c.name.to_ascii_lowercase() == name)
+            .flat_map(|c| c.records.iter())
+    }
+
+    /// Every container and variable name with counts (no values).
+    pub fn dump(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{}", self.path);
+        for c in &self.containers {
+            let _ = writeln!(
+                s,
+                "  {} {:?}: {} records{}",
+                c.element,
+                c.name,
+                c.records.len(),
+                if c.vars.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} variables", c.vars.len())
+                }
+            );
+            let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+            for r in &c.records {
+                let mut seen: BTreeMap<&str, u64> = BTreeMap::new();
+                for (n, _) in r {
+                    *seen.entry(n.as_str()).or_default() += 1;
+                }
+                for (n, k) in seen {
+                    let e = counts.entry(n).or_default();
+                    e.0 += 1;
+                    e.1 = e.1.max(k);
+                }
+            }
+            for (n, _) in &c.vars {
+                counts.entry(n.as_str()).or_default().0 += 1;
+            }
+            for (n, (in_records, most)) in counts {
+                let _ = writeln!(
+                    s,
+                    "    {n}: in {in_records}{}{}",
+                    if c.records.is_empty() {
+                        " (direct)"
+                    } else {
+                        " records"
+                    },
+                    if most > 1 {
+                        format!(", up to {most} times in one record")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        if !self.top_vars.is_empty() {
+            let _ = writeln!(s, "  variables outside containers:");
+            for (n, _) in &self.top_vars {
+                let _ = writeln!(s, "    {n}");
+            }
+        }
+        for (e, n) in &self.other_elements {
+            let _ = writeln!(s, "  other element <{e}>: {n}");
+        }
+        s
+    }
+}
+
+/// An open element while parsing.
+enum Open {
+    Container(usize),
+    Record(usize),
+    Variable(String),
+    Other,
+}
+
+/// Stores a variable in the innermost record, else container, else top.
+fn push_var(tree: &mut CfgTree, stack: &[Open], name: String, value: String) {
+    for o in stack.iter().rev() {
+        match o {
+            Open::Record(i) => {
+                if let Some(r) = tree.containers[*i].records.last_mut() {
+                    r.push((name, value));
+                    return;
+                }
+            }
+            Open::Container(i) => {
+                tree.containers[*i].vars.push((name, value));
+                return;
+            }
+            _ => {}
+        }
+    }
+    tree.top_vars.push((name, value));
+}
+
+/// What kind of password a value holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PasswordKind {
+    /// No Password variable (e.g. directory-service accounts).
+    #[default]
+    None,
+    /// `NUL:`: empty.
+    Empty,
+    /// `D3S:`: Kerio's reversible scrambling.
+    ReversibleD3s,
+    /// `SHA:`: one-way PBKDF2-HMAC-SHA1.
+    OneWayPbkdf2Sha1,
+    /// Anything else.
+    Unknown,
+}
+
+impl PasswordKind {
+    /// Classifies a stored value.
+    pub fn of(value: Option<&str>) -> PasswordKind {
+        let Some(v) = value.map(str::trim) else {
+            return PasswordKind::None;
+        };
+        let upper = v.get(..4).map(str::to_ascii_uppercase).unwrap_or_default();
+        match upper.as_str() {
+            "NUL:" => PasswordKind::Empty,
+            "D3S:" => PasswordKind::ReversibleD3s,
+            "SHA:" => PasswordKind::OneWayPbkdf2Sha1,
+            _ if v.is_empty() => PasswordKind::Empty,
+            _ => PasswordKind::Unknown,
+        }
+    }
+
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PasswordKind::None => "none",
+            PasswordKind::Empty => "empty",
+            PasswordKind::ReversibleD3s => "reversible (D3S)",
+            PasswordKind::OneWayPbkdf2Sha1 => "one-way PBKDF2-SHA1",
+            PasswordKind::Unknown => "unknown format",
+        }
+    }
+}
+
+/// The DES key of Kerio's D3S scrambling: 3DES-EDE whose second and third
+/// keys are equal, so it reduces to single DES with the first key
+/// (openwall/john `doc/Auditing-Kerio-Connect.md`).
+const D3S_KEY: [u8; 8] = [0x61, 0xd0, 0xe5, 0x49, 0x54, 0x73, 0x3b, 0x80];
+
+/// Decrypts a `D3S:<hex>` value: DES-ECB over the blocks after the first,
+/// the first two bytes of the first decrypted block dropped, trailing
+/// padding (NUL / PKCS#7-like bytes below 0x20) removed.
+pub fn decrypt_d3s(value: &str) -> Option<String> {
+    use des::cipher::generic_array::GenericArray;
+    use des::cipher::{BlockDecrypt, KeyInit};
+    let hex = value.trim().get(4..)?;
+    if !value.trim()[..4].eq_ignore_ascii_case("D3S:") || hex.len() % 16 != 0 || hex.len() < 32 {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let cipher = des::Des::new_from_slice(&D3S_KEY).ok()?;
+    let mut out = Vec::new();
+    for (i, chunk) in bytes.chunks(8).enumerate().skip(1) {
+        let mut block = GenericArray::clone_from_slice(chunk);
+        cipher.decrypt_block(&mut block);
+        if i == 1 {
+            out.extend_from_slice(&block[2..]);
+        } else {
+            out.extend_from_slice(&block);
+        }
+    }
+    while out.last().is_some_and(|&b| b < 0x20) {
+        out.pop();
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A user.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Domain.
+    pub domain: String,
+    /// `name@domain`.
+    pub email: String,
+    /// Full name.
+    pub full_name: String,
+    /// Description.
+    pub description: String,
+    /// Every address (primary first), full form.
+    pub addresses: Vec<String>,
+    /// Group names.
+    pub groups: Vec<String>,
+    /// Enabled (`Enabled` variable), when present.
+    pub enabled: Option<bool>,
+    /// The password kind.
+    pub password_kind: PasswordKind,
+    /// The stored value; filled only with `--show-passwords`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_stored: Option<String>,
+    /// The clear text; filled only with `--show-passwords --decrypt-passwords`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_plain: Option<String>,
+    /// Every other variable (password-like ones left out).
+    pub other: BTreeMap<String, Vec<String>>,
+}
+
+/// A group.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Group {
+    /// Name.
+    pub name: String,
+    /// Domain.
+    pub domain: String,
+    /// Description.
+    pub description: String,
+    /// Its addresses.
+    pub addresses: Vec<String>,
+    /// Members (`user@domain`), from the users' `Groups`.
+    pub members: Vec<String>,
+    /// Other variables.
+    pub other: BTreeMap<String, Vec<String>>,
+}
+
+/// An alias.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Alias {
+    /// `name@domain`.
+    pub address: String,
+    /// Where it delivers.
+    pub deliver_to: Vec<String>,
+    /// Description.
+    pub description: String,
+    /// Other variables.
+    pub other: BTreeMap<String, Vec<String>>,
+}
+
+/// A domain (from `mailserver.cfg`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Domain {
+    /// Name.
+    pub name: String,
+    /// Primary domain.
+    pub primary: bool,
+    /// Alias domains.
+    pub aliases: Vec<String>,
+    /// Description.
+    pub description: String,
+}
+
+/// Everything mapped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Directory {
+    /// Users.
+    pub users: Vec<User>,
+    /// Groups.
+    pub groups: Vec<Group>,
+    /// Aliases.
+    pub aliases: Vec<Alias>,
+    /// Domains.
+    pub domains: Vec<Domain>,
+    /// Container names not mapped (see `--dump`).
+    pub unmapped: Vec<String>,
+}
+
+fn get<'a>(r: &'a Record, name: &str) -> Option<&'a str> {
+    r.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn all<'a>(r: &'a Record, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    r.iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Splits a list value on `;`, `,` and white space.
+pub fn split_list(v: &str) -> Vec<String> {
+    v.split([';', ',', ' ', '\t', '\r', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn full_address(a: &str, domain: &str) -> String {
+    if a.contains('@') || domain.is_empty() {
+        a.to_string()
+    } else {
+        format!("{a}@{domain}")
+    }
+}
+
+fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n.contains("secret") || n.contains("pin")
+}
+
+fn others(r: &Record, known: &[&str]) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (n, v) in r {
+        if known.iter().any(|k| k.eq_ignore_ascii_case(n)) || is_secret(n) {
+            continue;
+        }
+        m.entry(n.clone()).or_default().push(v.clone());
+    }
+    m
+}
+
+/// Options of the mapping.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapOptions {
+    /// Keep stored password values.
+    pub show_passwords: bool,
+    /// Decrypt D3S values (with `show_passwords`).
+    pub decrypt_passwords: bool,
+}
+
+impl Directory {
+    /// Maps `users.cfg` (and `mailserver.cfg`).
+    pub fn map(users: &CfgTree, mailserver: Option<&CfgTree>, opts: MapOptions) -> Directory {
+        let mut d = Directory::default();
+        if let Some(ms) = mailserver {
+            for r in ms.records("Domain") {
+                d.domains.push(Domain {
+                    name: get(r, "Name").unwrap_or_default().to_string(),
+                    primary: get(r, "Primary").is_some_and(|v| v.trim() == "1"),
+                    aliases: all(r, "Aliases").flat_map(split_list).collect(),
+                    description: get(r, "Description").unwrap_or_default().to_string(),
+                });
+            }
+        }
+        let default_domain = d
+            .domains
+            .iter()
+            .find(|x| x.primary)
+            .or(if d.domains.len() == 1 {
+                d.domains.first()
+            } else {
+                None
+            })
+            .map(|x| x.name.clone())
+            .unwrap_or_default();
+        let domain_of = |r: &Record| {
+            get(r, "Domain")
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| default_domain.clone())
+        };
+        for r in users.records("User") {
+            let name = get(r, "Name").unwrap_or_default().to_string();
+            let domain = domain_of(r);
+            let email = full_address(&name, &domain);
+            let mut addresses = vec![email.clone()];
+            for a in all(r, "MailAddress").flat_map(split_list) {
+                let full = full_address(&a, &domain);
+                if !addresses.iter().any(|x| x.eq_ignore_ascii_case(&full)) {
+                    addresses.push(full);
+                }
+            }
+            let stored = get(r, "Password");
+            let kind = PasswordKind::of(stored);
+            let plain = match kind {
+                PasswordKind::Empty if opts.show_passwords => Some(String::new()),
+                PasswordKind::ReversibleD3s if opts.show_passwords && opts.decrypt_passwords => {
+                    stored.and_then(decrypt_d3s)
+                }
+                _ => None,
+            };
+            d.users.push(User {
+                email,
+                full_name: get(r, "FullName").unwrap_or_default().to_string(),
+                description: get(r, "Description").unwrap_or_default().to_string(),
+                addresses,
+                groups: all(r, "Groups").flat_map(split_list).collect(),
+                enabled: get(r, "Enabled").map(|v| v.trim() != "0"),
+                password_kind: kind,
+                password_stored: if opts.show_passwords {
+                    stored.map(str::to_string)
+                } else {
+                    None
+                },
+                password_plain: plain,
+                other: others(
+                    r,
+                    &[
+                        "Name",
+                        "Domain",
+                        "FullName",
+                        "Description",
+                        "MailAddress",
+                        "Groups",
+                        "Enabled",
+                    ],
+                ),
+                name,
+                domain,
+            });
+        }
+        for r in users.records("Group") {
+            let name = get(r, "Name").unwrap_or_default().to_string();
+            let domain = domain_of(r);
+            let members = d
+                .users
+                .iter()
+                .filter(|u| u.domain.eq_ignore_ascii_case(&domain) || domain.is_empty())
+                .filter(|u| u.groups.iter().any(|g| g.eq_ignore_ascii_case(&name)))
+                .map(|u| u.email.clone())
+                .collect();
+            d.groups.push(Group {
+                addresses: all(r, "MailAddress")
+                    .flat_map(split_list)
+                    .map(|a| full_address(&a, &domain))
+                    .collect(),
+                description: get(r, "Description").unwrap_or_default().to_string(),
+                members,
+                other: others(r, &["Name", "Domain", "Description", "MailAddress"]),
+                name,
+                domain,
+            });
+        }
+        for r in users.records("Alias") {
+            let domain = domain_of(r);
+            let name = get(r, "Name").unwrap_or_default();
+            d.aliases.push(Alias {
+                address: full_address(name, &domain),
+                deliver_to: all(r, "DeliverTo").flat_map(split_list).collect(),
+                description: get(r, "Description").unwrap_or_default().to_string(),
+                other: others(r, &["Name", "Domain", "Description", "DeliverTo"]),
+            });
+        }
+        let known = ["user", "group", "alias"];
+        d.unmapped = users
+            .containers
+            .iter()
+            .filter(|c| !known.contains(&c.name.to_ascii_lowercase().as_str()))
+            .map(|c| c.name.clone())
+            .collect();
+        d
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One row per user.
+    Csv,
+    /// `source,target_user,secret` for `migrate --accounts`.
+    AccountsCsv,
+    /// Google Workspace data migration.
+    GoogleCsv,
+    /// Microsoft 365 IMAP migration batch.
+    M365Csv,
+    /// Aliases and extra addresses.
+    AliasesCsv,
+    /// Groups and members.
+    GroupsCsv,
+    /// Everything.
+    Json,
+}
+
+/// One CSV field, quoted when needed (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv_row(fields: &[&str]) -> String {
+    let mut s = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    s.push_str("\r\n");
+    s
+}
+
+impl Directory {
+    /// Renders a format.
+    pub fn render(&self, f: Format) -> String {
+        let mut s = String::new();
+        let pw = |u: &User| u.password_plain.clone().unwrap_or_default();
+        match f {
+            Format::Csv => {
+                s.push_str(&csv_row(&[
+                    "email",
+                    "name",
+                    "domain",
+                    "full_name",
+                    "description",
+                    "addresses",
+                    "groups",
+                    "enabled",
+                    "password_kind",
+                    "password",
+                ]));
+                for u in &self.users {
+                    let password = u
+                        .password_plain
+                        .clone()
+                        .or_else(|| u.password_stored.clone())
+                        .unwrap_or_default();
+                    s.push_str(&csv_row(&[
+                        &u.email,
+                        &u.name,
+                        &u.domain,
+                        &u.full_name,
+                        &u.description,
+                        &u.addresses.join(";"),
+                        &u.groups.join(";"),
+                        match u.enabled {
+                            Some(true) => "yes",
+                            Some(false) => "no",
+                            None => "",
+                        },
+                        u.password_kind.describe(),
+                        &password,
+                    ]));
+                }
+            }
+            Format::AccountsCsv => {
+                s.push_str(&csv_row(&["source", "target_user", "secret"]));
+                for u in &self.users {
+                    s.push_str(&csv_row(&[&u.email, &u.email, ""]));
+                }
+            }
+            Format::GoogleCsv => {
+                s.push_str(&csv_row(&[
+                    "source_email",
+                    "source_password",
+                    "destination_email",
+                ]));
+                for u in &self.users {
+                    s.push_str(&csv_row(&[&u.email, &pw(u), &u.email]));
+                }
+            }
+            Format::M365Csv => {
+                s.push_str(&csv_row(&["EmailAddress", "UserName", "Password"]));
+                for u in &self.users {
+                    s.push_str(&csv_row(&[&u.email, &u.email, &pw(u)]));
+                }
+            }
+            Format::AliasesCsv => {
+                s.push_str(&csv_row(&["alias", "target", "kind", "description"]));
+                for u in &self.users {
+                    for a in u.addresses.iter().skip(1) {
+                        s.push_str(&csv_row(&[a, &u.email, "user-address", ""]));
+                    }
+                }
+                for g in &self.groups {
+                    let target = full_address(&g.name, &g.domain);
+                    for a in &g.addresses {
+                        if !a.eq_ignore_ascii_case(&target) {
+                            s.push_str(&csv_row(&[a, &target, "group-address", ""]));
+                        }
+                    }
+                }
+                for a in &self.aliases {
+                    s.push_str(&csv_row(&[
+                        &a.address,
+                        &a.deliver_to.join(";"),
+                        "alias",
+                        &a.description,
+                    ]));
+                }
+                for d in &self.domains {
+                    for al in &d.aliases {
+                        s.push_str(&csv_row(&[al, &d.name, "domain-alias", ""]));
+                    }
+                }
+            }
+            Format::GroupsCsv => {
+                s.push_str(&csv_row(&[
+                    "group",
+                    "domain",
+                    "addresses",
+                    "description",
+                    "members",
+                ]));
+                for g in &self.groups {
+                    s.push_str(&csv_row(&[
+                        &g.name,
+                        &g.domain,
+                        &g.addresses.join(";"),
+                        &g.description,
+                        &g.members.join(";"),
+                    ]));
+                }
+            }
+            Format::Json => {
+                s = serde_json::to_string_pretty(self)
+                    .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+                s.push('\n');
+            }
+        }
+        s
+    }
+}
+
+/// Finds `users.cfg` from a path: the file itself, or a directory holding
+/// it (the install directory), or a store whose install directory does.
+pub fn find_users_cfg(path: &Path) -> Result<PathBuf, UsersError> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let direct = path.join("users.cfg");
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    if let Ok(store) = crate::store::Store::open(path) {
+        if let Some(p) = store.users_cfg() {
+            return Ok(p);
+        }
+    }
+    Err(UsersError::NotFound {
+        path: path.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USERS: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<config>
+  <list name="User">
+    <listitem>
+      <variable name="Name">alice</variable>
+      <variable name="Domain">example.com</variable>
+      <variable name="FullName">Alice Anderson</variable>
+      <variable name="Description">Sales &amp; Marketing</variable>
+      <variable name="Password">D3S:d1ca0cee090ba26a64869078fcc95e46a74b66447f662068</variable>
+      <variable name="PasswordHistory">SHA:161c91ace6162991d4d73f24921c560622d6f0230c111ef27f4188cf</variable>
+      <variable name="MailAddress">alice;a.anderson</variable>
+      <variable name="Groups">staff,sales</variable>
+      <variable name="Enabled">1</variable>
+    </listitem>
+    <listitem>
+      <variable name="Name">bob</variable>
+      <variable name="FullName">Bob M&#252;ller</variable>
+      <variable name="Password">NUL:</variable>
+      <variable name="MailAddress">bob</variable>
+      <variable name="MailAddress">robert</variable>
+      <variable name="Groups">staff</variable>
+      <variable name="Empty"/>
+    </listitem>
+  </list>
+  <list name="Group">
+    <listitem>
+      <variable name="Name">staff</variable>
+      <variable name="Domain">example.com</variable>
+      <variable name="MailAddress">staff;all</variable>
+    </listitem>
+  </list>
+  <list name="Alias">
+    <listitem>
+      <variable name="Name">info</variable>
+      <variable name="Domain">example.com</variable>
+      <variable name="DeliverTo">alice@example.com;#staff</variable>
+    </listitem>
+  </list>
+  <table name="UserTemplate"><variable name="QuotaStorage">0</variable></table>
+</config>
+"#;
+
+    const MAILSERVER: &str = "<config>\r\n<list name=\"Domain\"><listitem><variable name=\"Name\">example.com</variable><variable name=\"Primary\">1</variable><variable name=\"Aliases\">example.net</variable></listitem></list>\r\n</config>\r\n";
+
+    fn dir(opts: MapOptions) -> Directory {
+        let u = CfgTree::parse(USERS, Path::new("users.cfg")).expect("users");
+        let m = CfgTree::parse(MAILSERVER, Path::new("mailserver.cfg")).expect("ms");
+        Directory::map(&u, Some(&m), opts)
+    }
+
+    #[test]
+    fn generic_tree_and_dump() {
+        let u = CfgTree::parse(USERS, Path::new("users.cfg")).expect("users");
+        assert_eq!(u.containers.len(), 4);
+        assert_eq!(
+            u.containers[3].vars,
+            vec![("QuotaStorage".into(), "0".into())]
+        );
+        let d = u.dump();
+        assert!(d.contains("list \"User\": 2 records"), "{d}");
+        assert!(
+            d.contains("MailAddress: in 2 records, up to 2 times in one record"),
+            "{d}"
+        );
+        assert!(
+            d.contains("table \"UserTemplate\": 0 records, 1 variables"),
+            "{d}"
+        );
+        assert!(!d.contains("D3S:"), "no values in the dump");
+    }
+
+    #[test]
+    fn mapping() {
+        let d = dir(MapOptions::default());
+        let alice = &d.users[0];
+        assert_eq!(alice.email, "alice@example.com");
+        assert_eq!(alice.description, "Sales & Marketing");
+        assert_eq!(
+            alice.addresses,
+            vec!["alice@example.com", "a.anderson@example.com"]
+        );
+        assert_eq!(alice.groups, vec!["staff", "sales"]);
+        assert_eq!(alice.password_kind, PasswordKind::ReversibleD3s);
+        assert!(alice.password_stored.is_none());
+        assert!(!alice.other.contains_key("PasswordHistory"));
+        let bob = &d.users[1];
+        assert_eq!(
+            bob.email, "bob@example.com",
+            "primary domain from mailserver.cfg"
+        );
+        assert_eq!(bob.full_name, "Bob Müller");
+        assert_eq!(bob.addresses, vec!["bob@example.com", "robert@example.com"]);
+        assert_eq!(
+            d.groups[0].members,
+            vec!["alice@example.com", "bob@example.com"]
+        );
+        assert_eq!(d.aliases[0].deliver_to, vec!["alice@example.com", "#staff"]);
+        assert_eq!(d.unmapped, vec!["UserTemplate"]);
+        let json = d.render(Format::Json);
+        assert!(!json.contains("D3S:") && !json.contains("SHA:"));
+        let csv = d.render(Format::Csv);
+        assert!(csv.contains("reversible (D3S)"));
+        assert!(!csv.contains("D3S:"));
+        let a = d.render(Format::AliasesCsv);
+        assert!(a.contains("a.anderson@example.com,alice@example.com,user-address,"));
+        assert!(a.contains("example.net,example.com,domain-alias,"));
+        assert!(a.contains("info@example.com,alice@example.com;#staff,alias,"));
+        assert_eq!(
+            d.render(Format::AccountsCsv),
+            "source,target_user,secret\r\nalice@example.com,alice@example.com,\r\nbob@example.com,bob@example.com,\r\n"
+        );
+    }
+
+    #[test]
+    fn passwords_only_when_asked() {
+        let d = dir(MapOptions {
+            show_passwords: true,
+            decrypt_passwords: false,
+        });
+        assert!(d.render(Format::Csv).contains("D3S:d1ca"));
+        assert_eq!(d.users[1].password_plain.as_deref(), Some(""));
+        let m = d.render(Format::M365Csv);
+        assert!(m.starts_with(
+            "EmailAddress,UserName,Password\r\nalice@example.com,alice@example.com,\r\n"
+        ));
+        let d = dir(MapOptions {
+            show_passwords: true,
+            decrypt_passwords: true,
+        });
+        assert_eq!(d.users[0].password_plain.as_deref(), Some("openwall"));
+    }
+
+    #[test]
+    fn d3s_vectors() {
+        // Published vectors (openwall/john doc/Auditing-Kerio-Connect.md).
+        for (v, p) in [
+            ("D3S:3795d2bfad3b1a2abb53f8d6efdafc9ef0cdb947f0ff2757", "123456"),
+            ("D3S:c36e4be2280fa230aa5d4a9de5aef11af0cdb947f0ff2757", "123456"),
+            ("D3S:10b2f2db66669ef03c39d1f2cdfaf835824e3e787e1f3307", "1234567"),
+            ("D3S:8742ddf7db1906c5d54ec948c500e587adfa4447eff8dc42adfa4447eff8dc42adfa4447eff8dc4298558bad76110b35", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            ("D3S:77b27f3742be6de9db01f240928f714f19470b4f1ff8f4cf", "openwall@123"),
+            ("D3S:d1ca0cee090ba26a64869078fcc95e46a74b66447f662068", "openwall"),
+        ] {
+            assert_eq!(decrypt_d3s(v).as_deref(), Some(p), "{v}");
+        }
+        assert_eq!(decrypt_d3s("D3S:zz"), None);
+        assert_eq!(decrypt_d3s("SHA:00"), None);
+    }
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}
