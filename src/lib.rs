@@ -42,6 +42,7 @@ pub mod mapping;
 pub mod message;
 pub mod migrate;
 pub mod pace;
+pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod scan;

@@ -5,7 +5,7 @@
 //! LIST time: delimiter, SPECIAL-USE mailboxes, existing names; or, offline,
 //! what the preset says). [`Mapper::map`] turns a source folder path
 //! (`INBOX/Projects`, as `scan` prints it) into target path components, and
-//! says how ([`MapSource`]) and what it had to change (notes). [`check`]
+//! says how ([`MapSource`]) and what it had to change (notes). [`check()`]
 //! looks at all folders of an account together (merges, case clashes).
 //!
 //! # Order (first that applies wins, as in imapsync: `--f1f2`, then
@@ -428,10 +428,10 @@ enum Whence {
 impl Whence {
     fn describe(self) -> &'static str {
         match self {
-            Whence::Server => "the server's SPECIAL-USE mailbox",
-            Whence::Config => "[special_targets] in the mapping file",
+            Whence::Server => "from the server's SPECIAL-USE",
+            Whence::Config => "from [special_targets]",
             Whence::Existing => "an existing mailbox with a well-known name",
-            Whence::Preset => "the preset's default name",
+            Whence::Preset => "the preset's name",
         }
     }
 
@@ -680,7 +680,7 @@ impl Mapper {
                             out.extend(rest.iter().cloned());
                             if rest.is_empty() {
                                 notes.push(format!(
-                                    "{} mailbox, from {}",
+                                    "{} mailbox ({})",
                                     u.attribute(),
                                     whence.describe()
                                 ));

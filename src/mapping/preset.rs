@@ -94,6 +94,15 @@ impl Preset {
         }
     }
 
+    /// The product's name (`Gmail`, `Microsoft 365`, `Dovecot`).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Preset::Gmail => "Gmail",
+            Preset::Office365 => "Microsoft 365",
+            Preset::Dovecot => "Dovecot",
+        }
+    }
+
     /// Guesses the preset from an IMAP host name (`imap.gmail.com`,
     /// `outlook.office365.com`).
     pub fn guess_from_host(host: &str) -> Option<Preset> {
@@ -152,8 +161,7 @@ impl Preset {
     pub fn special_warning(self, use_: SpecialUse) -> Option<&'static str> {
         match (self, use_) {
             (Preset::Gmail, SpecialUse::Trash | SpecialUse::Junk) => Some(
-                "Gmail deletes messages in Trash and Spam after 30 days; \
-                 rename the folder (e.g. \"Deleted Items\" = \"Kerio Deleted Items\") to keep them",
+                "Gmail empties Trash and Spam after 30 days: rename this folder to keep its messages",
             ),
             _ => None,
         }

@@ -99,7 +99,10 @@ fn gmail_online_localised_names() {
     let m = Mapper::new(&cfg(Some(Preset::Gmail)), &gmail_de());
     assert_eq!(target(&m, "Sent Items"), "[Google Mail]/Gesendet");
     assert_eq!(target(&m, "Drafts"), "[Google Mail]/Entwürfe");
-    assert!(m.map("Sent Items").notes[0].contains("SPECIAL-USE"));
+    assert_eq!(
+        m.map("Sent Items").notes,
+        ["\\Sent mailbox (from the server's SPECIAL-USE)"]
+    );
     // Existing spelling wins on a case-insensitive target.
     let r = m.map("projects/2020");
     assert_eq!(m.display(&r), "Projects/2020");
