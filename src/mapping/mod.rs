@@ -503,11 +503,15 @@ impl Mapper {
         let reserved_suffix = if suffix_ok {
             suffix.clone()
         } else {
-            warnings.push(format!(
-                "reserved suffix {suffix:?} cannot be used on this target; using {:?}",
+            let fallback = if delim == Some('_') {
+                "-migrated"
+            } else {
                 "_migrated"
+            };
+            warnings.push(format!(
+                "reserved suffix {suffix:?} cannot be used on this target; using {fallback:?}"
             ));
-            "_migrated".to_string()
+            fallback.to_string()
         };
 
         let prefix = config

@@ -352,6 +352,22 @@ fn replacements_that_would_break_names_are_refused() {
 }
 
 #[test]
+fn a_reserved_suffix_that_would_break_names_is_refused() {
+    let mut c = cfg(Some(Preset::Office365));
+    c.sanitize.reserved_suffix = Some("/old".into());
+    let m = Mapper::new(&c, &TargetFolders::offline(Some(Preset::Office365)));
+    assert_eq!(m.warnings().len(), 1);
+    assert_eq!(target(&m, "Files"), "Files_migrated");
+    let t = TargetFolders {
+        delimiter: Some('_'),
+        ..TargetFolders::default()
+    };
+    c.sanitize.reserved_suffix = Some("_old".into());
+    let m = Mapper::new(&c, &t);
+    assert_eq!(m.display(&m.map("Files")), "Files-migrated");
+}
+
+#[test]
 fn config_errors_name_the_problem() {
     let e = MappingConfig::from_toml("prefx = 'x'").expect_err("typo");
     assert!(e.to_string().contains("prefx"), "{e}");
