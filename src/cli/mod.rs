@@ -7,6 +7,7 @@ pub mod contacts;
 mod migrate;
 mod scan;
 pub mod users;
+pub mod verify;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub enum Command {
     Calendar(calendar::CalendarArgs),
     /// List users, aliases and groups from users.cfg (CSV, JSON, --dump).
     Users(users::UsersArgs),
+    /// Check the target against the store and the journal: what is really there.
+    Verify(verify::VerifyArgs),
 }
 
 /// Account and folder selection, shared by commands.
@@ -194,6 +197,7 @@ pub fn main() -> ExitCode {
         Command::Contacts(a) => contacts::run(&cli, a),
         Command::Calendar(a) => calendar::run(&cli, a),
         Command::Users(a) => users::run(&cli, a),
+        Command::Verify(a) => verify::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
