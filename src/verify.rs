@@ -276,8 +276,8 @@ impl Verification {
             for f in &a.folders {
                 let _ = writeln!(
                     s,
-                    "  {:<32} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}",
-                    f.folder,
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}",
+                    crate::report::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
                     f.missing_on_target.len(),
