@@ -104,6 +104,10 @@ pub struct DoneItem {
     pub src_size: Option<u64>,
     /// Source file mtime when it was sent.
     pub src_mtime: Option<i64>,
+    /// Target mailbox.
+    pub mailbox: String,
+    /// Where it is on the target.
+    pub target: crate::target::TargetRef,
 }
 
 /// A row to record.
@@ -282,7 +286,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT item, hash, src_size, src_mtime FROM items
+                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid
+                 FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
             )
             .map_err(|e| self.err(e))?;
@@ -294,6 +299,12 @@ impl Journal {
                         hash: r.get(1)?,
                         src_size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
                         src_mtime: r.get(3)?,
+                        mailbox: r.get(4)?,
+                        target: crate::target::TargetRef {
+                            id: r.get(5)?,
+                            uid_validity: r.get(6)?,
+                            uid: r.get(7)?,
+                        },
                     },
                 ))
             })

@@ -26,6 +26,7 @@
 //! - [`migrate`]: the driver that streams items through a target and fills
 //!   the [`report`].
 //! - [`scan`]: the inventory.
+//! - [`verify`]: checks the target against the store and the journal.
 //! - [`export`]: what is not mail: contacts to vCard, calendars and tasks
 //!   to iCalendar, notes to text, CardDAV / CalDAV upload, and the user
 //!   directory (`users.cfg`) to CSV / JSON.
@@ -49,3 +50,4 @@ pub mod scan;
 pub mod select;
 pub mod store;
 pub mod target;
+pub mod verify;

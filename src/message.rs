@@ -21,6 +21,18 @@ impl ContentHash {
     pub fn of(bytes: &[u8]) -> ContentHash {
         ContentHash(*blake3::hash(bytes).as_bytes())
     }
+    /// Parses the hex form written by [`ContentHash::to_hex`].
+    pub fn from_hex(s: &str) -> Option<ContentHash> {
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(ContentHash(out))
+    }
+
     /// Full lower-case hex.
     pub fn to_hex(&self) -> String {
         let mut s = String::with_capacity(64);
@@ -524,6 +536,8 @@ mod tests {
         );
         assert!(!p.anomalies.no_date && !p.anomalies.no_message_id && !p.anomalies.no_header);
         assert_eq!(p.hash, ContentHash::of(&p.bytes));
+        assert_eq!(ContentHash::from_hex(&p.hash.to_hex()), Some(p.hash));
+        assert_eq!(ContentHash::from_hex("zz"), None);
     }
 
     #[test]

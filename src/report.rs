@@ -214,21 +214,26 @@ impl Report {
             let w = a
                 .folders
                 .iter()
-                .map(|f| f.folder.chars().count())
+                .map(|f| display_width(&f.folder))
                 .max()
                 .unwrap_or(6)
                 .clamp(6, 48);
             let _ = writeln!(
                 s,
-                "  {:<w$}  {:>8} {:>8} {:>8} {:>8} {:>7}",
-                "folder", "expected", "migrated", "present", "skipped", "failed"
+                "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
+                pad("folder", w),
+                "expected",
+                "migrated",
+                "present",
+                "skipped",
+                "failed"
             );
             for f in &a.folders {
                 let c = &f.counts;
                 let _ = writeln!(
                     s,
-                    "  {:<w$}  {:>8} {:>8} {:>8} {:>8} {:>7}",
-                    truncate(&f.folder, w),
+                    "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
+                    pad(&f.folder, w),
                     c.expected,
                     c.migrated,
                     c.already_present,
@@ -239,8 +244,13 @@ impl Report {
             let t = &a.totals;
             let _ = writeln!(
                 s,
-                "  {:<w$}  {:>8} {:>8} {:>8} {:>8} {:>7}",
-                "total", t.expected, t.migrated, t.already_present, t.skipped, t.failed
+                "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
+                pad("total", w),
+                t.expected,
+                t.migrated,
+                t.already_present,
+                t.skipped,
+                t.failed
             );
             for f in &a.folders {
                 for n in &f.skipped {
@@ -284,14 +294,33 @@ impl Report {
     }
 }
 
-fn truncate(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        s.to_string()
+/// `s` cut (with `…`) and padded with spaces to `w` terminal columns, so
+/// tables stay aligned with CJK and emoji folder names.
+pub fn pad(s: &str, w: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let mut out = String::new();
+    if s.width() <= w {
+        out.push_str(s);
     } else {
-        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-        t.push('…');
-        t
+        let mut used = 0;
+        for c in s.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw + 1 > w {
+                break;
+            }
+            out.push(c);
+            used += cw;
+        }
+        out.push('…');
     }
+    let filled = out.width();
+    out.extend(std::iter::repeat_n(' ', w.saturating_sub(filled)));
+    out
+}
+
+/// Display width of `s` in terminal columns.
+pub fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// `1.5 MiB`-style sizes.

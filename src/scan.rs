@@ -7,7 +7,7 @@
 
 use crate::message::{self, DateInputs};
 use crate::progress::Progress;
-use crate::report::{human_bytes, ItemNote};
+use crate::report::{display_width, human_bytes, pad, ItemNote};
 use crate::select::Selection;
 use crate::store::index::flag_bits;
 use crate::store::items::{read_item, FolderContents};
@@ -456,14 +456,18 @@ impl Inventory {
             let w = a
                 .folders
                 .iter()
-                .map(|f| f.path.chars().count())
+                .map(|f| display_width(&f.path))
                 .max()
                 .unwrap_or(6)
                 .clamp(6, 40);
             let _ = writeln!(
                 s,
-                "  {:<w$}  {:<8} {:>6} {:>10}  {:<23}  anomalies",
-                "folder", "kind", "items", "size", "dates"
+                "  {}  {:<8} {:>6} {:>10}  {:<23}  anomalies",
+                pad("folder", w),
+                "kind",
+                "items",
+                "size",
+                "dates"
             );
             for f in &a.folders {
                 let dates = match (&f.first_date, &f.last_date) {
@@ -472,19 +476,10 @@ impl Inventory {
                     }
                     _ => "-".into(),
                 };
-                let name: String = if f.path.chars().count() > w {
-                    f.path
-                        .chars()
-                        .take(w - 1)
-                        .chain(std::iter::once('…'))
-                        .collect()
-                } else {
-                    f.path.clone()
-                };
                 let _ = writeln!(
                     s,
-                    "  {:<w$}  {:<8} {:>6} {:>10}  {:<23}  {}",
-                    name,
+                    "  {}  {:<8} {:>6} {:>10}  {:<23}  {}",
+                    pad(&f.path, w),
                     f.kind,
                     f.items,
                     human_bytes(f.bytes),

@@ -8,6 +8,7 @@ mod migrate;
 pub mod plan;
 mod scan;
 pub mod users;
+pub mod verify;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub enum Command {
     Calendar(calendar::CalendarArgs),
     /// List users, aliases and groups from users.cfg (CSV, JSON, --dump).
     Users(users::UsersArgs),
+    /// Check the target against the store and the journal: what is really there.
+    Verify(verify::VerifyArgs),
 }
 
 /// Account and folder selection, shared by commands.
@@ -201,6 +204,7 @@ pub fn main() -> ExitCode {
         Command::Contacts(a) => contacts::run(&cli, a),
         Command::Calendar(a) => calendar::run(&cli, a),
         Command::Users(a) => users::run(&cli, a),
+        Command::Verify(a) => verify::run(&cli, a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -275,6 +275,50 @@ impl AccountSession for MaildirSession {
         self.account_dir.display().to_string()
     }
 
+    fn verify(
+        &mut self,
+        mailbox: &str,
+        refs: &[(TargetRef, crate::message::ContentHash)],
+        deep: bool,
+    ) -> Result<Vec<super::Presence>, TargetError> {
+        use super::Presence;
+        let dir = if mailbox == "INBOX" {
+            self.account_dir.clone()
+        } else {
+            self.account_dir.join(mailbox)
+        };
+        // Base name -> current file (flags in the name may have changed since).
+        let mut files: HashMap<String, PathBuf> = HashMap::new();
+        for sub in ["cur", "new"] {
+            let p = dir.join(sub);
+            let rd = match fs::read_dir(&p) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
+                files.insert(base, e.path());
+            }
+        }
+        Ok(refs
+            .iter()
+            .map(|(r, hash)| {
+                let id = r.id.as_deref().unwrap_or("");
+                let base = id.split([',', ':']).next().unwrap_or(id);
+                match files.get(base) {
+                    None => Presence::Missing,
+                    Some(_) if !deep => Presence::Present,
+                    Some(path) => match fs::read(path) {
+                        Ok(b) if crate::message::ContentHash::of(&b) == *hash => Presence::Present,
+                        _ => Presence::Differs,
+                    },
+                }
+            })
+            .collect())
+    }
+
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
         Ok(self.explain_mailbox(spec)?.name)
     }

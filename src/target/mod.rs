@@ -188,6 +188,19 @@ pub trait AccountSession: Send {
         let _ = mailbox;
         Ok(vec![None; pending.len()])
     }
+    /// Checks that messages the journal says arrived are on the target, one
+    /// answer per reference, in order. `deep` also compares content with
+    /// the journaled hash where the target can. Targets that cannot look
+    /// answer with an error.
+    fn verify(
+        &mut self,
+        mailbox: &str,
+        refs: &[(TargetRef, ContentHash)],
+        deep: bool,
+    ) -> Result<Vec<Presence>, TargetError> {
+        let _ = (mailbox, refs, deep);
+        Err(TargetError::Other("this target cannot verify".into()))
+    }
     /// The name a source folder would get, without creating anything (for
     /// `plan`).
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
@@ -218,6 +231,18 @@ pub struct MailboxPlan {
     pub how: Option<crate::mapping::MapSource>,
     /// What the mapping changed or wants known.
     pub notes: Vec<String>,
+}
+
+/// Whether a journaled message is on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presence {
+    /// There (and, when checked, with the same content).
+    Present,
+    /// Not there.
+    Missing,
+    /// There, but the content differs from what was sent.
+    Differs,
 }
 
 /// Facts about a target account.

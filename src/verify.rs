@@ -1,0 +1,329 @@
+//! `verify`: what is really on the target, checked against the store and
+//! the journal, per account and folder: source items, items the journal
+//! says arrived, of those how many the target still has (and, with
+//! `--deep`, with the same content), and source items that never arrived.
+//! Every missing item is listed by id, so nothing is "5 messages missing,
+//! somewhere" (the imapsync complaint this answers).
+
+use crate::journal::Journal;
+use crate::message::ContentHash;
+use crate::report::exit;
+use crate::select::Selection;
+use crate::store::index::flag_bits;
+use crate::store::items::FolderContents;
+use crate::store::layout::walk_account;
+use crate::store::{FolderKind, Store};
+use crate::target::{MailboxSpec, Presence, Target, TargetRef};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Options of a verification.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Accounts and folders to check.
+    pub selection: Selection,
+    /// Compare content hashes too (reads every message back).
+    pub deep: bool,
+    /// Items flagged 0x8 were skipped on purpose (`migrate --skip-deleted`).
+    pub skip_deleted: bool,
+}
+
+/// One folder's check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FolderCheck {
+    /// Source folder.
+    pub folder: String,
+    /// Target mailbox.
+    pub mailbox: Option<String>,
+    /// Non-empty mail items in the source.
+    pub source_items: u64,
+    /// Of those, how many the journal says arrived.
+    pub journaled: u64,
+    /// Of those, how many the target has.
+    pub present: u64,
+    /// Journaled but not on the target (item ids).
+    pub missing_on_target: Vec<String>,
+    /// On the target with other content (item ids; `--deep`).
+    pub differs: Vec<String>,
+    /// Source items the journal has no record of (item ids).
+    pub not_migrated: Vec<String>,
+    /// Why the folder could not be checked.
+    pub error: Option<String>,
+}
+
+/// One account's check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountCheck {
+    /// Account id.
+    pub account: String,
+    /// Folders.
+    pub folders: Vec<FolderCheck>,
+    /// Why the account could not be checked.
+    pub error: Option<String>,
+}
+
+/// Totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyTotals {
+    /// Source items.
+    pub source_items: u64,
+    /// Present on the target.
+    pub present: u64,
+    /// Journaled but missing on the target.
+    pub missing_on_target: u64,
+    /// Present with other content.
+    pub differs: u64,
+    /// Never migrated.
+    pub not_migrated: u64,
+    /// Folders or accounts that could not be checked.
+    pub errors: u64,
+}
+
+/// The result.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verification {
+    /// Target identity.
+    pub target: String,
+    /// Journal path.
+    pub journal: String,
+    /// Whether content was compared.
+    pub deep: bool,
+    /// Accounts.
+    pub accounts: Vec<AccountCheck>,
+    /// Totals.
+    pub totals: VerifyTotals,
+    /// 0 when everything is there, 3 otherwise.
+    pub exit_code: i32,
+}
+
+/// Verifies the target.
+pub fn verify(
+    store: &Store,
+    target: &dyn Target,
+    journal: &Journal,
+    opts: &VerifyOptions,
+) -> Verification {
+    let mut v = Verification {
+        target: target.id(),
+        journal: journal.path().display().to_string(),
+        deep: opts.deep,
+        ..Verification::default()
+    };
+    let accounts = match store.accounts() {
+        Ok((a, _)) => a,
+        Err(e) => {
+            v.accounts.push(AccountCheck {
+                error: Some(e.to_string()),
+                ..AccountCheck::default()
+            });
+            v.finish();
+            return v;
+        }
+    };
+    for account in accounts.iter().filter(|a| opts.selection.account(&a.id())) {
+        let mut ac = AccountCheck {
+            account: account.id(),
+            ..AccountCheck::default()
+        };
+        let tree = match walk_account(account) {
+            Ok(t) => t,
+            Err(e) => {
+                ac.error = Some(e.to_string());
+                v.accounts.push(ac);
+                continue;
+            }
+        };
+        let mut session = None;
+        let mut kinds: Vec<FolderKind> = Vec::new();
+        for folder in &tree.folders {
+            let contents = FolderContents::load(folder);
+            let d = contents.decide_kind(folder, folder.parent.map(|p| kinds[p]));
+            kinds.push(d.kind);
+            if d.kind != FolderKind::Mail || !opts.selection.folder(&folder.path) {
+                continue;
+            }
+            let mut fc = FolderCheck {
+                folder: folder.path.clone(),
+                ..FolderCheck::default()
+            };
+            let done = match journal.done_items(&ac.account, &folder.path) {
+                Ok(d) => d,
+                Err(e) => {
+                    fc.error = Some(e.to_string());
+                    ac.folders.push(fc);
+                    continue;
+                }
+            };
+            // Expected: non-empty items (empty files are never migrated).
+            let mut refs: Vec<(String, TargetRef, ContentHash)> = Vec::new();
+            let mut mailbox_of_rows: Option<String> = None;
+            for item in &contents.items {
+                let empty = std::fs::metadata(contents.path(item))
+                    .map(|m| m.len() == 0)
+                    .unwrap_or(false);
+                let deleted = contents
+                    .record(item)
+                    .is_some_and(|r| r.flags() & flag_bits::DELETED != 0);
+                if empty || (opts.skip_deleted && deleted) {
+                    continue;
+                }
+                fc.source_items += 1;
+                match done.get(&item.id).and_then(|v| v.last()) {
+                    None => fc.not_migrated.push(item.id.clone()),
+                    Some(d) => {
+                        mailbox_of_rows.get_or_insert(d.mailbox.clone());
+                        let hash = ContentHash::from_hex(&d.hash).unwrap_or(ContentHash([0; 32]));
+                        refs.push((item.id.clone(), d.target.clone(), hash));
+                    }
+                }
+            }
+            fc.journaled = refs.len() as u64;
+            if session.is_none() {
+                match target.open(account) {
+                    Ok(s) => session = Some(s),
+                    Err(e) => {
+                        ac.error = Some(format!("cannot open the target account: {e}"));
+                    }
+                }
+            }
+            let Some(sess) = session.as_mut() else {
+                fc.error = ac.error.clone();
+                ac.folders.push(fc);
+                continue;
+            };
+            let mailbox = match mailbox_of_rows {
+                Some(m) => Ok(m),
+                None => sess.plan_mailbox(&MailboxSpec {
+                    source_path: folder.path.clone(),
+                    components: folder.components.clone(),
+                }),
+            };
+            let mailbox = match mailbox {
+                Ok(m) => m,
+                Err(e) => {
+                    fc.error = Some(e.to_string());
+                    ac.folders.push(fc);
+                    continue;
+                }
+            };
+            fc.mailbox = Some(mailbox.clone());
+            if !refs.is_empty() {
+                let pairs: Vec<(TargetRef, ContentHash)> =
+                    refs.iter().map(|(_, r, h)| (r.clone(), *h)).collect();
+                match sess.verify(&mailbox, &pairs, opts.deep) {
+                    Ok(res) => {
+                        for ((id, _, _), p) in refs.iter().zip(res) {
+                            match p {
+                                Presence::Present => fc.present += 1,
+                                Presence::Missing => fc.missing_on_target.push(id.clone()),
+                                Presence::Differs => fc.differs.push(id.clone()),
+                            }
+                        }
+                    }
+                    Err(e) => fc.error = Some(e.to_string()),
+                }
+            }
+            ac.folders.push(fc);
+        }
+        if let Some(s) = session {
+            let _ = s.finish();
+        }
+        v.accounts.push(ac);
+    }
+    v.finish();
+    v
+}
+
+impl Verification {
+    fn finish(&mut self) {
+        let mut t = VerifyTotals::default();
+        for a in &self.accounts {
+            t.errors += u64::from(a.error.is_some());
+            for f in &a.folders {
+                t.source_items += f.source_items;
+                t.present += f.present;
+                t.missing_on_target += f.missing_on_target.len() as u64;
+                t.differs += f.differs.len() as u64;
+                t.not_migrated += f.not_migrated.len() as u64;
+                t.errors += u64::from(f.error.is_some());
+            }
+        }
+        self.exit_code = if t.missing_on_target + t.differs + t.not_migrated + t.errors == 0 {
+            exit::OK
+        } else {
+            exit::ITEMS_FAILED
+        };
+        self.totals = t;
+    }
+
+    /// The text form.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "verify {} (journal {}){}",
+            self.target,
+            self.journal,
+            if self.deep { ", content compared" } else { "" }
+        );
+        for a in &self.accounts {
+            let _ = writeln!(s, "\n{}", a.account);
+            if let Some(e) = &a.error {
+                let _ = writeln!(s, "  ERROR: {e}");
+            }
+            let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for f in &a.folders {
+                let _ = writeln!(
+                    s,
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}",
+                    crate::report::pad(&f.folder, 32),
+                    f.source_items,
+                    f.present,
+                    f.missing_on_target.len(),
+                    f.not_migrated.len(),
+                    if f.differs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:>4} differ", f.differs.len())
+                    }
+                );
+                if let Some(e) = &f.error {
+                    problems
+                        .entry("cannot check")
+                        .or_default()
+                        .push(format!("{}: {e}", f.folder));
+                }
+                for (k, ids) in [
+                    ("missing on target", &f.missing_on_target),
+                    ("not migrated", &f.not_migrated),
+                    ("content differs", &f.differs),
+                ] {
+                    for id in ids {
+                        problems
+                            .entry(k)
+                            .or_default()
+                            .push(format!("{}/{id}", f.folder));
+                    }
+                }
+            }
+            for (k, v) in problems {
+                let shown: Vec<&str> = v.iter().take(20).map(String::as_str).collect();
+                let more = if v.len() > 20 {
+                    format!(" (+{} more, see --json)", v.len() - 20)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(s, "  {k}: {}{more}", shown.join(", "));
+            }
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} unchecked",
+            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.errors
+        );
+        let _ = writeln!(s, "exit code {}", self.exit_code);
+        s
+    }
+}
