@@ -15,7 +15,7 @@
 //! CRLF conversion).
 
 use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
-use crate::report::{human_bytes, SkippedFolder};
+use crate::report::{display_width, human_bytes, pad, SkippedFolder};
 use crate::select::Selection;
 use crate::store::index::flag_bits;
 use crate::store::items::{read_item, FolderContents};
@@ -561,20 +561,6 @@ pub fn decimal_bytes(n: u64) -> String {
     format!("{} {u}", s.strip_suffix(".0").unwrap_or(&s))
 }
 
-fn width(s: &str) -> usize {
-    s.chars().count()
-}
-
-fn fit(s: &str, w: usize) -> String {
-    if width(s) <= w {
-        format!("{s}{}", " ".repeat(w - width(s)))
-    } else {
-        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
 fn limit_text(l: &Limit) -> String {
     format!(
         "{} B ({}; {})",
@@ -685,22 +671,22 @@ impl AccountPlan {
             let sw = self
                 .folders
                 .iter()
-                .map(|f| width(&f.source))
+                .map(|f| display_width(&f.source))
                 .max()
                 .unwrap_or(6)
                 .clamp(6, 36);
             let tw = self
                 .folders
                 .iter()
-                .map(|f| f.target.as_deref().map(width).unwrap_or(1))
+                .map(|f| f.target.as_deref().map(display_width).unwrap_or(1))
                 .max()
                 .unwrap_or(6)
                 .clamp(6, 40);
             let _ = writeln!(
                 s,
                 "  {}    {}  {:<8} {:>6} {:>10}",
-                fit("source", sw),
-                fit("target", tw),
+                pad("source", sw),
+                pad("target", tw),
                 "how",
                 "items",
                 "size"
@@ -709,8 +695,8 @@ impl AccountPlan {
                 let _ = writeln!(
                     s,
                     "  {} →  {}  {:<8} {:>6} {:>10}",
-                    fit(&f.source, sw),
-                    fit(f.target.as_deref().unwrap_or("?"), tw),
+                    pad(&f.source, sw),
+                    pad(f.target.as_deref().unwrap_or("?"), tw),
                     f.how.map(MapSource::as_str).unwrap_or("-"),
                     f.items,
                     human_bytes(f.bytes)
