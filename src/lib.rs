@@ -18,6 +18,10 @@
 //!   internal-date chain.
 //! - [`target`]: the interface every destination implements, and the
 //!   Maildir target.
+//! - [`mapping`]: which target mailbox each folder goes to (renames,
+//!   special folders, regex rules, prefix, presets, per-target name
+//!   sanitising) and the account-wide check (merges, case clashes).
+//! - [`plan`]: the dry run: mapping, sizes, oversize messages, ETA.
 //! - [`journal`]: the SQLite resume journal.
 //! - [`migrate`]: the driver that streams items through a target and fills
 //!   the [`report`].
@@ -35,9 +39,11 @@
 pub mod cli;
 pub mod export;
 pub mod journal;
+pub mod mapping;
 pub mod message;
 pub mod migrate;
 pub mod pace;
+pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod scan;

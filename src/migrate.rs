@@ -244,6 +244,10 @@ fn migrate_account(
         match sess.prepare_mailbox(&spec) {
             Ok(mailbox) => {
                 fr.mailbox = Some(mailbox.clone());
+                if let Ok(p) = sess.explain_mailbox(&spec) {
+                    fr.notes
+                        .extend(p.notes.into_iter().map(|n| format!("folder mapping: {n}")));
+                }
                 if let Err(e) = migrate_folder(
                     ctx,
                     sess.as_mut(),

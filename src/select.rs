@@ -90,6 +90,14 @@ impl Selection {
         }
     }
 
+    /// Adds folder globs (a mapping file's `include` / `exclude`).
+    pub fn add_folders(&mut self, include: &[String], exclude: &[String]) {
+        self.folders
+            .extend(include.iter().map(|p| Glob::new(p, false)));
+        self.exclude_folders
+            .extend(exclude.iter().map(|p| Glob::new(p, false)));
+    }
+
     /// Is this account selected?
     pub fn account(&self, id: &str) -> bool {
         (self.accounts.is_empty() || self.accounts.iter().any(|g| g.matches(id)))

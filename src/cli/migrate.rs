@@ -20,6 +20,7 @@ fn command_line() -> String {
 
 pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &AtomicBool) -> anyhow::Result<i32> {
     let store = crate::store::Store::open(&a.store)?;
+    let mapping = a.mapping.config()?;
     let (target, default_state): (Box<dyn Target>, PathBuf) =
         if let Some(dir) = a.to.strip_prefix("maildir:") {
             if dir.is_empty() {
@@ -30,6 +31,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &AtomicBool) -> anyhow::Re
                 MaildirOptions {
                     dot_char: a.maildir_dot_char,
                     fsync_each: a.fsync,
+                    mapper: a.mapping.maildir_mapper(&mapping),
                 },
             )?;
             let state = t.root().join(JOURNAL_FILE);
@@ -40,7 +42,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &AtomicBool) -> anyhow::Re
     let state = a.state.clone().unwrap_or(default_state);
     let journal = Journal::open(&state, &target.id(), &command_line())?;
     let opts = MigrateOptions {
-        selection: a.select.selection(),
+        selection: super::plan::selection(&a.select, &mapping),
         skip_deleted: a.skip_deleted,
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,

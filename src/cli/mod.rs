@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod contacts;
 mod migrate;
+pub mod plan;
 mod scan;
 pub mod users;
 pub mod verify;
@@ -52,6 +53,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Migrate mail items to a target.
     Migrate(MigrateArgs),
+    /// Dry run: folder mapping, sizes, messages over the size limit, and an ETA.
+    Plan(plan::PlanArgs),
     /// Export contacts to vCard files and/or upload them over CardDAV.
     Contacts(contacts::ContactsArgs),
     /// Export calendars, tasks, notes and journal to iCalendar / text and/or CalDAV.
@@ -133,6 +136,9 @@ pub struct MigrateArgs {
     /// Maildir: fsync every file (the default syncs the file system once per journal batch).
     #[arg(long)]
     pub fsync: bool,
+    /// Folder mapping.
+    #[command(flatten)]
+    pub mapping: plan::MappingArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
@@ -194,6 +200,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(a) => scan::run(&cli, a),
         Command::Migrate(a) => migrate::run(&cli, a, &cancel),
+        Command::Plan(a) => plan::run(&cli, a),
         Command::Contacts(a) => contacts::run(&cli, a),
         Command::Calendar(a) => calendar::run(&cli, a),
         Command::Users(a) => users::run(&cli, a),

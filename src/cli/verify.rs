@@ -51,6 +51,7 @@ pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
                 MaildirOptions {
                     dot_char: a.maildir_dot_char,
                     fsync_each: false,
+                    mapper: None,
                 },
             )?;
             let state = t.root().join(super::migrate::JOURNAL_FILE);

@@ -9,6 +9,10 @@
 //!   it, so `ivan.ivanov` stays one level (`.ivan\2eivanov`). Without the
 //!   plugin Dovecot shows the escape literally; `--maildir-dot-char` can
 //!   replace dots with another character instead.
+//! - With `--mapping`, `--prefix` or `--preset` the folder mapping
+//!   ([`crate::mapping`]) chooses the path first (e.g. `--preset dovecot`
+//!   puts `Sent Items` into Dovecot's `Sent`); without them every folder
+//!   keeps its path.
 //! - File names are deterministic (`<date>.M<item>K<hash>.kerio-migrate,
 //!   S=<size>,W=<size>:2,<flags>`), so a rerun finds what an interrupted run
 //!   wrote even if the journal never heard of it: nothing is written twice.
@@ -17,14 +21,16 @@
 //!   (`syncfs`) before it journals a batch as done.
 
 use super::{
-    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxSpec, Outgoing, SessionEvent,
-    Target, TargetError, TargetRef,
+    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxPlan, MailboxSpec, Outgoing,
+    SessionEvent, Target, TargetError, TargetRef,
 };
+use crate::mapping::{MapSource, Mapper};
 use crate::store::{names, Account};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Options of the Maildir target.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +41,9 @@ pub struct MaildirOptions {
     /// fsync every message file (slow; the default is one `syncfs` per
     /// journal batch).
     pub fsync_each: bool,
+    /// The folder mapping; `None` keeps every folder's path as it is.
+    /// Build it with [`crate::mapping::TargetFolders::maildir`].
+    pub mapper: Option<Arc<Mapper>>,
 }
 
 /// Writes accounts into Maildir++ trees below one directory.
@@ -50,6 +59,27 @@ impl MaildirTarget {
         fs::create_dir_all(root).map_err(|e| io_err(root, e))?;
         let root = root.canonicalize().map_err(|e| io_err(root, e))?;
         Ok(MaildirTarget { root, opts })
+    }
+
+    /// A target for `plan`: nothing is created, not even the root.
+    pub fn for_plan(root: &Path, opts: MaildirOptions) -> Result<MaildirTarget, TargetError> {
+        let root = if root.exists() {
+            root.canonicalize().map_err(|e| io_err(root, e))?
+        } else {
+            std::path::absolute(root).map_err(|e| io_err(root, e))?
+        };
+        Ok(MaildirTarget { root, opts })
+    }
+
+    /// A session that only plans (`plan_mailbox`, `explain_mailbox`):
+    /// unlike [`Target::open`] it creates nothing.
+    pub fn plan_session(&self, account: &Account) -> Box<dyn AccountSession> {
+        Box::new(MaildirSession {
+            account_dir: self.account_dir(account),
+            opts: self.opts.clone(),
+            mailboxes: HashMap::new(),
+            plan_only: true,
+        })
     }
 
     /// The root directory.
@@ -203,6 +233,7 @@ impl Target for MaildirTarget {
             account_dir: dir,
             opts: self.opts.clone(),
             mailboxes: HashMap::new(),
+            plan_only: false,
         }))
     }
 }
@@ -212,6 +243,8 @@ struct MaildirSession {
     opts: MaildirOptions,
     /// Mailbox name → its directory.
     mailboxes: HashMap<String, PathBuf>,
+    /// Made by [`MaildirTarget::plan_session`]: writes nothing.
+    plan_only: bool,
 }
 
 impl MaildirSession {
@@ -287,10 +320,31 @@ impl AccountSession for MaildirSession {
     }
 
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
-        Ok(folder_dir_name(&spec.components, self.opts.dot_char).unwrap_or_else(|| "INBOX".into()))
+        Ok(self.explain_mailbox(spec)?.name)
+    }
+
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, TargetError> {
+        let (components, how, notes) = match &self.opts.mapper {
+            Some(m) => {
+                let r = m.map_components(&spec.components);
+                (r.components, r.how, r.notes)
+            }
+            None => (spec.components.clone(), MapSource::Default, Vec::new()),
+        };
+        Ok(MailboxPlan {
+            name: folder_dir_name(&components, self.opts.dot_char)
+                .unwrap_or_else(|| "INBOX".into()),
+            how: Some(how),
+            notes,
+        })
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+        if self.plan_only {
+            return Err(TargetError::Other(
+                "a planning session does not create mailboxes".into(),
+            ));
+        }
         let name = self.plan_mailbox(spec)?;
         let dir = if name == "INBOX" {
             self.account_dir.clone()
@@ -357,6 +411,9 @@ impl AccountSession for MaildirSession {
     }
 
     fn finish(self: Box<Self>) -> Result<(), TargetError> {
+        if self.plan_only {
+            return Ok(());
+        }
         syncfs(&self.account_dir).map_err(|e| io_err(&self.account_dir, e))
     }
 }
@@ -428,6 +485,60 @@ mod tests {
             folder_dir_name(&["a/b".to_string()], None).as_deref(),
             Some(".a\\2fb")
         );
+    }
+
+    #[test]
+    fn mapped_names_and_planning_sessions() {
+        use crate::mapping::{MappingConfig, Preset, TargetFolders};
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("not-yet");
+        let config = MappingConfig {
+            preset: Some(Preset::Dovecot),
+            prefix: Some("Kerio/".into()),
+            ..MappingConfig::default()
+        };
+        let opts = MaildirOptions {
+            mapper: Some(Arc::new(Mapper::new(&config, &TargetFolders::maildir()))),
+            ..MaildirOptions::default()
+        };
+        let target = MaildirTarget::for_plan(&root, opts).expect("target");
+        let account = Account {
+            domain: "example.com".into(),
+            local: "alice".into(),
+            dir: dir.path().join("src"),
+            public: false,
+        };
+        let mut s = target.plan_session(&account);
+        let name = |s: &mut Box<dyn AccountSession>, p: &str| {
+            s.plan_mailbox(&MailboxSpec {
+                source_path: p.into(),
+                components: comps(p),
+            })
+            .expect("name")
+        };
+        assert_eq!(name(&mut s, "INBOX"), "INBOX");
+        assert_eq!(name(&mut s, "INBOX/Sub"), ".INBOX.Sub");
+        assert_eq!(name(&mut s, "Sent Items"), ".Sent");
+        assert_eq!(name(&mut s, "Sent Items/2019"), ".Sent.2019");
+        assert_eq!(
+            name(&mut s, "Crédit/ivan.ivanov"),
+            ".Kerio.Cr&AOk-dit.ivan\\2eivanov"
+        );
+        let spec = MailboxSpec {
+            source_path: "Junk E-mail".into(),
+            components: comps("Junk E-mail"),
+        };
+        let p = s.explain_mailbox(&spec).expect("explain");
+        assert_eq!(p.name, ".Junk");
+        assert_eq!(p.how, Some(MapSource::Special));
+        // A planning session creates nothing, not even on finish.
+        assert!(s.prepare_mailbox(&spec).is_err());
+        s.finish().expect("finish");
+        assert!(!root.exists());
+        // Without a mapper the names are as they always were.
+        let target = MaildirTarget::for_plan(&root, MaildirOptions::default()).expect("target");
+        let mut s = target.plan_session(&account);
+        assert_eq!(name(&mut s, "Sent Items"), ".Sent Items");
     }
 
     #[test]

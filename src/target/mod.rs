@@ -204,6 +204,15 @@ pub trait AccountSession: Send {
     /// The name a source folder would get, without creating anything (for
     /// `plan`).
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
+    /// [`AccountSession::plan_mailbox`] and how the name was chosen (for
+    /// `plan`). The default knows only the name.
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, TargetError> {
+        Ok(MailboxPlan {
+            name: self.plan_mailbox(spec)?,
+            how: None,
+            notes: Vec::new(),
+        })
+    }
     /// What the target told us about itself (capabilities, limits), for
     /// `plan` and the report.
     fn info(&self) -> TargetInfo {
@@ -211,6 +220,17 @@ pub trait AccountSession: Send {
     }
     /// Ends the session (logout, final sync).
     fn finish(self: Box<Self>) -> Result<(), TargetError>;
+}
+
+/// A source folder's planned mailbox on the target, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MailboxPlan {
+    /// The mailbox name, as [`AccountSession::plan_mailbox`] gives it.
+    pub name: String,
+    /// How the folder mapping chose it, when the target knows.
+    pub how: Option<crate::mapping::MapSource>,
+    /// What the mapping changed or wants known.
+    pub notes: Vec<String>,
 }
 
 /// Whether a journaled message is on the target.

@@ -1,0 +1,830 @@
+//! `plan`: the dry run of a migration. Per account: where each mail folder
+//! goes on the target and how that was decided, items and bytes per
+//! folder, the messages over the target's size limit, merges and case
+//! clashes, and how long the upload takes at a given message rate or daily
+//! byte budget ("at 500 MB/day this account needs 3 days").
+//!
+//! Names come either from a target session ([`Naming::Online`]: the
+//! session's [`AccountSession::explain_mailbox`], what `migrate` will use,
+//! after a login for IMAP) or from a [`Mapper`] built from a preset
+//! ([`Naming::Offline`]: no login). Nothing is written anywhere.
+//!
+//! Sizes are the item files' sizes, read with `stat` only; items close to
+//! the size limit (within 10 %) are read and prepared so that the size
+//! compared with the limit is the exact size that would be sent (after
+//! CRLF conversion).
+
+use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
+use crate::report::{display_width, human_bytes, pad, SkippedFolder};
+use crate::select::Selection;
+use crate::store::index::flag_bits;
+use crate::store::items::{read_item, FolderContents};
+use crate::store::layout::walk_account;
+use crate::store::{Account, Folder, FolderKind, Store, StoreError};
+use crate::target::{AccountSession, MailboxSpec, TargetError};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// A size limit and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    /// Largest message accepted, in bytes.
+    pub bytes: u64,
+    /// Where the number comes from ("the server's APPENDLIMIT").
+    pub source: String,
+}
+
+/// A daily byte budget per account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    /// Bytes per day.
+    pub bytes: u64,
+    /// As shown to the admin (`500 MB`).
+    pub label: String,
+    /// Where it comes from.
+    pub source: String,
+}
+
+/// Options of a plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Accounts and folders to plan.
+    pub selection: Selection,
+    /// Leave out items flagged deleted (0x8), as `migrate --skip-deleted`.
+    pub skip_deleted: bool,
+    /// The size limit when the target does not tell (a preset's known one).
+    pub append_limit: Option<Limit>,
+    /// Messages per second over the whole run (`migrate --max-rate`).
+    pub rate: Option<f64>,
+    /// Bytes per day and account.
+    pub bytes_per_day: Option<Budget>,
+    /// The target treats names differing only in case as one mailbox.
+    pub case_insensitive: bool,
+}
+
+/// How target names are found.
+pub enum Naming<'a> {
+    /// From a mapper, without logging in.
+    Offline(&'a Mapper),
+    /// From a session per account, opened by this function (a login for
+    /// IMAP; for Maildir use [`crate::target::maildir::MaildirTarget::plan_session`],
+    /// which creates nothing).
+    Online(&'a mut OpenSession<'a>),
+}
+
+/// Opens the target session of an account.
+pub type OpenSession<'a> = dyn FnMut(&Account) -> Result<Box<dyn AccountSession>, TargetError> + 'a;
+
+/// Names for one account.
+pub enum Namer<'a> {
+    /// An open session.
+    Session(&'a mut dyn AccountSession),
+    /// A mapper.
+    Mapper(&'a Mapper),
+    /// No names (the target account could not be opened): sizes only.
+    Unavailable,
+}
+
+/// A message over the size limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OversizeItem {
+    /// Item id in its folder.
+    pub item: String,
+    /// Its size as it would be sent.
+    pub bytes: u64,
+}
+
+/// One mail folder.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FolderPlan {
+    /// Source path.
+    pub source: String,
+    /// Target mailbox (`None` when the target could not say).
+    pub target: Option<String>,
+    /// How the name was chosen.
+    pub how: Option<MapSource>,
+    /// What the mapping changed or wants known.
+    pub notes: Vec<String>,
+    /// Mail items.
+    pub items: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Items over the size limit.
+    pub over_limit: Vec<OversizeItem>,
+}
+
+/// How long an upload takes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Eta {
+    /// Seconds at the message rate (`None` without one).
+    pub rate_seconds: Option<f64>,
+    /// Days of the daily budget used (fractional; `None` without one).
+    pub budget_days: Option<f64>,
+    /// The sentence shown.
+    pub text: String,
+}
+
+/// One account.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountPlan {
+    /// Source account id.
+    pub account: String,
+    /// The account on the target, when a session said.
+    pub target_account: Option<String>,
+    /// The size limit that applies.
+    pub append_limit: Option<Limit>,
+    /// Mail folders to migrate.
+    pub folders: Vec<FolderPlan>,
+    /// Folders not migrated (not mail, not selected).
+    pub not_migrated: Vec<SkippedFolder>,
+    /// Merges and case clashes.
+    pub issues: Vec<MappingIssue>,
+    /// Mail items.
+    pub items: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Items over the size limit.
+    pub over_limit: u64,
+    /// How long the upload takes.
+    pub eta: Option<Eta>,
+    /// What went wrong (unreadable account, no session).
+    pub error: Option<String>,
+}
+
+/// Sums.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PlanTotals {
+    /// Accounts.
+    pub accounts: u64,
+    /// Mail folders.
+    pub folders: u64,
+    /// Mail items.
+    pub items: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Items over the size limit.
+    pub over_limit: u64,
+    /// Merges and case clashes.
+    pub issues: u64,
+    /// The whole run: the message rate is for the whole run, the daily
+    /// budget per account (accounts run in parallel).
+    pub eta: Option<Eta>,
+}
+
+/// The plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// The mail root.
+    pub store: String,
+    /// The target as given.
+    pub target: String,
+    /// `offline` or `online`.
+    pub mode: String,
+    /// The preset, when one applies.
+    pub preset: Option<String>,
+    /// The default size limit (a session's own limit wins per account).
+    pub append_limit: Option<Limit>,
+    /// Messages per second, when given.
+    pub rate: Option<f64>,
+    /// The daily budget, when known.
+    pub bytes_per_day: Option<Budget>,
+    /// Accounts.
+    pub accounts: Vec<AccountPlan>,
+    /// Sums.
+    pub totals: PlanTotals,
+    /// Configuration warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Plans every selected account of a store.
+pub fn plan(
+    store: &Store,
+    naming: Naming<'_>,
+    opts: &PlanOptions,
+) -> Result<Vec<AccountPlan>, StoreError> {
+    let (accounts, _) = store.accounts()?;
+    let mut out = Vec::new();
+    let mut naming = naming;
+    for account in accounts.iter().filter(|a| opts.selection.account(&a.id())) {
+        let ap = match &mut naming {
+            Naming::Offline(m) => plan_account(account, Namer::Mapper(m), opts),
+            Naming::Online(open) => match open(account) {
+                Ok(mut session) => {
+                    let mut ap = plan_account(account, Namer::Session(session.as_mut()), opts);
+                    if let Err(e) = session.finish() {
+                        ap.error
+                            .get_or_insert(format!("closing the target account: {e}"));
+                    }
+                    ap
+                }
+                Err(e) => {
+                    let mut ap = plan_account(account, Namer::Unavailable, opts);
+                    ap.error = Some(format!("cannot open the target account: {e}"));
+                    ap
+                }
+            },
+        };
+        out.push(ap);
+    }
+    Ok(out)
+}
+
+/// Plans one account.
+pub fn plan_account(account: &Account, namer: Namer<'_>, opts: &PlanOptions) -> AccountPlan {
+    let mut ap = AccountPlan {
+        account: account.id(),
+        ..AccountPlan::default()
+    };
+    let mut namer = namer;
+    if let Namer::Session(s) = &mut namer {
+        ap.target_account = Some(s.target_account());
+        ap.append_limit = s.info().append_limit.map(|b| Limit {
+            bytes: b,
+            source: "the server's APPENDLIMIT".into(),
+        });
+    }
+    if ap.append_limit.is_none() {
+        ap.append_limit = opts.append_limit.clone();
+    }
+    let tree = match walk_account(account) {
+        Ok(t) => t,
+        Err(e) => {
+            ap.error = Some(e.to_string());
+            return ap;
+        }
+    };
+    let limit = ap.append_limit.as_ref().map(|l| l.bytes);
+    let mut kinds: Vec<FolderKind> = Vec::with_capacity(tree.folders.len());
+    let mut mapped: Vec<MappedFolder> = Vec::new();
+    for folder in &tree.folders {
+        let contents = FolderContents::load(folder);
+        let d = contents.decide_kind(folder, folder.parent.map(|p| kinds[p]));
+        kinds.push(d.kind);
+        if d.kind != FolderKind::Mail {
+            ap.not_migrated.push(SkippedFolder {
+                folder: folder.path.clone(),
+                kind: d.kind.to_string(),
+                items: contents.items.len() as u64,
+                reason: format!("not mail (from {}); use the exporters", d.source),
+            });
+            continue;
+        }
+        if !opts.selection.folder(&folder.path) {
+            ap.not_migrated.push(SkippedFolder {
+                folder: folder.path.clone(),
+                kind: d.kind.to_string(),
+                items: contents.items.len() as u64,
+                reason: "not selected (--folder / --exclude-folder)".into(),
+            });
+            continue;
+        }
+        let mut fp = survey_folder(folder, &contents, opts.skip_deleted, limit);
+        name_folder(&mut fp, folder, &mut namer);
+        if let Some(t) = &fp.target {
+            mapped.push(MappedFolder {
+                source: fp.source.clone(),
+                target: t.clone(),
+                how: fp.how,
+                notes: Vec::new(),
+            });
+        }
+        ap.items += fp.items;
+        ap.bytes += fp.bytes;
+        ap.over_limit += fp.over_limit.len() as u64;
+        ap.folders.push(fp);
+    }
+    ap.issues = check(&mapped, opts.case_insensitive)
+        .into_iter()
+        .filter(|i| i.kind != IssueKind::Note)
+        .collect();
+    ap.eta = eta(
+        ap.items,
+        ap.bytes,
+        opts.rate,
+        opts.bytes_per_day.as_ref(),
+        "this account",
+    );
+    ap
+}
+
+fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
+    match namer {
+        Namer::Mapper(m) => {
+            let r = m.map_components(&folder.components);
+            fp.target = Some(m.display(&r));
+            fp.how = Some(r.how);
+            fp.notes = r.notes;
+        }
+        Namer::Session(s) => {
+            let spec = MailboxSpec {
+                source_path: folder.path.clone(),
+                components: folder.components.clone(),
+            };
+            match s.explain_mailbox(&spec) {
+                Ok(p) => {
+                    fp.target = Some(p.name);
+                    fp.how = p.how;
+                    fp.notes = p.notes;
+                }
+                Err(e) => fp.notes.push(format!("the target cannot name it: {e}")),
+            }
+        }
+        Namer::Unavailable => {}
+    }
+}
+
+/// Items and sizes of one folder; items within 10 % of the limit are
+/// prepared to learn their exact size on the wire.
+fn survey_folder(
+    folder: &Folder,
+    c: &FolderContents,
+    skip_deleted: bool,
+    limit: Option<u64>,
+) -> FolderPlan {
+    let mut fp = FolderPlan {
+        source: folder.path.clone(),
+        ..FolderPlan::default()
+    };
+    for item in &c.items {
+        if skip_deleted
+            && c.record(item)
+                .is_some_and(|r| r.flags() & flag_bits::DELETED != 0)
+        {
+            continue;
+        }
+        let path = c.path(item);
+        let size = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) => {
+                fp.notes.push(format!("{}: unreadable: {e}", item.id));
+                fp.items += 1;
+                continue;
+            }
+        };
+        let size = match limit {
+            Some(l) if size.saturating_mul(10) >= l.saturating_mul(9) => match read_item(&path) {
+                Ok((raw, _)) => crate::message::prepare(raw).bytes.len() as u64,
+                Err(_) => size,
+            },
+            _ => size,
+        };
+        fp.items += 1;
+        fp.bytes += size;
+        if limit.is_some_and(|l| size > l) {
+            fp.over_limit.push(OversizeItem {
+                item: item.id.clone(),
+                bytes: size,
+            });
+        }
+    }
+    fp
+}
+
+/// Human duration: `45 s`, `12 min`, `3 h 20 min`, `2 days 4 h`.
+pub fn human_duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min", s.div_ceil(60))
+    } else if s < 86_400 {
+        format!("{} h {} min", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{} days {} h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+fn rate_label(r: f64) -> String {
+    if r.fract() == 0.0 {
+        format!("{r:.0} msg/s")
+    } else {
+        format!("{r} msg/s")
+    }
+}
+
+/// The upload time of `items` messages / `bytes` bytes, at a message rate
+/// and/or a daily budget. `who` names the subject ("this account").
+pub fn eta(
+    items: u64,
+    bytes: u64,
+    rate: Option<f64>,
+    budget: Option<&Budget>,
+    who: &str,
+) -> Option<Eta> {
+    let rate = rate.filter(|r| r.is_finite() && *r > 0.0);
+    let budget = budget.filter(|b| b.bytes > 0);
+    if rate.is_none() && budget.is_none() {
+        return None;
+    }
+    let rate_seconds = rate.map(|r| items as f64 / r);
+    let budget_days = budget.map(|b| bytes as f64 / b.bytes as f64);
+    let days_text = |d: f64| {
+        if d <= 1.0 {
+            let pct = d * 100.0;
+            if pct < 0.1 {
+                "fits in one day (under 0.1 % of the daily budget)".to_string()
+            } else {
+                format!("fits in one day ({pct:.1} % of the daily budget)")
+            }
+        } else {
+            let n = d.ceil() as u64;
+            format!("needs {n} days")
+        }
+    };
+    let text = match (rate, budget) {
+        (Some(r), None) => format!(
+            "at {} {who} needs {}",
+            rate_label(r),
+            human_duration(rate_seconds.unwrap_or(0.0))
+        ),
+        (None, Some(b)) => format!(
+            "at {}/day {who} {}",
+            b.label,
+            days_text(budget_days.unwrap_or(0.0))
+        ),
+        (Some(r), Some(b)) => {
+            let secs = rate_seconds.unwrap_or(0.0);
+            let days = budget_days.unwrap_or(0.0);
+            if days > 1.0 && days.ceil() * 86_400.0 > secs {
+                format!(
+                    "at {}/day {who} {} (the daily budget, not the {} rate, sets the pace)",
+                    b.label,
+                    days_text(days),
+                    rate_label(r)
+                )
+            } else {
+                format!(
+                    "at {} {who} needs {} ({:.1} % of {}/day)",
+                    rate_label(r),
+                    human_duration(secs),
+                    days * 100.0,
+                    b.label
+                )
+            }
+        }
+        (None, None) => return None,
+    };
+    Some(Eta {
+        rate_seconds,
+        budget_days,
+        text,
+    })
+}
+
+/// Sums the accounts; the whole run's ETA: all items at the (whole-run)
+/// rate, and the largest account at the (per-account) budget.
+pub fn totals(accounts: &[AccountPlan], rate: Option<f64>, budget: Option<&Budget>) -> PlanTotals {
+    let mut t = PlanTotals::default();
+    let mut largest = 0u64;
+    for a in accounts {
+        t.accounts += 1;
+        t.folders += a.folders.len() as u64;
+        t.items += a.items;
+        t.bytes += a.bytes;
+        t.over_limit += a.over_limit;
+        t.issues += a.issues.len() as u64;
+        largest = largest.max(a.bytes);
+    }
+    let by_rate = eta(t.items, t.bytes, rate, None, "the whole run");
+    let by_budget = eta(
+        t.items,
+        largest,
+        None,
+        budget,
+        "the largest account (accounts run in parallel)",
+    );
+    t.eta = match (by_rate, by_budget) {
+        (Some(r), Some(b)) => Some(Eta {
+            text: format!("{}; {}", r.text, b.text),
+            rate_seconds: r.rate_seconds,
+            budget_days: b.budget_days,
+        }),
+        (r, b) => r.or(b),
+    };
+    t
+}
+
+/// Parses a byte count: `500000000`, `500MB`, `500 MB`, `1.5G`, `2GiB`,
+/// `500MB/day` (k, M, G, T are powers of 1000; Ki, Mi, Gi, Ti of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("/day")
+        .or_else(|| t.strip_suffix("/d"))
+        .unwrap_or(t)
+        .trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 500MB, 2GiB, 1000000)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "ki" | "kib" => 1024.0,
+        "mi" | "mib" => 1024.0 * 1024.0,
+        "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "ti" | "tib" => 1024.0f64.powi(4),
+        u => {
+            return Err(format!(
+                "{s:?}: unknown unit {u:?} (use kB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let v = (num * mult).round();
+    if !v.is_finite() || v < 1.0 || v > u64::MAX as f64 {
+        return Err(format!("{s:?} is not a positive size"));
+    }
+    Ok(v as u64)
+}
+
+/// `500 MB`, `1.5 GB`: decimal units, as providers state their budgets.
+pub fn decimal_bytes(n: u64) -> String {
+    let (v, u) = if n >= 1_000_000_000_000 {
+        (n as f64 / 1e12, "TB")
+    } else if n >= 1_000_000_000 {
+        (n as f64 / 1e9, "GB")
+    } else if n >= 1_000_000 {
+        (n as f64 / 1e6, "MB")
+    } else if n >= 1_000 {
+        (n as f64 / 1e3, "kB")
+    } else {
+        return format!("{n} B");
+    };
+    let s = format!("{v:.1}");
+    format!("{} {u}", s.strip_suffix(".0").unwrap_or(&s))
+}
+
+fn limit_text(l: &Limit) -> String {
+    format!(
+        "{} B ({}; {})",
+        group_digits(l.bytes),
+        human_bytes(l.bytes),
+        l.source
+    )
+}
+
+fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Plan {
+    /// The text shown on the terminal.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "Plan: {} → {} ({}{})",
+            self.store,
+            self.target,
+            self.mode,
+            self.preset
+                .as_deref()
+                .map(|p| format!(", preset {p}"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            s,
+            "Size limit: {}",
+            self.append_limit
+                .as_ref()
+                .map(limit_text)
+                .unwrap_or_else(|| "none known".into())
+        );
+        let pace = match (&self.rate, &self.bytes_per_day) {
+            (None, None) => "none given (--rate N or --bytes-per-day N for an ETA)".to_string(),
+            (r, b) => {
+                let mut v = Vec::new();
+                if let Some(r) = r {
+                    v.push(format!("{} for the whole run", rate_label(*r)));
+                }
+                if let Some(b) = b {
+                    v.push(format!("{}/day per account ({})", b.label, b.source));
+                }
+                v.join(", ")
+            }
+        };
+        let _ = writeln!(s, "Pace: {pace}");
+        for w in &self.warnings {
+            let _ = writeln!(s, "WARNING: {w}");
+        }
+        for a in &self.accounts {
+            s.push_str(&a.to_text(self.append_limit.as_ref()));
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "\nTOTAL: {} accounts, {} folders, {} mail items ({}), {} over the size limit, {} mapping issue(s)",
+            t.accounts,
+            t.folders,
+            t.items,
+            human_bytes(t.bytes),
+            t.over_limit,
+            t.issues
+        );
+        if let Some(e) = &t.eta {
+            let _ = writeln!(s, "ETA: {}", e.text);
+        }
+        s
+    }
+}
+
+impl AccountPlan {
+    /// The text of one account.
+    pub fn to_text(&self, default_limit: Option<&Limit>) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "\n{}{}: {} mail items ({}) in {} folder(s)",
+            self.account,
+            self.target_account
+                .as_deref()
+                .map(|t| format!(" → {t}"))
+                .unwrap_or_default(),
+            self.items,
+            human_bytes(self.bytes),
+            self.folders.len()
+        );
+        if let Some(e) = &self.error {
+            let _ = writeln!(s, "  ERROR: {e}");
+        }
+        if self.append_limit.as_ref() != default_limit {
+            if let Some(l) = &self.append_limit {
+                let _ = writeln!(s, "  size limit: {}", limit_text(l));
+            }
+        }
+        if !self.folders.is_empty() {
+            let sw = self
+                .folders
+                .iter()
+                .map(|f| display_width(&f.source))
+                .max()
+                .unwrap_or(6)
+                .clamp(6, 36);
+            let tw = self
+                .folders
+                .iter()
+                .map(|f| f.target.as_deref().map(display_width).unwrap_or(1))
+                .max()
+                .unwrap_or(6)
+                .clamp(6, 40);
+            let _ = writeln!(
+                s,
+                "  {}    {}  {:<8} {:>6} {:>10}",
+                pad("source", sw),
+                pad("target", tw),
+                "how",
+                "items",
+                "size"
+            );
+            for f in &self.folders {
+                let _ = writeln!(
+                    s,
+                    "  {} →  {}  {:<8} {:>6} {:>10}",
+                    pad(&f.source, sw),
+                    pad(f.target.as_deref().unwrap_or("?"), tw),
+                    f.how.map(MapSource::as_str).unwrap_or("-"),
+                    f.items,
+                    human_bytes(f.bytes)
+                );
+                for n in &f.notes {
+                    let _ = writeln!(s, "      note: {n}");
+                }
+            }
+        }
+        if self.over_limit > 0 {
+            let _ = writeln!(
+                s,
+                "  over the size limit: {} message(s), the target will refuse them:",
+                self.over_limit
+            );
+            for f in &self.folders {
+                for o in &f.over_limit {
+                    let _ = writeln!(s, "    {}/{} ({})", f.source, o.item, human_bytes(o.bytes));
+                }
+            }
+        }
+        for i in &self.issues {
+            let tag = match i.kind {
+                IssueKind::Merge => "merge",
+                IssueKind::CaseClash => "case clash",
+                IssueKind::Note => "note",
+            };
+            let _ = writeln!(s, "  {tag}: {}", i.message);
+        }
+        if !self.not_migrated.is_empty() {
+            let v: Vec<String> = self
+                .not_migrated
+                .iter()
+                .map(|f| format!("{} ({}, {} items)", f.folder, f.kind, f.items))
+                .collect();
+            let _ = writeln!(s, "  not migrated as mail: {}", v.join(", "));
+        }
+        if let Some(e) = &self.eta {
+            let _ = writeln!(s, "  ETA: {}", e.text);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("500MB"), Ok(500_000_000));
+        assert_eq!(parse_bytes("500 MB/day"), Ok(500_000_000));
+        assert_eq!(parse_bytes("1.5G"), Ok(1_500_000_000));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_bytes("1_000"), Ok(1000));
+        assert_eq!(parse_bytes("35651584"), Ok(35_651_584));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("-5MB").is_err());
+        assert!(parse_bytes("5 parsecs").is_err());
+        assert!(parse_bytes("").is_err());
+        assert_eq!(decimal_bytes(500_000_000), "500 MB");
+        assert_eq!(decimal_bytes(1_500_000_000), "1.5 GB");
+        assert_eq!(group_digits(35_651_584), "35,651,584");
+    }
+
+    fn budget(n: u64) -> Budget {
+        Budget {
+            bytes: n,
+            label: decimal_bytes(n),
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn etas() {
+        let b = budget(500_000_000);
+        let e = eta(10, 1_200_000_000, None, Some(&b), "this account").expect("eta");
+        assert_eq!(e.text, "at 500 MB/day this account needs 3 days");
+        let e = eta(10, 50_000_000, None, Some(&b), "this account").expect("eta");
+        assert!(e.text.contains("fits in one day (10.0 %"), "{}", e.text);
+        let e = eta(36_000, 0, Some(5.0), None, "this account").expect("eta");
+        assert_eq!(e.text, "at 5 msg/s this account needs 2 h 0 min");
+        // Both: the slower sets the pace.
+        let e = eta(100, 1_200_000_000, Some(5.0), Some(&b), "x").expect("eta");
+        assert!(
+            e.text.contains("needs 3 days (the daily budget"),
+            "{}",
+            e.text
+        );
+        let e = eta(1_000_000, 1_000_000, Some(1.0), Some(&b), "x").expect("eta");
+        assert!(
+            e.text.starts_with("at 1 msg/s x needs 11 days"),
+            "{}",
+            e.text
+        );
+        assert!(eta(1, 1, None, None, "x").is_none());
+        assert!(eta(1, 1, Some(0.0), None, "x").is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human_duration(5.0), "5 s");
+        assert_eq!(human_duration(61.0), "2 min");
+        assert_eq!(human_duration(3.5 * 3600.0), "3 h 30 min");
+        assert_eq!(human_duration(86_400.0 * 2.5), "2 days 12 h");
+    }
+
+    #[test]
+    fn run_totals() {
+        let a = |items, bytes| AccountPlan {
+            items,
+            bytes,
+            ..AccountPlan::default()
+        };
+        let accounts = [a(100, 2_400_000_000), a(50, 100_000_000)];
+        let t = totals(&accounts, Some(10.0), Some(&budget(500_000_000)));
+        assert_eq!(t.items, 150);
+        let e = t.eta.expect("eta");
+        assert!(
+            e.text.contains("at 10 msg/s the whole run needs 15 s"),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.text
+                .contains("the largest account (accounts run in parallel) needs 5 days"),
+            "{}",
+            e.text
+        );
+    }
+}

@@ -1,0 +1,466 @@
+//! `plan` on the bundled sample-store: the offline Gmail plan maps the
+//! special folders into `[Gmail]/…`, prints an ETA, and its JSON parses;
+//! a Maildir plan writes nothing and names exactly the mailboxes that
+//! `migrate` then creates, with and without folder mapping; messages over
+//! the size limit are listed by their size after CRLF conversion.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn sample() -> PathBuf {
+    root().join("sample-store")
+}
+
+fn run_plan(args: &[&str]) -> (i32, String, String) {
+    let out = bin()
+        .args(["--quiet", "plan"])
+        .args(args)
+        .output()
+        .expect("run plan");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn plan_json(args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let (code, out, err) = run_plan(&a);
+    assert_eq!(code, 0, "plan {args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("plan JSON: {e}\n{out}"))
+}
+
+/// (account, source folder) → the plan's folder entry.
+fn plan_folders(plan: &Value) -> BTreeMap<(String, String), Value> {
+    let mut m = BTreeMap::new();
+    for a in plan["accounts"].as_array().expect("accounts") {
+        let id = a["account"].as_str().expect("account").to_string();
+        for f in a["folders"].as_array().expect("folders") {
+            let src = f["source"].as_str().expect("source").to_string();
+            m.insert((id.clone(), src), f.clone());
+        }
+    }
+    m
+}
+
+#[test]
+fn offline_gmail_plan_maps_special_folders_and_gives_an_eta() {
+    let store = sample();
+    let store = store.to_str().expect("utf-8 path");
+    let (code, out, err) = run_plan(&[
+        store,
+        "--to",
+        "imaps://imap.gmail.com",
+        "--offline",
+        "--preset",
+        "gmail",
+        "--bytes-per-day",
+        "500MB",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let sent = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Sent Items "))
+        .unwrap_or_else(|| panic!("no Sent Items row:\n{out}"));
+    assert!(sent.contains("→  [Gmail]/Sent Mail"), "{sent}");
+    assert!(sent.contains("special"), "{sent}");
+    assert!(
+        out.lines().any(|l| l
+            .trim_start()
+            .starts_with("ETA: at 500 MB/day this account")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ETA: at 500 MB/day the largest account")),
+        "{out}"
+    );
+    assert!(out.contains("Size limit: 35,651,584 B"), "{out}");
+    assert!(out.contains("Gmail empties Trash and Spam"), "{out}");
+
+    let plan = plan_json(&[
+        store,
+        "--to",
+        "imaps://imap.gmail.com",
+        "--offline",
+        "--preset",
+        "gmail",
+        "--rate",
+        "2",
+    ]);
+    assert_eq!(plan["mode"], "offline");
+    assert_eq!(plan["preset"], "gmail");
+    assert_eq!(plan["append_limit"]["bytes"], 35_651_584);
+    // Gmail's 500 MB/day applies even when only a rate is given.
+    assert_eq!(plan["bytes_per_day"]["bytes"], 500_000_000);
+    let f = plan_folders(&plan);
+    let alice = |p: &str| &f[&("alice@example.com".to_string(), p.to_string())];
+    for (src, dst) in [
+        ("Sent Items", "[Gmail]/Sent Mail"),
+        ("Deleted Items", "[Gmail]/Trash"),
+        ("Junk E-mail", "[Gmail]/Spam"),
+        ("Drafts", "[Gmail]/Drafts"),
+    ] {
+        assert_eq!(alice(src)["target"], dst, "{src}");
+        assert_eq!(alice(src)["how"], "special", "{src}");
+    }
+    assert_eq!(alice("INBOX")["target"], "INBOX");
+    assert_eq!(
+        alice("INBOX/Projects/2024")["target"],
+        "INBOX/Projects/2024"
+    );
+    assert_eq!(alice("INBOX/Projects/2024")["how"], "default");
+    assert!(!f.contains_key(&("alice@example.com".to_string(), "Calendar".to_string())));
+
+    // Counts agree with scan (and with the sample-store's documented numbers).
+    let exp = json(&root().join("sample-store/expected-counts.json"));
+    assert_eq!(plan["totals"]["items"], exp["totals"]["mail_items"]);
+    assert_eq!(plan["totals"]["accounts"], exp["totals"]["accounts"]);
+    assert_eq!(plan["totals"]["over_limit"], 0);
+    let eta = plan["totals"]["eta"]["text"].as_str().expect("eta text");
+    assert!(eta.contains("at 2 msg/s the whole run needs"), "{eta}");
+    for a in plan["accounts"].as_array().expect("accounts") {
+        assert!(a["eta"]["text"].as_str().is_some(), "{}", a["account"]);
+    }
+}
+
+#[test]
+fn the_preset_is_guessed_from_the_host_and_online_needs_the_imap_target() {
+    let store = sample();
+    let store = store.to_str().expect("utf-8 path");
+    let plan = plan_json(&[store, "--to", "imaps://outlook.office365.com", "--offline"]);
+    assert_eq!(plan["preset"], "office365");
+    assert!(plan["warnings"][0]
+        .as_str()
+        .is_some_and(|w| w.contains("guessed")));
+    let f = plan_folders(&plan);
+    let bob = |p: &str| f[&("bob@example.com".to_string(), p.to_string())]["target"].clone();
+    assert_eq!(bob("Junk E-mail"), "Junk Email");
+    assert_eq!(bob("Deleted Items"), "Deleted Items");
+    assert_eq!(plan["append_limit"]["bytes"], 36_700_160);
+    assert!(plan["bytes_per_day"].is_null());
+
+    let (code, _, err) = run_plan(&[store, "--to", "imaps://imap.example.org"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--offline"), "{err}");
+    let (code, _, err) = run_plan(&[store, "--to", "ftp://x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unsupported target"), "{err}");
+}
+
+fn migrate_report(store: &Path, out: &Path, extra: &[&str]) -> Value {
+    let report = out.with_extension("report.json");
+    let status = std::process::Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(store)
+        .arg("--to")
+        .arg(format!("maildir:{}", out.display()))
+        .arg("--report")
+        .arg(&report)
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run migrate");
+    // The sample store has an unreadable-on-purpose item: 0 or 3.
+    assert!(
+        matches!(status.code(), Some(0) | Some(3)),
+        "migrate {extra:?}: {status}"
+    );
+    json(&report)
+}
+
+/// Plans a Maildir target, checks nothing was written, migrates with the
+/// same options and compares the mailboxes. Returns the plan.
+fn plan_then_migrate(tmp: &Path, name: &str, extra: &[&str]) -> Value {
+    let out = tmp.join(name);
+    let target = format!("maildir:{}", out.display());
+    let store = sample();
+    let mut args = vec![store.to_str().expect("utf-8"), "--to", target.as_str()];
+    args.extend_from_slice(extra);
+    let plan = plan_json(&args);
+    assert!(!out.exists(), "plan wrote {}", out.display());
+    let planned = plan_folders(&plan);
+
+    let report = migrate_report(&store, &out, extra);
+    let mut migrated = BTreeMap::new();
+    for a in report["accounts"].as_array().expect("accounts") {
+        let id = a["account"].as_str().expect("account").to_string();
+        for f in a["folders"].as_array().expect("folders") {
+            let src = f["folder"].as_str().expect("folder").to_string();
+            migrated.insert((id.clone(), src), f["mailbox"].clone());
+        }
+    }
+    assert_eq!(
+        planned.keys().collect::<Vec<_>>(),
+        migrated.keys().collect::<Vec<_>>(),
+        "{name}: folder sets"
+    );
+    for (k, f) in &planned {
+        assert_eq!(f["target"], migrated[k], "{name}: {k:?}");
+        let mailbox = f["target"].as_str().expect("target");
+        let dir = if mailbox == "INBOX" {
+            out.join(&k.0)
+        } else {
+            out.join(&k.0).join(mailbox)
+        };
+        assert!(
+            dir.join("cur").is_dir(),
+            "{name}: {} missing",
+            dir.display()
+        );
+    }
+    plan
+}
+
+#[test]
+fn maildir_plan_matches_what_migrate_creates() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Default: the layout as it has always been.
+    let plain = plan_then_migrate(tmp.path(), "plain", &[]);
+    let f = plan_folders(&plain);
+    let k = |a: &str, p: &str| (a.to_string(), p.to_string());
+    assert_eq!(
+        f[&k("alice@example.com", "Sent Items")]["target"],
+        ".Sent Items"
+    );
+    assert_eq!(
+        f[&k("carol@example.com", "ivan.ivanov")]["target"],
+        ".ivan\\2eivanov"
+    );
+    assert!(plain["append_limit"].is_null());
+
+    // Dovecot's names for the special folders, the rest under Kerio/.
+    let dovecot = plan_then_migrate(
+        tmp.path(),
+        "dovecot",
+        &["--preset", "dovecot", "--prefix", "Kerio/"],
+    );
+    let f = plan_folders(&dovecot);
+    for (acct, src, dst, how) in [
+        ("alice@example.com", "Sent Items", ".Sent", "special"),
+        ("alice@example.com", "Deleted Items", ".Trash", "special"),
+        ("alice@example.com", "Junk E-mail", ".Junk", "special"),
+        ("alice@example.com", "INBOX", "INBOX", "default"),
+        (
+            "alice@example.com",
+            "INBOX/Projects",
+            ".INBOX.Projects",
+            "default",
+        ),
+        (
+            "bob@example.com",
+            "Crédit Agricole",
+            ".Kerio.Cr&AOk-dit Agricole",
+            "prefix",
+        ),
+        (
+            "carol@example.com",
+            "ivan.ivanov",
+            ".Kerio.ivan\\2eivanov",
+            "prefix",
+        ),
+    ] {
+        assert_eq!(f[&k(acct, src)]["target"], dst, "{acct} {src}");
+        assert_eq!(f[&k(acct, src)]["how"], how, "{acct} {src}");
+    }
+
+    // A mapping file: a rename, a rule, an exclude.
+    let mapping = tmp.path().join("mapping.toml");
+    fs::write(
+        &mapping,
+        r#"
+exclude = ["Junk E-mail"]
+[rename]
+"Sent Items" = "Old/Sent"
+[[rule]]
+match = '^Fraudes\+Chaussures(.*)$'
+replace = 'Fraud${1}'
+"#,
+    )
+    .expect("write mapping");
+    let mapped = plan_then_migrate(
+        tmp.path(),
+        "mapped",
+        &["--mapping", mapping.to_str().expect("utf-8")],
+    );
+    let f = plan_folders(&mapped);
+    assert_eq!(
+        f[&k("bob@example.com", "Sent Items")]["target"],
+        ".Old.Sent"
+    );
+    assert_eq!(f[&k("bob@example.com", "Sent Items")]["how"], "rename");
+    assert_eq!(
+        f[&k("bob@example.com", "Fraudes+Chaussures/Archives")]["target"],
+        ".Fraud.Archives"
+    );
+    assert_eq!(
+        f[&k("bob@example.com", "Fraudes+Chaussures")]["how"],
+        "rule"
+    );
+    assert!(!f.contains_key(&k("bob@example.com", "Junk E-mail")));
+    let bob = mapped["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["account"] == "bob@example.com")
+        .expect("bob");
+    assert!(bob["not_migrated"]
+        .as_array()
+        .expect("not_migrated")
+        .iter()
+        .any(|n| n["folder"] == "Junk E-mail"
+            && n["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("not selected"))));
+}
+
+#[test]
+fn merges_are_reported() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    let msg = |n: u32| format!("From: a@b\r\nSubject: {n}\r\nMessage-ID: <{n}@x>\r\n\r\nbody\r\n");
+    b.item("eve@example.net", "INBOX", "00000001", msg(1).as_bytes());
+    b.item(
+        "eve@example.net",
+        "Sent Items",
+        "00000001",
+        msg(2).as_bytes(),
+    );
+    b.item("eve@example.net", "Sent", "00000001", msg(3).as_bytes());
+    b.item("eve@example.net", "Archive", "00000001", msg(4).as_bytes());
+    b.item("eve@example.net", "archive", "00000001", msg(5).as_bytes());
+    let store = b.install.to_str().expect("utf-8").to_string();
+    let (code, out, err) = run_plan(&[&store, "--to", "imaps://imap.gmail.com", "--offline"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            r#"merge: 2 source folders go into "[Gmail]/Sent Mail": "Sent", "Sent Items""#
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"case clash: "Archive", "archive" differ only in case"#),
+        "{out}"
+    );
+    // Dovecot folds no case: only the merge.
+    let plan = plan_json(&[
+        &store,
+        "--to",
+        "imaps://mail.example.net",
+        "--offline",
+        "--preset",
+        "dovecot",
+    ]);
+    let issues = plan["accounts"][0]["issues"].as_array().expect("issues");
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["kind"], "merge");
+}
+
+#[test]
+fn messages_over_the_limit_are_measured_as_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    let head = "From: a@b\nSubject: big\nMessage-ID: <big@x>\n\n";
+    // Under Gmail's limit on disk, over it once its bare LFs become CRLF.
+    let line = format!("{}\n", "x".repeat(63));
+    let mut grows = String::from(head);
+    while grows.len() < 35_300_000 {
+        grows.push_str(&line);
+    }
+    assert!((grows.len() as u64) < 35_651_584);
+    b.item("eve@example.net", "INBOX", "00000001", grows.as_bytes());
+    // Small, and clearly under.
+    b.item(
+        "eve@example.net",
+        "INBOX",
+        "00000002",
+        b"From: a@b\r\n\r\nhi\r\n",
+    );
+    let store = b.install.to_str().expect("utf-8").to_string();
+    let plan = plan_json(&[&store, "--to", "imaps://imap.gmail.com", "--offline"]);
+    let a = &plan["accounts"][0];
+    assert_eq!(a["over_limit"], 1);
+    let over = &a["folders"][0]["over_limit"];
+    assert_eq!(over[0]["item"], "00000001");
+    assert!(over[0]["bytes"].as_u64().expect("bytes") > 35_651_584);
+    // A Maildir has no limit.
+    let plan = plan_json(&[
+        &store,
+        "--to",
+        &format!("maildir:{}", tmp.path().join("m").display()),
+    ]);
+    assert_eq!(plan["totals"]["over_limit"], 0);
+}
+
+#[test]
+fn bad_mapping_files_are_named() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = sample();
+    let store = store.to_str().expect("utf-8");
+    let bad = tmp.path().join("bad.toml");
+    fs::write(&bad, "prefix = 'Kerio/'\n[rename\n").expect("write");
+    let (code, _, err) = run_plan(&[
+        store,
+        "--to",
+        "imaps://imap.gmail.com",
+        "--offline",
+        "--mapping",
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
+    let (code, _, err) = run_plan(&[
+        store,
+        "--to",
+        "imaps://imap.gmail.com",
+        "--offline",
+        "--mapping",
+        "/nonexistent/m.toml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/m.toml"), "{err}");
+    let (code, _, err) = run_plan(&[store, "--to", "maildir:/x", "--preset", "yahoo"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("gmail, office365 or dovecot"), "{err}");
+}
+
+#[test]
+fn the_example_mapping_file_plans() {
+    let store = sample();
+    let example = root().join("docs/mapping-example.toml");
+    let plan = plan_json(&[
+        store.to_str().expect("utf-8"),
+        "--to",
+        "imaps://imap.gmail.com",
+        "--offline",
+        "--mapping",
+        example.to_str().expect("utf-8"),
+    ]);
+    let f = plan_folders(&plan);
+    let k = |a: &str, p: &str| (a.to_string(), p.to_string());
+    // [special_targets] beats the preset offline; the rename beats Trash.
+    assert_eq!(
+        f[&k("alice@example.com", "Sent Items")]["target"],
+        "[Google Mail]/Sent Mail"
+    );
+    assert_eq!(
+        f[&k("alice@example.com", "Deleted Items")]["target"],
+        "Kerio/Deleted Items"
+    );
+    assert_eq!(
+        f[&k("alice@example.com", "Tom & Jerry")]["target"],
+        "Kerio/Tom & Jerry"
+    );
+    assert_eq!(
+        f[&k("alice@example.com", "Say \"Hello\"")]["target"],
+        "Kerio/Say _Hello_"
+    );
+    assert!(!f.contains_key(&k("alice@example.com", "Junk E-mail")));
+}
