@@ -189,6 +189,15 @@ pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
 
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn main() -> ExitCode {
+    // Behave like other Unix tools when the output is cut short
+    // (`kerio-migrate scan … | head`): exit quietly instead of panicking
+    // in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at startup,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(&cli);
     if let Some(n) = cli.threads {
