@@ -11,8 +11,9 @@
 //!
 //! - [`store`]: finds the store root, accounts and folders (`layout`),
 //!   decodes folder names (`names`, modified UTF-7), parses `index.fld` and
-//!   `status.fld` (`index`), lists a folder's items (`items`) and decides a
-//!   folder's kind (`kind`).
+//!   `status.fld` (`index`), lists a folder's items (`items`), decides a
+//!   folder's kind (`kind`), and unpacks Kerio backup ZIPs into a store
+//!   directory (`backup`).
 //! - [`message`]: prepares one item for a target (the only user of
 //!   mail-parser): CRLF, hash, Message-ID, dates, anomalies, and the
 //!   internal-date chain.

@@ -1,4 +1,4 @@
-//! `kerio-migrate migrate STORE --to TARGET`.
+//! `kerio-migrate migrate STORE --to TARGET [--unpack-dir DIR]`.
 
 use super::{Cli, MigrateArgs};
 use crate::journal::Journal;
@@ -19,8 +19,13 @@ fn command_line() -> String {
 }
 
 pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &AtomicBool) -> anyhow::Result<i32> {
-    let store = crate::store::Store::open(&a.store)?;
     let mapping = a.mapping.config()?;
+    let Some((dir, rejected)) =
+        super::unpack::store_dir(cli, &a.store, a.unpack_dir.as_deref(), cancel)?
+    else {
+        return Ok(crate::report::exit::INTERRUPTED);
+    };
+    let store = crate::store::Store::open(&dir)?;
     let (target, default_state): (Box<dyn Target>, PathBuf) =
         if let Some(dir) = a.to.strip_prefix("maildir:") {
             if dir.is_empty() {
@@ -58,5 +63,9 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &AtomicBool) -> anyhow::Re
     }
     print!("{}", report.to_text());
     journal.finish_run(report.exit_code, &json)?;
+    if rejected > 0 && report.exit_code == crate::report::exit::OK {
+        // Entries of the backup were not unpacked: not everything is there.
+        return Ok(crate::report::exit::ITEMS_FAILED);
+    }
     Ok(report.exit_code)
 }

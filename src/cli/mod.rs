@@ -7,6 +7,7 @@ pub mod contacts;
 mod migrate;
 pub mod plan;
 mod scan;
+mod unpack;
 pub mod users;
 pub mod verify;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Users(users::UsersArgs),
     /// Check the target against the store and the journal: what is really there.
     Verify(verify::VerifyArgs),
+    /// Unpack Kerio backup ZIPs (full, volumes, differential) into an install directory.
+    Unpack(unpack::UnpackArgs),
 }
 
 /// Account and folder selection, shared by commands.
@@ -96,8 +99,11 @@ impl SelectArgs {
 /// `scan` arguments.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The Kerio install directory, its `store/` directory, or `store/mail`.
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
     pub store: PathBuf,
+    /// Unpack a backup `.zip` STORE here first (reused when complete).
+    #[arg(long, value_name = "DIR")]
+    pub unpack_dir: Option<PathBuf>,
     /// Print the inventory as JSON on stdout instead of the text summary.
     #[arg(long)]
     pub json: bool,
@@ -109,8 +115,11 @@ pub struct ScanArgs {
 /// `migrate` arguments.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The Kerio install directory, its `store/` directory, or `store/mail`.
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
     pub store: PathBuf,
+    /// Unpack a backup `.zip` STORE here first (reused when complete).
+    #[arg(long, value_name = "DIR")]
+    pub unpack_dir: Option<PathBuf>,
     /// Target: `maildir:DIR`.
     #[arg(long, value_name = "TARGET")]
     pub to: String,
@@ -207,13 +216,14 @@ pub fn main() -> ExitCode {
     }
     let cancel = install_interrupt();
     let result = match &cli.command {
-        Command::Scan(a) => scan::run(&cli, a),
+        Command::Scan(a) => scan::run(&cli, a, &cancel),
         Command::Migrate(a) => migrate::run(&cli, a, &cancel),
         Command::Plan(a) => plan::run(&cli, a),
         Command::Contacts(a) => contacts::run(&cli, a),
         Command::Calendar(a) => calendar::run(&cli, a),
         Command::Users(a) => users::run(&cli, a),
         Command::Verify(a) => verify::run(&cli, a),
+        Command::Unpack(a) => unpack::run(&cli, a, &cancel),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -4,10 +4,12 @@
 //! <user>/<folder>/…/#msgs/<hex>.eml`, one `#public` tree per domain, folder
 //! directories named in modified UTF-7 and nested for subfolders. This module
 //! finds the store root, the accounts and their folders ([`layout`]), the
-//! items of a folder joined with their `index.fld` records ([`items`]), and
-//! decides each folder's kind ([`kind`]). What it skips is counted, what it
+//! items of a folder joined with their `index.fld` records ([`items`]),
+//! decides each folder's kind ([`kind`]), and unpacks Kerio backup ZIPs into
+//! a directory it can open ([`backup`]). What it skips is counted, what it
 //! cannot read is reported; nothing here stops on one bad file.
 
+pub mod backup;
 pub mod index;
 pub mod items;
 pub mod kind;
