@@ -34,5 +34,10 @@ fmt:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# Ingest benchmark against mbsync, loopback and 50 ms RTT (needs the shared corpus,
+# Dovecot and isync: tests/harness/ci-install.sh). Results in target/bench/.
+bench:
+	bash bench/run.sh
+
 clean:
 	$(CARGO) clean
