@@ -4,18 +4,18 @@
 //! duplicates.
 //!
 //! # Layout
-//! - [`conn`]: TCP with timeouts and TCP_NODELAY; TLS (native-tls),
+//! - [`conn`] — TCP with timeouts and TCP_NODELAY; TLS (native-tls),
 //!   implicit or after STARTTLS; `--tls-ca`, `--insecure`.
-//! - [`auth`]: credentials (password via LOGIN / AUTHENTICATE PLAIN, admin
+//! - [`auth`] — credentials (password via LOGIN / AUTHENTICATE PLAIN, admin
 //!   or master login via SASL PLAIN with an authorization identity,
 //!   XOAUTH2 with a token from a file or a command).
-//! - [`accounts`]: the `--accounts FILE.csv` mapping and secret references.
-//! - [`caps`]: capabilities.
-//! - `client`: one connection and its control commands (io-imap 0.7.1).
-//! - `pipeline`: pipelined APPEND / MULTIAPPEND (imap-codec encodings,
+//! - [`accounts`] — the `--accounts FILE.csv` mapping and secret references.
+//! - [`caps`] — capabilities.
+//! - `client` — one connection and its control commands (io-imap 0.7.1).
+//! - `pipeline` — pipelined APPEND / MULTIAPPEND (imap-codec encodings,
 //!   imap-next 0.3.4 as the response parser).
-//! - `reconcile`: finding messages whose arrival is in doubt.
-//! - `session`: the [`AccountSession`](crate::target::AccountSession) with
+//! - `reconcile` — finding messages whose arrival is in doubt.
+//! - `session` — the [`AccountSession`](crate::target::AccountSession) with
 //!   its worker connections, backoff and reconnection.
 //!
 //! No io-imap, imap-next or imap-types type leaves this module. The

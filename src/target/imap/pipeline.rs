@@ -318,6 +318,7 @@ pub(crate) struct PumpStats {
 /// Sends commands from `next` and reports each tagged answer to `done`,
 /// keeping the window full. Returns when `next` has nothing more and
 /// nothing is in flight, or with [`Lost`] when the connection died.
+#[allow(clippy::result_large_err)] // Lost is the normal way out of a dead connection
 pub(crate) fn pump(
     sess: &mut ImapSession,
     window: Window,

@@ -213,6 +213,9 @@ impl PermFlags {
     }
 }
 
+/// Target components, report notes, hierarchy delimiter.
+type Components = (Vec<String>, Vec<String>, Option<char>);
+
 struct MailboxState {
     uid_validity: Option<u32>,
     perm: PermFlags,
@@ -320,10 +323,7 @@ impl ImapAccountSession {
         (out, notes)
     }
 
-    fn components_for(
-        &mut self,
-        spec: &MailboxSpec,
-    ) -> Result<(Vec<String>, Vec<String>, Option<char>), ImapError> {
+    fn components_for(&mut self, spec: &MailboxSpec) -> Result<Components, ImapError> {
         let delim = self.with_control(|c| c.delimiter())?;
         let (comps, notes) = Self::sanitize(self.target_components(spec), delim);
         Ok((comps, notes, delim))
@@ -1300,6 +1300,7 @@ fn sess_tag(
 
 /// Looks for the messages of `units` on the server; reports those found,
 /// returns the rest (to send again).
+#[allow(clippy::result_large_err)] // the units go back to the caller
 fn settle_unknown(
     ctx: &WorkCtx<'_>,
     sess: &mut ImapSession,
