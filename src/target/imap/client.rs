@@ -70,6 +70,21 @@ pub struct ExamineInfo {
     pub uid_validity: Option<u32>,
     /// PERMANENTFLAGS (`None`: not sent, which means all flags).
     pub permanent_flags: Option<Vec<String>>,
+    /// FLAGS: the flags the mailbox knows.
+    pub flags: Option<Vec<String>>,
+}
+
+impl ExamineInfo {
+    /// The flags a message appended here keeps. EXAMINE opens the mailbox
+    /// read-only, so servers (Dovecot, Gmail) answer `PERMANENTFLAGS ()`:
+    /// then FLAGS says what the mailbox supports. No list at all means
+    /// every flag (RFC 3501 §7.1).
+    pub fn storable_flags(&self) -> Option<&Vec<String>> {
+        match &self.permanent_flags {
+            Some(p) if !p.is_empty() => Some(p),
+            _ => self.flags.as_ref().or(self.permanent_flags.as_ref()),
+        }
+    }
 }
 
 /// A connected, authenticated IMAP session.
@@ -469,6 +484,7 @@ impl ImapSession {
         self.selected = true;
         Ok(ExamineInfo {
             uid_validity: d.uid_validity.map(NonZeroU32::get),
+            flags: d.flags.map(|v| v.iter().map(|f| f.to_string()).collect()),
             permanent_flags: d.permanent_flags.map(|v| {
                 v.iter()
                     .map(|f| match f {

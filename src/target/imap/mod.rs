@@ -48,7 +48,8 @@
 //! - Dates before 1970 are sent as 01-Jan-1970 00:00:00 +0000, dates in the
 //!   future as now; both are counted in a folder note.
 //! - Flags `\Seen \Answered \Flagged \Draft` as far as the mailbox's
-//!   PERMANENTFLAGS allow (learnt with EXAMINE on the control connection);
+//!   PERMANENTFLAGS allow (learnt with EXAMINE on the control connection;
+//!   as EXAMINE is read-only, an empty PERMANENTFLAGS falls back to FLAGS);
 //!   never `\Deleted`.
 //! - Over APPENDLIMIT, `[TOOBIG]`, `[LIMIT]`, any NO without a retryable
 //!   code: the message fails with the server's words, the run goes on.

@@ -359,7 +359,7 @@ impl AccountSession for ImapAccountSession {
                 Ok(ex)
             })
             .map_err(|e| self.err(e))?;
-        let perm = PermFlags::from(ex.permanent_flags.as_ref());
+        let perm = PermFlags::from(ex.storable_flags());
         self.mailboxes.insert(
             name.clone(),
             MailboxState {
