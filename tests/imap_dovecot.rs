@@ -459,7 +459,7 @@ fn generated_store(
                 store.item(a, &mutf7_encode(f), &id, body.as_bytes());
                 index.push(format!(
                     "U{id} F{:x} S{} D5a4a0000 T5a4a{:04x} M5a4a0000 CIPM.Note",
-                    i % 32 & 0x17,
+                    (i % 32) & 0x17,
                     body.len(),
                     i
                 ));

@@ -308,10 +308,7 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                     lines: vec![line.clone()],
                 };
                 let mut refused_early = None;
-                loop {
-                    let Some((n, non_sync)) = literal_at_end(&rest_line) else {
-                        break;
-                    };
+                while let Some((n, non_sync)) = literal_at_end(&rest_line) {
                     if !non_sync {
                         // Decide before `+` (like Dovecot, NO replaces `+`).
                         if cmd.bodies.is_empty() {
