@@ -276,3 +276,277 @@ fn overquota_stops_the_account_with_the_reason() {
         f["failed"]
     );
 }
+
+/// Runs migrate on an arbitrary store against the fake.
+fn run_store(
+    fake: &Fake,
+    store: &StoreBuilder,
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (i32, Value, String) {
+    let report = dir.join("r.json");
+    let out = Command::new(bin_path())
+        .args(["--quiet"])
+        .args(args.iter().take_while(|a| **a == "-vvv"))
+        .arg("migrate")
+        .arg(&store.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args(["--tls", "none", "--connections", "1", "--io-timeout", "10"])
+        .arg("--state")
+        .arg(dir.join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .args(args.iter().skip_while(|a| **a == "-vvv"))
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let r = if report.exists() {
+        json(&report)
+    } else {
+        Value::Null
+    };
+    (out.status.code().unwrap_or(-1), r, err)
+}
+
+#[test]
+fn secrets_stay_out_of_trace_logs() {
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let pw = "S3cr3t-XyZ-987";
+    for auth in ["login", "plain"] {
+        let (code, _, err) = run_store(
+            &fake,
+            &st,
+            &tmp.path().join(auth),
+            &[
+                "-vvv",
+                "--account",
+                "ann@fake.test",
+                "--user",
+                "ann",
+                "--password-env",
+                "PW",
+                "--auth",
+                auth,
+            ],
+            &[("PW", pw), ("RUST_LOG", "trace")],
+        );
+        assert_eq!(code, 0, "{err}");
+        // -vvv took effect (the IMAP libraries' TRACE output, which carries
+        // commands, is capped at DEBUG by init_logging).
+        assert!(err.contains("DEBUG"), "verbose logging is on: {err}");
+        // The password, and the SASL PLAIN initial response (base64 of
+        // "\0ann\0S3cr3t-XyZ-987"), never appear.
+        assert!(!err.contains(pw), "password in the log ({auth})");
+        assert!(
+            !err.contains("AGFubgBTM2NyM3QtWHlaLTk4Nw"),
+            "PLAIN response in the log"
+        );
+        assert!(
+            !err.contains("83, 51, 99, 114, 51, 116"),
+            "password bytes in the log"
+        );
+    }
+}
+
+#[test]
+fn xoauth2_token_from_a_command_is_refreshed_when_refused() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+ AUTH=XOAUTH2",
+        script(|_, _| Action::Store),
+    );
+    fake.state.lock().expect("lock").reject_auth = 1;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let counter = tmp.path().join("n");
+    let cmd = format!(
+        "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; echo tok$n-{{user}}",
+        c = counter.display()
+    );
+    let (code, r, err) = run_store(
+        &fake,
+        &st,
+        tmp.path(),
+        &[
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann@gmail.test",
+            "--oauth2-token-cmd",
+            &cmd,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all());
+    let g = fake.state.lock().expect("lock");
+    let auths: Vec<&String> = g
+        .lines
+        .iter()
+        .filter(|l| l.contains("AUTHENTICATE XOAUTH2"))
+        .collect();
+    assert!(auths.len() >= 2, "{auths:?}");
+    use std::io::Write as _;
+    let decode = |l: &str| {
+        let b64 = l.rsplit(' ').next().expect("ir");
+        let out = Command::new("base64")
+            .arg("-d")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().expect("stdin").write_all(b64.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("base64");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        decode(auths[0]),
+        "user=ann@gmail.test\x01auth=Bearer tok1-ann@gmail.test\x01\x01"
+    );
+    assert_eq!(
+        decode(auths[1]),
+        "user=ann@gmail.test\x01auth=Bearer tok2-ann@gmail.test\x01\x01"
+    );
+    // The token command is not in the journal's copy of the command line.
+    let j = std::fs::read(tmp.path().join("j.sqlite")).expect("journal");
+    assert!(
+        !String::from_utf8_lossy(&j).contains("echo tok"),
+        "token command in the journal"
+    );
+}
+
+#[test]
+fn nul_bytes_and_impossible_dates_follow_the_policy() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    let a = "ann@fake.test";
+    s.item(
+        a,
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <0@fake.test>\n\nnul\0here\n",
+    );
+    let old = s.item(
+        a,
+        "INBOX",
+        "00000002",
+        b"From: a@b\nMessage-ID: <1@fake.test>\nDate: Fri, 1 Jan 1960 00:00:00 +0000\n\nold\n",
+    );
+    let future = s.item(
+        a,
+        "INBOX",
+        "00000003",
+        b"From: a@b\nMessage-ID: <2@fake.test>\nDate: Fri, 1 Jan 2100 00:00:00 +0000\n\nfuture\n",
+    );
+    filetime::set_file_mtime(&old, filetime::FileTime::from_unix_time(-315_619_200, 0))
+        .expect("mtime");
+    filetime::set_file_mtime(
+        &future,
+        filetime::FileTime::from_unix_time(4_102_444_800, 0),
+    )
+    .expect("mtime");
+    let args = ["--account", a, "--user", "ann", "--password-env", "PW"];
+    // Default --nul strip: sent without the NUL, reported.
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let (code, r, err) = run_store(&fake, &s, &tmp.path().join("strip"), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    let bodies = fake.bodies("INBOX");
+    assert_eq!(bodies.len(), 3);
+    assert!(
+        bodies.iter().any(|b| b.ends_with(b"\r\nnulhere\r\n")),
+        "NUL stripped"
+    );
+    let notes = r["accounts"][0]["folders"][0]["notes"].to_string();
+    assert!(
+        notes.contains("NUL") && notes.contains("--nul strip"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("before 1970") && notes.contains("00000002"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("in the future") && notes.contains("00000003"),
+        "{notes}"
+    );
+    let g = fake.state.lock().expect("lock");
+    let lines = g.lines.join("\n");
+    assert!(lines.contains("\"01-Jan-1970 00:00:00 +0000\""), "{lines}");
+    assert!(!lines.contains("2100"), "no future date sent");
+    drop(g);
+    // --nul skip: not sent, counted as skipped.
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let mut skip_args = args.to_vec();
+    skip_args.extend(["--nul", "skip"]);
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("skip"),
+        &skip_args,
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(fake.bodies("INBOX").len(), 2);
+    assert_eq!(r["totals"]["skipped"], 1);
+    assert!(r.to_string().contains("--nul skip"));
+}
+
+#[test]
+fn public_folders_without_a_mapping_are_skipped_not_failed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item(
+        "#public@fake.test",
+        "News",
+        "00000001",
+        b"From: a@b\nMessage-ID: <p@fake.test>\n\nnews\n",
+    );
+    s.item(
+        "ann@fake.test",
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <a@fake.test>\n\nhi\n",
+    );
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("a"),
+        &["--admin-user", "admin", "--admin-password-env", "PW"],
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(r["totals"]["migrated"], 1);
+    assert_eq!(r["totals"]["skipped"], 1);
+    assert!(r.to_string().contains("not mapped"));
+    assert!(!fake
+        .state
+        .lock()
+        .expect("lock")
+        .mailboxes
+        .contains_key("Public/News"));
+    // With --public-to they go below Public/.
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("b"),
+        &[
+            "--admin-user",
+            "admin",
+            "--admin-password-env",
+            "PW",
+            "--public-to",
+            "shared",
+        ],
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(fake.bodies("Public/News").len(), 1);
+}

@@ -60,6 +60,8 @@ pub struct State {
     pub lines: Vec<String>,
     /// Connections accepted.
     pub connections: usize,
+    /// Refuse this many more logins.
+    pub reject_auth: usize,
     script: Script,
 }
 
@@ -94,6 +96,7 @@ impl Fake {
             appends: Vec::new(),
             lines: Vec::new(),
             connections: 0,
+            reject_auth: 0,
             script,
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -207,7 +210,22 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 let caps = st.lock().expect("lock").caps.clone();
                 out(&mut w, format!("* CAPABILITY {caps}\r\n{tag} OK done\r\n"))?;
             }
-            "LOGIN" | "AUTHENTICATE" => out(&mut w, format!("{tag} OK logged in\r\n"))?,
+            "LOGIN" | "AUTHENTICATE" => {
+                let reject = {
+                    let mut g = st.lock().expect("lock");
+                    let r = g.reject_auth > 0;
+                    g.reject_auth = g.reject_auth.saturating_sub(1);
+                    r
+                };
+                if reject {
+                    out(
+                        &mut w,
+                        format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"),
+                    )?;
+                } else {
+                    out(&mut w, format!("{tag} OK logged in\r\n"))?;
+                }
+            }
             "LIST" => {
                 let (_, rest) = astring(args);
                 let (pat, _) = astring(rest);
