@@ -550,3 +550,73 @@ fn public_folders_without_a_mapping_are_skipped_not_failed() {
     assert_eq!(code, 0, "{err}\n{r}");
     assert_eq!(fake.bodies("Public/News").len(), 1);
 }
+
+#[test]
+fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
+    use std::io::BufRead as _;
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let report = tmp.path().join("r.json");
+    let mut child = Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(&st.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args([
+            "--tls",
+            "none",
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann",
+        ])
+        .args([
+            "--password-env",
+            "PW",
+            "--batch",
+            "1",
+            "--max-bytes-per-day",
+            "2K",
+        ])
+        .arg("--state")
+        .arg(tmp.path().join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .env("PW", "pw")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    for l in lines.by_ref() {
+        let l = l.expect("line");
+        seen.push_str(&l);
+        seen.push('\n');
+        if l.contains("--max-bytes-per-day used up; waiting until") {
+            break;
+        }
+    }
+    assert!(seen.contains("waiting until"), "{seen}");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(4), "interrupted: {seen}");
+    let r = json(&report);
+    let t = &r["totals"];
+    let sent = stored(&fake).len() as u64;
+    assert!(
+        sent > 0 && sent < N as u64,
+        "some sent within 2 KiB: {sent}"
+    );
+    assert_eq!(t["migrated"].as_u64(), Some(sent));
+    assert!(r.to_string().contains("daily byte budget"), "{r}");
+    // Within the budget.
+    let bytes: usize = fake.bodies("INBOX").iter().map(Vec::len).sum();
+    assert!(bytes <= 2048, "{bytes}");
+}
