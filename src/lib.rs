@@ -16,8 +16,9 @@
 //! - [`message`]: prepares one item for a target (the only user of
 //!   mail-parser): CRLF, hash, Message-ID, dates, anomalies, and the
 //!   internal-date chain.
-//! - [`target`]: the interface every destination implements, and the
-//!   Maildir target.
+//! - [`target`]: the interface every destination implements, the
+//!   Maildir target and the IMAP target (`target::imap`: TLS, logins,
+//!   pipelined APPEND / MULTIAPPEND, reconciliation after a crash).
 //! - [`journal`]: the SQLite resume journal.
 //! - [`migrate`]: the driver that streams items through a target and fills
 //!   the [`report`].

@@ -620,3 +620,46 @@ fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
     let bytes: usize = fake.bodies("INBOX").iter().map(Vec::len).sum();
     assert!(bytes <= 2048, "{bytes}");
 }
+
+#[test]
+fn an_account_without_credentials_fails_alone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item(
+        "ann@fake.test",
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <a@fake.test>\n\nhi\n",
+    );
+    s.item(
+        "bea@fake.test",
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <b@fake.test>\n\nhi\n",
+    );
+    let csv = tmp.path().join("a.csv");
+    std::fs::write(
+        &csv,
+        "source,target_user,secret\nann@fake.test,ann,env:PW\nbea@fake.test,bea,\n",
+    )
+    .expect("csv");
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("run"),
+        &["--accounts", csv.to_str().expect("utf8")],
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 3, "{err}\n{r}");
+    assert_eq!(fake.bodies("INBOX").len(), 1, "ann's message arrived");
+    let bea = &r["accounts"][1];
+    assert_eq!(bea["account"], "bea@fake.test");
+    assert!(
+        bea["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no credentials")),
+        "{bea}"
+    );
+    assert_eq!(bea["totals"]["failed"], 1);
+}
