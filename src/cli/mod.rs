@@ -226,7 +226,8 @@ pub struct ImapArgs {
     /// expires or is refused.
     #[arg(long, value_name = "CMD", conflicts_with = "oauth2_token_file")]
     pub oauth2_token_cmd: Option<String>,
-    /// XOAUTH2: a file holding the access token (reread on each connection).
+    /// XOAUTH2: a file holding the access token (reread when the token is
+    /// 45 minutes old or refused, so an outside refresher can keep it current).
     #[arg(long, value_name = "FILE")]
     pub oauth2_token_file: Option<PathBuf>,
     /// How passwords are sent.

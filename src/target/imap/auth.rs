@@ -31,8 +31,8 @@ pub enum TokenSource {
     /// `KERIO_MIGRATE_USER` and the source account in
     /// `KERIO_MIGRATE_SOURCE`; `{user}` in CMD is replaced by the login.
     Command(String),
-    /// A file holding the token (reread on every connection, so an outside
-    /// refresher can keep it current).
+    /// A file holding the token (reread when the cached token is old or
+    /// refused, so an outside refresher can keep it current).
     File(PathBuf),
 }
 
