@@ -17,8 +17,9 @@
 //! - [`message`]: prepares one item for a target (the only user of
 //!   mail-parser): CRLF, hash, Message-ID, dates, anomalies, and the
 //!   internal-date chain.
-//! - [`target`]: the interface every destination implements, and the
-//!   Maildir target.
+//! - [`target`]: the interface every destination implements, the
+//!   Maildir target and the IMAP target (`target::imap`: TLS, logins,
+//!   pipelined APPEND / MULTIAPPEND, reconciliation after a crash).
 //! - [`mapping`]: which target mailbox each folder goes to (renames,
 //!   special folders, regex rules, prefix, presets, per-target name
 //!   sanitising) and the account-wide check (merges, case clashes).

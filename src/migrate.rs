@@ -170,6 +170,7 @@ fn migrate_account(
     rep.skipped_system = tree.skipped.clone();
     let mut session: Option<Box<dyn AccountSession>> = None;
     let mut session_error: Option<String> = None;
+    let mut not_mapped: Option<String> = None;
     let mut kinds: Vec<FolderKind> = Vec::with_capacity(tree.folders.len());
     let mut fatal = None;
     for folder in &tree.folders {
@@ -214,17 +215,28 @@ fn migrate_account(
             rep.folders.push(fr);
             continue;
         }
-        if session.is_none() && session_error.is_none() {
+        if session.is_none() && session_error.is_none() && not_mapped.is_none() {
             match ctx.target.open(account) {
                 Ok(s) => {
                     rep.target_account = Some(s.target_account());
                     session = Some(s);
+                }
+                Err(crate::target::TargetError::NotMapped(why)) => {
+                    not_mapped = Some(why);
                 }
                 Err(e) => {
                     session_error = Some(e.to_string());
                     rep.error = Some(format!("cannot open the target account: {e}"));
                 }
             }
+        }
+        if let Some(why) = &not_mapped {
+            for it in &contents.items {
+                fr.skip(&it.id, format!("not mapped: {why}"));
+            }
+            ctx.progress.inc(contents.items.len() as u64, 0);
+            rep.folders.push(fr);
+            continue;
         }
         let Some(sess) = session.as_mut() else {
             all_fail(
@@ -429,6 +441,9 @@ fn file_stat(path: &std::path::Path) -> std::io::Result<SrcInfo> {
 struct FolderState<'r> {
     fr: &'r mut FolderReport,
     inflight: HashMap<String, SrcInfo>,
+    /// Size, internal date and Message-ID of what is in flight, for the
+    /// pending rows (reconciliation matches on them).
+    facts: HashMap<String, (u64, i64, Option<String>)>,
     rows: Vec<ItemRow>,
     fatal: Option<JournalError>,
 }
@@ -559,6 +574,7 @@ fn migrate_folder(
     let state = RefCell::new(FolderState {
         fr,
         inflight: HashMap::new(),
+        facts: HashMap::new(),
         rows: Vec::new(),
         fatal: None,
     });
@@ -620,6 +636,14 @@ fn migrate_folder(
                         *st.fr.anomalies.entry(a.to_string()).or_default() += 1;
                     }
                     st.inflight.insert(o.item_id.clone(), src);
+                    st.facts.insert(
+                        o.item_id.clone(),
+                        (
+                            o.message.bytes.len() as u64,
+                            o.internal_date.timestamp(),
+                            o.message.message_id.clone(),
+                        ),
+                    );
                     drop(st);
                     ctx.pacer.wait();
                     Some(o)
@@ -658,8 +682,12 @@ fn migrate_folder(
                                 size: 0,
                                 mtime: None,
                             });
+                            let facts = st.facts.get(item);
                             ItemRow {
                                 marker: Some(marker.clone()),
+                                size: facts.map(|f| f.0),
+                                internal_date: facts.map(|f| f.1),
+                                message_id: facts.and_then(|f| f.2.clone()),
                                 ..row_for(item, hash.to_hex(), src)
                             }
                         })
@@ -669,7 +697,9 @@ fn migrate_folder(
                         local_stop.store(true, Ordering::Relaxed);
                     }
                 }
+                SessionEvent::Note(n) => st.fr.notes.push(n),
                 SessionEvent::Done(d) => {
+                    st.facts.remove(&d.item_id);
                     let src = st.inflight.remove(&d.item_id).unwrap_or(SrcInfo {
                         size: 0,
                         mtime: None,
@@ -697,6 +727,10 @@ fn migrate_folder(
                             ctx.progress.inc(1, 0);
                             let row = row_with(r);
                             st.rows.push(row);
+                        }
+                        DeliveryResult::Skipped { reason } => {
+                            st.fr.skip(&d.item_id, reason);
+                            ctx.progress.inc(1, 0);
                         }
                         DeliveryResult::Failed { reason } => {
                             st.fr.fail(&d.item_id, reason);

@@ -10,6 +10,7 @@
 //! [`SessionEvent::Pending`], which the driver makes durable in the journal
 //! before returning.
 
+pub mod imap;
 pub mod maildir;
 
 use crate::message::{ContentHash, Prepared};
@@ -74,6 +75,11 @@ pub enum DeliveryResult {
     Delivered(TargetRef),
     /// Found on the target already (a previous, unjournaled run).
     AlreadyPresent(TargetRef),
+    /// Not sent, by policy (e.g. `--nul skip`); counted as skipped.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
     /// Not stored.
     Failed {
         /// Why, as the server or file system said it.
@@ -112,6 +118,8 @@ pub enum SessionEvent {
     },
     /// A final outcome.
     Done(Delivery),
+    /// A line for the folder's report (policies applied, names changed).
+    Note(String),
 }
 
 /// A source folder as a target mailbox request.
@@ -143,6 +151,10 @@ pub enum TargetError {
         /// Why.
         reason: String,
     },
+    /// The account has no place on this target (e.g. `#public` folders
+    /// without a mapping): its items are skipped, not failed.
+    #[error("not mapped: {0}")]
+    NotMapped(String),
     /// Anything else the target reports (connection, protocol, auth).
     #[error("{0}")]
     Other(String),

@@ -212,3 +212,115 @@ fn parse_fetch(l: &[u8]) -> Option<Fetched> {
         body,
     })
 }
+
+/// Modified UTF-7 → Unicode, written for the tests (independent of the
+/// library's codec). Malformed input comes back unchanged.
+pub fn mutf7_decode(s: &str) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let Some(dash) = after.find('-') else {
+            return s.to_string();
+        };
+        let run = &after[..dash];
+        if run.is_empty() {
+            out.push('&');
+        } else {
+            let mut bits = 0u32;
+            let mut n = 0;
+            let mut units = Vec::new();
+            for c in run.bytes() {
+                let Some(v) = B64.iter().position(|b| *b == c) else {
+                    return s.to_string();
+                };
+                bits = (bits << 6) | v as u32;
+                n += 6;
+                if n >= 16 {
+                    n -= 16;
+                    units.push(((bits >> n) & 0xffff) as u16);
+                }
+            }
+            match String::from_utf16(&units) {
+                Ok(t) => out.push_str(&t),
+                Err(_) => return s.to_string(),
+            }
+        }
+        rest = &after[dash + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Unicode → modified UTF-7 (tests only).
+pub fn mutf7_encode(s: &str) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    let mut out = String::new();
+    let mut run: Vec<u16> = Vec::new();
+    let flush = |run: &mut Vec<u16>, out: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        out.push('&');
+        let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..chunk.len() + 1 {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out.push('-');
+        run.clear();
+    };
+    for c in s.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut run, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut buf = [0u16; 2];
+            run.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+impl Imap {
+    /// Mailbox names decoded to Unicode.
+    pub fn list_names(&mut self) -> Vec<String> {
+        self.list()
+            .into_iter()
+            .map(|(n, _)| mutf7_decode(&n))
+            .collect()
+    }
+
+    /// Every message of a mailbox given by its Unicode name.
+    pub fn fetch_mailbox(&mut self, name: &str) -> Vec<Fetched> {
+        self.fetch_all(&mutf7_encode(name))
+    }
+
+    /// MESSAGES of a mailbox given by its Unicode name.
+    pub fn count(&mut self, name: &str) -> u32 {
+        let (lines, st) = self.cmd(&format!("STATUS {} (MESSAGES)", quote(&mutf7_encode(name))));
+        assert!(st.starts_with("OK"), "STATUS {name}: {st}");
+        let l = String::from_utf8_lossy(&lines[0]).to_string();
+        let at = l.find("MESSAGES ").expect("MESSAGES") + 9;
+        l[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .expect("count")
+    }
+}

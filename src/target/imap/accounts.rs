@@ -1,0 +1,264 @@
+//! Which target login each source account goes to, and with which secret:
+//! the `--accounts FILE.csv` file (`source,target_user,secret`, the format
+//! `kerio-migrate users --format accounts-csv` writes) and the secret
+//! references it and the flags use (`env:VAR`, `file:/path`). A secret is
+//! never written in the file or on the command line itself.
+
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Errors reading the account mapping.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is malformed.
+    #[error("{path} line {line}: {reason}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A secret reference cannot be resolved.
+    #[error("{0}")]
+    Secret(String),
+}
+
+/// Where a secret comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretRef {
+    /// An environment variable.
+    Env(String),
+    /// A file (first line, trailing newline removed).
+    File(PathBuf),
+    /// Not given: the admin login, or a prompt.
+    None,
+}
+
+impl SecretRef {
+    /// Parses `env:VAR`, `file:/path` or an empty field.
+    pub fn parse(s: &str) -> Result<SecretRef, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            Ok(SecretRef::None)
+        } else if let Some(v) = s.strip_prefix("env:") {
+            if v.is_empty() {
+                return Err("env: needs a variable name".into());
+            }
+            Ok(SecretRef::Env(v.to_string()))
+        } else if let Some(p) = s.strip_prefix("file:") {
+            if p.is_empty() {
+                return Err("file: needs a path".into());
+            }
+            Ok(SecretRef::File(PathBuf::from(p)))
+        } else {
+            Err(
+                "the secret column must be env:VAR, file:PATH or empty (never the password itself)"
+                    .into(),
+            )
+        }
+    }
+
+    /// Reads the secret (`Ok(None)` for [`SecretRef::None`]).
+    pub fn resolve(&self) -> Result<Option<SecretString>, AccountsError> {
+        match self {
+            SecretRef::None => Ok(None),
+            SecretRef::Env(v) => match std::env::var(v) {
+                Ok(s) if !s.is_empty() => Ok(Some(SecretString::from(s))),
+                _ => Err(AccountsError::Secret(format!(
+                    "environment variable {v} is not set or empty"
+                ))),
+            },
+            SecretRef::File(p) => read_secret_file(p).map(Some),
+        }
+    }
+}
+
+/// Reads a secret file: its first line, without the line end.
+pub fn read_secret_file(p: &Path) -> Result<SecretString, AccountsError> {
+    let s = std::fs::read_to_string(p).map_err(|source| AccountsError::Io {
+        path: p.to_path_buf(),
+        source,
+    })?;
+    let line = s.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        return Err(AccountsError::Secret(format!(
+            "{}: the first line is empty",
+            p.display()
+        )));
+    }
+    Ok(SecretString::from(line))
+}
+
+/// One row of the mapping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Source account (`alice@example.com`, `#public@example.com`).
+    pub source: String,
+    /// Target login.
+    pub target_user: String,
+    /// Its secret.
+    pub secret: SecretRef,
+}
+
+/// Splits one CSV line (RFC 4180 quoting; no line breaks inside fields).
+fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' && cur.is_empty() && !was_quoted {
+            quoted = true;
+            was_quoted = true;
+        } else if c == ',' {
+            out.push(std::mem::take(&mut cur));
+            was_quoted = false;
+        } else {
+            cur.push(c);
+        }
+    }
+    if quoted {
+        return Err("unterminated quoted field".into());
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+/// Parses the `--accounts` CSV: a header naming `source`, `target_user`
+/// and `secret` (any order, other columns ignored), then one row per
+/// account. Source accounts are matched case-insensitively.
+pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, AccountsError> {
+    let syntax = |line: usize, reason: String| AccountsError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                i + 1,
+                l.trim_start_matches('\u{feff}').trim_end_matches('\r'),
+            )
+        })
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((hn, header)) = lines.next() else {
+        return Err(syntax(1, "empty file".into()));
+    };
+    let header = csv_fields(header).map_err(|e| syntax(hn, e))?;
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let (Some(cs), Some(ct)) = (col("source"), col("target_user")) else {
+        return Err(syntax(
+            hn,
+            "the header must name the columns source,target_user,secret".into(),
+        ));
+    };
+    let csec = col("secret");
+    let mut rows = Vec::new();
+    let mut seen = HashMap::new();
+    for (n, line) in lines {
+        let f = csv_fields(line).map_err(|e| syntax(n, e))?;
+        let get = |i: usize| f.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+        let source = get(cs);
+        let target_user = get(ct);
+        if source.is_empty() || target_user.is_empty() {
+            return Err(syntax(n, "source and target_user must not be empty".into()));
+        }
+        let secret = match csec {
+            Some(i) => SecretRef::parse(&get(i)).map_err(|e| syntax(n, e))?,
+            None => SecretRef::None,
+        };
+        if let Some(prev) = seen.insert(source.to_lowercase(), n) {
+            return Err(syntax(
+                n,
+                format!("{source} is already mapped on line {prev}"),
+            ));
+        }
+        rows.push(AccountRow {
+            source,
+            target_user,
+            secret,
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_users_writes() {
+        let p = Path::new("a.csv");
+        let rows = parse_accounts_csv(
+            p,
+            "source,target_user,secret\r\nalice@example.com,alice@example.com,\r\n\"#public@example.com\",shared,env:PUB_PW\r\nbob@example.com,\"b,ob\",file:/run/pw\r\n",
+        )
+        .expect("parse");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].secret, SecretRef::None);
+        assert_eq!(rows[1].source, "#public@example.com");
+        assert_eq!(rows[1].secret, SecretRef::Env("PUB_PW".into()));
+        assert_eq!(rows[2].target_user, "b,ob");
+        assert_eq!(rows[2].secret, SecretRef::File("/run/pw".into()));
+    }
+
+    #[test]
+    fn refuses_passwords_and_bad_rows() {
+        let p = Path::new("a.csv");
+        let e = parse_accounts_csv(p, "source,target_user,secret\nalice,alice,hunter2\n")
+            .expect_err("plain password");
+        let msg = e.to_string();
+        assert!(msg.contains("line 2") && !msg.contains("hunter2"), "{msg}");
+        assert!(parse_accounts_csv(p, "a,b\nx,y\n").is_err());
+        assert!(parse_accounts_csv(p, "source,target_user\nx,y\nX,z\n").is_err());
+        assert!(parse_accounts_csv(p, "source,target_user\n,y\n").is_err());
+    }
+
+    #[test]
+    fn secrets_resolve() {
+        std::env::set_var("KM_TEST_SECRET_RESOLVE", "s3cret");
+        let s = SecretRef::Env("KM_TEST_SECRET_RESOLVE".into())
+            .resolve()
+            .expect("env")
+            .expect("some");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&s), "s3cret");
+        assert!(SecretRef::Env("KM_TEST_SECRET_UNSET_XYZ".into())
+            .resolve()
+            .is_err());
+        let d = tempfile::tempdir().expect("tmp");
+        let f = d.path().join("pw");
+        std::fs::write(&f, "line1\nline2\n").expect("write");
+        let s = SecretRef::File(f).resolve().expect("file").expect("some");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&s), "line1");
+    }
+}

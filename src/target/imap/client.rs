@@ -1,0 +1,689 @@
+//! One IMAP connection: connect (TCP, TLS or STARTTLS), authenticate,
+//! and the control commands (CAPABILITY, LIST, CREATE, SUBSCRIBE, STATUS,
+//! EXAMINE, UID SEARCH, UID FETCH) through io-imap 0.7.1 over our own
+//! stream. The pipelined APPEND ([`super::pipeline`]) runs over the same
+//! stream.
+//!
+//! io-imap traps worked around here (see the module header in `mod.rs`):
+//! its `starttls()` cannot follow `greeting()` and ignores NO, so STARTTLS
+//! is sent raw; its errors drop response codes, so mailbox creation is
+//! decided from LIST; LIST RETURN (SPECIAL-USE) cannot be expressed, so it
+//! is sent raw and parsed with imap-codec.
+
+use super::auth::{check_sendable, expose, AuthMech, Credentials, TokenCache};
+use super::caps::Capabilities;
+use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
+use super::error::{io_msg, ImapError, Refusal};
+use crate::store::names;
+use imap_next::imap_types::{
+    fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
+    flag::FlagPerm,
+    mailbox::{ListMailbox, Mailbox},
+    sequence::SequenceSet,
+    status::{StatusDataItem, StatusDataItemName},
+};
+use io_imap::client::{ImapClient, ImapClientError, ImapClientStd, ImapStream};
+use io_imap::codec::fragmentizer::Fragmentizer;
+use io_imap::rfc3501::{
+    examine::ImapMailboxExamineOptions, fetch::ImapMessageFetchOptions, login::ImapLoginOptions,
+};
+use io_imap::sasl::{auth_plain::ImapAuthPlainOptions, auth_xoauth2::ImapAuthXoauth2Options};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+
+/// A mailbox as LIST shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxInfo {
+    /// Unicode name (decoded from modified UTF-7).
+    pub name: String,
+    /// Hierarchy delimiter.
+    pub delimiter: Option<char>,
+    /// `\HasNoChildren`, `\Noselect`, `\Sent`, …
+    pub attributes: Vec<String>,
+}
+
+impl MailboxInfo {
+    /// True for `\Noselect` / `\NonExistent`.
+    pub fn is_noselect(&self) -> bool {
+        self.attributes.iter().any(|a| {
+            a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent")
+        })
+    }
+}
+
+/// STATUS of a mailbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailboxStatus {
+    /// MESSAGES.
+    pub messages: u32,
+    /// UIDNEXT.
+    pub uid_next: Option<u32>,
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+}
+
+/// What EXAMINE told.
+#[derive(Clone, Debug, Default)]
+pub struct ExamineInfo {
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// PERMANENTFLAGS (`None`: not sent, which means all flags).
+    pub permanent_flags: Option<Vec<String>>,
+    /// FLAGS: the flags the mailbox knows.
+    pub flags: Option<Vec<String>>,
+}
+
+impl ExamineInfo {
+    /// The flags a message appended here keeps. EXAMINE opens the mailbox
+    /// read-only, so servers (Dovecot, Gmail) answer `PERMANENTFLAGS ()`:
+    /// then FLAGS says what the mailbox supports. No list at all means
+    /// every flag (RFC 3501 §7.1).
+    pub fn storable_flags(&self) -> Option<&Vec<String>> {
+        match &self.permanent_flags {
+            Some(p) if !p.is_empty() => Some(p),
+            _ => self.flags.as_ref().or(self.permanent_flags.as_ref()),
+        }
+    }
+}
+
+/// A connected, authenticated IMAP session.
+pub struct ImapSession {
+    pub(crate) client: ImapClientStd,
+    pub(crate) caps: Capabilities,
+    pub(crate) server: String,
+    broken: Option<String>,
+    delimiter: Option<Option<char>>,
+    selected: bool,
+}
+
+impl std::fmt::Debug for ImapSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapSession")
+            .field("server", &self.server)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps an io-imap error. Its per-command errors all have the same
+/// `No(String) / Bad(String) / …` shape (the response code is dropped).
+fn map_client_err(server: &str, cmd: &'static str, what: &str, e: ImapClientError) -> ImapError {
+    use ImapClientError as E;
+    let conn = |detail: String| ImapError::Connection {
+        server: server.to_string(),
+        detail: format!("{cmd}: {detail}"),
+    };
+    let refused = |kind: Refusal, text: String| ImapError::Command {
+        server: server.to_string(),
+        cmd,
+        what: what.to_string(),
+        kind,
+        code: None,
+        text,
+    };
+    macro_rules! cls {
+        ($inner:expr, $T:ident) => {{
+            #[allow(unreachable_patterns)]
+            match $inner {
+                $T::No(t) => refused(Refusal::No, t),
+                $T::Bad(t) => refused(Refusal::Bad, t),
+                other => conn(other.to_string()),
+            }
+        }};
+    }
+    use io_imap::rfc3501::{
+        capability::ImapCapabilityGetError, close::ImapMailboxCloseError,
+        create::ImapMailboxCreateError, examine::ImapMailboxExamineError,
+        fetch::ImapMessageFetchError, list::ImapMailboxListError, status::ImapMailboxStatusError,
+        subscribe::ImapMailboxSubscribeError,
+    };
+    use io_imap::rfc3691::unselect::ImapMailboxUnselectError;
+    let auth = |detail: String| ImapError::Auth {
+        server: server.to_string(),
+        user: what.to_string(),
+        detail,
+    };
+    match e {
+        E::Io(io) => conn(io_msg(&io)),
+        E::Login(x) => auth(x.to_string()),
+        E::AuthPlain(x) => auth(x.to_string()),
+        E::AuthXOAuth2(x) => auth(x.to_string()),
+        E::MailboxCreate(x) => cls!(x, ImapMailboxCreateError),
+        E::MailboxStatus(x) => cls!(x, ImapMailboxStatusError),
+        E::MailboxExamine(x) => cls!(x, ImapMailboxExamineError),
+        E::MailboxList(x) => cls!(x, ImapMailboxListError),
+        E::MailboxSubscribe(x) => cls!(x, ImapMailboxSubscribeError),
+        E::MailboxClose(x) => cls!(x, ImapMailboxCloseError),
+        E::MailboxUnselect(x) => cls!(x, ImapMailboxUnselectError),
+        E::MessageFetch(x) => cls!(x, ImapMessageFetchError),
+        E::Capability(x) => cls!(x, ImapCapabilityGetError),
+        E::InvalidLoginCredentials(_) => {
+            ImapError::Invalid("the login or password contains NUL, CR or LF".into())
+        }
+        other => conn(other.to_string()),
+    }
+}
+
+/// Unicode name → `Mailbox` in modified UTF-7, for the raw and pipeline
+/// paths (io-imap encodes by itself and gets the Unicode name). The
+/// encoding is printable ASCII only, so imap-codec writes an atom or a
+/// quoted string: no CR, LF or NUL can reach the wire.
+pub(crate) fn wire_mailbox(name: &str) -> Result<Mailbox<'static>, ImapError> {
+    if name.contains('\0') {
+        return Err(ImapError::Invalid(format!(
+            "mailbox name {name:?} contains NUL"
+        )));
+    }
+    Mailbox::try_from(names::encode(name))
+        .map_err(|e| ImapError::Invalid(format!("mailbox name {name:?}: {e}")))
+}
+
+fn unicode_mailbox(name: &str) -> Result<Mailbox<'static>, ImapError> {
+    if name.contains('\0') {
+        return Err(ImapError::Invalid(format!(
+            "mailbox name {name:?} contains NUL"
+        )));
+    }
+    Mailbox::try_from(name.to_string())
+        .map_err(|e| ImapError::Invalid(format!("mailbox name {name:?}: {e}")))
+}
+
+fn mailbox_str(mb: &Mailbox<'_>) -> String {
+    match mb {
+        Mailbox::Inbox => "INBOX".into(),
+        Mailbox::Other(o) => String::from_utf8_lossy(o.inner().as_ref()).into_owned(),
+    }
+}
+
+/// Opens TCP (+ TLS), reads the greeting, and runs STARTTLS when asked.
+/// Returns the client and the capabilities valid after TLS.
+fn open_transport(cfg: &ConnectConfig) -> Result<(ImapClientStd, Capabilities, bool), ImapError> {
+    let server = cfg.server();
+    let tcp = tcp_connect(cfg)?;
+    let conn = match cfg.tls {
+        TlsMode::Implicit => Conn::Tls(Box::new(tls_handshake(cfg, tcp)?)),
+        TlsMode::StartTls | TlsMode::None => Conn::Plain(tcp),
+    };
+    let mut client = ImapClientStd::new(conn);
+    let greeting = client
+        .greeting()
+        .map_err(|e| map_client_err(&server, "greeting", "", e))?;
+    let mut caps = Capabilities::from_names(greeting.capability.iter().map(|c| c.to_string()));
+    if cfg.tls == TlsMode::StartTls {
+        if !caps.starttls {
+            return Err(ImapError::StartTlsUnavailable(server));
+        }
+        // io-imap's starttls() reads the greeting itself and ignores NO/BAD:
+        // send it raw and check the answer.
+        let resp = client
+            .raw(b"K0 STARTTLS\r\n")
+            .map_err(|e| map_client_err(&server, "STARTTLS", "", e))?;
+        let tagged = resp
+            .lines()
+            .find(|l| l.starts_with("K0 "))
+            .unwrap_or_default();
+        if !tagged.starts_with("K0 OK") {
+            return Err(ImapError::Command {
+                server,
+                cmd: "STARTTLS",
+                what: String::new(),
+                kind: Refusal::No,
+                code: None,
+                text: tagged.to_string(),
+            });
+        }
+        // Bytes already buffered after the OK came in clear text before the
+        // handshake (CVE-2011-0411 style injection): refuse.
+        if client.fragmentizer.progress().is_some()
+            || !client.fragmentizer.message_bytes().is_empty()
+        {
+            return Err(ImapError::StartTlsInjection(server));
+        }
+        client.fragmentizer = Fragmentizer::new(100 << 20);
+        let conn: &mut Conn = client
+            .stream
+            .as_any_mut()
+            .downcast_mut()
+            .ok_or_else(|| ImapError::Invalid("unexpected stream type".into()))?;
+        let Conn::Plain(tcp) = std::mem::replace(conn, Conn::Closed) else {
+            return Err(ImapError::Invalid("STARTTLS on a TLS stream".into()));
+        };
+        *conn = Conn::Tls(Box::new(tls_handshake(cfg, tcp)?));
+        // Capabilities from before TLS are void (RFC 3501 §6.2.1).
+        let list = client
+            .capability()
+            .map_err(|e| map_client_err(&server, "CAPABILITY", "", e))?;
+        caps = Capabilities::from_names(list.iter().map(|c| c.to_string()));
+    }
+    Ok((client, caps, greeting.pre_authenticated))
+}
+
+/// Connects and reads the greeting only (TLS check before a run).
+pub(crate) fn probe(cfg: &ConnectConfig) -> Result<Capabilities, ImapError> {
+    open_transport(cfg).map(|(_, caps, _)| caps)
+}
+
+impl ImapSession {
+    /// TCP (+ TLS), greeting, STARTTLS, authentication, CAPABILITY.
+    pub fn connect(
+        cfg: &ConnectConfig,
+        creds: &Credentials,
+        tokens: &TokenCache,
+    ) -> Result<ImapSession, ImapError> {
+        let server = cfg.server();
+        let (mut client, caps, pre_auth) = open_transport(cfg)?;
+        if !pre_auth {
+            match authenticate(&mut client, &server, &caps, creds, tokens, false) {
+                Err(ImapError::Auth { .. }) if matches!(creds, Credentials::OAuth2 { .. }) => {
+                    // The token may have expired early: fetch a new one once,
+                    // on a new connection (the old one may be closed).
+                    let (mut c2, caps2, _) = open_transport(cfg)?;
+                    authenticate(&mut c2, &server, &caps2, creds, tokens, true)?;
+                    client = c2;
+                }
+                r => r?,
+            }
+        }
+        let mut s = ImapSession {
+            client,
+            caps,
+            server,
+            broken: None,
+            delimiter: None,
+            selected: false,
+        };
+        // Login responses may carry a partial list: ask again.
+        let list = s.io(|c| c.capability(), "CAPABILITY", "")?;
+        s.caps = Capabilities::from_names(list.iter().map(|c| c.to_string()));
+        Ok(s)
+    }
+
+    /// The capabilities after login.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// True after a connection-level failure: reconnect.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
+    }
+
+    pub(crate) fn mark_broken(&mut self, detail: String) -> ImapError {
+        self.broken = Some(detail.clone());
+        ImapError::Connection {
+            server: self.server.clone(),
+            detail,
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<(), ImapError> {
+        match &self.broken {
+            Some(why) => Err(ImapError::Connection {
+                server: self.server.clone(),
+                detail: format!("unusable after: {why}"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs an io-imap call; marks the session broken on connection errors.
+    fn io<T>(
+        &mut self,
+        f: impl FnOnce(&mut ImapClientStd) -> Result<T, ImapClientError>,
+        cmd: &'static str,
+        what: &str,
+    ) -> Result<T, ImapError> {
+        self.check()?;
+        f(&mut self.client).map_err(|e| {
+            let e = map_client_err(&self.server, cmd, what, e);
+            if e.is_connection() {
+                self.broken = Some(e.to_string());
+            }
+            e
+        })
+    }
+
+    /// The raw stream (for the pipeline).
+    pub(crate) fn stream(&mut self) -> &mut Box<dyn ImapStream> {
+        &mut self.client.stream
+    }
+
+    // --- mailboxes ---------------------------------------------------------
+
+    /// `LIST "" "*"` (names decoded to Unicode).
+    pub fn list_all(&mut self) -> Result<Vec<MailboxInfo>, ImapError> {
+        let reference = Mailbox::try_from("").map_err(|e| ImapError::Invalid(e.to_string()))?;
+        let pattern = ListMailbox::try_from("*").map_err(|e| ImapError::Invalid(e.to_string()))?;
+        let rows = self.io(|c| c.list(reference, pattern), "LIST", "*")?;
+        Ok(rows
+            .into_iter()
+            .map(|(mb, d, items)| MailboxInfo {
+                // io-imap already decoded the name from modified UTF-7.
+                name: mailbox_str(&mb),
+                delimiter: d.map(|d| d.inner()),
+                attributes: items.iter().map(|a| a.to_string()).collect(),
+            })
+            .collect())
+    }
+
+    /// The hierarchy delimiter (`LIST "" ""`), cached.
+    pub fn delimiter(&mut self) -> Result<Option<char>, ImapError> {
+        if let Some(d) = self.delimiter {
+            return Ok(d);
+        }
+        let reference = Mailbox::try_from("").map_err(|e| ImapError::Invalid(e.to_string()))?;
+        let pattern = ListMailbox::try_from("").map_err(|e| ImapError::Invalid(e.to_string()))?;
+        let rows = self.io(|c| c.list(reference, pattern), "LIST", "\"\"")?;
+        let d = rows.first().and_then(|(_, d, _)| d.map(|d| d.inner()));
+        self.delimiter = Some(d);
+        Ok(d)
+    }
+
+    /// CREATE (Unicode name).
+    pub fn create(&mut self, name: &str) -> Result<(), ImapError> {
+        let mb = unicode_mailbox(name)?;
+        self.io(|c| c.create(mb), "CREATE", name)
+    }
+
+    /// SUBSCRIBE (Unicode name).
+    pub fn subscribe(&mut self, name: &str) -> Result<(), ImapError> {
+        let mb = unicode_mailbox(name)?;
+        self.io(|c| c.subscribe(mb), "SUBSCRIBE", name)
+    }
+
+    /// Makes sure the mailbox named by `components` (joined with the
+    /// server's delimiter) exists, creating missing parents first and
+    /// subscribing what it creates. Returns the full Unicode name. A CREATE
+    /// that fails because another connection was faster is tolerated
+    /// (io-imap drops `[ALREADYEXISTS]`, so LIST decides).
+    pub fn ensure_mailbox(&mut self, components: &[String]) -> Result<String, ImapError> {
+        if components.is_empty() || components.iter().any(String::is_empty) {
+            return Err(ImapError::Invalid("empty mailbox name component".into()));
+        }
+        let delim = self.delimiter()?;
+        if delim.is_none() && components.len() > 1 {
+            return Err(ImapError::Invalid(
+                "the server has a flat namespace (no hierarchy delimiter)".into(),
+            ));
+        }
+        if let Some(d) = delim {
+            if let Some(c) = components.iter().find(|c| c.contains(d)) {
+                return Err(ImapError::Invalid(format!(
+                    "component {c:?} contains the hierarchy delimiter {d:?}"
+                )));
+            }
+        }
+        let existing: HashSet<String> = self
+            .list_all()?
+            .into_iter()
+            .filter(|m| !m.is_noselect())
+            .map(|m| m.name)
+            .collect();
+        let mut full = String::new();
+        for (i, comp) in components.iter().enumerate() {
+            if let (true, Some(d)) = (i > 0, delim) {
+                full.push(d);
+            }
+            full.push_str(comp);
+            if full.eq_ignore_ascii_case("INBOX") || existing.contains(&full) {
+                continue;
+            }
+            if let Err(e) = self.create(&full) {
+                if e.is_connection() {
+                    return Err(e);
+                }
+                let now = self.list_all()?;
+                if !now.iter().any(|m| m.name == full && !m.is_noselect()) {
+                    return Err(e);
+                }
+                continue;
+            }
+            // Subscription is a convenience: a server that refuses it still
+            // has the mailbox.
+            if let Err(e) = self.subscribe(&full) {
+                if e.is_connection() {
+                    return Err(e);
+                }
+                tracing::warn!("{}: SUBSCRIBE {full:?}: {e}", self.server);
+            }
+        }
+        Ok(full)
+    }
+
+    /// STATUS (MESSAGES UIDNEXT UIDVALIDITY).
+    pub fn status(&mut self, name: &str) -> Result<MailboxStatus, ImapError> {
+        let mb = unicode_mailbox(name)?;
+        const ITEMS: &[StatusDataItemName] = &[
+            StatusDataItemName::Messages,
+            StatusDataItemName::UidNext,
+            StatusDataItemName::UidValidity,
+        ];
+        let items = self.io(|c| c.status(mb, Cow::Borrowed(ITEMS)), "STATUS", name)?;
+        let mut st = MailboxStatus::default();
+        for it in items {
+            match it {
+                StatusDataItem::Messages(n) => st.messages = n,
+                StatusDataItem::UidNext(n) => st.uid_next = Some(n.get()),
+                StatusDataItem::UidValidity(n) => st.uid_validity = Some(n.get()),
+                _ => {}
+            }
+        }
+        Ok(st)
+    }
+
+    /// EXAMINE (read-only; never SELECT: the migration changes nothing
+    /// through a selected mailbox). Call [`Self::unselect`] afterwards.
+    pub fn examine(&mut self, name: &str) -> Result<ExamineInfo, ImapError> {
+        let mb = unicode_mailbox(name)?;
+        let d = self.io(
+            |c| c.examine(mb, ImapMailboxExamineOptions::default()),
+            "EXAMINE",
+            name,
+        )?;
+        self.selected = true;
+        Ok(ExamineInfo {
+            uid_validity: d.uid_validity.map(NonZeroU32::get),
+            flags: d.flags.map(|v| v.iter().map(|f| f.to_string()).collect()),
+            permanent_flags: d.permanent_flags.map(|v| {
+                v.iter()
+                    .map(|f| match f {
+                        FlagPerm::Flag(f) => f.to_string(),
+                        FlagPerm::Asterisk => "\\*".to_string(),
+                    })
+                    .collect()
+            }),
+        })
+    }
+
+    /// Leaves the examined mailbox (UNSELECT, or CLOSE, which expunges
+    /// nothing on a read-only mailbox).
+    pub fn unselect(&mut self) -> Result<(), ImapError> {
+        if !self.selected {
+            return Ok(());
+        }
+        if self.caps.unselect {
+            self.io(|c| c.unselect(), "UNSELECT", "")?;
+        } else {
+            self.io(|c| c.close(), "CLOSE", "")?;
+        }
+        self.selected = false;
+        Ok(())
+    }
+
+    /// `UID FETCH from:* (UID RFC822.SIZE)` in the examined mailbox: the
+    /// messages with a UID ≥ `from`, with their sizes.
+    pub fn uid_sizes_from(&mut self, from: u32) -> Result<Vec<(u32, u64)>, ImapError> {
+        let from_nz =
+            NonZeroU32::new(from.max(1)).ok_or_else(|| ImapError::Invalid("UID 0".into()))?;
+        let set = SequenceSet::from(from_nz..);
+        let items = vec![MessageDataItemName::Uid, MessageDataItemName::Rfc822Size];
+        let res = self.io(
+            |c| {
+                c.fetch(
+                    set,
+                    MacroOrMessageDataItemNames::MessageDataItemNames(items),
+                    ImapMessageFetchOptions {
+                        uid: true,
+                        modifiers: vec![],
+                    },
+                )
+            },
+            "UID FETCH",
+            "RFC822.SIZE",
+        )?;
+        let mut out = Vec::new();
+        for (_seq, items) in res {
+            let (mut uid, mut size) = (None, None);
+            for it in items.into_iter() {
+                match it {
+                    MessageDataItem::Uid(u) => uid = Some(u.get()),
+                    MessageDataItem::Rfc822Size(n) => size = Some(u64::from(n)),
+                    _ => {}
+                }
+            }
+            // `n:*` also returns the last message when n is beyond it.
+            if let (Some(u), Some(s)) = (uid, size) {
+                if u >= from {
+                    out.push((u, s));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `UID FETCH uids (UID BODY.PEEK[])` in the examined mailbox.
+    pub fn uid_bodies(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let mut out = Vec::new();
+        for chunk in uids.chunks(50) {
+            let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
+            if list.is_empty() {
+                continue;
+            }
+            let set = SequenceSet::try_from(list).map_err(|e| ImapError::Invalid(e.to_string()))?;
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::BodyExt {
+                    section: None::<Section<'static>>,
+                    partial: None,
+                    peek: true,
+                },
+            ];
+            let res = self.io(
+                |c| {
+                    c.fetch(
+                        set,
+                        MacroOrMessageDataItemNames::MessageDataItemNames(items),
+                        ImapMessageFetchOptions {
+                            uid: true,
+                            modifiers: vec![],
+                        },
+                    )
+                },
+                "UID FETCH",
+                "BODY.PEEK[]",
+            )?;
+            for (_seq, items) in res {
+                let (mut uid, mut body) = (None, None);
+                for it in items.into_iter() {
+                    match it {
+                        MessageDataItem::Uid(u) => uid = Some(u.get()),
+                        MessageDataItem::BodyExt { data, .. } => {
+                            body = data.0.map(|s| s.as_ref().to_vec())
+                        }
+                        _ => {}
+                    }
+                }
+                if let (Some(u), Some(b)) = (uid, body) {
+                    out.push((u, b));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// LOGOUT (errors ignored by callers: the connection ends either way).
+    pub fn logout(mut self) -> Result<(), ImapError> {
+        if self.broken.is_some() {
+            return Ok(());
+        }
+        self.io(|c| c.logout(), "LOGOUT", "")
+    }
+}
+
+fn authenticate(
+    client: &mut ImapClientStd,
+    server: &str,
+    caps: &Capabilities,
+    creds: &Credentials,
+    tokens: &TokenCache,
+    refresh_token: bool,
+) -> Result<(), ImapError> {
+    let user = creds.user().to_string();
+    check_sendable("the login", &user)?;
+    let map = |cmd: &'static str, e| map_client_err(server, cmd, &user, e);
+    match creds {
+        Credentials::Password {
+            user: login,
+            password,
+            mech,
+        } => {
+            check_sendable("the password", expose(password))?;
+            let plain = match mech {
+                AuthMech::Plain => true,
+                AuthMech::Login => false,
+                AuthMech::Auto => caps.has_auth("PLAIN") || caps.login_disabled,
+            };
+            if plain {
+                let opts = ImapAuthPlainOptions {
+                    initial_request: caps.sasl_ir,
+                    ..Default::default()
+                };
+                client
+                    .auth_plain(None, login, expose(password), opts)
+                    .map_err(|e| map("AUTHENTICATE PLAIN", e))?;
+            } else {
+                if caps.login_disabled {
+                    return Err(ImapError::Auth {
+                        server: server.to_string(),
+                        user,
+                        detail: "the server advertises LOGINDISABLED (use --auth plain)".into(),
+                    });
+                }
+                client
+                    .login(login, expose(password), ImapLoginOptions::default())
+                    .map_err(|e| map("LOGIN", e))?;
+            }
+        }
+        Credentials::Master {
+            authzid,
+            authcid,
+            password,
+        } => {
+            check_sendable("the admin login", authcid)?;
+            check_sendable("the admin password", expose(password))?;
+            let opts = ImapAuthPlainOptions {
+                initial_request: caps.sasl_ir,
+                ..Default::default()
+            };
+            client
+                .auth_plain(Some(authzid), authcid, expose(password), opts)
+                .map_err(|e| map("AUTHENTICATE PLAIN", e))?;
+        }
+        Credentials::OAuth2 {
+            user: login,
+            source,
+            token,
+        } => {
+            let t = tokens.get(login, source, token, refresh_token)?;
+            let opts = ImapAuthXoauth2Options {
+                initial_request: caps.sasl_ir,
+                ..Default::default()
+            };
+            client
+                .auth_xoauth2(login, expose(&t), opts)
+                .map_err(|e| map("AUTHENTICATE XOAUTH2", e))?;
+        }
+    }
+    Ok(())
+}

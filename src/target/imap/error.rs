@@ -1,0 +1,154 @@
+//! Errors of the IMAP target, typed, with the server and what was being
+//! done. They become [`crate::target::TargetError`] at the module boundary.
+
+use std::io;
+
+/// A response code the migration acts on (RFC 5530, UIDPLUS, vendors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RespCode {
+    /// `[TRYCREATE]`: the mailbox does not exist.
+    TryCreate,
+    /// `[TOOBIG]`: the message is too large.
+    TooBig,
+    /// `[LIMIT]`: a server limit (Dovecot: APPENDLIMIT) was hit.
+    Limit,
+    /// `[OVERQUOTA]`: the account is full.
+    OverQuota,
+    /// `[THROTTLED]` (Gmail, Microsoft 365): slow down.
+    Throttled,
+    /// `[UNAVAILABLE]`: temporary failure.
+    Unavailable,
+    /// `[ALREADYEXISTS]`.
+    AlreadyExists,
+    /// `[NONEXISTENT]`.
+    NonExistent,
+    /// Another code, as sent.
+    Other(String),
+}
+
+impl std::fmt::Display for RespCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            RespCode::TryCreate => "TRYCREATE",
+            RespCode::TooBig => "TOOBIG",
+            RespCode::Limit => "LIMIT",
+            RespCode::OverQuota => "OVERQUOTA",
+            RespCode::Throttled => "THROTTLED",
+            RespCode::Unavailable => "UNAVAILABLE",
+            RespCode::AlreadyExists => "ALREADYEXISTS",
+            RespCode::NonExistent => "NONEXISTENT",
+            RespCode::Other(s) => s,
+        };
+        f.write_str(s)
+    }
+}
+
+/// NO or BAD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Tagged NO.
+    No,
+    /// Tagged BAD.
+    Bad,
+}
+
+/// Errors of the IMAP client layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    /// DNS failed.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// Host name.
+        host: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// TCP connect failed or timed out.
+    #[error("TCP connect to {addr} failed: {source}")]
+    Connect {
+        /// Address tried last.
+        addr: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The TLS settings are unusable (CA file unreadable, …).
+    #[error("TLS configuration: {0}")]
+    TlsConfig(String),
+    /// The TLS handshake failed (certificate, protocol).
+    #[error("TLS handshake with {server} failed: {detail} (trust a private CA with --tls-ca FILE; --insecure disables verification)")]
+    TlsHandshake {
+        /// `host:port`.
+        server: String,
+        /// What OpenSSL said.
+        detail: String,
+    },
+    /// STARTTLS required but not offered.
+    #[error(
+        "{0} does not offer STARTTLS (refusing to continue in clear text; --tls none allows it)"
+    )]
+    StartTlsUnavailable(String),
+    /// Bytes followed the STARTTLS answer in clear text.
+    #[error("{0} sent data after the STARTTLS response (possible injection); aborting")]
+    StartTlsInjection(String),
+    /// Login refused.
+    #[error("{server}: authentication as {user} failed: {detail}")]
+    Auth {
+        /// `host:port`.
+        server: String,
+        /// The login (never a secret).
+        user: String,
+        /// The server's answer.
+        detail: String,
+    },
+    /// A command got NO or BAD.
+    #[error("{server}: {cmd} {what}: {kind:?} {}{text}", code.as_ref().map(|c| format!("[{c}] ")).unwrap_or_default())]
+    Command {
+        /// `host:port`.
+        server: String,
+        /// The command (`CREATE`, `STATUS`, …).
+        cmd: &'static str,
+        /// Its argument (mailbox), for context.
+        what: String,
+        /// NO or BAD.
+        kind: Refusal,
+        /// The response code, when the library kept it.
+        code: Option<RespCode>,
+        /// The server's text.
+        text: String,
+    },
+    /// The connection is unusable (EOF, BYE, I/O error, timeout, garbage):
+    /// reconnect.
+    #[error("{server}: connection lost: {detail}")]
+    Connection {
+        /// `host:port`.
+        server: String,
+        /// What happened.
+        detail: String,
+    },
+    /// Something we refuse to send (name with NUL, flat namespace, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// The OAuth2 token could not be obtained.
+    #[error("OAuth2 token: {0}")]
+    Token(String),
+}
+
+impl ImapError {
+    /// True when reconnecting may help.
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            ImapError::Connection { .. } | ImapError::Connect { .. } | ImapError::Resolve { .. }
+        )
+    }
+}
+
+/// An I/O error as text; `SO_RCVTIMEO` expiry shows up as EAGAIN on Linux.
+pub(crate) fn io_msg(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!("timed out ({e})"),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,411 @@
+//! The IMAP target: injects prepared messages into any IMAP server with
+//! pipelined APPEND (MULTIAPPEND where offered), keeping their flags and
+//! internal dates, so that an interrupted run can be rerun without
+//! duplicates.
+//!
+//! # Layout
+//! - [`conn`] — TCP with timeouts and TCP_NODELAY; TLS (native-tls),
+//!   implicit or after STARTTLS; `--tls-ca`, `--insecure`.
+//! - [`auth`] — credentials (password via LOGIN / AUTHENTICATE PLAIN, admin
+//!   or master login via SASL PLAIN with an authorization identity,
+//!   XOAUTH2 with a token from a file or a command).
+//! - [`accounts`] — the `--accounts FILE.csv` mapping and secret references.
+//! - [`caps`] — capabilities.
+//! - `client` — one connection and its control commands (io-imap 0.7.1).
+//! - `pipeline` — pipelined APPEND / MULTIAPPEND (imap-codec encodings,
+//!   imap-next 0.3.4 as the response parser).
+//! - `reconcile` — finding messages whose arrival is in doubt.
+//! - `session` — the [`AccountSession`](crate::target::AccountSession) with
+//!   its worker connections, backoff and reconnection.
+//!
+//! No io-imap, imap-next or imap-types type leaves this module. The
+//! versions are pinned with `=` in Cargo.toml: the workarounds below depend
+//! on their behaviour; rerun `cargo test imap` on every bump.
+//!
+//! # Library traps and what we do (verified against Dovecot 2.3)
+//! 1. imap-next 0.3.4 waits forever when a server answers a synchronising
+//!    literal with a tagged NO instead of `+`: we keep our own send queue
+//!    and use imap-next only to parse responses.
+//! 2. `APPEND … {n+}` answered with BAD (invalid flag) makes Dovecot read
+//!    the literal's lines as commands: we only send the four system flags,
+//!    and a BAD to a `{n+}` command drops the connection.
+//! 3. io-imap's `starttls()` cannot follow `greeting()` and ignores NO:
+//!    STARTTLS is sent raw; bytes after its OK are refused (injection).
+//! 4. io-imap's errors drop response codes: mailbox creation is decided by
+//!    LIST; the APPEND path reads codes itself.
+//! 5. imap-codec knows one APPENDUID UID: MULTIAPPEND ranges are parsed here.
+//! 6. NUL cannot go in a literal: literal8 with BINARY, else `--nul`
+//!    (strip by default, or skip). Dovecot stores NUL as 0x80, so
+//!    reconciliation hashes with NUL and 0x80 folded together.
+//! 7. imap-types prints secrets in debug builds at TRACE: the CLI caps the
+//!    `io_imap`, `imap_next`, `imap_codec` and `imap_types` log targets at
+//!    DEBUG.
+//! 8. Mailbox names go out in modified UTF-7 ([`crate::store::names`]),
+//!    which is printable ASCII: quoting is imap-codec's, and no folder name
+//!    can produce a second command.
+//!
+//! # Policies
+//! - Dates before 1970 are sent as 01-Jan-1970 00:00:00 +0000, dates in the
+//!   future as now; both are counted in a folder note.
+//! - Flags `\Seen \Answered \Flagged \Draft` as far as the mailbox's
+//!   PERMANENTFLAGS allow (learnt with EXAMINE on the control connection;
+//!   as EXAMINE is read-only, an empty PERMANENTFLAGS falls back to FLAGS);
+//!   never `\Deleted`.
+//! - Over APPENDLIMIT, `[TOOBIG]`, `[LIMIT]`, any NO without a retryable
+//!   code: the message fails with the server's words, the run goes on.
+//!   `[THROTTLED]` / `[UNAVAILABLE]`: pause (the server's "Suggested Backoff
+//!   Time" or 1 s, 2 s, 4 s …) and send again. `[OVERQUOTA]`: waiting does
+//!   not help, so the account stops with that reason (its other items are
+//!   reported failed). BYE, EOF, timeouts: reconnect with backoff, check
+//!   what arrived, send the rest.
+//! - `--max-bytes-per-day`: per target account, over any 24 hours of this
+//!   process; when used up the account waits (the time is logged).
+//! - `#public@domain` accounts are migrated only when mapped (a CSV row or
+//!   `--public-to`), below `--public-prefix`; otherwise they are skipped as
+//!   "not mapped".
+//! - Crash safety: each group of messages is announced as Pending with a
+//!   marker `{"imap":1,"uv":UIDVALIDITY,"un":lowest UID}` before it is sent;
+//!   `reconcile` finds them by content among the UIDs from there on.
+
+pub mod accounts;
+pub mod auth;
+pub mod caps;
+mod client;
+pub mod conn;
+pub mod error;
+mod pipeline;
+mod reconcile;
+mod session;
+
+pub use accounts::{parse_accounts_csv, AccountRow, AccountsError, SecretRef};
+pub use auth::{AuthMech, Credentials, TokenCache, TokenSource};
+pub use caps::Capabilities;
+pub use conn::{ConnectConfig, TlsMode};
+pub use error::{ImapError, RespCode};
+pub use pipeline::Window;
+pub use session::ByteBudget;
+
+use crate::store::Account;
+use crate::target::{AccountSession, Target, TargetError};
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What to do with NUL bytes when the server has no BINARY.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NulPolicy {
+    /// Remove the NUL bytes and send the rest (reported per folder).
+    #[default]
+    Strip,
+    /// Do not send the message (reported as skipped).
+    Skip,
+}
+
+/// Behaviour of the IMAP target.
+#[derive(Clone, Debug)]
+pub struct ImapOptions {
+    /// Append connections per account.
+    pub connections: usize,
+    /// Single APPENDs in flight per connection.
+    pub window: usize,
+    /// Bytes in flight per connection.
+    pub window_bytes: usize,
+    /// Use MULTIAPPEND when the server offers it.
+    pub multiappend: bool,
+    /// Messages per MULTIAPPEND batch.
+    pub batch: usize,
+    /// Bytes per MULTIAPPEND batch.
+    pub batch_bytes: usize,
+    /// MULTIAPPEND commands in flight per connection.
+    pub multi_in_flight: usize,
+    /// NUL bytes without BINARY.
+    pub nul: NulPolicy,
+    /// `--max-bytes-per-day` (per target account).
+    pub max_bytes_per_day: Option<u64>,
+    /// Reconnections / resends before a message fails.
+    pub retries: u32,
+    /// Longest pause between attempts.
+    pub backoff_max: Duration,
+}
+
+impl Default for ImapOptions {
+    fn default() -> Self {
+        ImapOptions {
+            connections: 4,
+            window: 64,
+            window_bytes: 16 << 20,
+            multiappend: true,
+            batch: 50,
+            batch_bytes: 8 << 20,
+            multi_in_flight: 4,
+            nul: NulPolicy::Strip,
+            max_bytes_per_day: None,
+            retries: 5,
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The target login of one source account.
+#[derive(Clone, Debug)]
+pub struct AccountLogin {
+    /// Login on the target.
+    pub target_user: String,
+    /// Its password (`None`: the admin login, or no credentials).
+    pub secret: Option<SecretString>,
+}
+
+/// How source accounts log in on the target.
+#[derive(Clone, Debug, Default)]
+pub struct Logins {
+    /// Explicit mappings, by lower-case source account.
+    pub accounts: HashMap<String, AccountLogin>,
+    /// Admin / master login (`--admin-user`): SASL PLAIN with authzid.
+    pub admin: Option<(String, SecretString)>,
+    /// XOAUTH2 token source (wins over passwords).
+    pub oauth2: Option<TokenSource>,
+    /// Password mechanism.
+    pub mech: AuthMech,
+    /// `--public-to`: the login that receives unmapped `#public` accounts.
+    pub public_to: Option<String>,
+    /// Folder prefix for public folders (`Public`).
+    pub public_prefix: String,
+}
+
+impl Logins {
+    /// The credentials of a source account, and its folder prefix.
+    pub fn resolve(&self, account: &Account) -> Result<(Credentials, Option<String>), TargetError> {
+        let id = account.id();
+        let row = self.accounts.get(&id.to_lowercase());
+        let (user, prefix) = if account.public {
+            let Some(user) = row
+                .map(|r| r.target_user.clone())
+                .or_else(|| self.public_to.clone())
+            else {
+                return Err(TargetError::NotMapped(
+                    "public folders are migrated only when mapped: add a row to --accounts or use --public-to LOGIN".into(),
+                ));
+            };
+            let p = self.public_prefix.trim_matches('/').to_string();
+            (user, (!p.is_empty()).then_some(p))
+        } else {
+            (
+                row.map(|r| r.target_user.clone())
+                    .unwrap_or_else(|| id.clone()),
+                None,
+            )
+        };
+        let creds = if let Some(t) = &self.oauth2 {
+            Credentials::OAuth2 {
+                user,
+                source: id,
+                token: t.clone(),
+            }
+        } else if let Some(pw) = row.and_then(|r| r.secret.clone()) {
+            Credentials::Password {
+                user,
+                password: pw,
+                mech: self.mech,
+            }
+        } else if let Some((admin, pw)) = &self.admin {
+            Credentials::Master {
+                authzid: user,
+                authcid: admin.clone(),
+                password: pw.clone(),
+            }
+        } else {
+            return Err(TargetError::Other(format!(
+                "no credentials for {id} (target login {user}): give its secret in --accounts (env:VAR or file:PATH), or use --admin-user"
+            )));
+        };
+        Ok((creds, prefix))
+    }
+}
+
+/// An IMAP server as a migration target.
+pub struct ImapTarget {
+    cfg: ConnectConfig,
+    opts: ImapOptions,
+    logins: Logins,
+    tokens: Arc<TokenCache>,
+    cancel: Arc<AtomicBool>,
+    budgets: std::sync::Mutex<HashMap<String, Arc<ByteBudget>>>,
+}
+
+impl ImapTarget {
+    /// A target; `cancel` (Ctrl-C) cuts waits short.
+    pub fn new(
+        cfg: ConnectConfig,
+        opts: ImapOptions,
+        logins: Logins,
+        cancel: Arc<AtomicBool>,
+    ) -> ImapTarget {
+        ImapTarget {
+            cfg,
+            opts,
+            logins,
+            tokens: Arc::new(TokenCache::default()),
+            cancel,
+            budgets: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Connects without logging in (TCP, TLS, greeting, STARTTLS): checks
+    /// the address and the certificate before a run. Returns the
+    /// capabilities the server shows before login.
+    pub fn probe(&self) -> Result<Capabilities, ImapError> {
+        client::probe(&self.cfg)
+    }
+}
+
+impl Target for ImapTarget {
+    fn id(&self) -> String {
+        let scheme = match self.cfg.tls {
+            TlsMode::Implicit => "imaps",
+            TlsMode::StartTls | TlsMode::None => "imap",
+        };
+        format!("{scheme}://{}", self.cfg.server())
+    }
+
+    fn open(&self, account: &Account) -> Result<Box<dyn AccountSession>, TargetError> {
+        let (creds, prefix) = self.logins.resolve(account)?;
+        let budget = {
+            let mut b = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+            b.entry(creds.user().to_lowercase())
+                .or_insert_with(|| Arc::new(ByteBudget::new(self.opts.max_bytes_per_day)))
+                .clone()
+        };
+        let describe = creds.describe();
+        let shared = Arc::new(session::Shared {
+            cfg: self.cfg.clone(),
+            opts: self.opts.clone(),
+            creds,
+            tokens: self.tokens.clone(),
+            cancel: self.cancel.clone(),
+            budget,
+        });
+        let s = session::ImapAccountSession::open(shared, account.id(), prefix)
+            .map_err(|e| TargetError::Other(format!("{} → {describe}: {e}", account.id())))?;
+        Ok(Box::new(s))
+    }
+}
+
+/// Parses `imaps://host[:port]` or `imap://host[:port]` into host, port and
+/// the default TLS mode (implicit, or STARTTLS required).
+pub fn parse_target_url(s: &str) -> Result<(String, u16, TlsMode), String> {
+    let (rest, port, tls) = if let Some(r) = s.strip_prefix("imaps://") {
+        (r, 993, TlsMode::Implicit)
+    } else if let Some(r) = s.strip_prefix("imap://") {
+        (r, 143, TlsMode::StartTls)
+    } else {
+        return Err(format!(
+            "{s:?} is not imap://HOST[:PORT] or imaps://HOST[:PORT]"
+        ));
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('@') {
+        return Err(
+            "no login in the URL: use --user / --accounts (and never a password on the command line)".into(),
+        );
+    }
+    if rest.contains('/') || rest.contains('?') {
+        return Err(format!("{s:?}: only imap[s]://HOST[:PORT] is understood"));
+    }
+    let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+        let (h, after) = r
+            .split_once(']')
+            .ok_or_else(|| format!("{s:?}: unclosed '['"))?;
+        match after.strip_prefix(':') {
+            Some(p) => (
+                h.to_string(),
+                p.parse().map_err(|_| format!("bad port {p:?}"))?,
+            ),
+            None if after.is_empty() => (h.to_string(), port),
+            None => return Err(format!("{s:?}: bad address")),
+        }
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse().map_err(|_| format!("bad port {p:?}"))?,
+            ),
+            None => (rest.to_string(), port),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("{s:?}: no host"));
+    }
+    Ok((host, port, tls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_urls() {
+        assert_eq!(
+            parse_target_url("imaps://mail.example.com"),
+            Ok(("mail.example.com".into(), 993, TlsMode::Implicit))
+        );
+        assert_eq!(
+            parse_target_url("imap://127.0.0.1:10143/"),
+            Ok(("127.0.0.1".into(), 10143, TlsMode::StartTls))
+        );
+        assert_eq!(
+            parse_target_url("imaps://[::1]:1993"),
+            Ok(("::1".into(), 1993, TlsMode::Implicit))
+        );
+        assert!(parse_target_url("imaps://u:pw@host").is_err());
+        assert!(parse_target_url("https://host").is_err());
+        assert!(parse_target_url("imap://host:x").is_err());
+        assert!(parse_target_url("imap://host/INBOX").is_err());
+    }
+
+    fn acct(local: &str, public: bool) -> Account {
+        Account {
+            domain: "example.com".into(),
+            local: local.into(),
+            dir: "/x".into(),
+            public,
+        }
+    }
+
+    #[test]
+    fn logins() {
+        let mut l = Logins {
+            public_prefix: "Public/".into(),
+            ..Logins::default()
+        };
+        // No credentials at all: an account error, not a crash.
+        assert!(matches!(
+            l.resolve(&acct("alice", false)),
+            Err(TargetError::Other(_))
+        ));
+        assert!(matches!(
+            l.resolve(&acct("#public", true)),
+            Err(TargetError::NotMapped(_))
+        ));
+        l.admin = Some(("admin".into(), SecretString::from("pw".to_string())));
+        let (c, p) = l.resolve(&acct("alice", false)).expect("admin");
+        assert!(
+            matches!(&c, Credentials::Master { authzid, authcid, .. } if authzid == "alice@example.com" && authcid == "admin")
+        );
+        assert_eq!(p, None);
+        l.accounts.insert(
+            "bob@example.com".into(),
+            AccountLogin {
+                target_user: "bob".into(),
+                secret: Some(SecretString::from("b".to_string())),
+            },
+        );
+        let (c, _) = l.resolve(&acct("Bob", false)).expect("row");
+        assert!(matches!(&c, Credentials::Password { user, .. } if user == "bob"));
+        l.public_to = Some("shared".into());
+        let (c, p) = l.resolve(&acct("#public", true)).expect("public");
+        assert_eq!(c.user(), "shared");
+        assert_eq!(p.as_deref(), Some("Public"));
+    }
+}

@@ -1,0 +1,1499 @@
+//! The [`AccountSession`] of the IMAP target: one control connection
+//! (LIST, CREATE, STATUS, EXAMINE, reconciliation) and up to
+//! `connections` append connections, each driven by a worker thread that
+//! pipelines APPEND / MULTIAPPEND commands (see [`super::pipeline`]).
+//!
+//! `deliver()` runs on the driver's thread: it takes messages from the
+//! stream, checks them (APPENDLIMIT, NUL, byte budget, date, flags),
+//! groups them, announces each group with [`SessionEvent::Pending`] (the
+//! marker holds UIDVALIDITY and the lowest UID the group can get) and
+//! hands it to the workers; every outcome comes back to this thread, which
+//! alone calls `events`.
+//!
+//! A worker whose connection dies reconnects with backoff, looks for the
+//! messages whose fate is unknown (see [`super::reconcile`]), and sends
+//! again only what is not there. `[THROTTLED]` / `[UNAVAILABLE]` pause the
+//! worker (honouring "Suggested Backoff Time"), `[TRYCREATE]` recreates the
+//! mailbox, `[OVERQUOTA]` stops the account, any other NO fails the message
+//! (a refused MULTIAPPEND batch is first split to find the culprit).
+
+use super::auth::{Credentials, TokenCache};
+use super::caps::Capabilities;
+use super::client::{wire_mailbox, ImapSession};
+use super::conn::ConnectConfig;
+use super::error::{ImapError, RespCode};
+use super::pipeline::{build_append, pump, CmdOutcome, Lost, Next, PumpStats, Window, WireMsg};
+use super::reconcile::{find_on_server, fold_hash, Want};
+use super::{ImapOptions, NulPolicy};
+use crate::journal::PendingItem;
+use crate::message::ContentHash;
+use crate::target::{
+    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxSpec, Outgoing, SessionEvent,
+    TargetError, TargetInfo, TargetRef,
+};
+use chrono::{DateTime, FixedOffset, Utc};
+use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
+use imap_next::imap_types::{datetime::DateTime as ImapDateTime, flag::Flag, mailbox::Mailbox};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What every connection of an account shares.
+pub(super) struct Shared {
+    pub cfg: ConnectConfig,
+    pub opts: ImapOptions,
+    pub creds: Credentials,
+    pub tokens: Arc<TokenCache>,
+    pub cancel: Arc<AtomicBool>,
+    pub budget: Arc<ByteBudget>,
+}
+
+impl Shared {
+    /// Connects, retrying connection-level failures with backoff.
+    pub(super) fn connect(&self) -> Result<ImapSession, ImapError> {
+        let mut attempt = 0;
+        loop {
+            match ImapSession::connect(&self.cfg, &self.creds, &self.tokens) {
+                Ok(s) => return Ok(s),
+                Err(e) if e.is_connection() && attempt < self.opts.retries => {
+                    let wait = backoff(attempt, self.opts.backoff_max);
+                    tracing::warn!("{e}; reconnecting in {wait:?}");
+                    self.sleep(wait);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sleeps, waking early on Ctrl-C.
+    fn sleep(&self, d: Duration) {
+        let end = Instant::now() + d;
+        while Instant::now() < end && !self.cancel.load(Ordering::Relaxed) {
+            std::thread::sleep((end - Instant::now()).min(Duration::from_millis(200)));
+        }
+    }
+}
+
+/// 1 s, 2 s, 4 s … up to `max`.
+pub(super) fn backoff(attempt: u32, max: Duration) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(16)).min(max)
+}
+
+/// "Suggested Backoff Time: 5000 milliseconds" (Microsoft 365) in a NO text.
+pub(super) fn suggested_backoff(text: &str) -> Option<Duration> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("suggested backoff time")?;
+    let rest = &lower[at + "suggested backoff time".len()..];
+    let digits: String = rest
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let n: u64 = digits.parse().ok()?;
+    let after = rest
+        .split_once(&digits)
+        .map(|(_, a)| a.trim_start())
+        .unwrap_or("");
+    let ms = if after.starts_with("sec") || after.starts_with('s') && !after.starts_with("ms") {
+        n.saturating_mul(1000)
+    } else {
+        n
+    };
+    Some(Duration::from_millis(ms.min(3_600_000)))
+}
+
+/// `--max-bytes-per-day`: bytes sent to one target account in any 24 hours
+/// of this process. When the budget is spent, `deliver` waits until enough
+/// of it frees up (logging when), so the count stays true; a rerun starts a
+/// new count.
+#[derive(Debug, Default)]
+pub struct ByteBudget {
+    limit: Option<u64>,
+    sent: Mutex<VecDeque<(Instant, u64)>>,
+}
+
+impl ByteBudget {
+    /// A budget of `limit` bytes per 24 hours (`None`: unlimited).
+    pub fn new(limit: Option<u64>) -> ByteBudget {
+        ByteBudget {
+            limit,
+            sent: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    /// How long to wait before `n` more bytes fit (`None`: never, `n` is
+    /// larger than the whole budget); records them when they fit now.
+    pub fn take(&self, n: u64) -> Result<Duration, u64> {
+        let Some(limit) = self.limit else {
+            return Ok(Duration::ZERO);
+        };
+        if n > limit {
+            return Err(limit);
+        }
+        let mut q = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        while q
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= Self::DAY)
+        {
+            q.pop_front();
+        }
+        let mut used: u64 = q.iter().map(|(_, b)| b).sum();
+        if used + n <= limit {
+            q.push_back((now, n));
+            return Ok(Duration::ZERO);
+        }
+        for (t, b) in q.iter() {
+            used -= b;
+            if used + n <= limit {
+                return Ok((*t + Self::DAY).saturating_duration_since(now) + Duration::from_secs(1));
+            }
+        }
+        Ok(Self::DAY)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PermFlags {
+    seen: bool,
+    answered: bool,
+    flagged: bool,
+    draft: bool,
+}
+
+impl PermFlags {
+    fn from(list: Option<&Vec<String>>) -> PermFlags {
+        match list {
+            // No PERMANENTFLAGS: every flag may be set (RFC 3501 §7.1).
+            None => PermFlags {
+                seen: true,
+                answered: true,
+                flagged: true,
+                draft: true,
+            },
+            Some(v) => {
+                let has = |f: &str| v.iter().any(|x| x.eq_ignore_ascii_case(f));
+                PermFlags {
+                    seen: has("\\Seen"),
+                    answered: has("\\Answered"),
+                    flagged: has("\\Flagged"),
+                    draft: has("\\Draft"),
+                }
+            }
+        }
+    }
+
+    fn apply(&self, f: MailFlags) -> Vec<Flag<'static>> {
+        let mut v = Vec::new();
+        if f.seen && self.seen {
+            v.push(Flag::Seen);
+        }
+        if f.answered && self.answered {
+            v.push(Flag::Answered);
+        }
+        if f.flagged && self.flagged {
+            v.push(Flag::Flagged);
+        }
+        if f.draft && self.draft {
+            v.push(Flag::Draft);
+        }
+        v
+    }
+
+    fn dropped(&self, f: MailFlags) -> bool {
+        (f.seen && !self.seen)
+            || (f.answered && !self.answered)
+            || (f.flagged && !self.flagged)
+            || (f.draft && !self.draft)
+    }
+}
+
+/// Target components, report notes, hierarchy delimiter.
+type Components = (Vec<String>, Vec<String>, Option<char>);
+
+struct MailboxState {
+    uid_validity: Option<u32>,
+    perm: PermFlags,
+}
+
+/// The session of one source account.
+pub(super) struct ImapAccountSession {
+    shared: Arc<Shared>,
+    source: String,
+    prefix: Option<String>,
+    control: Option<ImapSession>,
+    caps: Capabilities,
+    conns: Vec<Option<ImapSession>>,
+    mailboxes: HashMap<String, MailboxState>,
+    notes: HashMap<String, Vec<String>>,
+    stopped: Option<String>,
+}
+
+impl ImapAccountSession {
+    pub(super) fn open(
+        shared: Arc<Shared>,
+        source: String,
+        prefix: Option<String>,
+    ) -> Result<ImapAccountSession, ImapError> {
+        let control = shared.connect()?;
+        let caps = control.capabilities().clone();
+        let n = shared.opts.connections.max(1);
+        Ok(ImapAccountSession {
+            shared,
+            source,
+            prefix,
+            control: Some(control),
+            caps,
+            conns: (0..n).map(|_| None).collect(),
+            mailboxes: HashMap::new(),
+            notes: HashMap::new(),
+            stopped: None,
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> TargetError {
+        TargetError::Other(format!(
+            "{} → {}: {e}",
+            self.source,
+            self.shared.creds.describe()
+        ))
+    }
+
+    /// Runs `f` on the control connection, reconnecting once when the
+    /// connection was lost.
+    fn with_control<T>(
+        &mut self,
+        mut f: impl FnMut(&mut ImapSession) -> Result<T, ImapError>,
+    ) -> Result<T, ImapError> {
+        for attempt in 0..2 {
+            if self.control.as_ref().is_none_or(|c| c.is_broken()) {
+                self.control = Some(self.shared.connect()?);
+            }
+            let Some(ctl) = self.control.as_mut() else {
+                continue;
+            };
+            match f(ctl) {
+                Err(e) if e.is_connection() && attempt == 0 => {
+                    tracing::warn!("{e}; reconnecting the control connection");
+                    self.control = None;
+                }
+                r => return r,
+            }
+        }
+        Err(ImapError::Invalid("control connection unavailable".into()))
+    }
+
+    /// The target mailbox path of a source folder, as components.
+    ///
+    /// This is the seam of the folder mapping (`src/mapping.rs` will replace
+    /// this body): for now the source components unchanged (INBOX stays
+    /// INBOX), below the public-folder prefix for `#public` accounts.
+    fn target_components(&self, spec: &MailboxSpec) -> Vec<String> {
+        let mut v: Vec<String> = self.prefix.iter().cloned().collect();
+        v.extend(spec.components.iter().cloned());
+        v
+    }
+
+    /// Components with the hierarchy delimiter replaced, and what was
+    /// replaced (for the report).
+    fn sanitize(comps: Vec<String>, delim: Option<char>) -> (Vec<String>, Vec<String>) {
+        let mut notes = Vec::new();
+        let Some(d) = delim else {
+            return (comps, notes);
+        };
+        let out = comps
+            .into_iter()
+            .map(|c| {
+                if c.contains(d) {
+                    let r = c.replace(d, "_");
+                    notes.push(format!(
+                        "folder name component {c:?} contains the server's hierarchy delimiter {d:?}: created as {r:?}"
+                    ));
+                    r
+                } else {
+                    c
+                }
+            })
+            .collect();
+        (out, notes)
+    }
+
+    fn components_for(&mut self, spec: &MailboxSpec) -> Result<Components, ImapError> {
+        let delim = self.with_control(|c| c.delimiter())?;
+        let (comps, notes) = Self::sanitize(self.target_components(spec), delim);
+        Ok((comps, notes, delim))
+    }
+}
+
+impl AccountSession for ImapAccountSession {
+    fn target_account(&self) -> String {
+        format!(
+            "{} on {}",
+            self.shared.creds.describe(),
+            self.shared.cfg.server()
+        )
+    }
+
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+        let (comps, _, delim) = self.components_for(spec).map_err(|e| self.err(e))?;
+        Ok(comps.join(&delim.map(String::from).unwrap_or_default()))
+    }
+
+    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+        if let Some(why) = &self.stopped {
+            return Err(TargetError::Other(why.clone()));
+        }
+        let (comps, notes, _) = self.components_for(spec).map_err(|e| self.err(e))?;
+        let name = self
+            .with_control(|c| c.ensure_mailbox(&comps))
+            .map_err(|e| self.err(e))?;
+        let ex = self
+            .with_control(|c| {
+                let ex = c.examine(&name)?;
+                c.unselect()?;
+                Ok(ex)
+            })
+            .map_err(|e| self.err(e))?;
+        let perm = PermFlags::from(ex.storable_flags());
+        self.mailboxes.insert(
+            name.clone(),
+            MailboxState {
+                uid_validity: ex.uid_validity,
+                perm,
+            },
+        );
+        if !notes.is_empty() {
+            self.notes.entry(name.clone()).or_default().extend(notes);
+        }
+        Ok(name)
+    }
+
+    fn deliver(
+        &mut self,
+        mailbox: &str,
+        messages: &mut dyn Iterator<Item = Outgoing>,
+        events: &mut dyn FnMut(SessionEvent),
+    ) -> Result<(), TargetError> {
+        if let Some(why) = &self.stopped {
+            return Err(TargetError::Other(why.clone()));
+        }
+        for n in self.notes.remove(mailbox).unwrap_or_default() {
+            events(SessionEvent::Note(n));
+        }
+        let Some(state) = self.mailboxes.get(mailbox) else {
+            return Err(TargetError::BadMailbox {
+                mailbox: mailbox.to_string(),
+                reason: "not prepared".into(),
+            });
+        };
+        let (perm, uid_validity) = (state.perm, state.uid_validity);
+        let status = self
+            .with_control(|c| c.status(mailbox))
+            .map_err(|e| self.err(e))?;
+        if status.uid_validity.is_some() && status.uid_validity != uid_validity {
+            return Err(self.err(format!(
+                "UIDVALIDITY of {mailbox:?} changed during the run ({uid_validity:?} → {:?})",
+                status.uid_validity
+            )));
+        }
+        let mbox = wire_mailbox(mailbox).map_err(|e| self.err(e))?;
+        let caps = self.caps.clone();
+        let stop: Mutex<Option<String>> = Mutex::new(None);
+        let stop_flag = AtomicBool::new(false);
+        let claimed: Mutex<HashSet<u32>> = Mutex::new(HashSet::new());
+        let ctx = WorkCtx {
+            shared: &self.shared,
+            mailbox,
+            mbox,
+            caps: &caps,
+            uid_validity: status.uid_validity.or(uid_validity),
+            stop: &stop,
+            stop_flag: &stop_flag,
+            claimed: &claimed,
+        };
+        let mut d = Dispatcher::new(&ctx, perm, status.uid_next.unwrap_or(1));
+        std::thread::scope(|s| {
+            let (job_tx, job_rx) = crossbeam_channel::bounded::<Unit>(self.conns.len() * 2);
+            let (rep_tx, rep_rx) = crossbeam_channel::unbounded::<Report>();
+            for conn in self.conns.iter_mut() {
+                let (rx, tx, ctx) = (job_rx.clone(), rep_tx.clone(), &ctx);
+                s.spawn(move || worker(ctx, conn, rx, tx));
+            }
+            drop(job_rx);
+            drop(rep_tx);
+            d.run(messages, events, &job_tx, &rep_rx);
+            drop(job_tx);
+            for r in rep_rx.iter() {
+                d.report(r, events);
+            }
+            d.finish(events);
+        });
+        let why = stop.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(why) = why {
+            if stop_flag.load(Ordering::Relaxed) {
+                self.stopped = Some(why.clone());
+                return Err(TargetError::Other(why));
+            }
+        }
+        Ok(())
+    }
+
+    fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
+        // The server's tagged OK is the commit.
+        Box::new(|| Ok(()))
+    }
+
+    fn reconcile(
+        &mut self,
+        mailbox: &str,
+        pending: &[PendingItem],
+    ) -> Result<Vec<Option<TargetRef>>, TargetError> {
+        let current_uv = self.mailboxes.get(mailbox).and_then(|m| m.uid_validity);
+        let wants: Vec<Want> = pending
+            .iter()
+            .map(|p| {
+                let m = p.marker.as_deref().and_then(Marker::parse);
+                let alt = m.as_ref().and_then(|m| m.alt.get(&p.item).cloned());
+                let hash = alt
+                    .as_ref()
+                    .map(|a| a.0)
+                    .or_else(|| hex32(&p.hash))
+                    .unwrap_or([0; 32]);
+                let size = alt.map(|a| a.1).or(p.size);
+                // A different UIDVALIDITY means the mailbox was recreated:
+                // look everywhere.
+                let lower = match &m {
+                    Some(m) if m.uv.is_some() && m.uv == current_uv => m.un,
+                    _ => 1,
+                };
+                Want { hash, size, lower }
+            })
+            .collect();
+        let (uv, found) = self
+            .with_control(|c| find_on_server(c, mailbox, &wants, &HashSet::new()))
+            .map_err(|e| self.err(e))?;
+        Ok(found
+            .into_iter()
+            .map(|f| f.map(|uid| target_ref(uv, Some(uid))))
+            .collect())
+    }
+
+    fn info(&self) -> TargetInfo {
+        TargetInfo {
+            append_limit: self.caps.append_limit(),
+            capabilities: self.caps.raw.clone(),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), TargetError> {
+        let this = *self;
+        for c in this.conns.into_iter().flatten() {
+            let _ = c.logout();
+        }
+        if let Some(c) = this.control {
+            let _ = c.logout();
+        }
+        Ok(())
+    }
+}
+
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn to_hex(h: &[u8; 32]) -> String {
+    ContentHash(*h).to_hex()
+}
+
+fn target_ref(uv: Option<u32>, uid: Option<u32>) -> TargetRef {
+    TargetRef {
+        id: match (uv, uid) {
+            (Some(v), Some(u)) => Some(format!("{v}/{u}")),
+            _ => None,
+        },
+        uid_validity: uv,
+        uid,
+    }
+}
+
+/// The Pending marker: `{"uv":UIDVALIDITY,"un":lowest UID,"alt":{item:[hash,size]}}`;
+/// `alt` lists the items whose bytes on the wire differ from the prepared
+/// ones (NUL stripped, or NUL that Dovecot will store as 0x80).
+#[derive(Debug, Default)]
+struct Marker {
+    uv: Option<u32>,
+    un: u32,
+    alt: HashMap<String, ([u8; 32], u64)>,
+}
+
+impl Marker {
+    fn to_json(&self) -> String {
+        let alt: serde_json::Map<String, serde_json::Value> = self
+            .alt
+            .iter()
+            .map(|(k, (h, n))| (k.clone(), serde_json::json!([to_hex(h), n])))
+            .collect();
+        serde_json::json!({"imap": 1, "uv": self.uv, "un": self.un, "alt": alt}).to_string()
+    }
+
+    fn parse(s: &str) -> Option<Marker> {
+        let v: serde_json::Value = serde_json::from_str(s).ok()?;
+        v.get("imap")?;
+        let uv = v.get("uv").and_then(|x| x.as_u64()).map(|x| x as u32);
+        let un = v.get("un").and_then(|x| x.as_u64()).unwrap_or(1) as u32;
+        let mut alt = HashMap::new();
+        if let Some(m) = v.get("alt").and_then(|x| x.as_object()) {
+            for (k, e) in m {
+                let h = e.get(0).and_then(|x| x.as_str()).and_then(hex32);
+                let n = e.get(1).and_then(|x| x.as_u64());
+                if let (Some(h), Some(n)) = (h, n) {
+                    alt.insert(k.clone(), (h, n));
+                }
+            }
+        }
+        Some(Marker { uv, un, alt })
+    }
+}
+
+/// What the workers of one `deliver` call share.
+struct WorkCtx<'a> {
+    shared: &'a Shared,
+    mailbox: &'a str,
+    mbox: Mailbox<'static>,
+    caps: &'a Capabilities,
+    uid_validity: Option<u32>,
+    /// Why the account stopped (or, with `stop_flag` unset, why this
+    /// mailbox stopped).
+    stop: &'a Mutex<Option<String>>,
+    stop_flag: &'a AtomicBool,
+    /// UIDs known to hold messages of this call.
+    claimed: &'a Mutex<HashSet<u32>>,
+}
+
+impl WorkCtx<'_> {
+    fn stopped(&self) -> Option<String> {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    fn stop_account(&self, why: String) {
+        let mut s = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        s.get_or_insert(why);
+        self.stop_flag.store(true, Ordering::Relaxed);
+    }
+    fn window(&self) -> Window {
+        let o = &self.shared.opts;
+        if self.multi() {
+            Window {
+                commands: o.multi_in_flight.max(1),
+                bytes: o.window_bytes,
+            }
+        } else {
+            Window {
+                commands: o.window.max(1),
+                bytes: o.window_bytes,
+            }
+        }
+    }
+    fn multi(&self) -> bool {
+        self.shared.opts.multiappend && self.caps.multiappend && self.shared.opts.batch > 1
+    }
+}
+
+/// One message ready for the wire.
+struct Msg {
+    mid: u64,
+    data: Vec<u8>,
+    flags: Vec<Flag<'static>>,
+    date: Option<ImapDateTime>,
+    hash: [u8; 32],
+    lower: u32,
+    attempts: u32,
+    last_error: Option<String>,
+}
+
+/// Messages sent as one command (MULTIAPPEND when more than one).
+struct Unit {
+    msgs: Vec<Msg>,
+    throttled: u32,
+    created: bool,
+}
+
+enum Report {
+    Done { mid: u64, result: DeliveryResult },
+    Note(String),
+}
+
+struct Meta {
+    item_id: String,
+    hash: ContentHash,
+    size: u64,
+    internal_date: DateTime<Utc>,
+    message_id: Option<String>,
+}
+
+/// The `deliver` side: checks, groups, announces, dispatches, reports.
+struct Dispatcher<'a, 'b> {
+    ctx: &'a WorkCtx<'b>,
+    perm: PermFlags,
+    lower: u32,
+    meta: HashMap<u64, Meta>,
+    next_mid: u64,
+    group: Vec<Msg>,
+    group_bytes: usize,
+    group_items: Vec<(String, ContentHash)>,
+    group_alt: HashMap<String, ([u8; 32], u64)>,
+    dates_before_1970: Vec<String>,
+    dates_future: Vec<String>,
+    nul_stripped: Vec<String>,
+    nul_binary: Vec<String>,
+    flags_dropped: u64,
+}
+
+fn sample(v: &[String]) -> String {
+    let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > 10 {
+        s.push_str(", …");
+    }
+    s
+}
+
+impl<'a, 'b> Dispatcher<'a, 'b> {
+    fn new(ctx: &'a WorkCtx<'b>, perm: PermFlags, uid_next: u32) -> Self {
+        Dispatcher {
+            ctx,
+            perm,
+            lower: uid_next.max(1),
+            meta: HashMap::new(),
+            next_mid: 0,
+            group: Vec::new(),
+            group_bytes: 0,
+            group_items: Vec::new(),
+            group_alt: HashMap::new(),
+            dates_before_1970: Vec::new(),
+            dates_future: Vec::new(),
+            nul_stripped: Vec::new(),
+            nul_binary: Vec::new(),
+            flags_dropped: 0,
+        }
+    }
+
+    fn done_now(&self, o: &Outgoing, result: DeliveryResult, events: &mut dyn FnMut(SessionEvent)) {
+        events(SessionEvent::Done(Delivery {
+            item_id: o.item_id.clone(),
+            hash: o.message.hash,
+            size: o.message.bytes.len() as u64,
+            internal_date: o.internal_date,
+            message_id: o.message.message_id.clone(),
+            result,
+        }));
+    }
+
+    fn report(&mut self, r: Report, events: &mut dyn FnMut(SessionEvent)) {
+        match r {
+            Report::Note(n) => events(SessionEvent::Note(n)),
+            Report::Done { mid, result } => {
+                if let DeliveryResult::Delivered(TargetRef { uid: Some(u), .. })
+                | DeliveryResult::AlreadyPresent(TargetRef { uid: Some(u), .. }) = &result
+                {
+                    self.lower = self.lower.max(u.saturating_add(1));
+                }
+                if let Some(m) = self.meta.remove(&mid) {
+                    events(SessionEvent::Done(Delivery {
+                        item_id: m.item_id,
+                        hash: m.hash,
+                        size: m.size,
+                        internal_date: m.internal_date,
+                        message_id: m.message_id,
+                        result,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self, rep_rx: &Receiver<Report>, events: &mut dyn FnMut(SessionEvent)) {
+        while let Ok(r) = rep_rx.try_recv() {
+            self.report(r, events);
+        }
+    }
+
+    /// Checks one message; `None` when it was settled here.
+    fn prepare(
+        &mut self,
+        o: Outgoing,
+        events: &mut dyn FnMut(SessionEvent),
+    ) -> Option<(Msg, Outgoing)> {
+        let caps = self.ctx.caps;
+        let opts = &self.ctx.shared.opts;
+        let mut data = o.message.bytes.clone();
+        if data.contains(&0) {
+            if caps.binary {
+                self.nul_binary.push(o.item_id.clone());
+            } else {
+                match opts.nul {
+                    NulPolicy::Skip => {
+                        self.done_now(
+                            &o,
+                            DeliveryResult::Skipped {
+                                reason:
+                                    "contains NUL bytes and the server has no BINARY (--nul skip)"
+                                        .into(),
+                            },
+                            events,
+                        );
+                        return None;
+                    }
+                    NulPolicy::Strip => {
+                        data.retain(|b| *b != 0);
+                        self.nul_stripped.push(o.item_id.clone());
+                    }
+                }
+            }
+        }
+        if let Some(limit) = caps.append_limit() {
+            if data.len() as u64 > limit {
+                let reason = format!(
+                    "message is {} bytes, larger than the server's APPENDLIMIT of {limit} bytes",
+                    data.len()
+                );
+                self.done_now(&o, DeliveryResult::Failed { reason }, events);
+                return None;
+            }
+        }
+        // INTERNALDATE: the server rejects dates before 1970 or in the future.
+        let now = Utc::now();
+        let mut date = o.internal_date;
+        if date.timestamp() < 0 {
+            date = DateTime::<Utc>::UNIX_EPOCH;
+            self.dates_before_1970.push(o.item_id.clone());
+        } else if date > now {
+            date = now;
+            self.dates_future.push(o.item_id.clone());
+        }
+        let fixed: DateTime<FixedOffset> = date.with_timezone(&FixedOffset::east_opt(0)?);
+        let fixed = chrono::DurationRound::duration_trunc(fixed, chrono::Duration::seconds(1))
+            .unwrap_or(fixed);
+        let date = ImapDateTime::try_from(fixed).ok();
+        if self.perm.dropped(o.flags) {
+            self.flags_dropped += 1;
+        }
+        let flags = self.perm.apply(o.flags);
+        let hash = fold_hash(&data);
+        if hash != o.message.hash.0 || data.len() != o.message.bytes.len() {
+            self.group_alt
+                .insert(o.item_id.clone(), (hash, data.len() as u64));
+        }
+        let mid = self.next_mid;
+        self.next_mid += 1;
+        Some((
+            Msg {
+                mid,
+                data,
+                flags,
+                date,
+                hash,
+                lower: 0,
+                attempts: 0,
+                last_error: None,
+            },
+            o,
+        ))
+    }
+
+    fn run(
+        &mut self,
+        messages: &mut dyn Iterator<Item = Outgoing>,
+        events: &mut dyn FnMut(SessionEvent),
+        job_tx: &Sender<Unit>,
+        rep_rx: &Receiver<Report>,
+    ) {
+        let opts = &self.ctx.shared.opts;
+        let (group_max, group_bytes_max) = if self.ctx.multi() {
+            (opts.batch.max(1), opts.batch_bytes.max(1))
+        } else {
+            (16, opts.window_bytes.max(1))
+        };
+        loop {
+            self.drain(rep_rx, events);
+            if self.ctx.stopped().is_some() {
+                break;
+            }
+            let Some(o) = messages.next() else {
+                break;
+            };
+            let Some((msg, o)) = self.prepare(o, events) else {
+                continue;
+            };
+            // --max-bytes-per-day
+            let size = msg.data.len() as u64;
+            let mut interrupted = false;
+            loop {
+                match self.ctx.shared.budget.take(size) {
+                    Ok(d) if d.is_zero() => break,
+                    Ok(d) => {
+                        let until = chrono::Local::now()
+                            + chrono::Duration::from_std(d).unwrap_or_default();
+                        tracing::warn!(
+                            "{}: --max-bytes-per-day used up; waiting until {} (Ctrl-C stops; rerun to resume)",
+                            self.ctx.shared.creds.user(),
+                            until.format("%Y-%m-%d %H:%M")
+                        );
+                        // Keep outcomes flowing while waiting.
+                        let end = Instant::now() + d;
+                        while Instant::now() < end
+                            && !self.ctx.shared.cancel.load(Ordering::Relaxed)
+                        {
+                            if let Ok(r) = rep_rx.recv_timeout(Duration::from_millis(200)) {
+                                self.report(r, events);
+                            }
+                        }
+                        if self.ctx.shared.cancel.load(Ordering::Relaxed) {
+                            interrupted = true;
+                            break;
+                        }
+                    }
+                    Err(limit) => {
+                        let reason = format!(
+                            "message is {size} bytes, more than --max-bytes-per-day ({limit})"
+                        );
+                        self.done_now(&o, DeliveryResult::Failed { reason }, events);
+                        interrupted = true;
+                        break;
+                    }
+                }
+            }
+            if interrupted {
+                if self.ctx.shared.cancel.load(Ordering::Relaxed) {
+                    self.done_now(
+                        &o,
+                        DeliveryResult::Skipped {
+                            reason: "not sent: interrupted while waiting for the daily byte budget"
+                                .into(),
+                        },
+                        events,
+                    );
+                    break;
+                }
+                continue;
+            }
+            self.group_bytes += msg.data.len();
+            self.group_items.push((o.item_id.clone(), o.message.hash));
+            self.meta.insert(
+                msg.mid,
+                Meta {
+                    item_id: o.item_id,
+                    hash: o.message.hash,
+                    size: o.message.bytes.len() as u64,
+                    internal_date: o.internal_date,
+                    message_id: o.message.message_id,
+                },
+            );
+            self.group.push(msg);
+            if self.group.len() >= group_max || self.group_bytes >= group_bytes_max {
+                self.flush(events, job_tx, rep_rx);
+            }
+        }
+        if self.ctx.stopped().is_none() {
+            self.flush(events, job_tx, rep_rx);
+        } else {
+            let why = self.ctx.stopped().unwrap_or_default();
+            for m in std::mem::take(&mut self.group) {
+                self.report(
+                    Report::Done {
+                        mid: m.mid,
+                        result: DeliveryResult::Failed {
+                            reason: format!("not sent: {why}"),
+                        },
+                    },
+                    events,
+                );
+            }
+        }
+    }
+
+    /// Announces the group, then hands it to the workers.
+    fn flush(
+        &mut self,
+        events: &mut dyn FnMut(SessionEvent),
+        job_tx: &Sender<Unit>,
+        rep_rx: &Receiver<Report>,
+    ) {
+        if self.group.is_empty() {
+            return;
+        }
+        let marker = Marker {
+            uv: self.ctx.uid_validity,
+            un: self.lower,
+            alt: std::mem::take(&mut self.group_alt),
+        };
+        events(SessionEvent::Pending {
+            items: std::mem::take(&mut self.group_items),
+            marker: marker.to_json(),
+        });
+        let mut msgs = std::mem::take(&mut self.group);
+        self.group_bytes = 0;
+        for m in &mut msgs {
+            m.lower = self.lower;
+        }
+        let units: Vec<Unit> = if self.ctx.multi() {
+            vec![Unit {
+                msgs,
+                throttled: 0,
+                created: false,
+            }]
+        } else {
+            msgs.into_iter()
+                .map(|m| Unit {
+                    msgs: vec![m],
+                    throttled: 0,
+                    created: false,
+                })
+                .collect()
+        };
+        for unit in units {
+            let mut unit = Some(unit);
+            while let Some(u) = unit.take() {
+                select! {
+                    send(job_tx, u) -> r => {
+                        if let Err(e) = r {
+                            // No worker left: they all stopped.
+                            let why = self.ctx.stopped().unwrap_or_else(|| "no connection left".into());
+                            for m in e.into_inner().msgs {
+                                self.report(Report::Done { mid: m.mid, result: DeliveryResult::Failed { reason: format!("not sent: {why}") } }, events);
+                            }
+                        }
+                    }
+                    recv(rep_rx) -> r => {
+                        if let Ok(r) = r { self.report(r, events); }
+                        unit = Some(u);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, events: &mut dyn FnMut(SessionEvent)) {
+        // Every message handed out has an outcome by now; anything else is
+        // a bug, reported rather than lost.
+        let mids: Vec<u64> = self.meta.keys().copied().collect();
+        for mid in mids {
+            self.report(
+                Report::Done {
+                    mid,
+                    result: DeliveryResult::Failed {
+                        reason: "no outcome from the IMAP worker".into(),
+                    },
+                },
+                events,
+            );
+        }
+        if !self.dates_before_1970.is_empty() {
+            events(SessionEvent::Note(format!(
+                "{} message(s) had an internal date before 1970, which IMAP cannot carry: sent as 01-Jan-1970 00:00:00 +0000 ({})",
+                self.dates_before_1970.len(),
+                sample(&self.dates_before_1970)
+            )));
+        }
+        if !self.dates_future.is_empty() {
+            events(SessionEvent::Note(format!(
+                "{} message(s) had an internal date in the future: sent with the current time ({})",
+                self.dates_future.len(),
+                sample(&self.dates_future)
+            )));
+        }
+        if !self.nul_stripped.is_empty() {
+            events(SessionEvent::Note(format!(
+                "{} message(s) contained NUL bytes, which the server (no BINARY) cannot take: NULs removed (--nul strip) ({})",
+                self.nul_stripped.len(),
+                sample(&self.nul_stripped)
+            )));
+        }
+        if !self.nul_binary.is_empty() {
+            events(SessionEvent::Note(format!(
+                "{} message(s) contained NUL bytes: sent as literal8 (BINARY); Dovecot stores each NUL as 0x80 ({})",
+                self.nul_binary.len(),
+                sample(&self.nul_binary)
+            )));
+        }
+        if self.flags_dropped > 0 {
+            events(SessionEvent::Note(format!(
+                "{} message(s) lost a flag the mailbox does not keep (PERMANENTFLAGS)",
+                self.flags_dropped
+            )));
+        }
+    }
+}
+
+/// The state of one worker, shared by its pump callbacks.
+struct WorkerState {
+    queue: VecDeque<Unit>,
+    inflight: HashMap<u64, Unit>,
+    next_key: u64,
+    jobs_done: bool,
+    pause: Option<Duration>,
+    need_create: bool,
+}
+
+fn fail_unit(tx: &Sender<Report>, unit: Unit, reason: &str) {
+    for m in unit.msgs {
+        let _ = tx.send(Report::Done {
+            mid: m.mid,
+            result: DeliveryResult::Failed {
+                reason: reason.to_string(),
+            },
+        });
+    }
+}
+
+/// One append connection.
+fn worker(
+    ctx: &WorkCtx<'_>,
+    conn: &mut Option<ImapSession>,
+    jobs: Receiver<Unit>,
+    tx: Sender<Report>,
+) {
+    let st = RefCell::new(WorkerState {
+        queue: VecDeque::new(),
+        inflight: HashMap::new(),
+        next_key: 0,
+        jobs_done: false,
+        pause: None,
+        need_create: false,
+    });
+    let retries = ctx.shared.opts.retries;
+    let mut stats = PumpStats::default();
+    loop {
+        if let Some(why) = ctx.stopped() {
+            let mut s = st.borrow_mut();
+            let mut units: Vec<Unit> = s.queue.drain(..).collect();
+            units.extend(s.inflight.drain().map(|(_, u)| u));
+            drop(s);
+            for u in units.into_iter().chain(jobs.iter()) {
+                fail_unit(&tx, u, &format!("not sent: {why}"));
+            }
+            return;
+        }
+        {
+            let s = st.borrow();
+            if s.jobs_done && s.queue.is_empty() && s.inflight.is_empty() {
+                break;
+            }
+        }
+        if st.borrow().queue.is_empty() && !st.borrow().jobs_done && conn.is_none() {
+            // Connect lazily: wait for work first.
+            match jobs.recv() {
+                Ok(u) => st.borrow_mut().queue.push_back(u),
+                Err(_) => {
+                    st.borrow_mut().jobs_done = true;
+                    continue;
+                }
+            }
+        }
+        let pause = st.borrow_mut().pause.take();
+        if let Some(p) = pause {
+            ctx.shared.sleep(p);
+        }
+        if conn.as_ref().is_none_or(|c| c.is_broken()) {
+            *conn = None;
+            match ctx.shared.connect() {
+                Ok(c) => *conn = Some(c),
+                Err(e) => {
+                    ctx.stop_account(format!("cannot connect to the target: {e}"));
+                    continue;
+                }
+            }
+        }
+        let Some(sess) = conn.as_mut() else {
+            continue;
+        };
+        if std::mem::take(&mut st.borrow_mut().need_create) {
+            let comps = vec![ctx.mailbox.to_string()];
+            // The mailbox vanished ([TRYCREATE]): create it again (the full
+            // name as one component: its parents exist or are implied).
+            if let Err(e) = sess.create(ctx.mailbox) {
+                tracing::warn!("recreating {:?}: {e} ({comps:?})", ctx.mailbox);
+            }
+        }
+        let caps = sess.capabilities().clone();
+        let mut next = |block: bool| -> Next {
+            loop {
+                if ctx.stop_flag.load(Ordering::Relaxed) {
+                    return Next::Later;
+                }
+                let mut s = st.borrow_mut();
+                if s.pause.is_some() || s.need_create {
+                    return Next::Later;
+                }
+                let unit = match s.queue.pop_front() {
+                    Some(u) => Some(u),
+                    None if s.jobs_done => None,
+                    None if block => match jobs.recv() {
+                        Ok(u) => Some(u),
+                        Err(_) => {
+                            s.jobs_done = true;
+                            None
+                        }
+                    },
+                    None => match jobs.try_recv() {
+                        Ok(u) => Some(u),
+                        Err(TryRecvError::Empty) => None,
+                        Err(TryRecvError::Disconnected) => {
+                            s.jobs_done = true;
+                            None
+                        }
+                    },
+                };
+                let Some(unit) = unit else {
+                    return Next::Later;
+                };
+                let key = s.next_key;
+                s.next_key += 1;
+                drop(s);
+                let tag = match sess_tag(ctx, key) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        fail_unit(&tx, unit, &e.to_string());
+                        continue;
+                    }
+                };
+                let wire: Vec<WireMsg<'_>> = unit
+                    .msgs
+                    .iter()
+                    .map(|m| WireMsg {
+                        data: &m.data,
+                        flags: m.flags.clone(),
+                        date: m.date.clone(),
+                    })
+                    .collect();
+                match build_append(&caps, &ctx.mbox, tag, key, &wire) {
+                    Ok(cmd) => {
+                        drop(wire);
+                        st.borrow_mut().inflight.insert(key, unit);
+                        return Next::Cmd(cmd);
+                    }
+                    Err(e) => {
+                        drop(wire);
+                        fail_unit(&tx, unit, &e.to_string());
+                    }
+                }
+            }
+        };
+        let mut done = |key: u64, o: CmdOutcome| {
+            let unit = st.borrow_mut().inflight.remove(&key);
+            if let Some(unit) = unit {
+                handle_outcome(ctx, &st, &tx, unit, o);
+            }
+        };
+        match pump(sess, ctx.window(), &mut next, &mut done, &mut stats) {
+            Ok(()) => {}
+            Err(lost) => {
+                let Lost {
+                    error,
+                    unknown,
+                    not_stored,
+                } = lost;
+                tracing::warn!("{error}; reconnecting");
+                *conn = None;
+                let why = error.to_string();
+                let mut s = st.borrow_mut();
+                let mut retry: Vec<Unit> = Vec::new();
+                let mut doubt: Vec<Unit> = Vec::new();
+                for k in not_stored {
+                    if let Some(u) = s.inflight.remove(&k) {
+                        retry.push(u);
+                    }
+                }
+                for k in unknown {
+                    if let Some(u) = s.inflight.remove(&k) {
+                        doubt.push(u);
+                    }
+                }
+                drop(s);
+                if !doubt.is_empty() {
+                    match ctx.shared.connect() {
+                        Ok(mut c) => {
+                            let settled = settle_unknown(ctx, &mut c, &tx, doubt);
+                            *conn = Some(c);
+                            match settled {
+                                Ok(missing) => retry.extend(missing),
+                                Err((e, units)) => {
+                                    // Cannot tell: never resend blindly.
+                                    for u in units {
+                                        fail_unit(
+                                            &tx,
+                                            u,
+                                            &format!("sent, but the connection was lost before the answer and the check failed ({e}); rerun to check again"),
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            for u in doubt {
+                                fail_unit(&tx, u, &format!("sent, but the connection was lost before the answer ({why}) and reconnecting failed ({e}); rerun to check"));
+                            }
+                            ctx.stop_account(format!("cannot reconnect to the target: {e}"));
+                        }
+                    }
+                }
+                let mut s = st.borrow_mut();
+                for mut u in retry.into_iter().rev() {
+                    let mut keep = Vec::new();
+                    for mut m in u.msgs.drain(..) {
+                        m.attempts += 1;
+                        m.last_error = Some(why.clone());
+                        if m.attempts > retries {
+                            let _ = tx.send(Report::Done {
+                                mid: m.mid,
+                                result: DeliveryResult::Failed {
+                                    reason: format!(
+                                        "connection lost {} times; last: {why}",
+                                        m.attempts
+                                    ),
+                                },
+                            });
+                        } else {
+                            keep.push(m);
+                        }
+                    }
+                    if !keep.is_empty() {
+                        u.msgs = keep;
+                        s.queue.push_front(u);
+                    }
+                }
+                let attempts = s
+                    .queue
+                    .iter()
+                    .flat_map(|u| u.msgs.iter().map(|m| m.attempts))
+                    .max()
+                    .unwrap_or(0);
+                if attempts > 0 {
+                    s.pause = Some(backoff(
+                        attempts.saturating_sub(1),
+                        ctx.shared.opts.backoff_max,
+                    ));
+                }
+            }
+        }
+    }
+    tracing::debug!("worker for {:?} done: {stats:?}", ctx.mailbox);
+}
+
+fn sess_tag(
+    _ctx: &WorkCtx<'_>,
+    key: u64,
+) -> Result<imap_next::imap_types::core::Tag<'static>, ImapError> {
+    imap_next::imap_types::core::Tag::try_from(format!("A{key}"))
+        .map_err(|e| ImapError::Invalid(format!("tag: {e}")))
+}
+
+/// Looks for the messages of `units` on the server; reports those found,
+/// returns the rest (to send again).
+#[allow(clippy::result_large_err)] // the units go back to the caller
+fn settle_unknown(
+    ctx: &WorkCtx<'_>,
+    sess: &mut ImapSession,
+    tx: &Sender<Report>,
+    units: Vec<Unit>,
+) -> Result<Vec<Unit>, (ImapError, Vec<Unit>)> {
+    let msgs: Vec<&Msg> = units.iter().flat_map(|u| u.msgs.iter()).collect();
+    let wants: Vec<Want> = msgs
+        .iter()
+        .map(|m| Want {
+            hash: m.hash,
+            size: Some(m.data.len() as u64),
+            lower: m.lower,
+        })
+        .collect();
+    let exclude = ctx
+        .claimed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let (uv, found) = match find_on_server(sess, ctx.mailbox, &wants, &exclude) {
+        Ok(x) => x,
+        Err(e) => return Err((e, units)),
+    };
+    let found_mids: HashMap<u64, u32> = msgs
+        .iter()
+        .zip(found)
+        .filter_map(|(m, f)| f.map(|uid| (m.mid, uid)))
+        .collect();
+    let mut missing = Vec::new();
+    let mut claimed = ctx.claimed.lock().unwrap_or_else(|p| p.into_inner());
+    for mut u in units {
+        let mut rest = Vec::new();
+        for m in u.msgs.drain(..) {
+            match found_mids.get(&m.mid) {
+                Some(uid) => {
+                    claimed.insert(*uid);
+                    let _ = tx.send(Report::Done {
+                        mid: m.mid,
+                        result: DeliveryResult::Delivered(target_ref(uv, Some(*uid))),
+                    });
+                }
+                None => rest.push(m),
+            }
+        }
+        if !rest.is_empty() {
+            u.msgs = rest;
+            missing.push(u);
+        }
+    }
+    Ok(missing)
+}
+
+fn handle_outcome(
+    ctx: &WorkCtx<'_>,
+    st: &RefCell<WorkerState>,
+    tx: &Sender<Report>,
+    mut unit: Unit,
+    o: CmdOutcome,
+) {
+    let (kind, code, text) = match o {
+        CmdOutcome::Ok { appenduid } => {
+            let (uv, uids) = match appenduid {
+                Some((v, u)) if u.len() == unit.msgs.len() => {
+                    (Some(v), u.into_iter().map(Some).collect())
+                }
+                Some((v, _)) => (Some(v), vec![None; unit.msgs.len()]),
+                None => (ctx.uid_validity, vec![None; unit.msgs.len()]),
+            };
+            let mut claimed = ctx.claimed.lock().unwrap_or_else(|p| p.into_inner());
+            for (m, uid) in unit.msgs.into_iter().zip(uids) {
+                if let Some(u) = uid {
+                    claimed.insert(u);
+                }
+                let _ = tx.send(Report::Done {
+                    mid: m.mid,
+                    result: DeliveryResult::Delivered(target_ref(uv, uid)),
+                });
+            }
+            return;
+        }
+        CmdOutcome::No { code, text } => ("NO", code, text),
+        CmdOutcome::Bad { code, text } => ("BAD", code, text),
+    };
+    let said = match &code {
+        Some(c) => format!("{kind} [{c}] {text}"),
+        None => format!("{kind} {text}"),
+    };
+    let retries = ctx.shared.opts.retries;
+    match code {
+        Some(RespCode::TryCreate) if kind == "NO" && !unit.created => {
+            unit.created = true;
+            let mut s = st.borrow_mut();
+            s.need_create = true;
+            s.queue.push_front(unit);
+        }
+        Some(RespCode::Throttled) | Some(RespCode::Unavailable) if kind == "NO" => {
+            unit.throttled += 1;
+            if unit.throttled > retries.saturating_mul(2).max(2) {
+                fail_unit(tx, unit, &format!("the server kept refusing: {said}"));
+                return;
+            }
+            let wait = suggested_backoff(&text)
+                .unwrap_or_else(|| backoff(unit.throttled - 1, ctx.shared.opts.backoff_max));
+            tracing::warn!("{}: {said}; pausing {wait:?}", ctx.mailbox);
+            let mut s = st.borrow_mut();
+            s.pause = Some(s.pause.map_or(wait, |p| p.max(wait)));
+            s.queue.push_front(unit);
+        }
+        Some(RespCode::OverQuota) => {
+            let why = format!("the target account is over quota ({said}); stopped this account");
+            fail_unit(tx, unit, &why);
+            ctx.stop_account(why);
+        }
+        _ if unit.msgs.len() > 1 => {
+            // A MULTIAPPEND batch is all-or-nothing: send its messages one by
+            // one to find the one the server refuses.
+            let _ = tx.send(Report::Note(format!(
+                "a MULTIAPPEND batch of {} was refused ({said}); its messages were sent one by one",
+                unit.msgs.len()
+            )));
+            let mut s = st.borrow_mut();
+            for m in unit.msgs.into_iter().rev() {
+                s.queue.push_front(Unit {
+                    msgs: vec![m],
+                    throttled: unit.throttled,
+                    created: unit.created,
+                });
+            }
+        }
+        _ => fail_unit(tx, unit, &format!("the server refused the message: {said}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_hints() {
+        assert_eq!(
+            suggested_backoff("Request is throttled. Suggested Backoff Time: 5000 milliseconds"),
+            Some(Duration::from_millis(5000))
+        );
+        assert_eq!(
+            suggested_backoff("[THROTTLED] Suggested Backoff Time: 3 seconds"),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(suggested_backoff("slow down"), None);
+        assert_eq!(backoff(0, Duration::from_secs(60)), Duration::from_secs(1));
+        assert_eq!(
+            backoff(10, Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn byte_budget() {
+        let b = ByteBudget::new(Some(100));
+        assert_eq!(b.take(60), Ok(Duration::ZERO));
+        assert_eq!(b.take(40), Ok(Duration::ZERO));
+        let w = b.take(1).expect("fits eventually");
+        assert!(w > Duration::from_secs(86_000), "{w:?}");
+        assert_eq!(b.take(101), Err(100));
+        assert_eq!(ByteBudget::new(None).take(u64::MAX), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn markers_round_trip() {
+        let mut m = Marker {
+            uv: Some(7),
+            un: 42,
+            ..Marker::default()
+        };
+        m.alt.insert("00000001".into(), ([3; 32], 99));
+        let p = Marker::parse(&m.to_json()).expect("parse");
+        assert_eq!((p.uv, p.un), (Some(7), 42));
+        assert_eq!(p.alt["00000001"], ([3; 32], 99));
+        assert!(Marker::parse("maildir").is_none());
+    }
+
+    #[test]
+    fn flags_follow_permanentflags() {
+        let all = MailFlags {
+            seen: true,
+            answered: true,
+            flagged: true,
+            draft: true,
+        };
+        let p = PermFlags::from(Some(&vec!["\\Seen".into(), "\\Flagged".into()]));
+        assert_eq!(p.apply(all), vec![Flag::Seen, Flag::Flagged]);
+        assert!(p.dropped(all));
+        let any = PermFlags::from(None);
+        assert_eq!(any.apply(all).len(), 4);
+    }
+}

@@ -1,0 +1,665 @@
+//! The IMAP target against a scripted fake server (tests/common/fakeimap.rs)
+//! for what Dovecot will not do on demand. Each test checks what ended on
+//! the server (every message exactly once, or the refused one missing) and
+//! what the report says.
+
+mod common;
+
+use common::fakeimap::{Action, Fake, Script};
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const N: usize = 12;
+
+/// One account, one folder, N messages; message 7 is "big" (its body says so).
+fn store(dir: &Path) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    let mut index = Vec::new();
+    for i in 0..N {
+        let id = format!("{:08x}", i + 1);
+        let tag = if i == 7 { "BIG" } else { "small" };
+        let body = format!(
+            "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{tag} body {i}\n{}",
+            "x".repeat(100 * i)
+        );
+        s.item("ann@fake.test", "INBOX", &id, body.as_bytes());
+        index.push(format!(
+            "U{id} F1 S{} D5a4a0000 T5a4a{:04x} M0 CIPM.Note",
+            body.len(),
+            i
+        ));
+    }
+    s.index("ann@fake.test", "INBOX", &index);
+    s
+}
+
+fn run(fake: &Fake, dir: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let st = store(dir);
+    let report = dir.join("r.json");
+    let out = Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(&st.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args([
+            "--tls",
+            "none",
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann",
+        ])
+        .args([
+            "--password-env",
+            "PW",
+            "--connections",
+            "1",
+            "--io-timeout",
+            "10",
+        ])
+        .arg("--state")
+        .arg(dir.join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .args(extra)
+        .env("PW", "pw")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let r = if report.exists() {
+        json(&report)
+    } else {
+        Value::Null
+    };
+    (out.status.code().unwrap_or(-1), r, err)
+}
+
+/// The Message-ID numbers stored, sorted.
+fn stored(fake: &Fake) -> Vec<usize> {
+    let mut v: Vec<usize> = fake
+        .bodies("INBOX")
+        .iter()
+        .map(|b| {
+            let t = String::from_utf8_lossy(b).into_owned();
+            let l = t
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: <"))
+                .expect("Message-ID");
+            l.split('@').next().expect("id").parse().expect("number")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn all() -> Vec<usize> {
+    (0..N).collect()
+}
+
+fn script(f: impl FnMut(usize, &common::fakeimap::AppendCmd) -> Action + Send + 'static) -> Script {
+    Box::new(f)
+}
+
+fn is_big(c: &common::fakeimap::AppendCmd) -> bool {
+    c.bodies
+        .iter()
+        .any(|b| String::from_utf8_lossy(b).contains("BIG body"))
+}
+
+#[test]
+fn without_literal_plus_sync_literals_still_pipeline_and_all_arrive() {
+    let fake = Fake::start("IMAP4rev1 UIDPLUS", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, err) = run(&fake, tmp.path(), &[]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all());
+    assert_eq!(r["totals"]["migrated"], N as u64);
+    let g = fake.state.lock().expect("lock");
+    let appends: Vec<&String> = g.lines.iter().filter(|l| l.contains(" APPEND ")).collect();
+    assert_eq!(
+        appends.len(),
+        N,
+        "one APPEND per message (no MULTIAPPEND offered)"
+    );
+    assert!(
+        appends
+            .iter()
+            .all(|l| l.ends_with('}') && !l.ends_with("+}")),
+        "{appends:?}"
+    );
+}
+
+#[test]
+fn toobig_fails_that_message_only_and_the_batch_is_split() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+ MULTIAPPEND",
+        script(|_, c| {
+            if is_big(c) {
+                Action::No("[TOOBIG] Message too large".into())
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, err) = run(&fake, tmp.path(), &[]);
+    assert_eq!(code, 3, "one item failed: {err}");
+    let mut want = all();
+    want.retain(|i| *i != 7);
+    assert_eq!(stored(&fake), want, "the rest arrived once");
+    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["failed"], 1);
+    assert_eq!(f["failed"][0]["item"], "00000008");
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("[TOOBIG] Message too large"), "{reason}");
+    assert!(
+        f["notes"].to_string().contains("MULTIAPPEND batch"),
+        "{}",
+        f["notes"]
+    );
+    // The batch went as one command, then one by one.
+    let g = fake.state.lock().expect("lock");
+    assert!(
+        g.appends[0].bodies.len() == N,
+        "first a MULTIAPPEND of all {N}"
+    );
+    assert_eq!(g.appends.len(), 1 + N);
+}
+
+#[test]
+fn throttled_then_success_waits_and_sends_again() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 2 || i == 3 {
+                Action::No(
+                    "[THROTTLED] Request is throttled. Suggested Backoff Time: 300 milliseconds"
+                        .into(),
+                )
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let t = Instant::now();
+    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "1"]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all(), "each message exactly once");
+    assert!(t.elapsed() >= Duration::from_millis(300), "it waited");
+    assert!(err.contains("THROTTLED"), "logged: {err}");
+}
+
+#[test]
+fn dropped_connection_mid_batch_is_reconciled_then_resumed() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+ MULTIAPPEND",
+        script(|i, _| match i {
+            1 => Action::StoreThenDrop,   // arrived, answer lost
+            3 => Action::DropBeforeStore, // lost
+            _ => Action::Store,
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "3"]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all(), "every message exactly once");
+    assert_eq!(r["totals"]["migrated"], N as u64);
+    let g = fake.state.lock().expect("lock");
+    assert!(g.connections >= 3, "reconnected: {}", g.connections);
+    // The batch that arrived was found, not sent again: 4 batches of 3, one
+    // of them sent twice (the dropped one).
+    let sent: usize = g.appends.iter().map(|a| a.bodies.len()).sum();
+    assert_eq!(sent, N + 3, "only the lost batch was resent");
+}
+
+#[test]
+fn untagged_data_before_continuation_is_tolerated() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS MULTIAPPEND",
+        script(|_, _| Action::Store),
+    );
+    fake.state.lock().expect("lock").untagged_before_plus = vec![
+        "* 3 EXISTS".into(),
+        "* 1 RECENT".into(),
+        "* OK [ALERT] hello".into(),
+    ];
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "4"]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all());
+}
+
+#[test]
+fn bye_mid_run_reconnects_and_sends_the_rest_once() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| if i == 4 { Action::Bye } else { Action::Store }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "1"]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all(), "every message exactly once");
+    // Depending on timing the client first sees the BYE or the closed socket.
+    assert!(
+        err.contains("BYE") || err.contains("connection lost"),
+        "{err}"
+    );
+}
+
+#[test]
+fn overquota_stops_the_account_with_the_reason() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i >= 3 {
+                Action::No("[OVERQUOTA] Quota exceeded (mailbox for user is full)".into())
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "1", "--window", "1"]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(stored(&fake), vec![0, 1, 2]);
+    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["migrated"], 3);
+    assert_eq!(f["counts"]["failed"], (N - 3) as u64);
+    assert!(
+        f["failed"].to_string().contains("over quota"),
+        "{}",
+        f["failed"]
+    );
+}
+
+/// Runs migrate on an arbitrary store against the fake.
+fn run_store(
+    fake: &Fake,
+    store: &StoreBuilder,
+    dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (i32, Value, String) {
+    let report = dir.join("r.json");
+    let out = Command::new(bin_path())
+        .args(["--quiet"])
+        .args(args.iter().take_while(|a| **a == "-vvv"))
+        .arg("migrate")
+        .arg(&store.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args(["--tls", "none", "--connections", "1", "--io-timeout", "10"])
+        .arg("--state")
+        .arg(dir.join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .args(args.iter().skip_while(|a| **a == "-vvv"))
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let r = if report.exists() {
+        json(&report)
+    } else {
+        Value::Null
+    };
+    (out.status.code().unwrap_or(-1), r, err)
+}
+
+#[test]
+fn secrets_stay_out_of_trace_logs() {
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let pw = "S3cr3t-XyZ-987";
+    for auth in ["login", "plain"] {
+        let (code, _, err) = run_store(
+            &fake,
+            &st,
+            &tmp.path().join(auth),
+            &[
+                "-vvv",
+                "--account",
+                "ann@fake.test",
+                "--user",
+                "ann",
+                "--password-env",
+                "PW",
+                "--auth",
+                auth,
+            ],
+            &[("PW", pw), ("RUST_LOG", "trace")],
+        );
+        assert_eq!(code, 0, "{err}");
+        // -vvv took effect (the IMAP libraries' TRACE output, which carries
+        // commands, is capped at DEBUG by init_logging).
+        assert!(err.contains("DEBUG"), "verbose logging is on: {err}");
+        // The password, and the SASL PLAIN initial response (base64 of
+        // "\0ann\0S3cr3t-XyZ-987"), never appear.
+        assert!(!err.contains(pw), "password in the log ({auth})");
+        assert!(
+            !err.contains("AGFubgBTM2NyM3QtWHlaLTk4Nw"),
+            "PLAIN response in the log"
+        );
+        assert!(
+            !err.contains("83, 51, 99, 114, 51, 116"),
+            "password bytes in the log"
+        );
+    }
+}
+
+#[test]
+fn xoauth2_token_from_a_command_is_refreshed_when_refused() {
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+ AUTH=XOAUTH2",
+        script(|_, _| Action::Store),
+    );
+    fake.state.lock().expect("lock").reject_auth = 1;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let counter = tmp.path().join("n");
+    let cmd = format!(
+        "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; echo tok$n-{{user}}",
+        c = counter.display()
+    );
+    let (code, r, err) = run_store(
+        &fake,
+        &st,
+        tmp.path(),
+        &[
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann@gmail.test",
+            "--oauth2-token-cmd",
+            &cmd,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), all());
+    let g = fake.state.lock().expect("lock");
+    let auths: Vec<&String> = g
+        .lines
+        .iter()
+        .filter(|l| l.contains("AUTHENTICATE XOAUTH2"))
+        .collect();
+    assert!(auths.len() >= 2, "{auths:?}");
+    use std::io::Write as _;
+    let decode = |l: &str| {
+        let b64 = l.rsplit(' ').next().expect("ir");
+        let out = Command::new("base64")
+            .arg("-d")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().expect("stdin").write_all(b64.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("base64");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        decode(auths[0]),
+        "user=ann@gmail.test\x01auth=Bearer tok1-ann@gmail.test\x01\x01"
+    );
+    assert_eq!(
+        decode(auths[1]),
+        "user=ann@gmail.test\x01auth=Bearer tok2-ann@gmail.test\x01\x01"
+    );
+    // The token command is not in the journal's copy of the command line.
+    let j = std::fs::read(tmp.path().join("j.sqlite")).expect("journal");
+    assert!(
+        !String::from_utf8_lossy(&j).contains("echo tok"),
+        "token command in the journal"
+    );
+}
+
+#[test]
+fn nul_bytes_and_impossible_dates_follow_the_policy() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    let a = "ann@fake.test";
+    s.item(
+        a,
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <0@fake.test>\n\nnul\0here\n",
+    );
+    let old = s.item(
+        a,
+        "INBOX",
+        "00000002",
+        b"From: a@b\nMessage-ID: <1@fake.test>\nDate: Fri, 1 Jan 1960 00:00:00 +0000\n\nold\n",
+    );
+    let future = s.item(
+        a,
+        "INBOX",
+        "00000003",
+        b"From: a@b\nMessage-ID: <2@fake.test>\nDate: Fri, 1 Jan 2100 00:00:00 +0000\n\nfuture\n",
+    );
+    filetime::set_file_mtime(&old, filetime::FileTime::from_unix_time(-315_619_200, 0))
+        .expect("mtime");
+    filetime::set_file_mtime(
+        &future,
+        filetime::FileTime::from_unix_time(4_102_444_800, 0),
+    )
+    .expect("mtime");
+    let args = ["--account", a, "--user", "ann", "--password-env", "PW"];
+    // Default --nul strip: sent without the NUL, reported.
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let (code, r, err) = run_store(&fake, &s, &tmp.path().join("strip"), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    let bodies = fake.bodies("INBOX");
+    assert_eq!(bodies.len(), 3);
+    assert!(
+        bodies.iter().any(|b| b.ends_with(b"\r\nnulhere\r\n")),
+        "NUL stripped"
+    );
+    let notes = r["accounts"][0]["folders"][0]["notes"].to_string();
+    assert!(
+        notes.contains("NUL") && notes.contains("--nul strip"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("before 1970") && notes.contains("00000002"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("in the future") && notes.contains("00000003"),
+        "{notes}"
+    );
+    let g = fake.state.lock().expect("lock");
+    let lines = g.lines.join("\n");
+    assert!(lines.contains("\"01-Jan-1970 00:00:00 +0000\""), "{lines}");
+    assert!(!lines.contains("2100"), "no future date sent");
+    drop(g);
+    // --nul skip: not sent, counted as skipped.
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let mut skip_args = args.to_vec();
+    skip_args.extend(["--nul", "skip"]);
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("skip"),
+        &skip_args,
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(fake.bodies("INBOX").len(), 2);
+    assert_eq!(r["totals"]["skipped"], 1);
+    assert!(r.to_string().contains("--nul skip"));
+}
+
+#[test]
+fn public_folders_without_a_mapping_are_skipped_not_failed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item(
+        "#public@fake.test",
+        "News",
+        "00000001",
+        b"From: a@b\nMessage-ID: <p@fake.test>\n\nnews\n",
+    );
+    s.item(
+        "ann@fake.test",
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <a@fake.test>\n\nhi\n",
+    );
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("a"),
+        &["--admin-user", "admin", "--admin-password-env", "PW"],
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(r["totals"]["migrated"], 1);
+    assert_eq!(r["totals"]["skipped"], 1);
+    assert!(r.to_string().contains("not mapped"));
+    assert!(!fake
+        .state
+        .lock()
+        .expect("lock")
+        .mailboxes
+        .contains_key("Public/News"));
+    // With --public-to they go below Public/.
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("b"),
+        &[
+            "--admin-user",
+            "admin",
+            "--admin-password-env",
+            "PW",
+            "--public-to",
+            "shared",
+        ],
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(fake.bodies("Public/News").len(), 1);
+}
+
+#[test]
+fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
+    use std::io::BufRead as _;
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let report = tmp.path().join("r.json");
+    let mut child = Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(&st.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args([
+            "--tls",
+            "none",
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann",
+        ])
+        .args([
+            "--password-env",
+            "PW",
+            "--batch",
+            "1",
+            "--max-bytes-per-day",
+            "2K",
+        ])
+        .arg("--state")
+        .arg(tmp.path().join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .env("PW", "pw")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    for l in lines.by_ref() {
+        let l = l.expect("line");
+        seen.push_str(&l);
+        seen.push('\n');
+        if l.contains("--max-bytes-per-day used up; waiting until") {
+            break;
+        }
+    }
+    assert!(seen.contains("waiting until"), "{seen}");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(4), "interrupted: {seen}");
+    let r = json(&report);
+    let t = &r["totals"];
+    let sent = stored(&fake).len() as u64;
+    assert!(
+        sent > 0 && sent < N as u64,
+        "some sent within 2 KiB: {sent}"
+    );
+    assert_eq!(t["migrated"].as_u64(), Some(sent));
+    assert!(r.to_string().contains("daily byte budget"), "{r}");
+    // Within the budget.
+    let bytes: usize = fake.bodies("INBOX").iter().map(Vec::len).sum();
+    assert!(bytes <= 2048, "{bytes}");
+}
+
+#[test]
+fn an_account_without_credentials_fails_alone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item(
+        "ann@fake.test",
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <a@fake.test>\n\nhi\n",
+    );
+    s.item(
+        "bea@fake.test",
+        "INBOX",
+        "00000001",
+        b"From: a@b\nMessage-ID: <b@fake.test>\n\nhi\n",
+    );
+    let csv = tmp.path().join("a.csv");
+    std::fs::write(
+        &csv,
+        "source,target_user,secret\nann@fake.test,ann,env:PW\nbea@fake.test,bea,\n",
+    )
+    .expect("csv");
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        &tmp.path().join("run"),
+        &["--accounts", csv.to_str().expect("utf8")],
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 3, "{err}\n{r}");
+    assert_eq!(fake.bodies("INBOX").len(), 1, "ann's message arrived");
+    let bea = &r["accounts"][1];
+    assert_eq!(bea["account"], "bea@fake.test");
+    assert!(
+        bea["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no credentials")),
+        "{bea}"
+    );
+    assert_eq!(bea["totals"]["failed"], 1);
+}
