@@ -134,6 +134,26 @@ fn imap_date(s: &str) -> i64 {
         .timestamp()
 }
 
+/// Where a Kerio folder lands on the harness Dovecot by default: Kerio's
+/// special folders go to the server's SPECIAL-USE mailboxes (Sent, Trash,
+/// Junk, Drafts), subfolders follow them, everything else keeps its path.
+fn dovecot_special(path: &str) -> String {
+    let (top, rest) = path
+        .split_once('/')
+        .map_or((path, None), |(t, r)| (t, Some(r)));
+    let mapped = match top {
+        "Sent Items" => "Sent",
+        "Deleted Items" => "Trash",
+        "Junk E-mail" => "Junk",
+        "Drafts" => "Drafts",
+        other => other,
+    };
+    match rest {
+        Some(r) => format!("{mapped}/{r}"),
+        None => mapped.to_string(),
+    }
+}
+
 /// Checks every mail folder of the sample-store on the server: the bytes
 /// (after CRLF; Dovecot stores NUL as 0x80), the flags and INTERNALDATE of
 /// every message, nothing more. `accounts` limits the check.
@@ -160,7 +180,7 @@ fn check_sample_on_server(dc: &Dovecot, accounts: &[&str]) -> usize {
             let mailbox = if local == "#public" {
                 format!("Public/{path}")
             } else {
-                path.clone()
+                dovecot_special(path)
             };
             let disk = ef["disk_path"].as_str().expect("disk_path");
             let src = src_root.join(disk);
@@ -559,7 +579,7 @@ fn sigkill_mid_run_then_rerun_leaves_every_message_exactly_once() {
     );
     for (a, login) in [("alice@kill.test", "alice"), ("bob@kill.test", "bob")] {
         for f in folders {
-            let ids = message_ids(&dc, login, f);
+            let ids = message_ids(&dc, login, &dovecot_special(f));
             let mut want: Vec<String> = (0..per_folder).map(|i| format!("<{i}.{f}@{a}>")).collect();
             want.sort();
             assert_eq!(ids, want, "{login} {f}: every message exactly once");
@@ -755,4 +775,122 @@ fn folder_names_arrive_exactly_and_cannot_inject_commands() {
     for line in rawlog.lines() {
         assert!(!line.starts_with("K8 "), "injected command: {line:?}");
     }
+}
+
+#[test]
+fn plan_online_maps_special_folders_from_special_use_and_creates_nothing() {
+    let dc = dovecot(&[]);
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let mut probe = Imap::login(dc.imap_port, "alice", "secret");
+    let before = probe.list_names();
+    let out = Command::new(bin_path())
+        .args(["--quiet", "plan"])
+        .arg(sample())
+        .args(["--to", &to, "--tls", "none", "--json"])
+        .args([
+            "--account",
+            "alice@example.com",
+            "--user",
+            "alice",
+            "--password-env",
+            "PW",
+        ])
+        .env("PW", "secret")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run plan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    let folders = plan["accounts"][0]["folders"].as_array().expect("folders");
+    let target_of = |src: &str| {
+        folders
+            .iter()
+            .find(|f| f["source"] == src)
+            .map(|f| {
+                (
+                    f["target"].as_str().unwrap_or("").to_string(),
+                    f["how"].clone(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{src} not planned: {folders:?}"))
+    };
+    for (src, dst) in [
+        ("Sent Items", "Sent"),
+        ("Deleted Items", "Trash"),
+        ("Junk E-mail", "Junk"),
+        ("Drafts", "Drafts"),
+    ] {
+        let (t, how) = target_of(src);
+        assert_eq!(t, dst, "{src}");
+        assert_eq!(how, "special", "{src}");
+    }
+    assert_eq!(target_of("INBOX/Projects").0, "INBOX/Projects");
+    assert_eq!(probe.list_names(), before, "plan created nothing");
+}
+
+#[test]
+fn verify_over_imap_lists_what_the_server_lost() {
+    let dc = dovecot(&[]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let login = [
+        "--tls",
+        "none",
+        "--account",
+        "bob@example.com",
+        "--user",
+        "bob",
+        "--password-env",
+        "PW",
+    ];
+    let (code, _, err) = migrate(&sample(), &to, tmp.path(), "run", &login);
+    assert_eq!(code, 0, "{err}");
+    let verify = |extra: &[&str]| -> (i32, Value) {
+        let out = Command::new(bin_path())
+            .args(["--quiet", "verify"])
+            .arg(sample())
+            .args(["--to", &to, "--json", "--state"])
+            .arg(tmp.path().join("journal.sqlite"))
+            .args(login)
+            .args(extra)
+            .env("PW", "secret")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run verify");
+        (
+            out.status.code().unwrap_or(-1),
+            serde_json::from_slice(&out.stdout).expect("json"),
+        )
+    };
+    let (code, v) = verify(&["--deep"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["totals"]["present"], v["totals"]["source_items"]);
+    assert!(v["totals"]["present"].as_u64().unwrap_or(0) > 20);
+
+    // Someone deletes bob's first INBOX message on the server.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let (_, st) = c.cmd("SELECT INBOX");
+    assert!(st.starts_with("OK"), "{st}");
+    let (_, st) = c.cmd("UID STORE 1 +FLAGS (\\Deleted)");
+    assert!(st.starts_with("OK"), "{st}");
+    let (_, st) = c.cmd("EXPUNGE");
+    assert!(st.starts_with("OK"), "{st}");
+    let (code, v) = verify(&[]);
+    assert_eq!(code, 3);
+    let inbox = v["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .find(|f| f["folder"] == "INBOX")
+        .expect("INBOX");
+    assert_eq!(
+        inbox["missing_on_target"].as_array().map(Vec::len),
+        Some(1),
+        "{inbox}"
+    );
+    assert_eq!(v["totals"]["missing_on_target"], 1);
 }

@@ -132,7 +132,7 @@ fn offline_gmail_plan_maps_special_folders_and_gives_an_eta() {
 }
 
 #[test]
-fn the_preset_is_guessed_from_the_host_and_online_needs_the_imap_target() {
+fn the_preset_is_guessed_from_the_host_and_online_logs_in() {
     let store = sample();
     let store = store.to_str().expect("utf-8 path");
     let plan = plan_json(&[store, "--to", "imaps://outlook.office365.com", "--offline"]);
@@ -147,9 +147,18 @@ fn the_preset_is_guessed_from_the_host_and_online_needs_the_imap_target() {
     assert_eq!(plan["append_limit"]["bytes"], 36_700_160);
     assert!(plan["bytes_per_day"].is_null());
 
-    let (code, _, err) = run_plan(&[store, "--to", "imaps://imap.example.org"]);
+    // Without --offline the plan logs in: a server that cannot be reached
+    // is a clear fatal error (the online plan itself is tested against
+    // Dovecot in tests/imap_dovecot.rs).
+    let (code, _, err) = run_plan(&[
+        store,
+        "--to",
+        "imaps://imap.invalid",
+        "--connect-timeout",
+        "2",
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("--offline"), "{err}");
+    assert!(err.contains("cannot reach the target"), "{err}");
     let (code, _, err) = run_plan(&[store, "--to", "ftp://x"]);
     assert_eq!(code, 1);
     assert!(err.contains("unsupported target"), "{err}");

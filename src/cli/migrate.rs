@@ -1,6 +1,6 @@
 //! `kerio-migrate migrate STORE --to TARGET [--unpack-dir DIR]`.
 
-use super::{AuthArg, Cli, ImapArgs, MigrateArgs, NulArg, TlsArg};
+use super::{AuthArg, Cli, ImapArgs, MigrateArgs, NulArg, SelectArgs, TlsArg};
 use crate::journal::Journal;
 use crate::migrate::{migrate, MigrateOptions};
 use crate::target::imap::{
@@ -71,7 +71,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
             let state = t.root().join(JOURNAL_FILE);
             (Box::new(t), state)
         } else if a.to.starts_with("imap://") || a.to.starts_with("imaps://") {
-            let t = imap_target(a, cancel)?;
+            let t = imap_target(&a.to, &a.imap, &a.select, mapping.clone(), cancel)?;
             (Box::new(t), PathBuf::from(JOURNAL_FILE))
         } else {
             bail!(
@@ -119,7 +119,7 @@ fn prompt(what: &str) -> anyhow::Result<SecretString> {
     Ok(SecretString::from(pw))
 }
 
-fn logins(i: &ImapArgs, a: &MigrateArgs) -> anyhow::Result<Logins> {
+fn logins(i: &ImapArgs, select: &SelectArgs) -> anyhow::Result<Logins> {
     let mut l = Logins {
         mech: match i.auth {
             AuthArg::Auto => AuthMech::Auto,
@@ -149,7 +149,7 @@ fn logins(i: &ImapArgs, a: &MigrateArgs) -> anyhow::Result<Logins> {
     }
     let needs_secret = l.admin.is_none() && l.oauth2.is_none();
     if let Some(user) = &i.user {
-        let [source] = &a.select.accounts[..] else {
+        let [source] = &select.accounts[..] else {
             bail!("--user needs exactly one --account SRC (the source account it logs in for)");
         };
         if source.contains(['*', '?']) {
@@ -206,9 +206,16 @@ fn logins(i: &ImapArgs, a: &MigrateArgs) -> anyhow::Result<Logins> {
     Ok(l)
 }
 
-fn imap_target(a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<ImapTarget> {
-    let i = &a.imap;
-    let (host, port, default_tls) = imap::parse_target_url(&a.to).map_err(anyhow::Error::msg)?;
+/// Builds the IMAP target of `--to imap[s]://…` (shared by migrate, plan
+/// and verify) and checks once that it can be reached.
+pub(super) fn imap_target(
+    to: &str,
+    i: &ImapArgs,
+    select: &SelectArgs,
+    mapping: crate::mapping::MappingConfig,
+    cancel: &Arc<AtomicBool>,
+) -> anyhow::Result<ImapTarget> {
+    let (host, port, default_tls) = imap::parse_target_url(to).map_err(anyhow::Error::msg)?;
     let tls = match i.tls {
         None => default_tls,
         Some(TlsArg::None) => TlsMode::None,
@@ -243,14 +250,15 @@ fn imap_target(a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<Imap
         },
         max_bytes_per_day: i.max_bytes_per_day,
         retries: i.retries,
+        mapping,
         ..ImapOptions::default()
     };
-    let logins = logins(i, a)?;
+    let logins = logins(i, select)?;
     let target = ImapTarget::new(cfg, opts, logins, cancel.clone());
     // Address and certificate problems concern every account: fail the run
     // once, clearly, before anything starts (exit 1).
     target
         .probe()
-        .with_context(|| format!("cannot reach the target {}", a.to))?;
+        .with_context(|| format!("cannot reach the target {to}"))?;
     Ok(target)
 }

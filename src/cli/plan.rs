@@ -7,6 +7,7 @@ use crate::plan::{self, Budget, Limit, Naming, Plan, PlanOptions};
 use crate::select::Selection;
 use crate::store::Account;
 use crate::target::maildir::{MaildirOptions, MaildirTarget};
+use crate::target::Target as _;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::PathBuf;
@@ -88,9 +89,10 @@ pub struct PlanArgs {
     /// Messages per second for the ETA (for the whole run, like `migrate --max-rate`).
     #[arg(long, alias = "max-rate", value_name = "N", value_parser = positive_rate)]
     pub rate: Option<f64>,
-    /// Daily upload budget per account for the ETA (`500MB`, `2GB`, `1GiB`); with the gmail
-    /// preset Gmail's 500 MB/day applies unless given.
-    #[arg(long, alias = "max-bytes-per-day", value_name = "N", value_parser = plan::parse_bytes)]
+    /// Daily upload budget per account for the ETA (`500MB`, `2GB`, `1GiB`; also taken
+    /// from `--max-bytes-per-day`); with the gmail preset Gmail's 500 MB/day applies unless
+    /// given.
+    #[arg(long, value_name = "N", value_parser = plan::parse_bytes)]
     pub bytes_per_day: Option<u64>,
     /// Leave out items flagged deleted (0x8) in index.fld, as `migrate --skip-deleted` does.
     #[arg(long)]
@@ -104,6 +106,9 @@ pub struct PlanArgs {
     /// Folder mapping.
     #[command(flatten)]
     pub mapping: MappingArgs,
+    /// How to log in to an IMAP target (without --offline).
+    #[command(flatten)]
+    pub imap: super::ImapArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
@@ -169,7 +174,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
                 mapper,
             },
         )?;
-        opts.bytes_per_day = budget(a.bytes_per_day, None);
+        opts.bytes_per_day = budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), None);
         let mut open = |acc: &Account| Ok(target.plan_session(acc));
         let accounts = plan::plan(&store, Naming::Online(&mut open), &opts)?;
         (accounts, "nothing is written".to_string())
@@ -183,26 +188,36 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             }
         }
         if !a.offline {
-            bail!(
-                "planning against a live IMAP server needs the IMAP target, which this build does \
-                 not have yet; add --offline to plan from the preset"
-            );
-        }
-        let target = TargetFolders::offline(config.preset);
-        let mapper = Mapper::new(&config, &target);
-        warnings.extend(mapper.warnings().iter().cloned());
-        if config.preset.is_none() {
-            warnings.push(
+            // Log in and ask the server: its folders, SPECIAL-USE names and
+            // APPENDLIMIT decide the plan. Nothing is created.
+            let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let target =
+                super::migrate::imap_target(&a.to, &a.imap, &a.select, config.clone(), &cancel)?;
+            opts.case_insensitive = config.preset.is_some_and(|p| p != Preset::Dovecot);
+            opts.append_limit = config.preset.and_then(preset_limit);
+            opts.bytes_per_day =
+                budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), config.preset);
+            let mut open = |acc: &Account| target.open(acc);
+            let accounts = plan::plan(&store, Naming::Online(&mut open), &opts)?;
+            (accounts, "logged in; nothing is created".to_string())
+        } else {
+            let target = TargetFolders::offline(config.preset);
+            let mapper = Mapper::new(&config, &target);
+            warnings.extend(mapper.warnings().iter().cloned());
+            if config.preset.is_none() {
+                warnings.push(
                 "no preset: special folders keep their Kerio names offline (online, LIST decides); \
                  --preset gmail|office365|dovecot"
                     .into(),
             );
+            }
+            opts.case_insensitive = mapper.case_insensitive();
+            opts.append_limit = config.preset.and_then(preset_limit);
+            opts.bytes_per_day =
+                budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), config.preset);
+            let accounts = plan::plan(&store, Naming::Offline(&mapper), &opts)?;
+            (accounts, "offline".to_string())
         }
-        opts.case_insensitive = mapper.case_insensitive();
-        opts.append_limit = config.preset.and_then(preset_limit);
-        opts.bytes_per_day = budget(a.bytes_per_day, config.preset);
-        let accounts = plan::plan(&store, Naming::Offline(&mapper), &opts)?;
-        (accounts, "offline".to_string())
     } else {
         bail!(
             "unsupported target {:?}: use maildir:DIR or imaps://host (imap://host)",

@@ -32,6 +32,12 @@ pub struct VerifyArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Folder mapping (as given to `migrate`; used for folders the journal has no row of).
+    #[command(flatten)]
+    pub mapping: super::plan::MappingArgs,
+    /// How to log in to an IMAP target.
+    #[command(flatten)]
+    pub imap: super::ImapArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
@@ -40,25 +46,31 @@ pub struct VerifyArgs {
 /// Runs `verify`.
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     let store = crate::store::Store::open(&a.store)?;
-    let (target, default_state): (Box<dyn Target>, PathBuf) =
-        if let Some(dir) = a.to.strip_prefix("maildir:") {
-            let path = std::path::Path::new(dir);
-            if !path.is_dir() {
-                bail!("{dir}: no such Maildir root");
-            }
-            let t = MaildirTarget::new(
-                path,
-                MaildirOptions {
-                    dot_char: a.maildir_dot_char,
-                    fsync_each: false,
-                    mapper: None,
-                },
-            )?;
-            let state = t.root().join(super::migrate::JOURNAL_FILE);
-            (Box::new(t), state)
-        } else {
-            bail!("unsupported target {:?}", a.to);
-        };
+    let mapping = a.mapping.config()?;
+    let (target, default_state): (Box<dyn Target>, PathBuf) = if let Some(dir) =
+        a.to.strip_prefix("maildir:")
+    {
+        let path = std::path::Path::new(dir);
+        if !path.is_dir() {
+            bail!("{dir}: no such Maildir root");
+        }
+        let t = MaildirTarget::new(
+            path,
+            MaildirOptions {
+                dot_char: a.maildir_dot_char,
+                fsync_each: false,
+                mapper: a.mapping.maildir_mapper(&mapping),
+            },
+        )?;
+        let state = t.root().join(super::migrate::JOURNAL_FILE);
+        (Box::new(t), state)
+    } else if a.to.starts_with("imap://") || a.to.starts_with("imaps://") {
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let t = super::migrate::imap_target(&a.to, &a.imap, &a.select, mapping.clone(), &cancel)?;
+        (Box::new(t), PathBuf::from(super::migrate::JOURNAL_FILE))
+    } else {
+        bail!("unsupported target {:?}", a.to);
+    };
     let state = a.state.clone().unwrap_or(default_state);
     if !state.is_file() {
         bail!(
@@ -72,7 +84,7 @@ pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
         target.as_ref(),
         &journal,
         &VerifyOptions {
-            selection: a.select.selection(),
+            selection: super::plan::selection(&a.select, &mapping),
             deep: a.deep,
             skip_deleted: a.skip_deleted,
         },

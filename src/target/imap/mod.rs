@@ -128,6 +128,8 @@ pub struct ImapOptions {
     pub retries: u32,
     /// Longest pause between attempts.
     pub backoff_max: Duration,
+    /// Folder mapping (special folders, presets, rules, prefix).
+    pub mapping: crate::mapping::MappingConfig,
 }
 
 impl Default for ImapOptions {
@@ -144,6 +146,7 @@ impl Default for ImapOptions {
             max_bytes_per_day: None,
             retries: 5,
             backoff_max: Duration::from_secs(60),
+            mapping: crate::mapping::MappingConfig::default(),
         }
     }
 }

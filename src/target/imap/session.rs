@@ -28,8 +28,8 @@ use super::{ImapOptions, NulPolicy};
 use crate::journal::PendingItem;
 use crate::message::ContentHash;
 use crate::target::{
-    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxSpec, Outgoing, SessionEvent,
-    TargetError, TargetInfo, TargetRef,
+    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxPlan, MailboxSpec, Outgoing,
+    Presence, SessionEvent, TargetError, TargetInfo, TargetRef,
 };
 use chrono::{DateTime, FixedOffset, Utc};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
@@ -216,6 +216,9 @@ impl PermFlags {
 /// Target components, report notes, hierarchy delimiter.
 type Components = (Vec<String>, Vec<String>, Option<char>);
 
+/// Target components, how the mapping chose them, its notes.
+type Mapped = (Vec<String>, Option<crate::mapping::MapSource>, Vec<String>);
+
 struct MailboxState {
     uid_validity: Option<u32>,
     perm: PermFlags,
@@ -232,6 +235,8 @@ pub(super) struct ImapAccountSession {
     mailboxes: HashMap<String, MailboxState>,
     notes: HashMap<String, Vec<String>>,
     stopped: Option<String>,
+    /// Built from the server's LIST on first use.
+    mapper: Option<crate::mapping::Mapper>,
 }
 
 impl ImapAccountSession {
@@ -253,6 +258,7 @@ impl ImapAccountSession {
             mailboxes: HashMap::new(),
             notes: HashMap::new(),
             stopped: None,
+            mapper: None,
         })
     }
 
@@ -288,15 +294,53 @@ impl ImapAccountSession {
         Err(ImapError::Invalid("control connection unavailable".into()))
     }
 
-    /// The target mailbox path of a source folder, as components.
-    ///
-    /// This is the seam of the folder mapping (`src/mapping.rs` will replace
-    /// this body): for now the source components unchanged (INBOX stays
-    /// INBOX), below the public-folder prefix for `#public` accounts.
-    fn target_components(&self, spec: &MailboxSpec) -> Vec<String> {
-        let mut v: Vec<String> = self.prefix.iter().cloned().collect();
-        v.extend(spec.components.iter().cloned());
-        v
+    /// The folder mapping for this account, built once from what LIST
+    /// says about the server: its delimiter, its SPECIAL-USE mailboxes
+    /// (whatever their localised names) and the names that exist.
+    fn mapper(&mut self) -> Result<crate::mapping::Mapper, ImapError> {
+        if let Some(m) = &self.mapper {
+            return Ok(m.clone());
+        }
+        use crate::mapping::{Mapper, SpecialUse, TargetFolders};
+        let delimiter = self.with_control(|c| c.delimiter())?;
+        let list = self.with_control(|c| c.list_all())?;
+        let special_use = list
+            .iter()
+            .flat_map(|m| {
+                m.attributes
+                    .iter()
+                    .filter_map(|a| SpecialUse::from_attribute(a))
+                    .map(|u| (u, m.name.clone()))
+            })
+            .collect();
+        let folders = TargetFolders {
+            delimiter,
+            special_use,
+            existing: list.into_iter().map(|m| m.name).collect(),
+            // Names always go out in modified UTF-7 (UTF8=ACCEPT is not enabled).
+            utf8: false,
+            namespace: None,
+        };
+        let m = Mapper::new(&self.shared.opts.mapping, &folders);
+        for w in m.warnings() {
+            tracing::warn!("{}: folder mapping: {w}", self.source);
+        }
+        self.mapper = Some(m.clone());
+        Ok(m)
+    }
+
+    /// The target mailbox path of a source folder, as components, with how
+    /// it was chosen and the mapping's notes. Public folders go below the
+    /// public prefix as they are (Kerio's special-folder names mean nothing
+    /// in a shared tree).
+    fn target_components(&mut self, spec: &MailboxSpec) -> Result<Mapped, ImapError> {
+        if let Some(p) = &self.prefix {
+            let mut v = vec![p.clone()];
+            v.extend(spec.components.iter().cloned());
+            return Ok((v, Some(crate::mapping::MapSource::Prefix), Vec::new()));
+        }
+        let m = self.mapper()?.map_components(&spec.components);
+        Ok((m.components, Some(m.how), m.notes))
     }
 
     /// Components with the hierarchy delimiter replaced, and what was
@@ -325,7 +369,11 @@ impl ImapAccountSession {
 
     fn components_for(&mut self, spec: &MailboxSpec) -> Result<Components, ImapError> {
         let delim = self.with_control(|c| c.delimiter())?;
-        let (comps, notes) = Self::sanitize(self.target_components(spec), delim);
+        let (comps, _, mut notes) = self.target_components(spec)?;
+        // The mapper already keeps the delimiter out of names; this is the
+        // last guard before the wire.
+        let (comps, more) = Self::sanitize(comps, delim);
+        notes.extend(more);
         Ok((comps, notes, delim))
     }
 }
@@ -340,8 +388,21 @@ impl AccountSession for ImapAccountSession {
     }
 
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
-        let (comps, _, delim) = self.components_for(spec).map_err(|e| self.err(e))?;
-        Ok(comps.join(&delim.map(String::from).unwrap_or_default()))
+        Ok(self.explain_mailbox(spec)?.name)
+    }
+
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, TargetError> {
+        let delim = self
+            .with_control(|c| c.delimiter())
+            .map_err(|e| self.err(e))?;
+        let (comps, how, mut notes) = self.target_components(spec).map_err(|e| self.err(e))?;
+        let (comps, more) = Self::sanitize(comps, delim);
+        notes.extend(more);
+        Ok(MailboxPlan {
+            name: comps.join(&delim.map(String::from).unwrap_or_default()),
+            how,
+            notes,
+        })
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
@@ -462,7 +523,7 @@ impl AccountSession for ImapAccountSession {
                 let hash = alt
                     .as_ref()
                     .map(|a| a.0)
-                    .or_else(|| hex32(&p.hash))
+                    .or_else(|| ContentHash::from_hex(&p.hash).map(|h| h.0))
                     .unwrap_or([0; 32]);
                 let size = alt.map(|a| a.1).or(p.size);
                 // A different UIDVALIDITY means the mailbox was recreated:
@@ -481,6 +542,26 @@ impl AccountSession for ImapAccountSession {
             .into_iter()
             .map(|f| f.map(|uid| target_ref(uv, Some(uid))))
             .collect())
+    }
+
+    fn verify(
+        &mut self,
+        mailbox: &str,
+        refs: &[(TargetRef, ContentHash)],
+        deep: bool,
+    ) -> Result<Vec<Presence>, TargetError> {
+        let result = self.with_control(|c| {
+            let ex = match c.examine(mailbox) {
+                Ok(ex) => ex,
+                // No such mailbox: nothing of it is there.
+                Err(e) if !e.is_connection() => return Ok(vec![Presence::Missing; refs.len()]),
+                Err(e) => return Err(e),
+            };
+            let checked = verify_in_selected(c, ex.uid_validity, refs, deep);
+            let _ = c.unselect();
+            checked
+        });
+        result.map_err(|e| self.err(e))
     }
 
     fn info(&self) -> TargetInfo {
@@ -502,15 +583,78 @@ impl AccountSession for ImapAccountSession {
     }
 }
 
-fn hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
+/// Checks `refs` in the mailbox the control connection has open: by UID
+/// when the journal has one under the current UIDVALIDITY, else by content
+/// (servers without UIDPLUS, or a mailbox recreated since). With `deep`,
+/// every message found is fetched and its content compared (NUL and 0x80
+/// folded together: Dovecot stores NUL as 0x80).
+fn verify_in_selected(
+    c: &mut ImapSession,
+    uid_validity: Option<u32>,
+    refs: &[(TargetRef, ContentHash)],
+    deep: bool,
+) -> Result<Vec<Presence>, ImapError> {
+    let on_server: HashMap<u32, u64> = c.uid_sizes_from(1)?.into_iter().collect();
+    let mut out = vec![Presence::Missing; refs.len()];
+    let mut by_uid: Vec<(usize, u32)> = Vec::new();
+    let mut by_content: Vec<usize> = Vec::new();
+    for (i, (r, _)) in refs.iter().enumerate() {
+        match (r.uid, r.uid_validity) {
+            (Some(uid), Some(v)) if Some(v) == uid_validity => {
+                if on_server.contains_key(&uid) {
+                    by_uid.push((i, uid));
+                }
+            }
+            _ => by_content.push(i),
+        }
     }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    if deep && !by_uid.is_empty() {
+        let uids: Vec<u32> = by_uid.iter().map(|(_, u)| *u).collect();
+        let bodies: HashMap<u32, Vec<u8>> = c.uid_bodies(&uids)?.into_iter().collect();
+        for (i, uid) in by_uid {
+            out[i] = match bodies.get(&uid) {
+                None => Presence::Missing,
+                Some(b) if same_content(b, &refs[i].1) => Presence::Present,
+                Some(_) => Presence::Differs,
+            };
+        }
+    } else {
+        for (i, _) in by_uid {
+            out[i] = Presence::Present;
+        }
     }
-    Some(out)
+    if !by_content.is_empty() {
+        let mut taken: HashSet<u32> = HashSet::new();
+        let mut uids: Vec<u32> = on_server.keys().copied().collect();
+        uids.sort_unstable();
+        let bodies = c.uid_bodies(&uids)?;
+        for i in by_content {
+            if let Some((uid, _)) = bodies
+                .iter()
+                .find(|(u, b)| !taken.contains(u) && same_content(b, &refs[i].1))
+            {
+                taken.insert(*uid);
+                out[i] = Presence::Present;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// True when `body` (as the server returns it) is what was sent with hash
+/// `sent`. Dovecot returns every NUL byte as 0x80, so a body with 0x80 is
+/// also tried with 0x80 read back as NUL.
+fn same_content(body: &[u8], sent: &ContentHash) -> bool {
+    if ContentHash::of(body) == *sent {
+        return true;
+    }
+    body.contains(&0x80) && {
+        let unfolded: Vec<u8> = body
+            .iter()
+            .map(|&b| if b == 0x80 { 0 } else { b })
+            .collect();
+        ContentHash::of(&unfolded) == *sent
+    }
 }
 
 fn to_hex(h: &[u8; 32]) -> String {
@@ -556,7 +700,10 @@ impl Marker {
         let mut alt = HashMap::new();
         if let Some(m) = v.get("alt").and_then(|x| x.as_object()) {
             for (k, e) in m {
-                let h = e.get(0).and_then(|x| x.as_str()).and_then(hex32);
+                let h = e
+                    .get(0)
+                    .and_then(|x| x.as_str())
+                    .and_then(|x| ContentHash::from_hex(x).map(|h| h.0));
                 let n = e.get(1).and_then(|x| x.as_u64());
                 if let (Some(h), Some(n)) = (h, n) {
                     alt.insert(k.clone(), (h, n));
