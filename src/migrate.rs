@@ -12,7 +12,7 @@
 
 use crate::journal::{DoneItem, ItemRow, Journal, JournalError};
 use crate::message::{self, DateInputs, DateSource};
-use crate::progress::Progress;
+use crate::progress::{AccountProgress, Progress};
 use crate::report::{AccountReport, FolderReport, Report, SkippedFolder};
 use crate::select::Selection;
 use crate::store::index::flag_bits;
@@ -168,6 +168,7 @@ fn migrate_account(
         }
     };
     rep.skipped_system = tree.skipped.clone();
+    let progress = ctx.progress.account(&rep.account);
     let mut session: Option<Box<dyn AccountSession>> = None;
     let mut session_error: Option<String> = None;
     let mut not_mapped: Option<String> = None;
@@ -201,12 +202,12 @@ fn migrate_account(
         };
         folder_notes(&mut fr, folder, &contents, &decision);
         fr.counts.expected = contents.items.len() as u64;
-        ctx.progress.add_total(fr.counts.expected);
+        progress.add_total(fr.counts.expected);
         let all_fail = |fr: &mut FolderReport, reason: &str| {
             for it in &contents.items {
                 fr.fail(&it.id, reason);
             }
-            ctx.progress.inc(contents.items.len() as u64, 0);
+            progress.inc(contents.items.len() as u64, 0);
         };
         if fatal.is_some() || stop.load(Ordering::Relaxed) || ctx.cancel.load(Ordering::Relaxed) {
             for it in &contents.items {
@@ -234,7 +235,7 @@ fn migrate_account(
             for it in &contents.items {
                 fr.skip(&it.id, format!("not mapped: {why}"));
             }
-            ctx.progress.inc(contents.items.len() as u64, 0);
+            progress.inc(contents.items.len() as u64, 0);
             rep.folders.push(fr);
             continue;
         }
@@ -269,6 +270,7 @@ fn migrate_account(
                     &contents,
                     &mut fr,
                     stop,
+                    &progress,
                 ) {
                     fatal = Some(e.to_string());
                     stop.store(true, Ordering::Relaxed);
@@ -458,6 +460,7 @@ fn migrate_folder(
     contents: &FolderContents,
     fr: &mut FolderReport,
     stop: &AtomicBool,
+    progress: &AccountProgress<'_>,
 ) -> Result<(), JournalError> {
     let account_id = account.id();
     let unresolved = reconcile_pending(ctx, session, mailbox, &account_id, &folder.path, fr)?;
@@ -482,14 +485,14 @@ fn migrate_folder(
                 &item.id,
                 "flagged deleted (0x8) in index.fld; --skip-deleted",
             );
-            ctx.progress.inc(1, 0);
+            progress.inc(1, 0);
             continue;
         }
         let src = match file_stat(&contents.path(item)) {
             Ok(s) => s,
             Err(e) => {
                 fr.fail(&item.id, format!("unreadable: {e}"));
-                ctx.progress.inc(1, 0);
+                progress.inc(1, 0);
                 continue;
             }
         };
@@ -498,7 +501,7 @@ fn migrate_folder(
                 &item.id,
                 "a previous run sent it but its arrival could not be verified; not sent again (rerun to retry the check)",
             );
-            ctx.progress.inc(1, 0);
+            progress.inc(1, 0);
             continue;
         }
         let seen = done.get(&item.id).is_some_and(|v| {
@@ -507,7 +510,7 @@ fn migrate_folder(
         });
         if seen {
             fr.counts.already_present += 1;
-            ctx.progress.inc(1, 0);
+            progress.inc(1, 0);
             continue;
         }
         work.push((item, src));
@@ -652,18 +655,18 @@ fn migrate_folder(
                     st.fr
                         .skip(&item, "empty file (0 bytes): nothing to migrate");
                     *st.fr.anomalies.entry("empty file".into()).or_default() += 1;
-                    ctx.progress.inc(1, 0);
+                    progress.inc(1, 0);
                     None
                 }
                 Prepped::Fail(item, reason) => {
                     st.fr.fail(&item, reason);
-                    ctx.progress.inc(1, 0);
+                    progress.inc(1, 0);
                     None
                 }
                 Prepped::Already(row) => {
                     st.fr.counts.already_present += 1;
                     st.rows.push(row);
-                    ctx.progress.inc(1, 0);
+                    progress.inc(1, 0);
                     None
                 }
             }
@@ -718,23 +721,23 @@ fn migrate_folder(
                         DeliveryResult::Delivered(r) => {
                             st.fr.counts.migrated += 1;
                             st.fr.counts.bytes_migrated += d.size;
-                            ctx.progress.inc(1, d.size);
+                            progress.inc(1, d.size);
                             let row = row_with(r);
                             st.rows.push(row);
                         }
                         DeliveryResult::AlreadyPresent(r) => {
                             st.fr.counts.already_present += 1;
-                            ctx.progress.inc(1, 0);
+                            progress.inc(1, 0);
                             let row = row_with(r);
                             st.rows.push(row);
                         }
                         DeliveryResult::Skipped { reason } => {
                             st.fr.skip(&d.item_id, reason);
-                            ctx.progress.inc(1, 0);
+                            progress.inc(1, 0);
                         }
                         DeliveryResult::Failed { reason } => {
                             st.fr.fail(&d.item_id, reason);
-                            ctx.progress.inc(1, 0);
+                            progress.inc(1, 0);
                         }
                     }
                     if st.rows.len() >= ctx.opts.journal_batch {
@@ -760,7 +763,7 @@ fn migrate_folder(
             } else {
                 st.fr.skip(&p.item_id, reason.clone());
             }
-            ctx.progress.inc(1, 0);
+            progress.inc(1, 0);
         }
         drop(stream);
         drop(rx);
@@ -771,7 +774,7 @@ fn migrate_folder(
                 &item,
                 format!("no outcome reported by the target ({reason})"),
             );
-            ctx.progress.inc(1, 0);
+            progress.inc(1, 0);
         }
     });
     let produced_upto = produced.into_inner();
@@ -788,7 +791,7 @@ fn migrate_folder(
                 "not attempted: the target stopped taking messages",
             );
         }
-        ctx.progress.inc(1, 0);
+        progress.inc(1, 0);
     }
     flush(&mut st);
     match st.fatal {

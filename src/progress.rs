@@ -1,8 +1,9 @@
-//! Progress on stderr: a live bar on a terminal, a plain line every few
-//! seconds otherwise (logs, CI), nothing with `--quiet`. Counts items and
-//! bytes and shows the rate and ETA.
+//! Progress on stderr: live bars on a terminal (the run, plus one per
+//! account being migrated: items, bytes, rate, ETA), a plain line every few
+//! seconds otherwise (logs, CI) and one line per finished account, the same
+//! lines as JSON objects with `--log-format json`, nothing with `--quiet`.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -11,58 +12,95 @@ use std::time::{Duration, Instant};
 /// How to show progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
-    /// A bar on a terminal, plain lines otherwise.
+    /// Bars on a terminal, plain lines otherwise.
     Auto,
     /// Plain periodic lines.
     Plain,
+    /// Periodic lines as JSON objects.
+    Json,
     /// Nothing.
     Quiet,
 }
 
-/// A progress reporter, shared between threads.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    plain: bool,
-    label: String,
+/// Counters shared by a bar and its lines.
+#[derive(Default)]
+struct Counts {
     total: AtomicU64,
     items: AtomicU64,
     bytes: AtomicU64,
+}
+
+impl Counts {
+    fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.items.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A progress reporter, shared between threads.
+pub struct Progress {
+    multi: Option<MultiProgress>,
+    bar: Option<ProgressBar>,
+    lines: Option<ProgressMode>,
+    label: String,
+    counts: Counts,
     started: Instant,
     last_line: Mutex<Instant>,
     interval: Duration,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+fn rate_eta(done: u64, total: u64, secs: f64) -> (f64, Option<f64>) {
+    let rate = done as f64 / secs.max(0.001);
+    let eta = (rate > 0.0 && total > done).then(|| (total - done) as f64 / rate);
+    (rate, eta)
 }
 
 impl Progress {
     /// A reporter for `label` with an optional total item count.
     pub fn new(label: &str, total: Option<u64>, mode: ProgressMode) -> Progress {
         let terminal = std::io::stderr().is_terminal();
-        let bar = (mode == ProgressMode::Auto && terminal).then(|| {
-            let pb = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(4));
-            let style = ProgressStyle::with_template(
+        let (multi, bar) = if mode == ProgressMode::Auto && terminal {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+            let pb = multi.add(ProgressBar::new(total.unwrap_or(0)));
+            pb.set_style(style(
                 "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} items {msg} ({per_sec}, ETA {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            pb.set_style(style);
+            ));
             pb.set_prefix(label.to_string());
-            pb
-        });
+            (Some(multi), Some(pb))
+        } else {
+            (None, None)
+        };
+        let lines = match mode {
+            ProgressMode::Quiet => None,
+            ProgressMode::Auto if terminal => None,
+            ProgressMode::Auto | ProgressMode::Plain => Some(ProgressMode::Plain),
+            ProgressMode::Json => Some(ProgressMode::Json),
+        };
         let now = Instant::now();
-        Progress {
-            plain: mode == ProgressMode::Plain || (mode == ProgressMode::Auto && !terminal),
+        let p = Progress {
+            multi,
             bar,
+            lines,
             label: label.to_string(),
-            total: AtomicU64::new(total.unwrap_or(0)),
-            items: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
+            counts: Counts::default(),
             started: now,
             last_line: Mutex::new(now),
             interval: Duration::from_secs(10),
-        }
+        };
+        p.counts.total.store(total.unwrap_or(0), Ordering::Relaxed);
+        p
     }
 
     /// Adds to the expected total.
     pub fn add_total(&self, n: u64) {
-        let t = self.total.fetch_add(n, Ordering::Relaxed) + n;
+        let t = self.counts.total.fetch_add(n, Ordering::Relaxed) + n;
         if let Some(b) = &self.bar {
             b.set_length(t);
         }
@@ -70,54 +108,150 @@ impl Progress {
 
     /// Counts finished items and bytes.
     pub fn inc(&self, items: u64, bytes: u64) {
-        let done = self.items.fetch_add(items, Ordering::Relaxed) + items;
-        let b = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.counts.items.fetch_add(items, Ordering::Relaxed);
+        let b = self.counts.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(bar) = &self.bar {
             bar.inc(items);
             bar.set_message(crate::report::human_bytes(b));
-        } else if self.plain {
+        } else if self.lines.is_some() {
             let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
             if last.elapsed() >= self.interval {
                 *last = Instant::now();
                 drop(last);
-                self.line(done, b);
+                self.line(&self.label, &self.counts, self.started, "running");
             }
         }
     }
 
-    fn line(&self, done: u64, bytes: u64) {
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        let total = self.total.load(Ordering::Relaxed);
-        let rate = done as f64 / secs;
-        let eta = if rate > 0.0 && total > done {
-            format!(", ETA {:.0} s", (total - done) as f64 / rate)
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{}: {done}/{total} items, {} ({rate:.0} items/s{eta})",
-            self.label,
-            crate::report::human_bytes(bytes)
-        );
+    fn line(&self, label: &str, c: &Counts, started: Instant, state: &str) {
+        let (done, total, bytes) = c.snapshot();
+        let secs = started.elapsed().as_secs_f64();
+        let (rate, eta) = rate_eta(done, total, secs);
+        match self.lines {
+            Some(ProgressMode::Json) => eprintln!(
+                "{}",
+                serde_json::json!({
+                    "progress": label, "state": state, "items": done, "total": total,
+                    "bytes": bytes, "items_per_s": (rate * 10.0).round() / 10.0,
+                    "elapsed_s": (secs * 10.0).round() / 10.0,
+                    "eta_s": eta.map(|e| e.round()),
+                })
+            ),
+            Some(_) => eprintln!(
+                "{label}: {state} {done}/{total} items, {} in {secs:.0} s ({rate:.0} items/s{})",
+                crate::report::human_bytes(bytes),
+                eta.map(|e| format!(", ETA {e:.0} s")).unwrap_or_default()
+            ),
+            None => {}
+        }
+    }
+
+    /// A reporter for one account, counted into this one as well: a bar of
+    /// its own on a terminal, a line when it finishes otherwise.
+    pub fn account(&self, label: &str) -> AccountProgress<'_> {
+        let bar = self.multi.as_ref().map(|m| {
+            let pb = m.add(ProgressBar::new(0));
+            pb.set_style(style(
+                "  {prefix:<32!} {bar:20} {pos}/{len} {msg} ({per_sec}, ETA {eta})",
+            ));
+            pb.set_prefix(label.to_string());
+            pb
+        });
+        AccountProgress {
+            parent: self,
+            bar,
+            label: label.to_string(),
+            counts: Counts::default(),
+            started: Instant::now(),
+        }
     }
 
     /// Finishes the display.
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
-        } else if self.plain {
-            self.line(
-                self.items.load(Ordering::Relaxed),
-                self.bytes.load(Ordering::Relaxed),
-            );
+        } else {
+            self.line(&self.label, &self.counts, self.started, "finished");
         }
     }
 
-    /// Prints a line without tearing the bar.
+    /// Prints a line without tearing the bars.
     pub fn println(&self, msg: &str) {
-        match &self.bar {
-            Some(b) => b.println(msg),
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(msg);
+            }
             None => eprintln!("{msg}"),
         }
+    }
+}
+
+/// Progress of one account (see [`Progress::account`]).
+pub struct AccountProgress<'a> {
+    parent: &'a Progress,
+    bar: Option<ProgressBar>,
+    label: String,
+    counts: Counts,
+    started: Instant,
+}
+
+impl AccountProgress<'_> {
+    /// Adds to the account's (and the run's) expected total.
+    pub fn add_total(&self, n: u64) {
+        let t = self.counts.total.fetch_add(n, Ordering::Relaxed) + n;
+        if let Some(b) = &self.bar {
+            b.set_length(t);
+        }
+        self.parent.add_total(n);
+    }
+
+    /// Counts finished items and bytes.
+    pub fn inc(&self, items: u64, bytes: u64) {
+        self.counts.items.fetch_add(items, Ordering::Relaxed);
+        let b = self.counts.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if let Some(bar) = &self.bar {
+            bar.inc(items);
+            bar.set_message(crate::report::human_bytes(b));
+        }
+        self.parent.inc(items, bytes);
+    }
+}
+
+impl Drop for AccountProgress<'_> {
+    fn drop(&mut self) {
+        match &self.bar {
+            Some(b) => b.finish_and_clear(),
+            None => self
+                .parent
+                .line(&self.label, &self.counts, self.started, "finished"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_count_into_the_run() {
+        let p = Progress::new("t", Some(0), ProgressMode::Quiet);
+        {
+            let a = p.account("a@x");
+            a.add_total(3);
+            a.inc(2, 100);
+            let b = p.account("b@x");
+            b.add_total(1);
+            b.inc(1, 5);
+            assert_eq!(a.counts.snapshot(), (2, 3, 100));
+        }
+        assert_eq!(p.counts.snapshot(), (3, 4, 105));
+    }
+
+    #[test]
+    fn eta() {
+        let (r, e) = rate_eta(10, 30, 5.0);
+        assert!((r - 2.0).abs() < 1e-9);
+        assert_eq!(e, Some(10.0));
+        assert_eq!(rate_eta(30, 30, 5.0).1, None);
     }
 }

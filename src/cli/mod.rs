@@ -370,10 +370,14 @@ fn install_interrupt() -> Arc<AtomicBool> {
 }
 
 pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
+    use crate::progress::ProgressMode;
     if cli.quiet {
-        crate::progress::ProgressMode::Quiet
+        ProgressMode::Quiet
+    } else if cli.log_format == LogFormat::Json {
+        // Machine-readable stderr: progress lines as JSON objects.
+        ProgressMode::Json
     } else {
-        crate::progress::ProgressMode::Auto
+        ProgressMode::Auto
     }
 }
 
