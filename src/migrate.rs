@@ -721,6 +721,9 @@ fn migrate_folder(
                         DeliveryResult::Delivered(r) => {
                             st.fr.counts.migrated += 1;
                             st.fr.counts.bytes_migrated += d.size;
+                            if let Some(uid) = r.uid {
+                                st.fr.saw_uid(r.uid_validity, uid);
+                            }
                             progress.inc(1, d.size);
                             let row = row_with(r);
                             st.rows.push(row);

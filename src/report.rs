@@ -85,9 +85,35 @@ pub struct FolderReport {
     pub anomalies: BTreeMap<String, u64>,
     /// Folder-level notes (stale index records, name problems, …).
     pub notes: Vec<String>,
+    /// IMAP: the mailbox's UIDVALIDITY and the lowest and highest UID the
+    /// messages of this run got (each message's UID is in the journal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_uids: Option<UidRange>,
+}
+
+/// UIDs given by the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UidRange {
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// Lowest UID.
+    pub first: u32,
+    /// Highest UID.
+    pub last: u32,
 }
 
 impl FolderReport {
+    /// Widens the UID range with a message's UID.
+    pub fn saw_uid(&mut self, uid_validity: Option<u32>, uid: u32) {
+        let r = self.target_uids.get_or_insert(UidRange {
+            uid_validity,
+            first: uid,
+            last: uid,
+        });
+        r.first = r.first.min(uid);
+        r.last = r.last.max(uid);
+    }
+
     /// Records a skipped item.
     pub fn skip(&mut self, item: &str, reason: impl Into<String>) {
         self.counts.skipped += 1;
@@ -211,17 +237,21 @@ impl Report {
             if let Some(e) = &a.error {
                 let _ = writeln!(s, "  ERROR: {e}");
             }
+            let label = |f: &FolderReport| match &f.mailbox {
+                Some(m) if *m != f.folder => format!("{} → {m}", f.folder),
+                _ => f.folder.clone(),
+            };
             let w = a
                 .folders
                 .iter()
-                .map(|f| display_width(&f.folder))
+                .map(|f| display_width(&label(f)))
                 .max()
                 .unwrap_or(6)
-                .clamp(6, 48);
+                .clamp(6, 60);
             let _ = writeln!(
                 s,
                 "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
-                pad("folder", w),
+                pad("folder → target", w),
                 "expected",
                 "migrated",
                 "present",
@@ -233,7 +263,7 @@ impl Report {
                 let _ = writeln!(
                     s,
                     "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
-                    pad(&f.folder, w),
+                    pad(&label(f), w),
                     c.expected,
                     c.migrated,
                     c.already_present,

@@ -409,7 +409,8 @@ impl AccountSession for ImapAccountSession {
         if let Some(why) = &self.stopped {
             return Err(TargetError::Other(why.clone()));
         }
-        let (comps, notes, _) = self.components_for(spec).map_err(|e| self.err(e))?;
+        // The mapping's notes reach the report through explain_mailbox.
+        let (comps, _, _) = self.components_for(spec).map_err(|e| self.err(e))?;
         let name = self
             .with_control(|c| c.ensure_mailbox(&comps))
             .map_err(|e| self.err(e))?;
@@ -428,9 +429,6 @@ impl AccountSession for ImapAccountSession {
                 perm,
             },
         );
-        if !notes.is_empty() {
-            self.notes.entry(name.clone()).or_default().extend(notes);
-        }
         Ok(name)
     }
 
