@@ -172,28 +172,16 @@ fn migrate_account(
     let mut session: Option<Box<dyn AccountSession>> = None;
     let mut session_error: Option<String> = None;
     let mut not_mapped: Option<String> = None;
-    let mut kinds: Vec<FolderKind> = Vec::with_capacity(tree.folders.len());
     let mut fatal = None;
-    for folder in &tree.folders {
-        let contents = FolderContents::load(folder);
-        let decision = contents.decide_kind(folder, folder.parent.map(|p| kinds[p]));
-        kinds.push(decision.kind);
+    for (folder, contents, decision) in tree.classified() {
         if decision.kind != FolderKind::Mail {
-            rep.skipped_folders.push(SkippedFolder {
-                folder: folder.path.clone(),
-                kind: decision.kind.to_string(),
-                items: contents.items.len() as u64,
-                reason: format!("not mail (from {}); use the exporters", decision.source),
-            });
+            rep.skipped_folders
+                .push(SkippedFolder::not_mail(folder, &contents, &decision));
             continue;
         }
         if !ctx.opts.selection.folder(&folder.path) {
-            rep.skipped_folders.push(SkippedFolder {
-                folder: folder.path.clone(),
-                kind: decision.kind.to_string(),
-                items: contents.items.len() as u64,
-                reason: "not selected (--folder / --exclude-folder)".into(),
-            });
+            rep.skipped_folders
+                .push(SkippedFolder::not_selected(folder, &contents, &decision));
             continue;
         }
         let mut fr = FolderReport {

@@ -254,28 +254,16 @@ pub fn plan_account(account: &Account, namer: Namer<'_>, opts: &PlanOptions) -> 
         }
     };
     let limit = ap.append_limit.as_ref().map(|l| l.bytes);
-    let mut kinds: Vec<FolderKind> = Vec::with_capacity(tree.folders.len());
     let mut mapped: Vec<MappedFolder> = Vec::new();
-    for folder in &tree.folders {
-        let contents = FolderContents::load(folder);
-        let d = contents.decide_kind(folder, folder.parent.map(|p| kinds[p]));
-        kinds.push(d.kind);
+    for (folder, contents, d) in tree.classified() {
         if d.kind != FolderKind::Mail {
-            ap.not_migrated.push(SkippedFolder {
-                folder: folder.path.clone(),
-                kind: d.kind.to_string(),
-                items: contents.items.len() as u64,
-                reason: format!("not mail (from {}); use the exporters", d.source),
-            });
+            ap.not_migrated
+                .push(SkippedFolder::not_mail(folder, &contents, &d));
             continue;
         }
         if !opts.selection.folder(&folder.path) {
-            ap.not_migrated.push(SkippedFolder {
-                folder: folder.path.clone(),
-                kind: d.kind.to_string(),
-                items: contents.items.len() as u64,
-                reason: "not selected (--folder / --exclude-folder)".into(),
-            });
+            ap.not_migrated
+                .push(SkippedFolder::not_selected(folder, &contents, &d));
             continue;
         }
         let mut fp = survey_folder(folder, &contents, opts.skip_deleted, limit);

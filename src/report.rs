@@ -145,6 +145,36 @@ pub struct SkippedFolder {
     pub reason: String,
 }
 
+impl SkippedFolder {
+    /// A groupware folder (left to the exporters).
+    pub fn not_mail(
+        folder: &crate::store::Folder,
+        contents: &crate::store::FolderContents,
+        d: &crate::store::KindDecision,
+    ) -> SkippedFolder {
+        SkippedFolder {
+            folder: folder.path.clone(),
+            kind: d.kind.to_string(),
+            items: contents.items.len() as u64,
+            reason: format!("not mail (from {}); use the exporters", d.source),
+        }
+    }
+
+    /// A mail folder left out by `--folder` / `--exclude-folder`.
+    pub fn not_selected(
+        folder: &crate::store::Folder,
+        contents: &crate::store::FolderContents,
+        d: &crate::store::KindDecision,
+    ) -> SkippedFolder {
+        SkippedFolder {
+            folder: folder.path.clone(),
+            kind: d.kind.to_string(),
+            items: contents.items.len() as u64,
+            reason: "not selected (--folder / --exclude-folder)".into(),
+        }
+    }
+}
+
 /// An account's part of the report.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AccountReport {

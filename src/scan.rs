@@ -10,7 +10,7 @@ use crate::progress::Progress;
 use crate::report::{display_width, human_bytes, pad, ItemNote};
 use crate::select::Selection;
 use crate::store::index::flag_bits;
-use crate::store::items::{read_item, FolderContents};
+use crate::store::items::read_item;
 use crate::store::layout::walk_account;
 use crate::store::{FolderKind, SkipLog, Store};
 use rayon::prelude::*;
@@ -238,11 +238,7 @@ pub fn scan(
         };
         ai.skipped = tree.skipped.clone();
         ai.problems = tree.problems.clone();
-        let mut kinds: Vec<FolderKind> = Vec::new();
-        for folder in &tree.folders {
-            let c = FolderContents::load(folder);
-            let d = c.decide_kind(folder, folder.parent.map(|p| kinds[p]));
-            kinds.push(d.kind);
+        for (folder, c, d) in tree.classified() {
             if !selection.folder(&folder.path) {
                 continue;
             }

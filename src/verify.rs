@@ -10,7 +10,6 @@ use crate::message::ContentHash;
 use crate::report::exit;
 use crate::select::Selection;
 use crate::store::index::flag_bits;
-use crate::store::items::FolderContents;
 use crate::store::layout::walk_account;
 use crate::store::{FolderKind, Store};
 use crate::target::{MailboxSpec, Presence, Target, TargetRef};
@@ -135,11 +134,7 @@ pub fn verify(
             }
         };
         let mut session = None;
-        let mut kinds: Vec<FolderKind> = Vec::new();
-        for folder in &tree.folders {
-            let contents = FolderContents::load(folder);
-            let d = contents.decide_kind(folder, folder.parent.map(|p| kinds[p]));
-            kinds.push(d.kind);
+        for (folder, contents, d) in tree.classified() {
             if d.kind != FolderKind::Mail || !opts.selection.folder(&folder.path) {
                 continue;
             }

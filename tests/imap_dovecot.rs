@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const USERS: &str = "alice bob carol dave pub";
 
@@ -87,45 +87,6 @@ fn login_of(account: &str) -> &str {
         a if a.starts_with("#public@") => "pub",
         a => panic!("unexpected account {a}"),
     }
-}
-
-/// `index.fld` read independently of the library: id → (F, T, D).
-fn index_of(folder: &Path) -> HashMap<u64, (u32, i64, i64)> {
-    let mut m = HashMap::new();
-    let Ok(data) = fs::read(folder.join("index.fld")) else {
-        return m;
-    };
-    for line in data.split(|b| *b == b'\n') {
-        let line = String::from_utf8_lossy(line);
-        let toks: Vec<&str> = line.split_whitespace().collect();
-        let Some(id) = toks.first().and_then(|t| t.strip_prefix('U')) else {
-            continue;
-        };
-        let Ok(id) = u64::from_str_radix(id, 16) else {
-            continue;
-        };
-        let hex = |p: char| {
-            toks.iter()
-                .find_map(|t| {
-                    t.strip_prefix(p)
-                        .and_then(|v| i64::from_str_radix(v, 16).ok())
-                })
-                .unwrap_or(0)
-        };
-        m.insert(id, (hex('F') as u32, hex('T'), hex('D')));
-    }
-    m
-}
-
-fn mtime(p: &Path) -> i64 {
-    fs::metadata(p)
-        .and_then(|m| m.modified())
-        .map(|t| {
-            t.duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        })
-        .expect("mtime")
 }
 
 fn imap_date(s: &str) -> i64 {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 fn sample() -> PathBuf {
     root().join("sample-store")
@@ -144,34 +144,6 @@ fn scan_gives_the_documented_counts() {
     }
 }
 
-/// `index.fld` read independently of the library: id → (F, T, D).
-fn index_of(folder: &Path) -> HashMap<u64, (u32, i64, i64)> {
-    let mut m = HashMap::new();
-    let Ok(data) = fs::read(folder.join("index.fld")) else {
-        return m;
-    };
-    for line in data.split(|b| *b == b'\n') {
-        let line = String::from_utf8_lossy(line);
-        let toks: Vec<&str> = line.split_whitespace().collect();
-        let Some(id) = toks.first().and_then(|t| t.strip_prefix('U')) else {
-            continue;
-        };
-        let Ok(id) = u64::from_str_radix(id, 16) else {
-            continue;
-        };
-        let hex = |p: char| {
-            toks.iter()
-                .find_map(|t| {
-                    t.strip_prefix(p)
-                        .and_then(|v| i64::from_str_radix(v, 16).ok())
-                })
-                .unwrap_or(0)
-        };
-        m.insert(id, (hex('F') as u32, hex('T'), hex('D')));
-    }
-    m
-}
-
 /// The Maildir++ directory of a folder, from its on-disk (mUTF-7) path.
 fn maildir_folder(account_dir: &Path, disk_path: &str, valid_mutf7: bool) -> PathBuf {
     if disk_path == "INBOX" {
@@ -198,17 +170,6 @@ fn maildir_folder(account_dir: &Path, disk_path: &str, valid_mutf7: bool) -> Pat
         }
     }
     account_dir.join(name)
-}
-
-fn mtime(p: &Path) -> i64 {
-    fs::metadata(p)
-        .and_then(|m| m.modified())
-        .map(|t| {
-            t.duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        })
-        .expect("mtime")
 }
 
 fn migrate(store: &Path, out: &Path, report: &Path, extra: &[&str]) -> (i32, Value) {

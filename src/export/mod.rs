@@ -518,15 +518,11 @@ pub fn groupware_folders(
     kinds: &[FolderKind],
 ) -> Result<Vec<SourceFolder>, ExportError> {
     let tree = walk_account(account)?;
-    let mut decided: Vec<FolderKind> = Vec::with_capacity(tree.folders.len());
     let mut out = Vec::new();
-    for folder in tree.folders {
-        let contents = FolderContents::load(&folder);
-        let d = contents.decide_kind(&folder, folder.parent.map(|p| decided[p]));
-        decided.push(d.kind);
+    for (folder, contents, d) in tree.classified() {
         if kinds.contains(&d.kind) && sel.folder(&folder.path) {
             out.push(SourceFolder {
-                folder,
+                folder: folder.clone(),
                 kind: d.kind,
                 contents,
             });

@@ -168,6 +168,40 @@ fn looks_like_mail_root(p: &Path) -> bool {
     false
 }
 
+impl AccountTree {
+    /// Every folder, parents first, with its contents loaded and its kind
+    /// decided (a subfolder's evidence includes its parent's kind). One
+    /// folder's listing is held at a time.
+    pub fn classified(&self) -> Classified<'_> {
+        Classified {
+            tree: self,
+            next: 0,
+            kinds: Vec::with_capacity(self.folders.len()),
+        }
+    }
+}
+
+/// Iterator of [`AccountTree::classified`].
+pub struct Classified<'a> {
+    tree: &'a AccountTree,
+    next: usize,
+    kinds: Vec<super::FolderKind>,
+}
+
+impl<'a> Iterator for Classified<'a> {
+    type Item = (&'a Folder, super::FolderContents, super::KindDecision);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let folder = self.tree.folders.get(self.next)?;
+        self.next += 1;
+        let contents = super::FolderContents::load(folder);
+        let parent = folder.parent.and_then(|p| self.kinds.get(p).copied());
+        let decision = contents.decide_kind(folder, parent);
+        self.kinds.push(decision.kind);
+        Some((folder, contents, decision))
+    }
+}
+
 impl Store {
     /// Opens a store given the Kerio install directory, its `store/`
     /// directory, or `store/mail`.

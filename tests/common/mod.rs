@@ -131,6 +131,46 @@ pub fn crlf(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `index.fld` read independently of the library: id → (F, T, D).
+pub fn index_of(folder: &Path) -> std::collections::HashMap<u64, (u32, i64, i64)> {
+    let mut m = std::collections::HashMap::new();
+    let Ok(data) = fs::read(folder.join("index.fld")) else {
+        return m;
+    };
+    for line in data.split(|b| *b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        let toks: Vec<&str> = line.split_whitespace().collect();
+        let Some(id) = toks.first().and_then(|t| t.strip_prefix('U')) else {
+            continue;
+        };
+        let Ok(id) = u64::from_str_radix(id, 16) else {
+            continue;
+        };
+        let hex = |p: char| {
+            toks.iter()
+                .find_map(|t| {
+                    t.strip_prefix(p)
+                        .and_then(|v| i64::from_str_radix(v, 16).ok())
+                })
+                .unwrap_or(0)
+        };
+        m.insert(id, (hex('F') as u32, hex('T'), hex('D')));
+    }
+    m
+}
+
+/// A file's modification time (Unix seconds).
+pub fn mtime(p: &Path) -> i64 {
+    fs::metadata(p)
+        .and_then(|m| m.modified())
+        .map(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        })
+        .expect("mtime")
+}
+
 /// Reads a JSON file.
 pub fn json(path: &Path) -> serde_json::Value {
     let s = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
