@@ -1,3 +1,7 @@
+//! Tests of the folder mapping: presets, special folders, renames, rules,
+//! prefix, sanitising, the account-wide check, and properties (no empty
+//! component, never the delimiter, deterministic) over random names.
+
 use super::*;
 use proptest::prelude::*;
 
