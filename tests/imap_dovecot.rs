@@ -855,3 +855,43 @@ fn verify_over_imap_lists_what_the_server_lost() {
     );
     assert_eq!(v["totals"]["missing_on_target"], 1);
 }
+
+#[test]
+fn a_name_the_server_refuses_is_created_with_underscores_and_reported() {
+    // Dovecot with Maildir++ storage (its default) refuses '.' in names.
+    let dc = Dovecot::start(&[("USERS", "carol")]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let login = [
+        "--tls",
+        "none",
+        "--account",
+        "carol@example.com",
+        "--user",
+        "carol",
+        "--password-env",
+        "PW",
+    ];
+    let (code, r, err) = migrate(&sample(), &to, tmp.path(), "run", &login);
+    assert_eq!(code, 0, "{err}\n{}", r["accounts"]);
+    let folder = r["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .find(|f| f["folder"] == "ivan.ivanov")
+        .expect("ivan.ivanov")
+        .clone();
+    assert_eq!(folder["mailbox"], "ivan_ivanov");
+    assert_eq!(folder["counts"]["migrated"], 2);
+    assert!(
+        folder["notes"].to_string().contains("refused"),
+        "{}",
+        folder["notes"]
+    );
+    let mut c = Imap::login(dc.imap_port, "carol", "secret");
+    assert_eq!(c.count("ivan_ivanov"), 2);
+    // A rerun finds them there.
+    let (code, r, _) = migrate(&sample(), &to, tmp.path(), "rerun", &login);
+    assert_eq!(code, 0);
+    assert_eq!(r["totals"]["migrated"], 0);
+}

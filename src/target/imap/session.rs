@@ -237,6 +237,9 @@ pub(super) struct ImapAccountSession {
     stopped: Option<String>,
     /// Built from the server's LIST on first use.
     mapper: Option<crate::mapping::Mapper>,
+    /// Source folders created under another name because the server
+    /// refused the mapped one: source path → (mailbox, why).
+    renamed: HashMap<String, (String, String)>,
 }
 
 impl ImapAccountSession {
@@ -259,6 +262,7 @@ impl ImapAccountSession {
             notes: HashMap::new(),
             stopped: None,
             mapper: None,
+            renamed: HashMap::new(),
         })
     }
 
@@ -398,11 +402,12 @@ impl AccountSession for ImapAccountSession {
         let (comps, how, mut notes) = self.target_components(spec).map_err(|e| self.err(e))?;
         let (comps, more) = Self::sanitize(comps, delim);
         notes.extend(more);
-        Ok(MailboxPlan {
-            name: comps.join(&delim.map(String::from).unwrap_or_default()),
-            how,
-            notes,
-        })
+        let mut name = comps.join(&delim.map(String::from).unwrap_or_default());
+        if let Some((created, why)) = self.renamed.get(&spec.source_path) {
+            name = created.clone();
+            notes.push(why.clone());
+        }
+        Ok(MailboxPlan { name, how, notes })
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
@@ -411,9 +416,28 @@ impl AccountSession for ImapAccountSession {
         }
         // The mapping's notes reach the report through explain_mailbox.
         let (comps, _, _) = self.components_for(spec).map_err(|e| self.err(e))?;
-        let name = self
-            .with_control(|c| c.ensure_mailbox(&comps))
-            .map_err(|e| self.err(e))?;
+        let name = match self.with_control(|c| c.ensure_mailbox(&comps)) {
+            Ok(n) => n,
+            // Dovecot and Courier with Maildir++ storage refuse '.' in a
+            // name ("Character not allowed"): rather than fail every
+            // message of the folder, create it with '_' and say so.
+            Err(e) if !e.is_connection() && comps.iter().any(|c| c.contains('.')) => {
+                let alt: Vec<String> = comps.iter().map(|c| c.replace('.', "_")).collect();
+                let n = match self.with_control(|c| c.ensure_mailbox(&alt)) {
+                    Ok(n) => n,
+                    Err(e2) => return Err(self.err(format!("{e}; as {alt:?} too: {e2}"))),
+                };
+                self.renamed.insert(
+                    spec.source_path.clone(),
+                    (
+                        n.clone(),
+                        format!("the server refused the name ({e}); created as {n:?}, '.' replaced by '_' (a mapping file can choose another name)"),
+                    ),
+                );
+                n
+            }
+            Err(e) => return Err(self.err(e)),
+        };
         let ex = self
             .with_control(|c| {
                 let ex = c.examine(&name)?;
