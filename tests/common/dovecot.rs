@@ -23,20 +23,40 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+fn have_dovecot() -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg("command -v dovecot")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Installs the test bed (tests/harness/ci-install.sh) when Dovecot is
+/// missing and we are root, once, under a lock shared by parallel tests.
+fn ensure_installed() {
+    if have_dovecot() {
+        return;
+    }
+    let installer = super::root().join("tests/harness/ci-install.sh");
+    let status = Command::new("flock")
+        .arg("/tmp/kerio-migrate-ci-install.lock")
+        .arg("bash")
+        .arg(&installer)
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()) && have_dovecot(),
+        "dovecot is not installed and {} could not install it (it needs root and Debian's apt)",
+        installer.display()
+    );
+}
+
 impl Dovecot {
     /// Starts Dovecot with extra environment knobs of dovecot-up.sh
     /// (e.g. `("MAIL_ROOT", dir)`, `("LISTESCAPE", "yes")`).
     pub fn start(env: &[(&str, &str)]) -> Dovecot {
         let script = super::root().join("tests/harness/dovecot-up.sh");
-        assert!(
-            Command::new("sh")
-                .arg("-c")
-                .arg("command -v dovecot")
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false),
-            "dovecot is not installed: run tests/harness/ci-install.sh (as root) first"
-        );
+        ensure_installed();
         let dir = tempfile::tempdir().expect("tempdir");
         // Dovecot runs as an unprivileged user: the base must be traversable.
         #[cfg(unix)]
