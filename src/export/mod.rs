@@ -558,6 +558,26 @@ fn write_file(path: &Path, data: &[u8]) -> Result<(), ExportError> {
     })
 }
 
+/// A new report and the selected accounts; `None` when the accounts could
+/// not be listed (the report then says why and is final).
+fn begin(
+    what: &str,
+    store: &Store,
+    out: Option<&Path>,
+    dav: Option<&dav::Uploader>,
+    selection: &Selection,
+) -> (ExportReport, Option<Vec<Account>>) {
+    let mut report = ExportReport::new(what, store, out, dav.map(|d| d.display_url()));
+    match selected_accounts(store, selection) {
+        Ok(a) => (report, Some(a)),
+        Err(e) => {
+            report.fatal = Some(e.to_string());
+            report.finalize();
+            (report, None)
+        }
+    }
+}
+
 /// Options of the contacts export.
 pub struct ContactsOptions<'a> {
     /// Output directory (`None`: upload only).
@@ -578,19 +598,15 @@ pub fn export_contacts(
     opts: &ContactsOptions<'_>,
     progress: &Progress,
 ) -> ExportReport {
-    let mut report = ExportReport::new(
+    let (mut report, accounts) = begin(
         "contacts",
         store,
         opts.out.as_deref(),
-        opts.dav.map(|d| d.display_url()),
+        opts.dav,
+        &opts.selection,
     );
-    let accounts = match selected_accounts(store, &opts.selection) {
-        Ok(a) => a,
-        Err(e) => {
-            report.fatal = Some(e.to_string());
-            report.finalize();
-            return report;
-        }
+    let Some(accounts) = accounts else {
+        return report;
     };
     let mut top_names = UniqueNames::default();
     for account in &accounts {
@@ -692,19 +708,15 @@ pub fn export_calendars(
     opts: &CalendarOptions<'_>,
     progress: &Progress,
 ) -> ExportReport {
-    let mut report = ExportReport::new(
+    let (mut report, accounts) = begin(
         "calendar",
         store,
         opts.out.as_deref(),
-        opts.dav.map(|d| d.display_url()),
+        opts.dav,
+        &opts.selection,
     );
-    let accounts = match selected_accounts(store, &opts.selection) {
-        Ok(a) => a,
-        Err(e) => {
-            report.fatal = Some(e.to_string());
-            report.finalize();
-            return report;
-        }
+    let Some(accounts) = accounts else {
+        return report;
     };
     let kinds = [
         FolderKind::Calendar,
