@@ -246,6 +246,10 @@ fn migrate_account(
             Ok(mailbox) => {
                 fr.mailbox = Some(mailbox.clone());
                 if let Ok(p) = sess.explain_mailbox(&spec) {
+                    fr.renamed = p
+                        .how
+                        .is_some_and(|h| h != crate::mapping::MapSource::Default)
+                        || !p.notes.is_empty();
                     fr.notes
                         .extend(p.notes.into_iter().map(|n| format!("folder mapping: {n}")));
                 }

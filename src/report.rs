@@ -73,6 +73,10 @@ pub struct FolderReport {
     pub folder: String,
     /// Target mailbox, once prepared.
     pub mailbox: Option<String>,
+    /// The folder mapping changed the name (special folder, rename, rule,
+    /// prefix, or a name the target refused): the text report shows it.
+    #[serde(skip)]
+    pub renamed: bool,
     /// Counts.
     pub counts: Counts,
     /// Skipped items.
@@ -268,7 +272,7 @@ impl Report {
                 let _ = writeln!(s, "  ERROR: {e}");
             }
             let label = |f: &FolderReport| match &f.mailbox {
-                Some(m) if *m != f.folder => format!("{} → {m}", f.folder),
+                Some(m) if f.renamed => format!("{} → {m}", f.folder),
                 _ => f.folder.clone(),
             };
             let w = a
@@ -281,7 +285,7 @@ impl Report {
             let _ = writeln!(
                 s,
                 "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
-                pad("folder → target", w),
+                pad("folder", w),
                 "expected",
                 "migrated",
                 "present",
@@ -323,13 +327,16 @@ impl Report {
                     let _ = writeln!(s, "  note    {}: {}", f.folder, n);
                 }
             }
-            if !a.skipped_folders.is_empty() {
-                let list: Vec<String> = a
-                    .skipped_folders
-                    .iter()
-                    .map(|f| format!("{} ({}, {} items: {})", f.folder, f.kind, f.items, f.reason))
-                    .collect();
-                let _ = writeln!(s, "  not mail: {}", list.join("; "));
+            for f in &a.skipped_folders {
+                let _ = writeln!(
+                    s,
+                    "  not migrated: {} ({}, {} item{}): {}",
+                    f.folder,
+                    f.kind,
+                    f.items,
+                    if f.items == 1 { "" } else { "s" },
+                    f.reason
+                );
             }
         }
         let t = &self.totals;
