@@ -215,7 +215,9 @@ impl Journal {
             .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        // FULL: in WAL mode NORMAL may lose the last commits on power loss,
+        // and a pending row must be on disk before its message is sent.
+        conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         let version: Option<String> = conn
@@ -564,6 +566,19 @@ mod tests {
             .expect("d")
             .is_empty());
         assert_eq!(j.done_count().expect("count"), 1);
+    }
+
+    #[test]
+    fn commits_are_synced_to_disk() {
+        // synchronous=FULL (2): a pending row survives a power loss, so a
+        // message is never sent without a trace (NORMAL may lose it in WAL).
+        let t = tempfile::tempdir().expect("tempdir");
+        let j = Journal::open(&t.path().join("j.sqlite"), "maildir:/x", "test").expect("open");
+        let mode: i64 = j
+            .conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(mode, 2, "synchronous=FULL");
     }
 
     #[test]
