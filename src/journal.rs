@@ -8,6 +8,10 @@
 //! content changed under the same id is a new item. Items about to be sent
 //! over a link that can fail mid-flight are first recorded as `pending` with
 //! a target-specific marker, so the next run can reconcile them.
+//!
+//! One run at a time: [`Journal::open_exclusive`] holds an exclusive
+//! `flock` on `<journal>.lock` for the whole run, so a second run on the
+//! same journal stops at once instead of sending everything again.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -34,6 +38,12 @@ pub enum JournalError {
         /// The error.
         #[source]
         source: std::io::Error,
+    },
+    /// Another run holds the journal's lock.
+    #[error("another kerio-migrate run is using {}: wait for it to end (or stop it), then rerun", .path.display())]
+    Busy {
+        /// The journal file.
+        path: PathBuf,
     },
     /// Written by another version of the tool.
     #[error("journal {path}: schema version {found}, this version of kerio-migrate writes {SCHEMA_VERSION}")]
@@ -189,6 +199,65 @@ pub struct Journal {
     conn: Mutex<Connection>,
     target: String,
     run: i64,
+    /// Held for the whole run by [`Journal::open_exclusive`].
+    _lock: Option<RunLock>,
+}
+
+/// An exclusive claim on a journal for one run: `flock(LOCK_EX)` on
+/// `<journal>.lock`, released when dropped (and by the kernel when the
+/// process dies, even by SIGKILL).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// Takes the lock of the journal at `path` without waiting; fails with
+    /// [`JournalError::Busy`] when another process holds it.
+    pub fn acquire(path: &Path) -> Result<RunLock, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        create_parent(path)?;
+        let mut name = path.as_os_str().to_os_string();
+        name.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor we own, valid for the call.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(if e.kind() == std::io::ErrorKind::WouldBlock {
+                    JournalError::Busy {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    io(e)
+                });
+            }
+        }
+        Ok(RunLock { _file: file })
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), JournalError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn now_text() -> String {
@@ -198,18 +267,32 @@ fn now_text() -> String {
 impl Journal {
     /// Opens (creating) the journal at `path` for `target`, and starts a run.
     pub fn open(path: &Path, target: &str, command: &str) -> Result<Journal, JournalError> {
+        Self::open_with(path, target, command, None)
+    }
+
+    /// [`Journal::open`] for a run that sends: first takes the journal's
+    /// [`RunLock`] (held until the journal is dropped), so two runs never
+    /// work from the same journal at once.
+    pub fn open_exclusive(
+        path: &Path,
+        target: &str,
+        command: &str,
+    ) -> Result<Journal, JournalError> {
+        let lock = RunLock::acquire(path)?;
+        Self::open_with(path, target, command, Some(lock))
+    }
+
+    fn open_with(
+        path: &Path,
+        target: &str,
+        command: &str,
+        lock: Option<RunLock>,
+    ) -> Result<Journal, JournalError> {
         let err = |source| JournalError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            }
-        }
+        create_parent(path)?;
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
@@ -253,6 +336,7 @@ impl Journal {
             conn: Mutex::new(conn),
             target: target.to_string(),
             run,
+            _lock: lock,
         })
     }
 
@@ -566,6 +650,24 @@ mod tests {
             .expect("d")
             .is_empty());
         assert_eq!(j.done_count().expect("count"), 1);
+    }
+
+    #[test]
+    fn one_run_at_a_time() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("sub/j.sqlite");
+        let first = Journal::open_exclusive(&p, "maildir:/x", "one").expect("open");
+        match Journal::open_exclusive(&p, "maildir:/x", "two") {
+            Err(e @ JournalError::Busy { .. }) => {
+                assert!(e.to_string().contains("another kerio-migrate run is using"))
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a second run got the journal"),
+        }
+        // Reading (verify) is not locked out.
+        Journal::open(&p, "maildir:/x", "verify").expect("shared open");
+        drop(first);
+        Journal::open_exclusive(&p, "maildir:/x", "three").expect("released");
     }
 
     #[test]
