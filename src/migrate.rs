@@ -560,11 +560,10 @@ fn migrate_folder(
     };
 
     let local_stop = AtomicBool::new(false);
-    let stopped = || {
-        local_stop.load(Ordering::Relaxed)
-            || stop.load(Ordering::Relaxed)
-            || ctx.cancel.load(Ordering::Relaxed)
-    };
+    // The run stops (Ctrl-C / SIGTERM, or another account's fatal error).
+    let halted = || stop.load(Ordering::Relaxed) || ctx.cancel.load(Ordering::Relaxed);
+    // … or this folder stops taking messages.
+    let stopped = || local_stop.load(Ordering::Relaxed) || halted();
     let (tx, rx) = crossbeam_channel::bounded::<Prepped>(ctx.opts.queue.max(1));
     let state = RefCell::new(FolderState {
         fr,
@@ -623,6 +622,19 @@ fn migrate_folder(
             let mut st = state.borrow_mut();
             match p {
                 Prepped::Send(o, src, dsrc, anomalies) => {
+                    // --max-rate: not while draining after a stop, and a
+                    // stop ends the wait.
+                    if !stopped() && st.fatal.is_none() {
+                        drop(st);
+                        ctx.pacer.wait(&stopped);
+                        st = state.borrow_mut();
+                    }
+                    if halted() || st.fatal.is_some() {
+                        // Nothing new goes out once the run stops.
+                        st.fr.skip(&o.item_id, "not attempted: run stopped");
+                        progress.inc(1, 0);
+                        return None;
+                    }
                     *st.fr
                         .date_sources
                         .entry(dsrc.as_str().to_string())
@@ -639,8 +651,6 @@ fn migrate_folder(
                             o.message.message_id.clone(),
                         ),
                     );
-                    drop(st);
-                    ctx.pacer.wait();
                     Some(o)
                 }
                 Prepped::Empty(item) => {

@@ -663,3 +663,87 @@ fn an_account_without_credentials_fails_alone() {
     );
     assert_eq!(bea["totals"]["failed"], 1);
 }
+
+/// Runs migrate on the standard store, killing it after `deadline`.
+fn run_with_deadline(
+    fake: &Fake,
+    dir: &Path,
+    extra: &[&str],
+    deadline: Duration,
+) -> (Option<i32>, Value, Duration) {
+    let st = store(dir);
+    let report = dir.join("r.json");
+    let _ = std::fs::remove_file(&report);
+    let mut child = Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(&st.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args([
+            "--tls",
+            "none",
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann",
+        ])
+        .args(["--password-env", "PW", "--connections", "1"])
+        .arg("--state")
+        .arg(dir.join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .args(extra)
+        .env("PW", "pw")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let t = Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s.code();
+        }
+        if t.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let r = if report.exists() {
+        json(&report)
+    } else {
+        Value::Null
+    };
+    (code, r, t.elapsed())
+}
+
+#[test]
+fn an_account_stopped_while_waiting_for_the_byte_budget_ends_the_wait() {
+    // The second message makes the account over quota while the third
+    // waits for the daily budget: the wait must end with the account.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::No("[OVERQUOTA] Quota exceeded".into())
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, took) = run_with_deadline(
+        &fake,
+        tmp.path(),
+        &["--batch", "1", "--window", "1", "--max-bytes-per-day", "1K"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(3), "ended by itself after {took:?}: {r}");
+    assert_eq!(stored(&fake), vec![0]);
+    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["migrated"], 1);
+    assert_eq!(f["counts"]["failed"], (N - 1) as u64, "{f}");
+    assert!(f["failed"].to_string().contains("over quota"), "{f}");
+}

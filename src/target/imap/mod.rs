@@ -59,7 +59,9 @@
 //!   reported failed). BYE, EOF, timeouts: reconnect with backoff, check
 //!   what arrived, send the rest.
 //! - `--max-bytes-per-day`: per target account, over any 24 hours of this
-//!   process; when used up the account waits (the time is logged).
+//!   process; when used up, what fits is sent and the account waits (the
+//!   time is logged); Ctrl-C / SIGTERM or the account stopping (over
+//!   quota, no connection) end the wait.
 //! - `#public@domain` accounts are migrated only when mapped (a CSV row or
 //!   `--public-to`), below `--public-prefix`; otherwise they are skipped as
 //!   "not mapped".

@@ -1011,6 +1011,9 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
                 match self.ctx.shared.budget.take(size) {
                     Ok(d) if d.is_zero() => break,
                     Ok(d) => {
+                        // What already fits the budget goes out now rather
+                        // than wait with this message.
+                        self.flush(events, job_tx, rep_rx);
                         let until = chrono::Local::now()
                             + chrono::Duration::from_std(d).unwrap_or_default();
                         tracing::warn!(
@@ -1018,16 +1021,30 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
                             self.ctx.shared.creds.user(),
                             until.format("%Y-%m-%d %H:%M")
                         );
-                        // Keep outcomes flowing while waiting.
+                        // Keep outcomes flowing while waiting; Ctrl-C or the
+                        // account stopping (over quota, connection gone)
+                        // ends the wait.
                         let end = Instant::now() + d;
                         while Instant::now() < end
                             && !self.ctx.shared.cancel.load(Ordering::Relaxed)
+                            && self.ctx.stopped().is_none()
                         {
                             if let Ok(r) = rep_rx.recv_timeout(Duration::from_millis(200)) {
                                 self.report(r, events);
                             }
                         }
                         if self.ctx.shared.cancel.load(Ordering::Relaxed) {
+                            interrupted = true;
+                            break;
+                        }
+                        if let Some(why) = self.ctx.stopped() {
+                            self.done_now(
+                                &o,
+                                DeliveryResult::Failed {
+                                    reason: format!("not sent: {why}"),
+                                },
+                                events,
+                            );
                             interrupted = true;
                             break;
                         }
