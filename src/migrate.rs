@@ -677,8 +677,9 @@ fn migrate_folder(
             let mut st = state.borrow_mut();
             match ev {
                 SessionEvent::Pending { items, marker } => {
+                    // `false`: not recorded, so the session must not send.
                     if st.fatal.is_some() {
-                        return;
+                        return false;
                     }
                     let rows: Vec<ItemRow> = items
                         .iter()
@@ -700,9 +701,14 @@ fn migrate_folder(
                     if let Err(e) = ctx.journal.record_pending(&rows) {
                         st.fatal = Some(e);
                         local_stop.store(true, Ordering::Relaxed);
+                        return false;
                     }
+                    true
                 }
-                SessionEvent::Note(n) => st.fr.notes.push(n),
+                SessionEvent::Note(n) => {
+                    st.fr.notes.push(n);
+                    true
+                }
                 SessionEvent::Done(d) => {
                     st.facts.remove(&d.item_id);
                     let src = st.inflight.remove(&d.item_id).unwrap_or(SrcInfo {
@@ -751,6 +757,7 @@ fn migrate_folder(
                             local_stop.store(true, Ordering::Relaxed);
                         }
                     }
+                    true
                 }
             }
         });

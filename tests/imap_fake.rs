@@ -747,3 +747,115 @@ fn an_account_stopped_while_waiting_for_the_byte_budget_ends_the_wait() {
     assert_eq!(f["counts"]["failed"], (N - 1) as u64, "{f}");
     assert!(f["failed"].to_string().contains("over quota"), "{f}");
 }
+
+/// `n` distinct messages in ann's INBOX (Message-ID `<i@fake.test>`, item
+/// id `i+1` in hex).
+fn numbered_store(dir: &Path, n: usize) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    for i in 0..n {
+        let body = format!(
+            "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
+        );
+        s.item(
+            "ann@fake.test",
+            "INBOX",
+            &format!("{:08x}", i + 1),
+            body.as_bytes(),
+        );
+    }
+    s
+}
+
+fn ann_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--account",
+        "ann@fake.test",
+        "--user",
+        "ann",
+        "--password-env",
+        "PW",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Item ids (as Message-ID numbers) with a row of any state in the journal
+/// table `table`.
+fn journaled(journal: &Path, table: &str) -> Vec<usize> {
+    let c = rusqlite::Connection::open(journal).expect("journal");
+    let mut st = c
+        .prepare(&format!("SELECT item FROM {table}"))
+        .expect("query");
+    let mut v: Vec<usize> = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("rows")
+        .map(|i| usize::from_str_radix(&i.expect("item"), 16).expect("hex") - 1)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_group_the_journal_cannot_record_as_pending_is_not_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let n = 40;
+    let s = numbered_store(tmp.path(), n);
+    let journal = tmp.path().join("j.sqlite");
+    // When the first APPEND arrives, the journal's items table vanishes:
+    // every later write of the run fails.
+    let j = journal.clone();
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+ MULTIAPPEND",
+        script(move |i, _| {
+            if i == 0 {
+                let c = rusqlite::Connection::open(&j).expect("journal");
+                c.busy_timeout(Duration::from_secs(10)).expect("timeout");
+                c.execute_batch("ALTER TABLE items RENAME TO items_gone")
+                    .expect("rename");
+            }
+            Action::Store
+        }),
+    );
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "2"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 1, "journal failure is fatal: {err}\n{r}");
+    assert!(r["fatal"].to_string().contains("items"), "{}", r["fatal"]);
+    let t = &r["totals"];
+    assert_eq!(t["expected"], n as u64);
+    let sum: u64 = ["migrated", "already_present", "skipped", "failed"]
+        .iter()
+        .map(|k| t[*k].as_u64().expect("count"))
+        .sum();
+    assert_eq!(sum, n as u64, "{t}");
+    let on_server = stored(&fake);
+    let recorded = journaled(&journal, "items_gone");
+    assert!(
+        on_server.len() < n,
+        "the run stopped sending: {on_server:?}"
+    );
+    for m in &on_server {
+        assert!(
+            recorded.contains(m),
+            "message {m} was sent without a pending row (journal: {recorded:?})"
+        );
+    }
+    // With the journal back, a rerun completes without a duplicate.
+    let c = rusqlite::Connection::open(&journal).expect("journal");
+    c.execute_batch("ALTER TABLE items_gone RENAME TO items")
+        .expect("rename back");
+    drop(c);
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "2"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>(), "each once");
+}

@@ -8,7 +8,9 @@
 //! found already present, or failed with a reason). Before it sends
 //! anything whose arrival it could not later prove, it announces it with
 //! [`SessionEvent::Pending`], which the driver makes durable in the journal
-//! before returning.
+//! before returning `true`. When the callback returns `false` (the journal
+//! failed) the session sends nothing of that group: each of its messages
+//! fails ("journal unavailable: not sent") and the account stops.
 
 pub mod imap;
 pub mod maildir;
@@ -109,7 +111,8 @@ pub struct Delivery {
 pub enum SessionEvent {
     /// These items are about to be sent; `marker` says how a later run can
     /// find them on the target (e.g. the UIDNEXT seen before sending). The
-    /// callback returns once this is durable.
+    /// callback returns `true` once this is durable, `false` when it could
+    /// not be recorded: then none of them may be sent.
     Pending {
         /// (item id, content hash) pairs.
         items: Vec<(String, ContentHash)>,
@@ -176,12 +179,14 @@ pub trait AccountSession: Send {
     /// Makes sure the mailbox exists; returns its name on the target.
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
     /// Delivers a stream of messages into a prepared mailbox, reporting one
-    /// [`SessionEvent::Done`] per message taken from the stream.
+    /// [`SessionEvent::Done`] per message taken from the stream. `events`
+    /// returns whether a [`SessionEvent::Pending`] is durable (its answer
+    /// to the other events means nothing).
     fn deliver(
         &mut self,
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), TargetError>;
     /// A function that makes everything delivered so far durable; the
     /// driver calls it before it journals deliveries as done.

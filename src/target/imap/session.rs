@@ -6,9 +6,11 @@
 //! `deliver()` runs on the driver's thread: it takes messages from the
 //! stream, checks them (APPENDLIMIT, NUL, byte budget, date, flags),
 //! groups them, announces each group with [`SessionEvent::Pending`] (the
-//! marker holds UIDVALIDITY and the lowest UID the group can get) and
-//! hands it to the workers; every outcome comes back to this thread, which
-//! alone calls `events`.
+//! marker holds UIDVALIDITY and the lowest UID the group can get) and,
+//! once the driver says it is durable, hands it to the workers (a group the
+//! journal could not record is not sent: its messages fail and the account
+//! stops); every outcome comes back to this thread, which alone calls
+//! `events`.
 //!
 //! A worker whose connection dies reconnects with backoff, looks for the
 //! messages whose fate is unknown (see [`super::reconcile`]), and sends
@@ -460,7 +462,7 @@ impl AccountSession for ImapAccountSession {
         &mut self,
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), TargetError> {
         if let Some(why) = &self.stopped {
             return Err(TargetError::Other(why.clone()));
@@ -857,7 +859,12 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }
     }
 
-    fn done_now(&self, o: &Outgoing, result: DeliveryResult, events: &mut dyn FnMut(SessionEvent)) {
+    fn done_now(
+        &self,
+        o: &Outgoing,
+        result: DeliveryResult,
+        events: &mut dyn FnMut(SessionEvent) -> bool,
+    ) {
         events(SessionEvent::Done(Delivery {
             item_id: o.item_id.clone(),
             hash: o.message.hash,
@@ -868,9 +875,11 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }));
     }
 
-    fn report(&mut self, r: Report, events: &mut dyn FnMut(SessionEvent)) {
+    fn report(&mut self, r: Report, events: &mut dyn FnMut(SessionEvent) -> bool) {
         match r {
-            Report::Note(n) => events(SessionEvent::Note(n)),
+            Report::Note(n) => {
+                events(SessionEvent::Note(n));
+            }
             Report::Done { mid, result } => {
                 if let DeliveryResult::Delivered(TargetRef { uid: Some(u), .. })
                 | DeliveryResult::AlreadyPresent(TargetRef { uid: Some(u), .. }) = &result
@@ -891,7 +900,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }
     }
 
-    fn drain(&mut self, rep_rx: &Receiver<Report>, events: &mut dyn FnMut(SessionEvent)) {
+    fn drain(&mut self, rep_rx: &Receiver<Report>, events: &mut dyn FnMut(SessionEvent) -> bool) {
         while let Ok(r) = rep_rx.try_recv() {
             self.report(r, events);
         }
@@ -901,7 +910,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
     fn prepare(
         &mut self,
         o: Outgoing,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Option<(Msg, Outgoing)> {
         let caps = self.ctx.caps;
         let opts = &self.ctx.shared.opts;
@@ -983,7 +992,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
     fn run(
         &mut self,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
         job_tx: &Sender<Unit>,
         rep_rx: &Receiver<Report>,
     ) {
@@ -1111,7 +1120,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
     /// Announces the group, then hands it to the workers.
     fn flush(
         &mut self,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
         job_tx: &Sender<Unit>,
         rep_rx: &Receiver<Report>,
     ) {
@@ -1123,12 +1132,31 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
             un: self.lower,
             alt: std::mem::take(&mut self.group_alt),
         };
-        events(SessionEvent::Pending {
+        let durable = events(SessionEvent::Pending {
             items: std::mem::take(&mut self.group_items),
             marker: marker.to_json(),
         });
         let mut msgs = std::mem::take(&mut self.group);
         self.group_bytes = 0;
+        if !durable {
+            // Unrecorded, a message that arrives could not be found by the
+            // next run, which would send it again: send none of them, and
+            // nothing more from this account.
+            let why = "journal unavailable: not sent".to_string();
+            for m in msgs {
+                self.report(
+                    Report::Done {
+                        mid: m.mid,
+                        result: DeliveryResult::Failed {
+                            reason: why.clone(),
+                        },
+                    },
+                    events,
+                );
+            }
+            self.ctx.stop_account(why);
+            return;
+        }
         for m in &mut msgs {
             m.lower = self.lower;
         }
@@ -1169,7 +1197,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }
     }
 
-    fn finish(&mut self, events: &mut dyn FnMut(SessionEvent)) {
+    fn finish(&mut self, events: &mut dyn FnMut(SessionEvent) -> bool) {
         // Every message handed out has an outcome by now; anything else is
         // a bug, reported rather than lost.
         let mids: Vec<u64> = self.meta.keys().copied().collect();
