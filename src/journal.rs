@@ -170,6 +170,10 @@ pub struct PendingItem {
     pub internal_date: Option<i64>,
     /// Message-ID.
     pub message_id: Option<String>,
+    /// Source file size when it was sent.
+    pub src_size: Option<u64>,
+    /// Source file mtime when it was sent.
+    pub src_mtime: Option<i64>,
 }
 
 /// A CardDAV / CalDAV resource that is on the server.
@@ -412,7 +416,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT item, hash, mailbox, marker, size, internal_date, message_id FROM items
+                "SELECT item, hash, mailbox, marker, size, internal_date, message_id, src_size,
+                    src_mtime FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'pending'
                  ORDER BY rowid",
             )
@@ -427,6 +432,8 @@ impl Journal {
                     size: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                     internal_date: r.get(5)?,
                     message_id: r.get(6)?,
+                    src_size: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+                    src_mtime: r.get(8)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -485,6 +492,40 @@ impl Journal {
     /// Records items as pending, durably, before they are sent.
     pub fn record_pending(&self, rows: &[ItemRow]) -> Result<(), JournalError> {
         self.write(rows, "pending")
+    }
+
+    /// Refreshes the source size and mtime of done rows (an item found done
+    /// by its content after its file changed size or time), keeping
+    /// everything else: mailbox, target id, UIDVALIDITY, UID, size,
+    /// internal date, Message-ID.
+    pub fn refresh_source(&self, rows: &[ItemRow]) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE items SET src_size = ?6, src_mtime = ?7
+                     WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+                     AND hash = ?5 AND state = 'done'",
+                )
+                .map_err(|e| self.err(e))?;
+            for r in rows {
+                stmt.execute(params![
+                    self.target,
+                    r.account,
+                    r.folder,
+                    r.item,
+                    r.hash,
+                    r.src_size.map(|v| v as i64),
+                    r.src_mtime,
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// Forgets pending rows that turned out not to have arrived.
@@ -650,6 +691,36 @@ mod tests {
             .expect("d")
             .is_empty());
         assert_eq!(j.done_count().expect("count"), 1);
+    }
+
+    #[test]
+    fn refreshing_the_source_keeps_the_target_fields() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let j = Journal::open(&t.path().join("j.sqlite"), "imap://h", "test").expect("open");
+        j.record_done(&[ItemRow {
+            mailbox: "Archive".into(),
+            target_id: Some("42/7".into()),
+            uid_validity: Some(42),
+            uid: Some(7),
+            size: Some(99),
+            message_id: Some("m@x".into()),
+            ..row("1", "aa")
+        }])
+        .expect("done");
+        j.refresh_source(&[ItemRow {
+            src_size: Some(11),
+            src_mtime: Some(2000),
+            mailbox: "INBOX".into(),
+            ..row("1", "aa")
+        }])
+        .expect("refresh");
+        let d = &j.done_items("alice@example.com", "INBOX").expect("done")["1"][0];
+        assert_eq!((d.src_size, d.src_mtime), (Some(11), Some(2000)));
+        assert_eq!(d.mailbox, "Archive");
+        assert_eq!(
+            (d.target.id.as_deref(), d.target.uid_validity, d.target.uid),
+            (Some("42/7"), Some(42), Some(7))
+        );
     }
 
     #[test]

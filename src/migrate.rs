@@ -380,7 +380,9 @@ fn reconcile_pending(
                         size: p.size,
                         internal_date: p.internal_date,
                         message_id: p.message_id.clone(),
-                        ..ItemRow::default()
+                        src_size: p.src_size,
+                        src_mtime: p.src_mtime,
+                        marker: None,
                     }),
                     None => absent.push((p.item.clone(), p.hash.clone())),
                 }
@@ -416,6 +418,8 @@ enum Prepped {
     Send(Outgoing, SrcInfo, DateSource, message::Anomalies),
     Empty(String),
     Fail(String, String),
+    /// Found done by its content: only the source size and mtime of its
+    /// journal row are refreshed.
     Already(ItemRow),
 }
 
@@ -439,6 +443,8 @@ struct FolderState<'r> {
     /// pending rows (reconciliation matches on them).
     facts: HashMap<String, (u64, i64, Option<String>)>,
     rows: Vec<ItemRow>,
+    /// Done rows whose source size and mtime need refreshing.
+    refresh: Vec<ItemRow>,
     fatal: Option<JournalError>,
 }
 
@@ -455,8 +461,20 @@ fn migrate_folder(
     progress: &AccountProgress<'_>,
 ) -> Result<(), JournalError> {
     let account_id = account.id();
-    let unresolved = reconcile_pending(ctx, session, mailbox, &account_id, &folder.path, fr)?;
-    let done = ctx.journal.done_items(&account_id, &folder.path)?;
+    let start = reconcile_pending(ctx, session, mailbox, &account_id, &folder.path, fr)
+        .and_then(|u| Ok((u, ctx.journal.done_items(&account_id, &folder.path)?)));
+    let (unresolved, done) = match start {
+        Ok(v) => v,
+        Err(e) => {
+            // Without the journal nothing can be sent safely; every item is
+            // still counted, so the folder's numbers add up.
+            for it in &contents.items {
+                fr.skip(&it.id, "not attempted: journal error");
+            }
+            progress.inc(contents.items.len() as u64, 0);
+            return Err(e);
+        }
+    };
     let row_for = |item: &str, hash: String, src: SrcInfo| ItemRow {
         account: account_id.clone(),
         folder: folder.path.clone(),
@@ -570,11 +588,22 @@ fn migrate_folder(
         inflight: HashMap::new(),
         facts: HashMap::new(),
         rows: Vec::new(),
+        refresh: Vec::new(),
         fatal: None,
     });
     let barrier = session.durability_barrier();
     let flush = |st: &mut FolderState<'_>| {
-        if st.rows.is_empty() || st.fatal.is_some() {
+        if st.fatal.is_some() {
+            return;
+        }
+        if !st.refresh.is_empty() {
+            if let Err(e) = ctx.journal.refresh_source(&st.refresh) {
+                st.fatal = Some(e);
+                return;
+            }
+            st.refresh.clear();
+        }
+        if st.rows.is_empty() {
             return;
         }
         if let Err(e) = barrier() {
@@ -667,7 +696,10 @@ fn migrate_folder(
                 }
                 Prepped::Already(row) => {
                     st.fr.counts.already_present += 1;
-                    st.rows.push(row);
+                    st.refresh.push(row);
+                    if st.refresh.len() >= ctx.opts.journal_batch {
+                        flush(&mut st);
+                    }
                     progress.inc(1, 0);
                     None
                 }

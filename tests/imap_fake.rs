@@ -859,3 +859,68 @@ fn a_group_the_journal_cannot_record_as_pending_is_not_sent() {
     assert_eq!(code, 0, "{err}\n{r}");
     assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>(), "each once");
 }
+
+/// uid, target_id, uidvalidity, size, mailbox, message_id, src_mtime.
+type JournalTargetFields = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<i64>,
+);
+
+#[test]
+fn a_message_found_done_by_its_content_keeps_its_uid_in_the_journal() {
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let n = 5;
+    let s = numbered_store(tmp.path(), n);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &ann_args(&[]), &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    let journal = tmp.path().join("j.sqlite");
+    let rows = |sql: &str| -> Vec<JournalTargetFields> {
+        let c = rusqlite::Connection::open(&journal).expect("journal");
+        let mut st = c.prepare(sql).expect("query");
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+    };
+    let q = "SELECT uid, target_id, uidvalidity, size, mailbox, message_id, src_mtime FROM items ORDER BY item";
+    let before = rows(q);
+    assert!(before.iter().all(|r| r.0.is_some()), "{before:?}");
+    // The files get another mtime: the next run reads and hashes them and
+    // finds them done by content.
+    for i in 0..n {
+        let p = s
+            .folder_dir("ann@fake.test", "INBOX")
+            .join(format!("#msgs/{:08x}.eml", i + 1));
+        filetime::set_file_mtime(&p, filetime::FileTime::from_unix_time(1_600_000_000, 0))
+            .expect("mtime");
+    }
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &ann_args(&[]), &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(r["totals"]["already_present"], n as u64);
+    assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>());
+    let after = rows(q);
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            (&a.0, &a.1, &a.2, &a.3, &a.4, &a.5),
+            (&b.0, &b.1, &b.2, &b.3, &b.4, &b.5),
+            "target fields kept"
+        );
+        assert_eq!(a.6, Some(1_600_000_000), "source mtime refreshed");
+    }
+}

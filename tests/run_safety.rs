@@ -164,3 +164,137 @@ fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
         .expect("count");
     assert_eq!(done as u64, migrated);
 }
+
+/// A Maildir target whose sessions break the journal's items table when
+/// they prepare their first mailbox (so every journal read after it fails).
+struct BreaksJournal {
+    inner: kerio_migrate::target::maildir::MaildirTarget,
+    journal: std::path::PathBuf,
+}
+
+struct BreaksJournalSession {
+    inner: Box<dyn kerio_migrate::target::AccountSession>,
+    journal: std::path::PathBuf,
+    broken: bool,
+}
+
+impl kerio_migrate::target::Target for BreaksJournal {
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+    fn open(
+        &self,
+        account: &kerio_migrate::store::Account,
+    ) -> Result<Box<dyn kerio_migrate::target::AccountSession>, kerio_migrate::target::TargetError>
+    {
+        Ok(Box::new(BreaksJournalSession {
+            inner: self.inner.open(account)?,
+            journal: self.journal.clone(),
+            broken: false,
+        }))
+    }
+}
+
+impl kerio_migrate::target::AccountSession for BreaksJournalSession {
+    fn target_account(&self) -> String {
+        self.inner.target_account()
+    }
+    fn prepare_mailbox(
+        &mut self,
+        spec: &kerio_migrate::target::MailboxSpec,
+    ) -> Result<String, kerio_migrate::target::TargetError> {
+        if !std::mem::replace(&mut self.broken, true) {
+            let c = rusqlite::Connection::open(&self.journal).expect("journal");
+            c.execute_batch("ALTER TABLE items RENAME TO items_gone")
+                .expect("rename");
+        }
+        self.inner.prepare_mailbox(spec)
+    }
+    fn deliver(
+        &mut self,
+        mailbox: &str,
+        messages: &mut dyn Iterator<Item = kerio_migrate::target::Outgoing>,
+        events: &mut dyn FnMut(kerio_migrate::target::SessionEvent) -> bool,
+    ) -> Result<(), kerio_migrate::target::TargetError> {
+        self.inner.deliver(mailbox, messages, events)
+    }
+    fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
+        self.inner.durability_barrier()
+    }
+    fn plan_mailbox(
+        &mut self,
+        spec: &kerio_migrate::target::MailboxSpec,
+    ) -> Result<String, kerio_migrate::target::TargetError> {
+        self.inner.plan_mailbox(spec)
+    }
+    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::target::TargetError> {
+        self.inner.finish()
+    }
+}
+
+#[test]
+fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
+    use kerio_migrate::target::maildir::{MaildirOptions, MaildirTarget};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 4);
+    s.item(
+        "ann@run.test",
+        "Archive",
+        "00000001",
+        b"From: a@run.test\nMessage-ID: <a@run.test>\n\narchived\n",
+    );
+    let journal_path = tmp.path().join("j.sqlite");
+    let target = BreaksJournal {
+        inner: MaildirTarget::new(&tmp.path().join("maildir"), MaildirOptions::default())
+            .expect("target"),
+        journal: journal_path.clone(),
+    };
+    let journal = kerio_migrate::journal::Journal::open(
+        &journal_path,
+        &kerio_migrate::target::Target::id(&target),
+        "test",
+    )
+    .expect("journal");
+    let store = kerio_migrate::store::Store::open(&s.install).expect("store");
+    let progress = kerio_migrate::progress::Progress::new(
+        "migrate",
+        Some(0),
+        kerio_migrate::progress::ProgressMode::Quiet,
+    );
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let report = kerio_migrate::migrate::migrate(
+        &store,
+        &target,
+        &journal,
+        &kerio_migrate::migrate::MigrateOptions::default(),
+        &progress,
+        &cancel,
+    );
+    assert!(
+        report.fatal.as_deref().is_some_and(|f| f.contains("items")),
+        "{:?}",
+        report.fatal
+    );
+    assert_eq!(report.exit_code, 1);
+    let folders = &report.accounts[0].folders;
+    assert_eq!(folders.len(), 2);
+    for f in folders {
+        assert!(
+            f.counts.balanced() && f.counts.expected > 0,
+            "{}: {:?}",
+            f.folder,
+            f.counts
+        );
+        assert_eq!(f.counts.skipped, f.counts.expected, "{}", f.folder);
+    }
+    let first = &folders[0];
+    assert!(
+        first
+            .skipped
+            .iter()
+            .all(|n| n.reason == "not attempted: journal error"),
+        "{:?}",
+        first.skipped
+    );
+    assert!(report.totals.balanced(), "{:?}", report.totals);
+}
