@@ -120,6 +120,20 @@ pub struct DoneItem {
     pub target: crate::target::TargetRef,
 }
 
+/// A message the journal says is in a target mailbox (for the
+/// reconciliation of pending items in that mailbox: its UID is not theirs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoneCopy {
+    /// Content hash (hex).
+    pub hash: String,
+    /// UIDVALIDITY it was recorded under.
+    pub uid_validity: Option<u32>,
+    /// Its UID, when the target said (IMAP UIDPLUS).
+    pub uid: Option<u32>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+}
+
 /// A row to record.
 #[derive(Debug, Clone, Default)]
 pub struct ItemRow {
@@ -407,6 +421,33 @@ impl Journal {
         Ok(map)
     }
 
+    /// Done rows of every source folder of `account` that went to target
+    /// `mailbox`.
+    pub fn done_in_mailbox(
+        &self,
+        account: &str,
+        mailbox: &str,
+    ) -> Result<Vec<DoneCopy>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT hash, uidvalidity, uid, message_id FROM items
+                 WHERE target = ?1 AND account = ?2 AND mailbox = ?3 AND state = 'done'",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account, mailbox], |r| {
+                Ok(DoneCopy {
+                    hash: r.get(0)?,
+                    uid_validity: r.get(1)?,
+                    uid: r.get(2)?,
+                    message_id: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// Pending items of one source folder.
     pub fn pending_items(
         &self,
@@ -680,6 +721,31 @@ mod tests {
         let done = j.done_items("alice@example.com", "INBOX").expect("done");
         assert_eq!(done.len(), 1);
         assert_eq!(done["1"][0].hash, "aa");
+        // By target mailbox, over the account's source folders.
+        j.record_done(&[ItemRow {
+            folder: "Old".into(),
+            uid: Some(5),
+            uid_validity: Some(9),
+            ..row("7", "cc")
+        }])
+        .expect("done");
+        let mut copies = j
+            .done_in_mailbox("alice@example.com", "INBOX")
+            .expect("copies");
+        copies.sort_by(|a, b| a.hash.cmp(&b.hash));
+        assert_eq!(copies.len(), 2);
+        assert_eq!(
+            (
+                copies[1].hash.as_str(),
+                copies[1].uid_validity,
+                copies[1].uid
+            ),
+            ("cc", Some(9), Some(5))
+        );
+        assert!(j
+            .done_in_mailbox("alice@example.com", "Other")
+            .expect("none")
+            .is_empty());
         assert!(j
             .pending_items("alice@example.com", "INBOX")
             .expect("p")
@@ -690,7 +756,7 @@ mod tests {
             .done_items("alice@example.com", "INBOX")
             .expect("d")
             .is_empty());
-        assert_eq!(j.done_count().expect("count"), 1);
+        assert_eq!(j.done_count().expect("count"), 2);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! bucket; one bad file never stops the run. Accounts run in parallel
 //! (`parallel_accounts`).
 
-use crate::journal::{DoneItem, ItemRow, Journal, JournalError};
+use crate::journal::{DoneItem, ItemRow, Journal, JournalError, PendingItem};
 use crate::message::{self, DateInputs, DateSource};
 use crate::progress::{AccountProgress, Progress};
 use crate::report::{AccountReport, FolderReport, Report, SkippedFolder};
@@ -20,7 +20,8 @@ use crate::store::items::{read_item, FolderContents, ItemRef};
 use crate::store::layout::walk_account;
 use crate::store::{Account, Folder, FolderKind, Store};
 use crate::target::{
-    AccountSession, DeliveryResult, MailFlags, MailboxSpec, Outgoing, SessionEvent, Target,
+    AccountSession, DeliveryResult, MailFlags, MailboxSpec, Outgoing, Reconciled, SessionEvent,
+    Target,
 };
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -346,65 +347,89 @@ fn folder_notes(
     }
 }
 
-/// Settles what an interrupted run left pending in this folder: items found
-/// on the target become done, items certainly absent are forgotten (and
-/// sent again), and when the target cannot tell, their ids are returned so
-/// they are neither sent nor counted as there.
+/// Settles what an interrupted run left pending in this folder, each item
+/// in the mailbox it was sent to (the mapping may have changed since):
+/// items found on the target become done, items certainly absent are
+/// forgotten (and sent again), and items the target cannot tell about are
+/// returned with the reason, so they are neither sent nor counted as there.
 fn reconcile_pending(
     ctx: &Ctx<'_>,
     session: &mut dyn AccountSession,
-    mailbox: &str,
     account_id: &str,
     folder: &str,
     fr: &mut FolderReport,
-) -> Result<std::collections::HashSet<String>, JournalError> {
+) -> Result<HashMap<String, String>, JournalError> {
     let pending = ctx.journal.pending_items(account_id, folder)?;
+    let mut unresolved: HashMap<String, String> = HashMap::new();
     if pending.is_empty() {
-        return Ok(Default::default());
+        return Ok(unresolved);
     }
-    match session.reconcile(mailbox, &pending) {
-        Ok(found) => {
-            let mut done_rows = Vec::new();
-            let mut absent = Vec::new();
-            for (p, f) in pending.iter().zip(found) {
-                match f {
-                    Some(r) => done_rows.push(ItemRow {
-                        account: account_id.to_string(),
-                        folder: folder.to_string(),
-                        item: p.item.clone(),
-                        hash: p.hash.clone(),
-                        mailbox: p.mailbox.clone(),
-                        target_id: r.id,
-                        uid_validity: r.uid_validity,
-                        uid: r.uid,
-                        size: p.size,
-                        internal_date: p.internal_date,
-                        message_id: p.message_id.clone(),
-                        src_size: p.src_size,
-                        src_mtime: p.src_mtime,
-                        marker: None,
-                    }),
-                    None => absent.push((p.item.clone(), p.hash.clone())),
+    let mut by_mailbox: Vec<(String, Vec<PendingItem>)> = Vec::new();
+    for p in pending {
+        match by_mailbox.iter_mut().find(|(m, _)| *m == p.mailbox) {
+            Some((_, v)) => v.push(p),
+            None => by_mailbox.push((p.mailbox.clone(), vec![p])),
+        }
+    }
+    let (mut found, mut sent_again) = (0, 0);
+    let total: usize = by_mailbox.iter().map(|(_, v)| v.len()).sum();
+    for (mailbox, items) in by_mailbox {
+        // Other items already in that mailbox: a byte-identical pending
+        // item must not be matched to their copies.
+        let known = ctx.journal.done_in_mailbox(account_id, &mailbox)?;
+        let answers = match session.reconcile(&mailbox, &items, &known) {
+            Ok(a) if a.len() == items.len() => a,
+            Ok(a) => {
+                let why = format!(
+                    "the target answered {} times for {} items",
+                    a.len(),
+                    items.len()
+                );
+                vec![Reconciled::Unknown(why); items.len()]
+            }
+            Err(e) => vec![Reconciled::Unknown(format!("the check failed: {e}")); items.len()],
+        };
+        let mut done_rows = Vec::new();
+        let mut absent = Vec::new();
+        for (p, a) in items.into_iter().zip(answers) {
+            match a {
+                Reconciled::Present(r) => done_rows.push(ItemRow {
+                    account: account_id.to_string(),
+                    folder: folder.to_string(),
+                    target_id: r.id,
+                    uid_validity: r.uid_validity,
+                    uid: r.uid,
+                    size: p.size,
+                    internal_date: p.internal_date,
+                    src_size: p.src_size,
+                    src_mtime: p.src_mtime,
+                    marker: None,
+                    item: p.item,
+                    hash: p.hash,
+                    mailbox: p.mailbox,
+                    message_id: p.message_id,
+                }),
+                Reconciled::Absent => absent.push((p.item, p.hash)),
+                Reconciled::Unknown(why) => {
+                    let why = if mailbox == fr.mailbox.as_deref().unwrap_or_default() {
+                        why
+                    } else {
+                        format!("{why} (in {mailbox:?}, where it was sent)")
+                    };
+                    unresolved.insert(p.item, why);
                 }
             }
-            fr.notes.push(format!(
-                "{} message(s) were in flight when a previous run stopped: {} found on the target, {} sent again",
-                pending.len(),
-                done_rows.len(),
-                absent.len()
-            ));
-            ctx.journal.record_done(&done_rows)?;
-            ctx.journal.clear_pending(account_id, folder, &absent)?;
-            Ok(Default::default())
         }
-        Err(e) => {
-            fr.notes.push(format!(
-                "{} message(s) were in flight when a previous run stopped and could not be checked: {e}",
-                pending.len()
-            ));
-            Ok(pending.into_iter().map(|p| p.item).collect())
-        }
+        found += done_rows.len();
+        sent_again += absent.len();
+        ctx.journal.record_done(&done_rows)?;
+        ctx.journal.clear_pending(account_id, folder, &absent)?;
     }
+    fr.notes.push(format!(
+        "{total} message(s) were in flight when a previous run stopped: {found} found on the target, {sent_again} not there (sent again), {} in doubt (not sent again)",
+        unresolved.len()
+    ));
+    Ok(unresolved)
 }
 
 /// Where a prepared message came from, for the journal.
@@ -461,7 +486,7 @@ fn migrate_folder(
     progress: &AccountProgress<'_>,
 ) -> Result<(), JournalError> {
     let account_id = account.id();
-    let start = reconcile_pending(ctx, session, mailbox, &account_id, &folder.path, fr)
+    let start = reconcile_pending(ctx, session, &account_id, &folder.path, fr)
         .and_then(|u| Ok((u, ctx.journal.done_items(&account_id, &folder.path)?)));
     let (unresolved, done) = match start {
         Ok(v) => v,
@@ -506,10 +531,10 @@ fn migrate_folder(
                 continue;
             }
         };
-        if unresolved.contains(&item.id) {
+        if let Some(why) = unresolved.get(&item.id) {
             fr.fail(
                 &item.id,
-                "a previous run sent it but its arrival could not be verified; not sent again (rerun to retry the check)",
+                format!("arrival in doubt: a previous run sent it and the target cannot tell whether it arrived ({why}); not sent again (rerun to check again)"),
             );
             progress.inc(1, 0);
             continue;

@@ -293,7 +293,17 @@ fn run_store(
         .arg(&store.install)
         .arg("--to")
         .arg(format!("imap://127.0.0.1:{}", fake.port))
-        .args(["--tls", "none", "--connections", "1", "--io-timeout", "10"])
+        .args(["--tls", "none"])
+        .args(if args.contains(&"--connections") {
+            &[][..]
+        } else {
+            &["--connections", "1"][..]
+        })
+        .args(if args.contains(&"--io-timeout") {
+            &[][..]
+        } else {
+            &["--io-timeout", "10"][..]
+        })
         .arg("--state")
         .arg(dir.join("j.sqlite"))
         .arg("--report")
@@ -923,4 +933,376 @@ fn a_message_found_done_by_its_content_keeps_its_uid_in_the_journal() {
         );
         assert_eq!(a.6, Some(1_600_000_000), "source mtime refreshed");
     }
+}
+
+const TWIN: &str = "From: a@fake.test\nSubject: twin\nMessage-ID: <twin@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nsame body\n";
+const OTHER: &str = "From: a@fake.test\nSubject: other\nMessage-ID: <other@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nother body\n";
+
+/// Two byte-identical messages (items 1 and 2) and another one (item 3).
+fn twin_store(dir: &Path) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    s.item("ann@fake.test", "INBOX", "00000001", TWIN.as_bytes());
+    s.item("ann@fake.test", "INBOX", "00000002", TWIN.as_bytes());
+    s.item("ann@fake.test", "INBOX", "00000003", OTHER.as_bytes());
+    s
+}
+
+fn count_bodies(fake: &Fake, mailbox: &str, needle: &str) -> usize {
+    fake.bodies(mailbox)
+        .iter()
+        .filter(|b| String::from_utf8_lossy(b).contains(needle))
+        .count()
+}
+
+/// (item, state, uid) of every journal row.
+fn journal_rows(journal: &Path) -> Vec<(String, String, Option<i64>)> {
+    let c = rusqlite::Connection::open(journal).expect("journal");
+    let mut st = c
+        .prepare("SELECT item, state, uid FROM items ORDER BY item")
+        .expect("query");
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+#[test]
+fn a_pending_twin_is_not_matched_to_its_done_siblings_copy_on_rerun() {
+    // Twin 2 is lost with the connection, and no login works for the rest
+    // of the run: it stays pending. Twin 1 is done at UID 1.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::DropBeforeStoreRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let args = ann_args(&["--batch", "1", "--retries", "0"]);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 1);
+    fake.state.lock().expect("lock").reject_auth = 0;
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(
+        count_bodies(&fake, "INBOX", "same body"),
+        2,
+        "twin 2 was sent again, not matched to twin 1's copy"
+    );
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+    let rows = journal_rows(&tmp.path().join("j.sqlite"));
+    assert!(rows.iter().all(|r| r.1 == "done"), "{rows:?}");
+    let mut uids: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 3, "three items, three UIDs: {rows:?}");
+}
+
+#[test]
+fn without_uidplus_a_pending_twin_is_decided_by_counting_copies() {
+    let fake = Fake::start(
+        "IMAP4rev1 LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::DropBeforeStoreRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let args = ann_args(&["--batch", "1", "--retries", "0"]);
+    let (code, _, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}");
+    fake.state.lock().expect("lock").reject_auth = 0;
+    // Twin 1 is done without a UID; the one copy on the server is its own.
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2);
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+}
+
+#[test]
+fn without_uidplus_a_twin_lost_in_flight_is_not_matched_to_its_siblings_copy() {
+    // Twin 2 is lost with the connection; twin 1 arrived earlier in the
+    // same run without a UID (no UIDPLUS). The check after reconnecting
+    // must not take twin 1's copy for twin 2.
+    let fake = Fake::start(
+        "IMAP4rev1 LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::DropBeforeStore
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2, "both twins");
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+    assert_eq!(r["totals"]["migrated"], 3);
+}
+
+#[test]
+fn a_pending_item_is_checked_in_the_mailbox_it_was_sent_to_after_a_mapping_change() {
+    // It arrived in "Projects", the answer was lost, and no login worked
+    // for the rest of the run; the rerun maps the folder to Kerio/Projects.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 0 {
+                Action::StoreThenDropRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item("ann@fake.test", "Projects", "00000001", OTHER.as_bytes());
+    let (code, _, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1", "--retries", "0"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 3, "{err}");
+    fake.state.lock().expect("lock").reject_auth = 0;
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1", "--prefix", "Kerio/"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    let g = fake.state.lock().expect("lock");
+    let copies: Vec<(String, usize)> = g
+        .mailboxes
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.len()))
+        .collect();
+    assert_eq!(copies, vec![("Projects".to_string(), 1)], "one copy");
+    drop(g);
+    assert_eq!(r["totals"]["already_present"], 1);
+    let c = rusqlite::Connection::open(tmp.path().join("j.sqlite")).expect("journal");
+    let (state, mailbox, uid, src_size): (String, String, Option<i64>, Option<i64>) = c
+        .query_row("SELECT state, mailbox, uid, src_size FROM items", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .expect("row");
+    assert_eq!((state.as_str(), mailbox.as_str()), ("done", "Projects"));
+    assert!(uid.is_some() && src_size.is_some());
+}
+
+#[test]
+fn an_append_that_times_out_is_not_sent_again_in_the_run() {
+    // The server stores the message after the client gave up waiting.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 0 {
+                Action::DelayThenStore(3000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item("ann@fake.test", "INBOX", "00000001", OTHER.as_bytes());
+    let args = ann_args(&["--batch", "1", "--io-timeout", "1"]);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}\n{r}");
+    let f = &r["accounts"][0]["folders"][0];
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("arrival in doubt") && reason.contains("next run"),
+        "{reason}"
+    );
+    // The slow server finishes.
+    let t = Instant::now();
+    while fake.bodies("INBOX").is_empty() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fake.bodies("INBOX").len(), 1, "sent once");
+    // The next run finds it.
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(r["totals"]["already_present"], 1);
+    assert_eq!(fake.bodies("INBOX").len(), 1, "still once");
+}
+
+#[test]
+fn a_server_that_rewrites_messages_is_searched_by_message_id() {
+    // Every message is stored with a header added, so no content hash ever
+    // matches; message 1 arrived but its answer was lost.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::StoreThenDrop
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    fake.state.lock().expect("lock").rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = numbered_store(tmp.path(), 4);
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), vec![0, 1, 2, 3], "each once");
+    assert!(fake.bodies("INBOX")[0].starts_with(b"X-Fake-Rewritten"));
+    let g = fake.state.lock().expect("lock");
+    assert!(
+        g.lines.iter().any(|l| l.contains("UID SEARCH")),
+        "searched by Message-ID"
+    );
+}
+
+#[test]
+fn a_pending_message_with_several_message_id_matches_is_left_in_doubt() {
+    // A rewriting server; message 0 arrived, its answer was lost and no
+    // login worked for the rest of the run. Before the rerun another
+    // message with the same Message-ID appears in the mailbox: which one
+    // is ours cannot be told, so it is neither sent again nor called done.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 0 {
+                Action::StoreThenDropRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    fake.state.lock().expect("lock").rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = numbered_store(tmp.path(), 1);
+    let args = ann_args(&["--batch", "1", "--retries", "0"]);
+    let (code, _, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}");
+    {
+        let mut g = fake.state.lock().expect("lock");
+        g.reject_auth = 0;
+        let (first, copy) = g.mailboxes["INBOX"][0].clone();
+        let uid = g.uid_next;
+        g.uid_next += 1;
+        let date = g.dates[&first].clone();
+        g.dates.insert(uid, date);
+        let mut other = b"X-Other: forwarded\r\n".to_vec();
+        other.extend(copy);
+        g.mailboxes
+            .get_mut("INBOX")
+            .expect("inbox")
+            .push((uid, other));
+    }
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}\n{r}");
+    let f = &r["accounts"][0]["folders"][0];
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("arrival in doubt") && reason.contains("not sent again"),
+        "{reason}"
+    );
+    assert!(
+        f["notes"].to_string().contains("1 in doubt"),
+        "{}",
+        f["notes"]
+    );
+    assert_eq!(fake.bodies("INBOX").len(), 2, "nothing sent");
+    let rows = journal_rows(&tmp.path().join("j.sqlite"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "pending", "left for a later check");
+}
+
+#[test]
+fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
+    // Two connections, one command each at a time. The first twin to reach
+    // the server is stored at once but answered late; the other one's
+    // connection drops before it is stored. When that connection checks,
+    // the only copy belongs to the twin still waiting for its answer.
+    let (mut first_conn, mut dropped) = (None, false);
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(move |_, c| {
+            let twin = c
+                .bodies
+                .iter()
+                .any(|b| String::from_utf8_lossy(b).contains("same body"));
+            match first_conn {
+                None if twin => {
+                    first_conn = Some(c.conn);
+                    Action::StoreThenDelayAnswer(2500)
+                }
+                Some(f) if twin && c.conn != f && !dropped => {
+                    dropped = true;
+                    Action::DropBeforeStore
+                }
+                _ => Action::Store,
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let args = ann_args(&["--batch", "1", "--window", "1", "--connections", "2"]);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    {
+        let g = fake.state.lock().expect("lock");
+        let twins: Vec<usize> = g
+            .appends
+            .iter()
+            .filter(|a| String::from_utf8_lossy(&a.bodies[0]).contains("same body"))
+            .map(|a| a.conn)
+            .collect();
+        assert!(
+            twins.len() >= 2 && twins[0] != twins[1],
+            "the twins went out on two connections: {twins:?}"
+        );
+    }
+    assert_eq!(code, 3, "{err}\n{r}");
+    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["failed"], 1, "{f}");
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("arrival in doubt"), "{reason}");
+    assert_eq!(
+        count_bodies(&fake, "INBOX", "same body"),
+        1,
+        "the lost twin was not sent again in the run"
+    );
+    // The next run settles it: the copy is the other twin's (UID known).
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2);
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+    let rows = journal_rows(&tmp.path().join("j.sqlite"));
+    let mut uids: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 3, "no UID given twice: {rows:?}");
 }

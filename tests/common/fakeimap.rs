@@ -38,6 +38,9 @@ pub enum Action {
     /// Take this many milliseconds, then store and answer (a slow server:
     /// the client may have given up by then).
     DelayThenStore(u64),
+    /// Store at once, answer this many milliseconds later (the message is
+    /// there while the client still waits for its UID).
+    StoreThenDelayAnswer(u64),
 }
 
 /// One APPEND command as the server saw it.
@@ -483,9 +486,17 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 if let Action::DelayThenStore(ms) = &action {
                     std::thread::sleep(Duration::from_millis(*ms));
                 }
+                let stored_early = match &action {
+                    Action::StoreThenDelayAnswer(ms) => {
+                        let r = store(&st);
+                        std::thread::sleep(Duration::from_millis(*ms));
+                        Some(r)
+                    }
+                    _ => None,
+                };
                 match action {
-                    Action::Store | Action::DelayThenStore(_) => {
-                        let (a, b) = store(&st);
+                    Action::Store | Action::DelayThenStore(_) | Action::StoreThenDelayAnswer(_) => {
+                        let (a, b) = stored_early.unwrap_or_else(|| store(&st));
                         let set = if a == b {
                             a.to_string()
                         } else {
