@@ -2,13 +2,19 @@
 //! report.
 //!
 //! Per account: walk the folders, decide each folder's kind (only mail
-//! folders are migrated), prepare the target mailbox, skip what the journal
-//! says is already there (by file size and mtime without reading, else by
-//! content hash), then read and prepare the rest in parallel (rayon, in
-//! ordered chunks, through a bounded queue so memory stays flat) and stream
-//! them into the target session. Every item ends in exactly one report
-//! bucket; one bad file never stops the run. Accounts run in parallel
-//! (`parallel_accounts`).
+//! folders are migrated), prepare the target mailbox, settle what an
+//! interrupted run left pending (each item checked in the mailbox it was
+//! sent to, against the journal's other items there; items the target
+//! cannot tell about are reported failed and not sent), skip what the
+//! journal says is already there (by file size and mtime without reading,
+//! else by content hash), then read and prepare the rest in parallel
+//! (rayon, in ordered chunks, through a bounded queue so memory stays flat)
+//! and stream them into the target session. A Pending announcement is
+//! acknowledged only once it is in the journal; the session sends nothing
+//! unacknowledged. Every item ends in exactly one report bucket, even when
+//! the journal fails; one bad file never stops the run. Once the run stops
+//! (Ctrl-C, SIGTERM, a fatal error) nothing new is handed to the target.
+//! Accounts run in parallel (`parallel_accounts`).
 
 use crate::journal::{DoneItem, ItemRow, Journal, JournalError, PendingItem};
 use crate::message::{self, DateInputs, DateSource};
