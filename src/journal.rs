@@ -8,6 +8,10 @@
 //! content changed under the same id is a new item. Items about to be sent
 //! over a link that can fail mid-flight are first recorded as `pending` with
 //! a target-specific marker, so the next run can reconcile them.
+//!
+//! One run at a time: [`Journal::open_exclusive`] holds an exclusive
+//! `flock` on `<journal>.lock` for the whole run, so a second run on the
+//! same journal stops at once instead of sending everything again.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -34,6 +38,12 @@ pub enum JournalError {
         /// The error.
         #[source]
         source: std::io::Error,
+    },
+    /// Another run holds the journal's lock.
+    #[error("another kerio-migrate run is using {}: wait for it to end (or stop it), then rerun", .path.display())]
+    Busy {
+        /// The journal file.
+        path: PathBuf,
     },
     /// Written by another version of the tool.
     #[error("journal {path}: schema version {found}, this version of kerio-migrate writes {SCHEMA_VERSION}")]
@@ -110,6 +120,20 @@ pub struct DoneItem {
     pub target: crate::target::TargetRef,
 }
 
+/// A message the journal says is in a target mailbox (for the
+/// reconciliation of pending items in that mailbox: its UID is not theirs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoneCopy {
+    /// Content hash (hex).
+    pub hash: String,
+    /// UIDVALIDITY it was recorded under.
+    pub uid_validity: Option<u32>,
+    /// Its UID, when the target said (IMAP UIDPLUS).
+    pub uid: Option<u32>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+}
+
 /// A row to record.
 #[derive(Debug, Clone, Default)]
 pub struct ItemRow {
@@ -160,6 +184,10 @@ pub struct PendingItem {
     pub internal_date: Option<i64>,
     /// Message-ID.
     pub message_id: Option<String>,
+    /// Source file size when it was sent.
+    pub src_size: Option<u64>,
+    /// Source file mtime when it was sent.
+    pub src_mtime: Option<i64>,
 }
 
 /// A CardDAV / CalDAV resource that is on the server.
@@ -189,6 +217,65 @@ pub struct Journal {
     conn: Mutex<Connection>,
     target: String,
     run: i64,
+    /// Held for the whole run by [`Journal::open_exclusive`].
+    _lock: Option<RunLock>,
+}
+
+/// An exclusive claim on a journal for one run: `flock(LOCK_EX)` on
+/// `<journal>.lock`, released when dropped (and by the kernel when the
+/// process dies, even by SIGKILL).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// Takes the lock of the journal at `path` without waiting; fails with
+    /// [`JournalError::Busy`] when another process holds it.
+    pub fn acquire(path: &Path) -> Result<RunLock, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        create_parent(path)?;
+        let mut name = path.as_os_str().to_os_string();
+        name.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor we own, valid for the call.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(if e.kind() == std::io::ErrorKind::WouldBlock {
+                    JournalError::Busy {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    io(e)
+                });
+            }
+        }
+        Ok(RunLock { _file: file })
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), JournalError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn now_text() -> String {
@@ -198,24 +285,40 @@ fn now_text() -> String {
 impl Journal {
     /// Opens (creating) the journal at `path` for `target`, and starts a run.
     pub fn open(path: &Path, target: &str, command: &str) -> Result<Journal, JournalError> {
+        Self::open_with(path, target, command, None)
+    }
+
+    /// [`Journal::open`] for a run that sends: first takes the journal's
+    /// [`RunLock`] (held until the journal is dropped), so two runs never
+    /// work from the same journal at once.
+    pub fn open_exclusive(
+        path: &Path,
+        target: &str,
+        command: &str,
+    ) -> Result<Journal, JournalError> {
+        let lock = RunLock::acquire(path)?;
+        Self::open_with(path, target, command, Some(lock))
+    }
+
+    fn open_with(
+        path: &Path,
+        target: &str,
+        command: &str,
+        lock: Option<RunLock>,
+    ) -> Result<Journal, JournalError> {
         let err = |source| JournalError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            }
-        }
+        create_parent(path)?;
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        // FULL: in WAL mode NORMAL may lose the last commits on power loss,
+        // and a pending row must be on disk before its message is sent.
+        conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         let version: Option<String> = conn
@@ -251,6 +354,7 @@ impl Journal {
             conn: Mutex::new(conn),
             target: target.to_string(),
             run,
+            _lock: lock,
         })
     }
 
@@ -317,6 +421,33 @@ impl Journal {
         Ok(map)
     }
 
+    /// Done rows of every source folder of `account` that went to target
+    /// `mailbox`.
+    pub fn done_in_mailbox(
+        &self,
+        account: &str,
+        mailbox: &str,
+    ) -> Result<Vec<DoneCopy>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT hash, uidvalidity, uid, message_id FROM items
+                 WHERE target = ?1 AND account = ?2 AND mailbox = ?3 AND state = 'done'",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account, mailbox], |r| {
+                Ok(DoneCopy {
+                    hash: r.get(0)?,
+                    uid_validity: r.get(1)?,
+                    uid: r.get(2)?,
+                    message_id: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// Pending items of one source folder.
     pub fn pending_items(
         &self,
@@ -326,7 +457,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT item, hash, mailbox, marker, size, internal_date, message_id FROM items
+                "SELECT item, hash, mailbox, marker, size, internal_date, message_id, src_size,
+                    src_mtime FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'pending'
                  ORDER BY rowid",
             )
@@ -341,6 +473,8 @@ impl Journal {
                     size: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                     internal_date: r.get(5)?,
                     message_id: r.get(6)?,
+                    src_size: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+                    src_mtime: r.get(8)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -399,6 +533,40 @@ impl Journal {
     /// Records items as pending, durably, before they are sent.
     pub fn record_pending(&self, rows: &[ItemRow]) -> Result<(), JournalError> {
         self.write(rows, "pending")
+    }
+
+    /// Refreshes the source size and mtime of done rows (an item found done
+    /// by its content after its file changed size or time), keeping
+    /// everything else: mailbox, target id, UIDVALIDITY, UID, size,
+    /// internal date, Message-ID.
+    pub fn refresh_source(&self, rows: &[ItemRow]) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE items SET src_size = ?6, src_mtime = ?7
+                     WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+                     AND hash = ?5 AND state = 'done'",
+                )
+                .map_err(|e| self.err(e))?;
+            for r in rows {
+                stmt.execute(params![
+                    self.target,
+                    r.account,
+                    r.folder,
+                    r.item,
+                    r.hash,
+                    r.src_size.map(|v| v as i64),
+                    r.src_mtime,
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// Forgets pending rows that turned out not to have arrived.
@@ -553,6 +721,31 @@ mod tests {
         let done = j.done_items("alice@example.com", "INBOX").expect("done");
         assert_eq!(done.len(), 1);
         assert_eq!(done["1"][0].hash, "aa");
+        // By target mailbox, over the account's source folders.
+        j.record_done(&[ItemRow {
+            folder: "Old".into(),
+            uid: Some(5),
+            uid_validity: Some(9),
+            ..row("7", "cc")
+        }])
+        .expect("done");
+        let mut copies = j
+            .done_in_mailbox("alice@example.com", "INBOX")
+            .expect("copies");
+        copies.sort_by(|a, b| a.hash.cmp(&b.hash));
+        assert_eq!(copies.len(), 2);
+        assert_eq!(
+            (
+                copies[1].hash.as_str(),
+                copies[1].uid_validity,
+                copies[1].uid
+            ),
+            ("cc", Some(9), Some(5))
+        );
+        assert!(j
+            .done_in_mailbox("alice@example.com", "Other")
+            .expect("none")
+            .is_empty());
         assert!(j
             .pending_items("alice@example.com", "INBOX")
             .expect("p")
@@ -563,7 +756,68 @@ mod tests {
             .done_items("alice@example.com", "INBOX")
             .expect("d")
             .is_empty());
-        assert_eq!(j.done_count().expect("count"), 1);
+        assert_eq!(j.done_count().expect("count"), 2);
+    }
+
+    #[test]
+    fn refreshing_the_source_keeps_the_target_fields() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let j = Journal::open(&t.path().join("j.sqlite"), "imap://h", "test").expect("open");
+        j.record_done(&[ItemRow {
+            mailbox: "Archive".into(),
+            target_id: Some("42/7".into()),
+            uid_validity: Some(42),
+            uid: Some(7),
+            size: Some(99),
+            message_id: Some("m@x".into()),
+            ..row("1", "aa")
+        }])
+        .expect("done");
+        j.refresh_source(&[ItemRow {
+            src_size: Some(11),
+            src_mtime: Some(2000),
+            mailbox: "INBOX".into(),
+            ..row("1", "aa")
+        }])
+        .expect("refresh");
+        let d = &j.done_items("alice@example.com", "INBOX").expect("done")["1"][0];
+        assert_eq!((d.src_size, d.src_mtime), (Some(11), Some(2000)));
+        assert_eq!(d.mailbox, "Archive");
+        assert_eq!(
+            (d.target.id.as_deref(), d.target.uid_validity, d.target.uid),
+            (Some("42/7"), Some(42), Some(7))
+        );
+    }
+
+    #[test]
+    fn one_run_at_a_time() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("sub/j.sqlite");
+        let first = Journal::open_exclusive(&p, "maildir:/x", "one").expect("open");
+        match Journal::open_exclusive(&p, "maildir:/x", "two") {
+            Err(e @ JournalError::Busy { .. }) => {
+                assert!(e.to_string().contains("another kerio-migrate run is using"))
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a second run got the journal"),
+        }
+        // Reading (verify) is not locked out.
+        Journal::open(&p, "maildir:/x", "verify").expect("shared open");
+        drop(first);
+        Journal::open_exclusive(&p, "maildir:/x", "three").expect("released");
+    }
+
+    #[test]
+    fn commits_are_synced_to_disk() {
+        // synchronous=FULL (2): a pending row survives a power loss, so a
+        // message is never sent without a trace (NORMAL may lose it in WAL).
+        let t = tempfile::tempdir().expect("tempdir");
+        let j = Journal::open(&t.path().join("j.sqlite"), "maildir:/x", "test").expect("open");
+        let mode: i64 = j
+            .conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(mode, 2, "synchronous=FULL");
     }
 
     #[test]

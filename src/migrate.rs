@@ -2,15 +2,21 @@
 //! report.
 //!
 //! Per account: walk the folders, decide each folder's kind (only mail
-//! folders are migrated), prepare the target mailbox, skip what the journal
-//! says is already there (by file size and mtime without reading, else by
-//! content hash), then read and prepare the rest in parallel (rayon, in
-//! ordered chunks, through a bounded queue so memory stays flat) and stream
-//! them into the target session. Every item ends in exactly one report
-//! bucket; one bad file never stops the run. Accounts run in parallel
-//! (`parallel_accounts`).
+//! folders are migrated), prepare the target mailbox, settle what an
+//! interrupted run left pending (each item checked in the mailbox it was
+//! sent to, against the journal's other items there; items the target
+//! cannot tell about are reported failed and not sent), skip what the
+//! journal says is already there (by file size and mtime without reading,
+//! else by content hash), then read and prepare the rest in parallel
+//! (rayon, in ordered chunks, through a bounded queue so memory stays flat)
+//! and stream them into the target session. A Pending announcement is
+//! acknowledged only once it is in the journal; the session sends nothing
+//! unacknowledged. Every item ends in exactly one report bucket, even when
+//! the journal fails; one bad file never stops the run. Once the run stops
+//! (Ctrl-C, SIGTERM, a fatal error) nothing new is handed to the target.
+//! Accounts run in parallel (`parallel_accounts`).
 
-use crate::journal::{DoneItem, ItemRow, Journal, JournalError};
+use crate::journal::{DoneItem, ItemRow, Journal, JournalError, PendingItem};
 use crate::message::{self, DateInputs, DateSource};
 use crate::progress::{AccountProgress, Progress};
 use crate::report::{AccountReport, FolderReport, Report, SkippedFolder};
@@ -20,7 +26,8 @@ use crate::store::items::{read_item, FolderContents, ItemRef};
 use crate::store::layout::walk_account;
 use crate::store::{Account, Folder, FolderKind, Store};
 use crate::target::{
-    AccountSession, DeliveryResult, MailFlags, MailboxSpec, Outgoing, SessionEvent, Target,
+    AccountSession, DeliveryResult, MailFlags, MailboxSpec, Outgoing, Reconciled, SessionEvent,
+    Target,
 };
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -346,63 +353,89 @@ fn folder_notes(
     }
 }
 
-/// Settles what an interrupted run left pending in this folder: items found
-/// on the target become done, items certainly absent are forgotten (and
-/// sent again), and when the target cannot tell, their ids are returned so
-/// they are neither sent nor counted as there.
+/// Settles what an interrupted run left pending in this folder, each item
+/// in the mailbox it was sent to (the mapping may have changed since):
+/// items found on the target become done, items certainly absent are
+/// forgotten (and sent again), and items the target cannot tell about are
+/// returned with the reason, so they are neither sent nor counted as there.
 fn reconcile_pending(
     ctx: &Ctx<'_>,
     session: &mut dyn AccountSession,
-    mailbox: &str,
     account_id: &str,
     folder: &str,
     fr: &mut FolderReport,
-) -> Result<std::collections::HashSet<String>, JournalError> {
+) -> Result<HashMap<String, String>, JournalError> {
     let pending = ctx.journal.pending_items(account_id, folder)?;
+    let mut unresolved: HashMap<String, String> = HashMap::new();
     if pending.is_empty() {
-        return Ok(Default::default());
+        return Ok(unresolved);
     }
-    match session.reconcile(mailbox, &pending) {
-        Ok(found) => {
-            let mut done_rows = Vec::new();
-            let mut absent = Vec::new();
-            for (p, f) in pending.iter().zip(found) {
-                match f {
-                    Some(r) => done_rows.push(ItemRow {
-                        account: account_id.to_string(),
-                        folder: folder.to_string(),
-                        item: p.item.clone(),
-                        hash: p.hash.clone(),
-                        mailbox: p.mailbox.clone(),
-                        target_id: r.id,
-                        uid_validity: r.uid_validity,
-                        uid: r.uid,
-                        size: p.size,
-                        internal_date: p.internal_date,
-                        message_id: p.message_id.clone(),
-                        ..ItemRow::default()
-                    }),
-                    None => absent.push((p.item.clone(), p.hash.clone())),
+    let mut by_mailbox: Vec<(String, Vec<PendingItem>)> = Vec::new();
+    for p in pending {
+        match by_mailbox.iter_mut().find(|(m, _)| *m == p.mailbox) {
+            Some((_, v)) => v.push(p),
+            None => by_mailbox.push((p.mailbox.clone(), vec![p])),
+        }
+    }
+    let (mut found, mut sent_again) = (0, 0);
+    let total: usize = by_mailbox.iter().map(|(_, v)| v.len()).sum();
+    for (mailbox, items) in by_mailbox {
+        // Other items already in that mailbox: a byte-identical pending
+        // item must not be matched to their copies.
+        let known = ctx.journal.done_in_mailbox(account_id, &mailbox)?;
+        let answers = match session.reconcile(&mailbox, &items, &known) {
+            Ok(a) if a.len() == items.len() => a,
+            Ok(a) => {
+                let why = format!(
+                    "the target answered {} times for {} items",
+                    a.len(),
+                    items.len()
+                );
+                vec![Reconciled::Unknown(why); items.len()]
+            }
+            Err(e) => vec![Reconciled::Unknown(format!("the check failed: {e}")); items.len()],
+        };
+        let mut done_rows = Vec::new();
+        let mut absent = Vec::new();
+        for (p, a) in items.into_iter().zip(answers) {
+            match a {
+                Reconciled::Present(r) => done_rows.push(ItemRow {
+                    account: account_id.to_string(),
+                    folder: folder.to_string(),
+                    target_id: r.id,
+                    uid_validity: r.uid_validity,
+                    uid: r.uid,
+                    size: p.size,
+                    internal_date: p.internal_date,
+                    src_size: p.src_size,
+                    src_mtime: p.src_mtime,
+                    marker: None,
+                    item: p.item,
+                    hash: p.hash,
+                    mailbox: p.mailbox,
+                    message_id: p.message_id,
+                }),
+                Reconciled::Absent => absent.push((p.item, p.hash)),
+                Reconciled::Unknown(why) => {
+                    let why = if mailbox == fr.mailbox.as_deref().unwrap_or_default() {
+                        why
+                    } else {
+                        format!("{why} (in {mailbox:?}, where it was sent)")
+                    };
+                    unresolved.insert(p.item, why);
                 }
             }
-            fr.notes.push(format!(
-                "{} message(s) were in flight when a previous run stopped: {} found on the target, {} sent again",
-                pending.len(),
-                done_rows.len(),
-                absent.len()
-            ));
-            ctx.journal.record_done(&done_rows)?;
-            ctx.journal.clear_pending(account_id, folder, &absent)?;
-            Ok(Default::default())
         }
-        Err(e) => {
-            fr.notes.push(format!(
-                "{} message(s) were in flight when a previous run stopped and could not be checked: {e}",
-                pending.len()
-            ));
-            Ok(pending.into_iter().map(|p| p.item).collect())
-        }
+        found += done_rows.len();
+        sent_again += absent.len();
+        ctx.journal.record_done(&done_rows)?;
+        ctx.journal.clear_pending(account_id, folder, &absent)?;
     }
+    fr.notes.push(format!(
+        "{total} message(s) were in flight when a previous run stopped: {found} found on the target, {sent_again} not there (sent again), {} in doubt (not sent again)",
+        unresolved.len()
+    ));
+    Ok(unresolved)
 }
 
 /// Where a prepared message came from, for the journal.
@@ -416,6 +449,8 @@ enum Prepped {
     Send(Outgoing, SrcInfo, DateSource, message::Anomalies),
     Empty(String),
     Fail(String, String),
+    /// Found done by its content: only the source size and mtime of its
+    /// journal row are refreshed.
     Already(ItemRow),
 }
 
@@ -439,6 +474,8 @@ struct FolderState<'r> {
     /// pending rows (reconciliation matches on them).
     facts: HashMap<String, (u64, i64, Option<String>)>,
     rows: Vec<ItemRow>,
+    /// Done rows whose source size and mtime need refreshing.
+    refresh: Vec<ItemRow>,
     fatal: Option<JournalError>,
 }
 
@@ -455,8 +492,20 @@ fn migrate_folder(
     progress: &AccountProgress<'_>,
 ) -> Result<(), JournalError> {
     let account_id = account.id();
-    let unresolved = reconcile_pending(ctx, session, mailbox, &account_id, &folder.path, fr)?;
-    let done = ctx.journal.done_items(&account_id, &folder.path)?;
+    let start = reconcile_pending(ctx, session, &account_id, &folder.path, fr)
+        .and_then(|u| Ok((u, ctx.journal.done_items(&account_id, &folder.path)?)));
+    let (unresolved, done) = match start {
+        Ok(v) => v,
+        Err(e) => {
+            // Without the journal nothing can be sent safely; every item is
+            // still counted, so the folder's numbers add up.
+            for it in &contents.items {
+                fr.skip(&it.id, "not attempted: journal error");
+            }
+            progress.inc(contents.items.len() as u64, 0);
+            return Err(e);
+        }
+    };
     let row_for = |item: &str, hash: String, src: SrcInfo| ItemRow {
         account: account_id.clone(),
         folder: folder.path.clone(),
@@ -488,10 +537,10 @@ fn migrate_folder(
                 continue;
             }
         };
-        if unresolved.contains(&item.id) {
+        if let Some(why) = unresolved.get(&item.id) {
             fr.fail(
                 &item.id,
-                "a previous run sent it but its arrival could not be verified; not sent again (rerun to retry the check)",
+                format!("arrival in doubt: a previous run sent it and the target cannot tell whether it arrived ({why}); not sent again (rerun to check again)"),
             );
             progress.inc(1, 0);
             continue;
@@ -560,22 +609,32 @@ fn migrate_folder(
     };
 
     let local_stop = AtomicBool::new(false);
-    let stopped = || {
-        local_stop.load(Ordering::Relaxed)
-            || stop.load(Ordering::Relaxed)
-            || ctx.cancel.load(Ordering::Relaxed)
-    };
+    // The run stops (Ctrl-C / SIGTERM, or another account's fatal error).
+    let halted = || stop.load(Ordering::Relaxed) || ctx.cancel.load(Ordering::Relaxed);
+    // … or this folder stops taking messages.
+    let stopped = || local_stop.load(Ordering::Relaxed) || halted();
     let (tx, rx) = crossbeam_channel::bounded::<Prepped>(ctx.opts.queue.max(1));
     let state = RefCell::new(FolderState {
         fr,
         inflight: HashMap::new(),
         facts: HashMap::new(),
         rows: Vec::new(),
+        refresh: Vec::new(),
         fatal: None,
     });
     let barrier = session.durability_barrier();
     let flush = |st: &mut FolderState<'_>| {
-        if st.rows.is_empty() || st.fatal.is_some() {
+        if st.fatal.is_some() {
+            return;
+        }
+        if !st.refresh.is_empty() {
+            if let Err(e) = ctx.journal.refresh_source(&st.refresh) {
+                st.fatal = Some(e);
+                return;
+            }
+            st.refresh.clear();
+        }
+        if st.rows.is_empty() {
             return;
         }
         if let Err(e) = barrier() {
@@ -623,6 +682,19 @@ fn migrate_folder(
             let mut st = state.borrow_mut();
             match p {
                 Prepped::Send(o, src, dsrc, anomalies) => {
+                    // --max-rate: not while draining after a stop, and a
+                    // stop ends the wait.
+                    if !stopped() && st.fatal.is_none() {
+                        drop(st);
+                        ctx.pacer.wait(&stopped);
+                        st = state.borrow_mut();
+                    }
+                    if halted() || st.fatal.is_some() {
+                        // Nothing new goes out once the run stops.
+                        st.fr.skip(&o.item_id, "not attempted: run stopped");
+                        progress.inc(1, 0);
+                        return None;
+                    }
                     *st.fr
                         .date_sources
                         .entry(dsrc.as_str().to_string())
@@ -639,8 +711,6 @@ fn migrate_folder(
                             o.message.message_id.clone(),
                         ),
                     );
-                    drop(st);
-                    ctx.pacer.wait();
                     Some(o)
                 }
                 Prepped::Empty(item) => {
@@ -657,7 +727,10 @@ fn migrate_folder(
                 }
                 Prepped::Already(row) => {
                     st.fr.counts.already_present += 1;
-                    st.rows.push(row);
+                    st.refresh.push(row);
+                    if st.refresh.len() >= ctx.opts.journal_batch {
+                        flush(&mut st);
+                    }
                     progress.inc(1, 0);
                     None
                 }
@@ -667,8 +740,9 @@ fn migrate_folder(
             let mut st = state.borrow_mut();
             match ev {
                 SessionEvent::Pending { items, marker } => {
+                    // `false`: not recorded, so the session must not send.
                     if st.fatal.is_some() {
-                        return;
+                        return false;
                     }
                     let rows: Vec<ItemRow> = items
                         .iter()
@@ -690,9 +764,14 @@ fn migrate_folder(
                     if let Err(e) = ctx.journal.record_pending(&rows) {
                         st.fatal = Some(e);
                         local_stop.store(true, Ordering::Relaxed);
+                        return false;
                     }
+                    true
                 }
-                SessionEvent::Note(n) => st.fr.notes.push(n),
+                SessionEvent::Note(n) => {
+                    st.fr.notes.push(n);
+                    true
+                }
                 SessionEvent::Done(d) => {
                     st.facts.remove(&d.item_id);
                     let src = st.inflight.remove(&d.item_id).unwrap_or(SrcInfo {
@@ -741,6 +820,7 @@ fn migrate_folder(
                             local_stop.store(true, Ordering::Relaxed);
                         }
                     }
+                    true
                 }
             }
         });

@@ -1,6 +1,8 @@
 //! Pacing: `--max-rate` (messages per second) shared by every account of a
 //! run. Each message reserves the next free slot and waits for it, so the
-//! rate holds across threads without bursts beyond one message.
+//! rate holds across threads without bursts beyond one message. The wait
+//! is cut into short slices so that Ctrl-C / SIGTERM (or any other reason
+//! to stop) ends it at once.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -24,10 +26,14 @@ impl Pacer {
         }
     }
 
-    /// Waits for this message's slot.
-    pub fn wait(&self) {
+    /// Longest sleep between two looks at `stop`.
+    const SLICE: Duration = Duration::from_millis(100);
+
+    /// Waits for this message's slot, or until `stop()` says to stop.
+    /// Returns false when it stopped early.
+    pub fn wait(&self, stop: &dyn Fn() -> bool) -> bool {
         let Some(interval) = self.interval else {
-            return;
+            return true;
         };
         let slot = {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
@@ -36,9 +42,15 @@ impl Pacer {
             *next = slot + interval;
             slot
         };
-        let now = Instant::now();
-        if slot > now {
-            std::thread::sleep(slot - now);
+        loop {
+            if stop() {
+                return false;
+            }
+            let now = Instant::now();
+            if slot <= now {
+                return true;
+            }
+            std::thread::sleep((slot - now).min(Self::SLICE));
         }
     }
 }
@@ -52,7 +64,7 @@ mod tests {
         let p = Pacer::new(None);
         let t = Instant::now();
         for _ in 0..1000 {
-            p.wait();
+            assert!(p.wait(&|| false));
         }
         assert!(t.elapsed() < Duration::from_millis(500));
     }
@@ -64,8 +76,26 @@ mod tests {
         let p = Pacer::new(Some(100.0));
         let t = Instant::now();
         for _ in 0..5 {
-            p.wait();
+            p.wait(&|| false);
         }
         assert!(t.elapsed() >= Duration::from_millis(40));
+    }
+
+    #[test]
+    fn a_stop_ends_the_wait() {
+        // One message per 20 s: the second would wait 20 s; a stop raised
+        // after 200 ms ends it within a slice.
+        let p = Pacer::new(Some(0.05));
+        assert!(p.wait(&|| false), "the first slot is now");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            assert!(!p.wait(&|| stop.load(std::sync::atomic::Ordering::Relaxed)));
+        });
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     }
 }

@@ -293,7 +293,17 @@ fn run_store(
         .arg(&store.install)
         .arg("--to")
         .arg(format!("imap://127.0.0.1:{}", fake.port))
-        .args(["--tls", "none", "--connections", "1", "--io-timeout", "10"])
+        .args(["--tls", "none"])
+        .args(if args.contains(&"--connections") {
+            &[][..]
+        } else {
+            &["--connections", "1"][..]
+        })
+        .args(if args.contains(&"--io-timeout") {
+            &[][..]
+        } else {
+            &["--io-timeout", "10"][..]
+        })
         .arg("--state")
         .arg(dir.join("j.sqlite"))
         .arg("--report")
@@ -662,4 +672,637 @@ fn an_account_without_credentials_fails_alone() {
         "{bea}"
     );
     assert_eq!(bea["totals"]["failed"], 1);
+}
+
+/// Runs migrate on the standard store, killing it after `deadline`.
+fn run_with_deadline(
+    fake: &Fake,
+    dir: &Path,
+    extra: &[&str],
+    deadline: Duration,
+) -> (Option<i32>, Value, Duration) {
+    let st = store(dir);
+    let report = dir.join("r.json");
+    let _ = std::fs::remove_file(&report);
+    let mut child = Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(&st.install)
+        .arg("--to")
+        .arg(format!("imap://127.0.0.1:{}", fake.port))
+        .args([
+            "--tls",
+            "none",
+            "--account",
+            "ann@fake.test",
+            "--user",
+            "ann",
+        ])
+        .args(["--password-env", "PW", "--connections", "1"])
+        .arg("--state")
+        .arg(dir.join("j.sqlite"))
+        .arg("--report")
+        .arg(&report)
+        .args(extra)
+        .env("PW", "pw")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let t = Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s.code();
+        }
+        if t.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let r = if report.exists() {
+        json(&report)
+    } else {
+        Value::Null
+    };
+    (code, r, t.elapsed())
+}
+
+#[test]
+fn an_account_stopped_while_waiting_for_the_byte_budget_ends_the_wait() {
+    // The second message makes the account over quota while the third
+    // waits for the daily budget: the wait must end with the account.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::No("[OVERQUOTA] Quota exceeded".into())
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (code, r, took) = run_with_deadline(
+        &fake,
+        tmp.path(),
+        &["--batch", "1", "--window", "1", "--max-bytes-per-day", "1K"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(3), "ended by itself after {took:?}: {r}");
+    assert_eq!(stored(&fake), vec![0]);
+    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["migrated"], 1);
+    assert_eq!(f["counts"]["failed"], (N - 1) as u64, "{f}");
+    assert!(f["failed"].to_string().contains("over quota"), "{f}");
+}
+
+/// `n` distinct messages in ann's INBOX (Message-ID `<i@fake.test>`, item
+/// id `i+1` in hex).
+fn numbered_store(dir: &Path, n: usize) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    for i in 0..n {
+        let body = format!(
+            "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
+        );
+        s.item(
+            "ann@fake.test",
+            "INBOX",
+            &format!("{:08x}", i + 1),
+            body.as_bytes(),
+        );
+    }
+    s
+}
+
+fn ann_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--account",
+        "ann@fake.test",
+        "--user",
+        "ann",
+        "--password-env",
+        "PW",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Item ids (as Message-ID numbers) with a row of any state in the journal
+/// table `table`.
+fn journaled(journal: &Path, table: &str) -> Vec<usize> {
+    let c = rusqlite::Connection::open(journal).expect("journal");
+    let mut st = c
+        .prepare(&format!("SELECT item FROM {table}"))
+        .expect("query");
+    let mut v: Vec<usize> = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("rows")
+        .map(|i| usize::from_str_radix(&i.expect("item"), 16).expect("hex") - 1)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_group_the_journal_cannot_record_as_pending_is_not_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let n = 40;
+    let s = numbered_store(tmp.path(), n);
+    let journal = tmp.path().join("j.sqlite");
+    // When the first APPEND arrives, the journal's items table vanishes:
+    // every later write of the run fails.
+    let j = journal.clone();
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+ MULTIAPPEND",
+        script(move |i, _| {
+            if i == 0 {
+                let c = rusqlite::Connection::open(&j).expect("journal");
+                c.busy_timeout(Duration::from_secs(10)).expect("timeout");
+                c.execute_batch("ALTER TABLE items RENAME TO items_gone")
+                    .expect("rename");
+            }
+            Action::Store
+        }),
+    );
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "2"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 1, "journal failure is fatal: {err}\n{r}");
+    assert!(r["fatal"].to_string().contains("items"), "{}", r["fatal"]);
+    let t = &r["totals"];
+    assert_eq!(t["expected"], n as u64);
+    let sum: u64 = ["migrated", "already_present", "skipped", "failed"]
+        .iter()
+        .map(|k| t[*k].as_u64().expect("count"))
+        .sum();
+    assert_eq!(sum, n as u64, "{t}");
+    let on_server = stored(&fake);
+    let recorded = journaled(&journal, "items_gone");
+    assert!(
+        on_server.len() < n,
+        "the run stopped sending: {on_server:?}"
+    );
+    for m in &on_server {
+        assert!(
+            recorded.contains(m),
+            "message {m} was sent without a pending row (journal: {recorded:?})"
+        );
+    }
+    // With the journal back, a rerun completes without a duplicate.
+    let c = rusqlite::Connection::open(&journal).expect("journal");
+    c.execute_batch("ALTER TABLE items_gone RENAME TO items")
+        .expect("rename back");
+    drop(c);
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "2"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>(), "each once");
+}
+
+/// uid, target_id, uidvalidity, size, mailbox, message_id, src_mtime.
+type JournalTargetFields = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<i64>,
+);
+
+#[test]
+fn a_message_found_done_by_its_content_keeps_its_uid_in_the_journal() {
+    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let tmp = tempfile::tempdir().expect("tmp");
+    let n = 5;
+    let s = numbered_store(tmp.path(), n);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &ann_args(&[]), &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    let journal = tmp.path().join("j.sqlite");
+    let rows = |sql: &str| -> Vec<JournalTargetFields> {
+        let c = rusqlite::Connection::open(&journal).expect("journal");
+        let mut st = c.prepare(sql).expect("query");
+        st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+    };
+    let q = "SELECT uid, target_id, uidvalidity, size, mailbox, message_id, src_mtime FROM items ORDER BY item";
+    let before = rows(q);
+    assert!(before.iter().all(|r| r.0.is_some()), "{before:?}");
+    // The files get another mtime: the next run reads and hashes them and
+    // finds them done by content.
+    for i in 0..n {
+        let p = s
+            .folder_dir("ann@fake.test", "INBOX")
+            .join(format!("#msgs/{:08x}.eml", i + 1));
+        filetime::set_file_mtime(&p, filetime::FileTime::from_unix_time(1_600_000_000, 0))
+            .expect("mtime");
+    }
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &ann_args(&[]), &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(r["totals"]["already_present"], n as u64);
+    assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>());
+    let after = rows(q);
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            (&a.0, &a.1, &a.2, &a.3, &a.4, &a.5),
+            (&b.0, &b.1, &b.2, &b.3, &b.4, &b.5),
+            "target fields kept"
+        );
+        assert_eq!(a.6, Some(1_600_000_000), "source mtime refreshed");
+    }
+}
+
+const TWIN: &str = "From: a@fake.test\nSubject: twin\nMessage-ID: <twin@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nsame body\n";
+const OTHER: &str = "From: a@fake.test\nSubject: other\nMessage-ID: <other@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nother body\n";
+
+/// Two byte-identical messages (items 1 and 2) and another one (item 3).
+fn twin_store(dir: &Path) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    s.item("ann@fake.test", "INBOX", "00000001", TWIN.as_bytes());
+    s.item("ann@fake.test", "INBOX", "00000002", TWIN.as_bytes());
+    s.item("ann@fake.test", "INBOX", "00000003", OTHER.as_bytes());
+    s
+}
+
+fn count_bodies(fake: &Fake, mailbox: &str, needle: &str) -> usize {
+    fake.bodies(mailbox)
+        .iter()
+        .filter(|b| String::from_utf8_lossy(b).contains(needle))
+        .count()
+}
+
+/// (item, state, uid) of every journal row.
+fn journal_rows(journal: &Path) -> Vec<(String, String, Option<i64>)> {
+    let c = rusqlite::Connection::open(journal).expect("journal");
+    let mut st = c
+        .prepare("SELECT item, state, uid FROM items ORDER BY item")
+        .expect("query");
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+#[test]
+fn a_pending_twin_is_not_matched_to_its_done_siblings_copy_on_rerun() {
+    // Twin 2 is lost with the connection, and no login works for the rest
+    // of the run: it stays pending. Twin 1 is done at UID 1.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::DropBeforeStoreRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let args = ann_args(&["--batch", "1", "--retries", "0"]);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 1);
+    fake.state.lock().expect("lock").reject_auth = 0;
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(
+        count_bodies(&fake, "INBOX", "same body"),
+        2,
+        "twin 2 was sent again, not matched to twin 1's copy"
+    );
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+    let rows = journal_rows(&tmp.path().join("j.sqlite"));
+    assert!(rows.iter().all(|r| r.1 == "done"), "{rows:?}");
+    let mut uids: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 3, "three items, three UIDs: {rows:?}");
+}
+
+#[test]
+fn without_uidplus_a_pending_twin_is_decided_by_counting_copies() {
+    let fake = Fake::start(
+        "IMAP4rev1 LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::DropBeforeStoreRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let args = ann_args(&["--batch", "1", "--retries", "0"]);
+    let (code, _, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}");
+    fake.state.lock().expect("lock").reject_auth = 0;
+    // Twin 1 is done without a UID; the one copy on the server is its own.
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2);
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+}
+
+#[test]
+fn without_uidplus_a_twin_lost_in_flight_is_not_matched_to_its_siblings_copy() {
+    // Twin 2 is lost with the connection; twin 1 arrived earlier in the
+    // same run without a UID (no UIDPLUS). The check after reconnecting
+    // must not take twin 1's copy for twin 2.
+    let fake = Fake::start(
+        "IMAP4rev1 LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::DropBeforeStore
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2, "both twins");
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+    assert_eq!(r["totals"]["migrated"], 3);
+}
+
+#[test]
+fn a_pending_item_is_checked_in_the_mailbox_it_was_sent_to_after_a_mapping_change() {
+    // It arrived in "Projects", the answer was lost, and no login worked
+    // for the rest of the run; the rerun maps the folder to Kerio/Projects.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 0 {
+                Action::StoreThenDropRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item("ann@fake.test", "Projects", "00000001", OTHER.as_bytes());
+    let (code, _, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1", "--retries", "0"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 3, "{err}");
+    fake.state.lock().expect("lock").reject_auth = 0;
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1", "--prefix", "Kerio/"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    let g = fake.state.lock().expect("lock");
+    let copies: Vec<(String, usize)> = g
+        .mailboxes
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.len()))
+        .collect();
+    assert_eq!(copies, vec![("Projects".to_string(), 1)], "one copy");
+    drop(g);
+    assert_eq!(r["totals"]["already_present"], 1);
+    let c = rusqlite::Connection::open(tmp.path().join("j.sqlite")).expect("journal");
+    let (state, mailbox, uid, src_size): (String, String, Option<i64>, Option<i64>) = c
+        .query_row("SELECT state, mailbox, uid, src_size FROM items", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .expect("row");
+    assert_eq!((state.as_str(), mailbox.as_str()), ("done", "Projects"));
+    assert!(uid.is_some() && src_size.is_some());
+}
+
+#[test]
+fn an_append_that_times_out_is_not_sent_again_in_the_run() {
+    // The server stores the message after the client gave up waiting.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 0 {
+                Action::DelayThenStore(3000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.item("ann@fake.test", "INBOX", "00000001", OTHER.as_bytes());
+    let args = ann_args(&["--batch", "1", "--io-timeout", "1"]);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}\n{r}");
+    let f = &r["accounts"][0]["folders"][0];
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("arrival in doubt") && reason.contains("next run"),
+        "{reason}"
+    );
+    // The slow server finishes.
+    let t = Instant::now();
+    while fake.bodies("INBOX").is_empty() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fake.bodies("INBOX").len(), 1, "sent once");
+    // The next run finds it.
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(r["totals"]["already_present"], 1);
+    assert_eq!(fake.bodies("INBOX").len(), 1, "still once");
+}
+
+#[test]
+fn a_server_that_rewrites_messages_is_searched_by_message_id() {
+    // Every message is stored with a header added, so no content hash ever
+    // matches; message 1 arrived but its answer was lost.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 1 {
+                Action::StoreThenDrop
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    fake.state.lock().expect("lock").rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = numbered_store(tmp.path(), 4);
+    let (code, r, err) = run_store(
+        &fake,
+        &s,
+        tmp.path(),
+        &ann_args(&["--batch", "1"]),
+        &[("PW", "pw")],
+    );
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(stored(&fake), vec![0, 1, 2, 3], "each once");
+    assert!(fake.bodies("INBOX")[0].starts_with(b"X-Fake-Rewritten"));
+    let g = fake.state.lock().expect("lock");
+    assert!(
+        g.lines.iter().any(|l| l.contains("UID SEARCH")),
+        "searched by Message-ID"
+    );
+}
+
+#[test]
+fn a_pending_message_with_several_message_id_matches_is_left_in_doubt() {
+    // A rewriting server; message 0 arrived, its answer was lost and no
+    // login worked for the rest of the run. Before the rerun another
+    // message with the same Message-ID appears in the mailbox: which one
+    // is ours cannot be told, so it is neither sent again nor called done.
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(|i, _| {
+            if i == 0 {
+                Action::StoreThenDropRefuseLogins(1000)
+            } else {
+                Action::Store
+            }
+        }),
+    );
+    fake.state.lock().expect("lock").rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = numbered_store(tmp.path(), 1);
+    let args = ann_args(&["--batch", "1", "--retries", "0"]);
+    let (code, _, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}");
+    {
+        let mut g = fake.state.lock().expect("lock");
+        g.reject_auth = 0;
+        let (first, copy) = g.mailboxes["INBOX"][0].clone();
+        let uid = g.uid_next;
+        g.uid_next += 1;
+        let date = g.dates[&first].clone();
+        g.dates.insert(uid, date);
+        let mut other = b"X-Other: forwarded\r\n".to_vec();
+        other.extend(copy);
+        g.mailboxes
+            .get_mut("INBOX")
+            .expect("inbox")
+            .push((uid, other));
+    }
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 3, "{err}\n{r}");
+    let f = &r["accounts"][0]["folders"][0];
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("arrival in doubt") && reason.contains("not sent again"),
+        "{reason}"
+    );
+    assert!(
+        f["notes"].to_string().contains("1 in doubt"),
+        "{}",
+        f["notes"]
+    );
+    assert_eq!(fake.bodies("INBOX").len(), 2, "nothing sent");
+    let rows = journal_rows(&tmp.path().join("j.sqlite"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "pending", "left for a later check");
+}
+
+#[test]
+fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
+    // Two connections, one command each at a time. The first twin to reach
+    // the server is stored at once but answered late; the other one's
+    // connection drops before it is stored. When that connection checks,
+    // the only copy belongs to the twin still waiting for its answer.
+    let (mut first_conn, mut dropped) = (None, false);
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        script(move |_, c| {
+            let twin = c
+                .bodies
+                .iter()
+                .any(|b| String::from_utf8_lossy(b).contains("same body"));
+            match first_conn {
+                None if twin => {
+                    first_conn = Some(c.conn);
+                    Action::StoreThenDelayAnswer(2500)
+                }
+                Some(f) if twin && c.conn != f && !dropped => {
+                    dropped = true;
+                    Action::DropBeforeStore
+                }
+                _ => Action::Store,
+            }
+        }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = twin_store(tmp.path());
+    let args = ann_args(&["--batch", "1", "--window", "1", "--connections", "2"]);
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    {
+        let g = fake.state.lock().expect("lock");
+        let twins: Vec<usize> = g
+            .appends
+            .iter()
+            .filter(|a| String::from_utf8_lossy(&a.bodies[0]).contains("same body"))
+            .map(|a| a.conn)
+            .collect();
+        assert!(
+            twins.len() >= 2 && twins[0] != twins[1],
+            "the twins went out on two connections: {twins:?}"
+        );
+    }
+    assert_eq!(code, 3, "{err}\n{r}");
+    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["failed"], 1, "{f}");
+    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("arrival in doubt"), "{reason}");
+    assert_eq!(
+        count_bodies(&fake, "INBOX", "same body"),
+        1,
+        "the lost twin was not sent again in the run"
+    );
+    // The next run settles it: the copy is the other twin's (UID known).
+    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    assert_eq!(code, 0, "{err}\n{r}");
+    assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2);
+    assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
+    let rows = journal_rows(&tmp.path().join("j.sqlite"));
+    let mut uids: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 3, "no UID given twice: {rows:?}");
 }

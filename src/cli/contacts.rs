@@ -134,7 +134,7 @@ pub(super) fn uploader(a: &DavArgs, out: Option<&Path>) -> anyhow::Result<Option
         Some(o) => o.join(DAV_JOURNAL_FILE),
         None => PathBuf::from(DAV_JOURNAL_FILE),
     });
-    let journal = Journal::open(&state, &format!("dav:{url}"), &command_line())?;
+    let journal = Journal::open_exclusive(&state, &format!("dav:{url}"), &command_line())?;
     Ok(Some(Uploader::new(&cfg, journal)?))
 }
 

@@ -80,7 +80,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         );
         };
     let state = a.state.clone().unwrap_or(default_state);
-    let journal = Journal::open(&state, &target.id(), &command_line())?;
+    let journal = Journal::open_exclusive(&state, &target.id(), &command_line())?;
     let opts = MigrateOptions {
         selection: super::plan::selection(&a.select, &mapping),
         skip_deleted: a.skip_deleted,

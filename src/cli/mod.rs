@@ -240,7 +240,8 @@ pub struct ImapArgs {
     #[arg(long, value_name = "FILE", requires = "admin_user")]
     pub admin_password_file: Option<PathBuf>,
     /// XOAUTH2: a shell command that prints an access token (it gets the
-    /// login in $KERIO_MIGRATE_USER and `{user}`); rerun when the token
+    /// login in $KERIO_MIGRATE_USER and as `{user}`, which is replaced by
+    /// the shell-quoted login: do not quote it again); rerun when the token
     /// expires or is refused.
     #[arg(long, value_name = "CMD", conflicts_with = "oauth2_token_file")]
     pub oauth2_token_cmd: Option<String>,

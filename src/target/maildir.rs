@@ -361,7 +361,7 @@ impl AccountSession for MaildirSession {
         &mut self,
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), TargetError> {
         let dir = self
             .mailboxes
@@ -393,6 +393,7 @@ impl AccountSession for MaildirSession {
                     },
                 }
             };
+            // Deterministic names make a Pending announcement unnecessary.
             events(SessionEvent::Done(Delivery {
                 size: msg.message.bytes.len() as u64,
                 hash: msg.message.hash,

@@ -8,7 +8,9 @@
 //! found already present, or failed with a reason). Before it sends
 //! anything whose arrival it could not later prove, it announces it with
 //! [`SessionEvent::Pending`], which the driver makes durable in the journal
-//! before returning.
+//! before returning `true`. When the callback returns `false` (the journal
+//! failed) the session sends nothing of that group: each of its messages
+//! fails ("journal unavailable: not sent") and the account stops.
 
 pub mod imap;
 pub mod maildir;
@@ -109,7 +111,8 @@ pub struct Delivery {
 pub enum SessionEvent {
     /// These items are about to be sent; `marker` says how a later run can
     /// find them on the target (e.g. the UIDNEXT seen before sending). The
-    /// callback returns once this is durable.
+    /// callback returns `true` once this is durable, `false` when it could
+    /// not be recorded: then none of them may be sent.
     Pending {
         /// (item id, content hash) pairs.
         items: Vec<(String, ContentHash)>,
@@ -176,29 +179,36 @@ pub trait AccountSession: Send {
     /// Makes sure the mailbox exists; returns its name on the target.
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
     /// Delivers a stream of messages into a prepared mailbox, reporting one
-    /// [`SessionEvent::Done`] per message taken from the stream.
+    /// [`SessionEvent::Done`] per message taken from the stream. `events`
+    /// returns whether a [`SessionEvent::Pending`] is durable (its answer
+    /// to the other events means nothing).
     fn deliver(
         &mut self,
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), TargetError>;
     /// A function that makes everything delivered so far durable; the
     /// driver calls it before it journals deliveries as done.
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
-    /// Items a previous run announced as [`SessionEvent::Pending`] in this
-    /// mailbox (it was interrupted before their outcome was known): finds
-    /// which of them are on the target. One entry per pending item, in
-    /// order: `Some` when it is there (never send it again), `None` when it
-    /// is certainly not there. An error means "cannot tell": the driver then
-    /// leaves them pending and does not send them in this run.
+    /// Items a previous run announced as [`SessionEvent::Pending`] for
+    /// `mailbox` (the mailbox they were sent to, which may not be where the
+    /// mapping puts their folder now; it was interrupted before their
+    /// outcome was known): finds which of them are on the target. `known`
+    /// are the journal's done rows for that mailbox (every source folder of
+    /// the account): their copies belong to other items, so a byte-identical
+    /// pending item must never be matched to one of them. One answer per
+    /// pending item, in order. An error means "cannot tell" for all of them.
+    /// For [`Reconciled::Unknown`] and errors the driver leaves the items
+    /// pending and does not send them in this run.
     fn reconcile(
         &mut self,
         mailbox: &str,
         pending: &[crate::journal::PendingItem],
-    ) -> Result<Vec<Option<TargetRef>>, TargetError> {
-        let _ = mailbox;
-        Ok(vec![None; pending.len()])
+        known: &[crate::journal::DoneCopy],
+    ) -> Result<Vec<Reconciled>, TargetError> {
+        let _ = (mailbox, known);
+        Ok(vec![Reconciled::Absent; pending.len()])
     }
     /// Checks that messages the journal says arrived are on the target, one
     /// answer per reference, in order. `deep` also compares content with
@@ -232,6 +242,17 @@ pub trait AccountSession: Send {
     }
     /// Ends the session (logout, final sync).
     fn finish(self: Box<Self>) -> Result<(), TargetError>;
+}
+
+/// What [`AccountSession::reconcile`] found for one pending item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciled {
+    /// On the target: journal it as done, never send it again.
+    Present(TargetRef),
+    /// Certainly not on the target: send it again.
+    Absent,
+    /// Cannot tell (why): leave it pending, do not send it in this run.
+    Unknown(String),
 }
 
 /// A source folder's planned mailbox on the target, and why.

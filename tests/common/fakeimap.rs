@@ -3,8 +3,12 @@
 //! untagged data before `+`, BYE). It speaks just enough IMAP for the
 //! migration: CAPABILITY, LOGIN, AUTHENTICATE PLAIN, LIST, CREATE,
 //! SUBSCRIBE, EXAMINE, UNSELECT, CLOSE, STATUS, APPEND (MULTIAPPEND, sync
-//! and non-sync literals, literal8), UID FETCH (UID RFC822.SIZE / BODY.PEEK[]),
-//! LOGOUT. A script decides the fate of every APPEND command.
+//! and non-sync literals, literal8), UID FETCH (UID RFC822.SIZE
+//! INTERNALDATE / BODY.PEEK[]), UID SEARCH (UID set, HEADER), LOGOUT. A
+//! script decides the fate of every APPEND command. Without UIDPLUS in its
+//! capabilities it answers APPEND without APPENDUID; with `rewrite` it
+//! stores every message with an extra header (like servers that rewrite
+//! what they store).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,6 +31,16 @@ pub enum Action {
     No(String),
     /// Send `* BYE` and close, storing nothing.
     Bye,
+    /// Close before storing, and refuse the next N logins.
+    DropBeforeStoreRefuseLogins(usize),
+    /// Store, close without answering, and refuse the next N logins.
+    StoreThenDropRefuseLogins(usize),
+    /// Take this many milliseconds, then store and answer (a slow server:
+    /// the client may have given up by then).
+    DelayThenStore(u64),
+    /// Store at once, answer this many milliseconds later (the message is
+    /// there while the client still waits for its UID).
+    StoreThenDelayAnswer(u64),
 }
 
 /// One APPEND command as the server saw it.
@@ -62,6 +76,10 @@ pub struct State {
     pub connections: usize,
     /// Refuse this many more logins.
     pub reject_auth: usize,
+    /// Store every message with a header added in front.
+    pub rewrite: bool,
+    /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
+    pub dates: BTreeMap<u32, String>,
     script: Script,
 }
 
@@ -97,6 +115,8 @@ impl Fake {
             lines: Vec::new(),
             connections: 0,
             reject_auth: 0,
+            rewrite: false,
+            dates: BTreeMap::new(),
             script,
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -169,6 +189,15 @@ fn literal_at_end(line: &str) -> Option<(usize, bool)> {
         None => (inner, false),
     };
     Some((num.parse().ok()?, non_sync))
+}
+
+/// The quoted date-time of an APPEND line (before its literal), if any.
+fn append_date(line: &str) -> Option<String> {
+    let head = &line[..line.rfind('{')?];
+    let end = head.rfind('"')?;
+    let start = head[..end].rfind('"')?;
+    let d = &head[start + 1..end];
+    (d.len() == 26 && d.as_bytes()[2] == b'-').then(|| d.to_string())
 }
 
 fn uid_set(spec: &str, max: u32) -> Vec<(u32, u32)> {
@@ -275,42 +304,93 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 )?;
             }
             "UID" => {
-                // UID FETCH set (items)
+                // UID FETCH set (items) | UID SEARCH criteria
                 let mut parts = args.splitn(3, ' ');
-                let _fetch = parts.next();
-                let set = parts.next().unwrap_or("");
-                let items = parts.next().unwrap_or("").to_ascii_uppercase();
+                let sub = parts.next().unwrap_or("").to_ascii_uppercase();
                 let g = st.lock().expect("lock");
                 let msgs = selected
                     .as_ref()
                     .and_then(|m| g.mailboxes.get(m))
                     .cloned()
                     .unwrap_or_default();
+                let dates = g.dates.clone();
                 drop(g);
                 let max = msgs.last().map_or(0, |m| m.0);
+                if sub == "SEARCH" {
+                    let criteria = args.split_once(' ').map_or("", |(_, c)| c);
+                    let mut ranges: Option<Vec<(u32, u32)>> = None;
+                    let mut header: Option<(String, String)> = None;
+                    let mut rest = criteria.trim_start();
+                    while !rest.is_empty() {
+                        let (key, r) = astring(rest);
+                        match key.to_ascii_uppercase().as_str() {
+                            "UID" => {
+                                let (set, r2) = astring(r);
+                                ranges = Some(uid_set(&set, max));
+                                rest = r2.trim_start();
+                            }
+                            "HEADER" => {
+                                let (name, r2) = astring(r);
+                                let (value, r3) = astring(r2);
+                                header = Some((name, value));
+                                rest = r3.trim_start();
+                            }
+                            _ => rest = r.trim_start(),
+                        }
+                    }
+                    let mut hits = Vec::new();
+                    for (uid, body) in &msgs {
+                        if let Some(r) = &ranges {
+                            if !r.iter().any(|(a, b)| uid >= a && uid <= b) {
+                                continue;
+                            }
+                        }
+                        if let Some((name, value)) = &header {
+                            let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+                            let head = text.split("\r\n\r\n").next().unwrap_or("");
+                            let want = format!("{}:", name.to_ascii_lowercase());
+                            let found = head.lines().any(|l| {
+                                l.starts_with(&want)
+                                    && l[want.len()..].contains(&value.to_ascii_lowercase())
+                            });
+                            if !found {
+                                continue;
+                            }
+                        }
+                        hits.push(uid.to_string());
+                    }
+                    let sp = if hits.is_empty() { "" } else { " " };
+                    out(
+                        &mut w,
+                        format!("* SEARCH{sp}{}\r\n{tag} OK done\r\n", hits.join(" ")),
+                    )?;
+                    continue;
+                }
+                let set = parts.next().unwrap_or("");
+                let items = parts.next().unwrap_or("").to_ascii_uppercase();
                 let ranges = uid_set(set, max);
                 let mut resp: Vec<u8> = Vec::new();
                 for (i, (uid, body)) in msgs.iter().enumerate() {
                     if !ranges.iter().any(|(a, b)| uid >= a && uid <= b) {
                         continue;
                     }
-                    if items.contains("BODY") {
-                        resp.extend(
-                            format!("* {} FETCH (UID {uid} BODY[] {{{}}}\r\n", i + 1, body.len())
-                                .as_bytes(),
-                        );
-                        resp.extend(body);
-                        resp.extend(b")\r\n");
-                    } else {
-                        resp.extend(
-                            format!(
-                                "* {} FETCH (UID {uid} RFC822.SIZE {})\r\n",
-                                i + 1,
-                                body.len()
-                            )
-                            .as_bytes(),
-                        );
+                    let mut head = format!("* {} FETCH (UID {uid}", i + 1);
+                    if items.contains("RFC822.SIZE") {
+                        head.push_str(&format!(" RFC822.SIZE {}", body.len()));
                     }
+                    if items.contains("INTERNALDATE") {
+                        let d = dates
+                            .get(uid)
+                            .cloned()
+                            .unwrap_or_else(|| "01-Jan-2020 00:00:00 +0000".into());
+                        head.push_str(&format!(" INTERNALDATE \"{d}\""));
+                    }
+                    resp.extend(head.as_bytes());
+                    if items.contains("BODY") {
+                        resp.extend(format!(" BODY[] {{{}}}\r\n", body.len()).as_bytes());
+                        resp.extend(body);
+                    }
+                    resp.extend(b")\r\n");
                 }
                 resp.extend(format!("{tag} OK done\r\n").as_bytes());
                 w.write_all(&resp)?;
@@ -325,6 +405,7 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                     bodies: Vec::new(),
                     lines: vec![line.clone()],
                 };
+                let mut dates = vec![append_date(&line)];
                 let mut refused_early = None;
                 while let Some((n, non_sync)) = literal_at_end(&rest_line) {
                     if !non_sync {
@@ -363,6 +444,7 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                     }
                     rest_line = next.trim_end_matches(['\r', '\n']).to_string();
                     cmd.lines.push(rest_line.clone());
+                    dates.push(append_date(&rest_line));
                 }
                 if refused_early.is_some() {
                     continue;
@@ -372,36 +454,68 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                     let app_index = g.appends.len();
                     let a = (g.script)(app_index, &cmd);
                     g.appends.push(cmd.clone());
+                    if let Action::DropBeforeStoreRefuseLogins(n)
+                    | Action::StoreThenDropRefuseLogins(n) = &a
+                    {
+                        g.reject_auth = *n;
+                    }
                     a
                 };
                 let store = |st: &Arc<Mutex<State>>| -> (u32, u32) {
                     let mut g = st.lock().expect("lock");
                     let first = g.uid_next;
-                    for b in &cmd.bodies {
+                    for (i, b) in cmd.bodies.iter().enumerate() {
                         let uid = g.uid_next;
                         g.uid_next += 1;
+                        let mut body = b.clone();
+                        if g.rewrite {
+                            let mut r = b"X-Fake-Rewritten: yes\r\n".to_vec();
+                            r.extend(body);
+                            body = r;
+                        }
+                        if let Some(Some(d)) = dates.get(i) {
+                            g.dates.insert(uid, d.clone());
+                        }
                         g.mailboxes
                             .entry(mailbox.clone())
                             .or_default()
-                            .push((uid, b.clone()));
+                            .push((uid, body));
                     }
                     (first, g.uid_next - 1)
                 };
+                if let Action::DelayThenStore(ms) = &action {
+                    std::thread::sleep(Duration::from_millis(*ms));
+                }
+                let stored_early = match &action {
+                    Action::StoreThenDelayAnswer(ms) => {
+                        let r = store(&st);
+                        std::thread::sleep(Duration::from_millis(*ms));
+                        Some(r)
+                    }
+                    _ => None,
+                };
                 match action {
-                    Action::Store => {
-                        let (a, b) = store(&st);
+                    Action::Store | Action::DelayThenStore(_) | Action::StoreThenDelayAnswer(_) => {
+                        let (a, b) = stored_early.unwrap_or_else(|| store(&st));
                         let set = if a == b {
                             a.to_string()
                         } else {
                             format!("{a}:{b}")
                         };
-                        out(&mut w, format!("{tag} OK [APPENDUID 42 {set}] stored\r\n"))?;
+                        let uidplus = st.lock().expect("lock").caps.contains("UIDPLUS");
+                        if uidplus {
+                            out(&mut w, format!("{tag} OK [APPENDUID 42 {set}] stored\r\n"))?;
+                        } else {
+                            out(&mut w, format!("{tag} OK stored\r\n"))?;
+                        }
                     }
-                    Action::StoreThenDrop => {
+                    Action::StoreThenDrop | Action::StoreThenDropRefuseLogins(_) => {
                         store(&st);
                         return Ok(());
                     }
-                    Action::DropBeforeStore => return Ok(()),
+                    Action::DropBeforeStore | Action::DropBeforeStoreRefuseLogins(_) => {
+                        return Ok(())
+                    }
                     Action::No(t) => out(&mut w, format!("{tag} NO {t}\r\n"))?,
                     Action::Bye => {
                         out(&mut w, "* BYE server shutting down\r\n".into())?;

@@ -29,7 +29,9 @@ pub enum AuthMech {
 pub enum TokenSource {
     /// `sh -c CMD` prints the token on stdout. It sees the target login in
     /// `KERIO_MIGRATE_USER` and the source account in
-    /// `KERIO_MIGRATE_SOURCE`; `{user}` in CMD is replaced by the login.
+    /// `KERIO_MIGRATE_SOURCE`; `{user}` in CMD is replaced by the login,
+    /// shell-quoted (the login comes from disk or a CSV file and must not
+    /// become shell code): write `{user}`, not `'{user}'`.
     Command(String),
     /// A file holding the token (reread when the cached token is old or
     /// refused, so an outside refresher can keep it current).
@@ -128,7 +130,7 @@ fn fetch_token(user: &str, source: &str, from: &TokenSource) -> Result<SecretStr
         TokenSource::File(p) => std::fs::read_to_string(p)
             .map_err(|e| ImapError::Token(format!("cannot read {}: {e}", p.display())))?,
         TokenSource::Command(cmd) => {
-            let cmd = cmd.replace("{user}", user);
+            let cmd = cmd.replace("{user}", &shell_quote(user));
             let out = std::process::Command::new("sh")
                 .arg("-c")
                 .arg(&cmd)
@@ -158,6 +160,11 @@ fn fetch_token(user: &str, source: &str, from: &TokenSource) -> Result<SecretStr
         )));
     }
     Ok(SecretString::from(token.to_string()))
+}
+
+/// `s` as one single-quoted `sh` word: `'…'`, each `'` written `'\''`.
+pub(crate) fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Rejects secrets and logins that cannot be sent (NUL, CR, LF).
@@ -196,6 +203,46 @@ mod tests {
         let s = format!("{c:?} {c:#?}");
         assert!(!s.contains("pw-123") && !s.contains("hunter2"), "{s}");
         assert!(s.contains("REDACTED"));
+    }
+
+    #[test]
+    fn a_hostile_login_is_not_shell_code() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pwned = dir.path().join("pwned");
+        let p = pwned.display();
+        // Closes a quote, runs a command, comments the rest out; and the
+        // unquoted forms: command substitution, a second command.
+        let logins = [
+            format!("x'; touch {p}; echo '"),
+            format!("x$(touch {p})"),
+            format!("x`touch {p}`"),
+            format!("x; touch {p} #"),
+            format!("x\" ; touch {p} ; \""),
+        ];
+        let cache = TokenCache::default();
+        for login in &logins {
+            let t = cache
+                .get(
+                    login,
+                    "src@y",
+                    &TokenSource::Command("printf 'tok-%s' {user}".into()),
+                    true,
+                )
+                .expect("token");
+            assert_eq!(t.expose_secret(), format!("tok-{login}"), "one word, as is");
+            assert!(!pwned.exists(), "{login:?} ran a command");
+        }
+        // The environment variable still carries the login.
+        let t = cache
+            .get(
+                &logins[0],
+                "s",
+                &TokenSource::Command("printf 'tok-%s' \"$KERIO_MIGRATE_USER\"".into()),
+                true,
+            )
+            .expect("token");
+        assert_eq!(t.expose_secret(), format!("tok-{}", logins[0]));
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
     }
 
     #[test]

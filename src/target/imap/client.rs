@@ -16,9 +16,11 @@ use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
 use super::error::{io_msg, ImapError, Refusal};
 use crate::store::names;
 use imap_next::imap_types::{
+    core::{AString, Vec1},
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
     flag::FlagPerm,
     mailbox::{ListMailbox, Mailbox},
+    search::SearchKey,
     sequence::SequenceSet,
     status::{StatusDataItem, StatusDataItemName},
 };
@@ -26,6 +28,7 @@ use io_imap::client::{ImapClient, ImapClientError, ImapClientStd, ImapStream};
 use io_imap::codec::fragmentizer::Fragmentizer;
 use io_imap::rfc3501::{
     examine::ImapMailboxExamineOptions, fetch::ImapMessageFetchOptions, login::ImapLoginOptions,
+    search::ImapMessageSearchOptions,
 };
 use io_imap::sasl::{auth_plain::ImapAuthPlainOptions, auth_xoauth2::ImapAuthXoauth2Options};
 use std::borrow::Cow;
@@ -135,8 +138,8 @@ fn map_client_err(server: &str, cmd: &'static str, what: &str, e: ImapClientErro
     use io_imap::rfc3501::{
         capability::ImapCapabilityGetError, close::ImapMailboxCloseError,
         create::ImapMailboxCreateError, examine::ImapMailboxExamineError,
-        fetch::ImapMessageFetchError, list::ImapMailboxListError, status::ImapMailboxStatusError,
-        subscribe::ImapMailboxSubscribeError,
+        fetch::ImapMessageFetchError, list::ImapMailboxListError, search::ImapMessageSearchError,
+        status::ImapMailboxStatusError, subscribe::ImapMailboxSubscribeError,
     };
     use io_imap::rfc3691::unselect::ImapMailboxUnselectError;
     let auth = |detail: String| ImapError::Auth {
@@ -157,6 +160,7 @@ fn map_client_err(server: &str, cmd: &'static str, what: &str, e: ImapClientErro
         E::MailboxClose(x) => cls!(x, ImapMailboxCloseError),
         E::MailboxUnselect(x) => cls!(x, ImapMailboxUnselectError),
         E::MessageFetch(x) => cls!(x, ImapMessageFetchError),
+        E::MessageSearch(x) => cls!(x, ImapMessageSearchError),
         E::Capability(x) => cls!(x, ImapCapabilityGetError),
         E::InvalidLoginCredentials(_) => {
             ImapError::Invalid("the login or password contains NUL, CR or LF".into())
@@ -552,9 +556,14 @@ impl ImapSession {
         Ok(out)
     }
 
-    /// `UID FETCH uids (UID BODY.PEEK[])` in the examined mailbox.
-    pub fn uid_bodies(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
-        let mut out = Vec::new();
+    /// `UID FETCH uids (UID BODY.PEEK[])` in the examined mailbox, 50 UIDs
+    /// at a time: `f` sees each body, which is dropped after it (so memory
+    /// holds one chunk, whatever the mailbox's size).
+    pub fn uid_bodies_each(
+        &mut self,
+        uids: &[u32],
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
         for chunk in uids.chunks(50) {
             let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
             if list.is_empty() {
@@ -595,11 +604,88 @@ impl ImapSession {
                     }
                 }
                 if let (Some(u), Some(b)) = (uid, body) {
-                    out.push((u, b));
+                    f(u, &b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `UID FETCH uids (UID RFC822.SIZE INTERNALDATE)` in the examined
+    /// mailbox: (UID, size, internal date as Unix seconds).
+    pub fn uid_sizes_dates(
+        &mut self,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, u64, Option<i64>)>, ImapError> {
+        let mut out = Vec::new();
+        for chunk in uids.chunks(200) {
+            let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
+            if list.is_empty() {
+                continue;
+            }
+            let set = SequenceSet::try_from(list).map_err(|e| ImapError::Invalid(e.to_string()))?;
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::Rfc822Size,
+                MessageDataItemName::InternalDate,
+            ];
+            let res = self.io(
+                |c| {
+                    c.fetch(
+                        set,
+                        MacroOrMessageDataItemNames::MessageDataItemNames(items),
+                        ImapMessageFetchOptions {
+                            uid: true,
+                            modifiers: vec![],
+                        },
+                    )
+                },
+                "UID FETCH",
+                "RFC822.SIZE INTERNALDATE",
+            )?;
+            for (_seq, items) in res {
+                let (mut uid, mut size, mut date) = (None, None, None);
+                for it in items.into_iter() {
+                    match it {
+                        MessageDataItem::Uid(u) => uid = Some(u.get()),
+                        MessageDataItem::Rfc822Size(n) => size = Some(u64::from(n)),
+                        MessageDataItem::InternalDate(d) => date = Some(d.as_ref().timestamp()),
+                        _ => {}
+                    }
+                }
+                if let (Some(u), Some(s)) = (uid, size) {
+                    out.push((u, s, date));
                 }
             }
         }
         Ok(out)
+    }
+
+    /// `UID SEARCH UID from:* HEADER name value` in the examined mailbox
+    /// (a substring match, case-insensitive, RFC 3501 §6.4.4).
+    pub fn uid_search_header(
+        &mut self,
+        from: u32,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<u32>, ImapError> {
+        let from_nz =
+            NonZeroU32::new(from.max(1)).ok_or_else(|| ImapError::Invalid("UID 0".into()))?;
+        let set = SequenceSet::from(from_nz..);
+        let astr = |s: &str| {
+            AString::try_from(s.to_string()).map_err(|e| ImapError::Invalid(format!("{s:?}: {e}")))
+        };
+        let criteria = Vec1::try_from(vec![
+            SearchKey::Uid(set),
+            SearchKey::Header(astr(name)?, astr(value)?),
+        ])
+        .map_err(|e| ImapError::Invalid(format!("{e:?}")))?;
+        let ids = self.io(
+            |c| c.search(criteria, ImapMessageSearchOptions { uid: true }),
+            "UID SEARCH",
+            name,
+        )?;
+        Ok(ids.into_iter().map(NonZeroU32::get).collect())
     }
 
     /// LOGOUT (errors ignored by callers: the connection ends either way).

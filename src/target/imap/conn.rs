@@ -2,7 +2,7 @@
 //! (implicit, or after STARTTLS), the stream type both io-imap and our
 //! pipeline run over.
 
-use super::error::{io_msg, ImapError};
+use super::error::ImapError;
 use std::any::Any;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -179,8 +179,6 @@ pub(crate) fn tls_handshake(
 
 /// Writes all of `bytes` (one command: one call, so one TCP segment burst
 /// with TCP_NODELAY).
-pub(crate) fn write_all(conn: &mut dyn Write, bytes: &[u8]) -> Result<(), String> {
-    conn.write_all(bytes)
-        .and_then(|()| conn.flush())
-        .map_err(|e| format!("write: {}", io_msg(&e)))
+pub(crate) fn write_all(conn: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
+    conn.write_all(bytes).and_then(|()| conn.flush())
 }

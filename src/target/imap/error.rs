@@ -145,6 +145,15 @@ impl ImapError {
     }
 }
 
+/// True for an expired socket timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO` show
+/// up as EAGAIN on Linux).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 /// An I/O error as text; `SO_RCVTIMEO` expiry shows up as EAGAIN on Linux.
 pub(crate) fn io_msg(e: &io::Error) -> String {
     match e.kind() {

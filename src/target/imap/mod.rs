@@ -56,16 +56,33 @@
 //!   `[THROTTLED]` / `[UNAVAILABLE]`: pause (the server's "Suggested Backoff
 //!   Time" or 1 s, 2 s, 4 s …) and send again. `[OVERQUOTA]`: waiting does
 //!   not help, so the account stops with that reason (its other items are
-//!   reported failed). BYE, EOF, timeouts: reconnect with backoff, check
-//!   what arrived, send the rest.
+//!   reported failed). BYE, EOF, a reset: reconnect with backoff, check what
+//!   arrived (see below), send only what is certainly not there. A read or
+//!   write timeout is different: the server may be slow rather than gone
+//!   and still store what it was sent after any check, so what was sent on
+//!   that connection is reported failed "arrival in doubt", is not sent
+//!   again in this run and stays pending for the next run's check.
 //! - `--max-bytes-per-day`: per target account, over any 24 hours of this
-//!   process; when used up the account waits (the time is logged).
+//!   process; when used up, what fits is sent and the account waits (the
+//!   time is logged); Ctrl-C / SIGTERM or the account stopping (over
+//!   quota, no connection) end the wait.
 //! - `#public@domain` accounts are migrated only when mapped (a CSV row or
 //!   `--public-to`), below `--public-prefix`; otherwise they are skipped as
 //!   "not mapped".
 //! - Crash safety: each group of messages is announced as Pending with a
-//!   marker `{"imap":1,"uv":UIDVALIDITY,"un":lowest UID}` before it is sent;
-//!   `reconcile` finds them by content among the UIDs from there on.
+//!   marker `{"imap":1,"uv":UIDVALIDITY,"un":lowest UID}` before it is sent,
+//!   and nothing of a group the journal could not record is sent. The next
+//!   run's `reconcile` looks in the mailbox each item was sent to (not where
+//!   the mapping puts its folder now), by content among the UIDs from the
+//!   marker on (or everywhere if UIDVALIDITY changed). Byte-identical
+//!   messages are never matched to a copy the journal gives to another
+//!   item (their UIDs are excluded; copies without a UID, from servers
+//!   without UIDPLUS, are counted); the check after a lost connection does
+//!   the same with this run's UIDs and counts, and with messages still in
+//!   flight on other connections. A server that rewrites what it stores is
+//!   searched by Message-ID (`UID SEARCH HEADER`, size and INTERNALDATE
+//!   plausible). What cannot be decided is reported failed "arrival in
+//!   doubt", never sent again blindly, and left pending for the next run.
 
 pub mod accounts;
 pub mod auth;

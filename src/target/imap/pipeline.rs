@@ -21,12 +21,14 @@
 //!   literal and now reads message lines as commands (Dovecot does);
 //! - BYE, EOF, an I/O error or an unparsable answer end the connection:
 //!   commands written completely have an unknown fate (reconcile before
-//!   sending again), the others certainly did not arrive.
+//!   sending again), the others certainly did not arrive. A timeout is
+//!   flagged: the server may still be working on what it was sent, so no
+//!   check made now can tell.
 
 use super::caps::Capabilities;
 use super::client::ImapSession;
 use super::conn::write_all;
-use super::error::{io_msg, ImapError, RespCode};
+use super::error::{io_msg, is_timeout, ImapError, RespCode};
 use imap_next::imap_types::{
     command::{Command, CommandBody},
     core::{Literal, LiteralMode, Tag},
@@ -111,6 +113,9 @@ pub(crate) struct Lost {
     pub unknown: Vec<u64>,
     /// Not written completely: certainly not stored.
     pub not_stored: Vec<u64>,
+    /// A read or write timed out: the server may be slow rather than gone,
+    /// and may still store the `unknown` commands later.
+    pub timed_out: bool,
 }
 
 /// Builds `APPEND mailbox msg…` (MULTIAPPEND when `msgs.len() > 1`).
@@ -331,6 +336,7 @@ pub(crate) fn pump(
             error,
             unknown: vec![],
             not_stored: vec![],
+            timed_out: false,
         });
     }
     let mut opts = NextOptions::default();
@@ -346,7 +352,11 @@ pub(crate) fn pump(
         bytes: window.bytes.max(1),
     };
 
-    let lost = |sess: &mut ImapSession, why: String, awaiting: &mut VecDeque<Entry>| -> Lost {
+    let lost = |sess: &mut ImapSession,
+                why: String,
+                timed_out: bool,
+                awaiting: &mut VecDeque<Entry>|
+     -> Lost {
         let error = sess.mark_broken(why);
         let (mut unknown, mut not_stored) = (Vec::new(), Vec::new());
         for e in awaiting.drain(..) {
@@ -360,8 +370,10 @@ pub(crate) fn pump(
             error,
             unknown,
             not_stored,
+            timed_out,
         }
     };
+    let write_failed = |e: std::io::Error| (format!("write: {}", io_msg(&e)), is_timeout(&e));
 
     loop {
         // Fill the window.
@@ -383,8 +395,9 @@ pub(crate) fn pump(
                     });
                     in_bytes += cmd.bytes;
                     stats.writes += 1;
-                    if let Err(why) = write_all(sess.stream(), &first) {
-                        return Err(lost(sess, why, &mut awaiting));
+                    if let Err(e) = write_all(sess.stream(), &first) {
+                        let (why, t) = write_failed(e);
+                        return Err(lost(sess, why, t, &mut awaiting));
                     }
                     if chunks.is_empty() {
                         if let Some(e) = awaiting.back_mut() {
@@ -408,8 +421,9 @@ pub(crate) fn pump(
                 };
                 let chunk = chunks.pop_front().unwrap_or_default();
                 stats.writes += 1;
-                if let Err(why) = write_all(sess.stream(), &chunk) {
-                    return Err(lost(sess, why, &mut awaiting));
+                if let Err(e) = write_all(sess.stream(), &chunk) {
+                    let (why, t) = write_failed(e);
+                    return Err(lost(sess, why, t, &mut awaiting));
                 }
                 if chunks.is_empty() {
                     if let Some(e) = awaiting.iter_mut().find(|e| e.tag == tag) {
@@ -442,28 +456,28 @@ pub(crate) fn pump(
                         "BAD to an APPEND with a non-synchronising literal ({}): the connection may be out of step",
                         t.body.text
                     );
-                    return Err(lost(sess, why, &mut awaiting));
+                    return Err(lost(sess, why, false, &mut awaiting));
                 }
             }
             Ok(NextEvent::StatusReceived {
                 status: Status::Bye(b),
             }) => {
                 let why = format!("server sent BYE: {}", b.text);
-                return Err(lost(sess, why, &mut awaiting));
+                return Err(lost(sess, why, false, &mut awaiting));
             }
             Ok(_) => stats.untagged += 1,
             Err(Interrupt::Io(Io::NeedMoreInput)) => match sess.stream().read(&mut buf) {
-                Ok(0) => return Err(lost(sess, "EOF from server".into(), &mut awaiting)),
+                Ok(0) => return Err(lost(sess, "EOF from server".into(), false, &mut awaiting)),
                 Ok(n) => reader.enqueue_input(&buf[..n]),
                 Err(e) => {
                     let why = format!("read: {}", io_msg(&e));
-                    return Err(lost(sess, why, &mut awaiting));
+                    return Err(lost(sess, why, is_timeout(&e), &mut awaiting));
                 }
             },
             Err(Interrupt::Io(Io::Output(_))) => {} // nothing is ever enqueued
             Err(Interrupt::Error(e)) => {
                 let why = format!("unparsable server response: {e:?}");
-                return Err(lost(sess, why, &mut awaiting));
+                return Err(lost(sess, why, false, &mut awaiting));
             }
         }
     }

@@ -1,14 +1,39 @@
 //! Finding messages on the server whose arrival is in doubt (in flight when
-//! a connection died, or pending in the journal after a crash): the
-//! candidates are the messages with a UID at or above the lower bound
+//! a connection died, or pending in the journal after a crash).
+//!
+//! The candidates are the messages with a UID at or above the lower bound
 //! recorded before sending (UIDNEXT from STATUS, raised by every APPENDUID
-//! seen since), matched one-to-one by content: the BLAKE3 hash of
-//! BODY.PEEK[] with NUL and 0x80 folded together (Dovecot stores NUL as
-//! 0x80), after a first cut by RFC822.SIZE.
+//! seen since; UID 1 when the mailbox was recreated since), matched by
+//! content: the BLAKE3 hash of BODY.PEEK[] with NUL and 0x80 folded together
+//! (Dovecot stores NUL as 0x80), after a first cut by RFC822.SIZE. Bodies
+//! are fetched 50 at a time, hashed and dropped.
+//!
+//! Byte-identical messages ("twins": the same mail in a folder twice) make
+//! a content match ambiguous, so what is known about the mailbox counts
+//! ([`Known`]): UIDs known to hold other items are never given to a want;
+//! copies of other items whose UID is unknown (no UIDPLUS) are subtracted
+//! per hash; copies that may or may not be there (in flight on another
+//! connection, in doubt) make a match impossible to decide. Per want:
+//!
+//! - no copy of its content at or above its lower bound → **absent**;
+//! - more free copies there than other items' copies of unknown UID, and
+//!   none in flight or in doubt → **present** (the lowest free UID);
+//! - every copy counted from the lowest UID those other copies can have
+//!   belongs to them → **absent**;
+//! - otherwise → **unknown**: not sent again, left for a later check.
+//!
+//! A server that rewrites what it stores never matches by content. When no
+//! copy of a want's content exists at all and it has a Message-ID, `UID
+//! SEARCH HEADER Message-ID` in its range decides, with a plausibility
+//! check of RFC822.SIZE (half to twice the size sent, + 64 KiB) and
+//! INTERNALDATE (within a day of the date sent): one free hit → present,
+//! none → absent, several (or another item with that Message-ID whose
+//! UID is unknown) → unknown.
 
 use super::client::ImapSession;
 use super::error::ImapError;
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{HashMap, HashSet};
 
 /// A message being looked for.
 #[derive(Clone, Debug)]
@@ -17,8 +42,102 @@ pub(crate) struct Want {
     pub hash: [u8; 32],
     /// Bytes sent, when known.
     pub size: Option<u64>,
-    /// Lowest UID it can have.
+    /// Lowest UID it can have, under `uid_validity`.
     pub lower: u32,
+    /// The UIDVALIDITY `lower` was taken under; when the mailbox now has
+    /// another one it was recreated, and the whole mailbox is searched.
+    pub uid_validity: Option<u32>,
+    /// Message-ID (without `<>`), for servers that rewrite messages.
+    pub message_id: Option<String>,
+    /// INTERNALDATE sent (Unix seconds).
+    pub internal_date: Option<i64>,
+}
+
+/// Copies per content hash and per Message-ID.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    by_hash: HashMap<[u8; 32], usize>,
+    by_mid: HashMap<String, usize>,
+}
+
+impl Tally {
+    /// One more copy.
+    pub fn add(&mut self, hash: [u8; 32], mid: Option<&str>) {
+        *self.by_hash.entry(hash).or_default() += 1;
+        if let Some(m) = mid {
+            *self.by_mid.entry(m.to_string()).or_default() += 1;
+        }
+    }
+
+    /// One copy less.
+    pub fn remove(&mut self, hash: [u8; 32], mid: Option<&str>) {
+        if let Some(n) = self.by_hash.get_mut(&hash) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.by_hash.remove(&hash);
+            }
+        }
+        if let Some(m) = mid {
+            if let Some(n) = self.by_mid.get_mut(m) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.by_mid.remove(m);
+                }
+            }
+        }
+    }
+
+    /// Copies with this content.
+    pub fn hash(&self, h: &[u8; 32]) -> usize {
+        self.by_hash.get(h).copied().unwrap_or(0)
+    }
+
+    /// Copies with this Message-ID.
+    pub fn mid(&self, m: &str) -> usize {
+        self.by_mid.get(m).copied().unwrap_or(0)
+    }
+
+    /// Adds all of `other`.
+    pub fn extend(&mut self, other: &Tally) {
+        for (h, n) in &other.by_hash {
+            *self.by_hash.entry(*h).or_default() += n;
+        }
+        for (m, n) in &other.by_mid {
+            *self.by_mid.entry(m.clone()).or_default() += n;
+        }
+    }
+
+    /// True when `want` shares its content or Message-ID with a copy here.
+    pub fn touches(&self, want: &Want) -> bool {
+        self.hash(&want.hash) > 0 || want.message_id.as_deref().is_some_and(|m| self.mid(m) > 0)
+    }
+}
+
+/// What is known about the copies of other items in the mailbox, taken
+/// after the server was read (so that a copy seen there is either known
+/// here or still counted as in flight).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Known {
+    /// UIDs (under the current UIDVALIDITY) that hold other items.
+    pub exclude: HashSet<u32>,
+    /// Copies certainly in the mailbox whose UID is unknown (delivered
+    /// without UIDPLUS), all at or above the `floor` given to
+    /// [`find_on_server`].
+    pub sure: Tally,
+    /// Copies that may or may not be in the mailbox (in flight on another
+    /// connection, in doubt, or journaled under another UIDVALIDITY).
+    pub maybe: Tally,
+}
+
+/// The answer for one want.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// There, at this UID.
+    Present(u32),
+    /// Certainly not there.
+    Absent,
+    /// Cannot tell, and why.
+    Unknown(String),
 }
 
 /// BLAKE3 of `bytes` with every NUL read as 0x80. For data without NUL it
@@ -40,57 +159,216 @@ pub(crate) fn fold_hash(bytes: &[u8]) -> [u8; 32] {
 /// Candidates beyond this count are only fetched when their size matches.
 const FETCH_ALL_UP_TO: usize = 200;
 
-/// Looks for `wants` in `mailbox` (EXAMINE, then UNSELECT). Returns the
-/// mailbox's UIDVALIDITY and, per want, the UID of the message that
-/// matches it; a UID in `exclude` (known to belong to something else) or
-/// already given to an earlier want is never given again.
+/// A Message-ID we can put in a SEARCH (printable ASCII, sane length).
+fn searchable(mid: &str) -> bool {
+    !mid.is_empty() && mid.len() <= 900 && mid.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
+/// What was read from the server.
+#[derive(Debug, Default)]
+struct Seen {
+    /// UIDs at or above the lowest fetched UID, by content hash, ascending.
+    copies: HashMap<[u8; 32], Vec<u32>>,
+    /// Per want: UIDs whose Message-ID header matches (only for wants with
+    /// no copy of their content at all).
+    hits: HashMap<usize, Vec<u32>>,
+    /// RFC822.SIZE and INTERNALDATE of the hits.
+    facts: HashMap<u32, (u64, Option<i64>)>,
+}
+
+/// Looks for `wants` in `mailbox` (EXAMINE, then UNSELECT). `floor` is the
+/// lowest UID a copy counted in [`Known::sure`] can have (`None`: none is
+/// expected); `known` is called once the server was read, with the
+/// mailbox's UIDVALIDITY. Returns that UIDVALIDITY and one answer per want.
 pub(crate) fn find_on_server(
     sess: &mut ImapSession,
     mailbox: &str,
     wants: &[Want],
-    exclude: &HashSet<u32>,
-) -> Result<(Option<u32>, Vec<Option<u32>>), ImapError> {
-    let mut found = vec![None; wants.len()];
+    floor: Option<u32>,
+    known: &dyn Fn(Option<u32>) -> Known,
+) -> Result<(Option<u32>, Vec<Found>), ImapError> {
     if wants.is_empty() {
-        return Ok((None, found));
+        return Ok((None, Vec::new()));
     }
     let ex = sess.examine(mailbox)?;
-    let result = (|| {
-        let from = wants.iter().map(|w| w.lower.max(1)).min().unwrap_or(1);
-        let sizes = sess.uid_sizes_from(from)?;
-        let candidates: Vec<(u32, u64)> = sizes
-            .into_iter()
-            .filter(|(uid, _)| !exclude.contains(uid))
-            .collect();
-        let wanted_sizes: HashSet<u64> = wants.iter().filter_map(|w| w.size).collect();
-        let any_unsized = wants.iter().any(|w| w.size.is_none());
-        let fetch: Vec<u32> = candidates
-            .iter()
-            .filter(|(_, s)| {
-                candidates.len() <= FETCH_ALL_UP_TO || any_unsized || wanted_sizes.contains(s)
-            })
-            .map(|(u, _)| *u)
-            .collect();
-        let bodies = sess.uid_bodies(&fetch)?;
-        let mut hashed: Vec<(u32, [u8; 32])> =
-            bodies.iter().map(|(u, b)| (*u, fold_hash(b))).collect();
-        hashed.sort_by_key(|(u, _)| *u);
-        let mut taken: HashSet<u32> = HashSet::new();
-        for (i, w) in wants.iter().enumerate() {
-            if let Some((uid, _)) = hashed
-                .iter()
-                .find(|(u, h)| *u >= w.lower && *h == w.hash && !taken.contains(u))
-            {
-                taken.insert(*uid);
-                found[i] = Some(*uid);
+    let uv = ex.uid_validity;
+    let lowers: Vec<u32> = wants
+        .iter()
+        .map(|w| {
+            if w.uid_validity.is_some() && w.uid_validity != uv {
+                1
+            } else {
+                w.lower.max(1)
             }
-        }
-        Ok(())
-    })();
+        })
+        .collect();
+    let mut from = lowers.iter().copied().min().unwrap_or(1);
+    if let Some(f) = floor {
+        from = from.min(f.max(1));
+    }
+    let read = read_server(sess, wants, &lowers, from);
     let unselect = sess.unselect();
-    result?;
+    let seen = read?;
     unselect?;
-    Ok((ex.uid_validity, found))
+    let known = known(uv);
+    let floor = floor.filter(|f| from <= *f);
+    Ok((uv, decide(wants, &lowers, &seen, floor, &known)))
+}
+
+fn read_server(
+    sess: &mut ImapSession,
+    wants: &[Want],
+    lowers: &[u32],
+    from: u32,
+) -> Result<Seen, ImapError> {
+    let sizes = sess.uid_sizes_from(from)?;
+    let wanted_sizes: HashSet<u64> = wants.iter().filter_map(|w| w.size).collect();
+    let any_unsized = wants.iter().any(|w| w.size.is_none());
+    let fetch: Vec<u32> = sizes
+        .iter()
+        .filter(|(_, s)| sizes.len() <= FETCH_ALL_UP_TO || any_unsized || wanted_sizes.contains(s))
+        .map(|(u, _)| *u)
+        .collect();
+    let mut seen = Seen::default();
+    sess.uid_bodies_each(&fetch, &mut |uid, body| {
+        seen.copies.entry(fold_hash(body)).or_default().push(uid);
+    })?;
+    for v in seen.copies.values_mut() {
+        v.sort_unstable();
+    }
+    // Servers that rewrite messages: look for the Message-ID of wants whose
+    // content is nowhere.
+    for (i, w) in wants.iter().enumerate() {
+        if seen.copies.contains_key(&w.hash) {
+            continue;
+        }
+        let Some(mid) = w.message_id.as_deref().filter(|m| searchable(m)) else {
+            continue;
+        };
+        let hits: Vec<u32> = sess
+            .uid_search_header(lowers[i], "Message-ID", &format!("<{mid}>"))?
+            .into_iter()
+            .filter(|u| *u >= lowers[i])
+            .collect();
+        seen.hits.insert(i, hits);
+    }
+    let mut all: Vec<u32> = seen.hits.values().flatten().copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    for (uid, size, date) in sess.uid_sizes_dates(&all)? {
+        seen.facts.insert(uid, (size, date));
+    }
+    Ok(seen)
+}
+
+/// RFC822.SIZE and INTERNALDATE close enough to what was sent (servers
+/// that rewrite add headers or re-encode; some shift the date's zone).
+fn plausible(w: &Want, fact: Option<&(u64, Option<i64>)>) -> bool {
+    let Some((size, date)) = fact else {
+        return false;
+    };
+    let size_ok = w
+        .size
+        .is_none_or(|s| *size >= s / 2 && *size <= s.saturating_mul(2).saturating_add(65_536));
+    // The date sent was clamped to 1970 … now.
+    let now = chrono::Utc::now().timestamp();
+    let date_ok = match (w.internal_date, date) {
+        (Some(sent), Some(got)) => (sent.clamp(0, now) - got).abs() <= 86_400,
+        _ => true,
+    };
+    size_ok && date_ok
+}
+
+/// The decision, from what the server showed and what is known (see the
+/// module header). Wants with a higher lower bound choose first.
+fn decide(
+    wants: &[Want],
+    lowers: &[u32],
+    seen: &Seen,
+    floor: Option<u32>,
+    known: &Known,
+) -> Vec<Found> {
+    let mut out = vec![Found::Absent; wants.len()];
+    let mut taken: HashSet<u32> = HashSet::new();
+    let mut order: Vec<usize> = (0..wants.len()).collect();
+    order.sort_by_key(|&i| (Reverse(lowers[i]), i));
+    let mut by_mid = Vec::new();
+    for &i in &order {
+        let w = &wants[i];
+        let Some(copies) = seen.copies.get(&w.hash) else {
+            by_mid.push(i);
+            continue;
+        };
+        let free = |u: &u32| !known.exclude.contains(u) && !taken.contains(u);
+        let avail: Vec<u32> = copies
+            .iter()
+            .copied()
+            .filter(|u| *u >= lowers[i] && free(u))
+            .collect();
+        let (sure, maybe) = (known.sure.hash(&w.hash), known.maybe.hash(&w.hash));
+        out[i] = if avail.is_empty() {
+            Found::Absent
+        } else if maybe == 0 && avail.len() > sure {
+            taken.insert(avail[0]);
+            Found::Present(avail[0])
+        } else if floor
+            .is_some_and(|f| copies.iter().filter(|u| **u >= f && free(u)).count() <= sure)
+        {
+            // Every copy is another item's.
+            Found::Absent
+        } else if maybe > 0 {
+            Found::Unknown(format!(
+                "{} byte-identical message(s) in flight or in doubt may be any of the {} found",
+                maybe,
+                avail.len()
+            ))
+        } else {
+            Found::Unknown(format!(
+                "{} byte-identical message(s) without a known UID may be any of the {} found",
+                sure,
+                avail.len()
+            ))
+        };
+    }
+    // No copy of its content anywhere: a server that rewrites messages?
+    let mut mids: HashMap<&str, usize> = HashMap::new();
+    for &i in &by_mid {
+        if let Some(m) = wants[i].message_id.as_deref() {
+            *mids.entry(m).or_default() += 1;
+        }
+    }
+    for i in by_mid {
+        let w = &wants[i];
+        let (Some(mid), Some(hits)) = (w.message_id.as_deref(), seen.hits.get(&i)) else {
+            continue; // absent
+        };
+        let hits: Vec<u32> = hits
+            .iter()
+            .copied()
+            .filter(|u| {
+                *u >= lowers[i]
+                    && !known.exclude.contains(u)
+                    && !taken.contains(u)
+                    && plausible(w, seen.facts.get(u))
+            })
+            .collect();
+        out[i] = if hits.is_empty() {
+            Found::Absent
+        } else if known.sure.mid(mid) + known.maybe.mid(mid) > 0 || mids[mid] > 1 {
+            Found::Unknown(format!(
+                "not found by content; another message with Message-ID <{mid}> has no known UID"
+            ))
+        } else if hits.len() == 1 {
+            taken.insert(hits[0]);
+            Found::Present(hits[0])
+        } else {
+            Found::Unknown(format!(
+                "not found by content; {} messages have its Message-ID <{mid}>",
+                hits.len()
+            ))
+        };
+    }
+    out
 }
 
 #[cfg(test)]
@@ -107,5 +385,170 @@ mod tests {
         );
         assert_eq!(fold_hash(b"\0"), fold_hash(b"\x80"));
         assert_ne!(fold_hash(b"a\0b"), fold_hash(b"ab"));
+    }
+
+    const T: [u8; 32] = [7; 32];
+    const O: [u8; 32] = [9; 32];
+
+    fn want(hash: [u8; 32], lower: u32) -> Want {
+        Want {
+            hash,
+            size: Some(100),
+            lower,
+            uid_validity: Some(42),
+            message_id: None,
+            internal_date: None,
+        }
+    }
+
+    fn seen(copies: &[([u8; 32], &[u32])]) -> Seen {
+        Seen {
+            copies: copies.iter().map(|(h, u)| (*h, u.to_vec())).collect(),
+            ..Seen::default()
+        }
+    }
+
+    fn run(wants: &[Want], seen: &Seen, floor: Option<u32>, known: &Known) -> Vec<Found> {
+        let lowers: Vec<u32> = wants.iter().map(|w| w.lower).collect();
+        decide(wants, &lowers, seen, floor, known)
+    }
+
+    #[test]
+    fn a_twin_never_takes_a_uid_that_holds_another_item() {
+        // Twin 1 is done at UID 1 (journal); twin 2 was pending from UID 1.
+        let known = Known {
+            exclude: [1].into(),
+            ..Known::default()
+        };
+        let w = [want(T, 1)];
+        assert_eq!(run(&w, &seen(&[(T, &[1])]), None, &known), [Found::Absent]);
+        assert_eq!(
+            run(&w, &seen(&[(T, &[1, 2])]), None, &known),
+            [Found::Present(2)]
+        );
+    }
+
+    #[test]
+    fn twins_without_uids_are_counted() {
+        // No UIDPLUS: twin 1 arrived (UID unknown), twin 2 is in doubt.
+        let mut sure = Tally::default();
+        sure.add(T, None);
+        let known = Known {
+            sure,
+            ..Known::default()
+        };
+        let w = [want(T, 1)];
+        // One copy: twin 1's. Counted from the floor, twin 2 is absent.
+        assert_eq!(
+            run(&w, &seen(&[(T, &[1])]), Some(1), &known),
+            [Found::Absent]
+        );
+        // Without a count that covers twin 1's copy: cannot tell.
+        assert!(matches!(
+            run(&w, &seen(&[(T, &[1])]), None, &known)[0],
+            Found::Unknown(_)
+        ));
+        // Two copies: one is twin 2's.
+        assert_eq!(
+            run(&w, &seen(&[(T, &[1, 2])]), Some(1), &known),
+            [Found::Present(1)]
+        );
+        // A copy below the floor (from before this run) is not counted.
+        assert!(matches!(
+            run(&[want(T, 5)], &seen(&[(T, &[2, 6])]), Some(5), &known)[0],
+            Found::Absent
+        ));
+        assert!(matches!(
+            run(&[want(T, 5)], &seen(&[(T, &[2, 6, 7])]), Some(5), &known)[0],
+            Found::Present(6)
+        ));
+    }
+
+    #[test]
+    fn a_twin_in_flight_elsewhere_makes_it_unknown() {
+        let mut maybe = Tally::default();
+        maybe.add(T, None);
+        let known = Known {
+            maybe,
+            ..Known::default()
+        };
+        let w = [want(T, 3), want(O, 3)];
+        let got = run(&w, &seen(&[(T, &[3, 4]), (O, &[5])]), Some(3), &known);
+        assert!(matches!(got[0], Found::Unknown(_)), "{got:?}");
+        assert_eq!(got[1], Found::Present(5), "other content is unaffected");
+        // Nothing in range: certainly absent.
+        assert_eq!(
+            run(&w[..1], &seen(&[(T, &[1])]), Some(3), &known),
+            [Found::Absent]
+        );
+    }
+
+    #[test]
+    fn twins_in_doubt_together_share_the_copies() {
+        let w = [want(T, 1), want(T, 1), want(T, 1)];
+        let got = run(&w, &seen(&[(T, &[4, 9])]), None, &Known::default());
+        assert_eq!(got, [Found::Present(4), Found::Present(9), Found::Absent]);
+        // A higher lower bound chooses first.
+        let w = [want(T, 1), want(T, 5)];
+        let got = run(&w, &seen(&[(T, &[4, 9])]), None, &Known::default());
+        assert_eq!(got, [Found::Present(4), Found::Present(9)]);
+    }
+
+    #[test]
+    fn message_id_fallback_for_rewritten_messages() {
+        let w = |mid: &str| Want {
+            message_id: Some(mid.into()),
+            internal_date: Some(1_500_000_000),
+            ..want(T, 1)
+        };
+        let mut s = seen(&[(O, &[1])]);
+        s.hits.insert(0, vec![2]);
+        s.facts.insert(2, (130, Some(1_500_000_000)));
+        assert_eq!(
+            run(&[w("a@x")], &s, None, &Known::default()),
+            [Found::Present(2)]
+        );
+        // Implausible size or date: not it.
+        s.facts.insert(2, (10_000_000, Some(1_500_000_000)));
+        assert_eq!(
+            run(&[w("a@x")], &s, None, &Known::default()),
+            [Found::Absent]
+        );
+        s.facts.insert(2, (130, Some(1_400_000_000)));
+        assert_eq!(
+            run(&[w("a@x")], &s, None, &Known::default()),
+            [Found::Absent]
+        );
+        // Several hits: cannot tell.
+        s.facts.insert(2, (130, Some(1_500_000_000)));
+        s.hits.insert(0, vec![2, 3]);
+        s.facts.insert(3, (140, Some(1_500_000_010)));
+        assert!(matches!(
+            run(&[w("a@x")], &s, None, &Known::default())[0],
+            Found::Unknown(_)
+        ));
+        // A hit that holds another item is not a hit.
+        let known = Known {
+            exclude: [3].into(),
+            ..Known::default()
+        };
+        assert_eq!(run(&[w("a@x")], &s, None, &known), [Found::Present(2)]);
+        // Another item with that Message-ID and no UID: cannot tell.
+        let mut sure = Tally::default();
+        sure.add(O, Some("a@x"));
+        let known = Known {
+            exclude: [3].into(),
+            sure,
+            ..Known::default()
+        };
+        assert!(matches!(
+            run(&[w("a@x")], &s, None, &known)[0],
+            Found::Unknown(_)
+        ));
+        // No Message-ID, or no hit: absent.
+        assert_eq!(
+            run(&[want(T, 1)], &s, None, &Known::default()),
+            [Found::Absent]
+        );
     }
 }

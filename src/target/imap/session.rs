@@ -6,16 +6,24 @@
 //! `deliver()` runs on the driver's thread: it takes messages from the
 //! stream, checks them (APPENDLIMIT, NUL, byte budget, date, flags),
 //! groups them, announces each group with [`SessionEvent::Pending`] (the
-//! marker holds UIDVALIDITY and the lowest UID the group can get) and
-//! hands it to the workers; every outcome comes back to this thread, which
-//! alone calls `events`.
+//! marker holds UIDVALIDITY and the lowest UID the group can get) and,
+//! once the driver says it is durable, hands it to the workers (a group the
+//! journal could not record is not sent: its messages fail and the account
+//! stops); every outcome comes back to this thread, which alone calls
+//! `events`.
 //!
 //! A worker whose connection dies reconnects with backoff, looks for the
-//! messages whose fate is unknown (see [`super::reconcile`]), and sends
-//! again only what is not there. `[THROTTLED]` / `[UNAVAILABLE]` pause the
-//! worker (honouring "Suggested Backoff Time"), `[TRYCREATE]` recreates the
-//! mailbox, `[OVERQUOTA]` stops the account, any other NO fails the message
-//! (a refused MULTIAPPEND batch is first split to find the culprit).
+//! messages whose fate is unknown (see [`super::reconcile`]; this run's
+//! UIDs in the mailbox are excluded, its copies without a UID counted, and
+//! a byte-identical message still in flight on another connection makes
+//! the answer "unknown"), and sends again only what is certainly not there;
+//! what it cannot decide is reported failed "arrival in doubt" and left
+//! pending for the next run. After a timeout it does not check at all (the
+//! server may still be storing): those messages are in doubt too.
+//! `[THROTTLED]` / `[UNAVAILABLE]` pause the worker (honouring "Suggested
+//! Backoff Time"), `[TRYCREATE]` recreates the mailbox, `[OVERQUOTA]` stops
+//! the account, any other NO fails the message (a refused MULTIAPPEND batch
+//! is first split to find the culprit).
 
 use super::auth::{Credentials, TokenCache};
 use super::caps::Capabilities;
@@ -23,13 +31,13 @@ use super::client::{wire_mailbox, ImapSession};
 use super::conn::ConnectConfig;
 use super::error::{ImapError, RespCode};
 use super::pipeline::{build_append, pump, CmdOutcome, Lost, Next, PumpStats, Window, WireMsg};
-use super::reconcile::{find_on_server, fold_hash, Want};
+use super::reconcile::{find_on_server, fold_hash, Found, Known, Tally, Want};
 use super::{ImapOptions, NulPolicy};
-use crate::journal::PendingItem;
+use crate::journal::{DoneCopy, PendingItem};
 use crate::message::ContentHash;
 use crate::target::{
     AccountSession, Delivery, DeliveryResult, MailFlags, MailboxPlan, MailboxSpec, Outgoing,
-    Presence, SessionEvent, TargetError, TargetInfo, TargetRef,
+    Presence, Reconciled, SessionEvent, TargetError, TargetInfo, TargetRef,
 };
 use chrono::{DateTime, FixedOffset, Utc};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
@@ -240,6 +248,55 @@ pub(super) struct ImapAccountSession {
     /// Source folders created under another name because the server
     /// refused the mapped one: source path → (mailbox, why).
     renamed: HashMap<String, (String, String)>,
+    /// What this run put (or may have put) into each mailbox, over all
+    /// its `deliver` calls (two source folders can share a mailbox).
+    claims: HashMap<String, Arc<Mutex<Claims>>>,
+}
+
+/// What this run knows about its own copies in one mailbox, for the
+/// checks after a lost connection (see [`super::reconcile`]).
+#[derive(Debug, Default)]
+struct Claims {
+    /// UIDVALIDITY these facts hold under.
+    uid_validity: Option<u32>,
+    /// UIDNEXT when this run first sent here: every copy of this run is at
+    /// or above it.
+    floor: Option<u32>,
+    /// UIDs known to hold messages of this run.
+    uids: HashSet<u32>,
+    /// Delivered without a UID (no UIDPLUS): there, UID unknown.
+    uidless: Tally,
+    /// Written on a connection, answer not read yet.
+    in_flight: Tally,
+    /// Fate unknown (timed out, or the check could not tell): may be there.
+    doubt: Tally,
+}
+
+impl Claims {
+    /// What a check of this mailbox must count (taken after reading the
+    /// server): `uv` is the UIDVALIDITY the server showed.
+    fn known(&self, uv: Option<u32>) -> Known {
+        let mut maybe = self.in_flight.clone();
+        maybe.extend(&self.doubt);
+        if uv == self.uid_validity {
+            Known {
+                exclude: self.uids.clone(),
+                sure: self.uidless.clone(),
+                maybe,
+            }
+        } else {
+            // Recreated meanwhile: what arrived before may be gone.
+            maybe.extend(&self.uidless);
+            Known {
+                maybe,
+                ..Known::default()
+            }
+        }
+    }
+}
+
+fn lock_claims(c: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
+    c.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ImapAccountSession {
@@ -263,6 +320,7 @@ impl ImapAccountSession {
             stopped: None,
             mapper: None,
             renamed: HashMap::new(),
+            claims: HashMap::new(),
         })
     }
 
@@ -460,7 +518,7 @@ impl AccountSession for ImapAccountSession {
         &mut self,
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), TargetError> {
         if let Some(why) = &self.stopped {
             return Err(TargetError::Other(why.clone()));
@@ -488,7 +546,18 @@ impl AccountSession for ImapAccountSession {
         let caps = self.caps.clone();
         let stop: Mutex<Option<String>> = Mutex::new(None);
         let stop_flag = AtomicBool::new(false);
-        let claimed: Mutex<HashSet<u32>> = Mutex::new(HashSet::new());
+        let uv_now = status.uid_validity.or(uid_validity);
+        let claims = self.claims.entry(mailbox.to_string()).or_default().clone();
+        {
+            let mut c = lock_claims(&claims);
+            if c.floor.is_none() || c.uid_validity != uv_now {
+                *c = Claims {
+                    uid_validity: uv_now,
+                    floor: Some(status.uid_next.unwrap_or(1)),
+                    ..Claims::default()
+                };
+            }
+        }
         let ctx = WorkCtx {
             shared: &self.shared,
             mailbox,
@@ -497,7 +566,7 @@ impl AccountSession for ImapAccountSession {
             uid_validity: status.uid_validity.or(uid_validity),
             stop: &stop,
             stop_flag: &stop_flag,
-            claimed: &claimed,
+            claims: &claims,
         };
         let mut d = Dispatcher::new(&ctx, perm, status.uid_next.unwrap_or(1));
         std::thread::scope(|s| {
@@ -535,8 +604,11 @@ impl AccountSession for ImapAccountSession {
         &mut self,
         mailbox: &str,
         pending: &[PendingItem],
-    ) -> Result<Vec<Option<TargetRef>>, TargetError> {
-        let current_uv = self.mailboxes.get(mailbox).and_then(|m| m.uid_validity);
+        known: &[DoneCopy],
+    ) -> Result<Vec<Reconciled>, TargetError> {
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
         let wants: Vec<Want> = pending
             .iter()
             .map(|p| {
@@ -548,21 +620,79 @@ impl AccountSession for ImapAccountSession {
                     .or_else(|| ContentHash::from_hex(&p.hash).map(|h| h.0))
                     .unwrap_or([0; 32]);
                 let size = alt.map(|a| a.1).or(p.size);
-                // A different UIDVALIDITY means the mailbox was recreated:
-                // look everywhere.
-                let lower = match &m {
-                    Some(m) if m.uv.is_some() && m.uv == current_uv => m.un,
-                    _ => 1,
+                // Without a marker, or under another UIDVALIDITY (the
+                // mailbox was recreated), find_on_server looks everywhere.
+                let (lower, uid_validity) = match &m {
+                    Some(m) if m.uv.is_some() => (m.un, m.uv),
+                    _ => (1, None),
                 };
-                Want { hash, size, lower }
+                Want {
+                    hash,
+                    size,
+                    lower,
+                    uid_validity,
+                    message_id: p.message_id.clone(),
+                    internal_date: p.internal_date,
+                }
             })
             .collect();
-        let (uv, found) = self
-            .with_control(|c| find_on_server(c, mailbox, &wants, &HashSet::new()))
-            .map_err(|e| self.err(e))?;
+        // (content hash, UIDVALIDITY, UID, Message-ID) of each done row.
+        type Copy = ([u8; 32], Option<u32>, Option<u32>, Option<String>);
+        let copies: Vec<Copy> = known
+            .iter()
+            .map(|k| {
+                let hash = ContentHash::from_hex(&k.hash)
+                    .map(|h| h.0)
+                    .unwrap_or([0; 32]);
+                (hash, k.uid_validity, k.uid, k.message_id.clone())
+            })
+            .collect();
+        // The journal's rows: under the mailbox's UIDVALIDITY their UIDs
+        // are taken and UID-less ones are there somewhere; under another
+        // one (recreated) they may or may not be there.
+        let journal_known = |uv: Option<u32>| {
+            let mut k = Known::default();
+            for (hash, v, uid, mid) in &copies {
+                match (*v == uv, uid) {
+                    (true, Some(u)) => {
+                        k.exclude.insert(*u);
+                    }
+                    (true, None) => k.sure.add(*hash, mid.as_deref()),
+                    (false, _) => k.maybe.add(*hash, mid.as_deref()),
+                }
+            }
+            k
+        };
+        let mut uidless = Tally::default();
+        for (hash, _, uid, mid) in &copies {
+            if uid.is_none() {
+                uidless.add(*hash, mid.as_deref());
+            }
+        }
+        let floor = wants.iter().any(|w| uidless.touches(w)).then_some(1);
+        let result =
+            self.with_control(|c| find_on_server(c, mailbox, &wants, floor, &journal_known));
+        let (uv, found) = match result {
+            Ok(v) => v,
+            Err(e) if !e.is_connection() => {
+                // A mailbox that no longer exists holds nothing of them.
+                let list = self.with_control(|c| c.list_all());
+                match list {
+                    Ok(l) if !l.iter().any(|m| m.name == mailbox) => {
+                        return Ok(vec![Reconciled::Absent; pending.len()])
+                    }
+                    _ => return Err(self.err(e)),
+                }
+            }
+            Err(e) => return Err(self.err(e)),
+        };
         Ok(found
             .into_iter()
-            .map(|f| f.map(|uid| target_ref(uv, Some(uid))))
+            .map(|f| match f {
+                Found::Present(uid) => Reconciled::Present(target_ref(uv, Some(uid))),
+                Found::Absent => Reconciled::Absent,
+                Found::Unknown(why) => Reconciled::Unknown(why),
+            })
             .collect())
     }
 
@@ -631,29 +761,49 @@ fn verify_in_selected(
         }
     }
     if deep && !by_uid.is_empty() {
-        let uids: Vec<u32> = by_uid.iter().map(|(_, u)| *u).collect();
-        let bodies: HashMap<u32, Vec<u8>> = c.uid_bodies(&uids)?.into_iter().collect();
-        for (i, uid) in by_uid {
-            out[i] = match bodies.get(&uid) {
-                None => Presence::Missing,
-                Some(b) if same_content(b, &refs[i].1) => Presence::Present,
-                Some(_) => Presence::Differs,
-            };
+        let mut at: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, uid) in &by_uid {
+            at.entry(*uid).or_default().push(*i);
         }
+        let uids: Vec<u32> = at.keys().copied().collect();
+        // Bodies are compared as they come and dropped.
+        c.uid_bodies_each(&uids, &mut |uid, body| {
+            for &i in at.get(&uid).into_iter().flatten() {
+                out[i] = if same_content(body, &refs[i].1) {
+                    Presence::Present
+                } else {
+                    Presence::Differs
+                };
+            }
+        })?;
     } else {
         for (i, _) in by_uid {
             out[i] = Presence::Present;
         }
     }
     if !by_content.is_empty() {
-        let mut taken: HashSet<u32> = HashSet::new();
         let mut uids: Vec<u32> = on_server.keys().copied().collect();
         uids.sort_unstable();
-        let bodies = c.uid_bodies(&uids)?;
+        // Only the hashes are kept (a body with 0x80 also as read with
+        // 0x80 as NUL, see same_content).
+        let mut hashes: Vec<(u32, ContentHash, Option<ContentHash>)> = Vec::new();
+        c.uid_bodies_each(&uids, &mut |uid, body| {
+            let unfolded = body.contains(&0x80).then(|| {
+                let v: Vec<u8> = body
+                    .iter()
+                    .map(|&b| if b == 0x80 { 0 } else { b })
+                    .collect();
+                ContentHash::of(&v)
+            });
+            hashes.push((uid, ContentHash::of(body), unfolded));
+        })?;
+        hashes.sort_by_key(|(u, _, _)| *u);
+        let mut taken: HashSet<u32> = HashSet::new();
         for i in by_content {
-            if let Some((uid, _)) = bodies
+            let want = &refs[i].1;
+            if let Some((uid, _, _)) = hashes
                 .iter()
-                .find(|(u, b)| !taken.contains(u) && same_content(b, &refs[i].1))
+                .find(|(u, h, h2)| !taken.contains(u) && (h == want || h2.as_ref() == Some(want)))
             {
                 taken.insert(*uid);
                 out[i] = Presence::Present;
@@ -747,8 +897,8 @@ struct WorkCtx<'a> {
     /// mailbox stopped).
     stop: &'a Mutex<Option<String>>,
     stop_flag: &'a AtomicBool,
-    /// UIDs known to hold messages of this call.
-    claimed: &'a Mutex<HashSet<u32>>,
+    /// This run's copies in the mailbox.
+    claims: &'a Mutex<Claims>,
 }
 
 impl WorkCtx<'_> {
@@ -785,6 +935,9 @@ struct Msg {
     data: Vec<u8>,
     flags: Vec<Flag<'static>>,
     date: Option<ImapDateTime>,
+    /// `date` as Unix seconds.
+    sent_date: Option<i64>,
+    message_id: Option<String>,
     hash: [u8; 32],
     lower: u32,
     attempts: u32,
@@ -857,7 +1010,12 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }
     }
 
-    fn done_now(&self, o: &Outgoing, result: DeliveryResult, events: &mut dyn FnMut(SessionEvent)) {
+    fn done_now(
+        &self,
+        o: &Outgoing,
+        result: DeliveryResult,
+        events: &mut dyn FnMut(SessionEvent) -> bool,
+    ) {
         events(SessionEvent::Done(Delivery {
             item_id: o.item_id.clone(),
             hash: o.message.hash,
@@ -868,9 +1026,11 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }));
     }
 
-    fn report(&mut self, r: Report, events: &mut dyn FnMut(SessionEvent)) {
+    fn report(&mut self, r: Report, events: &mut dyn FnMut(SessionEvent) -> bool) {
         match r {
-            Report::Note(n) => events(SessionEvent::Note(n)),
+            Report::Note(n) => {
+                events(SessionEvent::Note(n));
+            }
             Report::Done { mid, result } => {
                 if let DeliveryResult::Delivered(TargetRef { uid: Some(u), .. })
                 | DeliveryResult::AlreadyPresent(TargetRef { uid: Some(u), .. }) = &result
@@ -891,7 +1051,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }
     }
 
-    fn drain(&mut self, rep_rx: &Receiver<Report>, events: &mut dyn FnMut(SessionEvent)) {
+    fn drain(&mut self, rep_rx: &Receiver<Report>, events: &mut dyn FnMut(SessionEvent) -> bool) {
         while let Ok(r) = rep_rx.try_recv() {
             self.report(r, events);
         }
@@ -901,7 +1061,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
     fn prepare(
         &mut self,
         o: Outgoing,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Option<(Msg, Outgoing)> {
         let caps = self.ctx.caps;
         let opts = &self.ctx.shared.opts;
@@ -953,6 +1113,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         let fixed: DateTime<FixedOffset> = date.with_timezone(&FixedOffset::east_opt(0)?);
         let fixed = chrono::DurationRound::duration_trunc(fixed, chrono::Duration::seconds(1))
             .unwrap_or(fixed);
+        let sent_date = Some(fixed.timestamp());
         let date = ImapDateTime::try_from(fixed).ok();
         if self.perm.dropped(o.flags) {
             self.flags_dropped += 1;
@@ -971,6 +1132,8 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
                 data,
                 flags,
                 date,
+                sent_date,
+                message_id: o.message.message_id.clone(),
                 hash,
                 lower: 0,
                 attempts: 0,
@@ -983,7 +1146,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
     fn run(
         &mut self,
         messages: &mut dyn Iterator<Item = Outgoing>,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
         job_tx: &Sender<Unit>,
         rep_rx: &Receiver<Report>,
     ) {
@@ -1011,6 +1174,9 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
                 match self.ctx.shared.budget.take(size) {
                     Ok(d) if d.is_zero() => break,
                     Ok(d) => {
+                        // What already fits the budget goes out now rather
+                        // than wait with this message.
+                        self.flush(events, job_tx, rep_rx);
                         let until = chrono::Local::now()
                             + chrono::Duration::from_std(d).unwrap_or_default();
                         tracing::warn!(
@@ -1018,16 +1184,30 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
                             self.ctx.shared.creds.user(),
                             until.format("%Y-%m-%d %H:%M")
                         );
-                        // Keep outcomes flowing while waiting.
+                        // Keep outcomes flowing while waiting; Ctrl-C or the
+                        // account stopping (over quota, connection gone)
+                        // ends the wait.
                         let end = Instant::now() + d;
                         while Instant::now() < end
                             && !self.ctx.shared.cancel.load(Ordering::Relaxed)
+                            && self.ctx.stopped().is_none()
                         {
                             if let Ok(r) = rep_rx.recv_timeout(Duration::from_millis(200)) {
                                 self.report(r, events);
                             }
                         }
                         if self.ctx.shared.cancel.load(Ordering::Relaxed) {
+                            interrupted = true;
+                            break;
+                        }
+                        if let Some(why) = self.ctx.stopped() {
+                            self.done_now(
+                                &o,
+                                DeliveryResult::Failed {
+                                    reason: format!("not sent: {why}"),
+                                },
+                                events,
+                            );
                             interrupted = true;
                             break;
                         }
@@ -1094,7 +1274,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
     /// Announces the group, then hands it to the workers.
     fn flush(
         &mut self,
-        events: &mut dyn FnMut(SessionEvent),
+        events: &mut dyn FnMut(SessionEvent) -> bool,
         job_tx: &Sender<Unit>,
         rep_rx: &Receiver<Report>,
     ) {
@@ -1106,12 +1286,31 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
             un: self.lower,
             alt: std::mem::take(&mut self.group_alt),
         };
-        events(SessionEvent::Pending {
+        let durable = events(SessionEvent::Pending {
             items: std::mem::take(&mut self.group_items),
             marker: marker.to_json(),
         });
         let mut msgs = std::mem::take(&mut self.group);
         self.group_bytes = 0;
+        if !durable {
+            // Unrecorded, a message that arrives could not be found by the
+            // next run, which would send it again: send none of them, and
+            // nothing more from this account.
+            let why = "journal unavailable: not sent".to_string();
+            for m in msgs {
+                self.report(
+                    Report::Done {
+                        mid: m.mid,
+                        result: DeliveryResult::Failed {
+                            reason: why.clone(),
+                        },
+                    },
+                    events,
+                );
+            }
+            self.ctx.stop_account(why);
+            return;
+        }
         for m in &mut msgs {
             m.lower = self.lower;
         }
@@ -1152,7 +1351,7 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
         }
     }
 
-    fn finish(&mut self, events: &mut dyn FnMut(SessionEvent)) {
+    fn finish(&mut self, events: &mut dyn FnMut(SessionEvent) -> bool) {
         // Every message handed out has an outcome by now; anything else is
         // a bug, reported rather than lost.
         let mids: Vec<u64> = self.meta.keys().copied().collect();
@@ -1214,6 +1413,31 @@ struct WorkerState {
     need_create: bool,
 }
 
+/// Counts the messages of `unit` as written on a connection (`on`), or as
+/// no longer there (answered, or the connection is gone).
+fn in_flight(ctx: &WorkCtx<'_>, unit: &Unit, on: bool) {
+    let mut c = lock_claims(ctx.claims);
+    for m in &unit.msgs {
+        if on {
+            c.in_flight.add(m.hash, m.message_id.as_deref());
+        } else {
+            c.in_flight.remove(m.hash, m.message_id.as_deref());
+        }
+    }
+}
+
+/// Counts the messages of `unit` as possibly on the server (fate unknown)
+/// and reports them failed: they stay pending for the next run's check.
+fn fail_in_doubt(ctx: &WorkCtx<'_>, tx: &Sender<Report>, unit: Unit, reason: &str) {
+    {
+        let mut c = lock_claims(ctx.claims);
+        for m in &unit.msgs {
+            c.doubt.add(m.hash, m.message_id.as_deref());
+        }
+    }
+    fail_unit(tx, unit, reason);
+}
+
 fn fail_unit(tx: &Sender<Report>, unit: Unit, reason: &str) {
     for m in unit.msgs {
         let _ = tx.send(Report::Done {
@@ -1246,8 +1470,12 @@ fn worker(
         if let Some(why) = ctx.stopped() {
             let mut s = st.borrow_mut();
             let mut units: Vec<Unit> = s.queue.drain(..).collect();
-            units.extend(s.inflight.drain().map(|(_, u)| u));
+            let written: Vec<Unit> = s.inflight.drain().map(|(_, u)| u).collect();
             drop(s);
+            for u in written {
+                in_flight(ctx, &u, false);
+                units.push(u);
+            }
             for u in units.into_iter().chain(jobs.iter()) {
                 fail_unit(&tx, u, &format!("not sent: {why}"));
             }
@@ -1348,6 +1576,9 @@ fn worker(
                 match build_append(&caps, &ctx.mbox, tag, key, &wire) {
                     Ok(cmd) => {
                         drop(wire);
+                        // Counted before the first byte goes out, so a check
+                        // on another connection knows it may land.
+                        in_flight(ctx, &unit, true);
                         st.borrow_mut().inflight.insert(key, unit);
                         return Next::Cmd(cmd);
                     }
@@ -1371,6 +1602,7 @@ fn worker(
                     error,
                     unknown,
                     not_stored,
+                    timed_out,
                 } = lost;
                 tracing::warn!("{error}; reconnecting");
                 *conn = None;
@@ -1389,6 +1621,22 @@ fn worker(
                     }
                 }
                 drop(s);
+                for u in retry.iter().chain(&doubt) {
+                    in_flight(ctx, u, false);
+                }
+                if timed_out {
+                    // A server that is only slow may still store what it
+                    // was sent, after any check we could make now: never
+                    // send it again in this run; the next run checks.
+                    for u in doubt.drain(..) {
+                        fail_in_doubt(
+                            ctx,
+                            &tx,
+                            u,
+                            &format!("arrival in doubt: no answer in time ({why}); left pending, the next run checks it (not sent again)"),
+                        );
+                    }
+                }
                 if !doubt.is_empty() {
                     match ctx.shared.connect() {
                         Ok(mut c) => {
@@ -1399,10 +1647,11 @@ fn worker(
                                 Err((e, units)) => {
                                     // Cannot tell: never resend blindly.
                                     for u in units {
-                                        fail_unit(
+                                        fail_in_doubt(
+                                            ctx,
                                             &tx,
                                             u,
-                                            &format!("sent, but the connection was lost before the answer and the check failed ({e}); rerun to check again"),
+                                            &format!("arrival in doubt: the connection was lost before the answer and the check failed ({e}); left pending, the next run checks it"),
                                         );
                                     }
                                 }
@@ -1410,7 +1659,7 @@ fn worker(
                         }
                         Err(e) => {
                             for u in doubt {
-                                fail_unit(&tx, u, &format!("sent, but the connection was lost before the answer ({why}) and reconnecting failed ({e}); rerun to check"));
+                                fail_in_doubt(ctx, &tx, u, &format!("arrival in doubt: the connection was lost before the answer ({why}) and reconnecting failed ({e}); left pending, the next run checks it"));
                             }
                             ctx.stop_account(format!("cannot reconnect to the target: {e}"));
                         }
@@ -1467,8 +1716,10 @@ fn sess_tag(
         .map_err(|e| ImapError::Invalid(format!("tag: {e}")))
 }
 
-/// Looks for the messages of `units` on the server; reports those found,
-/// returns the rest (to send again).
+/// Looks for the messages of `units` on the server (see
+/// [`super::reconcile`]): reports those found as delivered and those it
+/// cannot tell about as failed in doubt (left pending for the next run),
+/// and returns the rest, certainly not there, to send again.
 #[allow(clippy::result_large_err)] // the units go back to the caller
 fn settle_unknown(
     ctx: &WorkCtx<'_>,
@@ -1483,36 +1734,56 @@ fn settle_unknown(
             hash: m.hash,
             size: Some(m.data.len() as u64),
             lower: m.lower,
+            uid_validity: ctx.uid_validity,
+            message_id: m.message_id.clone(),
+            internal_date: m.sent_date,
         })
         .collect();
-    let exclude = ctx
-        .claimed
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let (uv, found) = match find_on_server(sess, ctx.mailbox, &wants, &exclude) {
+    // Copies of this run without a UID are all at or above the run's floor:
+    // count from there when they matter.
+    let floor = {
+        let c = lock_claims(ctx.claims);
+        wants
+            .iter()
+            .any(|w| c.uidless.touches(w))
+            .then(|| c.floor.unwrap_or(1))
+    };
+    // What this run knows is read after the server, so that a copy seen
+    // there is either claimed by now or still counted in flight.
+    let known = |uv: Option<u32>| lock_claims(ctx.claims).known(uv);
+    let (uv, found) = match find_on_server(sess, ctx.mailbox, &wants, floor, &known) {
         Ok(x) => x,
         Err(e) => return Err((e, units)),
     };
-    let found_mids: HashMap<u64, u32> = msgs
-        .iter()
-        .zip(found)
-        .filter_map(|(m, f)| f.map(|uid| (m.mid, uid)))
-        .collect();
+    let found: HashMap<u64, Found> = msgs.iter().map(|m| m.mid).zip(found).collect();
     let mut missing = Vec::new();
-    let mut claimed = ctx.claimed.lock().unwrap_or_else(|p| p.into_inner());
     for mut u in units {
         let mut rest = Vec::new();
         for m in u.msgs.drain(..) {
-            match found_mids.get(&m.mid) {
-                Some(uid) => {
-                    claimed.insert(*uid);
+            match found.get(&m.mid) {
+                Some(Found::Present(uid)) => {
+                    lock_claims(ctx.claims).uids.insert(*uid);
                     let _ = tx.send(Report::Done {
                         mid: m.mid,
                         result: DeliveryResult::Delivered(target_ref(uv, Some(*uid))),
                     });
                 }
-                None => rest.push(m),
+                Some(Found::Unknown(why)) => {
+                    let reason = format!(
+                        "arrival in doubt; left pending, the next run checks it (the connection was lost before the answer; {why})"
+                    );
+                    fail_in_doubt(
+                        ctx,
+                        tx,
+                        Unit {
+                            msgs: vec![m],
+                            throttled: 0,
+                            created: false,
+                        },
+                        &reason,
+                    );
+                }
+                Some(Found::Absent) | None => rest.push(m),
             }
         }
         if !rest.is_empty() {
@@ -1539,10 +1810,17 @@ fn handle_outcome(
                 Some((v, _)) => (Some(v), vec![None; unit.msgs.len()]),
                 None => (ctx.uid_validity, vec![None; unit.msgs.len()]),
             };
-            let mut claimed = ctx.claimed.lock().unwrap_or_else(|p| p.into_inner());
+            // Out of flight and claimed under one lock: a check on another
+            // connection sees the message as one or the other.
+            let mut claims = lock_claims(ctx.claims);
             for (m, uid) in unit.msgs.into_iter().zip(uids) {
-                if let Some(u) = uid {
-                    claimed.insert(u);
+                claims.in_flight.remove(m.hash, m.message_id.as_deref());
+                match uid {
+                    Some(u) => {
+                        claims.uids.insert(u);
+                    }
+                    // No UIDPLUS: there, but which UID is unknown.
+                    None => claims.uidless.add(m.hash, m.message_id.as_deref()),
                 }
                 let _ = tx.send(Report::Done {
                     mid: m.mid,
@@ -1554,6 +1832,8 @@ fn handle_outcome(
         CmdOutcome::No { code, text } => ("NO", code, text),
         CmdOutcome::Bad { code, text } => ("BAD", code, text),
     };
+    // Refused: nothing of it was stored.
+    in_flight(ctx, &unit, false);
     let said = match &code {
         Some(c) => format!("{kind} [{c}] {text}"),
         None => format!("{kind} {text}"),

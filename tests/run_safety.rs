@@ -1,0 +1,300 @@
+//! How a run behaves around it: two runs on one journal, SIGTERM during a
+//! paced run, and a journal that fails under the driver. Against the Maildir
+//! target (no server needed).
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One account with `n` small messages in INBOX.
+fn store(dir: &Path, n: usize) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    for i in 0..n {
+        let body = format!(
+            "From: a@run.test\nSubject: {i}\nMessage-ID: <{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
+        );
+        s.item(
+            "ann@run.test",
+            "INBOX",
+            &format!("{:08x}", i + 1),
+            body.as_bytes(),
+        );
+    }
+    s
+}
+
+fn maildir_count(dir: &Path) -> usize {
+    maildir_messages(&dir.join("ann@run.test")).len()
+}
+
+#[test]
+fn a_second_run_on_the_same_journal_stops_before_sending() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 3);
+    let journal = tmp.path().join("state/j.sqlite");
+    std::fs::create_dir_all(journal.parent().expect("dir")).expect("mkdir");
+    // Another run holds the journal.
+    let lock = std::fs::File::create(tmp.path().join("state/j.sqlite.lock")).expect("lock file");
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    assert_eq!(rc, 0);
+    let out_dir = tmp.path().join("maildir");
+    let out = bin()
+        .args(["--quiet", "migrate"])
+        .arg(&s.install)
+        .arg("--to")
+        .arg(format!("maildir:{}", out_dir.display()))
+        .arg("--state")
+        .arg(&journal)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("another kerio-migrate run is using") && err.contains("j.sqlite"),
+        "{err}"
+    );
+    assert_eq!(maildir_count(&out_dir), 0, "nothing was written");
+    // Once the other run is gone, the same command works.
+    drop(lock);
+    let out = bin()
+        .args(["--quiet", "migrate"])
+        .arg(&s.install)
+        .arg("--to")
+        .arg(format!("maildir:{}", out_dir.display()))
+        .arg("--state")
+        .arg(&journal)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(maildir_count(&out_dir), 3);
+}
+
+#[test]
+fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 6);
+    let out_dir = tmp.path().join("maildir");
+    let journal = tmp.path().join("j.sqlite");
+    let report = tmp.path().join("r.json");
+    // One message every 20 s: the run sits in the pacer.
+    let mut child = Command::new(bin_path())
+        .args(["--quiet", "migrate"])
+        .arg(&s.install)
+        .arg("--to")
+        .arg(format!("maildir:{}", out_dir.display()))
+        .arg("--state")
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .args(["--max-rate", "0.05"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // The journal exists once the handlers are installed and the run began.
+    let start = Instant::now();
+    while !journal.exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no journal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if sent.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("still running 15 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(4), "{status:?}: {err}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "the pacer's wait ends at once: {:?}",
+        sent.elapsed()
+    );
+    // The report is written and says what happened to every item.
+    let r = json(&report);
+    assert_eq!(r["interrupted"], true, "{r}");
+    let t = &r["totals"];
+    assert_eq!(t["expected"], 6);
+    let migrated = t["migrated"].as_u64().expect("migrated");
+    assert!((1..6).contains(&migrated), "{t}");
+    assert_eq!(t["skipped"].as_u64(), Some(6 - migrated), "{t}");
+    assert_eq!(maildir_count(&out_dir) as u64, migrated);
+    // The journal has the run's end and every message that arrived.
+    let c = rusqlite::Connection::open(&journal).expect("journal");
+    let (code, finished): (Option<i64>, Option<String>) = c
+        .query_row(
+            "SELECT exit_code, finished FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("run row");
+    assert_eq!(code, Some(4));
+    assert!(finished.is_some());
+    let done: i64 = c
+        .query_row("SELECT COUNT(*) FROM items WHERE state = 'done'", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(done as u64, migrated);
+}
+
+/// A Maildir target whose sessions break the journal's items table when
+/// they prepare their first mailbox (so every journal read after it fails).
+struct BreaksJournal {
+    inner: kerio_migrate::target::maildir::MaildirTarget,
+    journal: std::path::PathBuf,
+}
+
+struct BreaksJournalSession {
+    inner: Box<dyn kerio_migrate::target::AccountSession>,
+    journal: std::path::PathBuf,
+    broken: bool,
+}
+
+impl kerio_migrate::target::Target for BreaksJournal {
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+    fn open(
+        &self,
+        account: &kerio_migrate::store::Account,
+    ) -> Result<Box<dyn kerio_migrate::target::AccountSession>, kerio_migrate::target::TargetError>
+    {
+        Ok(Box::new(BreaksJournalSession {
+            inner: self.inner.open(account)?,
+            journal: self.journal.clone(),
+            broken: false,
+        }))
+    }
+}
+
+impl kerio_migrate::target::AccountSession for BreaksJournalSession {
+    fn target_account(&self) -> String {
+        self.inner.target_account()
+    }
+    fn prepare_mailbox(
+        &mut self,
+        spec: &kerio_migrate::target::MailboxSpec,
+    ) -> Result<String, kerio_migrate::target::TargetError> {
+        if !std::mem::replace(&mut self.broken, true) {
+            let c = rusqlite::Connection::open(&self.journal).expect("journal");
+            c.execute_batch("ALTER TABLE items RENAME TO items_gone")
+                .expect("rename");
+        }
+        self.inner.prepare_mailbox(spec)
+    }
+    fn deliver(
+        &mut self,
+        mailbox: &str,
+        messages: &mut dyn Iterator<Item = kerio_migrate::target::Outgoing>,
+        events: &mut dyn FnMut(kerio_migrate::target::SessionEvent) -> bool,
+    ) -> Result<(), kerio_migrate::target::TargetError> {
+        self.inner.deliver(mailbox, messages, events)
+    }
+    fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
+        self.inner.durability_barrier()
+    }
+    fn plan_mailbox(
+        &mut self,
+        spec: &kerio_migrate::target::MailboxSpec,
+    ) -> Result<String, kerio_migrate::target::TargetError> {
+        self.inner.plan_mailbox(spec)
+    }
+    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::target::TargetError> {
+        self.inner.finish()
+    }
+}
+
+#[test]
+fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
+    use kerio_migrate::target::maildir::{MaildirOptions, MaildirTarget};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 4);
+    s.item(
+        "ann@run.test",
+        "Archive",
+        "00000001",
+        b"From: a@run.test\nMessage-ID: <a@run.test>\n\narchived\n",
+    );
+    let journal_path = tmp.path().join("j.sqlite");
+    let target = BreaksJournal {
+        inner: MaildirTarget::new(&tmp.path().join("maildir"), MaildirOptions::default())
+            .expect("target"),
+        journal: journal_path.clone(),
+    };
+    let journal = kerio_migrate::journal::Journal::open(
+        &journal_path,
+        &kerio_migrate::target::Target::id(&target),
+        "test",
+    )
+    .expect("journal");
+    let store = kerio_migrate::store::Store::open(&s.install).expect("store");
+    let progress = kerio_migrate::progress::Progress::new(
+        "migrate",
+        Some(0),
+        kerio_migrate::progress::ProgressMode::Quiet,
+    );
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let report = kerio_migrate::migrate::migrate(
+        &store,
+        &target,
+        &journal,
+        &kerio_migrate::migrate::MigrateOptions::default(),
+        &progress,
+        &cancel,
+    );
+    assert!(
+        report.fatal.as_deref().is_some_and(|f| f.contains("items")),
+        "{:?}",
+        report.fatal
+    );
+    assert_eq!(report.exit_code, 1);
+    let folders = &report.accounts[0].folders;
+    assert_eq!(folders.len(), 2);
+    for f in folders {
+        assert!(
+            f.counts.balanced() && f.counts.expected > 0,
+            "{}: {:?}",
+            f.folder,
+            f.counts
+        );
+        assert_eq!(f.counts.skipped, f.counts.expected, "{}", f.folder);
+    }
+    let first = &folders[0];
+    assert!(
+        first
+            .skipped
+            .iter()
+            .all(|n| n.reason == "not attempted: journal error"),
+        "{:?}",
+        first.skipped
+    );
+    assert!(report.totals.balanced(), "{:?}", report.totals);
+}
