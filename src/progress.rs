@@ -52,6 +52,14 @@ pub struct Progress {
     interval: Duration,
 }
 
+/// A line on stderr; a closed stderr must not stop a migration (the
+/// report and the journal hold everything), so errors are ignored.
+fn err_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_fmt(args).and_then(|()| e.write_all(b"\n"));
+}
+
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
@@ -128,7 +136,7 @@ impl Progress {
         let secs = started.elapsed().as_secs_f64();
         let (rate, eta) = rate_eta(done, total, secs);
         match self.lines {
-            Some(ProgressMode::Json) => eprintln!(
+            Some(ProgressMode::Json) => err_line(format_args!(
                 "{}",
                 serde_json::json!({
                     "progress": label, "state": state, "items": done, "total": total,
@@ -136,12 +144,12 @@ impl Progress {
                     "elapsed_s": (secs * 10.0).round() / 10.0,
                     "eta_s": eta.map(|e| e.round()),
                 })
-            ),
-            Some(_) => eprintln!(
+            )),
+            Some(_) => err_line(format_args!(
                 "{label}: {state} {done}/{total} items, {} in {secs:.0} s ({rate:.0} items/s{})",
                 crate::report::human_bytes(bytes),
                 eta.map(|e| format!(", ETA {e:.0} s")).unwrap_or_default()
-            ),
+            )),
             None => {}
         }
     }
@@ -181,7 +189,7 @@ impl Progress {
             Some(m) => {
                 let _ = m.println(msg);
             }
-            None => eprintln!("{msg}"),
+            None => err_line(format_args!("{msg}")),
         }
     }
 }

@@ -149,10 +149,10 @@ pub(super) fn finish(
         std::fs::write(p, &json)
             .with_context(|| format!("writing the report to {}", p.display()))?;
     }
-    print!("{}", report.to_text());
     if let Some(u) = up {
         u.journal().finish_run(report.exit_code, &json)?;
     }
+    super::print_report(&report.to_text());
     Ok(report.exit_code)
 }
 

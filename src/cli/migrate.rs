@@ -96,8 +96,8 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         std::fs::write(path, &json)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
-    print!("{}", report.to_text());
     journal.finish_run(report.exit_code, &json)?;
+    super::print_report(&report.to_text());
     if rejected > 0 && report.exit_code == crate::report::exit::OK {
         // Entries of the backup were not unpacked: not everything is there.
         return Ok(crate::report::exit::ITEMS_FAILED);

@@ -382,18 +382,33 @@ pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
     }
 }
 
+/// Writes `text` to stdout, ignoring a closed or failing stdout (the
+/// report is also in the journal and `--report`).
+pub(crate) fn print_report(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn main() -> ExitCode {
-    // Behave like other Unix tools when the output is cut short
-    // (`kerio-migrate scan … | head`): exit quietly instead of panicking
-    // in println!.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE at startup,
-    // before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // Commands that only print behave like other Unix tools when their
+    // output is cut short (`kerio-migrate scan … | head`): they exit quietly
+    // instead of panicking in println!. Commands that write to a target
+    // keep SIGPIPE ignored: a closed stderr or stdout must never kill a run
+    // half-way; they print their report without panicking instead.
+    if matches!(
+        cli.command,
+        Command::Scan(_) | Command::Plan(_) | Command::Users(_) | Command::Verify(_)
+    ) {
+        #[cfg(unix)]
+        // SAFETY: restoring the default disposition of SIGPIPE at startup,
+        // before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_logging(&cli);
     if let Some(n) = cli.threads {
         let _ = rayon::ThreadPoolBuilder::new()
