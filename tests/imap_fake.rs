@@ -104,6 +104,17 @@ fn script(f: impl FnMut(usize, &common::fakeimap::AppendCmd) -> Action + Send + 
     Box::new(f)
 }
 
+/// Stores every APPEND but the `n`th (0-based), which gets `action`.
+fn only_nth(n: usize, action: Action) -> Script {
+    script(move |i, _| {
+        if i == n {
+            action.clone()
+        } else {
+            Action::Store
+        }
+    })
+}
+
 fn is_big(c: &common::fakeimap::AppendCmd) -> bool {
     c.bodies
         .iter()
@@ -735,13 +746,7 @@ fn an_account_stopped_while_waiting_for_the_byte_budget_ends_the_wait() {
     // waits for the daily budget: the wait must end with the account.
     let fake = Fake::start(
         "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| {
-            if i == 1 {
-                Action::No("[OVERQUOTA] Quota exceeded".into())
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(1, Action::No("[OVERQUOTA] Quota exceeded".into())),
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let (code, r, took) = run_with_deadline(
@@ -972,13 +977,7 @@ fn a_pending_twin_is_not_matched_to_its_done_siblings_copy_on_rerun() {
     // of the run: it stays pending. Twin 1 is done at UID 1.
     let fake = Fake::start(
         "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| {
-            if i == 1 {
-                Action::DropBeforeStoreRefuseLogins(1000)
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(1, Action::DropBeforeStoreRefuseLogins(1000)),
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
@@ -1007,13 +1006,7 @@ fn a_pending_twin_is_not_matched_to_its_done_siblings_copy_on_rerun() {
 fn without_uidplus_a_pending_twin_is_decided_by_counting_copies() {
     let fake = Fake::start(
         "IMAP4rev1 LITERAL+",
-        script(|i, _| {
-            if i == 1 {
-                Action::DropBeforeStoreRefuseLogins(1000)
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(1, Action::DropBeforeStoreRefuseLogins(1000)),
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
@@ -1033,16 +1026,7 @@ fn without_uidplus_a_twin_lost_in_flight_is_not_matched_to_its_siblings_copy() {
     // Twin 2 is lost with the connection; twin 1 arrived earlier in the
     // same run without a UID (no UIDPLUS). The check after reconnecting
     // must not take twin 1's copy for twin 2.
-    let fake = Fake::start(
-        "IMAP4rev1 LITERAL+",
-        script(|i, _| {
-            if i == 1 {
-                Action::DropBeforeStore
-            } else {
-                Action::Store
-            }
-        }),
-    );
+    let fake = Fake::start("IMAP4rev1 LITERAL+", only_nth(1, Action::DropBeforeStore));
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
     let (code, r, err) = run_store(
@@ -1064,13 +1048,7 @@ fn a_pending_item_is_checked_in_the_mailbox_it_was_sent_to_after_a_mapping_chang
     // for the rest of the run; the rerun maps the folder to Kerio/Projects.
     let fake = Fake::start(
         "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| {
-            if i == 0 {
-                Action::StoreThenDropRefuseLogins(1000)
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(0, Action::StoreThenDropRefuseLogins(1000)),
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
@@ -1117,13 +1095,7 @@ fn an_append_that_times_out_is_not_sent_again_in_the_run() {
     // The server stores the message after the client gave up waiting.
     let fake = Fake::start(
         "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| {
-            if i == 0 {
-                Action::DelayThenStore(3000)
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(0, Action::DelayThenStore(3000)),
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
@@ -1157,13 +1129,7 @@ fn a_server_that_rewrites_messages_is_searched_by_message_id() {
     // matches; message 1 arrived but its answer was lost.
     let fake = Fake::start(
         "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| {
-            if i == 1 {
-                Action::StoreThenDrop
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(1, Action::StoreThenDrop),
     );
     fake.state.lock().expect("lock").rewrite = true;
     let tmp = tempfile::tempdir().expect("tmp");
@@ -1193,13 +1159,7 @@ fn a_pending_message_with_several_message_id_matches_is_left_in_doubt() {
     // is ours cannot be told, so it is neither sent again nor called done.
     let fake = Fake::start(
         "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| {
-            if i == 0 {
-                Action::StoreThenDropRefuseLogins(1000)
-            } else {
-                Action::Store
-            }
-        }),
+        only_nth(0, Action::StoreThenDropRefuseLogins(1000)),
     );
     fake.state.lock().expect("lock").rewrite = true;
     let tmp = tempfile::tempdir().expect("tmp");

@@ -32,7 +32,7 @@ use io_imap::rfc3501::{
 };
 use io_imap::sasl::{auth_plain::ImapAuthPlainOptions, auth_xoauth2::ImapAuthXoauth2Options};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU32;
 
 /// A mailbox as LIST shows it.
@@ -515,14 +515,14 @@ impl ImapSession {
         Ok(())
     }
 
-    /// `UID FETCH from:* (UID RFC822.SIZE)` in the examined mailbox: the
-    /// messages with a UID ≥ `from`, with their sizes.
-    pub fn uid_sizes_from(&mut self, from: u32) -> Result<Vec<(u32, u64)>, ImapError> {
-        let from_nz =
-            NonZeroU32::new(from.max(1)).ok_or_else(|| ImapError::Invalid("UID 0".into()))?;
-        let set = SequenceSet::from(from_nz..);
-        let items = vec![MessageDataItemName::Uid, MessageDataItemName::Rfc822Size];
-        let res = self.io(
+    /// `UID FETCH set (items)` in the examined mailbox.
+    fn uid_fetch(
+        &mut self,
+        set: SequenceSet,
+        items: Vec<MessageDataItemName<'static>>,
+        what: &'static str,
+    ) -> Result<BTreeMap<NonZeroU32, Vec1<MessageDataItem<'static>>>, ImapError> {
+        self.io(
             |c| {
                 c.fetch(
                     set,
@@ -534,8 +534,18 @@ impl ImapSession {
                 )
             },
             "UID FETCH",
-            "RFC822.SIZE",
-        )?;
+            what,
+        )
+    }
+
+    /// `UID FETCH from:* (UID RFC822.SIZE)` in the examined mailbox: the
+    /// messages with a UID ≥ `from`, with their sizes.
+    pub fn uid_sizes_from(&mut self, from: u32) -> Result<Vec<(u32, u64)>, ImapError> {
+        let from_nz =
+            NonZeroU32::new(from.max(1)).ok_or_else(|| ImapError::Invalid("UID 0".into()))?;
+        let set = SequenceSet::from(from_nz..);
+        let items = vec![MessageDataItemName::Uid, MessageDataItemName::Rfc822Size];
+        let res = self.uid_fetch(set, items, "RFC822.SIZE")?;
         let mut out = Vec::new();
         for (_seq, items) in res {
             let (mut uid, mut size) = (None, None);
@@ -565,11 +575,9 @@ impl ImapSession {
         f: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<(), ImapError> {
         for chunk in uids.chunks(50) {
-            let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
-            if list.is_empty() {
+            let Some(set) = uid_set(chunk)? else {
                 continue;
-            }
-            let set = SequenceSet::try_from(list).map_err(|e| ImapError::Invalid(e.to_string()))?;
+            };
             let items = vec![
                 MessageDataItemName::Uid,
                 MessageDataItemName::BodyExt {
@@ -578,20 +586,7 @@ impl ImapSession {
                     peek: true,
                 },
             ];
-            let res = self.io(
-                |c| {
-                    c.fetch(
-                        set,
-                        MacroOrMessageDataItemNames::MessageDataItemNames(items),
-                        ImapMessageFetchOptions {
-                            uid: true,
-                            modifiers: vec![],
-                        },
-                    )
-                },
-                "UID FETCH",
-                "BODY.PEEK[]",
-            )?;
+            let res = self.uid_fetch(set, items, "BODY.PEEK[]")?;
             for (_seq, items) in res {
                 let (mut uid, mut body) = (None, None);
                 for it in items.into_iter() {
@@ -619,30 +614,15 @@ impl ImapSession {
     ) -> Result<Vec<(u32, u64, Option<i64>)>, ImapError> {
         let mut out = Vec::new();
         for chunk in uids.chunks(200) {
-            let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
-            if list.is_empty() {
+            let Some(set) = uid_set(chunk)? else {
                 continue;
-            }
-            let set = SequenceSet::try_from(list).map_err(|e| ImapError::Invalid(e.to_string()))?;
+            };
             let items = vec![
                 MessageDataItemName::Uid,
                 MessageDataItemName::Rfc822Size,
                 MessageDataItemName::InternalDate,
             ];
-            let res = self.io(
-                |c| {
-                    c.fetch(
-                        set,
-                        MacroOrMessageDataItemNames::MessageDataItemNames(items),
-                        ImapMessageFetchOptions {
-                            uid: true,
-                            modifiers: vec![],
-                        },
-                    )
-                },
-                "UID FETCH",
-                "RFC822.SIZE INTERNALDATE",
-            )?;
+            let res = self.uid_fetch(set, items, "RFC822.SIZE INTERNALDATE")?;
             for (_seq, items) in res {
                 let (mut uid, mut size, mut date) = (None, None, None);
                 for it in items.into_iter() {
@@ -695,6 +675,17 @@ impl ImapSession {
         }
         self.io(|c| c.logout(), "LOGOUT", "")
     }
+}
+
+/// A UID set of the non-zero UIDs of `chunk` (`None` when there are none).
+fn uid_set(chunk: &[u32]) -> Result<Option<SequenceSet>, ImapError> {
+    let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
+    if list.is_empty() {
+        return Ok(None);
+    }
+    SequenceSet::try_from(list)
+        .map(Some)
+        .map_err(|e| ImapError::Invalid(e.to_string()))
 }
 
 fn authenticate(
