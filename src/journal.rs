@@ -117,7 +117,7 @@ pub struct DoneItem {
     /// Target mailbox.
     pub mailbox: String,
     /// Where it is on the target.
-    pub target: crate::target::TargetRef,
+    pub target: crate::dest::DestRef,
 }
 
 /// A message the journal says is in a target mailbox (for the
@@ -404,7 +404,7 @@ impl Journal {
                         src_size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
                         src_mtime: r.get(3)?,
                         mailbox: r.get(4)?,
-                        target: crate::target::TargetRef {
+                        target: crate::dest::DestRef {
                             id: r.get(5)?,
                             uid_validity: r.get(6)?,
                             uid: r.get(7)?,

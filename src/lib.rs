@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod dest;
 pub mod export;
 pub mod journal;
 pub mod mapping;
@@ -51,5 +52,4 @@ pub mod report;
 pub mod scan;
 pub mod select;
 pub mod store;
-pub mod target;
 pub mod verify;

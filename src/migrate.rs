@@ -16,6 +16,10 @@
 //! (Ctrl-C, SIGTERM, a fatal error) nothing new is handed to the target.
 //! Accounts run in parallel (`parallel_accounts`).
 
+use crate::dest::{
+    DeliveryResult, DestSession, Destination, MailFlags, MailboxSpec, Outgoing, Reconciled,
+    SessionEvent,
+};
 use crate::journal::{DoneItem, ItemRow, Journal, JournalError, PendingItem};
 use crate::message::{self, DateInputs, DateSource};
 use crate::progress::{AccountProgress, Progress};
@@ -25,10 +29,6 @@ use crate::store::index::flag_bits;
 use crate::store::items::{read_item, FolderContents, ItemRef};
 use crate::store::layout::walk_account;
 use crate::store::{Account, Folder, FolderKind, Store};
-use crate::target::{
-    AccountSession, DeliveryResult, MailFlags, MailboxSpec, Outgoing, Reconciled, SessionEvent,
-    Target,
-};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -71,7 +71,7 @@ impl Default for MigrateOptions {
 
 /// Shared, read-only context of a run.
 struct Ctx<'a> {
-    target: &'a dyn Target,
+    target: &'a dyn Destination,
     journal: &'a Journal,
     opts: &'a MigrateOptions,
     progress: &'a Progress,
@@ -83,7 +83,7 @@ struct Ctx<'a> {
 /// Runs a migration and returns its report (finalised, with exit code).
 pub fn migrate(
     store: &Store,
-    target: &dyn Target,
+    target: &dyn Destination,
     journal: &Journal,
     opts: &MigrateOptions,
     progress: &Progress,
@@ -176,7 +176,7 @@ fn migrate_account(
     };
     rep.skipped_system = tree.skipped.clone();
     let progress = ctx.progress.account(&rep.account);
-    let mut session: Option<Box<dyn AccountSession>> = None;
+    let mut session: Option<Box<dyn DestSession>> = None;
     let mut session_error: Option<String> = None;
     let mut not_mapped: Option<String> = None;
     let mut fatal = None;
@@ -217,7 +217,7 @@ fn migrate_account(
                     rep.target_account = Some(s.target_account());
                     session = Some(s);
                 }
-                Err(crate::target::TargetError::NotMapped(why)) => {
+                Err(crate::dest::DestError::NotMapped(why)) => {
                     not_mapped = Some(why);
                 }
                 Err(e) => {
@@ -360,7 +360,7 @@ fn folder_notes(
 /// returned with the reason, so they are neither sent nor counted as there.
 fn reconcile_pending(
     ctx: &Ctx<'_>,
-    session: &mut dyn AccountSession,
+    session: &mut dyn DestSession,
     account_id: &str,
     folder: &str,
     fr: &mut FolderReport,
@@ -482,7 +482,7 @@ struct FolderState<'r> {
 #[allow(clippy::too_many_arguments)]
 fn migrate_folder(
     ctx: &Ctx<'_>,
-    session: &mut dyn AccountSession,
+    session: &mut dyn DestSession,
     mailbox: &str,
     account: &Account,
     folder: &Folder,
@@ -779,7 +779,7 @@ fn migrate_folder(
                         mtime: None,
                     });
                     let base = row_for(&d.item_id, d.hash.to_hex(), src);
-                    let row_with = |r: crate::target::TargetRef| ItemRow {
+                    let row_with = |r: crate::dest::DestRef| ItemRow {
                         target_id: r.id,
                         uid_validity: r.uid_validity,
                         uid: r.uid,

@@ -5,7 +5,7 @@
 //! byte budget ("at 500 MB/day this account needs 3 days").
 //!
 //! Names come either from a target session ([`Naming::Online`]: the
-//! session's [`AccountSession::explain_mailbox`], what `migrate` will use,
+//! session's [`DestSession::explain_mailbox`], what `migrate` will use,
 //! after a login for IMAP) or from a [`Mapper`] built from a preset
 //! ([`Naming::Offline`]: no login). Nothing is written anywhere.
 //!
@@ -14,6 +14,7 @@
 //! compared with the limit is the exact size that would be sent (after
 //! CRLF conversion).
 
+use crate::dest::{DestError, DestSession, MailboxSpec};
 use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
 use crate::report::{display_width, human_bytes, pad, SkippedFolder};
 use crate::select::Selection;
@@ -21,7 +22,6 @@ use crate::store::index::flag_bits;
 use crate::store::items::{read_item, FolderContents};
 use crate::store::layout::walk_account;
 use crate::store::{Account, Folder, FolderKind, Store, StoreError};
-use crate::target::{AccountSession, MailboxSpec, TargetError};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -67,18 +67,18 @@ pub enum Naming<'a> {
     /// From a mapper, without logging in.
     Offline(&'a Mapper),
     /// From a session per account, opened by this function (a login for
-    /// IMAP; for Maildir use [`crate::target::maildir::MaildirTarget::plan_session`],
+    /// IMAP; for Maildir use [`crate::dest::maildir::MaildirDest::plan_session`],
     /// which creates nothing).
     Online(&'a mut OpenSession<'a>),
 }
 
 /// Opens the target session of an account.
-pub type OpenSession<'a> = dyn FnMut(&Account) -> Result<Box<dyn AccountSession>, TargetError> + 'a;
+pub type OpenSession<'a> = dyn FnMut(&Account) -> Result<Box<dyn DestSession>, DestError> + 'a;
 
 /// Names for one account.
 pub enum Namer<'a> {
     /// An open session.
-    Session(&'a mut dyn AccountSession),
+    Session(&'a mut dyn DestSession),
     /// A mapper.
     Mapper(&'a Mapper),
     /// No names (the target account could not be opened): sizes only.

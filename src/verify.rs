@@ -5,6 +5,7 @@
 //! Every missing item is listed by id, so nothing is "5 messages missing,
 //! somewhere" (the imapsync complaint this answers).
 
+use crate::dest::{DestRef, Destination, MailboxSpec, Presence};
 use crate::journal::Journal;
 use crate::message::ContentHash;
 use crate::report::exit;
@@ -12,7 +13,6 @@ use crate::select::Selection;
 use crate::store::index::flag_bits;
 use crate::store::layout::walk_account;
 use crate::store::{FolderKind, Store};
-use crate::target::{MailboxSpec, Presence, Target, TargetRef};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -99,7 +99,7 @@ pub struct Verification {
 /// Verifies the target.
 pub fn verify(
     store: &Store,
-    target: &dyn Target,
+    target: &dyn Destination,
     journal: &Journal,
     opts: &VerifyOptions,
 ) -> Verification {
@@ -151,7 +151,7 @@ pub fn verify(
                 }
             };
             // Expected: non-empty items (empty files are never migrated).
-            let mut refs: Vec<(String, TargetRef, ContentHash)> = Vec::new();
+            let mut refs: Vec<(String, DestRef, ContentHash)> = Vec::new();
             let mut mailbox_of_rows: Option<String> = None;
             for item in &contents.items {
                 let empty = std::fs::metadata(contents.path(item))
@@ -204,7 +204,7 @@ pub fn verify(
             };
             fc.mailbox = Some(mailbox.clone());
             if !refs.is_empty() {
-                let pairs: Vec<(TargetRef, ContentHash)> =
+                let pairs: Vec<(DestRef, ContentHash)> =
                     refs.iter().map(|(_, r, h)| (r.clone(), *h)).collect();
                 match sess.verify(&mailbox, &pairs, opts.deep) {
                     Ok(res) => {

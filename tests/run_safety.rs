@@ -168,25 +168,24 @@ fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
 /// A Maildir target whose sessions break the journal's items table when
 /// they prepare their first mailbox (so every journal read after it fails).
 struct BreaksJournal {
-    inner: kerio_migrate::target::maildir::MaildirTarget,
+    inner: kerio_migrate::dest::maildir::MaildirDest,
     journal: std::path::PathBuf,
 }
 
 struct BreaksJournalSession {
-    inner: Box<dyn kerio_migrate::target::AccountSession>,
+    inner: Box<dyn kerio_migrate::dest::DestSession>,
     journal: std::path::PathBuf,
     broken: bool,
 }
 
-impl kerio_migrate::target::Target for BreaksJournal {
+impl kerio_migrate::dest::Destination for BreaksJournal {
     fn id(&self) -> String {
         self.inner.id()
     }
     fn open(
         &self,
         account: &kerio_migrate::store::Account,
-    ) -> Result<Box<dyn kerio_migrate::target::AccountSession>, kerio_migrate::target::TargetError>
-    {
+    ) -> Result<Box<dyn kerio_migrate::dest::DestSession>, kerio_migrate::dest::DestError> {
         Ok(Box::new(BreaksJournalSession {
             inner: self.inner.open(account)?,
             journal: self.journal.clone(),
@@ -195,14 +194,14 @@ impl kerio_migrate::target::Target for BreaksJournal {
     }
 }
 
-impl kerio_migrate::target::AccountSession for BreaksJournalSession {
+impl kerio_migrate::dest::DestSession for BreaksJournalSession {
     fn target_account(&self) -> String {
         self.inner.target_account()
     }
     fn prepare_mailbox(
         &mut self,
-        spec: &kerio_migrate::target::MailboxSpec,
-    ) -> Result<String, kerio_migrate::target::TargetError> {
+        spec: &kerio_migrate::dest::MailboxSpec,
+    ) -> Result<String, kerio_migrate::dest::DestError> {
         if !std::mem::replace(&mut self.broken, true) {
             let c = rusqlite::Connection::open(&self.journal).expect("journal");
             c.execute_batch("ALTER TABLE items RENAME TO items_gone")
@@ -213,9 +212,9 @@ impl kerio_migrate::target::AccountSession for BreaksJournalSession {
     fn deliver(
         &mut self,
         mailbox: &str,
-        messages: &mut dyn Iterator<Item = kerio_migrate::target::Outgoing>,
-        events: &mut dyn FnMut(kerio_migrate::target::SessionEvent) -> bool,
-    ) -> Result<(), kerio_migrate::target::TargetError> {
+        messages: &mut dyn Iterator<Item = kerio_migrate::dest::Outgoing>,
+        events: &mut dyn FnMut(kerio_migrate::dest::SessionEvent) -> bool,
+    ) -> Result<(), kerio_migrate::dest::DestError> {
         self.inner.deliver(mailbox, messages, events)
     }
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
@@ -223,18 +222,18 @@ impl kerio_migrate::target::AccountSession for BreaksJournalSession {
     }
     fn plan_mailbox(
         &mut self,
-        spec: &kerio_migrate::target::MailboxSpec,
-    ) -> Result<String, kerio_migrate::target::TargetError> {
+        spec: &kerio_migrate::dest::MailboxSpec,
+    ) -> Result<String, kerio_migrate::dest::DestError> {
         self.inner.plan_mailbox(spec)
     }
-    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::target::TargetError> {
+    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::dest::DestError> {
         self.inner.finish()
     }
 }
 
 #[test]
 fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
-    use kerio_migrate::target::maildir::{MaildirOptions, MaildirTarget};
+    use kerio_migrate::dest::maildir::{MaildirDest, MaildirOptions};
     let tmp = tempfile::tempdir().expect("tmp");
     let s = store(tmp.path(), 4);
     s.item(
@@ -245,13 +244,13 @@ fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
     );
     let journal_path = tmp.path().join("j.sqlite");
     let target = BreaksJournal {
-        inner: MaildirTarget::new(&tmp.path().join("maildir"), MaildirOptions::default())
+        inner: MaildirDest::new(&tmp.path().join("maildir"), MaildirOptions::default())
             .expect("target"),
         journal: journal_path.clone(),
     };
     let journal = kerio_migrate::journal::Journal::open(
         &journal_path,
-        &kerio_migrate::target::Target::id(&target),
+        &kerio_migrate::dest::Destination::id(&target),
         "test",
     )
     .expect("journal");

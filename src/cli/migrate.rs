@@ -1,14 +1,14 @@
 //! `kerio-migrate migrate STORE --to TARGET [--unpack-dir DIR]`.
 
 use super::{AuthArg, Cli, ImapArgs, MigrateArgs, NulArg, SelectArgs, TlsArg};
-use crate::journal::Journal;
-use crate::migrate::{migrate, MigrateOptions};
-use crate::target::imap::{
-    self, AccountLogin, AuthMech, ConnectConfig, ImapOptions, ImapTarget, Logins, NulPolicy,
+use crate::dest::imap::{
+    self, AccountLogin, AuthMech, ConnectConfig, ImapDest, ImapOptions, Logins, NulPolicy,
     SecretRef, TlsMode, TokenSource,
 };
-use crate::target::maildir::{MaildirOptions, MaildirTarget};
-use crate::target::Target;
+use crate::dest::maildir::{MaildirDest, MaildirOptions};
+use crate::dest::Destination;
+use crate::journal::Journal;
+use crate::migrate::{migrate, MigrateOptions};
 use anyhow::{bail, Context};
 use secrecy::SecretString;
 use std::path::PathBuf;
@@ -55,12 +55,12 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         return Ok(crate::report::exit::INTERRUPTED);
     };
     let store = crate::store::Store::open(&dir)?;
-    let (target, default_state): (Box<dyn Target>, PathBuf) =
+    let (target, default_state): (Box<dyn Destination>, PathBuf) =
         if let Some(dir) = a.to.strip_prefix("maildir:") {
             if dir.is_empty() {
                 bail!("--to maildir:DIR needs a directory");
             }
-            let t = MaildirTarget::new(
+            let t = MaildirDest::new(
                 std::path::Path::new(dir),
                 MaildirOptions {
                     dot_char: a.maildir_dot_char,
@@ -214,7 +214,7 @@ pub(super) fn imap_target(
     select: &SelectArgs,
     mapping: crate::mapping::MappingConfig,
     cancel: &Arc<AtomicBool>,
-) -> anyhow::Result<ImapTarget> {
+) -> anyhow::Result<ImapDest> {
     let (host, port, default_tls) = imap::parse_target_url(to).map_err(anyhow::Error::msg)?;
     let tls = match i.tls {
         None => default_tls,
@@ -254,7 +254,7 @@ pub(super) fn imap_target(
         ..ImapOptions::default()
     };
     let logins = logins(i, select)?;
-    let target = ImapTarget::new(cfg, opts, logins, cancel.clone());
+    let target = ImapDest::new(cfg, opts, logins, cancel.clone());
     // Address and certificate problems concern every account: fail the run
     // once, clearly, before anything starts (exit 1).
     target

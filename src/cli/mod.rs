@@ -452,6 +452,6 @@ mod tests {
     fn imap_log_targets() {
         assert!(is_imap_library("io_imap::client"));
         assert!(is_imap_library("imap_next"));
-        assert!(!is_imap_library("kerio_migrate::target::imap"));
+        assert!(!is_imap_library("kerio_migrate::dest::imap"));
     }
 }

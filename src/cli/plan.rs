@@ -2,12 +2,12 @@
 //! (`--preset`, `--mapping`, `--prefix`) that `migrate` shares.
 
 use super::{Cli, SelectArgs};
+use crate::dest::maildir::{MaildirDest, MaildirOptions};
+use crate::dest::Destination as _;
 use crate::mapping::{Mapper, MappingConfig, Preset, TargetFolders};
 use crate::plan::{self, Budget, Limit, Naming, Plan, PlanOptions};
 use crate::select::Selection;
 use crate::store::Account;
-use crate::target::maildir::{MaildirOptions, MaildirTarget};
-use crate::target::Target as _;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::PathBuf;
@@ -166,7 +166,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             warnings.extend(m.warnings().iter().cloned());
             opts.case_insensitive = m.case_insensitive();
         }
-        let target = MaildirTarget::for_plan(
+        let target = MaildirDest::for_plan(
             std::path::Path::new(dir),
             MaildirOptions {
                 dot_char: a.maildir_dot_char,

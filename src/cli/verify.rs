@@ -1,9 +1,9 @@
 //! `kerio-migrate verify STORE --to TARGET`.
 
 use super::{Cli, SelectArgs};
+use crate::dest::maildir::{MaildirDest, MaildirOptions};
+use crate::dest::Destination;
 use crate::journal::Journal;
-use crate::target::maildir::{MaildirOptions, MaildirTarget};
-use crate::target::Target;
 use crate::verify::{verify, VerifyOptions};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -47,14 +47,14 @@ pub struct VerifyArgs {
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     let store = crate::store::Store::open(&a.store)?;
     let mapping = a.mapping.config()?;
-    let (target, default_state): (Box<dyn Target>, PathBuf) = if let Some(dir) =
+    let (target, default_state): (Box<dyn Destination>, PathBuf) = if let Some(dir) =
         a.to.strip_prefix("maildir:")
     {
         let path = std::path::Path::new(dir);
         if !path.is_dir() {
             bail!("{dir}: no such Maildir root");
         }
-        let t = MaildirTarget::new(
+        let t = MaildirDest::new(
             path,
             MaildirOptions {
                 dot_char: a.maildir_dot_char,

@@ -649,7 +649,7 @@ impl Mapper {
     }
 
     /// Maps a source folder given by its decoded components (what
-    /// [`crate::target::MailboxSpec::components`] holds).
+    /// [`crate::dest::MailboxSpec::components`] holds).
     pub fn map_components(&self, components: &[String]) -> Mapped {
         let path = canonical_inbox(&components.join("/"));
         let mut notes = Vec::new();

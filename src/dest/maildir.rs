@@ -21,8 +21,8 @@
 //!   (`syncfs`) before it journals a batch as done.
 
 use super::{
-    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxPlan, MailboxSpec, Outgoing,
-    SessionEvent, Target, TargetError, TargetRef,
+    Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, MailFlags, MailboxPlan,
+    MailboxSpec, Outgoing, SessionEvent,
 };
 use crate::mapping::{MapSource, Mapper};
 use crate::store::{names, Account};
@@ -48,32 +48,32 @@ pub struct MaildirOptions {
 
 /// Writes accounts into Maildir++ trees below one directory.
 #[derive(Debug, Clone)]
-pub struct MaildirTarget {
+pub struct MaildirDest {
     root: PathBuf,
     opts: MaildirOptions,
 }
 
-impl MaildirTarget {
+impl MaildirDest {
     /// A target rooted at `root` (created when missing).
-    pub fn new(root: &Path, opts: MaildirOptions) -> Result<MaildirTarget, TargetError> {
+    pub fn new(root: &Path, opts: MaildirOptions) -> Result<MaildirDest, DestError> {
         fs::create_dir_all(root).map_err(|e| io_err(root, e))?;
         let root = root.canonicalize().map_err(|e| io_err(root, e))?;
-        Ok(MaildirTarget { root, opts })
+        Ok(MaildirDest { root, opts })
     }
 
     /// A target for `plan`: nothing is created, not even the root.
-    pub fn for_plan(root: &Path, opts: MaildirOptions) -> Result<MaildirTarget, TargetError> {
+    pub fn for_plan(root: &Path, opts: MaildirOptions) -> Result<MaildirDest, DestError> {
         let root = if root.exists() {
             root.canonicalize().map_err(|e| io_err(root, e))?
         } else {
             std::path::absolute(root).map_err(|e| io_err(root, e))?
         };
-        Ok(MaildirTarget { root, opts })
+        Ok(MaildirDest { root, opts })
     }
 
     /// A session that only plans (`plan_mailbox`, `explain_mailbox`):
-    /// unlike [`Target::open`] it creates nothing.
-    pub fn plan_session(&self, account: &Account) -> Box<dyn AccountSession> {
+    /// unlike [`Destination::open`] it creates nothing.
+    pub fn plan_session(&self, account: &Account) -> Box<dyn DestSession> {
         Box::new(MaildirSession {
             account_dir: self.account_dir(account),
             opts: self.opts.clone(),
@@ -93,8 +93,8 @@ impl MaildirTarget {
     }
 }
 
-fn io_err(path: &Path, source: std::io::Error) -> TargetError {
-    TargetError::Io {
+fn io_err(path: &Path, source: std::io::Error) -> DestError {
+    DestError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -179,7 +179,7 @@ pub fn info_flags(f: MailFlags) -> String {
     s
 }
 
-fn make_maildir(dir: &Path, is_folder: bool) -> Result<(), TargetError> {
+fn make_maildir(dir: &Path, is_folder: bool) -> Result<(), DestError> {
     for sub in ["cur", "new", "tmp"] {
         let p = dir.join(sub);
         fs::create_dir_all(&p).map_err(|e| io_err(&p, e))?;
@@ -206,7 +206,7 @@ fn clean_tmp(dir: &Path) {
     }
 }
 
-fn existing_bases(dir: &Path) -> Result<HashSet<String>, TargetError> {
+fn existing_bases(dir: &Path) -> Result<HashSet<String>, DestError> {
     let mut set = HashSet::new();
     for sub in ["cur", "new"] {
         let p = dir.join(sub);
@@ -221,12 +221,12 @@ fn existing_bases(dir: &Path) -> Result<HashSet<String>, TargetError> {
     Ok(set)
 }
 
-impl Target for MaildirTarget {
+impl Destination for MaildirDest {
     fn id(&self) -> String {
         format!("maildir:{}", self.root.display())
     }
 
-    fn open(&self, account: &Account) -> Result<Box<dyn AccountSession>, TargetError> {
+    fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
         let dir = self.account_dir(account);
         make_maildir(&dir, false)?;
         Ok(Box::new(MaildirSession {
@@ -243,7 +243,7 @@ struct MaildirSession {
     opts: MaildirOptions,
     /// Mailbox name → its directory.
     mailboxes: HashMap<String, PathBuf>,
-    /// Made by [`MaildirTarget::plan_session`]: writes nothing.
+    /// Made by [`MaildirDest::plan_session`]: writes nothing.
     plan_only: bool,
 }
 
@@ -270,7 +270,7 @@ impl MaildirSession {
     }
 }
 
-impl AccountSession for MaildirSession {
+impl DestSession for MaildirSession {
     fn target_account(&self) -> String {
         self.account_dir.display().to_string()
     }
@@ -278,9 +278,9 @@ impl AccountSession for MaildirSession {
     fn verify(
         &mut self,
         mailbox: &str,
-        refs: &[(TargetRef, crate::message::ContentHash)],
+        refs: &[(DestRef, crate::message::ContentHash)],
         deep: bool,
-    ) -> Result<Vec<super::Presence>, TargetError> {
+    ) -> Result<Vec<super::Presence>, DestError> {
         use super::Presence;
         let dir = if mailbox == "INBOX" {
             self.account_dir.clone()
@@ -319,11 +319,11 @@ impl AccountSession for MaildirSession {
             .collect())
     }
 
-    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         Ok(self.explain_mailbox(spec)?.name)
     }
 
-    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, TargetError> {
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
         let (components, how, notes) = match &self.opts.mapper {
             Some(m) => {
                 let r = m.map_components(&spec.components);
@@ -339,9 +339,9 @@ impl AccountSession for MaildirSession {
         })
     }
 
-    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if self.plan_only {
-            return Err(TargetError::Other(
+            return Err(DestError::Other(
                 "a planning session does not create mailboxes".into(),
             ));
         }
@@ -362,12 +362,12 @@ impl AccountSession for MaildirSession {
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
-    ) -> Result<(), TargetError> {
+    ) -> Result<(), DestError> {
         let dir = self
             .mailboxes
             .get(mailbox)
             .cloned()
-            .ok_or_else(|| TargetError::BadMailbox {
+            .ok_or_else(|| DestError::BadMailbox {
                 mailbox: mailbox.to_string(),
                 reason: "not prepared".into(),
             })?;
@@ -375,17 +375,17 @@ impl AccountSession for MaildirSession {
         for msg in messages {
             let base = base_name(&msg);
             let result = if existing.contains(&base) {
-                DeliveryResult::AlreadyPresent(TargetRef {
+                DeliveryResult::AlreadyPresent(DestRef {
                     id: Some(base.clone()),
-                    ..TargetRef::default()
+                    ..DestRef::default()
                 })
             } else {
                 match self.write_one(&dir, &msg, &base) {
                     Ok(name) => {
                         existing.insert(base);
-                        DeliveryResult::Delivered(TargetRef {
+                        DeliveryResult::Delivered(DestRef {
                             id: Some(name),
-                            ..TargetRef::default()
+                            ..DestRef::default()
                         })
                     }
                     Err(e) => DeliveryResult::Failed {
@@ -411,7 +411,7 @@ impl AccountSession for MaildirSession {
         Box::new(move || syncfs(&dir))
     }
 
-    fn finish(self: Box<Self>) -> Result<(), TargetError> {
+    fn finish(self: Box<Self>) -> Result<(), DestError> {
         if self.plan_only {
             return Ok(());
         }
@@ -502,7 +502,7 @@ mod tests {
             mapper: Some(Arc::new(Mapper::new(&config, &TargetFolders::maildir()))),
             ..MaildirOptions::default()
         };
-        let target = MaildirTarget::for_plan(&root, opts).expect("target");
+        let target = MaildirDest::for_plan(&root, opts).expect("target");
         let account = Account {
             domain: "example.com".into(),
             local: "alice".into(),
@@ -510,7 +510,7 @@ mod tests {
             public: false,
         };
         let mut s = target.plan_session(&account);
-        let name = |s: &mut Box<dyn AccountSession>, p: &str| {
+        let name = |s: &mut Box<dyn DestSession>, p: &str| {
             s.plan_mailbox(&MailboxSpec {
                 source_path: p.into(),
                 components: comps(p),
@@ -537,7 +537,7 @@ mod tests {
         s.finish().expect("finish");
         assert!(!root.exists());
         // Without a mapper the names are as they always were.
-        let target = MaildirTarget::for_plan(&root, MaildirOptions::default()).expect("target");
+        let target = MaildirDest::for_plan(&root, MaildirOptions::default()).expect("target");
         let mut s = target.plan_session(&account);
         assert_eq!(name(&mut s, "Sent Items"), ".Sent Items");
     }

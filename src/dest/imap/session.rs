@@ -1,4 +1,4 @@
-//! The [`AccountSession`] of the IMAP target: one control connection
+//! The [`DestSession`] of the IMAP target: one control connection
 //! (LIST, CREATE, STATUS, EXAMINE, reconciliation) and up to
 //! `connections` append connections, each driven by a worker thread that
 //! pipelines APPEND / MULTIAPPEND commands (see [`super::pipeline`]).
@@ -33,12 +33,12 @@ use super::error::{ImapError, RespCode};
 use super::pipeline::{build_append, pump, CmdOutcome, Lost, Next, PumpStats, Window, WireMsg};
 use super::reconcile::{find_on_server, fold_hash, Found, Known, Tally, Want};
 use super::{ImapOptions, NulPolicy};
+use crate::dest::{
+    Delivery, DeliveryResult, DestError, DestInfo, DestRef, DestSession, MailFlags, MailboxPlan,
+    MailboxSpec, Outgoing, Presence, Reconciled, SessionEvent,
+};
 use crate::journal::{DoneCopy, PendingItem};
 use crate::message::ContentHash;
-use crate::target::{
-    AccountSession, Delivery, DeliveryResult, MailFlags, MailboxPlan, MailboxSpec, Outgoing,
-    Presence, Reconciled, SessionEvent, TargetError, TargetInfo, TargetRef,
-};
 use chrono::{DateTime, FixedOffset, Utc};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::{datetime::DateTime as ImapDateTime, flag::Flag, mailbox::Mailbox};
@@ -324,8 +324,8 @@ impl ImapAccountSession {
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> TargetError {
-        TargetError::Other(format!(
+    fn err(&self, e: impl std::fmt::Display) -> DestError {
+        DestError::Other(format!(
             "{} → {}: {e}",
             self.source,
             self.shared.creds.describe()
@@ -440,7 +440,7 @@ impl ImapAccountSession {
     }
 }
 
-impl AccountSession for ImapAccountSession {
+impl DestSession for ImapAccountSession {
     fn target_account(&self) -> String {
         format!(
             "{} on {}",
@@ -449,11 +449,11 @@ impl AccountSession for ImapAccountSession {
         )
     }
 
-    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         Ok(self.explain_mailbox(spec)?.name)
     }
 
-    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, TargetError> {
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
         let delim = self
             .with_control(|c| c.delimiter())
             .map_err(|e| self.err(e))?;
@@ -468,9 +468,9 @@ impl AccountSession for ImapAccountSession {
         Ok(MailboxPlan { name, how, notes })
     }
 
-    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError> {
+    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if let Some(why) = &self.stopped {
-            return Err(TargetError::Other(why.clone()));
+            return Err(DestError::Other(why.clone()));
         }
         // The mapping's notes reach the report through explain_mailbox.
         let (comps, _, _) = self.components_for(spec).map_err(|e| self.err(e))?;
@@ -519,15 +519,15 @@ impl AccountSession for ImapAccountSession {
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
-    ) -> Result<(), TargetError> {
+    ) -> Result<(), DestError> {
         if let Some(why) = &self.stopped {
-            return Err(TargetError::Other(why.clone()));
+            return Err(DestError::Other(why.clone()));
         }
         for n in self.notes.remove(mailbox).unwrap_or_default() {
             events(SessionEvent::Note(n));
         }
         let Some(state) = self.mailboxes.get(mailbox) else {
-            return Err(TargetError::BadMailbox {
+            return Err(DestError::BadMailbox {
                 mailbox: mailbox.to_string(),
                 reason: "not prepared".into(),
             });
@@ -589,7 +589,7 @@ impl AccountSession for ImapAccountSession {
         if let Some(why) = why {
             if stop_flag.load(Ordering::Relaxed) {
                 self.stopped = Some(why.clone());
-                return Err(TargetError::Other(why));
+                return Err(DestError::Other(why));
             }
         }
         Ok(())
@@ -605,7 +605,7 @@ impl AccountSession for ImapAccountSession {
         mailbox: &str,
         pending: &[PendingItem],
         known: &[DoneCopy],
-    ) -> Result<Vec<Reconciled>, TargetError> {
+    ) -> Result<Vec<Reconciled>, DestError> {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
@@ -699,9 +699,9 @@ impl AccountSession for ImapAccountSession {
     fn verify(
         &mut self,
         mailbox: &str,
-        refs: &[(TargetRef, ContentHash)],
+        refs: &[(DestRef, ContentHash)],
         deep: bool,
-    ) -> Result<Vec<Presence>, TargetError> {
+    ) -> Result<Vec<Presence>, DestError> {
         let result = self.with_control(|c| {
             let ex = match c.examine(mailbox) {
                 Ok(ex) => ex,
@@ -716,14 +716,14 @@ impl AccountSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
-    fn info(&self) -> TargetInfo {
-        TargetInfo {
+    fn info(&self) -> DestInfo {
+        DestInfo {
             append_limit: self.caps.append_limit(),
             capabilities: self.caps.raw.clone(),
         }
     }
 
-    fn finish(self: Box<Self>) -> Result<(), TargetError> {
+    fn finish(self: Box<Self>) -> Result<(), DestError> {
         let this = *self;
         for c in this.conns.into_iter().flatten() {
             let _ = c.logout();
@@ -743,7 +743,7 @@ impl AccountSession for ImapAccountSession {
 fn verify_in_selected(
     c: &mut ImapSession,
     uid_validity: Option<u32>,
-    refs: &[(TargetRef, ContentHash)],
+    refs: &[(DestRef, ContentHash)],
     deep: bool,
 ) -> Result<Vec<Presence>, ImapError> {
     let on_server: HashMap<u32, u64> = c.uid_sizes_from(1)?.into_iter().collect();
@@ -833,8 +833,8 @@ fn to_hex(h: &[u8; 32]) -> String {
     ContentHash(*h).to_hex()
 }
 
-fn target_ref(uv: Option<u32>, uid: Option<u32>) -> TargetRef {
-    TargetRef {
+fn target_ref(uv: Option<u32>, uid: Option<u32>) -> DestRef {
+    DestRef {
         id: match (uv, uid) {
             (Some(v), Some(u)) => Some(format!("{v}/{u}")),
             _ => None,
@@ -1032,8 +1032,8 @@ impl<'a, 'b> Dispatcher<'a, 'b> {
                 events(SessionEvent::Note(n));
             }
             Report::Done { mid, result } => {
-                if let DeliveryResult::Delivered(TargetRef { uid: Some(u), .. })
-                | DeliveryResult::AlreadyPresent(TargetRef { uid: Some(u), .. }) = &result
+                if let DeliveryResult::Delivered(DestRef { uid: Some(u), .. })
+                | DeliveryResult::AlreadyPresent(DestRef { uid: Some(u), .. }) = &result
                 {
                     self.lower = self.lower.max(u.saturating_add(1));
                 }

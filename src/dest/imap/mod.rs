@@ -15,7 +15,7 @@
 //! - `pipeline` — pipelined APPEND / MULTIAPPEND (imap-codec encodings,
 //!   imap-next 0.3.4 as the response parser).
 //! - `reconcile` — finding messages whose arrival is in doubt.
-//! - `session` — the [`AccountSession`](crate::target::AccountSession) with
+//! - `session` — the [`DestSession`](crate::dest::DestSession) with
 //!   its worker connections, backoff and reconnection.
 //!
 //! No io-imap, imap-next or imap-types type leaves this module. The
@@ -102,8 +102,8 @@ pub use error::{ImapError, RespCode};
 pub use pipeline::Window;
 pub use session::ByteBudget;
 
+use crate::dest::{DestError, DestSession, Destination};
 use crate::store::Account;
-use crate::target::{AccountSession, Target, TargetError};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -196,7 +196,7 @@ pub struct Logins {
 
 impl Logins {
     /// The credentials of a source account, and its folder prefix.
-    pub fn resolve(&self, account: &Account) -> Result<(Credentials, Option<String>), TargetError> {
+    pub fn resolve(&self, account: &Account) -> Result<(Credentials, Option<String>), DestError> {
         let id = account.id();
         let row = self.accounts.get(&id.to_lowercase());
         let (user, prefix) = if account.public {
@@ -204,7 +204,7 @@ impl Logins {
                 .map(|r| r.target_user.clone())
                 .or_else(|| self.public_to.clone())
             else {
-                return Err(TargetError::NotMapped(
+                return Err(DestError::NotMapped(
                     "public folders are migrated only when mapped: add a row to --accounts or use --public-to LOGIN".into(),
                 ));
             };
@@ -236,7 +236,7 @@ impl Logins {
                 password: pw.clone(),
             }
         } else {
-            return Err(TargetError::Other(format!(
+            return Err(DestError::Other(format!(
                 "no credentials for {id} (target login {user}): give its secret in --accounts (env:VAR or file:PATH), or use --admin-user"
             )));
         };
@@ -245,7 +245,7 @@ impl Logins {
 }
 
 /// An IMAP server as a migration target.
-pub struct ImapTarget {
+pub struct ImapDest {
     cfg: ConnectConfig,
     opts: ImapOptions,
     logins: Logins,
@@ -254,15 +254,15 @@ pub struct ImapTarget {
     budgets: std::sync::Mutex<HashMap<String, Arc<ByteBudget>>>,
 }
 
-impl ImapTarget {
+impl ImapDest {
     /// A target; `cancel` (Ctrl-C) cuts waits short.
     pub fn new(
         cfg: ConnectConfig,
         opts: ImapOptions,
         logins: Logins,
         cancel: Arc<AtomicBool>,
-    ) -> ImapTarget {
-        ImapTarget {
+    ) -> ImapDest {
+        ImapDest {
             cfg,
             opts,
             logins,
@@ -280,7 +280,7 @@ impl ImapTarget {
     }
 }
 
-impl Target for ImapTarget {
+impl Destination for ImapDest {
     fn id(&self) -> String {
         let scheme = match self.cfg.tls {
             TlsMode::Implicit => "imaps",
@@ -289,7 +289,7 @@ impl Target for ImapTarget {
         format!("{scheme}://{}", self.cfg.server())
     }
 
-    fn open(&self, account: &Account) -> Result<Box<dyn AccountSession>, TargetError> {
+    fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
         let (creds, prefix) = self.logins.resolve(account)?;
         let budget = {
             let mut b = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
@@ -307,7 +307,7 @@ impl Target for ImapTarget {
             budget,
         });
         let s = session::ImapAccountSession::open(shared, account.id(), prefix)
-            .map_err(|e| TargetError::Other(format!("{} → {describe}: {e}", account.id())))?;
+            .map_err(|e| DestError::Other(format!("{} → {describe}: {e}", account.id())))?;
         Ok(Box::new(s))
     }
 }
@@ -402,11 +402,11 @@ mod tests {
         // No credentials at all: an account error, not a crash.
         assert!(matches!(
             l.resolve(&acct("alice", false)),
-            Err(TargetError::Other(_))
+            Err(DestError::Other(_))
         ));
         assert!(matches!(
             l.resolve(&acct("#public", true)),
-            Err(TargetError::NotMapped(_))
+            Err(DestError::NotMapped(_))
         ));
         l.admin = Some(("admin".into(), SecretString::from("pw".to_string())));
         let (c, p) = l.resolve(&acct("alice", false)).expect("admin");

@@ -1,5 +1,5 @@
 //! Errors of the IMAP target, typed, with the server and what was being
-//! done. They become [`crate::target::TargetError`] at the module boundary.
+//! done. They become [`crate::dest::DestError`] at the module boundary.
 
 use std::io;
 

@@ -1,5 +1,5 @@
 //! Targets: where prepared messages go. The driver ([`crate::migrate`])
-//! only sees the [`Target`] / [`AccountSession`] interface defined here; the
+//! only sees the [`Destination`] / [`DestSession`] interface defined here; the
 //! Maildir target ([`maildir`]) and the IMAP target implement it, and no
 //! type of an IMAP library leaves the IMAP target module.
 //!
@@ -61,7 +61,7 @@ pub struct Outgoing {
 
 /// Where a message ended up on the target.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct TargetRef {
+pub struct DestRef {
     /// Target-specific id (Maildir file name, or `uidvalidity/uid`).
     pub id: Option<String>,
     /// IMAP UIDVALIDITY.
@@ -74,9 +74,9 @@ pub struct TargetRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
     /// Stored now.
-    Delivered(TargetRef),
+    Delivered(DestRef),
     /// Found on the target already (a previous, unjournaled run).
-    AlreadyPresent(TargetRef),
+    AlreadyPresent(DestRef),
     /// Not sent, by policy (e.g. `--nul skip`); counted as skipped.
     Skipped {
         /// Why.
@@ -136,7 +136,7 @@ pub struct MailboxSpec {
 
 /// Errors that stop a session or a mailbox (not a single message).
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub enum DestError {
     /// File system error with the path.
     #[error("{path}: {source}")]
     Io {
@@ -164,20 +164,20 @@ pub enum TargetError {
 }
 
 /// A destination for mail.
-pub trait Target: Send + Sync {
+pub trait Destination: Send + Sync {
     /// A stable identity of the destination, used to key the journal
     /// (`maildir:/abs/dir`, `imaps://host:993`). Holds no secret.
     fn id(&self) -> String;
     /// Opens a session for one source account.
-    fn open(&self, account: &Account) -> Result<Box<dyn AccountSession>, TargetError>;
+    fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError>;
 }
 
 /// A session for one account.
-pub trait AccountSession: Send {
+pub trait DestSession: Send {
     /// The account on the target (`alice@example.com`, or a Maildir path).
     fn target_account(&self) -> String;
     /// Makes sure the mailbox exists; returns its name on the target.
-    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
+    fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
     /// Delivers a stream of messages into a prepared mailbox, reporting one
     /// [`SessionEvent::Done`] per message taken from the stream. `events`
     /// returns whether a [`SessionEvent::Pending`] is durable (its answer
@@ -187,7 +187,7 @@ pub trait AccountSession: Send {
         mailbox: &str,
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
-    ) -> Result<(), TargetError>;
+    ) -> Result<(), DestError>;
     /// A function that makes everything delivered so far durable; the
     /// driver calls it before it journals deliveries as done.
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
@@ -206,7 +206,7 @@ pub trait AccountSession: Send {
         mailbox: &str,
         pending: &[crate::journal::PendingItem],
         known: &[crate::journal::DoneCopy],
-    ) -> Result<Vec<Reconciled>, TargetError> {
+    ) -> Result<Vec<Reconciled>, DestError> {
         let _ = (mailbox, known);
         Ok(vec![Reconciled::Absent; pending.len()])
     }
@@ -217,18 +217,18 @@ pub trait AccountSession: Send {
     fn verify(
         &mut self,
         mailbox: &str,
-        refs: &[(TargetRef, ContentHash)],
+        refs: &[(DestRef, ContentHash)],
         deep: bool,
-    ) -> Result<Vec<Presence>, TargetError> {
+    ) -> Result<Vec<Presence>, DestError> {
         let _ = (mailbox, refs, deep);
-        Err(TargetError::Other("this target cannot verify".into()))
+        Err(DestError::Other("this target cannot verify".into()))
     }
     /// The name a source folder would get, without creating anything (for
     /// `plan`).
-    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, TargetError>;
-    /// [`AccountSession::plan_mailbox`] and how the name was chosen (for
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
+    /// [`DestSession::plan_mailbox`] and how the name was chosen (for
     /// `plan`). The default knows only the name.
-    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, TargetError> {
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
         Ok(MailboxPlan {
             name: self.plan_mailbox(spec)?,
             how: None,
@@ -237,18 +237,18 @@ pub trait AccountSession: Send {
     }
     /// What the target told us about itself (capabilities, limits), for
     /// `plan` and the report.
-    fn info(&self) -> TargetInfo {
-        TargetInfo::default()
+    fn info(&self) -> DestInfo {
+        DestInfo::default()
     }
     /// Ends the session (logout, final sync).
-    fn finish(self: Box<Self>) -> Result<(), TargetError>;
+    fn finish(self: Box<Self>) -> Result<(), DestError>;
 }
 
-/// What [`AccountSession::reconcile`] found for one pending item.
+/// What [`DestSession::reconcile`] found for one pending item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reconciled {
     /// On the target: journal it as done, never send it again.
-    Present(TargetRef),
+    Present(DestRef),
     /// Certainly not on the target: send it again.
     Absent,
     /// Cannot tell (why): leave it pending, do not send it in this run.
@@ -258,7 +258,7 @@ pub enum Reconciled {
 /// A source folder's planned mailbox on the target, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxPlan {
-    /// The mailbox name, as [`AccountSession::plan_mailbox`] gives it.
+    /// The mailbox name, as [`DestSession::plan_mailbox`] gives it.
     pub name: String,
     /// How the folder mapping chose it, when the target knows.
     pub how: Option<crate::mapping::MapSource>,
@@ -280,7 +280,7 @@ pub enum Presence {
 
 /// Facts about a target account.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct TargetInfo {
+pub struct DestInfo {
     /// Largest message the target accepts (IMAP APPENDLIMIT), if known.
     pub append_limit: Option<u64>,
     /// Capabilities or features, for the report.
