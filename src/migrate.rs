@@ -25,10 +25,10 @@ use crate::message::{self, DateInputs, DateSource};
 use crate::progress::{AccountProgress, Progress};
 use crate::report::{AccountReport, FolderReport, Report, SkippedFolder};
 use crate::select::Selection;
-use crate::store::index::flag_bits;
-use crate::store::items::{read_item, FolderContents, ItemRef};
-use crate::store::layout::walk_account;
-use crate::store::{Account, Folder, FolderKind, Store};
+use crate::source::kerio::index::flag_bits;
+use crate::source::kerio::items::{read_item, FolderContents, ItemRef};
+use crate::source::kerio::layout::walk_account;
+use crate::source::kerio::{Account, Folder, FolderKind, Store};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -292,7 +292,7 @@ fn folder_notes(
     fr: &mut FolderReport,
     folder: &Folder,
     c: &FolderContents,
-    d: &crate::store::KindDecision,
+    d: &crate::source::kerio::KindDecision,
 ) {
     if let Some(p) = &folder.name_problem {
         fr.notes.push(p.clone());

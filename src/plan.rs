@@ -18,10 +18,10 @@ use crate::dest::{DestError, DestSession, MailboxSpec};
 use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
 use crate::report::{display_width, human_bytes, pad, SkippedFolder};
 use crate::select::Selection;
-use crate::store::index::flag_bits;
-use crate::store::items::{read_item, FolderContents};
-use crate::store::layout::walk_account;
-use crate::store::{Account, Folder, FolderKind, Store, StoreError};
+use crate::source::kerio::index::flag_bits;
+use crate::source::kerio::items::{read_item, FolderContents};
+use crate::source::kerio::layout::walk_account;
+use crate::source::kerio::{Account, Folder, FolderKind, Store, StoreError};
 use serde::Serialize;
 use std::fmt::Write as _;
 

@@ -152,9 +152,9 @@ pub struct SkippedFolder {
 impl SkippedFolder {
     /// A groupware folder (left to the exporters).
     pub fn not_mail(
-        folder: &crate::store::Folder,
-        contents: &crate::store::FolderContents,
-        d: &crate::store::KindDecision,
+        folder: &crate::source::kerio::Folder,
+        contents: &crate::source::kerio::FolderContents,
+        d: &crate::source::kerio::KindDecision,
     ) -> SkippedFolder {
         SkippedFolder {
             folder: folder.path.clone(),
@@ -166,9 +166,9 @@ impl SkippedFolder {
 
     /// A mail folder left out by `--folder` / `--exclude-folder`.
     pub fn not_selected(
-        folder: &crate::store::Folder,
-        contents: &crate::store::FolderContents,
-        d: &crate::store::KindDecision,
+        folder: &crate::source::kerio::Folder,
+        contents: &crate::source::kerio::FolderContents,
+        d: &crate::source::kerio::KindDecision,
     ) -> SkippedFolder {
         SkippedFolder {
             folder: folder.path.clone(),
@@ -195,7 +195,7 @@ pub struct AccountReport {
     /// An error that stopped the account.
     pub error: Option<String>,
     /// System directories and files skipped, by name.
-    pub skipped_system: crate::store::SkipLog,
+    pub skipped_system: crate::source::kerio::SkipLog,
 }
 
 /// The whole report.

@@ -9,10 +9,10 @@ use crate::message::{self, DateInputs};
 use crate::progress::Progress;
 use crate::report::{display_width, human_bytes, pad, ItemNote};
 use crate::select::Selection;
-use crate::store::index::flag_bits;
-use crate::store::items::read_item;
-use crate::store::layout::walk_account;
-use crate::store::{FolderKind, SkipLog, Store};
+use crate::source::kerio::index::flag_bits;
+use crate::source::kerio::items::read_item;
+use crate::source::kerio::layout::walk_account;
+use crate::source::kerio::{FolderKind, SkipLog, Store};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -212,7 +212,7 @@ pub fn scan(
     store: &Store,
     selection: &Selection,
     progress: &Progress,
-) -> Result<Inventory, crate::store::StoreError> {
+) -> Result<Inventory, crate::source::kerio::StoreError> {
     let (accounts, skipped) = store.accounts()?;
     let mut inv = Inventory {
         mail_root: store.mail_root.display().to_string(),

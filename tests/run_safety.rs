@@ -184,7 +184,7 @@ impl kerio_migrate::dest::Destination for BreaksJournal {
     }
     fn open(
         &self,
-        account: &kerio_migrate::store::Account,
+        account: &kerio_migrate::source::kerio::Account,
     ) -> Result<Box<dyn kerio_migrate::dest::DestSession>, kerio_migrate::dest::DestError> {
         Ok(Box::new(BreaksJournalSession {
             inner: self.inner.open(account)?,
@@ -254,7 +254,7 @@ fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
         "test",
     )
     .expect("journal");
-    let store = kerio_migrate::store::Store::open(&s.install).expect("store");
+    let store = kerio_migrate::source::kerio::Store::open(&s.install).expect("store");
     let progress = kerio_migrate::progress::Progress::new(
         "migrate",
         Some(0),

@@ -54,7 +54,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = crate::store::Store::open(&dir)?;
+    let store = crate::source::kerio::Store::open(&dir)?;
     let (target, default_state): (Box<dyn Destination>, PathBuf) =
         if let Some(dir) = a.to.strip_prefix("maildir:") {
             if dir.is_empty() {

@@ -7,7 +7,7 @@ use crate::dest::Destination as _;
 use crate::mapping::{Mapper, MappingConfig, Preset, TargetFolders};
 use crate::plan::{self, Budget, Limit, Naming, Plan, PlanOptions};
 use crate::select::Selection;
-use crate::store::Account;
+use crate::source::kerio::Account;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::PathBuf;
@@ -142,7 +142,7 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 }
 
 pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
-    let store = crate::store::Store::open(&a.store)?;
+    let store = crate::source::kerio::Store::open(&a.store)?;
     let mut config = a.mapping.config()?;
     let mut warnings = Vec::new();
     let mut opts = PlanOptions {

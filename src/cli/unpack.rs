@@ -3,7 +3,7 @@
 
 use super::Cli;
 use crate::report::exit;
-use crate::store::backup::{self, BackupError, UnpackOptions, UnpackReport};
+use crate::source::kerio::backup::{self, BackupError, UnpackOptions, UnpackReport};
 use anyhow::bail;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -114,7 +114,7 @@ pub(super) fn store_dir(
         }
         return Ok(Some((store.to_path_buf(), 0)));
     };
-    if !zip && crate::store::Store::open(store).is_ok() {
+    if !zip && crate::source::kerio::Store::open(store).is_ok() {
         bail!(
             "--unpack-dir is for a backup .zip (or a backup directory) as STORE; {} is already \
              a store directory: drop --unpack-dir",

@@ -16,7 +16,7 @@ pub mod imap;
 pub mod maildir;
 
 use crate::message::{ContentHash, Prepared};
-use crate::store::Account;
+use crate::source::kerio::Account;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -36,7 +36,7 @@ pub struct MailFlags {
 impl MailFlags {
     /// From the `index.fld` `F` bits (0x1, 0x2, 0x4, 0x10).
     pub fn from_kerio(bits: u32) -> MailFlags {
-        use crate::store::index::flag_bits as b;
+        use crate::source::kerio::index::flag_bits as b;
         MailFlags {
             seen: bits & b::SEEN != 0,
             answered: bits & b::ANSWERED != 0,

@@ -28,9 +28,9 @@ pub mod wrapper;
 
 use crate::progress::Progress;
 use crate::select::Selection;
-use crate::store::items::{read_item, FolderContents};
-use crate::store::layout::walk_account;
-use crate::store::{Account, Folder, FolderKind, Store, StoreError};
+use crate::source::kerio::items::{read_item, FolderContents};
+use crate::source::kerio::layout::walk_account;
+use crate::source::kerio::{Account, Folder, FolderKind, Store, StoreError};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -490,7 +490,7 @@ pub struct SourceFolder {
 
 impl SourceFolder {
     /// The source reference of an item.
-    pub fn source(&self, account: &str, item: &crate::store::ItemRef) -> SourceRef {
+    pub fn source(&self, account: &str, item: &crate::source::kerio::ItemRef) -> SourceRef {
         SourceRef {
             account: account.to_string(),
             folder: self.folder.path.clone(),

@@ -846,7 +846,7 @@ pub fn find_users_cfg(path: &Path) -> Result<PathBuf, UsersError> {
     if direct.is_file() {
         return Ok(direct);
     }
-    if let Ok(store) = crate::store::Store::open(path) {
+    if let Ok(store) = crate::source::kerio::Store::open(path) {
         if let Some(p) = store.users_cfg() {
             return Ok(p);
         }

@@ -337,7 +337,7 @@ impl TargetFolders {
         if self.utf8 {
             joined
         } else {
-            crate::store::names::encode(&joined)
+            crate::mutf7::encode(&joined)
         }
     }
 }

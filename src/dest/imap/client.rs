@@ -14,7 +14,7 @@ use super::auth::{check_sendable, expose, AuthMech, Credentials, TokenCache};
 use super::caps::Capabilities;
 use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
 use super::error::{io_msg, ImapError, Refusal};
-use crate::store::names;
+use crate::mutf7 as names;
 use imap_next::imap_types::{
     core::{AString, Vec1},
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},

@@ -40,7 +40,7 @@
 //! 7. imap-types prints secrets in debug builds at TRACE: the CLI caps the
 //!    `io_imap`, `imap_next`, `imap_codec` and `imap_types` log targets at
 //!    DEBUG.
-//! 8. Mailbox names go out in modified UTF-7 ([`crate::store::names`]),
+//! 8. Mailbox names go out in modified UTF-7 ([`crate::mutf7`]),
 //!    which is printable ASCII: quoting is imap-codec's, and no folder name
 //!    can produce a second command.
 //!
@@ -103,7 +103,7 @@ pub use pipeline::Window;
 pub use session::ByteBudget;
 
 use crate::dest::{DestError, DestSession, Destination};
-use crate::store::Account;
+use crate::source::kerio::Account;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;

@@ -14,7 +14,6 @@ pub mod index;
 pub mod items;
 pub mod kind;
 pub mod layout;
-pub mod names;
 
 pub use items::{FolderContents, ItemRef};
 pub use kind::{FolderKind, KindDecision};

@@ -3,8 +3,8 @@
 //! files that are skipped counted in a [`SkipLog`].
 
 use super::index::Status;
-use super::names;
 use super::StoreError;
+use crate::mutf7 as names;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;

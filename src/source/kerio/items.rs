@@ -203,7 +203,7 @@ pub fn read_item(path: &Path) -> std::io::Result<(Vec<u8>, Option<i64>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::layout::Folder;
+    use crate::source::kerio::layout::Folder;
     use std::fs;
 
     fn folder(dir: &Path) -> Folder {
