@@ -13,7 +13,10 @@
 //! `flock` on `<journal>.lock` for the whole run, so a second run on the
 //! same journal stops at once instead of sending everything again.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::model::{ContentHash, DestRef};
+pub use crate::model::{DoneCopy, PendingItem};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -108,8 +111,8 @@ CREATE TABLE IF NOT EXISTS dav_items (
 /// What the journal knows about one item that is on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoneItem {
-    /// Content hash (hex).
-    pub hash: String,
+    /// Content hash.
+    pub hash: ContentHash,
     /// Source file size when it was sent.
     pub src_size: Option<u64>,
     /// Source file mtime when it was sent.
@@ -117,21 +120,7 @@ pub struct DoneItem {
     /// Target mailbox.
     pub mailbox: String,
     /// Where it is on the target.
-    pub target: crate::dest::DestRef,
-}
-
-/// A message the journal says is in a target mailbox (for the
-/// reconciliation of pending items in that mailbox: its UID is not theirs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DoneCopy {
-    /// Content hash (hex).
-    pub hash: String,
-    /// UIDVALIDITY it was recorded under.
-    pub uid_validity: Option<u32>,
-    /// Its UID, when the target said (IMAP UIDPLUS).
-    pub uid: Option<u32>,
-    /// Message-ID.
-    pub message_id: Option<String>,
+    pub target: DestRef,
 }
 
 /// A row to record.
@@ -143,8 +132,8 @@ pub struct ItemRow {
     pub folder: String,
     /// Item id.
     pub item: String,
-    /// Content hash (hex).
-    pub hash: String,
+    /// Content hash.
+    pub hash: ContentHash,
     /// Source file size.
     pub src_size: Option<u64>,
     /// Source file mtime.
@@ -167,29 +156,6 @@ pub struct ItemRow {
     pub marker: Option<String>,
 }
 
-/// A pending row read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingItem {
-    /// Item id.
-    pub item: String,
-    /// Content hash.
-    pub hash: String,
-    /// Target mailbox.
-    pub mailbox: String,
-    /// Marker written with it.
-    pub marker: Option<String>,
-    /// Bytes that were to be sent.
-    pub size: Option<u64>,
-    /// Internal date.
-    pub internal_date: Option<i64>,
-    /// Message-ID.
-    pub message_id: Option<String>,
-    /// Source file size when it was sent.
-    pub src_size: Option<u64>,
-    /// Source file mtime when it was sent.
-    pub src_mtime: Option<i64>,
-}
-
 /// A CardDAV / CalDAV resource that is on the server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DavRow {
@@ -209,6 +175,25 @@ pub struct DavRow {
     pub hash: String,
     /// True when this run created it (false: found there, 412).
     pub created: bool,
+}
+
+/// Hashes are stored as 64 hex digits; anything else in the column is a
+/// corrupt journal (an error, never a hash that matches nothing).
+impl ToSql for ContentHash {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.to_hex()))
+    }
+}
+
+impl FromSql for ContentHash {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        ContentHash::from_hex(s).ok_or_else(|| {
+            FromSqlError::Other(
+                format!("not a content hash: {:?}", s.get(..70).unwrap_or(s)).into(),
+            )
+        })
+    }
 }
 
 /// The journal.
@@ -404,7 +389,7 @@ impl Journal {
                         src_size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
                         src_mtime: r.get(3)?,
                         mailbox: r.get(4)?,
-                        target: crate::dest::DestRef {
+                        target: DestRef {
                             id: r.get(5)?,
                             uid_validity: r.get(6)?,
                             uid: r.get(7)?,
@@ -574,7 +559,7 @@ impl Journal {
         &self,
         account: &str,
         folder: &str,
-        items: &[(String, String)],
+        items: &[(String, ContentHash)],
     ) -> Result<(), JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
@@ -684,12 +669,16 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn h(s: &str) -> ContentHash {
+        ContentHash::of(s.as_bytes())
+    }
+
     fn row(item: &str, hash: &str) -> ItemRow {
         ItemRow {
             account: "alice@example.com".into(),
             folder: "INBOX".into(),
             item: item.into(),
-            hash: hash.into(),
+            hash: h(hash),
             src_size: Some(10),
             src_mtime: Some(1000),
             mailbox: "INBOX".into(),
@@ -712,7 +701,7 @@ mod tests {
                     .len(),
                 1
             );
-            j.clear_pending("alice@example.com", "INBOX", &[("2".into(), "bb".into())])
+            j.clear_pending("alice@example.com", "INBOX", &[("2".into(), h("bb"))])
                 .expect("clear");
             j.finish_run(0, "{}").expect("finish");
         }
@@ -720,7 +709,7 @@ mod tests {
         assert_eq!(j.run_id(), 2);
         let done = j.done_items("alice@example.com", "INBOX").expect("done");
         assert_eq!(done.len(), 1);
-        assert_eq!(done["1"][0].hash, "aa");
+        assert_eq!(done["1"][0].hash, h("aa"));
         // By target mailbox, over the account's source folders.
         j.record_done(&[ItemRow {
             folder: "Old".into(),
@@ -729,19 +718,12 @@ mod tests {
             ..row("7", "cc")
         }])
         .expect("done");
-        let mut copies = j
+        let copies = j
             .done_in_mailbox("alice@example.com", "INBOX")
             .expect("copies");
-        copies.sort_by(|a, b| a.hash.cmp(&b.hash));
         assert_eq!(copies.len(), 2);
-        assert_eq!(
-            (
-                copies[1].hash.as_str(),
-                copies[1].uid_validity,
-                copies[1].uid
-            ),
-            ("cc", Some(9), Some(5))
-        );
+        let cc = copies.iter().find(|c| c.hash == h("cc")).expect("cc");
+        assert_eq!((cc.uid_validity, cc.uid), (Some(9), Some(5)));
         assert!(j
             .done_in_mailbox("alice@example.com", "Other")
             .expect("none")

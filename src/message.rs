@@ -7,53 +7,10 @@
 //! Headers only are parsed, for Message-ID, Date and the newest Received
 //! date. What looks wrong is recorded as [`Anomalies`], never fixed silently.
 
+pub use crate::model::ContentHash;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use mail_parser::MessageParser;
 use serde::Serialize;
-use std::fmt;
-
-/// A content hash (BLAKE3 of the prepared bytes).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ContentHash(pub [u8; 32]);
-
-impl ContentHash {
-    /// Hashes bytes.
-    pub fn of(bytes: &[u8]) -> ContentHash {
-        ContentHash(*blake3::hash(bytes).as_bytes())
-    }
-    /// Parses the hex form written by [`ContentHash::to_hex`].
-    pub fn from_hex(s: &str) -> Option<ContentHash> {
-        if s.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(ContentHash(out))
-    }
-
-    /// Full lower-case hex.
-    pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push_str(&format!("{b:02x}"));
-        }
-        s
-    }
-}
-
-impl fmt::Debug for ContentHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ContentHash({})", &self.to_hex()[..16])
-    }
-}
-
-impl fmt::Display for ContentHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
 
 /// What preparation noticed about a message. None of these stop it from
 /// being migrated except `empty` (see the policy in the README).

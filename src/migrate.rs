@@ -17,8 +17,7 @@
 //! Accounts run in parallel (`parallel_accounts`).
 
 use crate::dest::{
-    DeliveryResult, DestSession, Destination, MailFlags, MailboxSpec, Outgoing, Reconciled,
-    SessionEvent,
+    DeliveryResult, DestSession, Destination, MailboxSpec, Outgoing, Reconciled, SessionEvent,
 };
 use crate::journal::{DoneItem, ItemRow, Journal, JournalError, PendingItem};
 use crate::message::{self, DateInputs, DateSource};
@@ -506,7 +505,7 @@ fn migrate_folder(
             return Err(e);
         }
     };
-    let row_for = |item: &str, hash: String, src: SrcInfo| ItemRow {
+    let row_for = |item: &str, hash: crate::model::ContentHash, src: SrcInfo| ItemRow {
         account: account_id.clone(),
         folder: folder.path.clone(),
         item: item.to_string(),
@@ -574,7 +573,7 @@ fn migrate_folder(
         if p.anomalies.empty {
             return Prepped::Empty(item.id.clone());
         }
-        let hash = p.hash.to_hex();
+        let hash = p.hash;
         if done
             .get(&item.id)
             .is_some_and(|v: &Vec<DoneItem>| v.iter().any(|d| d.hash == hash))
@@ -597,7 +596,7 @@ fn migrate_folder(
             Outgoing {
                 item_id: item.id.clone(),
                 flags: rec
-                    .map(|r| MailFlags::from_kerio(r.flags()))
+                    .map(|r| crate::source::kerio::index::mail_flags(r.flags()))
                     .unwrap_or_default(),
                 internal_date: date,
                 message: p,
@@ -757,7 +756,7 @@ fn migrate_folder(
                                 size: facts.map(|f| f.0),
                                 internal_date: facts.map(|f| f.1),
                                 message_id: facts.and_then(|f| f.2.clone()),
-                                ..row_for(item, hash.to_hex(), src)
+                                ..row_for(item, *hash, src)
                             }
                         })
                         .collect();
@@ -778,7 +777,7 @@ fn migrate_folder(
                         size: 0,
                         mtime: None,
                     });
-                    let base = row_for(&d.item_id, d.hash.to_hex(), src);
+                    let base = row_for(&d.item_id, d.hash, src);
                     let row_with = |r: crate::dest::DestRef| ItemRow {
                         target_id: r.id,
                         uid_validity: r.uid_validity,

@@ -16,12 +16,13 @@
 
 use crate::dest::{DestError, DestSession, MailboxSpec};
 use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
-use crate::report::{display_width, human_bytes, pad, SkippedFolder};
+use crate::report::SkippedFolder;
 use crate::select::Selection;
 use crate::source::kerio::index::flag_bits;
 use crate::source::kerio::items::{read_item, FolderContents};
 use crate::source::kerio::layout::walk_account;
 use crate::source::kerio::{Account, Folder, FolderKind, Store, StoreError};
+use crate::text::{display_width, human_bytes, pad};
 use serde::Serialize;
 use std::fmt::Write as _;
 

@@ -120,7 +120,7 @@ impl Progress {
         let b = self.counts.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(bar) = &self.bar {
             bar.inc(items);
-            bar.set_message(crate::report::human_bytes(b));
+            bar.set_message(crate::text::human_bytes(b));
         } else if self.lines.is_some() {
             let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
             if last.elapsed() >= self.interval {
@@ -147,7 +147,7 @@ impl Progress {
             )),
             Some(_) => err_line(format_args!(
                 "{label}: {state} {done}/{total} items, {} in {secs:.0} s ({rate:.0} items/s{})",
-                crate::report::human_bytes(bytes),
+                crate::text::human_bytes(bytes),
                 eta.map(|e| format!(", ETA {e:.0} s")).unwrap_or_default()
             )),
             None => {}
@@ -219,7 +219,7 @@ impl AccountProgress<'_> {
         let b = self.counts.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(bar) = &self.bar {
             bar.inc(items);
-            bar.set_message(crate::report::human_bytes(b));
+            bar.set_message(crate::text::human_bytes(b));
         }
         self.parent.inc(items, bytes);
     }
@@ -261,5 +261,14 @@ mod tests {
         assert!((r - 2.0).abs() < 1e-9);
         assert_eq!(e, Some(10.0));
         assert_eq!(rate_eta(30, 30, 5.0).1, None);
+    }
+}
+
+impl crate::model::ProgressSink for Progress {
+    fn add_total(&self, n: u64) {
+        Progress::add_total(self, n)
+    }
+    fn inc(&self, items: u64, bytes: u64) {
+        Progress::inc(self, items, bytes)
     }
 }

@@ -6,6 +6,7 @@
 //! Invariant, checked by tests: for every folder
 //! `expected = migrated + already_present + skipped + failed`.
 
+use crate::text::{display_width, human_bytes, pad};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -361,51 +362,6 @@ impl Report {
     }
 }
 
-/// `s` cut (with `…`) and padded with spaces to `w` terminal columns, so
-/// tables stay aligned with CJK and emoji folder names.
-pub fn pad(s: &str, w: usize) -> String {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    let mut out = String::new();
-    if s.width() <= w {
-        out.push_str(s);
-    } else {
-        let mut used = 0;
-        for c in s.chars() {
-            let cw = c.width().unwrap_or(0);
-            if used + cw + 1 > w {
-                break;
-            }
-            out.push(c);
-            used += cw;
-        }
-        out.push('…');
-    }
-    let filled = out.width();
-    out.extend(std::iter::repeat_n(' ', w.saturating_sub(filled)));
-    out
-}
-
-/// Display width of `s` in terminal columns.
-pub fn display_width(s: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(s)
-}
-
-/// `1.5 MiB`-style sizes.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,11 +390,5 @@ mod tests {
         r.finalize();
         assert_eq!(r.exit_code, exit::FATAL);
         assert!(r.to_text().contains("FAILED  /y: rejected"));
-    }
-
-    #[test]
-    fn bytes() {
-        assert_eq!(human_bytes(10), "10 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 }

@@ -7,12 +7,13 @@
 
 use crate::message::{self, DateInputs};
 use crate::progress::Progress;
-use crate::report::{display_width, human_bytes, pad, ItemNote};
+use crate::report::ItemNote;
 use crate::select::Selection;
 use crate::source::kerio::index::flag_bits;
 use crate::source::kerio::items::read_item;
 use crate::source::kerio::layout::walk_account;
 use crate::source::kerio::{FolderKind, SkipLog, Store};
+use crate::text::{display_width, human_bytes, pad};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;

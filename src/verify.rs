@@ -168,7 +168,7 @@ pub fn verify(
                     None => fc.not_migrated.push(item.id.clone()),
                     Some(d) => {
                         mailbox_of_rows.get_or_insert(d.mailbox.clone());
-                        let hash = ContentHash::from_hex(&d.hash).unwrap_or(ContentHash([0; 32]));
+                        let hash = d.hash;
                         refs.push((item.id.clone(), d.target.clone(), hash));
                     }
                 }
@@ -272,7 +272,7 @@ impl Verification {
                 let _ = writeln!(
                     s,
                     "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}",
-                    crate::report::pad(&f.folder, 32),
+                    crate::text::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
                     f.missing_on_target.len(),

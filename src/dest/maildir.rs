@@ -25,8 +25,8 @@ use super::{
     MailboxSpec, Outgoing, SessionEvent,
 };
 use crate::mapping::{MapSource, Mapper};
+use crate::model::Account;
 use crate::mutf7 as names;
-use crate::source::kerio::Account;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write;

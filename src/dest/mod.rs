@@ -16,35 +16,9 @@ pub mod imap;
 pub mod maildir;
 
 use crate::message::{ContentHash, Prepared};
-use crate::source::kerio::Account;
+pub use crate::model::{Account, DestRef, MailFlags};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-/// The IMAP system flags we carry over (never `\Deleted`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MailFlags {
-    /// `\Seen`.
-    pub seen: bool,
-    /// `\Answered`.
-    pub answered: bool,
-    /// `\Flagged`.
-    pub flagged: bool,
-    /// `\Draft`.
-    pub draft: bool,
-}
-
-impl MailFlags {
-    /// From the `index.fld` `F` bits (0x1, 0x2, 0x4, 0x10).
-    pub fn from_kerio(bits: u32) -> MailFlags {
-        use crate::source::kerio::index::flag_bits as b;
-        MailFlags {
-            seen: bits & b::SEEN != 0,
-            answered: bits & b::ANSWERED != 0,
-            flagged: bits & b::FLAGGED != 0,
-            draft: bits & b::DRAFT != 0,
-        }
-    }
-}
 
 /// A message on its way to a target.
 #[derive(Debug)]
@@ -57,17 +31,6 @@ pub struct Outgoing {
     pub flags: MailFlags,
     /// INTERNALDATE / file mtime to set.
     pub internal_date: DateTime<Utc>,
-}
-
-/// Where a message ended up on the target.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DestRef {
-    /// Target-specific id (Maildir file name, or `uidvalidity/uid`).
-    pub id: Option<String>,
-    /// IMAP UIDVALIDITY.
-    pub uid_validity: Option<u32>,
-    /// IMAP UID.
-    pub uid: Option<u32>,
 }
 
 /// The fate of one message.
@@ -204,8 +167,8 @@ pub trait DestSession: Send {
     fn reconcile(
         &mut self,
         mailbox: &str,
-        pending: &[crate::journal::PendingItem],
-        known: &[crate::journal::DoneCopy],
+        pending: &[crate::model::PendingItem],
+        known: &[crate::model::DoneCopy],
     ) -> Result<Vec<Reconciled>, DestError> {
         let _ = (mailbox, known);
         Ok(vec![Reconciled::Absent; pending.len()])

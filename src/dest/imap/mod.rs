@@ -103,7 +103,7 @@ pub use pipeline::Window;
 pub use session::ByteBudget;
 
 use crate::dest::{DestError, DestSession, Destination};
-use crate::source::kerio::Account;
+use crate::model::Account;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;

@@ -37,8 +37,9 @@ use crate::dest::{
     Delivery, DeliveryResult, DestError, DestInfo, DestRef, DestSession, MailFlags, MailboxPlan,
     MailboxSpec, Outgoing, Presence, Reconciled, SessionEvent,
 };
-use crate::journal::{DoneCopy, PendingItem};
 use crate::message::ContentHash;
+use crate::model::{DoneCopy, PendingItem};
+use crate::text::sample;
 use chrono::{DateTime, FixedOffset, Utc};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::{datetime::DateTime as ImapDateTime, flag::Flag, mailbox::Mailbox};
@@ -617,7 +618,7 @@ impl DestSession for ImapAccountSession {
                 let hash = alt
                     .as_ref()
                     .map(|a| a.0)
-                    .or_else(|| ContentHash::from_hex(&p.hash).map(|h| h.0))
+                    .or_else(|| Some(p.hash.0))
                     .unwrap_or([0; 32]);
                 let size = alt.map(|a| a.1).or(p.size);
                 // Without a marker, or under another UIDVALIDITY (the
@@ -640,12 +641,7 @@ impl DestSession for ImapAccountSession {
         type Copy = ([u8; 32], Option<u32>, Option<u32>, Option<String>);
         let copies: Vec<Copy> = known
             .iter()
-            .map(|k| {
-                let hash = ContentHash::from_hex(&k.hash)
-                    .map(|h| h.0)
-                    .unwrap_or([0; 32]);
-                (hash, k.uid_validity, k.uid, k.message_id.clone())
-            })
+            .map(|k| (k.hash.0, k.uid_validity, k.uid, k.message_id.clone()))
             .collect();
         // The journal's rows: under the mailbox's UIDVALIDITY their UIDs
         // are taken and UID-less ones are there somewhere; under another
@@ -980,14 +976,6 @@ struct Dispatcher<'a, 'b> {
     nul_stripped: Vec<String>,
     nul_binary: Vec<String>,
     flags_dropped: u64,
-}
-
-fn sample(v: &[String]) -> String {
-    let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-    if v.len() > 10 {
-        s.push_str(", …");
-    }
-    s
 }
 
 impl<'a, 'b> Dispatcher<'a, 'b> {

@@ -1068,7 +1068,7 @@ impl UnpackReport {
                 "  {} entries: {} files ({}), {} directories, {} rejected",
                 a.entries,
                 a.files,
-                crate::report::human_bytes(a.bytes),
+                crate::text::human_bytes(a.bytes),
                 a.dirs,
                 a.rejected.len()
             );
@@ -1402,7 +1402,7 @@ struct Plan {
 pub fn unpack(
     archives: &[PathBuf],
     out: &Path,
-    progress: &crate::progress::Progress,
+    progress: &dyn crate::model::ProgressSink,
     opts: UnpackOptions<'_>,
 ) -> Result<UnpackReport, BackupError> {
     if archives.is_empty() {

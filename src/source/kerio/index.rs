@@ -26,6 +26,18 @@ pub mod flag_bits {
     pub const KNOWN: u32 = SEEN | ANSWERED | FLAGGED | DELETED | DRAFT;
 }
 
+/// The mail flags of `index.fld` `F` bits (0x1, 0x2, 0x4, 0x10); 0x8 never
+/// becomes `\Deleted`.
+pub fn mail_flags(bits: u32) -> crate::model::MailFlags {
+    use flag_bits as b;
+    crate::model::MailFlags {
+        seen: bits & b::SEEN != 0,
+        answered: bits & b::ANSWERED != 0,
+        flagged: bits & b::FLAGGED != 0,
+        draft: bits & b::DRAFT != 0,
+    }
+}
+
 /// One parsed `index.fld` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexRecord {

@@ -4,6 +4,7 @@
 
 use super::index::Status;
 use super::StoreError;
+pub use crate::model::Account;
 use crate::mutf7 as names;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -19,30 +20,6 @@ pub struct Store {
     pub store_dir: Option<PathBuf>,
     /// The install directory (holds `users.cfg`), when known.
     pub install_dir: Option<PathBuf>,
-}
-
-/// One mailbox of the store: a user, or a domain's public folders.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Account {
-    /// The domain directory name ("" for store-wide public folders).
-    pub domain: String,
-    /// The user directory name, or `#public`.
-    pub local: String,
-    /// The account directory.
-    pub dir: PathBuf,
-    /// True for a `#public` tree.
-    pub public: bool,
-}
-
-impl Account {
-    /// `user@domain`, `#public@domain`, or `#public` for global public folders.
-    pub fn id(&self) -> String {
-        if self.domain.is_empty() {
-            self.local.clone()
-        } else {
-            format!("{}@{}", self.local, self.domain)
-        }
-    }
 }
 
 /// Names of what was skipped, with counts.
