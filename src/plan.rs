@@ -22,7 +22,7 @@ use crate::source::kerio::index::flag_bits;
 use crate::source::kerio::items::{read_item, FolderContents};
 use crate::source::kerio::layout::walk_account;
 use crate::source::kerio::{Account, Folder, FolderKind, Store, StoreError};
-use crate::text::{display_width, human_bytes, pad};
+use crate::text::{display_width, group_digits, human_bytes, pad};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -493,63 +493,6 @@ pub fn totals(accounts: &[AccountPlan], rate: Option<f64>, budget: Option<&Budge
     t
 }
 
-/// Parses a byte count: `500000000`, `500MB`, `500 MB`, `1.5G`, `2GiB`,
-/// `500MB/day` (k, M, G, T are powers of 1000; Ki, Mi, Gi, Ti of 1024).
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let t = t
-        .strip_suffix("/day")
-        .or_else(|| t.strip_suffix("/d"))
-        .unwrap_or(t)
-        .trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (e.g. 500MB, 2GiB, 1000000)"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "ki" | "kib" => 1024.0,
-        "mi" | "mib" => 1024.0 * 1024.0,
-        "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "ti" | "tib" => 1024.0f64.powi(4),
-        u => {
-            return Err(format!(
-                "{s:?}: unknown unit {u:?} (use kB, MB, GB, KiB, MiB, GiB)"
-            ))
-        }
-    };
-    let v = (num * mult).round();
-    if !v.is_finite() || v < 1.0 || v > u64::MAX as f64 {
-        return Err(format!("{s:?} is not a positive size"));
-    }
-    Ok(v as u64)
-}
-
-/// `500 MB`, `1.5 GB`: decimal units, as providers state their budgets.
-pub fn decimal_bytes(n: u64) -> String {
-    let (v, u) = if n >= 1_000_000_000_000 {
-        (n as f64 / 1e12, "TB")
-    } else if n >= 1_000_000_000 {
-        (n as f64 / 1e9, "GB")
-    } else if n >= 1_000_000 {
-        (n as f64 / 1e6, "MB")
-    } else if n >= 1_000 {
-        (n as f64 / 1e3, "kB")
-    } else {
-        return format!("{n} B");
-    };
-    let s = format!("{v:.1}");
-    format!("{} {u}", s.strip_suffix(".0").unwrap_or(&s))
-}
-
 fn limit_text(l: &Limit) -> String {
     format!(
         "{} B ({}; {})",
@@ -557,18 +500,6 @@ fn limit_text(l: &Limit) -> String {
         human_bytes(l.bytes),
         l.source
     )
-}
-
-fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Plan {
@@ -734,27 +665,10 @@ impl AccountPlan {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_bytes("500MB"), Ok(500_000_000));
-        assert_eq!(parse_bytes("500 MB/day"), Ok(500_000_000));
-        assert_eq!(parse_bytes("1.5G"), Ok(1_500_000_000));
-        assert_eq!(parse_bytes("2GiB"), Ok(2 * 1024 * 1024 * 1024));
-        assert_eq!(parse_bytes("1_000"), Ok(1000));
-        assert_eq!(parse_bytes("35651584"), Ok(35_651_584));
-        assert!(parse_bytes("0").is_err());
-        assert!(parse_bytes("-5MB").is_err());
-        assert!(parse_bytes("5 parsecs").is_err());
-        assert!(parse_bytes("").is_err());
-        assert_eq!(decimal_bytes(500_000_000), "500 MB");
-        assert_eq!(decimal_bytes(1_500_000_000), "1.5 GB");
-        assert_eq!(group_digits(35_651_584), "35,651,584");
-    }
-
     fn budget(n: u64) -> Budget {
         Budget {
             bytes: n,
-            label: decimal_bytes(n),
+            label: crate::text::decimal_bytes(n),
             source: "test".into(),
         }
     }

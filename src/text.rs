@@ -46,6 +46,36 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// `500 MB`, `1.5 GB`: decimal units, as providers state their budgets.
+pub fn decimal_bytes(n: u64) -> String {
+    let (v, u) = if n >= 1_000_000_000_000 {
+        (n as f64 / 1e12, "TB")
+    } else if n >= 1_000_000_000 {
+        (n as f64 / 1e9, "GB")
+    } else if n >= 1_000_000 {
+        (n as f64 / 1e6, "MB")
+    } else if n >= 1_000 {
+        (n as f64 / 1e3, "kB")
+    } else {
+        return format!("{n} B");
+    };
+    let s = format!("{v:.1}");
+    format!("{} {u}", s.strip_suffix(".0").unwrap_or(&s))
+}
+
+/// `35,651,584`.
+pub fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The first ten of `v`, comma-separated, with `…` when there are more.
 pub fn sample(v: &[String]) -> String {
     let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
@@ -53,6 +83,47 @@ pub fn sample(v: &[String]) -> String {
         s.push_str(", …");
     }
     s
+}
+
+/// The one parser of sizes on the command line: `500000000`, `500MB`,
+/// `500M`, `1.5G`, `2GiB`, `500MB/day`. `k`, `M`, `G`, `T` are powers of
+/// 1000, as providers state their limits; `Ki`, `Mi`, `Gi`, `Ti` of 1024.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("/day")
+        .or_else(|| t.strip_suffix("/d"))
+        .unwrap_or(t)
+        .trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 500MB, 2GiB, 1000000)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "ki" | "kib" => 1024.0,
+        "mi" | "mib" => 1024.0 * 1024.0,
+        "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "ti" | "tib" => 1024.0f64.powi(4),
+        u => {
+            return Err(format!(
+                "{s:?}: unknown unit {u:?} (use kB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let v = (num * mult).round();
+    if !v.is_finite() || v < 1.0 || v > u64::MAX as f64 {
+        return Err(format!("{s:?} is not a positive size"));
+    }
+    Ok(v as u64)
 }
 
 #[cfg(test)]
@@ -63,6 +134,24 @@ mod tests {
     fn bytes() {
         assert_eq!(human_bytes(10), "10 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("500M"), Ok(500_000_000));
+        assert_eq!(parse_size("500 MB/day"), Ok(500_000_000));
+        assert_eq!(parse_size("1.5G"), Ok(1_500_000_000));
+        assert_eq!(parse_size("2g"), Ok(2_000_000_000));
+        assert_eq!(parse_size("2GiB"), Ok(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_size("1_000"), Ok(1000));
+        assert_eq!(parse_size("35651584"), Ok(35_651_584));
+        for bad in ["0", "-5MB", "5 parsecs", "", "M", "5X"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(decimal_bytes(500_000_000), "500 MB");
+        assert_eq!(decimal_bytes(1_500_000_000), "1.5 GB");
+        assert_eq!(group_digits(35_651_584), "35,651,584");
     }
 
     #[test]

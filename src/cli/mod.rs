@@ -2,17 +2,19 @@
 //! command. This is the edge where library errors become `anyhow` errors
 //! and outcomes become exit codes (see [`crate::report::exit`]).
 
+mod args;
 pub mod calendar;
 pub mod contacts;
-mod migrate;
+mod dest;
+pub mod migrate;
 pub mod plan;
-mod scan;
+pub mod scan;
 mod unpack;
 pub mod users;
 pub mod verify;
 
-use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+pub use args::{AuthArg, ImapArgs, MappingArgs, NulArg, SelectArgs, TlsArg};
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -52,9 +54,9 @@ pub enum LogFormat {
 #[allow(clippy::large_enum_variant)] // parsed once
 pub enum Command {
     /// Inventory a store: accounts, folders, kinds, items, sizes, dates, anomalies.
-    Scan(ScanArgs),
+    Scan(scan::ScanArgs),
     /// Migrate mail items to a target.
-    Migrate(MigrateArgs),
+    Migrate(migrate::MigrateArgs),
     /// Dry run: folder mapping, sizes, messages over the size limit, and an ETA.
     Plan(plan::PlanArgs),
     /// Export contacts to vCard files and/or upload them over CardDAV.
@@ -67,241 +69,6 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Unpack Kerio backup ZIPs (full, volumes, differential) into an install directory.
     Unpack(unpack::UnpackArgs),
-}
-
-/// Account and folder selection, shared by commands.
-#[derive(Debug, Clone, Args, Default)]
-pub struct SelectArgs {
-    /// Only these accounts (`user@domain`, `#public@domain`; `*` and `?` globs). Repeatable.
-    #[arg(long = "account", value_name = "SRC")]
-    pub accounts: Vec<String>,
-    /// Leave out these accounts (globs). Repeatable.
-    #[arg(long = "exclude-account", value_name = "SRC")]
-    pub exclude_accounts: Vec<String>,
-    /// Only folders whose path matches (`INBOX`, `INBOX/*`). Repeatable.
-    #[arg(long = "folder", value_name = "PATH")]
-    pub folders: Vec<String>,
-    /// Leave out folders whose path matches. Repeatable.
-    #[arg(long = "exclude-folder", value_name = "PATH")]
-    pub exclude_folders: Vec<String>,
-}
-
-impl SelectArgs {
-    fn selection(&self) -> crate::select::Selection {
-        crate::select::Selection::new(
-            &self.accounts,
-            &self.exclude_accounts,
-            &self.folders,
-            &self.exclude_folders,
-        )
-    }
-}
-
-/// `scan` arguments.
-#[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
-    pub store: PathBuf,
-    /// Unpack a backup `.zip` STORE here first (reused when complete).
-    #[arg(long, value_name = "DIR")]
-    pub unpack_dir: Option<PathBuf>,
-    /// Print the inventory as JSON on stdout instead of the text summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Selection.
-    #[command(flatten)]
-    pub select: SelectArgs,
-}
-
-/// `migrate` arguments.
-#[derive(Debug, Args)]
-pub struct MigrateArgs {
-    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
-    pub store: PathBuf,
-    /// Unpack a backup `.zip` STORE here first (reused when complete).
-    #[arg(long, value_name = "DIR")]
-    pub unpack_dir: Option<PathBuf>,
-    /// Target: `maildir:DIR`, `imaps://HOST[:PORT]` (implicit TLS) or
-    /// `imap://HOST[:PORT]` (STARTTLS required).
-    #[arg(long, value_name = "TARGET")]
-    pub to: String,
-    /// Journal file (default: `kerio-migrate-journal.sqlite` in the Maildir
-    /// root, or in the current directory for IMAP).
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
-    /// Also write the report as JSON to this file.
-    #[arg(long, value_name = "FILE.json")]
-    pub report: Option<PathBuf>,
-    /// Do not migrate items flagged 0x8 (probably deleted, not expunged) in index.fld.
-    #[arg(long)]
-    pub skip_deleted: bool,
-    /// Accounts migrated at the same time.
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub parallel_accounts: usize,
-    /// Send at most this many messages per second (whole run).
-    #[arg(long, value_name = "N")]
-    pub max_rate: Option<f64>,
-    /// Maildir: replace `.` in folder names with this character instead of
-    /// Dovecot's listescape `\2e`.
-    #[arg(long, value_name = "CHAR")]
-    pub maildir_dot_char: Option<char>,
-    /// Maildir: fsync every file (the default syncs the file system once per journal batch).
-    #[arg(long)]
-    pub fsync: bool,
-    /// Folder mapping.
-    #[command(flatten)]
-    pub mapping: plan::MappingArgs,
-    /// IMAP target options.
-    #[command(flatten)]
-    pub imap: ImapArgs,
-    /// Selection.
-    #[command(flatten)]
-    pub select: SelectArgs,
-}
-
-/// TLS modes of `--tls`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TlsArg {
-    /// Plain IMAP, no encryption (only when asked for; meant for loopback tests).
-    None,
-    /// Plain connect, then STARTTLS (required).
-    Starttls,
-    /// TLS from the first byte.
-    Implicit,
-}
-
-/// `--nul` policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NulArg {
-    /// Remove NUL bytes and send the rest (reported per folder).
-    Strip,
-    /// Do not send such messages (reported as skipped).
-    Skip,
-}
-
-/// Password mechanisms of `--auth`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AuthArg {
-    /// AUTHENTICATE PLAIN when offered, else LOGIN.
-    Auto,
-    /// IMAP LOGIN.
-    Login,
-    /// AUTHENTICATE PLAIN.
-    Plain,
-}
-
-/// Options of the IMAP target (`--to imap[s]://…`). Secrets are never
-/// accepted as arguments: only the name of a variable or a file.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "IMAP target")]
-pub struct ImapArgs {
-    /// Override the TLS mode of the URL (`none` is refused unless given here).
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub tls: Option<TlsArg>,
-    /// Trust this CA (PEM) for the server certificate, besides the system ones.
-    #[arg(long, value_name = "FILE")]
-    pub tls_ca: Option<PathBuf>,
-    /// Do not verify the server certificate or host name (dangerous).
-    #[arg(long)]
-    pub insecure: bool,
-    /// TCP connect timeout, in seconds.
-    #[arg(long, default_value_t = 15, value_name = "SECS")]
-    pub connect_timeout: u64,
-    /// Read/write timeout of every network call, in seconds.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
-    pub io_timeout: u64,
-    /// Login on the target for the one account given with --account.
-    #[arg(long, value_name = "LOGIN")]
-    pub user: Option<String>,
-    /// Read the --user password from this environment variable.
-    #[arg(long, value_name = "VAR", conflicts_with = "password_file")]
-    pub password_env: Option<String>,
-    /// Read the --user password from the first line of this file.
-    #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
-    /// Account mapping: CSV `source,target_user,secret` (secret: env:VAR,
-    /// file:PATH, or empty for the admin login / a prompt), as written by
-    /// `kerio-migrate users --format accounts-csv`.
-    #[arg(long = "accounts", value_name = "FILE.csv", conflicts_with = "user")]
-    pub accounts_file: Option<PathBuf>,
-    /// Admin / master login: SASL PLAIN as this user on behalf of each
-    /// account (Dovecot master users, Cyrus, Zimbra); no user passwords needed.
-    #[arg(long, value_name = "LOGIN")]
-    pub admin_user: Option<String>,
-    /// Read the admin password from this environment variable.
-    #[arg(
-        long,
-        value_name = "VAR",
-        requires = "admin_user",
-        conflicts_with = "admin_password_file"
-    )]
-    pub admin_password_env: Option<String>,
-    /// Read the admin password from the first line of this file.
-    #[arg(long, value_name = "FILE", requires = "admin_user")]
-    pub admin_password_file: Option<PathBuf>,
-    /// XOAUTH2: a shell command that prints an access token (it gets the
-    /// login in $KERIO_MIGRATE_USER and as `{user}`, which is replaced by
-    /// the shell-quoted login: do not quote it again); rerun when the token
-    /// expires or is refused.
-    #[arg(long, value_name = "CMD", conflicts_with = "oauth2_token_file")]
-    pub oauth2_token_cmd: Option<String>,
-    /// XOAUTH2: a file holding the access token (reread when the token is
-    /// 45 minutes old or refused, so an outside refresher can keep it current).
-    #[arg(long, value_name = "FILE")]
-    pub oauth2_token_file: Option<PathBuf>,
-    /// How passwords are sent.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub auth: AuthArg,
-    /// Migrate `#public@domain` folders into this login (else they need a
-    /// row in --accounts, or are skipped as not mapped).
-    #[arg(long, value_name = "LOGIN")]
-    pub public_to: Option<String>,
-    /// Folder under which public folders are created.
-    #[arg(long, default_value = "Public", value_name = "NAME")]
-    pub public_prefix: String,
-    /// Append connections per account.
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub connections: usize,
-    /// APPEND commands in flight per connection.
-    #[arg(long, default_value_t = 64, value_name = "N")]
-    pub window: usize,
-    /// Messages per MULTIAPPEND command (1 disables MULTIAPPEND).
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub batch: usize,
-    /// NUL bytes when the server has no BINARY.
-    #[arg(long, value_enum, default_value = "strip")]
-    pub nul: NulArg,
-    /// Bytes uploaded per target account in any 24 hours (e.g. 500M for
-    /// Gmail); when used up the account waits.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
-    pub max_bytes_per_day: Option<u64>,
-    /// Reconnections and resends before a message is reported failed.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-}
-
-/// `500M`, `2G`, `1048576`.
-fn parse_bytes(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                _ => return Err(format!("unknown unit in {s:?} (K, M, G, T)")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a byte count"))?;
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 fn init_logging(cli: &Cli) {
@@ -438,15 +205,6 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_counts() {
-        assert_eq!(parse_bytes("500M"), Ok(500 << 20));
-        assert_eq!(parse_bytes("2g"), Ok(2 << 30));
-        assert_eq!(parse_bytes("1000"), Ok(1000));
-        assert!(parse_bytes("5X").is_err());
-        assert!(parse_bytes("M").is_err());
-    }
 
     #[test]
     fn imap_log_targets() {

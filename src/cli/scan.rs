@@ -1,8 +1,27 @@
 //! `kerio-migrate scan STORE [--json] [--unpack-dir DIR]`.
 
-use super::{Cli, ScanArgs};
+use super::args::SelectArgs;
+use super::Cli;
 use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+
+/// `scan` arguments.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
+    pub store: PathBuf,
+    /// Unpack a backup `.zip` STORE here first (reused when complete).
+    #[arg(long, value_name = "DIR")]
+    pub unpack_dir: Option<PathBuf>,
+    /// Print the inventory as JSON on stdout instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Selection.
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
 
 pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Result<i32> {
     let Some((dir, rejected)) =

@@ -1,8 +1,9 @@
 //! `kerio-migrate verify STORE --to TARGET`.
 
-use super::{Cli, SelectArgs};
-use crate::dest::maildir::{MaildirDest, MaildirOptions};
-use crate::dest::Destination;
+use super::args::{selection, ImapArgs, MappingArgs, SelectArgs};
+use super::dest::DestArgs;
+use super::Cli;
+use crate::dest::{MaildirSettings, Purpose};
 use crate::journal::Journal;
 use crate::verify::{verify, VerifyOptions};
 use anyhow::{bail, Context};
@@ -34,10 +35,10 @@ pub struct VerifyArgs {
     pub json: bool,
     /// Folder mapping (as given to `migrate`; used for folders the journal has no row of).
     #[command(flatten)]
-    pub mapping: super::plan::MappingArgs,
+    pub mapping: MappingArgs,
     /// How to log in to an IMAP target.
     #[command(flatten)]
-    pub imap: super::ImapArgs,
+    pub imap: ImapArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
@@ -47,31 +48,23 @@ pub struct VerifyArgs {
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     let store = crate::source::kerio::Store::open(&a.store)?;
     let mapping = a.mapping.config()?;
-    let (target, default_state): (Box<dyn Destination>, PathBuf) = if let Some(dir) =
-        a.to.strip_prefix("maildir:")
-    {
-        let path = std::path::Path::new(dir);
-        if !path.is_dir() {
-            bail!("{dir}: no such Maildir root");
-        }
-        let t = MaildirDest::new(
-            path,
-            MaildirOptions {
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let target = super::dest::open(
+        DestArgs {
+            to: &a.to,
+            mapping: &a.mapping,
+            config: &mapping,
+            imap: &a.imap,
+            select: &a.select,
+            maildir: MaildirSettings {
                 dot_char: a.maildir_dot_char,
                 fsync_each: false,
-                mapper: a.mapping.maildir_mapper(&mapping),
             },
-        )?;
-        let state = t.root().join(super::migrate::JOURNAL_FILE);
-        (Box::new(t), state)
-    } else if a.to.starts_with("imap://") || a.to.starts_with("imaps://") {
-        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let t = super::migrate::imap_target(&a.to, &a.imap, &a.select, mapping.clone(), &cancel)?;
-        (Box::new(t), PathBuf::from(super::migrate::JOURNAL_FILE))
-    } else {
-        bail!("unsupported target {:?}", a.to);
-    };
-    let state = a.state.clone().unwrap_or(default_state);
+        },
+        Purpose::Verify,
+        &cancel,
+    )?;
+    let state = a.state.clone().unwrap_or_else(|| target.default_journal());
     if !state.is_file() {
         bail!(
             "{}: no journal here; give the one migrate used with --state",
@@ -84,7 +77,7 @@ pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
         target.as_ref(),
         &journal,
         &VerifyOptions {
-            selection: super::plan::selection(&a.select, &mapping),
+            selection: selection(&a.select, &mapping),
             deep: a.deep,
             skip_deleted: a.skip_deleted,
         },

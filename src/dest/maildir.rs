@@ -237,6 +237,14 @@ impl Destination for MaildirDest {
             plan_only: false,
         }))
     }
+
+    fn planner(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
+        Ok(self.plan_session(account))
+    }
+
+    fn default_journal(&self) -> PathBuf {
+        self.root.join(super::JOURNAL_FILE)
+    }
 }
 
 struct MaildirSession {

@@ -14,6 +14,11 @@
 
 pub mod imap;
 pub mod maildir;
+mod open;
+pub mod url;
+
+pub use open::{open, DestConfig, ImapSettings, MaildirSettings, Purpose};
+pub use url::{DestUrl, UrlError};
 
 use crate::message::{ContentHash, Prepared};
 pub use crate::model::{Account, DestRef, MailFlags};
@@ -121,6 +126,9 @@ pub enum DestError {
     /// without a mapping): its items are skipped, not failed.
     #[error("not mapped: {0}")]
     NotMapped(String),
+    /// The destination cannot be reached at all (address, TLS, greeting).
+    #[error("{0}")]
+    Unreachable(String),
     /// Anything else the target reports (connection, protocol, auth).
     #[error("{0}")]
     Other(String),
@@ -133,7 +141,20 @@ pub trait Destination: Send + Sync {
     fn id(&self) -> String;
     /// Opens a session for one source account.
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError>;
+    /// A session for `plan`: names and limits only, nothing created. The
+    /// default is [`Destination::open`] (a login, for IMAP).
+    fn planner(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
+        self.open(account)
+    }
+    /// Where the journal goes when `--state` is not given.
+    fn default_journal(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(JOURNAL_FILE)
+    }
 }
+
+/// The journal's file name when `--state` is not given (beside a Maildir
+/// root, or in the current directory).
+pub const JOURNAL_FILE: &str = "kerio-migrate-journal.sqlite";
 
 /// A session for one account.
 pub trait DestSession: Send {

@@ -312,77 +312,9 @@ impl Destination for ImapDest {
     }
 }
 
-/// Parses `imaps://host[:port]` or `imap://host[:port]` into host, port and
-/// the default TLS mode (implicit, or STARTTLS required).
-pub fn parse_target_url(s: &str) -> Result<(String, u16, TlsMode), String> {
-    let (rest, port, tls) = if let Some(r) = s.strip_prefix("imaps://") {
-        (r, 993, TlsMode::Implicit)
-    } else if let Some(r) = s.strip_prefix("imap://") {
-        (r, 143, TlsMode::StartTls)
-    } else {
-        return Err(format!(
-            "{s:?} is not imap://HOST[:PORT] or imaps://HOST[:PORT]"
-        ));
-    };
-    let rest = rest.trim_end_matches('/');
-    if rest.contains('@') {
-        return Err(
-            "no login in the URL: use --user / --accounts (and never a password on the command line)".into(),
-        );
-    }
-    if rest.contains('/') || rest.contains('?') {
-        return Err(format!("{s:?}: only imap[s]://HOST[:PORT] is understood"));
-    }
-    let (host, port) = if let Some(r) = rest.strip_prefix('[') {
-        let (h, after) = r
-            .split_once(']')
-            .ok_or_else(|| format!("{s:?}: unclosed '['"))?;
-        match after.strip_prefix(':') {
-            Some(p) => (
-                h.to_string(),
-                p.parse().map_err(|_| format!("bad port {p:?}"))?,
-            ),
-            None if after.is_empty() => (h.to_string(), port),
-            None => return Err(format!("{s:?}: bad address")),
-        }
-    } else {
-        match rest.rsplit_once(':') {
-            Some((h, p)) => (
-                h.to_string(),
-                p.parse().map_err(|_| format!("bad port {p:?}"))?,
-            ),
-            None => (rest.to_string(), port),
-        }
-    };
-    if host.is_empty() {
-        return Err(format!("{s:?}: no host"));
-    }
-    Ok((host, port, tls))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn target_urls() {
-        assert_eq!(
-            parse_target_url("imaps://mail.example.com"),
-            Ok(("mail.example.com".into(), 993, TlsMode::Implicit))
-        );
-        assert_eq!(
-            parse_target_url("imap://127.0.0.1:10143/"),
-            Ok(("127.0.0.1".into(), 10143, TlsMode::StartTls))
-        );
-        assert_eq!(
-            parse_target_url("imaps://[::1]:1993"),
-            Ok(("::1".into(), 1993, TlsMode::Implicit))
-        );
-        assert!(parse_target_url("imaps://u:pw@host").is_err());
-        assert!(parse_target_url("https://host").is_err());
-        assert!(parse_target_url("imap://host:x").is_err());
-        assert!(parse_target_url("imap://host/INBOX").is_err());
-    }
 
     fn acct(local: &str, public: bool) -> Account {
         Account {

@@ -615,11 +615,7 @@ impl DestSession for ImapAccountSession {
             .map(|p| {
                 let m = p.marker.as_deref().and_then(Marker::parse);
                 let alt = m.as_ref().and_then(|m| m.alt.get(&p.item).cloned());
-                let hash = alt
-                    .as_ref()
-                    .map(|a| a.0)
-                    .or_else(|| Some(p.hash.0))
-                    .unwrap_or([0; 32]);
+                let hash = alt.as_ref().map_or(p.hash.0, |a| a.0);
                 let size = alt.map(|a| a.1).or(p.size);
                 // Without a marker, or under another UIDVALIDITY (the
                 // mailbox was recreated), find_on_server looks everywhere.

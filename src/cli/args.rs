@@ -1,0 +1,203 @@
+//! Arguments shared by several commands: account and folder selection,
+//! folder mapping, and the IMAP destination's options. Secrets are never
+//! accepted as arguments: only the name of a variable or a file.
+
+use crate::mapping::{MappingConfig, Preset};
+use crate::select::Selection;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Account and folder selection, shared by commands.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectArgs {
+    /// Only these accounts (`user@domain`, `#public@domain`; `*` and `?` globs). Repeatable.
+    #[arg(long = "account", value_name = "SRC")]
+    pub accounts: Vec<String>,
+    /// Leave out these accounts (globs). Repeatable.
+    #[arg(long = "exclude-account", value_name = "SRC")]
+    pub exclude_accounts: Vec<String>,
+    /// Only folders whose path matches (`INBOX`, `INBOX/*`). Repeatable.
+    #[arg(long = "folder", value_name = "PATH")]
+    pub folders: Vec<String>,
+    /// Leave out folders whose path matches. Repeatable.
+    #[arg(long = "exclude-folder", value_name = "PATH")]
+    pub exclude_folders: Vec<String>,
+}
+
+impl SelectArgs {
+    pub(super) fn selection(&self) -> crate::select::Selection {
+        crate::select::Selection::new(
+            &self.accounts,
+            &self.exclude_accounts,
+            &self.folders,
+            &self.exclude_folders,
+        )
+    }
+}
+
+/// Folder mapping options, shared by `plan` and `migrate`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct MappingArgs {
+    /// Target preset: gmail, office365, dovecot (special folder names, name rules, size limit).
+    #[arg(long, value_name = "PRESET")]
+    pub preset: Option<Preset>,
+    /// Folder mapping file (TOML: renames, regex rules, prefix, include/exclude; see
+    /// docs/mapping-example.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+    /// Put migrated folders below this path (`Kerio/`); INBOX and special folders stay put.
+    #[arg(long, value_name = "PATH")]
+    pub prefix: Option<String>,
+}
+
+impl MappingArgs {
+    /// True when any mapping option was given.
+    pub fn is_set(&self) -> bool {
+        self.preset.is_some() || self.mapping.is_some() || self.prefix.is_some()
+    }
+
+    /// The configuration: the file, then `--preset` and `--prefix` over it.
+    pub fn config(&self) -> anyhow::Result<MappingConfig> {
+        let mut c = match &self.mapping {
+            Some(p) => MappingConfig::load(p).context("reading the mapping file")?,
+            None => MappingConfig::default(),
+        };
+        if let Some(p) = self.preset {
+            c.preset = Some(p);
+        }
+        if let Some(p) = &self.prefix {
+            c.prefix = Some(p.clone());
+        }
+        c.validate().context("--prefix")?;
+        Ok(c)
+    }
+}
+
+/// `--folder`/`--exclude-folder` plus the mapping file's include/exclude.
+pub(super) fn selection(select: &SelectArgs, config: &MappingConfig) -> Selection {
+    let mut s = select.selection();
+    s.add_folders(&config.include, &config.exclude);
+    s
+}
+
+/// TLS modes of `--tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsArg {
+    /// Plain IMAP, no encryption (only when asked for; meant for loopback tests).
+    None,
+    /// Plain connect, then STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte.
+    Implicit,
+}
+
+/// `--nul` policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NulArg {
+    /// Remove NUL bytes and send the rest (reported per folder).
+    Strip,
+    /// Do not send such messages (reported as skipped).
+    Skip,
+}
+
+/// Password mechanisms of `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthArg {
+    /// AUTHENTICATE PLAIN when offered, else LOGIN.
+    Auto,
+    /// IMAP LOGIN.
+    Login,
+    /// AUTHENTICATE PLAIN.
+    Plain,
+}
+
+/// Options of the IMAP target (`--to imap[s]://…`). Secrets are never
+/// accepted as arguments: only the name of a variable or a file.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "IMAP target")]
+pub struct ImapArgs {
+    /// Override the TLS mode of the URL (`none` is refused unless given here).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tls: Option<TlsArg>,
+    /// Trust this CA (PEM) for the server certificate, besides the system ones.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Do not verify the server certificate or host name (dangerous).
+    #[arg(long)]
+    pub insecure: bool,
+    /// TCP connect timeout, in seconds.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// Read/write timeout of every network call, in seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub io_timeout: u64,
+    /// Login on the target for the one account given with --account.
+    #[arg(long, value_name = "LOGIN")]
+    pub user: Option<String>,
+    /// Read the --user password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "password_file")]
+    pub password_env: Option<String>,
+    /// Read the --user password from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Account mapping: CSV `source,target_user,secret` (secret: env:VAR,
+    /// file:PATH, or empty for the admin login / a prompt), as written by
+    /// `kerio-migrate users --format accounts-csv`.
+    #[arg(long = "accounts", value_name = "FILE.csv", conflicts_with = "user")]
+    pub accounts_file: Option<PathBuf>,
+    /// Admin / master login: SASL PLAIN as this user on behalf of each
+    /// account (Dovecot master users, Cyrus, Zimbra); no user passwords needed.
+    #[arg(long, value_name = "LOGIN")]
+    pub admin_user: Option<String>,
+    /// Read the admin password from this environment variable.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "admin_user",
+        conflicts_with = "admin_password_file"
+    )]
+    pub admin_password_env: Option<String>,
+    /// Read the admin password from the first line of this file.
+    #[arg(long, value_name = "FILE", requires = "admin_user")]
+    pub admin_password_file: Option<PathBuf>,
+    /// XOAUTH2: a shell command that prints an access token (it gets the
+    /// login in $KERIO_MIGRATE_USER and as `{user}`, which is replaced by
+    /// the shell-quoted login: do not quote it again); rerun when the token
+    /// expires or is refused.
+    #[arg(long, value_name = "CMD", conflicts_with = "oauth2_token_file")]
+    pub oauth2_token_cmd: Option<String>,
+    /// XOAUTH2: a file holding the access token (reread when the token is
+    /// 45 minutes old or refused, so an outside refresher can keep it current).
+    #[arg(long, value_name = "FILE")]
+    pub oauth2_token_file: Option<PathBuf>,
+    /// How passwords are sent.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub auth: AuthArg,
+    /// Migrate `#public@domain` folders into this login (else they need a
+    /// row in --accounts, or are skipped as not mapped).
+    #[arg(long, value_name = "LOGIN")]
+    pub public_to: Option<String>,
+    /// Folder under which public folders are created.
+    #[arg(long, default_value = "Public", value_name = "NAME")]
+    pub public_prefix: String,
+    /// Append connections per account.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub connections: usize,
+    /// APPEND commands in flight per connection.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub window: usize,
+    /// Messages per MULTIAPPEND command (1 disables MULTIAPPEND).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub batch: usize,
+    /// NUL bytes when the server has no BINARY.
+    #[arg(long, value_enum, default_value = "strip")]
+    pub nul: NulArg,
+    /// Bytes uploaded per target account in any 24 hours (e.g. 500M for
+    /// Gmail); when used up the account waits.
+    #[arg(long, value_name = "BYTES", value_parser = crate::text::parse_size)]
+    pub max_bytes_per_day: Option<u64>,
+    /// Reconnections and resends before a message is reported failed.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+}
