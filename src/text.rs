@@ -76,6 +76,17 @@ pub fn group_digits(n: u64) -> String {
     out
 }
 
+/// `s` cut to `n` characters, with `…` when it was longer.
+pub fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
+
 /// The first ten of `v`, comma-separated, with `…` when there are more.
 pub fn sample(v: &[String]) -> String {
     let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");

@@ -350,10 +350,7 @@ fn check(
                             tally.objects += 1;
                             let (uid, added) = match c.uid().filter(|u| !u.trim().is_empty()) {
                                 Some(u) => (u.to_string(), false),
-                                None => (
-                                    kerio_migrate::export::vcard::derived_uid(&src_ref, index),
-                                    true,
-                                ),
+                                None => (kerio_migrate::export::derived_uid(&src_ref, index), true),
                             };
                             index += 1;
                             if added {
@@ -410,10 +407,9 @@ fn check(
                                 let (uid, added) = match comp.uid().filter(|u| !u.trim().is_empty())
                                 {
                                     Some(u) => (u.to_string(), false),
-                                    None if uploadable => (
-                                        kerio_migrate::export::vcard::derived_uid(&src_ref, index),
-                                        true,
-                                    ),
+                                    None if uploadable => {
+                                        (kerio_migrate::export::derived_uid(&src_ref, index), true)
+                                    }
                                     None => (String::new(), false),
                                 };
                                 index += 1;

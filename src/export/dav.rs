@@ -283,7 +283,7 @@ impl Client {
             method: method.into(),
             url: url.into(),
             status: r.status,
-            body: super::vcard::shorten(r.body.trim(), 200),
+            body: crate::text::shorten(r.body.trim(), 200),
         }
     }
 

@@ -106,26 +106,6 @@ fn entry_value(e: &ICalendarEntry) -> String {
     l
 }
 
-/// A property, parameter or component name as RFC 5545 allows it
-/// (letters, digits, `-`); anything else becomes `-`. Garbage input can
-/// give calcard names with line breaks, which would break the file.
-pub fn clean_name(n: &str) -> Option<String> {
-    if n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !n.is_empty() {
-        return None;
-    }
-    let c: String = n
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Some(if c.is_empty() { "X-EMPTY".into() } else { c })
-}
-
 /// An RRULE / EXRULE that calcard kept as text because it was escaped
 /// like a text value (`FREQ=DAILY\;COUNT=10`, seen in real exports): the
 /// escapes are removed and the rule parsed again. Written as text it would
@@ -169,21 +149,21 @@ fn clean_names(cal: &mut ICalendar) -> usize {
     let mut n = 0;
     for c in &mut cal.components {
         if let ICalendarComponentType::Other(t) = &mut c.component_type {
-            if let Some(x) = clean_name(t) {
+            if let Some(x) = super::common::clean_name(t) {
                 *t = x;
                 n += 1;
             }
         }
         for e in &mut c.entries {
             if let ICalendarProperty::Other(t) = &mut e.name {
-                if let Some(x) = clean_name(t) {
+                if let Some(x) = super::common::clean_name(t) {
                     *t = x;
                     n += 1;
                 }
             }
             for p in &mut e.params {
                 if let ICalendarParameterName::Other(t) = &mut p.name {
-                    if let Some(x) = clean_name(t) {
+                    if let Some(x) = super::common::clean_name(t) {
                         *t = x;
                         n += 1;
                     }
@@ -376,10 +356,10 @@ pub fn parse_all(text: &str) -> (Vec<ICalendar>, Vec<String>) {
             Entry::VCard(_) => problems.push("a vCard among the calendar objects".into()),
             Entry::InvalidLine(l) => {
                 if !l.trim().is_empty() {
-                    problems.push(format!("invalid line {:?}", super::vcard::shorten(&l, 80)));
+                    problems.push(format!("invalid line {:?}", crate::text::shorten(&l, 80)));
                 }
             }
-            other => problems.push(super::vcard::shorten(&format!("{other:?}"), 120)),
+            other => problems.push(crate::text::shorten(&format!("{other:?}"), 120)),
         }
     }
     (cals, problems)
@@ -593,7 +573,7 @@ impl Merger {
             if uploadable(&obj.comp().component_type)
                 && obj.uid().is_none_or(|u| u.trim().is_empty())
             {
-                let uid = super::vcard::derived_uid(src, index);
+                let uid = super::common::derived_uid(src, index);
                 let c = &mut obj.frag.components[0];
                 c.entries.retain(|e| e.name != ICalendarProperty::Uid);
                 c.entries

@@ -19,12 +19,15 @@
 //! One bad item never stops an export: it is counted and reported with its
 //! source file and the reason, and the exit code says so.
 
+mod common;
 pub mod dav;
 pub mod ical;
 pub mod notes;
 pub mod users;
 pub mod vcard;
 pub mod wrapper;
+
+pub use common::derived_uid;
 
 use crate::progress::Progress;
 use crate::select::Selection;

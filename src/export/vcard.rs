@@ -152,35 +152,13 @@ pub fn parse_all(text: &str) -> (Vec<VCard>, Vec<String>) {
             Entry::ICalendar(_) => problems.push("an iCalendar object among the vCards".into()),
             Entry::InvalidLine(l) => {
                 if !l.trim().is_empty() {
-                    problems.push(format!("invalid line {:?}", shorten(&l, 80)));
+                    problems.push(format!("invalid line {:?}", crate::text::shorten(&l, 80)));
                 }
             }
-            other => problems.push(shorten(&format!("{other:?}"), 120)),
+            other => problems.push(crate::text::shorten(&format!("{other:?}"), 120)),
         }
     }
     (cards, problems)
-}
-
-pub(crate) fn shorten(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// A stable UID for an object without one, derived from its source.
-pub fn derived_uid(src: &SourceRef, index: usize) -> String {
-    let h = blake3::hash(
-        format!("{}\0{}\0{}\0{}", src.account, src.folder, src.item, index).as_bytes(),
-    );
-    let hex: String = h.as_bytes()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("kerio-migrate-{hex}")
 }
 
 /// Reads one item into `cards`, recording problems in `fr`.
@@ -245,8 +223,10 @@ pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExpor
         let uid_added = card.uid().is_none_or(|u| u.trim().is_empty());
         if uid_added {
             card.entries.retain(|e| e.name != VCardProperty::Uid);
-            card.entries
-                .push(VCardEntry::new(VCardProperty::Uid).with_value(derived_uid(src, index)));
+            card.entries.push(
+                VCardEntry::new(VCardProperty::Uid)
+                    .with_value(super::common::derived_uid(src, index)),
+            );
             fr.changes.push(ItemProblem::new(
                 src,
                 format!("card {}: UID added", index + 1),
@@ -262,9 +242,9 @@ pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExpor
 }
 
 /// Cleans property, group and parameter names (see
-/// [`super::ical::clean_name`]); returns how many were changed.
+/// [`super::common::clean_name`]); returns how many were changed.
 fn clean_names(card: &mut VCard) -> usize {
-    use super::ical::clean_name;
+    use super::common::clean_name;
     let mut n = 0;
     for e in &mut card.entries {
         if let VCardProperty::Other(t) = &mut e.name {
