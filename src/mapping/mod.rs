@@ -8,84 +8,10 @@
 //! says how ([`MapSource`]) and what it had to change (notes). [`check()`]
 //! looks at all folders of an account together (merges, case clashes).
 //!
-//! # Order (first that applies wins, as in imapsync: `--f1f2`, then
-//! `--automap`, then `--regextrans2`)
-//!
-//! 1. **Rename**: an explicit `source = "target"` for the folder, or for its
-//!    nearest renamed ancestor (subfolders follow their parent's rename).
-//! 2. **Special**: a top-level Kerio special folder (compared without
-//!    case) goes to the target's mailbox for that use:
-//!    `Sent Items`, `Sent Messages`, `Sent` → `\Sent`;
-//!    `Deleted Items`, `Deleted Messages`, `Trash` → `\Trash`;
-//!    `Junk E-mail`, `Junk`, `Spam` → `\Junk`; `Drafts` → `\Drafts`.
-//!    The target name is, in order: the server's SPECIAL-USE mailbox from
-//!    LIST (whatever its localised name: `[Gmail]` or `[Google Mail]`),
-//!    `[special_targets]` from the config, an existing mailbox with a
-//!    well-known name (`Sent`, `Sent Items`, …), the preset's name. With
-//!    none of these the folder keeps its Kerio name. Subfolders follow
-//!    (`Sent Items/2019` → `<\Sent>/2019`), except with the Gmail preset,
-//!    where they stay ordinary folders (Gmail's system labels have no
-//!    children). Special folders never get the prefix.
-//! 3. **Rule**: the regex rules, in order, on the `/`-separated source
-//!    path; the first that matches is applied (`continue = true` goes on
-//!    with the next rules on the result). The prefix applies to the result.
-//! 4. **Default**: the same path; the prefix applies, except to INBOX and
-//!    its subfolders (unless `prefix_inbox = true`). `inbox` in any case is
-//!    `INBOX`.
-//!
-//! Then every component the mapper made (not the server's own names) is
-//! made acceptable to the target, each change noted: control characters
-//! and the preset's refused characters (Gmail `^`) are replaced, whitespace
-//! is trimmed and collapsed (Gmail), the target's hierarchy delimiter
-//! inside a name is replaced (`_`), empty components become `_`, a reserved
-//! top-level name gets a suffix (Microsoft 365 `Files` → `Files
-//! (migrated)`). On a case-insensitive target, a name that differs only in
-//! case from a mailbox the server already has takes the server's spelling.
-//!
-//! # The TOML file (`--mapping FILE.toml`)
-//!
-//! All keys are optional; unknown keys are errors. Paths are always
-//! `/`-separated and decoded (as `scan` prints them), whatever the target's
-//! delimiter.
-//!
-//! ```toml
-//! preset = "gmail"              # gmail | office365 | dovecot (--preset wins)
-//! prefix = "Kerio/"             # --prefix wins
-//! prefix_inbox = false          # true: INBOX and its subfolders go under the prefix too
-//! special_folders = true        # false: Sent Items etc. are ordinary folders
-//! special_subfolders = "follow" # or "keep" (default "keep" for gmail)
-//! include = ["INBOX*", "Projects/*"]   # added to --folder (globs: * and ?)
-//! exclude = ["Junk E-mail"]            # added to --exclude-folder
-//!
-//! [rename]                      # exact source path = target path; wins over all
-//! "Deleted Items" = "Kerio Deleted Items"
-//! "INBOX/Old" = "Archive/Old"   # INBOX/Old/2019 → Archive/Old/2019
-//!
-//! [[rule]]                      # regex on the source path; first match wins
-//! match = '^Projekte/(.*)$'
-//! replace = 'Projects/${1}'     # $1 / ${1} / ${name}; write ${1} before letters
-//! all = false                   # true: replace every match, not just the first
-//! continue = false              # true: go on with the next rules on the result
-//!
-//! [special_sources]             # more Kerio names for a special use
-//! sent = ["Gesendete Objekte"]
-//! trash = ["Gelöschte Objekte"]
-//!
-//! [special_targets]             # target names when the server does not say
-//! sent = "[Google Mail]/Sent Mail"
-//!
-//! [sanitize]                    # override the preset's name rules
-//! case_insensitive = true
-//! collapse_whitespace = true
-//! replace_chars = "^\"\\"
-//! replacement = "_"
-//! reserved = ["Files"]
-//! reserved_suffix = " (migrated)"
-//! delimiter_replacement = "_"
-//! ```
-//!
-//! Special uses: `sent`, `trash`, `junk`, `drafts`, `archive`, `all`,
-//! `flagged`.
+//! Invariants: the order of the rules (rename, special, rule, default) is
+//! the documented one (docs/mapping.md, where the TOML file is described
+//! too); only components the mapper made are sanitised, never the server's
+//! own names; every change to a name leaves a note.
 
 pub mod check;
 pub mod config;
