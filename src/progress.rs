@@ -236,6 +236,15 @@ impl Drop for AccountProgress<'_> {
     }
 }
 
+impl crate::model::ProgressSink for Progress {
+    fn add_total(&self, n: u64) {
+        Progress::add_total(self, n)
+    }
+    fn inc(&self, items: u64, bytes: u64) {
+        Progress::inc(self, items, bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,14 +270,5 @@ mod tests {
         assert!((r - 2.0).abs() < 1e-9);
         assert_eq!(e, Some(10.0));
         assert_eq!(rate_eta(30, 30, 5.0).1, None);
-    }
-}
-
-impl crate::model::ProgressSink for Progress {
-    fn add_total(&self, n: u64) {
-        Progress::add_total(self, n)
-    }
-    fn inc(&self, items: u64, bytes: u64) {
-        Progress::inc(self, items, bytes)
     }
 }
