@@ -5,9 +5,9 @@ use super::{Cli, SelectArgs};
 use crate::dest::maildir::{MaildirDest, MaildirOptions};
 use crate::dest::Destination as _;
 use crate::mapping::{Mapper, MappingConfig, Preset, TargetFolders};
+use crate::model::Account;
 use crate::plan::{self, Budget, Limit, Naming, Plan, PlanOptions};
 use crate::select::Selection;
-use crate::source::kerio::Account;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::PathBuf;
@@ -142,7 +142,7 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 }
 
 pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
-    let store = crate::source::kerio::Store::open(&a.store)?;
+    let store = crate::source::open(&a.store)?;
     let mut config = a.mapping.config()?;
     let mut warnings = Vec::new();
     let mut opts = PlanOptions {
@@ -176,7 +176,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
         )?;
         opts.bytes_per_day = budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), None);
         let mut open = |acc: &Account| Ok(target.plan_session(acc));
-        let accounts = plan::plan(&store, Naming::Online(&mut open), &opts)?;
+        let accounts = plan::plan(store.as_ref(), Naming::Online(&mut open), &opts)?;
         (accounts, "nothing is written".to_string())
     } else if let Some(host) = imap_host(&a.to) {
         if config.preset.is_none() {
@@ -198,7 +198,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             opts.bytes_per_day =
                 budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), config.preset);
             let mut open = |acc: &Account| target.open(acc);
-            let accounts = plan::plan(&store, Naming::Online(&mut open), &opts)?;
+            let accounts = plan::plan(store.as_ref(), Naming::Online(&mut open), &opts)?;
             (accounts, "logged in; nothing is created".to_string())
         } else {
             let target = TargetFolders::offline(config.preset);
@@ -215,7 +215,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             opts.append_limit = config.preset.and_then(preset_limit);
             opts.bytes_per_day =
                 budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), config.preset);
-            let accounts = plan::plan(&store, Naming::Offline(&mapper), &opts)?;
+            let accounts = plan::plan(store.as_ref(), Naming::Offline(&mapper), &opts)?;
             (accounts, "offline".to_string())
         }
     } else {
@@ -227,7 +227,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
     let totals = plan::totals(&accounts, opts.rate, opts.bytes_per_day.as_ref());
     let errors = accounts.iter().any(|a| a.error.is_some());
     let plan = Plan {
-        store: store.mail_root.display().to_string(),
+        store: store.root().display().to_string(),
         target: a.to.clone(),
         mode,
         preset: config.preset.map(|p| p.name().to_string()),
