@@ -10,9 +10,7 @@ use crate::journal::Journal;
 use crate::message::ContentHash;
 use crate::report::exit;
 use crate::select::Selection;
-use crate::source::kerio::index::flag_bits;
-use crate::source::kerio::layout::walk_account;
-use crate::source::kerio::{FolderKind, Store};
+use crate::source::{FolderKind, Source};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -98,7 +96,7 @@ pub struct Verification {
 
 /// Verifies the target.
 pub fn verify(
-    store: &Store,
+    source: &dyn Source,
     target: &dyn Destination,
     journal: &Journal,
     opts: &VerifyOptions,
@@ -109,8 +107,8 @@ pub fn verify(
         deep: opts.deep,
         ..Verification::default()
     };
-    let accounts = match store.accounts() {
-        Ok((a, _)) => a,
+    let accounts = match source.accounts() {
+        Ok(list) => list.accounts,
         Err(e) => {
             v.accounts.push(AccountCheck {
                 error: Some(e.to_string()),
@@ -125,8 +123,8 @@ pub fn verify(
             account: account.id(),
             ..AccountCheck::default()
         };
-        let tree = match walk_account(account) {
-            Ok(t) => t,
+        let walk = match source.walk(account) {
+            Ok(w) => w,
             Err(e) => {
                 ac.error = Some(e.to_string());
                 v.accounts.push(ac);
@@ -134,8 +132,8 @@ pub fn verify(
             }
         };
         let mut session = None;
-        for (folder, contents, d) in tree.classified() {
-            if d.kind != FolderKind::Mail || !opts.selection.folder(&folder.path) {
+        for folder in walk {
+            if folder.kind() != FolderKind::Mail || !opts.selection.folder(&folder.path) {
                 continue;
             }
             let mut fc = FolderCheck {
@@ -153,14 +151,9 @@ pub fn verify(
             // Expected: non-empty items (empty files are never migrated).
             let mut refs: Vec<(String, DestRef, ContentHash)> = Vec::new();
             let mut mailbox_of_rows: Option<String> = None;
-            for item in &contents.items {
-                let empty = std::fs::metadata(contents.path(item))
-                    .map(|m| m.len() == 0)
-                    .unwrap_or(false);
-                let deleted = contents
-                    .record(item)
-                    .is_some_and(|r| r.flags() & flag_bits::DELETED != 0);
-                if empty || (opts.skip_deleted && deleted) {
+            for item in &folder.items {
+                let empty = item.stat().map(|s| s.size == 0).unwrap_or(false);
+                if empty || (opts.skip_deleted && item.deleted()) {
                     continue;
                 }
                 fc.source_items += 1;

@@ -45,7 +45,7 @@ pub struct VerifyArgs {
 
 /// Runs `verify`.
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
-    let store = crate::source::kerio::Store::open(&a.store)?;
+    let store = crate::source::open(&a.store)?;
     let mapping = a.mapping.config()?;
     let (target, default_state): (Box<dyn Destination>, PathBuf) = if let Some(dir) =
         a.to.strip_prefix("maildir:")
@@ -80,7 +80,7 @@ pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     }
     let journal = Journal::open(&state, &target.id(), "verify").context("opening the journal")?;
     let v = verify(
-        &store,
+        store.as_ref(),
         target.as_ref(),
         &journal,
         &VerifyOptions {
