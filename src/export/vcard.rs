@@ -183,9 +183,14 @@ pub fn derived_uid(src: &SourceRef, index: usize) -> String {
     format!("kerio-migrate-{hex}")
 }
 
-/// Reads one item into `cards`, recording problems in `fr`.
-pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExport) {
-    let u = match load_item(src) {
+/// Reads `item` (described by `src`) into `cards`, recording problems in `fr`.
+pub fn collect_item(
+    item: &crate::source::Item,
+    src: &SourceRef,
+    cards: &mut Vec<Card>,
+    fr: &mut FolderExport,
+) {
+    let u = match load_item(item, src) {
         Ok(u) => u,
         Err(p) => {
             fr.failed.push(p);
