@@ -92,20 +92,20 @@ pub enum BackupError {
     /// Writing an entry's data failed (disk full, permissions).
     #[error("{archive}: entry {entry:?}: writing {path}: {source}")]
     Write {
-        /// The archive.
+        /// The archive being unpacked.
         archive: PathBuf,
         /// The entry name as stored in the archive.
         entry: String,
         /// The file being written.
         path: PathBuf,
-        /// The error.
+        /// What the system said (disk full, permission denied).
         #[source]
         source: io::Error,
     },
     /// The file is not a ZIP archive that can be read on its own.
     #[error("{path}: not a standalone ZIP archive ({detail}); {hint}", hint = JOIN_HINT)]
     NotStandalone {
-        /// The archive.
+        /// The file that cannot be read alone.
         path: PathBuf,
         /// What the ZIP reader said and what the file starts with.
         detail: String,
@@ -118,7 +118,7 @@ pub enum BackupError {
         list_or_none(top_level)
     )]
     NoMailTree {
-        /// The archive.
+        /// The archive without a mail tree.
         archive: PathBuf,
         /// Top-level entry names (directories end with `/`).
         top_level: Vec<String>,
@@ -130,7 +130,7 @@ pub enum BackupError {
         list_or_none(seen)
     )]
     NoFullBackup {
-        /// The directory.
+        /// The backup directory given.
         dir: PathBuf,
         /// ZIP files seen there.
         seen: Vec<String>,
@@ -147,7 +147,7 @@ pub enum BackupError {
     Marker {
         /// The marker file.
         path: PathBuf,
-        /// Why.
+        /// What the JSON reader said.
         detail: String,
     },
     /// Interrupted (Ctrl-C); the archive being unpacked will be unpacked

@@ -32,7 +32,7 @@ impl BackupKind {
 /// `F20240101T020000Z.1.zip`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupName {
-    /// Kind.
+    /// Full, differential or copy (the first letter).
     pub kind: BackupKind,
     /// `YYYYMMDDThhmmssZ` (upper case).
     pub stamp: String,

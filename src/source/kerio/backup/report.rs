@@ -11,18 +11,18 @@ use std::path::PathBuf;
 /// An entry that was not unpacked, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejected {
-    /// The archive.
+    /// The archive holding the entry.
     pub archive: PathBuf,
     /// The entry name as stored (lossy if not UTF-8 / CP437).
     pub entry: String,
-    /// Why.
+    /// Why it was not unpacked, for the admin.
     pub reason: String,
 }
 
 /// What happened to one archive.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArchiveReport {
-    /// The archive.
+    /// The archive file, as given.
     pub path: PathBuf,
     /// Kind, from the name, when it is a Kerio backup name.
     pub kind: Option<BackupKind>,
