@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 /// A store to migrate from, read offline. Every command walks it the same
 /// way: [`Source::accounts`], then [`Source::walk`] for each account it
 /// takes.
-pub trait Source: Sync {
+pub trait Source: Send + Sync {
     /// Where the accounts are read from, as reports show it (a Kerio
     /// store's `store/mail`).
     fn root(&self) -> &Path;
