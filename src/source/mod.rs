@@ -15,6 +15,24 @@
 //! place are further sources (another `impl Source`, another [`Origin`]);
 //! nothing outside this module parses a source's files.
 //!
+//! What a migration driver writes with it:
+//!
+//! ```text
+//! for account in source.accounts()?.accounts {           // + selection
+//!     let walk = source.walk(&account)?;                 // unreadable account: report it
+//!     report.skipped_system = walk.skipped.clone();
+//!     for folder in walk {                               // one folder in memory at a time
+//!         if folder.kind() != FolderKind::Mail { SkippedFolder::groupware(&folder); continue }
+//!         report.notes = folder.notes.clone();           // the same notes everywhere
+//!         for item in &folder.items {
+//!             item.deleted(); item.stat()?;              // skip decisions, no read
+//!             let data = item.read()?;                   // bytes + mtime
+//!             item.flags(); item.received(); item.created();
+//!         }
+//!     }
+//! }
+//! ```
+//!
 //! May import `model`, `text`, `mutf7` and `message` only.
 
 pub mod item;
