@@ -9,11 +9,10 @@
 //!   ──▶ folder mapping ──▶ target (Maildir, IMAP) ──▶ journal (what arrived) ──▶ report
 //! ```
 //!
-//! - [`store`]: finds the store root, accounts and folders (`layout`),
-//!   decodes folder names (`names`, modified UTF-7), parses `index.fld` and
-//!   `status.fld` (`index`), lists a folder's items (`items`), decides a
-//!   folder's kind (`kind`), and unpacks Kerio backup ZIPs into a store
-//!   directory (`backup`).
+//! - [`source`]: the one walk every command shares (the `Source` trait:
+//!   accounts → folders with their kind → items with flags and dates);
+//!   `source::kerio` reads a Kerio store (layout, `index.fld` /
+//!   `status.fld`, items, kinds) and unpacks its backup ZIPs (`backup`).
 //! - [`message`]: prepares one item for a target (the only user of
 //!   mail-parser): CRLF, hash, Message-ID, dates, anomalies, and the
 //!   internal-date chain.

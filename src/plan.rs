@@ -16,12 +16,10 @@
 
 use crate::dest::{DestError, DestSession, MailboxSpec};
 use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
+use crate::model::Account;
 use crate::report::SkippedFolder;
 use crate::select::Selection;
-use crate::source::kerio::index::flag_bits;
-use crate::source::kerio::items::{read_item, FolderContents};
-use crate::source::kerio::layout::walk_account;
-use crate::source::kerio::{Account, Folder, FolderKind, Store, StoreError};
+use crate::source::{Folder, FolderKind, Source, SourceError};
 use crate::text::{display_width, group_digits, human_bytes, pad};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -199,19 +197,20 @@ pub struct Plan {
 
 /// Plans every selected account of a store.
 pub fn plan(
-    store: &Store,
+    source: &dyn Source,
     naming: Naming<'_>,
     opts: &PlanOptions,
-) -> Result<Vec<AccountPlan>, StoreError> {
-    let (accounts, _) = store.accounts()?;
+) -> Result<Vec<AccountPlan>, SourceError> {
+    let accounts = source.accounts()?.accounts;
     let mut out = Vec::new();
     let mut naming = naming;
     for account in accounts.iter().filter(|a| opts.selection.account(&a.id())) {
         let ap = match &mut naming {
-            Naming::Offline(m) => plan_account(account, Namer::Mapper(m), opts),
+            Naming::Offline(m) => plan_account(source, account, Namer::Mapper(m), opts),
             Naming::Online(open) => match open(account) {
                 Ok(mut session) => {
-                    let mut ap = plan_account(account, Namer::Session(session.as_mut()), opts);
+                    let mut ap =
+                        plan_account(source, account, Namer::Session(session.as_mut()), opts);
                     if let Err(e) = session.finish() {
                         ap.error
                             .get_or_insert(format!("closing the target account: {e}"));
@@ -219,7 +218,7 @@ pub fn plan(
                     ap
                 }
                 Err(e) => {
-                    let mut ap = plan_account(account, Namer::Unavailable, opts);
+                    let mut ap = plan_account(source, account, Namer::Unavailable, opts);
                     ap.error = Some(format!("cannot open the target account: {e}"));
                     ap
                 }
@@ -230,8 +229,13 @@ pub fn plan(
     Ok(out)
 }
 
-/// Plans one account.
-pub fn plan_account(account: &Account, namer: Namer<'_>, opts: &PlanOptions) -> AccountPlan {
+/// Plans one account of `source`.
+pub fn plan_account(
+    source: &dyn Source,
+    account: &Account,
+    namer: Namer<'_>,
+    opts: &PlanOptions,
+) -> AccountPlan {
     let mut ap = AccountPlan {
         account: account.id(),
         ..AccountPlan::default()
@@ -247,8 +251,8 @@ pub fn plan_account(account: &Account, namer: Namer<'_>, opts: &PlanOptions) -> 
     if ap.append_limit.is_none() {
         ap.append_limit = opts.append_limit.clone();
     }
-    let tree = match walk_account(account) {
-        Ok(t) => t,
+    let walk = match source.walk(account) {
+        Ok(w) => w,
         Err(e) => {
             ap.error = Some(e.to_string());
             return ap;
@@ -256,19 +260,17 @@ pub fn plan_account(account: &Account, namer: Namer<'_>, opts: &PlanOptions) -> 
     };
     let limit = ap.append_limit.as_ref().map(|l| l.bytes);
     let mut mapped: Vec<MappedFolder> = Vec::new();
-    for (folder, contents, d) in tree.classified() {
-        if d.kind != FolderKind::Mail {
-            ap.not_migrated
-                .push(SkippedFolder::not_mail(folder, &contents, &d));
+    for folder in walk {
+        if folder.kind() != FolderKind::Mail {
+            ap.not_migrated.push(SkippedFolder::groupware(&folder));
             continue;
         }
         if !opts.selection.folder(&folder.path) {
-            ap.not_migrated
-                .push(SkippedFolder::not_selected(folder, &contents, &d));
+            ap.not_migrated.push(SkippedFolder::unselected(&folder));
             continue;
         }
-        let mut fp = survey_folder(folder, &contents, opts.skip_deleted, limit);
-        name_folder(&mut fp, folder, &mut namer);
+        let mut fp = survey_folder(&folder, opts.skip_deleted, limit);
+        name_folder(&mut fp, &folder, &mut namer);
         if let Some(t) = &fp.target {
             mapped.push(MappedFolder {
                 source: fp.source.clone(),
@@ -324,35 +326,27 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
 
 /// Items and sizes of one folder; items within 10 % of the limit are
 /// prepared to learn their exact size on the wire.
-fn survey_folder(
-    folder: &Folder,
-    c: &FolderContents,
-    skip_deleted: bool,
-    limit: Option<u64>,
-) -> FolderPlan {
+fn survey_folder(folder: &Folder, skip_deleted: bool, limit: Option<u64>) -> FolderPlan {
     let mut fp = FolderPlan {
         source: folder.path.clone(),
         ..FolderPlan::default()
     };
-    for item in &c.items {
-        if skip_deleted
-            && c.record(item)
-                .is_some_and(|r| r.flags() & flag_bits::DELETED != 0)
-        {
+    for item in &folder.items {
+        if skip_deleted && item.deleted() {
             continue;
         }
-        let path = c.path(item);
-        let size = match std::fs::metadata(&path) {
-            Ok(m) => m.len(),
+        let size = match item.stat() {
+            Ok(s) => s.size,
             Err(e) => {
-                fp.notes.push(format!("{}: unreadable: {e}", item.id));
+                fp.notes
+                    .push(format!("{}: unreadable: {}", item.id, e.source));
                 fp.items += 1;
                 continue;
             }
         };
         let size = match limit {
-            Some(l) if size.saturating_mul(10) >= l.saturating_mul(9) => match read_item(&path) {
-                Ok((raw, _)) => crate::message::prepare(raw).bytes.len() as u64,
+            Some(l) if size.saturating_mul(10) >= l.saturating_mul(9) => match item.read() {
+                Ok(data) => crate::message::prepare(data.bytes).bytes.len() as u64,
                 Err(_) => size,
             },
             _ => size,

@@ -151,7 +151,29 @@ pub struct SkippedFolder {
 }
 
 impl SkippedFolder {
-    /// A groupware folder (left to the exporters).
+    /// A groupware folder of the walk (left to the exporters).
+    pub fn groupware(folder: &crate::source::Folder) -> SkippedFolder {
+        let d = &folder.decision;
+        SkippedFolder {
+            folder: folder.path.clone(),
+            kind: d.kind.to_string(),
+            items: folder.items.len() as u64,
+            reason: format!("not mail (from {}); use the exporters", d.source),
+        }
+    }
+
+    /// A mail folder of the walk left out by `--folder` / `--exclude-folder`.
+    pub fn unselected(folder: &crate::source::Folder) -> SkippedFolder {
+        SkippedFolder {
+            folder: folder.path.clone(),
+            kind: folder.decision.kind.to_string(),
+            items: folder.items.len() as u64,
+            reason: "not selected (--folder / --exclude-folder)".into(),
+        }
+    }
+
+    /// A groupware folder (left to the exporters); the Kerio reader's form,
+    /// used by `migrate.rs` until the engine walks a `Source`.
     pub fn not_mail(
         folder: &crate::source::kerio::Folder,
         contents: &crate::source::kerio::FolderContents,
@@ -165,7 +187,8 @@ impl SkippedFolder {
         }
     }
 
-    /// A mail folder left out by `--folder` / `--exclude-folder`.
+    /// A mail folder left out by `--folder` / `--exclude-folder`; the Kerio
+    /// reader's form, used by `migrate.rs` until the engine walks a `Source`.
     pub fn not_selected(
         folder: &crate::source::kerio::Folder,
         contents: &crate::source::kerio::FolderContents,
@@ -196,7 +219,7 @@ pub struct AccountReport {
     /// An error that stopped the account.
     pub error: Option<String>,
     /// System directories and files skipped, by name.
-    pub skipped_system: crate::source::kerio::SkipLog,
+    pub skipped_system: crate::source::SkipLog,
 }
 
 /// The whole report.

@@ -9,10 +9,7 @@ use crate::message::{self, DateInputs};
 use crate::progress::Progress;
 use crate::report::ItemNote;
 use crate::select::Selection;
-use crate::source::kerio::index::flag_bits;
-use crate::source::kerio::items::read_item;
-use crate::source::kerio::layout::walk_account;
-use crate::source::kerio::{FolderKind, SkipLog, Store};
+use crate::source::{Folder, FolderKind, Item, SkipLog, Source, SourceError};
 use crate::text::{display_width, human_bytes, pad};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -210,154 +207,42 @@ struct ItemFacts {
 
 /// Scans the store.
 pub fn scan(
-    store: &Store,
+    source: &dyn Source,
     selection: &Selection,
     progress: &Progress,
-) -> Result<Inventory, crate::source::kerio::StoreError> {
-    let (accounts, skipped) = store.accounts()?;
+) -> Result<Inventory, SourceError> {
+    let list = source.accounts()?;
     let mut inv = Inventory {
-        mail_root: store.mail_root.display().to_string(),
-        users_cfg: store.users_cfg().map(|p| p.display().to_string()),
-        skipped,
+        mail_root: source.root().display().to_string(),
+        users_cfg: source.user_directory().map(|p| p.display().to_string()),
+        skipped: list.skipped,
         ..Inventory::default()
     };
     let now = chrono::Utc::now().timestamp();
-    for account in accounts.iter().filter(|a| selection.account(&a.id())) {
+    for account in list.accounts.iter().filter(|a| selection.account(&a.id())) {
         let mut ai = AccountInventory {
             account: account.id(),
             domain: account.domain.clone(),
             public: account.public,
             ..AccountInventory::default()
         };
-        let tree = match walk_account(account) {
-            Ok(t) => t,
+        let walk = match source.walk(account) {
+            Ok(w) => w,
             Err(e) => {
                 ai.problems.push(e.to_string());
                 inv.accounts.push(ai);
                 continue;
             }
         };
-        ai.skipped = tree.skipped.clone();
-        ai.problems = tree.problems.clone();
-        for (folder, c, d) in tree.classified() {
+        ai.skipped = walk.skipped.clone();
+        ai.problems = walk.problems.clone();
+        for folder in walk {
             if !selection.folder(&folder.path) {
                 continue;
             }
-            progress.add_total(c.items.len() as u64);
-            let mut fi = FolderInventory {
-                path: folder.path.clone(),
-                kind: d.kind.to_string(),
-                kind_source: d.source.to_string(),
-                kind_disagreements: d
-                    .disagreements
-                    .iter()
-                    .map(|(s, k)| format!("{s} says {k}"))
-                    .collect(),
-                unrecognised_type_code: d.unrecognised_type_code,
-                name_problem: folder.name_problem.clone(),
-                has_index: c.index.is_some(),
-                has_status: folder.has_status,
-                items: c.items.len() as u64,
-                unindexed: c.unindexed,
-                stale: c.stale.len() as u64,
-                stale_ids: c.stale.iter().take(20).cloned().collect(),
-                duplicate_ids: c.duplicate_ids,
-                ignored_files: c.skipped.files.clone(),
-                ..FolderInventory::default()
-            };
-            if let Some(idx) = &c.index {
-                fi.index_records = idx.len() as u64;
-                fi.garbage_lines = idx.stats.garbage;
-                fi.garbage_samples = idx
-                    .stats
-                    .garbage_samples
-                    .iter()
-                    .map(|(n, t)| format!("line {n}: {t}"))
-                    .collect();
-            }
-            for p in &c.problems {
-                fi.problems.push(ItemNote {
-                    item: String::new(),
-                    reason: p.clone(),
-                });
-            }
-            let facts: Vec<ItemFacts> = c
-                .items
-                .par_iter()
-                .map(|it| {
-                    let rec = c.record(it);
-                    let mut f = ItemFacts {
-                        deleted: rec.is_some_and(|r| r.flags() & flag_bits::DELETED != 0),
-                        unknown_bits: rec.is_some_and(|r| r.unknown_flag_bits() != 0),
-                        ..ItemFacts::default()
-                    };
-                    match read_item(&c.path(it)) {
-                        Err(e) => {
-                            f.unreadable = Some(ItemNote {
-                                item: it.id.clone(),
-                                reason: e.to_string(),
-                            })
-                        }
-                        Ok((raw, mtime)) => {
-                            f.bytes = raw.len() as u64;
-                            let p = message::prepare(raw);
-                            f.a = p.anomalies;
-                            if !p.anomalies.empty {
-                                let (d, src) = message::internal_date(
-                                    &DateInputs {
-                                        index_received: rec.and_then(|r| r.received),
-                                        index_created: rec.and_then(|r| r.created),
-                                        mtime,
-                                        received_header: p.received_header,
-                                        date_header: p.date_header,
-                                    },
-                                    now,
-                                );
-                                f.date = Some(d.timestamp());
-                                f.date_source = Some(src.as_str());
-                            }
-                        }
-                    }
-                    progress.inc(1, f.bytes);
-                    f
-                })
-                .collect();
-            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-            for f in facts {
-                fi.bytes += f.bytes;
-                fi.deleted_flagged += u64::from(f.deleted);
-                fi.unknown_flag_bits += u64::from(f.unknown_bits);
-                if let Some(n) = f.unreadable {
-                    fi.unreadable += 1;
-                    fi.problems.push(n);
-                    continue;
-                }
-                let a = f.a;
-                if a.empty {
-                    fi.empty += 1;
-                    continue;
-                }
-                fi.no_date += u64::from(a.no_date);
-                fi.bad_date += u64::from(a.bad_date);
-                fi.no_message_id += u64::from(a.no_message_id);
-                fi.nul += u64::from(a.nul);
-                fi.no_header += u64::from(a.no_header);
-                fi.bare_lf += u64::from(a.bare_lf);
-                fi.bare_cr += u64::from(a.bare_cr);
-                fi.eight_bit_header += u64::from(a.eight_bit_header);
-                if let Some(d) = f.date {
-                    lo = lo.min(d);
-                    hi = hi.max(d);
-                }
-                if let Some(s) = f.date_source {
-                    *fi.date_sources.entry(s.to_string()).or_default() += 1;
-                }
-            }
-            if lo <= hi {
-                fi.first_date = chrono::DateTime::from_timestamp(lo, 0).map(|d| d.to_rfc3339());
-                fi.last_date = chrono::DateTime::from_timestamp(hi, 0).map(|d| d.to_rfc3339());
-            }
-            if d.kind == FolderKind::Mail {
+            progress.add_total(folder.items.len() as u64);
+            let fi = scan_folder(&folder, progress, now);
+            if folder.kind() == FolderKind::Mail {
                 ai.mail_items += fi.items;
                 ai.mail_bytes += fi.bytes;
             } else {
@@ -369,6 +254,135 @@ pub fn scan(
     }
     inv.totals = totals(&inv);
     Ok(inv)
+}
+
+/// The inventory of one folder: what the walk found, then every item read
+/// (in parallel) for its facts.
+fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventory {
+    let d = &folder.decision;
+    let mut fi = FolderInventory {
+        path: folder.path.clone(),
+        kind: d.kind.to_string(),
+        kind_source: d.source.to_string(),
+        kind_disagreements: d
+            .disagreements
+            .iter()
+            .map(|(s, k)| format!("{s} says {k}"))
+            .collect(),
+        unrecognised_type_code: d.unrecognised_type_code,
+        name_problem: folder.name_problem.clone(),
+        has_index: folder.index.is_some(),
+        has_status: folder.has_status,
+        items: folder.items.len() as u64,
+        unindexed: folder.unindexed,
+        stale: folder.stale.len() as u64,
+        stale_ids: folder.stale.iter().take(20).cloned().collect(),
+        duplicate_ids: folder.duplicate_ids,
+        ignored_files: folder.ignored_files.clone(),
+        ..FolderInventory::default()
+    };
+    if let Some(idx) = &folder.index {
+        fi.index_records = idx.records;
+        fi.garbage_lines = idx.garbage_lines;
+        fi.garbage_samples = idx
+            .garbage_samples
+            .iter()
+            .map(|(n, t)| format!("line {n}: {t}"))
+            .collect();
+    }
+    for p in &folder.problems {
+        fi.problems.push(ItemNote {
+            item: String::new(),
+            reason: p.clone(),
+        });
+    }
+    let facts: Vec<ItemFacts> = folder
+        .items
+        .par_iter()
+        .map(|it| {
+            let f = item_facts(it, now);
+            progress.inc(1, f.bytes);
+            f
+        })
+        .collect();
+    add_facts(&mut fi, facts);
+    fi
+}
+
+/// Reads one item and prepares it as a migration would.
+fn item_facts(it: &Item, now: i64) -> ItemFacts {
+    let mut f = ItemFacts {
+        deleted: it.deleted(),
+        unknown_bits: it.meta.as_ref().is_some_and(|m| m.unknown_flags),
+        ..ItemFacts::default()
+    };
+    match it.read() {
+        Err(e) => {
+            f.unreadable = Some(ItemNote {
+                item: it.id.clone(),
+                reason: e.source.to_string(),
+            })
+        }
+        Ok(data) => {
+            f.bytes = data.bytes.len() as u64;
+            let p = message::prepare(data.bytes);
+            f.a = p.anomalies;
+            if !p.anomalies.empty {
+                let (d, src) = message::internal_date(
+                    &DateInputs {
+                        index_received: it.received(),
+                        index_created: it.created(),
+                        mtime: data.mtime,
+                        received_header: p.received_header,
+                        date_header: p.date_header,
+                    },
+                    now,
+                );
+                f.date = Some(d.timestamp());
+                f.date_source = Some(src.as_str());
+            }
+        }
+    }
+    f
+}
+
+/// Sums the items' facts into the folder's inventory.
+fn add_facts(fi: &mut FolderInventory, facts: Vec<ItemFacts>) {
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for f in facts {
+        fi.bytes += f.bytes;
+        fi.deleted_flagged += u64::from(f.deleted);
+        fi.unknown_flag_bits += u64::from(f.unknown_bits);
+        if let Some(n) = f.unreadable {
+            fi.unreadable += 1;
+            fi.problems.push(n);
+            continue;
+        }
+        let a = f.a;
+        if a.empty {
+            fi.empty += 1;
+            continue;
+        }
+        fi.no_date += u64::from(a.no_date);
+        fi.bad_date += u64::from(a.bad_date);
+        fi.no_message_id += u64::from(a.no_message_id);
+        fi.nul += u64::from(a.nul);
+        fi.no_header += u64::from(a.no_header);
+        fi.bare_lf += u64::from(a.bare_lf);
+        fi.bare_cr += u64::from(a.bare_cr);
+        fi.eight_bit_header += u64::from(a.eight_bit_header);
+        if let Some(d) = f.date {
+            lo = lo.min(d);
+            hi = hi.max(d);
+        }
+        if let Some(s) = f.date_source {
+            *fi.date_sources.entry(s.to_string()).or_default() += 1;
+        }
+    }
+    if lo <= hi {
+        fi.first_date = chrono::DateTime::from_timestamp(lo, 0).map(|d| d.to_rfc3339());
+        fi.last_date = chrono::DateTime::from_timestamp(hi, 0).map(|d| d.to_rfc3339());
+    }
 }
 
 fn totals(inv: &Inventory) -> Totals {

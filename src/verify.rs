@@ -5,16 +5,15 @@
 //! Every missing item is listed by id, so nothing is "5 messages missing,
 //! somewhere" (the imapsync complaint this answers).
 
-use crate::dest::{DestRef, Destination, MailboxSpec, Presence};
-use crate::journal::Journal;
+use crate::dest::{DestRef, DestSession, Destination, MailboxSpec, Presence};
+use crate::journal::{DoneItem, Journal};
 use crate::message::ContentHash;
+use crate::model::Account;
 use crate::report::exit;
 use crate::select::Selection;
-use crate::source::kerio::index::flag_bits;
-use crate::source::kerio::layout::walk_account;
-use crate::source::kerio::{FolderKind, Store};
+use crate::source::{Folder, FolderKind, Source};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 /// Options of a verification.
@@ -98,7 +97,7 @@ pub struct Verification {
 
 /// Verifies the target.
 pub fn verify(
-    store: &Store,
+    source: &dyn Source,
     target: &dyn Destination,
     journal: &Journal,
     opts: &VerifyOptions,
@@ -109,8 +108,8 @@ pub fn verify(
         deep: opts.deep,
         ..Verification::default()
     };
-    let accounts = match store.accounts() {
-        Ok((a, _)) => a,
+    let accounts = match source.accounts() {
+        Ok(list) => list.accounts,
         Err(e) => {
             v.accounts.push(AccountCheck {
                 error: Some(e.to_string()),
@@ -121,113 +120,151 @@ pub fn verify(
         }
     };
     for account in accounts.iter().filter(|a| opts.selection.account(&a.id())) {
-        let mut ac = AccountCheck {
-            account: account.id(),
-            ..AccountCheck::default()
-        };
-        let tree = match walk_account(account) {
-            Ok(t) => t,
-            Err(e) => {
-                ac.error = Some(e.to_string());
-                v.accounts.push(ac);
-                continue;
-            }
-        };
-        let mut session = None;
-        for (folder, contents, d) in tree.classified() {
-            if d.kind != FolderKind::Mail || !opts.selection.folder(&folder.path) {
-                continue;
-            }
-            let mut fc = FolderCheck {
-                folder: folder.path.clone(),
-                ..FolderCheck::default()
-            };
-            let done = match journal.done_items(&ac.account, &folder.path) {
-                Ok(d) => d,
-                Err(e) => {
-                    fc.error = Some(e.to_string());
-                    ac.folders.push(fc);
-                    continue;
-                }
-            };
-            // Expected: non-empty items (empty files are never migrated).
-            let mut refs: Vec<(String, DestRef, ContentHash)> = Vec::new();
-            let mut mailbox_of_rows: Option<String> = None;
-            for item in &contents.items {
-                let empty = std::fs::metadata(contents.path(item))
-                    .map(|m| m.len() == 0)
-                    .unwrap_or(false);
-                let deleted = contents
-                    .record(item)
-                    .is_some_and(|r| r.flags() & flag_bits::DELETED != 0);
-                if empty || (opts.skip_deleted && deleted) {
-                    continue;
-                }
-                fc.source_items += 1;
-                match done.get(&item.id).and_then(|v| v.last()) {
-                    None => fc.not_migrated.push(item.id.clone()),
-                    Some(d) => {
-                        mailbox_of_rows.get_or_insert(d.mailbox.clone());
-                        let hash = d.hash;
-                        refs.push((item.id.clone(), d.target.clone(), hash));
-                    }
-                }
-            }
-            fc.journaled = refs.len() as u64;
-            if session.is_none() {
-                match target.open(account) {
-                    Ok(s) => session = Some(s),
-                    Err(e) => {
-                        ac.error = Some(format!("cannot open the target account: {e}"));
-                    }
-                }
-            }
-            let Some(sess) = session.as_mut() else {
-                fc.error = ac.error.clone();
-                ac.folders.push(fc);
-                continue;
-            };
-            let mailbox = match mailbox_of_rows {
-                Some(m) => Ok(m),
-                None => sess.plan_mailbox(&MailboxSpec {
-                    source_path: folder.path.clone(),
-                    components: folder.components.clone(),
-                }),
-            };
-            let mailbox = match mailbox {
-                Ok(m) => m,
-                Err(e) => {
-                    fc.error = Some(e.to_string());
-                    ac.folders.push(fc);
-                    continue;
-                }
-            };
-            fc.mailbox = Some(mailbox.clone());
-            if !refs.is_empty() {
-                let pairs: Vec<(DestRef, ContentHash)> =
-                    refs.iter().map(|(_, r, h)| (r.clone(), *h)).collect();
-                match sess.verify(&mailbox, &pairs, opts.deep) {
-                    Ok(res) => {
-                        for ((id, _, _), p) in refs.iter().zip(res) {
-                            match p {
-                                Presence::Present => fc.present += 1,
-                                Presence::Missing => fc.missing_on_target.push(id.clone()),
-                                Presence::Differs => fc.differs.push(id.clone()),
-                            }
-                        }
-                    }
-                    Err(e) => fc.error = Some(e.to_string()),
-                }
-            }
-            ac.folders.push(fc);
-        }
-        if let Some(s) = session {
-            let _ = s.finish();
-        }
-        v.accounts.push(ac);
+        v.accounts
+            .push(check_account(source, target, journal, opts, account));
     }
     v.finish();
     v
+}
+
+/// One account: every selected mail folder of the walk, against the
+/// journal and the target (opened at the first folder that needs it, and
+/// again at the next one when that failed).
+fn check_account(
+    source: &dyn Source,
+    target: &dyn Destination,
+    journal: &Journal,
+    opts: &VerifyOptions,
+    account: &Account,
+) -> AccountCheck {
+    let mut ac = AccountCheck {
+        account: account.id(),
+        ..AccountCheck::default()
+    };
+    let walk = match source.walk(account) {
+        Ok(w) => w,
+        Err(e) => {
+            ac.error = Some(e.to_string());
+            return ac;
+        }
+    };
+    let mut session: Option<Box<dyn DestSession>> = None;
+    for folder in walk {
+        if folder.kind() != FolderKind::Mail || !opts.selection.folder(&folder.path) {
+            continue;
+        }
+        let mut fc = FolderCheck {
+            folder: folder.path.clone(),
+            ..FolderCheck::default()
+        };
+        let done = match journal.done_items(&ac.account, &folder.path) {
+            Ok(d) => d,
+            Err(e) => {
+                fc.error = Some(e.to_string());
+                ac.folders.push(fc);
+                continue;
+            }
+        };
+        let expected = expected(&folder, &done, opts.skip_deleted, &mut fc);
+        if session.is_none() {
+            match target.open(account) {
+                Ok(s) => session = Some(s),
+                Err(e) => {
+                    ac.error = Some(format!("cannot open the target account: {e}"));
+                }
+            }
+        }
+        match session.as_mut() {
+            Some(sess) => check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc),
+            None => fc.error = ac.error.clone(),
+        }
+        ac.folders.push(fc);
+    }
+    if let Some(s) = session {
+        let _ = s.finish();
+    }
+    ac
+}
+
+/// What the journal says of a folder's items.
+struct Expected {
+    /// Journaled items: id, where the target has it, content hash.
+    refs: Vec<(String, DestRef, ContentHash)>,
+    /// The mailbox the journal recorded them in.
+    mailbox: Option<String>,
+}
+
+/// Counts the source items (non-empty: empty files are never migrated;
+/// not deleted with `--skip-deleted`) and lists those the journal has no
+/// record of; returns the journaled ones.
+fn expected(
+    folder: &Folder,
+    done: &HashMap<String, Vec<DoneItem>>,
+    skip_deleted: bool,
+    fc: &mut FolderCheck,
+) -> Expected {
+    let mut refs: Vec<(String, DestRef, ContentHash)> = Vec::new();
+    let mut mailbox: Option<String> = None;
+    for item in &folder.items {
+        let empty = item.stat().map(|s| s.size == 0).unwrap_or(false);
+        if empty || (skip_deleted && item.deleted()) {
+            continue;
+        }
+        fc.source_items += 1;
+        match done.get(&item.id).and_then(|v| v.last()) {
+            None => fc.not_migrated.push(item.id.clone()),
+            Some(d) => {
+                mailbox.get_or_insert(d.mailbox.clone());
+                refs.push((item.id.clone(), d.target.clone(), d.hash));
+            }
+        }
+    }
+    fc.journaled = refs.len() as u64;
+    Expected { refs, mailbox }
+}
+
+/// Asks the target which journaled items it has (and, `deep`, with the
+/// same content), in the mailbox the journal recorded, else the one the
+/// mapping names.
+fn check_on_target(
+    sess: &mut dyn DestSession,
+    folder: &Folder,
+    expected: Expected,
+    deep: bool,
+    fc: &mut FolderCheck,
+) {
+    let mailbox = match expected.mailbox {
+        Some(m) => Ok(m),
+        None => sess.plan_mailbox(&MailboxSpec {
+            source_path: folder.path.clone(),
+            components: folder.components.clone(),
+        }),
+    };
+    let mailbox = match mailbox {
+        Ok(m) => m,
+        Err(e) => {
+            fc.error = Some(e.to_string());
+            return;
+        }
+    };
+    fc.mailbox = Some(mailbox.clone());
+    let refs = expected.refs;
+    if refs.is_empty() {
+        return;
+    }
+    let pairs: Vec<(DestRef, ContentHash)> = refs.iter().map(|(_, r, h)| (r.clone(), *h)).collect();
+    match sess.verify(&mailbox, &pairs, deep) {
+        Ok(res) => {
+            for ((id, _, _), p) in refs.iter().zip(res) {
+                match p {
+                    Presence::Present => fc.present += 1,
+                    Presence::Missing => fc.missing_on_target.push(id.clone()),
+                    Presence::Differs => fc.differs.push(id.clone()),
+                }
+            }
+        }
+        Err(e) => fc.error = Some(e.to_string()),
+    }
 }
 
 impl Verification {

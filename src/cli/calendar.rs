@@ -30,7 +30,7 @@ pub(super) fn run(cli: &Cli, a: &CalendarArgs) -> anyhow::Result<i32> {
     if a.out.is_none() && a.dav.to_dav.is_none() {
         bail!("nothing to do: give --out DIR and/or --to-dav URL");
     }
-    let store = crate::source::kerio::Store::open(&a.store)?;
+    let store = crate::source::open(&a.store)?;
     let up = uploader(&a.dav, a.out.as_deref())?;
     let progress = crate::progress::Progress::new("calendar", Some(0), super::progress_mode(cli));
     let opts = CalendarOptions {
@@ -38,7 +38,7 @@ pub(super) fn run(cli: &Cli, a: &CalendarArgs) -> anyhow::Result<i32> {
         selection: a.select.selection(),
         dav: up.as_ref(),
     };
-    let report = export_calendars(&store, &opts, &progress);
+    let report = export_calendars(store.as_ref(), &opts, &progress);
     progress.finish();
     finish(&report, a.report.as_deref(), up.as_ref())
 }

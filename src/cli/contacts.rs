@@ -160,7 +160,7 @@ pub(super) fn run(cli: &Cli, a: &ContactsArgs) -> anyhow::Result<i32> {
     if a.out.is_none() && a.dav.to_dav.is_none() {
         bail!("nothing to do: give --out DIR and/or --to-dav URL");
     }
-    let store = crate::source::kerio::Store::open(&a.store)?;
+    let store = crate::source::open(&a.store)?;
     let up = uploader(&a.dav, a.out.as_deref())?;
     let progress = crate::progress::Progress::new("contacts", Some(0), super::progress_mode(cli));
     let opts = ContactsOptions {
@@ -172,7 +172,7 @@ pub(super) fn run(cli: &Cli, a: &ContactsArgs) -> anyhow::Result<i32> {
         selection: a.select.selection(),
         dav: up.as_ref(),
     };
-    let report = export_contacts(&store, &opts, &progress);
+    let report = export_contacts(store.as_ref(), &opts, &progress);
     progress.finish();
     finish(&report, a.report.as_deref(), up.as_ref())
 }

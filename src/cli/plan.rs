@@ -73,7 +73,7 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 }
 
 pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
-    let store = crate::source::kerio::Store::open(&a.store)?;
+    let store = crate::source::open(&a.store)?;
     let mut config = a.mapping.config()?;
     let mut warnings = Vec::new();
     let mut opts = PlanOptions {
@@ -111,7 +111,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             let dest = super::dest::open(dest_args(&config), Purpose::Plan, &cancel)?;
             opts.bytes_per_day = budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), None);
             let mut open = |acc: &Account| dest.planner(acc);
-            let accounts = plan::plan(&store, Naming::Online(&mut open), &opts)?;
+            let accounts = plan::plan(store.as_ref(), Naming::Online(&mut open), &opts)?;
             (accounts, "nothing is written".to_string())
         }
         Some(host) => {
@@ -132,7 +132,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
                 let dest = super::dest::open(dest_args(&config), Purpose::Plan, &cancel)?;
                 opts.case_insensitive = config.preset.is_some_and(|p| p != Preset::Dovecot);
                 let mut open = |acc: &Account| dest.planner(acc);
-                let accounts = plan::plan(&store, Naming::Online(&mut open), &opts)?;
+                let accounts = plan::plan(store.as_ref(), Naming::Online(&mut open), &opts)?;
                 (accounts, "logged in; nothing is created".to_string())
             } else {
                 let target = TargetFolders::offline(config.preset);
@@ -146,7 +146,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
                     );
                 }
                 opts.case_insensitive = mapper.case_insensitive();
-                let accounts = plan::plan(&store, Naming::Offline(&mapper), &opts)?;
+                let accounts = plan::plan(store.as_ref(), Naming::Offline(&mapper), &opts)?;
                 (accounts, "offline".to_string())
             }
         }
@@ -154,7 +154,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
     let totals = plan::totals(&accounts, opts.rate, opts.bytes_per_day.as_ref());
     let errors = accounts.iter().any(|a| a.error.is_some());
     let plan = Plan {
-        store: store.mail_root.display().to_string(),
+        store: store.root().display().to_string(),
         target: a.to.clone(),
         mode,
         preset: config.preset.map(|p| p.name().to_string()),

@@ -29,9 +29,9 @@ pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Resul
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = crate::source::kerio::Store::open(&dir)?;
+    let store = crate::source::open(&dir)?;
     let progress = crate::progress::Progress::new("scan", None, super::progress_mode(cli));
-    let inv = crate::scan::scan(&store, &a.select.selection(), &progress)?;
+    let inv = crate::scan::scan(store.as_ref(), &a.select.selection(), &progress)?;
     progress.finish();
     if a.json {
         println!(

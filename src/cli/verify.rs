@@ -46,7 +46,7 @@ pub struct VerifyArgs {
 
 /// Runs `verify`.
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
-    let store = crate::source::kerio::Store::open(&a.store)?;
+    let store = crate::source::open(&a.store)?;
     let mapping = a.mapping.config()?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let target = super::dest::open(
@@ -73,7 +73,7 @@ pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     }
     let journal = Journal::open(&state, &target.id(), "verify").context("opening the journal")?;
     let v = verify(
-        &store,
+        store.as_ref(),
         target.as_ref(),
         &journal,
         &VerifyOptions {

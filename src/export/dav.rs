@@ -20,8 +20,9 @@
 //! Credentials go only into the Authorization header; ureq redacts it in
 //! its debug log, and the URL is refused when it carries a password.
 
-use super::{DavCounts, ItemProblem, SourceFolder};
+use super::{DavCounts, ItemProblem};
 use crate::journal::{DavRow, Journal};
+use crate::source::Folder;
 use std::path::PathBuf;
 use std::time::Duration;
 use ureq::http::{Method, Request};
@@ -526,7 +527,7 @@ impl Uploader {
     fn put_all(
         &self,
         account: &str,
-        sf: &SourceFolder,
+        sf: &Folder,
         stem: &str,
         calendar: bool,
         items: Vec<(String, String, Vec<super::SourceRef>)>,
@@ -536,7 +537,7 @@ impl Uploader {
             collection: url.clone(),
             ..DavCounts::default()
         };
-        let display = sf.folder.path.rsplit('/').next().unwrap_or(&sf.folder.path);
+        let display = sf.path.rsplit('/').next().unwrap_or(&sf.path);
         if let Err(e) = self.ensure(&url, display, calendar, &mut counts) {
             for (uid, _, srcs) in &items {
                 counts
@@ -582,7 +583,7 @@ impl Uploader {
             let row = DavRow {
                 collection: url.clone(),
                 account: account.to_string(),
-                folder: sf.folder.path.clone(),
+                folder: sf.path.clone(),
                 uid: uid.clone(),
                 href,
                 etag,
@@ -602,7 +603,7 @@ impl Uploader {
     pub fn upload_cards(
         &self,
         account: &str,
-        sf: &SourceFolder,
+        sf: &Folder,
         stem: &str,
         cards: &[super::vcard::Card],
         version: super::vcard::Version,
@@ -624,7 +625,7 @@ impl Uploader {
     pub fn upload_calendar(
         &self,
         account: &str,
-        sf: &SourceFolder,
+        sf: &Folder,
         stem: &str,
         merged: &super::ical::Merged,
     ) -> DavCounts {

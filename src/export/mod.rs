@@ -14,7 +14,8 @@
 //! - [`users`]: `users.cfg` / `mailserver.cfg` as a generic tree, mapped to
 //!   users, aliases and groups, and the CSV / JSON formats;
 //! - the drivers [`export_contacts`] and [`export_calendars`] that walk the
-//!   store, and the [`ExportReport`] they fill.
+//!   [`Source`] (the same walk as `scan` and `migrate`), and the
+//!   [`ExportReport`] they fill.
 //!
 //! One bad item never stops an export: it is counted and reported with its
 //! source file and the reason, and the exit code says so.
@@ -29,11 +30,10 @@ pub mod wrapper;
 
 pub use common::derived_uid;
 
+use crate::model::Account;
 use crate::progress::Progress;
 use crate::select::Selection;
-use crate::source::kerio::items::{read_item, FolderContents};
-use crate::source::kerio::layout::walk_account;
-use crate::source::kerio::{Account, Folder, FolderKind, Store, StoreError};
+use crate::source::{Folder, FolderKind, Item, Source, SourceError};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 pub enum ExportError {
     /// The store could not be read.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] SourceError),
     /// An output file or directory could not be written.
     #[error("{path}: {source}")]
     Write {
@@ -76,6 +76,16 @@ pub struct SourceRef {
 }
 
 impl SourceRef {
+    /// Where `item` of `folder` in `account` came from.
+    pub fn of(account: &str, folder: &Folder, item: &Item) -> SourceRef {
+        SourceRef {
+            account: account.to_string(),
+            folder: folder.path.clone(),
+            item: item.id.clone(),
+            path: item.path().to_path_buf(),
+        }
+    }
+
     /// `folder/item (path)`, for messages.
     pub fn describe(&self) -> String {
         format!("{}/{} ({})", self.folder, self.item, self.path.display())
@@ -239,12 +249,12 @@ pub struct ExportReport {
 }
 
 impl ExportReport {
-    fn new(command: &str, store: &Store, out: Option<&Path>, dav: Option<String>) -> Self {
+    fn new(command: &str, source: &dyn Source, out: Option<&Path>, dav: Option<String>) -> Self {
         ExportReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             command: command.to_string(),
             started: chrono::Utc::now().to_rfc3339(),
-            store: store.mail_root.display().to_string(),
+            store: source.root().display().to_string(),
             out: out.map(|p| p.display().to_string()),
             dav,
             ..ExportReport::default()
@@ -481,64 +491,40 @@ impl UniqueNames {
     }
 }
 
-/// A folder of an account selected for export, with its contents.
-pub struct SourceFolder {
-    /// The folder.
-    pub folder: Folder,
-    /// Its decided kind.
-    pub kind: FolderKind,
-    /// Its items.
-    pub contents: FolderContents,
-}
-
-impl SourceFolder {
-    /// The source reference of an item.
-    pub fn source(&self, account: &str, item: &crate::source::kerio::ItemRef) -> SourceRef {
-        SourceRef {
-            account: account.to_string(),
-            folder: self.folder.path.clone(),
-            item: item.id.clone(),
-            path: self.contents.path(item),
-        }
-    }
-}
-
-/// The selected accounts of a store.
-pub fn selected_accounts(store: &Store, sel: &Selection) -> Result<Vec<Account>, ExportError> {
-    let (accounts, _) = store.accounts()?;
-    Ok(accounts
+/// The selected accounts of a source.
+pub fn selected_accounts(
+    source: &dyn Source,
+    sel: &Selection,
+) -> Result<Vec<Account>, ExportError> {
+    Ok(source
+        .accounts()?
+        .accounts
         .into_iter()
         .filter(|a| sel.account(&a.id()))
         .collect())
 }
 
 /// The folders of `account` whose kind is in `kinds` and that the
-/// selection takes, parents before children. Kinds are decided with the
-/// parent's kind as evidence, as `scan` and `migrate` do.
+/// selection takes, parents before children. Kinds are decided by the
+/// walk, with the parent's kind as evidence, as for `scan` and `migrate`.
 pub fn groupware_folders(
+    source: &dyn Source,
     account: &Account,
     sel: &Selection,
     kinds: &[FolderKind],
-) -> Result<Vec<SourceFolder>, ExportError> {
-    let tree = walk_account(account)?;
-    let mut out = Vec::new();
-    for (folder, contents, d) in tree.classified() {
-        if kinds.contains(&d.kind) && sel.folder(&folder.path) {
-            out.push(SourceFolder {
-                folder: folder.clone(),
-                kind: d.kind,
-                contents,
-            });
-        }
-    }
-    Ok(out)
+) -> Result<Vec<Folder>, ExportError> {
+    Ok(source
+        .walk(account)?
+        .filter(|f| kinds.contains(&f.kind()) && sel.folder(&f.path))
+        .collect())
 }
 
-/// Reads an item and unwraps it; errors become an [`ItemProblem`].
-pub fn load_item(src: &SourceRef) -> Result<wrapper::Unwrapped, ItemProblem> {
-    let (bytes, _) =
-        read_item(&src.path).map_err(|e| ItemProblem::new(src, format!("cannot read: {e}")))?;
-    wrapper::unwrap(&bytes).map_err(|e| ItemProblem::new(src, e.to_string()))
+/// Reads an item and unwraps it; errors become an [`ItemProblem`] of `src`.
+pub fn load_item(item: &Item, src: &SourceRef) -> Result<wrapper::Unwrapped, ItemProblem> {
+    let data = item
+        .read()
+        .map_err(|e| ItemProblem::new(src, format!("cannot read: {}", e.source)))?;
+    wrapper::unwrap(&data.bytes).map_err(|e| ItemProblem::new(src, e.to_string()))
 }
 
 fn write_file(path: &Path, data: &[u8]) -> Result<(), ExportError> {
@@ -565,13 +551,13 @@ fn write_file(path: &Path, data: &[u8]) -> Result<(), ExportError> {
 /// not be listed (the report then says why and is final).
 fn begin(
     what: &str,
-    store: &Store,
+    source: &dyn Source,
     out: Option<&Path>,
     dav: Option<&dav::Uploader>,
     selection: &Selection,
 ) -> (ExportReport, Option<Vec<Account>>) {
-    let mut report = ExportReport::new(what, store, out, dav.map(|d| d.display_url()));
-    match selected_accounts(store, selection) {
+    let mut report = ExportReport::new(what, source, out, dav.map(|d| d.display_url()));
+    match selected_accounts(source, selection) {
         Ok(a) => (report, Some(a)),
         Err(e) => {
             report.fatal = Some(e.to_string());
@@ -597,13 +583,13 @@ pub struct ContactsOptions<'a> {
 /// `OUT/<account>/<folder>.vcf`, one combined `OUT/<account>.vcf` per
 /// account, and the upload when asked.
 pub fn export_contacts(
-    store: &Store,
+    source: &dyn Source,
     opts: &ContactsOptions<'_>,
     progress: &Progress,
 ) -> ExportReport {
     let (mut report, accounts) = begin(
         "contacts",
-        store,
+        source,
         opts.out.as_deref(),
         opts.dav,
         &opts.selection,
@@ -618,14 +604,15 @@ pub fn export_contacts(
             account: id.clone(),
             ..AccountExport::default()
         };
-        let folders = match groupware_folders(account, &opts.selection, &[FolderKind::Contacts]) {
-            Ok(f) => f,
-            Err(e) => {
-                ar.error = Some(e.to_string());
-                report.accounts.push(ar);
-                continue;
-            }
-        };
+        let folders =
+            match groupware_folders(source, account, &opts.selection, &[FolderKind::Contacts]) {
+                Ok(f) => f,
+                Err(e) => {
+                    ar.error = Some(e.to_string());
+                    report.accounts.push(ar);
+                    continue;
+                }
+            };
         if folders.is_empty() {
             continue;
         }
@@ -635,24 +622,24 @@ pub fn export_contacts(
         let mut names = UniqueNames::default();
         let mut all_cards: Vec<vcard::Card> = Vec::new();
         for sf in &folders {
-            progress.add_total(sf.contents.items.len() as u64);
+            progress.add_total(sf.items.len() as u64);
             let mut fr = FolderExport {
-                folder: sf.folder.path.clone(),
-                kind: sf.kind.to_string(),
-                items: sf.contents.items.len() as u64,
+                folder: sf.path.clone(),
+                kind: sf.kind().to_string(),
+                items: sf.items.len() as u64,
                 ..FolderExport::default()
             };
             let mut cards = Vec::new();
-            for item in &sf.contents.items {
-                let src = sf.source(&id, item);
-                vcard::collect_item(&src, &mut cards, &mut fr);
+            for item in &sf.items {
+                let src = SourceRef::of(&id, sf, item);
+                vcard::collect_item(item, &src, &mut cards, &mut fr);
                 progress.inc(1, 0);
             }
             fr.objects = cards.len() as u64;
             let (cards, dups) = vcard::dedup(cards);
             fr.duplicates = dups;
             fr.exported = cards.len() as u64;
-            let stem = folder_stem(&sf.folder);
+            let stem = folder_stem(sf);
             if let Some(out) = &opts.out {
                 let name = names.take(&stem, "vcf");
                 let path = out.join(&account_dir_name).join(name);
@@ -707,13 +694,13 @@ pub struct CalendarOptions<'a> {
 /// notes and text journal entries as `OUT/<account>/<folder>/<id>
 /// <subject>.txt`, and the upload when asked.
 pub fn export_calendars(
-    store: &Store,
+    source: &dyn Source,
     opts: &CalendarOptions<'_>,
     progress: &Progress,
 ) -> ExportReport {
     let (mut report, accounts) = begin(
         "calendar",
-        store,
+        source,
         opts.out.as_deref(),
         opts.dav,
         &opts.selection,
@@ -734,7 +721,7 @@ pub fn export_calendars(
             account: id.clone(),
             ..AccountExport::default()
         };
-        let folders = match groupware_folders(account, &opts.selection, &kinds) {
+        let folders = match groupware_folders(source, account, &opts.selection, &kinds) {
             Ok(f) => f,
             Err(e) => {
                 ar.error = Some(e.to_string());
@@ -751,18 +738,18 @@ pub fn export_calendars(
             .map(|o| o.join(top_names.take(&safe_name(&id), "")));
         let mut names = UniqueNames::default();
         for sf in &folders {
-            progress.add_total(sf.contents.items.len() as u64);
+            progress.add_total(sf.items.len() as u64);
             let mut fr = FolderExport {
-                folder: sf.folder.path.clone(),
-                kind: sf.kind.to_string(),
-                items: sf.contents.items.len() as u64,
+                folder: sf.path.clone(),
+                kind: sf.kind().to_string(),
+                items: sf.items.len() as u64,
                 ..FolderExport::default()
             };
-            let mut merger = ical::Merger::new(&sf.folder.path);
+            let mut merger = ical::Merger::new(&sf.path);
             let mut texts: Vec<notes::TextNote> = Vec::new();
-            for item in &sf.contents.items {
-                let src = sf.source(&id, item);
-                match load_item(&src) {
+            for item in &sf.items {
+                let src = SourceRef::of(&id, sf, item);
+                match load_item(item, &src) {
                     Err(p) => fr.failed.push(p),
                     Ok(u) => match u.payload {
                         wrapper::Payload::Calendar(text) => {
@@ -773,7 +760,7 @@ pub fn export_calendars(
                             "a vCard in a calendar folder: export it with `contacts`",
                         )),
                         wrapper::Payload::Text { subject, body } => {
-                            if matches!(sf.kind, FolderKind::Notes | FolderKind::Journal) {
+                            if matches!(sf.kind(), FolderKind::Notes | FolderKind::Journal) {
                                 texts.push(notes::TextNote {
                                     source: src,
                                     subject,
@@ -795,7 +782,7 @@ pub fn export_calendars(
             let merged = merger.finish(&mut fr);
             fr.objects += merged.objects_found;
             fr.exported += merged.objects_written;
-            let stem = folder_stem(&sf.folder);
+            let stem = folder_stem(sf);
             if let Some(dir) = &account_dir {
                 if merged.objects_written > 0 || merged.objects_found > 0 {
                     let path = dir.join(names.take(&stem, "ics"));

@@ -846,8 +846,8 @@ pub fn find_users_cfg(path: &Path) -> Result<PathBuf, UsersError> {
     if direct.is_file() {
         return Ok(direct);
     }
-    if let Ok(store) = crate::source::kerio::Store::open(path) {
-        if let Some(p) = store.users_cfg() {
+    if let Ok(source) = crate::source::open(path) {
+        if let Some(p) = source.user_directory() {
             return Ok(p);
         }
     }

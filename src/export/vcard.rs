@@ -161,9 +161,14 @@ pub fn parse_all(text: &str) -> (Vec<VCard>, Vec<String>) {
     (cards, problems)
 }
 
-/// Reads one item into `cards`, recording problems in `fr`.
-pub fn collect_item(src: &SourceRef, cards: &mut Vec<Card>, fr: &mut FolderExport) {
-    let u = match load_item(src) {
+/// Reads `item` (described by `src`) into `cards`, recording problems in `fr`.
+pub fn collect_item(
+    item: &crate::source::Item,
+    src: &SourceRef,
+    cards: &mut Vec<Card>,
+    fr: &mut FolderExport,
+) {
+    let u = match load_item(item, src) {
         Ok(u) => u,
         Err(p) => {
             fr.failed.push(p);

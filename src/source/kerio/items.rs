@@ -7,7 +7,8 @@
 
 use super::index::{normalize_id, Index, IndexRecord};
 use super::kind::{self, FolderKind, KindDecision, KindEvidence};
-use super::layout::{Folder, SkipLog};
+use super::layout::Folder;
+use crate::source::SkipLog;
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ pub struct FolderContents {
     pub items: Vec<ItemRef>,
     /// The parsed index; `None` when the folder has no `index.fld`.
     pub index: Option<Index>,
+    /// The file the index was read from, when there is one.
+    pub index_file: Option<PathBuf>,
     /// Index records without a file (their `U` ids).
     pub stale: Vec<String>,
     /// Files without an index record (all of them when there is no
@@ -70,11 +73,13 @@ impl FolderContents {
             msgs_dir: msgs_dir.clone(),
             ..FolderContents::default()
         };
-        match Index::load(&folder.dir.join("index.fld")) {
-            Ok(idx) => c.index = idx,
-            Err(e) => c
-                .problems
-                .push(format!("{}: {e}", folder.dir.join("index.fld").display())),
+        let index_file = folder.dir.join("index.fld");
+        match Index::load(&index_file) {
+            Ok(idx) => {
+                c.index_file = idx.is_some().then_some(index_file);
+                c.index = idx;
+            }
+            Err(e) => c.problems.push(format!("{}: {e}", index_file.display())),
         }
         if msgs_dir.is_dir() {
             for entry in WalkDir::new(&msgs_dir)
@@ -186,18 +191,7 @@ fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 
 /// An item's bytes and the file's modification time (Unix seconds).
 pub fn read_item(path: &Path) -> std::io::Result<(Vec<u8>, Option<i64>)> {
-    let mut f = std::fs::File::open(path)?;
-    let meta = f.metadata()?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .map(|t| match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => d.as_secs() as i64,
-            Err(e) => -(e.duration().as_secs() as i64),
-        });
-    let mut buf = Vec::with_capacity(meta.len() as usize);
-    f.read_to_end(&mut buf)?;
-    Ok((buf, mtime))
+    crate::source::item::read_file(path)
 }
 
 #[cfg(test)]

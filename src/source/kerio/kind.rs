@@ -1,5 +1,5 @@
-//! Folder kind (mail, contacts, calendar, tasks, notes, journal) and how it
-//! was decided.
+//! How a Kerio folder's kind (mail, contacts, calendar, tasks, notes,
+//! journal) is decided; the vocabulary is [`crate::source::kind`].
 //!
 //! Sources, in the order of trust the research supports (kerio-store.md
 //! §1.8): the `status.fld` `T` code (only 0 = mail and 2 = calendar are
@@ -8,91 +8,8 @@
 //! content of a sample of items, then the parent folder's kind. Every source
 //! is evaluated so that disagreements can be reported.
 
-use serde::Serialize;
+pub use crate::source::kind::{FolderKind, KindDecision, KindSource};
 use std::collections::HashMap;
-use std::fmt;
-
-/// What a folder holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FolderKind {
-    /// E-mail: migrated over IMAP / to Maildir.
-    Mail,
-    /// vCards.
-    Contacts,
-    /// Events.
-    Calendar,
-    /// To-dos.
-    Tasks,
-    /// Sticky notes.
-    Notes,
-    /// Journal entries.
-    Journal,
-}
-
-impl FolderKind {
-    /// Lower-case name used in reports and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FolderKind::Mail => "mail",
-            FolderKind::Contacts => "contacts",
-            FolderKind::Calendar => "calendar",
-            FolderKind::Tasks => "tasks",
-            FolderKind::Notes => "notes",
-            FolderKind::Journal => "journal",
-        }
-    }
-}
-
-impl fmt::Display for FolderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a kind decision came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KindSource {
-    /// `status.fld` `T` code.
-    StatusType,
-    /// A default Kerio folder name at the top level of a mailbox.
-    DefaultName,
-    /// The majority `C` class of the index records.
-    MessageClass,
-    /// The content of sampled items.
-    Content,
-    /// Inherited from the parent folder.
-    Parent,
-    /// Nothing said otherwise.
-    Default,
-}
-
-impl fmt::Display for KindSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KindSource::StatusType => "status.fld type",
-            KindSource::DefaultName => "default folder name",
-            KindSource::MessageClass => "index message class",
-            KindSource::Content => "item content",
-            KindSource::Parent => "parent folder",
-            KindSource::Default => "default",
-        })
-    }
-}
-
-/// The decision and what the other sources said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KindDecision {
-    /// The kind used.
-    pub kind: FolderKind,
-    /// The source it came from.
-    pub source: KindSource,
-    /// Other sources that named a different kind.
-    pub disagreements: Vec<(KindSource, FolderKind)>,
-    /// A `status.fld` type code we do not know, if any.
-    pub unrecognised_type_code: Option<u32>,
-}
 
 /// The evidence gathered for one folder.
 #[derive(Debug, Clone, Default)]

@@ -6,8 +6,8 @@ use super::index::Status;
 use super::StoreError;
 pub use crate::model::Account;
 use crate::mutf7 as names;
+use crate::source::SkipLog;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -20,41 +20,6 @@ pub struct Store {
     pub store_dir: Option<PathBuf>,
     /// The install directory (holds `users.cfg`), when known.
     pub install_dir: Option<PathBuf>,
-}
-
-/// Names of what was skipped, with counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SkipLog {
-    /// System directories (`#assoc`, `#deleted`, `__keriomapi__…`) by name.
-    pub dirs: BTreeMap<String, u64>,
-    /// Files that are not items (`filter.siv`, `thumbs.db` in `#msgs`) by name.
-    pub files: BTreeMap<String, u64>,
-}
-
-impl SkipLog {
-    fn dir(&mut self, name: &str) {
-        *self.dirs.entry(name.to_string()).or_default() += 1;
-    }
-    fn file(&mut self, name: &str) {
-        *self.files.entry(name.to_string()).or_default() += 1;
-    }
-    /// Total skipped directories.
-    pub fn dir_count(&self) -> u64 {
-        self.dirs.values().sum()
-    }
-    /// Total skipped files.
-    pub fn file_count(&self) -> u64 {
-        self.files.values().sum()
-    }
-    /// Adds another log into this one.
-    pub fn merge(&mut self, other: &SkipLog) {
-        for (k, v) in &other.dirs {
-            *self.dirs.entry(k.clone()).or_default() += v;
-        }
-        for (k, v) in &other.files {
-            *self.files.entry(k.clone()).or_default() += v;
-        }
-    }
 }
 
 /// A folder of an account.
@@ -169,12 +134,26 @@ impl<'a> Iterator for Classified<'a> {
     type Item = (&'a Folder, super::FolderContents, super::KindDecision);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let folder = self.tree.folders.get(self.next)?;
+        let step = self.tree.classify(self.next, &mut self.kinds)?;
         self.next += 1;
+        Some(step)
+    }
+}
+
+impl AccountTree {
+    /// Folder `i` with its contents loaded and its kind decided; `kinds`
+    /// holds the kinds of the folders before it (parents come first) and
+    /// gets this one's.
+    pub(crate) fn classify(
+        &self,
+        i: usize,
+        kinds: &mut Vec<super::FolderKind>,
+    ) -> Option<(&Folder, super::FolderContents, super::KindDecision)> {
+        let folder = self.folders.get(i)?;
         let contents = super::FolderContents::load(folder);
-        let parent = folder.parent.and_then(|p| self.kinds.get(p).copied());
+        let parent = folder.parent.and_then(|p| kinds.get(p).copied());
         let decision = contents.decide_kind(folder, parent);
-        self.kinds.push(decision.kind);
+        kinds.push(decision.kind);
         Some((folder, contents, decision))
     }
 }
@@ -243,7 +222,7 @@ impl Store {
         for d in dir_entries(&self.mail_root)? {
             let dname = d.file_name().to_string_lossy().into_owned();
             if !is_dir(&d) {
-                skipped.file(&dname);
+                skipped.add_file(&dname);
                 continue;
             }
             if dname == "#public" {
@@ -257,18 +236,18 @@ impl Store {
                 continue;
             }
             if dname.starts_with('#') {
-                skipped.dir(&dname);
+                skipped.add_dir(&dname);
                 continue;
             }
             for u in dir_entries(&d.path())? {
                 let uname = u.file_name().to_string_lossy().into_owned();
                 if !is_dir(&u) {
-                    skipped.file(&uname);
+                    skipped.add_file(&uname);
                     continue;
                 }
                 let public = uname == "#public";
                 if !public && is_system_dir(uname.as_bytes()) {
-                    skipped.dir(&uname);
+                    skipped.add_dir(&uname);
                     continue;
                 }
                 accounts.push(Account {
@@ -296,11 +275,11 @@ pub fn walk_account(account: &Account) -> Result<AccountTree, StoreError> {
         if !is_dir(&e) {
             // filter.siv, folder.map, settings.usr, stats.usr, sub.fld
             // (research §1.3) and anything else: not folders, counted by name.
-            tree.skipped.file(&name);
+            tree.skipped.add_file(&name);
             continue;
         }
         if is_system_dir(&raw) {
-            tree.skipped.dir(&name);
+            tree.skipped.add_dir(&name);
             continue;
         }
         walk_folder(&mut tree, e.path(), &raw, None, Vec::new());
@@ -362,7 +341,7 @@ fn walk_folder(
             continue;
         }
         if is_system_dir(&raw) {
-            tree.skipped.dir(&String::from_utf8_lossy(&raw));
+            tree.skipped.add_dir(&String::from_utf8_lossy(&raw));
             continue;
         }
         walk_folder(tree, e.path(), &raw, Some(me), components.clone());

@@ -1,0 +1,233 @@
+//! One item of a folder: its id, where its bytes are ([`Origin`]), and the
+//! facts its folder's metadata gave ([`ItemMeta`]: flags, the "deleted"
+//! bit, dates, MAPI class, and which index they came from). The bytes are
+//! read on demand ([`Item::read`]), so a walk holds no item's content.
+//!
+//! Flags are already [`MailFlags`]: no caller ever sees a source's own flag
+//! bits. An item without metadata has no flags, is not deleted, and has no
+//! index dates.
+
+use crate::model::MailFlags;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where an item's bytes are. One variant today; an item read in place
+/// from a backup ZIP or held in memory (tests) is another variant, read
+/// by the same [`Item::read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file on disk.
+    File(PathBuf),
+}
+
+/// The facts a folder's metadata index holds about one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMeta {
+    /// The mail flags (`\Seen`, `\Answered`, `\Flagged`, `\Draft`).
+    pub flags: MailFlags,
+    /// Marked deleted but not expunged (Kerio: bit 0x8, inferred; never
+    /// sent as `\Deleted`).
+    pub deleted: bool,
+    /// The flags had bits the reader does not interpret.
+    pub unknown_flags: bool,
+    /// When the item was received (Unix seconds; Kerio `T`).
+    pub received: Option<i64>,
+    /// When the item was created in the store (Unix seconds; Kerio `D`).
+    pub created: Option<i64>,
+    /// MAPI message class (`IPM.Note`, `IPM.Contact`).
+    pub class: Option<String>,
+    /// The index file the facts came from.
+    pub index: Arc<Path>,
+}
+
+/// One item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Id, stable across runs: the file's path below the folder's item
+    /// directory without the extension (`0000001a`, `00/0000001a`).
+    pub id: String,
+    /// Where its bytes are.
+    pub origin: Origin,
+    /// Its index record, when it has one.
+    pub meta: Option<ItemMeta>,
+}
+
+/// What `stat` says about an item's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time (Unix seconds); `None` when unknown or before
+    /// 1970 (the journal has always stored it so).
+    pub mtime: Option<i64>,
+}
+
+/// An item's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemData {
+    /// The content, as stored.
+    pub bytes: Vec<u8>,
+    /// The file's modification time (Unix seconds, negative before 1970).
+    pub mtime: Option<i64>,
+}
+
+/// An item that could not be stat'ed or read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct ItemError {
+    /// The item's id.
+    pub item: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// What the system said (reports that already name the item show only
+    /// this).
+    #[source]
+    pub source: io::Error,
+}
+
+impl Item {
+    /// The file the item is in, for reports.
+    pub fn path(&self) -> &Path {
+        match &self.origin {
+            Origin::File(p) => p,
+        }
+    }
+
+    /// Its mail flags (none without an index record).
+    pub fn flags(&self) -> MailFlags {
+        self.meta.as_ref().map(|m| m.flags).unwrap_or_default()
+    }
+
+    /// Marked deleted (not expunged) in the index.
+    pub fn deleted(&self) -> bool {
+        self.meta.as_ref().is_some_and(|m| m.deleted)
+    }
+
+    /// The index's received time.
+    pub fn received(&self) -> Option<i64> {
+        self.meta.as_ref().and_then(|m| m.received)
+    }
+
+    /// The index's creation time.
+    pub fn created(&self) -> Option<i64> {
+        self.meta.as_ref().and_then(|m| m.created)
+    }
+
+    /// The index's MAPI class.
+    pub fn class(&self) -> Option<&str> {
+        self.meta.as_ref().and_then(|m| m.class.as_deref())
+    }
+
+    fn error(&self, source: io::Error) -> ItemError {
+        ItemError {
+            item: self.id.clone(),
+            path: self.path().to_path_buf(),
+            source,
+        }
+    }
+
+    /// Size and modification time, without reading.
+    pub fn stat(&self) -> Result<Stat, ItemError> {
+        let Origin::File(path) = &self.origin;
+        let m = std::fs::metadata(path).map_err(|e| self.error(e))?;
+        let mtime = m.modified().ok().and_then(|t| {
+            t.duration_since(UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs() as i64)
+        });
+        Ok(Stat {
+            size: m.len(),
+            mtime,
+        })
+    }
+
+    /// The bytes and the modification time.
+    pub fn read(&self) -> Result<ItemData, ItemError> {
+        let Origin::File(path) = &self.origin;
+        let (bytes, mtime) = read_file(path).map_err(|e| self.error(e))?;
+        Ok(ItemData { bytes, mtime })
+    }
+}
+
+/// A file's bytes and its modification time (Unix seconds, negative before
+/// 1970).
+pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
+    let mut f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    let mtime = meta.modified().ok().map(signed_secs);
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut buf)?;
+    Ok((buf, mtime))
+}
+
+fn signed_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: PathBuf, meta: Option<ItemMeta>) -> Item {
+        Item {
+            id: "0000001a".into(),
+            origin: Origin::File(path),
+            meta,
+        }
+    }
+
+    #[test]
+    fn reads_stats_and_says_which_file_failed() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("0000001a.eml");
+        std::fs::write(&p, b"Subject: x\r\n\r\nbody").expect("write");
+        let old = filetime::FileTime::from_unix_time(1_600_000_000, 0);
+        filetime::set_file_mtime(&p, old).expect("mtime");
+        let it = item(p.clone(), None);
+        assert_eq!(
+            it.stat().expect("stat"),
+            Stat {
+                size: 18,
+                mtime: Some(1_600_000_000)
+            }
+        );
+        let d = it.read().expect("read");
+        assert_eq!(d.bytes, b"Subject: x\r\n\r\nbody");
+        assert_eq!(d.mtime, Some(1_600_000_000));
+        assert_eq!(it.flags(), MailFlags::default());
+        assert!(!it.deleted());
+
+        std::fs::remove_file(&p).expect("rm");
+        let e = it.read().expect_err("gone");
+        assert_eq!(e.item, "0000001a");
+        assert_eq!(e.path, p);
+        assert_eq!(e.source.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().starts_with(&p.display().to_string()));
+        assert!(it.stat().is_err());
+    }
+
+    #[test]
+    fn facts_come_from_the_index_record() {
+        let meta = ItemMeta {
+            flags: MailFlags {
+                seen: true,
+                ..MailFlags::default()
+            },
+            deleted: true,
+            unknown_flags: false,
+            received: Some(7),
+            created: Some(5),
+            class: Some("IPM.Note".into()),
+            index: Arc::from(Path::new("index.fld")),
+        };
+        let it = item(PathBuf::from("x.eml"), Some(meta));
+        assert!(it.flags().seen && it.deleted());
+        assert_eq!((it.received(), it.created()), (Some(7), Some(5)));
+        assert_eq!(it.class(), Some("IPM.Note"));
+    }
+}
