@@ -404,24 +404,18 @@ fn example_file_parses() {
 }
 
 #[test]
-fn module_doc_example_parses() {
-    // The TOML block of the module documentation.
-    let doc = include_str!("mod.rs");
+fn the_documented_example_parses() {
+    // The TOML block of docs/mapping.md.
+    let doc = include_str!("../../docs/mapping.md");
     let block: String = doc
         .lines()
-        .skip_while(|l| !l.starts_with("//! ```toml"))
+        .skip_while(|l| !l.starts_with("```toml"))
         .skip(1)
-        .take_while(|l| !l.starts_with("//! ```"))
-        .map(|l| {
-            l.strip_prefix("//!")
-                .unwrap_or(l)
-                .strip_prefix(' ')
-                .unwrap_or("")
-        })
+        .take_while(|l| !l.starts_with("```"))
         .collect::<Vec<_>>()
         .join("\n");
     assert!(block.contains("[rename]"));
-    MappingConfig::from_toml(&block).expect("module doc TOML");
+    MappingConfig::from_toml(&block).expect("docs/mapping.md TOML");
 }
 
 #[test]
