@@ -31,6 +31,11 @@ mod reason;
 mod reconcile;
 pub mod worklist;
 
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
 use crate::dest::Destination;
 use crate::journal::Journal;
 use crate::pace::Pacer;
