@@ -24,8 +24,9 @@
 //!   sanitising) and the account-wide check (merges, case clashes).
 //! - [`plan`]: the dry run: mapping, sizes, oversize messages, ETA.
 //! - [`journal`]: the SQLite resume journal.
-//! - [`migrate`]: the driver that streams items through a target and fills
-//!   the [`report`].
+//! - [`engine`]: the migration driver: a pure work list, a producer that
+//!   reads and prepares items in parallel, and a ledger that puts every
+//!   item in one bucket of the [`report`] and keeps the journal.
 //! - [`scan`]: the inventory.
 //! - [`verify`]: checks the target against the store and the journal.
 //! - [`export`]: what is not mail: contacts to vCard, calendars and tasks
@@ -39,11 +40,11 @@
 
 pub mod cli;
 pub mod dest;
+pub mod engine;
 pub mod export;
 pub mod journal;
 pub mod mapping;
 pub mod message;
-pub mod migrate;
 pub mod model;
 pub mod mutf7;
 pub mod pace;

@@ -261,11 +261,11 @@ fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
         kerio_migrate::progress::ProgressMode::Quiet,
     );
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let report = kerio_migrate::migrate::migrate(
+    let report = kerio_migrate::engine::migrate(
         &store,
         &target,
         &journal,
-        &kerio_migrate::migrate::MigrateOptions::default(),
+        &kerio_migrate::engine::MigrateOptions::default(),
         &progress,
         &cancel,
     );

@@ -1,4 +1,4 @@
-//! Targets: where prepared messages go. The driver ([`crate::migrate`])
+//! Targets: where prepared messages go. The driver ([`crate::engine`])
 //! only sees the [`Destination`] / [`DestSession`] interface defined here; the
 //! Maildir target ([`maildir`]) and the IMAP target implement it, and no
 //! type of an IMAP library leaves the IMAP target module.

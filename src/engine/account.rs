@@ -1,0 +1,269 @@
+//! One account: walk its folders, open one destination session, prepare
+//! each mail folder's mailbox and migrate it ([`super::folder`]); folders
+//! that are not mail or not selected are listed, not migrated.
+//!
+//! Invariants a maintainer must keep:
+//! - the session is opened at most once, for the first folder to migrate;
+//!   an account the destination has no place for skips its items ("not
+//!   mapped"), one it cannot open fails them;
+//! - once the run halts (or this account hit a fatal error) every later
+//!   folder is still reported, its items skipped ("not attempted: run
+//!   stopped");
+//! - a journal error is the account's fatal error: it sets the run's stop
+//!   and is returned, so the report's `fatal` says it;
+//! - the store is walked in [`walk`] only (the lead switches it to
+//!   `source::walk`).
+
+use super::folder::FolderJob;
+use super::reason;
+use super::Run;
+use crate::dest::{DestError, DestSession, MailboxSpec};
+use crate::mapping::MapSource;
+use crate::progress::AccountProgress;
+use crate::report::{AccountReport, FolderReport, SkippedFolder};
+use crate::source::kerio::layout::walk_account;
+use crate::source::kerio::{
+    Account, AccountTree, Folder, FolderContents, FolderKind, ItemRef, KindDecision,
+};
+use std::sync::atomic::Ordering;
+
+/// Migrates one account. Returns its report and a fatal error (journal
+/// failure) that must stop the whole run.
+pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountReport, Option<String>) {
+    let mut rep = AccountReport {
+        account: account.id(),
+        ..AccountReport::default()
+    };
+    let tree = match walk(account) {
+        Ok(t) => t,
+        Err(e) => {
+            rep.error = Some(e);
+            return (rep, None);
+        }
+    };
+    rep.skipped_system = tree.skipped.clone();
+    let mut a = AccountRun {
+        progress: run.progress.account(&rep.account),
+        rep,
+        run,
+        account,
+        session: None,
+        fatal: None,
+    };
+    for (folder, contents, decision) in tree.classified() {
+        a.folder(folder, &contents, &decision);
+    }
+    a.finish()
+}
+
+/// The account's folders as the source gives them: the one place the
+/// engine walks the store.
+fn walk(account: &Account) -> Result<AccountTree, String> {
+    walk_account(account).map_err(|e| e.to_string())
+}
+
+/// The account's destination session, or why there is none.
+enum Session {
+    Open(Box<dyn DestSession>),
+    /// The destination has no place for this account (why).
+    NotMapped(String),
+    /// Opening failed (the error).
+    Failed(String),
+}
+
+/// One account being migrated.
+struct AccountRun<'a> {
+    run: &'a Run<'a>,
+    account: &'a Account,
+    rep: AccountReport,
+    progress: AccountProgress<'a>,
+    /// Opened for the first folder to migrate.
+    session: Option<Session>,
+    fatal: Option<String>,
+}
+
+impl AccountRun<'_> {
+    /// Lists, or migrates, one folder.
+    fn folder(&mut self, folder: &Folder, contents: &FolderContents, decision: &KindDecision) {
+        if decision.kind != FolderKind::Mail {
+            self.rep
+                .skipped_folders
+                .push(SkippedFolder::not_mail(folder, contents, decision));
+            return;
+        }
+        if !self.run.opts.selection.folder(&folder.path) {
+            self.rep
+                .skipped_folders
+                .push(SkippedFolder::not_selected(folder, contents, decision));
+            return;
+        }
+        let mut fr = FolderReport {
+            folder: folder.path.clone(),
+            ..FolderReport::default()
+        };
+        folder_notes(&mut fr, folder, contents, decision);
+        fr.counts.expected = contents.items.len() as u64;
+        self.progress.add_total(fr.counts.expected);
+        self.mail_folder(folder, contents, &mut fr);
+        self.rep.folders.push(fr);
+    }
+
+    /// Migrates a mail folder into its mailbox, or says why not.
+    fn mail_folder(&mut self, folder: &Folder, contents: &FolderContents, fr: &mut FolderReport) {
+        let items = &contents.items;
+        if self.fatal.is_some() || self.run.halted() {
+            for it in items {
+                fr.skip(&it.id, reason::RUN_STOPPED);
+            }
+            return;
+        }
+        let (run, account, rep) = (self.run, self.account, &mut self.rep);
+        let session = match self
+            .session
+            .get_or_insert_with(|| open_session(run, account, rep))
+        {
+            Session::Open(s) => s.as_mut(),
+            Session::NotMapped(why) => {
+                return skip_all(fr, items, &reason::not_mapped(why), &self.progress);
+            }
+            Session::Failed(e) => {
+                return fail_all(fr, items, &reason::not_opened(e), &self.progress);
+            }
+        };
+        let spec = MailboxSpec {
+            source_path: folder.path.clone(),
+            components: folder.components.clone(),
+        };
+        let mailbox = match session.prepare_mailbox(&spec) {
+            Ok(m) => m,
+            Err(e) => {
+                let why = reason::mailbox_unavailable(e);
+                return fail_all(fr, items, &why, &self.progress);
+            }
+        };
+        fr.mailbox = Some(mailbox.clone());
+        if let Ok(p) = session.explain_mailbox(&spec) {
+            fr.renamed = p.how.is_some_and(|h| h != MapSource::Default) || !p.notes.is_empty();
+            fr.notes
+                .extend(p.notes.into_iter().map(reason::mapping_note));
+        }
+        let job = FolderJob {
+            run: self.run,
+            account: &self.rep.account,
+            folder,
+            contents,
+            mailbox: &mailbox,
+            progress: &self.progress,
+        };
+        if let Err(e) = job.migrate(session, fr) {
+            self.fatal = Some(e.to_string());
+            self.run.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the session; the report and the fatal error.
+    fn finish(self) -> (AccountReport, Option<String>) {
+        let AccountRun {
+            mut rep,
+            session,
+            fatal,
+            progress,
+            ..
+        } = self;
+        if let Some(Session::Open(s)) = session {
+            if let Err(e) = s.finish() {
+                rep.error.get_or_insert(reason::cannot_close(e));
+            }
+        }
+        drop(progress);
+        (rep, fatal)
+    }
+}
+
+/// Opens the account's session; the account's error when that fails.
+fn open_session(run: &Run<'_>, account: &Account, rep: &mut AccountReport) -> Session {
+    match run.target.open(account) {
+        Ok(s) => {
+            rep.target_account = Some(s.target_account());
+            Session::Open(s)
+        }
+        Err(DestError::NotMapped(why)) => Session::NotMapped(why),
+        Err(e) => {
+            rep.error = Some(reason::cannot_open(&e));
+            Session::Failed(e.to_string())
+        }
+    }
+}
+
+/// Every item of a folder skipped for one reason.
+fn skip_all(fr: &mut FolderReport, items: &[ItemRef], why: &str, progress: &AccountProgress<'_>) {
+    items.iter().for_each(|it| fr.skip(&it.id, why));
+    progress.inc(items.len() as u64, 0);
+}
+
+/// Every item of a folder failed for one reason.
+fn fail_all(fr: &mut FolderReport, items: &[ItemRef], why: &str, progress: &AccountProgress<'_>) {
+    items.iter().for_each(|it| fr.fail(&it.id, why));
+    progress.inc(items.len() as u64, 0);
+}
+
+/// What the source says about a folder, as report notes.
+fn folder_notes(fr: &mut FolderReport, folder: &Folder, c: &FolderContents, d: &KindDecision) {
+    if let Some(p) = &folder.name_problem {
+        fr.notes.push(p.clone());
+    }
+    match &c.index {
+        None => fr
+            .notes
+            .push("no index.fld: flags unknown, dates from file times".into()),
+        Some(idx) => {
+            if idx.stats.garbage > 0 {
+                fr.notes.push(format!(
+                    "index.fld: {} unparsable line(s) skipped",
+                    idx.stats.garbage
+                ));
+            }
+        }
+    }
+    if !c.stale.is_empty() {
+        let mut ids = c.stale.clone();
+        ids.truncate(10);
+        fr.notes.push(format!(
+            "index.fld lists {} item(s) with no file (stale): {}",
+            c.stale.len(),
+            ids.join(", ")
+        ));
+    }
+    if c.unindexed > 0 && c.index.is_some() {
+        fr.notes.push(format!(
+            "{} file(s) not in index.fld: migrated unflagged, dated by file time",
+            c.unindexed
+        ));
+    }
+    if c.duplicate_ids > 0 {
+        fr.notes.push(format!(
+            "{} file(s) share an index id with another file",
+            c.duplicate_ids
+        ));
+    }
+    for (name, n) in &c.skipped.files {
+        fr.notes.push(format!(
+            "ignored {n} non-item file(s) named {name:?} in #msgs"
+        ));
+    }
+    for p in &c.problems {
+        fr.notes.push(p.clone());
+    }
+    if let Some(code) = d.unrecognised_type_code {
+        fr.notes.push(format!(
+            "status.fld type T{code} is not a known code; kind from {}",
+            d.source
+        ));
+    }
+    for (src, k) in &d.disagreements {
+        fr.notes.push(format!(
+            "kind: {} says {k}, {} says {}",
+            src, d.source, d.kind
+        ));
+    }
+}

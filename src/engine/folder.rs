@@ -1,0 +1,276 @@
+//! One folder's migration into its prepared mailbox: reconcile, work list,
+//! then the producer feeding the session while the ledger keeps the books.
+//!
+//! Threads: the producer runs on its own thread (reading on the rayon
+//! pool); the session's `deliver` runs on this one and pulls from the
+//! [`Feed`]. The session trait lends the message stream and the event
+//! callback at the same time, so the two share the ledger through one
+//! `RefCell`; every borrow is a single ledger call, never held across the
+//! pacer's wait or a call into the session.
+//!
+//! Invariants a maintainer must keep:
+//! - after `deliver` returns, the feed is drained (nothing is left
+//!   unaccounted in the channel), the session's unreported messages are
+//!   failed, and the items the producer never reached are settled;
+//! - once the run halts or the journal fails, the feed hands nothing more
+//!   to the session;
+//! - `--max-rate` waits only while the folder is still sending, and a stop
+//!   ends the wait.
+
+use super::ledger::{Ledger, LedgerSetup, Place, StreamEnd};
+use super::producer::{Produced, Producer, Ready, Work};
+use super::reason;
+use super::reconcile::{self, PendingPlace};
+use super::worklist::{self, Candidate, DoneRows, InDoubt, Known, SrcStat, Verdict};
+use super::Run;
+use crate::dest::{DestSession, Outgoing};
+use crate::journal::JournalError;
+use crate::progress::AccountProgress;
+use crate::report::FolderReport;
+use crate::source::kerio::index::flag_bits;
+use crate::source::kerio::{Folder, FolderContents};
+use crossbeam_channel::Receiver;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One folder of one account, going to one mailbox.
+pub(super) struct FolderJob<'a> {
+    pub run: &'a Run<'a>,
+    pub account: &'a str,
+    pub folder: &'a Folder,
+    pub contents: &'a FolderContents,
+    /// The prepared mailbox.
+    pub mailbox: &'a str,
+    pub progress: &'a AccountProgress<'a>,
+}
+
+/// The journal's view of the folder at its start.
+struct Start {
+    done: DoneRows,
+    in_doubt: InDoubt,
+}
+
+impl FolderJob<'_> {
+    /// Migrates the folder, filling `fr`. A journal error is returned (it
+    /// stops the run) once every item is accounted for.
+    pub fn migrate(
+        &self,
+        session: &mut dyn DestSession,
+        fr: &mut FolderReport,
+    ) -> Result<(), JournalError> {
+        let feed_stop = AtomicBool::new(false);
+        let mut ledger = Ledger::new(
+            LedgerSetup {
+                journal: self.run.journal,
+                progress: self.progress,
+                place: Place {
+                    account: self.account,
+                    folder: &self.folder.path,
+                    mailbox: self.mailbox,
+                },
+                batch: self.run.opts.journal_batch,
+                barrier: session.durability_barrier(),
+                feed_stop: &feed_stop,
+            },
+            fr,
+        );
+        let start = match self.start(session, &mut ledger) {
+            Ok(s) => s,
+            Err(e) => {
+                // Without the journal nothing can be sent safely; every item
+                // is still counted, so the folder's numbers add up.
+                ledger.skip_all(&self.contents.items, reason::JOURNAL_ERROR);
+                return Err(e);
+            }
+        };
+        let work = self.work(&start, &mut ledger);
+        if work.is_empty() {
+            return ledger.finish();
+        }
+        self.stream(session, &work, &start.done, ledger, &feed_stop)
+    }
+
+    /// Reconciles what was pending and reads the done rows.
+    fn start(
+        &self,
+        session: &mut dyn DestSession,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<Start, JournalError> {
+        let place = PendingPlace {
+            account: self.account,
+            folder: &self.folder.path,
+            mailbox: self.mailbox,
+        };
+        let r = reconcile::reconcile(self.run.journal, session, place)?;
+        if let Some(note) = r.note {
+            ledger.note(note);
+        }
+        let done = self
+            .run
+            .journal
+            .done_items(self.account, &self.folder.path)?;
+        Ok(Start {
+            done,
+            in_doubt: r.in_doubt,
+        })
+    }
+
+    /// Stats every item, decides its fate, settles all but those to read.
+    fn work(&self, start: &Start, ledger: &mut Ledger<'_>) -> Vec<Work<'_>> {
+        let known = Known {
+            done: &start.done,
+            in_doubt: &start.in_doubt,
+        };
+        let candidates = self.candidates();
+        let mut work = Vec::new();
+        for (item, verdict) in worklist::work_list(candidates, known, self.run.opts.skip_deleted) {
+            match verdict {
+                Verdict::Skip(why) => ledger.skip(&item.id, why),
+                Verdict::Fail(why) => ledger.fail(&item.id, why),
+                Verdict::Present => ledger.present(),
+                Verdict::Read(stat) => work.push(Work { item, stat }),
+            }
+        }
+        work
+    }
+
+    /// The facts the work list decides on: index flags and file stats.
+    fn candidates(&self) -> Vec<Candidate<'_>> {
+        let c = self.contents;
+        c.items
+            .iter()
+            .map(|item| Candidate {
+                item,
+                flagged_deleted: c
+                    .record(item)
+                    .is_some_and(|r| r.flags() & flag_bits::DELETED != 0),
+                stat: file_stat(&c.path(item)).map_err(|e| e.to_string()),
+            })
+            .collect()
+    }
+
+    /// Streams `work` through the session and settles whatever it did not
+    /// finish.
+    fn stream(
+        &self,
+        session: &mut dyn DestSession,
+        work: &[Work<'_>],
+        done: &DoneRows,
+        ledger: Ledger<'_>,
+        feed_stop: &AtomicBool,
+    ) -> Result<(), JournalError> {
+        let producer = Producer {
+            contents: self.contents,
+            done,
+            now: self.run.now,
+            chunk: self.run.opts.chunk,
+        };
+        let ledger = RefCell::new(ledger);
+        let run = self.run;
+        let stopped = move || feed_stop.load(Ordering::Relaxed) || run.halted();
+        let (tx, rx) = crossbeam_channel::bounded::<Produced>(self.run.opts.queue.max(1));
+        let handed = std::thread::scope(|s| {
+            // The producer owns the sender: when it ends, the stream ends.
+            let producer_thread = s.spawn(|| producer.run(work, tx, &stopped));
+            let mut feed = Feed {
+                rx,
+                ledger: &ledger,
+                run: self.run,
+                feed_stop,
+            };
+            let result = session.deliver(self.mailbox, &mut feed, &mut |ev| {
+                ledger.borrow_mut().event(ev)
+            });
+            // Whatever the session did not take: stop the producer, drain.
+            feed_stop.store(true, Ordering::Relaxed);
+            let end = match result {
+                Err(e) => StreamEnd::Failed(reason::dest_error(e)),
+                Ok(()) => StreamEnd::Returned,
+            };
+            for o in feed.by_ref() {
+                ledger.borrow_mut().unsent(&o.item_id, &end);
+            }
+            drop(feed);
+            ledger.borrow_mut().orphans(&end);
+            producer_thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        let mut ledger = ledger.into_inner();
+        let unreached = work.iter().skip(handed).map(|w| w.item);
+        ledger.unreached(unreached, self.run.cancelled());
+        ledger.finish()
+    }
+}
+
+/// The stream a session pulls from: produced items, settled in the ledger
+/// as they arrive; only messages to send come out.
+struct Feed<'f, 'l> {
+    rx: Receiver<Produced>,
+    ledger: &'f RefCell<Ledger<'l>>,
+    run: &'f Run<'f>,
+    feed_stop: &'f AtomicBool,
+}
+
+impl Feed<'_, '_> {
+    /// This folder takes no more messages, or the run halted.
+    fn stopped(&self) -> bool {
+        self.feed_stop.load(Ordering::Relaxed) || self.run.halted()
+    }
+
+    /// Settles a produced item; a message to send is returned.
+    fn admit(&self, p: Produced) -> Option<Outgoing> {
+        match p {
+            Produced::Ready(ready) => return self.admit_ready(*ready),
+            Produced::Empty { item } => self.ledger.borrow_mut().empty(&item),
+            Produced::Unreadable { item, reason } => self.ledger.borrow_mut().fail(&item, reason),
+            Produced::KnownByHash { item, hash, src } => {
+                self.ledger.borrow_mut().present_by_hash(&item, hash, src)
+            }
+        }
+        None
+    }
+
+    fn admit_ready(&self, ready: Ready) -> Option<Outgoing> {
+        // --max-rate: not while draining after a stop, and a stop ends the
+        // wait.
+        let journal_failed = self.ledger.borrow().journal_failed();
+        if !self.stopped() && !journal_failed {
+            self.run.pacer.wait(&|| self.stopped());
+        }
+        let mut ledger = self.ledger.borrow_mut();
+        if self.run.halted() || ledger.journal_failed() {
+            // Nothing new goes out once the run stops.
+            ledger.skip(&ready.outgoing.item_id, reason::RUN_STOPPED);
+            return None;
+        }
+        Some(ledger.take(ready))
+    }
+}
+
+impl Iterator for Feed<'_, '_> {
+    type Item = Outgoing;
+
+    fn next(&mut self) -> Option<Outgoing> {
+        loop {
+            let p = self.rx.recv().ok()?;
+            if let Some(o) = self.admit(p) {
+                return Some(o);
+            }
+        }
+    }
+}
+
+/// A file's size and mtime (whole seconds after 1970, else none).
+fn file_stat(path: &std::path::Path) -> std::io::Result<SrcStat> {
+    let m = std::fs::metadata(path)?;
+    let mtime = m.modified().ok().and_then(|t| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() as i64)
+    });
+    Ok(SrcStat {
+        size: m.len(),
+        mtime,
+    })
+}

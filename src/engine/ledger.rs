@@ -1,0 +1,396 @@
+//! The ledger of one folder: where every item ends (the report's buckets:
+//! migrated, already present, skipped, failed) and what the journal learns
+//! of it (pending before it is sent, done once it arrived).
+//!
+//! Invariants a maintainer must keep:
+//! - every item is put in exactly one bucket, through exactly one call:
+//!   [`Ledger::skip`] (or [`Ledger::skip_all`]), [`Ledger::fail`],
+//!   [`Ledger::present`], [`Ledger::present_by_hash`], [`Ledger::empty`],
+//!   or [`Ledger::take`] followed by one destination outcome
+//!   ([`Ledger::event`] with `Done`), [`Ledger::unsent`] or
+//!   [`Ledger::orphans`]; items never produced go through
+//!   [`Ledger::unreached`];
+//! - a Pending announcement is acknowledged only once its rows are
+//!   committed; once the journal failed nothing more is acknowledged;
+//! - when a Pending group or a batch of done rows cannot be committed, the
+//!   feed is told to stop (`feed_stop`); a failed refresh of rows found by
+//!   hash does not stop it (the feed still hands nothing more out, as the
+//!   journal failed), which is how the driver has always behaved;
+//! - done rows are committed in batches of `journal_batch`, each only after
+//!   the session's durability barrier: a batch the barrier could not make
+//!   durable is not journaled (a rerun finds it on the destination);
+//! - the first journal error is kept and returned by [`Ledger::finish`]:
+//!   it stops the run.
+
+use super::producer::Ready;
+use super::reason;
+use super::worklist::SrcStat;
+use crate::dest::{Delivery, DeliveryResult, DestRef, Outgoing, SessionEvent};
+use crate::journal::{ItemRow, Journal, JournalError};
+use crate::message::{Anomalies, DateSource};
+use crate::model::ContentHash;
+use crate::progress::AccountProgress;
+use crate::report::FolderReport;
+use crate::source::kerio::ItemRef;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The session's durability barrier ([`crate::dest::DestSession::durability_barrier`]).
+pub(super) type Barrier = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+/// Where a folder's rows go in the journal.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Place<'a> {
+    pub account: &'a str,
+    pub folder: &'a str,
+    pub mailbox: &'a str,
+}
+
+/// The source stat recorded for an outcome of an item not in flight (a
+/// session that reports an item it was never given).
+const UNKNOWN_SRC: SrcStat = SrcStat {
+    size: 0,
+    mtime: None,
+};
+
+/// A message handed to the session, until its outcome is known: what its
+/// pending and done rows need.
+#[derive(Debug, Clone)]
+struct InFlight {
+    src: SrcStat,
+    size: u64,
+    internal_date: i64,
+    message_id: Option<String>,
+}
+
+/// How a session's stream ended, for the items it did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum StreamEnd {
+    /// `deliver` returned Ok (it stopped taking, or the stream ran dry).
+    Returned,
+    /// `deliver` failed with this reason ([`reason::dest_error`]).
+    Failed(String),
+}
+
+impl StreamEnd {
+    fn reason(&self) -> &str {
+        match self {
+            StreamEnd::Returned => reason::RUN_STOPPED,
+            StreamEnd::Failed(r) => r,
+        }
+    }
+}
+
+/// One folder's buckets and journal rows.
+pub(super) struct Ledger<'a> {
+    journal: &'a Journal,
+    progress: &'a AccountProgress<'a>,
+    place: Place<'a>,
+    batch: usize,
+    barrier: Barrier,
+    report: &'a mut FolderReport,
+    /// Told to stop when the journal fails during delivery.
+    feed_stop: &'a AtomicBool,
+    in_flight: HashMap<String, InFlight>,
+    /// Done rows waiting for the next commit.
+    done: Vec<ItemRow>,
+    /// Done rows whose source size and mtime are to be refreshed.
+    refresh: Vec<ItemRow>,
+    fatal: Option<JournalError>,
+}
+
+/// What a ledger needs besides the report it fills.
+pub(super) struct LedgerSetup<'a> {
+    pub journal: &'a Journal,
+    pub progress: &'a AccountProgress<'a>,
+    pub place: Place<'a>,
+    /// Done rows per commit.
+    pub batch: usize,
+    pub barrier: Barrier,
+    pub feed_stop: &'a AtomicBool,
+}
+
+impl<'a> Ledger<'a> {
+    pub fn new(setup: LedgerSetup<'a>, report: &'a mut FolderReport) -> Ledger<'a> {
+        Ledger {
+            journal: setup.journal,
+            progress: setup.progress,
+            place: setup.place,
+            batch: setup.batch,
+            barrier: setup.barrier,
+            report,
+            feed_stop: setup.feed_stop,
+            in_flight: HashMap::new(),
+            done: Vec::new(),
+            refresh: Vec::new(),
+            fatal: None,
+        }
+    }
+
+    /// Skipped, with why.
+    pub fn skip(&mut self, item: &str, why: impl Into<String>) {
+        self.report.skip(item, why);
+        self.progress.inc(1, 0);
+    }
+
+    /// Failed, with why.
+    pub fn fail(&mut self, item: &str, why: impl Into<String>) {
+        self.report.fail(item, why);
+        self.progress.inc(1, 0);
+    }
+
+    /// Every item of `items` skipped for one reason.
+    pub fn skip_all(&mut self, items: &[ItemRef], why: &str) {
+        for it in items {
+            self.skip(&it.id, why);
+        }
+    }
+
+    /// Already present: the journal has it with the same size and mtime.
+    pub fn present(&mut self) {
+        self.report.counts.already_present += 1;
+        self.progress.inc(1, 0);
+    }
+
+    /// Already present: the journal has its content; its row gets the
+    /// file's new size and mtime.
+    pub fn present_by_hash(&mut self, item: &str, hash: ContentHash, src: SrcStat) {
+        self.report.counts.already_present += 1;
+        self.refresh.push(self.row(item, hash, src));
+        if self.refresh.len() >= self.batch {
+            self.flush();
+        }
+        self.progress.inc(1, 0);
+    }
+
+    /// A 0-byte file: skipped, and counted as an anomaly.
+    pub fn empty(&mut self, item: &str) {
+        self.report.skip(item, reason::EMPTY_FILE);
+        *self
+            .report
+            .anomalies
+            .entry(reason::EMPTY_FILE_ANOMALY.into())
+            .or_default() += 1;
+        self.progress.inc(1, 0);
+    }
+
+    /// A line for the folder's report.
+    pub fn note(&mut self, note: String) {
+        self.report.notes.push(note);
+    }
+
+    /// True once the journal failed: nothing more may be sent.
+    pub fn journal_failed(&self) -> bool {
+        self.fatal.is_some()
+    }
+
+    /// A message goes to the session: its date source and anomalies are
+    /// counted and it is in flight until its outcome is known.
+    pub fn take(&mut self, ready: Ready) -> Outgoing {
+        let Ready {
+            outgoing,
+            src,
+            date_source,
+            anomalies,
+        } = ready;
+        self.count_facts(date_source, &anomalies);
+        self.in_flight.insert(
+            outgoing.item_id.clone(),
+            InFlight {
+                src,
+                size: outgoing.message.bytes.len() as u64,
+                internal_date: outgoing.internal_date.timestamp(),
+                message_id: outgoing.message.message_id.clone(),
+            },
+        );
+        outgoing
+    }
+
+    fn count_facts(&mut self, date_source: DateSource, anomalies: &Anomalies) {
+        *self
+            .report
+            .date_sources
+            .entry(date_source.as_str().to_string())
+            .or_default() += 1;
+        for a in anomalies.names() {
+            *self.report.anomalies.entry(a.to_string()).or_default() += 1;
+        }
+    }
+
+    /// What the session reports while it delivers; `true` for a Pending
+    /// group means it is durable and may be sent.
+    pub fn event(&mut self, ev: SessionEvent) -> bool {
+        match ev {
+            SessionEvent::Pending { items, marker } => self.pending(&items, &marker),
+            SessionEvent::Note(n) => {
+                self.note(n);
+                true
+            }
+            SessionEvent::Done(d) => {
+                self.delivered(d);
+                true
+            }
+        }
+    }
+
+    fn pending(&mut self, items: &[(String, ContentHash)], marker: &str) -> bool {
+        if self.fatal.is_some() {
+            return false;
+        }
+        let rows: Vec<ItemRow> = items
+            .iter()
+            .map(|(item, hash)| self.pending_row(item, *hash, marker))
+            .collect();
+        match self.journal.record_pending(&rows) {
+            Ok(()) => true,
+            Err(e) => {
+                self.fatal = Some(e);
+                self.feed_stop.store(true, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    fn pending_row(&self, item: &str, hash: ContentHash, marker: &str) -> ItemRow {
+        let f = self.in_flight.get(item);
+        ItemRow {
+            marker: Some(marker.to_string()),
+            size: f.map(|f| f.size),
+            internal_date: f.map(|f| f.internal_date),
+            message_id: f.and_then(|f| f.message_id.clone()),
+            ..self.row(item, hash, f.map_or(UNKNOWN_SRC, |f| f.src))
+        }
+    }
+
+    fn delivered(&mut self, d: Delivery) {
+        let src = self
+            .in_flight
+            .remove(&d.item_id)
+            .map_or(UNKNOWN_SRC, |f| f.src);
+        let Delivery {
+            item_id,
+            hash,
+            size,
+            internal_date,
+            message_id,
+            result,
+        } = d;
+        let base = self.row(&item_id, hash, src);
+        let done_row = move |r: DestRef| ItemRow {
+            target_id: r.id,
+            uid_validity: r.uid_validity,
+            uid: r.uid,
+            size: Some(size),
+            internal_date: Some(internal_date.timestamp()),
+            message_id,
+            ..base
+        };
+        match result {
+            DeliveryResult::Delivered(r) => {
+                self.report.counts.migrated += 1;
+                self.report.counts.bytes_migrated += size;
+                if let Some(uid) = r.uid {
+                    self.report.saw_uid(r.uid_validity, uid);
+                }
+                self.progress.inc(1, size);
+                self.done.push(done_row(r));
+            }
+            DeliveryResult::AlreadyPresent(r) => {
+                self.report.counts.already_present += 1;
+                self.progress.inc(1, 0);
+                self.done.push(done_row(r));
+            }
+            DeliveryResult::Skipped { reason } => self.skip(&item_id, reason),
+            DeliveryResult::Failed { reason } => self.fail(&item_id, reason),
+        }
+        if self.done.len() >= self.batch {
+            self.flush();
+            if self.fatal.is_some() {
+                self.feed_stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A message the stream still had when the session returned: never
+    /// sent. Failed when the session failed, else skipped.
+    pub fn unsent(&mut self, item: &str, end: &StreamEnd) {
+        self.in_flight.remove(item);
+        match end {
+            StreamEnd::Failed(why) => self.fail(item, why.as_str()),
+            StreamEnd::Returned => self.skip(item, end.reason()),
+        }
+    }
+
+    /// Messages the session took and never reported: failed (in item
+    /// order).
+    pub fn orphans(&mut self, end: &StreamEnd) {
+        let mut items: Vec<String> = self.in_flight.drain().map(|(k, _)| k).collect();
+        items.sort();
+        let why = reason::no_outcome(end.reason());
+        for item in items {
+            self.fail(&item, why.as_str());
+        }
+    }
+
+    /// Items the producer never reached: skipped when the run stopped
+    /// (interrupted, or the journal failed), else failed.
+    pub fn unreached<'i>(&mut self, items: impl Iterator<Item = &'i ItemRef>, interrupted: bool) {
+        for it in items {
+            if interrupted || self.fatal.is_some() {
+                self.skip(&it.id, reason::RUN_STOPPED);
+            } else {
+                self.fail(&it.id, reason::DEST_STOPPED);
+            }
+        }
+    }
+
+    /// Commits what is left; the first journal error, if any.
+    pub fn finish(mut self) -> Result<(), JournalError> {
+        self.flush();
+        match self.fatal {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn row(&self, item: &str, hash: ContentHash, src: SrcStat) -> ItemRow {
+        ItemRow {
+            account: self.place.account.to_string(),
+            folder: self.place.folder.to_string(),
+            item: item.to_string(),
+            hash,
+            src_size: Some(src.size),
+            src_mtime: src.mtime,
+            mailbox: self.place.mailbox.to_string(),
+            ..ItemRow::default()
+        }
+    }
+
+    /// Refreshes, then (after the barrier) commits the done rows.
+    fn flush(&mut self) {
+        if self.fatal.is_some() {
+            return;
+        }
+        if !self.refresh.is_empty() {
+            if let Err(e) = self.journal.refresh_source(&self.refresh) {
+                self.fatal = Some(e);
+                return;
+            }
+            self.refresh.clear();
+        }
+        if self.done.is_empty() {
+            return;
+        }
+        if let Err(e) = (self.barrier)() {
+            // Not durable: do not claim it in the journal; the deterministic
+            // destination names or reconciliation will find it next time.
+            self.report.notes.push(reason::barrier_failed(e));
+            self.done.clear();
+            return;
+        }
+        if let Err(e) = self.journal.record_done(&self.done) {
+            self.fatal = Some(e);
+        }
+        self.done.clear();
+    }
+}

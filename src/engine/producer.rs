@@ -1,0 +1,336 @@
+//! The producer: reads and prepares the items a folder's work list says to
+//! read, in parallel, and hands them over in work-list order.
+//!
+//! Items are read in chunks of `chunk` on the rayon pool; each chunk is
+//! sent, in order, into a bounded channel, so at most `chunk + queue`
+//! prepared messages are in memory whatever the folder's size.
+//!
+//! Invariants a maintainer must keep:
+//! - one [`Produced`] per item handed over, in the work list's order, and
+//!   [`Producer::run`] returns how many were handed over: the caller
+//!   accounts for the rest (never produced) itself;
+//! - the stop signal is looked at before each chunk, so a stop costs at
+//!   most one chunk of reading;
+//! - the producer decides nothing about the journal or the report: it says
+//!   what it found (ready, empty, unreadable, already there by hash).
+
+use super::worklist::{DoneRows, SrcStat};
+use crate::dest::Outgoing;
+use crate::message::{self, Anomalies, DateInputs, DateSource};
+use crate::model::ContentHash;
+use crate::source::kerio::index::mail_flags;
+use crate::source::kerio::items::read_item;
+use crate::source::kerio::{FolderContents, ItemRef};
+use crossbeam_channel::Sender;
+use rayon::prelude::*;
+
+/// An item the work list says to read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Work<'a> {
+    pub item: &'a ItemRef,
+    /// Its stat when the work list was made.
+    pub stat: SrcStat,
+}
+
+/// A message ready for the destination, with what the report and the
+/// journal need to know about it.
+#[derive(Debug)]
+pub(super) struct Ready {
+    pub outgoing: Outgoing,
+    /// The source file as read (size of the bytes read, mtime).
+    pub src: SrcStat,
+    pub date_source: DateSource,
+    pub anomalies: Anomalies,
+}
+
+/// What reading one item gave.
+#[derive(Debug)]
+pub(super) enum Produced {
+    Ready(Box<Ready>),
+    /// A 0-byte file.
+    Empty {
+        item: String,
+    },
+    /// The file could not be read.
+    Unreadable {
+        item: String,
+        reason: String,
+    },
+    /// The journal has this content for the item already (its file changed
+    /// size or mtime, not its content).
+    KnownByHash {
+        item: String,
+        hash: ContentHash,
+        src: SrcStat,
+    },
+}
+
+/// Reads and prepares one folder's items.
+pub(super) struct Producer<'a> {
+    pub contents: &'a FolderContents,
+    /// The journal's done rows of the folder (by content hash).
+    pub done: &'a DoneRows,
+    /// Unix seconds, for plausible internal dates.
+    pub now: i64,
+    /// Items read in parallel at a time.
+    pub chunk: usize,
+}
+
+impl Producer<'_> {
+    /// Reads `work` chunk by chunk into `tx` until it is done, `stopped()`
+    /// says so before a chunk, or the receiver is gone. Returns how many
+    /// items were handed over (a prefix of `work`).
+    pub fn run(
+        &self,
+        work: &[Work<'_>],
+        tx: Sender<Produced>,
+        stopped: &(dyn Fn() -> bool + Sync),
+    ) -> usize {
+        let mut handed = 0;
+        for chunk in work.chunks(self.chunk.max(1)) {
+            if stopped() {
+                break;
+            }
+            let batch: Vec<Produced> = chunk
+                .par_iter()
+                .map(|w| self.prepare(w.item, w.stat))
+                .collect();
+            for p in batch {
+                if tx.send(p).is_err() {
+                    return handed;
+                }
+                handed += 1;
+            }
+        }
+        handed
+    }
+
+    /// Reads and prepares one item.
+    pub fn prepare(&self, item: &ItemRef, stat: SrcStat) -> Produced {
+        let (raw, mtime) = match read_item(&self.contents.path(item)) {
+            Ok(v) => v,
+            Err(e) => {
+                return Produced::Unreadable {
+                    item: item.id.clone(),
+                    reason: super::reason::unreadable(e),
+                }
+            }
+        };
+        let src = SrcStat {
+            size: raw.len() as u64,
+            mtime: mtime.or(stat.mtime),
+        };
+        let p = message::prepare(raw);
+        if p.anomalies.empty {
+            return Produced::Empty {
+                item: item.id.clone(),
+            };
+        }
+        let hash = p.hash;
+        if self
+            .done
+            .get(&item.id)
+            .is_some_and(|rows| rows.iter().any(|d| d.hash == hash))
+        {
+            return Produced::KnownByHash {
+                item: item.id.clone(),
+                hash,
+                src,
+            };
+        }
+        let rec = self.contents.record(item);
+        let (internal_date, date_source) = message::internal_date(
+            &DateInputs {
+                index_received: rec.and_then(|r| r.received),
+                index_created: rec.and_then(|r| r.created),
+                mtime: src.mtime,
+                received_header: p.received_header,
+                date_header: p.date_header,
+            },
+            self.now,
+        );
+        let anomalies = p.anomalies;
+        Produced::Ready(Box::new(Ready {
+            outgoing: Outgoing {
+                item_id: item.id.clone(),
+                flags: rec.map(|r| mail_flags(r.flags())).unwrap_or_default(),
+                internal_date,
+                message: p,
+            },
+            src,
+            date_source,
+            anomalies,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::DoneItem;
+    use crate::model::DestRef;
+    use std::path::PathBuf;
+
+    struct Dir {
+        _tmp: tempfile::TempDir,
+        contents: FolderContents,
+    }
+
+    /// A `#msgs` directory with these files (id, bytes); `None` is listed
+    /// but not written (gone since the listing).
+    fn dir(files: &[(&str, Option<&[u8]>)]) -> Dir {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let msgs = tmp.path().join("#msgs");
+        std::fs::create_dir_all(&msgs).expect("mkdir");
+        let mut items = Vec::new();
+        for (id, bytes) in files {
+            let rel = PathBuf::from(format!("{id}.eml"));
+            if let Some(b) = bytes {
+                std::fs::write(msgs.join(&rel), b).expect("write");
+            }
+            items.push(ItemRef {
+                id: id.to_string(),
+                rel,
+            });
+        }
+        let contents = FolderContents {
+            msgs_dir: msgs,
+            items,
+            ..FolderContents::default()
+        };
+        Dir {
+            _tmp: tmp,
+            contents,
+        }
+    }
+
+    /// A producer of `d` whose "now" is in 2033.
+    fn producer<'a>(d: &'a Dir, done: &'a DoneRows, chunk: usize) -> Producer<'a> {
+        Producer {
+            contents: &d.contents,
+            done,
+            now: 2_000_000_000,
+            chunk,
+        }
+    }
+
+    fn three() -> Dir {
+        let body: &[u8] = b"Subject: b\n\nx\n";
+        dir(&[("1", Some(body)), ("2", Some(body)), ("3", Some(body))])
+    }
+
+    fn work(c: &FolderContents) -> Vec<Work<'_>> {
+        c.items
+            .iter()
+            .map(|item| Work {
+                item,
+                stat: SrcStat {
+                    size: 0,
+                    mtime: Some(7),
+                },
+            })
+            .collect()
+    }
+
+    fn kind(p: &Produced) -> String {
+        match p {
+            Produced::Ready(r) => format!("ready {}", r.outgoing.item_id),
+            Produced::Empty { item } => format!("empty {item}"),
+            Produced::Unreadable { item, reason } => {
+                format!("unreadable {item} {}", reason.starts_with("unreadable: "))
+            }
+            Produced::KnownByHash { item, src, .. } => format!("known {item} {}", src.size),
+        }
+    }
+
+    #[test]
+    fn says_what_it_found_in_work_list_order() {
+        let msg = b"Subject: a\n\nbody\n";
+        let known = message::prepare(msg.to_vec()).hash;
+        let d = dir(&[
+            ("1", Some(b"Subject: b\n\nx\n")),
+            ("2", Some(b"")),
+            ("3", None),
+            ("4", Some(msg)),
+        ]);
+        let done: DoneRows = [(
+            "4".to_string(),
+            vec![DoneItem {
+                hash: known,
+                src_size: Some(1),
+                src_mtime: None,
+                mailbox: "INBOX".into(),
+                target: DestRef::default(),
+            }],
+        )]
+        .into();
+        let p = producer(&d, &done, 2);
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        let handed = p.run(&work(&d.contents), tx, &|| false);
+        assert_eq!(handed, 4);
+        let got: Vec<String> = rx.iter().map(|p| kind(&p)).collect();
+        let size = msg.len();
+        assert_eq!(
+            got,
+            vec![
+                "ready 1".to_string(),
+                "empty 2".into(),
+                "unreadable 3 true".into(),
+                format!("known 4 {size}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_ready_message_carries_the_file_time_and_bytes_read() {
+        let d = dir(&[("1", Some(b"Subject: b\n\nx\n"))]);
+        let done = DoneRows::new();
+        let p = producer(&d, &done, 1);
+        let Produced::Ready(r) = p.prepare(
+            &d.contents.items[0],
+            SrcStat {
+                size: 99,
+                mtime: None,
+            },
+        ) else {
+            panic!("not ready");
+        };
+        assert_eq!(r.src.size, 14, "the size read, not the stat's");
+        assert!(r.src.mtime.is_some(), "the file's mtime");
+        assert_eq!(r.outgoing.message.bytes, b"Subject: b\r\n\r\nx\r\n");
+        assert!(r.anomalies.bare_lf);
+    }
+
+    #[test]
+    fn stops_before_the_next_chunk() {
+        let d = three();
+        let done = DoneRows::new();
+        let p = producer(&d, &done, 2);
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        // Asked to stop after the first chunk: one chunk (2 items) only.
+        let stop = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 1;
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        assert_eq!(p.run(&work(&d.contents), tx, &stop), 2);
+        assert_eq!(rx.iter().count(), 2);
+        // Stopped from the start: nothing is read.
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        assert_eq!(p.run(&work(&d.contents), tx, &|| true), 0);
+        assert_eq!(rx.iter().count(), 0);
+    }
+
+    #[test]
+    fn a_receiver_that_goes_away_ends_the_run_with_the_count_handed_over() {
+        let d = three();
+        let done = DoneRows::new();
+        let p = producer(&d, &done, 8);
+        let (tx, rx) = crossbeam_channel::bounded(0);
+        let handed = std::thread::scope(|s| {
+            let h = s.spawn(|| p.run(&work(&d.contents), tx, &|| false));
+            let first = rx.recv().expect("one");
+            assert!(matches!(first, Produced::Ready(_)));
+            drop(rx);
+            h.join().expect("producer")
+        });
+        assert_eq!(handed, 1);
+    }
+}

@@ -1,0 +1,102 @@
+//! The words of the report: every reason and note the engine writes for an
+//! item, a folder or an account (the notes on what the source says of a
+//! folder are in `account`). People read these and scripts grep them,
+//! so a change here is a change of the tool's output (the report's JSON,
+//! its text, the README's examples): keep them as they are unless that is
+//! the point.
+
+use std::fmt::Display;
+
+/// Skipped: the run stopped (Ctrl-C, SIGTERM, a fatal error) before the
+/// item was handed to the destination.
+pub(super) const RUN_STOPPED: &str = "not attempted: run stopped";
+/// Skipped: the journal failed at the folder's start, so nothing could be
+/// sent safely.
+pub(super) const JOURNAL_ERROR: &str = "not attempted: journal error";
+/// Skipped: `--skip-deleted` and the index flags it 0x8.
+pub(super) const FLAGGED_DELETED: &str = "flagged deleted (0x8) in index.fld; --skip-deleted";
+/// Skipped: a 0-byte file.
+pub(super) const EMPTY_FILE: &str = "empty file (0 bytes): nothing to migrate";
+/// The anomaly counted for a 0-byte file.
+pub(super) const EMPTY_FILE_ANOMALY: &str = "empty file";
+/// Failed: the session ended without taking the item, while the run went
+/// on.
+pub(super) const DEST_STOPPED: &str = "not attempted: the target stopped taking messages";
+
+/// Failed: the file could not be read (or stat'ed).
+pub(super) fn unreadable(e: impl Display) -> String {
+    format!("unreadable: {e}")
+}
+
+/// Failed: a previous run sent it and reconciliation could not tell.
+pub(super) fn in_doubt(why: &str) -> String {
+    format!("arrival in doubt: a previous run sent it and the target cannot tell whether it arrived ({why}); not sent again (rerun to check again)")
+}
+
+/// Failed: the session ended with an error before the item's turn.
+pub(super) fn dest_error(e: impl Display) -> String {
+    format!("target error: {e}")
+}
+
+/// Failed: the session took the item and never said what became of it;
+/// `end` is why the stream ended ([`dest_error`] or [`RUN_STOPPED`]).
+pub(super) fn no_outcome(end: &str) -> String {
+    format!("no outcome reported by the target ({end})")
+}
+
+/// Skipped: the destination has no place for the account.
+pub(super) fn not_mapped(why: &str) -> String {
+    format!("not mapped: {why}")
+}
+
+/// Failed: the account's session could not be opened.
+pub(super) fn not_opened(error: &str) -> String {
+    format!("target account not opened: {error}")
+}
+
+/// Failed: the folder's mailbox could not be prepared.
+pub(super) fn mailbox_unavailable(e: impl Display) -> String {
+    format!("target mailbox not available: {e}")
+}
+
+/// The account's error when its session cannot be opened.
+pub(super) fn cannot_open(e: impl Display) -> String {
+    format!("cannot open the target account: {e}")
+}
+
+/// The account's error when its session does not close cleanly.
+pub(super) fn cannot_close(e: impl Display) -> String {
+    format!("closing the target account: {e}")
+}
+
+/// Folder note: the barrier failed, so a batch was not journaled as done.
+pub(super) fn barrier_failed(e: impl Display) -> String {
+    format!("could not sync the target before journaling: {e}")
+}
+
+/// Folder note: what the destination's folder mapping says.
+pub(super) fn mapping_note(n: impl Display) -> String {
+    format!("folder mapping: {n}")
+}
+
+/// Folder note: the outcome of reconciling a previous run's pending items.
+pub(super) fn reconciled(total: usize, found: usize, sent_again: usize, in_doubt: usize) -> String {
+    format!("{total} message(s) were in flight when a previous run stopped: {found} found on the target, {sent_again} not there (sent again), {in_doubt} in doubt (not sent again)")
+}
+
+/// Why reconciliation cannot tell: the session answered the wrong number
+/// of times.
+pub(super) fn wrong_answer_count(answers: usize, items: usize) -> String {
+    format!("the target answered {answers} times for {items} items")
+}
+
+/// Why reconciliation cannot tell: the check itself failed.
+pub(super) fn check_failed(e: impl Display) -> String {
+    format!("the check failed: {e}")
+}
+
+/// An in-doubt reason, for an item sent to another mailbox than the one
+/// its folder maps to now.
+pub(super) fn elsewhere(why: &str, mailbox: &str) -> String {
+    format!("{why} (in {mailbox:?}, where it was sent)")
+}
