@@ -171,36 +171,6 @@ impl SkippedFolder {
             reason: "not selected (--folder / --exclude-folder)".into(),
         }
     }
-
-    /// A groupware folder (left to the exporters); the Kerio reader's form,
-    /// used by `migrate.rs` until the engine walks a `Source`.
-    pub fn not_mail(
-        folder: &crate::source::kerio::Folder,
-        contents: &crate::source::kerio::FolderContents,
-        d: &crate::source::kerio::KindDecision,
-    ) -> SkippedFolder {
-        SkippedFolder {
-            folder: folder.path.clone(),
-            kind: d.kind.to_string(),
-            items: contents.items.len() as u64,
-            reason: format!("not mail (from {}); use the exporters", d.source),
-        }
-    }
-
-    /// A mail folder left out by `--folder` / `--exclude-folder`; the Kerio
-    /// reader's form, used by `migrate.rs` until the engine walks a `Source`.
-    pub fn not_selected(
-        folder: &crate::source::kerio::Folder,
-        contents: &crate::source::kerio::FolderContents,
-        d: &crate::source::kerio::KindDecision,
-    ) -> SkippedFolder {
-        SkippedFolder {
-            folder: folder.path.clone(),
-            kind: d.kind.to_string(),
-            items: contents.items.len() as u64,
-            reason: "not selected (--folder / --exclude-folder)".into(),
-        }
-    }
 }
 
 /// An account's part of the report.

@@ -93,7 +93,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = crate::source::kerio::Store::open(&dir)?;
+    let store = crate::source::open(&dir)?;
     let target = super::dest::open(
         DestArgs {
             to: &a.to,
@@ -119,7 +119,14 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         ..MigrateOptions::default()
     };
     let progress = crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
-    let report = migrate(&store, target.as_ref(), &journal, &opts, &progress, cancel);
+    let report = migrate(
+        store.as_ref(),
+        target.as_ref(),
+        &journal,
+        &opts,
+        &progress,
+        cancel,
+    );
     progress.finish();
     let json = report.to_json();
     if let Some(path) = &a.report {

@@ -11,20 +11,18 @@
 //!   stopped");
 //! - a journal error is the account's fatal error: it sets the run's stop
 //!   and is returned, so the report's `fatal` says it;
-//! - the store is walked in [`walk`] only (the lead switches it to
-//!   `source::walk`).
+//! - the account is walked once, through [`Source::walk`]; the folder
+//!   notes are the source's, the same that `scan` and `plan` show.
 
 use super::folder::FolderJob;
 use super::reason;
 use super::Run;
 use crate::dest::{DestError, DestSession, MailboxSpec};
 use crate::mapping::MapSource;
+use crate::model::Account;
 use crate::progress::AccountProgress;
 use crate::report::{AccountReport, FolderReport, SkippedFolder};
-use crate::source::kerio::layout::walk_account;
-use crate::source::kerio::{
-    Account, AccountTree, Folder, FolderContents, FolderKind, ItemRef, KindDecision,
-};
+use crate::source::{Folder, FolderKind, Item};
 use std::sync::atomic::Ordering;
 
 /// Migrates one account. Returns its report and a fatal error (journal
@@ -34,14 +32,14 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         account: account.id(),
         ..AccountReport::default()
     };
-    let tree = match walk(account) {
-        Ok(t) => t,
+    let walk = match run.source.walk(account) {
+        Ok(w) => w,
         Err(e) => {
-            rep.error = Some(e);
+            rep.error = Some(e.to_string());
             return (rep, None);
         }
     };
-    rep.skipped_system = tree.skipped.clone();
+    rep.skipped_system = walk.skipped.clone();
     let mut a = AccountRun {
         progress: run.progress.account(&rep.account),
         rep,
@@ -50,16 +48,10 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         session: None,
         fatal: None,
     };
-    for (folder, contents, decision) in tree.classified() {
-        a.folder(folder, &contents, &decision);
+    for folder in walk {
+        a.folder(&folder);
     }
     a.finish()
-}
-
-/// The account's folders as the source gives them: the one place the
-/// engine walks the store.
-fn walk(account: &Account) -> Result<AccountTree, String> {
-    walk_account(account).map_err(|e| e.to_string())
 }
 
 /// The account's destination session, or why there is none.
@@ -84,33 +76,33 @@ struct AccountRun<'a> {
 
 impl AccountRun<'_> {
     /// Lists, or migrates, one folder.
-    fn folder(&mut self, folder: &Folder, contents: &FolderContents, decision: &KindDecision) {
-        if decision.kind != FolderKind::Mail {
+    fn folder(&mut self, folder: &Folder) {
+        if folder.kind() != FolderKind::Mail {
             self.rep
                 .skipped_folders
-                .push(SkippedFolder::not_mail(folder, contents, decision));
+                .push(SkippedFolder::groupware(folder));
             return;
         }
         if !self.run.opts.selection.folder(&folder.path) {
             self.rep
                 .skipped_folders
-                .push(SkippedFolder::not_selected(folder, contents, decision));
+                .push(SkippedFolder::unselected(folder));
             return;
         }
         let mut fr = FolderReport {
             folder: folder.path.clone(),
+            notes: folder.notes.clone(),
             ..FolderReport::default()
         };
-        folder_notes(&mut fr, folder, contents, decision);
-        fr.counts.expected = contents.items.len() as u64;
+        fr.counts.expected = folder.items.len() as u64;
         self.progress.add_total(fr.counts.expected);
-        self.mail_folder(folder, contents, &mut fr);
+        self.mail_folder(folder, &mut fr);
         self.rep.folders.push(fr);
     }
 
     /// Migrates a mail folder into its mailbox, or says why not.
-    fn mail_folder(&mut self, folder: &Folder, contents: &FolderContents, fr: &mut FolderReport) {
-        let items = &contents.items;
+    fn mail_folder(&mut self, folder: &Folder, fr: &mut FolderReport) {
+        let items = &folder.items;
         if self.fatal.is_some() || self.run.halted() {
             for it in items {
                 fr.skip(&it.id, reason::RUN_STOPPED);
@@ -151,7 +143,6 @@ impl AccountRun<'_> {
             run: self.run,
             account: &self.rep.account,
             folder,
-            contents,
             mailbox: &mailbox,
             progress: &self.progress,
         };
@@ -196,74 +187,13 @@ fn open_session(run: &Run<'_>, account: &Account, rep: &mut AccountReport) -> Se
 }
 
 /// Every item of a folder skipped for one reason.
-fn skip_all(fr: &mut FolderReport, items: &[ItemRef], why: &str, progress: &AccountProgress<'_>) {
+fn skip_all(fr: &mut FolderReport, items: &[Item], why: &str, progress: &AccountProgress<'_>) {
     items.iter().for_each(|it| fr.skip(&it.id, why));
     progress.inc(items.len() as u64, 0);
 }
 
 /// Every item of a folder failed for one reason.
-fn fail_all(fr: &mut FolderReport, items: &[ItemRef], why: &str, progress: &AccountProgress<'_>) {
+fn fail_all(fr: &mut FolderReport, items: &[Item], why: &str, progress: &AccountProgress<'_>) {
     items.iter().for_each(|it| fr.fail(&it.id, why));
     progress.inc(items.len() as u64, 0);
-}
-
-/// What the source says about a folder, as report notes.
-fn folder_notes(fr: &mut FolderReport, folder: &Folder, c: &FolderContents, d: &KindDecision) {
-    if let Some(p) = &folder.name_problem {
-        fr.notes.push(p.clone());
-    }
-    match &c.index {
-        None => fr
-            .notes
-            .push("no index.fld: flags unknown, dates from file times".into()),
-        Some(idx) => {
-            if idx.stats.garbage > 0 {
-                fr.notes.push(format!(
-                    "index.fld: {} unparsable line(s) skipped",
-                    idx.stats.garbage
-                ));
-            }
-        }
-    }
-    if !c.stale.is_empty() {
-        let mut ids = c.stale.clone();
-        ids.truncate(10);
-        fr.notes.push(format!(
-            "index.fld lists {} item(s) with no file (stale): {}",
-            c.stale.len(),
-            ids.join(", ")
-        ));
-    }
-    if c.unindexed > 0 && c.index.is_some() {
-        fr.notes.push(format!(
-            "{} file(s) not in index.fld: migrated unflagged, dated by file time",
-            c.unindexed
-        ));
-    }
-    if c.duplicate_ids > 0 {
-        fr.notes.push(format!(
-            "{} file(s) share an index id with another file",
-            c.duplicate_ids
-        ));
-    }
-    for (name, n) in &c.skipped.files {
-        fr.notes.push(format!(
-            "ignored {n} non-item file(s) named {name:?} in #msgs"
-        ));
-    }
-    for p in &c.problems {
-        fr.notes.push(p.clone());
-    }
-    if let Some(code) = d.unrecognised_type_code {
-        fr.notes.push(format!(
-            "status.fld type T{code} is not a known code; kind from {}",
-            d.source
-        ));
-    }
-    for (src, k) in &d.disagreements {
-        fr.notes.push(format!(
-            "kind: {} says {k}, {} says {}",
-            src, d.source, d.kind
-        ));
-    }
 }

@@ -21,14 +21,13 @@ use super::ledger::{Ledger, LedgerSetup, Place, StreamEnd};
 use super::producer::{Produced, Producer, Ready, Work};
 use super::reason;
 use super::reconcile::{self, PendingPlace};
-use super::worklist::{self, Candidate, DoneRows, InDoubt, Known, SrcStat, Verdict};
+use super::worklist::{self, Candidate, DoneRows, InDoubt, Known, Verdict};
 use super::Run;
 use crate::dest::{DestSession, Outgoing};
 use crate::journal::JournalError;
 use crate::progress::AccountProgress;
 use crate::report::FolderReport;
-use crate::source::kerio::index::flag_bits;
-use crate::source::kerio::{Folder, FolderContents};
+use crate::source::Folder;
 use crossbeam_channel::Receiver;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +37,6 @@ pub(super) struct FolderJob<'a> {
     pub run: &'a Run<'a>,
     pub account: &'a str,
     pub folder: &'a Folder,
-    pub contents: &'a FolderContents,
     /// The prepared mailbox.
     pub mailbox: &'a str,
     pub progress: &'a AccountProgress<'a>,
@@ -79,7 +77,7 @@ impl FolderJob<'_> {
             Err(e) => {
                 // Without the journal nothing can be sent safely; every item
                 // is still counted, so the folder's numbers add up.
-                ledger.skip_all(&self.contents.items, reason::JOURNAL_ERROR);
+                ledger.skip_all(&self.folder.items, reason::JOURNAL_ERROR);
                 return Err(e);
             }
         };
@@ -136,15 +134,13 @@ impl FolderJob<'_> {
 
     /// The facts the work list decides on: index flags and file stats.
     fn candidates(&self) -> Vec<Candidate<'_>> {
-        let c = self.contents;
-        c.items
+        self.folder
+            .items
             .iter()
             .map(|item| Candidate {
                 item,
-                flagged_deleted: c
-                    .record(item)
-                    .is_some_and(|r| r.flags() & flag_bits::DELETED != 0),
-                stat: file_stat(&c.path(item)).map_err(|e| e.to_string()),
+                flagged_deleted: item.deleted(),
+                stat: item.stat().map_err(|e| e.source.to_string()),
             })
             .collect()
     }
@@ -160,7 +156,6 @@ impl FolderJob<'_> {
         feed_stop: &AtomicBool,
     ) -> Result<(), JournalError> {
         let producer = Producer {
-            contents: self.contents,
             done,
             now: self.run.now,
             chunk: self.run.opts.chunk,
@@ -259,18 +254,4 @@ impl Iterator for Feed<'_, '_> {
             }
         }
     }
-}
-
-/// A file's size and mtime (whole seconds after 1970, else none).
-fn file_stat(path: &std::path::Path) -> std::io::Result<SrcStat> {
-    let m = std::fs::metadata(path)?;
-    let mtime = m.modified().ok().and_then(|t| {
-        t.duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs() as i64)
-    });
-    Ok(SrcStat {
-        size: m.len(),
-        mtime,
-    })
 }

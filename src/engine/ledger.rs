@@ -31,7 +31,7 @@ use crate::message::{Anomalies, DateSource};
 use crate::model::ContentHash;
 use crate::progress::AccountProgress;
 use crate::report::FolderReport;
-use crate::source::kerio::ItemRef;
+use crate::source::Item;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -140,7 +140,7 @@ impl<'a> Ledger<'a> {
     }
 
     /// Every item of `items` skipped for one reason.
-    pub fn skip_all(&mut self, items: &[ItemRef], why: &str) {
+    pub fn skip_all(&mut self, items: &[Item], why: &str) {
         for it in items {
             self.skip(&it.id, why);
         }
@@ -334,7 +334,7 @@ impl<'a> Ledger<'a> {
 
     /// Items the producer never reached: skipped when the run stopped
     /// (interrupted, or the journal failed), else failed.
-    pub fn unreached<'i>(&mut self, items: impl Iterator<Item = &'i ItemRef>, interrupted: bool) {
+    pub fn unreached<'i>(&mut self, items: impl Iterator<Item = &'i Item>, interrupted: bool) {
         for it in items {
             if interrupted || self.fatal.is_some() {
                 self.skip(&it.id, reason::RUN_STOPPED);

@@ -38,11 +38,12 @@ mod tests;
 
 use crate::dest::Destination;
 use crate::journal::Journal;
+use crate::model::Account;
 use crate::pace::Pacer;
 use crate::progress::Progress;
 use crate::report::{AccountReport, Report};
 use crate::select::Selection;
-use crate::source::kerio::{Account, Store};
+use crate::source::Source;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -83,6 +84,7 @@ impl Default for MigrateOptions {
 /// What every account of a run shares: read-only context, the pacer and
 /// the two ways a run stops.
 struct Run<'a> {
+    source: &'a dyn Source,
     target: &'a dyn Destination,
     journal: &'a Journal,
     opts: &'a MigrateOptions,
@@ -110,7 +112,7 @@ impl Run<'_> {
 
 /// Runs a migration and returns its report (finalised, with exit code).
 pub fn migrate(
-    store: &Store,
+    source: &dyn Source,
     target: &dyn Destination,
     journal: &Journal,
     opts: &MigrateOptions,
@@ -120,18 +122,20 @@ pub fn migrate(
     let mut report = Report {
         version: env!("CARGO_PKG_VERSION").to_string(),
         started: chrono::Utc::now().to_rfc3339(),
-        store: store.mail_root.display().to_string(),
+        store: source.root().display().to_string(),
         target: target.id(),
         journal: journal.path().display().to_string(),
         ..Report::default()
     };
-    match store.accounts() {
-        Ok((accounts, _)) => {
-            let accounts: Vec<Account> = accounts
+    match source.accounts() {
+        Ok(list) => {
+            let accounts: Vec<Account> = list
+                .accounts
                 .into_iter()
                 .filter(|a| opts.selection.account(&a.id()))
                 .collect();
             let run = Run {
+                source,
                 target,
                 journal,
                 opts,

@@ -18,16 +18,14 @@ use super::worklist::{DoneRows, SrcStat};
 use crate::dest::Outgoing;
 use crate::message::{self, Anomalies, DateInputs, DateSource};
 use crate::model::ContentHash;
-use crate::source::kerio::index::mail_flags;
-use crate::source::kerio::items::read_item;
-use crate::source::kerio::{FolderContents, ItemRef};
+use crate::source::Item;
 use crossbeam_channel::Sender;
 use rayon::prelude::*;
 
 /// An item the work list says to read.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Work<'a> {
-    pub item: &'a ItemRef,
+    pub item: &'a Item,
     /// Its stat when the work list was made.
     pub stat: SrcStat,
 }
@@ -67,7 +65,6 @@ pub(super) enum Produced {
 
 /// Reads and prepares one folder's items.
 pub(super) struct Producer<'a> {
-    pub contents: &'a FolderContents,
     /// The journal's done rows of the folder (by content hash).
     pub done: &'a DoneRows,
     /// Unix seconds, for plausible internal dates.
@@ -106,13 +103,13 @@ impl Producer<'_> {
     }
 
     /// Reads and prepares one item.
-    pub fn prepare(&self, item: &ItemRef, stat: SrcStat) -> Produced {
-        let (raw, mtime) = match read_item(&self.contents.path(item)) {
-            Ok(v) => v,
+    pub fn prepare(&self, item: &Item, stat: SrcStat) -> Produced {
+        let (raw, mtime) = match item.read() {
+            Ok(d) => (d.bytes, d.mtime),
             Err(e) => {
                 return Produced::Unreadable {
                     item: item.id.clone(),
-                    reason: super::reason::unreadable(e),
+                    reason: super::reason::unreadable(e.source),
                 }
             }
         };
@@ -138,11 +135,10 @@ impl Producer<'_> {
                 src,
             };
         }
-        let rec = self.contents.record(item);
         let (internal_date, date_source) = message::internal_date(
             &DateInputs {
-                index_received: rec.and_then(|r| r.received),
-                index_created: rec.and_then(|r| r.created),
+                index_received: item.received(),
+                index_created: item.created(),
                 mtime: src.mtime,
                 received_header: p.received_header,
                 date_header: p.date_header,
@@ -153,7 +149,7 @@ impl Producer<'_> {
         Produced::Ready(Box::new(Ready {
             outgoing: Outgoing {
                 item_id: item.id.clone(),
-                flags: rec.map(|r| mail_flags(r.flags())).unwrap_or_default(),
+                flags: item.flags(),
                 internal_date,
                 message: p,
             },
@@ -173,7 +169,7 @@ mod tests {
 
     struct Dir {
         _tmp: tempfile::TempDir,
-        contents: FolderContents,
+        items: Vec<Item>,
     }
 
     /// A `#msgs` directory with these files (id, bytes); `None` is listed
@@ -188,26 +184,18 @@ mod tests {
             if let Some(b) = bytes {
                 std::fs::write(msgs.join(&rel), b).expect("write");
             }
-            items.push(ItemRef {
+            items.push(Item {
                 id: id.to_string(),
-                rel,
+                origin: crate::source::Origin::File(msgs.join(&rel)),
+                meta: None,
             });
         }
-        let contents = FolderContents {
-            msgs_dir: msgs,
-            items,
-            ..FolderContents::default()
-        };
-        Dir {
-            _tmp: tmp,
-            contents,
-        }
+        Dir { _tmp: tmp, items }
     }
 
     /// A producer of `d` whose "now" is in 2033.
-    fn producer<'a>(d: &'a Dir, done: &'a DoneRows, chunk: usize) -> Producer<'a> {
+    fn producer(done: &DoneRows, chunk: usize) -> Producer<'_> {
         Producer {
-            contents: &d.contents,
             done,
             now: 2_000_000_000,
             chunk,
@@ -219,8 +207,8 @@ mod tests {
         dir(&[("1", Some(body)), ("2", Some(body)), ("3", Some(body))])
     }
 
-    fn work(c: &FolderContents) -> Vec<Work<'_>> {
-        c.items
+    fn work(items: &[Item]) -> Vec<Work<'_>> {
+        items
             .iter()
             .map(|item| Work {
                 item,
@@ -264,9 +252,9 @@ mod tests {
             }],
         )]
         .into();
-        let p = producer(&d, &done, 2);
+        let p = producer(&done, 2);
         let (tx, rx) = crossbeam_channel::bounded(8);
-        let handed = p.run(&work(&d.contents), tx, &|| false);
+        let handed = p.run(&work(&d.items), tx, &|| false);
         assert_eq!(handed, 4);
         let got: Vec<String> = rx.iter().map(|p| kind(&p)).collect();
         let size = msg.len();
@@ -285,9 +273,9 @@ mod tests {
     fn a_ready_message_carries_the_file_time_and_bytes_read() {
         let d = dir(&[("1", Some(b"Subject: b\n\nx\n"))]);
         let done = DoneRows::new();
-        let p = producer(&d, &done, 1);
+        let p = producer(&done, 1);
         let Produced::Ready(r) = p.prepare(
-            &d.contents.items[0],
+            &d.items[0],
             SrcStat {
                 size: 99,
                 mtime: None,
@@ -305,16 +293,16 @@ mod tests {
     fn stops_before_the_next_chunk() {
         let d = three();
         let done = DoneRows::new();
-        let p = producer(&d, &done, 2);
+        let p = producer(&done, 2);
         let calls = std::sync::atomic::AtomicUsize::new(0);
         // Asked to stop after the first chunk: one chunk (2 items) only.
         let stop = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 1;
         let (tx, rx) = crossbeam_channel::bounded(8);
-        assert_eq!(p.run(&work(&d.contents), tx, &stop), 2);
+        assert_eq!(p.run(&work(&d.items), tx, &stop), 2);
         assert_eq!(rx.iter().count(), 2);
         // Stopped from the start: nothing is read.
         let (tx, rx) = crossbeam_channel::bounded(8);
-        assert_eq!(p.run(&work(&d.contents), tx, &|| true), 0);
+        assert_eq!(p.run(&work(&d.items), tx, &|| true), 0);
         assert_eq!(rx.iter().count(), 0);
     }
 
@@ -322,10 +310,10 @@ mod tests {
     fn a_receiver_that_goes_away_ends_the_run_with_the_count_handed_over() {
         let d = three();
         let done = DoneRows::new();
-        let p = producer(&d, &done, 8);
+        let p = producer(&done, 8);
         let (tx, rx) = crossbeam_channel::bounded(0);
         let handed = std::thread::scope(|s| {
-            let h = s.spawn(|| p.run(&work(&d.contents), tx, &|| false));
+            let h = s.spawn(|| p.run(&work(&d.items), tx, &|| false));
             let first = rx.recv().expect("one");
             assert!(matches!(first, Produced::Ready(_)));
             drop(rx);

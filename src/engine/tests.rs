@@ -8,7 +8,6 @@ use crate::dest::{DestRef, Reconciled};
 use crate::journal::{ItemRow, Journal};
 use crate::progress::{Progress, ProgressMode};
 use crate::report::{FolderReport, Report, UidRange};
-use crate::source::kerio::Store;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -107,9 +106,9 @@ impl Env {
         opts: &MigrateOptions,
         cancel: &AtomicBool,
     ) -> Report {
-        let store = Store::open(self.tmp.path()).expect("store");
+        let store = crate::source::open(self.tmp.path()).expect("store");
         let progress = Progress::new("test", Some(0), ProgressMode::Quiet);
-        migrate(&store, dest, journal, opts, &progress, cancel)
+        migrate(store.as_ref(), dest, journal, opts, &progress, cancel)
     }
 
     fn rows(&self) -> Vec<Row> {

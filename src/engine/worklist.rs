@@ -13,7 +13,8 @@
 
 use super::reason;
 use crate::journal::DoneItem;
-use crate::source::kerio::ItemRef;
+use crate::source::Item;
+pub use crate::source::Stat as SrcStat;
 use std::collections::HashMap;
 
 /// The journal's done rows of one source folder, by item id.
@@ -23,21 +24,11 @@ pub type DoneRows = HashMap<String, Vec<DoneItem>>;
 /// by item id, with why.
 pub type InDoubt = HashMap<String, String>;
 
-/// A source file's size and modification time (Unix seconds), as the
-/// journal records them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SrcStat {
-    /// Bytes.
-    pub size: u64,
-    /// Modification time, when the file system gives one after 1970.
-    pub mtime: Option<i64>,
-}
-
 /// One item with what is known of it before it is read.
 #[derive(Debug, Clone)]
 pub struct Candidate<'a> {
     /// The item.
-    pub item: &'a ItemRef,
+    pub item: &'a Item,
     /// `index.fld` flags it 0x8 (deleted, not expunged).
     pub flagged_deleted: bool,
     /// Its file's stat, or why that failed.
@@ -94,7 +85,7 @@ pub fn work_list<'a>(
     candidates: Vec<Candidate<'a>>,
     known: Known<'_>,
     skip_deleted: bool,
-) -> Vec<(&'a ItemRef, Verdict)> {
+) -> Vec<(&'a Item, Verdict)> {
     candidates
         .into_iter()
         .map(|c| (c.item, decide(&c, known, skip_deleted)))
@@ -107,10 +98,11 @@ mod tests {
     use crate::model::{ContentHash, DestRef};
     use std::path::PathBuf;
 
-    fn item(id: &str) -> ItemRef {
-        ItemRef {
+    fn item(id: &str) -> Item {
+        Item {
             id: id.into(),
-            rel: PathBuf::from(format!("{id}.eml")),
+            origin: crate::source::Origin::File(PathBuf::from(format!("{id}.eml"))),
+            meta: None,
         }
     }
 
@@ -137,7 +129,7 @@ mod tests {
 
     #[test]
     fn every_rule_with_its_report_reason() {
-        let items: Vec<ItemRef> = ["del", "gone", "doubt", "seen", "touched", "new"]
+        let items: Vec<Item> = ["del", "gone", "doubt", "seen", "touched", "new"]
             .iter()
             .map(|i| item(i))
             .collect();
