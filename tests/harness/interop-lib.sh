@@ -38,7 +38,8 @@ ilib_die() { echo "$ILIB_NAME: $*" >&2; exit 1; }
 ilib_preflight() {
   ILIB_NAME=$1
   [ "$(id -u)" = 0 ] || { echo "$ILIB_NAME: needs root (a private mount and pid namespace, and $RUN_USER)" >&2; exit 2; }
-  command -v unshare >/dev/null && command -v python3 >/dev/null || ilib_die "needs util-linux unshare and python3"
+  command -v unshare >/dev/null && command -v setpriv >/dev/null && command -v "$PY" >/dev/null \
+    || ilib_die "needs util-linux (unshare, setpriv) and python3"
   if [ ! -f "$ROOT/.kerio-interop-installed" ]; then
     # Installed on demand, like the tests install Dovecot: idempotent, locked.
     [ "${INTEROP_AUTO_INSTALL:-1}" = 1 ] || ilib_die "Cyrus/Courier are not installed in $ROOT: run bash $HARNESS/interop-install.sh"
@@ -67,12 +68,31 @@ ilib_base() {
   echo "$base"
 }
 
+# Python for the syslog receiver and the smoke session: Debian's own, not a version manager's
+# shim earlier in PATH (pyenv's costs ~2 s per start on a loaded machine).
+if [ -z "${PY:-}" ]; then
+  if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+fi
+export PY
+
+# One connection attempt with bash's /dev/tcp (no process to start: the greeting wait polls).
+# Returns 0 and sets ILIB_GREETING if the server sent "* OK ..." within 5 s; 2 if nothing
+# listens; 1 for anything else.
+ilib_greeting() {
+  local port=$1 fd line
+  exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 2
+  if ! IFS= read -r -t 5 line <&"$fd"; then exec {fd}>&-; return 1; fi
+  exec {fd}>&-
+  line=${line%$'\r'}
+  [[ $line == "* OK"* ]] || { ILIB_GREETING=$line; return 1; }
+  ILIB_GREETING=$line
+}
+
 # Something already answering on the port would pass the greeting check for us.
 ilib_port_free() {
-  local port=$1
-  if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)' "$port" 2>/dev/null; then
-    ilib_die "127.0.0.1:$port is already in use"
-  fi
+  local port=$1 rc=0
+  ilib_greeting "$port" 2>/dev/null || rc=$?
+  [ $rc = 2 ] || ilib_die "127.0.0.1:$port is already in use${ILIB_GREETING:+ (it says: $ILIB_GREETING)}"
 }
 
 # Starts BASE/run/ns-setup.sh inside a new pid + mount namespace (see interop-ns-init.sh).
@@ -118,13 +138,10 @@ ilib_show_logs() {
 # Waits for "* OK" on the port while the instance lives. On failure: logs, stop, exit 1.
 # ILIB_FATAL_RE: an extended regex for BASE/log/syslog lines that mean it will never answer.
 ilib_wait_greeting() {
-  local base=$1 port=$2 deadline greeting
+  local base=$1 port=$2 deadline
   deadline=$(( $(date +%s%N) / 1000000 + START_TIMEOUT * 1000 ))
   while :; do
-    if greeting=$(python3 "$HARNESS/interop-imap.py" greeting "$port" 2>/dev/null); then
-      ILIB_GREETING=$greeting
-      return 0
-    fi
+    if ilib_greeting "$port" 2>/dev/null; then return 0; fi
     # A server that keeps running without its listener (Cyrus's master does) would only time out.
     if [ -n "${ILIB_FATAL_RE:-}" ] && grep -qE "$ILIB_FATAL_RE" "$base/log/syslog" 2>/dev/null; then
       echo "$ILIB_NAME: the server in $base logged a fatal error:" >&2

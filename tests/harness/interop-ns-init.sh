@@ -62,7 +62,7 @@ mkdir /dev/shm /dev/pts
 mount -t tmpfs -o mode=1777,size=16m kerio-interop-shm /dev/shm
 umount -l "$HOSTDEV"
 
-python3 "$HARNESS/interop-syslog.py" /dev/log "$BASE/log/syslog" > "$BASE/run/syslog.ready" &
+"${PY:-python3}" "$HARNESS/interop-syslog.py" /dev/log "$BASE/log/syslog" > "$BASE/run/syslog.ready" &
 for _ in $(seq 1 100); do [ -s "$BASE/run/syslog.ready" ] && break; sleep 0.05; done
 [ -S /dev/log ] || { log "the syslog receiver did not start"; exit 1; }
 
