@@ -16,7 +16,8 @@
 # What a new account looks like (Debian's defaults, kept on purpose: the tests are about what
 # a real Courier host does): namespace "INBOX." with separator ".", only INBOX exists, no
 # SPECIAL-USE, no LITERAL+, no MULTIAPPEND, and IMAP_EMPTYTRASH=Trash:7 (messages in
-# INBOX.Trash older than 7 days are deleted by the server at logout).
+# INBOX.Trash older than 7 days may be deleted by the server at logout), and a failed LOGIN is
+# answered after 5 s ("NO Login failed."; Debian's imapd file has no setting for that).
 #
 # Needs root. Installs Courier first if ROOT has none (INTEROP_AUTO_INSTALL=0 to fail instead).
 #

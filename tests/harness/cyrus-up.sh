@@ -23,6 +23,9 @@
 #   AUTOCREATE_FOLDERS="Drafts | Sent | Trash | Junk | Archive"
 #                          created (with their special-use) at a user's first login, as a
 #                          site's provisioning would; "" for an account with INBOX only
+#   FAILED_LOGIN_PAUSE=0   seconds Cyrus waits before answering a failed LOGIN (its default,
+#                          and Debian's, is 3; 0 keeps wrong-password tests fast, as
+#                          dovecot-up.sh's AUTH_PENALTY=no does)
 #   EXTRA_CONF=            lines appended to imapd.conf, "\n" between them
 #                          (e.g. 'munge8bit: 0' or 'specialusealways: 1')
 #   ROOT / INTEROP_ROOT    where interop-install.sh unpacked (/var/tmp/kerio-interop-root)
@@ -80,6 +83,7 @@ sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
 sasl_sasldb_path: $BASE/sasldb2
 sasl_mech_list: PLAIN LOGIN
+failedloginpause: ${FAILED_LOGIN_PAUSE:-0}
 # 0: create a user's INBOX at first login, without quota
 autocreate_quota: 0
 autocreate_inbox_folders: $AUTOCREATE_FOLDERS
