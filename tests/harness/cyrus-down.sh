@@ -8,7 +8,7 @@ BASE=${1:?usage: cyrus-down.sh BASE [--purge]}
 # shellcheck source=interop-lib.sh
 . "$(dirname "$0")/interop-lib.sh"
 ILIB_NAME=cyrus-down
-[ -d "$BASE" ] || { echo "no such dir $BASE"; exit 0; }
-BASE=$(cd "$BASE" && pwd)
+# Even a BASE deleted under a running instance is stopped: its pid 1 is found by command line.
+BASE=$(realpath -m "$BASE")
 ilib_stop "$BASE"
-if [ "${2:-}" = --purge ]; then rm -rf "$BASE"; echo "removed $BASE"; fi
+if [ "${2:-}" = --purge ]; then ilib_purge "$BASE"; echo "removed $BASE"; fi

@@ -32,6 +32,34 @@ ilib_running() {
   [ -n "$init" ] && [ -n "$id" ] && [ "$(readlink "/proc/$init/ns/pid" 2>/dev/null)" = "$id" ]
 }
 
+# Alive and not a zombie.
+ilib_alive() { local st; st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1; [ "${st%% *}" != Z ]; }
+
+# pids of the instances (their pid 1, outer pid) whose BASE is DIR or below it: a directory
+# with a running instance inside must not be deleted (its server would go on, unstoppable).
+ilib_instances_below() {
+  local dir=${1%/}
+  ps -eo pid=,args= | awk -v d="$dir" '$2 == "bash" && $3 ~ /interop-ns-init\.sh$/ && ($4 == d || index($4, d "/") == 1) { print $1 }'
+}
+
+# pid 1 (outer pid) of the instance whose BASE is exactly DIR, if one runs; found by command
+# line, for when its run/ records are gone.
+ilib_instance_of() {
+  local dir=${1%/}
+  ps -eo pid=,args= | awk -v d="$dir" '$2 == "bash" && $3 ~ /interop-ns-init\.sh$/ && $4 == d && NF == 4 { print $1; exit }'
+}
+
+# rm -rf DIR, unless an instance still runs in it.
+ilib_purge() {
+  local dir=$1 running
+  running=$(ilib_instances_below "$dir")
+  if [ -n "$running" ]; then
+    echo "$ILIB_NAME: not removing $dir: instance(s) still running in it (pid $(echo $running)); stop them first" >&2
+    return 1
+  fi
+  rm -rf "$dir"
+}
+
 ilib_die() { echo "$ILIB_NAME: $*" >&2; exit 1; }
 
 # Checks common to both up-scripts; $1 = name for messages.
@@ -56,6 +84,8 @@ ilib_preflight() {
 # BASE must be new or a stopped instance's; prints the absolute path.
 ilib_base() {
   local base=$1
+  # The path goes unquoted into cyrus.conf's cmd= lines and is matched in `ps` output.
+  [[ $base =~ [[:space:]] ]] && ilib_die "BASE must not contain white space: '$base'"
   mkdir -p "$base"
   base=$(cd "$base" && pwd)
   if ilib_running "$base"; then
@@ -98,29 +128,40 @@ ilib_port_free() {
 # Starts BASE/run/ns-setup.sh inside a new pid + mount namespace (see interop-ns-init.sh).
 # Output goes to files, never to the caller's stdout: a test that reads this script's output
 # through a pipe would otherwise wait for the instance to end.
+# Returns once pid 1 of the namespace has said who it is (BASE/run/ns.init, written by
+# interop-ns-init.sh itself: on a loaded machine that can take seconds, and a guess from `ps`
+# made too early would leave an instance that no down-script can find). On failure the
+# instance is ended and the script exits 1.
 ilib_start() {
-  local base=$1 i init
+  local base=$1 ns init deadline f
   # Logs of an earlier start in the same BASE are kept once, as *.1, so that what a failed
   # start shows (and the fatal-error check) is about this start only.
-  local f
   for f in "$base"/log/*; do
     case $f in *.1) continue ;; esac
     [ -f "$f" ] && mv -f "$f" "$f.1"
   done
   : > "$base/log/ns.log"
   rm -f "$base/run/ns.pid" "$base/run/ns.init" "$base/run/ns.id" "$base/run/server.pids" "$base/run/syslog.ready"
-  setsid unshare --mount --pid --fork --mount-proc --propagation private --kill-child \
+  setsid unshare --mount --pid --fork --propagation private --kill-child \
     bash "$HARNESS/interop-ns-init.sh" "$base" < /dev/null >> "$base/log/ns.log" 2>&1 &
-  echo $! > "$base/run/ns.pid"
-  # pid 1 of the namespace is unshare's only child.
-  for ((i = 0; i < 100; i++)); do
-    init=$(ps -o pid= --ppid "$(cat "$base/run/ns.pid")" 2>/dev/null | tr -d ' ' | head -1)
-    [ -n "$init" ] && break
+  ns=$!
+  echo "$ns" > "$base/run/ns.pid"
+  deadline=$(( $(date +%s) + START_TIMEOUT ))
+  while [ ! -s "$base/run/ns.init" ]; do
+    if ! ilib_alive "$ns"; then
+      echo "$ILIB_NAME: the namespace for $base ended at once" >&2; ilib_show_logs "$base"; exit 1
+    fi
+    if [ "$(date +%s)" -ge $deadline ]; then
+      # --kill-child: unshare's end takes its child, and with it the namespace, along.
+      kill -KILL "$ns" 2>/dev/null || true
+      echo "$ILIB_NAME: the namespace for $base did not start within ${START_TIMEOUT}s" >&2; ilib_show_logs "$base"; exit 1
+    fi
     sleep 0.02
   done
-  if [ -n "$init" ]; then
-    echo "$init" > "$base/run/ns.init"
-    readlink "/proc/$init/ns/pid" > "$base/run/ns.id" 2>/dev/null || true
+  init=$(cat "$base/run/ns.init")
+  if ! readlink "/proc/$init/ns/pid" > "$base/run/ns.id" 2>/dev/null || [ ! -s "$base/run/ns.id" ]; then
+    kill -KILL "$ns" 2>/dev/null || true
+    echo "$ILIB_NAME: pid 1 of the namespace for $base ($init) ended at once" >&2; ilib_show_logs "$base"; exit 1
   fi
 }
 
@@ -172,18 +213,26 @@ ilib_ns_members() {
 
 # Stops the instance: TERM to its pid 1 (which stops the server gracefully), then, if that
 # takes too long, KILL to it (allowed from outside the namespace; its end ends every other
-# process of the namespace, and unshare exits with it). Only pids proven to be this
-# instance's (same pid namespace as recorded at start) are signalled. Returns 1 if any
-# process of the namespace is still there afterwards.
+# process of the namespace, and unshare exits with it). Only a pid proven to be this
+# instance's pid 1 (in the pid namespace recorded at start, or running interop-ns-init.sh
+# for this BASE when the records are missing) is signalled. Returns 1 if any process of the
+# namespace is still there afterwards.
 ilib_stop() {
   local base=$1 init id i left
   init=$(cat "$base/run/ns.init" 2>/dev/null || true)
   id=$(cat "$base/run/ns.id" 2>/dev/null || true)
-  if [ -z "$init" ] || [ -z "$id" ]; then echo "no instance recorded in $base"; return 0; fi
-  if ilib_running "$base"; then
+  if ! { [ -n "$init" ] && [ -n "$id" ] && [ "$(readlink "/proc/$init/ns/pid" 2>/dev/null)" = "$id" ]; }; then
+    # No (valid) record: an interrupted start, or run/ deleted under a running instance.
+    init=$(ilib_instance_of "$base")
+    id=
+    if [ -n "$init" ]; then id=$(readlink "/proc/$init/ns/pid" 2>/dev/null || true); fi
+  fi
+  if [ -z "$init" ] || [ -z "$id" ]; then echo "no instance running in $base"; return 0; fi
+  same() { [ "$(readlink "/proc/$init/ns/pid" 2>/dev/null)" = "$id" ]; }
+  if same; then
     kill -TERM "$init" 2>/dev/null || true
-    for ((i = 0; i < ${STOP_TIMEOUT:-15} * 20; i++)); do ilib_running "$base" || break; sleep 0.05; done
-    if ilib_running "$base"; then
+    for ((i = 0; i < ${STOP_TIMEOUT:-15} * 20; i++)); do same || break; sleep 0.05; done
+    if same; then
       echo "instance $base did not stop within ${STOP_TIMEOUT:-15}s: KILL" >&2
       kill -KILL "$init" 2>/dev/null || true
     fi

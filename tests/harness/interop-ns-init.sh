@@ -2,7 +2,7 @@
 # interop-ns-init.sh BASE
 #
 # Process 1 of one private Cyrus or Courier instance, started by interop-lib.sh as
-#   setsid unshare --mount --pid --fork --mount-proc --propagation private --kill-child \
+#   setsid unshare --mount --pid --fork --propagation private --kill-child \
 #     bash interop-ns-init.sh BASE
 # Why a pid namespace: when this process ends, the kernel kills every process left in the
 # namespace (forked imapd children, authdaemond workers, couriertcpd's per-connection
@@ -22,6 +22,14 @@ BASE=${1:?usage: interop-ns-init.sh BASE}
 HARNESS=$(cd "$(dirname "$0")" && pwd)
 STOP_GRACE=${STOP_GRACE:-10}
 SERVER_PIDS=()
+
+# First of all, tell the up-script our pid as seen from outside. /proc is still the machine's
+# (no --mount-proc), so /proc/self, opened by bash itself, is this process there; then the
+# namespace gets its own /proc, for the pids used below.
+IFS=' ' read -r OUTER_PID _ < /proc/self/stat
+echo "$OUTER_PID" > "$BASE/run/ns.init.tmp"
+mv "$BASE/run/ns.init.tmp" "$BASE/run/ns.init"
+mount -t proc -o nosuid,nodev,noexec proc /proc
 
 log() { echo "[ns-init $(date +%T.%N | cut -c1-12)] $*"; }
 

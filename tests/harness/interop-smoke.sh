@@ -20,10 +20,16 @@ export IMAP_USERS=${IMAP_USERS:-anna} IMAP_USER=${IMAP_USER:-anna}
 # A throw-away password for throw-away servers; from the environment, never an argument.
 export IMAP_PASS=${IMAP_PASS:-smoke-$$-$RANDOM}
 WORK=${1:-}
-if [ -z "$WORK" ]; then
-  WORK=$(mktemp -d /tmp/kerio-interop-smoke.XXXXXX)
-  [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
-fi
+CREATED=0
+if [ -z "$WORK" ]; then WORK=$(mktemp -d /tmp/kerio-interop-smoke.XXXXXX); CREATED=1; fi
+mkdir -p "$WORK"; WORK=$(cd "$WORK" && pwd)
+# Whatever happens (an error, ^C), the server of the moment is stopped, then the temp dir goes.
+CURRENT=()
+cleanup() {
+  [ ${#CURRENT[@]} = 0 ] || bash "$HARNESS/${CURRENT[0]}" "${CURRENT[1]}" >/dev/null 2>&1 || true
+  if [ $CREATED = 1 ] && [ "${KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
 chmod 755 "$WORK"   # the servers run as an unprivileged user and must enter it
 
 # Debian's python3, not a version manager's slow shim (see interop-lib.sh).
@@ -38,6 +44,7 @@ run() {  # name up-script down-script [VAR=value...]
   local base=$WORK/$name port t0 t1 t2 t3 out
   port=$(free_port)
   echo "=================== $name (127.0.0.1:$port) ==================="
+  CURRENT=("$down" "$base")
   t0=$(now_ms)
   if ! out=$(env "$@" bash "$HARNESS/$up" "$base" "$port" 2>&1); then
     echo "$out"; echo "!! $name did not start"; fails=$((fails + 1)); summary+=("$name: did not start"); return
@@ -50,6 +57,7 @@ run() {  # name up-script down-script [VAR=value...]
     echo "!! $name: processes left after stop"; fails=$((fails + 1))
   fi
   t3=$(now_ms)
+  CURRENT=()
   # Independent check with ps: nothing that mentions this instance's directory.
   if ps -eo pid=,args= | grep -F -- "$base" | grep -v grep; then
     echo "!! $name: ps still shows processes of $base"; fails=$((fails + 1))
