@@ -46,7 +46,10 @@ APT_PKGS=(
   libcourier-unicode4 libidn12 libgamin0 libgdbm6 libgnutls30 libpcre3 libltdl7
   libclamav12 libical3 libicu72 libjansson4 libldap-2.5-0 libpq5 libsqlite3-0 libwrap0
   libxapian30 libxml2 libzephyr4 libkrb5-3 libcom-err2 libssl3 zlib1g libdb5.3 libpam0g
-  libcrypt1 libsasl2-2 libsasl2-modules db5.3-util util-linux openssl python3
+  libcrypt1 libsasl2-2 libsasl2-modules db5.3-util
+  # what the up/down scripts run: unshare, setpriv, flock (util-linux), ps (procps: not in a
+  # minimal Debian), openssl (password hashes), python3 (syslog receiver, IMAP probes)
+  util-linux procps openssl python3
 )
 DEBS=(
   "cyrus-common=$CYRUS_DEB_VERSION"
@@ -63,6 +66,10 @@ BINARIES=(
   usr/lib/courier/courier/makedatprog usr/bin/maildirmake.courier
 )
 STAMP=$ROOT/.kerio-interop-installed
+# What was asked for when ROOT was made: a change of the pins above (or of their overrides)
+# installs again.
+WANTED=$ROOT/.kerio-interop-wanted
+WANT="${DEBS[*]}"
 LIBDIR=$ROOT/usr/lib/x86_64-linux-gnu
 
 log() { echo "[interop-install] $*" >&2; }
@@ -97,7 +104,8 @@ binaries_resolve() {
 }
 
 installed_ok() {
-  [ -f "$STAMP" ] && [ -z "$(apt_missing)" ] && binaries_resolve >/dev/null
+  [ -f "$STAMP" ] && [ "$(cat "$WANTED" 2>/dev/null)" = "$WANT" ] && [ -z "$(apt_missing)" ] \
+    && binaries_resolve >/dev/null
 }
 
 if installed_ok; then
@@ -144,11 +152,11 @@ fi
 
 # Download the server .debs: pinned version, else the current one with the same upstream version.
 WORK=$(mktemp -d /var/tmp/kerio-interop-debs.XXXXXX)
+# apt-cache show pkg=version exits 0 even for a version it does not know: ask madison.
+apt_has() { apt-cache madison "$1" 2>/dev/null | awk -F' [|] ' '{print $2}' | grep -qxF "$2"; }
 resolve_version() {  # pkg pinned upstream_re -> prints version to download
   local pkg=$1 pinned=$2 re=$3 cand up
-  if apt-cache show "$pkg=$pinned" >/dev/null 2>&1; then echo "$pinned"; return; fi
-  apt_update_once
-  if apt-cache show "$pkg=$pinned" >/dev/null 2>&1; then echo "$pinned"; return; fi
+  if apt_has "$pkg" "$pinned"; then echo "$pinned"; return; fi
   cand=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
   [ -n "$cand" ] && [ "$cand" != "(none)" ] || { log "$pkg: no candidate in apt's lists"; return 1; }
   up=${cand#*:}; up=${up%%-*}
@@ -159,26 +167,37 @@ resolve_version() {  # pkg pinned upstream_re -> prints version to download
   log "WARNING: $pkg $pinned is no longer in apt's lists; using $cand (same upstream release)"
   echo "$cand"
 }
-# The download itself is retried once after apt-get update, for stale lists on a kept machine.
 download() {
-  (cd "$WORK" && apt-get download -qq "$@" >/dev/null 2>"$WORK/download.err") && return 0
-  apt_updated=0; apt_update_once
-  (cd "$WORK" && apt-get download -qq "$@" >/dev/null 2>"$WORK/download.err") && return 0
-  log "apt-get download $* failed:"; cat "$WORK/download.err" >&2; return 1
+  (cd "$WORK" && apt-get download -qq "$@" >/dev/null 2>"$WORK/download.err")
 }
-specs=()
-for spec in "${DEBS[@]}"; do
-  pkg=${spec%%=*}; pinned=${spec#*=}
-  case $pkg in
-    cyrus-*) re=$CYRUS_UPSTREAM_RE ;;
-    courier-imap) re=$COURIER_UPSTREAM_RE ;;
-    *) re= ;;
-  esac
-  ver=$(resolve_version "$pkg" "$pinned" "$re")
-  specs+=("$pkg=$ver")
-done
+resolve_all() {
+  local spec pkg pinned re ver
+  # Lists that do not know a pinned version: update once first (here, not in the
+  # $(resolve_version) subshells, which would each update again).
+  for spec in "${DEBS[@]}"; do
+    apt_has "${spec%%=*}" "${spec#*=}" || { apt_update_once; break; }
+  done
+  specs=()
+  for spec in "${DEBS[@]}"; do
+    pkg=${spec%%=*}; pinned=${spec#*=}
+    case $pkg in
+      cyrus-*) re=$CYRUS_UPSTREAM_RE ;;
+      courier-imap) re=$COURIER_UPSTREAM_RE ;;
+      *) re= ;;
+    esac
+    ver=$(resolve_version "$pkg" "$pinned" "$re")
+    specs+=("$pkg=$ver")
+  done
+}
+resolve_all
 log "apt-get download ${specs[*]}"
-download "${specs[@]}"
+if ! download "${specs[@]}"; then
+  # Stale lists on a kept machine: the .deb they name may be gone from the mirror. Update,
+  # resolve again (a replaced pinned version falls back as above), retry once.
+  apt_updated=0; apt_update_once; resolve_all
+  log "retry: apt-get download ${specs[*]}"
+  download "${specs[@]}" || { log "apt-get download failed:"; cat "$WORK/download.err" >&2; exit 1; }
+fi
 
 # Unpack into a fresh tree next to ROOT and swap it in, so a half-unpacked ROOT is never seen
 # by a test that runs while another process installs (those wait on the lock, but a test that
@@ -197,6 +216,7 @@ mv "$NEW" "$ROOT"
 if ! problem=$(binaries_resolve); then
   log "unpacked, but a binary cannot run: $problem"; exit 1
 fi
+echo "$WANT" > "$WANTED"
 mv "$ROOT/.kerio-interop-installed.tmp" "$STAMP"
 getent group courier >/dev/null || { log "group 'courier' missing (courier-authlib's postinst makes it)"; exit 1; }
 log "installed in $ROOT: $(tr '\n' ' ' < "$STAMP")"
