@@ -5,6 +5,8 @@
 #   - isync (mbsync, the benchmark peer), openssl
 #   - libssl-dev + pkg-config for native-tls
 #   - a Python venv with Radicale for the CardDAV/CalDAV tests (RADICALE_VENV)
+#   - Cyrus IMAP 3.6 and Courier-IMAP 5.0 for the interop tests, unpacked into INTEROP_ROOT
+#     (they conflict with dovecot-imapd as packages: see interop-install.sh)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 RADICALE_VENV=${RADICALE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kerio-migrate/radicale-venv}
@@ -30,8 +32,15 @@ if [ "$(id -u)" = 0 ]; then
   if [ -f /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
     kill "$(cat /run/dovecot/master.pid)" || true
   fi
+  # After Dovecot: interop-install.sh leaves dovecot-imapd alone (it never apt-installs the
+  # conflicting servers). It skips all work when already installed (one dpkg-query, ldd).
+  # Exit 2 means "not Debian 12": the interop tests then fail to start their servers and say
+  # why; the rest of the suite does not depend on them.
+  rc=0; bash "$(dirname "$0")/interop-install.sh" || rc=$?
+  if [ $rc = 2 ]; then echo "[ci-install] Cyrus/Courier not installed (see above)" >&2; elif [ $rc != 0 ]; then exit $rc; fi
 else
   echo "[ci-install] not root: skipping apt-get (need dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config)" >&2
+  echo "[ci-install] not root: skipping Cyrus/Courier (sudo bash tests/harness/interop-install.sh)" >&2
 fi
 
 if [ ! -x "$RADICALE_VENV/bin/radicale" ]; then
@@ -42,4 +51,5 @@ fi
 
 echo "[ci-install] dovecot $(dovecot --version 2>/dev/null || echo missing)," \
      "mbsync $(mbsync --version 2>/dev/null | head -1 || echo missing)," \
-     "radicale $("$RADICALE_VENV/bin/python" -c 'import radicale; print(radicale.VERSION)' 2>/dev/null || echo missing)"
+     "radicale $("$RADICALE_VENV/bin/python" -c 'import radicale; print(radicale.VERSION)' 2>/dev/null || echo missing)," \
+     "cyrus/courier $(tr '\n' ' ' < "${INTEROP_ROOT:-/var/tmp/kerio-interop-root}/.kerio-interop-installed" 2>/dev/null || echo missing)"
