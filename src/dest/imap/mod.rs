@@ -89,18 +89,20 @@ pub mod auth;
 pub mod caps;
 mod client;
 pub mod conn;
+mod core;
 pub mod error;
-mod pipeline;
 mod reconcile;
 mod session;
+mod verify;
+mod worker;
 
+pub use self::core::append::Window;
+pub use self::core::budget::ByteBudget;
 pub use accounts::{parse_accounts_csv, AccountRow, AccountsError, SecretRef};
 pub use auth::{AuthMech, Credentials, TokenCache, TokenSource};
 pub use caps::Capabilities;
 pub use conn::{ConnectConfig, TlsMode};
 pub use error::{ImapError, RespCode};
-pub use pipeline::Window;
-pub use session::ByteBudget;
 
 use crate::dest::{DestError, DestSession, Destination};
 use crate::model::Account;
