@@ -33,6 +33,9 @@ pub(crate) mod marker;
 pub(crate) mod matching;
 pub(crate) mod wire;
 
+#[cfg(test)]
+mod scenarios;
+
 use crate::dest::DeliveryResult;
 use imap_next::imap_types::{datetime::DateTime as ImapDateTime, flag::Flag};
 
