@@ -11,7 +11,7 @@ use crate::dest::imap::core::marker::{self, pending_want};
 use crate::dest::imap::core::matching::{fold_hash, Found, Known};
 use crate::dest::imap::{ImapOptions, NulPolicy};
 use crate::dest::{DeliveryResult, Outgoing};
-use crate::model::{DoneCopy, PendingItem};
+use crate::model::DoneCopy;
 use chrono::{TimeZone, Utc};
 use std::time::Duration;
 
@@ -69,8 +69,7 @@ fn nul_bytes_and_impossible_dates_follow_the_policy() {
     // Default --nul strip: sent without the NUL, reported; dates clamped.
     let srv = server(true, |_, _| Act::Store);
     let o = opts(1, 64);
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), msgs(), &mut always);
+    let (_, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o, msgs());
     assert_eq!(run.delivered(), 3);
     let s = srv.borrow();
     assert!(s.store[0].1.ends_with(b"\r\nnulhere\r\n"), "NUL stripped");
@@ -108,8 +107,7 @@ fn nul_bytes_and_impossible_dates_follow_the_policy() {
         nul: NulPolicy::Skip,
         ..opts(1, 64)
     };
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), msgs(), &mut always);
+    let (_, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o, msgs());
     assert_eq!(srv.borrow().store.len(), 2);
     assert_eq!(
         run.done[0],
@@ -123,8 +121,7 @@ fn nul_bytes_and_impossible_dates_follow_the_policy() {
     // With BINARY: literal8, NUL and all.
     let srv = server(true, |_, _| Act::Store);
     let o = opts(1, 64);
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS LITERAL+ BINARY", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), msgs(), &mut always);
+    let (_, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS LITERAL+ BINARY", &o, msgs());
     assert!(
         srv.borrow().appends[0].lines[0].ends_with(" ~{42+}"),
         "{:?}",
@@ -245,17 +242,7 @@ fn a_pending_twin_is_not_matched_to_its_done_siblings_copy_on_rerun() {
     // and ::without_uidplus_a_pending_twin_is_decided_by_counting_copies:
     // the next run's check of twin 2, whose sibling is done.
     let twin = twins().remove(0).message;
-    let pending = PendingItem {
-        item: "00000002".into(),
-        hash: twin.hash,
-        mailbox: "INBOX".into(),
-        marker: Some(format!(r#"{{"alt":{{}},"imap":1,"un":1,"uv":{UV}}}"#)),
-        size: Some(twin.bytes.len() as u64),
-        internal_date: None,
-        message_id: twin.message_id.clone(),
-        src_size: None,
-        src_mtime: None,
-    };
+    let pending = pending("00000002", &twin);
     let done = |uid| DoneCopy {
         hash: twin.hash,
         uid_validity: Some(UV),
@@ -291,17 +278,7 @@ fn a_pending_message_with_several_message_id_matches_is_left_in_doubt() {
     let mut forwarded = b"X-Other: forwarded\r\n".to_vec();
     forwarded.extend_from_slice(&m.bytes);
     srv.borrow_mut().store(&[forwarded]);
-    let pending = PendingItem {
-        item: "00000001".into(),
-        hash: m.hash,
-        mailbox: "INBOX".into(),
-        marker: Some(format!(r#"{{"alt":{{}},"imap":1,"un":1,"uv":{UV}}}"#)),
-        size: Some(m.bytes.len() as u64),
-        internal_date: None,
-        message_id: m.message_id.clone(),
-        src_size: None,
-        src_mtime: None,
-    };
+    let pending = pending("00000001", &m);
     let wants = [pending_want(&pending)];
     let found = srv.borrow_mut().check(&wants, None, &Known::default);
     assert_eq!(

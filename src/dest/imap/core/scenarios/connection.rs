@@ -6,9 +6,8 @@
 use super::harness::*;
 use crate::dest::imap::core::append::{drive, AppendPipe, Feed, Transport, Window};
 use crate::dest::imap::core::budget::ByteBudget;
-use crate::dest::imap::core::lane;
 use crate::dest::imap::core::matching::{fold_hash, Found, Known, Want};
-use crate::dest::imap::core::{Msg, Report, Unit};
+use crate::dest::imap::core::{Report, Unit};
 use crate::dest::{DeliveryResult, DestRef, Outgoing};
 use chrono::{TimeZone, Utc};
 use std::time::Duration;
@@ -17,17 +16,7 @@ use std::time::Duration;
 fn without_literal_plus_sync_literals_still_pipeline_and_all_arrive() {
     // Mirrors imap_fake::without_literal_plus_sync_literals_still_pipeline_and_all_arrive.
     let srv = server(true, |_, _| Act::Store);
-    let o = opts(50, 64);
-    let mut c = Conns::new(
-        &srv,
-        "IMAP4rev1 UIDPLUS",
-        lane::window(&o, false),
-        &FakeClock::new(),
-    );
-    let msgs: Vec<Msg> = (0..N)
-        .map(|i| msg(i as u64, &format!("Message-ID: <{i}@x>\r\n\r\n{i}\r\n")))
-        .collect();
-    c.jobs.extend(msgs.into_iter().map(|m| Unit::new(vec![m])));
+    let mut c = Conns::singles(&srv, "IMAP4rev1 UIDPLUS", 64, N as u64);
     c.run();
     let s = srv.borrow();
     assert_eq!(s.stored(), (0..N).collect::<Vec<_>>());
@@ -52,8 +41,7 @@ fn untagged_data_before_continuation_is_tolerated() {
     let srv = server(true, |_, _| Act::Store);
     srv.borrow_mut().untagged_before_plus = vec!["* 3 EXISTS", "* 1 RECENT", "* OK [ALERT] hello"];
     let o = opts(4, 64);
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS MULTIAPPEND", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), twelve(), &mut always);
+    let (_, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS MULTIAPPEND", &o, twelve());
     assert_eq!(srv.borrow().stored(), (0..N).collect::<Vec<_>>());
     assert_eq!(srv.borrow().appends.len(), 3, "three MULTIAPPENDs of four");
     assert_eq!(run.delivered(), N);
@@ -117,8 +105,7 @@ fn throttled_then_success_waits_and_sends_again() {
         _ => Act::Store,
     });
     let o = opts(1, 64);
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), twelve(), &mut always);
+    let (w, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o, twelve());
     assert_eq!(
         srv.borrow().stored(),
         (0..N).collect::<Vec<_>>(),
@@ -147,8 +134,7 @@ fn dropped_connection_mid_batch_is_reconciled_then_resumed() {
         _ => Act::Store,
     });
     let o = opts(3, 64);
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS LITERAL+ MULTIAPPEND", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), twelve(), &mut always);
+    let (_, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS LITERAL+ MULTIAPPEND", &o, twelve());
     let s = srv.borrow();
     assert_eq!(
         s.stored(),
@@ -175,8 +161,7 @@ fn bye_mid_run_reconnects_and_sends_the_rest_once() {
     // Mirrors imap_fake::bye_mid_run_reconnects_and_sends_the_rest_once.
     let srv = server(true, only_nth(4, Act::Bye));
     let o = opts(1, 64);
-    let mut w = world(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), twelve(), &mut always);
+    let (w, run) = deliver_all(&srv, "IMAP4rev1 UIDPLUS LITERAL+", &o, twelve());
     assert_eq!(
         srv.borrow().stored(),
         (0..N).collect::<Vec<_>>(),
@@ -205,8 +190,7 @@ fn without_uidplus_a_twin_lost_in_flight_is_not_matched_to_its_siblings_copy() {
     // Mirrors imap_fake::without_uidplus_a_twin_lost_in_flight_is_not_matched_to_its_siblings_copy.
     let srv = server(false, only_nth(1, Act::DropBeforeStore));
     let o = opts(1, 64);
-    let mut w = world(&srv, "IMAP4rev1 LITERAL+", &o);
-    let run = deliver(&mut w, &o, &ByteBudget::new(None), twins(), &mut always);
+    let (_, run) = deliver_all(&srv, "IMAP4rev1 LITERAL+", &o, twins());
     assert_eq!(srv.borrow().count("same body"), 2, "both twins");
     assert_eq!(srv.borrow().count("other body"), 1);
     assert_eq!(run.delivered(), 3);
@@ -288,35 +272,13 @@ fn an_append_that_times_out_is_not_sent_again_in_the_run() {
     // Mirrors imap_fake::an_append_that_times_out_is_not_sent_again_in_the_run
     // (and the "timeout with commands in flight", lane side).
     let srv = server(true, only_nth(1, Act::StoreThenHang));
-    let o = opts(1, 64);
-    let mut c = Conns::new(
-        &srv,
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        lane::window(&o, false),
-        &FakeClock::new(),
-    );
-    for i in 0..4 {
-        c.jobs.push_back(Unit::new(vec![msg(
-            i,
-            &format!("Message-ID: <{i}@x>\r\n\r\n{i}\r\n"),
-        )]));
-    }
+    let mut c = Conns::singles(&srv, "IMAP4rev1 UIDPLUS LITERAL+", 64, 4);
     c.run();
     let s = srv.borrow();
     // 0 answered; 1 stored, never answered; 2 and 3 written after it,
     // swallowed by the hung server.
     assert_eq!(s.stored(), [0, 1]);
-    let reasons: Vec<String> = c
-        .reports
-        .iter()
-        .filter_map(|r| match r {
-            Report::Done {
-                result: DeliveryResult::Failed { reason },
-                ..
-            } => Some(reason.clone()),
-            _ => None,
-        })
-        .collect();
+    let reasons = c.failures();
     assert_eq!(reasons.len(), 3, "{:?}", c.reports);
     assert!(reasons.iter().all(|r| r.starts_with("arrival in doubt: no answer in time") && r.contains("next run")), "{reasons:?}");
     assert_eq!(
@@ -366,15 +328,7 @@ fn a_refused_mailbox_is_recreated_once_then_the_unit_sent_again() {
         true,
         only_nth(0, Act::No("[TRYCREATE] Mailbox doesn't exist: INBOX")),
     );
-    let o = opts(1, 64);
-    let mut c = Conns::new(
-        &srv,
-        "IMAP4rev1 UIDPLUS",
-        lane::window(&o, false),
-        &FakeClock::new(),
-    );
-    c.jobs
-        .push_back(Unit::new(vec![msg(0, "Message-ID: <0@x>\r\n\r\n0\r\n")]));
+    let mut c = Conns::singles(&srv, "IMAP4rev1 UIDPLUS", 64, 1);
     c.run();
     assert_eq!(c.recreates, 1);
     assert_eq!(srv.borrow().stored(), [0]);
@@ -392,33 +346,11 @@ fn no_reconnect_after_a_loss_leaves_what_was_written_in_doubt_and_stops() {
     // The check needs a connection: none comes, so the written message is
     // in doubt and the account stops; the unwritten ones fail "not sent".
     let srv = server(true, only_nth(0, Act::StoreThenDrop));
-    let o = opts(1, 1);
-    let mut c = Conns::new(
-        &srv,
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        lane::window(&o, false),
-        &FakeClock::new(),
-    );
-    for i in 0..3 {
-        c.jobs.push_back(Unit::new(vec![msg(
-            i,
-            &format!("Message-ID: <{i}@x>\r\n\r\n{i}\r\n"),
-        )]));
-    }
+    let mut c = Conns::singles(&srv, "IMAP4rev1 UIDPLUS LITERAL+", 1, 3);
     srv.borrow_mut().refuse = 1000;
     c.conn = Server::connect_anyway(&srv);
     c.run();
-    let reasons: Vec<String> = c
-        .reports
-        .iter()
-        .filter_map(|r| match r {
-            Report::Done {
-                result: DeliveryResult::Failed { reason },
-                ..
-            } => Some(reason.clone()),
-            _ => None,
-        })
-        .collect();
+    let reasons = c.failures();
     assert_eq!(reasons.len(), 3);
     assert!(
         reasons[0].starts_with("arrival in doubt: the connection was lost before the answer")

@@ -10,7 +10,7 @@ use crate::dest::imap::core::budget::ByteBudget;
 use crate::dest::imap::core::claims::Claims;
 use crate::dest::imap::core::decide::Policy;
 use crate::dest::imap::core::dispatch::{Clock, Dispatcher, HandOut, Link, PermFlags, Setup};
-use crate::dest::imap::core::lane::{Built, Checked, Lane};
+use crate::dest::imap::core::lane::{self, Built, Checked, Lane};
 use crate::dest::imap::core::matching::{fold_hash, Want};
 use crate::dest::imap::core::wire::{Cmd, CmdOutcome};
 use crate::dest::imap::core::{Msg, Report, Unit};
@@ -158,6 +158,33 @@ impl Conns {
             pauses: Vec::new(),
             recreates: 0,
         }
+    }
+
+    /// A slot of single APPENDs with `window` commands in flight, holding
+    /// messages `0..n` (Message-ID `<i@x>`) as jobs.
+    pub(super) fn singles(server: &Shared, caps: &str, window: usize, n: u64) -> Conns {
+        let o = ImapOptions {
+            window,
+            ..ImapOptions::default()
+        };
+        let mut c = Conns::new(server, caps, lane::window(&o, false), &FakeClock::new());
+        for i in 0..n {
+            let m = msg(i, &format!("Message-ID: <{i}@x>\r\n\r\n{i}\r\n"));
+            c.jobs.push_back(Unit::new(vec![m]));
+        }
+        c
+    }
+
+    /// The reasons of the failures reported so far, in order.
+    pub(super) fn failures(&self) -> Vec<String> {
+        let reason = |r: &Report| match r {
+            Report::Done {
+                result: DeliveryResult::Failed { reason },
+                ..
+            } => Some(reason.clone()),
+            _ => None,
+        };
+        self.reports.iter().filter_map(reason).collect()
     }
 
     /// Works until every job has its reports (or the account stopped).
@@ -407,7 +434,7 @@ pub(super) fn opts(batch: usize, window: usize) -> ImapOptions {
 
 pub(super) fn world(server: &Shared, caps: &str, o: &ImapOptions) -> World {
     let multi = o.multiappend && caps.contains("MULTIAPPEND") && o.batch > 1;
-    let window = super::super::lane::window(o, multi);
+    let window = lane::window(o, multi);
     World {
         conns: Conns::new(server, caps, window, &FakeClock::new()),
         lazy: false,
@@ -455,4 +482,32 @@ pub(super) fn again(msgs: &[Outgoing]) -> Vec<Outgoing> {
             internal_date: o.internal_date,
         })
         .collect()
+}
+
+/// A pending item of a previous run, announced with a marker from UID 1.
+pub(super) fn pending(item: &str, m: &crate::message::Prepared) -> crate::model::PendingItem {
+    crate::model::PendingItem {
+        item: item.into(),
+        hash: m.hash,
+        mailbox: "INBOX".into(),
+        marker: Some(format!(r#"{{"alt":{{}},"imap":1,"un":1,"uv":{UV}}}"#)),
+        size: Some(m.bytes.len() as u64),
+        internal_date: None,
+        message_id: m.message_id.clone(),
+        src_size: None,
+        src_mtime: None,
+    }
+}
+
+/// `messages` through the dispatcher to `server` (no byte budget, every
+/// Pending durable): the world afterwards and what `events` saw.
+pub(super) fn deliver_all(
+    server: &Shared,
+    caps: &str,
+    o: &ImapOptions,
+    messages: Vec<Outgoing>,
+) -> (World, Run) {
+    let mut w = world(server, caps, o);
+    let run = deliver(&mut w, o, &ByteBudget::new(None), messages, &mut always);
+    (w, run)
 }
