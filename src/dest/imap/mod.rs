@@ -23,7 +23,7 @@
 //! - `reconcile` — reading the server for messages whose arrival is in
 //!   doubt (the decision is `core::matching`).
 //! - `verify` — checking journaled messages on the server.
-//! - `session` — the [`DestSession`](crate::dest::DestSession): the
+//! - `session` — the [`DestSession`]: the
 //!   control connection, the folder mapping, prepared mailboxes, claims.
 //!
 //! No io-imap, imap-next or imap-types type leaves this module. The

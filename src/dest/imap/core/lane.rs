@@ -1,6 +1,6 @@
 //! One append connection's work, sans I/O: the queue of units, what is in
-//! flight (by command key), and carrying out [`decide`](super::decide) for
-//! each tagged answer and [`lost`](super::lost) when the connection dies.
+//! flight (by command key), and carrying out [`super::decide`] for each
+//! tagged answer and [`super::lost`] when the connection dies.
 //! What it cannot do itself it leaves for the worker thread to take:
 //! reports for the dispatcher, a pause, a mailbox to recreate, an account
 //! to stop, units to look for on the server.

@@ -123,7 +123,7 @@ pub(crate) struct Known {
     pub exclude: HashSet<u32>,
     /// Copies certainly in the mailbox whose UID is unknown (delivered
     /// without UIDPLUS), all at or above the `floor` given to
-    /// [`find_on_server`].
+    /// [`match_wants`].
     pub sure: Tally,
     /// Copies that may or may not be in the mailbox (in flight on another
     /// connection, in doubt, or journaled under another UIDVALIDITY).

@@ -19,8 +19,10 @@
 //!
 //! Invariants: nothing here reads a socket, the clock or a channel (time
 //! comes in as arguments or through [`dispatch::Clock`]); every message
-//! handed to the core ends in exactly one [`Report::Done`]; no io-imap,
-//! imap-next or imap-types type leaves `dest::imap`.
+//! the dispatcher takes gets exactly one outcome (settled there, or one
+//! [`Report::Done`] from a lane); no io-imap, imap-next or imap-types
+//! type leaves `dest::imap`. `scenarios` replays the fake-server
+//! tests on a scripted server.
 
 pub(crate) mod append;
 pub(crate) mod budget;

@@ -11,6 +11,7 @@
 //! server); [`World`] is the dispatcher's [`Link`] to those connections,
 //! with a [`FakeClock`] that only moves when something waits.
 //!
+//! [`pipe`] talks to the append pipe alone with scripted bytes;
 //! [`connection`] holds the scenarios of one connection (pipelining,
 //! refusals, losses, checks); [`account`] those that need the dispatcher
 //! (policies, the byte budget, the journal, the next run's check).
@@ -18,4 +19,5 @@
 mod account;
 mod connection;
 mod harness;
+mod pipe;
 mod server;
