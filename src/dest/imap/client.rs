@@ -1,8 +1,8 @@
 //! One IMAP connection: connect (TCP, TLS or STARTTLS), authenticate,
 //! and the control commands (CAPABILITY, LIST, CREATE, SUBSCRIBE, STATUS,
 //! EXAMINE, UID SEARCH, UID FETCH) through io-imap 0.7.1 over our own
-//! stream. The pipelined APPEND ([`super::pipeline`]) runs over the same
-//! stream.
+//! stream. The pipelined APPEND ([`super::worker`] over
+//! [`super::core::append`]) runs over the same stream.
 //!
 //! io-imap traps worked around here (see the module header in `mod.rs`):
 //! its `starttls()` cannot follow `greeting()` and ignores NO, so STARTTLS

@@ -12,11 +12,19 @@
 //! - [`accounts`] — the `--accounts FILE.csv` mapping and secret references.
 //! - [`caps`] — capabilities.
 //! - `client` — one connection and its control commands (io-imap 0.7.1).
-//! - `pipeline` — pipelined APPEND / MULTIAPPEND (imap-codec encodings,
-//!   imap-next 0.3.4 as the response parser).
-//! - `reconcile` — finding messages whose arrival is in doubt.
-//! - `session` — the [`DestSession`](crate::dest::DestSession) with
-//!   its worker connections, backoff and reconnection.
+//! - `core` — the sans-I/O protocol core (no socket, clock or thread): the
+//!   append pipe (imap-codec encodings, imap-next 0.3.4 as the response
+//!   parser), `decide` (retry, split, recreate, pause, fail, stop), the
+//!   lost-connection decision, one connection's queue (`lane`), the
+//!   dispatcher with an injected clock, claims, matching, the marker, the
+//!   byte budget. Tested with scripted server bytes.
+//! - `worker` — the threads and sockets of `deliver`: carries bytes between
+//!   a socket and the core, sleeps, reconnects, checks the server.
+//! - `reconcile` — reading the server for messages whose arrival is in
+//!   doubt (the decision is `core::matching`).
+//! - `verify` — checking journaled messages on the server.
+//! - `session` — the [`DestSession`]: the
+//!   control connection, the folder mapping, prepared mailboxes, claims.
 //!
 //! No io-imap, imap-next or imap-types type leaves this module. The
 //! versions are pinned with `=` in Cargo.toml: the workarounds below depend
@@ -89,18 +97,20 @@ pub mod auth;
 pub mod caps;
 mod client;
 pub mod conn;
+mod core;
 pub mod error;
-mod pipeline;
 mod reconcile;
 mod session;
+mod verify;
+mod worker;
 
+pub use self::core::append::Window;
+pub use self::core::budget::ByteBudget;
 pub use accounts::{parse_accounts_csv, AccountRow, AccountsError, SecretRef};
 pub use auth::{AuthMech, Credentials, TokenCache, TokenSource};
 pub use caps::Capabilities;
 pub use conn::{ConnectConfig, TlsMode};
 pub use error::{ImapError, RespCode};
-pub use pipeline::Window;
-pub use session::ByteBudget;
 
 use crate::dest::{DestError, DestSession, Destination};
 use crate::model::Account;

@@ -1,34 +1,17 @@
-//! Pipelined APPEND and MULTIAPPEND on one connection.
+//! The bytes of the append path: APPEND / MULTIAPPEND commands as
+//! imap-codec encodes them, and the tagged answers as the pipe reports
+//! them ([`CmdOutcome`]).
 //!
-//! Command bytes come from imap-codec (one `APPEND` encoding per message;
-//! for MULTIAPPEND the `TAG APPEND <mailbox>` prefix of every message after
-//! the first is cut and the rest concatenated), so quoting, flags, dates,
-//! `{n+}` / `{n}` / `~{n+}` are the library's. We keep the send queue
-//! ourselves and use an imap-next `Client` with nothing enqueued only as the
-//! response parser. That sidesteps imap-next 0.3.4 waiting forever when a
-//! server answers a synchronising literal with a tagged NO instead of `+`
-//! (Dovecot does for `[TRYCREATE]` and `[LIMIT]`): here a tagged answer to
-//! the command waiting for `+` simply ends that command.
-//!
-//! Rules:
-//! - a command whose literals are all `{n+}` is written with one
-//!   `write_all`; a synchronising literal splits it into chunks, each sent
-//!   after the server's `+`, and nothing else is written meanwhile;
-//! - at most `window.commands` commands and about `window.bytes` bytes are
-//!   awaiting their tagged answer;
-//! - a BAD to a command that carried a `{n+}` literal poisons the
-//!   connection: the server may have refused the line before reading the
-//!   literal and now reads message lines as commands (Dovecot does);
-//! - BYE, EOF, an I/O error or an unparsable answer end the connection:
-//!   commands written completely have an unknown fate (reconcile before
-//!   sending again), the others certainly did not arrive. A timeout is
-//!   flagged: the server may still be working on what it was sent, so no
-//!   check made now can tell.
+//! For MULTIAPPEND the `TAG APPEND <mailbox>` prefix of every message after
+//! the first is cut and the rest concatenated, so quoting, flags, dates and
+//! `{n+}` / `{n}` / `~{n+}` stay the library's. Invariants: a command is
+//! split into chunks exactly at its synchronising literals (each later
+//! chunk waits for `+`); NUL only ever goes out as literal8 (BINARY); the
+//! mailbox is modified UTF-7, printable ASCII, so it never becomes a
+//! literal and [`append_prefix_len`] can find its end.
 
-use super::caps::Capabilities;
-use super::client::ImapSession;
-use super::conn::write_all;
-use super::error::{io_msg, is_timeout, ImapError, RespCode};
+use crate::dest::imap::caps::Capabilities;
+use crate::dest::imap::error::{ImapError, RespCode};
 use imap_next::imap_types::{
     command::{Command, CommandBody},
     core::{Literal, LiteralMode, Tag},
@@ -36,56 +19,38 @@ use imap_next::imap_types::{
     extensions::binary::{Literal8, LiteralOrLiteral8},
     flag::Flag,
     mailbox::Mailbox,
-    response::{Code, Status, StatusBody, StatusKind},
-};
-use imap_next::{
-    client::{Client as NextClient, Event as NextEvent, Options as NextOptions},
-    Interrupt, Io, State,
+    response::{Code, StatusBody, StatusKind},
 };
 use io_imap::codec::{
     encode::{Encoder, Fragment},
     CommandCodec,
 };
 use std::borrow::Cow;
-use std::collections::VecDeque;
-use std::io::Read;
-
-/// Limits of what one connection has in flight.
-#[derive(Clone, Copy, Debug)]
-pub struct Window {
-    /// Commands awaiting their tagged answer.
-    pub commands: usize,
-    /// Bytes of those commands (a single larger command still goes).
-    pub bytes: usize,
-}
 
 /// One message as it goes on the wire.
 pub(crate) struct WireMsg<'a> {
+    /// The message bytes (a literal, or literal8 with NUL).
     pub data: &'a [u8],
+    /// Flags to set.
     pub flags: Vec<Flag<'static>>,
+    /// INTERNALDATE to set.
     pub date: Option<ImapDateTime>,
 }
 
 /// An encoded command.
+#[derive(Debug)]
 pub(crate) struct Cmd {
+    /// `A<key>`.
     pub tag: Tag<'static>,
     /// `chunks[i]` (but the last) ends with a synchronising literal
     /// announcement: the next chunk waits for `+`.
     pub chunks: Vec<Vec<u8>>,
     /// At least one `{n+}` / `~{n+}` literal.
     pub non_sync: bool,
-    /// The caller's id for the command.
+    /// The command key, which its outcome carries.
     pub key: u64,
     /// Bytes of message data.
     pub bytes: usize,
-}
-
-/// What the source of commands says.
-pub(crate) enum Next {
-    /// Send this.
-    Cmd(Cmd),
-    /// Nothing now; when nothing is in flight either, the pump returns.
-    Later,
 }
 
 /// The tagged answer to a command.
@@ -98,24 +63,11 @@ pub(crate) enum CmdOutcome {
         code: Option<RespCode>,
         text: String,
     },
-    /// BAD.
+    /// BAD: refused as malformed; nothing stored either.
     Bad {
         code: Option<RespCode>,
         text: String,
     },
-}
-
-/// The connection ended with commands in flight.
-#[derive(Debug)]
-pub(crate) struct Lost {
-    pub error: ImapError,
-    /// Written completely: may or may not be stored.
-    pub unknown: Vec<u64>,
-    /// Not written completely: certainly not stored.
-    pub not_stored: Vec<u64>,
-    /// A read or write timed out: the server may be slow rather than gone,
-    /// and may still store the `unknown` commands later.
-    pub timed_out: bool,
 }
 
 /// Builds `APPEND mailbox msg…` (MULTIAPPEND when `msgs.len() > 1`).
@@ -133,26 +85,7 @@ pub(crate) fn build_append(
     let mut bytes = 0;
     let tag_len = tag.as_ref().len();
     for (index, msg) in msgs.iter().enumerate() {
-        let mode = if caps.non_sync_ok(msg.data.len()) {
-            LiteralMode::NonSync
-        } else {
-            LiteralMode::Sync
-        };
-        let message = match Literal::try_from(msg.data) {
-            Ok(mut lit) => {
-                lit.set_mode(mode);
-                LiteralOrLiteral8::Literal(lit)
-            }
-            Err(_) if caps.binary => LiteralOrLiteral8::Literal8(Literal8 {
-                data: Cow::Borrowed(msg.data),
-                mode,
-            }),
-            Err(e) => {
-                return Err(ImapError::Invalid(format!(
-                    "message cannot be sent as a literal: {e}"
-                )))
-            }
-        };
+        let message = literal(caps, msg.data)?;
         let cmd = Command {
             tag: tag.clone(),
             body: CommandBody::Append {
@@ -197,6 +130,34 @@ pub(crate) fn build_append(
         key,
         bytes,
     })
+}
+
+/// `{n+}` where the capabilities allow it, `{n}` otherwise; literal8 for
+/// data a literal cannot carry (NUL), when the server has BINARY.
+fn literal<'a>(caps: &Capabilities, data: &'a [u8]) -> Result<LiteralOrLiteral8<'a>, ImapError> {
+    let mode = if caps.non_sync_ok(data.len()) {
+        LiteralMode::NonSync
+    } else {
+        LiteralMode::Sync
+    };
+    match Literal::try_from(data) {
+        Ok(mut lit) => {
+            lit.set_mode(mode);
+            Ok(LiteralOrLiteral8::Literal(lit))
+        }
+        Err(_) if caps.binary => Ok(LiteralOrLiteral8::Literal8(Literal8 {
+            data: Cow::Borrowed(data),
+            mode,
+        })),
+        Err(e) => Err(ImapError::Invalid(format!(
+            "message cannot be sent as a literal: {e}"
+        ))),
+    }
+}
+
+/// The tag of the command with this key (`A<key>`).
+pub(crate) fn command_tag(key: u64) -> Result<Tag<'static>, ImapError> {
+    Tag::try_from(format!("A{key}")).map_err(|e| ImapError::Invalid(format!("tag: {e}")))
 }
 
 /// Length of `TAG APPEND <mailbox>` in an encoded APPEND line. The mailbox
@@ -287,7 +248,8 @@ pub(crate) fn map_code(code: &Code<'_>) -> Option<RespCode> {
     })
 }
 
-fn outcome(body: &StatusBody<'_>) -> CmdOutcome {
+/// The outcome a tagged answer gives its command.
+pub(crate) fn outcome(body: &StatusBody<'_>) -> CmdOutcome {
     let code = body.code.as_ref();
     match body.kind {
         StatusKind::Ok => CmdOutcome::Ok {
@@ -304,189 +266,10 @@ fn outcome(body: &StatusBody<'_>) -> CmdOutcome {
     }
 }
 
-struct Entry {
-    tag: Tag<'static>,
-    key: u64,
-    bytes: usize,
-    non_sync: bool,
-    sent: bool,
-}
-
-/// Counters of one pump run (for tests and debug logs).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct PumpStats {
-    pub writes: usize,
-    pub max_in_flight: usize,
-    pub untagged: usize,
-}
-
-/// Sends commands from `next` and reports each tagged answer to `done`,
-/// keeping the window full. Returns when `next` has nothing more and
-/// nothing is in flight, or with [`Lost`] when the connection died.
-#[allow(clippy::result_large_err)] // Lost is the normal way out of a dead connection
-pub(crate) fn pump(
-    sess: &mut ImapSession,
-    window: Window,
-    next: &mut dyn FnMut(bool) -> Next,
-    done: &mut dyn FnMut(u64, CmdOutcome),
-    stats: &mut PumpStats,
-) -> Result<(), Lost> {
-    if let Err(error) = sess.check() {
-        return Err(Lost {
-            error,
-            unknown: vec![],
-            not_stored: vec![],
-            timed_out: false,
-        });
-    }
-    let mut opts = NextOptions::default();
-    opts.discard_greeting = true; // the greeting was read long ago
-    let mut reader = NextClient::new(opts);
-    let mut awaiting: VecDeque<Entry> = VecDeque::new();
-    // The command waiting for `+`, with the chunks still to send.
-    let mut writing: Option<(Tag<'static>, VecDeque<Vec<u8>>)> = None;
-    let mut in_bytes = 0usize;
-    let mut buf = vec![0u8; 64 * 1024];
-    let window = Window {
-        commands: window.commands.max(1),
-        bytes: window.bytes.max(1),
-    };
-
-    let lost = |sess: &mut ImapSession,
-                why: String,
-                timed_out: bool,
-                awaiting: &mut VecDeque<Entry>|
-     -> Lost {
-        let error = sess.mark_broken(why);
-        let (mut unknown, mut not_stored) = (Vec::new(), Vec::new());
-        for e in awaiting.drain(..) {
-            if e.sent {
-                unknown.push(e.key);
-            } else {
-                not_stored.push(e.key);
-            }
-        }
-        Lost {
-            error,
-            unknown,
-            not_stored,
-            timed_out,
-        }
-    };
-    let write_failed = |e: std::io::Error| (format!("write: {}", io_msg(&e)), is_timeout(&e));
-
-    loop {
-        // Fill the window.
-        while writing.is_none()
-            && awaiting.len() < window.commands
-            && (awaiting.is_empty() || in_bytes < window.bytes)
-        {
-            match next(awaiting.is_empty()) {
-                Next::Later => break,
-                Next::Cmd(cmd) => {
-                    let mut chunks: VecDeque<Vec<u8>> = cmd.chunks.into();
-                    let first = chunks.pop_front().unwrap_or_default();
-                    awaiting.push_back(Entry {
-                        tag: cmd.tag.clone(),
-                        key: cmd.key,
-                        bytes: cmd.bytes,
-                        non_sync: cmd.non_sync,
-                        sent: false,
-                    });
-                    in_bytes += cmd.bytes;
-                    stats.writes += 1;
-                    if let Err(e) = write_all(sess.stream(), &first) {
-                        let (why, t) = write_failed(e);
-                        return Err(lost(sess, why, t, &mut awaiting));
-                    }
-                    if chunks.is_empty() {
-                        if let Some(e) = awaiting.back_mut() {
-                            e.sent = true;
-                        }
-                    } else {
-                        writing = Some((cmd.tag, chunks));
-                    }
-                }
-            }
-        }
-        stats.max_in_flight = stats.max_in_flight.max(awaiting.len());
-        if awaiting.is_empty() {
-            return Ok(());
-        }
-
-        match reader.next() {
-            Ok(NextEvent::ContinuationRequestReceived { .. }) => {
-                let Some((tag, mut chunks)) = writing.take() else {
-                    continue; // a `+` nobody asked for: ignore
-                };
-                let chunk = chunks.pop_front().unwrap_or_default();
-                stats.writes += 1;
-                if let Err(e) = write_all(sess.stream(), &chunk) {
-                    let (why, t) = write_failed(e);
-                    return Err(lost(sess, why, t, &mut awaiting));
-                }
-                if chunks.is_empty() {
-                    if let Some(e) = awaiting.iter_mut().find(|e| e.tag == tag) {
-                        e.sent = true;
-                    }
-                } else {
-                    writing = Some((tag, chunks));
-                }
-            }
-            Ok(NextEvent::StatusReceived {
-                status: Status::Tagged(t),
-            }) => {
-                let Some(pos) = awaiting.iter().position(|e| e.tag == t.tag) else {
-                    continue;
-                };
-                let Some(entry) = awaiting.remove(pos) else {
-                    continue;
-                };
-                in_bytes = in_bytes.saturating_sub(entry.bytes);
-                if writing.as_ref().is_some_and(|(tag, _)| *tag == t.tag) {
-                    // A tagged answer instead of `+`: the literal was refused
-                    // and the command is over.
-                    writing = None;
-                }
-                let o = outcome(&t.body);
-                let poison = matches!(o, CmdOutcome::Bad { .. }) && entry.non_sync;
-                done(entry.key, o);
-                if poison {
-                    let why = format!(
-                        "BAD to an APPEND with a non-synchronising literal ({}): the connection may be out of step",
-                        t.body.text
-                    );
-                    return Err(lost(sess, why, false, &mut awaiting));
-                }
-            }
-            Ok(NextEvent::StatusReceived {
-                status: Status::Bye(b),
-            }) => {
-                let why = format!("server sent BYE: {}", b.text);
-                return Err(lost(sess, why, false, &mut awaiting));
-            }
-            Ok(_) => stats.untagged += 1,
-            Err(Interrupt::Io(Io::NeedMoreInput)) => match sess.stream().read(&mut buf) {
-                Ok(0) => return Err(lost(sess, "EOF from server".into(), false, &mut awaiting)),
-                Ok(n) => reader.enqueue_input(&buf[..n]),
-                Err(e) => {
-                    let why = format!("read: {}", io_msg(&e));
-                    return Err(lost(sess, why, is_timeout(&e), &mut awaiting));
-                }
-            },
-            Err(Interrupt::Io(Io::Output(_))) => {} // nothing is ever enqueued
-            Err(Interrupt::Error(e)) => {
-                let why = format!("unparsable server response: {e:?}");
-                return Err(lost(sess, why, false, &mut awaiting));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imap_next::imap_types::response::CodeOther;
+    use imap_next::imap_types::response::{CodeOther, Status};
     use std::num::NonZeroU32;
 
     #[test]

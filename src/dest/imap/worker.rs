@@ -1,0 +1,421 @@
+//! The threads and sockets of `deliver`: one worker thread per append
+//! connection, the channels between them and the dispatcher, and the pump
+//! that carries bytes between a socket and the core's append pipe. All
+//! decisions are the core's ([`super::core::lane`],
+//! [`super::core::dispatch`]); this module connects, reads, writes,
+//! sleeps, recreates the mailbox, checks the server and sends reports.
+//!
+//! Invariants a maintainer must keep: a worker connects only once it has
+//! work; the claims lock is held for each core call that changes what is
+//! in flight (never across I/O, except inside the check's `known`); a
+//! worker whose account stopped fails everything it holds and everything
+//! still in the job channel, so every unit handed out gets its reports.
+
+use super::caps::Capabilities;
+use super::client::ImapSession;
+use super::conn::write_all;
+use super::core::append::{drive, AppendPipe, Fault, Feed, Lost, PipeStats, Transport, Window};
+use super::core::claims::Claims;
+use super::core::decide::Policy;
+use super::core::dispatch::{multiappend, Dispatcher, HandOut, Link};
+use super::core::lane::{self, Built, Checked, Lane};
+use super::core::matching::Want;
+use super::core::wire::{Cmd, CmdOutcome};
+use super::core::{Report, Unit};
+use super::error::{io_msg, is_timeout, ImapError};
+use super::reconcile::find_on_server;
+use super::session::Shared;
+use crate::dest::{Outgoing, SessionEvent};
+use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
+use imap_next::imap_types::mailbox::Mailbox;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Why the account stopped during a `deliver` call, shared by the
+/// dispatcher and the workers (the first reason stays).
+#[derive(Debug, Default)]
+pub(super) struct AccountStop {
+    why: Mutex<Option<String>>,
+    set: AtomicBool,
+}
+
+impl AccountStop {
+    /// Why it stopped, if it did.
+    pub fn why(&self) -> Option<String> {
+        self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stops the account.
+    pub fn stop(&self, why: String) {
+        let mut s = self.why.lock().unwrap_or_else(|p| p.into_inner());
+        s.get_or_insert(why);
+        self.set.store(true, Ordering::Relaxed);
+    }
+
+    /// The cheap check, for every command handed to a pipe.
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::Relaxed)
+    }
+
+    /// The reason, once the call is over.
+    pub fn into_reason(self) -> Option<String> {
+        let set = self.set.into_inner();
+        let why = self.why.into_inner().unwrap_or_else(|p| p.into_inner());
+        why.filter(|_| set)
+    }
+}
+
+/// What the workers of one `deliver` call share.
+pub(super) struct WorkCtx<'a> {
+    pub shared: &'a Shared,
+    /// The mailbox (Unicode name).
+    pub mailbox: &'a str,
+    /// The mailbox as it goes on the wire.
+    pub mbox: Mailbox<'static>,
+    /// The control connection's capabilities.
+    pub caps: &'a Capabilities,
+    /// UIDVALIDITY at the start of the call.
+    pub uid_validity: Option<u32>,
+    pub stop: &'a AccountStop,
+    /// This run's copies in the mailbox.
+    pub claims: &'a Mutex<Claims>,
+}
+
+impl WorkCtx<'_> {
+    fn claims(&self) -> MutexGuard<'_, Claims> {
+        self.claims.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn window(&self) -> Window {
+        lane::window(&self.shared.opts, multiappend(&self.shared.opts, self.caps))
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            retries: self.shared.opts.retries,
+            backoff_max: self.shared.opts.backoff_max,
+            uid_validity: self.uid_validity,
+        }
+    }
+}
+
+/// Runs one `deliver` call: a worker per connection slot in `conns`, the
+/// dispatcher on this thread, until every message has its outcome.
+pub(super) fn deliver(
+    ctx: &WorkCtx<'_>,
+    conns: &mut [Option<ImapSession>],
+    mut d: Dispatcher<'_>,
+    messages: &mut dyn Iterator<Item = Outgoing>,
+    events: &mut dyn FnMut(SessionEvent) -> bool,
+) {
+    std::thread::scope(|s| {
+        let (job_tx, job_rx) = crossbeam_channel::bounded::<Unit>(conns.len() * 2);
+        let (rep_tx, rep_rx) = crossbeam_channel::unbounded::<Report>();
+        for conn in conns.iter_mut() {
+            let (rx, tx) = (job_rx.clone(), rep_tx.clone());
+            s.spawn(move || worker(ctx, conn, rx, tx));
+        }
+        drop(job_rx);
+        drop(rep_tx);
+        let mut link = ChannelLink {
+            jobs: job_tx,
+            reports: &rep_rx,
+            ctx,
+        };
+        d.run(messages, events, &mut link);
+        drop(link);
+        for r in rep_rx.iter() {
+            d.report(r, events);
+        }
+        d.finish(events);
+    });
+}
+
+/// The dispatcher's [`Link`]: the job and report channels.
+struct ChannelLink<'a, 'b> {
+    jobs: Sender<Unit>,
+    reports: &'a Receiver<Report>,
+    ctx: &'a WorkCtx<'b>,
+}
+
+impl Link for ChannelLink<'_, '_> {
+    fn hand_out(&mut self, unit: Unit) -> HandOut {
+        loop {
+            select! {
+                send(self.jobs, unit) -> r => return match r {
+                    Ok(()) => HandOut::Taken,
+                    Err(e) => HandOut::Closed(e.into_inner()),
+                },
+                recv(self.reports) -> r => match r {
+                    Ok(r) => return HandOut::Report(r, unit),
+                    Err(_) => continue,
+                },
+            }
+        }
+    }
+
+    fn try_report(&mut self) -> Option<Report> {
+        self.reports.try_recv().ok()
+    }
+
+    fn wait_report(&mut self, d: Duration) -> Option<Report> {
+        self.reports.recv_timeout(d).ok()
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.ctx.stop.why()
+    }
+
+    fn stop_account(&mut self, why: String) {
+        self.ctx.stop.stop(why);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.ctx.shared.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// One worker: its lane, its end of the channels.
+struct Worker<'a, 'b> {
+    ctx: &'a WorkCtx<'b>,
+    jobs: Receiver<Unit>,
+    tx: Sender<Report>,
+    lane: Lane,
+    jobs_done: bool,
+}
+
+/// One append connection.
+fn worker(
+    ctx: &WorkCtx<'_>,
+    conn: &mut Option<ImapSession>,
+    jobs: Receiver<Unit>,
+    tx: Sender<Report>,
+) {
+    let mut w = Worker {
+        ctx,
+        jobs,
+        tx,
+        lane: Lane::new(ctx.mailbox, ctx.policy()),
+        jobs_done: false,
+    };
+    let mut stats = PipeStats::default();
+    loop {
+        if let Some(why) = ctx.stop.why() {
+            return w.abandon(&why);
+        }
+        if w.jobs_done && w.lane.is_empty() {
+            break;
+        }
+        if w.lane.queue_is_empty() && !w.jobs_done && conn.is_none() {
+            // Connect lazily: wait for work first.
+            match w.jobs.recv() {
+                Ok(u) => w.lane.push(u),
+                Err(_) => {
+                    w.jobs_done = true;
+                    continue;
+                }
+            }
+        }
+        if let Some(p) = w.lane.take_pause() {
+            ctx.shared.sleep(p);
+        }
+        let Some(sess) = w.connected(conn) else {
+            continue;
+        };
+        if w.lane.take_recreate() {
+            // The mailbox vanished ([TRYCREATE]): create it again (the full
+            // name as one component: its parents exist or are implied).
+            if let Err(e) = sess.create(ctx.mailbox) {
+                tracing::warn!("recreating {:?}: {e} ([{:?}])", ctx.mailbox, ctx.mailbox);
+            }
+        }
+        let caps = sess.capabilities().clone();
+        let mut feed = Feeder { w: &mut w, caps };
+        if let Err(broken) = pump(sess, ctx.window(), &mut feed, &mut stats) {
+            *conn = None;
+            w.reconnect(conn, broken);
+        }
+    }
+    tracing::debug!("worker for {:?} done: {stats:?}", ctx.mailbox);
+}
+
+impl Worker<'_, '_> {
+    /// Sends the lane's reports and stops the account if it says so.
+    fn carry_out(&mut self) {
+        for r in self.lane.take_reports() {
+            let _ = self.tx.send(r);
+        }
+        if let Some(why) = self.lane.take_stop() {
+            self.ctx.stop.stop(why);
+        }
+    }
+
+    /// The connection, (re)connected when needed; `None` when that failed
+    /// (the account stops).
+    fn connected<'c>(&self, conn: &'c mut Option<ImapSession>) -> Option<&'c mut ImapSession> {
+        if conn.as_ref().is_none_or(|c| c.is_broken()) {
+            *conn = None;
+            match self.ctx.shared.connect() {
+                Ok(c) => *conn = Some(c),
+                Err(e) => {
+                    self.ctx
+                        .stop
+                        .stop(format!("cannot connect to the target: {e}"));
+                    return None;
+                }
+            }
+        }
+        conn.as_mut()
+    }
+
+    /// The next job from the dispatcher (waiting for one when `block`).
+    fn pull(&mut self, block: bool) -> Option<Unit> {
+        if self.jobs_done {
+            return None;
+        }
+        let got = if block {
+            self.jobs.recv().map_err(|_| TryRecvError::Disconnected)
+        } else {
+            self.jobs.try_recv()
+        };
+        match got {
+            Ok(u) => Some(u),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                self.jobs_done = true;
+                None
+            }
+        }
+    }
+
+    /// The connection died: the lane decides; what it wants checked is
+    /// looked for on a new connection, which the worker keeps (see
+    /// [`super::reconcile`]: this run's UIDs are excluded, its copies
+    /// without a UID counted, and what is still in flight elsewhere makes
+    /// a byte-identical match unknown).
+    fn reconnect(&mut self, conn: &mut Option<ImapSession>, broken: Broken) {
+        let Broken { error, lost } = broken;
+        tracing::warn!("{error}; reconnecting");
+        let why = error.to_string();
+        let ctx = self.ctx;
+        let mut check = |wants: &[Want]| match ctx.shared.connect() {
+            Ok(mut c) => {
+                let floor = ctx.claims().check_floor(wants);
+                // What this run knows is read after the server, so that a
+                // copy seen there is either claimed by now or still
+                // counted in flight.
+                let known = |uv: Option<u32>| ctx.claims().known(uv);
+                let found = find_on_server(&mut c, ctx.mailbox, wants, floor, &known);
+                *conn = Some(c);
+                Checked::Read(found.map_err(|e| e.to_string()))
+            }
+            Err(e) => Checked::Unreachable(e.to_string()),
+        };
+        self.lane.recover(&lost, &why, ctx.claims, &mut check);
+        self.carry_out();
+    }
+
+    /// The account stopped: everything held, and every job still coming,
+    /// fails "not sent".
+    fn abandon(&mut self, why: &str) {
+        let ctx = self.ctx;
+        self.lane.abandon(why, &mut ctx.claims());
+        self.carry_out();
+        let reason = format!("not sent: {why}");
+        for u in self.jobs.iter() {
+            for r in Report::fail_all(u.msgs, &reason) {
+                let _ = self.tx.send(r);
+            }
+        }
+    }
+}
+
+/// A worker feeding a pump on a connection with these capabilities.
+struct Feeder<'w, 'a, 'b> {
+    w: &'w mut Worker<'a, 'b>,
+    caps: Capabilities,
+}
+
+impl Feed for Feeder<'_, '_, '_> {
+    fn next(&mut self, block: bool) -> Option<Cmd> {
+        let ctx = self.w.ctx;
+        loop {
+            if ctx.stop.is_set() || !self.w.lane.may_send() {
+                return None;
+            }
+            if self.w.lane.queue_is_empty() {
+                let unit = self.w.pull(block)?;
+                self.w.lane.push(unit);
+            }
+            let built = self
+                .w
+                .lane
+                .next_command(&self.caps, &ctx.mbox, &mut ctx.claims());
+            self.w.carry_out();
+            match built {
+                Built::Cmd(cmd) => return Some(cmd),
+                Built::Refused => continue,
+                Built::Empty => return None,
+            }
+        }
+    }
+
+    fn done(&mut self, key: u64, outcome: CmdOutcome) {
+        let ctx = self.w.ctx;
+        self.w.lane.answered(key, outcome, &mut ctx.claims());
+        self.w.carry_out();
+    }
+}
+
+/// A connection that died, with what the pipe knew.
+struct Broken {
+    /// The connection error (the session is marked broken).
+    error: ImapError,
+    lost: Lost,
+}
+
+/// Sends commands from `feed` and hands it each tagged answer, keeping the
+/// window full. Returns when `feed` has nothing more and nothing is in
+/// flight, or with [`Broken`] when the connection died.
+#[allow(clippy::result_large_err)] // Broken is the normal way out of a dead connection
+fn pump(
+    sess: &mut ImapSession,
+    window: Window,
+    feed: &mut dyn Feed,
+    stats: &mut PipeStats,
+) -> Result<(), Broken> {
+    if let Err(error) = sess.check() {
+        return Err(Broken {
+            error,
+            lost: Lost::default(),
+        });
+    }
+    let mut pipe = AppendPipe::new(window);
+    let r = drive(&mut pipe, &mut Socket(sess), feed);
+    stats.add(pipe.stats());
+    r.map_err(|lost| Broken {
+        error: sess.mark_broken(lost.why.clone()),
+        lost,
+    })
+}
+
+/// The socket of a session as the pipe's transport.
+struct Socket<'a>(&'a mut ImapSession);
+
+impl Transport for Socket<'_> {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Fault> {
+        write_all(self.0.stream(), bytes).map_err(|e| Fault::Write {
+            detail: io_msg(&e),
+            timed_out: is_timeout(&e),
+        })
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Fault> {
+        self.0.stream().read(buf).map_err(|e| Fault::Read {
+            detail: io_msg(&e),
+            timed_out: is_timeout(&e),
+        })
+    }
+}
