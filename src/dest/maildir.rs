@@ -350,7 +350,7 @@ impl DestSession for MaildirSession {
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if self.plan_only {
-            return Err(DestError::Other(
+            return Err(DestError::Unsupported(
                 "a planning session does not create mailboxes".into(),
             ));
         }
@@ -376,7 +376,7 @@ impl DestSession for MaildirSession {
             .mailboxes
             .get(mailbox)
             .cloned()
-            .ok_or_else(|| DestError::BadMailbox {
+            .ok_or_else(|| DestError::Mailbox {
                 mailbox: mailbox.to_string(),
                 reason: "not prepared".into(),
             })?;

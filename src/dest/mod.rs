@@ -102,36 +102,52 @@ pub struct MailboxSpec {
     pub components: Vec<String>,
 }
 
-/// Errors that stop a session or a mailbox (not a single message).
+/// Errors that stop a session or a mailbox (not a single message). The
+/// variant is what a caller decides on: the engine skips a
+/// [`DestError::NotMapped`] account's items and fails the others'; a
+/// [`DestError::Connection`] may work on a later attempt.
 #[derive(Debug, thiserror::Error)]
 pub enum DestError {
     /// File system error with the path.
     #[error("{path}: {source}")]
     Io {
-        /// The path.
+        /// The file or directory.
         path: std::path::PathBuf,
-        /// The error.
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
-    /// A mailbox name cannot be represented on this target.
+    /// A mailbox cannot be used on this destination.
     #[error("mailbox {mailbox:?}: {reason}")]
-    BadMailbox {
-        /// The source folder path.
+    Mailbox {
+        /// The mailbox (or the source folder path when it has no name yet).
         mailbox: String,
         /// Why.
         reason: String,
     },
-    /// The account has no place on this target (e.g. `#public` folders
+    /// The account has no place on this destination (e.g. `#public` folders
     /// without a mapping): its items are skipped, not failed.
     #[error("not mapped: {0}")]
     NotMapped(String),
+    /// No credentials for the account, or the login was refused.
+    #[error("{0}")]
+    Credentials(String),
+    /// The connection failed or was lost; a later attempt may work.
+    #[error("{0}")]
+    Connection(String),
     /// The destination cannot be reached at all (address, TLS, greeting).
     #[error("{0}")]
     Unreachable(String),
-    /// Anything else the target reports (connection, protocol, auth).
+    /// The account stopped taking messages (over quota, journal
+    /// unavailable, no connection left): why.
     #[error("{0}")]
-    Other(String),
+    Stopped(String),
+    /// The destination refused a command or answered something unusable.
+    #[error("{0}")]
+    Protocol(String),
+    /// This destination cannot do what was asked.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// A destination for mail.
@@ -205,7 +221,7 @@ pub trait DestSession: Send {
         deep: bool,
     ) -> Result<Vec<Presence>, DestError> {
         let _ = (mailbox, refs, deep);
-        Err(DestError::Other("this target cannot verify".into()))
+        Err(DestError::Unsupported("this target cannot verify".into()))
     }
     /// The name a source folder would get, without creating anything (for
     /// `plan`).

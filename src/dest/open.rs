@@ -79,7 +79,7 @@ pub fn open(
         DestUrl::Maildir { dir } => open_maildir(dir, cfg, purpose),
         DestUrl::Imap { host, port, tls } => {
             let Some(s) = cfg.imap else {
-                return Err(DestError::Other(format!(
+                return Err(DestError::Unsupported(format!(
                     "{url}: no IMAP settings were given"
                 )));
             };
@@ -121,10 +121,10 @@ fn open_maildir(
         Purpose::Plan => MaildirDest::for_plan(dir, opts)?,
         Purpose::Verify => {
             if !dir.is_dir() {
-                return Err(DestError::Other(format!(
-                    "{}: no such Maildir root",
-                    dir.display()
-                )));
+                return Err(DestError::Mailbox {
+                    mailbox: dir.display().to_string(),
+                    reason: "no such Maildir root".into(),
+                });
             }
             MaildirDest::new(dir, opts)?
         }

@@ -91,7 +91,7 @@ impl Destination for FakeDest {
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
         match self.script.open_error {
             Some(None) => Err(DestError::NotMapped("no place for it".into())),
-            Some(Some(e)) => Err(DestError::Other(e.into())),
+            Some(Some(e)) => Err(DestError::Protocol(e.into())),
             None => Ok(Box::new(FakeSession {
                 user: account.id(),
                 script: self.script.clone(),
@@ -166,7 +166,7 @@ impl DestSession for FakeSession {
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         match self.script.mailbox_error {
-            Some(e) => Err(DestError::Other(e.into())),
+            Some(e) => Err(DestError::Protocol(e.into())),
             None => Ok(spec.source_path.clone()),
         }
     }
@@ -183,7 +183,7 @@ impl DestSession for FakeSession {
             if self.script.announce && !self.announce(&o, events) {
                 let reason = "journal unavailable: not sent".to_string();
                 events(done(&o, DeliveryResult::Failed { reason }));
-                return Err(DestError::Other("journal unavailable: not sent".into()));
+                return Err(DestError::Stopped("journal unavailable: not sent".into()));
             }
             if let Some(result) = self.outcome(mailbox, &o) {
                 events(done(&o, result));
@@ -195,7 +195,7 @@ impl DestSession for FakeSession {
             }
             if let Some((n, e)) = self.script.fail_after {
                 if self.taken == n {
-                    return Err(DestError::Other(e.into()));
+                    return Err(DestError::Protocol(e.into()));
                 }
             }
             if self.script.stop_after == Some(self.taken) {

@@ -43,13 +43,22 @@ impl std::fmt::Display for RespCode {
     }
 }
 
-/// NO or BAD.
+/// NO or BAD, shown as the server sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// Tagged NO.
     No,
     /// Tagged BAD.
     Bad,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::No => "NO",
+            Refusal::Bad => "BAD",
+        })
+    }
 }
 
 /// Errors of the IMAP client layer.
@@ -103,7 +112,7 @@ pub enum ImapError {
         detail: String,
     },
     /// A command got NO or BAD.
-    #[error("{server}: {cmd} {what}: {kind:?} {}{text}", code.as_ref().map(|c| format!("[{c}] ")).unwrap_or_default())]
+    #[error("{server}: {cmd} {what}: {kind} {}{text}", code.as_ref().map(|c| format!("[{c}] ")).unwrap_or_default())]
     Command {
         /// `host:port`.
         server: String,
@@ -159,5 +168,26 @@ pub(crate) fn io_msg(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!("timed out ({e})"),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_the_server_sent_them() {
+        let e = ImapError::Command {
+            server: "127.0.0.1:143".into(),
+            cmd: "CREATE",
+            what: "\"Archiv\"".into(),
+            kind: Refusal::No,
+            code: None,
+            text: "Permission denied".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "127.0.0.1:143: CREATE \"Archiv\": NO Permission denied"
+        );
     }
 }

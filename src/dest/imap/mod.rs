@@ -246,7 +246,7 @@ impl Logins {
                 password: pw.clone(),
             }
         } else {
-            return Err(DestError::Other(format!(
+            return Err(DestError::Credentials(format!(
                 "no credentials for {id} (target login {user}): give its secret in --accounts (env:VAR or file:PATH), or use --admin-user"
             )));
         };
@@ -317,8 +317,24 @@ impl Destination for ImapDest {
             budget,
         });
         let s = session::ImapAccountSession::open(shared, account.id(), prefix)
-            .map_err(|e| DestError::Other(format!("{} → {describe}: {e}", account.id())))?;
+            .map_err(|e| dest_error(&e, format!("{} → {describe}: {e}", account.id())))?;
         Ok(Box::new(s))
+    }
+}
+
+/// The destination error of an IMAP error, by what a caller can do about
+/// it; `text` is what the report says (with the account's context).
+pub(crate) fn dest_error(e: &ImapError, text: String) -> DestError {
+    match e {
+        ImapError::Resolve { .. } | ImapError::Connect { .. } | ImapError::Connection { .. } => {
+            DestError::Connection(text)
+        }
+        ImapError::Auth { .. } | ImapError::Token(_) => DestError::Credentials(text),
+        ImapError::TlsConfig(_)
+        | ImapError::TlsHandshake { .. }
+        | ImapError::StartTlsUnavailable(_)
+        | ImapError::StartTlsInjection(_) => DestError::Unreachable(text),
+        ImapError::Command { .. } | ImapError::Invalid(_) => DestError::Protocol(text),
     }
 }
 
@@ -344,7 +360,7 @@ mod tests {
         // No credentials at all: an account error, not a crash.
         assert!(matches!(
             l.resolve(&acct("alice", false)),
-            Err(DestError::Other(_))
+            Err(DestError::Credentials(_))
         ));
         assert!(matches!(
             l.resolve(&acct("#public", true)),

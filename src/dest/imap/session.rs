@@ -139,9 +139,16 @@ impl ImapAccountSession {
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> DestError {
-        DestError::Other(format!(
-            "{} → {}: {e}",
+    /// An IMAP error as the account's destination error, with its context.
+    fn err(&self, e: ImapError) -> DestError {
+        let text = format!("{} → {}: {e}", self.source, self.shared.creds.describe());
+        super::dest_error(&e, text)
+    }
+
+    /// A refusal of ours (not the server's), with the account's context.
+    fn refused(&self, why: impl std::fmt::Display) -> DestError {
+        DestError::Protocol(format!(
+            "{} → {}: {why}",
             self.source,
             self.shared.creds.describe()
         ))
@@ -246,7 +253,7 @@ impl ImapAccountSession {
         let alt: Vec<String> = comps.iter().map(|c| c.replace('.', "_")).collect();
         let n = match self.with_control(|c| c.ensure_mailbox(&alt)) {
             Ok(n) => n,
-            Err(e2) => return Err(self.err(format!("{e}; as {alt:?} too: {e2}"))),
+            Err(e2) => return Err(self.refused(format!("{e}; as {alt:?} too: {e2}"))),
         };
         self.renamed.insert(
             spec.source_path.clone(),
@@ -311,7 +318,7 @@ impl DestSession for ImapAccountSession {
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if let Some(why) = &self.stopped {
-            return Err(DestError::Other(why.clone()));
+            return Err(DestError::Stopped(why.clone()));
         }
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
@@ -341,10 +348,10 @@ impl DestSession for ImapAccountSession {
         events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), DestError> {
         if let Some(why) = &self.stopped {
-            return Err(DestError::Other(why.clone()));
+            return Err(DestError::Stopped(why.clone()));
         }
         let Some(state) = self.mailboxes.get(mailbox) else {
-            return Err(DestError::BadMailbox {
+            return Err(DestError::Mailbox {
                 mailbox: mailbox.to_string(),
                 reason: "not prepared".into(),
             });
@@ -354,7 +361,7 @@ impl DestSession for ImapAccountSession {
             .with_control(|c| c.status(mailbox))
             .map_err(|e| self.err(e))?;
         if status.uid_validity.is_some() && status.uid_validity != uid_validity {
-            return Err(self.err(format!(
+            return Err(self.refused(format!(
                 "UIDVALIDITY of {mailbox:?} changed during the run ({uid_validity:?} → {:?})",
                 status.uid_validity
             )));
@@ -390,7 +397,7 @@ impl DestSession for ImapAccountSession {
         worker::deliver(&ctx, &mut self.conns, d, messages, events);
         if let Some(why) = stop.into_reason() {
             self.stopped = Some(why.clone());
-            return Err(DestError::Other(why));
+            return Err(DestError::Stopped(why));
         }
         Ok(())
     }
