@@ -5,7 +5,7 @@
 //! byte budget ("at 500 MB/day this account needs 3 days").
 //!
 //! Names come either from a target session ([`Naming::Online`]: the
-//! session's [`DestSession::explain_mailbox`], what `migrate` will use,
+//! session's [`Planner::explain_mailbox`], what `migrate` will use,
 //! after a login for IMAP) or from a [`Mapper`] built from a preset
 //! ([`Naming::Offline`]: no login). Nothing is written anywhere.
 //!
@@ -14,7 +14,7 @@
 //! compared with the limit is the exact size that would be sent (after
 //! CRLF conversion).
 
-use crate::dest::{DestError, DestSession, MailboxSpec};
+use crate::dest::{DestError, MailboxSpec, Planner};
 use crate::mapping::{check, IssueKind, MapSource, MappedFolder, Mapper, MappingIssue};
 use crate::model::Account;
 use crate::report::SkippedFolder;
@@ -66,18 +66,18 @@ pub enum Naming<'a> {
     /// From a mapper, without logging in.
     Offline(&'a Mapper),
     /// From a session per account, opened by this function (a login for
-    /// IMAP; for Maildir use [`crate::dest::maildir::MaildirDest::plan_session`],
+    /// IMAP; for Maildir [`crate::dest::Destination::planner`], which
     /// which creates nothing).
     Online(&'a mut OpenSession<'a>),
 }
 
 /// Opens the target session of an account.
-pub type OpenSession<'a> = dyn FnMut(&Account) -> Result<Box<dyn DestSession>, DestError> + 'a;
+pub type OpenSession<'a> = dyn FnMut(&Account) -> Result<Box<dyn Planner>, DestError> + 'a;
 
 /// Names for one account.
 pub enum Namer<'a> {
     /// An open session.
-    Session(&'a mut dyn DestSession),
+    Session(&'a mut dyn Planner),
     /// A mapper.
     Mapper(&'a Mapper),
     /// No names (the target account could not be opened): sizes only.

@@ -194,10 +194,22 @@ impl kerio_migrate::dest::Destination for BreaksJournal {
     }
 }
 
-impl kerio_migrate::dest::DestSession for BreaksJournalSession {
+impl kerio_migrate::dest::Planner for BreaksJournalSession {
     fn target_account(&self) -> String {
         self.inner.target_account()
     }
+    fn plan_mailbox(
+        &mut self,
+        spec: &kerio_migrate::dest::MailboxSpec,
+    ) -> Result<String, kerio_migrate::dest::DestError> {
+        self.inner.plan_mailbox(spec)
+    }
+    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::dest::DestError> {
+        self.inner.finish()
+    }
+}
+
+impl kerio_migrate::dest::DestSession for BreaksJournalSession {
     fn prepare_mailbox(
         &mut self,
         spec: &kerio_migrate::dest::MailboxSpec,
@@ -219,15 +231,6 @@ impl kerio_migrate::dest::DestSession for BreaksJournalSession {
     }
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
         self.inner.durability_barrier()
-    }
-    fn plan_mailbox(
-        &mut self,
-        spec: &kerio_migrate::dest::MailboxSpec,
-    ) -> Result<String, kerio_migrate::dest::DestError> {
-        self.inner.plan_mailbox(spec)
-    }
-    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::dest::DestError> {
-        self.inner.finish()
     }
 }
 

@@ -22,7 +22,7 @@
 
 use super::{
     Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, MailFlags, MailboxPlan,
-    MailboxSpec, Outgoing, SessionEvent,
+    MailboxSpec, Outgoing, Planner, SessionEvent,
 };
 use crate::mapping::{MapSource, Mapper};
 use crate::model::Account;
@@ -74,12 +74,10 @@ impl MaildirDest {
 
     /// A session that only plans (`plan_mailbox`, `explain_mailbox`):
     /// unlike [`Destination::open`] it creates nothing.
-    pub fn plan_session(&self, account: &Account) -> Box<dyn DestSession> {
-        Box::new(MaildirSession {
+    pub fn plan_session(&self, account: &Account) -> Box<dyn Planner> {
+        Box::new(MaildirPlanner {
             account_dir: self.account_dir(account),
             opts: self.opts.clone(),
-            mailboxes: HashMap::new(),
-            plan_only: true,
         })
     }
 
@@ -234,11 +232,10 @@ impl Destination for MaildirDest {
             account_dir: dir,
             opts: self.opts.clone(),
             mailboxes: HashMap::new(),
-            plan_only: false,
         }))
     }
 
-    fn planner(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
+    fn planner(&self, account: &Account) -> Result<Box<dyn Planner>, DestError> {
         Ok(self.plan_session(account))
     }
 
@@ -252,8 +249,6 @@ struct MaildirSession {
     opts: MaildirOptions,
     /// Mailbox name → its directory.
     mailboxes: HashMap<String, PathBuf>,
-    /// Made by [`MaildirDest::plan_session`]: writes nothing.
-    plan_only: bool,
 }
 
 impl MaildirSession {
@@ -279,11 +274,65 @@ impl MaildirSession {
     }
 }
 
-impl DestSession for MaildirSession {
+/// The Maildir directory a source folder goes to, and how that was chosen.
+fn explain(opts: &MaildirOptions, spec: &MailboxSpec) -> MailboxPlan {
+    let (components, how, notes) = match &opts.mapper {
+        Some(m) => {
+            let r = m.map_components(&spec.components);
+            (r.components, r.how, r.notes)
+        }
+        None => (spec.components.clone(), MapSource::Default, Vec::new()),
+    };
+    MailboxPlan {
+        name: folder_dir_name(&components, opts.dot_char).unwrap_or_else(|| "INBOX".into()),
+        how: Some(how),
+        notes,
+    }
+}
+
+/// What `plan` gets: names only; nothing is created, not even on finish.
+struct MaildirPlanner {
+    account_dir: PathBuf,
+    opts: MaildirOptions,
+}
+
+impl Planner for MaildirPlanner {
     fn target_account(&self) -> String {
         self.account_dir.display().to_string()
     }
 
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        Ok(explain(&self.opts, spec).name)
+    }
+
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
+        Ok(explain(&self.opts, spec))
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), DestError> {
+        Ok(())
+    }
+}
+
+impl Planner for MaildirSession {
+    fn target_account(&self) -> String {
+        self.account_dir.display().to_string()
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), DestError> {
+        syncfs(&self.account_dir).map_err(|e| io_err(&self.account_dir, e))
+    }
+
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        Ok(explain(&self.opts, spec).name)
+    }
+
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
+        Ok(explain(&self.opts, spec))
+    }
+}
+
+impl DestSession for MaildirSession {
     fn verify(
         &mut self,
         mailbox: &str,
@@ -328,32 +377,7 @@ impl DestSession for MaildirSession {
             .collect())
     }
 
-    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
-        Ok(self.explain_mailbox(spec)?.name)
-    }
-
-    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
-        let (components, how, notes) = match &self.opts.mapper {
-            Some(m) => {
-                let r = m.map_components(&spec.components);
-                (r.components, r.how, r.notes)
-            }
-            None => (spec.components.clone(), MapSource::Default, Vec::new()),
-        };
-        Ok(MailboxPlan {
-            name: folder_dir_name(&components, self.opts.dot_char)
-                .unwrap_or_else(|| "INBOX".into()),
-            how: Some(how),
-            notes,
-        })
-    }
-
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
-        if self.plan_only {
-            return Err(DestError::Unsupported(
-                "a planning session does not create mailboxes".into(),
-            ));
-        }
         let name = self.plan_mailbox(spec)?;
         let dir = if name == "INBOX" {
             self.account_dir.clone()
@@ -418,13 +442,6 @@ impl DestSession for MaildirSession {
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
         let dir = self.account_dir.clone();
         Box::new(move || syncfs(&dir))
-    }
-
-    fn finish(self: Box<Self>) -> Result<(), DestError> {
-        if self.plan_only {
-            return Ok(());
-        }
-        syncfs(&self.account_dir).map_err(|e| io_err(&self.account_dir, e))
     }
 }
 
@@ -519,7 +536,7 @@ mod tests {
             public: false,
         };
         let mut s = target.plan_session(&account);
-        let name = |s: &mut Box<dyn DestSession>, p: &str| {
+        let name = |s: &mut Box<dyn Planner>, p: &str| {
             s.plan_mailbox(&MailboxSpec {
                 source_path: p.into(),
                 components: comps(p),
@@ -541,8 +558,8 @@ mod tests {
         let p = s.explain_mailbox(&spec).expect("explain");
         assert_eq!(p.name, ".Junk");
         assert_eq!(p.how, Some(MapSource::Special));
-        // A planning session creates nothing, not even on finish.
-        assert!(s.prepare_mailbox(&spec).is_err());
+        // Planning creates nothing, not even on finish (a planner cannot
+        // create mailboxes or deliver).
         s.finish().expect("finish");
         assert!(!root.exists());
         // Without a mapper the names are as they always were.

@@ -157,10 +157,11 @@ pub trait Destination: Send + Sync {
     fn id(&self) -> String;
     /// Opens a session for one source account.
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError>;
-    /// A session for `plan`: names and limits only, nothing created. The
-    /// default is [`Destination::open`] (a login, for IMAP).
-    fn planner(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
-        self.open(account)
+    /// A planner for `plan`: names and limits only, nothing created. The
+    /// default is a session ([`Destination::open`]; a login, for IMAP).
+    fn planner(&self, account: &Account) -> Result<Box<dyn Planner>, DestError> {
+        let session: Box<dyn Planner> = self.open(account)?;
+        Ok(session)
     }
     /// Where the journal goes when `--state` is not given.
     fn default_journal(&self) -> std::path::PathBuf {
@@ -172,10 +173,34 @@ pub trait Destination: Send + Sync {
 /// root, or in the current directory).
 pub const JOURNAL_FILE: &str = "kerio-migrate-journal.sqlite";
 
-/// A session for one account.
-pub trait DestSession: Send {
+/// Names and limits without creating anything: what `plan` asks of a
+/// destination, and what every session can answer too.
+pub trait Planner: Send {
     /// The account on the target (`alice@example.com`, or a Maildir path).
     fn target_account(&self) -> String;
+    /// The name a source folder would get, without creating anything (for
+    /// `plan`).
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
+    /// [`Planner::plan_mailbox`] and how the name was chosen (for
+    /// `plan`). The default knows only the name.
+    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
+        Ok(MailboxPlan {
+            name: self.plan_mailbox(spec)?,
+            how: None,
+            notes: Vec::new(),
+        })
+    }
+    /// What the target told us about itself (capabilities, limits), for
+    /// `plan` and the report.
+    fn info(&self) -> DestInfo {
+        DestInfo::default()
+    }
+    /// Ends the session (logout, final sync).
+    fn finish(self: Box<Self>) -> Result<(), DestError>;
+}
+
+/// A session for one account.
+pub trait DestSession: Planner {
     /// Makes sure the mailbox exists; returns its name on the target.
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
     /// Delivers a stream of messages into a prepared mailbox, reporting one
@@ -223,25 +248,6 @@ pub trait DestSession: Send {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
-    /// The name a source folder would get, without creating anything (for
-    /// `plan`).
-    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
-    /// [`DestSession::plan_mailbox`] and how the name was chosen (for
-    /// `plan`). The default knows only the name.
-    fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
-        Ok(MailboxPlan {
-            name: self.plan_mailbox(spec)?,
-            how: None,
-            notes: Vec::new(),
-        })
-    }
-    /// What the target told us about itself (capabilities, limits), for
-    /// `plan` and the report.
-    fn info(&self) -> DestInfo {
-        DestInfo::default()
-    }
-    /// Ends the session (logout, final sync).
-    fn finish(self: Box<Self>) -> Result<(), DestError>;
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.

@@ -6,7 +6,7 @@
 
 use crate::dest::{
     Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, MailboxSpec, Outgoing,
-    Reconciled, SessionEvent,
+    Planner, Reconciled, SessionEvent,
 };
 use crate::model::{Account, ContentHash, DoneCopy, PendingItem};
 use std::collections::HashMap;
@@ -159,11 +159,21 @@ fn done(o: &Outgoing, result: DeliveryResult) -> SessionEvent {
     })
 }
 
-impl DestSession for FakeSession {
+impl Planner for FakeSession {
     fn target_account(&self) -> String {
         format!("fake/{}", self.user)
     }
 
+    fn finish(self: Box<Self>) -> Result<(), DestError> {
+        Ok(())
+    }
+
+    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        Ok(spec.source_path.clone())
+    }
+}
+
+impl DestSession for FakeSession {
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         match self.script.mailbox_error {
             Some(e) => Err(DestError::Protocol(e.into())),
@@ -230,13 +240,5 @@ impl DestSession for FakeSession {
                 answer.unwrap_or(Reconciled::Absent)
             })
             .collect())
-    }
-
-    fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
-        Ok(spec.source_path.clone())
-    }
-
-    fn finish(self: Box<Self>) -> Result<(), DestError> {
-        Ok(())
     }
 }

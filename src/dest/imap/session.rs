@@ -32,8 +32,8 @@ use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
 use super::ImapOptions;
 use crate::dest::{
-    DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing, Presence,
-    Reconciled, SessionEvent,
+    DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing, Planner,
+    Presence, Reconciled, SessionEvent,
 };
 use crate::mapping::MapSource;
 use crate::model::{ContentHash, DoneCopy, PendingItem};
@@ -290,13 +290,24 @@ fn sanitize(comps: Vec<String>, delim: Option<char>) -> (Vec<String>, Vec<String
     (out, notes)
 }
 
-impl DestSession for ImapAccountSession {
+impl Planner for ImapAccountSession {
     fn target_account(&self) -> String {
         format!(
             "{} on {}",
             self.shared.creds.describe(),
             self.shared.cfg.server()
         )
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), DestError> {
+        let this = *self;
+        for c in this.conns.into_iter().flatten() {
+            let _ = c.logout();
+        }
+        if let Some(c) = this.control {
+            let _ = c.logout();
+        }
+        Ok(())
     }
 
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
@@ -316,6 +327,15 @@ impl DestSession for ImapAccountSession {
         Ok(MailboxPlan { name, how, notes })
     }
 
+    fn info(&self) -> DestInfo {
+        DestInfo {
+            append_limit: self.caps.append_limit(),
+            capabilities: self.caps.raw.clone(),
+        }
+    }
+}
+
+impl DestSession for ImapAccountSession {
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if let Some(why) = &self.stopped {
             return Err(DestError::Stopped(why.clone()));
@@ -463,23 +483,5 @@ impl DestSession for ImapAccountSession {
             checked
         });
         result.map_err(|e| self.err(e))
-    }
-
-    fn info(&self) -> DestInfo {
-        DestInfo {
-            append_limit: self.caps.append_limit(),
-            capabilities: self.caps.raw.clone(),
-        }
-    }
-
-    fn finish(self: Box<Self>) -> Result<(), DestError> {
-        let this = *self;
-        for c in this.conns.into_iter().flatten() {
-            let _ = c.logout();
-        }
-        if let Some(c) = this.control {
-            let _ = c.logout();
-        }
-        Ok(())
     }
 }
