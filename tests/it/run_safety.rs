@@ -2,9 +2,7 @@
 //! paced run, and a journal that fails under the driver. Against the Maildir
 //! target (no server needed).
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

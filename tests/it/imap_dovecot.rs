@@ -5,11 +5,9 @@
 //! once; LITERAL- and APPENDLIMIT servers; folder names that try to inject
 //! commands; a certificate that is not trusted.
 
-mod common;
-
-use common::dovecot::Dovecot;
-use common::imap::{mutf7_encode, Imap};
-use common::*;
+use crate::support::dovecot::Dovecot;
+use crate::support::imap::{mutf7_encode, Imap};
+use crate::support::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fs;

@@ -3,11 +3,9 @@
 //! `"`, `\`, `.` via the listescape plugin), with every message, its bytes,
 //! flags and internal date.
 
-mod common;
-
-use common::dovecot::Dovecot;
-use common::imap::Imap;
-use common::*;
+use crate::support::dovecot::Dovecot;
+use crate::support::imap::Imap;
+use crate::support::*;
 use std::collections::BTreeSet;
 use std::fs;
 

@@ -5,12 +5,10 @@
 //! and recurrences; what the exporter could not read must be in its report
 //! with the source file, and is counted here.
 
-mod export_support;
-
+use crate::support::export::{bin, wrap, Enc, StoreBuilder};
 use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue};
 use calcard::vcard::{VCard, VCardProperty};
 use calcard::{Entry, Parser};
-use export_support::{bin, wrap, Enc, StoreBuilder};
 use kerio_migrate::export::wrapper::decode_unlabelled;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

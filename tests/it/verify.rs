@@ -2,9 +2,7 @@
 //! clean migration; a deleted message as missing, an altered one as
 //! different (`--deep`), a folder left out as not migrated, each by id.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::fs;
 
 fn verify(out: &std::path::Path, extra: &[&str]) -> (i32, serde_json::Value) {

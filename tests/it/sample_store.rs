@@ -4,9 +4,7 @@
 //! second run adds nothing, and a run killed with SIGKILL then rerun ends
 //! with every message exactly once.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

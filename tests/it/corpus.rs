@@ -4,9 +4,7 @@
 //! file either arrives byte-exact after CRLF normalisation or is reported
 //! with a reason; the counts add up.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::collections::BTreeMap;
 use std::fs;
 

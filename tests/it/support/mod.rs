@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dovecot;
+pub mod export;
 pub mod fakeimap;
 pub mod imap;
 

@@ -3,10 +3,8 @@
 //! the server (every message exactly once, or the refused one missing) and
 //! what the report says.
 
-mod common;
-
-use common::fakeimap::{Action, Fake, Script};
-use common::*;
+use crate::support::fakeimap::{Action, Fake, Script};
+use crate::support::*;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -100,7 +98,9 @@ fn all() -> Vec<usize> {
     (0..N).collect()
 }
 
-fn script(f: impl FnMut(usize, &common::fakeimap::AppendCmd) -> Action + Send + 'static) -> Script {
+fn script(
+    f: impl FnMut(usize, &crate::support::fakeimap::AppendCmd) -> Action + Send + 'static,
+) -> Script {
     Box::new(f)
 }
 
@@ -115,7 +115,7 @@ fn only_nth(n: usize, action: Action) -> Script {
     })
 }
 
-fn is_big(c: &common::fakeimap::AppendCmd) -> bool {
+fn is_big(c: &crate::support::fakeimap::AppendCmd) -> bool {
     c.bodies
         .iter()
         .any(|b| String::from_utf8_lossy(b).contains("BIG body"))

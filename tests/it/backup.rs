@@ -4,10 +4,8 @@
 //! the root, `mail/` alone, a deeper Windows path with backslashes), as
 //! full + differential, as a two-volume set, and with hostile entries.
 
-mod common;
-
+use crate::support::*;
 use chrono::TimeZone as _;
-use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;

@@ -4,9 +4,7 @@
 //! `migrate` then creates, with and without folder mapping; messages over
 //! the size limit are listed by their size after CRLF conversion.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;

@@ -4,11 +4,9 @@
 //! is missing, the script creates it (`python3 -m venv` + `pip install
 //! radicale==3.9.0`; `RADICALE_VENV` overrides where).
 
-mod export_support;
-
+use crate::support::export::{bin, small_store};
 use calcard::icalendar::ICalendar;
 use calcard::vcard::VCard;
-use export_support::{bin, small_store};
 use kerio_migrate::export::dav::{Client, DavConfig};
 use kerio_migrate::journal::Journal;
 use std::path::{Path, PathBuf};

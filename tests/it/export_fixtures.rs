@@ -1,9 +1,7 @@
 //! `contacts`, `calendar` and `users` on a small generated store: file
 //! layout, names, encodings, duplicates, failures, exit codes.
 
-mod export_support;
-
-use export_support::{bin, small_store, wrap, Enc, CARD_SUB};
+use crate::support::export::{bin, small_store, wrap, Enc, CARD_SUB};
 use std::path::Path;
 
 fn read(p: &Path) -> String {
