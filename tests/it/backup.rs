@@ -10,13 +10,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
-
-fn sample() -> PathBuf {
-    root().join("sample-store")
-}
 
 /// One archive entry: a directory when `data` is `None`.
 #[derive(Clone)]
@@ -34,16 +30,6 @@ enum Times {
     DosOnly,
 }
 
-fn mtime_of(p: &Path) -> i64 {
-    fs::metadata(p)
-        .expect("metadata")
-        .modified()
-        .expect("mtime")
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64
-}
-
 /// The sample store as entries: its mail tree under `mail_prefix`
 /// (`store/mail/`, `mail/`, …) and, when `cfg_prefix` is given, its cfg
 /// files there. `sep` is the separator written in names.
@@ -58,7 +44,7 @@ fn sample_entries(mail_prefix: &str, cfg_prefix: Option<&str>, sep: char) -> Vec
         }
         let rel = rel.to_string_lossy().replace('/', &sep.to_string());
         let name = format!("{mail_prefix}{rel}");
-        let mtime = mtime_of(e.path());
+        let mtime = mtime(e.path());
         if e.file_type().is_dir() {
             v.push(Entry {
                 name: format!("{name}{sep}"),
@@ -79,7 +65,7 @@ fn sample_entries(mail_prefix: &str, cfg_prefix: Option<&str>, sep: char) -> Vec
             v.push(Entry {
                 name: format!("{cfg}{f}"),
                 data: Some(fs::read(&p).expect("read cfg")),
-                mtime: mtime_of(&p),
+                mtime: mtime(&p),
             });
         }
     }
@@ -106,6 +92,16 @@ fn dos_time(t: i64) -> zip::DateTime {
 
 fn write_zip(path: &Path, entries: &[Entry], times: Times) {
     write_zip_from(path, entries, times, zip::System::Unix);
+}
+
+/// A full backup of the sample store as Kerio writes it: the mail tree
+/// under `store/mail/`, the cfg files at the root.
+fn write_sample_zip(path: &Path) {
+    write_zip(
+        path,
+        &sample_entries("store/mail/", Some(""), '/'),
+        Times::Extended,
+    );
 }
 
 /// `system`: the "made by" host; `Dos` for an archive made on Windows.
@@ -146,37 +142,23 @@ fn add_entries(w: &mut ZipWriter<fs::File>, entries: &[Entry], times: Times, sys
 }
 
 fn run_unpack(args: &[&Path], out: &Path) -> (i32, String, String) {
-    let o = bin()
-        .args(["--quiet", "unpack"])
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("run unpack");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let o = Run::new("unpack").args(args).arg("--out").arg(out).run();
+    (o.code, o.stdout, o.stderr)
+}
+
+/// `unpack` that must succeed; its stdout.
+fn unpack_ok(args: &[&Path], out: &Path) -> String {
+    let (code, stdout, stderr) = run_unpack(args, out);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    stdout
 }
 
 /// `scan --json` with the store's own paths replaced by `<ROOT>`.
 fn scan_json(store: &Path, root: &Path, extra: &[&str]) -> Value {
-    let o = bin()
-        .args(["--quiet", "scan", "--json"])
-        .arg(store)
-        .args(extra)
-        .output()
-        .expect("run scan");
-    assert!(
-        o.status.success(),
-        "scan {}: {}",
-        store.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let text = String::from_utf8(o.stdout).expect("utf-8");
+    let o = Run::new("scan").arg("--json").arg(store).args(extra).run();
+    assert_eq!(o.code, 0, "scan {}: {o}", store.display());
     let root = root.to_string_lossy().into_owned();
-    serde_json::from_str(&text.replace(&root, "<ROOT>")).expect("scan json")
+    serde_json::from_str(&o.stdout.replace(&root, "<ROOT>")).expect("scan json")
 }
 
 fn sample_scan() -> Value {
@@ -225,25 +207,7 @@ fn assert_same_tree(got: &Path, want: &Path) {
 
 /// Fails with the first path where two JSON values differ.
 fn assert_same_json(got: &Value, want: &Value) {
-    fn walk(g: &Value, w: &Value, at: &str) -> Option<String> {
-        match (g, w) {
-            (Value::Object(a), Value::Object(b)) => {
-                a.keys()
-                    .chain(b.keys())
-                    .find_map(|k| match (a.get(k), b.get(k)) {
-                        (Some(x), Some(y)) => walk(x, y, &format!("{at}.{k}")),
-                        (x, y) => Some(format!("{at}.{k}: {x:?} vs {y:?}")),
-                    })
-            }
-            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
-                .iter()
-                .zip(b)
-                .enumerate()
-                .find_map(|(i, (x, y))| walk(x, y, &format!("{at}[{i}]"))),
-            _ => (g != w).then(|| format!("{at}: {g} vs {w}")),
-        }
-    }
-    if let Some(d) = walk(got, want, "") {
+    if let Some(d) = json_diff(got, want) {
         panic!("scan differs at {d}");
     }
 }
@@ -252,14 +216,9 @@ fn assert_same_json(got: &Value, want: &Value) {
 fn store_prefix_with_cfg_at_root_scans_like_the_sample() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let z = tmp.path().join("F20240301T020000Z.zip");
-    write_zip(
-        &z,
-        &sample_entries("store/mail/", Some(""), '/'),
-        Times::Extended,
-    );
+    write_sample_zip(&z);
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_unpack(&[&z], &out);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = unpack_ok(&[&z], &out);
     assert!(stdout.contains("mail tree at \"store/mail/\""), "{stdout}");
     assert!(stdout.contains("0 rejected"), "{stdout}");
     assert!(out.join("users.cfg").is_file());
@@ -274,8 +233,7 @@ fn mail_prefix_only_scans_like_the_sample() {
     let z = tmp.path().join("backup.zip");
     write_zip(&z, &sample_entries("mail/", None, '/'), Times::Extended);
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_unpack(&[&z], &out);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = unpack_ok(&[&z], &out);
     assert!(stdout.contains("mail tree at \"mail/\""), "{stdout}");
     assert!(stdout.contains("no users.cfg"), "{stdout}");
     assert!(out.join("store/mail/example.org").is_dir());
@@ -325,8 +283,7 @@ fn windows_backslash_names_under_a_deeper_prefix() {
     fs::create_dir(alice.join("Back")).expect("mkdir");
     fs::rename(alice.join("Back\\slash"), alice.join("Back/slash")).expect("move");
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_unpack(&[&z], &out);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = unpack_ok(&[&z], &out);
     assert!(
         stdout.contains("mail tree at \"Kerio/MailServer/store/mail/\""),
         "{stdout}"
@@ -364,8 +321,7 @@ fn entry_modification_times_are_kept() {
         let z = tmp.path().join("F20240301T020000Z.zip");
         write_zip(&z, &entries, times);
         let out = tmp.path().join("out");
-        let (code, stdout, stderr) = run_unpack(&[&z], &out);
-        assert_eq!(code, 0, "{stdout}{stderr}");
+        let stdout = unpack_ok(&[&z], &out);
         let n = want.len();
         let expect_line = match times {
             Times::Extended => format!("{n} extended timestamp, 0 NTFS, 0 DOS"),
@@ -373,14 +329,14 @@ fn entry_modification_times_are_kept() {
         };
         assert!(stdout.contains(&expect_line), "{stdout}");
         for (name, t) in &want {
-            assert_eq!(mtime_of(&out.join(name)), *t, "{name}");
+            assert_eq!(mtime(&out.join(name)), *t, "{name}");
         }
         // Directory entries too (set after their files were written).
         let d = entries
             .iter()
             .find(|e| e.name == "store/mail/example.org/dave/Calendar/")
             .expect("dir entry");
-        assert_eq!(mtime_of(&out.join(&d.name)), d.mtime);
+        assert_eq!(mtime(&out.join(&d.name)), d.mtime);
     }
 }
 
@@ -440,8 +396,7 @@ fn full_then_differential_from_a_backup_directory() {
     fs::write(dir.join("notes.txt"), "not a backup").expect("write");
 
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_unpack(&[&dir], &out);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = unpack_ok(&[&dir], &out);
     assert!(
         stdout.contains("chose the full backup F20240301T020000Z (1 volume)"),
         "{stdout}"
@@ -459,7 +414,7 @@ fn full_then_differential_from_a_backup_directory() {
     assert!(fs::read_to_string(out.join(ADDED))
         .expect("added")
         .contains("Subject: added"));
-    assert_eq!(mtime_of(&out.join(CHANGED)), 1_709_546_400);
+    assert_eq!(mtime(&out.join(CHANGED)), 1_709_546_400);
 
     // Given by name in the wrong order, the differential still wins.
     let out2 = tmp.path().join("out2");
@@ -476,8 +431,7 @@ fn full_then_differential_from_a_backup_directory() {
 
     // The full alone: a note says a newer differential is beside it.
     let out3 = tmp.path().join("out3");
-    let (code, stdout, _) = run_unpack(&[&dir.join("F20240301T020000Z.zip")], &out3);
-    assert_eq!(code, 0);
+    let stdout = unpack_ok(&[&dir.join("F20240301T020000Z.zip")], &out3);
     assert!(
         stdout.contains("D20240304T020000Z.zip is a newer differential backup beside it"),
         "{stdout}"
@@ -497,8 +451,7 @@ fn a_two_volume_backup_given_by_its_first_volume() {
     write_zip(&z0, &first, Times::Extended);
     write_zip(&z1, &second, Times::Extended);
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = run_unpack(&[&z0], &out);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = unpack_ok(&[&z0], &out);
     assert!(
         stdout.contains("another volume of the same backup"),
         "{stdout}"
@@ -629,26 +582,19 @@ fn a_rerun_skips_completed_archives_and_redoes_a_half_unpacked_one() {
     let dir = tmp.path().join("backup");
     fs::create_dir(&dir).expect("mkdir");
     let full = dir.join("F20240301T020000Z.zip");
-    write_zip(
-        &full,
-        &sample_entries("store/mail/", Some(""), '/'),
-        Times::Extended,
-    );
+    write_sample_zip(&full);
     let out = tmp.path().join("out");
-    let (code, stdout, _) = run_unpack(&[&dir], &out);
-    assert_eq!(code, 0, "{stdout}");
+    unpack_ok(&[&dir], &out);
     assert!(out.join(".kerio-migrate-unpack.json").is_file());
 
     // Second run: nothing to do.
-    let (code, stdout, _) = run_unpack(&[&dir], &out);
-    assert_eq!(code, 0, "{stdout}");
+    let stdout = unpack_ok(&[&dir], &out);
     assert!(stdout.contains("already unpacked completely"), "{stdout}");
     assert!(!stdout.contains("entries:"), "{stdout}");
 
     // A differential arrives: the full is skipped, the differential unpacked.
     differential(&dir.join("D20240304T020000Z.zip"));
-    let (code, stdout, _) = run_unpack(&[&dir], &out);
-    assert_eq!(code, 0, "{stdout}");
+    let stdout = unpack_ok(&[&dir], &out);
     assert!(stdout.contains("already unpacked completely"), "{stdout}");
     assert!(stdout.contains("2 entries: 2 files"), "{stdout}");
     assert!(fs::read_to_string(out.join(CHANGED))
@@ -669,8 +615,7 @@ fn a_rerun_skips_completed_archives_and_redoes_a_half_unpacked_one() {
     });
     fs::write(&marker, serde_json::to_vec(&m).expect("json")).expect("write");
     fs::remove_dir_all(out.join("store/mail/example.com")).expect("rm");
-    let (code, stdout, _) = run_unpack(&[&dir], &out);
-    assert_eq!(code, 0, "{stdout}");
+    let stdout = unpack_ok(&[&dir], &out);
     assert!(!stdout.contains("already unpacked"), "{stdout}");
     assert!(out.join("store/mail/example.com").is_dir());
     assert!(fs::read_to_string(out.join(CHANGED))
@@ -680,8 +625,7 @@ fn a_rerun_skips_completed_archives_and_redoes_a_half_unpacked_one() {
     // An archive that changed since (size or mtime) is unpacked again.
     filetime::set_file_mtime(&full, filetime::FileTime::from_unix_time(1_000_000_000, 0))
         .expect("touch");
-    let (code, stdout, _) = run_unpack(&[&dir], &out);
-    assert_eq!(code, 0, "{stdout}");
+    let stdout = unpack_ok(&[&dir], &out);
     assert!(!stdout.contains("already unpacked"), "{stdout}");
 
     // A directory that is not an unpack is refused.
@@ -697,44 +641,28 @@ fn a_rerun_skips_completed_archives_and_redoes_a_half_unpacked_one() {
 fn migrate_a_zip_end_to_end_and_reuse_the_unpack() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let z = tmp.path().join("F20240301T020000Z.zip");
-    write_zip(
-        &z,
-        &sample_entries("store/mail/", Some(""), '/'),
-        Times::Extended,
-    );
+    write_sample_zip(&z);
     let unpacked = tmp.path().join("unpacked");
 
     // Without --unpack-dir: a clear error.
-    let o = bin()
-        .args(["--quiet", "scan"])
-        .arg(&z)
-        .output()
-        .expect("scan");
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--unpack-dir"));
+    let o = Run::new("scan").arg(&z).run();
+    assert_eq!(o.code, 1, "{o}");
+    assert!(o.stderr.contains("--unpack-dir"), "{o}");
 
-    let migrate = |store: &Path, out: &Path, extra: &[&Path]| {
-        let mut c = bin();
-        c.args(["--quiet", "migrate"]).arg(store);
-        if let Some(d) = extra.first() {
-            c.arg("--unpack-dir").arg(d);
+    let migrate = |store: &Path, out: &Path, unpack_dir: Option<&Path>| {
+        let mut r = Run::migrate_to_maildir(store, out);
+        if let Some(d) = unpack_dir {
+            r = r.arg("--unpack-dir").arg(d);
         }
-        let o = c
-            .arg("--to")
-            .arg(format!("maildir:{}", out.display()))
-            .output()
-            .expect("migrate");
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let o = r.run();
+        (o.code, o.stderr)
     };
     let m_zip = tmp.path().join("maildir-zip");
-    let (code, stderr) = migrate(&z, &m_zip, &[&unpacked]);
+    let (code, stderr) = migrate(&z, &m_zip, Some(&unpacked));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("mail tree at \"store/mail/\""), "{stderr}");
     let m_dir = tmp.path().join("maildir-dir");
-    let (code, stderr) = migrate(&sample(), &m_dir, &[]);
+    let (code, stderr) = migrate(&sample(), &m_dir, None);
     assert_eq!(code, 0, "{stderr}");
 
     // Same messages in the same folders (file names hold times and pids).
@@ -767,7 +695,7 @@ fn migrate_a_zip_end_to_end_and_reuse_the_unpack() {
     assert_eq!(got, contents(&m_dir));
 
     // A second run reuses the complete unpack; everything is already there.
-    let (code, stderr) = migrate(&z, &m_zip, &[&unpacked]);
+    let (code, stderr) = migrate(&z, &m_zip, Some(&unpacked));
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.is_empty() || !stderr.contains("entries:"),

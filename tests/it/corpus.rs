@@ -4,16 +4,19 @@
 //! file either arrives byte-exact after CRLF normalisation or is reported
 //! with a reason; the counts add up.
 
+use crate::support::store::{index_line, item_id};
 use crate::support::*;
 use std::collections::BTreeMap;
 use std::fs;
 
 #[test]
 fn corpus_migrates_to_maildir_byte_exact_or_reported() {
-    let Some(corpus) = corpus_dir("corpus_migrates_to_maildir_byte_exact_or_reported") else {
+    let Some(fixtures) = corpus_dir(
+        "corpus_migrates_to_maildir_byte_exact_or_reported",
+        "fixtures",
+    ) else {
         return;
     };
-    let fixtures = corpus.join("fixtures");
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = StoreBuilder::new(&tmp.path().join("kerio"));
     // source -> item id -> original bytes
@@ -37,18 +40,13 @@ fn corpus_migrates_to_maildir_byte_exact_or_reported() {
         files.sort();
         let mut index = Vec::new();
         for (i, f) in files.iter().enumerate() {
-            let id = format!("{:08x}", i + 1);
+            let id = item_id(i + 1);
             let bytes = fs::read(f).expect("read fixture");
             store.item(&account, "INBOX", &id, &bytes);
             // Every other item has an index record (flags Seen, a T date).
             if i % 2 == 0 {
-                index.push(format!(
-                    "U{id} F1 S{} D{:08x} T{:08x} M{:08x} CIPM.Note",
-                    bytes.len(),
-                    1_100_000_000 + i,
-                    1_100_000_000 + i,
-                    1_100_000_000 + i
-                ));
+                let t = 1_100_000_000 + i as i64;
+                index.push(index_line(&id, 1, bytes.len(), t, t, t));
             }
             originals.entry(src.clone()).or_default().insert(id, bytes);
         }
@@ -61,20 +59,14 @@ fn corpus_migrates_to_maildir_byte_exact_or_reported() {
     );
 
     let out = tmp.path().join("maildir");
-    let report = tmp.path().join("report.json");
-    let assert = bin()
-        .args(["--quiet", "migrate"])
-        .arg(&store.install)
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
-        .arg("--report")
-        .arg(&report)
-        .assert();
-    let code = assert.get_output().status.code();
-    let r = json(&report);
+    let o = Run::migrate_to_maildir(&store.install, &out)
+        .report(&tmp.path().join("report.json"))
+        .run();
+    let r = &o.report;
     assert_eq!(
-        code,
-        Some(r["exit_code"].as_i64().expect("exit_code") as i32)
+        Some(o.code),
+        r["exit_code"].as_i64().map(|c| c as i32),
+        "{o}"
     );
 
     let (mut migrated, mut skipped, mut failed) = (0u64, 0u64, 0u64);
@@ -135,17 +127,11 @@ fn corpus_migrates_to_maildir_byte_exact_or_reported() {
     assert_eq!(failed, 0, "no corpus file may fail on a Maildir target");
 
     // A second run adds nothing and finds everything already present.
-    let report2 = tmp.path().join("report2.json");
-    bin()
-        .args(["--quiet", "migrate"])
-        .arg(&store.install)
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
-        .arg("--report")
-        .arg(&report2)
-        .assert()
-        .success();
-    let r2 = json(&report2);
+    let o = Run::migrate_to_maildir(&store.install, &out)
+        .report(&tmp.path().join("report2.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let r2 = &o.report;
     assert_eq!(r2["totals"]["migrated"].as_u64(), Some(0));
     assert_eq!(r2["totals"]["already_present"].as_u64(), Some(migrated));
 }

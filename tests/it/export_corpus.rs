@@ -5,7 +5,9 @@
 //! and recurrences; what the exporter could not read must be in its report
 //! with the source file, and is counted here.
 
-use crate::support::export::{bin, wrap, Enc, StoreBuilder};
+use crate::support::export::{wrap, Enc};
+use crate::support::store::item_id;
+use crate::support::{corpus_dir, Run, StoreBuilder};
 use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue};
 use calcard::vcard::{VCard, VCardProperty};
 use calcard::{Entry, Parser};
@@ -16,23 +18,6 @@ use std::rc::Rc;
 
 /// A component of a parsed output calendar.
 type CompRef = (Rc<ICalendar>, usize);
-
-fn corpus_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("KERIO_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    };
-    let cc = base.join("calendar-contacts");
-    if cc.is_dir() {
-        Some(cc)
-    } else {
-        eprintln!(
-            "SKIPPED: corpus not found at {} (set KERIO_CORPUS to the corpus directory)",
-            cc.display()
-        );
-        None
-    }
-}
 
 fn corpus_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = walkdir::WalkDir::new(dir)
@@ -128,7 +113,7 @@ struct Tally {
 
 #[test]
 fn corpus_round_trip_in_every_encoding() {
-    let Some(dir) = corpus_dir() else {
+    let Some(dir) = corpus_dir("corpus_round_trip_in_every_encoding", "calendar-contacts") else {
         return;
     };
     let files = corpus_files(&dir);
@@ -142,6 +127,8 @@ fn corpus_round_trip_in_every_encoding() {
     // item path -> (corpus file, encoding)
     let mut items: HashMap<PathBuf, (PathBuf, Enc)> = HashMap::new();
     for enc in Enc::ALL {
+        let account = format!("{}@example.com", enc.name());
+        sb.inbox(&account);
         for (n, f) in files.iter().enumerate() {
             let raw = std::fs::read(f).expect("read corpus");
             let is_card = f.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf"));
@@ -152,10 +139,9 @@ fn corpus_round_trip_in_every_encoding() {
             };
             let subject = f.file_name().and_then(|s| s.to_str()).unwrap_or("item");
             let p = sb.item(
-                "example.com",
-                enc.name(),
+                &account,
                 folder,
-                n as u32 + 1,
+                &item_id(n + 1),
                 &wrap(&raw, ct, enc, subject),
             );
             items.insert(p, (f.clone(), enc));
@@ -165,23 +151,15 @@ fn corpus_round_trip_in_every_encoding() {
     let mut tally = Tally::default();
     for command in ["contacts", "calendar"] {
         let report_path = tmp.path().join(format!("{command}.json"));
-        let assert = bin()
-            .args(["--quiet", command])
-            .arg(&sb.root)
+        let o = Run::new(command)
+            .arg(&sb.install)
             .arg("--out")
             .arg(&out)
-            .arg("--report")
-            .arg(&report_path)
-            .assert();
-        let code = assert.get_output().status.code();
-        assert!(
-            matches!(code, Some(0) | Some(3)),
-            "{command}: exit {code:?}\n{}",
-            String::from_utf8_lossy(&assert.get_output().stderr)
-        );
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&report_path).expect("report")).expect("json");
-        check(command, &report, &items, &mut tally);
+            .report(&report_path)
+            .run();
+        assert!(matches!(o.code, 0 | 3), "{command}: {o}");
+        assert!(o.report.is_object(), "{command}: no report: {o}");
+        check(command, &o.report, &items, &mut tally);
     }
     eprintln!(
         "corpus: {} files x {} encodings = {} items; {} objects checked field by field, \

@@ -4,100 +4,32 @@
 //! is missing, the script creates it (`python3 -m venv` + `pip install
 //! radicale==3.9.0`; `RADICALE_VENV` overrides where).
 
-use crate::support::export::{bin, small_store};
+use crate::support::export::small_store;
+use crate::support::radicale::Radicale;
+use crate::support::Run;
 use calcard::icalendar::ICalendar;
 use calcard::vcard::VCard;
-use kerio_migrate::export::dav::{Client, DavConfig};
 use kerio_migrate::journal::Journal;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-struct Radicale {
-    base: PathBuf,
-    port: u16,
-}
-
-impl Radicale {
-    fn start(base: &Path) -> Radicale {
-        Radicale::start_with(base, false)
-    }
-
-    fn start_with(base: &Path, tls: bool) -> Radicale {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        };
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/radicale-up.sh");
-        let out = Command::new("bash")
-            .env("TLS", if tls { "1" } else { "0" })
-            .arg(&script)
-            .arg(base)
-            .arg(port.to_string())
-            .output()
-            .expect("run radicale-up.sh");
-        assert!(
-            out.status.success(),
-            "radicale-up.sh failed (this test needs python3 with venv and PyPI, or RADICALE_VENV):\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Radicale {
-            base: base.to_path_buf(),
-            port,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-
-    fn client(&self, password: &str) -> Client {
-        Client::new(&DavConfig {
-            url: self.url(),
-            user: Some("alice".into()),
-            password: Some(password.into()),
-            ..DavConfig::default()
-        })
-        .expect("client")
-    }
-}
-
-impl Drop for Radicale {
-    fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/radicale-down.sh");
-        let _ = Command::new("bash").arg(script).arg(&self.base).output();
-    }
-}
-
+/// Runs `args[0]` (`contacts` or `calendar`) on `store` with the rest of
+/// `args`; the DAV password `secret` in RAD_PW. Returns the exit code, the
+/// report and stdout + stderr.
 fn run(
     args: &[&str],
     store: &Path,
     state: &Path,
     report: &Path,
 ) -> (i32, serde_json::Value, String) {
-    let out = bin()
-        .env("RAD_PW", "secret")
-        .arg("--quiet")
-        .args(&args[..1])
+    let o = Run::new(args[0])
         .arg(store)
         .args(&args[1..])
-        .arg("--state")
-        .arg(state)
-        .arg("--report")
-        .arg(report)
-        .output()
-        .expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = std::fs::read(report)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(serde_json::Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        format!("{stdout}\n{stderr}"),
-    )
+        .state(state)
+        .report(report)
+        .env("RAD_PW", "secret")
+        .run();
+    let out = format!("{}\n{}", o.stdout, o.stderr);
+    (o.code, o.report, out)
 }
 
 fn totals(j: &serde_json::Value) -> (u64, u64, u64) {
@@ -133,7 +65,7 @@ fn contacts_and_calendars_round_trip_through_radicale() {
     let mut args = vec!["contacts"];
     args.extend_from_slice(&dav);
     let started = std::time::Instant::now();
-    let (code, j, out) = run(&args, &sb.root, &state, &report);
+    let (code, j, out) = run(&args, &sb.install, &state, &report);
     assert_eq!(code, 3, "the broken item makes it 3:\n{out}");
     assert_eq!(totals(&j), (4, 0, 0), "{out}");
     assert!(
@@ -173,18 +105,23 @@ fn contacts_and_calendars_round_trip_through_radicale() {
     );
 
     // Rerun: the journal says everything is there; nothing is sent again.
-    let (code, j, out) = run(&args, &sb.root, &state, &report);
+    let (code, j, out) = run(&args, &sb.install, &state, &report);
     assert_eq!(code, 3, "{out}");
     assert_eq!(totals(&j), (0, 4, 0), "{out}");
     // A fresh journal: the server answers 412 to If-None-Match: *.
-    let (_, j, out) = run(&args, &sb.root, &tmp.path().join("fresh.sqlite"), &report);
+    let (_, j, out) = run(
+        &args,
+        &sb.install,
+        &tmp.path().join("fresh.sqlite"),
+        &report,
+    );
     assert_eq!(totals(&j), (0, 4, 0), "{out}");
 
     // Calendars and tasks: the weekly master and its exception are one
     // resource; the Windows zone arrives as IANA with its VTIMEZONE.
     let mut args = vec!["calendar"];
     args.extend_from_slice(&dav);
-    let (code, j, out) = run(&args, &sb.root, &state, &report);
+    let (code, j, out) = run(&args, &sb.install, &state, &report);
     assert_eq!(code, 0, "{out}");
     assert_eq!(totals(&j), (3, 0, 0), "{out}");
     let cal = format!("{}alice/Calendar/", rad.url());
@@ -212,12 +149,12 @@ fn contacts_and_calendars_round_trip_through_radicale() {
         .dav_items(&format!("{}alice/Tasks/", rad.url()))
         .expect("rows");
     assert_eq!(tasks.len(), 1);
-    let (code, j, out) = run(&args, &sb.root, &state, &report);
+    let (code, j, out) = run(&args, &sb.install, &state, &report);
     assert_eq!((code, totals(&j)), (0, (0, 3, 0)), "{out}");
 
     // A wrong password: every upload fails, reported, exit 3.
     let (code, j, out) = bin_with_password(
-        &sb.root,
+        &sb.install,
         &url,
         "wrong",
         &tmp.path().join("w.sqlite"),
@@ -240,35 +177,18 @@ fn bin_with_password(
 ) -> (i32, serde_json::Value, String) {
     let pwfile = state.with_extension("pw");
     std::fs::write(&pwfile, format!("{pw}\n")).expect("pw file");
-    let out = bin()
-        .args(["--quiet", "calendar"])
+    let o = Run::new("calendar")
         .arg(store)
-        .args([
-            "--to-dav",
-            url,
-            "--dav-user",
-            "alice",
-            "--account",
-            "alice@example.com",
-        ])
+        .args(["--to-dav", url, "--dav-user", "alice"])
+        .args(["--account", "alice@example.com"])
         .arg("--dav-password-file")
         .arg(&pwfile)
-        .arg("--state")
-        .arg(state)
-        .arg("--report")
-        .arg(report)
-        .output()
-        .expect("run");
-    let json = serde_json::from_slice(&std::fs::read(report).expect("report")).expect("json");
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+        .state(state)
+        .report(report)
+        .run();
+    assert!(o.report.is_object(), "no report: {o}");
+    let out = format!("{}\n{}", o.stdout, o.stderr);
+    (o.code, o.report, out)
 }
 
 /// The sample store (sample-store/ in the repository, once merged) goes
@@ -331,37 +251,17 @@ fn tls_is_verified() {
     let url = format!("https://localhost:{}/{{user}}/", rad.port);
     let ca = rad.base.join("tls/ca.pem");
     let go = |extra: &[&str], state: &str| {
-        let out = bin()
-            .env("RAD_PW", "secret")
-            .args(["--quiet", "contacts"])
-            .arg(&sb.root)
-            .args([
-                "--to-dav",
-                &url,
-                "--dav-user",
-                "alice",
-                "--dav-password-env",
-                "RAD_PW",
-            ])
-            .args([
-                "--account",
-                "alice@example.com",
-                "--folder",
-                "Contacts/Garage",
-            ])
+        let o = Run::new("contacts")
+            .arg(&sb.install)
+            .args(["--to-dav", &url, "--dav-user", "alice"])
+            .args(["--dav-password-env", "RAD_PW"])
+            .args(["--account", "alice@example.com"])
+            .args(["--folder", "Contacts/Garage"])
             .args(extra)
-            .arg("--state")
-            .arg(tmp.path().join(state))
-            .output()
-            .expect("run");
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+            .state(&tmp.path().join(state))
+            .env("RAD_PW", "secret")
+            .run();
+        (o.code, format!("{}{}", o.stdout, o.stderr))
     };
     let ca_arg = ca.to_string_lossy().into_owned();
     let (code, out) = go(&["--tls-ca", &ca_arg], "a.sqlite");

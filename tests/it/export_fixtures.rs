@@ -1,7 +1,9 @@
 //! `contacts`, `calendar` and `users` on a small generated store: file
 //! layout, names, encodings, duplicates, failures, exit codes.
 
-use crate::support::export::{bin, small_store, wrap, Enc, CARD_SUB};
+use crate::support::export::{small_store, wrap, Enc, CARD_SUB};
+use crate::support::store::item_id;
+use crate::support::{bin, Run};
 use std::path::Path;
 
 fn read(p: &Path) -> String {
@@ -14,24 +16,21 @@ fn contacts_files_duplicates_and_failures() {
     let sb = small_store(&tmp.path().join("kerio"));
     // A folder name that is not safe as a file name.
     sb.item(
-        "example.com",
-        "alice",
+        "alice@example.com",
         "Contacts/.Secret:Stuff",
-        1,
+        &item_id(1),
         &wrap(CARD_SUB.as_bytes(), "text/x-vcard", Enc::Plain, "x"),
     );
     let out = tmp.path().join("out");
     let report = tmp.path().join("r.json");
-    let a = bin()
-        .args(["--quiet", "contacts"])
-        .arg(&sb.root)
+    let o = Run::new("contacts")
+        .arg(&sb.install)
         .arg("--out")
         .arg(&out)
-        .arg("--report")
-        .arg(&report)
-        .assert()
-        .code(3);
-    let stdout = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    let stdout = &o.stdout;
     assert!(stdout.contains("FAILED  00000005"), "{stdout}");
     assert!(stdout.contains("duplicate UID:c1-juergen"), "{stdout}");
 
@@ -64,8 +63,7 @@ fn contacts_files_duplicates_and_failures() {
     assert_eq!(combined.matches("BEGIN:VCARD\r\n").count(), 4, "{combined}");
     assert!(out.join("#public@example.com/Contacts.vcf").is_file());
 
-    let j: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).expect("r")).expect("json");
+    let j = &o.report;
     assert_eq!(j["exit_code"], 3);
     assert_eq!(j["totals"]["failed"], 1);
     assert_eq!(j["totals"]["duplicates"], 1);
@@ -86,7 +84,7 @@ fn contacts_files_duplicates_and_failures() {
     let out4 = tmp.path().join("out4");
     bin()
         .args(["--quiet", "contacts"])
-        .arg(&sb.root)
+        .arg(&sb.install)
         .arg("--out")
         .arg(&out4)
         .args([
@@ -110,14 +108,13 @@ fn calendar_tasks_notes() {
     let tmp = tempfile::tempdir().expect("tmp");
     let sb = small_store(&tmp.path().join("kerio"));
     let out = tmp.path().join("out");
-    let a = bin()
-        .args(["--quiet", "calendar"])
-        .arg(&sb.root)
+    let o = Run::new("calendar")
+        .arg(&sb.install)
         .arg("--out")
         .arg(&out)
-        .assert()
-        .code(0);
-    let stdout = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let stdout = &o.stdout;
     assert!(stdout.contains("1 text notes"), "{stdout}");
     assert!(
         stdout.contains("\"Eastern Time (US & Canada)\" written as IANA \"America/New_York\""),
@@ -167,7 +164,7 @@ fn calendar_tasks_notes() {
 
     bin()
         .args(["calendar"])
-        .arg(&sb.root)
+        .arg(&sb.install)
         .assert()
         .code(1)
         .stderr(predicates::str::contains("--out DIR and/or --to-dav URL"));
@@ -201,11 +198,11 @@ const USERS_CFG: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 fn users_formats_dump_and_passwords() {
     let tmp = tempfile::tempdir().expect("tmp");
     let sb = small_store(&tmp.path().join("kerio"));
-    std::fs::write(sb.root.join("users.cfg"), USERS_CFG).expect("cfg");
+    std::fs::write(sb.install.join("users.cfg"), USERS_CFG).expect("cfg");
     let run = |args: &[&str]| {
         let out = bin()
             .arg("users")
-            .arg(&sb.root)
+            .arg(&sb.install)
             .args(args)
             .output()
             .expect("run");
@@ -261,7 +258,7 @@ fn users_formats_dump_and_passwords() {
     );
     bin()
         .arg("users")
-        .arg(&sb.root)
+        .arg(&sb.install)
         .arg("--decrypt-passwords")
         .assert()
         .code(2);

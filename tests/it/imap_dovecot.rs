@@ -5,15 +5,17 @@
 //! once; LITERAL- and APPENDLIMIT servers; folder names that try to inject
 //! commands; a certificate that is not trusted.
 
-use crate::support::dovecot::Dovecot;
+use crate::support::dovecot::{as_served, Dovecot};
 use crate::support::imap::{mutf7_encode, Imap};
+use crate::support::run::wait_while_running;
+use crate::support::store::index_line;
 use crate::support::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 const USERS: &str = "alice bob carol dave pub";
 
@@ -23,36 +25,35 @@ fn dovecot(extra: &[(&str, &str)]) -> Dovecot {
     Dovecot::start(&env)
 }
 
-fn sample() -> PathBuf {
-    root().join("sample-store")
-}
-
-/// Runs `migrate`; returns the exit code, the report and stderr.
-fn migrate(store: &Path, to: &str, dir: &Path, tag: &str, extra: &[&str]) -> (i32, Value, String) {
-    let report = dir.join(format!("{tag}.json"));
-    let out = Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(store)
-        .arg("--to")
-        .arg(to)
-        .arg("--state")
-        .arg(dir.join("journal.sqlite"))
-        .arg("--report")
-        .arg(&report)
-        .args(extra)
+/// `migrate` to `to` with the journal `dir/journal.sqlite` and the report
+/// `dir/TAG.json`; the passwords (`secret`) in PW and ADMIN_PW.
+fn to_dovecot(store: &Path, to: &str, dir: &Path, tag: &str) -> Run {
+    Run::migrate(store, to)
+        .state(&dir.join("journal.sqlite"))
+        .report(&dir.join(format!("{tag}.json")))
         .env("PW", "secret")
         .env("ADMIN_PW", "secret")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run migrate");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    let r = if report.exists() {
-        json(&report)
-    } else {
-        Value::Null
-    };
-    (code, r, stderr)
+}
+
+/// Runs [`to_dovecot`] with `extra`; returns the exit code, the report and
+/// stderr.
+fn migrate(store: &Path, to: &str, dir: &Path, tag: &str, extra: &[&str]) -> (i32, Value, String) {
+    let o = to_dovecot(store, to, dir, tag).args(extra).run();
+    (o.code, o.report, o.stderr)
+}
+
+/// `--tls none`, `account` logged in as `user` (password from PW).
+fn plain_login<'a>(account: &'a str, user: &'a str) -> Vec<&'a str> {
+    vec![
+        "--tls",
+        "none",
+        "--account",
+        account,
+        "--user",
+        user,
+        "--password-env",
+        "PW",
+    ]
 }
 
 /// The accounts CSV for the sample-store on the test Dovecot.
@@ -143,11 +144,8 @@ fn check_sample_on_server(dc: &Dovecot, accounts: &[&str]) -> usize {
             };
             let disk = ef["disk_path"].as_str().expect("disk_path");
             let src = src_root.join(disk);
-            let mut items: Vec<PathBuf> = fs::read_dir(src.join("#msgs"))
-                .map(|rd| rd.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            items.retain(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")));
-            items.retain(|p| fs::metadata(p).map(|m| m.len() > 0).unwrap_or(false));
+            let mut items = items_of(&src);
+            items.retain(|(_, p)| fs::metadata(p).map(|m| m.len() > 0).unwrap_or(false));
             if items.is_empty() && !names.contains(&mailbox) {
                 continue;
             }
@@ -162,18 +160,8 @@ fn check_sample_on_server(dc: &Dovecot, accounts: &[&str]) -> usize {
                 "{account} {mailbox}: message count"
             );
             let index = index_of(&src);
-            for item in items {
-                let stem = item
-                    .file_stem()
-                    .expect("stem")
-                    .to_string_lossy()
-                    .into_owned();
-                let mut want = crlf(&fs::read(&item).expect("item"));
-                for b in want.iter_mut() {
-                    if *b == 0 {
-                        *b = 0x80;
-                    }
-                }
+            for (stem, item) in items {
+                let want = as_served(&fs::read(&item).expect("item"));
                 let pos = on_server
                     .iter()
                     .position(|m| m.body == want)
@@ -205,13 +193,7 @@ fn check_sample_on_server(dc: &Dovecot, accounts: &[&str]) -> usize {
                     got_flags, want_flags,
                     "{account} {mailbox} {stem}: flags (F{f:x})"
                 );
-                let plausible = |t: i64| t >= 315_532_800;
-                let want_date = match rec {
-                    Some((_, t, _)) if plausible(*t) => *t,
-                    Some((_, _, d)) if plausible(*d) => *d,
-                    _ => mtime(&item),
-                }
-                .max(0);
+                let want_date = expected_internal_date(rec, &item).max(0);
                 assert_eq!(
                     imap_date(&got.internal_date),
                     want_date,
@@ -425,9 +407,7 @@ fn generated_store(
     let store = StoreBuilder::new(&dir.join("kerio"));
     for a in accounts {
         for f in folders {
-            let mut index = Vec::new();
-            for i in 0..n {
-                let id = format!("{:08x}", i + 1);
+            let items = store.messages(a, &mutf7_encode(f), n, |i| {
                 let mut body = format!(
                     "From: x@gen.test\nTo: {a}\nSubject: message {i} in {f}\nMessage-ID: <{i}.{f}@{a}>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n"
                 );
@@ -435,14 +415,17 @@ fn generated_store(
                 while body.len() + line.len() < size(i) {
                     body.push_str(line);
                 }
-                store.item(a, &mutf7_encode(f), &id, body.as_bytes());
-                index.push(format!(
-                    "U{id} F{:x} S{} D5a4a0000 T5a4a{:04x} M5a4a0000 CIPM.Note",
-                    (i % 32) & 0x17,
-                    body.len(),
-                    i
-                ));
-            }
+                body
+            });
+            let index: Vec<String> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (id, size))| {
+                    let flags = (i as u32 % 32) & 0x17;
+                    let t = 0x5a4a0000 + i as i64;
+                    index_line(id, flags, *size, 0x5a4a0000, t, 0x5a4a0000)
+                })
+                .collect();
             store.index(a, &mutf7_encode(f), &index);
         }
     }
@@ -493,39 +476,16 @@ fn sigkill_mid_run_then_rerun_leaves_every_message_exactly_once() {
         "--connections",
         "3",
     ];
-    let mut child = Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(&store.install)
-        .arg("--to")
-        .arg(&to)
-        .arg("--state")
-        .arg(tmp.path().join("journal.sqlite"))
+    let mut child = to_dovecot(&store.install, &to, tmp.path(), "killed")
         .args(base)
         .args(["--max-rate", "150"])
-        .env("PW", "secret")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+        .spawn(Stdio::null());
     let total = accounts.len() * folders.len() * per_folder;
-    let start = Instant::now();
     let mut probe = Imap::login(dc.imap_port, "alice", "secret");
-    loop {
+    wait_while_running(&mut child, Duration::from_secs(90), "200 messages", || {
         let n: u32 = probe.list_names().iter().map(|m| probe.count(m)).sum();
-        if n >= 200 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "migration did not start"
-        );
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "finished before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(30));
-    }
+        n >= 200
+    });
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let (code, r, err) = migrate(&store.install, &to, tmp.path(), "rerun", &base);
@@ -570,17 +530,10 @@ fn literal_minus_server_gets_sync_literals_for_big_messages() {
             &run_dir,
             "lm",
             &[
-                "--tls",
-                "none",
-                "--account",
-                "alice@lm.test",
-                "--user",
-                "alice",
-                "--password-env",
-                "PW",
-                "--batch",
-                batch,
-            ],
+                &plain_login("alice@lm.test", "alice")[..],
+                &["--batch", batch],
+            ]
+            .concat(),
         );
         assert_eq!(code, 0, "{err}\n{}", r["accounts"]);
         assert_eq!(r["totals"]["migrated"], 30);
@@ -653,16 +606,7 @@ fn appendlimit_fails_big_messages_with_a_reason_and_delivers_the_rest() {
         &to,
         tmp.path(),
         "al",
-        &[
-            "--tls",
-            "none",
-            "--account",
-            "alice@al.test",
-            "--user",
-            "alice",
-            "--password-env",
-            "PW",
-        ],
+        &plain_login("alice@al.test", "alice"),
     );
     assert_eq!(code, 3, "some items failed: {err}");
     assert_eq!(r["totals"]["migrated"], 9);
@@ -708,16 +652,7 @@ fn folder_names_arrive_exactly_and_cannot_inject_commands() {
         &to,
         tmp.path(),
         "names",
-        &[
-            "--tls",
-            "none",
-            "--account",
-            "alice@names.test",
-            "--user",
-            "alice",
-            "--password-env",
-            "PW",
-        ],
+        &plain_login("alice@names.test", "alice"),
     );
     assert_eq!(code, 0, "{err}\n{}", r["accounts"]);
     let mut imap = Imap::login(dc.imap_port, "alice", "secret");
@@ -742,28 +677,11 @@ fn plan_online_maps_special_folders_from_special_use_and_creates_nothing() {
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
     let mut probe = Imap::login(dc.imap_port, "alice", "secret");
     let before = probe.list_names();
-    let out = Command::new(bin_path())
-        .args(["--quiet", "plan"])
+    let plan = Run::new("plan")
         .arg(sample())
         .args(["--to", &to, "--tls", "none", "--json"])
-        .args([
-            "--account",
-            "alice@example.com",
-            "--user",
-            "alice",
-            "--password-env",
-            "PW",
-        ])
-        .env("PW", "secret")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run plan");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+        .login("alice@example.com", "alice", "secret")
+        .json();
     let folders = plan["accounts"][0]["folders"].as_array().expect("folders");
     let target_of = |src: &str| {
         folders
@@ -796,34 +714,19 @@ fn verify_over_imap_lists_what_the_server_lost() {
     let dc = dovecot(&[]);
     let tmp = tempfile::tempdir().expect("tmp");
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let login = [
-        "--tls",
-        "none",
-        "--account",
-        "bob@example.com",
-        "--user",
-        "bob",
-        "--password-env",
-        "PW",
-    ];
+    let login = plain_login("bob@example.com", "bob");
     let (code, _, err) = migrate(&sample(), &to, tmp.path(), "run", &login);
     assert_eq!(code, 0, "{err}");
     let verify = |extra: &[&str]| -> (i32, Value) {
-        let out = Command::new(bin_path())
-            .args(["--quiet", "verify"])
+        let o = Run::new("verify")
             .arg(sample())
-            .args(["--to", &to, "--json", "--state"])
-            .arg(tmp.path().join("journal.sqlite"))
-            .args(login)
+            .args(["--to", &to, "--json"])
+            .state(&tmp.path().join("journal.sqlite"))
+            .args(&login)
             .args(extra)
             .env("PW", "secret")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run verify");
-        (
-            out.status.code().unwrap_or(-1),
-            serde_json::from_slice(&out.stdout).expect("json"),
-        )
+            .run();
+        (o.code, o.stdout_json())
     };
     let (code, v) = verify(&["--deep"]);
     assert_eq!(code, 0, "{v}");
@@ -832,9 +735,14 @@ fn verify_over_imap_lists_what_the_server_lost() {
 
     // Someone deletes bob's first INBOX message on the server.
     let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let uid = c
+        .fetch_all("INBOX")
+        .first()
+        .expect("a message in INBOX")
+        .uid;
     let (_, st) = c.cmd("SELECT INBOX");
     assert!(st.starts_with("OK"), "{st}");
-    let (_, st) = c.cmd("UID STORE 1 +FLAGS (\\Deleted)");
+    let (_, st) = c.cmd(&format!("UID STORE {uid} +FLAGS (\\Deleted)"));
     assert!(st.starts_with("OK"), "{st}");
     let (_, st) = c.cmd("EXPUNGE");
     assert!(st.starts_with("OK"), "{st}");
@@ -860,16 +768,7 @@ fn a_name_the_server_refuses_is_created_with_underscores_and_reported() {
     let dc = Dovecot::start(&[("USERS", "carol")]);
     let tmp = tempfile::tempdir().expect("tmp");
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let login = [
-        "--tls",
-        "none",
-        "--account",
-        "carol@example.com",
-        "--user",
-        "carol",
-        "--password-env",
-        "PW",
-    ];
+    let login = plain_login("carol@example.com", "carol");
     let (code, r, err) = migrate(&sample(), &to, tmp.path(), "run", &login);
     assert_eq!(code, 0, "{err}\n{}", r["accounts"]);
     let folder = r["accounts"][0]["folders"]

@@ -1,79 +1,72 @@
-//! The IMAP target against a scripted fake server (tests/common/fakeimap.rs)
-//! for what Dovecot will not do on demand. Each test checks what ended on
-//! the server (every message exactly once, or the refused one missing) and
-//! what the report says.
+//! The IMAP destination against a scripted fake server
+//! (tests/it/support/fakeimap.rs) for what Dovecot will not do on demand.
+//! Each test checks what ended on the server (every message exactly once,
+//! or the refused one missing) and what the report says.
 
-use crate::support::fakeimap::{Action, Fake, Script};
+use crate::support::fakeimap::{only_nth, script, Action, AppendCmd, Fake};
+use crate::support::run::wait_at_most;
+use crate::support::store::{index_line, item_id};
 use crate::support::*;
-use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const N: usize = 12;
+const ANN: &str = "ann@fake.test";
+/// What most tests offer after login.
+const CAPS: &str = "IMAP4rev1 UIDPLUS LITERAL+";
 
 /// One account, one folder, N messages; message 7 is "big" (its body says so).
 fn store(dir: &Path) -> StoreBuilder {
     let s = StoreBuilder::new(&dir.join("kerio"));
-    let mut index = Vec::new();
-    for i in 0..N {
-        let id = format!("{:08x}", i + 1);
+    let items = s.messages(ANN, "INBOX", N, |i| {
         let tag = if i == 7 { "BIG" } else { "small" };
-        let body = format!(
+        format!(
             "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{tag} body {i}\n{}",
             "x".repeat(100 * i)
-        );
-        s.item("ann@fake.test", "INBOX", &id, body.as_bytes());
-        index.push(format!(
-            "U{id} F1 S{} D5a4a0000 T5a4a{:04x} M0 CIPM.Note",
-            body.len(),
-            i
-        ));
-    }
-    s.index("ann@fake.test", "INBOX", &index);
+        )
+    });
+    let index: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (id, size))| index_line(id, 1, *size, 0x5a4a0000, 0x5a4a0000 + i as i64, 0))
+        .collect();
+    s.index(ANN, "INBOX", &index);
     s
 }
 
-fn run(fake: &Fake, dir: &Path, extra: &[&str]) -> (i32, Value, String) {
-    let st = store(dir);
-    let report = dir.join("r.json");
-    let out = Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(&st.install)
-        .arg("--to")
-        .arg(format!("imap://127.0.0.1:{}", fake.port))
-        .args([
-            "--tls",
-            "none",
-            "--account",
-            "ann@fake.test",
-            "--user",
-            "ann",
-        ])
-        .args([
-            "--password-env",
-            "PW",
-            "--connections",
-            "1",
-            "--io-timeout",
-            "10",
-        ])
-        .arg("--state")
-        .arg(dir.join("j.sqlite"))
-        .arg("--report")
-        .arg(&report)
-        .args(extra)
-        .env("PW", "pw")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let r = if report.exists() {
-        json(&report)
-    } else {
-        Value::Null
-    };
-    (out.status.code().unwrap_or(-1), r, err)
+/// `n` distinct messages in ann's INBOX (Message-ID `<i@fake.test>`, item
+/// id `i+1` in hex).
+fn numbered_store(dir: &Path, n: usize) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    s.messages(ANN, "INBOX", n, |i| {
+        format!(
+            "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
+        )
+    });
+    s
+}
+
+/// `migrate` of `store` into the fake: `--tls none`, journal `dir/j.sqlite`,
+/// report `dir/r.json`, and one connection with a 10 s I/O timeout unless
+/// the test gives its own.
+fn to_fake(fake: &Fake, store: &StoreBuilder, dir: &Path) -> Run {
+    Run::migrate(&store.install, &fake.url())
+        .args(["--tls", "none"])
+        .state(&dir.join("j.sqlite"))
+        .report(&dir.join("r.json"))
+        .default_arg("--connections", "1")
+        .default_arg("--io-timeout", "10")
+}
+
+/// [`to_fake`] logged in as ann.
+fn as_ann(fake: &Fake, store: &StoreBuilder, dir: &Path) -> Run {
+    to_fake(fake, store, dir).login(ANN, "ann", "pw")
+}
+
+/// The standard store (see [`store`]) into the fake as ann, with `extra`.
+fn run(fake: &Fake, dir: &Path, extra: &[&str]) -> Outcome {
+    as_ann(fake, &store(dir), dir).args(extra).run()
 }
 
 /// The Message-ID numbers stored, sorted.
@@ -98,38 +91,24 @@ fn all() -> Vec<usize> {
     (0..N).collect()
 }
 
-fn script(
-    f: impl FnMut(usize, &crate::support::fakeimap::AppendCmd) -> Action + Send + 'static,
-) -> Script {
-    Box::new(f)
+fn is_big(c: &AppendCmd) -> bool {
+    c.carries("BIG body")
 }
 
-/// Stores every APPEND but the `n`th (0-based), which gets `action`.
-fn only_nth(n: usize, action: Action) -> Script {
-    script(move |i, _| {
-        if i == n {
-            action.clone()
-        } else {
-            Action::Store
-        }
-    })
-}
-
-fn is_big(c: &crate::support::fakeimap::AppendCmd) -> bool {
-    c.bodies
-        .iter()
-        .any(|b| String::from_utf8_lossy(b).contains("BIG body"))
+/// The folder entry of a one-folder report.
+fn folder(o: &Outcome) -> &serde_json::Value {
+    &o.report["accounts"][0]["folders"][0]
 }
 
 #[test]
 fn without_literal_plus_sync_literals_still_pipeline_and_all_arrive() {
-    let fake = Fake::start("IMAP4rev1 UIDPLUS", script(|_, _| Action::Store));
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS");
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, err) = run(&fake, tmp.path(), &[]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = run(&fake, tmp.path(), &[]);
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), all());
-    assert_eq!(r["totals"]["migrated"], N as u64);
-    let g = fake.state.lock().expect("lock");
+    assert_eq!(o.report["totals"]["migrated"], N as u64);
+    let g = fake.state();
     let appends: Vec<&String> = g.lines.iter().filter(|l| l.contains(" APPEND ")).collect();
     assert_eq!(
         appends.len(),
@@ -157,12 +136,12 @@ fn toobig_fails_that_message_only_and_the_batch_is_split() {
         }),
     );
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, err) = run(&fake, tmp.path(), &[]);
-    assert_eq!(code, 3, "one item failed: {err}");
+    let o = run(&fake, tmp.path(), &[]);
+    assert_eq!(o.code, 3, "one item failed: {o}");
     let mut want = all();
     want.retain(|i| *i != 7);
     assert_eq!(stored(&fake), want, "the rest arrived once");
-    let f = &r["accounts"][0]["folders"][0];
+    let f = folder(&o);
     assert_eq!(f["counts"]["failed"], 1);
     assert_eq!(f["failed"][0]["item"], "00000008");
     let reason = f["failed"][0]["reason"].as_str().expect("reason");
@@ -173,7 +152,7 @@ fn toobig_fails_that_message_only_and_the_batch_is_split() {
         f["notes"]
     );
     // The batch went as one command, then one by one.
-    let g = fake.state.lock().expect("lock");
+    let g = fake.state();
     assert!(
         g.appends[0].bodies.len() == N,
         "first a MULTIAPPEND of all {N}"
@@ -184,7 +163,7 @@ fn toobig_fails_that_message_only_and_the_batch_is_split() {
 #[test]
 fn throttled_then_success_waits_and_sends_again() {
     let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
+        CAPS,
         script(|i, _| {
             if i == 2 || i == 3 {
                 Action::No(
@@ -198,11 +177,11 @@ fn throttled_then_success_waits_and_sends_again() {
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let t = Instant::now();
-    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "1"]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = run(&fake, tmp.path(), &["--batch", "1"]);
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), all(), "each message exactly once");
     assert!(t.elapsed() >= Duration::from_millis(300), "it waited");
-    assert!(err.contains("THROTTLED"), "logged: {err}");
+    assert!(o.stderr.contains("THROTTLED"), "logged: {o}");
 }
 
 #[test]
@@ -216,11 +195,11 @@ fn dropped_connection_mid_batch_is_reconciled_then_resumed() {
         }),
     );
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "3"]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = run(&fake, tmp.path(), &["--batch", "3"]);
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), all(), "every message exactly once");
-    assert_eq!(r["totals"]["migrated"], N as u64);
-    let g = fake.state.lock().expect("lock");
+    assert_eq!(o.report["totals"]["migrated"], N as u64);
+    let g = fake.state();
     assert!(g.connections >= 3, "reconnected: {}", g.connections);
     // The batch that arrived was found, not sent again: 4 batches of 3, one
     // of them sent twice (the dropped one).
@@ -230,42 +209,36 @@ fn dropped_connection_mid_batch_is_reconciled_then_resumed() {
 
 #[test]
 fn untagged_data_before_continuation_is_tolerated() {
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS MULTIAPPEND",
-        script(|_, _| Action::Store),
-    );
-    fake.state.lock().expect("lock").untagged_before_plus = vec![
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS MULTIAPPEND");
+    fake.state().untagged_before_plus = vec![
         "* 3 EXISTS".into(),
         "* 1 RECENT".into(),
         "* OK [ALERT] hello".into(),
     ];
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "4"]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = run(&fake, tmp.path(), &["--batch", "4"]);
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), all());
 }
 
 #[test]
 fn bye_mid_run_reconnects_and_sends_the_rest_once() {
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        script(|i, _| if i == 4 { Action::Bye } else { Action::Store }),
-    );
+    let fake = Fake::start(CAPS, only_nth(4, Action::Bye));
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "1"]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = run(&fake, tmp.path(), &["--batch", "1"]);
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), all(), "every message exactly once");
     // Depending on timing the client first sees the BYE or the closed socket.
     assert!(
-        err.contains("BYE") || err.contains("connection lost"),
-        "{err}"
+        o.stderr.contains("BYE") || o.stderr.contains("connection lost"),
+        "{o}"
     );
 }
 
 #[test]
 fn overquota_stops_the_account_with_the_reason() {
     let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
+        CAPS,
         script(|i, _| {
             if i >= 3 {
                 Action::No("[OVERQUOTA] Quota exceeded (mailbox for user is full)".into())
@@ -275,10 +248,10 @@ fn overquota_stops_the_account_with_the_reason() {
         }),
     );
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, err) = run(&fake, tmp.path(), &["--batch", "1", "--window", "1"]);
-    assert_eq!(code, 3, "{err}");
+    let o = run(&fake, tmp.path(), &["--batch", "1", "--window", "1"]);
+    assert_eq!(o.code, 3, "{o}");
     assert_eq!(stored(&fake), vec![0, 1, 2]);
-    let f = &r["accounts"][0]["folders"][0];
+    let f = folder(&o);
     assert_eq!(f["counts"]["migrated"], 3);
     assert_eq!(f["counts"]["failed"], (N - 3) as u64);
     assert!(
@@ -288,76 +261,21 @@ fn overquota_stops_the_account_with_the_reason() {
     );
 }
 
-/// Runs migrate on an arbitrary store against the fake.
-fn run_store(
-    fake: &Fake,
-    store: &StoreBuilder,
-    dir: &Path,
-    args: &[&str],
-    envs: &[(&str, &str)],
-) -> (i32, Value, String) {
-    let report = dir.join("r.json");
-    let out = Command::new(bin_path())
-        .args(["--quiet"])
-        .args(args.iter().take_while(|a| **a == "-vvv"))
-        .arg("migrate")
-        .arg(&store.install)
-        .arg("--to")
-        .arg(format!("imap://127.0.0.1:{}", fake.port))
-        .args(["--tls", "none"])
-        .args(if args.contains(&"--connections") {
-            &[][..]
-        } else {
-            &["--connections", "1"][..]
-        })
-        .args(if args.contains(&"--io-timeout") {
-            &[][..]
-        } else {
-            &["--io-timeout", "10"][..]
-        })
-        .arg("--state")
-        .arg(dir.join("j.sqlite"))
-        .arg("--report")
-        .arg(&report)
-        .args(args.iter().skip_while(|a| **a == "-vvv"))
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let r = if report.exists() {
-        json(&report)
-    } else {
-        Value::Null
-    };
-    (out.status.code().unwrap_or(-1), r, err)
-}
-
 #[test]
 fn secrets_stay_out_of_trace_logs() {
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let fake = Fake::storing(CAPS);
     let tmp = tempfile::tempdir().expect("tmp");
     let st = store(tmp.path());
     let pw = "S3cr3t-XyZ-987";
     for auth in ["login", "plain"] {
-        let (code, _, err) = run_store(
-            &fake,
-            &st,
-            &tmp.path().join(auth),
-            &[
-                "-vvv",
-                "--account",
-                "ann@fake.test",
-                "--user",
-                "ann",
-                "--password-env",
-                "PW",
-                "--auth",
-                auth,
-            ],
-            &[("PW", pw), ("RUST_LOG", "trace")],
-        );
-        assert_eq!(code, 0, "{err}");
+        let o = to_fake(&fake, &st, &tmp.path().join(auth))
+            .global("-vvv")
+            .login(ANN, "ann", pw)
+            .args(["--auth", auth])
+            .env("RUST_LOG", "trace")
+            .run();
+        assert_eq!(o.code, 0, "{o}");
+        let err = &o.stderr;
         // -vvv took effect (the IMAP libraries' TRACE output, which carries
         // commands, is capped at DEBUG by init_logging).
         assert!(err.contains("DEBUG"), "verbose logging is on: {err}");
@@ -377,11 +295,8 @@ fn secrets_stay_out_of_trace_logs() {
 
 #[test]
 fn xoauth2_token_from_a_command_is_refreshed_when_refused() {
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+ AUTH=XOAUTH2",
-        script(|_, _| Action::Store),
-    );
-    fake.state.lock().expect("lock").reject_auth = 1;
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS LITERAL+ AUTH=XOAUTH2");
+    fake.state().reject_auth = 1;
     let tmp = tempfile::tempdir().expect("tmp");
     let st = store(tmp.path());
     let counter = tmp.path().join("n");
@@ -389,23 +304,13 @@ fn xoauth2_token_from_a_command_is_refreshed_when_refused() {
         "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; echo tok$n-{{user}}",
         c = counter.display()
     );
-    let (code, r, err) = run_store(
-        &fake,
-        &st,
-        tmp.path(),
-        &[
-            "--account",
-            "ann@fake.test",
-            "--user",
-            "ann@gmail.test",
-            "--oauth2-token-cmd",
-            &cmd,
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = to_fake(&fake, &st, tmp.path())
+        .args(["--account", ANN, "--user", "ann@gmail.test"])
+        .args(["--oauth2-token-cmd", &cmd])
+        .run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), all());
-    let g = fake.state.lock().expect("lock");
+    let g = fake.state();
     let auths: Vec<&String> = g
         .lines
         .iter()
@@ -415,7 +320,7 @@ fn xoauth2_token_from_a_command_is_refreshed_when_refused() {
     use std::io::Write as _;
     let decode = |l: &str| {
         let b64 = l.rsplit(' ').next().expect("ir");
-        let out = Command::new("base64")
+        let out = std::process::Command::new("base64")
             .arg("-d")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -447,21 +352,20 @@ fn xoauth2_token_from_a_command_is_refreshed_when_refused() {
 fn nul_bytes_and_impossible_dates_follow_the_policy() {
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
-    let a = "ann@fake.test";
     s.item(
-        a,
+        ANN,
         "INBOX",
         "00000001",
         b"From: a@b\nMessage-ID: <0@fake.test>\n\nnul\0here\n",
     );
     let old = s.item(
-        a,
+        ANN,
         "INBOX",
         "00000002",
         b"From: a@b\nMessage-ID: <1@fake.test>\nDate: Fri, 1 Jan 1960 00:00:00 +0000\n\nold\n",
     );
     let future = s.item(
-        a,
+        ANN,
         "INBOX",
         "00000003",
         b"From: a@b\nMessage-ID: <2@fake.test>\nDate: Fri, 1 Jan 2100 00:00:00 +0000\n\nfuture\n",
@@ -473,18 +377,17 @@ fn nul_bytes_and_impossible_dates_follow_the_policy() {
         filetime::FileTime::from_unix_time(4_102_444_800, 0),
     )
     .expect("mtime");
-    let args = ["--account", a, "--user", "ann", "--password-env", "PW"];
     // Default --nul strip: sent without the NUL, reported.
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
-    let (code, r, err) = run_store(&fake, &s, &tmp.path().join("strip"), &args, &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let fake = Fake::storing(CAPS);
+    let o = as_ann(&fake, &s, &tmp.path().join("strip")).run();
+    assert_eq!(o.code, 0, "{o}");
     let bodies = fake.bodies("INBOX");
     assert_eq!(bodies.len(), 3);
     assert!(
         bodies.iter().any(|b| b.ends_with(b"\r\nnulhere\r\n")),
         "NUL stripped"
     );
-    let notes = r["accounts"][0]["folders"][0]["notes"].to_string();
+    let notes = folder(&o)["notes"].to_string();
     assert!(
         notes.contains("NUL") && notes.contains("--nul strip"),
         "{notes}"
@@ -497,26 +400,20 @@ fn nul_bytes_and_impossible_dates_follow_the_policy() {
         notes.contains("in the future") && notes.contains("00000003"),
         "{notes}"
     );
-    let g = fake.state.lock().expect("lock");
+    let g = fake.state();
     let lines = g.lines.join("\n");
     assert!(lines.contains("\"01-Jan-1970 00:00:00 +0000\""), "{lines}");
     assert!(!lines.contains("2100"), "no future date sent");
     drop(g);
     // --nul skip: not sent, counted as skipped.
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
-    let mut skip_args = args.to_vec();
-    skip_args.extend(["--nul", "skip"]);
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        &tmp.path().join("skip"),
-        &skip_args,
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
+    let fake = Fake::storing(CAPS);
+    let o = as_ann(&fake, &s, &tmp.path().join("skip"))
+        .args(["--nul", "skip"])
+        .run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(fake.bodies("INBOX").len(), 2);
-    assert_eq!(r["totals"]["skipped"], 1);
-    assert!(r.to_string().contains("--nul skip"));
+    assert_eq!(o.report["totals"]["skipped"], 1);
+    assert!(o.report.to_string().contains("--nul skip"));
 }
 
 #[test]
@@ -530,86 +427,40 @@ fn public_folders_without_a_mapping_are_skipped_not_failed() {
         b"From: a@b\nMessage-ID: <p@fake.test>\n\nnews\n",
     );
     s.item(
-        "ann@fake.test",
+        ANN,
         "INBOX",
         "00000001",
         b"From: a@b\nMessage-ID: <a@fake.test>\n\nhi\n",
     );
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        &tmp.path().join("a"),
-        &["--admin-user", "admin", "--admin-password-env", "PW"],
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
-    assert_eq!(r["totals"]["migrated"], 1);
-    assert_eq!(r["totals"]["skipped"], 1);
-    assert!(r.to_string().contains("not mapped"));
-    assert!(!fake
-        .state
-        .lock()
-        .expect("lock")
-        .mailboxes
-        .contains_key("Public/News"));
+    let fake = Fake::storing(CAPS);
+    let admin = |dir: &str| {
+        to_fake(&fake, &s, &tmp.path().join(dir))
+            .args(["--admin-user", "admin", "--admin-password-env", "PW"])
+            .env("PW", "pw")
+    };
+    let o = admin("a").run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 1);
+    assert_eq!(o.report["totals"]["skipped"], 1);
+    assert!(o.report.to_string().contains("not mapped"));
+    assert!(!fake.state().mailboxes.contains_key("Public/News"));
     // With --public-to they go below Public/.
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        &tmp.path().join("b"),
-        &[
-            "--admin-user",
-            "admin",
-            "--admin-password-env",
-            "PW",
-            "--public-to",
-            "shared",
-        ],
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = admin("b").args(["--public-to", "shared"]).run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(fake.bodies("Public/News").len(), 1);
 }
 
 #[test]
 fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
     use std::io::BufRead as _;
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let fake = Fake::storing(CAPS);
     let tmp = tempfile::tempdir().expect("tmp");
     let st = store(tmp.path());
     let report = tmp.path().join("r.json");
-    let mut child = Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(&st.install)
-        .arg("--to")
-        .arg(format!("imap://127.0.0.1:{}", fake.port))
-        .args([
-            "--tls",
-            "none",
-            "--account",
-            "ann@fake.test",
-            "--user",
-            "ann",
-        ])
-        .args([
-            "--password-env",
-            "PW",
-            "--batch",
-            "1",
-            "--max-bytes-per-day",
-            "2K",
-        ])
-        .arg("--state")
-        .arg(tmp.path().join("j.sqlite"))
-        .arg("--report")
-        .arg(&report)
-        .env("PW", "pw")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = as_ann(&fake, &st, tmp.path())
+        .no_defaults()
+        .args(["--batch", "1", "--max-bytes-per-day", "2K"])
+        .spawn(Stdio::piped());
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = std::io::BufReader::new(stderr).lines();
     let mut seen = String::new();
@@ -647,7 +498,7 @@ fn an_account_without_credentials_fails_alone() {
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
     s.item(
-        "ann@fake.test",
+        ANN,
         "INBOX",
         "00000001",
         b"From: a@b\nMessage-ID: <a@fake.test>\n\nhi\n",
@@ -664,17 +515,15 @@ fn an_account_without_credentials_fails_alone() {
         "source,target_user,secret\nann@fake.test,ann,env:PW\nbea@fake.test,bea,\n",
     )
     .expect("csv");
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        &tmp.path().join("run"),
-        &["--accounts", csv.to_str().expect("utf8")],
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 3, "{err}\n{r}");
+    let fake = Fake::storing(CAPS);
+    let o = to_fake(&fake, &s, &tmp.path().join("run"))
+        .arg("--accounts")
+        .arg(&csv)
+        .env("PW", "pw")
+        .run();
+    assert_eq!(o.code, 3, "{o}");
     assert_eq!(fake.bodies("INBOX").len(), 1, "ann's message arrived");
-    let bea = &r["accounts"][1];
+    let bea = &o.report["accounts"][1];
     assert_eq!(bea["account"], "bea@fake.test");
     assert!(
         bea["error"]
@@ -685,77 +534,29 @@ fn an_account_without_credentials_fails_alone() {
     assert_eq!(bea["totals"]["failed"], 1);
 }
 
-/// Runs migrate on the standard store, killing it after `deadline`.
-fn run_with_deadline(
-    fake: &Fake,
-    dir: &Path,
-    extra: &[&str],
-    deadline: Duration,
-) -> (Option<i32>, Value, Duration) {
-    let st = store(dir);
-    let report = dir.join("r.json");
-    let _ = std::fs::remove_file(&report);
-    let mut child = Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(&st.install)
-        .arg("--to")
-        .arg(format!("imap://127.0.0.1:{}", fake.port))
-        .args([
-            "--tls",
-            "none",
-            "--account",
-            "ann@fake.test",
-            "--user",
-            "ann",
-        ])
-        .args(["--password-env", "PW", "--connections", "1"])
-        .arg("--state")
-        .arg(dir.join("j.sqlite"))
-        .arg("--report")
-        .arg(&report)
-        .args(extra)
-        .env("PW", "pw")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let t = Instant::now();
-    let code = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s.code();
-        }
-        if t.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let r = if report.exists() {
-        json(&report)
-    } else {
-        Value::Null
-    };
-    (code, r, t.elapsed())
-}
-
 #[test]
 fn an_account_stopped_while_waiting_for_the_byte_budget_ends_the_wait() {
     // The second message makes the account over quota while the third
     // waits for the daily budget: the wait must end with the account.
     let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
+        CAPS,
         only_nth(1, Action::No("[OVERQUOTA] Quota exceeded".into())),
     );
     let tmp = tempfile::tempdir().expect("tmp");
-    let (code, r, took) = run_with_deadline(
-        &fake,
-        tmp.path(),
-        &["--batch", "1", "--window", "1", "--max-bytes-per-day", "1K"],
-        Duration::from_secs(30),
+    let mut child = as_ann(&fake, &store(tmp.path()), tmp.path())
+        .no_defaults()
+        .args(["--connections", "1", "--batch", "1", "--window", "1"])
+        .args(["--max-bytes-per-day", "1K"])
+        .spawn(Stdio::null());
+    let t = Instant::now();
+    let code = wait_at_most(&mut child, Duration::from_secs(30)).and_then(|s| s.code());
+    let r = report_or_null(&tmp.path().join("r.json"));
+    assert_eq!(
+        code,
+        Some(3),
+        "ended by itself after {:?}: {r}",
+        t.elapsed()
     );
-    assert_eq!(code, Some(3), "ended by itself after {took:?}: {r}");
     assert_eq!(stored(&fake), vec![0]);
     let f = &r["accounts"][0]["folders"][0];
     assert_eq!(f["counts"]["migrated"], 1);
@@ -763,48 +564,12 @@ fn an_account_stopped_while_waiting_for_the_byte_budget_ends_the_wait() {
     assert!(f["failed"].to_string().contains("over quota"), "{f}");
 }
 
-/// `n` distinct messages in ann's INBOX (Message-ID `<i@fake.test>`, item
-/// id `i+1` in hex).
-fn numbered_store(dir: &Path, n: usize) -> StoreBuilder {
-    let s = StoreBuilder::new(&dir.join("kerio"));
-    for i in 0..n {
-        let body = format!(
-            "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
-        );
-        s.item(
-            "ann@fake.test",
-            "INBOX",
-            &format!("{:08x}", i + 1),
-            body.as_bytes(),
-        );
-    }
-    s
-}
-
-fn ann_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        "--account",
-        "ann@fake.test",
-        "--user",
-        "ann",
-        "--password-env",
-        "PW",
-    ];
-    v.extend_from_slice(extra);
-    v
-}
-
 /// Item ids (as Message-ID numbers) with a row of any state in the journal
 /// table `table`.
 fn journaled(journal: &Path, table: &str) -> Vec<usize> {
-    let c = rusqlite::Connection::open(journal).expect("journal");
-    let mut st = c
-        .prepare(&format!("SELECT item FROM {table}"))
-        .expect("query");
-    let mut v: Vec<usize> = st
-        .query_map([], |r| r.get::<_, String>(0))
-        .expect("rows")
-        .map(|i| usize::from_str_radix(&i.expect("item"), 16).expect("hex") - 1)
+    let mut v: Vec<usize> = query::<(String,)>(journal, &format!("SELECT item FROM {table}"))
+        .into_iter()
+        .map(|(i,)| usize::from_str_radix(&i, 16).expect("hex") - 1)
         .collect();
     v.sort();
     v
@@ -831,14 +596,10 @@ fn a_group_the_journal_cannot_record_as_pending_is_not_sent() {
             Action::Store
         }),
     );
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        tmp.path(),
-        &ann_args(&["--batch", "2"]),
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 1, "journal failure is fatal: {err}\n{r}");
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "2"]);
+    let o = migrate.run();
+    assert_eq!(o.code, 1, "journal failure is fatal: {o}");
+    let r = &o.report;
     assert!(r["fatal"].to_string().contains("items"), "{}", r["fatal"]);
     let t = &r["totals"];
     assert_eq!(t["expected"], n as u64);
@@ -864,14 +625,8 @@ fn a_group_the_journal_cannot_record_as_pending_is_not_sent() {
     c.execute_batch("ALTER TABLE items_gone RENAME TO items")
         .expect("rename back");
     drop(c);
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        tmp.path(),
-        &ann_args(&["--batch", "2"]),
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>(), "each once");
 }
 
@@ -888,48 +643,31 @@ type JournalTargetFields = (
 
 #[test]
 fn a_message_found_done_by_its_content_keeps_its_uid_in_the_journal() {
-    let fake = Fake::start("IMAP4rev1 UIDPLUS LITERAL+", script(|_, _| Action::Store));
+    let fake = Fake::storing(CAPS);
     let tmp = tempfile::tempdir().expect("tmp");
     let n = 5;
     let s = numbered_store(tmp.path(), n);
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &ann_args(&[]), &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let migrate = as_ann(&fake, &s, tmp.path());
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
     let journal = tmp.path().join("j.sqlite");
-    let rows = |sql: &str| -> Vec<JournalTargetFields> {
-        let c = rusqlite::Connection::open(&journal).expect("journal");
-        let mut st = c.prepare(sql).expect("query");
-        st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect()
-    };
     let q = "SELECT uid, target_id, uidvalidity, size, mailbox, message_id, src_mtime FROM items ORDER BY item";
-    let before = rows(q);
+    let before: Vec<JournalTargetFields> = query(&journal, q);
     assert!(before.iter().all(|r| r.0.is_some()), "{before:?}");
     // The files get another mtime: the next run reads and hashes them and
     // finds them done by content.
     for i in 0..n {
         let p = s
-            .folder_dir("ann@fake.test", "INBOX")
-            .join(format!("#msgs/{:08x}.eml", i + 1));
+            .folder_dir(ANN, "INBOX")
+            .join(format!("#msgs/{}.eml", item_id(i + 1)));
         filetime::set_file_mtime(&p, filetime::FileTime::from_unix_time(1_600_000_000, 0))
             .expect("mtime");
     }
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &ann_args(&[]), &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
-    assert_eq!(r["totals"]["already_present"], n as u64);
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["already_present"], n as u64);
     assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>());
-    let after = rows(q);
+    let after: Vec<JournalTargetFields> = query(&journal, q);
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(
             (&a.0, &a.1, &a.2, &a.3, &a.4, &a.5),
@@ -946,9 +684,9 @@ const OTHER: &str = "From: a@fake.test\nSubject: other\nMessage-ID: <other@fake.
 /// Two byte-identical messages (items 1 and 2) and another one (item 3).
 fn twin_store(dir: &Path) -> StoreBuilder {
     let s = StoreBuilder::new(&dir.join("kerio"));
-    s.item("ann@fake.test", "INBOX", "00000001", TWIN.as_bytes());
-    s.item("ann@fake.test", "INBOX", "00000002", TWIN.as_bytes());
-    s.item("ann@fake.test", "INBOX", "00000003", OTHER.as_bytes());
+    s.item(ANN, "INBOX", "00000001", TWIN.as_bytes());
+    s.item(ANN, "INBOX", "00000002", TWIN.as_bytes());
+    s.item(ANN, "INBOX", "00000003", OTHER.as_bytes());
     s
 }
 
@@ -961,33 +699,23 @@ fn count_bodies(fake: &Fake, mailbox: &str, needle: &str) -> usize {
 
 /// (item, state, uid) of every journal row.
 fn journal_rows(journal: &Path) -> Vec<(String, String, Option<i64>)> {
-    let c = rusqlite::Connection::open(journal).expect("journal");
-    let mut st = c
-        .prepare("SELECT item, state, uid FROM items ORDER BY item")
-        .expect("query");
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
-        .collect()
+    query(journal, "SELECT item, state, uid FROM items ORDER BY item")
 }
 
 #[test]
 fn a_pending_twin_is_not_matched_to_its_done_siblings_copy_on_rerun() {
     // Twin 2 is lost with the connection, and no login works for the rest
     // of the run: it stays pending. Twin 1 is done at UID 1.
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        only_nth(1, Action::DropBeforeStoreRefuseLogins(1000)),
-    );
+    let fake = Fake::start(CAPS, only_nth(1, Action::DropBeforeStoreRefuseLogins(1000)));
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
-    let args = ann_args(&["--batch", "1", "--retries", "0"]);
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 3, "{err}\n{r}");
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "1", "--retries", "0"]);
+    let o = migrate.run();
+    assert_eq!(o.code, 3, "{o}");
     assert_eq!(count_bodies(&fake, "INBOX", "same body"), 1);
-    fake.state.lock().expect("lock").reject_auth = 0;
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    fake.state().reject_auth = 0;
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(
         count_bodies(&fake, "INBOX", "same body"),
         2,
@@ -1010,13 +738,13 @@ fn without_uidplus_a_pending_twin_is_decided_by_counting_copies() {
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
-    let args = ann_args(&["--batch", "1", "--retries", "0"]);
-    let (code, _, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 3, "{err}");
-    fake.state.lock().expect("lock").reject_auth = 0;
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "1", "--retries", "0"]);
+    let o = migrate.run();
+    assert_eq!(o.code, 3, "{o}");
+    fake.state().reject_auth = 0;
     // Twin 1 is done without a UID; the one copy on the server is its own.
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2);
     assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
 }
@@ -1029,48 +757,28 @@ fn without_uidplus_a_twin_lost_in_flight_is_not_matched_to_its_siblings_copy() {
     let fake = Fake::start("IMAP4rev1 LITERAL+", only_nth(1, Action::DropBeforeStore));
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        tmp.path(),
-        &ann_args(&["--batch", "1"]),
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "1"]).run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2, "both twins");
     assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
-    assert_eq!(r["totals"]["migrated"], 3);
+    assert_eq!(o.report["totals"]["migrated"], 3);
 }
 
 #[test]
 fn a_pending_item_is_checked_in_the_mailbox_it_was_sent_to_after_a_mapping_change() {
     // It arrived in "Projects", the answer was lost, and no login worked
     // for the rest of the run; the rerun maps the folder to Kerio/Projects.
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        only_nth(0, Action::StoreThenDropRefuseLogins(1000)),
-    );
+    let fake = Fake::start(CAPS, only_nth(0, Action::StoreThenDropRefuseLogins(1000)));
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
-    s.item("ann@fake.test", "Projects", "00000001", OTHER.as_bytes());
-    let (code, _, err) = run_store(
-        &fake,
-        &s,
-        tmp.path(),
-        &ann_args(&["--batch", "1", "--retries", "0"]),
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 3, "{err}");
-    fake.state.lock().expect("lock").reject_auth = 0;
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        tmp.path(),
-        &ann_args(&["--batch", "1", "--prefix", "Kerio/"]),
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
-    let g = fake.state.lock().expect("lock");
+    s.item(ANN, "Projects", "00000001", OTHER.as_bytes());
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "1"]);
+    let o = migrate.clone().args(["--retries", "0"]).run();
+    assert_eq!(o.code, 3, "{o}");
+    fake.state().reject_auth = 0;
+    let o = migrate.args(["--prefix", "Kerio/"]).run();
+    assert_eq!(o.code, 0, "{o}");
+    let g = fake.state();
     let copies: Vec<(String, usize)> = g
         .mailboxes
         .iter()
@@ -1079,13 +787,13 @@ fn a_pending_item_is_checked_in_the_mailbox_it_was_sent_to_after_a_mapping_chang
         .collect();
     assert_eq!(copies, vec![("Projects".to_string(), 1)], "one copy");
     drop(g);
-    assert_eq!(r["totals"]["already_present"], 1);
-    let c = rusqlite::Connection::open(tmp.path().join("j.sqlite")).expect("journal");
-    let (state, mailbox, uid, src_size): (String, String, Option<i64>, Option<i64>) = c
-        .query_row("SELECT state, mailbox, uid, src_size FROM items", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .expect("row");
+    assert_eq!(o.report["totals"]["already_present"], 1);
+    let rows: Vec<(String, String, Option<i64>, Option<i64>)> = query(
+        &tmp.path().join("j.sqlite"),
+        "SELECT state, mailbox, uid, src_size FROM items",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (state, mailbox, uid, src_size) = &rows[0];
     assert_eq!((state.as_str(), mailbox.as_str()), ("done", "Projects"));
     assert!(uid.is_some() && src_size.is_some());
 }
@@ -1093,18 +801,14 @@ fn a_pending_item_is_checked_in_the_mailbox_it_was_sent_to_after_a_mapping_chang
 #[test]
 fn an_append_that_times_out_is_not_sent_again_in_the_run() {
     // The server stores the message after the client gave up waiting.
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        only_nth(0, Action::DelayThenStore(3000)),
-    );
+    let fake = Fake::start(CAPS, only_nth(0, Action::DelayThenStore(3000)));
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
-    s.item("ann@fake.test", "INBOX", "00000001", OTHER.as_bytes());
-    let args = ann_args(&["--batch", "1", "--io-timeout", "1"]);
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 3, "{err}\n{r}");
-    let f = &r["accounts"][0]["folders"][0];
-    let reason = f["failed"][0]["reason"].as_str().expect("reason");
+    s.item(ANN, "INBOX", "00000001", OTHER.as_bytes());
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "1", "--io-timeout", "1"]);
+    let o = migrate.run();
+    assert_eq!(o.code, 3, "{o}");
+    let reason = folder(&o)["failed"][0]["reason"].as_str().expect("reason");
     assert!(
         reason.contains("arrival in doubt") && reason.contains("next run"),
         "{reason}"
@@ -1117,9 +821,9 @@ fn an_append_that_times_out_is_not_sent_again_in_the_run() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(fake.bodies("INBOX").len(), 1, "sent once");
     // The next run finds it.
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
-    assert_eq!(r["totals"]["already_present"], 1);
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["already_present"], 1);
     assert_eq!(fake.bodies("INBOX").len(), 1, "still once");
 }
 
@@ -1127,26 +831,16 @@ fn an_append_that_times_out_is_not_sent_again_in_the_run() {
 fn a_server_that_rewrites_messages_is_searched_by_message_id() {
     // Every message is stored with a header added, so no content hash ever
     // matches; message 1 arrived but its answer was lost.
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        only_nth(1, Action::StoreThenDrop),
-    );
-    fake.state.lock().expect("lock").rewrite = true;
+    let fake = Fake::start(CAPS, only_nth(1, Action::StoreThenDrop));
+    fake.state().rewrite = true;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = numbered_store(tmp.path(), 4);
-    let (code, r, err) = run_store(
-        &fake,
-        &s,
-        tmp.path(),
-        &ann_args(&["--batch", "1"]),
-        &[("PW", "pw")],
-    );
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "1"]).run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), vec![0, 1, 2, 3], "each once");
     assert!(fake.bodies("INBOX")[0].starts_with(b"X-Fake-Rewritten"));
-    let g = fake.state.lock().expect("lock");
     assert!(
-        g.lines.iter().any(|l| l.contains("UID SEARCH")),
+        fake.state().lines.iter().any(|l| l.contains("UID SEARCH")),
         "searched by Message-ID"
     );
 }
@@ -1157,18 +851,15 @@ fn a_pending_message_with_several_message_id_matches_is_left_in_doubt() {
     // login worked for the rest of the run. Before the rerun another
     // message with the same Message-ID appears in the mailbox: which one
     // is ours cannot be told, so it is neither sent again nor called done.
-    let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
-        only_nth(0, Action::StoreThenDropRefuseLogins(1000)),
-    );
-    fake.state.lock().expect("lock").rewrite = true;
+    let fake = Fake::start(CAPS, only_nth(0, Action::StoreThenDropRefuseLogins(1000)));
+    fake.state().rewrite = true;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = numbered_store(tmp.path(), 1);
-    let args = ann_args(&["--batch", "1", "--retries", "0"]);
-    let (code, _, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 3, "{err}");
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "1", "--retries", "0"]);
+    let o = migrate.run();
+    assert_eq!(o.code, 3, "{o}");
     {
-        let mut g = fake.state.lock().expect("lock");
+        let mut g = fake.state();
         g.reject_auth = 0;
         let (first, copy) = g.mailboxes["INBOX"][0].clone();
         let uid = g.uid_next;
@@ -1182,9 +873,9 @@ fn a_pending_message_with_several_message_id_matches_is_left_in_doubt() {
             .expect("inbox")
             .push((uid, other));
     }
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 3, "{err}\n{r}");
-    let f = &r["accounts"][0]["folders"][0];
+    let o = migrate.run();
+    assert_eq!(o.code, 3, "{o}");
+    let f = folder(&o);
     let reason = f["failed"][0]["reason"].as_str().expect("reason");
     assert!(
         reason.contains("arrival in doubt") && reason.contains("not sent again"),
@@ -1209,12 +900,9 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
     // the only copy belongs to the twin still waiting for its answer.
     let (mut first_conn, mut dropped) = (None, false);
     let fake = Fake::start(
-        "IMAP4rev1 UIDPLUS LITERAL+",
+        CAPS,
         script(move |_, c| {
-            let twin = c
-                .bodies
-                .iter()
-                .any(|b| String::from_utf8_lossy(b).contains("same body"));
+            let twin = c.carries("same body");
             match first_conn {
                 None if twin => {
                     first_conn = Some(c.conn);
@@ -1230,10 +918,11 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
     );
     let tmp = tempfile::tempdir().expect("tmp");
     let s = twin_store(tmp.path());
-    let args = ann_args(&["--batch", "1", "--window", "1", "--connections", "2"]);
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
+    let migrate =
+        as_ann(&fake, &s, tmp.path()).args(["--batch", "1", "--window", "1", "--connections", "2"]);
+    let o = migrate.run();
     {
-        let g = fake.state.lock().expect("lock");
+        let g = fake.state();
         let twins: Vec<usize> = g
             .appends
             .iter()
@@ -1245,8 +934,8 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
             "the twins went out on two connections: {twins:?}"
         );
     }
-    assert_eq!(code, 3, "{err}\n{r}");
-    let f = &r["accounts"][0]["folders"][0];
+    assert_eq!(o.code, 3, "{o}");
+    let f = folder(&o);
     assert_eq!(f["counts"]["failed"], 1, "{f}");
     let reason = f["failed"][0]["reason"].as_str().expect("reason");
     assert!(reason.contains("arrival in doubt"), "{reason}");
@@ -1256,8 +945,8 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
         "the lost twin was not sent again in the run"
     );
     // The next run settles it: the copy is the other twin's (UID known).
-    let (code, r, err) = run_store(&fake, &s, tmp.path(), &args, &[("PW", "pw")]);
-    assert_eq!(code, 0, "{err}\n{r}");
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(count_bodies(&fake, "INBOX", "same body"), 2);
     assert_eq!(count_bodies(&fake, "INBOX", "other body"), 1);
     let rows = journal_rows(&tmp.path().join("j.sqlite"));

@@ -3,7 +3,7 @@
 //! `"`, `\`, `.` via the listescape plugin), with every message, its bytes,
 //! flags and internal date.
 
-use crate::support::dovecot::Dovecot;
+use crate::support::dovecot::{as_served, Dovecot};
 use crate::support::imap::Imap;
 use crate::support::*;
 use std::collections::BTreeSet;
@@ -13,15 +13,10 @@ use std::fs;
 fn dovecot_serves_the_migrated_maildir() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("maildir");
-    let sample = root().join("sample-store");
-    bin()
-        .args(["--quiet", "migrate"])
-        .arg(&sample)
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
-        .assert()
-        .success();
-    let exp = json(&sample.join("expected-counts.json"));
+    let sample = sample();
+    let o = Run::migrate_to_maildir(&sample, &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    let exp = sample_expected();
     let users = [
         "alice@example.com",
         "bob@example.com",
@@ -64,23 +59,12 @@ fn dovecot_serves_the_migrated_maildir() {
                 "{user}: {path} ({wire}) missing from LIST {listed:?}"
             );
             let msgs = c.fetch_all(&wire);
-            let mut want: Vec<Vec<u8>> = fs::read_dir(src_root.join(disk).join("#msgs"))
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| e.path())
-                        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")))
-                        .map(|p| fs::read(p).expect("read"))
-                        .filter(|b| !b.is_empty())
-                        // Dovecot shows NUL as 0x80 outside BINARY FETCH.
-                        .map(|b| {
-                            crlf(&b)
-                                .into_iter()
-                                .map(|c| if c == 0 { 0x80 } else { c })
-                                .collect()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut want: Vec<Vec<u8>> = items_of(&src_root.join(disk))
+                .into_iter()
+                .map(|(_, p)| fs::read(p).expect("read"))
+                .filter(|b| !b.is_empty())
+                .map(|b| as_served(&b))
+                .collect();
             let mut got: Vec<Vec<u8>> = msgs.iter().map(|m| m.body.clone()).collect();
             want.sort();
             got.sort();

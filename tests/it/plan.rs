@@ -8,31 +8,15 @@ use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn sample() -> PathBuf {
-    root().join("sample-store")
-}
+use std::path::Path;
 
 fn run_plan(args: &[&str]) -> (i32, String, String) {
-    let out = bin()
-        .args(["--quiet", "plan"])
-        .args(args)
-        .output()
-        .expect("run plan");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let o = Run::new("plan").args(args).run();
+    (o.code, o.stdout, o.stderr)
 }
 
 fn plan_json(args: &[&str]) -> Value {
-    let mut a = args.to_vec();
-    a.push("--json");
-    let (code, out, err) = run_plan(&a);
-    assert_eq!(code, 0, "plan {args:?}: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("plan JSON: {e}\n{out}"))
+    Run::new("plan").args(args).arg("--json").json()
 }
 
 /// (account, source folder) → the plan's folder entry.
@@ -46,6 +30,26 @@ fn plan_folders(plan: &Value) -> BTreeMap<(String, String), Value> {
         }
     }
     m
+}
+
+/// Checks where the plan sends folders: (account, source folder, target,
+/// how the target was chosen; "" when not checked).
+fn assert_planned(plan: &Value, want: &[(&str, &str, &str, &str)]) {
+    let f = plan_folders(plan);
+    for (account, src, target, how) in want {
+        let got = f
+            .get(&(account.to_string(), src.to_string()))
+            .unwrap_or_else(|| panic!("{account} {src} not planned"));
+        assert_eq!(got["target"], *target, "{account} {src}");
+        if !how.is_empty() {
+            assert_eq!(got["how"], *how, "{account} {src}");
+        }
+    }
+}
+
+/// True when the plan has an entry for (account, source folder).
+fn planned(plan: &Value, account: &str, src: &str) -> bool {
+    plan_folders(plan).contains_key(&(account.to_string(), src.to_string()))
 }
 
 #[test]
@@ -98,27 +102,27 @@ fn offline_gmail_plan_maps_special_folders_and_gives_an_eta() {
     assert_eq!(plan["append_limit"]["bytes"], 35_651_584);
     // Gmail's 500 MB/day applies even when only a rate is given.
     assert_eq!(plan["bytes_per_day"]["bytes"], 500_000_000);
-    let f = plan_folders(&plan);
-    let alice = |p: &str| &f[&("alice@example.com".to_string(), p.to_string())];
-    for (src, dst) in [
-        ("Sent Items", "[Gmail]/Sent Mail"),
-        ("Deleted Items", "[Gmail]/Trash"),
-        ("Junk E-mail", "[Gmail]/Spam"),
-        ("Drafts", "[Gmail]/Drafts"),
-    ] {
-        assert_eq!(alice(src)["target"], dst, "{src}");
-        assert_eq!(alice(src)["how"], "special", "{src}");
-    }
-    assert_eq!(alice("INBOX")["target"], "INBOX");
-    assert_eq!(
-        alice("INBOX/Projects/2024")["target"],
-        "INBOX/Projects/2024"
+    let alice = "alice@example.com";
+    assert_planned(
+        &plan,
+        &[
+            (alice, "Sent Items", "[Gmail]/Sent Mail", "special"),
+            (alice, "Deleted Items", "[Gmail]/Trash", "special"),
+            (alice, "Junk E-mail", "[Gmail]/Spam", "special"),
+            (alice, "Drafts", "[Gmail]/Drafts", "special"),
+            (alice, "INBOX", "INBOX", ""),
+            (
+                alice,
+                "INBOX/Projects/2024",
+                "INBOX/Projects/2024",
+                "default",
+            ),
+        ],
     );
-    assert_eq!(alice("INBOX/Projects/2024")["how"], "default");
-    assert!(!f.contains_key(&("alice@example.com".to_string(), "Calendar".to_string())));
+    assert!(!planned(&plan, alice, "Calendar"));
 
     // Counts agree with scan (and with the sample-store's documented numbers).
-    let exp = json(&root().join("sample-store/expected-counts.json"));
+    let exp = sample_expected();
     assert_eq!(plan["totals"]["items"], exp["totals"]["mail_items"]);
     assert_eq!(plan["totals"]["accounts"], exp["totals"]["accounts"]);
     assert_eq!(plan["totals"]["over_limit"], 0);
@@ -138,10 +142,13 @@ fn the_preset_is_guessed_from_the_host_and_online_logs_in() {
     assert!(plan["warnings"][0]
         .as_str()
         .is_some_and(|w| w.contains("guessed")));
-    let f = plan_folders(&plan);
-    let bob = |p: &str| f[&("bob@example.com".to_string(), p.to_string())]["target"].clone();
-    assert_eq!(bob("Junk E-mail"), "Junk Email");
-    assert_eq!(bob("Deleted Items"), "Deleted Items");
+    assert_planned(
+        &plan,
+        &[
+            ("bob@example.com", "Junk E-mail", "Junk Email", ""),
+            ("bob@example.com", "Deleted Items", "Deleted Items", ""),
+        ],
+    );
     assert_eq!(plan["append_limit"]["bytes"], 36_700_160);
     assert!(plan["bytes_per_day"].is_null());
 
@@ -163,24 +170,13 @@ fn the_preset_is_guessed_from_the_host_and_online_logs_in() {
 }
 
 fn migrate_report(store: &Path, out: &Path, extra: &[&str]) -> Value {
-    let report = out.with_extension("report.json");
-    let status = std::process::Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(store)
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
-        .arg("--report")
-        .arg(&report)
+    let o = Run::migrate_to_maildir(store, out)
+        .report(&out.with_extension("report.json"))
         .args(extra)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run migrate");
+        .run();
     // The sample store has an unreadable-on-purpose item: 0 or 3.
-    assert!(
-        matches!(status.code(), Some(0) | Some(3)),
-        "migrate {extra:?}: {status}"
-    );
-    json(&report)
+    assert!(matches!(o.code, 0 | 3), "migrate {extra:?}: {o}");
+    o.report
 }
 
 /// Plans a Maildir target, checks nothing was written, migrates with the
@@ -231,15 +227,13 @@ fn maildir_plan_matches_what_migrate_creates() {
     let tmp = tempfile::tempdir().expect("tmp");
     // Default: the layout as it has always been.
     let plain = plan_then_migrate(tmp.path(), "plain", &[]);
-    let f = plan_folders(&plain);
-    let k = |a: &str, p: &str| (a.to_string(), p.to_string());
-    assert_eq!(
-        f[&k("alice@example.com", "Sent Items")]["target"],
-        ".Sent Items"
-    );
-    assert_eq!(
-        f[&k("carol@example.com", "ivan.ivanov")]["target"],
-        ".ivan\\2eivanov"
+    let (alice, bob, carol) = ("alice@example.com", "bob@example.com", "carol@example.com");
+    assert_planned(
+        &plain,
+        &[
+            (alice, "Sent Items", ".Sent Items", ""),
+            (carol, "ivan.ivanov", ".ivan\\2eivanov", ""),
+        ],
     );
     assert!(plain["append_limit"].is_null());
 
@@ -249,34 +243,23 @@ fn maildir_plan_matches_what_migrate_creates() {
         "dovecot",
         &["--preset", "dovecot", "--prefix", "Kerio/"],
     );
-    let f = plan_folders(&dovecot);
-    for (acct, src, dst, how) in [
-        ("alice@example.com", "Sent Items", ".Sent", "special"),
-        ("alice@example.com", "Deleted Items", ".Trash", "special"),
-        ("alice@example.com", "Junk E-mail", ".Junk", "special"),
-        ("alice@example.com", "INBOX", "INBOX", "default"),
-        (
-            "alice@example.com",
-            "INBOX/Projects",
-            ".INBOX.Projects",
-            "default",
-        ),
-        (
-            "bob@example.com",
-            "Crédit Agricole",
-            ".Kerio.Cr&AOk-dit Agricole",
-            "prefix",
-        ),
-        (
-            "carol@example.com",
-            "ivan.ivanov",
-            ".Kerio.ivan\\2eivanov",
-            "prefix",
-        ),
-    ] {
-        assert_eq!(f[&k(acct, src)]["target"], dst, "{acct} {src}");
-        assert_eq!(f[&k(acct, src)]["how"], how, "{acct} {src}");
-    }
+    assert_planned(
+        &dovecot,
+        &[
+            (alice, "Sent Items", ".Sent", "special"),
+            (alice, "Deleted Items", ".Trash", "special"),
+            (alice, "Junk E-mail", ".Junk", "special"),
+            (alice, "INBOX", "INBOX", "default"),
+            (alice, "INBOX/Projects", ".INBOX.Projects", "default"),
+            (
+                bob,
+                "Crédit Agricole",
+                ".Kerio.Cr&AOk-dit Agricole",
+                "prefix",
+            ),
+            (carol, "ivan.ivanov", ".Kerio.ivan\\2eivanov", "prefix"),
+        ],
+    );
 
     // A mapping file: a rename, a rule, an exclude.
     let mapping = tmp.path().join("mapping.toml");
@@ -297,21 +280,18 @@ replace = 'Fraud${1}'
         "mapped",
         &["--mapping", mapping.to_str().expect("utf-8")],
     );
-    let f = plan_folders(&mapped);
-    assert_eq!(
-        f[&k("bob@example.com", "Sent Items")]["target"],
-        ".Old.Sent"
-    );
-    assert_eq!(f[&k("bob@example.com", "Sent Items")]["how"], "rename");
-    assert_eq!(
-        f[&k("bob@example.com", "Fraudes+Chaussures/Archives")]["target"],
-        ".Fraud.Archives"
+    assert_planned(
+        &mapped,
+        &[
+            (bob, "Sent Items", ".Old.Sent", "rename"),
+            (bob, "Fraudes+Chaussures/Archives", ".Fraud.Archives", ""),
+        ],
     );
     assert_eq!(
-        f[&k("bob@example.com", "Fraudes+Chaussures")]["how"],
+        plan_folders(&mapped)[&(bob.to_string(), "Fraudes+Chaussures".to_string())]["how"],
         "rule"
     );
-    assert!(!f.contains_key(&k("bob@example.com", "Junk E-mail")));
+    assert!(!planned(&mapped, bob, "Junk E-mail"));
     let bob = mapped["accounts"]
         .as_array()
         .expect("accounts")
@@ -450,24 +430,16 @@ fn the_example_mapping_file_plans() {
         "--mapping",
         example.to_str().expect("utf-8"),
     ]);
-    let f = plan_folders(&plan);
-    let k = |a: &str, p: &str| (a.to_string(), p.to_string());
     // [special_targets] beats the preset offline; the rename beats Trash.
-    assert_eq!(
-        f[&k("alice@example.com", "Sent Items")]["target"],
-        "[Google Mail]/Sent Mail"
+    let alice = "alice@example.com";
+    assert_planned(
+        &plan,
+        &[
+            (alice, "Sent Items", "[Google Mail]/Sent Mail", ""),
+            (alice, "Deleted Items", "Kerio/Deleted Items", ""),
+            (alice, "Tom & Jerry", "Kerio/Tom & Jerry", ""),
+            (alice, "Say \"Hello\"", "Kerio/Say _Hello_", ""),
+        ],
     );
-    assert_eq!(
-        f[&k("alice@example.com", "Deleted Items")]["target"],
-        "Kerio/Deleted Items"
-    );
-    assert_eq!(
-        f[&k("alice@example.com", "Tom & Jerry")]["target"],
-        "Kerio/Tom & Jerry"
-    );
-    assert_eq!(
-        f[&k("alice@example.com", "Say \"Hello\"")]["target"],
-        "Kerio/Say _Hello_"
-    );
-    assert!(!f.contains_key(&k("alice@example.com", "Junk E-mail")));
+    assert!(!planned(&plan, alice, "Junk E-mail"));
 }

@@ -2,25 +2,20 @@
 //! paced run, and a journal that fails under the driver. Against the Maildir
 //! target (no server needed).
 
+use crate::support::run::{wait_at_most, wait_while_running};
 use crate::support::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// One account with `n` small messages in INBOX.
 fn store(dir: &Path, n: usize) -> StoreBuilder {
     let s = StoreBuilder::new(&dir.join("kerio"));
-    for i in 0..n {
-        let body = format!(
+    s.messages("ann@run.test", "INBOX", n, |i| {
+        format!(
             "From: a@run.test\nSubject: {i}\nMessage-ID: <{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
-        );
-        s.item(
-            "ann@run.test",
-            "INBOX",
-            &format!("{:08x}", i + 1),
-            body.as_bytes(),
-        );
-    }
+        )
+    });
     s
 }
 
@@ -45,39 +40,18 @@ fn a_second_run_on_the_same_journal_stops_before_sending() {
     };
     assert_eq!(rc, 0);
     let out_dir = tmp.path().join("maildir");
-    let out = bin()
-        .args(["--quiet", "migrate"])
-        .arg(&s.install)
-        .arg("--to")
-        .arg(format!("maildir:{}", out_dir.display()))
-        .arg("--state")
-        .arg(&journal)
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let migrate = Run::migrate_to_maildir(&s.install, &out_dir).state(&journal);
+    let o = migrate.run();
+    assert_eq!(o.code, 1, "{o}");
     assert!(
-        err.contains("another kerio-migrate run is using") && err.contains("j.sqlite"),
-        "{err}"
+        o.stderr.contains("another kerio-migrate run is using") && o.stderr.contains("j.sqlite"),
+        "{o}"
     );
     assert_eq!(maildir_count(&out_dir), 0, "nothing was written");
     // Once the other run is gone, the same command works.
     drop(lock);
-    let out = bin()
-        .args(["--quiet", "migrate"])
-        .arg(&s.install)
-        .arg("--to")
-        .arg(format!("maildir:{}", out_dir.display()))
-        .arg("--state")
-        .arg(&journal)
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
     assert_eq!(maildir_count(&out_dir), 3);
 }
 
@@ -89,43 +63,23 @@ fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
     let journal = tmp.path().join("j.sqlite");
     let report = tmp.path().join("r.json");
     // One message every 20 s: the run sits in the pacer.
-    let mut child = Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(&s.install)
-        .arg("--to")
-        .arg(format!("maildir:{}", out_dir.display()))
-        .arg("--state")
-        .arg(&journal)
-        .arg("--report")
-        .arg(&report)
+    let mut child = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&journal)
+        .report(&report)
         .args(["--max-rate", "0.05"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+        .spawn(Stdio::piped());
     // The journal exists once the handlers are installed and the run began.
-    let start = Instant::now();
-    while !journal.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "no journal");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_while_running(&mut child, Duration::from_secs(30), "journal", || {
+        journal.exists()
+    });
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: plain kill(2) on our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let sent = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if sent.elapsed() > Duration::from_secs(15) {
-            let _ = child.kill();
-            panic!("still running 15 s after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_at_most(&mut child, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("still running 15 s after SIGTERM"));
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
         .expect("stderr");

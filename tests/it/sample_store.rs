@@ -4,20 +4,14 @@
 //! second run adds nothing, and a run killed with SIGKILL then rerun ends
 //! with every message exactly once.
 
+use crate::support::run::wait_while_running;
+use crate::support::store::{index_line, item_id};
 use crate::support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-fn sample() -> PathBuf {
-    root().join("sample-store")
-}
-
-fn expected() -> Value {
-    json(&sample().join("expected-counts.json"))
-}
+use std::time::Duration;
 
 const FOLDER_KEYS: &[&str] = &[
     "items",
@@ -36,18 +30,8 @@ const FOLDER_KEYS: &[&str] = &[
 
 #[test]
 fn scan_gives_the_documented_counts() {
-    let out = bin()
-        .args(["--quiet", "scan", "--json"])
-        .arg(sample())
-        .output()
-        .expect("run scan");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Value = serde_json::from_slice(&out.stdout).expect("scan json");
-    let exp = expected();
+    let got = Run::new("scan").arg("--json").arg(sample()).json();
+    let exp = sample_expected();
 
     let got_accounts: BTreeMap<&str, &Value> = got["accounts"]
         .as_array()
@@ -171,18 +155,11 @@ fn maildir_folder(account_dir: &Path, disk_path: &str, valid_mutf7: bool) -> Pat
 }
 
 fn migrate(store: &Path, out: &Path, report: &Path, extra: &[&str]) -> (i32, Value) {
-    let status = std::process::Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(store)
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
-        .arg("--report")
-        .arg(report)
+    let o = Run::migrate_to_maildir(store, out)
+        .report(report)
         .args(extra)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run migrate");
-    (status.code().unwrap_or(-1), json(report))
+        .run();
+    (o.code, o.report)
 }
 
 #[test]
@@ -191,7 +168,7 @@ fn migrate_to_maildir_delivers_bytes_flags_and_dates_once() {
     let out = tmp.path().join("maildir");
     let (code, r) = migrate(&sample(), &out, &tmp.path().join("r1.json"), &[]);
     assert_eq!(code, 0, "{}", r["accounts"]);
-    let exp = expected();
+    let exp = sample_expected();
     let store_mail = sample().join("store/mail");
     let mut checked = 0;
     let report_folders: HashMap<(String, String), Value> = r["accounts"]
@@ -236,16 +213,7 @@ fn migrate_to_maildir_delivers_bytes_flags_and_dates_once() {
             let index = index_of(&src);
             let on_disk = maildir_messages(&dst);
             let mut seen = 0;
-            let mut items: Vec<PathBuf> = fs::read_dir(src.join("#msgs"))
-                .map(|rd| rd.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            items.retain(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")));
-            for item in items {
-                let stem = item
-                    .file_stem()
-                    .expect("stem")
-                    .to_string_lossy()
-                    .into_owned();
+            for (stem, item) in items_of(&src) {
                 let orig = fs::read(&item).expect("read item");
                 let hits: Vec<&PathBuf> = on_disk
                     .iter()
@@ -286,15 +254,9 @@ fn migrate_to_maildir_delivers_bytes_flags_and_dates_once() {
                     }
                 }
                 assert_eq!(info, want, "{account} {path} {stem}: flags from F{f:x}");
-                let plausible = |t: i64| t >= 315_532_800;
-                let want_date = match rec {
-                    Some((_, t, _)) if plausible(*t) => *t,
-                    Some((_, _, d)) if plausible(*d) => *d,
-                    _ => mtime(&item),
-                };
                 assert_eq!(
                     mtime(target),
-                    want_date,
+                    expected_internal_date(rec, &item),
                     "{account} {path} {stem}: internal date"
                 );
                 seen += 1;
@@ -377,50 +339,30 @@ fn sigkill_mid_run_then_rerun_gives_every_message_exactly_once() {
     let mut total = 0;
     for a in accounts {
         for f in folders {
-            let mut index = Vec::new();
-            for i in 0..per_folder {
-                let id = format!("{:08x}", i + 1);
-                let body = format!(
+            let items = store.messages(a, f, per_folder, |i| {
+                format!(
                     "From: x@kill.test\nTo: {a}\nSubject: message {i} in {f}\nMessage-ID: <{i}.{f}@{a}>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{}\n",
                     "lorem ipsum dolor sit amet ".repeat(40)
-                );
-                store.item(a, f, &id, body.as_bytes());
-                index.push(format!(
-                    "U{id} F1 S{} D5a4a0000 T5a4a{:04x} M5a4a0000 CIPM.Note",
-                    body.len(),
-                    i
-                ));
-                total += 1;
-            }
+                )
+            });
+            let index: Vec<String> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (id, size))| {
+                    index_line(id, 1, *size, 0x5a4a0000, 0x5a4a0000 + i as i64, 0x5a4a0000)
+                })
+                .collect();
             store.index(a, f, &index);
+            total += items.len();
         }
     }
     let out = tmp.path().join("maildir");
-    let mut child = std::process::Command::new(bin_path())
-        .args(["--quiet", "migrate"])
-        .arg(&store.install)
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
+    let mut child = Run::migrate_to_maildir(&store.install, &out)
         .args(["--max-rate", "600"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let start = Instant::now();
-    loop {
-        let n = if out.exists() { count_files(&out) } else { 0 };
-        if n >= 400 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "migration did not start"
-        );
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "finished before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .spawn(std::process::Stdio::inherit());
+    wait_while_running(&mut child, Duration::from_secs(60), "400 messages", || {
+        out.exists() && count_files(&out) >= 400
+    });
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let partial = count_files(&out);
@@ -447,7 +389,7 @@ fn sigkill_mid_run_then_rerun_gives_every_message_exactly_once() {
             let msgs = maildir_messages(&out.join(a).join(&dir));
             assert_eq!(msgs.len(), per_folder, "{a} {f}: each message exactly once");
             for i in 0..per_folder {
-                let needle = format!(".M{:08x}K", i + 1);
+                let needle = format!(".M{}K", item_id(i + 1));
                 assert_eq!(
                     msgs.keys().filter(|b| b.contains(&needle)).count(),
                     1,

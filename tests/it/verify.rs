@@ -6,19 +6,14 @@ use crate::support::*;
 use std::fs;
 
 fn verify(out: &std::path::Path, extra: &[&str]) -> (i32, serde_json::Value) {
-    let o = bin()
-        .args(["--quiet", "verify"])
-        .arg(root().join("sample-store"))
+    let o = Run::new("verify")
+        .arg(sample())
         .arg("--to")
         .arg(format!("maildir:{}", out.display()))
         .args(["--json", "--account", "bob@example.com"])
         .args(extra)
-        .output()
-        .expect("run verify");
-    (
-        o.status.code().unwrap_or(-1),
-        serde_json::from_slice(&o.stdout).expect("json"),
-    )
+        .run();
+    (o.code, o.stdout_json())
 }
 
 fn folder<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -34,19 +29,11 @@ fn folder<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 fn verify_finds_missing_changed_and_unmigrated_items() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("md");
-    bin()
-        .args(["--quiet", "migrate"])
-        .arg(root().join("sample-store"))
-        .arg("--to")
-        .arg(format!("maildir:{}", out.display()))
-        .args([
-            "--account",
-            "bob@example.com",
-            "--exclude-folder",
-            "Sent Items",
-        ])
-        .assert()
-        .success();
+    let o = Run::migrate_to_maildir(&sample(), &out)
+        .args(["--account", "bob@example.com"])
+        .args(["--exclude-folder", "Sent Items"])
+        .run();
+    assert_eq!(o.code, 0, "{o}");
 
     let (code, v) = verify(&out, &["--exclude-folder", "Sent Items"]);
     assert_eq!(code, 0, "{v}");

@@ -1,7 +1,7 @@
 //! A private Dovecot 2.3 on loopback for one test (tests/harness/dovecot-up.sh),
 //! stopped when the guard drops.
 
-use std::net::TcpListener;
+use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,14 +13,6 @@ pub struct Dovecot {
     pub imap_port: u16,
     /// Implicit TLS.
     pub imaps_port: u16,
-}
-
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 fn have_dovecot() -> bool {
@@ -106,16 +98,15 @@ impl Dovecot {
     pub fn ca(&self) -> PathBuf {
         self.base().join("tls/ca.pem")
     }
+}
 
-    /// Dovecot's log.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.base().join("log/dovecot.log")).unwrap_or_default()
-    }
-
-    /// Directory where a user's mail lives (default layout).
-    pub fn maildir(&self, user: &str) -> PathBuf {
-        self.base().join("mail").join(user).join("Maildir")
-    }
+/// What Dovecot serves for an item's bytes outside BINARY FETCH: line
+/// ends as CRLF, NUL as 0x80.
+pub fn as_served(item: &[u8]) -> Vec<u8> {
+    super::crlf(item)
+        .into_iter()
+        .map(|b| if b == 0 { 0x80 } else { b })
+        .collect()
 }
 
 impl Drop for Dovecot {

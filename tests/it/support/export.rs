@@ -1,8 +1,9 @@
-//! Helpers for the export tests: a generated Kerio store in a temp dir,
-//! with items wrapped as Kerio does, in every transfer encoding.
-#![allow(dead_code)]
+//! Fixtures of the export tests: vCards and iCalendar objects wrapped as
+//! Kerio stores them (a MIME message, in every transfer encoding), and a
+//! small store with contacts, calendars, tasks and notes.
 
-use std::path::{Path, PathBuf};
+use super::store::{item_id, StoreBuilder};
+use std::path::Path;
 
 /// How an item's payload is wrapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,46 +163,6 @@ pub fn wrap(payload: &[u8], ctype: &str, enc: Enc, subject: &str) -> Vec<u8> {
     m
 }
 
-/// A store being built: `<root>/store/mail/<domain>/<user>/<folder>/#msgs/`.
-pub struct StoreBuilder {
-    pub root: PathBuf,
-}
-
-impl StoreBuilder {
-    pub fn new(root: &Path) -> StoreBuilder {
-        std::fs::create_dir_all(root.join("store/mail")).expect("mkdir");
-        StoreBuilder {
-            root: root.to_path_buf(),
-        }
-    }
-
-    pub fn mail_root(&self) -> PathBuf {
-        self.root.join("store/mail")
-    }
-
-    /// Writes item `n` of `folder` (components joined with `/`, as directory
-    /// names; ASCII only here) and returns its path.
-    pub fn item(&self, domain: &str, user: &str, folder: &str, n: u32, bytes: &[u8]) -> PathBuf {
-        let dir = self
-            .mail_root()
-            .join(domain)
-            .join(user)
-            .join(folder)
-            .join("#msgs");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        // An INBOX makes the directory look like a mailbox.
-        std::fs::create_dir_all(self.mail_root().join(domain).join(user).join("INBOX/#msgs"))
-            .expect("inbox");
-        let p = dir.join(format!("{n:08x}.eml"));
-        std::fs::write(&p, bytes).expect("write item");
-        p
-    }
-}
-
-pub fn bin() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("kerio-migrate").expect("binary")
-}
-
 pub const CARD_V3: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Kerio Technologies//Kerio Connect//EN\r\nUID:c1-juergen\r\nN:Weiß;Jürgen;;;\r\nFN:Jürgen Weiß\r\nEMAIL;TYPE=INTERNET,WORK:j.weiss@lieferant.example\r\nTEL;TYPE=WORK:+49 221 555 0100\r\nNOTE:Met at the Hannover Messe 2008. Prefers phone calls in the morning\\; spe\r\n aks French.\r\nX-KERIO-CUSTOM;X-FOO=bar:keep me\r\nEND:VCARD\r\n";
 pub const CARD_V21_QP: &str = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:Sch=E4fer;J=F6rg\r\nFN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:J=F6rg Sch=E4fer\r\nTEL;WORK;VOICE:+49 221 555 0177\r\nEMAIL;INTERNET:joerg.schaefer@handwerk.example\r\nEND:VCARD\r\n";
 pub const CARD_V4: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1\r\nFN:Zoë O’Brien\r\nN:O’Brien;Zoë;;;\r\nEMAIL;TYPE=home:zoe@example.ie\r\nTEL;VALUE=uri;TYPE=cell:tel:+353-1-555-0101\r\nKIND:individual\r\nEND:VCARD\r\n";
@@ -232,111 +193,113 @@ pub fn todo() -> String {
 
 /// alice@example.com with contacts (a subfolder too), a calendar, tasks,
 /// notes, one broken contact and one duplicate; #public contacts.
-pub fn small_store(root: &Path) -> StoreBuilder {
-    let sb = StoreBuilder::new(root);
-    let (d, a) = ("example.com", "alice");
-    sb.item(
-        d,
-        a,
-        "Contacts",
-        1,
-        &wrap(
-            CARD_V3.as_bytes(),
+pub fn small_store(install: &Path) -> StoreBuilder {
+    let sb = StoreBuilder::new(install);
+    let (alice, public) = ("alice@example.com", "#public@example.com");
+    sb.inbox(alice).inbox(public);
+    let (master, berlin, exception, task) = (ev_master(), ev_berlin(), ev_exception(), todo());
+    // account, folder, item, payload, content type, encoding, subject
+    let wrapped: [(&str, &str, usize, &str, &str, Enc, &str); 11] = [
+        (
+            alice,
+            "Contacts",
+            1,
+            CARD_V3,
             "text/x-vcard",
             Enc::Plain,
             "Jürgen Weiß",
         ),
-    );
-    sb.item(
-        d,
-        a,
-        "Contacts",
-        2,
-        &wrap(CARD_V21_QP.as_bytes(), "text/x-vcard", Enc::Qp, "Jörg"),
-    );
-    sb.item(
-        d,
-        a,
-        "Contacts",
-        3,
-        &wrap(CARD_V4.as_bytes(), "text/vcard", Enc::B64, "Zoë"),
-    );
-    sb.item(
-        d,
-        a,
-        "Contacts",
-        4,
-        &wrap(CARD_V3.as_bytes(), "text/x-vcard", Enc::Multipart, "dup"),
-    );
-    sb.item(
-        d,
-        a,
-        "Contacts",
-        5,
-        &wrap(
-            b"this is not a vcard at all\r\n",
+        (
+            alice,
+            "Contacts",
+            2,
+            CARD_V21_QP,
+            "text/x-vcard",
+            Enc::Qp,
+            "Jörg",
+        ),
+        (alice, "Contacts", 3, CARD_V4, "text/vcard", Enc::B64, "Zoë"),
+        (
+            alice,
+            "Contacts",
+            4,
+            CARD_V3,
+            "text/x-vcard",
+            Enc::Multipart,
+            "dup",
+        ),
+        (
+            alice,
+            "Contacts",
+            5,
+            "this is not a vcard at all\r\n",
             "text/x-vcard",
             Enc::Plain,
             "broken",
         ),
-    );
-    sb.item(
-        d,
-        a,
-        "Contacts/Garage",
-        1,
-        &wrap(CARD_SUB.as_bytes(), "text/directory", Enc::Qp, "Garage"),
-    );
-    sb.item(
-        d,
-        "#public",
-        "Contacts",
-        1,
-        &wrap(
-            CARD_PUBLIC.as_bytes(),
+        (
+            alice,
+            "Contacts/Garage",
+            1,
+            CARD_SUB,
+            "text/directory",
+            Enc::Qp,
+            "Garage",
+        ),
+        (
+            public,
+            "Contacts",
+            1,
+            CARD_PUBLIC,
             "text/x-vcard",
             Enc::Plain,
             "Reception",
         ),
-    );
-    sb.item(
-        d,
-        a,
-        "Calendar",
-        1,
-        &wrap(
-            ev_master().as_bytes(),
+        (
+            alice,
+            "Calendar",
+            1,
+            &master,
             "text/calendar",
             Enc::Plain,
             "Weekly sync",
         ),
-    );
+        (
+            alice,
+            "Calendar",
+            2,
+            &berlin,
+            "text/calendar",
+            Enc::B64,
+            "Kickoff",
+        ),
+        (
+            alice,
+            "Calendar",
+            3,
+            &exception,
+            "text/calendar",
+            Enc::Qp,
+            "moved",
+        ),
+        (
+            alice,
+            "Tasks",
+            1,
+            &task,
+            "text/calendar",
+            Enc::Multipart,
+            "Steuer",
+        ),
+    ];
+    for (account, folder, n, payload, ctype, enc, subject) in wrapped {
+        let bytes = wrap(payload.as_bytes(), ctype, enc, subject);
+        sb.item(account, folder, &item_id(n), &bytes);
+    }
     sb.item(
-        d,
-        a,
-        "Calendar",
-        2,
-        &wrap(ev_berlin().as_bytes(), "text/calendar", Enc::B64, "Kickoff"),
-    );
-    sb.item(
-        d,
-        a,
-        "Calendar",
-        3,
-        &wrap(ev_exception().as_bytes(), "text/calendar", Enc::Qp, "moved"),
-    );
-    sb.item(
-        d,
-        a,
-        "Tasks",
-        1,
-        &wrap(todo().as_bytes(), "text/calendar", Enc::Multipart, "Steuer"),
-    );
-    sb.item(
-        d,
-        a,
+        alice,
         "Notes",
-        1,
+        &item_id(1),
         b"Subject: Wi-Fi guest password\r\nDate: Thu, 01 Sep 2022 10:00:00 +0200\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nWi-Fi guest password\r\n\r\nSSID: Example-Guest, f=C3=BCr G=C3=A4ste\r\n",
     );
     sb

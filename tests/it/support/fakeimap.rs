@@ -9,12 +9,15 @@
 //! capabilities it answers APPEND without APPENDUID; with `rewrite` it
 //! stores every message with an extra header (like servers that rewrite
 //! what they store).
+//!
+//! Scripts: [`store_all`], [`only_nth`] (every APPEND stored but one) or
+//! any closure through [`script`].
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// What happens to one APPEND command.
@@ -58,6 +61,36 @@ pub struct AppendCmd {
 /// over all connections).
 pub type Script = Box<dyn FnMut(usize, &AppendCmd) -> Action + Send>;
 
+/// A script from a closure.
+pub fn script(f: impl FnMut(usize, &AppendCmd) -> Action + Send + 'static) -> Script {
+    Box::new(f)
+}
+
+/// Stores every APPEND.
+pub fn store_all() -> Script {
+    script(|_, _| Action::Store)
+}
+
+/// Stores every APPEND but the `n`th (from 0), which gets `action`.
+pub fn only_nth(n: usize, action: Action) -> Script {
+    script(move |i, _| {
+        if i == n {
+            action.clone()
+        } else {
+            Action::Store
+        }
+    })
+}
+
+impl AppendCmd {
+    /// True when one of the command's messages contains `needle`.
+    pub fn carries(&self, needle: &str) -> bool {
+        self.bodies
+            .iter()
+            .any(|b| String::from_utf8_lossy(b).contains(needle))
+    }
+}
+
 /// Server state.
 pub struct State {
     /// Capabilities after login.
@@ -87,8 +120,7 @@ pub struct State {
 pub struct Fake {
     /// Its port on 127.0.0.1.
     pub port: u16,
-    /// Shared state.
-    pub state: Arc<Mutex<State>>,
+    state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -141,10 +173,25 @@ impl Fake {
         Fake { port, state, stop }
     }
 
+    /// Starts a server that stores every APPEND.
+    pub fn storing(caps: &str) -> Fake {
+        Fake::start(caps, store_all())
+    }
+
+    /// `imap://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("imap://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's state, locked (drop it before the server needs it).
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("lock")
+    }
+
     /// Bodies stored in a mailbox, in UID order.
     pub fn bodies(&self, mailbox: &str) -> Vec<Vec<u8>> {
-        let g = self.state.lock().expect("lock");
-        g.mailboxes
+        self.state()
+            .mailboxes
             .get(mailbox)
             .map(|v| v.iter().map(|(_, b)| b.clone()).collect())
             .unwrap_or_default()

@@ -1,15 +1,24 @@
-//! Helpers shared by the integration tests: locating the shared corpus,
-//! building small Kerio stores in temp dirs, running the binary, and
-//! reading Maildir trees back.
-#![allow(dead_code)]
+//! What the integration tests share: where things are (the crate, the
+//! sample store, the shared corpus), running the binary ([`run`]),
+//! building Kerio stores ([`store`]), reading results back (Maildir
+//! trees, `index.fld`, JSON), the servers the tests start ([`dovecot`],
+//! [`radicale`], the scripted [`fakeimap`]), an IMAP reader written for
+//! the tests ([`imap`]) and the export fixtures ([`export`]).
 
 pub mod dovecot;
 pub mod export;
 pub mod fakeimap;
 pub mod imap;
+pub mod radicale;
+pub mod run;
+pub mod store;
+
+pub use run::{bin, report_or_null, Outcome, Run};
+pub use store::StoreBuilder;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 /// The crate root.
@@ -17,13 +26,26 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared corpus: `$KERIO_CORPUS`, else `../shared/corpus`. Prints a
-/// clear SKIPPED line and returns `None` when it is absent.
-pub fn corpus_dir(test: &str) -> Option<PathBuf> {
-    let p = std::env::var_os("KERIO_CORPUS")
+/// The bundled sample store (`sample-store/`).
+pub fn sample() -> PathBuf {
+    root().join("sample-store")
+}
+
+/// `sample-store/expected-counts.json`: what the sample store holds.
+pub fn sample_expected() -> serde_json::Value {
+    json(&sample().join("expected-counts.json"))
+}
+
+/// `part` of the shared corpus (`$KERIO_CORPUS`, else `../shared/corpus`),
+/// e.g. `fixtures` or `calendar-contacts`. The corpus is read in place and
+/// never copied into the repository (its licences differ). Prints a clear
+/// SKIPPED line for `test` and returns `None` when it is absent.
+pub fn corpus_dir(test: &str, part: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("KERIO_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/corpus"));
-    if p.join("MANIFEST.tsv").is_file() {
+    let p = base.join(part);
+    if p.is_dir() {
         Some(p)
     } else {
         eprintln!(
@@ -34,55 +56,12 @@ pub fn corpus_dir(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// The built binary.
-pub fn bin() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("kerio-migrate").expect("binary built")
-}
-
-/// Path of the built binary (for std::process::Command).
-pub fn bin_path() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("kerio-migrate")
-}
-
-/// A Kerio store being built in a directory (`DIR/store/mail/...`).
-pub struct StoreBuilder {
-    /// The install directory.
-    pub install: PathBuf,
-}
-
-impl StoreBuilder {
-    pub fn new(install: &Path) -> StoreBuilder {
-        fs::create_dir_all(install.join("store/mail")).expect("mkdir");
-        StoreBuilder {
-            install: install.to_path_buf(),
-        }
-    }
-
-    /// Directory of a folder; `folder` is the on-disk (mUTF-7) relative path.
-    pub fn folder_dir(&self, account: &str, folder: &str) -> PathBuf {
-        let (user, domain) = account.split_once('@').expect("user@domain");
-        self.install
-            .join("store/mail")
-            .join(domain)
-            .join(user)
-            .join(folder)
-    }
-
-    /// Writes `#msgs/<id>.eml`.
-    pub fn item(&self, account: &str, folder: &str, id: &str, bytes: &[u8]) -> PathBuf {
-        let d = self.folder_dir(account, folder).join("#msgs");
-        fs::create_dir_all(&d).expect("mkdir");
-        let p = d.join(format!("{id}.eml"));
-        fs::write(&p, bytes).expect("write item");
-        p
-    }
-
-    /// Writes `index.fld` lines.
-    pub fn index(&self, account: &str, folder: &str, lines: &[String]) {
-        let d = self.folder_dir(account, folder);
-        fs::create_dir_all(&d).expect("mkdir");
-        fs::write(d.join("index.fld"), lines.join("\n") + "\n").expect("write index");
-    }
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Files in a Maildir folder's `cur/` and `new/`, by base name (before
@@ -104,6 +83,23 @@ pub fn maildir_messages(folder_dir: &Path) -> BTreeMap<String, PathBuf> {
         }
     }
     m
+}
+
+/// The items of a Kerio folder directory: (file stem, path) of every
+/// `#msgs/*.eml`, sorted.
+pub fn items_of(folder: &Path) -> Vec<(String, PathBuf)> {
+    let mut v: Vec<(String, PathBuf)> = fs::read_dir(folder.join("#msgs"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")))
+        .map(|p| {
+            let stem = p.file_stem().expect("stem").to_string_lossy().into_owned();
+            (stem, p)
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 /// Independent LF/CR → CRLF normalisation (not the library's), for checks.
@@ -160,6 +156,18 @@ pub fn index_of(folder: &Path) -> std::collections::HashMap<u64, (u32, i64, i64)
     m
 }
 
+/// The internal date a message must get from its index record (id → (F,
+/// T, D), see [`index_of`]) or, without a plausible one, from the item
+/// file's mtime: T, then D, when after 1980.
+pub fn expected_internal_date(rec: Option<&(u32, i64, i64)>, item: &Path) -> i64 {
+    let plausible = |t: i64| t >= 315_532_800;
+    match rec {
+        Some((_, t, _)) if plausible(*t) => *t,
+        Some((_, _, d)) if plausible(*d) => *d,
+        _ => mtime(item),
+    }
+}
+
 /// A file's modification time (Unix seconds).
 pub fn mtime(p: &Path) -> i64 {
     fs::metadata(p)
@@ -176,4 +184,42 @@ pub fn mtime(p: &Path) -> i64 {
 pub fn json(path: &Path) -> serde_json::Value {
     let s = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&s).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The first place where two JSON values differ (`.a.b[3]: x vs y`), or
+/// `None` when they are equal.
+pub fn json_diff(got: &serde_json::Value, want: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    fn walk(g: &Value, w: &Value, at: &str) -> Option<String> {
+        match (g, w) {
+            (Value::Object(a), Value::Object(b)) => {
+                a.keys()
+                    .chain(b.keys())
+                    .find_map(|k| match (a.get(k), b.get(k)) {
+                        (Some(x), Some(y)) => walk(x, y, &format!("{at}.{k}")),
+                        (x, y) => Some(format!("{at}.{k}: {x:?} vs {y:?}")),
+                    })
+            }
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+                .iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (x, y))| walk(x, y, &format!("{at}[{i}]"))),
+            _ => (g != w).then(|| format!("{at}: {g} vs {w}")),
+        }
+    }
+    walk(got, want, "")
+}
+
+/// The rows of `sql` on an SQLite file (a journal), as tuples.
+pub fn query<T>(db: &Path, sql: &str) -> Vec<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    let c = rusqlite::Connection::open(db).expect("open journal");
+    let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    st.query_map([], |r| T::try_from(r))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect()
 }
