@@ -9,6 +9,7 @@ mod corpus;
 mod export_corpus;
 mod export_dav;
 mod export_fixtures;
+mod golden;
 mod imap_dovecot;
 mod imap_fake;
 mod maildir_dovecot;
