@@ -68,11 +68,15 @@ fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
         .report(&report)
         .args(["--max-rate", "0.05"])
         .spawn(Stdio::piped());
-    // The journal exists once the handlers are installed and the run began.
-    wait_while_running(&mut child, Duration::from_secs(30), "journal", || {
-        journal.exists()
-    });
-    std::thread::sleep(Duration::from_millis(1500));
+    // The first message goes at once; then the pacer holds the next one
+    // for 20 s. (A fixed sleep here raced a loaded machine: with nothing
+    // delivered yet, `migrated` was 0.)
+    wait_while_running(
+        &mut child,
+        Duration::from_secs(30),
+        "a first message",
+        || maildir_count(&out_dir) >= 1,
+    );
     // SAFETY: plain kill(2) on our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
