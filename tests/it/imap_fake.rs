@@ -653,6 +653,7 @@ fn a_message_found_done_by_its_content_keeps_its_uid_in_the_journal() {
     let journal = tmp.path().join("j.sqlite");
     let q = "SELECT uid, target_id, uidvalidity, size, mailbox, message_id, src_mtime FROM items ORDER BY item";
     let before: Vec<JournalTargetFields> = query(&journal, q);
+    assert_eq!(before.len(), n, "{before:?}");
     assert!(before.iter().all(|r| r.0.is_some()), "{before:?}");
     // The files get another mtime: the next run reads and hashes them and
     // finds them done by content.
@@ -668,6 +669,7 @@ fn a_message_found_done_by_its_content_keeps_its_uid_in_the_journal() {
     assert_eq!(o.report["totals"]["already_present"], n as u64);
     assert_eq!(stored(&fake), (0..n).collect::<Vec<_>>());
     let after: Vec<JournalTargetFields> = query(&journal, q);
+    assert_eq!(after.len(), n, "{after:?}");
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(
             (&a.0, &a.1, &a.2, &a.3, &a.4, &a.5),
