@@ -6,7 +6,7 @@
 
 use crate::support::export::small_store;
 use crate::support::radicale::Radicale;
-use crate::support::Run;
+use crate::support::{sample, Run};
 use calcard::icalendar::ICalendar;
 use calcard::vcard::VCard;
 use kerio_migrate::journal::Journal;
@@ -191,20 +191,12 @@ fn bin_with_password(
     (o.code, o.report, out)
 }
 
-/// The sample store (sample-store/ in the repository, once merged) goes
-/// through Radicale too: every account's contacts and calendars, as flat
-/// collections `alice/<account>_<folder>/` (Radicale's owner_only rights
-/// allow no nesting).
+/// The sample store goes through Radicale too: every account's contacts
+/// and calendars, as flat collections `alice/<account>_<folder>/`
+/// (Radicale's owner_only rights allow no nesting).
 #[test]
 fn sample_store_round_trips_through_radicale() {
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-store");
-    if !sample.is_dir() {
-        eprintln!(
-            "SKIPPED: sample store not found at {} (not merged yet)",
-            sample.display()
-        );
-        return;
-    }
+    let sample = sample();
     let tmp = tempfile::tempdir().expect("tmp");
     let rad = Radicale::start(&tmp.path().join("radicale"));
     let url = format!("{}alice/{{account}}_{{folder}}/", rad.url());
