@@ -461,23 +461,37 @@ fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
         .no_defaults()
         .args(["--batch", "1", "--max-bytes-per-day", "2K"])
         .spawn(Stdio::piped());
+    // Stderr line by line from a reader thread, so that a run that never
+    // says it waits fails after a minute instead of hanging the suite.
     let stderr = child.stderr.take().expect("stderr");
-    let mut lines = std::io::BufReader::new(stderr).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = String::new();
-    for l in lines.by_ref() {
-        let l = l.expect("line");
+    while let Ok(l) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         seen.push_str(&l);
         seen.push('\n');
         if l.contains("--max-bytes-per-day used up; waiting until") {
             break;
         }
     }
+    if !seen.contains("waiting until") {
+        let _ = child.kill();
+    }
     assert!(seen.contains("waiting until"), "{seen}");
     // SAFETY: plain kill(2) on our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
-    let status = child.wait().expect("wait");
+    let status = wait_at_most(&mut child, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("still running 30 s after SIGINT: {seen}"));
     assert_eq!(status.code(), Some(4), "interrupted: {seen}");
     let r = json(&report);
     let t = &r["totals"];
