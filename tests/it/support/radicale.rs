@@ -21,27 +21,36 @@ impl Radicale {
         Radicale::start_with(base, false)
     }
 
-    /// HTTPS with a private CA when `tls`.
+    /// HTTPS with a private CA when `tls`. A port taken between choosing
+    /// and binding it is retried on another (as for Dovecot).
     pub fn start_with(base: &Path, tls: bool) -> Radicale {
-        let port = free_port();
         let script = root().join("tests/harness/radicale-up.sh");
-        let out = Command::new("bash")
-            .env("TLS", if tls { "1" } else { "0" })
-            .arg(&script)
-            .arg(base)
-            .arg(port.to_string())
-            .output()
-            .expect("run radicale-up.sh");
-        assert!(
-            out.status.success(),
-            "radicale-up.sh failed (this test needs python3 with venv and PyPI, or RADICALE_VENV):\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Radicale {
-            base: base.to_path_buf(),
-            port,
+        let mut failures = Vec::new();
+        for _attempt in 0..3 {
+            let port = free_port();
+            let out = Command::new("bash")
+                .env("TLS", if tls { "1" } else { "0" })
+                .arg(&script)
+                .arg(base)
+                .arg(port.to_string())
+                .output()
+                .expect("run radicale-up.sh");
+            if out.status.success() {
+                return Radicale {
+                    base: base.to_path_buf(),
+                    port,
+                };
+            }
+            failures.push(format!(
+                "port {port}:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
+        panic!(
+            "radicale-up.sh failed (this test needs python3 with venv and PyPI, or RADICALE_VENV):\n{}",
+            failures.join("\n")
+        );
     }
 
     /// `http://127.0.0.1:PORT/`.
