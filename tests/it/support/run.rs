@@ -45,12 +45,20 @@ pub struct Outcome {
 }
 
 impl fmt::Display for Outcome {
-    /// For assertion messages: the exit code, stderr and the report.
+    /// For assertion messages: the exit code, stderr, the start of stdout
+    /// and the report.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut end = self.stdout.len().min(2000);
+        while !self.stdout.is_char_boundary(end) {
+            end -= 1;
+        }
         write!(
             f,
-            "exit {}\n--- stderr\n{}\n--- report\n{}",
-            self.code, self.stderr, self.report
+            "exit {}\n--- stderr\n{}\n--- stdout\n{}\n--- report\n{}",
+            self.code,
+            self.stderr,
+            &self.stdout[..end],
+            self.report
         )
     }
 }
