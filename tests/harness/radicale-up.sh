@@ -3,7 +3,7 @@
 #
 # Starts a private Radicale (CalDAV/CardDAV server from PyPI) on 127.0.0.1:PORT
 # (default 5232), storing collections under BASE_DIR/collections. Used by the
-# export tests (tests/export_dav.rs), which pick a free port and stop it again
+# export tests (tests/it/export_dav.rs), which pick a free port and stop it again
 # with radicale-down.sh.
 #
 # The venv: RADICALE_VENV, default ${XDG_CACHE_HOME:-$HOME/.cache}/kerio-migrate/radicale-venv.

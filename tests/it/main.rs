@@ -1,0 +1,19 @@
+//! The integration tests: one binary (as ripgrep does), one module per
+//! area, and one helper module (`support`). `cargo test --test it FILTER`
+//! runs a part, e.g. `cargo test --test it imap_fake::`.
+
+mod support;
+
+mod backup;
+mod corpus;
+mod export_corpus;
+mod export_dav;
+mod export_fixtures;
+mod golden;
+mod imap_dovecot;
+mod imap_fake;
+mod maildir_dovecot;
+mod plan;
+mod run_safety;
+mod sample_store;
+mod verify;

@@ -1,0 +1,258 @@
+//! How a run behaves around it: two runs on one journal, SIGTERM during a
+//! paced run, and a journal that fails under the driver. Against the Maildir
+//! target (no server needed).
+
+use crate::support::run::{wait_at_most, wait_while_running};
+use crate::support::*;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// One account with `n` small messages in INBOX.
+fn store(dir: &Path, n: usize) -> StoreBuilder {
+    let s = StoreBuilder::new(&dir.join("kerio"));
+    s.messages("ann@run.test", "INBOX", n, |i| {
+        format!(
+            "From: a@run.test\nSubject: {i}\nMessage-ID: <{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
+        )
+    });
+    s
+}
+
+fn maildir_count(dir: &Path) -> usize {
+    maildir_messages(&dir.join("ann@run.test")).len()
+}
+
+#[test]
+fn a_second_run_on_the_same_journal_stops_before_sending() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 3);
+    let journal = tmp.path().join("state/j.sqlite");
+    std::fs::create_dir_all(journal.parent().expect("dir")).expect("mkdir");
+    // Another run holds the journal.
+    let lock = std::fs::File::create(tmp.path().join("state/j.sqlite.lock")).expect("lock file");
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    assert_eq!(rc, 0);
+    let out_dir = tmp.path().join("maildir");
+    let migrate = Run::migrate_to_maildir(&s.install, &out_dir).state(&journal);
+    let o = migrate.run();
+    assert_eq!(o.code, 1, "{o}");
+    assert!(
+        o.stderr.contains("another kerio-migrate run is using") && o.stderr.contains("j.sqlite"),
+        "{o}"
+    );
+    assert_eq!(maildir_count(&out_dir), 0, "nothing was written");
+    // Once the other run is gone, the same command works.
+    drop(lock);
+    let o = migrate.run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(maildir_count(&out_dir), 3);
+}
+
+#[test]
+fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 6);
+    let out_dir = tmp.path().join("maildir");
+    let journal = tmp.path().join("j.sqlite");
+    let report = tmp.path().join("r.json");
+    // One message every 20 s: the run sits in the pacer.
+    let mut child = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&journal)
+        .report(&report)
+        .args(["--max-rate", "0.05"])
+        .spawn(Stdio::piped());
+    // The first message goes at once; then the pacer holds the next one
+    // for 20 s. (A fixed sleep here raced a loaded machine: with nothing
+    // delivered yet, `migrated` was 0.)
+    wait_while_running(
+        &mut child,
+        Duration::from_secs(30),
+        "a first message",
+        || maildir_count(&out_dir) >= 1,
+    );
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let sent = Instant::now();
+    let status = wait_at_most(&mut child, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("still running 15 s after SIGTERM"));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(4), "{status:?}: {err}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "the pacer's wait ends at once: {:?}",
+        sent.elapsed()
+    );
+    // The report is written and says what happened to every item.
+    let r = json(&report);
+    assert_eq!(r["interrupted"], true, "{r}");
+    let t = &r["totals"];
+    assert_eq!(t["expected"], 6);
+    let migrated = t["migrated"].as_u64().expect("migrated");
+    assert!((1..6).contains(&migrated), "{t}");
+    assert_eq!(t["skipped"].as_u64(), Some(6 - migrated), "{t}");
+    assert_eq!(maildir_count(&out_dir) as u64, migrated);
+    // The journal has the run's end and every message that arrived.
+    let c = rusqlite::Connection::open(&journal).expect("journal");
+    let (code, finished): (Option<i64>, Option<String>) = c
+        .query_row(
+            "SELECT exit_code, finished FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("run row");
+    assert_eq!(code, Some(4));
+    assert!(finished.is_some());
+    let done: i64 = c
+        .query_row("SELECT COUNT(*) FROM items WHERE state = 'done'", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(done as u64, migrated);
+}
+
+/// A Maildir target whose sessions break the journal's items table when
+/// they prepare their first mailbox (so every journal read after it fails).
+struct BreaksJournal {
+    inner: kerio_migrate::dest::maildir::MaildirDest,
+    journal: std::path::PathBuf,
+}
+
+struct BreaksJournalSession {
+    inner: Box<dyn kerio_migrate::dest::DestSession>,
+    journal: std::path::PathBuf,
+    broken: bool,
+}
+
+impl kerio_migrate::dest::Destination for BreaksJournal {
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+    fn open(
+        &self,
+        account: &kerio_migrate::source::kerio::Account,
+    ) -> Result<Box<dyn kerio_migrate::dest::DestSession>, kerio_migrate::dest::DestError> {
+        Ok(Box::new(BreaksJournalSession {
+            inner: self.inner.open(account)?,
+            journal: self.journal.clone(),
+            broken: false,
+        }))
+    }
+}
+
+impl kerio_migrate::dest::Planner for BreaksJournalSession {
+    fn target_account(&self) -> String {
+        self.inner.target_account()
+    }
+    fn plan_mailbox(
+        &mut self,
+        spec: &kerio_migrate::dest::MailboxSpec,
+    ) -> Result<String, kerio_migrate::dest::DestError> {
+        self.inner.plan_mailbox(spec)
+    }
+    fn finish(self: Box<Self>) -> Result<(), kerio_migrate::dest::DestError> {
+        self.inner.finish()
+    }
+}
+
+impl kerio_migrate::dest::DestSession for BreaksJournalSession {
+    fn prepare_mailbox(
+        &mut self,
+        spec: &kerio_migrate::dest::MailboxSpec,
+    ) -> Result<String, kerio_migrate::dest::DestError> {
+        if !std::mem::replace(&mut self.broken, true) {
+            let c = rusqlite::Connection::open(&self.journal).expect("journal");
+            c.execute_batch("ALTER TABLE items RENAME TO items_gone")
+                .expect("rename");
+        }
+        self.inner.prepare_mailbox(spec)
+    }
+    fn deliver(
+        &mut self,
+        mailbox: &str,
+        messages: &mut dyn Iterator<Item = kerio_migrate::dest::Outgoing>,
+        events: &mut dyn FnMut(kerio_migrate::dest::SessionEvent) -> bool,
+    ) -> Result<(), kerio_migrate::dest::DestError> {
+        self.inner.deliver(mailbox, messages, events)
+    }
+    fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
+        self.inner.durability_barrier()
+    }
+}
+
+#[test]
+fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
+    use kerio_migrate::dest::maildir::{MaildirDest, MaildirOptions};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 4);
+    s.item(
+        "ann@run.test",
+        "Archive",
+        "00000001",
+        b"From: a@run.test\nMessage-ID: <a@run.test>\n\narchived\n",
+    );
+    let journal_path = tmp.path().join("j.sqlite");
+    let target = BreaksJournal {
+        inner: MaildirDest::new(&tmp.path().join("maildir"), MaildirOptions::default())
+            .expect("target"),
+        journal: journal_path.clone(),
+    };
+    let journal = kerio_migrate::journal::Journal::open(
+        &journal_path,
+        &kerio_migrate::dest::Destination::id(&target),
+        "test",
+    )
+    .expect("journal");
+    let store = kerio_migrate::source::kerio::Store::open(&s.install).expect("store");
+    let progress = kerio_migrate::progress::Progress::new(
+        "migrate",
+        Some(0),
+        kerio_migrate::progress::ProgressMode::Quiet,
+    );
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let report = kerio_migrate::engine::migrate(
+        &store,
+        &target,
+        &journal,
+        &kerio_migrate::engine::MigrateOptions::default(),
+        &progress,
+        &cancel,
+    );
+    assert!(
+        report.fatal.as_deref().is_some_and(|f| f.contains("items")),
+        "{:?}",
+        report.fatal
+    );
+    assert_eq!(report.exit_code, 1);
+    let folders = &report.accounts[0].folders;
+    assert_eq!(folders.len(), 2);
+    for f in folders {
+        assert!(
+            f.counts.balanced() && f.counts.expected > 0,
+            "{}: {:?}",
+            f.folder,
+            f.counts
+        );
+        assert_eq!(f.counts.skipped, f.counts.expected, "{}", f.folder);
+    }
+    let first = &folders[0];
+    assert!(
+        first
+            .skipped
+            .iter()
+            .all(|n| n.reason == "not attempted: journal error"),
+        "{:?}",
+        first.skipped
+    );
+    assert!(report.totals.balanced(), "{:?}", report.totals);
+}

@@ -1,0 +1,580 @@
+//! A scripted IMAP server for what Dovecot will not do on demand (no
+//! LITERAL+, NO [TOOBIG], [THROTTLED], a connection dropped mid-batch,
+//! untagged data before `+`, BYE). It speaks just enough IMAP for the
+//! migration: CAPABILITY, LOGIN, AUTHENTICATE PLAIN, LIST, CREATE,
+//! SUBSCRIBE, EXAMINE, UNSELECT, CLOSE, STATUS, APPEND (MULTIAPPEND, sync
+//! and non-sync literals, literal8), UID FETCH (UID RFC822.SIZE
+//! INTERNALDATE / BODY.PEEK[]), UID SEARCH (UID set, HEADER), LOGOUT. A
+//! script decides the fate of every APPEND command. Without UIDPLUS in its
+//! capabilities it answers APPEND without APPENDUID; with `rewrite` it
+//! stores every message with an extra header (like servers that rewrite
+//! what they store).
+//!
+//! Scripts: [`store_all`], [`only_nth`] (every APPEND stored but one) or
+//! any closure through [`script`].
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// What happens to one APPEND command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Store the messages and answer OK [APPENDUID].
+    Store,
+    /// Store them, then close the connection without answering.
+    StoreThenDrop,
+    /// Close the connection before storing (after the literals were read).
+    DropBeforeStore,
+    /// Answer `NO <text>` (instead of `+` when the first literal is
+    /// synchronising); store nothing.
+    No(String),
+    /// Send `* BYE` and close, storing nothing.
+    Bye,
+    /// Close before storing, and refuse the next N logins.
+    DropBeforeStoreRefuseLogins(usize),
+    /// Store, close without answering, and refuse the next N logins.
+    StoreThenDropRefuseLogins(usize),
+    /// Take this many milliseconds, then store and answer (a slow server:
+    /// the client may have given up by then).
+    DelayThenStore(u64),
+    /// Store at once, answer this many milliseconds later (the message is
+    /// there while the client still waits for its UID).
+    StoreThenDelayAnswer(u64),
+}
+
+/// One APPEND command as the server saw it.
+#[derive(Debug, Clone)]
+pub struct AppendCmd {
+    /// Connection number (1-based).
+    pub conn: usize,
+    /// Messages (bodies) in the command.
+    pub bodies: Vec<Vec<u8>>,
+    /// The command's lines as sent (without literal data).
+    pub lines: Vec<String>,
+}
+
+/// The script: called for every APPEND command with its index (from 0,
+/// over all connections).
+pub type Script = Box<dyn FnMut(usize, &AppendCmd) -> Action + Send>;
+
+/// A script from a closure.
+pub fn script(f: impl FnMut(usize, &AppendCmd) -> Action + Send + 'static) -> Script {
+    Box::new(f)
+}
+
+/// Stores every APPEND.
+pub fn store_all() -> Script {
+    script(|_, _| Action::Store)
+}
+
+/// Stores every APPEND but the `n`th (from 0), which gets `action`.
+pub fn only_nth(n: usize, action: Action) -> Script {
+    script(move |i, _| {
+        if i == n {
+            action.clone()
+        } else {
+            Action::Store
+        }
+    })
+}
+
+impl AppendCmd {
+    /// True when one of the command's messages contains `needle`.
+    pub fn carries(&self, needle: &str) -> bool {
+        self.bodies
+            .iter()
+            .any(|b| String::from_utf8_lossy(b).contains(needle))
+    }
+}
+
+/// Server state.
+pub struct State {
+    /// Capabilities after login.
+    pub caps: String,
+    /// Send these untagged lines before every `+`.
+    pub untagged_before_plus: Vec<String>,
+    /// Mailboxes: name → (uid, body, flags line).
+    pub mailboxes: BTreeMap<String, Vec<(u32, Vec<u8>)>>,
+    /// Next UID.
+    pub uid_next: u32,
+    /// Every APPEND command received.
+    pub appends: Vec<AppendCmd>,
+    /// Every command line received (no literal data).
+    pub lines: Vec<String>,
+    /// Connections accepted.
+    pub connections: usize,
+    /// Refuse this many more logins.
+    pub reject_auth: usize,
+    /// Store every message with a header added in front.
+    pub rewrite: bool,
+    /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
+    pub dates: BTreeMap<u32, String>,
+    script: Script,
+}
+
+/// A running fake server.
+pub struct Fake {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+impl Fake {
+    /// Starts a server with these post-login capabilities.
+    pub fn start(caps: &str, script: Script) -> Fake {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let mut mailboxes = BTreeMap::new();
+        mailboxes.insert("INBOX".to_string(), Vec::new());
+        let state = Arc::new(Mutex::new(State {
+            caps: caps.to_string(),
+            untagged_before_plus: Vec::new(),
+            mailboxes,
+            uid_next: 1,
+            appends: Vec::new(),
+            lines: Vec::new(),
+            connections: 0,
+            reject_auth: 0,
+            rewrite: false,
+            dates: BTreeMap::new(),
+            script,
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, stp) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                if stp.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(s) = s else { continue };
+                let st = st.clone();
+                std::thread::spawn(move || {
+                    let n = {
+                        let mut g = st.lock().expect("lock");
+                        g.connections += 1;
+                        g.connections
+                    };
+                    let _ = serve(s, st, n);
+                });
+            }
+        });
+        Fake { port, state, stop }
+    }
+
+    /// Starts a server that stores every APPEND.
+    pub fn storing(caps: &str) -> Fake {
+        Fake::start(caps, store_all())
+    }
+
+    /// `imap://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("imap://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's state, locked (drop it before the server needs it).
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("lock")
+    }
+
+    /// Bodies stored in a mailbox, in UID order.
+    pub fn bodies(&self, mailbox: &str) -> Vec<Vec<u8>> {
+        self.state()
+            .mailboxes
+            .get(mailbox)
+            .map(|v| v.iter().map(|(_, b)| b.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Parses an astring at the start of `s`: returns it and the rest.
+fn astring(s: &str) -> (String, &str) {
+    let s = s.trim_start();
+    if let Some(r) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut it = r.char_indices();
+        while let Some((i, c)) = it.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = it.next() {
+                        out.push(n);
+                    }
+                }
+                '"' => return (out, &r[i + 1..]),
+                c => out.push(c),
+            }
+        }
+        (out, "")
+    } else {
+        let end = s.find(' ').unwrap_or(s.len());
+        (s[..end].to_string(), &s[end..])
+    }
+}
+
+/// `{n}`, `{n+}`, `~{n+}` at the end of a line: (size, non-sync).
+fn literal_at_end(line: &str) -> Option<(usize, bool)> {
+    let l = line.strip_suffix('}')?;
+    let open = l.rfind('{')?;
+    let inner = &l[open + 1..];
+    let (num, non_sync) = match inner.strip_suffix('+') {
+        Some(n) => (n, true),
+        None => (inner, false),
+    };
+    Some((num.parse().ok()?, non_sync))
+}
+
+/// The quoted date-time of an APPEND line (before its literal), if any.
+fn append_date(line: &str) -> Option<String> {
+    let head = &line[..line.rfind('{')?];
+    let end = head.rfind('"')?;
+    let start = head[..end].rfind('"')?;
+    let d = &head[start + 1..end];
+    (d.len() == 26 && d.as_bytes()[2] == b'-').then(|| d.to_string())
+}
+
+fn uid_set(spec: &str, max: u32) -> Vec<(u32, u32)> {
+    spec.split(',')
+        .filter_map(|p| match p.split_once(':') {
+            Some((a, b)) => {
+                let a: u32 = a.parse().ok()?;
+                let b: u32 = if b == "*" {
+                    max.max(a)
+                } else {
+                    b.parse().ok()?
+                };
+                Some((a.min(b), a.max(b)))
+            }
+            None => p.parse().ok().map(|a: u32| (a, a)),
+        })
+        .collect()
+}
+
+fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()> {
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut w = s.try_clone()?;
+    let mut r = BufReader::new(s);
+    w.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] fake ready\r\n")?;
+    let mut selected: Option<String> = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        st.lock().expect("lock").lines.push(line.clone());
+        let (tag, rest) = line.split_once(' ').unwrap_or((&line, ""));
+        let (cmd, args) = rest.split_once(' ').unwrap_or((rest, ""));
+        let cmd = cmd.to_ascii_uppercase();
+        let out = |w: &mut TcpStream, s: String| w.write_all(s.as_bytes());
+        match cmd.as_str() {
+            "CAPABILITY" => {
+                let caps = st.lock().expect("lock").caps.clone();
+                out(&mut w, format!("* CAPABILITY {caps}\r\n{tag} OK done\r\n"))?;
+            }
+            "LOGIN" | "AUTHENTICATE" => {
+                let reject = {
+                    let mut g = st.lock().expect("lock");
+                    let r = g.reject_auth > 0;
+                    g.reject_auth = g.reject_auth.saturating_sub(1);
+                    r
+                };
+                if reject {
+                    out(
+                        &mut w,
+                        format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"),
+                    )?;
+                } else {
+                    out(&mut w, format!("{tag} OK logged in\r\n"))?;
+                }
+            }
+            "LIST" => {
+                let (_, rest) = astring(args);
+                let (pat, _) = astring(rest);
+                let mut resp = String::new();
+                if pat.is_empty() {
+                    resp.push_str("* LIST (\\Noselect) \"/\" \"\"\r\n");
+                } else {
+                    for name in st.lock().expect("lock").mailboxes.keys() {
+                        resp.push_str(&format!("* LIST () \"/\" {}\r\n", quote(name)));
+                    }
+                }
+                out(&mut w, format!("{resp}{tag} OK done\r\n"))?;
+            }
+            "CREATE" => {
+                let (name, _) = astring(args);
+                st.lock().expect("lock").mailboxes.entry(name).or_default();
+                out(&mut w, format!("{tag} OK created\r\n"))?;
+            }
+            "SUBSCRIBE" | "NOOP" => out(&mut w, format!("{tag} OK done\r\n"))?,
+            "UNSELECT" | "CLOSE" => {
+                selected = None;
+                out(&mut w, format!("{tag} OK done\r\n"))?;
+            }
+            "EXAMINE" | "SELECT" => {
+                let (name, _) = astring(args);
+                let g = st.lock().expect("lock");
+                let n = g.mailboxes.get(&name).map_or(0, Vec::len);
+                let next = g.uid_next;
+                drop(g);
+                selected = Some(name);
+                out(&mut w, format!(
+                    "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [PERMANENTFLAGS ()] ro\r\n* {n} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT {next}] n\r\n{tag} OK [READ-ONLY] done\r\n"
+                ))?;
+            }
+            "STATUS" => {
+                let (name, _) = astring(args);
+                let g = st.lock().expect("lock");
+                let n = g.mailboxes.get(&name).map_or(0, Vec::len);
+                let next = g.uid_next;
+                drop(g);
+                out(
+                    &mut w,
+                    format!(
+                    "* STATUS {} (MESSAGES {n} UIDNEXT {next} UIDVALIDITY 42)\r\n{tag} OK done\r\n",
+                    quote(&name)
+                ),
+                )?;
+            }
+            "UID" => {
+                // UID FETCH set (items) | UID SEARCH criteria
+                let mut parts = args.splitn(3, ' ');
+                let sub = parts.next().unwrap_or("").to_ascii_uppercase();
+                let g = st.lock().expect("lock");
+                let msgs = selected
+                    .as_ref()
+                    .and_then(|m| g.mailboxes.get(m))
+                    .cloned()
+                    .unwrap_or_default();
+                let dates = g.dates.clone();
+                drop(g);
+                let max = msgs.last().map_or(0, |m| m.0);
+                if sub == "SEARCH" {
+                    let criteria = args.split_once(' ').map_or("", |(_, c)| c);
+                    let mut ranges: Option<Vec<(u32, u32)>> = None;
+                    let mut header: Option<(String, String)> = None;
+                    let mut rest = criteria.trim_start();
+                    while !rest.is_empty() {
+                        let (key, r) = astring(rest);
+                        match key.to_ascii_uppercase().as_str() {
+                            "UID" => {
+                                let (set, r2) = astring(r);
+                                ranges = Some(uid_set(&set, max));
+                                rest = r2.trim_start();
+                            }
+                            "HEADER" => {
+                                let (name, r2) = astring(r);
+                                let (value, r3) = astring(r2);
+                                header = Some((name, value));
+                                rest = r3.trim_start();
+                            }
+                            _ => rest = r.trim_start(),
+                        }
+                    }
+                    let mut hits = Vec::new();
+                    for (uid, body) in &msgs {
+                        if let Some(r) = &ranges {
+                            if !r.iter().any(|(a, b)| uid >= a && uid <= b) {
+                                continue;
+                            }
+                        }
+                        if let Some((name, value)) = &header {
+                            let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+                            let head = text.split("\r\n\r\n").next().unwrap_or("");
+                            let want = format!("{}:", name.to_ascii_lowercase());
+                            let found = head.lines().any(|l| {
+                                l.starts_with(&want)
+                                    && l[want.len()..].contains(&value.to_ascii_lowercase())
+                            });
+                            if !found {
+                                continue;
+                            }
+                        }
+                        hits.push(uid.to_string());
+                    }
+                    let sp = if hits.is_empty() { "" } else { " " };
+                    out(
+                        &mut w,
+                        format!("* SEARCH{sp}{}\r\n{tag} OK done\r\n", hits.join(" ")),
+                    )?;
+                    continue;
+                }
+                let set = parts.next().unwrap_or("");
+                let items = parts.next().unwrap_or("").to_ascii_uppercase();
+                let ranges = uid_set(set, max);
+                let mut resp: Vec<u8> = Vec::new();
+                for (i, (uid, body)) in msgs.iter().enumerate() {
+                    if !ranges.iter().any(|(a, b)| uid >= a && uid <= b) {
+                        continue;
+                    }
+                    let mut head = format!("* {} FETCH (UID {uid}", i + 1);
+                    if items.contains("RFC822.SIZE") {
+                        head.push_str(&format!(" RFC822.SIZE {}", body.len()));
+                    }
+                    if items.contains("INTERNALDATE") {
+                        let d = dates
+                            .get(uid)
+                            .cloned()
+                            .unwrap_or_else(|| "01-Jan-2020 00:00:00 +0000".into());
+                        head.push_str(&format!(" INTERNALDATE \"{d}\""));
+                    }
+                    resp.extend(head.as_bytes());
+                    if items.contains("BODY") {
+                        resp.extend(format!(" BODY[] {{{}}}\r\n", body.len()).as_bytes());
+                        resp.extend(body);
+                    }
+                    resp.extend(b")\r\n");
+                }
+                resp.extend(format!("{tag} OK done\r\n").as_bytes());
+                w.write_all(&resp)?;
+            }
+            "APPEND" => {
+                let (mailbox, mut rest_line) = {
+                    let (m, r) = astring(args);
+                    (m, r.to_string())
+                };
+                let mut cmd = AppendCmd {
+                    conn,
+                    bodies: Vec::new(),
+                    lines: vec![line.clone()],
+                };
+                let mut dates = vec![append_date(&line)];
+                let mut refused_early = None;
+                while let Some((n, non_sync)) = literal_at_end(&rest_line) {
+                    if !non_sync {
+                        // Decide before `+` (like Dovecot, NO replaces `+`).
+                        if cmd.bodies.is_empty() {
+                            let probe = AppendCmd {
+                                bodies: vec![b"(not yet read)".to_vec()],
+                                ..cmd.clone()
+                            };
+                            let mut g = st.lock().expect("lock");
+                            let app_index = g.appends.len();
+                            let a = (g.script)(app_index, &probe);
+                            if let Action::No(t) = &a {
+                                refused_early = Some(t.clone());
+                                g.appends.push(cmd.clone());
+                                drop(g);
+                                out(&mut w, format!("{tag} NO {t}\r\n"))?;
+                                break;
+                            }
+                        }
+                        let pre = st.lock().expect("lock").untagged_before_plus.clone();
+                        let mut s = String::new();
+                        for u in pre {
+                            s.push_str(&u);
+                            s.push_str("\r\n");
+                        }
+                        s.push_str("+ go ahead\r\n");
+                        out(&mut w, s)?;
+                    }
+                    let mut body = vec![0u8; n];
+                    r.read_exact(&mut body)?;
+                    cmd.bodies.push(body);
+                    let mut next = String::new();
+                    if r.read_line(&mut next)? == 0 {
+                        return Ok(());
+                    }
+                    rest_line = next.trim_end_matches(['\r', '\n']).to_string();
+                    cmd.lines.push(rest_line.clone());
+                    dates.push(append_date(&rest_line));
+                }
+                if refused_early.is_some() {
+                    continue;
+                }
+                let action = {
+                    let mut g = st.lock().expect("lock");
+                    let app_index = g.appends.len();
+                    let a = (g.script)(app_index, &cmd);
+                    g.appends.push(cmd.clone());
+                    if let Action::DropBeforeStoreRefuseLogins(n)
+                    | Action::StoreThenDropRefuseLogins(n) = &a
+                    {
+                        g.reject_auth = *n;
+                    }
+                    a
+                };
+                let store = |st: &Arc<Mutex<State>>| -> (u32, u32) {
+                    let mut g = st.lock().expect("lock");
+                    let first = g.uid_next;
+                    for (i, b) in cmd.bodies.iter().enumerate() {
+                        let uid = g.uid_next;
+                        g.uid_next += 1;
+                        let mut body = b.clone();
+                        if g.rewrite {
+                            let mut r = b"X-Fake-Rewritten: yes\r\n".to_vec();
+                            r.extend(body);
+                            body = r;
+                        }
+                        if let Some(Some(d)) = dates.get(i) {
+                            g.dates.insert(uid, d.clone());
+                        }
+                        g.mailboxes
+                            .entry(mailbox.clone())
+                            .or_default()
+                            .push((uid, body));
+                    }
+                    (first, g.uid_next - 1)
+                };
+                if let Action::DelayThenStore(ms) = &action {
+                    std::thread::sleep(Duration::from_millis(*ms));
+                }
+                let stored_early = match &action {
+                    Action::StoreThenDelayAnswer(ms) => {
+                        let r = store(&st);
+                        std::thread::sleep(Duration::from_millis(*ms));
+                        Some(r)
+                    }
+                    _ => None,
+                };
+                match action {
+                    Action::Store | Action::DelayThenStore(_) | Action::StoreThenDelayAnswer(_) => {
+                        let (a, b) = stored_early.unwrap_or_else(|| store(&st));
+                        let set = if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}:{b}")
+                        };
+                        let uidplus = st.lock().expect("lock").caps.contains("UIDPLUS");
+                        if uidplus {
+                            out(&mut w, format!("{tag} OK [APPENDUID 42 {set}] stored\r\n"))?;
+                        } else {
+                            out(&mut w, format!("{tag} OK stored\r\n"))?;
+                        }
+                    }
+                    Action::StoreThenDrop | Action::StoreThenDropRefuseLogins(_) => {
+                        store(&st);
+                        return Ok(());
+                    }
+                    Action::DropBeforeStore | Action::DropBeforeStoreRefuseLogins(_) => {
+                        return Ok(())
+                    }
+                    Action::No(t) => out(&mut w, format!("{tag} NO {t}\r\n"))?,
+                    Action::Bye => {
+                        out(&mut w, "* BYE server shutting down\r\n".into())?;
+                        return Ok(());
+                    }
+                }
+            }
+            "LOGOUT" => {
+                out(&mut w, format!("* BYE bye\r\n{tag} OK bye\r\n"))?;
+                return Ok(());
+            }
+            _ => out(&mut w, format!("{tag} BAD unknown command\r\n"))?,
+        }
+    }
+}
