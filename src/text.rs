@@ -76,6 +76,17 @@ pub fn group_digits(n: u64) -> String {
     out
 }
 
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub fn cut_bytes(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut at = max;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+    }
+}
+
 /// `s` cut to `n` characters, with `…` when it was longer.
 pub fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -163,6 +174,16 @@ mod tests {
         assert_eq!(decimal_bytes(500_000_000), "500 MB");
         assert_eq!(decimal_bytes(1_500_000_000), "1.5 GB");
         assert_eq!(group_digits(35_651_584), "35,651,584");
+    }
+
+    #[test]
+    fn cuts_at_a_character_boundary() {
+        let mut s = format!("{}é more", "g".repeat(119));
+        cut_bytes(&mut s, 120);
+        assert_eq!(s, "g".repeat(119));
+        let mut s = "abc".to_string();
+        cut_bytes(&mut s, 120);
+        assert_eq!(s, "abc");
     }
 
     #[test]

@@ -434,11 +434,7 @@ pub fn safe_name(name: &str) -> String {
         .trim_end_matches(['.', ' ']);
     s = trimmed.to_string();
     if s.len() > 120 {
-        let mut cut = 120;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
+        crate::text::cut_bytes(&mut s, 120);
         s = s.trim_end_matches(['.', ' ']).to_string();
     }
     if s.is_empty() {

@@ -161,7 +161,7 @@ impl Index {
                     index.stats.garbage += 1;
                     if index.stats.garbage_samples.len() < GARBAGE_SAMPLES {
                         let mut text = String::from_utf8_lossy(line).into_owned();
-                        text.truncate(120);
+                        crate::text::cut_bytes(&mut text, 120);
                         index.stats.garbage_samples.push((n as u64 + 1, text));
                     }
                 }
