@@ -4,6 +4,7 @@
 
 mod support;
 
+mod architecture;
 mod backup;
 mod corpus;
 mod export_corpus;

@@ -97,6 +97,7 @@ pub mod auth;
 pub mod caps;
 mod client;
 pub mod conn;
+mod connect;
 mod core;
 pub mod error;
 mod reconcile;
@@ -308,7 +309,7 @@ impl Destination for ImapDest {
                 .clone()
         };
         let describe = creds.describe();
-        let shared = Arc::new(session::Shared {
+        let shared = Arc::new(connect::Shared {
             cfg: self.cfg.clone(),
             opts: self.opts.clone(),
             creds,

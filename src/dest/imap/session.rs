@@ -16,13 +16,10 @@
 //! point nowhere); a check of pending items never matches a copy the
 //! journal gives to another item.
 
-use super::auth::{Credentials, TokenCache};
 use super::caps::Capabilities;
 use super::client::{wire_mailbox, ImapSession};
-use super::conn::ConnectConfig;
-use super::core::budget::ByteBudget;
+use super::connect::Shared;
 use super::core::claims::{Claims, JournalCopies};
-use super::core::decide::backoff;
 use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
@@ -30,7 +27,6 @@ use super::error::ImapError;
 use super::reconcile::find_on_server;
 use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
-use super::ImapOptions;
 use crate::dest::{
     DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing, Planner,
     Presence, Reconciled, SessionEvent,
@@ -38,46 +34,7 @@ use crate::dest::{
 use crate::mapping::MapSource;
 use crate::model::{ContentHash, DoneCopy, PendingItem};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// What every connection of an account shares.
-pub(super) struct Shared {
-    pub cfg: ConnectConfig,
-    pub opts: ImapOptions,
-    pub creds: Credentials,
-    pub tokens: Arc<TokenCache>,
-    pub cancel: Arc<AtomicBool>,
-    pub budget: Arc<ByteBudget>,
-}
-
-impl Shared {
-    /// Connects, retrying connection-level failures with backoff.
-    pub(super) fn connect(&self) -> Result<ImapSession, ImapError> {
-        let mut attempt = 0;
-        loop {
-            match ImapSession::connect(&self.cfg, &self.creds, &self.tokens) {
-                Ok(s) => return Ok(s),
-                Err(e) if e.is_connection() && attempt < self.opts.retries => {
-                    let wait = backoff(attempt, self.opts.backoff_max);
-                    tracing::warn!("{e}; reconnecting in {wait:?}");
-                    self.sleep(wait);
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Sleeps, waking early on Ctrl-C.
-    pub(super) fn sleep(&self, d: Duration) {
-        let end = Instant::now() + d;
-        while Instant::now() < end && !self.cancel.load(Ordering::Relaxed) {
-            std::thread::sleep((end - Instant::now()).min(Duration::from_millis(200)));
-        }
-    }
-}
 
 /// Where a source folder goes on this server (see `place`).
 struct Placement {

@@ -14,6 +14,7 @@
 use super::caps::Capabilities;
 use super::client::ImapSession;
 use super::conn::write_all;
+use super::connect::Shared;
 use super::core::append::{drive, AppendPipe, Fault, Feed, Lost, PipeStats, Transport, Window};
 use super::core::claims::Claims;
 use super::core::decide::Policy;
@@ -24,7 +25,6 @@ use super::core::wire::{Cmd, CmdOutcome};
 use super::core::{Report, Unit};
 use super::error::{io_msg, is_timeout, ImapError};
 use super::reconcile::find_on_server;
-use super::session::Shared;
 use crate::dest::{Outgoing, SessionEvent};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::mailbox::Mailbox;

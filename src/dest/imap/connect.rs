@@ -1,0 +1,52 @@
+//! Connecting an account: the settings every connection of one account
+//! shares (server, options, credentials, token cache, byte budget, Ctrl-C)
+//! and connecting with backoff. Only connection-level failures are retried;
+//! a refused login or a certificate that does not verify is final.
+
+use super::auth::{Credentials, TokenCache};
+use super::client::ImapSession;
+use super::conn::ConnectConfig;
+use super::core::budget::ByteBudget;
+use super::core::decide::backoff;
+use super::error::ImapError;
+use super::ImapOptions;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What every connection of an account shares.
+pub(super) struct Shared {
+    pub cfg: ConnectConfig,
+    pub opts: ImapOptions,
+    pub creds: Credentials,
+    pub tokens: Arc<TokenCache>,
+    pub cancel: Arc<AtomicBool>,
+    pub budget: Arc<ByteBudget>,
+}
+
+impl Shared {
+    /// Connects, retrying connection-level failures with backoff.
+    pub(crate) fn connect(&self) -> Result<ImapSession, ImapError> {
+        let mut attempt = 0;
+        loop {
+            match ImapSession::connect(&self.cfg, &self.creds, &self.tokens) {
+                Ok(s) => return Ok(s),
+                Err(e) if e.is_connection() && attempt < self.opts.retries => {
+                    let wait = backoff(attempt, self.opts.backoff_max);
+                    tracing::warn!("{e}; reconnecting in {wait:?}");
+                    self.sleep(wait);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sleeps, waking early on Ctrl-C.
+    pub(crate) fn sleep(&self, d: Duration) {
+        let end = Instant::now() + d;
+        while Instant::now() < end && !self.cancel.load(Ordering::Relaxed) {
+            std::thread::sleep((end - Instant::now()).min(Duration::from_millis(200)));
+        }
+    }
+}
