@@ -125,13 +125,13 @@ impl JournalCopies<'_> {
     pub fn known(&self, uv: Option<u32>) -> Known {
         let mut k = Known::default();
         for c in self.0 {
-            let mid = c.message_id.as_deref();
+            let message_id = c.message_id.as_deref();
             match (c.uid_validity == uv, c.uid) {
                 (true, Some(u)) => {
                     k.exclude.insert(u);
                 }
-                (true, None) => k.sure.add(c.hash.0, mid),
-                (false, _) => k.maybe.add(c.hash.0, mid),
+                (true, None) => k.sure.add(c.hash.0, message_id),
+                (false, _) => k.maybe.add(c.hash.0, message_id),
             }
         }
         k
@@ -155,27 +155,27 @@ mod tests {
 
     const T: [u8; 32] = [7; 32];
 
-    fn msg(hash: [u8; 32], mid: Option<&str>) -> Msg {
+    fn msg(hash: [u8; 32], message_id: Option<&str>) -> Msg {
         Msg {
             key: 0,
             data: Vec::new(),
             flags: Vec::new(),
             date: None,
             sent_date: None,
-            message_id: mid.map(str::to_string),
+            message_id: message_id.map(str::to_string),
             hash,
             lower: 1,
             attempts: 0,
         }
     }
 
-    fn want(hash: [u8; 32], mid: Option<&str>) -> Want {
+    fn want(hash: [u8; 32], message_id: Option<&str>) -> Want {
         Want {
             hash,
             size: None,
             lower: 1,
             uid_validity: Some(5),
-            message_id: mid.map(str::to_string),
+            message_id: message_id.map(str::to_string),
             internal_date: None,
         }
     }

@@ -63,22 +63,22 @@ pub(crate) struct Tally {
 
 impl Tally {
     /// One more copy.
-    pub fn add(&mut self, hash: [u8; 32], mid: Option<&str>) {
+    pub fn add(&mut self, hash: [u8; 32], message_id: Option<&str>) {
         *self.by_hash.entry(hash).or_default() += 1;
-        if let Some(m) = mid {
+        if let Some(m) = message_id {
             *self.by_mid.entry(m.to_string()).or_default() += 1;
         }
     }
 
     /// One copy less.
-    pub fn remove(&mut self, hash: [u8; 32], mid: Option<&str>) {
+    pub fn remove(&mut self, hash: [u8; 32], message_id: Option<&str>) {
         if let Some(n) = self.by_hash.get_mut(&hash) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 self.by_hash.remove(&hash);
             }
         }
-        if let Some(m) = mid {
+        if let Some(m) = message_id {
             if let Some(n) = self.by_mid.get_mut(m) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
@@ -94,7 +94,7 @@ impl Tally {
     }
 
     /// Copies with this Message-ID.
-    pub fn mid(&self, m: &str) -> usize {
+    pub fn message_id(&self, m: &str) -> usize {
         self.by_mid.get(m).copied().unwrap_or(0)
     }
 
@@ -110,7 +110,11 @@ impl Tally {
 
     /// True when `want` shares its content or Message-ID with a copy here.
     pub fn touches(&self, want: &Want) -> bool {
-        self.hash(&want.hash) > 0 || want.message_id.as_deref().is_some_and(|m| self.mid(m) > 0)
+        self.hash(&want.hash) > 0
+            || want
+                .message_id
+                .as_deref()
+                .is_some_and(|m| self.message_id(m) > 0)
     }
 }
 
@@ -258,15 +262,15 @@ pub(crate) fn match_wants(
         }
     }
     // No copy of its content anywhere: a server that rewrites messages?
-    let mut mids: HashMap<&str, usize> = HashMap::new();
+    let mut message_ids: HashMap<&str, usize> = HashMap::new();
     for &i in &by_mid {
         if let Some(m) = wants[i].message_id.as_deref() {
-            *mids.entry(m).or_default() += 1;
+            *message_ids.entry(m).or_default() += 1;
         }
     }
     for i in by_mid {
         let w = &wants[i];
-        let (Some(mid), Some(hits)) = (w.message_id.as_deref(), seen.hits.get(&i)) else {
+        let (Some(message_id), Some(hits)) = (w.message_id.as_deref(), seen.hits.get(&i)) else {
             continue; // absent
         };
         let hits: Vec<u32> = hits
@@ -279,8 +283,8 @@ pub(crate) fn match_wants(
                     && plausible(w, seen.facts.get(u), now)
             })
             .collect();
-        let namesakes = mids.get(mid).copied().unwrap_or(0);
-        out[i] = by_message_id(mid, &hits, namesakes, known, &mut taken);
+        let namesakes = message_ids.get(message_id).copied().unwrap_or(0);
+        out[i] = by_message_id(message_id, &hits, namesakes, known, &mut taken);
     }
     out
 }
@@ -324,11 +328,11 @@ fn by_content(
     }
 }
 
-/// A want found nowhere by content, with Message-ID `mid`: `hits` are the
+/// A want found nowhere by content, with Message-ID `message_id`: `hits` are the
 /// free, plausible UIDs with that header; `namesakes` the wants of this
 /// check with the same Message-ID (itself included).
 fn by_message_id(
-    mid: &str,
+    message_id: &str,
     hits: &[u32],
     namesakes: usize,
     known: &Known,
@@ -336,16 +340,18 @@ fn by_message_id(
 ) -> Found {
     if hits.is_empty() {
         Found::Absent
-    } else if known.sure.mid(mid) + known.maybe.mid(mid) > 0 || namesakes > 1 {
+    } else if known.sure.message_id(message_id) + known.maybe.message_id(message_id) > 0
+        || namesakes > 1
+    {
         Found::Unknown(format!(
-            "not found by content; another message with Message-ID <{mid}> has no known UID"
+            "not found by content; another message with Message-ID <{message_id}> has no known UID"
         ))
     } else if hits.len() == 1 {
         taken.insert(hits[0]);
         Found::Present(hits[0])
     } else {
         Found::Unknown(format!(
-            "not found by content; {} messages have its Message-ID <{mid}>",
+            "not found by content; {} messages have its Message-ID <{message_id}>",
             hits.len()
         ))
     }
@@ -479,8 +485,8 @@ mod tests {
 
     #[test]
     fn message_id_fallback_for_rewritten_messages() {
-        let w = |mid: &str| Want {
-            message_id: Some(mid.into()),
+        let w = |message_id: &str| Want {
+            message_id: Some(message_id.into()),
             internal_date: Some(1_500_000_000),
             ..want(T, 1)
         };
