@@ -29,7 +29,6 @@ pub enum JournalError {
     Sqlite {
         /// The journal file.
         path: PathBuf,
-        /// The error.
         #[source]
         source: rusqlite::Error,
     },
@@ -38,7 +37,6 @@ pub enum JournalError {
     Io {
         /// The journal file.
         path: PathBuf,
-        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -144,7 +142,6 @@ pub struct ItemRow {
     pub target_id: Option<String>,
     /// UIDVALIDITY.
     pub uid_validity: Option<u32>,
-    /// UID.
     pub uid: Option<u32>,
     /// Bytes sent.
     pub size: Option<u64>,
@@ -196,7 +193,6 @@ impl FromSql for ContentHash {
     }
 }
 
-/// The journal.
 pub struct Journal {
     path: PathBuf,
     conn: Mutex<Connection>,

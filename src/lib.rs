@@ -1,42 +1,30 @@
 //! kerio-migrate: move a Kerio Connect mail store, read offline from disk,
 //! to another system.
 //!
-//! # Architecture
-//!
 //! ```text
-//! store (dir)  ──▶ items (bytes + index.fld flags/dates) ──▶ prepared messages
-//!                                                              (CRLF, internal date, hash)
-//!   ──▶ folder mapping ──▶ target (Maildir, IMAP) ──▶ journal (what arrived) ──▶ report
+//! source ──▶ items ──▶ prepared messages ──▶ folder mapping ──▶ destination
+//! (store,    (bytes,   (CRLF, internal      (namespace,        (IMAP APPEND,
+//!  backup)    flags,    date, identity)      special folders)   Maildir)
+//!             dates)                 ──▶ journal (what arrived) ──▶ report, verify
 //! ```
 //!
-//! - [`source`]: the one walk every command shares (the `Source` trait:
-//!   accounts → folders with their kind → items with flags and dates);
-//!   `source::kerio` reads a Kerio store (layout, `index.fld` /
-//!   `status.fld`, items, kinds) and unpacks its backup ZIPs (`backup`).
-//! - [`message`]: prepares one item for a target (the only user of
-//!   mail-parser): CRLF, hash, Message-ID, dates, anomalies, and the
-//!   internal-date chain.
-//! - [`target`]: the interface every destination implements, the
-//!   Maildir target and the IMAP target (`target::imap`: TLS, logins,
-//!   pipelined APPEND / MULTIAPPEND, reconciliation after a crash).
-//! - [`mapping`]: which target mailbox each folder goes to (renames,
-//!   special folders, regex rules, prefix, presets, per-target name
-//!   sanitising) and the account-wide check (merges, case clashes).
-//! - [`plan`]: the dry run: mapping, sizes, oversize messages, ETA.
-//! - [`journal`]: the SQLite resume journal.
-//! - [`engine`]: the migration driver: a pure work list, a producer that
-//!   reads and prepares items in parallel, and a ledger that puts every
-//!   item in one bucket of the [`report`] and keeps the journal.
-//! - [`scan`]: the inventory.
-//! - [`verify`]: checks the target against the store and the journal.
-//! - [`export`]: what is not mail: contacts to vCard, calendars and tasks
-//!   to iCalendar, notes to text, CardDAV / CalDAV upload, and the user
-//!   directory (`users.cfg`) to CSV / JSON.
-//! - [`select`]: account and folder selection.
-//! - [`pace`]: the `--max-rate` limiter.
-//! - [`progress`]: progress display.
-//! - [`cli`]: the command line (the only place that uses `anyhow`).
-#![deny(missing_docs)]
+//! The map, the layers and who may import whom are in `docs/architecture.md`
+//! (checked by `tests/it/architecture.rs`). In short, bottom to top:
+//!
+//! - [`model`], [`text`], [`mutf7`], [`message`]: the shared vocabulary,
+//!   text for people, the modified UTF-7 codec, message preparation.
+//! - [`source`]: the one walk every command shares (accounts → folders with
+//!   their kind → items with flags and dates); [`source::kerio`] is
+//!   everything Kerio-specific, backups included.
+//! - [`mapping`], [`journal`], [`select`], [`pace`], [`progress`]: folder
+//!   mapping, the SQLite resume journal, selection, `--max-rate`, progress.
+//! - [`dest`]: destinations behind `Destination` / `DestSession` / `Planner`,
+//!   opened by one registry from one `--to` parser: [`dest::maildir`],
+//!   [`dest::imap`] (a sans-I/O protocol core and the threads that carry its
+//!   bytes). [`report`]: the migration report and exit codes.
+//! - [`engine`] (the migration driver), [`plan`], [`verify`], [`scan`],
+//!   [`export`] (vCard, iCalendar, notes, DAV, the user directory).
+//! - [`cli`]: the command line, the only user of `anyhow`.
 
 pub mod cli;
 pub mod dest;

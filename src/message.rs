@@ -74,7 +74,6 @@ pub struct Prepared {
     pub source_len: u64,
     /// Message-ID without angle brackets.
     pub message_id: Option<String>,
-    /// The Date header.
     pub date_header: Option<DateTime<FixedOffset>>,
     /// The date of the topmost (newest) Received header.
     pub received_header: Option<DateTime<FixedOffset>>,

@@ -78,7 +78,6 @@ pub type OpenSession<'a> = dyn FnMut(&Account) -> Result<Box<dyn Planner>, DestE
 pub enum Namer<'a> {
     /// An open session.
     Session(&'a mut dyn Planner),
-    /// A mapper.
     Mapper(&'a Mapper),
     /// No names (the target account could not be opened): sizes only.
     Unavailable,
@@ -106,7 +105,6 @@ pub struct FolderPlan {
     pub notes: Vec<String>,
     /// Mail items.
     pub items: u64,
-    /// Their bytes.
     pub bytes: u64,
     /// Items over the size limit.
     pub over_limit: Vec<OversizeItem>,
@@ -140,7 +138,6 @@ pub struct AccountPlan {
     pub issues: Vec<MappingIssue>,
     /// Mail items.
     pub items: u64,
-    /// Their bytes.
     pub bytes: u64,
     /// Items over the size limit.
     pub over_limit: u64,
@@ -153,13 +150,11 @@ pub struct AccountPlan {
 /// Sums.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PlanTotals {
-    /// Accounts.
     pub accounts: u64,
     /// Mail folders.
     pub folders: u64,
     /// Mail items.
     pub items: u64,
-    /// Their bytes.
     pub bytes: u64,
     /// Items over the size limit.
     pub over_limit: u64,
@@ -170,7 +165,6 @@ pub struct PlanTotals {
     pub eta: Option<Eta>,
 }
 
-/// The plan.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
     /// The mail root.
@@ -187,7 +181,6 @@ pub struct Plan {
     pub rate: Option<f64>,
     /// The daily budget, when known.
     pub bytes_per_day: Option<Budget>,
-    /// Accounts.
     pub accounts: Vec<AccountPlan>,
     /// Sums.
     pub totals: PlanTotals,

@@ -18,7 +18,6 @@ pub enum ProgressMode {
     Plain,
     /// Periodic lines as JSON objects.
     Json,
-    /// Nothing.
     Quiet,
 }
 

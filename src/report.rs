@@ -63,7 +63,6 @@ impl Counts {
 pub struct ItemNote {
     /// Item id.
     pub item: String,
-    /// Why.
     pub reason: String,
 }
 
@@ -78,7 +77,6 @@ pub struct FolderReport {
     /// prefix, or a name the target refused): the text report shows it.
     #[serde(skip)]
     pub renamed: bool,
-    /// Counts.
     pub counts: Counts,
     /// Skipped items.
     pub skipped: Vec<ItemNote>,
@@ -142,11 +140,9 @@ impl FolderReport {
 pub struct SkippedFolder {
     /// Source folder path.
     pub folder: String,
-    /// Its kind.
     pub kind: String,
     /// Items in it.
     pub items: u64,
-    /// Why.
     pub reason: String,
 }
 
@@ -207,7 +203,6 @@ pub struct Report {
     pub target: String,
     /// Journal path.
     pub journal: String,
-    /// Accounts.
     pub accounts: Vec<AccountReport>,
     /// Sum over accounts.
     pub totals: Counts,

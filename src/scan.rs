@@ -21,7 +21,6 @@ use std::fmt::Write as _;
 pub struct FolderInventory {
     /// Decoded folder path.
     pub path: String,
-    /// Kind.
     pub kind: String,
     /// Where the kind came from.
     pub kind_source: String,
@@ -43,7 +42,6 @@ pub struct FolderInventory {
     pub first_date: Option<String>,
     /// Latest internal date (RFC 3339).
     pub last_date: Option<String>,
-    /// Index records.
     pub index_records: u64,
     /// Files without an index record.
     pub unindexed: u64,
@@ -134,19 +132,15 @@ impl FolderInventory {
 pub struct AccountInventory {
     /// Account id.
     pub account: String,
-    /// Domain.
     pub domain: String,
     /// Public folders.
     pub public: bool,
-    /// Folders.
     pub folders: Vec<FolderInventory>,
     /// Skipped system directories and files.
     pub skipped: SkipLog,
     /// Directories that could not be read.
     pub problems: Vec<String>,
-    /// Mail items.
     pub mail_items: u64,
-    /// Mail bytes.
     pub mail_bytes: u64,
     /// Items in contacts/calendar/tasks/notes/journal folders.
     pub other_items: u64,
@@ -155,34 +149,25 @@ pub struct AccountInventory {
 /// The whole inventory.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Inventory {
-    /// The mail root.
     pub mail_root: String,
     /// users.cfg, when found.
     pub users_cfg: Option<String>,
-    /// Accounts.
     pub accounts: Vec<AccountInventory>,
     /// Skipped at store level.
     pub skipped: SkipLog,
-    /// Totals.
     pub totals: Totals,
 }
 
 /// Store totals.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
-    /// Domains.
     pub domains: u64,
     /// Accounts (users and public trees).
     pub accounts: u64,
-    /// Folders.
     pub folders: u64,
-    /// Mail items.
     pub mail_items: u64,
-    /// Mail bytes.
     pub mail_bytes: u64,
-    /// Other items.
     pub other_items: u64,
-    /// Items by kind.
     pub items_by_kind: BTreeMap<String, u64>,
     /// Skipped system directories.
     pub skipped_system_dirs: u64,

@@ -55,7 +55,6 @@ pub struct FolderCheck {
 pub struct AccountCheck {
     /// Account id.
     pub account: String,
-    /// Folders.
     pub folders: Vec<FolderCheck>,
     /// Why the account could not be checked.
     pub error: Option<String>,
@@ -64,7 +63,6 @@ pub struct AccountCheck {
 /// Totals.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyTotals {
-    /// Source items.
     pub source_items: u64,
     /// Present on the target.
     pub present: u64,
@@ -78,7 +76,6 @@ pub struct VerifyTotals {
     pub errors: u64,
 }
 
-/// The result.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Verification {
     /// Target identity.
@@ -87,9 +84,7 @@ pub struct Verification {
     pub journal: String,
     /// Whether content was compared.
     pub deep: bool,
-    /// Accounts.
     pub accounts: Vec<AccountCheck>,
-    /// Totals.
     pub totals: VerifyTotals,
     /// 0 when everything is there, 3 otherwise.
     pub exit_code: i32,

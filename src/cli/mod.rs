@@ -35,7 +35,6 @@ pub struct Cli {
     /// Threads that read and prepare items (default: number of CPUs).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
-    /// The command.
     #[command(subcommand)]
     pub command: Command,
 }

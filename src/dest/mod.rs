@@ -46,10 +46,7 @@ pub enum DeliveryResult {
     /// Found on the target already (a previous, unjournaled run).
     AlreadyPresent(DestRef),
     /// Not sent, by policy (e.g. `--nul skip`); counted as skipped.
-    Skipped {
-        /// Why.
-        reason: String,
-    },
+    Skipped { reason: String },
     /// Not stored.
     Failed {
         /// Why, as the server or file system said it.
@@ -60,7 +57,6 @@ pub enum DeliveryResult {
 /// One message's outcome.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// The item id.
     pub item_id: String,
     /// The content hash of what was sent.
     pub hash: ContentHash,
@@ -122,7 +118,6 @@ pub enum DestError {
     Mailbox {
         /// The mailbox (or the source folder path when it has no name yet).
         mailbox: String,
-        /// Why.
         reason: String,
     },
     /// The account has no place on this destination (e.g. `#public` folders
@@ -264,7 +259,7 @@ pub enum Reconciled {
 /// A source folder's planned mailbox on the target, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxPlan {
-    /// The mailbox name, as [`DestSession::plan_mailbox`] gives it.
+    /// The mailbox name, as [`Planner::plan_mailbox`] gives it.
     pub name: String,
     /// How the folder mapping chose it, when the target knows.
     pub how: Option<crate::mapping::MapSource>,

@@ -19,7 +19,6 @@ pub enum DestUrl {
     Imap {
         /// Host name or address (IPv6 without brackets).
         host: String,
-        /// Port.
         port: u16,
         /// The TLS mode the scheme implies.
         tls: TlsMode,

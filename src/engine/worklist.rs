@@ -27,7 +27,6 @@ pub type InDoubt = HashMap<String, String>;
 /// One item with what is known of it before it is read.
 #[derive(Debug, Clone)]
 pub struct Candidate<'a> {
-    /// The item.
     pub item: &'a Item,
     /// `index.fld` flags it 0x8 (deleted, not expunged).
     pub flagged_deleted: bool,

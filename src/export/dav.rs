@@ -35,33 +35,22 @@ pub enum DavError {
     Url {
         /// The URL (without credentials).
         url: String,
-        /// Why.
         reason: String,
     },
     /// The CA file could not be read.
     #[error("--tls-ca {path}: {reason}")]
-    Ca {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    Ca { path: PathBuf, reason: String },
     /// The request could not be made (network, TLS).
     #[error("{method} {url}: {reason}")]
     Http {
-        /// Method.
         method: String,
-        /// URL.
         url: String,
-        /// Why.
         reason: String,
     },
     /// The server answered with an unexpected status.
     #[error("{method} {url}: HTTP {status} {body}")]
     Status {
-        /// Method.
         method: String,
-        /// URL.
         url: String,
         /// Status code.
         status: u16,
@@ -448,12 +437,10 @@ impl Uploader {
         self.template.clone()
     }
 
-    /// The journal.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }
 
-    /// The client.
     pub fn client(&self) -> &Client {
         &self.client
     }

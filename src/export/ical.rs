@@ -378,7 +378,6 @@ fn uploadable(t: &ICalendarComponentType) -> bool {
 /// One CalDAV resource: the components of one UID and their zones.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    /// The UID.
     pub uid: String,
     /// Component type (`VEVENT`).
     pub kind: String,

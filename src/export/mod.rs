@@ -48,9 +48,7 @@ pub enum ExportError {
     /// An output file or directory could not be written.
     #[error("{path}: {source}")]
     Write {
-        /// The path.
         path: PathBuf,
-        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -238,9 +236,7 @@ pub struct ExportReport {
     pub out: Option<String>,
     /// DAV URL (no credentials).
     pub dav: Option<String>,
-    /// Accounts.
     pub accounts: Vec<AccountExport>,
-    /// Totals.
     pub totals: ExportTotals,
     /// A fatal error.
     pub fatal: Option<String>,
@@ -569,7 +565,6 @@ pub struct ContactsOptions<'a> {
     pub out: Option<PathBuf>,
     /// vCard version to write.
     pub version: vcard::Version,
-    /// Selection.
     pub selection: Selection,
     /// Upload target.
     pub dav: Option<&'a dav::Uploader>,
@@ -679,7 +674,6 @@ pub fn export_contacts(
 pub struct CalendarOptions<'a> {
     /// Output directory (`None`: upload only).
     pub out: Option<PathBuf>,
-    /// Selection.
     pub selection: Selection,
     /// Upload target.
     pub dav: Option<&'a dav::Uploader>,

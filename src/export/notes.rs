@@ -13,9 +13,7 @@ use std::path::Path;
 pub struct TextNote {
     /// Its item.
     pub source: SourceRef,
-    /// The Subject.
     pub subject: Option<String>,
-    /// The body.
     pub body: String,
     /// The Date header (RFC 3339).
     pub date: Option<String>,

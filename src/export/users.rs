@@ -30,20 +30,16 @@ pub enum UsersError {
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The error.
         #[source]
         source: std::io::Error,
     },
     /// The XML is malformed.
     #[error("{path}: XML error at byte {position}: {reason}")]
     Xml {
-        /// The file.
         path: PathBuf,
         /// Byte offset.
         position: u64,
-        /// Why.
         reason: String,
     },
     /// No users.cfg where one was expected.
@@ -73,7 +69,6 @@ pub struct Container {
 /// A parsed configuration file.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CfgTree {
-    /// The file.
     pub path: String,
     /// Containers in document order.
     pub containers: Vec<Container>,
@@ -414,13 +409,10 @@ pub fn decrypt_d3s(value: &str) -> Option<String> {
 pub struct User {
     /// Login name.
     pub name: String,
-    /// Domain.
     pub domain: String,
     /// `name@domain`.
     pub email: String,
-    /// Full name.
     pub full_name: String,
-    /// Description.
     pub description: String,
     /// Every address (primary first), full form.
     pub addresses: Vec<String>,
@@ -428,7 +420,6 @@ pub struct User {
     pub groups: Vec<String>,
     /// Enabled (`Enabled` variable), when present.
     pub enabled: Option<bool>,
-    /// The password kind.
     pub password_kind: PasswordKind,
     /// The stored value; filled only with `--show-passwords`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -443,13 +434,9 @@ pub struct User {
 /// A group.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Group {
-    /// Name.
     pub name: String,
-    /// Domain.
     pub domain: String,
-    /// Description.
     pub description: String,
-    /// Its addresses.
     pub addresses: Vec<String>,
     /// Members (`user@domain`), from the users' `Groups`.
     pub members: Vec<String>,
@@ -464,7 +451,6 @@ pub struct Alias {
     pub address: String,
     /// Where it delivers.
     pub deliver_to: Vec<String>,
-    /// Description.
     pub description: String,
     /// Other variables.
     pub other: BTreeMap<String, Vec<String>>,
@@ -473,26 +459,20 @@ pub struct Alias {
 /// A domain (from `mailserver.cfg`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Domain {
-    /// Name.
     pub name: String,
     /// Primary domain.
     pub primary: bool,
     /// Alias domains.
     pub aliases: Vec<String>,
-    /// Description.
     pub description: String,
 }
 
 /// Everything mapped.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Directory {
-    /// Users.
     pub users: Vec<User>,
-    /// Groups.
     pub groups: Vec<Group>,
-    /// Aliases.
     pub aliases: Vec<Alias>,
-    /// Domains.
     pub domains: Vec<Domain>,
     /// Container names not mapped (see `--dump`).
     pub unmapped: Vec<String>,

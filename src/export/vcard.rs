@@ -49,7 +49,6 @@ pub struct Card {
 }
 
 impl Card {
-    /// The UID.
     pub fn uid(&self) -> Option<&str> {
         self.card.uid()
     }

@@ -43,7 +43,6 @@ pub enum Payload {
 /// An unwrapped item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unwrapped {
-    /// The payload.
     pub payload: Payload,
     /// The Date header (RFC 3339), when parsable.
     pub date: Option<String>,

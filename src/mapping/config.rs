@@ -61,7 +61,6 @@ pub struct SanitizeConfig {
     pub collapse_whitespace: Option<bool>,
     /// Characters to replace (a string of them).
     pub replace_chars: Option<String>,
-    /// Their replacement.
     pub replacement: Option<String>,
     /// Reserved top-level names.
     pub reserved: Option<Vec<String>>,

@@ -33,9 +33,7 @@ pub enum MappingError {
     /// The mapping file could not be read.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -50,20 +48,13 @@ pub enum MappingError {
     /// A rule's regex does not compile.
     #[error("rule {pattern:?}: {source}")]
     BadRegex {
-        /// The pattern.
         pattern: String,
-        /// The error.
         #[source]
         source: Box<regex::Error>,
     },
     /// A value is not acceptable.
     #[error("{field}: {reason}")]
-    BadValue {
-        /// The key.
-        field: String,
-        /// Why.
-        reason: String,
-    },
+    BadValue { field: String, reason: String },
 }
 
 impl MappingError {
@@ -547,7 +538,6 @@ impl Mapper {
         &self.target
     }
 
-    /// The configuration.
     pub fn config(&self) -> &MappingConfig {
         &self.config
     }

@@ -14,16 +14,13 @@ pub enum AccountsError {
     /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
-        /// The error.
         #[source]
         source: std::io::Error,
     },
     /// A line is malformed.
     #[error("{path} line {line}: {reason}")]
     Syntax {
-        /// The file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
@@ -108,7 +105,6 @@ pub struct AccountRow {
     pub source: String,
     /// Target login.
     pub target_user: String,
-    /// Its secret.
     pub secret: SecretRef,
 }
 

@@ -45,7 +45,6 @@ pub enum Credentials {
     Password {
         /// Login name.
         user: String,
-        /// Password.
         password: SecretString,
         /// Mechanism.
         mech: AuthMech,

@@ -58,7 +58,6 @@ impl MailboxInfo {
 /// STATUS of a mailbox.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MailboxStatus {
-    /// MESSAGES.
     pub messages: u32,
     /// UIDNEXT.
     pub uid_next: Option<u32>,

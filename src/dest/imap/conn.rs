@@ -25,7 +25,6 @@ pub enum TlsMode {
 pub struct ConnectConfig {
     /// Host name or address.
     pub host: String,
-    /// Port.
     pub port: u16,
     /// TLS mode.
     pub tls: TlsMode,

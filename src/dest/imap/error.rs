@@ -69,7 +69,6 @@ pub enum ImapError {
     Resolve {
         /// Host name.
         host: String,
-        /// The error.
         #[source]
         source: io::Error,
     },
@@ -78,7 +77,6 @@ pub enum ImapError {
     Connect {
         /// Address tried last.
         addr: String,
-        /// The error.
         #[source]
         source: io::Error,
     },

@@ -1,3 +1,4 @@
+#![allow(rustdoc::private_intra_doc_links)]
 //! Kerio backup archives: unpacking them into a directory that
 //! [`Store::open`](super::Store::open) accepts.
 //!
