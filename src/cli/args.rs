@@ -36,6 +36,26 @@ impl SelectArgs {
     }
 }
 
+/// Where mail goes and how: shared by `migrate`, `plan` and `verify`, so
+/// they read a destination the same way.
+#[derive(Debug, Clone, Args)]
+pub struct DestinationArgs {
+    /// Target: `maildir:DIR`, `imaps://HOST[:PORT]` (implicit TLS) or
+    /// `imap://HOST[:PORT]` (STARTTLS required).
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Maildir: replace `.` in folder names with this character instead of
+    /// Dovecot's listescape `\2e`.
+    #[arg(long, value_name = "CHAR")]
+    pub maildir_dot_char: Option<char>,
+    /// Folder mapping.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    /// IMAP target options.
+    #[command(flatten)]
+    pub imap: ImapArgs,
+}
+
 /// Folder mapping options, shared by `plan` and `migrate`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct MappingArgs {

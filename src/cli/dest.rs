@@ -3,7 +3,7 @@
 //! variables and files named, prompting when allowed), and opens it through
 //! the registry ([`crate::dest::open`]).
 
-use super::args::{AuthArg, ImapArgs, MappingArgs, NulArg, SelectArgs, TlsArg};
+use super::args::{AuthArg, DestinationArgs, ImapArgs, NulArg, SelectArgs, TlsArg};
 use crate::dest::imap::{
     self, AccountLogin, AuthMech, ImapOptions, Logins, NulPolicy, SecretRef, TlsMode, TokenSource,
 };
@@ -15,42 +15,34 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What a command gives to open its destination.
-pub(super) struct DestArgs<'a> {
-    /// `--to`.
-    pub to: &'a str,
-    /// The folder mapping options, and the configuration built from them.
-    pub mapping: &'a MappingArgs,
-    pub config: &'a MappingConfig,
-    /// IMAP options.
-    pub imap: &'a ImapArgs,
-    /// Selection (`--user` needs exactly one `--account`).
-    pub select: &'a SelectArgs,
-    /// Maildir options.
-    pub maildir: MaildirSettings,
-}
-
-/// Opens the destination of `--to` for `purpose`.
+/// Opens the destination of `--to` for `purpose`, with the folder mapping
+/// `config` (built from `d.mapping`); `fsync` is `migrate --fsync`.
 pub(super) fn open(
-    a: DestArgs<'_>,
+    d: &DestinationArgs,
+    config: &MappingConfig,
+    select: &SelectArgs,
+    fsync: bool,
     purpose: Purpose,
     cancel: &Arc<AtomicBool>,
 ) -> anyhow::Result<Box<dyn Destination>> {
-    let url = DestUrl::parse(a.to)?;
+    let url = DestUrl::parse(&d.to)?;
     let imap = match &url {
-        DestUrl::Imap { host, .. } => Some(imap_settings(host, a.imap, a.select)?),
+        DestUrl::Imap { host, .. } => Some(imap_settings(host, &d.imap, select)?),
         DestUrl::Maildir { .. } => None,
     };
     let cfg = DestConfig {
-        mapping: a.config.clone(),
-        mapping_given: a.mapping.is_set(),
-        maildir: a.maildir,
+        mapping: config.clone(),
+        mapping_given: d.mapping.is_set(),
+        maildir: MaildirSettings {
+            dot_char: d.maildir_dot_char,
+            fsync_each: fsync,
+        },
         imap,
         cancel: cancel.clone(),
     };
     crate::dest::open(&url, cfg, purpose).with_context(|| match url {
-        DestUrl::Imap { .. } => format!("cannot reach the target {}", a.to),
-        DestUrl::Maildir { .. } => format!("cannot open the target {}", a.to),
+        DestUrl::Imap { .. } => format!("cannot reach the target {}", d.to),
+        DestUrl::Maildir { .. } => format!("cannot open the target {}", d.to),
     })
 }
 

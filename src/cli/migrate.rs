@@ -1,9 +1,8 @@
 //! `kerio-migrate migrate STORE --to TARGET [--unpack-dir DIR]`.
 
-use super::args::{ImapArgs, MappingArgs, SelectArgs};
-use super::dest::DestArgs;
+use super::args::{DestinationArgs, SelectArgs};
 use super::Cli;
-use crate::dest::{MaildirSettings, Purpose};
+use crate::dest::Purpose;
 use crate::engine::{migrate, MigrateOptions};
 use crate::journal::Journal;
 use anyhow::Context;
@@ -48,10 +47,6 @@ pub struct MigrateArgs {
     /// Unpack a backup `.zip` STORE here first (reused when complete).
     #[arg(long, value_name = "DIR")]
     pub unpack_dir: Option<PathBuf>,
-    /// Target: `maildir:DIR`, `imaps://HOST[:PORT]` (implicit TLS) or
-    /// `imap://HOST[:PORT]` (STARTTLS required).
-    #[arg(long, value_name = "TARGET")]
-    pub to: String,
     /// Journal file (default: `kerio-migrate-journal.sqlite` in the Maildir
     /// root, or in the current directory for IMAP).
     #[arg(long, value_name = "PATH")]
@@ -68,26 +63,19 @@ pub struct MigrateArgs {
     /// Send at most this many messages per second (whole run).
     #[arg(long, value_name = "N")]
     pub max_rate: Option<f64>,
-    /// Maildir: replace `.` in folder names with this character instead of
-    /// Dovecot's listescape `\2e`.
-    #[arg(long, value_name = "CHAR")]
-    pub maildir_dot_char: Option<char>,
     /// Maildir: fsync every file (the default syncs the file system once per journal batch).
     #[arg(long)]
     pub fsync: bool,
-    /// Folder mapping.
+    /// The destination.
     #[command(flatten)]
-    pub mapping: MappingArgs,
-    /// IMAP target options.
-    #[command(flatten)]
-    pub imap: ImapArgs,
+    pub dest: DestinationArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
 }
 
 pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<i32> {
-    let mapping = a.mapping.config()?;
+    let mapping = a.dest.mapping.config()?;
     let Some((dir, rejected)) =
         super::unpack::store_dir(cli, &a.store, a.unpack_dir.as_deref(), cancel)?
     else {
@@ -95,17 +83,10 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     };
     let store = crate::source::open(&dir)?;
     let target = super::dest::open(
-        DestArgs {
-            to: &a.to,
-            mapping: &a.mapping,
-            config: &mapping,
-            imap: &a.imap,
-            select: &a.select,
-            maildir: MaildirSettings {
-                dot_char: a.maildir_dot_char,
-                fsync_each: a.fsync,
-            },
-        },
+        &a.dest,
+        &mapping,
+        &a.select,
+        a.fsync,
         Purpose::Migrate,
         cancel,
     )?;

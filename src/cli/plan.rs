@@ -1,9 +1,8 @@
 //! `kerio-migrate plan STORE --to TARGET`.
 
-use super::args::{selection, MappingArgs, SelectArgs};
-use super::dest::DestArgs;
+use super::args::{selection, DestinationArgs, SelectArgs};
 use super::Cli;
-use crate::dest::{DestUrl, MaildirSettings, Purpose};
+use crate::dest::{DestUrl, Purpose};
 use crate::mapping::{Mapper, Preset, TargetFolders};
 use crate::model::Account;
 use crate::plan::{self, Budget, Limit, Naming, Plan, PlanOptions};
@@ -25,9 +24,6 @@ fn positive_rate(s: &str) -> Result<f64, String> {
 pub struct PlanArgs {
     /// The Kerio install directory, its `store/` directory, or `store/mail`.
     pub store: PathBuf,
-    /// Target: `maildir:DIR`, or `imaps://host[:port]` / `imap://host` (with --offline).
-    #[arg(long, value_name = "TARGET")]
-    pub to: String,
     /// Do not log in: the target's folders and limits come from the preset (guessed from
     /// the host name for Gmail and Microsoft 365). A Maildir target never needs a login.
     #[arg(long)]
@@ -43,18 +39,12 @@ pub struct PlanArgs {
     /// Leave out items flagged deleted (0x8) in index.fld, as `migrate --skip-deleted` does.
     #[arg(long)]
     pub skip_deleted: bool,
-    /// Maildir: as `migrate --maildir-dot-char`.
-    #[arg(long, value_name = "CHAR")]
-    pub maildir_dot_char: Option<char>,
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Folder mapping.
+    /// The destination.
     #[command(flatten)]
-    pub mapping: MappingArgs,
-    /// How to log in to an IMAP target (without --offline).
-    #[command(flatten)]
-    pub imap: super::args::ImapArgs,
+    pub dest: DestinationArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
@@ -74,7 +64,7 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 
 pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
     let store = crate::source::open(&a.store)?;
-    let mut config = a.mapping.config()?;
+    let mut config = a.dest.mapping.config()?;
     let mut warnings = Vec::new();
     let mut opts = PlanOptions {
         selection: selection(&a.select, &config),
@@ -82,18 +72,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
         rate: a.rate,
         ..PlanOptions::default()
     };
-    let url = DestUrl::parse(&a.to)?;
-    let dest_args = |config| DestArgs {
-        to: &a.to,
-        mapping: &a.mapping,
-        config,
-        imap: &a.imap,
-        select: &a.select,
-        maildir: MaildirSettings {
-            dot_char: a.maildir_dot_char,
-            fsync_each: false,
-        },
-    };
+    let url = DestUrl::parse(&a.dest.to)?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (accounts, mode) = match url.host() {
         None => {
@@ -103,13 +82,14 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
                         .into(),
                 );
             }
-            if a.mapping.is_set() {
+            if a.dest.mapping.is_set() {
                 let m = Mapper::new(&config, &TargetFolders::maildir());
                 warnings.extend(m.warnings().iter().cloned());
                 opts.case_insensitive = m.case_insensitive();
             }
-            let dest = super::dest::open(dest_args(&config), Purpose::Plan, &cancel)?;
-            opts.bytes_per_day = budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), None);
+            let dest =
+                super::dest::open(&a.dest, &config, &a.select, false, Purpose::Plan, &cancel)?;
+            opts.bytes_per_day = budget(a.bytes_per_day.or(a.dest.imap.max_bytes_per_day), None);
             let mut open = |acc: &Account| dest.planner(acc);
             let accounts = plan::plan(store.as_ref(), Naming::Online(&mut open), &opts)?;
             (accounts, "nothing is written".to_string())
@@ -124,12 +104,15 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
                 }
             }
             opts.append_limit = config.preset.and_then(preset_limit);
-            opts.bytes_per_day =
-                budget(a.bytes_per_day.or(a.imap.max_bytes_per_day), config.preset);
+            opts.bytes_per_day = budget(
+                a.bytes_per_day.or(a.dest.imap.max_bytes_per_day),
+                config.preset,
+            );
             if !a.offline {
                 // Log in and ask the server: its folders, SPECIAL-USE names and
                 // APPENDLIMIT decide the plan. Nothing is created.
-                let dest = super::dest::open(dest_args(&config), Purpose::Plan, &cancel)?;
+                let dest =
+                    super::dest::open(&a.dest, &config, &a.select, false, Purpose::Plan, &cancel)?;
                 opts.case_insensitive = config.preset.is_some_and(|p| p != Preset::Dovecot);
                 let mut open = |acc: &Account| dest.planner(acc);
                 let accounts = plan::plan(store.as_ref(), Naming::Online(&mut open), &opts)?;
@@ -155,7 +138,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
     let errors = accounts.iter().any(|a| a.error.is_some());
     let plan = Plan {
         store: store.root().display().to_string(),
-        target: a.to.clone(),
+        target: a.dest.to.clone(),
         mode,
         preset: config.preset.map(|p| p.name().to_string()),
         append_limit: opts.append_limit.clone(),

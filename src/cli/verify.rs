@@ -1,9 +1,8 @@
 //! `kerio-migrate verify STORE --to TARGET`.
 
-use super::args::{selection, ImapArgs, MappingArgs, SelectArgs};
-use super::dest::DestArgs;
+use super::args::{selection, DestinationArgs, SelectArgs};
 use super::Cli;
-use crate::dest::{MaildirSettings, Purpose};
+use crate::dest::Purpose;
 use crate::journal::Journal;
 use crate::verify::{verify, VerifyOptions};
 use anyhow::{bail, Context};
@@ -15,9 +14,6 @@ use std::path::PathBuf;
 pub struct VerifyArgs {
     /// The Kerio install directory, its `store/` directory, or `store/mail`.
     pub store: PathBuf,
-    /// The target that was migrated to (as given to `migrate --to`).
-    #[arg(long, value_name = "TARGET")]
-    pub to: String,
     /// Journal file (as given to `migrate --state`).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
@@ -27,18 +23,12 @@ pub struct VerifyArgs {
     /// Items flagged 0x8 were left out on purpose (`migrate --skip-deleted`).
     #[arg(long)]
     pub skip_deleted: bool,
-    /// Maildir: as given to `migrate --maildir-dot-char`.
-    #[arg(long, value_name = "CHAR")]
-    pub maildir_dot_char: Option<char>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Folder mapping (as given to `migrate`; used for folders the journal has no row of).
+    /// The destination.
     #[command(flatten)]
-    pub mapping: MappingArgs,
-    /// How to log in to an IMAP target.
-    #[command(flatten)]
-    pub imap: ImapArgs,
+    pub dest: DestinationArgs,
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
@@ -47,20 +37,13 @@ pub struct VerifyArgs {
 /// Runs `verify`.
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     let store = crate::source::open(&a.store)?;
-    let mapping = a.mapping.config()?;
+    let mapping = a.dest.mapping.config()?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let target = super::dest::open(
-        DestArgs {
-            to: &a.to,
-            mapping: &a.mapping,
-            config: &mapping,
-            imap: &a.imap,
-            select: &a.select,
-            maildir: MaildirSettings {
-                dot_char: a.maildir_dot_char,
-                fsync_each: false,
-            },
-        },
+        &a.dest,
+        &mapping,
+        &a.select,
+        false,
         Purpose::Verify,
         &cancel,
     )?;
