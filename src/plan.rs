@@ -304,7 +304,7 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
             let r = m.map_components(&folder.components);
             fp.target = Some(m.display(&r));
             fp.how = Some(r.how);
-            fp.notes = r.notes;
+            fp.notes.extend(r.notes);
         }
         Namer::Session(s) => {
             let spec = MailboxSpec {
@@ -315,7 +315,7 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
                 Ok(p) => {
                     fp.target = Some(p.name);
                     fp.how = p.how;
-                    fp.notes = p.notes;
+                    fp.notes.extend(p.notes);
                 }
                 Err(e) => fp.notes.push(format!("the target cannot name it: {e}")),
             }
@@ -331,7 +331,12 @@ fn survey_folder(folder: &Folder, skip_deleted: bool, limit: Option<u64>) -> Fol
         source: folder.path.clone(),
         ..FolderPlan::default()
     };
+    let mut not_mail = 0;
     for item in &folder.items {
+        if !item.is_mail() {
+            not_mail += 1;
+            continue;
+        }
         if skip_deleted && item.deleted() {
             continue;
         }
@@ -359,6 +364,11 @@ fn survey_folder(folder: &Folder, skip_deleted: bool, limit: Option<u64>) -> Fol
                 bytes: size,
             });
         }
+    }
+    if not_mail > 0 {
+        fp.notes.push(format!(
+            "{not_mail} item(s) are not mail (contacts, events, tasks, notes): not counted, the exporters take them"
+        ));
     }
     fp
 }

@@ -31,10 +31,24 @@ pub struct FolderInventory {
     pub unrecognised_type_code: Option<u32>,
     /// Name problem (invalid modified UTF-7, kept verbatim).
     pub name_problem: Option<String>,
-    /// index.fld present.
+    /// The folder's directory.
+    pub dir: String,
+    /// index.fld present (the live index; see `index_source`).
     pub has_index: bool,
+    /// The file flags and dates were read from: `index.fld`, `index.bad`
+    /// (no `index.fld`: left by an interrupted reindex), or none.
+    pub index_source: Option<String>,
+    /// The index file has 0 bytes: no metadata.
+    pub index_empty: bool,
     /// status.fld present.
     pub has_status: bool,
+    /// Who had which rights on the folder (`status.fld` `A` lines).
+    pub acl: Vec<crate::source::Acl>,
+    /// Files in the folder directory (metadata and anything else), by name.
+    pub files: BTreeMap<String, u64>,
+    /// Items of this mail folder that are not mail, by kind (they go to the
+    /// exporters, not to the mail target).
+    pub not_mail: BTreeMap<String, u64>,
     /// Item files.
     pub items: u64,
     /// Bytes of the item files.
@@ -92,7 +106,9 @@ pub struct FolderInventory {
 impl FolderInventory {
     /// Short anomaly summary for the text table.
     pub fn anomaly_summary(&self) -> String {
+        let not_mail: u64 = self.not_mail.values().sum();
         let pairs = [
+            (not_mail, "not-mail"),
             (self.unindexed, "unindexed"),
             (self.stale, "stale"),
             (self.garbage_lines, "garbage-lines"),
@@ -117,7 +133,12 @@ impl FolderInventory {
             v.push(format!("{ignored} ignored non-item file(s)"));
         }
         if !self.has_index && self.items > 0 {
-            v.push("no index.fld".into());
+            v.push(match self.index_source.as_deref() {
+                Some(f) => format!("no index.fld (read {f})"),
+                None => "no index.fld".into(),
+            });
+        } else if self.index_empty && self.items > 0 {
+            v.push("empty index.fld".into());
         }
         if self.name_problem.is_some() {
             v.push("bad name".into());
@@ -148,8 +169,13 @@ pub struct AccountInventory {
     pub mail_items: u64,
     /// Mail bytes.
     pub mail_bytes: u64,
-    /// Items in contacts/calendar/tasks/notes/journal folders.
+    /// Items that are not mail: in contacts/calendar/tasks/notes/journal
+    /// folders, and groupware items found in mail folders.
     pub other_items: u64,
+    /// The account's directory.
+    pub dir: String,
+    /// What the source says of the account as a whole.
+    pub notes: Vec<String>,
 }
 
 /// The whole inventory.
@@ -236,18 +262,17 @@ pub fn scan(
         };
         ai.skipped = walk.skipped.clone();
         ai.problems = walk.problems.clone();
+        ai.notes = walk.notes.clone();
+        ai.dir = account.dir.display().to_string();
         for folder in walk {
             if !selection.folder(&folder.path) {
                 continue;
             }
             progress.add_total(folder.items.len() as u64);
-            let fi = scan_folder(&folder, progress, now);
-            if folder.kind() == FolderKind::Mail {
-                ai.mail_items += fi.items;
-                ai.mail_bytes += fi.bytes;
-            } else {
-                ai.other_items += fi.items;
-            }
+            let (fi, mail) = scan_folder(&folder, progress, now);
+            ai.mail_items += mail.0;
+            ai.mail_bytes += mail.1;
+            ai.other_items += fi.items - mail.0;
             ai.folders.push(fi);
         }
         inv.accounts.push(ai);
@@ -257,8 +282,8 @@ pub fn scan(
 }
 
 /// The inventory of one folder: what the walk found, then every item read
-/// (in parallel) for its facts.
-fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventory {
+/// (in parallel) for its facts; and its mail items and their bytes.
+fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInventory, (u64, u64)) {
     let d = &folder.decision;
     let mut fi = FolderInventory {
         path: folder.path.clone(),
@@ -271,8 +296,23 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventor
             .collect(),
         unrecognised_type_code: d.unrecognised_type_code,
         name_problem: folder.name_problem.clone(),
-        has_index: folder.index.is_some(),
+        dir: folder.dir.display().to_string(),
+        has_index: folder.index.as_ref().is_some_and(|i| !i.fallback),
+        index_source: folder.index.as_ref().map(|i| {
+            i.file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
+        index_empty: folder.index.as_ref().is_some_and(|i| i.empty_file),
         has_status: folder.has_status,
+        acl: folder.acl.clone(),
+        files: folder.files.clone(),
+        not_mail: folder
+            .not_mail()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         items: folder.items.len() as u64,
         unindexed: folder.unindexed,
         stale: folder.stale.len() as u64,
@@ -305,8 +345,18 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventor
             f
         })
         .collect();
+    let mail = facts
+        .iter()
+        .zip(&folder.items)
+        .filter(|(_, it)| it.is_mail())
+        .fold((0, 0), |(n, b), (f, _)| (n + 1, b + f.bytes));
+    let mail = if folder.kind() == FolderKind::Mail {
+        mail
+    } else {
+        (0, 0)
+    };
     add_facts(&mut fi, facts);
-    fi
+    (fi, mail)
 }
 
 /// Reads one item and prepares it as a migration would.
@@ -335,6 +385,11 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
                         mtime: data.mtime,
                         received_header: p.received_header,
                         date_header: p.date_header,
+                        created_is_move_time: it
+                            .meta
+                            .as_ref()
+                            .is_some_and(|m| m.created_is_move_time),
+                        received_newest: p.newest_received(now, it.created().map(|d| d + 86_400)),
                     },
                     now,
                 );
@@ -403,7 +458,11 @@ fn totals(inv: &Inventory) -> Totals {
         for f in &a.folders {
             t.folders += 1;
             t.ignored_files_in_msgs += f.ignored_files.values().sum::<u64>();
-            *t.items_by_kind.entry(f.kind.clone()).or_default() += f.items;
+            let not_mail: u64 = f.not_mail.values().sum();
+            *t.items_by_kind.entry(f.kind.clone()).or_default() += f.items - not_mail;
+            for (k, n) in &f.not_mail {
+                *t.items_by_kind.entry(k.clone()).or_default() += n;
+            }
             let pairs = [
                 ("unindexed", f.unindexed),
                 ("stale", f.stale),

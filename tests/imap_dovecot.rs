@@ -214,6 +214,9 @@ fn check_sample_on_server(dc: &Dovecot, accounts: &[&str]) -> usize {
                     _ => mtime(&item),
                 }
                 .max(0);
+                let want_date = ef["internal_dates"][stem.as_str()]
+                    .as_i64()
+                    .unwrap_or(want_date);
                 assert_eq!(
                     imap_date(&got.internal_date),
                     want_date,

@@ -294,6 +294,9 @@ fn migrate_to_maildir_delivers_bytes_flags_and_dates_once() {
                     Some((_, _, d)) if plausible(*d) => *d,
                     _ => mtime(&item),
                 };
+                let want_date = ef["internal_dates"][stem.as_str()]
+                    .as_i64()
+                    .unwrap_or(want_date);
                 assert_eq!(
                     mtime(target),
                     want_date,

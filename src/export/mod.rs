@@ -505,8 +505,11 @@ pub fn selected_accounts(
 }
 
 /// The folders of `account` whose kind is in `kinds` and that the
-/// selection takes, parents before children. Kinds are decided by the
-/// walk, with the parent's kind as evidence, as for `scan` and `migrate`.
+/// selection takes, parents before children; and the mail folders that
+/// hold items of those kinds (a contact or a meeting in `Deleted Items`),
+/// with only those items. Kinds are decided by the walk (folders with the
+/// parent's kind as evidence, items of mail folders one by one), as for
+/// `scan` and `migrate`.
 pub fn groupware_folders(
     source: &dyn Source,
     account: &Account,
@@ -515,8 +518,31 @@ pub fn groupware_folders(
 ) -> Result<Vec<Folder>, ExportError> {
     Ok(source
         .walk(account)?
-        .filter(|f| kinds.contains(&f.kind()) && sel.folder(&f.path))
+        .filter(|f| sel.folder(&f.path))
+        .filter_map(|mut f| {
+            if kinds.contains(&f.kind()) {
+                return Some(f);
+            }
+            if f.kind() != FolderKind::Mail {
+                return None;
+            }
+            f.items.retain(|i| kinds.contains(&i.kind));
+            (!f.items.is_empty()).then_some(f)
+        })
         .collect())
+}
+
+/// The kind an export names a folder by: its own, or for a mail folder
+/// the kind of the groupware items taken from it (`contacts in a mail
+/// folder`).
+fn export_kind(f: &Folder) -> String {
+    if f.kind() != FolderKind::Mail {
+        return f.kind().to_string();
+    }
+    let mut kinds: Vec<&str> = f.items.iter().map(|i| i.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    format!("{} in a mail folder", kinds.join(" + "))
 }
 
 /// Reads an item and unwraps it; errors become an [`ItemProblem`] of `src`.
@@ -625,7 +651,7 @@ pub fn export_contacts(
             progress.add_total(sf.items.len() as u64);
             let mut fr = FolderExport {
                 folder: sf.path.clone(),
-                kind: sf.kind().to_string(),
+                kind: export_kind(sf),
                 items: sf.items.len() as u64,
                 ..FolderExport::default()
             };
@@ -741,7 +767,7 @@ pub fn export_calendars(
             progress.add_total(sf.items.len() as u64);
             let mut fr = FolderExport {
                 folder: sf.path.clone(),
-                kind: sf.kind().to_string(),
+                kind: export_kind(sf),
                 items: sf.items.len() as u64,
                 ..FolderExport::default()
             };
@@ -760,7 +786,7 @@ pub fn export_calendars(
                             "a vCard in a calendar folder: export it with `contacts`",
                         )),
                         wrapper::Payload::Text { subject, body } => {
-                            if matches!(sf.kind(), FolderKind::Notes | FolderKind::Journal) {
+                            if matches!(item.kind, FolderKind::Notes | FolderKind::Journal) {
                                 texts.push(notes::TextNote {
                                     source: src,
                                     subject,

@@ -7,6 +7,7 @@
 //! bits. An item without metadata has no flags, is not deleted, and has no
 //! index dates.
 
+use super::kind::{FolderKind, KindSource};
 use crate::model::MailFlags;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,11 @@ pub struct ItemMeta {
     pub created: Option<i64>,
     /// MAPI message class (`IPM.Note`, `IPM.Contact`).
     pub class: Option<String>,
+    /// `created` is not when the item arrived but when it last entered
+    /// its folder (Kerio resets `D` when an item is delivered to or moved
+    /// into INBOX or Deleted Items), so a `Received:` date is the better
+    /// internal date when `received` is missing.
+    pub created_is_move_time: bool,
     /// The index file the facts came from.
     pub index: Arc<Path>,
 }
@@ -52,6 +58,12 @@ pub struct Item {
     pub origin: Origin,
     /// Its index record, when it has one.
     pub meta: Option<ItemMeta>,
+    /// What the item is: in a mail folder decided per item (a contact or a
+    /// meeting in `Deleted Items` is not mail), elsewhere its folder's kind.
+    pub kind: FolderKind,
+    /// Where `kind` came from ([`KindSource::MessageClass`],
+    /// [`KindSource::Content`], or [`KindSource::Folder`]).
+    pub kind_source: KindSource,
 }
 
 /// What `stat` says about an item's file.
@@ -120,6 +132,23 @@ impl Item {
         self.meta.as_ref().and_then(|m| m.class.as_deref())
     }
 
+    /// A mail item (to migrate as mail), not a groupware one.
+    pub fn is_mail(&self) -> bool {
+        self.kind == FolderKind::Mail
+    }
+
+    /// An item of `id` at `origin` without metadata: a mail item unless
+    /// said otherwise.
+    pub fn new(id: impl Into<String>, origin: Origin, meta: Option<ItemMeta>) -> Item {
+        Item {
+            id: id.into(),
+            origin,
+            meta,
+            kind: FolderKind::Mail,
+            kind_source: KindSource::Folder,
+        }
+    }
+
     fn error(&self, source: io::Error) -> ItemError {
         ItemError {
             item: self.id.clone(),
@@ -174,11 +203,7 @@ mod tests {
     use super::*;
 
     fn item(path: PathBuf, meta: Option<ItemMeta>) -> Item {
-        Item {
-            id: "0000001a".into(),
-            origin: Origin::File(path),
-            meta,
-        }
+        Item::new("0000001a", Origin::File(path), meta)
     }
 
     #[test]
@@ -223,6 +248,7 @@ mod tests {
             received: Some(7),
             created: Some(5),
             class: Some("IPM.Note".into()),
+            created_is_move_time: false,
             index: Arc::from(Path::new("index.fld")),
         };
         let it = item(PathBuf::from("x.eml"), Some(meta));

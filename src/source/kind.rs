@@ -57,6 +57,8 @@ pub enum KindSource {
     Content,
     /// Inherited from the parent folder.
     Parent,
+    /// An item's kind: that of its folder.
+    Folder,
     /// Nothing said otherwise.
     Default,
 }
@@ -69,6 +71,7 @@ impl fmt::Display for KindSource {
             KindSource::MessageClass => "index message class",
             KindSource::Content => "item content",
             KindSource::Parent => "parent folder",
+            KindSource::Folder => "its folder",
             KindSource::Default => "default",
         })
     }

@@ -42,7 +42,7 @@ pub mod walk;
 
 pub use item::{Item, ItemData, ItemError, ItemMeta, Origin, Stat};
 pub use kind::{FolderKind, KindDecision, KindSource};
-pub use walk::{AccountList, AccountWalk, Folder, IndexSummary, SkipLog};
+pub use walk::{AccountList, AccountWalk, Acl, Folder, IndexSummary, SkipLog};
 
 use crate::model::Account;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ pub use crate::model::Account;
 use crate::mutf7 as names;
 use crate::source::SkipLog;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,9 @@ pub struct Folder {
     pub status: Option<Status>,
     /// Whether `status.fld` exists.
     pub has_status: bool,
+    /// Files directly in the folder directory (`index.fld`, `status.fld`,
+    /// `search.fld`, …, and anything else), by name.
+    pub files: BTreeMap<String, u64>,
 }
 
 /// The folders of one account and what was skipped while walking it.
@@ -324,6 +328,7 @@ fn walk_folder(
         name_problem,
         status,
         has_status,
+        files: BTreeMap::new(),
     });
     let entries = match dir_entries(&dir) {
         Ok(v) => v,
@@ -334,7 +339,11 @@ fn walk_folder(
     };
     for e in entries {
         if !is_dir(&e) {
-            continue; // index.fld, status.fld, search.fld … are per-folder metadata
+            // index.fld, status.fld, search.fld … are per-folder metadata;
+            // every file is counted by name, the notes say which are odd.
+            let name = String::from_utf8_lossy(&os_bytes(&e.file_name())).into_owned();
+            *tree.folders[me].files.entry(name).or_default() += 1;
+            continue;
         }
         let raw = os_bytes(&e.file_name());
         if raw == b"#msgs" {
