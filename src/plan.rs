@@ -649,6 +649,33 @@ impl AccountPlan {
                 IssueKind::Note => "note",
             };
             let _ = writeln!(s, "  {tag}: {}", i.message);
+            if i.kind == IssueKind::Merge {
+                let localized: Vec<&str> = i
+                    .sources
+                    .iter()
+                    .filter(|src| {
+                        self.folders.iter().any(|f| {
+                            &f.source == *src && f.notes.iter().any(|n| n.contains("localized"))
+                        })
+                    })
+                    .map(String::as_str)
+                    .collect();
+                let why = if localized.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} named by another client in its language; --keep-localized-folders keeps {} apart)",
+                        localized.join(", "),
+                        if localized.len() == 1 { "it" } else { "them" }
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "    merged: {} -> {}{why}",
+                    i.sources.join(" + "),
+                    i.target
+                );
+            }
         }
         if !self.not_migrated.is_empty() {
             let v: Vec<String> = self

@@ -49,6 +49,10 @@ pub struct MappingArgs {
     /// Put migrated folders below this path (`Kerio/`); INBOX and special folders stay put.
     #[arg(long, value_name = "PATH")]
     pub prefix: Option<String>,
+    /// Keep folders other clients created under localized names (`Gesendete Objekte`,
+    /// `Éléments envoyés`, `Корзина`) apart instead of merging them into the special folder.
+    #[arg(long)]
+    pub keep_localized_folders: bool,
 }
 
 impl MappingArgs {
@@ -68,6 +72,9 @@ impl MappingArgs {
         }
         if let Some(p) = &self.prefix {
             c.prefix = Some(p.clone());
+        }
+        if self.keep_localized_folders {
+            c.localized_special_folders = false;
         }
         c.validate().context("--prefix")?;
         Ok(c)
