@@ -176,6 +176,49 @@ pub struct AccountInventory {
     pub dir: String,
     /// What the source says of the account as a whole.
     pub notes: Vec<String>,
+    /// Whether users.cfg lists the account (`None`: public folders, or no
+    /// readable users.cfg). `false` is an orphan mailbox: a deleted user's
+    /// folder kept in the store.
+    pub in_users_cfg: Option<bool>,
+}
+
+/// One archive period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeriodInventory {
+    /// Its name (`2012-12-21`).
+    pub name: String,
+    /// Its directory, or its file when compressed.
+    pub path: String,
+    /// The compression format, when it is a compressed period (not read).
+    pub compressed: Option<String>,
+    /// Folders found in it.
+    pub folders: u64,
+    /// Items.
+    pub items: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Items that could not be read.
+    pub unreadable: u64,
+}
+
+/// The archive: where it is and what it holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ArchiveInventory {
+    /// Its directories and how each was found.
+    pub roots: Vec<(String, String)>,
+    /// Where it was looked for.
+    pub looked_at: Vec<String>,
+    /// What was configured or present and could not be used or read.
+    pub problems: Vec<String>,
+    /// The account whose folders it is walked as (`--archive-to`); its
+    /// folders are then in that account's inventory.
+    pub placed_in: Option<String>,
+    /// Its periods.
+    pub periods: Vec<PeriodInventory>,
+    /// Its folders (when not placed in an account).
+    pub folders: Vec<FolderInventory>,
+    /// System directories and stray files skipped.
+    pub skipped: SkipLog,
 }
 
 /// The whole inventory.
@@ -189,6 +232,10 @@ pub struct Inventory {
     pub accounts: Vec<AccountInventory>,
     /// Skipped at store level.
     pub skipped: SkipLog,
+    /// What the source says of itself (the archive, orphan mailboxes).
+    pub notes: Vec<String>,
+    /// The archive, when the source has one (found or not).
+    pub archive: Option<ArchiveInventory>,
     /// Totals.
     pub totals: Totals,
 }
@@ -218,6 +265,15 @@ pub struct Totals {
     pub ignored_files_in_msgs: u64,
     /// Anomalies summed over folders.
     pub anomalies: BTreeMap<String, u64>,
+    /// User mailboxes users.cfg does not list.
+    pub orphan_accounts: u64,
+    /// Archive periods.
+    pub archive_periods: u64,
+    /// Items in the archive (not in the mail totals unless placed in an
+    /// account with `--archive-to`).
+    pub archive_items: u64,
+    /// Their bytes.
+    pub archive_bytes: u64,
 }
 
 #[derive(Default)]
@@ -244,6 +300,7 @@ pub fn scan(
         skipped: list.skipped,
         ..Inventory::default()
     };
+    inv.notes = source.notes();
     let now = chrono::Utc::now().timestamp();
     for account in list.accounts.iter().filter(|a| selection.account(&a.id())) {
         let mut ai = AccountInventory {
@@ -263,6 +320,7 @@ pub fn scan(
         ai.skipped = walk.skipped.clone();
         ai.problems = walk.problems.clone();
         ai.notes = walk.notes.clone();
+        ai.in_users_cfg = walk.listed;
         ai.dir = account.dir.display().to_string();
         for folder in walk {
             if !selection.folder(&folder.path) {
@@ -277,8 +335,72 @@ pub fn scan(
         }
         inv.accounts.push(ai);
     }
+    inv.archive = source
+        .archive()
+        .map(|a| scan_archive(a, selection, progress, now));
     inv.totals = totals(&inv);
     Ok(inv)
+}
+
+/// The archive's inventory: its periods, and its folders scanned like any
+/// other (unless they are an account's).
+fn scan_archive(
+    a: crate::source::Archive<'_>,
+    selection: &Selection,
+    progress: &Progress,
+    now: i64,
+) -> ArchiveInventory {
+    let mut ai = ArchiveInventory {
+        roots: a
+            .roots
+            .iter()
+            .map(|(d, how)| (d.display().to_string(), how.clone()))
+            .collect(),
+        looked_at: a.looked_at,
+        problems: a.problems,
+        placed_in: a.placed_in,
+        periods: a
+            .periods
+            .iter()
+            .map(|p| PeriodInventory {
+                name: p.name.clone(),
+                path: p.path.display().to_string(),
+                compressed: p.compressed.clone(),
+                ..PeriodInventory::default()
+            })
+            .collect(),
+        ..ArchiveInventory::default()
+    };
+    let Some(walk) = a.walk else {
+        return ai;
+    };
+    ai.skipped = walk.skipped.clone();
+    ai.problems.extend(walk.problems.iter().cloned());
+    for folder in walk {
+        if !selection.folder(&folder.path) {
+            continue;
+        }
+        progress.add_total(folder.items.len() as u64);
+        let (fi, _) = scan_folder(&folder, progress, now);
+        let first_item = folder.items.first().map(|i| i.path().to_path_buf());
+        if let Some(p) = a
+            .periods
+            .iter()
+            .zip(ai.periods.iter_mut())
+            .find_map(|(src, inv)| {
+                (folder.dir.starts_with(&src.path)
+                    || first_item.as_deref() == Some(src.path.as_path()))
+                .then_some(inv)
+            })
+        {
+            p.folders += 1;
+            p.items += fi.items;
+            p.bytes += fi.bytes;
+            p.unreadable += fi.unreadable;
+        }
+        ai.folders.push(fi);
+    }
+    ai
 }
 
 /// The inventory of one folder: what the walk found, then every item read
@@ -487,7 +609,66 @@ fn totals(inv: &Inventory) -> Totals {
         }
     }
     t.domains = domains.len() as u64;
+    t.orphan_accounts = inv
+        .accounts
+        .iter()
+        .filter(|a| a.in_users_cfg == Some(false))
+        .count() as u64;
+    if let Some(a) = &inv.archive {
+        t.archive_periods = a.periods.len() as u64;
+        t.archive_items = a.folders.iter().map(|f| f.items).sum();
+        t.archive_bytes = a.folders.iter().map(|f| f.bytes).sum();
+    }
     t
+}
+
+/// The archive's part of the text summary.
+fn archive_text(s: &mut String, a: &ArchiveInventory) {
+    if a.roots.is_empty() {
+        let _ = writeln!(
+            s,
+            "\narchive: none found (looked at: {})",
+            a.looked_at.join("; ")
+        );
+    }
+    for (dir, how) in &a.roots {
+        let _ = writeln!(s, "\narchive: {dir} (from {how})");
+    }
+    if let Some(acc) = &a.placed_in {
+        let _ = writeln!(s, "  migrated as folders of {acc} (--archive-to)");
+    }
+    for p in &a.periods {
+        match &p.compressed {
+            Some(f) => {
+                let _ = writeln!(
+                    s,
+                    "  period {}: COMPRESSED ({f}), not read: {}",
+                    p.name, p.path
+                );
+            }
+            None if a.placed_in.is_some() => {
+                let _ = writeln!(s, "  period {}", p.name);
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "  period {}: {} folder(s), {} items ({}){}",
+                    p.name,
+                    p.folders,
+                    p.items,
+                    human_bytes(p.bytes),
+                    if p.unreadable > 0 {
+                        format!(", {} unreadable", p.unreadable)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+    }
+    for p in &a.problems {
+        let _ = writeln!(s, "  PROBLEM: {p}");
+    }
 }
 
 impl Inventory {
@@ -516,13 +697,21 @@ impl Inventory {
             }
             let _ = writeln!(
                 s,
-                "\n{}: {} mail items ({}), {} other items, {} folders",
+                "\n{}: {} mail items ({}), {} other items, {} folders{}",
                 a.account,
                 a.mail_items,
                 human_bytes(a.mail_bytes),
                 a.other_items,
-                a.folders.len()
+                a.folders.len(),
+                if a.in_users_cfg == Some(false) {
+                    " (ORPHAN: not in users.cfg)"
+                } else {
+                    ""
+                }
             );
+            for n in &a.notes {
+                let _ = writeln!(s, "  note: {n}");
+            }
             let w = a
                 .folders
                 .iter()
@@ -579,6 +768,12 @@ impl Inventory {
                 let _ = writeln!(s, "  PROBLEM: {p}");
             }
         }
+        if let Some(a) = &self.archive {
+            archive_text(&mut s, a);
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "\nnote: {n}");
+        }
         let t = &self.totals;
         let _ = writeln!(
             s,
@@ -598,6 +793,22 @@ impl Inventory {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         let _ = writeln!(s, "items by kind: {}", kinds.join(", "));
+        if t.orphan_accounts > 0 {
+            let _ = writeln!(
+                s,
+                "orphan mailboxes (not in users.cfg): {}",
+                t.orphan_accounts
+            );
+        }
+        if t.archive_periods > 0 {
+            let _ = writeln!(
+                s,
+                "archive: {} period(s), {} items ({})",
+                t.archive_periods,
+                t.archive_items,
+                human_bytes(t.archive_bytes)
+            );
+        }
         if !t.anomalies.is_empty() {
             let an: Vec<String> = t
                 .anomalies

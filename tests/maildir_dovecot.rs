@@ -71,6 +71,11 @@ fn dovecot_serves_the_migrated_maildir() {
                     rd.flatten()
                         .map(|e| e.path())
                         .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")))
+                        // Groupware items of mail folders go to the exporters.
+                        .filter(|p| {
+                            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
+                            ef["not_mail"].get(stem.unwrap_or_default()).is_none()
+                        })
                         .map(|p| fs::read(p).expect("read"))
                         .filter(|b| !b.is_empty())
                         // Dovecot shows NUL as 0x80 outside BINARY FETCH.

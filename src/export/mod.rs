@@ -465,6 +465,18 @@ pub fn folder_stem(folder: &Folder) -> String {
     parts.join("__")
 }
 
+/// The collection name of a folder on a DAV server: its stem, and for the
+/// groupware items of a mail folder the kind too (`Deleted Items__contacts`,
+/// `Deleted Items__calendar`): one folder gives an address book and a
+/// calendar there, which cannot share a collection.
+fn dav_stem(f: &Folder, stem: &str, kind: &str) -> String {
+    if f.kind() == FolderKind::Mail {
+        format!("{stem}__{kind}")
+    } else {
+        stem.to_string()
+    }
+}
+
 /// Hands out names unique in one directory (case-insensitively, for
 /// macOS and Windows), adding ` (2)`, ` (3)`, … when needed.
 #[derive(Debug, Default)]
@@ -678,7 +690,13 @@ pub fn export_contacts(
                 }
             }
             if let Some(up) = opts.dav {
-                fr.dav = Some(up.upload_cards(&id, sf, &stem, &cards, opts.version));
+                fr.dav = Some(up.upload_cards(
+                    &id,
+                    sf,
+                    &dav_stem(sf, &stem, "contacts"),
+                    &cards,
+                    opts.version,
+                ));
             }
             all_cards.extend(cards);
             ar.folders.push(fr);
@@ -835,7 +853,12 @@ pub fn export_calendars(
             }
             if let Some(up) = opts.dav {
                 if merged.objects_written > 0 {
-                    fr.dav = Some(up.upload_calendar(&id, sf, &stem, &merged));
+                    fr.dav = Some(up.upload_calendar(
+                        &id,
+                        sf,
+                        &dav_stem(sf, &stem, "calendar"),
+                        &merged,
+                    ));
                 }
             }
             ar.folders.push(fr);

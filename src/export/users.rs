@@ -2,13 +2,9 @@
 //! `mailserver.cfg` (domains), Kerio's "tinydb" XML (research
 //! kerio-store.md §4).
 //!
-//! The element names are not published, so the file is read as a generic
-//! tree: containers (`<list name>`, `<table name>`, any element with a
-//! `name` attribute other than `variable`) hold records (`<listitem>`,
-//! `<tablerow>`) of `<variable name>` values, and a table may hold
-//! variables directly. [`CfgTree::dump`] lists every container and
-//! variable name with counts, never values. The names we know are then
-//! mapped: lists `User`, `Group`, `Alias`, `Domain`; variables `Name`,
+//! The files are read as a generic tree ([`CfgTree`], which lives with the
+//! rest of the Kerio reader in `source::kerio::config`). The names we know
+//! are then mapped: lists `User`, `Group`, `Alias`, `Domain`; variables `Name`,
 //! `Domain`, `FullName`, `Description`, `MailAddress`, `Groups`,
 //! `Password`, `Enabled`, `DeliverTo`, `Primary`, `Aliases`. Everything
 //! else is kept in `other` for the JSON output (secrets left out).
@@ -17,315 +13,23 @@
 //! `--decrypt-passwords`), `SHA:` a one-way PBKDF2-HMAC-SHA1, `NUL:` empty.
 //! Values are never printed unless `--show-passwords`.
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
+pub use crate::source::kerio::config::{CfgTree, ConfigError, Container, Record};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Errors reading the configuration.
+/// Errors reading the user directory.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The XML is malformed.
-    #[error("{path}: XML error at byte {position}: {reason}")]
-    Xml {
-        /// The file.
-        path: PathBuf,
-        /// Byte offset.
-        position: u64,
-        /// Why.
-        reason: String,
-    },
+    /// The file could not be read or parsed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// No users.cfg where one was expected.
     #[error("{path}: no users.cfg there (give the Kerio install directory or the file)")]
     NotFound {
         /// The path given.
         path: PathBuf,
     },
-}
-
-/// One record: variables in document order (a name may repeat).
-pub type Record = Vec<(String, String)>;
-
-/// A container (`<list name>`, `<table name>`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Container {
-    /// Element name (`list`, `table`).
-    pub element: String,
-    /// Its path of names (`User`, or `User/Sub` when nested).
-    pub name: String,
-    /// Records (`listitem`, `tablerow`).
-    pub records: Vec<Record>,
-    /// Variables directly inside (tables).
-    pub vars: Record,
-}
-
-/// A parsed configuration file.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CfgTree {
-    /// The file.
-    pub path: String,
-    /// Containers in document order.
-    pub containers: Vec<Container>,
-    /// Variables outside any container.
-    pub top_vars: Record,
-    /// Other element names met, with counts.
-    pub other_elements: BTreeMap<String, u64>,
-}
-
-fn named_entity(name: &str) -> Option<char> {
-    Some(match name {
-        "lt" => '<',
-        "gt" => '>',
-        "amp" => '&',
-        "quot" => '"',
-        "apos" => '\'',
-        _ => return None,
-    })
-}
-
-impl CfgTree {
-    /// Reads a file (UTF-8, else Windows-1252).
-    pub fn load(path: &Path) -> Result<CfgTree, UsersError> {
-        let bytes = std::fs::read(path).map_err(|source| UsersError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = super::wrapper::decode_unlabelled(&bytes);
-        CfgTree::parse(&text, path)
-    }
-
-    /// Parses XML text.
-    pub fn parse(xml: &str, path: &Path) -> Result<CfgTree, UsersError> {
-        let mut tree = CfgTree {
-            path: path.display().to_string(),
-            ..CfgTree::default()
-        };
-        let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
-        let mut stack: Vec<Open> = Vec::new();
-        let mut text = String::new();
-        let xml_err = |reader: &Reader<&[u8]>, e: String| UsersError::Xml {
-            path: path.to_path_buf(),
-            position: reader.buffer_position(),
-            reason: e,
-        };
-        loop {
-            let ev = reader
-                .read_event()
-                .map_err(|e| xml_err(&reader, e.to_string()))?;
-            match ev {
-                Event::Eof => break,
-                Event::Start(_) | Event::Empty(_) => {
-                    let is_empty = matches!(ev, Event::Empty(_));
-                    let (Event::Start(e) | Event::Empty(e)) = ev else {
-                        continue;
-                    };
-                    let elem = e.name().as_ref().to_string();
-                    let name_attr = e
-                        .try_get_attribute("name")
-                        .map_err(|er| xml_err(&reader, er.to_string()))?
-                        .map(|a| {
-                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .map(|v| v.into_owned())
-                        })
-                        .transpose()
-                        .map_err(|er| xml_err(&reader, er.to_string()))?;
-                    let lower = elem.to_ascii_lowercase();
-                    let open = if lower == "variable" {
-                        text.clear();
-                        Open::Variable(name_attr.unwrap_or_default())
-                    } else if lower == "listitem" || lower == "tablerow" {
-                        let ci = stack.iter().rev().find_map(|o| match o {
-                            Open::Container(i) => Some(*i),
-                            _ => None,
-                        });
-                        match ci {
-                            Some(i) => {
-                                tree.containers[i].records.push(Vec::new());
-                                Open::Record(i)
-                            }
-                            None => {
-                                *tree.other_elements.entry(elem.clone()).or_default() += 1;
-                                Open::Other
-                            }
-                        }
-                    } else if let Some(n) = name_attr {
-                        let parent = stack.iter().rev().find_map(|o| match o {
-                            Open::Container(i) => Some(*i),
-                            _ => None,
-                        });
-                        let full = match parent {
-                            Some(p) => format!("{}/{}", tree.containers[p].name, n),
-                            None => n,
-                        };
-                        tree.containers.push(Container {
-                            element: elem.clone(),
-                            name: full,
-                            ..Container::default()
-                        });
-                        Open::Container(tree.containers.len() - 1)
-                    } else {
-                        if stack.is_empty() && (lower == "config" || lower == "tinydb") {
-                            // The root element.
-                        } else if !stack.is_empty() {
-                            *tree.other_elements.entry(elem.clone()).or_default() += 1;
-                        }
-                        Open::Other
-                    };
-                    if is_empty {
-                        if let Open::Variable(n) = open {
-                            push_var(&mut tree, &stack, n, String::new());
-                        }
-                    } else {
-                        stack.push(open);
-                    }
-                }
-                Event::Text(t) => {
-                    if matches!(stack.last(), Some(Open::Variable(_))) {
-                        text.push_str(&t.xml10_content());
-                    }
-                }
-                Event::CData(t) => {
-                    if matches!(stack.last(), Some(Open::Variable(_))) {
-                        text.push_str(&t.xml10_content());
-                    }
-                }
-                Event::GeneralRef(r) => {
-                    if matches!(stack.last(), Some(Open::Variable(_))) {
-                        let resolved = if r.is_char_ref() {
-                            r.resolve_char_ref().ok().flatten()
-                        } else {
-                            named_entity(&r.xml10_content())
-                        };
-                        match resolved {
-                            Some(c) => text.push(c),
-                            None => {
-                                text.push('&');
-                                text.push_str(&r.xml10_content());
-                                text.push(';');
-                            }
-                        }
-                    }
-                }
-                Event::End(_) => {
-                    if let Some(Open::Variable(n)) = stack.pop() {
-                        let value = std::mem::take(&mut text);
-                        push_var(&mut tree, &stack, n, value);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(tree)
-    }
-
-    /// The containers named `name` (case-insensitive), records chained.
-    pub fn records(&self, name: &str) -> impl Iterator<Item = &Record> {
-        let name = name.to_ascii_lowercase();
-        self.containers
-            .iter()
-            .filter(move |c| c.name.to_ascii_lowercase() == name)
-            .flat_map(|c| c.records.iter())
-    }
-
-    /// Every container and variable name with counts (no values).
-    pub fn dump(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "{}", self.path);
-        for c in &self.containers {
-            let _ = writeln!(
-                s,
-                "  {} {:?}: {} records{}",
-                c.element,
-                c.name,
-                c.records.len(),
-                if c.vars.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} variables", c.vars.len())
-                }
-            );
-            let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-            for r in &c.records {
-                let mut seen: BTreeMap<&str, u64> = BTreeMap::new();
-                for (n, _) in r {
-                    *seen.entry(n.as_str()).or_default() += 1;
-                }
-                for (n, k) in seen {
-                    let e = counts.entry(n).or_default();
-                    e.0 += 1;
-                    e.1 = e.1.max(k);
-                }
-            }
-            for (n, _) in &c.vars {
-                counts.entry(n.as_str()).or_default().0 += 1;
-            }
-            for (n, (in_records, most)) in counts {
-                let _ = writeln!(
-                    s,
-                    "    {n}: in {in_records}{}{}",
-                    if c.records.is_empty() {
-                        " (direct)"
-                    } else {
-                        " records"
-                    },
-                    if most > 1 {
-                        format!(", up to {most} times in one record")
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-        }
-        if !self.top_vars.is_empty() {
-            let _ = writeln!(s, "  variables outside containers:");
-            for (n, _) in &self.top_vars {
-                let _ = writeln!(s, "    {n}");
-            }
-        }
-        for (e, n) in &self.other_elements {
-            let _ = writeln!(s, "  other element <{e}>: {n}");
-        }
-        s
-    }
-}
-
-/// An open element while parsing.
-enum Open {
-    Container(usize),
-    Record(usize),
-    Variable(String),
-    Other,
-}
-
-/// Stores a variable in the innermost record, else container, else top.
-fn push_var(tree: &mut CfgTree, stack: &[Open], name: String, value: String) {
-    for o in stack.iter().rev() {
-        match o {
-            Open::Record(i) => {
-                if let Some(r) = tree.containers[*i].records.last_mut() {
-                    r.push((name, value));
-                    return;
-                }
-            }
-            Open::Container(i) => {
-                tree.containers[*i].vars.push((name, value));
-                return;
-            }
-            _ => {}
-        }
-    }
-    tree.top_vars.push((name, value));
 }
 
 /// What kind of password a value holds.

@@ -14,13 +14,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where an item's bytes are. One variant today; an item read in place
-/// from a backup ZIP or held in memory (tests) is another variant, read
-/// by the same [`Item::read`].
+/// Where an item's bytes are. An item read in place from a backup ZIP or
+/// held in memory (tests) would be another variant, read by the same
+/// [`Item::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// A file on disk.
     File(PathBuf),
+    /// A file the source knows it cannot read (a compressed archive period
+    /// in an undocumented format): stat and read fail with `why`, so the
+    /// file is counted and reported like any unreadable item.
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        why: String,
+    },
 }
 
 /// The facts a folder's metadata index holds about one item.
@@ -103,7 +112,15 @@ impl Item {
     /// The file the item is in, for reports.
     pub fn path(&self) -> &Path {
         match &self.origin {
-            Origin::File(p) => p,
+            Origin::File(p) | Origin::Unreadable { path: p, .. } => p,
+        }
+    }
+
+    /// The file to open, or the error of an item known to be unreadable.
+    fn file(&self) -> Result<&Path, ItemError> {
+        match &self.origin {
+            Origin::File(p) => Ok(p),
+            Origin::Unreadable { why, .. } => Err(self.error(io::Error::other(why.clone()))),
         }
     }
 
@@ -159,7 +176,7 @@ impl Item {
 
     /// Size and modification time, without reading.
     pub fn stat(&self) -> Result<Stat, ItemError> {
-        let Origin::File(path) = &self.origin;
+        let path = self.file()?;
         let m = std::fs::metadata(path).map_err(|e| self.error(e))?;
         let mtime = m.modified().ok().and_then(|t| {
             t.duration_since(UNIX_EPOCH)
@@ -174,7 +191,7 @@ impl Item {
 
     /// The bytes and the modification time.
     pub fn read(&self) -> Result<ItemData, ItemError> {
-        let Origin::File(path) = &self.origin;
+        let path = self.file()?;
         let (bytes, mtime) = read_file(path).map_err(|e| self.error(e))?;
         Ok(ItemData { bytes, mtime })
     }
@@ -233,6 +250,26 @@ mod tests {
         assert_eq!(e.path, p);
         assert_eq!(e.source.kind(), io::ErrorKind::NotFound);
         assert!(e.to_string().starts_with(&p.display().to_string()));
+        assert!(it.stat().is_err());
+    }
+
+    #[test]
+    fn an_item_known_to_be_unreadable_fails_with_its_reason() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("2012-11.tar.gz");
+        std::fs::write(&p, b"\x1f\x8b rest").expect("write");
+        let it = Item::new(
+            "2012-11.tar.gz",
+            Origin::Unreadable {
+                path: p.clone(),
+                why: "compressed (gzip)".into(),
+            },
+            None,
+        );
+        assert_eq!(it.path(), p);
+        let e = it.read().expect_err("unreadable");
+        assert_eq!(e.source.to_string(), "compressed (gzip)");
+        assert_eq!(e.path, p);
         assert!(it.stat().is_err());
     }
 

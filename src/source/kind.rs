@@ -59,6 +59,8 @@ pub enum KindSource {
     Parent,
     /// An item's kind: that of its folder.
     Folder,
+    /// Where the folder is: the archive, the recoverable-items store.
+    Place,
     /// Nothing said otherwise.
     Default,
 }
@@ -72,6 +74,7 @@ impl fmt::Display for KindSource {
             KindSource::Content => "item content",
             KindSource::Parent => "parent folder",
             KindSource::Folder => "its folder",
+            KindSource::Place => "where it is (archive, recoverable items)",
             KindSource::Default => "default",
         })
     }

@@ -78,6 +78,9 @@ pub struct AccountWalk<'s> {
     /// (the same text for every command): e.g. that the user directory
     /// does not know it.
     pub notes: Vec<String>,
+    /// Whether the source's user directory lists the account (`None`: it
+    /// cannot tell, or the account is not a user's, e.g. public folders).
+    pub listed: Option<bool>,
     folders: Box<dyn Iterator<Item = Folder> + Send + 's>,
 }
 
@@ -92,6 +95,7 @@ impl<'s> AccountWalk<'s> {
             skipped,
             problems,
             notes: Vec::new(),
+            listed: None,
             folders: Box::new(folders),
         }
     }
@@ -99,6 +103,12 @@ impl<'s> AccountWalk<'s> {
     /// The same walk with account notes.
     pub fn with_notes(mut self, notes: Vec<String>) -> AccountWalk<'s> {
         self.notes = notes;
+        self
+    }
+
+    /// The same walk, saying whether the user directory lists the account.
+    pub fn listed(mut self, listed: Option<bool>) -> AccountWalk<'s> {
+        self.listed = listed;
         self
     }
 }

@@ -239,6 +239,7 @@ mod tests {
             status: None,
             has_status: false,
             files: Default::default(),
+            mail_by_place: None,
         }
     }
 

@@ -147,6 +147,21 @@ pub fn item_kind_in_mail_folder(
     }
 }
 
+/// The decision for a folder that holds mail by where it is (`#deleted`,
+/// the archive): mail, with what the evidence said kept as disagreement.
+pub fn mail_by_place(d: KindDecision) -> KindDecision {
+    let mut disagreements: Vec<(KindSource, FolderKind)> = d.disagreements;
+    if d.kind != FolderKind::Mail && d.source != KindSource::Default {
+        disagreements.insert(0, (d.source, d.kind));
+    }
+    KindDecision {
+        kind: FolderKind::Mail,
+        source: KindSource::Place,
+        disagreements,
+        unrecognised_type_code: d.unrecognised_type_code,
+    }
+}
+
 /// Top-level folders whose items Kerio re-dates: `D` is reset when an item
 /// is delivered to or moved into INBOX or Deleted Items (KMS 6.7 guide,
 /// clean-out section), so there `D` is a move time, not an arrival time.

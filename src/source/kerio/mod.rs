@@ -17,7 +17,9 @@
 //! (`walk_account`, `classified`, `FolderContents`, `index::flag_bits`)
 //! until the engine walks a `Source`; nothing else may.
 
+pub mod archive;
 pub mod backup;
+pub mod config;
 pub mod index;
 pub mod items;
 pub mod kind;

@@ -3,17 +3,21 @@
 //! decided (parents first, a parent's kind is evidence for its children),
 //! turned into the shared [`Folder`] / [`Item`] shapes. The `index.fld`
 //! flag bits become [`MailFlags`](crate::model::MailFlags) and a deleted
-//! bit here, and nowhere else.
+//! bit here, and nowhere else. With the store's options the walk also
+//! yields `#deleted` as a folder and the archive as folders of the account
+//! `--archive-to` names (or of a new account): same shapes, paths that no
+//! user folder can have (`#deleted`, `#archive/…`).
 
+use super::archive::{compressed_folder, ArchiveTree, Entry};
 use super::index::{flag_bits, mail_flags, IndexRecord};
 use super::items::{read_head, FolderContents};
-use super::kind::{item_kind_in_mail_folder, resets_created_date};
-use super::layout::{self, walk_account, AccountTree, Store};
+use super::kind::{item_kind_in_mail_folder, mail_by_place, resets_created_date};
+use super::layout::{self, walk_account_with, AccountTree, Store};
 use super::notes::folder_notes;
 use crate::model::Account;
 use crate::source::{
-    AccountList, AccountWalk, Acl, Folder, FolderKind, IndexSummary, Item, ItemMeta, KindDecision,
-    KindSource, Origin, Source, SourceError,
+    AccountList, AccountWalk, Acl, Archive, Folder, FolderKind, IndexSummary, Item, ItemMeta,
+    KindDecision, KindSource, Origin, Source, SourceError,
 };
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -38,17 +42,203 @@ impl Source for Store {
     }
 
     fn walk(&self, account: &Account) -> Result<AccountWalk<'_>, SourceError> {
-        let tree = walk_account(account)?;
-        Ok(AccountWalk::new(
-            tree.skipped.clone(),
-            tree.problems.clone(),
-            Folders {
-                tree,
-                next: 0,
-                kinds: Vec::new(),
-                public: account.public,
-            },
-        ))
+        let archive = self.archive_for(account);
+        let own = if self.is_archive_account(account) {
+            AccountTree::default()
+        } else {
+            walk_account_with(account, self.options.recoverable_to.as_deref())?
+        };
+        let mut skipped = own.skipped.clone();
+        let mut problems = own.problems.clone();
+        let mut notes = self.account_notes(account);
+        if let Some(a) = &archive {
+            skipped.merge(&a.skipped);
+            problems.extend(a.problems.iter().cloned());
+            notes.extend(a.notes.iter().map(|n| format!("archive: {n}")));
+            notes.push(format!(
+                "holds the archive ({} period(s) in {}) as folders under {:?}",
+                a.periods.len(),
+                self.archive
+                    .roots
+                    .iter()
+                    .map(|(r, _)| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.options
+                    .archive_to
+                    .as_ref()
+                    .map(|t| t.folder.join("/"))
+                    .unwrap_or_default()
+            ));
+        }
+        let folders = Folders {
+            tree: own,
+            next: 0,
+            kinds: Vec::new(),
+            public: account.public,
+        };
+        let archived = ArchiveFolders {
+            entries: archive.map(|a| a.entries).unwrap_or_default().into_iter(),
+        };
+        let listed = match (&self.known_users, account.public) {
+            (Ok(u), false) if !self.is_archive_account(account) => {
+                Some(u.contains(&account.id().to_lowercase()))
+            }
+            _ => None,
+        };
+        Ok(AccountWalk::new(skipped, problems, folders.chain(archived))
+            .with_notes(notes)
+            .listed(listed))
+    }
+
+    fn archive(&self) -> Option<Archive<'_>> {
+        let loc = &self.archive;
+        let placed_in = self
+            .options
+            .archive_to
+            .as_ref()
+            .filter(|_| !loc.roots.is_empty())
+            .map(|t| t.account.clone());
+        let tree = ArchiveTree::walk(&loc.roots, self.options.archive_to.as_ref());
+        let mut problems = loc.problems.clone();
+        problems.extend(tree.problems.iter().cloned());
+        problems.extend(tree.notes.iter().cloned());
+        let walk = placed_in.is_none().then(|| {
+            AccountWalk::new(
+                tree.skipped.clone(),
+                Vec::new(),
+                ArchiveFolders {
+                    entries: tree.entries.clone().into_iter(),
+                },
+            )
+        });
+        Some(Archive {
+            roots: loc.roots.clone(),
+            looked_at: loc.looked_at.clone(),
+            problems,
+            periods: tree.periods,
+            placed_in,
+            walk,
+        })
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let loc = &self.archive;
+        if !loc.roots.is_empty() && self.options.archive_to.is_none() {
+            let periods = ArchiveTree::walk(&loc.roots, None).periods;
+            let compressed = periods.iter().filter(|p| p.compressed.is_some()).count();
+            notes.push(format!(
+                "archive in {} ({} period(s){}): not migrated; --archive-to ACCOUNT[/FOLDER] migrates it",
+                loc.roots
+                    .iter()
+                    .map(|(r, _)| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                periods.len(),
+                if compressed > 0 {
+                    format!(", {compressed} compressed")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        notes.extend(loc.problems.iter().map(|p| format!("archive: {p}")));
+        if let Ok(list) = Store::accounts(self) {
+            let orphans: Vec<String> = list
+                .0
+                .iter()
+                .filter(|a| self.is_orphan(a))
+                .map(Account::id)
+                .collect();
+            if !orphans.is_empty() {
+                notes.push(format!(
+                    "{} mailbox(es) have no users.cfg entry (deleted users' folders kept in the store?): {}",
+                    orphans.len(),
+                    orphans.join(", ")
+                ));
+            }
+        }
+        if self.options.recoverable_to.is_none() {
+            // Said per account in the skip log ("#deleted"); nothing here.
+        }
+        notes
+    }
+}
+
+impl Store {
+    /// The account `--archive-to` created (it holds only the archive).
+    fn is_archive_account(&self, account: &Account) -> bool {
+        self.options
+            .archive_to
+            .as_ref()
+            .is_some_and(|t| t.account.eq_ignore_ascii_case(&account.id()))
+            && self
+                .archive
+                .roots
+                .first()
+                .is_some_and(|(r, _)| *r == account.dir)
+    }
+
+    /// The archive's folders when `account` is the one `--archive-to` names.
+    fn archive_for(&self, account: &Account) -> Option<ArchiveTree> {
+        let to = self.options.archive_to.as_ref()?;
+        if self.archive.roots.is_empty() || !to.account.eq_ignore_ascii_case(&account.id()) {
+            return None;
+        }
+        Some(ArchiveTree::walk(&self.archive.roots, Some(to)))
+    }
+
+    /// A user's mailbox that `users.cfg` does not list (a deleted user's
+    /// folder kept in the store). Public trees and the archive's account
+    /// are never orphans; without a readable `users.cfg` nothing is.
+    pub fn is_orphan(&self, account: &Account) -> bool {
+        !account.public
+            && !self.is_archive_account(account)
+            && self
+                .known_users
+                .as_ref()
+                .is_ok_and(|u| !u.contains(&account.id().to_lowercase()))
+    }
+
+    /// What every report says of one account.
+    fn account_notes(&self, account: &Account) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.is_orphan(account) {
+            notes.push(format!(
+                "orphan mailbox: users.cfg has no user {} (a deleted user's folder kept in the store?); decide where it goes (a row in --accounts) or leave it out (--exclude-account)",
+                account.id()
+            ));
+        }
+        if self.is_archive_account(account) {
+            notes.push("not in the store: made for the archive (--archive-to)".into());
+        }
+        notes
+    }
+}
+
+/// The archive's folders, loaded one at a time.
+struct ArchiveFolders {
+    entries: std::vec::IntoIter<Entry>,
+}
+
+impl Iterator for ArchiveFolders {
+    type Item = Folder;
+
+    fn next(&mut self) -> Option<Folder> {
+        Some(match self.entries.next()? {
+            Entry::Folder(f) => {
+                let contents = FolderContents::load(&f);
+                let decision = mail_by_place(contents.decide_kind(&f, None));
+                shared_folder(&f, contents, decision, true)
+            }
+            Entry::Compressed {
+                path,
+                components,
+                file,
+                format,
+            } => compressed_folder(&path, &components, &file, format),
+        })
     }
 }
 
