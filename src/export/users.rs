@@ -86,17 +86,32 @@ const D3S_KEY: [u8; 8] = [0x61, 0xd0, 0xe5, 0x49, 0x54, 0x73, 0x3b, 0x80];
 /// the first two bytes of the first decrypted block dropped, trailing
 /// padding (NUL / PKCS#7-like bytes below 0x20) removed.
 pub fn decrypt_d3s(value: &str) -> Option<String> {
+    decrypt_d3s_checked(value).ok()
+}
+
+/// [`decrypt_d3s`], saying why a value cannot be decrypted. Any length of
+/// whole 8-byte blocks is accepted (48 hex digits for short passwords, 96
+/// and more for long ones).
+pub fn decrypt_d3s_checked(value: &str) -> Result<String, String> {
     use des::cipher::generic_array::GenericArray;
     use des::cipher::{BlockDecrypt, KeyInit};
-    let hex = value.trim().get(4..)?;
-    if !value.trim()[..4].eq_ignore_ascii_case("D3S:") || hex.len() % 16 != 0 || hex.len() < 32 {
-        return None;
+    let v = value.trim();
+    let hex = match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("D3S:") => &v[4..],
+        _ => return Err("not a D3S: value".into()),
+    };
+    if hex.len() % 16 != 0 || hex.len() < 32 {
+        return Err(format!(
+            "{} hex digits: not two or more whole 8-byte blocks",
+            hex.len()
+        ));
     }
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    let cipher = des::Des::new_from_slice(&D3S_KEY).ok()?;
+        .collect::<Option<Vec<u8>>>()
+        .ok_or("not hexadecimal")?;
+    let cipher = des::Des::new_from_slice(&D3S_KEY).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (i, chunk) in bytes.chunks(8).enumerate().skip(1) {
         let mut block = GenericArray::clone_from_slice(chunk);
@@ -110,7 +125,7 @@ pub fn decrypt_d3s(value: &str) -> Option<String> {
     while out.last().is_some_and(|&b| b < 0x20) {
         out.pop();
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).map_err(|_| "the decrypted bytes are not UTF-8 text".to_string())
 }
 
 /// A user.
@@ -128,6 +143,14 @@ pub struct User {
     pub description: String,
     /// Every address (primary first), full form.
     pub addresses: Vec<String>,
+    /// The same addresses in the domain's alias domains (mailserver.cfg: a
+    /// domain whose mail is stored in this one's mailboxes): address
+    /// aliases on the new system (Google: secondary domain aliases,
+    /// Microsoft 365: proxy addresses).
+    pub alias_domain_addresses: Vec<String>,
+    /// A built-in account (the administrator the installer creates), left
+    /// out of the migration lists unless asked.
+    pub builtin: bool,
     /// Group names.
     pub groups: Vec<String>,
     /// Enabled (`Enabled` variable), when present.
@@ -140,6 +163,9 @@ pub struct User {
     /// The clear text; filled only with `--show-passwords --decrypt-passwords`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_plain: Option<String>,
+    /// Why a D3S value could not be decrypted (with `--decrypt-passwords`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_problem: Option<String>,
     /// Every other variable (password-like ones left out).
     pub other: BTreeMap<String, Vec<String>>,
 }
@@ -190,6 +216,10 @@ pub struct Domain {
 /// Everything mapped.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Directory {
+    /// Mailboxes in the store that users.cfg does not list (a deleted
+    /// user's folder kept in the store), `user@domain`; filled by the
+    /// caller from the store.
+    pub orphans: Vec<String>,
     /// Users.
     pub users: Vec<User>,
     /// Groups.
@@ -256,6 +286,23 @@ pub struct MapOptions {
     pub decrypt_passwords: bool,
 }
 
+/// The built-in administrator's name: `BuiltInAdminUsername` of
+/// mailserver.cfg, else Kerio's default `Admin` (a user every install has,
+/// as the tools that read users.cfg found).
+fn builtin_admin(mailserver: Option<&CfgTree>) -> String {
+    mailserver
+        .and_then(|ms| {
+            ms.containers
+                .iter()
+                .flat_map(|c| c.vars.iter().chain(c.records.iter().flatten()))
+                .find(|(n, v)| {
+                    n.eq_ignore_ascii_case("BuiltInAdminUsername") && !v.trim().is_empty()
+                })
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "Admin".to_string())
+}
+
 impl Directory {
     /// Maps `users.cfg` (and `mailserver.cfg`).
     pub fn map(users: &CfgTree, mailserver: Option<&CfgTree>, opts: MapOptions) -> Directory {
@@ -287,6 +334,7 @@ impl Directory {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| default_domain.clone())
         };
+        let admin = builtin_admin(mailserver);
         for r in users.records("User") {
             let name = get(r, "Name").unwrap_or_default().to_string();
             let domain = domain_of(r);
@@ -300,14 +348,39 @@ impl Directory {
             }
             let stored = get(r, "Password");
             let kind = PasswordKind::of(stored);
+            let mut password_problem = None;
             let plain = match kind {
                 PasswordKind::Empty if opts.show_passwords => Some(String::new()),
                 PasswordKind::ReversibleD3s if opts.show_passwords && opts.decrypt_passwords => {
-                    stored.and_then(decrypt_d3s)
+                    match stored.map(decrypt_d3s_checked) {
+                        Some(Ok(p)) => Some(p),
+                        Some(Err(e)) => {
+                            password_problem = Some(format!("cannot decrypt: {e}"));
+                            None
+                        }
+                        None => None,
+                    }
                 }
                 _ => None,
             };
+            let mut alias_domain_addresses = Vec::new();
+            for alias in d
+                .domains
+                .iter()
+                .filter(|x| x.name.eq_ignore_ascii_case(&domain))
+                .flat_map(|x| x.aliases.iter())
+            {
+                for a in &addresses {
+                    if let Some((local, dom)) = a.rsplit_once('@') {
+                        if dom.eq_ignore_ascii_case(&domain) {
+                            alias_domain_addresses.push(format!("{local}@{alias}"));
+                        }
+                    }
+                }
+            }
             d.users.push(User {
+                builtin: name.eq_ignore_ascii_case(&admin),
+                alias_domain_addresses,
                 email,
                 full_name: get(r, "FullName").unwrap_or_default().to_string(),
                 description: get(r, "Description").unwrap_or_default().to_string(),
@@ -321,6 +394,7 @@ impl Directory {
                     None
                 },
                 password_plain: plain,
+                password_problem,
                 other: others(
                     r,
                     &[
@@ -418,11 +492,41 @@ fn csv_row(fields: &[&str]) -> String {
     s
 }
 
+/// Options of [`Directory::render_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// List built-in accounts in the migration lists too.
+    pub include_builtin: bool,
+}
+
 impl Directory {
-    /// Renders a format.
+    /// Renders a format (built-in accounts left out of the migration lists).
     pub fn render(&self, f: Format) -> String {
+        self.render_with(f, RenderOptions::default())
+    }
+
+    /// The built-in accounts a migration list leaves out with `opts`.
+    pub fn left_out(&self, f: Format, opts: RenderOptions) -> Vec<String> {
+        let list = matches!(f, Format::AccountsCsv | Format::GoogleCsv | Format::M365Csv);
+        if !list || opts.include_builtin {
+            return Vec::new();
+        }
+        self.users
+            .iter()
+            .filter(|u| u.builtin)
+            .map(|u| u.email.clone())
+            .collect()
+    }
+
+    /// Renders a format. The migration lists (`accounts-csv`,
+    /// `google-csv`, `m365-csv`) leave out built-in accounts unless asked;
+    /// `accounts-csv` lists the orphan mailboxes commented out (`# ` in
+    /// front, the reason in a fourth column), so the admin decides where
+    /// they go.
+    pub fn render_with(&self, f: Format, opts: RenderOptions) -> String {
         let mut s = String::new();
         let pw = |u: &User| u.password_plain.clone().unwrap_or_default();
+        let listed = |u: &&User| opts.include_builtin || !u.builtin;
         match f {
             Format::Csv => {
                 s.push_str(&csv_row(&[
@@ -463,8 +567,18 @@ impl Directory {
             }
             Format::AccountsCsv => {
                 s.push_str(&csv_row(&["source", "target_user", "secret"]));
-                for u in &self.users {
+                for u in self.users.iter().filter(listed) {
                     s.push_str(&csv_row(&[&u.email, &u.email, ""]));
+                }
+                for o in &self.orphans {
+                    // Inert as it is (no account is named "# …"); remove
+                    // the "# " to migrate it.
+                    s.push_str(&csv_row(&[
+                        &format!("# {o}"),
+                        o,
+                        "",
+                        "orphan mailbox: in the store, not in users.cfg; remove '# ' to migrate it (choose its target_user)",
+                    ]));
                 }
             }
             Format::GoogleCsv => {
@@ -473,13 +587,13 @@ impl Directory {
                     "source_password",
                     "destination_email",
                 ]));
-                for u in &self.users {
+                for u in self.users.iter().filter(listed) {
                     s.push_str(&csv_row(&[&u.email, &pw(u), &u.email]));
                 }
             }
             Format::M365Csv => {
                 s.push_str(&csv_row(&["EmailAddress", "UserName", "Password"]));
-                for u in &self.users {
+                for u in self.users.iter().filter(listed) {
                     s.push_str(&csv_row(&[&u.email, &u.email, &pw(u)]));
                 }
             }
@@ -488,6 +602,9 @@ impl Directory {
                 for u in &self.users {
                     for a in u.addresses.iter().skip(1) {
                         s.push_str(&csv_row(&[a, &u.email, "user-address", ""]));
+                    }
+                    for a in &u.alias_domain_addresses {
+                        s.push_str(&csv_row(&[a, &u.email, "alias-domain-address", ""]));
                     }
                 }
                 for g in &self.groups {
@@ -711,6 +828,14 @@ mod tests {
         }
         assert_eq!(decrypt_d3s("D3S:zz"), None);
         assert_eq!(decrypt_d3s("SHA:00"), None);
+        assert_eq!(
+            decrypt_d3s_checked("D3S:3795d2bfad3b1a2abb53f8d6efdafc9ef0cdb947f0ff27"),
+            Err("46 hex digits: not two or more whole 8-byte blocks".into())
+        );
+        assert_eq!(
+            decrypt_d3s_checked("D3S:zz95d2bfad3b1a2abb53f8d6efdafc9ef0cdb947f0ff2757"),
+            Err("not hexadecimal".into())
+        );
     }
 
     #[test]
