@@ -236,6 +236,8 @@ pub struct Inventory {
     pub notes: Vec<String>,
     /// The archive, when the source has one (found or not).
     pub archive: Option<ArchiveInventory>,
+    /// What lies beside the mail in the store directory, not read.
+    pub beside: Vec<crate::source::Beside>,
     /// Totals.
     pub totals: Totals,
 }
@@ -301,6 +303,7 @@ pub fn scan(
         ..Inventory::default()
     };
     inv.notes = source.notes();
+    inv.beside = source.beside();
     let now = chrono::Utc::now().timestamp();
     for account in list.accounts.iter().filter(|a| selection.account(&a.id())) {
         let mut ai = AccountInventory {
@@ -770,6 +773,16 @@ impl Inventory {
         }
         if let Some(a) = &self.archive {
             archive_text(&mut s, a);
+        }
+        for b in &self.beside {
+            let _ = writeln!(
+                s,
+                "\nbeside the mail: {} ({} files, {}): {}",
+                b.path.display(),
+                b.files,
+                human_bytes(b.bytes),
+                b.what
+            );
         }
         for n in &self.notes {
             let _ = writeln!(s, "\nnote: {n}");

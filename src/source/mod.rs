@@ -75,12 +75,32 @@ pub trait Source: Send + Sync {
         None
     }
 
+    /// What lies beside the mail in the store directory (logs, the queue,
+    /// backups, spam-filter data, anything else), counted, never read as
+    /// mail: so that every file below the store root is accounted for.
+    fn beside(&self) -> Vec<Beside> {
+        Vec::new()
+    }
+
     /// What a report says about the source as a whole, one line each (an
     /// archive not migrated, accounts the user directory does not know):
     /// the same text for every command.
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// An entry of the store directory that is not mail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Beside {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// What it is and why it is not read.
+    pub what: String,
+    /// Files in it (1 for a file).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
 }
 
 /// Mail kept outside the accounts (Kerio: the archive).

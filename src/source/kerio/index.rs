@@ -376,6 +376,11 @@ impl Status {
         let size = f.metadata()?.len();
         let mut data = Vec::new();
         f.take(STATUS_READ_LIMIT).read_to_end(&mut data)?;
+        if size > STATUS_READ_LIMIT {
+            // The last line read is cut: leave it out.
+            let end = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            data.truncate(end);
+        }
         let mut st = Status::parse(&data);
         if size > STATUS_READ_LIMIT {
             st.truncated_from = Some(size);

@@ -16,8 +16,8 @@ use super::layout::{self, walk_account_with, AccountTree, Store};
 use super::notes::folder_notes;
 use crate::model::Account;
 use crate::source::{
-    AccountList, AccountWalk, Acl, Archive, Folder, FolderKind, IndexSummary, Item, ItemMeta,
-    KindDecision, KindSource, Origin, Source, SourceError,
+    AccountList, AccountWalk, Acl, Archive, Beside, Folder, FolderKind, IndexSummary, Item,
+    ItemMeta, KindDecision, KindSource, Origin, Source, SourceError,
 };
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -122,8 +122,55 @@ impl Source for Store {
         })
     }
 
+    fn beside(&self) -> Vec<Beside> {
+        let Some(store) = &self.store_dir else {
+            return Vec::new();
+        };
+        let Ok(rd) = std::fs::read_dir(store) else {
+            return Vec::new();
+        };
+        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        entries
+            .into_iter()
+            .filter(|p| *p != self.mail_root && !self.archive.is_root(p))
+            .map(|p| {
+                let (files, bytes) = walkdir::WalkDir::new(&p)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.file_type().is_file())
+                    .fold((0, 0), |(n, b), e| {
+                        (n + 1, b + e.metadata().map(|m| m.len()).unwrap_or(0))
+                    });
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_lowercase())
+                    .unwrap_or_default();
+                Beside {
+                    what: beside_what(&name).to_string(),
+                    path: p,
+                    files,
+                    bytes,
+                }
+            })
+            .collect()
+    }
+
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        for b in self.beside() {
+            let name = b
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase());
+            if name.as_deref() == Some("queue") && b.files > 0 {
+                notes.push(format!(
+                    "{} holds {} file(s): messages Kerio had not delivered when it stopped are not migrated",
+                    b.path.display(),
+                    b.files
+                ));
+            }
+        }
         let loc = &self.archive;
         if !loc.roots.is_empty() && self.options.archive_to.is_none() {
             let periods = ArchiveTree::walk(&loc.roots, None).periods;
@@ -214,6 +261,20 @@ impl Store {
             notes.push("not in the store: made for the archive (--archive-to)".into());
         }
         notes
+    }
+}
+
+/// What an entry of Kerio's store directory is (research §1.2).
+fn beside_what(name: &str) -> &'static str {
+    match name {
+        "logs" => "Kerio's logs: not mail",
+        "queue" => "the delivery queue: not read (mail not yet delivered)",
+        "backup" => "backups: not read here (`unpack` reads them)",
+        "spamassassin" => "spam-filter data: not mail",
+        "tmp" => "temporary files: not mail",
+        "lists" => "mailing lists: not read",
+        "archive" => "the archive's place, but not a directory: not read",
+        _ => "not part of the mail store: not read",
     }
 }
 
