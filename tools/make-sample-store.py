@@ -2347,7 +2347,8 @@ sample-store/
   users.cfg, mailserver.cfg        install-dir XML (§4)
   expected-counts.json             the numbers below, machine-readable
   store/mail/example.com/{alice,bob,carol,#public}/...
-  store/mail/example.org/{dave,#public}/...
+  store/mail/example.org/{dave,#public,m.mustermann}/...
+  store/mail/archive/                Kerio's archive (periods; see below)
 ```
 
 Each folder directory has `#msgs/<8 hex>.eml`, `index.fld`, `status.fld` and `#assoc/` (with an
@@ -2366,10 +2367,38 @@ everything else has mtime 2024-06-30T12:00:00Z.
 | `dave@example.org` | German | missing Date, missing Message-ID, unparsable Date, Date before 1970, raw Latin-1 headers, no final newline, RFC 2231 attachment name, folder with no metadata at all (`Import`), `Übersicht/Straßenbau`, CRLF index.fld in Sent Items |
 | `#public@example.com` | English | public Contacts (contains the duplicate contact), public mail folder `Company News`, public Calendar |
 | `#public@example.org` | German | public Contacts, public mail folder `Ankündigungen` |
+| `m.mustermann@example.org` | German | an **orphan mailbox**: a deleted user's folders kept in the store, with no `users.cfg` entry |
+
+Shapes of real stores that issue 10 added (those in accounts are also rows of the case table below):
+
+- `alice/Deleted Items` holds a deleted contact (class `IPM.Contact`), a deleted meeting
+  (`IPM.Appointment`) and a deleted task without an index line (its content says so): they
+  go to the exporters, not to the mail target (`not_mail` in `expected-counts.json`); and a
+  mail whose `T` is 0 while `D` is the move time 40 days later: its internal date is the
+  newest `Received:` (`internal_dates`).
+- `alice/Calendar/00000006`: an Outlook Connector event whose TZID is a Windows display name
+  folded over two lines, with `X-KERIO-*` properties.
+- `status.fld` ACL lines: `alice/INBOX/Projects` is shared with bob and `#sales`;
+  `#public@example.com/Company News` has its ACL lines **before** the `T` line (`acl`).
+- `bob/Factures` has `index.bad` and no `index.fld` (a copy taken mid-reindex): flags and
+  dates come from `index.bad` (`flags`, `internal_dates`).
+- `carol/INBOX/2019` was made by an archiver script: 0-byte `index.fld` and `properties.fld`,
+  `status.fld` `T0`, three items: no metadata.
+- `dave/Gesendete Objekte` is a German client's duplicate of `Sent Items`: merged into the Sent
+  mailbox when a folder mapping is used (`--keep-localized-folders` keeps it apart).
+- `#public@example.com/Contacts` 4–6 are the contacts Kerio generates for alice, bob and carol
+  (`generated_contacts`): left out of the contacts export by default.
+- The archive is in `store/mail/archive` (Kerio MailServer 6's place, so that a backup of
+  `store/mail` carries it; `mailserver.cfg` names it in a `<table name="Archive">`, a guess at
+  the variable names): period `2012-12-21` (one folder), `2013-01` (folders `INBOX` and
+  `Sent Items`: both go to `Archive/2013-01`) and `2012-11.tar.gz`, a compressed period that
+  cannot be read. `expected-counts.json` `archive` gives each folder's items, bytes, target
+  mailbox and internal dates.
 
 `users.cfg` also lists `eve@example.org`, a disabled user **with no mailbox directory** (Kerio
 backups skip disabled users, research §5): the reader must not expect a store directory for every
-user.
+user; and `Admin@example.com`, the built-in administrator (left out of the migration CSVs by
+default), whose `D3S:` value has 96 hex digits (a 32-character password).
 
 ## Folder kinds and status.fld `T` codes
 
@@ -2454,8 +2483,9 @@ Duplicate for dedup tests: `store/mail/example.com/alice/Contacts/#msgs/00000003
 - **no_date**: no `Date:` field, or one that Python's `email.utils.parsedate_to_datetime` rejects
   (the 1969 date is parsable and does **not** count).
 - **no_message_id**: no non-empty `Message-ID:` field.
-- **mail items / mail bytes**: items in folders of kind `mail` (including public mail folders);
-  **non-mail**: everything else. Groupware items count in their own folders like mail.
+- **mail items / mail bytes**: items of kind mail in folders of kind `mail` (including public
+  mail folders); **non-mail**: everything else, including the groupware items of mail folders
+  (`not_mail`). A folder's `items` counts all its item files.
 - **skipped_system_dirs**: directories named `#assoc`, `#deleted`, `#sync` or `__keriomapi__*` that a
   reader meets while walking an account (account level and inside folders) and skips without
   descending; each occurrence counts, `#msgs` does not. `nested_system_dirs` (JSON only and the
@@ -2463,9 +2493,14 @@ Duplicate for dedup tests: `store/mail/example.com/alice/Contacts/#msgs/00000003
   which a correct reader never visits.
 - **skipped_files**: regular files directly in an account directory.
 
-In `expected-counts.json` each folder also has `disk_path`, `has_index_fld`, `has_status_fld`,
-`status_type`, `valid_mutf7` and `ignored_files_in_msgs`; `cases` lists every per-item case with
-its path.
+In `expected-counts.json` each folder also has `disk_path`, `has_index_fld`, `index_source`
+(`index.fld`, `index.bad` or null), `has_status_fld`, `status_type`, `acl` (`[who, rights]` from
+`status.fld`), `valid_mutf7` and `ignored_files_in_msgs`; mail folders have `internal_dates` (the
+internal date the reader must give each indexed mail item: `T`, else in a user's INBOX and
+Deleted Items the newest plausible `Received:` not after `D` + 1 day, else `D`), `not_mail`
+(item → kind of the groupware items) and, where the metadata is `index.bad`, `flags` (item →
+the flag bits that apply); `#public` contacts folders list `generated_contacts`. `cases` lists
+every per-item case with its path; `archive` describes the archive.
 
 ## users.cfg and mailserver.cfg
 
@@ -2492,7 +2527,9 @@ generically. Details worth testing:
 - Aliases: `info` → alice, `webmaster` → bob and carol (semicolon list), `postmaster` → `#staff`
   (a group), `kontakt@example.org` → dave.
 - `mailserver.cfg` (CRLF line endings; `users.cfg` uses LF) has a `<table name="Administration">`
-  and `<list name="Domain">` with `example.com` (primary, alias domain `example.net`) and `example.org`.
+  and `<list name="Domain">` with `example.com` (primary, alias domain `example.net`: its users get
+  the same addresses in `example.net`) and `example.org`, a `<table name="Store">` with the old
+  server's `StoreDir`, and a `<table name="Archive">` whose `ArchiveDir` is below that `StoreDir`.
 
 ## Expected counts
 

@@ -11,9 +11,13 @@
 //!
 //! [`kerio`] is the only source today, and everything Kerio-specific lives
 //! there: the store layout, `index.fld` / `status.fld` and their flag bits,
-//! the kind rules, backups. Kerio archive folders and backup ZIPs read in
-//! place are further sources (another `impl Source`, another [`Origin`]);
-//! nothing outside this module parses a source's files.
+//! the kind rules, `users.cfg` / `mailserver.cfg`, the archive, backups.
+//! What is kept outside the accounts is walked the same way when asked
+//! ([`SourceOptions`]: the archive as an account's folders, `#deleted` as
+//! a folder, with path keys no user folder can have), and inventoried
+//! otherwise ([`Source::archive`], [`Source::beside`], [`Source::notes`]).
+//! Backup ZIPs read in place would be another [`Origin`]; nothing outside
+//! this module parses a source's files.
 //!
 //! What a migration driver writes with it:
 //!
