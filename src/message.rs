@@ -77,8 +77,28 @@ pub struct Prepared {
     pub date_header: Option<DateTime<FixedOffset>>,
     /// The date of the topmost (newest) Received header.
     pub received_header: Option<DateTime<FixedOffset>>,
+    /// The dates of every Received header (Unix seconds, in header order,
+    /// at most [`RECEIVED_DATES`]).
+    pub received_dates: Vec<i64>,
     /// What looked wrong.
     pub anomalies: Anomalies,
+}
+
+/// Received dates kept per message (a mail with hundreds of hops is a loop
+/// or an attack; the first ones are the newest).
+pub const RECEIVED_DATES: usize = 64;
+
+impl Prepared {
+    /// The newest plausible Received date (Unix seconds) not after
+    /// `not_after`: the delivery to the store, when the index only knows
+    /// when the item was moved.
+    pub fn newest_received(&self, now: i64, not_after: Option<i64>) -> Option<i64> {
+        self.received_dates
+            .iter()
+            .copied()
+            .filter(|t| plausible(*t, now) && not_after.is_none_or(|n| *t <= n))
+            .max()
+    }
 }
 
 /// Line-end statistics of a normalisation.
@@ -262,6 +282,7 @@ pub fn prepare(raw: Vec<u8>) -> Prepared {
         message_id: None,
         date_header: None,
         received_header: None,
+        received_dates: Vec::new(),
         anomalies,
     };
     if prepared.anomalies.empty {
@@ -288,6 +309,12 @@ fn fill_header_facts(p: &mut Prepared) {
             .next()
             .and_then(|r| r.date.as_ref())
             .and_then(to_chrono);
+        p.received_dates = msg
+            .received_all()
+            .take(RECEIVED_DATES)
+            .filter_map(|r| r.date.as_ref().and_then(to_chrono))
+            .map(|d| d.timestamp())
+            .collect();
     }
     if p.anomalies.no_header {
         // Text that merely contains a colon on its first line is not a
@@ -295,6 +322,7 @@ fn fill_header_facts(p: &mut Prepared) {
         p.message_id = None;
         p.date_header = None;
         p.received_header = None;
+        p.received_dates.clear();
     }
     p.anomalies.no_message_id = p.message_id.is_none();
     p.anomalies.no_date = p.date_header.is_none();
@@ -313,6 +341,10 @@ pub enum DateSource {
     FileMtime,
     /// The newest `Received:` header.
     ReceivedHeader,
+    /// The newest plausible `Received:` header, preferred over index `D`
+    /// because `D` is when the item was moved into its folder (Kerio's
+    /// INBOX and Deleted Items) and `T` is missing.
+    ReceivedOverMoveTime,
     /// The `Date:` header.
     DateHeader,
     /// Nothing plausible: the file's modification time, used anyway.
@@ -327,6 +359,7 @@ impl DateSource {
             DateSource::IndexCreated => "index D",
             DateSource::FileMtime => "file mtime",
             DateSource::ReceivedHeader => "Received header",
+            DateSource::ReceivedOverMoveTime => "Received header (index D is a move time)",
             DateSource::DateHeader => "Date header",
             DateSource::Fallback => "fallback (implausible mtime)",
         }
@@ -346,6 +379,12 @@ pub struct DateInputs {
     pub received_header: Option<DateTime<FixedOffset>>,
     /// Parsed Date header.
     pub date_header: Option<DateTime<FixedOffset>>,
+    /// `index_created` is when the item was moved into its folder, not
+    /// when it arrived (Kerio's INBOX and Deleted Items).
+    pub created_is_move_time: bool,
+    /// The newest plausible Received date not after `index_created`
+    /// ([`Prepared::newest_received`]), used when `created_is_move_time`.
+    pub received_newest: Option<i64>,
 }
 
 /// Earliest date accepted as plausible for a mail item: 1980-01-01.
@@ -357,12 +396,19 @@ pub fn plausible(t: i64, now: i64) -> bool {
     (PLAUSIBLE_FROM..=now + 86_400).contains(&t)
 }
 
-/// The internal date chain: index `T` → index `D` → file mtime →
-/// `Received:` → `Date:`, each only when plausible; when nothing is, the
-/// mtime (or the epoch) with [`DateSource::Fallback`].
+/// The internal date chain: index `T` → (when `D` is a move time: the
+/// newest plausible `Received:`) → index `D` → file mtime → `Received:` →
+/// `Date:`, each only when plausible; when nothing is, the mtime (or the
+/// epoch) with [`DateSource::Fallback`].
 pub fn internal_date(inp: &DateInputs, now: i64) -> (DateTime<Utc>, DateSource) {
+    let over_move_time = if inp.created_is_move_time {
+        inp.received_newest
+    } else {
+        None
+    };
     let candidates = [
         (inp.index_received, DateSource::IndexReceived),
+        (over_move_time, DateSource::ReceivedOverMoveTime),
         (inp.index_created, DateSource::IndexCreated),
         (inp.mtime, DateSource::FileMtime),
         (
@@ -542,6 +588,8 @@ mod tests {
             mtime: Some(1_300_000_000),
             received_header: hdr.map(|d| d + chrono::Duration::seconds(5)),
             date_header: hdr,
+            created_is_move_time: false,
+            received_newest: Some(1_150_000_000),
         };
         let src = |i: &DateInputs| internal_date(i, now);
         assert_eq!(
@@ -597,5 +645,52 @@ mod tests {
             ..base
         };
         assert_eq!(src(&i).1, DateSource::IndexCreated);
+        // D is a move time (INBOX, Deleted Items): without T, the newest
+        // plausible Received comes before it.
+        let moved = DateInputs {
+            index_received: None,
+            created_is_move_time: true,
+            ..base
+        };
+        assert_eq!(
+            src(&moved),
+            (
+                Utc.timestamp_opt(1_150_000_000, 0).unwrap(),
+                DateSource::ReceivedOverMoveTime
+            )
+        );
+        let i = DateInputs {
+            received_newest: None,
+            ..moved
+        };
+        assert_eq!(src(&i).1, DateSource::IndexCreated);
+        // T still wins.
+        let i = DateInputs {
+            index_received: Some(1_100_000_000),
+            ..moved
+        };
+        assert_eq!(src(&i).1, DateSource::IndexReceived);
+    }
+
+    #[test]
+    fn newest_plausible_received() {
+        let p = prepare(
+            b"Received: from a by b; Tue, 1 Jan 2030 00:00:00 +0000\r\n\
+Received: from c by d; Mon, 2 Jan 2012 10:00:00 +0000\r\n\
+Received: from e by f; Sun, 1 Jan 2012 10:00:00 +0000\r\n\
+Received: from g by h; Thu, 1 Jan 1970 00:00:00 +0000\r\n\
+Subject: x\r\n\r\nbody\r\n"
+                .to_vec(),
+        );
+        assert_eq!(p.received_dates.len(), 4);
+        let now = 1_700_000_000;
+        // 2030 is in the future, 1970 before 1980: the newest plausible is 2 Jan 2012.
+        assert_eq!(p.newest_received(now, None), Some(1_325_498_400));
+        // Not after D (1 Jan 2012 12:00): the one before.
+        assert_eq!(
+            p.newest_received(now, Some(1_325_419_200)),
+            Some(1_325_412_000)
+        );
+        assert_eq!(p.newest_received(now, Some(0)), None);
     }
 }

@@ -297,7 +297,7 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
             let r = m.map_components(&folder.components);
             fp.target = Some(m.display(&r));
             fp.how = Some(r.how);
-            fp.notes = r.notes;
+            fp.notes.extend(r.notes);
         }
         Namer::Session(s) => {
             let spec = MailboxSpec {
@@ -308,7 +308,7 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
                 Ok(p) => {
                     fp.target = Some(p.name);
                     fp.how = p.how;
-                    fp.notes = p.notes;
+                    fp.notes.extend(p.notes);
                 }
                 Err(e) => fp.notes.push(format!("the target cannot name it: {e}")),
             }
@@ -324,7 +324,12 @@ fn survey_folder(folder: &Folder, skip_deleted: bool, limit: Option<u64>) -> Fol
         source: folder.path.clone(),
         ..FolderPlan::default()
     };
+    let mut not_mail = 0;
     for item in &folder.items {
+        if !item.is_mail() {
+            not_mail += 1;
+            continue;
+        }
         if skip_deleted && item.deleted() {
             continue;
         }
@@ -352,6 +357,11 @@ fn survey_folder(folder: &Folder, skip_deleted: bool, limit: Option<u64>) -> Fol
                 bytes: size,
             });
         }
+    }
+    if not_mail > 0 {
+        fp.notes.push(format!(
+            "{not_mail} item(s) are not mail (contacts, events, tasks, notes): not counted, the exporters take them"
+        ));
     }
     fp
 }
@@ -632,6 +642,33 @@ impl AccountPlan {
                 IssueKind::Note => "note",
             };
             let _ = writeln!(s, "  {tag}: {}", i.message);
+            if i.kind == IssueKind::Merge {
+                let localized: Vec<&str> = i
+                    .sources
+                    .iter()
+                    .filter(|src| {
+                        self.folders.iter().any(|f| {
+                            &f.source == *src && f.notes.iter().any(|n| n.contains("localized"))
+                        })
+                    })
+                    .map(String::as_str)
+                    .collect();
+                let why = if localized.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} named by another client in its language; --keep-localized-folders keeps {} apart)",
+                        localized.join(", "),
+                        if localized.len() == 1 { "it" } else { "them" }
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "    merged: {} -> {}{why}",
+                    i.sources.join(" + "),
+                    i.target
+                );
+            }
         }
         if !self.not_migrated.is_empty() {
             let v: Vec<String> = self

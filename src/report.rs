@@ -184,6 +184,12 @@ pub struct AccountReport {
     pub totals: Counts,
     /// An error that stopped the account.
     pub error: Option<String>,
+    /// What the source says of the account (an orphan mailbox, the
+    /// archive it holds).
+    pub notes: Vec<String>,
+    /// Directories and folder files of the account that could not be read
+    /// (what they hold is not migrated: the exit code says so).
+    pub problems: Vec<String>,
     /// System directories and files skipped, by name.
     pub skipped_system: crate::source::SkipLog,
 }
@@ -203,6 +209,9 @@ pub struct Report {
     pub target: String,
     /// Journal path.
     pub journal: String,
+    /// What the source says of itself (an archive not migrated, mailboxes
+    /// the user directory does not know).
+    pub notes: Vec<String>,
     pub accounts: Vec<AccountReport>,
     /// Sum over accounts.
     pub totals: Counts,
@@ -231,7 +240,12 @@ impl Report {
             exit::FATAL
         } else if self.interrupted {
             exit::INTERRUPTED
-        } else if self.totals.failed > 0 || self.accounts.iter().any(|a| a.error.is_some()) {
+        } else if self.totals.failed > 0
+            || self
+                .accounts
+                .iter()
+                .any(|a| a.error.is_some() || !a.problems.is_empty())
+        {
             exit::ITEMS_FAILED
         } else {
             exit::OK
@@ -259,6 +273,12 @@ impl Report {
             );
             if let Some(e) = &a.error {
                 let _ = writeln!(s, "  ERROR: {e}");
+            }
+            for n in &a.notes {
+                let _ = writeln!(s, "  note: {n}");
+            }
+            for p in &a.problems {
+                let _ = writeln!(s, "  PROBLEM: {p}");
             }
             let label = |f: &FolderReport| match &f.mailbox {
                 Some(m) if f.renamed => format!("{} → {m}", f.folder),
@@ -327,6 +347,12 @@ impl Report {
                     f.reason
                 );
             }
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(s);
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
         }
         let t = &self.totals;
         let _ = writeln!(

@@ -30,10 +30,24 @@ pub struct FolderInventory {
     pub unrecognised_type_code: Option<u32>,
     /// Name problem (invalid modified UTF-7, kept verbatim).
     pub name_problem: Option<String>,
-    /// index.fld present.
+    /// The folder's directory.
+    pub dir: String,
+    /// index.fld present (the live index; see `index_source`).
     pub has_index: bool,
+    /// The file flags and dates were read from: `index.fld`, `index.bad`
+    /// (no `index.fld`: left by an interrupted reindex), or none.
+    pub index_source: Option<String>,
+    /// The index file has 0 bytes: no metadata.
+    pub index_empty: bool,
     /// status.fld present.
     pub has_status: bool,
+    /// Who had which rights on the folder (`status.fld` `A` lines).
+    pub acl: Vec<crate::source::Acl>,
+    /// Files in the folder directory (metadata and anything else), by name.
+    pub files: BTreeMap<String, u64>,
+    /// Items of this mail folder that are not mail, by kind (they go to the
+    /// exporters, not to the mail target).
+    pub not_mail: BTreeMap<String, u64>,
     /// Item files.
     pub items: u64,
     /// Bytes of the item files.
@@ -90,7 +104,9 @@ pub struct FolderInventory {
 impl FolderInventory {
     /// Short anomaly summary for the text table.
     pub fn anomaly_summary(&self) -> String {
+        let not_mail: u64 = self.not_mail.values().sum();
         let pairs = [
+            (not_mail, "not-mail"),
             (self.unindexed, "unindexed"),
             (self.stale, "stale"),
             (self.garbage_lines, "garbage-lines"),
@@ -115,7 +131,12 @@ impl FolderInventory {
             v.push(format!("{ignored} ignored non-item file(s)"));
         }
         if !self.has_index && self.items > 0 {
-            v.push("no index.fld".into());
+            v.push(match self.index_source.as_deref() {
+                Some(f) => format!("no index.fld (read {f})"),
+                None => "no index.fld".into(),
+            });
+        } else if self.index_empty && self.items > 0 {
+            v.push("empty index.fld".into());
         }
         if self.name_problem.is_some() {
             v.push("bad name".into());
@@ -142,8 +163,56 @@ pub struct AccountInventory {
     pub problems: Vec<String>,
     pub mail_items: u64,
     pub mail_bytes: u64,
-    /// Items in contacts/calendar/tasks/notes/journal folders.
+    /// Items that are not mail: in contacts/calendar/tasks/notes/journal
+    /// folders, and groupware items found in mail folders.
     pub other_items: u64,
+    /// The account's directory.
+    pub dir: String,
+    /// What the source says of the account as a whole.
+    pub notes: Vec<String>,
+    /// Whether users.cfg lists the account (`None`: public folders, or no
+    /// readable users.cfg). `false` is an orphan mailbox: a deleted user's
+    /// folder kept in the store.
+    pub in_users_cfg: Option<bool>,
+}
+
+/// One archive period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeriodInventory {
+    /// Its name (`2012-12-21`).
+    pub name: String,
+    /// Its directory, or its file when compressed.
+    pub path: String,
+    /// The compression format, when it is a compressed period (not read).
+    pub compressed: Option<String>,
+    /// Folders found in it.
+    pub folders: u64,
+    /// Items.
+    pub items: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Items that could not be read.
+    pub unreadable: u64,
+}
+
+/// The archive: where it is and what it holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ArchiveInventory {
+    /// Its directories and how each was found.
+    pub roots: Vec<(String, String)>,
+    /// Where it was looked for.
+    pub looked_at: Vec<String>,
+    /// What was configured or present and could not be used or read.
+    pub problems: Vec<String>,
+    /// The account whose folders it is walked as (`--archive-to`); its
+    /// folders are then in that account's inventory.
+    pub placed_in: Option<String>,
+    /// Its periods.
+    pub periods: Vec<PeriodInventory>,
+    /// Its folders (when not placed in an account).
+    pub folders: Vec<FolderInventory>,
+    /// System directories and stray files skipped.
+    pub skipped: SkipLog,
 }
 
 /// The whole inventory.
@@ -155,6 +224,12 @@ pub struct Inventory {
     pub accounts: Vec<AccountInventory>,
     /// Skipped at store level.
     pub skipped: SkipLog,
+    /// What the source says of itself (the archive, orphan mailboxes).
+    pub notes: Vec<String>,
+    /// The archive, when the source has one (found or not).
+    pub archive: Option<ArchiveInventory>,
+    /// What lies beside the mail in the store directory, not read.
+    pub beside: Vec<crate::source::Beside>,
     pub totals: Totals,
 }
 
@@ -177,6 +252,15 @@ pub struct Totals {
     pub ignored_files_in_msgs: u64,
     /// Anomalies summed over folders.
     pub anomalies: BTreeMap<String, u64>,
+    /// User mailboxes users.cfg does not list.
+    pub orphan_accounts: u64,
+    /// Archive periods.
+    pub archive_periods: u64,
+    /// Items in the archive (not in the mail totals unless placed in an
+    /// account with `--archive-to`).
+    pub archive_items: u64,
+    /// Their bytes.
+    pub archive_bytes: u64,
 }
 
 #[derive(Default)]
@@ -203,6 +287,8 @@ pub fn scan(
         skipped: list.skipped,
         ..Inventory::default()
     };
+    inv.notes = source.notes();
+    inv.beside = source.beside();
     let now = chrono::Utc::now().timestamp();
     for account in list.accounts.iter().filter(|a| selection.account(&a.id())) {
         let mut ai = AccountInventory {
@@ -221,29 +307,93 @@ pub fn scan(
         };
         ai.skipped = walk.skipped.clone();
         ai.problems = walk.problems.clone();
+        ai.notes = walk.notes.clone();
+        ai.in_users_cfg = walk.listed;
+        ai.dir = account.dir.display().to_string();
         for folder in walk {
             if !selection.folder(&folder.path) {
                 continue;
             }
             progress.add_total(folder.items.len() as u64);
-            let fi = scan_folder(&folder, progress, now);
-            if folder.kind() == FolderKind::Mail {
-                ai.mail_items += fi.items;
-                ai.mail_bytes += fi.bytes;
-            } else {
-                ai.other_items += fi.items;
-            }
+            let (fi, mail) = scan_folder(&folder, progress, now);
+            ai.mail_items += mail.0;
+            ai.mail_bytes += mail.1;
+            ai.other_items += fi.items - mail.0;
             ai.folders.push(fi);
         }
         inv.accounts.push(ai);
     }
+    inv.archive = source
+        .archive()
+        .map(|a| scan_archive(a, selection, progress, now));
     inv.totals = totals(&inv);
     Ok(inv)
 }
 
+/// The archive's inventory: its periods, and its folders scanned like any
+/// other (unless they are an account's).
+fn scan_archive(
+    a: crate::source::Archive<'_>,
+    selection: &Selection,
+    progress: &Progress,
+    now: i64,
+) -> ArchiveInventory {
+    let mut ai = ArchiveInventory {
+        roots: a
+            .roots
+            .iter()
+            .map(|(d, how)| (d.display().to_string(), how.clone()))
+            .collect(),
+        looked_at: a.looked_at,
+        problems: a.problems,
+        placed_in: a.placed_in,
+        periods: a
+            .periods
+            .iter()
+            .map(|p| PeriodInventory {
+                name: p.name.clone(),
+                path: p.path.display().to_string(),
+                compressed: p.compressed.clone(),
+                ..PeriodInventory::default()
+            })
+            .collect(),
+        ..ArchiveInventory::default()
+    };
+    let Some(walk) = a.walk else {
+        return ai;
+    };
+    ai.skipped = walk.skipped.clone();
+    ai.problems.extend(walk.problems.iter().cloned());
+    for folder in walk {
+        if !selection.folder(&folder.path) {
+            continue;
+        }
+        progress.add_total(folder.items.len() as u64);
+        let (fi, _) = scan_folder(&folder, progress, now);
+        let first_item = folder.items.first().map(|i| i.path().to_path_buf());
+        if let Some(p) = a
+            .periods
+            .iter()
+            .zip(ai.periods.iter_mut())
+            .find_map(|(src, inv)| {
+                (folder.dir.starts_with(&src.path)
+                    || first_item.as_deref() == Some(src.path.as_path()))
+                .then_some(inv)
+            })
+        {
+            p.folders += 1;
+            p.items += fi.items;
+            p.bytes += fi.bytes;
+            p.unreadable += fi.unreadable;
+        }
+        ai.folders.push(fi);
+    }
+    ai
+}
+
 /// The inventory of one folder: what the walk found, then every item read
-/// (in parallel) for its facts.
-fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventory {
+/// (in parallel) for its facts; and its mail items and their bytes.
+fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInventory, (u64, u64)) {
     let d = &folder.decision;
     let mut fi = FolderInventory {
         path: folder.path.clone(),
@@ -256,8 +406,23 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventor
             .collect(),
         unrecognised_type_code: d.unrecognised_type_code,
         name_problem: folder.name_problem.clone(),
-        has_index: folder.index.is_some(),
+        dir: folder.dir.display().to_string(),
+        has_index: folder.index.as_ref().is_some_and(|i| !i.fallback),
+        index_source: folder.index.as_ref().map(|i| {
+            i.file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
+        index_empty: folder.index.as_ref().is_some_and(|i| i.empty_file),
         has_status: folder.has_status,
+        acl: folder.acl.clone(),
+        files: folder.files.clone(),
+        not_mail: folder
+            .not_mail()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         items: folder.items.len() as u64,
         unindexed: folder.unindexed,
         stale: folder.stale.len() as u64,
@@ -290,8 +455,18 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> FolderInventor
             f
         })
         .collect();
+    let mail = facts
+        .iter()
+        .zip(&folder.items)
+        .filter(|(_, it)| it.is_mail())
+        .fold((0, 0), |(n, b), (f, _)| (n + 1, b + f.bytes));
+    let mail = if folder.kind() == FolderKind::Mail {
+        mail
+    } else {
+        (0, 0)
+    };
     add_facts(&mut fi, facts);
-    fi
+    (fi, mail)
 }
 
 /// Reads one item and prepares it as a migration would.
@@ -320,6 +495,11 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
                         mtime: data.mtime,
                         received_header: p.received_header,
                         date_header: p.date_header,
+                        created_is_move_time: it
+                            .meta
+                            .as_ref()
+                            .is_some_and(|m| m.created_is_move_time),
+                        received_newest: p.newest_received(now, it.created().map(|d| d + 86_400)),
                     },
                     now,
                 );
@@ -388,7 +568,11 @@ fn totals(inv: &Inventory) -> Totals {
         for f in &a.folders {
             t.folders += 1;
             t.ignored_files_in_msgs += f.ignored_files.values().sum::<u64>();
-            *t.items_by_kind.entry(f.kind.clone()).or_default() += f.items;
+            let not_mail: u64 = f.not_mail.values().sum();
+            *t.items_by_kind.entry(f.kind.clone()).or_default() += f.items - not_mail;
+            for (k, n) in &f.not_mail {
+                *t.items_by_kind.entry(k.clone()).or_default() += n;
+            }
             let pairs = [
                 ("unindexed", f.unindexed),
                 ("stale", f.stale),
@@ -413,7 +597,66 @@ fn totals(inv: &Inventory) -> Totals {
         }
     }
     t.domains = domains.len() as u64;
+    t.orphan_accounts = inv
+        .accounts
+        .iter()
+        .filter(|a| a.in_users_cfg == Some(false))
+        .count() as u64;
+    if let Some(a) = &inv.archive {
+        t.archive_periods = a.periods.len() as u64;
+        t.archive_items = a.folders.iter().map(|f| f.items).sum();
+        t.archive_bytes = a.folders.iter().map(|f| f.bytes).sum();
+    }
     t
+}
+
+/// The archive's part of the text summary.
+fn archive_text(s: &mut String, a: &ArchiveInventory) {
+    if a.roots.is_empty() {
+        let _ = writeln!(
+            s,
+            "\narchive: none found (looked at: {})",
+            a.looked_at.join("; ")
+        );
+    }
+    for (dir, how) in &a.roots {
+        let _ = writeln!(s, "\narchive: {dir} (from {how})");
+    }
+    if let Some(acc) = &a.placed_in {
+        let _ = writeln!(s, "  migrated as folders of {acc} (--archive-to)");
+    }
+    for p in &a.periods {
+        match &p.compressed {
+            Some(f) => {
+                let _ = writeln!(
+                    s,
+                    "  period {}: COMPRESSED ({f}), not read: {}",
+                    p.name, p.path
+                );
+            }
+            None if a.placed_in.is_some() => {
+                let _ = writeln!(s, "  period {}", p.name);
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "  period {}: {} folder(s), {} items ({}){}",
+                    p.name,
+                    p.folders,
+                    p.items,
+                    human_bytes(p.bytes),
+                    if p.unreadable > 0 {
+                        format!(", {} unreadable", p.unreadable)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+    }
+    for p in &a.problems {
+        let _ = writeln!(s, "  PROBLEM: {p}");
+    }
 }
 
 impl Inventory {
@@ -442,13 +685,21 @@ impl Inventory {
             }
             let _ = writeln!(
                 s,
-                "\n{}: {} mail items ({}), {} other items, {} folders",
+                "\n{}: {} mail items ({}), {} other items, {} folders{}",
                 a.account,
                 a.mail_items,
                 human_bytes(a.mail_bytes),
                 a.other_items,
-                a.folders.len()
+                a.folders.len(),
+                if a.in_users_cfg == Some(false) {
+                    " (ORPHAN: not in users.cfg)"
+                } else {
+                    ""
+                }
             );
+            for n in &a.notes {
+                let _ = writeln!(s, "  note: {n}");
+            }
             let w = a
                 .folders
                 .iter()
@@ -505,6 +756,22 @@ impl Inventory {
                 let _ = writeln!(s, "  PROBLEM: {p}");
             }
         }
+        if let Some(a) = &self.archive {
+            archive_text(&mut s, a);
+        }
+        for b in &self.beside {
+            let _ = writeln!(
+                s,
+                "\nbeside the mail: {} ({} files, {}): {}",
+                b.path.display(),
+                b.files,
+                human_bytes(b.bytes),
+                b.what
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "\nnote: {n}");
+        }
         let t = &self.totals;
         let _ = writeln!(
             s,
@@ -524,6 +791,22 @@ impl Inventory {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         let _ = writeln!(s, "items by kind: {}", kinds.join(", "));
+        if t.orphan_accounts > 0 {
+            let _ = writeln!(
+                s,
+                "orphan mailboxes (not in users.cfg): {}",
+                t.orphan_accounts
+            );
+        }
+        if t.archive_periods > 0 {
+            let _ = writeln!(
+                s,
+                "archive: {} period(s), {} items ({})",
+                t.archive_periods,
+                t.archive_items,
+                human_bytes(t.archive_bytes)
+            );
+        }
         if !t.anomalies.is_empty() {
             let an: Vec<String> = t
                 .anomalies

@@ -190,7 +190,8 @@ struct Expected {
 }
 
 /// Counts the source items (non-empty: empty files are never migrated;
-/// not deleted with `--skip-deleted`) and lists those the journal has no
+/// mail only: groupware items go to the exporters; not deleted with
+/// `--skip-deleted`) and lists those the journal has no
 /// record of; returns the journaled ones.
 fn expected(
     folder: &Folder,
@@ -202,7 +203,7 @@ fn expected(
     let mut mailbox: Option<String> = None;
     for item in &folder.items {
         let empty = item.stat().map(|s| s.size == 0).unwrap_or(false);
-        if empty || (skip_deleted && item.deleted()) {
+        if empty || !item.is_mail() || (skip_deleted && item.deleted()) {
             continue;
         }
         fc.source_items += 1;

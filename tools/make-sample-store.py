@@ -38,6 +38,7 @@ import shutil
 import struct
 import sys
 import uuid
+import gzip
 import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, field
@@ -216,6 +217,7 @@ PEOPLE = {
     "bank": ("Sparkasse Köln", "service@sparkasse.example"),
     "gmbh": ("Lieferant GmbH Buchhaltung", "rechnung@lieferant.example"),
     "mailer": ("Mail Delivery System", "MAILER-DAEMON@mail.example.com"),
+    "max": ("Max Mustermann", "m.mustermann@example.org"),
 }
 
 
@@ -458,6 +460,8 @@ class Item:
     size: int = None              # index S override (stale records)
     case: str = None              # nasty-case label (README)
     xtok: str = "X0"
+    kind: str = None              # what the item is when not its folder's kind (groupware in a mail folder)
+    generated: bool = False       # a contact Kerio generates for a user in #public/Contacts
 
     @property
     def t(self):
@@ -483,6 +487,10 @@ class Folder:
     items: list = field(default_factory=list)
     status: bool = True           # write status.fld
     index: bool = True            # write index.fld
+    index_mode: str = "fld"       # "fld": index.fld; "bad": index.bad only (copy taken mid-reindex);
+                                  # "empty": a 0-byte index.fld (archiver scripts)
+    acl: list = field(default_factory=list)       # extra status.fld ACL lines [(who, rights)]
+    acl_first: bool = False       # write the extra ACL lines before the T line
     eol: bytes = LF               # line ending of index.fld / status.fld
     garbage: dict = field(default_factory=dict)   # {after item id or -1 for end: [bytes lines]}
     files: dict = field(default_factory=dict)     # extra folder-level files (search.fld, ...)
@@ -806,7 +814,8 @@ def alice_account(shared):
         I(0x4, m4, d4),
         I(0x5, m5, d5),
         I(0x6, m6, d6, 0x0),
-        I(0x7, m7, d7, t_zero=True, case="index T is 0 (internal date must fall back to D)"),
+        I(0x7, m7, d7, t_zero=True, case="index T is 0 in INBOX, where D is a delivery or move time: "
+          "internal date from the newest Received (D + 1 s here)"),
         I(0x8, m8, d8, 0x80000001, case="flag word with the high bit set (F80000001)"),
         I(0x9, m9, d9, 0x9, case="flag 0x8 set (probably deleted, not expunged)"),
         I(0xa, ma, da, xtok="X1 R0"),
@@ -835,7 +844,8 @@ def alice_account(shared):
             bnd("p2"))), dp[1], moved_days=10),
         I(3, mail_in(A, "bob", "Phoenix: lessons learned", dp[2], plain(LOREM_EN + "\nBob\n")), dp[2], 0x5,
           moved_days=1),
-    ], files={"properties.fld": b""}))
+    ], files={"properties.fld": b""}, acl=[("bob@example.com", "lrsw"), ("#sales", "lr")],
+        note="shared with bob and the sales group: ACL lines in status.fld"))
     dq = [when(2024, 1, 15, 8, 0, 0, 1), when(2024, 4, 2, 11, 0, 0, 2), when(2024, 9, 30, 16, 0, 0, 2)]
     F.append(Folder(["INBOX", "Projects", "2024"], created=dq[0], items=[
         I(1, mail_in(A, "it", "2024 roadmap", dq[0], alternative(
@@ -877,6 +887,27 @@ def alice_account(shared):
           case="flag 0x9 = Seen + 0x8"),
         I(3, mail_in(A, "spam", "You won!", dx[2], plain("Claim your prize now!!!\n")), dx[2], 0x8,
           case="flag 0x8 alone"),
+        I(4, gw_message("Old supplier contact", dx[2] + dt.timedelta(days=100), vcard_payload(
+            "BEGIN:VCARD\nVERSION:3.0\nPRODID:-//Kerio Technologies//Kerio Connect//EN\n"
+            "UID:alice-deleted-contact-0001\nN:Alt;Otto;;;\nFN:Otto Alt\nORG:Alter Lieferant KG\n"
+            "EMAIL;TYPE=INTERNET:otto.alt@alter-lieferant.example\nEND:VCARD\n"), "dx4", "example.com"),
+          dx[2] + dt.timedelta(days=100), klass="IPM.Contact", kind="contacts",
+          case="a deleted contact in Deleted Items (class IPM.Contact): to the contacts export, not sent as mail"),
+        I(5, gw_message("Cancelled: budget review", dx[2] + dt.timedelta(days=120), ical_payload(vcal(
+            VTZ_BERLIN + vevent("alice-deleted-meeting-0001@example.com", "20140802T080000Z", "Budget review",
+                                "DTSTART;TZID=Europe/Berlin:20140815T100000",
+                                "DTEND;TZID=Europe/Berlin:20140815T110000", organizer="alice",
+                                location="Room 1.01"))), "dx5", "example.com"),
+          dx[2] + dt.timedelta(days=120), klass="IPM.Appointment", kind="calendar",
+          case="a deleted meeting in Deleted Items (class IPM.Appointment): to the calendar export"),
+        I(6, gw_message("Old to-do", dx[2] + dt.timedelta(days=130), ical_payload(vcal(vtodo(
+            "alice-deleted-task-0001@example.com", "20140812T080000Z", "Order toner", status="COMPLETED"))),
+            "dx6", "example.com"), dx[2] + dt.timedelta(days=130), indexed=False, kind="tasks",
+          case="a deleted task in Deleted Items without an index line: its content (text/calendar, no From) says task"),
+        I(7, mail_in(A, "bob", "Old thread", dx[0] - dt.timedelta(days=200), plain("An old message, deleted late.\n")),
+          dx[0] - dt.timedelta(days=200), moved_days=40, t_zero=True,
+          case="index T is 0 in Deleted Items and D is the move time (40 days later): internal date from the "
+               "newest Received"),
     ]))
 
     # ---- Drafts -------------------------------------------------------------
@@ -989,12 +1020,29 @@ def alice_account(shared):
         "DTSTART:20240312T073000Z", "DTEND:20240312T081500Z",
         extra="CLASS:PRIVATE\nBEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:Dentist\nTRIGGER:-PT30M\n"
               "END:VALARM\n")), cte="base64"), "e5", "example.com")
+    tz_display = "Amsterdam, Belgrade, Berlin, Brussels, Budapest, Madrid, Paris, Prague, Stockholm"
+    e6_ics = ("BEGIN:VCALENDAR\nPRODID:-//Kerio Technologies//Outlook Connector//EN\nVERSION:2.0\n"
+              "X-VERSION-KMS:6.2.0\nMETHOD:PUBLISH\nBEGIN:VTIMEZONE\n"
+              "TZID:Amsterdam, Belgrade, Berlin, Brussels, Budapest, Madrid,\n  Paris, Prague, Stockholm\n"
+              "BEGIN:STANDARD\nDTSTART:16011028T030000\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\n"
+              "TZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:16010325T020000\n"
+              "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nEND:DAYLIGHT\n"
+              "END:VTIMEZONE\nBEGIN:VEVENT\nUID:outlook-connector-0001@example.com\nDTSTAMP:20240527T070000Z\n"
+              f'DTSTART;TZID="{tz_display[:40]}\n {tz_display[40:]}":20240610T090000\n'
+              f'DTEND;TZID="{tz_display}":20240610T100000\n'
+              "SUMMARY:Quarterly review (Outlook)\nX-KERIO-ORIGINAL-PRODID:Microsoft Outlook 16.0\n"
+              "X-KERIO-ITEM-ID:0000001F\nEND:VEVENT\nEND:VCALENDAR\n")
+    e6 = gw_message("Quarterly review (Outlook)", when(2024, 5, 27, 9, 0, 0, 2), ical_payload(e6_ics),
+                    "e6", "example.com")
     F.append(Folder(["Calendar"], "calendar", created=d1, items=[
         I(1, e1, ce, case="recurring event (RRULE, EXDATE)"),
         I(2, e2, ce + dt.timedelta(days=10), case="exception: same UID with RECURRENCE-ID"),
         I(3, e3, when(2023, 8, 1, 12, 0, 0, 2), case='Windows TZID "Eastern Time (US & Canada)" with VTIMEZONE'),
         I(4, e4, when(2023, 11, 20, 9, 0, 0, 1), case="all-day event (VALUE=DATE)"),
         I(5, e5, when(2024, 2, 20, 18, 0, 0, 1), case="base64-encoded text/calendar"),
+        I(6, e6, when(2024, 5, 27, 9, 0, 0, 2),
+          case="Outlook Connector event: Windows display name as TZID, folded over two lines, X-KERIO-* "
+               "properties"),
     ]))
 
     tk = when(2024, 6, 3, 8, 0, 0, 2)
@@ -1158,6 +1206,15 @@ def bob_account(shared):
           fname="0000001A.eml", case="upper-case hex file name 0000001A.eml, index line U0000001a"),
     ], msgs_extra={"Thumbs.db": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + prng_bytes("thumbs", 504)},
         note="Thumbs.db inside #msgs must be ignored"))
+
+    fa = [when(2019, 1, 31, 9, 0, 0, 1), when(2019, 2, 28, 9, 0, 0, 1)]
+    F.append(Folder(["Factures"], created=fa[0], index_mode="bad",
+                    note="index.bad only: the store was copied while Kerio was reindexing the folder", items=[
+        I(1, mail_in(B, "ca", "Votre facture de janvier", fa[0], plain("Votre facture est disponible.\n")), fa[0],
+          0x5, moved_days=3, case="index.bad without index.fld: flags (Seen, Flagged) and T come from index.bad"),
+        I(2, mail_in(B, "ca", "Votre facture de février", fa[1], plain("Votre facture est disponible.\n")), fa[1],
+          0x0, moved_days=1),
+    ]))
 
     dd = when(2012, 2, 2, 2, 2, 2, 1)
     F.append(Folder(["Deleted Items"], created=d[0], items=[
@@ -1323,6 +1380,14 @@ def carol_account(shared):
         I(6, m6, d[5], case="no header at all (plain text file)"),
         I(7, m7, d[6], 0x3), I(8, m8, d[7], 0x0), I(9, m9, d[8], 0x0),
     ]))
+    y19 = [when(2019, 3, 1, 9, 0, 0, 3), when(2019, 6, 1, 9, 0, 0, 3), when(2019, 9, 1, 9, 0, 0, 3)]
+    F.append(Folder(["INBOX", "2019"], created=y19[0], index_mode="empty", files={"properties.fld": b""},
+                    note="made by an archiver script: 0-byte index.fld and properties.fld, status.fld T0", items=[
+        I(1, mail_in(C, "ivan", "Март", y19[0], plain("Март.\n")), y19[0], indexed=False,
+          case="0-byte index.fld beside items (archiver script): no metadata, dated by file time"),
+        I(2, mail_in(C, "ivan", "Июнь", y19[1], plain("Июнь.\n")), y19[1], indexed=False),
+        I(3, mail_in(C, "ivan", "Сентябрь", y19[2], plain("Сентябрь.\n")), y19[2], indexed=False),
+    ]))
     s = [when(2005, 9, 2, 9, 0, 0, 4), when(2012, 4, 13, 8, 0, 0, 4), when(2019, 2, 14, 11, 5, 0, 1)]
     F.append(Folder(["Sent Items"], created=d[0], items=[
         I(1, mail_out(C, "ivan", "Re: Привет из Москвы", s[0], plain(
@@ -1464,6 +1529,13 @@ def dave_account(shared):
             "Danke für die Übersicht!\n\nDave Müller\n"), subj_mode="Q"), s[0]),
         I(2, mail_out(D, "gmbh", "Re: Rechnung März 2021", s[1], qp("Rechnung ist bezahlt.\n"), subj_mode="Q"), s[1]),
     ], note="CRLF index.fld"))
+    go = [when(2022, 4, 4, 10, 0, 0, 2), when(2022, 9, 9, 10, 0, 0, 2)]
+    F.append(Folder(["Gesendete Objekte"], created=go[0],
+                    note="made by a German IMAP client beside Kerio's Sent Items (a localized duplicate)", items=[
+        I(1, mail_out(D, "anna", "Protokoll", go[0], qp("Anbei das Protokoll.\n"), subj_mode="Q"), go[0],
+          case="localized duplicate of Sent Items (German client): merged into the Sent mailbox with a mapping"),
+        I(2, mail_out(D, "juergen", "Termin", go[1], qp("Passt der Dienstag?\n"), subj_mode="Q"), go[1]),
+    ]))
     dd = when(2019, 5, 5, 5, 5, 0, 2)
     F.append(Folder(["Deleted Items"], created=d[0], items=[
         I(1, mail_in(D, "anna", "Alte Nachricht", dd, plain("Kann weg.\n")), dd, moved_days=2)]))
@@ -1546,9 +1618,18 @@ def public_com(shared):
             "BEGIN:VCARD\nVERSION:3.0\nUID:facility-0001@example.com\nN:;;;;\nFN:Facility management\n"
             "TEL;TYPE=WORK:+49 221 555 0111\nNOTE:Keys\\, parking cards\\, broken lights.\nEND:VCARD\n"),
             "pc3", "example.com"), cd + dt.timedelta(days=20)),
-    ]))
+    ] + [I(4 + i, gw_message(full, cd + dt.timedelta(days=30 + i), vcard_payload(
+            "BEGIN:VCARD\nVERSION:3.0\nPRODID:-//Kerio Technologies//Kerio Connect//EN\n"
+            f"UID:kerio-user-{user}-example-com\nN:{last};{first};;;\nFN:{full}\n"
+            f"EMAIL;TYPE=INTERNET,PREF:{user}@example.com\nEND:VCARD\n"), f"gen-{user}", "example.com"),
+           cd + dt.timedelta(days=30 + i), generated=True,
+           case=f"contact Kerio generated for the user {user}@example.com (left out of the export by default)")
+         for i, (user, first, last, full) in enumerate([
+             ("alice", "Alice", "Anderson", "Alice Anderson"), ("bob", "Bob", "Bernard", "Bob Bernard"),
+             ("carol", "Carol", "Ivanova", "Carol Ivanova (Кэрол Иванова)")])]))
     nd = [when(2015, 6, 1, 9, 0, 0, 2), when(2020, 12, 1, 9, 0, 0, 1), when(2024, 6, 3, 9, 0, 0, 2)]
-    F.append(Folder(["Company News"], created=nd[0], note="public mail folder", items=[
+    F.append(Folder(["Company News"], created=nd[0], note="public mail folder; ACL lines before the T line",
+                    acl=[("#staff", "lrs"), ("news@example.com", "lrswipte")], acl_first=True, items=[
         I(1, mail_in("news", "news", "Summer party 2015", nd[0], plain("The summer party is on 26 June.\n")), nd[0]),
         I(2, mail_in("news", "news", "Office closed between the holidays", nd[1], alternative(
             "The office is closed from 24 December to 1 January.\n", bnd("pn2"))), nd[1]),
@@ -1590,6 +1671,62 @@ def public_org(shared):
     return acc
 
 
+def orphan_account(shared):
+    """A deleted user's mailbox kept in the store: no users.cfg entry."""
+    M = "max"
+    acc = Account("example.org", "m.mustermann", "m.mustermann@example.org")
+    F = acc.folders
+    d = [when(2015, 3, 3, 9, 0, 0, 1), when(2016, 4, 4, 9, 0, 0, 2), when(2016, 4, 5, 9, 0, 0, 2)]
+    F.append(Folder(["INBOX"], created=d[0], note="orphan mailbox", items=[
+        I(1, mail_in(M, "anna", "Übergabe", d[0], qp("Bitte übernimm die Kasse.\n"), subj_mode="Q"), d[0],
+          case="orphan mailbox (no users.cfg entry): scan marks it, users lists it commented out"),
+        I(2, mail_in(M, "dave", "Letzter Tag", d[1], qp("Danke für alles!\n")), d[1]),
+    ]))
+    F.append(Folder(["Sent Items"], created=d[0], items=[
+        I(1, mail_out(M, "dave", "Re: Letzter Tag", d[2], qp("Gern geschehen.\n")), d[2]),
+    ]))
+    return acc
+
+
+def archive_items():
+    """store/mail/archive (Kerio MailServer 6's place, so that a backup of store/mail carries it):
+    {relative path: bytes}, plus the spec of its folders."""
+    a1 = [when(2012, 12, 21, 8, 0, 0, 1), when(2012, 12, 21, 9, 30, 0, 1), when(2012, 12, 21, 17, 45, 0, 1)]
+    a2 = [when(2013, 1, 7, 8, 0, 0, 1), when(2013, 1, 15, 12, 0, 0, 1), when(2013, 1, 20, 16, 0, 0, 1)]
+    folders = [
+        (["2012-12-21"], [
+            I(1, mail_in("alice", "juergen", "Angebot (archiviert)", a1[0], qp("Das Angebot gilt bis Jahresende.\n"),
+                         subj_mode="Q"), a1[0],
+              case="archive period (a day): incoming mail, read like any folder"),
+            I(2, mail_out("bob", "marie", "Rendez-vous", a1[1], plain("A demain.\n")), a1[1]),
+            I(3, mail_in("carol", "ivan", "Счёт", a1[2], plain("Счёт во вложении.\n")), a1[2]),
+        ]),
+        (["2013-01", "INBOX"], [
+            I(1, mail_in("dave", "anna", "Januar", a2[0], qp("Sitzung am Montag.\n")), a2[0],
+              case="archive period (a month) holding nested folders: all go to one folder per period"),
+            I(2, mail_in("alice", "bob", "January figures", a2[1], plain("Figures attached.\n")), a2[1]),
+        ]),
+        (["2013-01", "Sent Items"], [
+            I(1, mail_out("alice", "bob", "Re: January figures", a2[2], plain("Thanks.\n")), a2[2]),
+        ]),
+    ]
+    files = {}
+    spec = {}
+    for path, items in folders:
+        f = Folder(path, created=a1[0])
+        f.items = items
+        rel = "/".join(path)
+        for it in items:
+            files[f"{rel}/#msgs/{it.filename}"] = (it.data, it.d)
+        files[f"{rel}/index.fld"] = (index_lines(f), FIXED_MTIME)
+        files[f"{rel}/status.fld"] = (b"T0\n", FIXED_MTIME)
+        spec["#archive/" + rel] = f
+    compressed = gzip.compress(b"archived mail of November 2012, compressed by Kerio (format unknown)\n" * 40,
+                               mtime=0)
+    files["2012-11.tar.gz"] = (compressed, FIXED_MTIME)
+    return files, spec
+
+
 def shared_items():
     return {"dup_contact": gw_message("Example Corp Helpdesk", when(2019, 3, 16, 9, 0, 0, 1), vcard_payload(
         "BEGIN:VCARD\nVERSION:3.0\nPRODID:-//Kerio Technologies//Kerio Connect//EN\n"
@@ -1601,7 +1738,7 @@ def shared_items():
 def all_accounts():
     shared = shared_items()
     return [alice_account(shared), bob_account(shared), carol_account(shared), public_com(shared),
-            dave_account(shared), public_org(shared)]
+            dave_account(shared), public_org(shared), orphan_account(shared)]
 
 
 # --------------------------------------------------------------------------
@@ -1649,6 +1786,13 @@ def users_cfg():
              ("MailAddress", "dave, kassenwart"), ("Groups", "vorstand"),
              ("QuotaStorage", "0"), ("Rights", "0"), ("Enabled", "1"), ("AuthType", "0"),
              ("HomeServer", "")),
+        item(("Name", "Admin"), ("Domain", "example.com"), ("FullName", "Built-in administrator"),
+             ("Description", "created by the installer"),
+             # 96 hex digits: a 32-character password (openwall/john's published vector for 32 x "A").
+             ("Password", "D3S:8742ddf7db1906c5d54ec948c500e587adfa4447eff8dc42adfa4447eff8dc42adfa4447eff8dc42"
+                          "98558bad76110b35"),
+             ("MailAddress", "admin"), ("Groups", ""), ("QuotaStorage", "0"), ("Rights", "3"),
+             ("Enabled", "1"), ("AuthType", "0")),
         item(("Name", "eve"), ("Domain", "example.org"), ("FullName", "Eve Ehemalig"),
              ("Description", "disabled account, no mailbox in the store"), ("Password", "NUL:"),
              ("MailAddress", "eve"), ("Groups", ""), ("QuotaStorage", "0"), ("Rights", "0"),
@@ -1708,6 +1852,12 @@ def mailserver_cfg():
             '  <table name="Store">\n'
             '    <variable name="StoreDir">/opt/kerio/mailserver/store</variable>\n'
             "  </table>\n"
+            '  <table name="Archive">\n'
+            '    <variable name="Enabled">1</variable>\n'
+            '    <variable name="ArchiveDir">/opt/kerio/mailserver/store/mail/archive</variable>\n'
+            '    <variable name="Interval">daily</variable>\n'
+            '    <variable name="CompressOld">1</variable>\n'
+            "  </table>\n"
             "</config>\n")
     return text.replace("\n", "\r\n").encode("utf-8")
 
@@ -1759,8 +1909,12 @@ def write_account(base, acc):
             write_file(fdir / "#msgs" / it.filename, it.data, it.d if it.indexed else unix(it.when))
         for name, data in f.msgs_extra.items():
             write_file(fdir / "#msgs" / name, data)
-        if f.index:
+        if f.index and f.index_mode == "fld":
             write_file(fdir / "index.fld", index_lines(f))
+        elif f.index and f.index_mode == "bad":
+            write_file(fdir / "index.bad", index_lines(f))
+        elif f.index and f.index_mode == "empty":
+            write_file(fdir / "index.fld", b"")
         if f.status:
             ids = [it.id for it in f.items]
             nxt = max(ids) + 1 if ids else 1
@@ -1768,10 +1922,16 @@ def write_account(base, acc):
             guid = uuid.uuid5(uuid.NAMESPACE_URL, f"kerio-sample:{acc.email}/{f.disk_path}")
             v = unix(f.created) if f.created else FIXED_MTIME
             owner = acc.owner
-            txt = (f"T{KIND_STATUS_T[f.kind]} G{guid} V{v:08x} U{nxt:08x} C00000001 M6 D0 R0 N0 S{size} A{owner}"
-                   .encode() + f.eol + f"A{owner} lrswipkxtea".encode() + f.eol)
+            t_line = (f"T{KIND_STATUS_T[f.kind]} G{guid} V{v:08x} U{nxt:08x} C00000001 M6 D0 R0 N0 S{size} A{owner}"
+                      .encode() + f.eol)
+            acl = [(owner, "lrswipkxtea")] + (f.acl if not f.acl_first else [])
             if acc.name == "#public":
-                txt += b"Aanyone lrs" + f.eol
+                acl.append(("anyone", "lrs"))
+            extra = b"".join(f"A{w} {r}".encode() + f.eol for w, r in f.acl) if f.acl_first else b""
+            if f.index_mode == "empty":
+                t_line = b"T0" + f.eol      # what the archiver script writes
+                acl = []
+            txt = extra + t_line + b"".join(f"A{w} {r}".encode() + f.eol for w, r in acl)
             write_file(fdir / "status.fld", txt)
         for name, data in f.files.items():
             write_file(fdir / name, data)
@@ -1854,12 +2014,13 @@ def spec_counts(accounts):
                       for i, c in enumerate(rel.split("/")[:-1]) if i > 0 and is_system_dir(c)})
         for f in acc.folders:
             files = [it for it in f.items if it.data is not None]
+            has_records = f.index and f.index_mode in ("fld", "bad")
             c = dict(kind=f.kind, items=len(files), bytes=sum(len(it.data) for it in files),
-                     index_records=sum(1 for it in f.items if it.indexed) if f.index else 0,
-                     unindexed=sum(1 for it in files if not it.indexed or not f.index),
+                     index_records=sum(1 for it in f.items if it.indexed) if has_records else 0,
+                     unindexed=sum(1 for it in files if not it.indexed or not has_records),
                      stale=sum(1 for it in f.items if it.data is None),
                      garbage_lines=sum(len(v) for v in f.garbage.values()),
-                     deleted_flagged=sum(1 for it in f.items if it.indexed and f.index and it.flags & 0x8))
+                     deleted_flagged=sum(1 for it in f.items if it.indexed and has_records and it.flags & 0x8))
             for k in ("empty", "nul", "no_header", "no_date", "no_message_id"):
                 c[k] = sum(analyze(it.data)[k] for it in files)
             folders[f.key] = c
@@ -1875,6 +2036,8 @@ def scan(base):
     out = {}
     mail = base / "store" / "mail"
     for domain in sorted(os.listdir(mail)):
+        if domain == "archive":
+            continue  # Kerio MailServer 6's archive: not a domain (counted by scan_archive)
         for name in sorted(os.listdir(mail / domain)):
             adir = mail / domain / name
             acc = dict(folders={}, skipped_system_dirs=0, nested_system_dirs=0, skipped_files=0, meta={})
@@ -1914,8 +2077,9 @@ def scan_folder(p, disk, acc):
     classes = []
     garbage = 0
     idx = p / "index.fld"
-    if idx.exists():
-        for line in idx.read_bytes().split(b"\n"):
+    source = idx if idx.exists() else (p / "index.bad" if (p / "index.bad").exists() else None)
+    if source is not None:
+        for line in source.read_bytes().split(b"\n"):
             line = line.rstrip(b"\r")
             if not line:
                 continue
@@ -1927,9 +2091,23 @@ def scan_folder(p, disk, acc):
             records[int(toks[0][1:], 16)] = flags
             classes.append(toks[-1][1:].decode())
     status_t = None
+    acl = []
     st = p / "status.fld"
     if st.exists():
-        status_t = int(st.read_bytes().split(b" ")[0][1:].split(b"\r")[0].split(b"\n")[0])
+        for line in st.read_bytes().splitlines():
+            toks = line.split()
+            for i, t in enumerate(toks):
+                if t.startswith(b"T") and status_t is None:
+                    status_t = int(t[1:])
+                if t.startswith(b"A") and len(t) > 1:
+                    rights = toks[i + 1].decode() if i + 1 < len(toks) and re.fullmatch(rb"[lrswipkxteacd]+",
+                                                                                          toks[i + 1]) else ""
+                    who = t[1:].decode()
+                    known = [a for a in acl if a[0] == who]
+                    if known and not known[0][1]:
+                        known[0][1] = rights
+                    elif not known:
+                        acl.append([who, rights])
     c = dict(items=len(files), bytes=sum(fp.stat().st_size for fp in files),
              index_records=len(records), unindexed=sum(1 for i in file_ids if i not in records),
              stale=sum(1 for i in records if i not in file_ids), garbage_lines=garbage,
@@ -1951,8 +2129,9 @@ def scan_folder(p, disk, acc):
     c["kind"] = kind
     acc["folders"][key] = c
     acc["meta"][key] = dict(disk_path="/".join(disk), has_index_fld=idx.exists(), has_status_fld=st.exists(),
+                            index_source=None if source is None else source.name,
                             status_type=status_t, valid_mutf7=all(d is not None for d in decoded),
-                            ignored_files_in_msgs=ignored)
+                            ignored_files_in_msgs=ignored, acl=acl)
     for entry in sorted(os.listdir(p)):
         q = p / entry
         if not q.is_dir() or entry == "#msgs":
@@ -1977,12 +2156,58 @@ def totals_of(folders):
         for k in COUNT_KEYS:
             t[k] += c[k]
         if c["kind"] == "mail":
-            t["mail_items"] += c["items"]
-            t["mail_bytes"] += c["bytes"]
+            gw = c.get("not_mail_bytes", 0)
+            t["mail_items"] += c["items"] - len(c.get("not_mail", {}))
+            t["mail_bytes"] += c["bytes"] - gw
+            t["non_mail_items"] += len(c.get("not_mail", {}))
+            t["non_mail_bytes"] += gw
         else:
             t["non_mail_items"] += c["items"]
             t["non_mail_bytes"] += c["bytes"]
     return t
+
+
+def received_dates(data):
+    """Unix dates of every Received header (the date after the last ';')."""
+    out = []
+    norm = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    head = norm.split(b"\n\n", 1)[0].decode("latin-1")
+    fields, cur = [], None
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t") and cur is not None:
+            fields[-1][1] += " " + line.strip()
+            continue
+        name, _, value = line.partition(":")
+        cur = name.strip().lower()
+        fields.append([cur, value.strip()])
+    for name, value in fields:
+        if name == "received" and ";" in value:
+            try:
+                out.append(unix(email.utils.parsedate_to_datetime(value.rsplit(";", 1)[1].strip())))
+            except (TypeError, ValueError, IndexError):
+                pass
+    return out
+
+
+PLAUSIBLE_FROM = 315532800   # 1980-01-01, as the reader
+D_RESET_FOLDERS = ("INBOX", "Deleted Items")   # Kerio re-dates D on a move into these
+
+
+def internal_date(acc, f, it):
+    """The internal date the reader must give an indexed item: T; else, where D is a
+    move time (INBOX, Deleted Items of a user), the newest plausible Received not after
+    D + 1 day; else D; else None (the test's own rule: the file time)."""
+    if not (f.index and it.indexed) or not it.data:
+        return None
+    if it.t >= PLAUSIBLE_FROM and not it.kms61:
+        return it.t
+    if acc.name != "#public" and f.key in D_RESET_FOLDERS:
+        rcv = [t for t in received_dates(it.data) if PLAUSIBLE_FROM <= t <= it.d + 86400]
+        if rcv:
+            return max(rcv)
+    if it.d >= PLAUSIBLE_FROM:
+        return it.d
+    return None
 
 
 def build_expected(accounts, scanned):
@@ -1995,6 +2220,18 @@ def build_expected(accounts, scanned):
             c = {"kind": f.kind}
             c.update({k: s["folders"][f.key][k] for k in COUNT_KEYS})
             c.update(s["meta"][f.key])
+            if f.kind == "mail":
+                c["internal_dates"] = {f"{it.id:08x}": internal_date(acc, f, it) for it in f.items
+                                       if internal_date(acc, f, it) is not None and not it.kind}
+                gw = [it for it in f.items if it.kind and it.data is not None]
+                c["not_mail"] = {f"{it.id:08x}": it.kind for it in gw}
+                c["not_mail_bytes"] = sum(len(it.data) for it in gw)
+                if f.index_mode == "bad":
+                    # index.bad is the metadata here: the flags the reader must set.
+                    c["flags"] = {f"{it.id:08x}": it.flags & 0x17 for it in f.items if it.data is not None}
+            gen = [f"{it.id:08x}" for it in f.items if it.generated]
+            if gen:
+                c["generated_contacts"] = gen
             folders[f.key] = c
         t = totals_of(folders)
         doc["accounts"][acc.email] = {
@@ -2022,6 +2259,26 @@ def build_expected(accounts, scanned):
                                         for f in a["folders"].values() if not f["valid_mutf7"])
     doc["totals"] = grand
     return doc
+
+
+def archive_expected(spec):
+    """The archive: where, its periods and folders, and where each item goes with --archive-to."""
+    folders = {}
+    periods = {}
+    for key, f in spec.items():
+        items = [it for it in f.items if it.data is not None]
+        folders[key] = dict(disk_path="archive/" + "/".join(f.path), items=len(items),
+                            bytes=sum(len(it.data) for it in items), period=f.path[0],
+                            mailbox="Archive/" + f.path[0],
+                            internal_dates={f"{it.id:08x}": it.t for it in items})
+        p = periods.setdefault(f.path[0], dict(compressed=None, folders=0, items=0, bytes=0))
+        p["folders"] += 1
+        p["items"] += len(items)
+        p["bytes"] += folders[key]["bytes"]
+    periods["2012-11"] = dict(compressed="gzip", folders=1, items=1, bytes=0, file="archive/2012-11.tar.gz")
+    return {"root": "store/mail/archive", "found_by": "mailserver.cfg (table \"Archive\", variable ArchiveDir)",
+            "periods": dict(sorted(periods.items())), "folders": folders,
+            "compressed": {"#archive/2012-11.tar.gz": "archive/2012-11.tar.gz"}}
 
 
 def md_table(doc):
@@ -2090,7 +2347,8 @@ sample-store/
   users.cfg, mailserver.cfg        install-dir XML (§4)
   expected-counts.json             the numbers below, machine-readable
   store/mail/example.com/{alice,bob,carol,#public}/...
-  store/mail/example.org/{dave,#public}/...
+  store/mail/example.org/{dave,#public,m.mustermann}/...
+  store/mail/archive/                Kerio's archive (periods; see below)
 ```
 
 Each folder directory has `#msgs/<8 hex>.eml`, `index.fld`, `status.fld` and `#assoc/` (with an
@@ -2109,10 +2367,38 @@ everything else has mtime 2024-06-30T12:00:00Z.
 | `dave@example.org` | German | missing Date, missing Message-ID, unparsable Date, Date before 1970, raw Latin-1 headers, no final newline, RFC 2231 attachment name, folder with no metadata at all (`Import`), `Übersicht/Straßenbau`, CRLF index.fld in Sent Items |
 | `#public@example.com` | English | public Contacts (contains the duplicate contact), public mail folder `Company News`, public Calendar |
 | `#public@example.org` | German | public Contacts, public mail folder `Ankündigungen` |
+| `m.mustermann@example.org` | German | an **orphan mailbox**: a deleted user's folders kept in the store, with no `users.cfg` entry |
+
+Shapes of real stores that issue 10 added (those in accounts are also rows of the case table below):
+
+- `alice/Deleted Items` holds a deleted contact (class `IPM.Contact`), a deleted meeting
+  (`IPM.Appointment`) and a deleted task without an index line (its content says so): they
+  go to the exporters, not to the mail target (`not_mail` in `expected-counts.json`); and a
+  mail whose `T` is 0 while `D` is the move time 40 days later: its internal date is the
+  newest `Received:` (`internal_dates`).
+- `alice/Calendar/00000006`: an Outlook Connector event whose TZID is a Windows display name
+  folded over two lines, with `X-KERIO-*` properties.
+- `status.fld` ACL lines: `alice/INBOX/Projects` is shared with bob and `#sales`;
+  `#public@example.com/Company News` has its ACL lines **before** the `T` line (`acl`).
+- `bob/Factures` has `index.bad` and no `index.fld` (a copy taken mid-reindex): flags and
+  dates come from `index.bad` (`flags`, `internal_dates`).
+- `carol/INBOX/2019` was made by an archiver script: 0-byte `index.fld` and `properties.fld`,
+  `status.fld` `T0`, three items: no metadata.
+- `dave/Gesendete Objekte` is a German client's duplicate of `Sent Items`: merged into the Sent
+  mailbox when a folder mapping is used (`--keep-localized-folders` keeps it apart).
+- `#public@example.com/Contacts` 4–6 are the contacts Kerio generates for alice, bob and carol
+  (`generated_contacts`): left out of the contacts export by default.
+- The archive is in `store/mail/archive` (Kerio MailServer 6's place, so that a backup of
+  `store/mail` carries it; `mailserver.cfg` names it in a `<table name="Archive">`, a guess at
+  the variable names): period `2012-12-21` (one folder), `2013-01` (folders `INBOX` and
+  `Sent Items`: both go to `Archive/2013-01`) and `2012-11.tar.gz`, a compressed period that
+  cannot be read. `expected-counts.json` `archive` gives each folder's items, bytes, target
+  mailbox and internal dates.
 
 `users.cfg` also lists `eve@example.org`, a disabled user **with no mailbox directory** (Kerio
 backups skip disabled users, research §5): the reader must not expect a store directory for every
-user.
+user; and `Admin@example.com`, the built-in administrator (left out of the migration CSVs by
+default), whose `D3S:` value has 96 hex digits (a 32-character password).
 
 ## Folder kinds and status.fld `T` codes
 
@@ -2197,8 +2483,9 @@ Duplicate for dedup tests: `store/mail/example.com/alice/Contacts/#msgs/00000003
 - **no_date**: no `Date:` field, or one that Python's `email.utils.parsedate_to_datetime` rejects
   (the 1969 date is parsable and does **not** count).
 - **no_message_id**: no non-empty `Message-ID:` field.
-- **mail items / mail bytes**: items in folders of kind `mail` (including public mail folders);
-  **non-mail**: everything else. Groupware items count in their own folders like mail.
+- **mail items / mail bytes**: items of kind mail in folders of kind `mail` (including public
+  mail folders); **non-mail**: everything else, including the groupware items of mail folders
+  (`not_mail`). A folder's `items` counts all its item files.
 - **skipped_system_dirs**: directories named `#assoc`, `#deleted`, `#sync` or `__keriomapi__*` that a
   reader meets while walking an account (account level and inside folders) and skips without
   descending; each occurrence counts, `#msgs` does not. `nested_system_dirs` (JSON only and the
@@ -2206,9 +2493,14 @@ Duplicate for dedup tests: `store/mail/example.com/alice/Contacts/#msgs/00000003
   which a correct reader never visits.
 - **skipped_files**: regular files directly in an account directory.
 
-In `expected-counts.json` each folder also has `disk_path`, `has_index_fld`, `has_status_fld`,
-`status_type`, `valid_mutf7` and `ignored_files_in_msgs`; `cases` lists every per-item case with
-its path.
+In `expected-counts.json` each folder also has `disk_path`, `has_index_fld`, `index_source`
+(`index.fld`, `index.bad` or null), `has_status_fld`, `status_type`, `acl` (`[who, rights]` from
+`status.fld`), `valid_mutf7` and `ignored_files_in_msgs`; mail folders have `internal_dates` (the
+internal date the reader must give each indexed mail item: `T`, else in a user's INBOX and
+Deleted Items the newest plausible `Received:` not after `D` + 1 day, else `D`), `not_mail`
+(item → kind of the groupware items) and, where the metadata is `index.bad`, `flags` (item →
+the flag bits that apply); `#public` contacts folders list `generated_contacts`. `cases` lists
+every per-item case with its path; `archive` describes the archive.
 
 ## users.cfg and mailserver.cfg
 
@@ -2235,7 +2527,9 @@ generically. Details worth testing:
 - Aliases: `info` → alice, `webmaster` → bob and carol (semicolon list), `postmaster` → `#staff`
   (a group), `kontakt@example.org` → dave.
 - `mailserver.cfg` (CRLF line endings; `users.cfg` uses LF) has a `<table name="Administration">`
-  and `<list name="Domain">` with `example.com` (primary, alias domain `example.net`) and `example.org`.
+  and `<list name="Domain">` with `example.com` (primary, alias domain `example.net`: its users get
+  the same addresses in `example.net`) and `example.org`, a `<table name="Store">` with the old
+  server's `StoreDir`, and a `<table name="Archive">` whose `ArchiveDir` is below that `StoreDir`.
 
 ## Expected counts
 
@@ -2259,8 +2553,9 @@ def write_readme(base, doc):
 def hand_checks(doc):
     """Numbers counted by hand from the case list; a change to the content must update them."""
     t = doc["totals"]
-    expect = dict(domains=2, accounts=6, empty=1, nul=1, no_header=1, stale=1, garbage_lines=2,
-                  unindexed=3,          # alice/INBOX 0000000e + dave/Import 2
+    expect = dict(domains=2, accounts=7, empty=1, nul=1, no_header=1, stale=1, garbage_lines=2,
+                  unindexed=7,          # alice/INBOX 0000000e, alice/Deleted Items 6, carol/INBOX/2019 3,
+                                        # dave/Import 2
                   deleted_flagged=3,    # alice/INBOX 9, alice/Deleted Items 2 and 3
                   no_date=4,            # alice draft, carol no-header, dave no Date, dave unparsable
                   no_message_id=4,      # alice draft, alice note "Ideas", carol no-header, dave no Message-ID
@@ -2277,8 +2572,9 @@ def hand_checks(doc):
     assert a["dave@example.org"]["skipped_system_dirs"] == len(a["dave@example.org"]["folders"]) - 1 + 1
     assert a["#public@example.com"]["skipped_system_dirs"] == 3
     assert a["#public@example.org"]["skipped_system_dirs"] == 2
+    assert a["m.mustermann@example.org"]["skipped_system_dirs"] == 2
     assert t["nested_system_dirs"] == 6   # __keriomapi__STORE_ROOT + __keriomapi__IPM_ROOT, 3 users
-    assert 60 <= t["mail_items"] <= 120, t["mail_items"]
+    assert 60 <= t["mail_items"] <= 140, t["mail_items"]
 
 
 def main():
@@ -2294,6 +2590,7 @@ def main():
     out.mkdir(parents=True)
 
     accounts = all_accounts()
+    arch_files, arch_spec = archive_items()
     ucfg, mcfg = users_cfg(), mailserver_cfg()
     ET.fromstring(ucfg)
     ET.fromstring(mcfg)
@@ -2301,6 +2598,8 @@ def main():
     write_file(out / "mailserver.cfg", mcfg)
     for acc in accounts:
         write_account(out, acc)
+    for rel, (data, mtime) in arch_files.items():
+        write_file(out / "store" / "mail" / "archive" / rel, data, mtime)
 
     spec = spec_counts(accounts)
     scanned = scan(out)
@@ -2315,6 +2614,7 @@ def main():
             assert sp[k] == sc[k], (email_, k, sp[k], sc[k])
 
     doc = build_expected(accounts, scanned)
+    doc["archive"] = archive_expected(arch_spec)
     hand_checks(doc)
     write_file(out / "expected-counts.json",
                (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))

@@ -56,6 +56,98 @@ pub struct DestinationArgs {
     pub imap: ImapArgs,
 }
 
+/// What is read beyond the accounts' own folders: the archive and the
+/// recoverable items. Shared by every command that walks the store, so
+/// that `scan`, `plan`, `migrate`, `verify` and the exporters see the same.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SourceArgs {
+    /// The archive's directory, when it is not where Kerio keeps it (store/archive,
+    /// store/mail/archive, or the path in mailserver.cfg).
+    #[arg(long, value_name = "DIR")]
+    pub archive_dir: Option<PathBuf>,
+    /// Migrate the archive into this account (user@domain: one of the store's or a new
+    /// one), under FOLDER (default `Archive`), one folder per archive period.
+    #[arg(long, value_name = "ACCOUNT[/FOLDER]")]
+    pub archive_to: Option<String>,
+    /// How archive folders are named below --archive-to's folder: one per period
+    /// (`Archive/2012-12-21`) or the archive's own tree (`Archive/2012-12-21/INBOX`).
+    #[arg(long, value_enum, default_value = "period", value_name = "LAYOUT")]
+    pub archive_folders: ArchiveFoldersArg,
+    /// Also read each account's #deleted (Kerio's deleted-items recovery store, up to
+    /// 365 days) into a folder `Recovered` (skipped by default).
+    #[arg(long)]
+    pub include_recoverable: bool,
+}
+
+/// `--archive-folders` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ArchiveFoldersArg {
+    /// One folder per archive period.
+    #[default]
+    Period,
+    /// The archive's own folder tree below each period.
+    Tree,
+}
+
+impl SourceArgs {
+    /// The source options these arguments ask for.
+    pub fn options(&self) -> anyhow::Result<crate::source::SourceOptions> {
+        use crate::source::{ArchiveLayout, ArchiveTo, SourceOptions};
+        let layout = match self.archive_folders {
+            ArchiveFoldersArg::Period => ArchiveLayout::Period,
+            ArchiveFoldersArg::Tree => ArchiveLayout::Tree,
+        };
+        let archive_to = self
+            .archive_to
+            .as_deref()
+            .map(|s| ArchiveTo::parse(s, layout))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--archive-to {e}"))?;
+        Ok(SourceOptions {
+            archive_dir: self.archive_dir.clone(),
+            archive_to,
+            recoverable_to: self.include_recoverable.then(|| "Recovered".to_string()),
+        })
+    }
+
+    /// Opens the store at `path` with these options; `--archive-to`
+    /// without an archive, or naming an account the selection leaves out,
+    /// is an error before anything starts.
+    pub fn open(
+        &self,
+        path: &std::path::Path,
+        selection: &Selection,
+    ) -> anyhow::Result<Box<dyn crate::source::Source>> {
+        let options = self.options()?;
+        let source = crate::source::open_with(path, &options)?;
+        if let Some(to) = &options.archive_to {
+            let archive = source.archive();
+            let found = archive.as_ref().is_some_and(|a| !a.roots.is_empty());
+            if !found {
+                let (looked, problems) = archive
+                    .map(|a| (a.looked_at.join("; "), a.problems.join("; ")))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "--archive-to {}: no archive found (looked at: {looked}){}",
+                    to.account,
+                    if problems.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {problems}")
+                    }
+                );
+            }
+            if !selection.account(&to.account) {
+                anyhow::bail!(
+                    "--archive-to {}: that account is left out by --account / --exclude-account",
+                    to.account
+                );
+            }
+        }
+        Ok(source)
+    }
+}
+
 /// Folder mapping options, shared by `plan` and `migrate`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct MappingArgs {
@@ -69,6 +161,10 @@ pub struct MappingArgs {
     /// Put migrated folders below this path (`Kerio/`); INBOX and special folders stay put.
     #[arg(long, value_name = "PATH")]
     pub prefix: Option<String>,
+    /// Keep folders other clients created under localized names (`Gesendete Objekte`,
+    /// `Éléments envoyés`, `Корзина`) apart instead of merging them into the special folder.
+    #[arg(long)]
+    pub keep_localized_folders: bool,
 }
 
 impl MappingArgs {
@@ -88,6 +184,9 @@ impl MappingArgs {
         }
         if let Some(p) = &self.prefix {
             c.prefix = Some(p.clone());
+        }
+        if self.keep_localized_folders {
+            c.localized_special_folders = false;
         }
         c.validate().context("--prefix")?;
         Ok(c)

@@ -21,6 +21,9 @@ pub struct CalendarArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The archive and the recoverable items.
+    #[command(flatten)]
+    pub source: super::args::SourceArgs,
     /// Upload.
     #[command(flatten)]
     pub dav: DavArgs,
@@ -30,7 +33,7 @@ pub(super) fn run(cli: &Cli, a: &CalendarArgs) -> anyhow::Result<i32> {
     if a.out.is_none() && a.dav.to_dav.is_none() {
         bail!("nothing to do: give --out DIR and/or --to-dav URL");
     }
-    let store = crate::source::open(&a.store)?;
+    let store = a.source.open(&a.store, &a.select.selection())?;
     let up = uploader(&a.dav, a.out.as_deref())?;
     let progress = crate::progress::Progress::new("calendar", Some(0), super::progress_mode(cli));
     let opts = CalendarOptions {

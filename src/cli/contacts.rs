@@ -69,9 +69,35 @@ pub struct ContactsArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The archive and the recoverable items.
+    #[command(flatten)]
+    pub source: super::args::SourceArgs,
+    /// Also export the contacts Kerio generated for its users in #public/Contacts (they
+    /// match users.cfg entries; left out by default, the new server builds its own directory).
+    #[arg(long)]
+    pub include_generated_contacts: bool,
     /// Upload.
     #[command(flatten)]
     pub dav: DavArgs,
+}
+
+/// The user directory beside the store (users.cfg and mailserver.cfg),
+/// when there is one that reads.
+fn directory(store: &dyn crate::source::Source) -> Option<crate::export::users::Directory> {
+    use crate::export::users::{CfgTree, Directory, MapOptions};
+    let path = store.user_directory()?;
+    let users = match CfgTree::load(&path) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("kerio-migrate: warning: {e}: generated contacts cannot be told apart");
+            return None;
+        }
+    };
+    let ms = path
+        .parent()
+        .map(|d| d.join("mailserver.cfg"))
+        .and_then(|p| CfgTree::load(&p).ok());
+    Some(Directory::map(&users, ms.as_ref(), MapOptions::default()))
 }
 
 pub(super) fn command_line() -> String {
@@ -160,8 +186,9 @@ pub(super) fn run(cli: &Cli, a: &ContactsArgs) -> anyhow::Result<i32> {
     if a.out.is_none() && a.dav.to_dav.is_none() {
         bail!("nothing to do: give --out DIR and/or --to-dav URL");
     }
-    let store = crate::source::open(&a.store)?;
+    let store = a.source.open(&a.store, &a.select.selection())?;
     let up = uploader(&a.dav, a.out.as_deref())?;
+    let users = directory(store.as_ref());
     let progress = crate::progress::Progress::new("contacts", Some(0), super::progress_mode(cli));
     let opts = ContactsOptions {
         out: a.out.clone(),
@@ -171,6 +198,8 @@ pub(super) fn run(cli: &Cli, a: &ContactsArgs) -> anyhow::Result<i32> {
         },
         selection: a.select.selection(),
         dav: up.as_ref(),
+        directory: users.as_ref(),
+        include_generated: a.include_generated_contacts,
     };
     let report = export_contacts(store.as_ref(), &opts, &progress);
     progress.finish();

@@ -72,6 +72,9 @@ pub struct MigrateArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The archive and the recoverable items.
+    #[command(flatten)]
+    pub source: super::args::SourceArgs,
 }
 
 pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<i32> {
@@ -81,7 +84,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = crate::source::open(&dir)?;
+    let store = a.source.open(&dir, &a.select.selection())?;
     let target = super::dest::open(
         &a.dest,
         &mapping,

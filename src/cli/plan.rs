@@ -48,6 +48,9 @@ pub struct PlanArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The archive and the recoverable items.
+    #[command(flatten)]
+    pub source: super::args::SourceArgs,
 }
 
 fn preset_limit(p: Preset) -> Option<Limit> {
@@ -63,7 +66,7 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 }
 
 pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
-    let store = crate::source::open(&a.store)?;
+    let store = a.source.open(&a.store, &a.select.selection())?;
     let mut config = a.dest.mapping.config()?;
     let mut warnings = Vec::new();
     let mut opts = PlanOptions {

@@ -21,6 +21,9 @@ pub struct ScanArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The archive and the recoverable items.
+    #[command(flatten)]
+    pub source: super::args::SourceArgs,
 }
 
 pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Result<i32> {
@@ -29,7 +32,7 @@ pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Resul
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = crate::source::open(&dir)?;
+    let store = a.source.open(&dir, &a.select.selection())?;
     let progress = crate::progress::Progress::new("scan", None, super::progress_mode(cli));
     let inv = crate::scan::scan(store.as_ref(), &a.select.selection(), &progress)?;
     progress.finish();

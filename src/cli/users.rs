@@ -1,7 +1,7 @@
 //! `kerio-migrate users KERIO_DIR|users.cfg --format FORMAT [--dump]`.
 
 use super::Cli;
-use crate::export::users::{find_users_cfg, CfgTree, Directory, Format, MapOptions};
+use crate::export::users::{find_users_cfg, CfgTree, Directory, Format, MapOptions, RenderOptions};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -44,9 +44,30 @@ pub struct UsersArgs {
     /// Decrypt reversible D3S passwords (needs --show-passwords).
     #[arg(long, requires = "show_passwords")]
     pub decrypt_passwords: bool,
+    /// Also list built-in accounts (the installer's `Admin`) in accounts-csv, google-csv
+    /// and m365-csv; by default they are left out (and said so on stderr).
+    #[arg(long)]
+    pub include_builtin: bool,
     /// Write to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// The store's user mailboxes that users.cfg does not list, when `path` is
+/// a store (or an install directory holding one).
+fn orphans(path: &std::path::Path, dir: &Directory) -> Vec<String> {
+    let Ok(source) = crate::source::open(path) else {
+        return Vec::new();
+    };
+    let Ok(list) = source.accounts() else {
+        return Vec::new();
+    };
+    list.accounts
+        .iter()
+        .filter(|a| !a.public)
+        .map(|a| a.id())
+        .filter(|id| !dir.users.iter().any(|u| u.email.eq_ignore_ascii_case(id)))
+        .collect()
 }
 
 pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
@@ -62,6 +83,7 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
         Some(p) => Some(CfgTree::load(p)?),
         None => None,
     };
+    let mut problems = 0;
     let text = if a.dump {
         let mut s = users.dump();
         if let Some(m) = &ms {
@@ -69,7 +91,7 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
         }
         s
     } else {
-        let dir = Directory::map(
+        let mut dir = Directory::map(
             &users,
             ms.as_ref(),
             MapOptions {
@@ -77,7 +99,8 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
                 decrypt_passwords: a.decrypt_passwords,
             },
         );
-        dir.render(match a.format {
+        dir.orphans = orphans(&a.path, &dir);
+        let format = match a.format {
             UsersFormat::Csv => Format::Csv,
             UsersFormat::AccountsCsv => Format::AccountsCsv,
             UsersFormat::GoogleCsv => Format::GoogleCsv,
@@ -85,11 +108,44 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
             UsersFormat::AliasesCsv => Format::AliasesCsv,
             UsersFormat::GroupsCsv => Format::GroupsCsv,
             UsersFormat::Json => Format::Json,
-        })
+        };
+        let opts = RenderOptions {
+            include_builtin: a.include_builtin,
+        };
+        let left_out = dir.left_out(format, opts);
+        if !left_out.is_empty() {
+            eprintln!(
+                "kerio-migrate: left out {} built-in account(s): {} (--include-builtin lists them)",
+                left_out.len(),
+                left_out.join(", ")
+            );
+        }
+        if !dir.orphans.is_empty() {
+            eprintln!(
+                "kerio-migrate: {} mailbox(es) in the store have no users.cfg entry: {}{}",
+                dir.orphans.len(),
+                dir.orphans.join(", "),
+                if format == Format::AccountsCsv {
+                    " (listed commented out)"
+                } else {
+                    ""
+                }
+            );
+        }
+        for u in dir.users.iter() {
+            if let Some(p) = &u.password_problem {
+                problems += 1;
+                eprintln!("kerio-migrate: {}: password {p}", u.email);
+            }
+        }
+        dir.render_with(format, opts)
     };
     match &a.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
         None => print!("{text}"),
+    }
+    if problems > 0 {
+        return Ok(crate::report::exit::ITEMS_FAILED);
     }
     Ok(crate::report::exit::OK)
 }

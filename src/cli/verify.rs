@@ -32,11 +32,14 @@ pub struct VerifyArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The archive and the recoverable items.
+    #[command(flatten)]
+    pub source: super::args::SourceArgs,
 }
 
 /// Runs `verify`.
 pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
-    let store = crate::source::open(&a.store)?;
+    let store = a.source.open(&a.store, &a.select.selection())?;
     let mapping = a.dest.mapping.config()?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let target = super::dest::open(

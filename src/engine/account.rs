@@ -40,6 +40,8 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         }
     };
     rep.skipped_system = walk.skipped.clone();
+    rep.notes = walk.notes.clone();
+    rep.problems = walk.problems.clone();
     let mut a = AccountRun {
         progress: run.progress.account(&rep.account),
         rep,
@@ -134,8 +136,12 @@ impl AccountRun<'_> {
             }
         };
         fr.mailbox = Some(mailbox.clone());
+        // A folder whose mailbox the source names apart from its path
+        // (`#deleted` → `Recovered`, `#archive/2012-12-21` →
+        // `Archive/2012-12-21`) shows where it went, as a renamed one does.
+        fr.renamed = folder.components.join("/") != folder.path;
         if let Ok(p) = session.explain_mailbox(&spec) {
-            fr.renamed = p.how.is_some_and(|h| h != MapSource::Default) || !p.notes.is_empty();
+            fr.renamed |= p.how.is_some_and(|h| h != MapSource::Default) || !p.notes.is_empty();
             fr.notes
                 .extend(p.notes.into_iter().map(reason::mapping_note));
         }

@@ -127,6 +127,7 @@ pub fn migrate(
         journal: journal.path().display().to_string(),
         ..Report::default()
     };
+    report.notes = source.notes();
     match source.accounts() {
         Ok(list) => {
             let accounts: Vec<Account> = list

@@ -142,6 +142,8 @@ impl Producer<'_> {
                 mtime: src.mtime,
                 received_header: p.received_header,
                 date_header: p.date_header,
+                created_is_move_time: item.meta.as_ref().is_some_and(|m| m.created_is_move_time),
+                received_newest: p.newest_received(self.now, item.created().map(|d| d + 86_400)),
             },
             self.now,
         );
@@ -184,11 +186,11 @@ mod tests {
             if let Some(b) = bytes {
                 std::fs::write(msgs.join(&rel), b).expect("write");
             }
-            items.push(Item {
-                id: id.to_string(),
-                origin: crate::source::Origin::File(msgs.join(&rel)),
-                meta: None,
-            });
+            items.push(Item::new(
+                id.to_string(),
+                crate::source::Origin::File(msgs.join(&rel)),
+                None,
+            ));
         }
         Dir { _tmp: tmp, items }
     }

@@ -23,6 +23,21 @@ pub(super) const EMPTY_FILE_ANOMALY: &str = "empty file";
 /// on.
 pub(super) const DEST_STOPPED: &str = "not attempted: the target stopped taking messages";
 
+/// Skipped: a groupware item in a mail folder (a contact or a meeting in
+/// `Deleted Items`): the exporters take it, where is said.
+pub(super) fn not_mail(item: &crate::source::Item) -> String {
+    use crate::source::FolderKind as K;
+    let (command, place) = match item.kind {
+        K::Contacts => ("contacts", "into this folder's .vcf"),
+        K::Notes => ("calendar", "into this folder's directory of notes"),
+        _ => ("calendar", "into this folder's .ics"),
+    };
+    format!(
+        "not mail: a {} item ({}); `kerio-migrate {command}` exports it {place}",
+        item.kind, item.kind_source
+    )
+}
+
 /// Failed: the file could not be read (or stat'ed).
 pub(super) fn unreadable(e: impl Display) -> String {
     format!("unreadable: {e}")

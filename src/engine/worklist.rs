@@ -6,10 +6,12 @@
 //!
 //! Invariants a maintainer must keep:
 //! - one [`Verdict`] per candidate, in the candidates' order;
-//! - precedence: `--skip-deleted`, then an unreadable stat, then "arrival
-//!   in doubt" (never sent again in this run), then "already present" by
-//!   size and mtime; anything else is read (and may still turn out present
-//!   by content hash, which only the producer can tell).
+//! - precedence: an item that is not mail (a contact or a meeting in a
+//!   mail folder: the exporters take it), `--skip-deleted`, then an
+//!   unreadable stat, then "arrival in doubt" (never sent again in this
+//!   run), then "already present" by size and mtime; anything else is read
+//!   (and may still turn out present by content hash, which only the
+//!   producer can tell).
 
 use super::reason;
 use crate::journal::DoneItem;
@@ -58,6 +60,9 @@ pub enum Verdict {
 
 /// Decides one item.
 pub fn decide(c: &Candidate<'_>, known: Known<'_>, skip_deleted: bool) -> Verdict {
+    if !c.item.is_mail() {
+        return Verdict::Skip(reason::not_mail(c.item));
+    }
     if skip_deleted && c.flagged_deleted {
         return Verdict::Skip(reason::FLAGGED_DELETED.to_string());
     }
@@ -98,11 +103,11 @@ mod tests {
     use std::path::PathBuf;
 
     fn item(id: &str) -> Item {
-        Item {
-            id: id.into(),
-            origin: crate::source::Origin::File(PathBuf::from(format!("{id}.eml"))),
-            meta: None,
-        }
+        Item::new(
+            id,
+            crate::source::Origin::File(PathBuf::from(format!("{id}.eml"))),
+            None,
+        )
     }
 
     fn stat(size: u64, mtime: i64) -> Result<SrcStat, String> {
@@ -175,6 +180,25 @@ mod tests {
                 ("touched", Verdict::Read(SrcStat { size: 10, mtime: Some(101) })),
                 ("new", Verdict::Read(SrcStat { size: 5, mtime: Some(5) })),
             ]
+        );
+    }
+
+    #[test]
+    fn an_item_that_is_not_mail_is_skipped_first_and_says_where_it_goes() {
+        let mut it = item("1");
+        it.kind = crate::source::FolderKind::Contacts;
+        it.kind_source = crate::source::KindSource::MessageClass;
+        let c = Candidate {
+            item: &it,
+            flagged_deleted: true,
+            stat: Err("denied".into()),
+        };
+        let (done, doubt) = (DoneRows::new(), InDoubt::new());
+        assert_eq!(
+            decide(&c, known(&done, &doubt), true),
+            Verdict::Skip(
+                "not mail: a contacts item (index message class); `kerio-migrate contacts` exports it into this folder's .vcf".into()
+            )
         );
     }
 

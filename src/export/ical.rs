@@ -5,9 +5,11 @@
 //! - each VTIMEZONE is written once; a second, different definition under
 //!   the same TZID is reported;
 //! - Windows / Outlook zone names ("Eastern Time (US & Canada)", "W. Europe
-//!   Standard Time") are renamed to their IANA zone everywhere, because
-//!   Google Calendar ignores VTIMEZONE bodies and needs a zone it knows; the
-//!   original definition is shipped under the new name. A name that maps
+//!   Standard Time", the Outlook Connector's folded lists of cities; the
+//!   whole Windows zone table is in `tzwin`) are renamed to their IANA zone
+//!   everywhere, because Google Calendar ignores VTIMEZONE bodies and needs
+//!   a zone it knows; the original definition is shipped under the new
+//!   name. A name that maps
 //!   only to a fixed `Etc/` offset is not renamed when its definition has
 //!   daylight saving time;
 //! - zones referenced but not defined get a VTIMEZONE generated from IANA;
@@ -15,7 +17,8 @@
 //!   the highest SEQUENCE, then the newest LAST-MODIFIED / DTSTAMP;
 //! - recurrence exceptions are written right after their master;
 //! - METHOD is dropped (CalDAV forbids it and importers ignore it), the
-//!   calendar gets `X-WR-CALNAME` with the folder name;
+//!   calendar gets `X-WR-CALNAME` with the folder name; every other
+//!   property, `X-KERIO-*` and other extensions included, is kept;
 //! - output is CRLF, folded at 75 octets on UTF-8 boundaries (calcard).
 
 use super::{Duplicate, FolderExport, ItemProblem, SourceRef};
@@ -251,6 +254,9 @@ fn calendar_text(c: &ICalendar) -> String {
 /// The IANA name of a zone name when it is not one already and can be
 /// mapped, from the name or from its VTIMEZONE (X-LIC-LOCATION,
 /// X-MICROSOFT-CDO-TZID).
+/// The Windows zone table ([`super::tzwin`]) is the last resort, for
+/// display names calcard does not know (the Outlook Connector's lists of
+/// cities, older `(GMT+01.00)` forms).
 pub fn iana_for(tzid: &str, vtimezone: Option<&ICalendarComponent>) -> Option<String> {
     if let Ok(Tz::Tz(t)) = Tz::from_str(tzid) {
         if t.name() == tzid {
@@ -259,12 +265,11 @@ pub fn iana_for(tzid: &str, vtimezone: Option<&ICalendarComponent>) -> Option<St
     }
     let resolved = vtimezone
         .and_then(|c| c.timezone().map(|(_, tz)| tz))
-        .or_else(|| Tz::from_str(tzid).ok())?;
-    let Tz::Tz(t) = resolved else {
-        return None;
-    };
-    let name = t.name();
-    Some(name.to_string())
+        .or_else(|| Tz::from_str(tzid).ok());
+    match resolved {
+        Some(Tz::Tz(t)) => Some(t.name().to_string()),
+        _ => super::tzwin::iana_of(tzid).map(str::to_string),
+    }
 }
 
 fn definition_has_dst(cal: &ICalendar, tz: &ICalendarComponent) -> bool {

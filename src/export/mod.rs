@@ -8,7 +8,8 @@
 //!   text, or the text of a note;
 //! - [`vcard`]: parsing, normalising, de-duplicating and writing vCards;
 //! - [`ical`]: merging a folder's items into one VCALENDAR (time zones once,
-//!   Windows zone names mapped to IANA, exceptions kept with their master);
+//!   Windows zone names mapped to IANA with the table of [`tzwin`],
+//!   exceptions kept with their master);
 //! - [`notes`]: notes and journal entries as text files;
 //! - [`dav`]: the CardDAV / CalDAV client and the upload with the journal;
 //! - [`users`]: `users.cfg` / `mailserver.cfg` as a generic tree, mapped to
@@ -24,6 +25,7 @@ mod common;
 pub mod dav;
 pub mod ical;
 pub mod notes;
+pub mod tzwin;
 pub mod users;
 pub mod vcard;
 pub mod wrapper;
@@ -161,6 +163,13 @@ pub struct FolderExport {
     pub empty_items: u64,
     /// Objects left out as duplicates.
     pub duplicates: Vec<Duplicate>,
+    /// Contacts Kerio generated for its users (in `#public/Contacts`,
+    /// matching a users.cfg entry): the new server builds its own
+    /// directory, so they are left out unless asked (then they are kept
+    /// and still listed here).
+    pub generated: Vec<ItemProblem>,
+    /// The generated contacts were kept (`--include-generated-contacts`).
+    pub generated_included: bool,
     /// Items that could not be exported.
     pub failed: Vec<ItemProblem>,
     /// Items exported in part (some content could not be read).
@@ -325,6 +334,18 @@ impl ExportReport {
                 if !f.duplicates.is_empty() {
                     let _ = write!(line, ", {} duplicates", f.duplicates.len());
                 }
+                if !f.generated.is_empty() {
+                    let _ = write!(
+                        line,
+                        ", {} generated for users ({})",
+                        f.generated.len(),
+                        if f.generated_included {
+                            "kept"
+                        } else {
+                            "left out"
+                        }
+                    );
+                }
                 if !f.failed.is_empty() {
                     let _ = write!(line, ", {} FAILED", f.failed.len());
                 }
@@ -370,6 +391,9 @@ impl ExportReport {
                 }
                 for p in &f.partial {
                     let _ = writeln!(s, "    PARTIAL {} ({}): {}", p.item, p.source, p.reason);
+                }
+                for g in &f.generated {
+                    let _ = writeln!(s, "    generated {} ({}): {}", g.item, g.source, g.reason);
                 }
                 for d in &f.duplicates {
                     let _ = writeln!(
@@ -457,6 +481,18 @@ pub fn folder_stem(folder: &Folder) -> String {
     parts.join("__")
 }
 
+/// The collection name of a folder on a DAV server: its stem, and for the
+/// groupware items of a mail folder the kind too (`Deleted Items__contacts`,
+/// `Deleted Items__calendar`): one folder gives an address book and a
+/// calendar there, which cannot share a collection.
+fn dav_stem(f: &Folder, stem: &str, kind: &str) -> String {
+    if f.kind() == FolderKind::Mail {
+        format!("{stem}__{kind}")
+    } else {
+        stem.to_string()
+    }
+}
+
 /// Hands out names unique in one directory (case-insensitively, for
 /// macOS and Windows), adding ` (2)`, ` (3)`, … when needed.
 #[derive(Debug, Default)]
@@ -497,8 +533,11 @@ pub fn selected_accounts(
 }
 
 /// The folders of `account` whose kind is in `kinds` and that the
-/// selection takes, parents before children. Kinds are decided by the
-/// walk, with the parent's kind as evidence, as for `scan` and `migrate`.
+/// selection takes, parents before children; and the mail folders that
+/// hold items of those kinds (a contact or a meeting in `Deleted Items`),
+/// with only those items. Kinds are decided by the walk (folders with the
+/// parent's kind as evidence, items of mail folders one by one), as for
+/// `scan` and `migrate`.
 pub fn groupware_folders(
     source: &dyn Source,
     account: &Account,
@@ -507,8 +546,31 @@ pub fn groupware_folders(
 ) -> Result<Vec<Folder>, ExportError> {
     Ok(source
         .walk(account)?
-        .filter(|f| kinds.contains(&f.kind()) && sel.folder(&f.path))
+        .filter(|f| sel.folder(&f.path))
+        .filter_map(|mut f| {
+            if kinds.contains(&f.kind()) {
+                return Some(f);
+            }
+            if f.kind() != FolderKind::Mail {
+                return None;
+            }
+            f.items.retain(|i| kinds.contains(&i.kind));
+            (!f.items.is_empty()).then_some(f)
+        })
         .collect())
+}
+
+/// The kind an export names a folder by: its own, or for a mail folder
+/// the kind of the groupware items taken from it (`contacts in a mail
+/// folder`).
+fn export_kind(f: &Folder) -> String {
+    if f.kind() != FolderKind::Mail {
+        return f.kind().to_string();
+    }
+    let mut kinds: Vec<&str> = f.items.iter().map(|i| i.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    format!("{} in a mail folder", kinds.join(" + "))
 }
 
 /// Reads an item and unwraps it; errors become an [`ItemProblem`] of `src`.
@@ -568,6 +630,33 @@ pub struct ContactsOptions<'a> {
     pub selection: Selection,
     /// Upload target.
     pub dav: Option<&'a dav::Uploader>,
+    /// The user directory, to tell the contacts Kerio generated for its
+    /// users in `#public/Contacts` (`None`: no users.cfg, they cannot be
+    /// told apart).
+    pub directory: Option<&'a users::Directory>,
+    /// Keep the generated contacts.
+    pub include_generated: bool,
+}
+
+/// The user a contact of a public folder was generated for: one of the
+/// card's addresses is a users.cfg address of a user of `domain` (any
+/// domain for store-wide public folders) and its FN is that user's full
+/// name (or the user has none).
+fn generated_for(card: &vcard::Card, dir: &users::Directory, domain: &str) -> Option<String> {
+    let emails = vcard::emails(card);
+    let name = vcard::full_name(card).unwrap_or_default();
+    dir.users
+        .iter()
+        .filter(|u| domain.is_empty() || u.domain.eq_ignore_ascii_case(domain))
+        .find(|u| {
+            u.addresses
+                .iter()
+                .chain(&u.alias_domain_addresses)
+                .any(|a| emails.contains(&a.to_lowercase()))
+                && (u.full_name.trim().is_empty()
+                    || u.full_name.split_whitespace().collect::<Vec<_>>().join(" ") == name)
+        })
+        .map(|u| u.email.clone())
 }
 
 /// Exports every selected contacts folder: one `.vcf` per folder in
@@ -616,7 +705,7 @@ pub fn export_contacts(
             progress.add_total(sf.items.len() as u64);
             let mut fr = FolderExport {
                 folder: sf.path.clone(),
-                kind: sf.kind().to_string(),
+                kind: export_kind(sf),
                 items: sf.items.len() as u64,
                 ..FolderExport::default()
             };
@@ -625,6 +714,33 @@ pub fn export_contacts(
                 let src = SourceRef::of(&id, sf, item);
                 vcard::collect_item(item, &src, &mut cards, &mut fr);
                 progress.inc(1, 0);
+            }
+            if account.public && sf.kind() == FolderKind::Contacts {
+                match opts.directory {
+                    Some(dir) => {
+                        fr.generated_included = opts.include_generated;
+                        cards.retain(|c| match generated_for(c, dir, &account.domain) {
+                            Some(user) => {
+                                fr.generated.push(ItemProblem::new(
+                                    &c.source,
+                                    format!(
+                                        "generated by Kerio for the user {user}{}",
+                                        if opts.include_generated {
+                                            ": kept (--include-generated-contacts)"
+                                        } else {
+                                            ": left out (--include-generated-contacts keeps it)"
+                                        }
+                                    ),
+                                ));
+                                opts.include_generated
+                            }
+                            None => true,
+                        });
+                    }
+                    None => fr.notes.push(
+                        "no users.cfg: the contacts Kerio generates for its users cannot be told apart, all are exported".into(),
+                    ),
+                }
             }
             fr.objects = cards.len() as u64;
             let (cards, dups) = vcard::dedup(cards);
@@ -643,7 +759,13 @@ pub fn export_contacts(
                 }
             }
             if let Some(up) = opts.dav {
-                fr.dav = Some(up.upload_cards(&id, sf, &stem, &cards, opts.version));
+                fr.dav = Some(up.upload_cards(
+                    &id,
+                    sf,
+                    &dav_stem(sf, &stem, "contacts"),
+                    &cards,
+                    opts.version,
+                ));
             }
             all_cards.extend(cards);
             ar.folders.push(fr);
@@ -731,7 +853,7 @@ pub fn export_calendars(
             progress.add_total(sf.items.len() as u64);
             let mut fr = FolderExport {
                 folder: sf.path.clone(),
-                kind: sf.kind().to_string(),
+                kind: export_kind(sf),
                 items: sf.items.len() as u64,
                 ..FolderExport::default()
             };
@@ -750,7 +872,7 @@ pub fn export_calendars(
                             "a vCard in a calendar folder: export it with `contacts`",
                         )),
                         wrapper::Payload::Text { subject, body } => {
-                            if matches!(sf.kind(), FolderKind::Notes | FolderKind::Journal) {
+                            if matches!(item.kind, FolderKind::Notes | FolderKind::Journal) {
                                 texts.push(notes::TextNote {
                                     source: src,
                                     subject,
@@ -799,7 +921,12 @@ pub fn export_calendars(
             }
             if let Some(up) = opts.dav {
                 if merged.objects_written > 0 {
-                    fr.dav = Some(up.upload_calendar(&id, sf, &stem, &merged));
+                    fr.dav = Some(up.upload_calendar(
+                        &id,
+                        sf,
+                        &dav_stem(sf, &stem, "calendar"),
+                        &merged,
+                    ));
                 }
             }
             ar.folders.push(fr);

@@ -2,13 +2,9 @@
 //! `mailserver.cfg` (domains), Kerio's "tinydb" XML (research
 //! kerio-store.md §4).
 //!
-//! The element names are not published, so the file is read as a generic
-//! tree: containers (`<list name>`, `<table name>`, any element with a
-//! `name` attribute other than `variable`) hold records (`<listitem>`,
-//! `<tablerow>`) of `<variable name>` values, and a table may hold
-//! variables directly. [`CfgTree::dump`] lists every container and
-//! variable name with counts, never values. The names we know are then
-//! mapped: lists `User`, `Group`, `Alias`, `Domain`; variables `Name`,
+//! The files are read as a generic tree ([`CfgTree`], which lives with the
+//! rest of the Kerio reader in `source::kerio::config`). The names we know
+//! are then mapped: lists `User`, `Group`, `Alias`, `Domain`; variables `Name`,
 //! `Domain`, `FullName`, `Description`, `MailAddress`, `Groups`,
 //! `Password`, `Enabled`, `DeliverTo`, `Primary`, `Aliases`. Everything
 //! else is kept in `other` for the JSON output (secrets left out).
@@ -17,310 +13,23 @@
 //! `--decrypt-passwords`), `SHA:` a one-way PBKDF2-HMAC-SHA1, `NUL:` empty.
 //! Values are never printed unless `--show-passwords`.
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
+pub use crate::source::kerio::config::{CfgTree, ConfigError, Container, Record};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Errors reading the configuration.
+/// Errors reading the user directory.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The XML is malformed.
-    #[error("{path}: XML error at byte {position}: {reason}")]
-    Xml {
-        path: PathBuf,
-        /// Byte offset.
-        position: u64,
-        reason: String,
-    },
+    /// The file could not be read or parsed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// No users.cfg where one was expected.
     #[error("{path}: no users.cfg there (give the Kerio install directory or the file)")]
     NotFound {
         /// The path given.
         path: PathBuf,
     },
-}
-
-/// One record: variables in document order (a name may repeat).
-pub type Record = Vec<(String, String)>;
-
-/// A container (`<list name>`, `<table name>`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Container {
-    /// Element name (`list`, `table`).
-    pub element: String,
-    /// Its path of names (`User`, or `User/Sub` when nested).
-    pub name: String,
-    /// Records (`listitem`, `tablerow`).
-    pub records: Vec<Record>,
-    /// Variables directly inside (tables).
-    pub vars: Record,
-}
-
-/// A parsed configuration file.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CfgTree {
-    pub path: String,
-    /// Containers in document order.
-    pub containers: Vec<Container>,
-    /// Variables outside any container.
-    pub top_vars: Record,
-    /// Other element names met, with counts.
-    pub other_elements: BTreeMap<String, u64>,
-}
-
-fn named_entity(name: &str) -> Option<char> {
-    Some(match name {
-        "lt" => '<',
-        "gt" => '>',
-        "amp" => '&',
-        "quot" => '"',
-        "apos" => '\'',
-        _ => return None,
-    })
-}
-
-impl CfgTree {
-    /// Reads a file (UTF-8, else Windows-1252).
-    pub fn load(path: &Path) -> Result<CfgTree, UsersError> {
-        let bytes = std::fs::read(path).map_err(|source| UsersError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let text = super::wrapper::decode_unlabelled(&bytes);
-        CfgTree::parse(&text, path)
-    }
-
-    /// Parses XML text.
-    pub fn parse(xml: &str, path: &Path) -> Result<CfgTree, UsersError> {
-        let mut tree = CfgTree {
-            path: path.display().to_string(),
-            ..CfgTree::default()
-        };
-        let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
-        let mut stack: Vec<Open> = Vec::new();
-        let mut text = String::new();
-        let xml_err = |reader: &Reader<&[u8]>, e: String| UsersError::Xml {
-            path: path.to_path_buf(),
-            position: reader.buffer_position(),
-            reason: e,
-        };
-        loop {
-            let ev = reader
-                .read_event()
-                .map_err(|e| xml_err(&reader, e.to_string()))?;
-            match ev {
-                Event::Eof => break,
-                Event::Start(_) | Event::Empty(_) => {
-                    let is_empty = matches!(ev, Event::Empty(_));
-                    let (Event::Start(e) | Event::Empty(e)) = ev else {
-                        continue;
-                    };
-                    let elem = e.name().as_ref().to_string();
-                    let name_attr = e
-                        .try_get_attribute("name")
-                        .map_err(|er| xml_err(&reader, er.to_string()))?
-                        .map(|a| {
-                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .map(|v| v.into_owned())
-                        })
-                        .transpose()
-                        .map_err(|er| xml_err(&reader, er.to_string()))?;
-                    let lower = elem.to_ascii_lowercase();
-                    let open = if lower == "variable" {
-                        text.clear();
-                        Open::Variable(name_attr.unwrap_or_default())
-                    } else if lower == "listitem" || lower == "tablerow" {
-                        let ci = stack.iter().rev().find_map(|o| match o {
-                            Open::Container(i) => Some(*i),
-                            _ => None,
-                        });
-                        match ci {
-                            Some(i) => {
-                                tree.containers[i].records.push(Vec::new());
-                                Open::Record(i)
-                            }
-                            None => {
-                                *tree.other_elements.entry(elem.clone()).or_default() += 1;
-                                Open::Other
-                            }
-                        }
-                    } else if let Some(n) = name_attr {
-                        let parent = stack.iter().rev().find_map(|o| match o {
-                            Open::Container(i) => Some(*i),
-                            _ => None,
-                        });
-                        let full = match parent {
-                            Some(p) => format!("{}/{}", tree.containers[p].name, n),
-                            None => n,
-                        };
-                        tree.containers.push(Container {
-                            element: elem.clone(),
-                            name: full,
-                            ..Container::default()
-                        });
-                        Open::Container(tree.containers.len() - 1)
-                    } else {
-                        if stack.is_empty() && (lower == "config" || lower == "tinydb") {
-                            // The root element.
-                        } else if !stack.is_empty() {
-                            *tree.other_elements.entry(elem.clone()).or_default() += 1;
-                        }
-                        Open::Other
-                    };
-                    if is_empty {
-                        if let Open::Variable(n) = open {
-                            push_var(&mut tree, &stack, n, String::new());
-                        }
-                    } else {
-                        stack.push(open);
-                    }
-                }
-                Event::Text(t) => {
-                    if matches!(stack.last(), Some(Open::Variable(_))) {
-                        text.push_str(&t.xml10_content());
-                    }
-                }
-                Event::CData(t) => {
-                    if matches!(stack.last(), Some(Open::Variable(_))) {
-                        text.push_str(&t.xml10_content());
-                    }
-                }
-                Event::GeneralRef(r) => {
-                    if matches!(stack.last(), Some(Open::Variable(_))) {
-                        let resolved = if r.is_char_ref() {
-                            r.resolve_char_ref().ok().flatten()
-                        } else {
-                            named_entity(&r.xml10_content())
-                        };
-                        match resolved {
-                            Some(c) => text.push(c),
-                            None => {
-                                text.push('&');
-                                text.push_str(&r.xml10_content());
-                                text.push(';');
-                            }
-                        }
-                    }
-                }
-                Event::End(_) => {
-                    if let Some(Open::Variable(n)) = stack.pop() {
-                        let value = std::mem::take(&mut text);
-                        push_var(&mut tree, &stack, n, value);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(tree)
-    }
-
-    /// The containers named `name` (case-insensitive), records chained.
-    pub fn records(&self, name: &str) -> impl Iterator<Item = &Record> {
-        let name = name.to_ascii_lowercase();
-        self.containers
-            .iter()
-            .filter(move |c| c.name.to_ascii_lowercase() == name)
-            .flat_map(|c| c.records.iter())
-    }
-
-    /// Every container and variable name with counts (no values).
-    pub fn dump(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "{}", self.path);
-        for c in &self.containers {
-            let _ = writeln!(
-                s,
-                "  {} {:?}: {} records{}",
-                c.element,
-                c.name,
-                c.records.len(),
-                if c.vars.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} variables", c.vars.len())
-                }
-            );
-            let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-            for r in &c.records {
-                let mut seen: BTreeMap<&str, u64> = BTreeMap::new();
-                for (n, _) in r {
-                    *seen.entry(n.as_str()).or_default() += 1;
-                }
-                for (n, k) in seen {
-                    let e = counts.entry(n).or_default();
-                    e.0 += 1;
-                    e.1 = e.1.max(k);
-                }
-            }
-            for (n, _) in &c.vars {
-                counts.entry(n.as_str()).or_default().0 += 1;
-            }
-            for (n, (in_records, most)) in counts {
-                let _ = writeln!(
-                    s,
-                    "    {n}: in {in_records}{}{}",
-                    if c.records.is_empty() {
-                        " (direct)"
-                    } else {
-                        " records"
-                    },
-                    if most > 1 {
-                        format!(", up to {most} times in one record")
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-        }
-        if !self.top_vars.is_empty() {
-            let _ = writeln!(s, "  variables outside containers:");
-            for (n, _) in &self.top_vars {
-                let _ = writeln!(s, "    {n}");
-            }
-        }
-        for (e, n) in &self.other_elements {
-            let _ = writeln!(s, "  other element <{e}>: {n}");
-        }
-        s
-    }
-}
-
-/// An open element while parsing.
-enum Open {
-    Container(usize),
-    Record(usize),
-    Variable(String),
-    Other,
-}
-
-/// Stores a variable in the innermost record, else container, else top.
-fn push_var(tree: &mut CfgTree, stack: &[Open], name: String, value: String) {
-    for o in stack.iter().rev() {
-        match o {
-            Open::Record(i) => {
-                if let Some(r) = tree.containers[*i].records.last_mut() {
-                    r.push((name, value));
-                    return;
-                }
-            }
-            Open::Container(i) => {
-                tree.containers[*i].vars.push((name, value));
-                return;
-            }
-            _ => {}
-        }
-    }
-    tree.top_vars.push((name, value));
 }
 
 /// What kind of password a value holds.
@@ -377,17 +86,32 @@ const D3S_KEY: [u8; 8] = [0x61, 0xd0, 0xe5, 0x49, 0x54, 0x73, 0x3b, 0x80];
 /// the first two bytes of the first decrypted block dropped, trailing
 /// padding (NUL / PKCS#7-like bytes below 0x20) removed.
 pub fn decrypt_d3s(value: &str) -> Option<String> {
+    decrypt_d3s_checked(value).ok()
+}
+
+/// [`decrypt_d3s`], saying why a value cannot be decrypted. Any length of
+/// whole 8-byte blocks is accepted (48 hex digits for short passwords, 96
+/// and more for long ones).
+pub fn decrypt_d3s_checked(value: &str) -> Result<String, String> {
     use des::cipher::generic_array::GenericArray;
     use des::cipher::{BlockDecrypt, KeyInit};
-    let hex = value.trim().get(4..)?;
-    if !value.trim()[..4].eq_ignore_ascii_case("D3S:") || hex.len() % 16 != 0 || hex.len() < 32 {
-        return None;
+    let v = value.trim();
+    let hex = match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("D3S:") => &v[4..],
+        _ => return Err("not a D3S: value".into()),
+    };
+    if hex.len() % 16 != 0 || hex.len() < 32 {
+        return Err(format!(
+            "{} hex digits: not two or more whole 8-byte blocks",
+            hex.len()
+        ));
     }
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    let cipher = des::Des::new_from_slice(&D3S_KEY).ok()?;
+        .collect::<Option<Vec<u8>>>()
+        .ok_or("not hexadecimal")?;
+    let cipher = des::Des::new_from_slice(&D3S_KEY).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (i, chunk) in bytes.chunks(8).enumerate().skip(1) {
         let mut block = GenericArray::clone_from_slice(chunk);
@@ -401,7 +125,7 @@ pub fn decrypt_d3s(value: &str) -> Option<String> {
     while out.last().is_some_and(|&b| b < 0x20) {
         out.pop();
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).map_err(|_| "the decrypted bytes are not UTF-8 text".to_string())
 }
 
 /// A user.
@@ -416,6 +140,14 @@ pub struct User {
     pub description: String,
     /// Every address (primary first), full form.
     pub addresses: Vec<String>,
+    /// The same addresses in the domain's alias domains (mailserver.cfg: a
+    /// domain whose mail is stored in this one's mailboxes): address
+    /// aliases on the new system (Google: secondary domain aliases,
+    /// Microsoft 365: proxy addresses).
+    pub alias_domain_addresses: Vec<String>,
+    /// A built-in account (the administrator the installer creates), left
+    /// out of the migration lists unless asked.
+    pub builtin: bool,
     /// Group names.
     pub groups: Vec<String>,
     /// Enabled (`Enabled` variable), when present.
@@ -427,6 +159,9 @@ pub struct User {
     /// The clear text; filled only with `--show-passwords --decrypt-passwords`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_plain: Option<String>,
+    /// Why a D3S value could not be decrypted (with `--decrypt-passwords`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_problem: Option<String>,
     /// Every other variable (password-like ones left out).
     pub other: BTreeMap<String, Vec<String>>,
 }
@@ -470,6 +205,10 @@ pub struct Domain {
 /// Everything mapped.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Directory {
+    /// Mailboxes in the store that users.cfg does not list (a deleted
+    /// user's folder kept in the store), `user@domain`; filled by the
+    /// caller from the store.
+    pub orphans: Vec<String>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
     pub aliases: Vec<Alias>,
@@ -532,6 +271,23 @@ pub struct MapOptions {
     pub decrypt_passwords: bool,
 }
 
+/// The built-in administrator's name: `BuiltInAdminUsername` of
+/// mailserver.cfg, else Kerio's default `Admin` (a user every install has,
+/// as the tools that read users.cfg found).
+fn builtin_admin(mailserver: Option<&CfgTree>) -> String {
+    mailserver
+        .and_then(|ms| {
+            ms.containers
+                .iter()
+                .flat_map(|c| c.vars.iter().chain(c.records.iter().flatten()))
+                .find(|(n, v)| {
+                    n.eq_ignore_ascii_case("BuiltInAdminUsername") && !v.trim().is_empty()
+                })
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "Admin".to_string())
+}
+
 impl Directory {
     /// Maps `users.cfg` (and `mailserver.cfg`).
     pub fn map(users: &CfgTree, mailserver: Option<&CfgTree>, opts: MapOptions) -> Directory {
@@ -563,6 +319,7 @@ impl Directory {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| default_domain.clone())
         };
+        let admin = builtin_admin(mailserver);
         for r in users.records("User") {
             let name = get(r, "Name").unwrap_or_default().to_string();
             let domain = domain_of(r);
@@ -576,14 +333,39 @@ impl Directory {
             }
             let stored = get(r, "Password");
             let kind = PasswordKind::of(stored);
+            let mut password_problem = None;
             let plain = match kind {
                 PasswordKind::Empty if opts.show_passwords => Some(String::new()),
                 PasswordKind::ReversibleD3s if opts.show_passwords && opts.decrypt_passwords => {
-                    stored.and_then(decrypt_d3s)
+                    match stored.map(decrypt_d3s_checked) {
+                        Some(Ok(p)) => Some(p),
+                        Some(Err(e)) => {
+                            password_problem = Some(format!("cannot decrypt: {e}"));
+                            None
+                        }
+                        None => None,
+                    }
                 }
                 _ => None,
             };
+            let mut alias_domain_addresses = Vec::new();
+            for alias in d
+                .domains
+                .iter()
+                .filter(|x| x.name.eq_ignore_ascii_case(&domain))
+                .flat_map(|x| x.aliases.iter())
+            {
+                for a in &addresses {
+                    if let Some((local, dom)) = a.rsplit_once('@') {
+                        if dom.eq_ignore_ascii_case(&domain) {
+                            alias_domain_addresses.push(format!("{local}@{alias}"));
+                        }
+                    }
+                }
+            }
             d.users.push(User {
+                builtin: name.eq_ignore_ascii_case(&admin),
+                alias_domain_addresses,
                 email,
                 full_name: get(r, "FullName").unwrap_or_default().to_string(),
                 description: get(r, "Description").unwrap_or_default().to_string(),
@@ -597,6 +379,7 @@ impl Directory {
                     None
                 },
                 password_plain: plain,
+                password_problem,
                 other: others(
                     r,
                     &[
@@ -694,11 +477,41 @@ fn csv_row(fields: &[&str]) -> String {
     s
 }
 
+/// Options of [`Directory::render_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// List built-in accounts in the migration lists too.
+    pub include_builtin: bool,
+}
+
 impl Directory {
-    /// Renders a format.
+    /// Renders a format (built-in accounts left out of the migration lists).
     pub fn render(&self, f: Format) -> String {
+        self.render_with(f, RenderOptions::default())
+    }
+
+    /// The built-in accounts a migration list leaves out with `opts`.
+    pub fn left_out(&self, f: Format, opts: RenderOptions) -> Vec<String> {
+        let list = matches!(f, Format::AccountsCsv | Format::GoogleCsv | Format::M365Csv);
+        if !list || opts.include_builtin {
+            return Vec::new();
+        }
+        self.users
+            .iter()
+            .filter(|u| u.builtin)
+            .map(|u| u.email.clone())
+            .collect()
+    }
+
+    /// Renders a format. The migration lists (`accounts-csv`,
+    /// `google-csv`, `m365-csv`) leave out built-in accounts unless asked;
+    /// `accounts-csv` lists the orphan mailboxes commented out (`# ` in
+    /// front, the reason in a fourth column), so the admin decides where
+    /// they go.
+    pub fn render_with(&self, f: Format, opts: RenderOptions) -> String {
         let mut s = String::new();
         let pw = |u: &User| u.password_plain.clone().unwrap_or_default();
+        let listed = |u: &&User| opts.include_builtin || !u.builtin;
         match f {
             Format::Csv => {
                 s.push_str(&csv_row(&[
@@ -739,8 +552,18 @@ impl Directory {
             }
             Format::AccountsCsv => {
                 s.push_str(&csv_row(&["source", "target_user", "secret"]));
-                for u in &self.users {
+                for u in self.users.iter().filter(listed) {
                     s.push_str(&csv_row(&[&u.email, &u.email, ""]));
+                }
+                for o in &self.orphans {
+                    // Inert as it is (no account is named "# …"); remove
+                    // the "# " to migrate it.
+                    s.push_str(&csv_row(&[
+                        &format!("# {o}"),
+                        o,
+                        "",
+                        "orphan mailbox: in the store, not in users.cfg; remove '# ' to migrate it (choose its target_user)",
+                    ]));
                 }
             }
             Format::GoogleCsv => {
@@ -749,13 +572,13 @@ impl Directory {
                     "source_password",
                     "destination_email",
                 ]));
-                for u in &self.users {
+                for u in self.users.iter().filter(listed) {
                     s.push_str(&csv_row(&[&u.email, &pw(u), &u.email]));
                 }
             }
             Format::M365Csv => {
                 s.push_str(&csv_row(&["EmailAddress", "UserName", "Password"]));
-                for u in &self.users {
+                for u in self.users.iter().filter(listed) {
                     s.push_str(&csv_row(&[&u.email, &u.email, &pw(u)]));
                 }
             }
@@ -764,6 +587,9 @@ impl Directory {
                 for u in &self.users {
                     for a in u.addresses.iter().skip(1) {
                         s.push_str(&csv_row(&[a, &u.email, "user-address", ""]));
+                    }
+                    for a in &u.alias_domain_addresses {
+                        s.push_str(&csv_row(&[a, &u.email, "alias-domain-address", ""]));
                     }
                 }
                 for g in &self.groups {
@@ -987,6 +813,14 @@ mod tests {
         }
         assert_eq!(decrypt_d3s("D3S:zz"), None);
         assert_eq!(decrypt_d3s("SHA:00"), None);
+        assert_eq!(
+            decrypt_d3s_checked("D3S:3795d2bfad3b1a2abb53f8d6efdafc9ef0cdb947f0ff27"),
+            Err("46 hex digits: not two or more whole 8-byte blocks".into())
+        );
+        assert_eq!(
+            decrypt_d3s_checked("D3S:zz95d2bfad3b1a2abb53f8d6efdafc9ef0cdb947f0ff2757"),
+            Err("not hexadecimal".into())
+        );
     }
 
     #[test]

@@ -282,6 +282,24 @@ fn first_text(card: &VCard, prop: &VCardProperty) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Every EMAIL of a card, trimmed and lower-cased.
+pub fn emails(c: &Card) -> Vec<String> {
+    c.card
+        .entries
+        .iter()
+        .filter(|e| e.name == VCardProperty::Email)
+        .filter_map(|e| e.values.first().and_then(|v| v.as_text()))
+        .map(|t| t.trim().trim_start_matches("mailto:").to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// The card's FN, white space collapsed.
+pub fn full_name(c: &Card) -> Option<String> {
+    first_text(&c.card, &VCardProperty::Fn)
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 fn normalise(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()

@@ -90,6 +90,11 @@ pub struct MappingConfig {
     pub prefix_inbox: bool,
     /// Map Kerio's special folders to the target's special mailboxes.
     pub special_folders: bool,
+    /// Treat the localized names other clients give these folders
+    /// (`Gesendete Objekte`, `Éléments envoyés`, `Корзина`, …) as the same
+    /// special folders, so their mail is merged with Kerio's
+    /// (`--keep-localized-folders` turns it off).
+    pub localized_special_folders: bool,
     /// Subfolders of special folders (`None`: the preset's choice).
     pub special_subfolders: Option<SubfolderPolicy>,
     /// More source names (top-level, compared without case) per special use.
@@ -114,6 +119,7 @@ impl Default for MappingConfig {
             prefix: None,
             prefix_inbox: false,
             special_folders: true,
+            localized_special_folders: true,
             special_subfolders: None,
             special_sources: BTreeMap::new(),
             special_targets: BTreeMap::new(),
@@ -144,6 +150,7 @@ struct RawConfig {
     #[serde(default)]
     prefix_inbox: bool,
     special_folders: Option<bool>,
+    localized_special_folders: Option<bool>,
     special_subfolders: Option<SubfolderPolicy>,
     #[serde(default)]
     include: Vec<String>,
@@ -220,6 +227,7 @@ impl MappingConfig {
             prefix: raw.prefix,
             prefix_inbox: raw.prefix_inbox,
             special_folders: raw.special_folders.unwrap_or(true),
+            localized_special_folders: raw.localized_special_folders.unwrap_or(true),
             special_subfolders: raw.special_subfolders,
             special_sources: raw.special_sources,
             special_targets: raw.special_targets,

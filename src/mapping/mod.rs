@@ -153,6 +153,153 @@ impl SpecialUse {
         }
     }
 
+    /// The names IMAP clients in other languages give their own folder of
+    /// this use, created beside Kerio's English one ("Duplication of
+    /// default folders", Kerio Connect user guide): German, French,
+    /// Spanish, Italian, Dutch, Polish, Russian, Czech, Portuguese,
+    /// Japanese, Chinese. Compared without case and accents
+    /// ([`fold_name`]).
+    pub fn localized_names(self) -> &'static [&'static str] {
+        match self {
+            SpecialUse::Sent => &[
+                // de
+                "Gesendete Objekte",
+                "Gesendete Elemente",
+                "Gesendete Nachrichten",
+                "Gesendet",
+                // fr
+                "Éléments envoyés",
+                "Messages envoyés",
+                "Envoyés",
+                "Envoyé",
+                // es
+                "Elementos enviados",
+                "Mensajes enviados",
+                "Enviados",
+                "Enviado",
+                // it
+                "Posta inviata",
+                "Elementi inviati",
+                "Inviati",
+                "Inviata",
+                // nl
+                "Verzonden items",
+                "Verzonden berichten",
+                "Verzonden",
+                // pl
+                "Elementy wysłane",
+                "Wysłane",
+                // ru
+                "Отправленные",
+                "Отправленные элементы",
+                // cs
+                "Odeslaná pošta",
+                "Odeslané položky",
+                "Odeslané",
+                // pt
+                "Itens enviados",
+                "Mensagens enviadas",
+                // ja
+                "送信済みアイテム",
+                "送信済みメール",
+                "送信済み",
+                // zh
+                "已发送邮件",
+                "已发送",
+                "已傳送郵件",
+                "已傳送",
+                "寄件備份",
+            ],
+            SpecialUse::Trash => &[
+                "Gelöschte Objekte",
+                "Gelöschte Elemente",
+                "Gelöschte Nachrichten",
+                "Papierkorb",
+                "Éléments supprimés",
+                "Messages supprimés",
+                "Corbeille",
+                "Elementos eliminados",
+                "Mensajes eliminados",
+                "Papelera",
+                "Eliminados",
+                "Posta eliminata",
+                "Elementi eliminati",
+                "Cestino",
+                "Verwijderde items",
+                "Verwijderde berichten",
+                "Prullenbak",
+                "Verwijderd",
+                "Elementy usunięte",
+                "Kosz",
+                "Usunięte",
+                "Удаленные",
+                "Удаленные элементы",
+                "Корзина",
+                "Odstraněná pošta",
+                "Odstraněné položky",
+                "Koš",
+                "Itens excluídos",
+                "Itens eliminados",
+                "Lixeira",
+                "Lixo",
+                "Reciclagem",
+                "削除済みアイテム",
+                "削除済みメール",
+                "ゴミ箱",
+                "ごみ箱",
+                "已删除邮件",
+                "已删除",
+                "已刪除郵件",
+                "已刪除",
+                "垃圾桶",
+            ],
+            SpecialUse::Junk => &[
+                "Junk-E-Mail",
+                "Unerwünscht",
+                "Unerwünschte E-Mail",
+                "Courrier indésirable",
+                "Indésirables",
+                "Pourriels",
+                "Correo no deseado",
+                "Correo basura",
+                "Posta indesiderata",
+                "Indesiderata",
+                "Ongewenste e-mail",
+                "Ongewenst",
+                "Wiadomości-śmieci",
+                "Niechciane",
+                "Нежелательная почта",
+                "Спам",
+                "Nevyžádaná pošta",
+                "Nevyžádaná",
+                "Lixo eletrónico",
+                "Lixo eletrônico",
+                "Correio eletrónico de lixo",
+                "迷惑メール",
+                "垃圾邮件",
+                "垃圾郵件",
+            ],
+            SpecialUse::Drafts => &[
+                "Entwürfe",
+                "Brouillons",
+                "Borradores",
+                "Bozze",
+                "Concepten",
+                "Wersje robocze",
+                "Szkice",
+                "Kopie robocze",
+                "Черновики",
+                "Koncepty",
+                "Rozepsané",
+                "Rascunhos",
+                "下書き",
+                "草稿",
+                "草稿箱",
+            ],
+            SpecialUse::Archive | SpecialUse::All | SpecialUse::Flagged => &[],
+        }
+    }
+
     /// Well-known target names, tried among existing mailboxes when the
     /// server has no SPECIAL-USE (imapsync `--automap` does the same).
     fn well_known_targets(self) -> &'static [&'static str] {
@@ -322,8 +469,9 @@ pub struct Mapper {
     reserved_suffix: String,
     prefix: Vec<String>,
     namespace: Vec<String>,
-    /// Source name (lower-case) → use.
-    special_sources: HashMap<String, SpecialUse>,
+    /// Source name ([`fold_name`]) → use, and whether the name is a
+    /// localized one (another client's folder, merged with Kerio's).
+    special_sources: HashMap<String, (SpecialUse, bool)>,
     /// Use → (target components, where the name came from).
     special_targets: HashMap<SpecialUse, (Vec<String>, Whence)>,
     /// Renames with `INBOX` spelled canonically in the source path.
@@ -369,6 +517,39 @@ fn canonical_inbox(path: &str) -> String {
 
 fn fold(s: &str) -> String {
     s.to_lowercase()
+}
+
+/// A folder name compared for special uses: lower case, accents and the
+/// combining marks of decomposed forms dropped (`Éléments envoyés`,
+/// `Elements envoyes` and a macOS client's decomposed spelling are one
+/// name), Cyrillic `ё` as `е`, white space collapsed.
+pub fn fold_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.to_lowercase().chars() {
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue;
+        }
+        let base = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'ď' => 'd',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+            'ł' => 'l',
+            'ñ' | 'ń' | 'ň' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => 'o',
+            'ř' => 'r',
+            'ś' | 'š' => 's',
+            'ť' => 't',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ź' | 'ż' | 'ž' => 'z',
+            'ё' => 'е',
+            c => c,
+        };
+        out.push(base);
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn is_inbox(s: &str) -> bool {
@@ -451,7 +632,14 @@ impl Mapper {
                 .copied()
                 .chain(extra.map(String::as_str))
             {
-                special_sources.entry(fold(n)).or_insert(u);
+                special_sources.entry(fold_name(n)).or_insert((u, false));
+            }
+        }
+        if config.localized_special_folders {
+            for u in SpecialUse::ALL {
+                for n in u.localized_names() {
+                    special_sources.entry(fold_name(n)).or_insert((u, true));
+                }
             }
         }
 
@@ -552,6 +740,12 @@ impl Mapper {
         self.target.join(&m.components)
     }
 
+    /// The special use a top-level source folder name stands for, and
+    /// whether it is a localized name (another client's folder).
+    pub fn special_source(&self, name: &str) -> Option<(SpecialUse, bool)> {
+        self.special_sources.get(&fold_name(name)).copied()
+    }
+
     /// The target of a special use, when known.
     pub fn special_target(&self, u: SpecialUse) -> Option<&[String]> {
         self.special_targets.get(&u).map(|(c, _)| c.as_slice())
@@ -585,10 +779,17 @@ impl Mapper {
 
         // 2. Special folders.
         if self.config.special_folders {
-            if let Some(u) = components
+            if let Some((u, localized)) = components
                 .first()
-                .and_then(|f| self.special_sources.get(&fold(f)).copied())
+                .and_then(|f| self.special_sources.get(&fold_name(f)).copied())
             {
+                if localized {
+                    notes.push(format!(
+                        "{:?} is another client's localized {} folder: merged with Kerio's (keep them apart with --keep-localized-folders)",
+                        components[0],
+                        u.attribute()
+                    ));
+                }
                 let rest = &components[1..];
                 match self.special_targets.get(&u) {
                     Some((target, whence)) => {

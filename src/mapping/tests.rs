@@ -315,6 +315,77 @@ fn extra_special_source_names() {
 }
 
 #[test]
+fn localized_duplicates_merge_with_kerios_folders_unless_kept_apart() {
+    let t = TargetFolders::offline(Some(Preset::Dovecot));
+    let dovecot = MappingConfig {
+        preset: Some(Preset::Dovecot),
+        ..MappingConfig::default()
+    };
+    let m = Mapper::new(&dovecot, &t);
+    for (name, want) in [
+        ("Gesendete Objekte", "Sent"),
+        ("Éléments envoyés", "Sent"),
+        ("Elements envoyes", "Sent"),
+        ("E\u{301}le\u{301}ments envoye\u{301}s", "Sent"),
+        ("Enviados", "Sent"),
+        ("Posta inviata", "Sent"),
+        ("Verzonden items", "Sent"),
+        ("Elementy wysłane", "Sent"),
+        ("Отправленные", "Sent"),
+        ("Odeslaná pošta", "Sent"),
+        ("Itens enviados", "Sent"),
+        ("送信済みアイテム", "Sent"),
+        ("已发送邮件", "Sent"),
+        ("Papierkorb", "Trash"),
+        ("Elementos eliminados", "Trash"),
+        ("Удалённые", "Trash"),
+        ("Корзина", "Trash"),
+        ("Koš", "Trash"),
+        ("ゴミ箱", "Trash"),
+        ("Courrier indésirable", "Junk"),
+        ("Nevyžádaná pošta", "Junk"),
+        ("迷惑メール", "Junk"),
+        ("Entwürfe", "Drafts"),
+        ("Brouillons", "Drafts"),
+        ("Черновики", "Drafts"),
+        ("下書き", "Drafts"),
+        ("草稿", "Drafts"),
+    ] {
+        let r = m.map(name);
+        assert_eq!(m.display(&r), want, "{name}");
+        assert_eq!(r.how, MapSource::Special, "{name}");
+        assert!(
+            r.notes.iter().any(|n| n.contains("localized")),
+            "{name}: {:?}",
+            r.notes
+        );
+    }
+    // Kerio's own names are not "localized".
+    assert!(!m
+        .map("Sent Items")
+        .notes
+        .iter()
+        .any(|n| n.contains("localized")));
+    // Only at the top.
+    assert_eq!(target(&m, "INBOX/Papierkorb"), "INBOX/Papierkorb");
+    let (_, issues) = m.map_account(["Gesendete Objekte", "Sent Items", "INBOX"]);
+    let merge = issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Merge)
+        .expect("merge");
+    assert_eq!(merge.target, "Sent");
+    assert_eq!(merge.sources, vec!["Gesendete Objekte", "Sent Items"]);
+
+    let apart = MappingConfig::from_toml("preset = \"dovecot\"\nlocalized_special_folders = false")
+        .expect("config");
+    let m = Mapper::new(&apart, &t);
+    assert_eq!(target(&m, "Gesendete Objekte"), "Gesendete Objekte");
+    assert_eq!(target(&m, "Sent Items"), "Sent");
+    let (_, issues) = m.map_account(["Gesendete Objekte", "Sent Items"]);
+    assert!(issues.iter().all(|i| i.kind != IssueKind::Merge));
+}
+
+#[test]
 fn empty_components_and_control_characters() {
     let c = MappingConfig::from_toml(
         r#"
@@ -638,7 +709,7 @@ proptest! {
         // No preset, no prefix: a name without specials, delimiter or
         // control characters is kept as it is.
         let m = Mapper::new(&MappingConfig::default(), &TargetFolders::offline(None));
-        prop_assume!(SpecialUse::ALL.iter().all(|u| !u.kerio_names().iter().any(|n| n.eq_ignore_ascii_case(&path[0]))));
+        prop_assume!(m.special_source(&path[0]).is_none());
         prop_assume!(!path[0].eq_ignore_ascii_case("INBOX"));
         let r = m.map_components(&path);
         prop_assert_eq!(r.components, path);

@@ -7,19 +7,29 @@
 //! bits. An item without metadata has no flags, is not deleted, and has no
 //! index dates.
 
+use super::kind::{FolderKind, KindSource};
 use crate::model::MailFlags;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where an item's bytes are. One variant today; an item read in place
-/// from a backup ZIP or held in memory (tests) is another variant, read
-/// by the same [`Item::read`].
+/// Where an item's bytes are. An item read in place from a backup ZIP or
+/// held in memory (tests) would be another variant, read by the same
+/// [`Item::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// A file on disk.
     File(PathBuf),
+    /// A file the source knows it cannot read (a compressed archive period
+    /// in an undocumented format): stat and read fail with `why`, so the
+    /// file is counted and reported like any unreadable item.
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        why: String,
+    },
 }
 
 /// The facts a folder's metadata index holds about one item.
@@ -38,6 +48,11 @@ pub struct ItemMeta {
     pub created: Option<i64>,
     /// MAPI message class (`IPM.Note`, `IPM.Contact`).
     pub class: Option<String>,
+    /// `created` is not when the item arrived but when it last entered
+    /// its folder (Kerio resets `D` when an item is delivered to or moved
+    /// into INBOX or Deleted Items), so a `Received:` date is the better
+    /// internal date when `received` is missing.
+    pub created_is_move_time: bool,
     /// The index file the facts came from.
     pub index: Arc<Path>,
 }
@@ -52,6 +67,12 @@ pub struct Item {
     pub origin: Origin,
     /// Its index record, when it has one.
     pub meta: Option<ItemMeta>,
+    /// What the item is: in a mail folder decided per item (a contact or a
+    /// meeting in `Deleted Items` is not mail), elsewhere its folder's kind.
+    pub kind: FolderKind,
+    /// Where `kind` came from ([`KindSource::MessageClass`],
+    /// [`KindSource::Content`], or [`KindSource::Folder`]).
+    pub kind_source: KindSource,
 }
 
 /// What `stat` says about an item's file.
@@ -91,7 +112,15 @@ impl Item {
     /// The file the item is in, for reports.
     pub fn path(&self) -> &Path {
         match &self.origin {
-            Origin::File(p) => p,
+            Origin::File(p) | Origin::Unreadable { path: p, .. } => p,
+        }
+    }
+
+    /// The file to open, or the error of an item known to be unreadable.
+    fn file(&self) -> Result<&Path, ItemError> {
+        match &self.origin {
+            Origin::File(p) => Ok(p),
+            Origin::Unreadable { why, .. } => Err(self.error(io::Error::other(why.clone()))),
         }
     }
 
@@ -120,6 +149,23 @@ impl Item {
         self.meta.as_ref().and_then(|m| m.class.as_deref())
     }
 
+    /// A mail item (to migrate as mail), not a groupware one.
+    pub fn is_mail(&self) -> bool {
+        self.kind == FolderKind::Mail
+    }
+
+    /// An item of `id` at `origin` without metadata: a mail item unless
+    /// said otherwise.
+    pub fn new(id: impl Into<String>, origin: Origin, meta: Option<ItemMeta>) -> Item {
+        Item {
+            id: id.into(),
+            origin,
+            meta,
+            kind: FolderKind::Mail,
+            kind_source: KindSource::Folder,
+        }
+    }
+
     fn error(&self, source: io::Error) -> ItemError {
         ItemError {
             item: self.id.clone(),
@@ -130,7 +176,7 @@ impl Item {
 
     /// Size and modification time, without reading.
     pub fn stat(&self) -> Result<Stat, ItemError> {
-        let Origin::File(path) = &self.origin;
+        let path = self.file()?;
         let m = std::fs::metadata(path).map_err(|e| self.error(e))?;
         let mtime = m.modified().ok().and_then(|t| {
             t.duration_since(UNIX_EPOCH)
@@ -145,7 +191,7 @@ impl Item {
 
     /// The bytes and the modification time.
     pub fn read(&self) -> Result<ItemData, ItemError> {
-        let Origin::File(path) = &self.origin;
+        let path = self.file()?;
         let (bytes, mtime) = read_file(path).map_err(|e| self.error(e))?;
         Ok(ItemData { bytes, mtime })
     }
@@ -174,11 +220,7 @@ mod tests {
     use super::*;
 
     fn item(path: PathBuf, meta: Option<ItemMeta>) -> Item {
-        Item {
-            id: "0000001a".into(),
-            origin: Origin::File(path),
-            meta,
-        }
+        Item::new("0000001a", Origin::File(path), meta)
     }
 
     #[test]
@@ -212,6 +254,26 @@ mod tests {
     }
 
     #[test]
+    fn an_item_known_to_be_unreadable_fails_with_its_reason() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("2012-11.tar.gz");
+        std::fs::write(&p, b"\x1f\x8b rest").expect("write");
+        let it = Item::new(
+            "2012-11.tar.gz",
+            Origin::Unreadable {
+                path: p.clone(),
+                why: "compressed (gzip)".into(),
+            },
+            None,
+        );
+        assert_eq!(it.path(), p);
+        let e = it.read().expect_err("unreadable");
+        assert_eq!(e.source.to_string(), "compressed (gzip)");
+        assert_eq!(e.path, p);
+        assert!(it.stat().is_err());
+    }
+
+    #[test]
     fn facts_come_from_the_index_record() {
         let meta = ItemMeta {
             flags: MailFlags {
@@ -223,6 +285,7 @@ mod tests {
             received: Some(7),
             created: Some(5),
             class: Some("IPM.Note".into()),
+            created_is_move_time: false,
             index: Arc::from(Path::new("index.fld")),
         };
         let it = item(PathBuf::from("x.eml"), Some(meta));

@@ -57,6 +57,10 @@ pub enum KindSource {
     Content,
     /// Inherited from the parent folder.
     Parent,
+    /// An item's kind: that of its folder.
+    Folder,
+    /// Where the folder is: the archive, the recoverable-items store.
+    Place,
     /// Nothing said otherwise.
     Default,
 }
@@ -69,6 +73,8 @@ impl fmt::Display for KindSource {
             KindSource::MessageClass => "index message class",
             KindSource::Content => "item content",
             KindSource::Parent => "parent folder",
+            KindSource::Folder => "its folder",
+            KindSource::Place => "where it is (archive, recoverable items)",
             KindSource::Default => "default",
         })
     }

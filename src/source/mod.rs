@@ -11,9 +11,13 @@
 //!
 //! [`kerio`] is the only source today, and everything Kerio-specific lives
 //! there: the store layout, `index.fld` / `status.fld` and their flag bits,
-//! the kind rules, backups. Kerio archive folders and backup ZIPs read in
-//! place are further sources (another `impl Source`, another [`Origin`]);
-//! nothing outside this module parses a source's files.
+//! the kind rules, `users.cfg` / `mailserver.cfg`, the archive, backups.
+//! What is kept outside the accounts is walked the same way when asked
+//! ([`SourceOptions`]: the archive as an account's folders, `#deleted` as
+//! a folder, with path keys no user folder can have), and inventoried
+//! otherwise ([`Source::archive`], [`Source::beside`], [`Source::notes`]).
+//! Backup ZIPs read in place would be another [`Origin`]; nothing outside
+//! this module parses a source's files.
 //!
 //! What a migration driver writes with it:
 //!
@@ -42,7 +46,7 @@ pub mod walk;
 
 pub use item::{Item, ItemData, ItemError, ItemMeta, Origin, Stat};
 pub use kind::{FolderKind, KindDecision, KindSource};
-pub use walk::{AccountList, AccountWalk, Folder, IndexSummary, SkipLog};
+pub use walk::{AccountList, AccountWalk, Acl, Folder, IndexSummary, SkipLog};
 
 use crate::model::Account;
 use std::path::{Path, PathBuf};
@@ -66,12 +70,149 @@ pub trait Source: Send + Sync {
     /// cannot be read at all is an error; anything less is a problem line
     /// or a note in the walk.
     fn walk(&self, account: &Account) -> Result<AccountWalk<'_>, SourceError>;
+
+    /// Mail the source keeps outside its accounts (Kerio: the archive):
+    /// where it is, how it was found, and its folders when they are not
+    /// already walked as an account's ([`SourceOptions::archive_to`]).
+    /// `None` when the source has no such place.
+    fn archive(&self) -> Option<Archive<'_>> {
+        None
+    }
+
+    /// What lies beside the mail in the store directory (logs, the queue,
+    /// backups, spam-filter data, anything else), counted, never read as
+    /// mail: so that every file below the store root is accounted for.
+    fn beside(&self) -> Vec<Beside> {
+        Vec::new()
+    }
+
+    /// What a report says about the source as a whole, one line each (an
+    /// archive not migrated, accounts the user directory does not know):
+    /// the same text for every command.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// An entry of the store directory that is not mail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Beside {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// What it is and why it is not read.
+    pub what: String,
+    /// Files in it (1 for a file).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Mail kept outside the accounts (Kerio: the archive).
+pub struct Archive<'s> {
+    /// Its directories, with how each was found (`store/archive`,
+    /// `mailserver.cfg`, `--archive-dir`).
+    pub roots: Vec<(PathBuf, String)>,
+    /// Where it was looked for.
+    pub looked_at: Vec<String>,
+    /// Where it was looked for and not found, and what could not be used.
+    pub problems: Vec<String>,
+    /// Its periods: name, directory or file, and the compression format
+    /// when it is a compressed period that cannot be read.
+    pub periods: Vec<ArchivePeriod>,
+    /// The account whose walk holds its folders ([`SourceOptions::archive_to`]).
+    pub placed_in: Option<String>,
+    /// Its folders, when not placed in an account.
+    pub walk: Option<AccountWalk<'s>>,
+}
+
+/// One archive period (a day, week or month of archived mail, or the
+/// time between two restarts).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ArchivePeriod {
+    /// Its name (`2012-12-21`).
+    pub name: String,
+    /// Its directory, or its file when compressed.
+    pub path: PathBuf,
+    /// The compression format of a compressed period (`gzip`, `zip`),
+    /// which is not read.
+    pub compressed: Option<String>,
 }
 
 /// Opens the source at `path`: a Kerio install directory, its `store/`, or
 /// `store/mail`.
 pub fn open(path: &Path) -> Result<Box<dyn Source>, SourceError> {
-    Ok(Box::new(kerio::Store::open(path)?))
+    open_with(path, &SourceOptions::default())
+}
+
+/// Opens the source at `path` with `options` (the extra places it walks).
+pub fn open_with(path: &Path, options: &SourceOptions) -> Result<Box<dyn Source>, SourceError> {
+    Ok(Box::new(kerio::Store::open_with(path, options)?))
+}
+
+/// What a source walks beyond its accounts' own folders. The default walks
+/// nothing more (the archive is only inventoried, the recoverable items
+/// only counted as skipped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// Where the archive is, when not where the source would look.
+    pub archive_dir: Option<PathBuf>,
+    /// Walk the archive as folders of an account.
+    pub archive_to: Option<ArchiveTo>,
+    /// Walk each account's recoverable items (Kerio's `#deleted`) as one
+    /// more folder, with this mailbox name (`Recovered`).
+    pub recoverable_to: Option<String>,
+}
+
+/// Where the archive goes: an account and a folder in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveTo {
+    /// The account (`user@domain`), one of the store's or a new one.
+    pub account: String,
+    /// The folder the periods go under (`Archive`), as components.
+    pub folder: Vec<String>,
+    /// One folder per period, or the archive's own tree below it.
+    pub layout: ArchiveLayout,
+}
+
+/// How archive folders are named below [`ArchiveTo::folder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveLayout {
+    /// One folder per archive period (`Archive/2012-12-21`): every folder
+    /// found in a period goes there.
+    #[default]
+    Period,
+    /// The archive's own folder tree (`Archive/2012-12-21/INBOX`).
+    Tree,
+}
+
+impl ArchiveTo {
+    /// Parses `ACCOUNT[/FOLDER]` (`archive@example.com`,
+    /// `alice@example.com/Old mail/Archive`); the folder defaults to
+    /// `Archive`.
+    pub fn parse(s: &str, layout: ArchiveLayout) -> Result<ArchiveTo, String> {
+        let (account, folder) = s.split_once('/').unwrap_or((s, "Archive"));
+        let account = account.trim();
+        let (local, domain) = account
+            .split_once('@')
+            .ok_or_else(|| format!("{s:?}: the account must be user@domain"))?;
+        if local.is_empty() || domain.is_empty() || local.starts_with('#') {
+            return Err(format!("{s:?}: the account must be user@domain"));
+        }
+        let folder: Vec<String> = folder
+            .split('/')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        if folder.is_empty() {
+            return Err(format!("{s:?}: empty folder name"));
+        }
+        Ok(ArchiveTo {
+            account: account.to_lowercase(),
+            folder,
+            layout,
+        })
+    }
 }
 
 /// Errors of a source. Only [`SourceError::NotAStore`] is fatal for a run;

@@ -74,6 +74,13 @@ pub struct AccountWalk<'s> {
     pub skipped: SkipLog,
     /// Directories and folder files that could not be read.
     pub problems: Vec<String>,
+    /// What a report says about the account as a whole, one line each
+    /// (the same text for every command): e.g. that the user directory
+    /// does not know it.
+    pub notes: Vec<String>,
+    /// Whether the source's user directory lists the account (`None`: it
+    /// cannot tell, or the account is not a user's, e.g. public folders).
+    pub listed: Option<bool>,
     folders: Box<dyn Iterator<Item = Folder> + Send + 's>,
 }
 
@@ -87,8 +94,22 @@ impl<'s> AccountWalk<'s> {
         AccountWalk {
             skipped,
             problems,
+            notes: Vec::new(),
+            listed: None,
             folders: Box::new(folders),
         }
+    }
+
+    /// The same walk with account notes.
+    pub fn with_notes(mut self, notes: Vec<String>) -> AccountWalk<'s> {
+        self.notes = notes;
+        self
+    }
+
+    /// The same walk, saying whether the user directory lists the account.
+    pub fn listed(mut self, listed: Option<bool>) -> AccountWalk<'s> {
+        self.listed = listed;
+        self
     }
 }
 
@@ -103,14 +124,30 @@ impl Iterator for AccountWalk<'_> {
 /// What a folder's metadata index said about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSummary {
-    /// The file the metadata was read from (Kerio: `index.fld`).
+    /// The file the metadata was read from (Kerio: `index.fld`, or
+    /// `index.bad` when that is all there is).
     pub file: PathBuf,
+    /// The file is a leftover copy (Kerio: `index.bad`), read because the
+    /// live index is missing.
+    pub fallback: bool,
+    /// The file has 0 bytes: no metadata at all.
+    pub empty_file: bool,
     /// Distinct item records.
     pub records: u64,
     /// Lines that did not parse.
     pub garbage_lines: u64,
     /// The first few of those: line number and text.
     pub garbage_samples: Vec<(u64, String)>,
+}
+
+/// Who had which rights on a folder (Kerio: the `A` lines of
+/// `status.fld`), as the source wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Acl {
+    /// `user@domain`, `anyone`, a group.
+    pub who: String,
+    /// IMAP ACL rights letters (`lrswipkxtea`); empty when none were given.
+    pub rights: String,
 }
 
 /// One folder of an account, with its kind decided and its items listed.
@@ -129,6 +166,12 @@ pub struct Folder {
     pub name_problem: Option<String>,
     /// The folder's attribute file exists (Kerio: `status.fld`).
     pub has_status: bool,
+    /// Access rights recorded for the folder (who, which rights).
+    pub acl: Vec<Acl>,
+    /// Files in the folder's directory beside the item directory (Kerio:
+    /// `index.fld`, `status.fld`, `search.fld`, …, and anything else), by
+    /// name.
+    pub files: BTreeMap<String, u64>,
     /// The metadata index, when the folder has one.
     pub index: Option<IndexSummary>,
     /// Items in id order.
@@ -153,5 +196,23 @@ impl Folder {
     /// The kind decided.
     pub fn kind(&self) -> FolderKind {
         self.decision.kind
+    }
+
+    /// Items that are not mail in a mail folder (a contact or a meeting in
+    /// `Deleted Items`), counted by kind. Empty for other folders.
+    pub fn not_mail(&self) -> BTreeMap<FolderKind, u64> {
+        let mut m = BTreeMap::new();
+        if self.kind() == FolderKind::Mail {
+            for it in self.items.iter().filter(|i| i.kind != FolderKind::Mail) {
+                *m.entry(it.kind).or_default() += 1;
+            }
+        }
+        m
+    }
+
+    /// The items of kind `kind` (in a groupware folder of that kind, all of
+    /// them).
+    pub fn items_of(&self, kind: FolderKind) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |i| i.kind == kind)
     }
 }

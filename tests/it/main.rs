@@ -17,4 +17,5 @@ mod maildir_dovecot;
 mod plan;
 mod run_safety;
 mod sample_store;
+mod stores;
 mod verify;

@@ -255,7 +255,27 @@ fn parse_line(line: &[u8], unknown: &mut BTreeMap<char, u64>) -> Option<IndexRec
     Some(rec)
 }
 
-/// The parts of `status.fld` we use (research §3.7). Every field is optional.
+/// The largest part of a `status.fld` that is read: a real one is one or
+/// two short lines; anything bigger is damaged or not Kerio's, and only its
+/// start is looked at (the rest is reported, not parsed).
+pub const STATUS_READ_LIMIT: u64 = 1024 * 1024;
+
+/// ACL entries kept per folder; the rest are counted.
+pub const ACL_LIMIT: usize = 1000;
+
+/// One access-control line of `status.fld`: `A<who> <rights>`, the rights
+/// in IMAP ACL letters (RFC 4314: `lrswipkxtea`, and the older `cd`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclEntry {
+    /// `user@domain`, `anyone`, a group (`#staff`), as written.
+    pub who: String,
+    /// The rights letters as written (empty when the line had none).
+    pub rights: String,
+}
+
+/// The parts of `status.fld` we use (research §3.7). Every field is
+/// optional; every line is read (the `T` line and ACL lines such as
+/// `Auser@domain.tld lrsw`, before or after it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
     /// `T`: folder type code (0 = mail, 2 = calendar are evidenced).
@@ -264,40 +284,108 @@ pub struct Status {
     pub uid_validity: Option<u32>,
     /// `U`: probably the next free item id.
     pub uid_next: Option<u32>,
+    /// ACL entries, in file order, at most [`ACL_LIMIT`].
+    pub acl: Vec<AclEntry>,
+    /// ACL entries beyond [`ACL_LIMIT`], not kept.
+    pub acl_dropped: u64,
+    /// Non-blank lines read.
+    pub lines: u64,
+    /// The file was larger than [`STATUS_READ_LIMIT`]: its size.
+    pub truncated_from: Option<u64>,
+}
+
+/// Rights letters of IMAP ACLs (RFC 4314 and RFC 2086's `c`, `d`).
+fn is_rights(tok: &[u8]) -> bool {
+    !tok.is_empty() && tok.iter().all(|b| b"lrswipkxteacd".contains(b))
 }
 
 impl Status {
-    /// Parses status text (any bytes); unknown tokens are ignored.
+    /// Parses status text (any bytes); unknown tokens are ignored. Tokens
+    /// are keyed by their first letter on every line; an `A<who>` token
+    /// takes the next token as its rights when that is made of rights
+    /// letters only.
     pub fn parse(data: &[u8]) -> Status {
         let mut st = Status::default();
-        let first_line = data.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        for tok in first_line
-            .split(|b| b.is_ascii_whitespace())
-            .filter(|t| !t.is_empty())
-        {
-            let Some((&letter, rest)) = tok.split_first() else {
+        for line in data.split(|&b| b == b'\n') {
+            let mut toks = line
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|t| !t.is_empty())
+                .peekable();
+            if toks.peek().is_none() {
                 continue;
-            };
-            let text = std::str::from_utf8(rest).ok();
-            match letter {
-                b'T' if st.type_code.is_none() => {
-                    st.type_code = text.and_then(|t| t.parse().ok());
+            }
+            st.lines += 1;
+            while let Some(tok) = toks.next() {
+                let Some((&letter, rest)) = tok.split_first() else {
+                    continue;
+                };
+                let text = std::str::from_utf8(rest).ok();
+                match letter {
+                    b'T' if st.type_code.is_none() => {
+                        st.type_code = text.and_then(|t| t.parse().ok());
+                    }
+                    b'V' => st.uid_validity = text.and_then(|t| u32::from_str_radix(t, 16).ok()),
+                    b'U' => st.uid_next = text.and_then(|t| u32::from_str_radix(t, 16).ok()),
+                    b'A' if !rest.is_empty() => {
+                        let rights = match toks.peek() {
+                            Some(r) if is_rights(r) => {
+                                let r = String::from_utf8_lossy(r).into_owned();
+                                toks.next();
+                                r
+                            }
+                            _ => String::new(),
+                        };
+                        let who = String::from_utf8_lossy(rest).into_owned();
+                        // The 2005 capture ends its first line with the
+                        // owner's `A` token and repeats it with rights on
+                        // the next: one entry, the one with rights.
+                        if let Some(e) = st.acl.iter_mut().find(|e| e.who == who) {
+                            if e.rights.is_empty() {
+                                e.rights = rights;
+                            } else if !rights.is_empty() && e.rights != rights {
+                                st.push_acl(who, rights);
+                            }
+                        } else {
+                            st.push_acl(who, rights);
+                        }
+                    }
+                    _ => {}
                 }
-                b'V' => st.uid_validity = text.and_then(|t| u32::from_str_radix(t, 16).ok()),
-                b'U' => st.uid_next = text.and_then(|t| u32::from_str_radix(t, 16).ok()),
-                _ => {}
             }
         }
         st
     }
 
-    /// Reads `path`; `Ok(None)` when missing.
-    pub fn load(path: &Path) -> std::io::Result<Option<Status>> {
-        match std::fs::read(path) {
-            Ok(data) => Ok(Some(Status::parse(&data))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+    fn push_acl(&mut self, who: String, rights: String) {
+        if self.acl.len() < ACL_LIMIT {
+            self.acl.push(AclEntry { who, rights });
+        } else {
+            self.acl_dropped += 1;
         }
+    }
+
+    /// Reads `path` (at most [`STATUS_READ_LIMIT`] bytes); `Ok(None)` when
+    /// missing.
+    pub fn load(path: &Path) -> std::io::Result<Option<Status>> {
+        use std::io::Read;
+        let f = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let size = f.metadata()?.len();
+        let mut data = Vec::new();
+        f.take(STATUS_READ_LIMIT).read_to_end(&mut data)?;
+        if size > STATUS_READ_LIMIT {
+            // The last line read is cut: leave it out.
+            let end = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            data.truncate(end);
+        }
+        let mut st = Status::parse(&data);
+        if size > STATUS_READ_LIMIT {
+            st.truncated_from = Some(size);
+        }
+        Ok(Some(st))
     }
 }
 
@@ -383,6 +471,66 @@ mod tests {
         assert_eq!(Status::parse(b"T0\n").type_code, Some(0));
         assert_eq!(Status::parse(b"\xff\xfe").type_code, None);
         assert_eq!(Status::parse(b"").type_code, None);
+        assert_eq!(
+            st.acl,
+            vec![
+                AclEntry {
+                    who: "user@domain".into(),
+                    rights: String::new()
+                },
+                AclEntry {
+                    who: "user@domain.tld".into(),
+                    rights: "lrsw".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn status_acl_lines_before_and_after_the_type_line() {
+        let st = Status::parse(
+            b"Aalice@example.com lrswipkxtea\r\nAanyone lr\r\nT0 V5 U7\r\n#staff lrs\r\nA#staff lrs\r\nAbob@example.com\r\n\r\n",
+        );
+        assert_eq!(st.type_code, Some(0));
+        assert_eq!(st.lines, 6);
+        let acl: Vec<(&str, &str)> = st
+            .acl
+            .iter()
+            .map(|e| (e.who.as_str(), e.rights.as_str()))
+            .collect();
+        assert_eq!(
+            acl,
+            vec![
+                ("alice@example.com", "lrswipkxtea"),
+                ("anyone", "lr"),
+                ("#staff", "lrs"),
+                ("bob@example.com", ""),
+            ]
+        );
+        // The owner's token on the T line and its rights on the next line
+        // are one entry.
+        let st = Status::parse(b"T2 S7 Aowner@x\nAowner@x lrsw\n");
+        assert_eq!(st.acl.len(), 1);
+        assert_eq!(st.acl[0].rights, "lrsw");
+    }
+
+    #[test]
+    fn a_huge_status_file_is_read_in_part_and_its_acls_capped() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("status.fld");
+        let mut data = b"T0\n".to_vec();
+        let mut i = 0;
+        while data.len() < 3 * STATUS_READ_LIMIT as usize {
+            data.extend_from_slice(format!("Auser{i}@example.com lrs\n").as_bytes());
+            i += 1;
+        }
+        std::fs::write(&p, &data).expect("write");
+        let st = Status::load(&p).expect("read").expect("present");
+        assert_eq!(st.type_code, Some(0));
+        assert_eq!(st.truncated_from, Some(data.len() as u64));
+        assert_eq!(st.acl.len(), ACL_LIMIT);
+        assert!(st.acl_dropped > 10_000, "{}", st.acl_dropped);
+        assert_eq!(Status::load(&t.path().join("none")).expect("ok"), None);
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! exist) joined with `index.fld` (flags, dates, class), with stale index
 //! records and unindexed files counted, and the folder's kind decided.
 //!
+//! Which index: `index.fld` whenever it exists (even empty: a 0-byte
+//! `index.fld`, as archiver scripts create, means "no metadata"); only when
+//! it is missing, `index.bad`, the copy Kerio's reindex leaves behind (a
+//! store copied mid-reindex has only that one). `index.bad` is never
+//! preferred over a present `index.fld`; which one was read is recorded.
+//!
 //! Memory: one folder's listing and index at a time; item bytes are read
 //! on demand by [`read_item`].
 
@@ -43,6 +49,12 @@ pub struct FolderContents {
     pub index: Option<Index>,
     /// The file the index was read from, when there is one.
     pub index_file: Option<PathBuf>,
+    /// The index was read from `index.bad` (no `index.fld`).
+    pub index_from_bad: bool,
+    /// `index.bad` exists beside a present `index.fld` and was not read.
+    pub bad_index_ignored: bool,
+    /// The index file read has 0 bytes.
+    pub index_empty_file: bool,
     /// Index records without a file (their `U` ids).
     pub stale: Vec<String>,
     /// Files without an index record (all of them when there is no
@@ -60,6 +72,10 @@ fn is_eml(p: &Path) -> bool {
     p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"))
 }
 
+fn file_len(p: &Path) -> Option<u64> {
+    std::fs::metadata(p).ok().map(|m| m.len())
+}
+
 fn id_sort_key(id: &str) -> (usize, String) {
     let k = normalize_id(id.rsplit('/').next().unwrap_or(id));
     (k.len(), k)
@@ -74,11 +90,24 @@ impl FolderContents {
             ..FolderContents::default()
         };
         let index_file = folder.dir.join("index.fld");
+        let bad_file = folder.dir.join("index.bad");
         match Index::load(&index_file) {
-            Ok(idx) => {
-                c.index_file = idx.is_some().then_some(index_file);
-                c.index = idx;
+            Ok(Some(idx)) => {
+                c.index_empty_file = idx.stats.lines == 0 && file_len(&index_file) == Some(0);
+                c.index_file = Some(index_file);
+                c.index = Some(idx);
+                c.bad_index_ignored = bad_file.is_file();
             }
+            Ok(None) => match Index::load(&bad_file) {
+                Ok(Some(idx)) => {
+                    c.index_empty_file = idx.stats.lines == 0 && file_len(&bad_file) == Some(0);
+                    c.index_file = Some(bad_file);
+                    c.index = Some(idx);
+                    c.index_from_bad = true;
+                }
+                Ok(None) => {}
+                Err(e) => c.problems.push(format!("{}: {e}", bad_file.display())),
+            },
             Err(e) => c.problems.push(format!("{}: {e}", index_file.display())),
         }
         if msgs_dir.is_dir() {
@@ -181,7 +210,7 @@ impl FolderContents {
     }
 }
 
-fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     std::fs::File::open(path)?
         .take(limit)
@@ -209,6 +238,8 @@ mod tests {
             name_problem: None,
             status: None,
             has_status: false,
+            files: Default::default(),
+            mail_by_place: None,
         }
     }
 

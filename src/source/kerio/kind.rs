@@ -122,6 +122,53 @@ pub fn kind_from_content(head: &[u8]) -> FolderKind {
     }
 }
 
+/// The kind of one item of a mail folder (a contact or a meeting deleted
+/// into `Deleted Items` is not mail): its index class when that names a
+/// kind, else its content. `head` gives the item's first bytes and is only
+/// called without a usable class. Content makes an item groupware only
+/// when it has no `From:` (Kerio's groupware wrappers have none; a mail
+/// that carries a card or an invitation has one) and holds a vCard or an
+/// iCalendar object; anything unreadable or unclear stays mail.
+pub fn item_kind_in_mail_folder(
+    class: Option<&str>,
+    head: impl FnOnce() -> Option<Vec<u8>>,
+) -> (FolderKind, KindSource) {
+    if let Some(k) = class.and_then(kind_from_class) {
+        return (k, KindSource::MessageClass);
+    }
+    match head() {
+        Some(h) if !h.is_empty() && crate::message::header_value(&h, "from").is_none() => {
+            match kind_from_content(&h) {
+                FolderKind::Mail => (FolderKind::Mail, KindSource::Folder),
+                k => (k, KindSource::Content),
+            }
+        }
+        _ => (FolderKind::Mail, KindSource::Folder),
+    }
+}
+
+/// The decision for a folder that holds mail by where it is (`#deleted`,
+/// the archive): mail, with what the evidence said kept as disagreement.
+pub fn mail_by_place(d: KindDecision) -> KindDecision {
+    let mut disagreements: Vec<(KindSource, FolderKind)> = d.disagreements;
+    if d.kind != FolderKind::Mail && d.source != KindSource::Default {
+        disagreements.insert(0, (d.source, d.kind));
+    }
+    KindDecision {
+        kind: FolderKind::Mail,
+        source: KindSource::Place,
+        disagreements,
+        unrecognised_type_code: d.unrecognised_type_code,
+    }
+}
+
+/// Top-level folders whose items Kerio re-dates: `D` is reset when an item
+/// is delivered to or moved into INBOX or Deleted Items (KMS 6.7 guide,
+/// clean-out section), so there `D` is a move time, not an arrival time.
+pub fn resets_created_date(path: &str) -> bool {
+    path.eq_ignore_ascii_case("INBOX") || path == "Deleted Items"
+}
+
 fn majority(kinds: impl IntoIterator<Item = FolderKind>) -> Option<FolderKind> {
     let mut counts: HashMap<FolderKind, usize> = HashMap::new();
     for k in kinds {
@@ -271,6 +318,49 @@ mod tests {
         assert_eq!(kind_from_class("IPM.Activity"), Some(FolderKind::Journal));
         assert_eq!(kind_from_class("IPM.Notebook"), None);
         assert_eq!(kind_from_class("Something"), None);
+    }
+
+    #[test]
+    fn items_of_a_mail_folder() {
+        let none = || -> Option<Vec<u8>> { panic!("not read when the class says") };
+        assert_eq!(
+            item_kind_in_mail_folder(Some("IPM.Contact"), none),
+            (FolderKind::Contacts, KindSource::MessageClass)
+        );
+        assert_eq!(
+            item_kind_in_mail_folder(Some("IPM.Schedule.Meeting.Request"), none).0,
+            FolderKind::Mail
+        );
+        let card = b"Subject: Jane\r\nContent-Type: text/x-vcard\r\n\r\nBEGIN:VCARD\r\n".to_vec();
+        assert_eq!(
+            item_kind_in_mail_folder(None, || Some(card.clone())),
+            (FolderKind::Contacts, KindSource::Content)
+        );
+        // An unknown class falls back to the content.
+        assert_eq!(
+            item_kind_in_mail_folder(Some("IPM.Whatever"), || Some(card.clone())).0,
+            FolderKind::Contacts
+        );
+        // A mail with a sender stays mail, whatever it quotes.
+        let mail = b"From: a@b\r\nContent-Type: text/x-vcard\r\n\r\nBEGIN:VCARD\r\n".to_vec();
+        assert_eq!(
+            item_kind_in_mail_folder(None, || Some(mail.clone())).0,
+            FolderKind::Mail
+        );
+        let todo =
+            b"Subject: t\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nBEGIN:VTODO\r\n"
+                .to_vec();
+        assert_eq!(
+            item_kind_in_mail_folder(None, || Some(todo.clone())).0,
+            FolderKind::Tasks
+        );
+        assert_eq!(item_kind_in_mail_folder(None, || None).0, FolderKind::Mail);
+        assert_eq!(
+            item_kind_in_mail_folder(None, || Some(Vec::new())).0,
+            FolderKind::Mail
+        );
+        assert!(resets_created_date("INBOX") && resets_created_date("Deleted Items"));
+        assert!(!resets_created_date("INBOX/Sub") && !resets_created_date("Sent Items"));
     }
 
     #[test]

@@ -6,8 +6,9 @@ use super::index::Status;
 use super::StoreError;
 pub use crate::model::Account;
 use crate::mutf7 as names;
-use crate::source::SkipLog;
+use crate::source::{SkipLog, SourceOptions};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,13 @@ pub struct Store {
     pub store_dir: Option<PathBuf>,
     /// The install directory (holds `users.cfg`), when known.
     pub install_dir: Option<PathBuf>,
+    /// What is walked beyond the accounts' own folders.
+    pub options: SourceOptions,
+    /// Where the archive is (found when the store is opened).
+    pub archive: super::archive_dir::Location,
+    /// The users `users.cfg` lists (`name@domain`, lower case), when it
+    /// could be read; why not otherwise.
+    pub known_users: Result<BTreeSet<String>, String>,
 }
 
 /// A folder of an account.
@@ -40,6 +48,12 @@ pub struct Folder {
     pub status: Option<Status>,
     /// Whether `status.fld` exists.
     pub has_status: bool,
+    /// Files directly in the folder directory (`index.fld`, `status.fld`,
+    /// `search.fld`, …, and anything else), by name.
+    pub files: BTreeMap<String, u64>,
+    /// A mail folder by where it is, whatever its metadata says (Kerio's
+    /// `#deleted` recovery store, archive folders): why.
+    pub mail_by_place: Option<&'static str>,
 }
 
 /// The folders of one account and what was skipped while walking it.
@@ -153,15 +167,53 @@ impl AccountTree {
         let contents = super::FolderContents::load(folder);
         let parent = folder.parent.and_then(|p| kinds.get(p).copied());
         let decision = contents.decide_kind(folder, parent);
+        let decision = match folder.mail_by_place {
+            Some(_) => super::kind::mail_by_place(decision),
+            None => decision,
+        };
         kinds.push(decision.kind);
         Some((folder, contents, decision))
     }
+}
+
+/// Where a store's directories are.
+struct Places {
+    mail_root: PathBuf,
+    store_dir: Option<PathBuf>,
+    install_dir: Option<PathBuf>,
 }
 
 impl Store {
     /// Opens a store given the Kerio install directory, its `store/`
     /// directory, or `store/mail`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, &SourceOptions::default())
+    }
+
+    /// [`Store::open`] with options: the archive is looked for (and, with
+    /// [`SourceOptions::archive_to`], walked as an account's folders),
+    /// `#deleted` walked as a folder with [`SourceOptions::recoverable_to`],
+    /// and `users.cfg` read to tell which accounts it knows.
+    pub fn open_with(path: &Path, options: &SourceOptions) -> Result<Store, StoreError> {
+        let p = Store::places(path)?;
+        let archive = super::archive_dir::locate(
+            &p.mail_root,
+            p.store_dir.as_deref(),
+            p.install_dir.as_deref(),
+            options.archive_dir.as_deref(),
+        );
+        let known_users = super::config::known_users(p.install_dir.as_deref());
+        Ok(Store {
+            mail_root: p.mail_root,
+            store_dir: p.store_dir,
+            install_dir: p.install_dir,
+            options: options.clone(),
+            archive,
+            known_users,
+        })
+    }
+
+    fn places(path: &Path) -> Result<Places, StoreError> {
         if !path.is_dir() {
             return Err(StoreError::NotAStore {
                 path: path.to_path_buf(),
@@ -173,14 +225,14 @@ impl Store {
                 .then(|| p.to_path_buf())
         };
         if path.join("store").join("mail").is_dir() {
-            return Ok(Store {
+            return Ok(Places {
                 mail_root: path.join("store").join("mail"),
                 store_dir: Some(path.join("store")),
                 install_dir: Some(path.to_path_buf()),
             });
         }
         if path.join("mail").is_dir() && looks_like_mail_root(&path.join("mail")) {
-            return Ok(Store {
+            return Ok(Places {
                 mail_root: path.join("mail"),
                 store_dir: Some(path.to_path_buf()),
                 install_dir: path.parent().and_then(cfg_dir),
@@ -192,7 +244,7 @@ impl Store {
                 .as_deref()
                 .and_then(Path::parent)
                 .and_then(cfg_dir);
-            return Ok(Store {
+            return Ok(Places {
                 mail_root: path.to_path_buf(),
                 store_dir,
                 install_dir,
@@ -223,6 +275,11 @@ impl Store {
             let dname = d.file_name().to_string_lossy().into_owned();
             if !is_dir(&d) {
                 skipped.add_file(&dname);
+                continue;
+            }
+            if self.archive.is_root(&d.path()) {
+                // Kerio MailServer 6's archive (store/mail/archive): not a
+                // domain; the archive inventory accounts for it.
                 continue;
             }
             if dname == "#public" {
@@ -258,8 +315,32 @@ impl Store {
                 });
             }
         }
+        if let Some(a) = self.archive_account(&accounts) {
+            accounts.push(a);
+        }
         accounts.sort();
         Ok((accounts, skipped))
+    }
+
+    /// The account `--archive-to` names when the store has none by that
+    /// id: a new account holding only the archive's folders (its `dir` is
+    /// the archive's first directory).
+    pub(super) fn archive_account(&self, accounts: &[Account]) -> Option<Account> {
+        let to = self.options.archive_to.as_ref()?;
+        let root = self.archive.roots.first()?;
+        if accounts
+            .iter()
+            .any(|a| a.id().eq_ignore_ascii_case(&to.account))
+        {
+            return None;
+        }
+        let (local, domain) = to.account.split_once('@')?;
+        Some(Account {
+            domain: domain.to_string(),
+            local: local.to_string(),
+            dir: root.0.clone(),
+            public: false,
+        })
     }
 }
 
@@ -267,8 +348,19 @@ impl Store {
 /// in [`AccountTree::problems`] and skipped; only an unreadable account
 /// directory is an error.
 pub fn walk_account(account: &Account) -> Result<AccountTree, StoreError> {
+    walk_account_with(account, None)
+}
+
+/// [`walk_account`]; with `recoverable_to`, the account's `#deleted`
+/// (Kerio's deleted-items recovery store) is a mail folder whose path is
+/// `#deleted` and whose mailbox is that name, instead of being skipped.
+pub fn walk_account_with(
+    account: &Account,
+    recoverable_to: Option<&str>,
+) -> Result<AccountTree, StoreError> {
     let mut tree = AccountTree::default();
     let top = dir_entries(&account.dir)?;
+    let mut deleted = None;
     for e in top {
         let raw = os_bytes(&e.file_name());
         let name = String::from_utf8_lossy(&raw).into_owned();
@@ -278,13 +370,39 @@ pub fn walk_account(account: &Account) -> Result<AccountTree, StoreError> {
             tree.skipped.add_file(&name);
             continue;
         }
+        if raw == b"#deleted" && recoverable_to.is_some() {
+            deleted = Some(e.path());
+            continue;
+        }
         if is_system_dir(&raw) {
             tree.skipped.add_dir(&name);
             continue;
         }
-        walk_folder(&mut tree, e.path(), &raw, None, Vec::new());
+        walk_folder(&mut tree, e.path(), &raw, None, Names::default());
+    }
+    if let (Some(dir), Some(to)) = (deleted, recoverable_to) {
+        // Last, so that the user's own folders come first.
+        let names = Names {
+            root: Some(("#deleted".into(), to.to_string())),
+            ..Names::default()
+        };
+        let i = tree.folders.len();
+        walk_folder(&mut tree, dir, b"#deleted", None, names);
+        for f in &mut tree.folders[i..] {
+            f.mail_by_place = Some("Kerio's deleted-items recovery store (#deleted)");
+        }
     }
     Ok(tree)
+}
+
+/// A folder's names so far: its path (the journal's key, as `scan` prints
+/// it) and its mailbox components; `root` names the first level
+/// differently in each (`#deleted` → `Recovered`).
+#[derive(Debug, Clone, Default)]
+struct Names {
+    path: Vec<String>,
+    mailbox: Vec<String>,
+    root: Option<(String, String)>,
 }
 
 fn walk_folder(
@@ -292,7 +410,7 @@ fn walk_folder(
     dir: PathBuf,
     raw_name: &[u8],
     parent: Option<usize>,
-    mut components: Vec<String>,
+    mut names: Names,
 ) {
     let (decoded, problem) = names::decode_lenient(raw_name);
     let parent_problem = parent.and_then(|p| tree.folders[p].name_problem.clone());
@@ -304,7 +422,16 @@ fn walk_folder(
             )
         })
         .or(parent_problem);
-    components.push(decoded);
+    match names.root.take() {
+        Some((path, mailbox)) => {
+            names.path.push(path);
+            names.mailbox.push(mailbox);
+        }
+        None => {
+            names.path.push(decoded.clone());
+            names.mailbox.push(decoded);
+        }
+    }
     let status_path = dir.join("status.fld");
     let has_status = status_path.is_file();
     let status = match Status::load(&status_path) {
@@ -317,13 +444,15 @@ fn walk_folder(
     };
     let me = tree.folders.len();
     tree.folders.push(Folder {
-        path: components.join("/"),
-        components: components.clone(),
+        path: names.path.join("/"),
+        components: names.mailbox.clone(),
         dir: dir.clone(),
         parent,
         name_problem,
         status,
         has_status,
+        files: BTreeMap::new(),
+        mail_by_place: None,
     });
     let entries = match dir_entries(&dir) {
         Ok(v) => v,
@@ -334,7 +463,11 @@ fn walk_folder(
     };
     for e in entries {
         if !is_dir(&e) {
-            continue; // index.fld, status.fld, search.fld … are per-folder metadata
+            // index.fld, status.fld, search.fld … are per-folder metadata;
+            // every file is counted by name, the notes say which are odd.
+            let name = String::from_utf8_lossy(&os_bytes(&e.file_name())).into_owned();
+            *tree.folders[me].files.entry(name).or_default() += 1;
+            continue;
         }
         let raw = os_bytes(&e.file_name());
         if raw == b"#msgs" {
@@ -344,7 +477,7 @@ fn walk_folder(
             tree.skipped.add_dir(&String::from_utf8_lossy(&raw));
             continue;
         }
-        walk_folder(tree, e.path(), &raw, Some(me), components.clone());
+        walk_folder(tree, e.path(), &raw, Some(me), names.clone());
     }
 }
 

@@ -13,11 +13,16 @@
 //! counted, what it cannot read is reported; nothing here stops on one bad
 //! file.
 //!
-//! Outside `source`, only `migrate.rs` still uses the reader's own types
-//! (`walk_account`, `classified`, `FolderContents`, `index::flag_bits`)
-//! until the engine walks a `Source`; nothing else may.
+//! It also reads `users.cfg` / `mailserver.cfg` as a generic tree
+//! ([`config`], which `export::users` maps for the `users` command) and
+//! finds and walks the archive ([`archive`]). Outside `source`, only
+//! `cli::unpack` (backups) and `export::users` (the configuration tree) use
+//! this module's own types; everything else goes through the `Source` walk.
 
+pub mod archive;
+pub mod archive_dir;
 pub mod backup;
+pub mod config;
 pub mod index;
 pub mod items;
 pub mod kind;
