@@ -146,7 +146,10 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 
 /// Parses the `--accounts` CSV: a header naming `source`, `target_user`
 /// and `secret` (any order, other columns ignored), then one row per
-/// account. Source accounts are matched case-insensitively.
+/// account. Source accounts are matched case-insensitively. A line whose
+/// first character is `#` is a comment (`users --format accounts-csv`
+/// lists mailboxes `users.cfg` does not know that way, for the admin to
+/// decide).
 pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, AccountsError> {
     let syntax = |line: usize, reason: String| AccountsError::Syntax {
         path: path.to_path_buf(),
@@ -162,7 +165,7 @@ pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, Ac
                 l.trim_start_matches('\u{feff}').trim_end_matches('\r'),
             )
         })
-        .filter(|(_, l)| !l.trim().is_empty());
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let Some((hn, header)) = lines.next() else {
         return Err(syntax(1, "empty file".into()));
     };
@@ -211,6 +214,14 @@ pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, Ac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comment_lines_are_not_accounts() {
+        let text = "source,target_user,secret\n# orphan@example.org,orphan@example.org,,not in users.cfg\nalice@example.com,alice,\n";
+        let rows = parse_accounts_csv(Path::new("a.csv"), text).expect("parse");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].source, "alice@example.com");
+    }
 
     #[test]
     fn reads_what_users_writes() {
