@@ -144,12 +144,20 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `#` starts a comment, but `#public@domain` (Kerio's public folders) is a
+/// source account.
+fn is_comment(line: &str) -> bool {
+    let head = line.get(..8).unwrap_or(line);
+    line.starts_with('#') && !head.eq_ignore_ascii_case("#public@")
+}
+
 /// Parses the `--accounts` CSV: a header naming `source`, `target_user`
 /// and `secret` (any order, other columns ignored), then one row per
 /// account. Source accounts are matched case-insensitively. A line whose
 /// first character is `#` is a comment (`users --format accounts-csv`
 /// lists mailboxes `users.cfg` does not know that way, for the admin to
-/// decide).
+/// decide), except a row for a domain's public folders (`#public@domain`),
+/// which is an account.
 pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, AccountsError> {
     let syntax = |line: usize, reason: String| AccountsError::Syntax {
         path: path.to_path_buf(),
@@ -165,7 +173,7 @@ pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, Ac
                 l.trim_start_matches('\u{feff}').trim_end_matches('\r'),
             )
         })
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+        .filter(|(_, l)| !l.trim().is_empty() && !is_comment(l));
     let Some((hn, header)) = lines.next() else {
         return Err(syntax(1, "empty file".into()));
     };
@@ -217,10 +225,18 @@ mod tests {
 
     #[test]
     fn comment_lines_are_not_accounts() {
-        let text = "source,target_user,secret\n# orphan@example.org,orphan@example.org,,not in users.cfg\nalice@example.com,alice,\n";
+        let text = "source,target_user,secret\n# orphan@example.org,orphan@example.org,,not in users.cfg\n#orphan2@example.org,o,\nalice@example.com,alice,\n#public@example.com,pub,\n\"#PUBLIC@example.org\",pub,\n";
         let rows = parse_accounts_csv(Path::new("a.csv"), text).expect("parse");
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].source, "alice@example.com");
+        let sources: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+        assert_eq!(
+            sources,
+            [
+                "alice@example.com",
+                "#public@example.com",
+                "#PUBLIC@example.org"
+            ],
+            "comments are left out, public-folder rows are accounts"
+        );
     }
 
     #[test]
