@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DEMO_OUT ?= target/demo-maildir
 
-.PHONY: all build release demo test check fmt clippy bench clean
+.PHONY: all build release demo test check fmt clippy bench fuzz clean
 
 all: build
 
@@ -38,6 +38,11 @@ clippy:
 # Dovecot and isync: tests/harness/ci-install.sh). Results in target/bench/.
 bench:
 	bash bench/run.sh
+
+# Fuzz every parser that reads untrusted bytes for FUZZ_SECONDS each (default 60;
+# needs a nightly toolchain and cargo-fuzz). Not in CI. Table in target/fuzz/report.md.
+fuzz:
+	bash fuzz/run.sh
 
 clean:
 	$(CARGO) clean

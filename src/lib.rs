@@ -30,6 +30,8 @@ pub mod cli;
 pub mod dest;
 pub mod engine;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journal;
 pub mod mapping;
 pub mod message;

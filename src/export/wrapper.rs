@@ -99,10 +99,14 @@ fn starts_with_begin(text: &str, what: &str) -> bool {
     let Some(first) = t.lines().next() else {
         return false;
     };
-    let first = first.trim_end();
+    let first = first.trim_end().as_bytes();
+    // Bytes, not str slices: the sixth byte may be inside a character.
     first.len() >= 6
-        && first[..6].eq_ignore_ascii_case("BEGIN:")
-        && (what.is_empty() || first[6..].trim().eq_ignore_ascii_case(what))
+        && first[..6].eq_ignore_ascii_case(b"BEGIN:")
+        && (what.is_empty()
+            || first[6..]
+                .trim_ascii()
+                .eq_ignore_ascii_case(what.as_bytes()))
 }
 
 /// Decodes bytes declared in no charset: UTF-8 when valid, else

@@ -10,6 +10,7 @@ mod corpus;
 mod export_corpus;
 mod export_dav;
 mod export_fixtures;
+mod fuzz_regressions;
 mod golden;
 mod imap_dovecot;
 mod imap_fake;

@@ -100,6 +100,8 @@ pub mod conn;
 mod connect;
 mod core;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod reconcile;
 mod session;
 mod verify;

@@ -63,6 +63,23 @@ pub use select::{select_archives, BackupSet};
 pub use times::TimeSources;
 pub use unpack::{unpack, UnpackOptions};
 
+/// For `fuzz/` only: opens `path` as a backup ZIP, lists its entries and
+/// detects the store's layout in it, as `unpack` does before extracting.
+/// Returns the number of entries listed, or the error that stopped it.
+#[doc(hidden)]
+pub fn fuzz_layout(path: &std::path::Path) -> Result<usize, BackupError> {
+    let a = archive::open_archive(path)?;
+    let back = archive::archive_uses_backslashes(&a);
+    let (entries, _top) = archive::entry_list(&a, back);
+    if let Some(l) = Layout::detect(&entries, None) {
+        for (c, d) in &entries {
+            let _ = l.place(c, *d);
+        }
+        let _ = l.describe();
+    }
+    Ok(entries.len())
+}
+
 use std::io;
 use std::path::PathBuf;
 
