@@ -14,6 +14,10 @@ use std::path::PathBuf;
 pub struct VerifyArgs {
     /// The Kerio install directory, its `store/` directory, or `store/mail`.
     pub store: PathBuf,
+    /// Read options from this run file (TOML: keys are the long option names, `store` the
+    /// store; see docs/run-example.toml). Options on the command line win.
+    #[arg(long, value_name = "run.toml")]
+    pub config: Option<PathBuf>,
     /// Journal file (as given to `migrate --state`).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
