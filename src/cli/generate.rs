@@ -38,7 +38,7 @@ pub(super) fn run(a: &GenerateArgs) -> anyhow::Result<i32> {
     match &a.what {
         What::Man { dir } => man(dir)?,
         What::Completions { shell, dir } => {
-            let mut cmd = Cli::command();
+            let mut cmd = public_command();
             match dir {
                 Some(dir) => {
                     std::fs::create_dir_all(dir)
@@ -59,10 +59,29 @@ pub(super) fn run(a: &GenerateArgs) -> anyhow::Result<i32> {
     Ok(crate::report::exit::OK)
 }
 
+/// The command line without its hidden commands (clap's completion
+/// scripts would offer them): what a person is shown.
+fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let mut cmd = clap::Command::new("kerio-migrate")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    for a in full.get_arguments() {
+        cmd = cmd.arg(a.clone());
+    }
+    for s in full.get_subcommands().filter(|s| !s.is_hide_set()) {
+        cmd = cmd.subcommand(s.clone());
+    }
+    cmd
+}
+
 /// Writes a man page for the program and one for each (visible) command.
 fn man(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let cmd = Cli::command();
+    let cmd = public_command();
     clap_mangen::generate_to(cmd, dir)
         .with_context(|| format!("writing into {}", dir.display()))?;
     Ok(())
