@@ -49,7 +49,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.total td{font-weight:bold;border-top:2px solid #999}
 .bar{display:flex;width:14em;height:.9em;background:#eee;border-radius:2px;overflow:hidden}
 .bar span{display:block;height:100%}
-.m{background:#2e7d32}.p{background:#1565c0}.s{background:#9e9e9e}.f{background:#c62828}
+.m{background:#2e7d32}.p{background:#1565c0}.s{background:#9e9e9e}.f{background:#c62828}.d{background:#ef6c00}
 .key span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}
 .status{padding:.6em 1em;border-radius:4px;margin:1em 0;font-weight:bold}
 .ok{background:#e8f5e9;color:#1b5e20}.bad{background:#ffebee;color:#b71c1c}.warn{background:#fff8e1;color:#8d6e00}
@@ -60,16 +60,7 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weig
 
 /// Renders the page.
 pub fn render(report: &Report, settings: &[Setting]) -> String {
-    let mut s = String::new();
-    let title = format!("kerio-migrate report: {}", report.store);
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
+    let mut s = head(&format!("kerio-migrate report: {}", report.store));
     let _ = writeln!(s, "<h1>Kerio Connect migration report</h1>");
     status(&mut s, report);
     summary(&mut s, report);
@@ -143,13 +134,46 @@ pub fn render(report: &Report, settings: &[Setting]) -> String {
         list(&mut s, "", &report.notes);
     }
     settings_table(&mut s, settings);
+    foot(&mut s, &report.finished);
+    s
+}
+
+/// The page up to `<body>`: the character set, the policy that forbids
+/// every fetch, the inline style.
+pub fn head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(title)
+    )
+}
+
+/// The end of the page, with the tool's version and the time.
+pub fn foot(s: &mut String, when: &str) {
     let _ = writeln!(
         s,
         "<p class=\"muted\">Written by kerio-migrate {} at {}.</p>\n</body>\n</html>",
-        escape(&report.version),
-        escape(&report.finished)
+        escape(env!("CARGO_PKG_VERSION")),
+        escape(when)
     );
-    s
+}
+
+/// A bar of `parts` (CSS class `m`, `p`, `s`, `f` or `d`, count) out of
+/// `total`, in a table cell.
+pub fn bar(s: &mut String, total: u64, parts: &[(&str, u64)], title: &str) {
+    let _ = write!(s, "<td><div class=\"bar\" title=\"{}\">", escape(title));
+    for (class, v) in parts {
+        if *v > 0 {
+            let _ = write!(
+                s,
+                "<span class=\"{class}\" style=\"width:{}%\"></span>",
+                pct(*v, total)
+            );
+        }
+    }
+    let _ = writeln!(s, "</div></td></tr>");
 }
 
 fn status(s: &mut String, r: &Report) {
@@ -277,27 +301,20 @@ fn row(s: &mut String, kind: &str, label: &str, c: &Counts) {
         c.bytes_migrated,
         human_bytes(c.bytes_migrated)
     );
-    let _ = write!(s, "<td><div class=\"bar\" title=\"");
-    let _ = write!(
+    bar(
         s,
-        "{} migrated, {} present, {} skipped, {} failed of {}\">",
-        c.migrated, c.already_present, c.skipped, c.failed, c.expected
+        c.expected,
+        &[
+            ("m", c.migrated),
+            ("p", c.already_present),
+            ("s", c.skipped),
+            ("f", c.failed),
+        ],
+        &format!(
+            "{} migrated, {} present, {} skipped, {} failed of {}",
+            c.migrated, c.already_present, c.skipped, c.failed, c.expected
+        ),
     );
-    for (class, v) in [
-        ("m", c.migrated),
-        ("p", c.already_present),
-        ("s", c.skipped),
-        ("f", c.failed),
-    ] {
-        if v > 0 {
-            let _ = write!(
-                s,
-                "<span class=\"{class}\" style=\"width:{}%\"></span>",
-                pct(v, c.expected)
-            );
-        }
-    }
-    let _ = writeln!(s, "</div></td></tr>");
 }
 
 fn folder_label(f: &FolderReport) -> String {
@@ -307,7 +324,8 @@ fn folder_label(f: &FolderReport) -> String {
     }
 }
 
-fn list(s: &mut String, title: &str, lines: &[String]) {
+/// A titled list of lines (nothing when there are none).
+pub fn list(s: &mut String, title: &str, lines: &[String]) {
     if lines.is_empty() {
         return;
     }
@@ -368,7 +386,8 @@ fn items(
     let _ = writeln!(s, "</table>\n</details>");
 }
 
-fn settings_table(s: &mut String, settings: &[Setting]) {
+/// The run's settings with their origin.
+pub fn settings_table(s: &mut String, settings: &[Setting]) {
     let _ = writeln!(s, "<h2>Run settings</h2>");
     if settings.is_empty() {
         let _ = writeln!(s, "<p class=\"muted\">Not recorded.</p>");

@@ -92,23 +92,23 @@ fn page_requests(log: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The counts of each `<tr data-row="KIND">` in document order:
-/// `[expected, migrated, present, skipped, failed, bytes]`.
-fn rows(dom: &str, kind: &str) -> Vec<[u64; 6]> {
+/// The migration report's counts, in the order of its cells.
+const MIGRATE: &[&str] = &[
+    "expected", "migrated", "present", "skipped", "failed", "bytes",
+];
+
+/// The counts of each `<tr data-row="KIND">` in document order, in the
+/// order of `keys`.
+fn rows(dom: &str, kind: &str, keys: &[&str]) -> Vec<Vec<u64>> {
     let row = regex::Regex::new(&format!(r#"(?s)<tr[^>]*data-row="{kind}"[^>]*>(.*?)</tr>"#))
         .expect("regex");
-    let cell = regex::Regex::new(r#"data-count="(\w+)"(?: data-bytes="(\d+)")?>([0-9]+)?"#)
+    let cell = regex::Regex::new(r#"data-count="([\w-]+)"(?: data-bytes="(\d+)")?>([0-9]+)?"#)
         .expect("regex");
     row.captures_iter(dom)
         .map(|r| {
-            let mut out = [u64::MAX; 6];
+            let mut out = vec![u64::MAX; keys.len()];
             for c in cell.captures_iter(&r[1]) {
-                let i = [
-                    "expected", "migrated", "present", "skipped", "failed", "bytes",
-                ]
-                .iter()
-                .position(|k| *k == &c[1])
-                .expect("known count");
+                let i = keys.iter().position(|k| *k == &c[1]).expect("known count");
                 let v = c.get(2).or(c.get(3)).expect("a number").as_str();
                 out[i] = v.parse().expect("number");
             }
@@ -117,9 +117,9 @@ fn rows(dom: &str, kind: &str) -> Vec<[u64; 6]> {
         .collect()
 }
 
-fn counts(c: &Value) -> [u64; 6] {
+fn counts(c: &Value) -> Vec<u64> {
     let n = |k: &str| c[k].as_u64().unwrap_or_else(|| panic!("{k} in {c}"));
-    [
+    vec![
         n("expected"),
         n("migrated"),
         n("already_present"),
@@ -206,9 +206,9 @@ fn the_html_report_renders_the_json_reports_numbers_and_loads_nothing() {
 
     // The numbers in the DOM are the JSON report's, row for row.
     let accounts = report["accounts"].as_array().expect("accounts");
-    let account_rows = rows(&dom, "account");
+    let account_rows = rows(&dom, "account", MIGRATE);
     assert_eq!(account_rows.len(), accounts.len());
-    let folder_rows = rows(&dom, "folder");
+    let folder_rows = rows(&dom, "folder", MIGRATE);
     let mut want_folders = Vec::new();
     for (a, row) in accounts.iter().zip(&account_rows) {
         assert_eq!(*row, counts(&a["totals"]), "{}", a["account"]);
@@ -217,7 +217,10 @@ fn the_html_report_renders_the_json_reports_numbers_and_loads_nothing() {
         }
     }
     assert_eq!(folder_rows, want_folders);
-    assert_eq!(rows(&dom, "total"), vec![counts(&report["totals"])]);
+    assert_eq!(
+        rows(&dom, "total", MIGRATE),
+        vec![counts(&report["totals"])]
+    );
 
     // Every failure, with its reason and source file.
     let failed: Vec<&Value> = accounts
@@ -267,4 +270,67 @@ fn the_html_report_renders_the_json_reports_numbers_and_loads_nothing() {
         seen,
         ["http://127.0.0.1:9/x.png", "https://example.invalid/a.css"]
     );
+}
+
+#[test]
+fn the_verify_page_has_the_json_verifications_numbers() {
+    let t = tempfile::tempdir().expect("tmp");
+    let out = t.path().join("out");
+    let o = Run::migrate_to_maildir(&sample(), &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    // One message gone from the target.
+    let inbox = out.join("alice@example.com/cur");
+    let gone = fs::read_dir(&inbox)
+        .expect("alice's INBOX")
+        .next()
+        .expect("a message")
+        .expect("entry")
+        .path();
+    fs::remove_file(&gone).expect("remove");
+    let html = t.path().join("verify.html");
+    let v = Run::new("verify")
+        .arg(sample())
+        .arg("--to")
+        .arg(format!("maildir:{}", out.display()))
+        .args(["--json", "--report-html"])
+        .arg(&html)
+        .run();
+    assert_eq!(v.code, 3, "{v}");
+    let json = v.stdout_json();
+    let (dom, log) = render(&html, t.path());
+    assert_eq!(page_requests(&log), Vec::<String>::new());
+    let keys = &[
+        "source",
+        "journaled",
+        "present",
+        "missing",
+        "differs",
+        "not-migrated",
+    ];
+    let want: Vec<Vec<u64>> = json["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .flat_map(|a| a["folders"].as_array().expect("folders"))
+        .map(|f| {
+            let len = |k: &str| f[k].as_array().expect("ids").len() as u64;
+            vec![
+                f["source_items"].as_u64().expect("n"),
+                f["journaled"].as_u64().expect("n"),
+                f["present"].as_u64().expect("n"),
+                len("missing_on_target"),
+                len("differs"),
+                len("not_migrated"),
+            ]
+        })
+        .collect();
+    assert_eq!(rows(&dom, "folder", keys), want);
+    let total = &rows(&dom, "total", keys)[0];
+    assert_eq!(
+        total[3],
+        json["totals"]["missing_on_target"].as_u64().expect("n")
+    );
+    assert_eq!(total[3], 1, "{dom}");
+    assert!(dom.contains("INBOX: missing on the target: "), "{dom}");
+    assert!(dom.contains("data-exit-code=\"3\""));
 }
