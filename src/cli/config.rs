@@ -122,7 +122,12 @@ fn read(path: &Path) -> Result<toml::Table, clap::Error> {
     if meta.len() > MAX_RUN_FILE {
         return Err(err(format!("larger than {MAX_RUN_FILE} bytes")));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_string(&mut std::io::Read::take(f, MAX_RUN_FILE), &mut text)
+        })
+        .map_err(|e| err(e.to_string()))?;
     text.parse::<toml::Table>().map_err(|e| err(e.to_string()))
 }
 
