@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DEMO_OUT ?= target/demo-maildir
 
-.PHONY: all build release demo test check fmt clippy bench fuzz clean
+.PHONY: all build release demo test check fmt clippy bench fuzz clean deb
 
 all: build
 
@@ -43,6 +43,25 @@ bench:
 # needs a nightly toolchain and cargo-fuzz). Not in CI. Table in target/fuzz/report.md.
 fuzz:
 	bash fuzz/run.sh
+
+# Debian package (cargo-deb, see tests/harness/ci-install.sh) from the release build:
+# the binary stripped, its symbols in target/debian/kerio-migrate.debug beside the .deb,
+# man pages and bash/zsh/fish completions generated from the clap definitions,
+# README and docs/.
+DEB_STAGE := target/deb-stage
+deb: release
+	rm -rf $(DEB_STAGE) && mkdir -p $(DEB_STAGE)/man $(DEB_STAGE)/completions target/debian
+	objcopy --only-keep-debug target/release/kerio-migrate $(DEB_STAGE)/kerio-migrate.debug
+	objcopy --strip-all --add-gnu-debuglink=$(DEB_STAGE)/kerio-migrate.debug \
+	  target/release/kerio-migrate $(DEB_STAGE)/kerio-migrate
+	$(DEB_STAGE)/kerio-migrate generate man $(DEB_STAGE)/man
+	gzip -9n $(DEB_STAGE)/man/*.1
+	for sh in bash zsh fish; do \
+	  $(DEB_STAGE)/kerio-migrate generate completions $$sh --dir $(DEB_STAGE)/completions >/dev/null || exit 1; \
+	done
+	$(CARGO) deb --no-build --no-strip --output target/debian/
+	cp $(DEB_STAGE)/kerio-migrate.debug target/debian/kerio-migrate.debug
+	@ls -l target/debian/
 
 clean:
 	$(CARGO) clean

@@ -186,6 +186,10 @@ pub struct Plan {
     pub totals: PlanTotals,
     /// Configuration warnings.
     pub warnings: Vec<String>,
+    /// The effective settings and where each came from (run file, command
+    /// line, default).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<crate::report::Setting>,
 }
 
 /// Plans every selected account of a store.

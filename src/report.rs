@@ -1,15 +1,32 @@
 //! The migration report: per account and folder, how many items were
 //! expected, migrated now, already present, skipped (why) and failed (why),
 //! with the exit code that follows from it. Rendered as text for the
-//! terminal and as JSON for `--report FILE.json`.
+//! terminal, as JSON for `--report FILE.json`, and as one self-contained
+//! page for `--report-html FILE` ([`html`]).
 //!
 //! Invariant, checked by tests: for every folder
 //! `expected = migrated + already_present + skipped + failed`.
 
 use crate::text::{display_width, human_bytes, pad};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+
+pub mod html;
+
+/// One effective setting of a run, and where it came from: shown by
+/// `plan` and in the HTML report. Secrets never are settings (only the
+/// name of the variable, file or command that holds them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    /// The option as on the command line (`--to`, `--connections`; `store`
+    /// for the positional).
+    pub name: String,
+    /// Its value, as given (repeated values joined with `, `).
+    pub value: String,
+    /// `command line`, `run file`, `default` or `environment`.
+    pub origin: String,
+}
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -64,6 +81,9 @@ pub struct ItemNote {
     /// Item id.
     pub item: String,
     pub reason: String,
+    /// The item's file in the source, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// A folder's part of the report.
@@ -123,6 +143,7 @@ impl FolderReport {
         self.skipped.push(ItemNote {
             item: item.to_string(),
             reason: reason.into(),
+            path: None,
         });
     }
     /// Records a failed item.
@@ -131,7 +152,26 @@ impl FolderReport {
         self.failed.push(ItemNote {
             item: item.to_string(),
             reason: reason.into(),
+            path: None,
         });
+    }
+
+    /// Fills in the source file of every skipped and failed item from the
+    /// folder the items came from.
+    pub fn attach_paths(&mut self, folder: &crate::source::Folder) {
+        if self.skipped.is_empty() && self.failed.is_empty() {
+            return;
+        }
+        let paths: HashMap<&str, &std::path::Path> = folder
+            .items
+            .iter()
+            .map(|i| (i.id.as_str(), i.path()))
+            .collect();
+        for n in self.skipped.iter_mut().chain(self.failed.iter_mut()) {
+            if n.path.is_none() {
+                n.path = paths.get(n.item.as_str()).map(|p| p.display().to_string());
+            }
+        }
     }
 }
 

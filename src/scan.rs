@@ -444,6 +444,7 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInvento
         fi.problems.push(ItemNote {
             item: String::new(),
             reason: p.clone(),
+            path: None,
         });
     }
     let facts: Vec<ItemFacts> = folder
@@ -481,6 +482,7 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
             f.unreadable = Some(ItemNote {
                 item: it.id.clone(),
                 reason: e.source.to_string(),
+                path: None,
             })
         }
         Ok(data) => {

@@ -16,6 +16,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+pub mod html;
+
 /// Options of a verification.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {

@@ -44,6 +44,10 @@ fn command_line() -> String {
 pub struct MigrateArgs {
     /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
     pub store: PathBuf,
+    /// Read options from this run file (TOML: keys are the long option names, `store` the
+    /// store; see docs/run-example.toml). Options on the command line win.
+    #[arg(long, value_name = "run.toml")]
+    pub config: Option<PathBuf>,
     /// Unpack a backup `.zip` STORE here first (reused when complete).
     #[arg(long, value_name = "DIR")]
     pub unpack_dir: Option<PathBuf>,
@@ -54,6 +58,10 @@ pub struct MigrateArgs {
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (counts with bars, every
+    /// failure with its source file, the run's settings, timings) to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub report_html: Option<PathBuf>,
     /// Do not migrate items flagged 0x8 (probably deleted, not expunged) in index.fld.
     #[arg(long)]
     pub skip_deleted: bool,
@@ -116,6 +124,10 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     if let Some(path) = &a.report {
         std::fs::write(path, &json)
             .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    if let Some(path) = &a.report_html {
+        std::fs::write(path, crate::report::html::render(&report, &cli.settings))
+            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
     }
     journal.finish_run(report.exit_code, &json)?;
     super::print_report(&report.to_text());

@@ -4,8 +4,10 @@
 
 mod args;
 pub mod calendar;
+mod config;
 pub mod contacts;
 mod dest;
+mod generate;
 pub mod migrate;
 pub mod plan;
 pub mod scan;
@@ -37,6 +39,13 @@ pub struct Cli {
     pub threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
+    /// The effective settings and where each came from (run file, command
+    /// line, default), for `plan` and the HTML report.
+    #[arg(skip)]
+    pub settings: Vec<crate::report::Setting>,
+    /// The `--config` run file, when one was read.
+    #[arg(skip)]
+    pub run_file: Option<std::path::PathBuf>,
 }
 
 /// Log formats.
@@ -68,6 +77,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Unpack Kerio backup ZIPs (full, volumes, differential) into an install directory.
     Unpack(unpack::UnpackArgs),
+    /// Write the man pages or a shell completion script (for packagers).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 fn init_logging(cli: &Cli) {
@@ -158,7 +170,7 @@ pub(crate) fn print_report(text: &str) {
 
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = config::parse();
     // Commands that only print behave like other Unix tools when their
     // output is cut short (`kerio-migrate scan … | head`): they exit quietly
     // instead of panicking in println!. Commands that write to a target
@@ -191,6 +203,7 @@ pub fn main() -> ExitCode {
         Command::Users(a) => users::run(&cli, a),
         Command::Verify(a) => verify::run(&cli, a),
         Command::Unpack(a) => unpack::run(&cli, a, &cancel),
+        Command::Generate(a) => generate::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

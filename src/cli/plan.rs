@@ -24,6 +24,10 @@ fn positive_rate(s: &str) -> Result<f64, String> {
 pub struct PlanArgs {
     /// The Kerio install directory, its `store/` directory, or `store/mail`.
     pub store: PathBuf,
+    /// Read options from this run file (TOML: keys are the long option names, `store` the
+    /// store; see docs/run-example.toml). Options on the command line win.
+    #[arg(long, value_name = "run.toml")]
+    pub config: Option<PathBuf>,
     /// Do not log in: the target's folders and limits come from the preset (guessed from
     /// the host name for Gmail and Microsoft 365). A Maildir target never needs a login.
     #[arg(long)]
@@ -65,7 +69,7 @@ fn preset_limit(p: Preset) -> Option<Limit> {
     })
 }
 
-pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
+pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
     let store = a.source.open(&a.store, &a.select.selection())?;
     let mut config = a.dest.mapping.config()?;
     let mut warnings = Vec::new();
@@ -150,6 +154,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
         accounts,
         totals,
         warnings,
+        settings: cli.settings.clone(),
     };
     if a.json {
         println!(
@@ -158,6 +163,10 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
         );
     } else {
         print!("{}", plan.to_text());
+        print!(
+            "{}",
+            super::config::text(&plan.settings, cli.run_file.as_deref())
+        );
     }
     Ok(if errors {
         crate::report::exit::ITEMS_FAILED

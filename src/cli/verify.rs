@@ -14,6 +14,10 @@ use std::path::PathBuf;
 pub struct VerifyArgs {
     /// The Kerio install directory, its `store/` directory, or `store/mail`.
     pub store: PathBuf,
+    /// Read options from this run file (TOML: keys are the long option names, `store` the
+    /// store; see docs/run-example.toml). Options on the command line win.
+    #[arg(long, value_name = "run.toml")]
+    pub config: Option<PathBuf>,
     /// Journal file (as given to `migrate --state`).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
@@ -26,6 +30,9 @@ pub struct VerifyArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the verification as one self-contained HTML page to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub report_html: Option<PathBuf>,
     /// The destination.
     #[command(flatten)]
     pub dest: DestinationArgs,
@@ -38,7 +45,7 @@ pub struct VerifyArgs {
 }
 
 /// Runs `verify`.
-pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
+pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     let store = a.source.open(&a.store, &a.select.selection())?;
     let mapping = a.dest.mapping.config()?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -68,6 +75,11 @@ pub fn run(_cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
             skip_deleted: a.skip_deleted,
         },
     );
+    if let Some(path) = &a.report_html {
+        let when = chrono::Utc::now().to_rfc3339();
+        std::fs::write(path, crate::verify::html::render(&v, &cli.settings, &when))
+            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {

@@ -99,6 +99,7 @@ impl AccountRun<'_> {
         fr.counts.expected = folder.items.len() as u64;
         self.progress.add_total(fr.counts.expected);
         self.mail_folder(folder, &mut fr);
+        fr.attach_paths(folder);
         self.rep.folders.push(fr);
     }
 

@@ -4,6 +4,8 @@
 #   - Dovecot 2.3 (private instances are started by the tests, never the system one)
 #   - isync (mbsync, the benchmark peer), openssl
 #   - libssl-dev + pkg-config for native-tls
+#   - chromium (headless: the HTML report's test renders the page in it)
+#   - cargo-deb (pinned) for `make deb`; binutils (objcopy) strips the packaged binary, dpkg-dev gives its library dependencies
 #   - a Python venv with Radicale for the CardDAV/CalDAV tests (RADICALE_VENV)
 #   - Cyrus IMAP 3.6 and Courier-IMAP 5.0 for the interop tests, unpacked into INTEROP_ROOT
 #     (they conflict with dovecot-imapd as packages: see interop-install.sh)
@@ -19,7 +21,7 @@ if [ "$(id -u)" = 0 ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; POLICY_CREATED=1
   fi
   trap '[ $POLICY_CREATED = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
-  PKGS=(dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config)
+  PKGS=(dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config chromium binutils dpkg-dev)
   missing=()
   for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -39,7 +41,7 @@ if [ "$(id -u)" = 0 ]; then
   rc=0; bash "$(dirname "$0")/interop-install.sh" || rc=$?
   if [ $rc = 2 ]; then echo "[ci-install] Cyrus/Courier not installed (see above)" >&2; elif [ $rc != 0 ]; then exit $rc; fi
 else
-  echo "[ci-install] not root: skipping apt-get (need dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config)" >&2
+  echo "[ci-install] not root: skipping apt-get (need dovecot-core dovecot-imapd isync openssl libssl-dev pkg-config chromium binutils dpkg-dev)" >&2
   echo "[ci-install] not root: skipping Cyrus/Courier (sudo bash tests/harness/interop-install.sh)" >&2
 fi
 
@@ -49,6 +51,15 @@ if [ ! -x "$RADICALE_VENV/bin/radicale" ]; then
   "$RADICALE_VENV/bin/pip" install -q --disable-pip-version-check "radicale==$RADICALE_VERSION"
 fi
 
+# cargo-deb for `make deb`, pinned; built once (5 min on one busy core), then found in ~/.cargo/bin.
+CARGO_DEB_VERSION=${CARGO_DEB_VERSION:-3.8.0}
+if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+  echo "[ci-install] cargo install cargo-deb $CARGO_DEB_VERSION"
+  cargo install --locked --quiet cargo-deb --version "$CARGO_DEB_VERSION"
+fi
+
+echo "[ci-install] chromium $(chromium --version 2>/dev/null || echo missing)," \
+     "cargo-deb $(cargo deb --version 2>/dev/null || echo missing)"
 echo "[ci-install] dovecot $(dovecot --version 2>/dev/null || echo missing)," \
      "mbsync $(mbsync --version 2>/dev/null | head -1 || echo missing)," \
      "radicale $("$RADICALE_VENV/bin/python" -c 'import radicale; print(radicale.VERSION)' 2>/dev/null || echo missing)," \

@@ -16,6 +16,8 @@ mod imap_dovecot;
 mod imap_fake;
 mod maildir_dovecot;
 mod plan;
+mod report_html;
+mod run_file;
 mod run_safety;
 mod sample_store;
 mod stores;
