@@ -77,6 +77,11 @@ pub struct SourceArgs {
     /// 365 days) into a folder `Recovered` (skipped by default).
     #[arg(long)]
     pub include_recoverable: bool,
+    /// Follow folder directories that are symbolic links (each directory is walked
+    /// once, by device and inode, so a link loop ends). By default such links are
+    /// reported and not walked.
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 /// `--archive-folders` values.
@@ -107,6 +112,7 @@ impl SourceArgs {
             archive_dir: self.archive_dir.clone(),
             archive_to,
             recoverable_to: self.include_recoverable.then(|| "Recovered".to_string()),
+            follow_symlinks: self.follow_symlinks,
         })
     }
 

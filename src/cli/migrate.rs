@@ -102,6 +102,23 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         max_rate: a.max_rate,
         ..MigrateOptions::default()
     };
+    if let Some(path) = a.report.clone() {
+        let journal_path = state.display().to_string();
+        super::on_hard_stop(move || {
+            let stub = serde_json::json!({
+                "complete": false,
+                "interrupted": true,
+                "exit_code": crate::report::exit::INTERRUPTED,
+                "reason": "stopped at once by a second interrupt: the counts are in the journal; run the same command again to resume",
+                "journal": journal_path,
+            });
+            let _ = std::fs::write(&path, format!("{stub:#}\n"));
+            eprintln!(
+                "kerio-migrate: wrote an incomplete report to {}",
+                path.display()
+            );
+        });
+    }
     let progress = crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
     let report = migrate(
         store.as_ref(),
@@ -114,6 +131,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     progress.finish();
     let json = report.to_json();
     if let Some(path) = &a.report {
+        super::clear_hard_stop();
         std::fs::write(path, &json)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }

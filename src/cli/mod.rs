@@ -120,6 +120,28 @@ pub fn is_imap_library(target: &str) -> bool {
     .any(|t| target == *t || target.starts_with(&format!("{t}::")))
 }
 
+/// What a command leaves behind when a second interrupt ends it at once
+/// (its report, saying it is incomplete); run before the process exits.
+type HardStop = Box<dyn Fn() + Send>;
+
+static HARD_STOP: std::sync::Mutex<Vec<HardStop>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `f` to run when a second interrupt ends the process at once,
+/// so that every stop path leaves a report.
+pub(crate) fn on_hard_stop(f: impl Fn() + Send + 'static) {
+    if let Ok(mut v) = HARD_STOP.lock() {
+        v.push(Box::new(f));
+    }
+}
+
+/// Forgets what [`on_hard_stop`] registered (the command wrote its own
+/// report).
+pub(crate) fn clear_hard_stop() {
+    if let Ok(mut v) = HARD_STOP.lock() {
+        v.clear();
+    }
+}
+
 /// Set by Ctrl-C / SIGTERM: stop taking new work, finish what is in flight.
 fn install_interrupt() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -127,6 +149,11 @@ fn install_interrupt() -> Arc<AtomicBool> {
     let _ = ctrlc::set_handler(move || {
         if f.swap(true, Ordering::SeqCst) {
             eprintln!("kerio-migrate: second interrupt, exiting now");
+            if let Ok(v) = HARD_STOP.try_lock() {
+                for h in v.iter() {
+                    h();
+                }
+            }
             std::process::exit(crate::report::exit::INTERRUPTED);
         }
         eprintln!(

@@ -11,6 +11,7 @@ mod export_corpus;
 mod export_dav;
 mod export_fixtures;
 mod golden;
+mod hostile;
 mod imap_dovecot;
 mod imap_fake;
 mod maildir_dovecot;

@@ -243,6 +243,13 @@ impl Walker<'_> {
             let name = raw.to_string_lossy().into_owned();
             let path = e.path();
             let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
+            if is_dir && e.file_type().map(|t| t.is_symlink()).unwrap_or(false) {
+                self.tree.notes.push(format!(
+                    "{}: a symbolic link to a directory in the archive; not followed",
+                    path.display()
+                ));
+                continue;
+            }
             if depth == 0 {
                 let compressed = (!is_dir).then(|| compression(&path)).flatten();
                 if is_dir || compressed.is_some() {

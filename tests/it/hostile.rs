@@ -1,0 +1,227 @@
+//! Faults found by trying to break it (issue 13): hostile stores and
+//! hostile input built in temp dirs, each ending where it should — a FIFO
+//! named like a message, folder symlink loops, a directory named like a
+//! message, terminal escapes in folder names, a deep or truncated
+//! `users.cfg`, spreadsheet formulas in user fields, secrets without an
+//! end, absurd option values, zip bombs and duplicate ZIP entries, and
+//! folder names that are not UTF-8.
+
+use crate::support::run::{wait_at_most, wait_while_running};
+use crate::support::*;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+const ACCT: &str = "ann@hostile.test";
+
+fn message(i: usize) -> String {
+    format!(
+        "From: a@hostile.test\r\nSubject: {i}\r\nMessage-ID: <{i}@hostile.test>\r\nDate: Mon, 1 Jan 2018 10:00:00 +0000\r\n\r\nbody {i}\r\n"
+    )
+}
+
+/// Runs `run` to its end, or fails the test after `limit` (a hang is the
+/// fault some of these tests are about).
+fn run_within(run: &Run, limit: Duration) -> Outcome {
+    let mut child = run
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let status = match wait_at_most(&mut child, limit) {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}: hung");
+        }
+    };
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout: t_out.join().expect("stdout"),
+        stderr: t_err.join().expect("stderr"),
+        report: Value::Null,
+    }
+}
+
+fn scan_json(store: &Path, extra: &[&str]) -> Value {
+    let o = run_within(
+        &Run::new("scan").arg("--json").arg(store).args(extra),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.code, 0, "{o}");
+    o.stdout_json()
+}
+
+fn folder<'a>(inv: &'a Value, path: &str) -> &'a Value {
+    inv["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("no folder {path}: {}", inv["accounts"][0]["folders"]))
+}
+
+#[cfg(unix)]
+fn mkfifo(p: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path");
+    // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_directory_named_like_a_message_is_reported_and_never_opened() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages(ACCT, "INBOX", 3, message);
+    let msgs = b.folder_dir(ACCT, "INBOX").join("#msgs");
+    mkfifo(&msgs.join("0000fff5.eml"));
+    fs::create_dir_all(msgs.join("0000fff4.eml")).expect("mkdir");
+    // A link to the FIFO is not opened either.
+    std::os::unix::fs::symlink(msgs.join("0000fff5.eml"), msgs.join("0000fff6.eml"))
+        .expect("symlink");
+
+    let inv = scan_json(&b.install, &[]);
+    let f = folder(&inv, "INBOX");
+    assert_eq!(f["items"], 5, "{f}");
+    assert_eq!(f["unreadable"], 2, "{f}");
+    let problems = f["problems"].to_string();
+    assert!(
+        problems.contains("a FIFO (named pipe), not a regular file"),
+        "{problems}"
+    );
+    assert!(problems.contains("a symbolic link to a FIFO"), "{problems}");
+    assert!(
+        problems.contains("0000fff4.eml: a directory named like a message"),
+        "{problems}"
+    );
+
+    let out = tmp.path().join("maildir");
+    let report = tmp.path().join("r.json");
+    let o = run_within(
+        &Run::migrate_to_maildir(&b.install, &out).report(&report),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.code, 3, "failed items: {o}");
+    let r = json(&report);
+    assert_eq!(r["totals"]["migrated"], 3, "{r}");
+    assert_eq!(r["totals"]["failed"], 2, "{r}");
+    assert!(
+        o.stdout.contains("INBOX/0000fff5: unreadable: a FIFO"),
+        "{o}"
+    );
+    assert_eq!(maildir_messages(&out.join(ACCT)).len(), 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn folder_symlinks_are_not_followed_unless_asked_and_loops_end() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages(ACCT, "INBOX", 2, message);
+    b.messages(ACCT, "INBOX/Sub", 1, message);
+    // A loop, and a link to a folder kept outside the store.
+    std::os::unix::fs::symlink("..", b.folder_dir(ACCT, "INBOX/LoopFolder")).expect("symlink");
+    let elsewhere = tmp.path().join("elsewhere/Projects");
+    fs::create_dir_all(elsewhere.join("#msgs")).expect("mkdir");
+    fs::write(elsewhere.join("#msgs/00000001.eml"), message(9)).expect("write");
+    std::os::unix::fs::symlink(&elsewhere, b.folder_dir(ACCT, "Projects")).expect("symlink");
+
+    let inv = scan_json(&b.install, &[]);
+    assert_eq!(inv["totals"]["folders"], 2, "{}", inv["totals"]);
+    assert_eq!(inv["totals"]["mail_items"], 3);
+    let problems = inv["accounts"][0]["problems"].to_string();
+    assert!(
+        problems.contains("LoopFolder: a symbolic link to a directory; not followed"),
+        "{problems}"
+    );
+    assert!(problems.contains("Projects: a symbolic link"), "{problems}");
+
+    let inv = scan_json(&b.install, &["--follow-symlinks"]);
+    let paths: Vec<&str> = inv["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(paths, vec!["INBOX", "INBOX/Sub", "Projects"]);
+    assert_eq!(inv["totals"]["mail_items"], 4);
+    let problems = inv["accounts"][0]["problems"].to_string();
+    assert!(
+        problems.contains("LoopFolder: leads to a directory already walked"),
+        "{problems}"
+    );
+
+    let out = tmp.path().join("maildir");
+    let o = run_within(
+        &Run::migrate_to_maildir(&b.install, &out).arg("--follow-symlinks"),
+        Duration::from_secs(60),
+    );
+    // The loop is a problem of the account's: reported, and in the exit code.
+    assert_eq!(o.code, 3, "{o}");
+    assert!(
+        o.stdout
+            .contains("LoopFolder: leads to a directory already walked"),
+        "{o}"
+    );
+    let total: usize = ["", ".INBOX.Sub", ".Projects"]
+        .iter()
+        .map(|f| maildir_messages(&out.join(ACCT).join(f)).len())
+        .sum();
+    assert_eq!(total, 4);
+}
+
+/// A server that holds the first APPEND for a minute: the first SIGTERM
+/// waits for the message in flight, the second ends the run at once — and
+/// still leaves a report saying it is incomplete.
+#[test]
+fn a_second_sigterm_still_leaves_a_report() {
+    use crate::support::fakeimap::{only_nth, Action, Fake};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages(ACCT, "INBOX", 3, message);
+    let fake = Fake::start(
+        "IMAP4rev1 UIDPLUS LITERAL+",
+        only_nth(1, Action::DelayThenStore(60_000)),
+    );
+    let report = tmp.path().join("r.json");
+    let mut child = Run::migrate(&b.install, &fake.url())
+        .args(["--tls", "none", "--connections", "1", "--io-timeout", "120"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&report)
+        .login(ACCT, "ann", "pw")
+        .spawn(Stdio::piped());
+    wait_while_running(&mut child, Duration::from_secs(30), "an APPEND", || {
+        !fake.state().appends.is_empty()
+    });
+    for _ in 0..2 {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = wait_at_most(&mut child, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("still running 15 s after the second SIGTERM"));
+    assert_eq!(status.code(), Some(4));
+    let r = json(&report);
+    assert_eq!(r["interrupted"], true, "{r}");
+    assert_eq!(r["complete"], false, "{r}");
+}
