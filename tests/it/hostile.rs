@@ -225,3 +225,181 @@ fn a_second_sigterm_still_leaves_a_report() {
     assert_eq!(r["interrupted"], true, "{r}");
     assert_eq!(r["complete"], false, "{r}");
 }
+
+fn users_cfg(dir: &Path, body: &str) -> std::path::PathBuf {
+    fs::create_dir_all(dir).expect("mkdir");
+    let p = dir.join("users.cfg");
+    fs::write(&p, body).expect("write");
+    p
+}
+
+#[test]
+fn a_truncated_or_absurdly_deep_users_cfg_fails_clearly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cut = r#"<config><list name="User"><listitem><variable name="Name">ann</variable><variable name="Dom"#;
+    let p = users_cfg(&tmp.path().join("cut"), cut);
+    let o = Run::new("users").arg(&p).run();
+    assert_eq!(o.code, 3, "{o}");
+    assert!(
+        o.stderr.contains(&format!(
+            "users.cfg ends inside <list name=User> at byte {}",
+            cut.len()
+        )),
+        "{o}"
+    );
+    assert!(!o.stdout.contains("ann"), "no half directory: {o}");
+
+    let d = 100_000;
+    let deep = format!(
+        "<config>{}{}</config>",
+        "<list name=\"User\">".repeat(d),
+        "</list>".repeat(d)
+    );
+    let p = users_cfg(&tmp.path().join("deep"), &deep);
+    let start = std::time::Instant::now();
+    let o = run_within(&Run::new("users").arg(&p), Duration::from_secs(30));
+    assert_eq!(o.code, 3, "{o}");
+    assert!(o.stderr.contains("nest deeper than 32 levels"), "{o}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn formulas_in_user_fields_are_neutralised_in_spreadsheet_csvs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = users_cfg(
+        tmp.path(),
+        r#"<config><list name="User"><listitem>
+<variable name="Name">=cmd</variable><variable name="Domain">x.test</variable>
+<variable name="FullName">=HYPERLINK("http://evil.test","click")</variable>
+<variable name="Description">@SUM(1+1)*cmd|' /C calc'!A0</variable>
+</listitem><listitem>
+<variable name="Name">bob</variable><variable name="Domain">x.test</variable>
+<variable name="FullName">-2+3</variable><variable name="Description">	tab</variable>
+</listitem></list></config>"#,
+    );
+    let o = Run::new("users").arg(&p).args(["--format", "csv"]).run();
+    assert_eq!(o.code, 0, "{o}");
+    let cells: Vec<&str> = o
+        .stdout
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split(','))
+        .collect();
+    for c in &cells {
+        let c = c.trim_start_matches('"');
+        assert!(
+            !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{c:?} in {}",
+            o.stdout
+        );
+    }
+    assert!(o.stdout.contains("'=cmd@x.test"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("\"'=HYPERLINK(\"\"http://evil.test\"\""),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("'-2+3"), "{}", o.stdout);
+    assert!(o.stdout.contains("'\ttab"), "{}", o.stdout);
+
+    let o = Run::new("users")
+        .arg(&p)
+        .args(["--format", "accounts-csv"])
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert!(
+        o.stdout.contains("'=cmd@x.test,'=cmd@x.test,"),
+        "{}",
+        o.stdout
+    );
+    // --accounts reads it back as it was: the login is the real name.
+    use crate::support::fakeimap::Fake;
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages("=cmd@x.test", "INBOX", 1, message);
+    let csv = tmp.path().join("accounts.csv");
+    let rows: Vec<String> = o
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("bob"))
+        .map(|l| {
+            if l.starts_with("'=cmd") {
+                format!("{l}env:PW")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    fs::write(&csv, rows.join("\n")).expect("write");
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS LITERAL+");
+    let o = Run::migrate(&b.install, &fake.url())
+        .args(["--tls", "none", "--accounts"])
+        .arg(&csv)
+        .env("PW", "pw")
+        .state(&tmp.path().join("j.sqlite"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    // AUTHENTICATE PLAIN "\0=cmd@x.test\0pw" (not "'=cmd@x.test").
+    let lines = fake.state().lines.join("\n");
+    assert!(
+        lines.contains("AUTHENTICATE PLAIN AD1jbWRAeC50ZXN0AHB3"),
+        "{lines}"
+    );
+}
+
+#[test]
+fn secrets_are_read_from_bounded_regular_files_and_say_why_not() {
+    use crate::support::fakeimap::Fake;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages(ACCT, "INBOX", 1, message);
+    b.messages("bob@hostile.test", "INBOX", 1, message);
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS LITERAL+");
+    // --password-file /dev/zero: refused at once, saying why.
+    let start = std::time::Instant::now();
+    let o = run_within(
+        &Run::migrate(&b.install, &fake.url())
+            .args(["--tls", "none", "--account", ACCT, "--user", "ann"])
+            .args(["--password-file", "/dev/zero"])
+            .state(&tmp.path().join("j.sqlite")),
+        Duration::from_secs(30),
+    );
+    assert_ne!(o.code, 0, "{o}");
+    assert!(
+        o.stderr
+            .contains("/dev/zero: a character device is not a regular file"),
+        "{o}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    // A CSV secret naming a missing file, and one naming /dev/zero: each
+    // account fails alone with its reason.
+    let csv = tmp.path().join("accounts.csv");
+    fs::write(
+        &csv,
+        format!("source,target_user,secret\n{ACCT},ann,file:/nonexistent/pw\nbob@hostile.test,bob,file:/dev/zero\n"),
+    )
+    .expect("write");
+    let report = tmp.path().join("r.json");
+    let o = run_within(
+        &Run::migrate(&b.install, &fake.url())
+            .args(["--tls", "none", "--accounts"])
+            .arg(&csv)
+            .state(&tmp.path().join("j2.sqlite"))
+            .report(&report),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.code, 3, "{o}");
+    let r = json(&report).to_string();
+    assert!(
+        r.contains("/nonexistent/pw: the file does not exist"),
+        "{r}"
+    );
+    assert!(!r.contains("no credentials for ann"), "{r}");
+    assert!(
+        r.contains("/dev/zero: a character device is not a regular file"),
+        "{r}"
+    );
+}
