@@ -57,12 +57,17 @@ pub struct MigrateArgs {
     /// Do not migrate items flagged 0x8 (probably deleted, not expunged) in index.fld.
     #[arg(long)]
     pub skip_deleted: bool,
-    /// Accounts migrated at the same time.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    /// Accounts migrated at the same time (1 to 64).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_accounts: usize,
-    /// Send at most this many messages per second (whole run).
-    #[arg(long, value_name = "N")]
+    /// Send at most this many messages per second (whole run; above 0, at most 100000).
+    #[arg(long, value_name = "N", value_parser = super::args::positive_rate)]
     pub max_rate: Option<f64>,
+    /// Items larger than this are not read and fail with their size (default 256MiB:
+    /// above Gmail's 35 MB, below any machine's memory; each message is held in memory
+    /// once while it is sent).
+    #[arg(long, value_name = "BYTES", default_value = "256MiB", value_parser = super::args::positive_size)]
+    pub max_message_size: u64,
     /// Maildir: fsync every file (the default syncs the file system once per journal batch).
     #[arg(long)]
     pub fsync: bool,
@@ -100,6 +105,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         skip_deleted: a.skip_deleted,
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
+        max_message_size: a.max_message_size,
         ..MigrateOptions::default()
     };
     if let Some(path) = a.report.clone() {

@@ -32,8 +32,8 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
-    /// Threads that read and prepare items (default: number of CPUs).
-    #[arg(long, global = true)]
+    /// Threads that read and prepare items (default: number of CPUs; 1 to 256).
+    #[arg(long, global = true, value_parser = args::count::<usize, 1, 256>)]
     pub threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,

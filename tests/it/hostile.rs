@@ -403,3 +403,119 @@ fn secrets_are_read_from_bounded_regular_files_and_say_why_not() {
         "{r}"
     );
 }
+
+#[test]
+fn absurd_counts_are_usage_errors() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages(ACCT, "INBOX", 1, message);
+    let to = format!("maildir:{}", tmp.path().join("out").display());
+    for (flag, value, says) in [
+        ("--connections", "20000", "give 1 to 64"),
+        ("--connections", "0", "give 1 to 64"),
+        ("--window", "0", "give 1 to 1024"),
+        ("--window", "99999999", "give 1 to 1024"),
+        ("--batch", "0", "give 1 to 1000"),
+        ("--retries", "1000", "give 0 to 100"),
+        ("--io-timeout", "0", "give 1 to 86400"),
+        ("--connect-timeout", "0", "give 1 to 3600"),
+        ("--parallel-accounts", "0", "give 1 to 64"),
+        ("--parallel-accounts", "100000", "give 1 to 64"),
+        ("--max-rate", "0", "above 0"),
+        ("--max-rate", "inf", "above 0"),
+        ("--max-message-size", "0", "not a positive size"),
+        ("--threads", "0", "give 1 to 256"),
+        ("--threads", "100000", "give 1 to 256"),
+        ("--connections", "four", "not a whole number"),
+    ] {
+        let o = run_within(
+            &Run::migrate(&b.install, &to).args([flag, value]),
+            Duration::from_secs(30),
+        );
+        assert_eq!(o.code, 2, "{flag} {value}: {o}");
+        assert!(
+            o.stderr.contains(&format!("'{flag}")) && o.stderr.contains(says),
+            "{flag} {value}: {o}"
+        );
+    }
+    assert!(!tmp.path().join("out").exists(), "nothing was started");
+}
+
+/// A ZIP backup of one account: `entries` (name, bytes) below
+/// `store/mail/hostile.test/ann/INBOX/#msgs/`, deflated; names listed in
+/// `rename` (from, to: same length) are rewritten afterwards in the local
+/// and central headers, which is how two entries get one name (the ZIP
+/// writer refuses to).
+fn backup_zip(path: &Path, entries: &[(&str, Vec<u8>)], rename: &[(&str, &str)]) {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new(fs::File::create(path).expect("create"));
+    let o = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(format!("store/mail/hostile.test/ann/INBOX/#msgs/{name}"), o)
+            .expect("start");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish");
+    let mut bytes = fs::read(path).expect("read");
+    for (from, to) in rename {
+        assert_eq!(from.len(), to.len());
+        let mut i = 0;
+        while let Some(p) = bytes[i..]
+            .windows(from.len())
+            .position(|x| x == from.as_bytes())
+        {
+            bytes[i + p..i + p + to.len()].copy_from_slice(to.as_bytes());
+            i += p + to.len();
+        }
+    }
+    fs::write(path, bytes).expect("write");
+}
+
+#[test]
+fn a_zip_bomb_and_a_name_stored_twice_are_reported_and_big_messages_capped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let z = tmp.path().join("F20240301T020000Z.zip");
+    let mut bomb = message(1).into_bytes();
+    bomb.extend(std::iter::repeat_n(b'\n', 8 << 20));
+    backup_zip(
+        &z,
+        &[
+            ("00000001.eml", bomb),
+            ("00000002.eml", message(2).into_bytes()),
+            ("0000000X.eml", message(3).into_bytes()),
+        ],
+        &[("0000000X.eml", "00000002.eml")],
+    );
+    let out = tmp.path().join("out");
+    let o = Run::new("unpack").arg(&z).arg("--out").arg(&out).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert!(
+        o.stdout.contains(
+            "WARNING: \"store/mail/hostile.test/ann/INBOX/#msgs/00000001.eml\" expanded from"
+        ) && o.stdout.contains("more than the 200:1 mail reaches"),
+        "{o}"
+    );
+    assert!(
+        o.stdout.contains("#msgs/00000002.eml\" is stored 2 times in the archive: only its last copy was unpacked"),
+        "{o}"
+    );
+    let kept = fs::read_to_string(out.join("store/mail/hostile.test/ann/INBOX/#msgs/00000002.eml"))
+        .expect("read");
+    assert!(kept.contains("Subject: 3"), "the last copy: {kept}");
+    // The 8 MiB message is refused above --max-message-size, the rest goes.
+    let md = tmp.path().join("maildir");
+    let report = tmp.path().join("r.json");
+    let o = Run::migrate_to_maildir(&out, &md)
+        .args(["--max-message-size", "4MiB"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    assert_eq!(o.report["totals"]["failed"], 1, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 1, "{o}");
+    assert!(
+        o.stdout.contains("INBOX/00000001: too large: 8.0 MiB")
+            && o.stdout.contains("more than --max-message-size 4.0 MiB"),
+        "{o}"
+    );
+}
