@@ -175,10 +175,13 @@ pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
     }
 }
 
-/// Writes `text` to stdout, ignoring a closed or failing stdout (the
-/// report is also in the journal and `--report`).
+/// Writes `text` (a report, a table: text for a person) to stdout with
+/// control characters other than newlines escaped (a folder named
+/// `ESC[2J` does not clear the screen), ignoring a closed or failing
+/// stdout (the report is also in the journal and `--report`).
 pub(crate) fn print_report(text: &str) {
     use std::io::Write;
+    let text = crate::text::for_terminal(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
@@ -222,7 +225,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("kerio-migrate: error: {e:#}");
+            eprintln!(
+                "kerio-migrate: error: {}",
+                crate::text::for_terminal(&format!("{e:#}"))
+            );
             ExitCode::from(crate::report::exit::FATAL as u8)
         }
     }

@@ -148,7 +148,7 @@ pub(super) fn run(_cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             serde_json::to_string_pretty(&plan).context("serialising the plan")?
         );
     } else {
-        print!("{}", plan.to_text());
+        super::print_report(&plan.to_text());
     }
     Ok(if errors {
         crate::report::exit::ITEMS_FAILED

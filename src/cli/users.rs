@@ -151,7 +151,16 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
     };
     match &a.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
-        None => print!("{text}"),
+        None => {
+            // Data on a terminal is read by a person: control characters
+            // are escaped there; a pipe or a file gets the exact text.
+            use std::io::IsTerminal;
+            if std::io::stdout().is_terminal() {
+                super::print_report(&text);
+            } else {
+                print!("{text}");
+            }
+        }
     }
     if problems > 0 {
         return Ok(crate::report::exit::ITEMS_FAILED);

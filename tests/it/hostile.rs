@@ -519,3 +519,55 @@ fn a_zip_bomb_and_a_name_stored_twice_are_reported_and_big_messages_capped() {
         "{o}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn control_characters_in_names_are_escaped_for_people_and_bytes_that_are_not_utf8_kept() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = StoreBuilder::new(&tmp.path().join("kerio"));
+    b.messages(ACCT, "INBOX", 1, message);
+    let evil = "Evil\x1b[2J\x1b[31mRed\x07\u{9b}";
+    b.messages(ACCT, evil, 1, message);
+    let latin1 = b
+        .account_dir(ACCT)
+        .join(std::ffi::OsStr::from_bytes(b"Caf\xe9"));
+    fs::create_dir_all(latin1.join("#msgs")).expect("mkdir");
+    fs::write(latin1.join("#msgs/00000001.eml"), message(7)).expect("write");
+
+    let raw = |s: &str| s.contains(['\x1b', '\x07', '\u{9b}']);
+    let o = run_within(&Run::new("scan").arg(&b.install), Duration::from_secs(60));
+    assert_eq!(o.code, 0, "{o}");
+    assert!(!raw(&o.stdout) && !raw(&o.stderr), "{o}");
+    assert!(
+        o.stdout.contains("Evil\\x1b[2J\\x1b[31mRed\\x07\\u{9b}"),
+        "{o}"
+    );
+    // JSON keeps the exact name; the name that is not UTF-8 keeps its byte.
+    let inv = scan_json(&b.install, &[]);
+    let paths: Vec<&str> = inv["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    assert!(paths.contains(&evil), "{paths:?}");
+    assert!(paths.contains(&"Caf%E9"), "{paths:?}");
+    let cafe = folder(&inv, "Caf%E9");
+    let problem = cafe["name_problem"].as_str().expect("problem");
+    assert!(
+        problem.contains("not UTF-8") && problem.contains("%XX"),
+        "{problem}"
+    );
+    assert!(!problem.contains("kept verbatim"), "{problem}");
+    assert!(!inv.to_string().contains('\u{fffd}'));
+
+    let out = tmp.path().join("maildir");
+    let o = run_within(
+        &Run::migrate_to_maildir(&b.install, &out),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.code, 0, "{o}");
+    assert!(!raw(&o.stdout) && !raw(&o.stderr), "{o}");
+    assert_eq!(maildir_messages(&out.join(ACCT).join(".Caf%E9")).len(), 1);
+}

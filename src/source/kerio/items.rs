@@ -160,9 +160,12 @@ impl FolderContents {
                         .or_insert(1);
                     continue;
                 }
-                let mut id = rel.with_extension("").to_string_lossy().replace('\\', "/");
+                // A file name that is not UTF-8 keeps its bytes, `%XX`.
+                let text =
+                    |p: &Path| crate::mutf7::escape_non_utf8(p.as_os_str().as_encoded_bytes());
+                let mut id = text(&rel.with_extension("")).replace('\\', "/");
                 if id.is_empty() {
-                    id = rel.to_string_lossy().into_owned();
+                    id = text(&rel);
                 }
                 c.items.push(ItemRef { id, rel, refused });
             }

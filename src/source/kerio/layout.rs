@@ -489,10 +489,16 @@ fn walk_folder(
     let parent_problem = parent.and_then(|p| tree.folders[p].name_problem.clone());
     let name_problem = problem
         .map(|e| {
-            format!(
-                "directory name {:?} is not valid modified UTF-7 ({e}); kept verbatim",
-                String::from_utf8_lossy(raw_name)
-            )
+            if std::str::from_utf8(raw_name).is_ok() {
+                format!(
+                    "directory name {decoded:?} is not valid modified UTF-7 ({e}); kept verbatim"
+                )
+            } else {
+                format!(
+                    "directory name {decoded:?} is not valid modified UTF-7 ({e}) and not UTF-8: \
+                     each byte that is not UTF-8 is written %XX in the folder and mailbox name"
+                )
+            }
         })
         .or(parent_problem);
     match names.root.take() {
