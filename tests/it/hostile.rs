@@ -98,7 +98,18 @@ fn a_fifo_or_a_directory_named_like_a_message_is_reported_and_never_opened() {
     std::os::unix::fs::symlink(msgs.join("0000fff5.eml"), msgs.join("0000fff6.eml"))
         .expect("symlink");
 
+    // FIFOs named like a folder's metadata are not opened either.
+    b.messages(ACCT, "Piped", 1, message);
+    mkfifo(&b.folder_dir(ACCT, "Piped").join("index.fld"));
+    mkfifo(&b.folder_dir(ACCT, "Piped").join("status.fld"));
+
     let inv = scan_json(&b.install, &[]);
+    let piped = inv["accounts"][0].to_string();
+    assert!(
+        piped.contains("Piped/index.fld: a FIFO (named pipe), not a regular file")
+            && piped.contains("Piped/status.fld: a FIFO (named pipe), not a regular file"),
+        "{piped}"
+    );
     let f = folder(&inv, "INBOX");
     assert_eq!(f["items"], 5, "{f}");
     assert_eq!(f["unreadable"], 2, "{f}");
@@ -121,7 +132,7 @@ fn a_fifo_or_a_directory_named_like_a_message_is_reported_and_never_opened() {
     );
     assert_eq!(o.code, 3, "failed items: {o}");
     let r = json(&report);
-    assert_eq!(r["totals"]["migrated"], 3, "{r}");
+    assert_eq!(r["totals"]["migrated"], 4, "{r}");
     assert_eq!(r["totals"]["failed"], 2, "{r}");
     assert!(
         o.stdout.contains("INBOX/0000fff5: unreadable: a FIFO"),

@@ -40,7 +40,7 @@ const MAX_DEPTH: usize = 12;
 /// The compression format of a file, from its first bytes or its name.
 pub fn compression(path: &Path) -> Option<&'static str> {
     let mut head = [0u8; 262];
-    let n = fs::File::open(path)
+    let n = crate::source::item::open_regular(path)
         .and_then(|mut f| {
             let mut total = 0;
             loop {

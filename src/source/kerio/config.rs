@@ -144,10 +144,17 @@ fn named_entity(name: &str) -> Option<char> {
 impl CfgTree {
     /// Reads a file (UTF-8, else Windows-1252).
     pub fn load(path: &Path) -> Result<CfgTree, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Only a regular file is opened (a FIFO named users.cfg is refused).
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut crate::source::item::open_regular(path).map_err(io)?,
+            &mut bytes,
+        )
+        .map_err(io)?;
         let text = decode_unlabelled(&bytes);
         CfgTree::parse(&text, path)
     }
