@@ -373,6 +373,42 @@ mod tests {
     }
 
     #[test]
+    fn a_large_literal_is_announced_with_its_length_and_copied_once() {
+        let mb = Mailbox::try_from("INBOX".to_string()).expect("mailbox");
+        let data = vec![b'x'; 10_000];
+        let msgs = [WireMsg {
+            data: &data,
+            flags: vec![],
+            date: None,
+        }];
+        // LITERAL- allows {n+} only up to 4096 bytes: a sync literal.
+        let cmd = build_append(
+            &caps(&["LITERAL-"]),
+            &mb,
+            command_tag(9).expect("tag"),
+            9,
+            &msgs,
+        )
+        .expect("build");
+        assert_eq!(cmd.chunks.len(), 2);
+        assert_eq!(cmd.chunks[0], b"A9 APPEND INBOX {10000}\r\n");
+        assert_eq!(cmd.chunks[1].len(), 10_002);
+        assert_eq!(&cmd.chunks[1][..10_000], &data[..]);
+        assert!(!cmd.non_sync);
+        let cmd = build_append(
+            &caps(&["LITERAL+"]),
+            &mb,
+            command_tag(9).expect("tag"),
+            9,
+            &msgs,
+        )
+        .expect("build");
+        assert_eq!(cmd.chunks.len(), 1);
+        assert!(cmd.chunks[0].starts_with(b"A9 APPEND INBOX {10000+}\r\nxxx"));
+        assert!(cmd.non_sync);
+    }
+
+    #[test]
     fn multiappend_bytes() {
         let mb = Mailbox::try_from("Say \"Hi\"".to_string()).expect("mailbox");
         let tag = Tag::try_from("M1").expect("tag");
