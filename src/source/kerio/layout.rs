@@ -426,21 +426,22 @@ pub fn walk_account_with(
     for e in top {
         let raw = os_bytes(&e.file_name());
         let name = String::from_utf8_lossy(&raw).into_owned();
-        if is_dir(&e) && !links.is_folder_dir(&e, &mut tree.problems) {
-            continue;
-        }
         if !is_dir(&e) {
             // filter.siv, folder.map, settings.usr, stats.usr, sub.fld
             // (research §1.3) and anything else: not folders, counted by name.
             tree.skipped.add_file(&name);
             continue;
         }
-        if raw == b"#deleted" && recoverable_to.is_some() {
-            deleted = Some(e.path());
+        let walked = raw == b"#deleted" && recoverable_to.is_some();
+        if is_system_dir(&raw) && !walked {
+            tree.skipped.add_dir(&name);
             continue;
         }
-        if is_system_dir(&raw) {
-            tree.skipped.add_dir(&name);
+        if !links.is_folder_dir(&e, &mut tree.problems) {
+            continue;
+        }
+        if walked {
+            deleted = Some(e.path());
             continue;
         }
         walk_folder(
@@ -541,9 +542,6 @@ fn walk_folder(
         }
     };
     for e in entries {
-        if is_dir(&e) && !links.is_folder_dir(&e, &mut tree.problems) {
-            continue;
-        }
         if !is_dir(&e) {
             // index.fld, status.fld, search.fld … are per-folder metadata;
             // every file is counted by name, the notes say which are odd.
@@ -557,6 +555,9 @@ fn walk_folder(
         }
         if is_system_dir(&raw) {
             tree.skipped.add_dir(&String::from_utf8_lossy(&raw));
+            continue;
+        }
+        if !links.is_folder_dir(&e, &mut tree.problems) {
             continue;
         }
         walk_folder(tree, links, e.path(), &raw, Some(me), names.clone());
