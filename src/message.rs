@@ -115,71 +115,78 @@ pub struct LineEnds {
 /// Normalises every line end to CRLF and makes the data end with CRLF.
 /// Empty input stays empty. Returns the input unchanged (no copy) when it
 /// already conforms.
-pub fn normalize_crlf(raw: Vec<u8>) -> (Vec<u8>, LineEnds) {
+pub fn normalize_crlf(mut raw: Vec<u8>) -> (Vec<u8>, LineEnds) {
     let mut ends = LineEnds::default();
     if raw.is_empty() {
         return (raw, ends);
     }
-    // Fast path: scan for any bare CR or LF.
-    let mut conforming = true;
+    // First pass: how many bytes the normalised message needs beyond the
+    // source (one per bare CR or LF, two for a final CRLF).
     let n = raw.len();
+    let mut extra = 0usize;
     let mut i = 0;
     while i < n {
-        match raw[i] {
-            b'\r' => {
-                if i + 1 < n && raw[i + 1] == b'\n' {
-                    i += 2;
-                    continue;
-                }
-                conforming = false;
-                break;
-            }
-            b'\n' => {
-                conforming = false;
-                break;
-            }
-            _ => i += 1,
+        match memchr2(b'\r', b'\n', &raw[i..]) {
+            None => break,
+            Some(p) => i += p,
         }
+        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+            i += 2;
+            continue;
+        }
+        if raw[i] == b'\r' {
+            ends.bare_cr = true;
+        } else {
+            ends.bare_lf = true;
+        }
+        extra += 1;
+        i += 1;
     }
-    let ends_ok = raw.ends_with(b"\r\n");
-    if conforming && ends_ok {
+    if !matches!(raw[n - 1], b'\r' | b'\n') {
+        ends.final_added = true;
+        extra += 2;
+    }
+    if extra == 0 {
         return (raw, ends);
     }
-    let mut out = Vec::with_capacity(n + n / 32 + 2);
-    let mut i = 0;
-    while i < n {
-        let b = raw[i];
-        match b {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if i + 1 < n && raw[i + 1] == b'\n' {
-                    i += 2;
-                } else {
-                    ends.bare_cr = true;
-                    i += 1;
-                }
-            }
-            b'\n' => {
-                ends.bare_lf = true;
-                out.extend_from_slice(b"\r\n");
-                i += 1;
-            }
-            _ => {
-                // Copy the run up to the next line end in one go.
-                let run_end = raw[i..]
-                    .iter()
-                    .position(|&c| c == b'\r' || c == b'\n')
-                    .map_or(n, |p| i + p);
-                out.extend_from_slice(&raw[i..run_end]);
-                i = run_end;
-            }
+    // Second pass, in place from the end: the message is never held twice
+    // (a 3 GiB message needs 3 GiB and the bytes added, not 6 GiB).
+    raw.resize(n + extra, 0);
+    let mut w = n + extra;
+    if ends.final_added {
+        raw[w - 2..w].copy_from_slice(b"\r\n");
+        w -= 2;
+    }
+    let mut r = n;
+    while r > 0 {
+        // Copy the run after the last line end before `r` in one go.
+        let start = raw[..r]
+            .iter()
+            .rposition(|&c| c == b'\r' || c == b'\n')
+            .map_or(0, |p| p + 1);
+        let len = r - start;
+        raw.copy_within(start..r, w - len);
+        w -= len;
+        r = start;
+        if r == 0 {
+            break;
         }
+        // raw[r - 1] is a line end: CRLF, bare LF or bare CR, each CRLF.
+        if raw[r - 1] == b'\n' && r >= 2 && raw[r - 2] == b'\r' {
+            r -= 2;
+        } else {
+            r -= 1;
+        }
+        raw[w - 2..w].copy_from_slice(b"\r\n");
+        w -= 2;
     }
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-        ends.final_added = true;
-    }
-    (out, ends)
+    debug_assert_eq!(w, 0);
+    (raw, ends)
+}
+
+/// The position of the first `a` or `b` in `hay`.
+fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == a || c == b)
 }
 
 /// The header block: everything before the first empty line (or all of
@@ -501,7 +508,39 @@ mod tests {
         assert_eq!(&got[..input.len()], &input[..]);
     }
 
+    /// The plain forward normalisation the in-place one must equal.
+    fn crlf_reference(raw: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < raw.len() {
+            match raw[i] {
+                b'\r' if raw.get(i + 1) == Some(&b'\n') => {
+                    out.extend_from_slice(b"\r\n");
+                    i += 2;
+                }
+                b'\r' | b'\n' => {
+                    out.extend_from_slice(b"\r\n");
+                    i += 1;
+                }
+                b => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        if !out.is_empty() && !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn in_place_crlf_equals_the_reference(v in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\r', b'\n', b'x']), 0..200)) {
+            let (got, _) = normalize_crlf(v.clone());
+            proptest::prop_assert_eq!(got, crlf_reference(&v));
+        }
+
         #[test]
         fn crlf_is_idempotent_and_strips_to_same_text(v in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             let (once, _) = normalize_crlf(v.clone());

@@ -217,13 +217,30 @@ pub fn decode(name: &str) -> Result<String, Utf7Error> {
 }
 
 /// A directory name decoded for display and mapping, never failing: a name
-/// that is not valid mUTF-7 is kept verbatim (lossily converted to UTF-8 if
-/// it is not even UTF-8) and the reason is returned alongside.
+/// that is not valid mUTF-7 is kept verbatim when it is UTF-8, else with
+/// each byte that is not UTF-8 written `%XX` ([`escape_non_utf8`]), and
+/// the reason is returned alongside.
 pub fn decode_lenient(raw: &[u8]) -> (String, Option<Utf7Error>) {
     match decode_bytes(raw) {
         Ok(s) => (s, None),
-        Err(e) => (String::from_utf8_lossy(raw).into_owned(), Some(e)),
+        Err(e) => (escape_non_utf8(raw), Some(e)),
     }
+}
+
+/// `raw` as text: its UTF-8 parts as they are, every byte that is not part
+/// of valid UTF-8 as `%XX` (upper-case hex): `Caf\xe9` → `Caf%E9`. No byte
+/// is lost or replaced by U+FFFD, so two names that differ on disk stay
+/// different.
+pub fn escape_non_utf8(raw: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(raw.len() + 4);
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -253,6 +270,15 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_are_percent_escaped() {
+        let (name, err) = decode_lenient(b"Caf\xe9 \xff\xfe&AOk-");
+        assert_eq!(name, "Caf%E9 %FF%FE&AOk-");
+        assert!(err.is_some());
+        assert_ne!(decode_lenient(b"\xe9").0, decode_lenient(b"\xe8").0);
+        assert_eq!(escape_non_utf8("Crédit".as_bytes()), "Crédit");
+    }
+
+    #[test]
     fn malformed_is_an_error_not_a_panic() {
         for bad in [
             "&Jjo!-", "&AOk", "&A-", "&AOl-", "&2D0-", "&AGE-", "a\u{e9}b", "&&-", "&-&",
@@ -263,7 +289,7 @@ mod tests {
         assert_eq!(kept, "&Jjo!-");
         assert!(err.is_some());
         let (kept, err) = decode_lenient(b"caf\xe9");
-        assert_eq!(kept, "caf\u{fffd}");
+        assert_eq!(kept, "caf%E9");
         assert!(matches!(err, Some(Utf7Error::RawNonAscii { offset: 3 })));
     }
 

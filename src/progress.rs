@@ -156,6 +156,9 @@ impl Progress {
     /// A reporter for one account, counted into this one as well: a bar of
     /// its own on a terminal, a line when it finishes otherwise.
     pub fn account(&self, label: &str) -> AccountProgress<'_> {
+        // An account named from a directory may hold control characters.
+        let label = crate::text::escape_controls(label);
+        let label = label.as_ref();
         let bar = self.multi.as_ref().map(|m| {
             let pb = m.add(ProgressBar::new(0));
             pb.set_style(style(
@@ -184,6 +187,8 @@ impl Progress {
 
     /// Prints a line without tearing the bars.
     pub fn println(&self, msg: &str) {
+        let msg = crate::text::for_terminal(msg);
+        let msg = msg.as_ref();
         match &self.multi {
             Some(m) => {
                 let _ = m.println(msg);

@@ -309,7 +309,7 @@ pub fn scan(
         ai.problems = walk.problems.clone();
         ai.notes = walk.notes.clone();
         ai.in_users_cfg = walk.listed;
-        ai.dir = account.dir.display().to_string();
+        ai.dir = crate::mutf7::escape_non_utf8(account.dir.as_os_str().as_encoded_bytes());
         for folder in walk {
             if !selection.folder(&folder.path) {
                 continue;
@@ -406,7 +406,7 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInvento
             .collect(),
         unrecognised_type_code: d.unrecognised_type_code,
         name_problem: folder.name_problem.clone(),
-        dir: folder.dir.display().to_string(),
+        dir: crate::mutf7::escape_non_utf8(folder.dir.as_os_str().as_encoded_bytes()),
         has_index: folder.index.as_ref().is_some_and(|i| !i.fallback),
         index_source: folder.index.as_ref().map(|i| {
             i.file

@@ -1,10 +1,64 @@
 //! Text for people: byte sizes, samples of ids, columns padded to their
 //! display width (CJK and emoji folder names keep tables aligned).
 
-/// `s` cut (with `…`) and padded with spaces to `w` terminal columns, so
-/// tables stay aligned with CJK and emoji folder names.
+use std::borrow::Cow;
+
+fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    if (c as u32) < 0x80 {
+        let _ = write!(out, "\\x{:02x}", c as u32);
+    } else {
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+    }
+}
+
+/// `s` with every control character (C0 including newline and tab, DEL,
+/// C1) written as `\x1b` / `\u{9b}`: a name from the store shown to a
+/// person can neither move the cursor, clear the screen, recolour the
+/// terminal nor start a new line. JSON output keeps the exact name.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_control(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A text for a terminal (a report, a table, a warning): every control
+/// character but the newline escaped as [`escape_controls`] does.
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_control(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c != '\n' && is_control(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` (control characters escaped) cut (with `…`) and padded with spaces
+/// to `w` terminal columns, so tables stay aligned with CJK and emoji
+/// folder names.
 pub fn pad(s: &str, w: usize) -> String {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let s = escape_controls(s);
+    let s = s.as_ref();
     let mut out = String::new();
     if s.width() <= w {
         out.push_str(s);
@@ -25,9 +79,9 @@ pub fn pad(s: &str, w: usize) -> String {
     out
 }
 
-/// Display width of `s` in terminal columns.
+/// Display width of `s` in terminal columns, as [`pad`] shows it.
 pub fn display_width(s: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(s)
+    unicode_width::UnicodeWidthStr::width(escape_controls(s).as_ref())
 }
 
 /// `1.5 MiB`-style sizes.
@@ -151,6 +205,20 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_are_escaped_for_people() {
+        let name = "Evil\x1b[2J\x1b[31mred\x07\u{9b}1m\nnext\tcol";
+        assert_eq!(
+            escape_controls(name),
+            "Evil\\x1b[2J\\x1b[31mred\\x07\\u{9b}1m\\x0anext\\x09col"
+        );
+        assert_eq!(for_terminal("a\x1b[2J\nb\r"), "a\\x1b[2J\nb\\x0d");
+        assert!(matches!(escape_controls("Crédit 日本"), Cow::Borrowed(_)));
+        let cell = pad("a\x1bb", 8);
+        assert_eq!(cell, "a\\x1bb  ");
+        assert_eq!(display_width("a\x1bb"), 6);
+    }
 
     #[test]
     fn bytes() {

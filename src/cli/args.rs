@@ -77,6 +77,11 @@ pub struct SourceArgs {
     /// 365 days) into a folder `Recovered` (skipped by default).
     #[arg(long)]
     pub include_recoverable: bool,
+    /// Follow folder directories that are symbolic links (each directory is walked
+    /// once, by device and inode, so a link loop ends). By default such links are
+    /// reported and not walked.
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 /// `--archive-folders` values.
@@ -107,6 +112,7 @@ impl SourceArgs {
             archive_dir: self.archive_dir.clone(),
             archive_to,
             recoverable_to: self.include_recoverable.then(|| "Recovered".to_string()),
+            follow_symlinks: self.follow_symlinks,
         })
     }
 
@@ -246,10 +252,10 @@ pub struct ImapArgs {
     #[arg(long)]
     pub insecure: bool,
     /// TCP connect timeout, in seconds.
-    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = count::<u64, 1, 3600>)]
     pub connect_timeout: u64,
     /// Read/write timeout of every network call, in seconds.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = count::<u64, 1, 86400>)]
     pub io_timeout: u64,
     /// Login on the target for the one account given with --account.
     #[arg(long, value_name = "LOGIN")]
@@ -300,23 +306,59 @@ pub struct ImapArgs {
     /// Folder under which public folders are created.
     #[arg(long, default_value = "Public", value_name = "NAME")]
     pub public_prefix: String,
-    /// Append connections per account.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// Append connections per account (1 to 64).
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = count::<usize, 1, 64>)]
     pub connections: usize,
-    /// APPEND commands in flight per connection.
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    /// APPEND commands in flight per connection (1 to 1024).
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = count::<usize, 1, 1024>)]
     pub window: usize,
-    /// Messages per MULTIAPPEND command (1 disables MULTIAPPEND).
-    #[arg(long, default_value_t = 50, value_name = "N")]
+    /// Messages per MULTIAPPEND command (1 disables MULTIAPPEND; at most 1000).
+    #[arg(long, default_value_t = 50, value_name = "N", value_parser = count::<usize, 1, 1000>)]
     pub batch: usize,
     /// NUL bytes when the server has no BINARY.
     #[arg(long, value_enum, default_value = "strip")]
     pub nul: NulArg,
     /// Bytes uploaded per target account in any 24 hours (e.g. 500M for
     /// Gmail); when used up the account waits.
-    #[arg(long, value_name = "BYTES", value_parser = crate::text::parse_size)]
+    #[arg(long, value_name = "BYTES", value_parser = positive_size)]
     pub max_bytes_per_day: Option<u64>,
-    /// Reconnections and resends before a message is reported failed.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    /// Reconnections and resends before a message is reported failed (0 to 100).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = count::<u32, 0, 100>)]
     pub retries: u32,
+}
+
+/// A count on the command line between `MIN` and `MAX` (a usage error,
+/// exit 2, otherwise): every count has a sane maximum, so that
+/// `--connections 20000` is refused instead of exhausting the machine, and
+/// 0 is refused where it would mean that nothing can happen.
+pub fn count<T, const MIN: u64, const MAX: u64>(s: &str) -> Result<T, String>
+where
+    T: TryFrom<u64>,
+{
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if !(MIN..=MAX).contains(&n) {
+        return Err(format!("{n} is out of range: give {MIN} to {MAX}"));
+    }
+    T::try_from(n).map_err(|_| format!("{n} is too large"))
+}
+
+/// A byte size (`500M`, `2GB`) that is not 0.
+pub fn positive_size(s: &str) -> Result<u64, String> {
+    match crate::text::parse_size(s)? {
+        0 => Err("0 bytes would allow nothing: give a size above 0".into()),
+        n => Ok(n),
+    }
+}
+
+/// Messages per second: a positive number, at most 100,000.
+pub fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 100_000.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of messages per second above 0 and at most 100000"
+        )),
+    }
 }

@@ -119,10 +119,9 @@ fn read_password(a: &DavArgs) -> anyhow::Result<Option<String>> {
         return Ok(Some(pw));
     }
     if let Some(f) = &a.dav_password_file {
-        let text = std::fs::read_to_string(f)
+        let pw = crate::dest::imap::accounts::read_secret_file(f)
             .with_context(|| format!("--dav-password-file {}", f.display()))?;
-        let first = text.lines().next().unwrap_or("").to_string();
-        return Ok(Some(first));
+        return Ok(Some(secrecy::ExposeSecret::expose_secret(&pw).to_string()));
     }
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {

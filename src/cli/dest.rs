@@ -148,6 +148,7 @@ fn logins(i: &ImapArgs, select: &SelectArgs) -> anyhow::Result<Logins> {
             AccountLogin {
                 target_user: user.clone(),
                 secret,
+                secret_error: None,
             },
         );
     } else if i.password_env.is_some() || i.password_file.is_some() {
@@ -157,11 +158,13 @@ fn logins(i: &ImapArgs, select: &SelectArgs) -> anyhow::Result<Logins> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         for row in imap::parse_accounts_csv(path, &text)? {
+            let mut secret_error = None;
             let mut secret = match row.secret.resolve() {
                 Ok(s) => s,
                 Err(e) => {
                     // That account fails alone, with the reason.
                     tracing::warn!("{}: {e}", row.source);
+                    secret_error = Some(e.to_string());
                     None
                 }
             };
@@ -178,6 +181,7 @@ fn logins(i: &ImapArgs, select: &SelectArgs) -> anyhow::Result<Logins> {
                 AccountLogin {
                     target_user: row.target_user,
                     secret,
+                    secret_error,
                 },
             );
         }

@@ -65,12 +65,17 @@ pub struct MigrateArgs {
     /// Do not migrate items flagged 0x8 (probably deleted, not expunged) in index.fld.
     #[arg(long)]
     pub skip_deleted: bool,
-    /// Accounts migrated at the same time.
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    /// Accounts migrated at the same time (1 to 64).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_accounts: usize,
-    /// Send at most this many messages per second (whole run).
-    #[arg(long, value_name = "N")]
+    /// Send at most this many messages per second (whole run; above 0, at most 100000).
+    #[arg(long, value_name = "N", value_parser = super::args::positive_rate)]
     pub max_rate: Option<f64>,
+    /// Items larger than this are not read and fail with their size (default 256MiB:
+    /// above Gmail's 35 MB, below any machine's memory; each message is held in memory
+    /// once while it is sent).
+    #[arg(long, value_name = "BYTES", default_value = "256MiB", value_parser = super::args::positive_size)]
+    pub max_message_size: u64,
     /// Maildir: fsync every file (the default syncs the file system once per journal batch).
     #[arg(long)]
     pub fsync: bool,
@@ -108,8 +113,26 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         skip_deleted: a.skip_deleted,
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
+        max_message_size: a.max_message_size,
         ..MigrateOptions::default()
     };
+    if let Some(path) = a.report.clone() {
+        let journal_path = state.display().to_string();
+        super::on_hard_stop(move || {
+            let stub = serde_json::json!({
+                "complete": false,
+                "interrupted": true,
+                "exit_code": crate::report::exit::INTERRUPTED,
+                "reason": "stopped at once by a second interrupt: the counts are in the journal; run the same command again to resume",
+                "journal": journal_path,
+            });
+            let _ = std::fs::write(&path, format!("{stub:#}\n"));
+            eprintln!(
+                "kerio-migrate: wrote an incomplete report to {}",
+                path.display()
+            );
+        });
+    }
     let progress = crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
     let report = migrate(
         store.as_ref(),
@@ -122,6 +145,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     progress.finish();
     let json = report.to_json();
     if let Some(path) = &a.report {
+        super::clear_hard_stop();
         std::fs::write(path, &json)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }

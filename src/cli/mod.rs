@@ -34,8 +34,8 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
-    /// Threads that read and prepare items (default: number of CPUs).
-    #[arg(long, global = true)]
+    /// Threads that read and prepare items (default: number of CPUs; 1 to 256).
+    #[arg(long, global = true, value_parser = args::count::<usize, 1, 256>)]
     pub threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
@@ -132,6 +132,28 @@ pub fn is_imap_library(target: &str) -> bool {
     .any(|t| target == *t || target.starts_with(&format!("{t}::")))
 }
 
+/// What a command leaves behind when a second interrupt ends it at once
+/// (its report, saying it is incomplete); run before the process exits.
+type HardStop = Box<dyn Fn() + Send>;
+
+static HARD_STOP: std::sync::Mutex<Vec<HardStop>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `f` to run when a second interrupt ends the process at once,
+/// so that every stop path leaves a report.
+pub(crate) fn on_hard_stop(f: impl Fn() + Send + 'static) {
+    if let Ok(mut v) = HARD_STOP.lock() {
+        v.push(Box::new(f));
+    }
+}
+
+/// Forgets what [`on_hard_stop`] registered (the command wrote its own
+/// report).
+pub(crate) fn clear_hard_stop() {
+    if let Ok(mut v) = HARD_STOP.lock() {
+        v.clear();
+    }
+}
+
 /// Set by Ctrl-C / SIGTERM: stop taking new work, finish what is in flight.
 fn install_interrupt() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -139,6 +161,11 @@ fn install_interrupt() -> Arc<AtomicBool> {
     let _ = ctrlc::set_handler(move || {
         if f.swap(true, Ordering::SeqCst) {
             eprintln!("kerio-migrate: second interrupt, exiting now");
+            if let Ok(v) = HARD_STOP.try_lock() {
+                for h in v.iter() {
+                    h();
+                }
+            }
             std::process::exit(crate::report::exit::INTERRUPTED);
         }
         eprintln!(
@@ -160,10 +187,13 @@ pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
     }
 }
 
-/// Writes `text` to stdout, ignoring a closed or failing stdout (the
-/// report is also in the journal and `--report`).
+/// Writes `text` (a report, a table: text for a person) to stdout with
+/// control characters other than newlines escaped (a folder named
+/// `ESC[2J` does not clear the screen), ignoring a closed or failing
+/// stdout (the report is also in the journal and `--report`).
 pub(crate) fn print_report(text: &str) {
     use std::io::Write;
+    let text = crate::text::for_terminal(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
@@ -208,7 +238,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("kerio-migrate: error: {e:#}");
+            eprintln!(
+                "kerio-migrate: error: {}",
+                crate::text::for_terminal(&format!("{e:#}"))
+            );
             ExitCode::from(crate::report::exit::FATAL as u8)
         }
     }

@@ -10,15 +10,6 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
-fn positive_rate(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a positive number of messages per second"
-        )),
-    }
-}
-
 /// `plan` arguments.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -33,12 +24,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub offline: bool,
     /// Messages per second for the ETA (for the whole run, like `migrate --max-rate`).
-    #[arg(long, alias = "max-rate", value_name = "N", value_parser = positive_rate)]
+    #[arg(long, alias = "max-rate", value_name = "N", value_parser = super::args::positive_rate)]
     pub rate: Option<f64>,
     /// Daily upload budget per account for the ETA (`500MB`, `2GB`, `1GiB`; also taken
     /// from `--max-bytes-per-day`); with the gmail preset Gmail's 500 MB/day applies unless
     /// given.
-    #[arg(long, value_name = "N", value_parser = crate::text::parse_size)]
+    #[arg(long, value_name = "N", value_parser = super::args::positive_size)]
     pub bytes_per_day: Option<u64>,
     /// Leave out items flagged deleted (0x8) in index.fld, as `migrate --skip-deleted` does.
     #[arg(long)]
@@ -162,11 +153,11 @@ pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             serde_json::to_string_pretty(&plan).context("serialising the plan")?
         );
     } else {
-        print!("{}", plan.to_text());
-        print!(
-            "{}",
-            super::config::text(&plan.settings, cli.run_file.as_deref())
-        );
+        super::print_report(&plan.to_text());
+        super::print_report(&super::config::text(
+            &plan.settings,
+            cli.run_file.as_deref(),
+        ));
     }
     Ok(if errors {
         crate::report::exit::ITEMS_FAILED

@@ -139,7 +139,7 @@ pub(super) fn store_dir(
             );
         }
     } else {
-        eprint!("{}", report.to_text());
+        eprint!("{}", crate::text::for_terminal(&report.to_text()));
     }
     if rejected > 0 {
         eprintln!(

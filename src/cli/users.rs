@@ -72,7 +72,16 @@ fn orphans(path: &std::path::Path, dir: &Directory) -> Vec<String> {
 
 pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
     let users_path = find_users_cfg(&a.path)?;
-    let users = CfgTree::load(&users_path)?;
+    let users = match CfgTree::load(&users_path) {
+        Ok(t) => t,
+        Err(e) if e.is_damaged() => {
+            // A damaged directory is not an empty one: say so, and exit
+            // as for items that failed.
+            eprintln!("kerio-migrate: error: {e}");
+            return Ok(crate::report::exit::ITEMS_FAILED);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let ms_path = a.mailserver_cfg.clone().or_else(|| {
         users_path
             .parent()
@@ -142,7 +151,16 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
     };
     match &a.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
-        None => print!("{text}"),
+        None => {
+            // Data on a terminal is read by a person: control characters
+            // are escaped there; a pipe or a file gets the exact text.
+            use std::io::IsTerminal;
+            if std::io::stdout().is_terminal() {
+                super::print_report(&text);
+            } else {
+                print!("{text}");
+            }
+        }
     }
     if problems > 0 {
         return Ok(crate::report::exit::ITEMS_FAILED);

@@ -83,7 +83,7 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", v.to_text());
+        super::print_report(&v.to_text());
     }
     Ok(v.exit_code)
 }

@@ -159,6 +159,7 @@ impl FolderJob<'_> {
             done,
             now: self.run.now,
             chunk: self.run.opts.chunk,
+            max_size: self.run.opts.max_message_size,
         };
         let ledger = RefCell::new(ledger);
         let run = self.run;

@@ -65,7 +65,16 @@ pub struct MigrateOptions {
     pub parallel_accounts: usize,
     /// Messages per second over the whole run (`None`: unlimited).
     pub max_rate: Option<f64>,
+    /// Items larger than this many bytes are not read: each fails with
+    /// its size ([`DEFAULT_MAX_MESSAGE_SIZE`] by default).
+    pub max_message_size: u64,
 }
+
+/// The default `--max-message-size`: 256 MiB, seven times Gmail's 35 MB
+/// limit and far below what a machine has (each message is held in memory
+/// once while it is prepared and sent; chunks of them are read in
+/// parallel).
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 256 * 1024 * 1024;
 
 impl Default for MigrateOptions {
     fn default() -> Self {
@@ -77,6 +86,7 @@ impl Default for MigrateOptions {
             queue: 64,
             parallel_accounts: 2,
             max_rate: None,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 }

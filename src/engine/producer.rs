@@ -71,6 +71,8 @@ pub(super) struct Producer<'a> {
     pub now: i64,
     /// Items read in parallel at a time.
     pub chunk: usize,
+    /// Items larger than this are not read.
+    pub max_size: u64,
 }
 
 impl Producer<'_> {
@@ -104,6 +106,12 @@ impl Producer<'_> {
 
     /// Reads and prepares one item.
     pub fn prepare(&self, item: &Item, stat: SrcStat) -> Produced {
+        if stat.size > self.max_size {
+            return Produced::Unreadable {
+                item: item.id.clone(),
+                reason: super::reason::too_large(stat.size, self.max_size),
+            };
+        }
         let (raw, mtime) = match item.read() {
             Ok(d) => (d.bytes, d.mtime),
             Err(e) => {
@@ -117,6 +125,13 @@ impl Producer<'_> {
             size: raw.len() as u64,
             mtime: mtime.or(stat.mtime),
         };
+        if src.size > self.max_size {
+            // The file grew after it was listed.
+            return Produced::Unreadable {
+                item: item.id.clone(),
+                reason: super::reason::too_large(src.size, self.max_size),
+            };
+        }
         let p = message::prepare(raw);
         if p.anomalies.empty {
             return Produced::Empty {
@@ -201,6 +216,7 @@ mod tests {
             done,
             now: 2_000_000_000,
             chunk,
+            max_size: super::super::DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 

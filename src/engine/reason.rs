@@ -43,6 +43,15 @@ pub(super) fn unreadable(e: impl Display) -> String {
     format!("unreadable: {e}")
 }
 
+/// Failed: larger than `--max-message-size`; not read.
+pub(super) fn too_large(size: u64, max: u64) -> String {
+    format!(
+        "too large: {} ({size} bytes), more than --max-message-size {}; not read",
+        crate::text::human_bytes(size),
+        crate::text::human_bytes(max)
+    )
+}
+
 /// Failed: a previous run sent it and reconciliation could not tell.
 pub(super) fn in_doubt(why: &str) -> String {
     format!("arrival in doubt: a previous run sent it and the target cannot tell whether it arrived ({why}); not sent again (rerun to check again)")

@@ -467,6 +467,33 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
+/// The characters a spreadsheet reads as the start of a formula (OWASP's
+/// CSV-injection list): `=`, `+`, `-`, `@`, TAB and CR.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One CSV field for a file meant for spreadsheets: a value that starts
+/// like a formula (`=HYPERLINK(…)`, `=cmd|…`) gets a leading `'`, so that
+/// Excel, LibreOffice and Sheets show it as text instead of running it;
+/// then quoted as [`csv_field`] does. `--accounts` strips that `'` again
+/// when it reads the file back.
+pub fn spreadsheet_field(s: &str) -> String {
+    if s.starts_with(FORMULA_STARTS) {
+        csv_field(&format!("'{s}"))
+    } else {
+        csv_field(s)
+    }
+}
+
+fn spreadsheet_row(fields: &[&str]) -> String {
+    let mut s = fields
+        .iter()
+        .map(|f| spreadsheet_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    s.push_str("\r\n");
+    s
+}
+
 fn csv_row(fields: &[&str]) -> String {
     let mut s = fields
         .iter()
@@ -514,7 +541,7 @@ impl Directory {
         let listed = |u: &&User| opts.include_builtin || !u.builtin;
         match f {
             Format::Csv => {
-                s.push_str(&csv_row(&[
+                s.push_str(&spreadsheet_row(&[
                     "email",
                     "name",
                     "domain",
@@ -532,7 +559,7 @@ impl Directory {
                         .clone()
                         .or_else(|| u.password_stored.clone())
                         .unwrap_or_default();
-                    s.push_str(&csv_row(&[
+                    s.push_str(&spreadsheet_row(&[
                         &u.email,
                         &u.name,
                         &u.domain,
@@ -551,14 +578,14 @@ impl Directory {
                 }
             }
             Format::AccountsCsv => {
-                s.push_str(&csv_row(&["source", "target_user", "secret"]));
+                s.push_str(&spreadsheet_row(&["source", "target_user", "secret"]));
                 for u in self.users.iter().filter(listed) {
-                    s.push_str(&csv_row(&[&u.email, &u.email, ""]));
+                    s.push_str(&spreadsheet_row(&[&u.email, &u.email, ""]));
                 }
                 for o in &self.orphans {
                     // Inert as it is (no account is named "# …"); remove
                     // the "# " to migrate it.
-                    s.push_str(&csv_row(&[
+                    s.push_str(&spreadsheet_row(&[
                         &format!("# {o}"),
                         o,
                         "",
@@ -821,6 +848,26 @@ mod tests {
             decrypt_d3s_checked("D3S:zz95d2bfad3b1a2abb53f8d6efdafc9ef0cdb947f0ff2757"),
             Err("not hexadecimal".into())
         );
+    }
+
+    #[test]
+    fn formulas_are_neutralised_in_spreadsheet_csvs() {
+        for (v, want) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("plain", "plain"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(spreadsheet_field(v), want, "{v:?}");
+        }
     }
 
     #[test]

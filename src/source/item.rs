@@ -200,12 +200,72 @@ impl Item {
 /// A file's bytes and its modification time (Unix seconds, negative before
 /// 1970).
 pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = open_regular(path)?;
     let meta = f.metadata()?;
     let mtime = meta.modified().ok().map(signed_secs);
     let mut buf = Vec::with_capacity(meta.len() as usize);
     f.read_to_end(&mut buf)?;
     Ok((buf, mtime))
+}
+
+/// What a file that is not a regular file is, in a few words (`a FIFO`,
+/// `a directory`), or `None` for a regular file.
+pub fn not_regular(ft: &std::fs::FileType) -> Option<&'static str> {
+    if ft.is_file() {
+        return None;
+    }
+    if ft.is_dir() {
+        return Some("a directory");
+    }
+    if ft.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if ft.is_socket() {
+            return Some("a socket");
+        }
+        if ft.is_block_device() {
+            return Some("a block device");
+        }
+        if ft.is_char_device() {
+            return Some("a character device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens `path` for reading only when it is a regular file. The type is
+/// checked before opening (`stat`, which never blocks) and again on the
+/// open file; the open itself is non-blocking, so a FIFO swapped in
+/// between cannot hang the reader. Anything else fails with
+/// [`io::ErrorKind::InvalidInput`] saying what the file is.
+pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: not opened"),
+        )
+    };
+    if let Some(what) = not_regular(&std::fs::metadata(path)?.file_type()) {
+        return Err(refuse(what));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = o.open(path)?;
+    if let Some(what) = not_regular(&f.metadata()?.file_type()) {
+        return Err(refuse(what));
+    }
+    Ok(f)
 }
 
 fn signed_secs(t: SystemTime) -> i64 {
@@ -271,6 +331,21 @@ mod tests {
         assert_eq!(e.source.to_string(), "compressed (gzip)");
         assert_eq!(e.path, p);
         assert!(it.stat().is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_never_opened() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("0000fff5.eml");
+        let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("cstring");
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = read_file(&p).expect_err("a FIFO");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        let e = open_regular(t.path()).expect_err("a directory");
+        assert!(e.to_string().contains("a directory"), "{e}");
     }
 
     #[test]

@@ -161,6 +161,10 @@ pub struct SourceOptions {
     /// Walk each account's recoverable items (Kerio's `#deleted`) as one
     /// more folder, with this mailbox name (`Recovered`).
     pub recoverable_to: Option<String>,
+    /// Follow folder directories that are symbolic links (each directory
+    /// is walked once, by device and inode, so a link loop ends); by
+    /// default they are reported and not walked.
+    pub follow_symlinks: bool,
 }
 
 /// Where the archive goes: an account and a folder in it.

@@ -12,6 +12,7 @@ mod export_dav;
 mod export_fixtures;
 mod fuzz_regressions;
 mod golden;
+mod hostile;
 mod imap_dovecot;
 mod imap_fake;
 mod maildir_dovecot;

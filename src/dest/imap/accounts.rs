@@ -82,13 +82,66 @@ impl SecretRef {
     }
 }
 
-/// Reads a secret file: its first line, without the line end.
-pub fn read_secret_file(p: &Path) -> Result<SecretString, AccountsError> {
-    let s = std::fs::read_to_string(p).map_err(|source| AccountsError::Io {
+/// The most a secret file is read: a password or a token is far shorter;
+/// `/dev/zero` or a log file named by mistake is not read to its end.
+pub const MAX_SECRET_BYTES: u64 = 4096;
+
+/// Reads at most `max` bytes of `p` (one more, to tell that it is longer),
+/// opening it only when it is a regular file (a FIFO or a device is
+/// refused, saying which; the open does not block).
+pub fn read_regular_bounded(p: &Path, max: u64) -> Result<Vec<u8>, AccountsError> {
+    use std::io::Read;
+    let io = |source: std::io::Error| AccountsError::Io {
         path: p.to_path_buf(),
         source,
+    };
+    let refuse = |why: String| AccountsError::Secret(format!("{}: {why}", p.display()));
+    let meta = std::fs::metadata(p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            refuse("the file does not exist".into())
+        } else {
+            io(e)
+        }
     })?;
-    let line = s.lines().next().unwrap_or("").to_string();
+    if !meta.is_file() {
+        return Err(refuse(format!(
+            "{} is not a regular file: a secret is read only from a regular file",
+            file_kind(&meta.file_type())
+        )));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = o.open(p).map_err(io)?;
+    if !f.metadata().map_err(io)?.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    let mut buf = Vec::new();
+    f.take(max + 1).read_to_end(&mut buf).map_err(io)?;
+    Ok(buf)
+}
+
+/// Reads a secret file: its first line, without the line end. Only a
+/// regular file is opened (see [`read_regular_bounded`]), and at most
+/// [`MAX_SECRET_BYTES`] are read.
+pub fn read_secret_file(p: &Path) -> Result<SecretString, AccountsError> {
+    let refuse = |why: String| AccountsError::Secret(format!("{}: {why}", p.display()));
+    let buf = read_regular_bounded(p, MAX_SECRET_BYTES)?;
+    let end = buf.iter().position(|&b| b == b'\n');
+    if end.is_none() && buf.len() as u64 > MAX_SECRET_BYTES {
+        return Err(refuse(format!(
+            "the first line is longer than {MAX_SECRET_BYTES} bytes: not a secret file"
+        )));
+    }
+    let line = &buf[..end.unwrap_or(buf.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = std::str::from_utf8(line)
+        .map_err(|_| refuse("the first line is not UTF-8".into()))?
+        .to_string();
     if line.is_empty() {
         return Err(AccountsError::Secret(format!(
             "{}: the first line is empty",
@@ -96,6 +149,31 @@ pub fn read_secret_file(p: &Path) -> Result<SecretString, AccountsError> {
         )));
     }
     Ok(SecretString::from(line))
+}
+
+/// What a file that is not a regular file is (`the FIFO`, `the directory`).
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_dir() {
+        "a directory"
+    } else {
+        "the file"
+    }
 }
 
 /// One row of the mapping.
@@ -151,6 +229,16 @@ fn is_comment(line: &str) -> bool {
     line.starts_with('#') && !head.eq_ignore_ascii_case("#public@")
 }
 
+/// A cell as `users --format accounts-csv` wrote it, without the `'` put
+/// in front of a value that starts like a spreadsheet formula (`=`, `+`,
+/// `-`, `@`, TAB, CR).
+fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// Parses the `--accounts` CSV: a header naming `source`, `target_user`
 /// and `secret` (any order, other columns ignored), then one row per
 /// account. Source accounts are matched case-insensitively. A line whose
@@ -194,7 +282,11 @@ pub fn parse_accounts_csv(path: &Path, text: &str) -> Result<Vec<AccountRow>, Ac
     let mut seen = HashMap::new();
     for (n, line) in lines {
         let f = csv_fields(line).map_err(|e| syntax(n, e))?;
-        let get = |i: usize| f.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+        let get = |i: usize| {
+            f.get(i)
+                .map(|s| unneutralise(s.trim()).to_string())
+                .unwrap_or_default()
+        };
         let source = get(cs);
         let target_user = get(ct);
         if source.is_empty() || target_user.is_empty() {
@@ -253,6 +345,11 @@ mod tests {
         assert_eq!(rows[1].secret, SecretRef::Env("PUB_PW".into()));
         assert_eq!(rows[2].target_user, "b,ob");
         assert_eq!(rows[2].secret, SecretRef::File("/run/pw".into()));
+        // A value neutralised for spreadsheets reads back as it was.
+        let rows = parse_accounts_csv(p, "source,target_user,secret\r\n'-x@example.com,'=x,\r\n")
+            .expect("parse");
+        assert_eq!(rows[0].source, "-x@example.com");
+        assert_eq!(rows[0].target_user, "=x");
     }
 
     #[test]
@@ -265,6 +362,46 @@ mod tests {
         assert!(parse_accounts_csv(p, "a,b\nx,y\n").is_err());
         assert!(parse_accounts_csv(p, "source,target_user\nx,y\nX,z\n").is_err());
         assert!(parse_accounts_csv(p, "source,target_user\n,y\n").is_err());
+    }
+
+    #[test]
+    fn secret_files_are_bounded_regular_files() {
+        let err = |p: &Path| match read_secret_file(p) {
+            Ok(_) => panic!("{} was read", p.display()),
+            Err(e) => e.to_string(),
+        };
+        let e = err(Path::new("/dev/zero"));
+        assert!(
+            e.contains("a character device is not a regular file"),
+            "{e}"
+        );
+        let d = tempfile::tempdir().expect("tmp");
+        let e = err(&d.path().join("nonexistent"));
+        assert!(e.contains("nonexistent: the file does not exist"), "{e}");
+        let e = err(d.path());
+        assert!(e.contains("a directory is not a regular file"), "{e}");
+        let long = d.path().join("long");
+        std::fs::write(&long, "x".repeat(5000)).expect("write");
+        let e = err(&long);
+        assert!(e.contains("longer than 4096 bytes"), "{e}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let fifo = d.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("path");
+            // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let e = err(&fifo);
+            assert!(
+                e.contains("a FIFO (named pipe) is not a regular file"),
+                "{e}"
+            );
+        }
+        // A long file whose first line is short is fine.
+        let ok = d.path().join("ok");
+        std::fs::write(&ok, format!("pw\r\n{}", "y".repeat(100_000))).expect("write");
+        let s = read_secret_file(&ok).expect("read");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&s), "pw");
     }
 
     #[test]

@@ -126,8 +126,21 @@ impl TokenCache {
 
 fn fetch_token(user: &str, source: &str, from: &TokenSource) -> Result<SecretString, ImapError> {
     let raw = match from {
-        TokenSource::File(p) => std::fs::read_to_string(p)
-            .map_err(|e| ImapError::Token(format!("cannot read {}: {e}", p.display())))?,
+        TokenSource::File(p) => {
+            // A token is a few KB at most; 64 KiB bounds a file named by
+            // mistake (`/dev/zero`, a log).
+            const MAX_TOKEN: u64 = 64 * 1024;
+            let bytes = super::accounts::read_regular_bounded(p, MAX_TOKEN)
+                .map_err(|e| ImapError::Token(format!("cannot read the token: {e}")))?;
+            if bytes.len() as u64 > MAX_TOKEN {
+                return Err(ImapError::Token(format!(
+                    "{}: longer than {MAX_TOKEN} bytes: not a token file",
+                    p.display()
+                )));
+            }
+            String::from_utf8(bytes)
+                .map_err(|_| ImapError::Token(format!("{}: the token is not UTF-8", p.display())))?
+        }
         TokenSource::Command(cmd) => {
             let cmd = cmd.replace("{user}", &shell_quote(user));
             let out = std::process::Command::new("sh")

@@ -188,6 +188,10 @@ pub struct AccountLogin {
     pub target_user: String,
     /// Its password (`None`: the admin login, or no credentials).
     pub secret: Option<SecretString>,
+    /// Why the secret its row names could not be read (a file that is
+    /// missing, too long, or not a regular file): the account fails with
+    /// this reason.
+    pub secret_error: Option<String>,
 }
 
 /// How source accounts log in on the target.
@@ -242,6 +246,10 @@ impl Logins {
                 password: pw,
                 mech: self.mech,
             }
+        } else if let Some(e) = row.and_then(|r| r.secret_error.as_deref()) {
+            return Err(DestError::Credentials(format!(
+                "the secret of {id} (target login {user}) cannot be read: {e}"
+            )));
         } else if let Some((admin, pw)) = &self.admin {
             Credentials::Master {
                 authzid: user,
@@ -380,6 +388,7 @@ mod tests {
             AccountLogin {
                 target_user: "bob".into(),
                 secret: Some(SecretString::from("b".to_string())),
+                secret_error: None,
             },
         );
         let (c, _) = l.resolve(&acct("Bob", false)).expect("row");

@@ -40,7 +40,7 @@ const MAX_DEPTH: usize = 12;
 /// The compression format of a file, from its first bytes or its name.
 pub fn compression(path: &Path) -> Option<&'static str> {
     let mut head = [0u8; 262];
-    let n = fs::File::open(path)
+    let n = crate::source::item::open_regular(path)
         .and_then(|mut f| {
             let mut total = 0;
             loop {
@@ -243,6 +243,13 @@ impl Walker<'_> {
             let name = raw.to_string_lossy().into_owned();
             let path = e.path();
             let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
+            if is_dir && e.file_type().map(|t| t.is_symlink()).unwrap_or(false) {
+                self.tree.notes.push(format!(
+                    "{}: a symbolic link to a directory in the archive; not followed",
+                    path.display()
+                ));
+                continue;
+            }
             if depth == 0 {
                 let compressed = (!is_dir).then(|| compression(&path)).flatten();
                 if is_dir || compressed.is_some() {

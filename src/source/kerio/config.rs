@@ -41,6 +41,43 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// The file ends before the elements it opened are closed (a copy cut
+    /// short): what it holds is not the whole directory.
+    #[error("{path} ends inside {inside} at byte {position}: the file is cut short")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The innermost element still open (`<list name=User>`).
+        inside: String,
+        /// Where it ends.
+        position: u64,
+    },
+    /// Elements nest deeper than any Kerio file does: not read further, so
+    /// that a hostile file costs bounded memory and time.
+    #[error("{path}: elements nest deeper than {max} levels at byte {position}: not a Kerio configuration file")]
+    TooDeep {
+        /// The file.
+        path: PathBuf,
+        /// The limit ([`MAX_DEPTH`]).
+        max: usize,
+        /// Where the limit was passed.
+        position: u64,
+    },
+}
+
+/// How deep elements may nest. Kerio's files nest four levels
+/// (`config`/`list`/`listitem`/`variable`); a few more are allowed.
+pub const MAX_DEPTH: usize = 32;
+
+impl ConfigError {
+    /// The file is damaged (cut short or not a Kerio file), as opposed to
+    /// unreadable.
+    pub fn is_damaged(&self) -> bool {
+        matches!(
+            self,
+            ConfigError::Truncated { .. } | ConfigError::TooDeep { .. } | ConfigError::Xml { .. }
+        )
+    }
 }
 
 /// Text of a file that says nothing of its encoding: UTF-8 when it is,
@@ -107,10 +144,17 @@ fn named_entity(name: &str) -> Option<char> {
 impl CfgTree {
     /// Reads a file (UTF-8, else Windows-1252).
     pub fn load(path: &Path) -> Result<CfgTree, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
+        let io = |source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Only a regular file is opened (a FIFO named users.cfg is refused).
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut crate::source::item::open_regular(path).map_err(io)?,
+            &mut bytes,
+        )
+        .map_err(io)?;
         let text = decode_unlabelled(&bytes);
         CfgTree::parse(&text, path)
     }
@@ -121,8 +165,12 @@ impl CfgTree {
             path: path.display().to_string(),
             ..CfgTree::default()
         };
-        let mut reader = Reader::from_str(xml.trim_start_matches('\u{feff}'));
+        let input = xml.trim_start_matches('\u{feff}');
+        let input_len = input.len() as u64;
+        let mut reader = Reader::from_str(input);
         let mut stack: Vec<Open> = Vec::new();
+        // What each open element is, for the message of a file cut short.
+        let mut opened: Vec<(String, bool)> = Vec::new();
         let mut text = String::new();
         let xml_err = |reader: &Reader<&[u8]>, e: String| ConfigError::Xml {
             path: path.to_path_buf(),
@@ -130,16 +178,41 @@ impl CfgTree {
             reason: e,
         };
         loop {
-            let ev = reader
-                .read_event()
-                .map_err(|e| xml_err(&reader, e.to_string()))?;
+            let ev = match reader.read_event() {
+                Ok(ev) => ev,
+                // An element cut in the middle (`<variable name="Dom`).
+                Err(_) if reader.buffer_position() >= input_len && !opened.is_empty() => {
+                    return Err(ConfigError::Truncated {
+                        path: path.to_path_buf(),
+                        inside: innermost(&opened),
+                        position: reader.buffer_position(),
+                    });
+                }
+                Err(e) => return Err(xml_err(&reader, e.to_string())),
+            };
             match ev {
-                Event::Eof => break,
+                Event::Eof => {
+                    if !opened.is_empty() {
+                        return Err(ConfigError::Truncated {
+                            path: path.to_path_buf(),
+                            inside: innermost(&opened),
+                            position: reader.buffer_position(),
+                        });
+                    }
+                    break;
+                }
                 Event::Start(_) | Event::Empty(_) => {
                     let is_empty = matches!(ev, Event::Empty(_));
                     let (Event::Start(e) | Event::Empty(e)) = ev else {
                         continue;
                     };
+                    if !is_empty && stack.len() >= MAX_DEPTH {
+                        return Err(ConfigError::TooDeep {
+                            path: path.to_path_buf(),
+                            max: MAX_DEPTH,
+                            position: reader.buffer_position(),
+                        });
+                    }
                     let elem = e.name().as_ref().to_string();
                     let name_attr = e
                         .try_get_attribute("name")
@@ -150,6 +223,7 @@ impl CfgTree {
                         })
                         .transpose()
                         .map_err(|er| xml_err(&reader, er.to_string()))?;
+                    let name_attr_shown = name_attr.clone();
                     let lower = elem.to_ascii_lowercase();
                     let open = if lower == "variable" {
                         text.clear();
@@ -197,6 +271,10 @@ impl CfgTree {
                             push_var(&mut tree, &stack, n, String::new());
                         }
                     } else {
+                        opened.push(match (&open, &name_attr_shown) {
+                            (Open::Container(_), Some(n)) => (format!("<{elem} name={n}>"), true),
+                            _ => (format!("<{elem}>"), false),
+                        });
                         stack.push(open);
                     }
                 }
@@ -228,6 +306,7 @@ impl CfgTree {
                     }
                 }
                 Event::End(_) => {
+                    opened.pop();
                     if let Some(Open::Variable(n)) = stack.pop() {
                         let value = std::mem::take(&mut text);
                         push_var(&mut tree, &stack, n, value);
@@ -308,6 +387,18 @@ impl CfgTree {
         }
         s
     }
+}
+
+/// The innermost container still open (`<list name=User>`), else the
+/// innermost element.
+fn innermost(opened: &[(String, bool)]) -> String {
+    opened
+        .iter()
+        .rev()
+        .find(|(_, container)| *container)
+        .or(opened.last())
+        .map(|(d, _)| d.clone())
+        .unwrap_or_default()
 }
 
 /// An open element while parsing.
@@ -443,6 +534,49 @@ mod tests {
     fn windows_1252_fallback() {
         assert_eq!(decode_unlabelled("Köln".as_bytes()), "Köln");
         assert_eq!(decode_unlabelled(b"K\xf6ln \x80 \x93x\x94"), "Köln € “x”");
+    }
+
+    #[test]
+    fn a_file_cut_short_says_where_and_inside_what() {
+        for xml in [
+            r#"<config><list name="User"><listitem><variable name="Name">ann</variable>"#,
+            r#"<config><list name="User"><listitem><variable name="Name">ann</variable><variable name="Dom"#,
+        ] {
+            let e = CfgTree::parse(xml, Path::new("users.cfg")).expect_err("cut short");
+            assert!(
+                matches!(&e, ConfigError::Truncated { inside, position, .. }
+                    if inside == "<list name=User>" && *position == xml.len() as u64),
+                "{e}"
+            );
+            assert!(e.is_damaged());
+            assert!(e
+                .to_string()
+                .starts_with("users.cfg ends inside <list name=User> at byte "));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_stops_at_the_limit_in_linear_time() {
+        let d = 100_000;
+        let xml = format!(
+            "<config>{}{}</config>",
+            "<list name=\"U\">".repeat(d),
+            "</list>".repeat(d)
+        );
+        let start = std::time::Instant::now();
+        let e = CfgTree::parse(&xml, Path::new("users.cfg")).expect_err("too deep");
+        assert!(
+            matches!(e, ConfigError::TooDeep { max: MAX_DEPTH, .. }),
+            "{e}"
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // As deep as Kerio's own files is fine.
+        let ok = format!(
+            "<config>{}{}</config>",
+            "<list name=\"U\">".repeat(MAX_DEPTH - 1),
+            "</list>".repeat(MAX_DEPTH - 1)
+        );
+        assert!(CfgTree::parse(&ok, Path::new("users.cfg")).is_ok());
     }
 
     #[test]

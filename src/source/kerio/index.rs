@@ -172,11 +172,16 @@ impl Index {
 
     /// Reads and parses `path`. A missing file is "no metadata" (`Ok(None)`).
     pub fn load(path: &Path) -> std::io::Result<Option<Index>> {
-        match std::fs::read(path) {
-            Ok(data) => Ok(Some(Index::parse(&data))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        use std::io::Read;
+        // Only a regular file is opened: a FIFO named index.fld is refused.
+        let mut f = match crate::source::item::open_regular(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut data = Vec::new();
+        f.read_to_end(&mut data)?;
+        Ok(Some(Index::parse(&data)))
     }
 
     /// The record for an item id (any case, any leading zeros).
@@ -368,7 +373,7 @@ impl Status {
     /// missing.
     pub fn load(path: &Path) -> std::io::Result<Option<Status>> {
         use std::io::Read;
-        let f = match std::fs::File::open(path) {
+        let f = match crate::source::item::open_regular(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),

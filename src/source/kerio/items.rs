@@ -28,6 +28,10 @@ pub struct ItemRef {
     pub id: String,
     /// The path below `#msgs`, as on disk.
     pub rel: PathBuf,
+    /// Why the file is never opened (it is a FIFO, a socket, a device, or
+    /// a link to one): the item is listed, so that it is counted and fails
+    /// with this reason, but nothing reads it.
+    pub refused: Option<String>,
 }
 
 impl ItemRef {
@@ -125,8 +129,26 @@ impl FolderContents {
                 };
                 let ft = entry.file_type();
                 if ft.is_dir() {
+                    if is_eml(entry.path()) {
+                        c.problems.push(format!(
+                            "{}: a directory named like a message; walked as a subdirectory of #msgs",
+                            entry.path().display()
+                        ));
+                    }
                     continue;
                 }
+                // The type is known from the listing; a link is followed
+                // with `stat` (which never blocks), never by opening it.
+                let refused = if ft.is_symlink() {
+                    match std::fs::metadata(entry.path()) {
+                        Ok(m) => crate::source::item::not_regular(&m.file_type())
+                            .map(|w| format!("a symbolic link to {w}: not opened")),
+                        Err(e) => Some(format!("a symbolic link that cannot be followed: {e}")),
+                    }
+                } else {
+                    crate::source::item::not_regular(&ft)
+                        .map(|w| format!("{w}, not a regular file: not opened"))
+                };
                 let Ok(rel) = entry.path().strip_prefix(&msgs_dir).map(Path::to_path_buf) else {
                     continue;
                 };
@@ -138,11 +160,14 @@ impl FolderContents {
                         .or_insert(1);
                     continue;
                 }
-                let mut id = rel.with_extension("").to_string_lossy().replace('\\', "/");
+                // A file name that is not UTF-8 keeps its bytes, `%XX`.
+                let text =
+                    |p: &Path| crate::mutf7::escape_non_utf8(p.as_os_str().as_encoded_bytes());
+                let mut id = text(&rel.with_extension("")).replace('\\', "/");
                 if id.is_empty() {
-                    id = rel.to_string_lossy().into_owned();
+                    id = text(&rel);
                 }
-                c.items.push(ItemRef { id, rel });
+                c.items.push(ItemRef { id, rel, refused });
             }
         }
         c.items.sort_by_cached_key(|i| id_sort_key(&i.id));
@@ -186,6 +211,7 @@ impl FolderContents {
             .iter()
             .step_by(step)
             .take(n)
+            .filter(|it| it.refused.is_none())
             .filter_map(|it| read_head(&self.path(it), 16 * 1024).ok())
             .filter(|head| !head.is_empty())
             .map(|head| kind::kind_from_content(&head))
@@ -212,7 +238,7 @@ impl FolderContents {
 
 pub(super) fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    std::fs::File::open(path)?
+    crate::source::item::open_regular(path)?
         .take(limit)
         .read_to_end(&mut buf)?;
     Ok(buf)

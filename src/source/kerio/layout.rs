@@ -348,18 +348,80 @@ impl Store {
 /// in [`AccountTree::problems`] and skipped; only an unreadable account
 /// directory is an error.
 pub fn walk_account(account: &Account) -> Result<AccountTree, StoreError> {
-    walk_account_with(account, None)
+    walk_account_with(account, None, false)
+}
+
+/// How folder directories that are symbolic links are treated: never
+/// followed unless asked; when followed, a directory already walked (by
+/// device and inode) is not walked again, so a link loop
+/// (`INBOX/Loop -> ..`) ends at once.
+struct Links {
+    follow: bool,
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+impl Links {
+    fn new(follow: bool, account_dir: &Path) -> Links {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(k) = dev_ino(account_dir) {
+            seen.insert(k);
+        }
+        Links { follow, seen }
+    }
+
+    /// Whether entry `e` is a folder directory to walk; a link that is not
+    /// followed, or a directory met before, is reported in `problems`.
+    fn is_folder_dir(&mut self, e: &fs::DirEntry, problems: &mut Vec<String>) -> bool {
+        let link = e.file_type().map(|t| t.is_symlink()).unwrap_or(false);
+        if !is_dir(e) {
+            return false;
+        }
+        if link && !self.follow {
+            problems.push(format!(
+                "{}: a symbolic link to a directory; not followed (--follow-symlinks follows folder links)",
+                e.path().display()
+            ));
+            return false;
+        }
+        match dev_ino(&e.path()) {
+            Some(k) if !self.seen.insert(k) => {
+                problems.push(format!(
+                    "{}: leads to a directory already walked (a symbolic link loop or a second link); not walked again",
+                    e.path().display()
+                ));
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+fn dev_ino(p: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        None
+    }
 }
 
 /// [`walk_account`]; with `recoverable_to`, the account's `#deleted`
 /// (Kerio's deleted-items recovery store) is a mail folder whose path is
 /// `#deleted` and whose mailbox is that name, instead of being skipped.
+/// Folder directories that are symbolic links are reported and skipped
+/// unless `follow_symlinks`.
 pub fn walk_account_with(
     account: &Account,
     recoverable_to: Option<&str>,
+    follow_symlinks: bool,
 ) -> Result<AccountTree, StoreError> {
     let mut tree = AccountTree::default();
     let top = dir_entries(&account.dir)?;
+    let mut links = Links::new(follow_symlinks, &account.dir);
     let mut deleted = None;
     for e in top {
         let raw = os_bytes(&e.file_name());
@@ -370,15 +432,26 @@ pub fn walk_account_with(
             tree.skipped.add_file(&name);
             continue;
         }
-        if raw == b"#deleted" && recoverable_to.is_some() {
-            deleted = Some(e.path());
-            continue;
-        }
-        if is_system_dir(&raw) {
+        let walked = raw == b"#deleted" && recoverable_to.is_some();
+        if is_system_dir(&raw) && !walked {
             tree.skipped.add_dir(&name);
             continue;
         }
-        walk_folder(&mut tree, e.path(), &raw, None, Names::default());
+        if !links.is_folder_dir(&e, &mut tree.problems) {
+            continue;
+        }
+        if walked {
+            deleted = Some(e.path());
+            continue;
+        }
+        walk_folder(
+            &mut tree,
+            &mut links,
+            e.path(),
+            &raw,
+            None,
+            Names::default(),
+        );
     }
     if let (Some(dir), Some(to)) = (deleted, recoverable_to) {
         // Last, so that the user's own folders come first.
@@ -387,7 +460,7 @@ pub fn walk_account_with(
             ..Names::default()
         };
         let i = tree.folders.len();
-        walk_folder(&mut tree, dir, b"#deleted", None, names);
+        walk_folder(&mut tree, &mut links, dir, b"#deleted", None, names);
         for f in &mut tree.folders[i..] {
             f.mail_by_place = Some("Kerio's deleted-items recovery store (#deleted)");
         }
@@ -407,6 +480,7 @@ struct Names {
 
 fn walk_folder(
     tree: &mut AccountTree,
+    links: &mut Links,
     dir: PathBuf,
     raw_name: &[u8],
     parent: Option<usize>,
@@ -416,10 +490,16 @@ fn walk_folder(
     let parent_problem = parent.and_then(|p| tree.folders[p].name_problem.clone());
     let name_problem = problem
         .map(|e| {
-            format!(
-                "directory name {:?} is not valid modified UTF-7 ({e}); kept verbatim",
-                String::from_utf8_lossy(raw_name)
-            )
+            if std::str::from_utf8(raw_name).is_ok() {
+                format!(
+                    "directory name {decoded:?} is not valid modified UTF-7 ({e}); kept verbatim"
+                )
+            } else {
+                format!(
+                    "directory name {decoded:?} is not valid modified UTF-7 ({e}) and not UTF-8: \
+                     each byte that is not UTF-8 is written %XX in the folder and mailbox name"
+                )
+            }
         })
         .or(parent_problem);
     match names.root.take() {
@@ -477,7 +557,10 @@ fn walk_folder(
             tree.skipped.add_dir(&String::from_utf8_lossy(&raw));
             continue;
         }
-        walk_folder(tree, e.path(), &raw, Some(me), names.clone());
+        if !links.is_folder_dir(&e, &mut tree.problems) {
+            continue;
+        }
+        walk_folder(tree, links, e.path(), &raw, Some(me), names.clone());
     }
 }
 

@@ -46,7 +46,11 @@ impl Source for Store {
         let own = if self.is_archive_account(account) {
             AccountTree::default()
         } else {
-            walk_account_with(account, self.options.recoverable_to.as_deref())?
+            walk_account_with(
+                account,
+                self.options.recoverable_to.as_deref(),
+                self.options.follow_symlinks,
+            )?
         };
         let mut skipped = own.skipped.clone();
         let mut problems = own.problems.clone();
@@ -354,7 +358,9 @@ fn shared_folder(
         .map(|it| {
             let rec = c.record(it);
             let path = c.path(it);
-            let (kind, kind_source) = if mail_folder {
+            let (kind, kind_source) = if it.refused.is_some() {
+                (decision.kind, KindSource::Folder)
+            } else if mail_folder {
                 item_kind_in_mail_folder(rec.and_then(|r| r.class.as_deref()), || {
                     read_head(&path, KIND_HEAD).ok()
                 })
@@ -363,7 +369,13 @@ fn shared_folder(
             };
             Item {
                 id: it.id.clone(),
-                origin: Origin::File(path),
+                origin: match &it.refused {
+                    Some(why) => Origin::Unreadable {
+                        path,
+                        why: why.clone(),
+                    },
+                    None => Origin::File(path),
+                },
                 meta: rec
                     .zip(index_file.as_ref())
                     .map(|(r, f)| item_meta(r, f, move_time)),

@@ -85,7 +85,11 @@ pub(crate) fn build_append(
     let mut bytes = 0;
     let tag_len = tag.as_ref().len();
     for (index, msg) in msgs.iter().enumerate() {
-        let message = literal(caps, msg.data)?;
+        // The codec copies a literal into what it returns: it is given a
+        // one-byte stand-in of the same kind and mode, the length in its
+        // announcement is set to the real one, and the message goes into
+        // the command once (a large message is not held three times).
+        let message = stand_in(literal(caps, msg.data)?);
         let cmd = Command {
             tag: tag.clone(),
             body: CommandBody::Append {
@@ -105,6 +109,7 @@ pub(crate) fn build_append(
                 frags.len()
             )));
         };
+        let head = &with_length(head, msg.data.len())?;
         let cur = chunks.len() - 1;
         if index == 0 {
             chunks[cur].extend_from_slice(head);
@@ -117,8 +122,10 @@ pub(crate) fn build_append(
         } else {
             non_sync = true;
         }
+        debug_assert_eq!(data.len(), 1, "the stand-in");
         let cur = chunks.len() - 1;
-        chunks[cur].extend_from_slice(data);
+        chunks[cur].reserve_exact(msg.data.len() + 2);
+        chunks[cur].extend_from_slice(msg.data);
         bytes += msg.data.len();
     }
     let cur = chunks.len() - 1;
@@ -153,6 +160,47 @@ fn literal<'a>(caps: &Capabilities, data: &'a [u8]) -> Result<LiteralOrLiteral8<
             "message cannot be sent as a literal: {e}"
         ))),
     }
+}
+
+/// A one-byte literal of the same kind (literal or literal8) and mode as
+/// `real`.
+fn stand_in(real: LiteralOrLiteral8<'_>) -> LiteralOrLiteral8<'static> {
+    const ONE: &[u8] = b"x";
+    match real {
+        LiteralOrLiteral8::Literal(l) => {
+            let mode = l.mode();
+            match Literal::try_from(ONE) {
+                Ok(mut lit) => {
+                    lit.set_mode(mode);
+                    LiteralOrLiteral8::Literal(lit)
+                }
+                Err(_) => LiteralOrLiteral8::Literal8(Literal8 {
+                    data: Cow::Borrowed(ONE),
+                    mode,
+                }),
+            }
+        }
+        LiteralOrLiteral8::Literal8(l) => LiteralOrLiteral8::Literal8(Literal8 {
+            data: Cow::Borrowed(ONE),
+            mode: l.mode,
+        }),
+    }
+}
+
+/// `head` (a line ending in the announcement `{1}` / `{1+}` of the
+/// stand-in) announcing `len` bytes instead.
+fn with_length(head: &[u8], len: usize) -> Result<Vec<u8>, ImapError> {
+    let open = head.iter().rposition(|&b| b == b'{');
+    let Some(open) = open.filter(|&o| head.get(o + 1) == Some(&b'1')) else {
+        return Err(ImapError::Invalid(
+            "unexpected APPEND encoding: no literal announcement".into(),
+        ));
+    };
+    let mut out = Vec::with_capacity(head.len() + 20);
+    out.extend_from_slice(&head[..=open]);
+    out.extend_from_slice(len.to_string().as_bytes());
+    out.extend_from_slice(&head[open + 2..]);
+    Ok(out)
 }
 
 /// The tag of the command with this key (`A<key>`).
@@ -322,6 +370,42 @@ mod tests {
 
     fn caps(names: &[&str]) -> Capabilities {
         Capabilities::from_names(names.iter().copied())
+    }
+
+    #[test]
+    fn a_large_literal_is_announced_with_its_length_and_copied_once() {
+        let mb = Mailbox::try_from("INBOX".to_string()).expect("mailbox");
+        let data = vec![b'x'; 10_000];
+        let msgs = [WireMsg {
+            data: &data,
+            flags: vec![],
+            date: None,
+        }];
+        // LITERAL- allows {n+} only up to 4096 bytes: a sync literal.
+        let cmd = build_append(
+            &caps(&["LITERAL-"]),
+            &mb,
+            command_tag(9).expect("tag"),
+            9,
+            &msgs,
+        )
+        .expect("build");
+        assert_eq!(cmd.chunks.len(), 2);
+        assert_eq!(cmd.chunks[0], b"A9 APPEND INBOX {10000}\r\n");
+        assert_eq!(cmd.chunks[1].len(), 10_002);
+        assert_eq!(&cmd.chunks[1][..10_000], &data[..]);
+        assert!(!cmd.non_sync);
+        let cmd = build_append(
+            &caps(&["LITERAL+"]),
+            &mb,
+            command_tag(9).expect("tag"),
+            9,
+            &msgs,
+        )
+        .expect("build");
+        assert_eq!(cmd.chunks.len(), 1);
+        assert!(cmd.chunks[0].starts_with(b"A9 APPEND INBOX {10000+}\r\nxxx"));
+        assert!(cmd.non_sync);
     }
 
     #[test]

@@ -101,3 +101,80 @@ pub fn entry_list(a: &Archive, backslashes: bool) -> (Vec<(Vec<String>, bool)>, 
     top.sort();
     (v, top)
 }
+
+/// Names stored more than once in the archive's central directory, with
+/// how often. The ZIP reader keeps one entry per name (the last), so a
+/// name stored twice is otherwise invisible: the directory is read here
+/// on its own, but only when its entry count says there are more records
+/// than names (`names` is how many the reader kept).
+pub fn duplicate_names(path: &Path, names: usize) -> io::Result<Vec<(String, u32)>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let tail_len = len.min(64 * 1024 + 22);
+    f.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0u8; tail_len as usize];
+    f.read_exact(&mut tail)?;
+    let Some(eocd) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") else {
+        return Ok(Vec::new());
+    };
+    let e = &tail[eocd..];
+    if e.len() < 22 {
+        return Ok(Vec::new());
+    }
+    let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u32_at =
+        |b: &[u8], i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    let u64_at = |b: &[u8], i: usize| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(a)
+    };
+    let (mut count, mut cd_size, mut cd_offset) = (u16_at(e, 10), u32_at(e, 12), u32_at(e, 16));
+    let eocd_pos = len - tail_len + eocd as u64;
+    if count == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
+        // ZIP64: the locator sits just before the end record.
+        if eocd < 20 || &tail[eocd - 20..eocd - 16] != b"PK\x06\x07" {
+            return Ok(Vec::new());
+        }
+        let z64 = u64_at(&tail, eocd - 20 + 8);
+        let mut rec = [0u8; 56];
+        f.seek(SeekFrom::Start(z64))?;
+        f.read_exact(&mut rec)?;
+        if &rec[..4] != b"PK\x06\x06" {
+            return Ok(Vec::new());
+        }
+        count = u64_at(&rec, 32);
+        cd_size = u64_at(&rec, 40);
+        cd_offset = u64_at(&rec, 48);
+    }
+    if count <= names as u64 {
+        return Ok(Vec::new());
+    }
+    // Data before the archive (a self-extractor) shifts every offset.
+    let start = match eocd_pos.checked_sub(cd_size) {
+        Some(s) if s != cd_offset => s,
+        _ => cd_offset,
+    };
+    f.seek(SeekFrom::Start(start))?;
+    let mut r = BufReader::new(f).take(cd_size);
+    let mut seen: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
+    let mut head = [0u8; 46];
+    for _ in 0..count {
+        if r.read_exact(&mut head).is_err() || &head[..4] != b"PK\x01\x02" {
+            break;
+        }
+        let (n, x, c) = (u16_at(&head, 28), u16_at(&head, 30), u16_at(&head, 32));
+        let mut name = vec![0u8; n as usize];
+        r.read_exact(&mut name)?;
+        io::copy(&mut (&mut r).take(x + c), &mut io::sink())?;
+        *seen.entry(name).or_default() += 1;
+    }
+    let mut dups: Vec<(String, u32)> = seen
+        .into_iter()
+        .filter(|(_, k)| *k > 1)
+        .map(|(n, k)| (String::from_utf8_lossy(&n).into_owned(), k))
+        .collect();
+    dups.sort();
+    Ok(dups)
+}

@@ -23,6 +23,15 @@ use zip::result::ZipError;
 /// place.
 const TMP_NAME: &str = ".kerio-migrate-unpack.tmp";
 
+/// Mail, even a mailbox of plain text, compresses to a tenth or so; an
+/// entry that expands more than this many times is what a zip bomb does,
+/// and is reported.
+pub const MAX_RATIO: u64 = 200;
+
+/// Entries smaller than this are not judged by their ratio (a small file
+/// of spaces compresses a thousand times and harms no one).
+const RATIO_MIN_BYTES: u64 = 1024 * 1024;
+
 /// A writer that remembers whether the write side failed, so that an
 /// error from `io::copy` can be told apart: a bad entry (read side) is
 /// rejected, a failing disk (write side) stops the run.
@@ -114,6 +123,10 @@ pub(super) struct Extractor<'a> {
     pub(super) retry: bool,
     /// No name has a `/` but some have a `\`: see [`backslash_is_separator`].
     backslashes: bool,
+    /// The files written so far, by where they went: the entry name.
+    written: std::collections::HashMap<PathBuf, String>,
+    /// What looked wrong in entries that were unpacked.
+    pub(super) warnings: Vec<String>,
 }
 
 /// An entry's name and what its metadata says.
@@ -138,6 +151,8 @@ impl<'a> Extractor<'a> {
             dir_times: Vec::new(),
             retry: false,
             backslashes,
+            written: std::collections::HashMap::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -188,7 +203,23 @@ impl<'a> Extractor<'a> {
                 format!("{} is a directory; the entry is a file", target.display()),
             ));
         } // a file or symlink there is replaced by the rename, not followed
+        let compressed = zf.compressed_size();
         let bytes = self.write_file(&name, &mut zf, &target, time.as_ref().map(|(t, _)| *t))?;
+        if bytes >= RATIO_MIN_BYTES && bytes / compressed.max(1) > MAX_RATIO {
+            self.warnings.push(format!(
+                "{name:?} expanded from {} to {} ({}:1, more than the {MAX_RATIO}:1 mail reaches): a zip bomb? \
+                 migrate refuses messages above --max-message-size",
+                crate::text::human_bytes(compressed),
+                crate::text::human_bytes(bytes),
+                bytes / compressed.max(1)
+            ));
+        }
+        if let Some(first) = self.written.insert(target.clone(), name.clone()) {
+            self.warnings.push(format!(
+                "{name:?} is stored twice in the archive (also as {first:?}): the later entry replaced the earlier one at {}",
+                target.display()
+            ));
+        }
         Ok(EntryOutcome::File(bytes, time.map(|(_, s)| s)))
     }
 

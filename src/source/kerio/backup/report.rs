@@ -47,6 +47,9 @@ pub struct ArchiveReport {
     pub rejected: Vec<Rejected>,
     /// Where modification times came from.
     pub times: TimeSources,
+    /// What was unpacked but looks wrong: entries expanding far beyond
+    /// what mail compresses to (a zip bomb), names stored twice.
+    pub warnings: Vec<String>,
     /// Whether the archive is recorded as completely unpacked (false when
     /// reading it failed in a way a retry may fix).
     pub complete: bool,
@@ -147,6 +150,9 @@ impl ArchiveReport {
             "  modification times: {} extended timestamp, {} NTFS, {} DOS (local time), {} none",
             t.extended, t.ntfs, t.dos, t.none
         );
+        for w in &self.warnings {
+            let _ = writeln!(s, "  WARNING: {w}");
+        }
         if !self.complete {
             let _ = writeln!(
                 s,

@@ -193,6 +193,7 @@ fn new_report(plan: &ArchivePlan) -> ArchiveReport {
         bytes: 0,
         rejected: Vec::new(),
         times: TimeSources::default(),
+        warnings: Vec::new(),
         complete: true,
     }
 }
@@ -231,6 +232,14 @@ fn unpack_archive(
     let path = &plan.path;
     let mut a = open_archive(path)?;
     ar.entries = a.len() as u64;
+    match super::archive::duplicate_names(path, a.len()) {
+        Ok(dups) => ar.warnings.extend(dups.into_iter().map(|(name, n)| {
+            format!("{name:?} is stored {n} times in the archive: only its last copy was unpacked, the others are not in the output")
+        })),
+        Err(e) => ar
+            .warnings
+            .push(format!("the central directory could not be checked for names stored twice: {e}")),
+    }
     let mut x = Extractor::new(out, path, &plan.layout, plan.backslashes);
     for i in 0..a.len() {
         if opts.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
@@ -260,6 +269,7 @@ fn unpack_archive(
         }
     }
     x.finish();
+    ar.warnings.append(&mut x.warnings);
     ar.complete = !x.retry;
     if ar.complete {
         marker.archives.retain(|m| m.id.path != plan.fp.path);
