@@ -130,6 +130,9 @@ pub struct AccountPlan {
     pub target_account: Option<String>,
     /// The size limit that applies.
     pub append_limit: Option<Limit>,
+    /// What the target said of itself (namespace, special mailboxes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_notes: Vec<String>,
     /// Mail folders to migrate.
     pub folders: Vec<FolderPlan>,
     /// Folders not migrated (not mail, not selected).
@@ -236,6 +239,7 @@ pub fn plan_account(
     let mut namer = namer;
     if let Namer::Session(s) = &mut namer {
         ap.target_account = Some(s.target_account());
+        ap.target_notes = s.info().notes;
         ap.append_limit = s.info().append_limit.map(|b| Limit {
             bytes: b,
             source: "the server's APPENDLIMIT".into(),
@@ -578,6 +582,9 @@ impl AccountPlan {
         );
         if let Some(e) = &self.error {
             let _ = writeln!(s, "  ERROR: {e}");
+        }
+        for n in &self.target_notes {
+            let _ = writeln!(s, "  target: {n}");
         }
         if self.append_limit.as_ref() != default_limit {
             if let Some(l) = &self.append_limit {

@@ -286,4 +286,7 @@ pub struct DestInfo {
     pub append_limit: Option<u64>,
     /// Capabilities or features, for the report.
     pub capabilities: Vec<String>,
+    /// What `plan` should say about the target account (its namespace,
+    /// where the special mailboxes come from).
+    pub notes: Vec<String>,
 }

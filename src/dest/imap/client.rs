@@ -370,6 +370,43 @@ impl ImapSession {
             .collect())
     }
 
+    /// A command io-imap cannot express (NAMESPACE, `LIST … RETURN
+    /// (SPECIAL-USE)`, ENABLE), sent raw with its own tag: the response
+    /// text up to the tagged answer, or the tagged NO / BAD as an error.
+    /// `command` is a constant of ours, never built from server data.
+    pub(crate) fn raw_command(
+        &mut self,
+        tag: &str,
+        command: &'static str,
+    ) -> Result<String, ImapError> {
+        let line = format!("{tag} {command}\r\n");
+        let text = self.io(|c| c.raw(line.as_bytes()), "raw", command)?;
+        let prefix = format!("{tag} ");
+        let tagged = text
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_default()
+            .trim_end();
+        let answer = &tagged[prefix.len().min(tagged.len())..];
+        let (word, rest) = answer.split_once(' ').unwrap_or((answer, ""));
+        let kind = if word.eq_ignore_ascii_case("OK") {
+            return Ok(text);
+        } else if word.eq_ignore_ascii_case("NO") {
+            Refusal::No
+        } else {
+            Refusal::Bad
+        };
+        Err(ImapError::Command {
+            server: self.server.clone(),
+            cmd: command.split(' ').next().unwrap_or(command),
+            what: String::new(),
+            kind,
+            code: None,
+            text: rest.to_string(),
+        })
+    }
+
     /// The hierarchy delimiter (`LIST "" ""`), cached.
     pub fn delimiter(&mut self) -> Result<Option<char>, ImapError> {
         if let Some(d) = self.delimiter {

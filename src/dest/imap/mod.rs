@@ -100,6 +100,7 @@ pub mod conn;
 mod connect;
 mod core;
 pub mod error;
+mod folders;
 mod reconcile;
 mod session;
 mod verify;

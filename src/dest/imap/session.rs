@@ -24,6 +24,7 @@ use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
 use super::error::ImapError;
+use super::folders::ServerFolders;
 use super::reconcile::find_on_server;
 use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
@@ -57,6 +58,8 @@ pub(super) struct ImapAccountSession {
     prefix: Option<String>,
     control: Option<ImapSession>,
     caps: Capabilities,
+    /// The namespace and mailboxes the server showed at the start.
+    folders: ServerFolders,
     conns: Vec<Option<ImapSession>>,
     mailboxes: HashMap<String, MailboxState>,
     /// Why the account stopped (over quota, journal unavailable, no
@@ -78,8 +81,9 @@ impl ImapAccountSession {
         source: String,
         prefix: Option<String>,
     ) -> Result<ImapAccountSession, ImapError> {
-        let control = shared.connect()?;
+        let mut control = shared.connect()?;
         let caps = control.capabilities().clone();
+        let folders = ServerFolders::learn(&mut control)?;
         let n = shared.opts.connections.max(1);
         Ok(ImapAccountSession {
             shared,
@@ -87,6 +91,7 @@ impl ImapAccountSession {
             prefix,
             control: Some(control),
             caps,
+            folders,
             conns: (0..n).map(|_| None).collect(),
             mailboxes: HashMap::new(),
             stopped: None,
@@ -142,26 +147,8 @@ impl ImapAccountSession {
         if let Some(m) = &self.mapper {
             return Ok(m.clone());
         }
-        use crate::mapping::{Mapper, SpecialUse, TargetFolders};
-        let delimiter = self.with_control(|c| c.delimiter())?;
-        let list = self.with_control(|c| c.list_all())?;
-        let special_use = list
-            .iter()
-            .flat_map(|m| {
-                m.attributes
-                    .iter()
-                    .filter_map(|a| SpecialUse::from_attribute(a))
-                    .map(|u| (u, m.name.clone()))
-            })
-            .collect();
-        let folders = TargetFolders {
-            delimiter,
-            special_use,
-            existing: list.into_iter().map(|m| m.name).collect(),
-            // Names always go out in modified UTF-7 (UTF8=ACCEPT is not enabled).
-            utf8: false,
-            namespace: None,
-        };
+        use crate::mapping::Mapper;
+        let folders = self.folders.target_folders();
         let m = Mapper::new(&self.shared.opts.mapping, &folders);
         for w in m.warnings() {
             tracing::warn!("{}: folder mapping: {w}", self.source);
@@ -178,7 +165,9 @@ impl ImapAccountSession {
     fn place(&mut self, spec: &MailboxSpec) -> Result<Placement, ImapError> {
         let delimiter = self.with_control(|c| c.delimiter())?;
         let (components, how, mut notes) = if let Some(p) = &self.prefix {
-            let mut v = vec![p.clone()];
+            // Public folders too live inside the personal namespace.
+            let mut v = self.folders.prefix_components();
+            v.push(p.clone());
             v.extend(spec.components.iter().cloned());
             (v, Some(MapSource::Prefix), Vec::new())
         } else {
@@ -288,6 +277,7 @@ impl Planner for ImapAccountSession {
         DestInfo {
             append_limit: self.caps.append_limit(),
             capabilities: self.caps.raw.clone(),
+            notes: self.folders.notes(),
         }
     }
 }

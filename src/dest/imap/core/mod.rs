@@ -15,7 +15,9 @@
 //! - [`budget`] — `--max-bytes-per-day`;
 //! - [`claims`] — what this run (and the journal) knows of its copies;
 //! - [`matching`] — which copy on the server is which message;
-//! - [`marker`] — the Pending marker written to the journal.
+//! - [`marker`] — the Pending marker written to the journal;
+//! - [`layout`] — the server's personal namespace and its LIST rows
+//!   (NAMESPACE, `RETURN (SPECIAL-USE)`, the prefix inferred without it).
 //!
 //! Invariants: nothing here reads a socket, the clock or a channel (time
 //! comes in as arguments or through [`dispatch::Clock`]); every message
@@ -30,6 +32,7 @@ pub(crate) mod claims;
 pub(crate) mod decide;
 pub(crate) mod dispatch;
 pub(crate) mod lane;
+pub(crate) mod layout;
 pub(crate) mod lost;
 pub(crate) mod marker;
 pub(crate) mod matching;

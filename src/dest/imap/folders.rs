@@ -1,0 +1,124 @@
+//! What a session learns of the server's folders before it maps any:
+//! the personal namespace (NAMESPACE where offered, else inferred from
+//! LIST), the mailboxes with their SPECIAL-USE (`LIST "" "*" RETURN
+//! (SPECIAL-USE)` where offered: Cyrus with `specialusealways: 0` shows
+//! the flags only then), and whether names go out as UTF-8 (`ENABLE
+//! UTF8=ACCEPT`). The decisions are [`super::core::layout`]'s; this module
+//! only sends the commands on the control connection.
+
+use super::client::ImapSession;
+use super::core::layout::{parse_list, parse_namespace, Layout, ListRow};
+use super::error::ImapError;
+use crate::mapping::TargetFolders;
+
+/// The server's folders as the session saw them at the start.
+#[derive(Debug, Clone)]
+pub(super) struct ServerFolders {
+    pub layout: Layout,
+    pub rows: Vec<ListRow>,
+    /// How the mailboxes were listed (for `plan`).
+    pub listed_with: &'static str,
+}
+
+impl ServerFolders {
+    /// Asks the server (on the control connection).
+    pub fn learn(c: &mut ImapSession) -> Result<ServerFolders, ImapError> {
+        let caps = c.capabilities().clone();
+        let delimiter = c.delimiter()?;
+        let personal = if caps.namespace {
+            match c.raw_command("KN1", "NAMESPACE") {
+                Ok(text) => parse_namespace(text.as_bytes(), false),
+                Err(e) if e.is_connection() => return Err(e),
+                Err(e) => {
+                    tracing::warn!("NAMESPACE: {e}; inferring the prefix from LIST");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut listed_with = "LIST \"\" \"*\"";
+        let mut rows = None;
+        if caps.special_use || caps.list_extended {
+            match c.raw_command("KL1", "LIST \"\" \"*\" RETURN (SPECIAL-USE)") {
+                Ok(text) => {
+                    rows = Some(parse_list(text.as_bytes(), false));
+                    listed_with = "LIST \"\" \"*\" RETURN (SPECIAL-USE)";
+                }
+                Err(e) if e.is_connection() => return Err(e),
+                Err(e) => tracing::warn!("LIST RETURN (SPECIAL-USE): {e}; using a plain LIST"),
+            }
+        }
+        let rows = match rows {
+            Some(r) => r,
+            None => c
+                .list_all()?
+                .into_iter()
+                .map(|m| ListRow {
+                    name: m.name,
+                    delimiter: m.delimiter,
+                    attributes: m.attributes,
+                })
+                .collect(),
+        };
+        let layout = Layout::decide(personal, delimiter, &rows);
+        Ok(ServerFolders {
+            layout,
+            rows,
+            listed_with,
+        })
+    }
+
+    /// What the folder mapping needs to know of the target.
+    pub fn target_folders(&self) -> TargetFolders {
+        let special_use = self
+            .rows
+            .iter()
+            .filter_map(|r| r.special_use().map(|u| (u, r.name.clone())))
+            .collect();
+        let namespace = (!self.layout.prefix.is_empty()).then(|| self.layout.prefix.clone());
+        TargetFolders {
+            delimiter: self.layout.delimiter,
+            special_use,
+            existing: self
+                .rows
+                .iter()
+                .filter(|r| !r.is_noselect())
+                .map(|r| r.name.clone())
+                .collect(),
+            // Names go out in modified UTF-7 (see super::client::wire_mailbox).
+            utf8: false,
+            namespace,
+            well_known_fallback: true,
+        }
+    }
+
+    /// The namespace prefix as components (`INBOX.` → `["INBOX"]`).
+    pub fn prefix_components(&self) -> Vec<String> {
+        self.target_folders()
+            .namespace
+            .map(|n| self.target_folders().split(&n))
+            .unwrap_or_default()
+    }
+
+    /// Lines for `plan`: where folders go and how that was found.
+    pub fn notes(&self) -> Vec<String> {
+        vec![
+            self.layout.describe(),
+            format!(
+                "special mailboxes from {}{}",
+                self.listed_with,
+                match self
+                    .rows
+                    .iter()
+                    .filter(|r| r.special_use().is_some())
+                    .count()
+                {
+                    0 => ": none; Sent, Trash, Junk and Drafts go to their well-known names"
+                        .to_string(),
+                    n => format!(": {n}"),
+                }
+            ),
+        ]
+    }
+}
