@@ -257,6 +257,7 @@ pub fn plan_account(
     };
     let limit = ap.append_limit.as_ref().map(|l| l.bytes);
     let mut mapped: Vec<MappedFolder> = Vec::new();
+    let mut refusals: Vec<MappingIssue> = Vec::new();
     for folder in walk {
         if folder.kind() != FolderKind::Mail {
             ap.not_migrated.push(SkippedFolder::groupware(&folder));
@@ -267,7 +268,15 @@ pub fn plan_account(
             continue;
         }
         let mut fp = survey_folder(&folder, opts.skip_deleted, limit);
-        name_folder(&mut fp, &folder, &mut namer);
+        let warnings = name_folder(&mut fp, &folder, &mut namer);
+        for w in warnings {
+            refusals.push(MappingIssue {
+                kind: IssueKind::MayBeRefused,
+                target: fp.target.clone().unwrap_or_default(),
+                sources: vec![fp.source.clone()],
+                message: w,
+            });
+        }
         if let Some(t) = &fp.target {
             mapped.push(MappedFolder {
                 source: fp.source.clone(),
@@ -285,6 +294,7 @@ pub fn plan_account(
         .into_iter()
         .filter(|i| i.kind != IssueKind::Note)
         .collect();
+    ap.issues.extend(refusals);
     ap.eta = eta(
         ap.items,
         ap.bytes,
@@ -295,13 +305,15 @@ pub fn plan_account(
     ap
 }
 
-fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
+/// Names the folder; returns what may go wrong with the name.
+fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) -> Vec<String> {
     match namer {
         Namer::Mapper(m) => {
             let r = m.map_components(&folder.components);
             fp.target = Some(m.display(&r));
             fp.how = Some(r.how);
             fp.notes.extend(r.notes);
+            Vec::new()
         }
         Namer::Session(s) => {
             let spec = MailboxSpec {
@@ -313,11 +325,15 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
                     fp.target = Some(p.name);
                     fp.how = p.how;
                     fp.notes.extend(p.notes);
+                    p.warnings
                 }
-                Err(e) => fp.notes.push(format!("the target cannot name it: {e}")),
+                Err(e) => {
+                    fp.notes.push(format!("the target cannot name it: {e}"));
+                    Vec::new()
+                }
             }
         }
-        Namer::Unavailable => {}
+        Namer::Unavailable => Vec::new(),
     }
 }
 
@@ -647,7 +663,12 @@ impl AccountPlan {
                 IssueKind::Merge => "merge",
                 IssueKind::CaseClash => "case clash",
                 IssueKind::Note => "note",
+                IssueKind::MayBeRefused => "name",
             };
+            if i.kind == IssueKind::MayBeRefused {
+                let _ = writeln!(s, "  {tag}: {}: {}", i.sources.join(", "), i.message);
+                continue;
+            }
             let _ = writeln!(s, "  {tag}: {}", i.message);
             if i.kind == IssueKind::Merge {
                 let localized: Vec<&str> = i

@@ -183,6 +183,7 @@ pub trait Planner: Send {
             name: self.plan_mailbox(spec)?,
             how: None,
             notes: Vec::new(),
+            warnings: Vec::new(),
         })
     }
     /// What the target told us about itself (capabilities, limits), for
@@ -265,6 +266,9 @@ pub struct MailboxPlan {
     pub how: Option<crate::mapping::MapSource>,
     /// What the mapping changed or wants known.
     pub notes: Vec<String>,
+    /// What may go wrong with this name on the target (the server may
+    /// refuse it): `plan` counts these as issues.
+    pub warnings: Vec<String>,
 }
 
 /// Whether a journaled message is on the target.

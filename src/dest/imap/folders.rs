@@ -8,6 +8,7 @@
 
 use super::client::ImapSession;
 use super::core::layout::{parse_list, parse_namespace, Layout, ListRow};
+use super::core::names::Product;
 use super::error::ImapError;
 use crate::mapping::TargetFolders;
 
@@ -18,6 +19,8 @@ pub(super) struct ServerFolders {
     pub rows: Vec<ListRow>,
     /// How the mailboxes were listed (for `plan`).
     pub listed_with: &'static str,
+    /// The product, as the greeting names it.
+    pub product: Option<Product>,
 }
 
 impl ServerFolders {
@@ -66,6 +69,7 @@ impl ServerFolders {
             layout,
             rows,
             listed_with,
+            product: Product::from_greeting(c.greeting()),
         })
     }
 
@@ -101,9 +105,20 @@ impl ServerFolders {
             .unwrap_or_default()
     }
 
+    /// How many leading components of `comps` are the namespace prefix
+    /// (the server's own, never substituted).
+    pub fn fixed_components(&self, comps: &[String]) -> usize {
+        let p = self.prefix_components();
+        if comps.starts_with(&p) {
+            p.len()
+        } else {
+            0
+        }
+    }
+
     /// Lines for `plan`: where folders go and how that was found.
     pub fn notes(&self) -> Vec<String> {
-        vec![
+        let mut v = vec![
             self.layout.describe(),
             format!(
                 "special mailboxes from {}{}",
@@ -119,6 +134,10 @@ impl ServerFolders {
                     n => format!(": {n}"),
                 }
             ),
-        ]
+        ];
+        if let Some(p) = self.product {
+            v.insert(0, format!("the greeting names the server: {}", p.name()));
+        }
+        v
     }
 }

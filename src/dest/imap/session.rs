@@ -23,6 +23,7 @@ use super::core::claims::{Claims, JournalCopies};
 use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
+use super::core::names;
 use super::error::ImapError;
 use super::folders::ServerFolders;
 use super::reconcile::find_on_server;
@@ -186,17 +187,20 @@ impl ImapAccountSession {
         })
     }
 
-    /// Creates the mailbox of `components` (and its parents). Dovecot and
-    /// Courier with Maildir++ storage refuse '.' in a name ("Character not
-    /// allowed"): rather than fail every message of the folder, it is
-    /// created with '_' and the rename remembered for the report.
+    /// Creates the mailbox of `components` (and its parents). A name the
+    /// server refuses (`.` on Maildir++ storage, `"` and `\` on Cyrus,
+    /// emoji in modified UTF-7 on Courier) does not fail every message of
+    /// the folder: it is created with the substitution of
+    /// [`names::substitute`] and the rename remembered for the report.
     fn create(&mut self, spec: &MailboxSpec, comps: &[String]) -> Result<String, DestError> {
+        let fixed = self.folders.fixed_components(comps);
+        let alt = names::substitute(comps, fixed, false);
         let e = match self.with_control(|c| c.ensure_mailbox(comps)) {
             Ok(n) => return Ok(n),
-            Err(e) if !e.is_connection() && comps.iter().any(|c| c.contains('.')) => e,
+            Err(e) if !e.is_connection() && alt.is_some() => e,
             Err(e) => return Err(self.err(e)),
         };
-        let alt: Vec<String> = comps.iter().map(|c| c.replace('.', "_")).collect();
+        let alt = alt.unwrap_or_default();
         let n = match self.with_control(|c| c.ensure_mailbox(&alt)) {
             Ok(n) => n,
             Err(e2) => return Err(self.refused(format!("{e}; as {alt:?} too: {e2}"))),
@@ -205,7 +209,7 @@ impl ImapAccountSession {
             spec.source_path.clone(),
             (
                 n.clone(),
-                format!("the server refused the name ({e}); created as {n:?}, '.' replaced by '_' (a mapping file can choose another name)"),
+                format!("the server refused the name ({e}); created as {n:?}: {} (a mapping file can choose another name)", names::SUBSTITUTION),
             ),
         );
         Ok(n)
@@ -266,11 +270,24 @@ impl Planner for ImapAccountSession {
         let mut name = p
             .components
             .join(&p.delimiter.map(String::from).unwrap_or_default());
+        let mut warnings = Vec::new();
         if let Some((created, why)) = self.renamed.get(&spec.source_path) {
             name = created.clone();
             notes.push(why.clone());
+        } else {
+            let fixed = self.folders.fixed_components(&p.components);
+            let product = self.folders.product;
+            if let Some(w) = names::predict(&p.components, fixed, false, product, p.delimiter) {
+                notes.push(w.clone());
+                warnings.push(w);
+            }
         }
-        Ok(MailboxPlan { name, how, notes })
+        Ok(MailboxPlan {
+            name,
+            how,
+            notes,
+            warnings,
+        })
     }
 
     fn info(&self) -> DestInfo {

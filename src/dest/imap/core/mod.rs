@@ -17,7 +17,9 @@
 //! - [`matching`] — which copy on the server is which message;
 //! - [`marker`] — the Pending marker written to the journal;
 //! - [`layout`] — the server's personal namespace and its LIST rows
-//!   (NAMESPACE, `RETURN (SPECIAL-USE)`, the prefix inferred without it).
+//!   (NAMESPACE, `RETURN (SPECIAL-USE)`, the prefix inferred without it);
+//! - [`names`] — the server product, names servers refuse, the
+//!   substitution a refused name gets.
 //!
 //! Invariants: nothing here reads a socket, the clock or a channel (time
 //! comes in as arguments or through [`dispatch::Clock`]); every message
@@ -36,6 +38,7 @@ pub(crate) mod layout;
 pub(crate) mod lost;
 pub(crate) mod marker;
 pub(crate) mod matching;
+pub(crate) mod names;
 pub(crate) mod wire;
 
 #[cfg(test)]
