@@ -13,6 +13,7 @@ mod export_fixtures;
 mod golden;
 mod imap_dovecot;
 mod imap_fake;
+mod interop;
 mod maildir_dovecot;
 mod plan;
 mod run_safety;

@@ -2,7 +2,9 @@
 //! known to refuse, and the documented substitution a refused name gets.
 //!
 //! Known refusals (seen on the wire, `../shared/testbed/interop`):
-//! - Cyrus IMAP refuses `"` and `\` in a name (`NO Invalid mailbox name`);
+//! - Cyrus IMAP refuses `"` and `\` in a name (`NO Invalid mailbox name`),
+//!   and every other printable ASCII character outside its `GOODCHARS`
+//!   (letters, digits, space and `#$'+,-.:=@^_`~`): `!`, `%`, `*`, `(`, …;
 //! - Dovecot and Courier with Maildir++ storage refuse `.` inside a level
 //!   ("Character not allowed");
 //! - Courier refuses characters outside the Basic Multilingual Plane
@@ -50,7 +52,7 @@ impl Product {
     /// UTF-8 after ENABLE UTF8=ACCEPT).
     fn refuses(self, c: char, utf8: bool) -> bool {
         match self {
-            Product::Cyrus => c == '"' || c == '\\',
+            Product::Cyrus => cyrus_refuses(c),
             Product::Courier => !utf8 && u32::from(c) > 0xffff,
             Product::Dovecot => false,
         }
@@ -59,12 +61,25 @@ impl Product {
 
 /// The substitution, in words (for reports and the README).
 pub(crate) const SUBSTITUTION: &str =
-    "'\"', '\\', '.' and characters outside the BMP replaced by '_'";
+    "'\"', '\\', '.', the other ASCII punctuation Cyrus refuses (!%*()[]{}|;<>?) and characters outside the BMP replaced by '_'";
+
+/// The printable ASCII characters Cyrus IMAP 3 takes in a name
+/// (`GOODCHARS` of its mboxname policy; `&` starts modified UTF-7, which
+/// the encoder writes as `&-` for a literal one).
+const CYRUS_GOOD: &str =
+    " #$'+,-.0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz~&";
+
+fn cyrus_refuses(c: char) -> bool {
+    (' '..='~').contains(&c) && !CYRUS_GOOD.contains(c)
+}
 
 /// A character some server refuses, with who refuses it.
 fn refused_by(c: char, utf8: bool) -> Option<&'static str> {
     match c {
         '"' | '\\' => Some("Cyrus IMAP refuses '\"' and '\\'"),
+        c if cyrus_refuses(c) => {
+            Some("Cyrus IMAP takes only letters, digits, space and #$'+,-.:=@^_`~ in names")
+        }
         '.' => Some("Maildir++ storage (Dovecot, Courier) refuses '.' inside a level"),
         c if !utf8 && u32::from(c) > 0xffff => {
             Some("Courier-IMAP refuses characters outside the BMP (emoji) in modified UTF-7")
@@ -181,6 +196,14 @@ mod tests {
         assert_eq!(
             substitute(&v(&["INBOX", "Tom & Jerry", "Ä"]), 1, false),
             None
+        );
+        assert_eq!(
+            substitute(&v(&["INBOX", "Bad&Jjo!-Name"]), 1, false),
+            Some(v(&["INBOX", "Bad&Jjo_-Name"]))
+        );
+        assert_eq!(
+            substitute(&v(&["a/b (1)"]), 0, false),
+            Some(v(&["a_b _1_"]))
         );
     }
 
