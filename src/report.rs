@@ -82,6 +82,10 @@ pub struct FolderReport {
     pub skipped: Vec<ItemNote>,
     /// Failed items.
     pub failed: Vec<ItemNote>,
+    /// Migrated items the target stored other than they were sent (a
+    /// stored size that differs), with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub altered: Vec<ItemNote>,
     /// Where internal dates came from, with counts.
     pub date_sources: BTreeMap<String, u64>,
     /// Anomalies seen in the items, with counts.
@@ -331,6 +335,9 @@ impl Report {
                 }
                 for n in &f.failed {
                     let _ = writeln!(s, "  FAILED  {}/{}: {}", f.folder, n.item, n.reason);
+                }
+                for n in &f.altered {
+                    let _ = writeln!(s, "  ALTERED {}/{}: {}", f.folder, n.item, n.reason);
                 }
                 for n in &f.notes {
                     let _ = writeln!(s, "  note    {}: {}", f.folder, n);

@@ -60,7 +60,8 @@ pub struct Delivery {
     pub item_id: String,
     /// The content hash of what was sent.
     pub hash: ContentHash,
-    /// Bytes sent.
+    /// Bytes sent (what went on the wire: NUL removed under `--nul
+    /// strip`).
     pub size: u64,
     /// Internal date used.
     pub internal_date: DateTime<Utc>,
@@ -87,6 +88,15 @@ pub enum SessionEvent {
     Done(Delivery),
     /// A line for the folder's report (policies applied, names changed).
     Note(String),
+    /// A delivered message the target stores other than it was sent (its
+    /// stored size differs): it counts as migrated, and the report lists
+    /// it with the reason (the server's name, the setting that avoids it).
+    Altered {
+        /// The item id.
+        item_id: String,
+        /// What differs and why.
+        reason: String,
+    },
 }
 
 /// A source folder as a target mailbox request.

@@ -226,6 +226,13 @@ impl<'a> Ledger<'a> {
                 self.note(n);
                 true
             }
+            SessionEvent::Altered { item_id, reason } => {
+                self.report.altered.push(crate::report::ItemNote {
+                    item: item_id,
+                    reason,
+                });
+                true
+            }
             SessionEvent::Done(d) => {
                 self.delivered(d);
                 true

@@ -103,6 +103,7 @@ pub mod error;
 mod folders;
 mod reconcile;
 mod session;
+mod stored;
 mod verify;
 mod worker;
 

@@ -24,14 +24,16 @@ use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
 use super::core::names;
+use super::core::stored::{header_has_8bit, Sent};
 use super::error::ImapError;
 use super::folders::ServerFolders;
 use super::reconcile::find_on_server;
+use super::stored;
 use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
 use crate::dest::{
-    DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing, Planner,
-    Presence, Reconciled, SessionEvent,
+    DeliveryResult, DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing,
+    Planner, Presence, Reconciled, SessionEvent,
 };
 use crate::mapping::MapSource;
 use crate::model::{ContentHash, DoneCopy, PendingItem};
@@ -378,7 +380,39 @@ impl DestSession for ImapAccountSession {
             budget: &self.shared.budget,
         };
         let d = Dispatcher::new(setup, &SystemClock);
-        worker::deliver(&ctx, &mut self.conns, d, messages, events);
+        // What was appended with a UID, to compare with what the server
+        // stored (super::stored).
+        let mut sent: Vec<Sent> = Vec::new();
+        let mut record = |ev: SessionEvent| {
+            if let SessionEvent::Done(d) = &ev {
+                if let DeliveryResult::Delivered(DestRef { uid: Some(u), .. }) = &d.result {
+                    sent.push((d.item_id.clone(), *u, d.size));
+                }
+            }
+            events(ev)
+        };
+        // Messages with 8-bit header bytes (and no NUL, so the bytes sent
+        // are the prepared ones) are also compared by content.
+        let mut eight_bit: HashMap<String, ContentHash> = HashMap::new();
+        let mut messages = messages.inspect(|o| {
+            let b = &o.message.bytes;
+            if header_has_8bit(b) && !b.contains(&0) {
+                eight_bit.insert(o.item_id.clone(), o.message.hash);
+            }
+        });
+        worker::deliver(&ctx, &mut self.conns, d, &mut messages, &mut record);
+        let product = self.folders.product;
+        match self.with_control(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
+            Ok(alt) => {
+                for (item_id, reason) in alt {
+                    events(SessionEvent::Altered { item_id, reason });
+                }
+            }
+            Err(e) => tracing::warn!(
+                "{}: {mailbox}: cannot read the stored sizes back: {e}",
+                self.source
+            ),
+        }
         if let Some(why) = stop.into_reason() {
             self.stopped = Some(why.clone());
             return Err(DestError::Stopped(why));

@@ -19,7 +19,9 @@
 //! - [`layout`] — the server's personal namespace and its LIST rows
 //!   (NAMESPACE, `RETURN (SPECIAL-USE)`, the prefix inferred without it);
 //! - [`names`] — the server product, names servers refuse, the
-//!   substitution a refused name gets.
+//!   substitution a refused name gets;
+//! - [`stored`] — a stored size that differs from the size sent
+//!   ("stored altered by the server") and the hint for it.
 //!
 //! Invariants: nothing here reads a socket, the clock or a channel (time
 //! comes in as arguments or through [`dispatch::Clock`]); every message
@@ -39,6 +41,7 @@ pub(crate) mod lost;
 pub(crate) mod marker;
 pub(crate) mod matching;
 pub(crate) mod names;
+pub(crate) mod stored;
 pub(crate) mod wire;
 
 #[cfg(test)]
