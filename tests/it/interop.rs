@@ -378,6 +378,13 @@ fn sample_store_to(
             "{kind:?}: {account} {item} not failed with {words:?}: {failed:?}"
         );
     }
+    // …and once per kind in the summary, with the count and a hint.
+    if let Some((_, _, words)) = refused.first() {
+        let k = &r["rejections"][0];
+        assert_eq!(k["reason"].as_str(), Some(*words), "{}", r["rejections"]);
+        assert_eq!(k["count"].as_u64(), Some(refused.len() as u64));
+        assert!(k["hint"].as_str().is_some(), "{k}");
+    }
     let expected = 112 - refused.len();
 
     // The special folders on the server's own mailboxes, in the namespace.
