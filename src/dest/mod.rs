@@ -254,6 +254,17 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
+    /// Of messages found present (by their reference and the size sent),
+    /// those the target stores with another size: (index into `refs`,
+    /// why). Targets that cannot tell say nothing.
+    fn stored_altered(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<(usize, String)>, DestError> {
+        let _ = (mailbox, refs);
+        Ok(Vec::new())
+    }
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.

@@ -463,6 +463,21 @@ impl DestSession for ImapAccountSession {
             .collect())
     }
 
+    fn stored_altered(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<(usize, String)>, DestError> {
+        let product = self.folders.product;
+        let result = self.with_control(|c| {
+            let ex = c.examine(mailbox)?;
+            let r = stored::sizes_differ(c, ex.uid_validity, refs, product);
+            let _ = c.unselect();
+            r
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn verify(
         &mut self,
         mailbox: &str,

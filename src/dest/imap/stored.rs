@@ -31,6 +31,32 @@ pub(super) fn check(
     Ok(out)
 }
 
+/// In the examined mailbox (UIDVALIDITY `uid_validity`): which of `refs`
+/// (reference, size sent) are stored with another size.
+pub(super) fn sizes_differ(
+    c: &mut ImapSession,
+    uid_validity: Option<u32>,
+    refs: &[(crate::dest::DestRef, u64)],
+    product: Option<Product>,
+) -> Result<Vec<(usize, String)>, ImapError> {
+    let sent: Vec<Sent> = refs
+        .iter()
+        .enumerate()
+        .filter(|(_, (r, _))| r.uid_validity.is_some() && r.uid_validity == uid_validity)
+        .filter_map(|(i, (r, size))| r.uid.map(|u| (i.to_string(), u, *size)))
+        .collect();
+    let uids: Vec<u32> = sent.iter().map(|s| s.1).collect();
+    let stored: HashMap<u32, u64> = c
+        .uid_sizes_dates(&uids)?
+        .into_iter()
+        .map(|(u, s, _)| (u, s))
+        .collect();
+    Ok(altered(&sent, &stored, product)
+        .into_iter()
+        .filter_map(|(i, why)| i.parse().ok().map(|i| (i, why)))
+        .collect())
+}
+
 fn read_back(
     c: &mut ImapSession,
     uids: &[u32],
