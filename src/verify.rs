@@ -164,7 +164,7 @@ fn check_account(
                 continue;
             }
         };
-        let expected = expected(&folder, &done, opts.skip_deleted, &mut fc);
+        let expected = expected(&folder, &done, opts.skip_deleted, opts.deep, &mut fc);
         if session.is_none() {
             match target.open(account) {
                 Ok(s) => session = Some(s),
@@ -202,6 +202,7 @@ fn expected(
     folder: &Folder,
     done: &HashMap<String, Vec<DoneItem>>,
     skip_deleted: bool,
+    deep: bool,
     fc: &mut FolderCheck,
 ) -> Expected {
     let mut refs: Vec<(String, DestRef, ContentHash, Option<u64>)> = Vec::new();
@@ -216,12 +217,33 @@ fn expected(
             None => fc.not_migrated.push(item.id.clone()),
             Some(d) => {
                 mailbox.get_or_insert(d.mailbox.clone());
-                refs.push((item.id.clone(), d.target.clone(), d.hash, d.size));
+                let hash = if deep { sent_hash(item, d) } else { d.hash };
+                refs.push((item.id.clone(), d.target.clone(), hash, d.size));
             }
         }
     }
     fc.journaled = refs.len() as u64;
     Expected { refs, mailbox }
+}
+
+/// The hash of what was sent, for `--deep`: the journaled hash, unless
+/// the journal's size says the NUL bytes were removed on the wire (`--nul
+/// strip` on a server without BINARY): then the hash of the item prepared
+/// again without them, so that our own documented change is no difference.
+fn sent_hash(item: &crate::source::Item, d: &DoneItem) -> ContentHash {
+    let Some(sent) = d.size else {
+        return d.hash;
+    };
+    let Ok(raw) = item.read() else {
+        return d.hash;
+    };
+    let p = crate::message::prepare(raw.bytes);
+    let nul = p.bytes.iter().filter(|b| **b == 0).count() as u64;
+    if p.hash != d.hash || nul == 0 || sent != p.bytes.len() as u64 - nul {
+        return d.hash;
+    }
+    let stripped: Vec<u8> = p.bytes.into_iter().filter(|b| *b != 0).collect();
+    ContentHash::of(&stripped)
 }
 
 /// Asks the target which journaled items it has (and, `deep`, with the

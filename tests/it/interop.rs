@@ -425,6 +425,17 @@ fn sample_store_to(
     // verify finds everything.
     let v = run(&srv, tmp.path(), "verify", "v", &[]);
     assert_eq!(v.code, want_code, "verify: {}\n{}", v.stderr, v.stdout);
+    // --deep compares the content with what was sent (NUL removed where
+    // the server has no BINARY): only what the server altered differs.
+    let deep = run(&srv, tmp.path(), "verify", "v", &["--deep", "--json"]);
+    let dj: Value = serde_json::from_str(&deep.stdout).expect("verify --json");
+    assert_eq!(
+        dj["totals"]["differs"].as_u64(),
+        Some(checked.altered.len() as u64),
+        "verify --deep: {}",
+        deep.stdout
+    );
+    assert_eq!(dj["totals"]["missing_on_target"], 0);
     checked
 }
 
