@@ -351,6 +351,12 @@ fn sample_store_to(
         plan.stderr,
         plan.stdout
     );
+    let specials = if kind == Kind::Courier {
+        "special mailboxes from LIST \"\" \"*\": none"
+    } else {
+        "special mailboxes from LIST \"\" \"*\" RETURN (SPECIAL-USE): 5"
+    };
+    assert!(plan.stdout.contains(specials), "{}", plan.stdout);
     if !prefix.is_empty() {
         assert!(
             plan.stdout
@@ -454,7 +460,9 @@ fn sample_store_to_cyrus_with_debians_namespace_lands_below_inbox() {
 fn sample_store_to_cyrus_with_upstreams_namespace_keeps_the_top_level() {
     let c = sample_store_to(
         Kind::CyrusUpstream,
-        &[("EXTRA_CONF", "munge8bit: 0")],
+        // specialusealways: 0: a plain LIST shows no \Sent; only LIST
+        // RETURN (SPECIAL-USE) does.
+        &[("EXTRA_CONF", "munge8bit: 0\\nspecialusealways: 0")],
         "",
         '/',
         CYRUS_REFUSES,

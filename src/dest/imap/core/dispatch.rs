@@ -546,7 +546,7 @@ impl Notes {
         say(&self.nul_stripped, "contained NUL bytes, which the server (no BINARY) cannot take: NULs removed (--nul strip)");
         say(
             &self.nul_binary,
-            "contained NUL bytes: sent as literal8 (BINARY); Dovecot stores each NUL as 0x80",
+            "contained NUL bytes: sent as literal8 (BINARY); the server may store them otherwise (Dovecot: each NUL as 0x80)",
         );
         if self.flags_dropped > 0 {
             v.push(format!(
