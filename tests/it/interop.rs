@@ -486,3 +486,100 @@ fn sample_store_to_courier_gets_inbox_sent_without_a_mapping_file() {
         c.reasons
     );
 }
+
+#[test]
+fn a_server_that_stores_other_bytes_is_reported_altered_by_migrate_and_plain_verify() {
+    use crate::support::fakeimap::Fake;
+    // The scripted server stores every message with a header added and
+    // answers OK, as Cyrus does with a binary part it re-encodes.
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS LITERAL+");
+    fake.state().rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ann = "ann@fake.test";
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    s.messages(ann, "INBOX", 3, |i| {
+        format!(
+            "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}@fake.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody {i}\n"
+        )
+    });
+    let o = Run::migrate(&s.install, &fake.url())
+        .args(["--tls", "none", "--connections", "1"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .login(ann, "ann", "pw")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = &o.report["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["migrated"], 3);
+    let altered = f["altered"].as_array().expect("altered");
+    assert_eq!(altered.len(), 3, "{f}");
+    for a in altered {
+        let r = a["reason"].as_str().expect("reason");
+        assert!(
+            r.starts_with("stored altered by the server (the server): sent ")
+                && r.contains("verify --deep"),
+            "{r}"
+        );
+    }
+    assert_eq!(o.report["altered"], 3);
+
+    // Plain verify sees the sizes too; the messages are there (exit 0).
+    let v = Run::new("verify")
+        .arg(&s.install)
+        .args(["--to", &fake.url(), "--tls", "none", "--json"])
+        .state(&tmp.path().join("j.sqlite"))
+        .login(ann, "ann", "pw")
+        .run();
+    assert_eq!(v.code, 0, "{v}");
+    let j = v.stdout_json();
+    let vf = &j["accounts"][0]["folders"][0];
+    assert_eq!(vf["present"], 3, "{vf}");
+    assert_eq!(vf["altered"].as_array().map(Vec::len), Some(3), "{vf}");
+}
+
+#[test]
+fn without_namespace_the_prefix_is_inferred_from_list_and_plan_says_so() {
+    use crate::support::fakeimap::Fake;
+    // No NAMESPACE; every mailbox but INBOX is below "INBOX/" (a
+    // Courier-style server that does not say so), Sent among them.
+    let fake = Fake::storing("IMAP4rev1 UIDPLUS LITERAL+");
+    for m in ["INBOX", "INBOX/Sent", "INBOX/Old"] {
+        fake.state().mailboxes.insert(m.into(), Vec::new());
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ann = "ann@fake.test";
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    for folder in ["Sent Items", "Projects", "Junk E-mail"] {
+        s.messages(ann, folder, 1, |i| {
+            format!(
+                "From: a@fake.test\nSubject: {i}\nMessage-ID: <{i}.{folder}@fake.test>\n\nbody\n"
+            )
+        });
+    }
+    let plan = Run::new("plan")
+        .arg(&s.install)
+        .args(["--to", &fake.url(), "--tls", "none"])
+        .login(ann, "ann", "pw")
+        .run();
+    assert_eq!(plan.code, 0, "{plan}");
+    assert!(
+        plan.stdout
+            .contains("no NAMESPACE; every mailbox LIST shows is below \"INBOX/\""),
+        "{}",
+        plan.stdout
+    );
+    let o = Run::migrate(&s.install, &fake.url())
+        .args(["--tls", "none", "--connections", "1"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .login(ann, "ann", "pw")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(fake.bodies("INBOX/Sent").len(), 1, "the existing Sent");
+    assert_eq!(fake.bodies("INBOX/Projects").len(), 1, "below the prefix");
+    assert_eq!(
+        fake.bodies("INBOX/Junk").len(),
+        1,
+        "the well-known name, created"
+    );
+}
