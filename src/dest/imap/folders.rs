@@ -99,9 +99,10 @@ impl ServerFolders {
 
     /// The namespace prefix as components (`INBOX.` → `["INBOX"]`).
     pub fn prefix_components(&self) -> Vec<String> {
-        self.target_folders()
-            .namespace
-            .map(|n| self.target_folders().split(&n))
+        let t = self.target_folders();
+        t.namespace
+            .as_deref()
+            .map(|n| t.split(n))
             .unwrap_or_default()
     }
 
@@ -139,5 +140,80 @@ impl ServerFolders {
             v.insert(0, format!("the greeting names the server: {}", p.name()));
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dest::imap::core::layout::PrefixSource as Source;
+    use crate::mapping::{MapSource, Mapper, MappingConfig};
+
+    /// From the server's bytes to where folders go, as a session does.
+    fn folders(namespace: &[u8], list: &[u8], delimiter: char) -> ServerFolders {
+        let rows = parse_list(list, false);
+        ServerFolders {
+            layout: Layout::decide(parse_namespace(namespace, false), Some(delimiter), &rows),
+            rows,
+            listed_with: "LIST",
+            product: None,
+        }
+    }
+
+    fn target(f: &ServerFolders, path: &str) -> (String, MapSource) {
+        let m = Mapper::new(&MappingConfig::default(), &f.target_folders());
+        let r = m.map(path);
+        (m.display(&r), r.how)
+    }
+
+    #[test]
+    fn courier_bytes_put_every_folder_below_inbox_and_create_sent_there() {
+        let f = folders(
+            b"* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"#shared.\" \".\"))\r\nKN1 OK NAMESPACE completed.\r\n",
+            b"* LIST (\\Unmarked \\HasNoChildren) \".\" \"INBOX\"\r\nKL1 OK LIST completed\r\n",
+            '.',
+        );
+        assert_eq!(f.layout.source, Source::Namespace);
+        assert_eq!(f.prefix_components(), vec!["INBOX".to_string()]);
+        assert_eq!(
+            target(&f, "Sent Items"),
+            ("INBOX.Sent".into(), MapSource::Special)
+        );
+        assert_eq!(target(&f, "Deleted Items").0, "INBOX.Trash");
+        assert_eq!(target(&f, "Archiv/2019").0, "INBOX.Archiv.2019");
+        assert_eq!(target(&f, "INBOX/Projects").0, "INBOX.Projects");
+        assert_eq!(
+            f.fixed_components(&["INBOX".into(), "Say \"Hi\"".into()]),
+            1
+        );
+        assert!(f.notes()[1].contains("none"), "{:?}", f.notes());
+    }
+
+    #[test]
+    fn cyrus_bytes_with_lower_case_special_use_find_the_servers_mailboxes() {
+        let f = folders(
+            b"* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\nKN1 OK Completed\r\n",
+            b"* LIST (\\HasChildren) \".\" INBOX\r\n\
+* LIST (\\HasNoChildren \\sent) \".\" INBOX.Gesendet\r\n\
+* LIST (\\HasNoChildren \\trash) \".\" INBOX.Papierkorb\r\n\
+KL1 OK Completed (0.000 secs 4 calls)\r\n",
+            '.',
+        );
+        assert_eq!(target(&f, "Sent Items").0, "INBOX.Gesendet");
+        assert_eq!(target(&f, "Deleted Items").0, "INBOX.Papierkorb");
+        // No \Junk: the well-known name in the namespace.
+        assert_eq!(target(&f, "Junk E-mail").0, "INBOX.Junk");
+    }
+
+    #[test]
+    fn dovecot_bytes_keep_the_top_level() {
+        let f = folders(
+            b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nKN1 OK Namespace completed.\r\n",
+            b"* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n* LIST (\\HasNoChildren) \"/\" INBOX\r\nKL1 OK List completed.\r\n",
+            '/',
+        );
+        assert!(f.prefix_components().is_empty());
+        assert_eq!(target(&f, "Sent Items").0, "Sent");
+        assert_eq!(target(&f, "Archiv/2019").0, "Archiv/2019");
     }
 }
