@@ -126,33 +126,39 @@ pub(crate) fn predict(
     delimiter: Option<char>,
 ) -> Option<String> {
     let alt = substitute(components, fixed, utf8)?;
-    let mut why: Vec<&str> = components
+    let chars: Vec<char> = components
         .iter()
         .skip(fixed)
         .flat_map(|c| c.chars())
-        .filter_map(|c| refused_by(c, utf8))
         .collect();
-    why.sort_unstable();
-    why.dedup();
     let joined = alt.join(&delimiter.map(String::from).unwrap_or_default());
     match product {
-        Some(p) => {
-            let refused = components
+        Some(p) if chars.iter().any(|&c| p.refuses(c, utf8)) => Some(format!(
+            "{} refuses this name: it will be created as {joined:?}",
+            p.name()
+        )),
+        // Dovecot refuses '.' only with Maildir++ storage.
+        Some(Product::Dovecot) if chars.contains(&'.') => Some(format!(
+            "may be refused (Dovecot with Maildir++ storage refuses '.' inside a level); if it is, it is created as {joined:?}"
+        )),
+        Some(_) => None,
+        None => {
+            // '.' alone is no reason to warn about a server we do not know
+            // (most take it); the others are refused by a known server.
+            let mut why: Vec<&str> = chars
                 .iter()
-                .skip(fixed)
-                .flat_map(|c| c.chars())
-                .any(|c| p.refuses(c, utf8));
-            refused.then(|| {
+                .filter(|&&c| c != '.')
+                .filter_map(|&c| refused_by(c, utf8))
+                .collect();
+            why.sort_unstable();
+            why.dedup();
+            (!why.is_empty()).then(|| {
                 format!(
-                    "{} refuses this name: it will be created as {joined:?}",
-                    p.name()
+                    "may be refused by the server ({}); if it is, it is created as {joined:?}",
+                    why.join("; ")
                 )
             })
         }
-        None => Some(format!(
-            "may be refused by the server ({}); if it is, it is created as {joined:?}",
-            why.join("; ")
-        )),
     }
 }
 
@@ -227,5 +233,15 @@ mod tests {
         let unknown = predict(&say, 1, false, None, Some('/')).expect("unknown");
         assert!(unknown.starts_with("may be refused"), "{unknown}");
         assert_eq!(predict(&v(&["INBOX", "Plain"]), 1, false, None, None), None);
+        let dotted = v(&["ivan.ivanov"]);
+        assert_eq!(predict(&dotted, 0, false, None, Some('/')), None);
+        assert_eq!(
+            predict(&dotted, 0, false, Some(Product::Cyrus), Some('/')),
+            None
+        );
+        assert!(
+            predict(&dotted, 0, false, Some(Product::Dovecot), Some('/'))
+                .is_some_and(|p| p.contains("Maildir++") && p.contains("\"ivan_ivanov\""))
+        );
     }
 }
