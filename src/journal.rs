@@ -119,6 +119,8 @@ pub struct DoneItem {
     pub mailbox: String,
     /// Where it is on the target.
     pub target: DestRef,
+    /// Bytes sent (what the target should store), when recorded.
+    pub size: Option<u64>,
 }
 
 /// A row to record.
@@ -371,7 +373,7 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid
+                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size
                  FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
             )
@@ -390,6 +392,7 @@ impl Journal {
                             uid_validity: r.get(6)?,
                             uid: r.get(7)?,
                         },
+                        size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
                     },
                 ))
             })

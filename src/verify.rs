@@ -46,6 +46,10 @@ pub struct FolderCheck {
     pub missing_on_target: Vec<String>,
     /// On the target with other content (item ids; `--deep`).
     pub differs: Vec<String>,
+    /// On the target, but stored with a size other than the size sent:
+    /// altered by the server (item id, why). Counted as present.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub altered: Vec<crate::report::ItemNote>,
     /// Source items the journal has no record of (item ids).
     pub not_migrated: Vec<String>,
     /// Why the folder could not be checked.
@@ -162,7 +166,7 @@ fn check_account(
                 continue;
             }
         };
-        let expected = expected(&folder, &done, opts.skip_deleted, &mut fc);
+        let expected = expected(&folder, &done, opts.skip_deleted, opts.deep, &mut fc);
         if session.is_none() {
             match target.open(account) {
                 Ok(s) => session = Some(s),
@@ -185,8 +189,9 @@ fn check_account(
 
 /// What the journal says of a folder's items.
 struct Expected {
-    /// Journaled items: id, where the target has it, content hash.
-    refs: Vec<(String, DestRef, ContentHash)>,
+    /// Journaled items: id, where the target has it, content hash, bytes
+    /// sent.
+    refs: Vec<(String, DestRef, ContentHash, Option<u64>)>,
     /// The mailbox the journal recorded them in.
     mailbox: Option<String>,
 }
@@ -199,9 +204,10 @@ fn expected(
     folder: &Folder,
     done: &HashMap<String, Vec<DoneItem>>,
     skip_deleted: bool,
+    deep: bool,
     fc: &mut FolderCheck,
 ) -> Expected {
-    let mut refs: Vec<(String, DestRef, ContentHash)> = Vec::new();
+    let mut refs: Vec<(String, DestRef, ContentHash, Option<u64>)> = Vec::new();
     let mut mailbox: Option<String> = None;
     for item in &folder.items {
         let empty = item.stat().map(|s| s.size == 0).unwrap_or(false);
@@ -213,12 +219,33 @@ fn expected(
             None => fc.not_migrated.push(item.id.clone()),
             Some(d) => {
                 mailbox.get_or_insert(d.mailbox.clone());
-                refs.push((item.id.clone(), d.target.clone(), d.hash));
+                let hash = if deep { sent_hash(item, d) } else { d.hash };
+                refs.push((item.id.clone(), d.target.clone(), hash, d.size));
             }
         }
     }
     fc.journaled = refs.len() as u64;
     Expected { refs, mailbox }
+}
+
+/// The hash of what was sent, for `--deep`: the journaled hash, unless
+/// the journal's size says the NUL bytes were removed on the wire (`--nul
+/// strip` on a server without BINARY): then the hash of the item prepared
+/// again without them, so that our own documented change is no difference.
+fn sent_hash(item: &crate::source::Item, d: &DoneItem) -> ContentHash {
+    let Some(sent) = d.size else {
+        return d.hash;
+    };
+    let Ok(raw) = item.read() else {
+        return d.hash;
+    };
+    let p = crate::message::prepare(raw.bytes);
+    let nul = p.bytes.iter().filter(|b| **b == 0).count() as u64;
+    if p.hash != d.hash || nul == 0 || sent != p.bytes.len() as u64 - nul {
+        return d.hash;
+    }
+    let stripped: Vec<u8> = p.bytes.into_iter().filter(|b| *b != 0).collect();
+    ContentHash::of(&stripped)
 }
 
 /// Asks the target which journaled items it has (and, `deep`, with the
@@ -250,18 +277,44 @@ fn check_on_target(
     if refs.is_empty() {
         return;
     }
-    let pairs: Vec<(DestRef, ContentHash)> = refs.iter().map(|(_, r, h)| (r.clone(), *h)).collect();
+    let pairs: Vec<(DestRef, ContentHash)> =
+        refs.iter().map(|(_, r, h, _)| (r.clone(), *h)).collect();
+    let mut present: Vec<(usize, (DestRef, u64))> = Vec::new();
     match sess.verify(&mailbox, &pairs, deep) {
         Ok(res) => {
-            for ((id, _, _), p) in refs.iter().zip(res) {
+            for (i, ((id, r, _, size), p)) in refs.iter().zip(res).enumerate() {
                 match p {
-                    Presence::Present => fc.present += 1,
+                    Presence::Present => {
+                        fc.present += 1;
+                        if let Some(s) = size {
+                            present.push((i, (r.clone(), *s)));
+                        }
+                    }
                     Presence::Missing => fc.missing_on_target.push(id.clone()),
                     Presence::Differs => fc.differs.push(id.clone()),
                 }
             }
         }
         Err(e) => fc.error = Some(e.to_string()),
+    }
+    // Plain verify: present, but stored with another size (deep compared
+    // the content already).
+    if !deep && !present.is_empty() {
+        let sized: Vec<(DestRef, u64)> = present.iter().map(|(_, p)| p.clone()).collect();
+        match sess.stored_altered(&mailbox, &sized) {
+            Ok(alt) => {
+                for (j, reason) in alt {
+                    if let Some((i, _)) = present.get(j) {
+                        fc.altered.push(crate::report::ItemNote {
+                            item: refs[*i].0.clone(),
+                            reason,
+                            path: None,
+                        });
+                    }
+                }
+            }
+            Err(e) => fc.error = Some(e.to_string()),
+        }
     }
 }
 
@@ -323,6 +376,12 @@ impl Verification {
                         .entry("cannot check")
                         .or_default()
                         .push(format!("{}: {e}", f.folder));
+                }
+                for n in &f.altered {
+                    problems
+                        .entry("stored altered by the server")
+                        .or_default()
+                        .push(format!("{}/{}: {}", f.folder, n.item, n.reason));
                 }
                 for (k, ids) in [
                     ("missing on target", &f.missing_on_target),

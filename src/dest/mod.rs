@@ -60,7 +60,8 @@ pub struct Delivery {
     pub item_id: String,
     /// The content hash of what was sent.
     pub hash: ContentHash,
-    /// Bytes sent.
+    /// Bytes sent (what went on the wire: NUL removed under `--nul
+    /// strip`).
     pub size: u64,
     /// Internal date used.
     pub internal_date: DateTime<Utc>,
@@ -87,6 +88,15 @@ pub enum SessionEvent {
     Done(Delivery),
     /// A line for the folder's report (policies applied, names changed).
     Note(String),
+    /// A delivered message the target stores other than it was sent (its
+    /// stored size differs): it counts as migrated, and the report lists
+    /// it with the reason (the server's name, the setting that avoids it).
+    Altered {
+        /// The item id.
+        item_id: String,
+        /// What differs and why.
+        reason: String,
+    },
 }
 
 /// A source folder as a target mailbox request.
@@ -183,6 +193,7 @@ pub trait Planner: Send {
             name: self.plan_mailbox(spec)?,
             how: None,
             notes: Vec::new(),
+            warnings: Vec::new(),
         })
     }
     /// What the target told us about itself (capabilities, limits), for
@@ -243,6 +254,17 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
+    /// Of messages found present (by their reference and the size sent),
+    /// those the target stores with another size: (index into `refs`,
+    /// why). Targets that cannot tell say nothing.
+    fn stored_altered(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<(usize, String)>, DestError> {
+        let _ = (mailbox, refs);
+        Ok(Vec::new())
+    }
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.
@@ -265,6 +287,9 @@ pub struct MailboxPlan {
     pub how: Option<crate::mapping::MapSource>,
     /// What the mapping changed or wants known.
     pub notes: Vec<String>,
+    /// What may go wrong with this name on the target (the server may
+    /// refuse it): `plan` counts these as issues.
+    pub warnings: Vec<String>,
 }
 
 /// Whether a journaled message is on the target.
@@ -286,4 +311,7 @@ pub struct DestInfo {
     pub append_limit: Option<u64>,
     /// Capabilities or features, for the report.
     pub capabilities: Vec<String>,
+    /// What `plan` should say about the target account (its namespace,
+    /// where the special mailboxes come from).
+    pub notes: Vec<String>,
 }

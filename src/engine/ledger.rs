@@ -226,6 +226,14 @@ impl<'a> Ledger<'a> {
                 self.note(n);
                 true
             }
+            SessionEvent::Altered { item_id, reason } => {
+                self.report.altered.push(crate::report::ItemNote {
+                    item: item_id,
+                    reason,
+                    path: None,
+                });
+                true
+            }
             SessionEvent::Done(d) => {
                 self.delivered(d);
                 true

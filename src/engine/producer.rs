@@ -267,6 +267,7 @@ mod tests {
                 src_mtime: None,
                 mailbox: "INBOX".into(),
                 target: DestRef::default(),
+                size: None,
             }],
         )]
         .into();

@@ -15,6 +15,7 @@ mod golden;
 mod hostile;
 mod imap_dovecot;
 mod imap_fake;
+mod interop;
 mod maildir_dovecot;
 mod plan;
 mod report_html;

@@ -100,10 +100,12 @@ pub mod conn;
 mod connect;
 mod core;
 pub mod error;
+mod folders;
 #[doc(hidden)]
 pub mod fuzzing;
 mod reconcile;
 mod session;
+mod stored;
 mod verify;
 mod worker;
 

@@ -46,7 +46,9 @@ pub(super) fn verify_in_selected(
         }
         let uids: Vec<u32> = at.keys().copied().collect();
         // Bodies are compared as they come and dropped.
+        let mut read: HashSet<u32> = HashSet::new();
         c.uid_bodies_each(&uids, &mut |uid, body| {
+            read.insert(uid);
             for &i in at.get(&uid).into_iter().flatten() {
                 out[i] = if same_content(body, &refs[i].1) {
                     Presence::Present
@@ -55,6 +57,17 @@ pub(super) fn verify_in_selected(
                 };
             }
         })?;
+        // Listed by UID but no body came back in a form the parser takes
+        // (Cyrus answers BODY[] of a message with NUL as a literal8): it is
+        // there; its content is not compared.
+        for uid in uids.iter().filter(|u| !read.contains(u)) {
+            tracing::warn!(
+                "UID {uid}: the server's BODY[] could not be read; content not compared"
+            );
+            for &i in at.get(uid).into_iter().flatten() {
+                out[i] = Presence::Present;
+            }
+        }
     } else {
         for (i, _) in by_uid {
             out[i] = Presence::Present;

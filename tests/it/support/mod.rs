@@ -3,12 +3,14 @@
 //! building Kerio stores ([`store`]), reading results back (Maildir
 //! trees, `index.fld`, JSON), the servers the tests start ([`dovecot`],
 //! [`radicale`], the scripted [`fakeimap`]), an IMAP reader written for
-//! the tests ([`imap`]) and the export fixtures ([`export`]).
+//! the tests ([`imap`]), Cyrus and Courier ([`interop`]) and the export
+//! fixtures ([`export`]).
 
 pub mod dovecot;
 pub mod export;
 pub mod fakeimap;
 pub mod imap;
+pub mod interop;
 pub mod radicale;
 pub mod run;
 pub mod store;

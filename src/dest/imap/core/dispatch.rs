@@ -153,6 +153,8 @@ pub(crate) struct Setup<'a> {
 struct Meta {
     item_id: String,
     hash: ContentHash,
+    /// Bytes on the wire (NUL removed under `--nul strip`): what the
+    /// server should store.
     size: u64,
     internal_date: DateTime<Utc>,
     message_id: Option<String>,
@@ -462,7 +464,7 @@ impl<'a> Dispatcher<'a> {
         let meta = Meta {
             item_id: o.item_id,
             hash: o.message.hash,
-            size: o.message.bytes.len() as u64,
+            size: msg.data.len() as u64,
             internal_date: o.internal_date,
             message_id: o.message.message_id,
         };
@@ -544,7 +546,7 @@ impl Notes {
         say(&self.nul_stripped, "contained NUL bytes, which the server (no BINARY) cannot take: NULs removed (--nul strip)");
         say(
             &self.nul_binary,
-            "contained NUL bytes: sent as literal8 (BINARY); Dovecot stores each NUL as 0x80",
+            "contained NUL bytes: sent as literal8 (BINARY); the server may store them otherwise (Dovecot: each NUL as 0x80)",
         );
         if self.flags_dropped > 0 {
             v.push(format!(

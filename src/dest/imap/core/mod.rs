@@ -15,7 +15,13 @@
 //! - [`budget`] — `--max-bytes-per-day`;
 //! - [`claims`] — what this run (and the journal) knows of its copies;
 //! - [`matching`] — which copy on the server is which message;
-//! - [`marker`] — the Pending marker written to the journal.
+//! - [`marker`] — the Pending marker written to the journal;
+//! - [`layout`] — the server's personal namespace and its LIST rows
+//!   (NAMESPACE, `RETURN (SPECIAL-USE)`, the prefix inferred without it);
+//! - [`names`] — the server product, names servers refuse, the
+//!   substitution a refused name gets;
+//! - [`stored`] — a stored size that differs from the size sent
+//!   ("stored altered by the server") and the hint for it.
 //!
 //! Invariants: nothing here reads a socket, the clock or a channel (time
 //! comes in as arguments or through [`dispatch::Clock`]); every message
@@ -30,9 +36,12 @@ pub(crate) mod claims;
 pub(crate) mod decide;
 pub(crate) mod dispatch;
 pub(crate) mod lane;
+pub(crate) mod layout;
 pub(crate) mod lost;
 pub(crate) mod marker;
 pub(crate) mod matching;
+pub(crate) mod names;
+pub(crate) mod stored;
 pub(crate) mod wire;
 
 #[cfg(test)]

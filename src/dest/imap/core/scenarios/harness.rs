@@ -384,6 +384,10 @@ pub(super) fn deliver(
             run.notes.push(n);
             true
         }
+        SessionEvent::Altered { item_id, reason } => {
+            run.notes.push(format!("altered {item_id}: {reason}"));
+            true
+        }
     };
     let mut stream = messages.into_iter();
     d.run(&mut stream, &mut events, world);
