@@ -230,6 +230,18 @@ pub trait DestSession: Planner {
         let _ = (mailbox, known);
         Ok(vec![Reconciled::Absent; pending.len()])
     }
+    /// What the journal knows is in `mailbox` (its done rows there, every
+    /// source folder of the account), told before a folder's messages are
+    /// delivered into it. A target that can look (IMAP) compares each
+    /// message with the copies on the target that none of these rows
+    /// accounts for before it appends it, and reports the ones it finds as
+    /// [`DeliveryResult::AlreadyPresent`]: an empty, lost or copied
+    /// journal, or the same server under another URL, is no proof of an
+    /// empty mailbox. The default trusts the journal.
+    fn journal_copies(&mut self, mailbox: &str, known: &[crate::model::DoneCopy]) {
+        let _ = (mailbox, known);
+    }
+
     /// Checks that messages the journal says arrived are on the target, one
     /// answer per reference, in order. `deep` also compares content with
     /// the journaled hash where the target can. Targets that cannot look

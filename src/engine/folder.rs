@@ -107,6 +107,13 @@ impl FolderJob<'_> {
             .run
             .journal
             .done_items(self.account, &self.folder.path)?;
+        // What the journal accounts for in the mailbox (after reconciling):
+        // the target compares what else it holds before appending.
+        let known = self
+            .run
+            .journal
+            .done_in_mailbox(self.account, self.mailbox)?;
+        session.journal_copies(self.mailbox, &known);
         Ok(Start {
             done,
             in_doubt: r.in_doubt,

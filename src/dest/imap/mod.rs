@@ -43,8 +43,11 @@
 //!    LIST; the APPEND path reads codes itself.
 //! 5. imap-codec knows one APPENDUID UID: MULTIAPPEND ranges are parsed here.
 //! 6. NUL cannot go in a literal: literal8 with BINARY, else `--nul`
-//!    (strip by default, or skip). Dovecot stores NUL as 0x80, so
-//!    reconciliation hashes with NUL and 0x80 folded together.
+//!    (strip by default, or skip). Dovecot 2.3 keeps the NUL but serves it
+//!    as 0x80 in `BODY[]`, so reconciliation hashes with NUL and 0x80
+//!    folded together; and it re-encodes each `Content-Transfer-Encoding:
+//!    binary` part that arrives in a literal8 as base64, so such messages
+//!    are also matched by decoded content (`core::identity`).
 //! 7. imap-types prints secrets in debug builds at TRACE: the CLI caps the
 //!    `io_imap`, `imap_next`, `imap_codec` and `imap_types` log targets at
 //!    DEBUG.
@@ -93,6 +96,7 @@
 //!   doubt", never sent again blindly, and left pending for the next run.
 
 pub mod accounts;
+mod adopt;
 pub mod auth;
 pub mod caps;
 mod client;

@@ -11,7 +11,7 @@
 //! and left with UNSELECT, whatever happened.
 
 use super::client::ImapSession;
-use super::core::matching::{fold_hash, Found, Known, Search, Seen, Want};
+use super::core::matching::{wants_decoded, Found, Known, Search, Seen, Want};
 use super::error::ImapError;
 use std::collections::HashSet;
 
@@ -58,23 +58,21 @@ fn read_server(
 ) -> Result<Seen, ImapError> {
     let sizes = sess.uid_sizes_from(from)?;
     let wanted_sizes: HashSet<u64> = wants.iter().filter_map(|w| w.size).collect();
-    let any_unsized = wants.iter().any(|w| w.size.is_none());
+    // A message stored re-encoded has another size: read every candidate.
+    let decoded = wants_decoded(wants);
+    let any_unsized = decoded || wants.iter().any(|w| w.size.is_none());
     let fetch: Vec<u32> = sizes
         .iter()
         .filter(|(_, s)| sizes.len() <= FETCH_ALL_UP_TO || any_unsized || wanted_sizes.contains(s))
         .map(|(u, _)| *u)
         .collect();
     let mut seen = Seen::default();
-    sess.uid_bodies_each(&fetch, &mut |uid, body| {
-        seen.copies.entry(fold_hash(body)).or_default().push(uid);
-    })?;
-    for v in seen.copies.values_mut() {
-        v.sort_unstable();
-    }
+    sess.uid_bodies_each(&fetch, &mut |uid, body| seen.add_copy(uid, body, decoded))?;
+    seen.sort();
     // Servers that rewrite messages: look for the Message-ID of wants whose
     // content is nowhere.
     for (i, w) in wants.iter().enumerate() {
-        if seen.copies.contains_key(&w.hash) {
+        if seen.has_copy(w) {
             continue;
         }
         let Some(mid) = w.message_id.as_deref().filter(|m| searchable(m)) else {

@@ -16,9 +16,11 @@
 //! point nowhere); a check of pending items never matches a copy the
 //! journal gives to another item.
 
+use super::adopt;
 use super::caps::Capabilities;
 use super::client::{wire_mailbox, ImapSession};
 use super::connect::Shared;
+use super::core::adopt::Unjournaled;
 use super::core::claims::{Claims, JournalCopies};
 use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
@@ -70,6 +72,10 @@ pub(super) struct ImapAccountSession {
     /// What this run put (or may have put) into each mailbox, over all
     /// its `deliver` calls (two source folders can share a mailbox).
     claims: HashMap<String, Arc<Mutex<Claims>>>,
+    /// What the journal accounts for in each mailbox (see
+    /// [`DestSession::journal_copies`]): the rest of what the server holds
+    /// there is compared with each message before it is appended.
+    journaled: HashMap<String, Vec<DoneCopy>>,
 }
 
 impl ImapAccountSession {
@@ -93,6 +99,7 @@ impl ImapAccountSession {
             mapper: None,
             renamed: HashMap::new(),
             claims: HashMap::new(),
+            journaled: HashMap::new(),
         })
     }
 
@@ -220,6 +227,53 @@ impl ImapAccountSession {
             ),
         );
         Ok(n)
+    }
+}
+
+impl ImapAccountSession {
+    /// The copies in `mailbox` that neither the journal nor this run gives
+    /// to an item, and how many journal rows there are for it. The
+    /// journal's copies without a UID (servers without UIDPLUS) take one
+    /// copy of their content each.
+    fn unjournaled(
+        &mut self,
+        mailbox: &str,
+        uv: Option<u32>,
+        claims: &Mutex<Claims>,
+    ) -> Result<(Unjournaled, usize), DestError> {
+        let journal = self.journaled.get(mailbox).cloned().unwrap_or_default();
+        let claims = claims.lock().unwrap_or_else(|p| p.into_inner());
+        let journal_uids = adopt::excluded(&journal, &claims, uv);
+        let this_run: Vec<(Option<u32>, u32)> = claims
+            .uids
+            .iter()
+            .map(|u| (claims.uid_validity, *u))
+            .collect();
+        drop(claims);
+        let exclude = |uv_now: Option<u32>, uid: u32| {
+            if uv_now == uv {
+                journal_uids.contains(&uid)
+            } else {
+                // Another UIDVALIDITY than STATUS showed: only this run's.
+                this_run.contains(&(uv_now, uid))
+            }
+        };
+        let (uv_read, mut copies) = self
+            .with_control(|c| adopt::read_unjournaled(c, mailbox, &exclude))
+            .map_err(|e| {
+                self.refused(format!(
+                    "cannot compare with the messages already in {mailbox:?} (nothing appended, since they may include these): {e}"
+                ))
+            })?;
+        for c in journal
+            .iter()
+            .filter(|c| c.uid.is_none() && c.uid_validity == uv_read)
+        {
+            if let Some(i) = copies.iter().position(|s| s.hash == c.hash.0) {
+                copies.remove(i);
+            }
+        }
+        Ok((Unjournaled::new(copies), journal.len()))
     }
 }
 
@@ -351,6 +405,11 @@ impl DestSession for ImapAccountSession {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .begin(uv_now, status.uid_next);
+        let unjournaled = if status.messages > 0 {
+            Some(self.unjournaled(mailbox, uv_now, &claims)?)
+        } else {
+            None
+        };
         let stop = AccountStop::default();
         let ctx = WorkCtx {
             shared: &self.shared,
@@ -371,12 +430,34 @@ impl DestSession for ImapAccountSession {
             budget: &self.shared.budget,
         };
         let d = Dispatcher::new(setup, &SystemClock);
-        worker::deliver(&ctx, &mut self.conns, d, messages, events);
+        match unjournaled {
+            Some((mut index, journaled)) if !index.is_empty() => {
+                let events = std::cell::RefCell::new(events);
+                let mut adopting = adopt::Adopting {
+                    inner: messages,
+                    index: &mut index,
+                    events: &events,
+                    uid_validity: uv_now,
+                    claims: &claims,
+                    now: chrono::Utc::now().timestamp(),
+                };
+                let mut ev = |e: SessionEvent| (*events.borrow_mut())(e);
+                worker::deliver(&ctx, &mut self.conns, d, &mut adopting, &mut ev);
+                let note = adopt::note(mailbox, journaled, &index);
+                tracing::info!("{}: {note}", self.source);
+                (*events.borrow_mut())(SessionEvent::Note(note));
+            }
+            _ => worker::deliver(&ctx, &mut self.conns, d, messages, events),
+        }
         if let Some(why) = stop.into_reason() {
             self.stopped = Some(why.clone());
             return Err(DestError::Stopped(why));
         }
         Ok(())
+    }
+
+    fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {
+        self.journaled.insert(mailbox.to_string(), known.to_vec());
     }
 
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {

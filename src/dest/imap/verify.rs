@@ -6,7 +6,8 @@
 //! Invariant: a copy on the server answers for at most one journaled
 //! message when matched by content (byte-identical messages each need
 //! their own copy); NUL and 0x80 count as the same byte (Dovecot stores
-//! NUL as 0x80).
+//! NUL as 0x80); with `--deep`, a copy whose `BODY[]` differs is read
+//! again as `BINARY[]` where offered (Dovecot re-encodes binary parts).
 
 use super::client::ImapSession;
 use super::error::ImapError;
@@ -55,6 +56,24 @@ pub(super) fn verify_in_selected(
                 };
             }
         })?;
+        // What a faithful server would store is what was sent: a server
+        // that re-encodes (Dovecot stores a binary part sent as literal8 as
+        // base64) gives it back with BINARY.PEEK[], so a copy that differs
+        // in BODY[] is compared once more that way.
+        let differ: Vec<u32> = at
+            .iter()
+            .filter(|(_, is)| is.iter().any(|&i| out[i] == Presence::Differs))
+            .map(|(u, _)| *u)
+            .collect();
+        if !differ.is_empty() && c.capabilities().binary {
+            c.uid_binaries_each(&differ, &mut |uid, body| {
+                for &i in at.get(&uid).into_iter().flatten() {
+                    if same_content(body, &refs[i].1) {
+                        out[i] = Presence::Present;
+                    }
+                }
+            })?;
+        }
     } else {
         for (i, _) in by_uid {
             out[i] = Presence::Present;

@@ -18,7 +18,8 @@
 //!   reported), so a later run never looks below a copy of the group.
 
 use super::budget::ByteBudget;
-use super::marker::{Marker, WireCopy};
+use super::identity::{decoded_hash, may_be_reencoded};
+use super::marker::{DecodedCopy, Marker, WireCopy};
 use super::matching::fold_hash;
 use super::{Msg, Report, Unit};
 use crate::dest::imap::caps::Capabilities;
@@ -165,6 +166,7 @@ struct Group {
     bytes: usize,
     items: Vec<(String, ContentHash)>,
     wire_copies: BTreeMap<String, WireCopy>,
+    decoded: BTreeMap<String, DecodedCopy>,
 }
 
 /// What the folder's report is told at the end, by item id.
@@ -348,6 +350,10 @@ impl<'a> Dispatcher<'a> {
             let copy = WireCopy(hash, data.len() as u64);
             self.group.wire_copies.insert(o.item_id.clone(), copy);
         }
+        let decoded = may_be_reencoded(&data).then(|| decoded_hash(&data));
+        if let Some(d) = decoded {
+            self.group.decoded.insert(o.item_id.clone(), DecodedCopy(d));
+        }
         let key = self.next_key;
         self.next_key += 1;
         Some(Msg {
@@ -358,6 +364,7 @@ impl<'a> Dispatcher<'a> {
             sent_date: Some(sent_date),
             message_id: o.message.message_id.clone(),
             hash,
+            decoded,
             lower: 0,
             attempts: 0,
         })
@@ -479,6 +486,7 @@ impl<'a> Dispatcher<'a> {
         let group = std::mem::take(&mut self.group);
         let mut marker = Marker::new(self.setup.uid_validity, self.lower);
         marker.wire_copies = group.wire_copies;
+        marker.decoded = group.decoded;
         let durable = events(SessionEvent::Pending {
             items: group.items,
             marker: marker.to_json(),
