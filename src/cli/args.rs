@@ -319,4 +319,7 @@ pub struct ImapArgs {
     /// Reconnections and resends before a message is reported failed.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
+    /// Longest pause between reconnections (the backoff doubles from 1 s).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub backoff_max: u64,
 }

@@ -8,7 +8,9 @@
 //! time, hashed and dropped. For a want whose content is nowhere and that
 //! has a Message-ID, `UID SEARCH HEADER Message-ID` in its range, and the
 //! size and INTERNALDATE of the hits. The mailbox is opened with EXAMINE
-//! and left with UNSELECT, whatever happened.
+//! and left with UNSELECT, whatever happened. A check that finds a message
+//! absent reads once more after a pause ([`find_settled`]): a dead
+//! connection's server side may still be committing.
 
 use super::client::ImapSession;
 use super::core::matching::{wants_decoded, Found, Known, Search, Seen, Want};
@@ -47,6 +49,35 @@ pub(crate) fn find_on_server(
     let known = known(uv);
     let now = chrono::Utc::now().timestamp();
     Ok((uv, search.decide(wants, &seen, &known, now)))
+}
+
+/// How long a check waits before it reads the mailbox once more when it
+/// found a message absent: the server process of a connection that just
+/// died may still be committing what it received (measured on Dovecot:
+/// a check on a new connection selected the mailbox before the dead
+/// connection's MULTIAPPEND was visible, and the batch was sent twice).
+pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// [`find_on_server`], and when any want was found absent, the same again
+/// after `settle` (slept with `sleep`) on a fresh EXAMINE, whose answers
+/// are the ones kept: "absent" only counts once the mailbox shows what
+/// the dead connection's server side may still have been storing.
+pub(crate) fn find_settled(
+    sess: &mut ImapSession,
+    mailbox: &str,
+    wants: &[Want],
+    floor: Option<u32>,
+    known: &dyn Fn(Option<u32>) -> Known,
+    settle: std::time::Duration,
+    sleep: &dyn Fn(std::time::Duration),
+) -> Result<(Option<u32>, Vec<Found>), ImapError> {
+    let first = find_on_server(sess, mailbox, wants, floor, known)?;
+    if !first.1.contains(&Found::Absent) {
+        return Ok(first);
+    }
+    sleep(settle);
+    // A fresh EXAMINE shows what was committed meanwhile.
+    find_on_server(sess, mailbox, wants, floor, known)
 }
 
 /// Reads what the wants can be matched against (see the module header).

@@ -26,7 +26,7 @@ use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
 use super::error::ImapError;
-use super::reconcile::find_on_server;
+use super::reconcile::{find_settled, SETTLE};
 use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
 use crate::dest::{
@@ -478,7 +478,10 @@ impl DestSession for ImapAccountSession {
         let journal = JournalCopies(known);
         let floor = journal.check_floor(&wants);
         let known = |uv: Option<u32>| journal.known(uv);
-        let result = self.with_control(|c| find_on_server(c, mailbox, &wants, floor, &known));
+        let shared = self.shared.clone();
+        let sleep = |d| shared.sleep(d);
+        let result =
+            self.with_control(|c| find_settled(c, mailbox, &wants, floor, &known, SETTLE, &sleep));
         let (uv, found) = match result {
             Ok(v) => v,
             Err(e) if !e.is_connection() => {
