@@ -242,6 +242,22 @@ pub trait DestSession: Planner {
         let _ = (mailbox, known);
     }
 
+    /// The messages in `mailbox` that none of `journaled` (the journal's
+    /// done rows there, every source folder of the account) accounts for,
+    /// for `verify`: each with its UID, and as a duplicate when it holds
+    /// the content of one of the rows (by its bytes, or decoded where the
+    /// server re-encodes). Targets that cannot look answer an error.
+    fn extras(
+        &mut self,
+        mailbox: &str,
+        journaled: &[crate::model::DoneCopy],
+    ) -> Result<Vec<Extra>, DestError> {
+        let _ = (mailbox, journaled);
+        Err(DestError::Unsupported(
+            "this target cannot list extra messages".into(),
+        ))
+    }
+
     /// Checks that messages the journal says arrived are on the target, one
     /// answer per reference, in order. `deep` also compares content with
     /// the journaled hash where the target can. Targets that cannot look
@@ -255,6 +271,17 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
+}
+
+/// A message on the target that no journal row accounts for (see
+/// [`DestSession::extras`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extra {
+    /// Its UID.
+    pub uid: Option<u32>,
+    /// The journal row (index into the rows given) whose content it holds:
+    /// the same source item twice on the target.
+    pub duplicate_of: Option<usize>,
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.

@@ -410,3 +410,58 @@ fn the_same_server_under_another_spelling_gets_nothing_appended_again() {
         t.verify_deep(to);
     }
 }
+
+#[test]
+fn verify_lists_extra_and_duplicate_messages_with_their_uids_and_exits_3() {
+    let all = users("v", 1);
+    let (dc, _) = dovecot(&all);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (store, expected, total) = build_store(tmp.path());
+    let t = Target::new(&dc, &store, tmp.path(), "v0");
+    t.finish(&t.to(), "first");
+    let v = t.verify_deep(&t.to());
+    assert_eq!(v["totals"]["extra"], 0, "{v}");
+    assert_eq!(v["totals"]["present"], total as u64);
+    // A second copy of a journaled message, and a message of nobody's.
+    let mut imap = Imap::login(dc.imap_port, "v0", "secret");
+    let dup = String::from_utf8(expected[1].1[0].0.clone()).expect("text");
+    let foreign = "From: someone@else.test\r\nSubject: not from Kerio\r\n\r\nhello\r\n";
+    for body in [dup.as_str(), foreign] {
+        let (_, st) = imap.cmd(&format!("APPEND Sent {{{}+}}\r\n{body}", body.len()));
+        assert!(st.starts_with("OK"), "{st}");
+    }
+    let o = Run::new("verify")
+        .arg(&store)
+        .args(["--to", &t.to(), "--tls", "none", "--accounts"])
+        .arg(t.dir.join("a.csv"))
+        .state(&t.journal())
+        .env("PW", "secret")
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    assert!(o.stdout.contains("extra on target"), "{o}");
+    assert!(o.stdout.contains("duplicate of Sent Items/"), "{o}");
+    assert!(o.stdout.contains("(not from this migration)"), "{o}");
+    let v = Run::new("verify")
+        .arg(&store)
+        .args(["--to", &t.to(), "--tls", "none", "--json", "--accounts"])
+        .arg(t.dir.join("a.csv"))
+        .state(&t.journal())
+        .env("PW", "secret")
+        .run()
+        .stdout_json();
+    assert_eq!(v["totals"]["extra"], 2, "{v}");
+    assert_eq!(v["totals"]["duplicates"], 1, "{v}");
+    let sent = v["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .find(|f| f["folder"] == "Sent Items")
+        .expect("Sent Items");
+    let uids: Vec<u64> = sent["extra"]
+        .as_array()
+        .expect("extra")
+        .iter()
+        .filter_map(|x| x["uid"].as_u64())
+        .collect();
+    assert_eq!(uids, [31, 32], "{sent}");
+}

@@ -506,6 +506,24 @@ impl DestSession for ImapAccountSession {
             .collect())
     }
 
+    fn extras(
+        &mut self,
+        mailbox: &str,
+        journaled: &[DoneCopy],
+    ) -> Result<Vec<crate::dest::Extra>, DestError> {
+        let result = self.with_control(|c| {
+            let ex = match c.examine(mailbox) {
+                Ok(ex) => ex,
+                Err(e) if !e.is_connection() => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let found = super::verify::extras_in_selected(c, ex.uid_validity, journaled);
+            let _ = c.unselect();
+            found
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn verify(
         &mut self,
         mailbox: &str,

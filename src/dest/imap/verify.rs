@@ -1,5 +1,7 @@
 //! `verify` on the IMAP target: are the messages the journal says arrived
-//! in a mailbox, and (deep) with the content that was sent? By UID where
+//! in a mailbox, and (deep) with the content that was sent? And which
+//! messages there does no journal row account for (extras, and among
+//! them duplicates of journaled items)? By UID where
 //! the journal has one under the mailbox's current UIDVALIDITY, else by
 //! content. Bodies are compared or hashed as they come and dropped.
 //!
@@ -10,9 +12,11 @@
 //! again as `BINARY[]` where offered (Dovecot re-encodes binary parts).
 
 use super::client::ImapSession;
+use super::core::identity::decoded_hash;
+use super::core::matching::fold_hash;
 use super::error::ImapError;
-use crate::dest::{DestRef, Presence};
-use crate::model::ContentHash;
+use crate::dest::{DestRef, Extra, Presence};
+use crate::model::{ContentHash, DoneCopy};
 use std::collections::{HashMap, HashSet};
 
 /// Checks `refs` in the mailbox the control connection has open: by UID
@@ -109,6 +113,75 @@ pub(super) fn verify_in_selected(
         }
     }
     Ok(out)
+}
+
+/// The messages of the mailbox the control connection has open that no
+/// row of `journaled` accounts for: by UID under UIDVALIDITY
+/// `uid_validity`, and a row without one (no UIDPLUS, or recorded under
+/// another UIDVALIDITY) takes the first copy of its content. An extra
+/// whose bytes (NUL read as 0x80) or decoded content equal a row's copy is
+/// that row's duplicate. Bodies are hashed as they come and dropped; the
+/// journaled copies are read only when an extra is not matched by bytes.
+pub(super) fn extras_in_selected(
+    c: &mut ImapSession,
+    uid_validity: Option<u32>,
+    journaled: &[DoneCopy],
+) -> Result<Vec<Extra>, ImapError> {
+    let on_server: Vec<u32> = c.uid_sizes_from(1)?.into_iter().map(|(u, _)| u).collect();
+    let mut by_uid: HashMap<u32, usize> = HashMap::new();
+    let mut uidless: Vec<usize> = Vec::new();
+    for (i, r) in journaled.iter().enumerate() {
+        match r.uid {
+            Some(u) if r.uid_validity == uid_validity => {
+                by_uid.entry(u).or_insert(i);
+            }
+            _ => uidless.push(i),
+        }
+    }
+    let others: Vec<u32> = on_server
+        .iter()
+        .copied()
+        .filter(|u| !by_uid.contains_key(u))
+        .collect();
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seen: Vec<(u32, [u8; 32], [u8; 32])> = Vec::new();
+    c.uid_bodies_each(&others, &mut |uid, body| {
+        seen.push((uid, fold_hash(body), decoded_hash(body)));
+    })?;
+    seen.sort_by_key(|s| s.0);
+    // Rows without a UID take the first copy of their content.
+    let mut taken: HashSet<u32> = HashSet::new();
+    for &i in &uidless {
+        let h = journaled[i].hash.0;
+        if let Some(s) = seen.iter().find(|s| !taken.contains(&s.0) && s.1 == h) {
+            taken.insert(s.0);
+        }
+    }
+    let mut by_hash: HashMap<[u8; 32], usize> = HashMap::new();
+    for (i, r) in journaled.iter().enumerate() {
+        by_hash.entry(r.hash.0).or_insert(i);
+    }
+    let extras: Vec<&(u32, [u8; 32], [u8; 32])> =
+        seen.iter().filter(|s| !taken.contains(&s.0)).collect();
+    // Decoded content of the journaled copies, only when needed.
+    let mut by_decoded: HashMap<[u8; 32], usize> = HashMap::new();
+    if extras.iter().any(|s| !by_hash.contains_key(&s.1)) {
+        let uids: Vec<u32> = by_uid.keys().copied().collect();
+        c.uid_bodies_each(&uids, &mut |uid, body| {
+            if let Some(&i) = by_uid.get(&uid) {
+                by_decoded.entry(decoded_hash(body)).or_insert(i);
+            }
+        })?;
+    }
+    Ok(extras
+        .into_iter()
+        .map(|s| Extra {
+            uid: Some(s.0),
+            duplicate_of: by_hash.get(&s.1).or_else(|| by_decoded.get(&s.2)).copied(),
+        })
+        .collect())
 }
 
 /// True when `body` (as the server returns it) is what was sent with hash
