@@ -230,6 +230,17 @@ pub trait DestSession: Planner {
         let _ = (mailbox, known);
         Ok(vec![Reconciled::Absent; pending.len()])
     }
+    /// What identifies the store this session writes `mailbox` into, for
+    /// the journal: the store (login and server) and the mailbox's
+    /// UIDVALIDITY. The journal's rows written under another URL with that
+    /// identity and UIDVALIDITY are taken over (the URL is only a hint);
+    /// `None` (the default): unknown, and what the target holds is compared
+    /// before appending instead (see [`DestSession::journal_copies`]).
+    fn identity(&mut self, mailbox: &str) -> Option<(String, Option<u32>)> {
+        let _ = mailbox;
+        None
+    }
+
     /// What the journal knows is in `mailbox` (its done rows there, every
     /// source folder of the account), told before a folder's messages are
     /// delivered into it. A target that can look (IMAP) compares each

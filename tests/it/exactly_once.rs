@@ -3,7 +3,9 @@
 //! reconcile), each followed by a rerun, with the journal kept or deleted
 //! before the rerun; a proxy that cuts every connection after N bytes, N
 //! swept; Dovecot restarted mid-run; the same server reached again under
-//! another spelling (localhost, 127.0.0.1, a forwarding proxy). After
+//! another spelling (localhost, 127.0.0.1, a forwarding proxy: the journal
+//! takes its rows over by the store's identity, or without one compares
+//! with the server). After
 //! each: every message on the server exactly once (content as `BINARY[]`,
 //! flags, INTERNALDATE) and `verify --deep` exit 0. Every store holds a
 //! message with NUL bytes, a `Content-Transfer-Encoding: binary` part and
@@ -392,9 +394,19 @@ fn the_same_server_under_another_spelling_gets_nothing_appended_again() {
     let t = Target::new(&dc, &store, tmp.path(), "s0");
     let r = t.finish(&t.to(), "first");
     assert_eq!(r["totals"]["migrated"], total as u64);
+    // A journal without the identity (deleted rows of `identities`, as a
+    // version-1 journal has none): not taken over, compared instead.
+    let conn = rusqlite_open(&t.journal());
+    conn.execute("DELETE FROM identities", []).expect("delete");
+    drop(conn);
+    let r = t.finish(&format!("imap://localhost:{}", dc.imap_port), "unclear");
+    assert_eq!(r["totals"]["migrated"], 0, "{}", r["accounts"]);
+    assert_eq!(r["totals"]["already_present"], total as u64);
+    let notes = r["accounts"].to_string();
+    assert!(notes.contains("already on the server"), "{notes}");
+    assert_exactly_once(dc.imap_port, "s0", &expected, "identity unclear");
     let proxy = Proxy::start(dc.imap_port, None);
     for (n, to) in [
-        format!("imap://localhost:{}", dc.imap_port),
         format!("imap://127.0.0.1:{}", proxy.port),
         format!("imap://localhost:{}", proxy.port),
     ]
@@ -404,11 +416,18 @@ fn the_same_server_under_another_spelling_gets_nothing_appended_again() {
         let r = t.finish(to, &format!("again{n}"));
         assert_eq!(r["totals"]["migrated"], 0, "{to}: {}", r["accounts"]);
         assert_eq!(r["totals"]["already_present"], total as u64, "{to}");
+        // The journal knows the store, not the URL: its rows are taken
+        // over, nothing is read back or sent.
         let notes = r["accounts"].to_string();
-        assert!(notes.contains("already on the server"), "{to}: {notes}");
+        assert!(notes.contains("taken over"), "{to}: {notes}");
+        assert!(!notes.contains("journal empty"), "{to}: {notes}");
         assert_exactly_once(dc.imap_port, "s0", &expected, to);
         t.verify_deep(to);
     }
+    // And the first URL again.
+    let r = t.finish(&t.to(), "back");
+    assert_eq!(r["totals"]["migrated"], 0, "{}", r["accounts"]);
+    assert_exactly_once(dc.imap_port, "s0", &expected, "the first URL again");
 }
 
 #[test]
@@ -464,4 +483,8 @@ fn verify_lists_extra_and_duplicate_messages_with_their_uids_and_exits_3() {
         .filter_map(|x| x["uid"].as_u64())
         .collect();
     assert_eq!(uids, [31, 32], "{sent}");
+}
+
+fn rusqlite_open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("open the journal")
 }

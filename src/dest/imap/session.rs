@@ -456,6 +456,22 @@ impl DestSession for ImapAccountSession {
         Ok(())
     }
 
+    fn identity(&mut self, mailbox: &str) -> Option<(String, Option<u32>)> {
+        // The login and its INBOX's UIDVALIDITY (a creation time on
+        // Dovecot) identify the store; the mailbox's UIDVALIDITY says its
+        // UIDs still mean what the journal recorded.
+        let uv = self.mailboxes.get(mailbox)?.uid_validity?;
+        let inbox = self
+            .with_control(|c| c.status("INBOX"))
+            .ok()?
+            .uid_validity?;
+        let login = self.shared.creds.user();
+        Some((
+            format!("imap login={login} inbox-uidvalidity={inbox}"),
+            Some(uv),
+        ))
+    }
+
     fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {
         self.journaled.insert(mailbox.to_string(), known.to_vec());
     }
