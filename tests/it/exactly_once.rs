@@ -18,7 +18,7 @@
 //! `--backoff-max 1`).
 
 use crate::support::dovecot::Dovecot;
-use crate::support::faults::{fetch_binary, restart_dovecot, Proxy};
+use crate::support::faults::{fetch_binary, restart_dovecot, Proxy, Stored};
 use crate::support::imap::{mutf7_encode, Imap};
 use crate::support::run::{wait_at_most, wait_while_running};
 use crate::support::store::index_line;
@@ -487,4 +487,47 @@ fn verify_lists_extra_and_duplicate_messages_with_their_uids_and_exits_3() {
 
 fn rusqlite_open(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).expect("open the journal")
+}
+
+#[test]
+fn tag_messages_adds_the_header_only_when_asked_and_a_rerun_without_journal_finds_them() {
+    let all = users("g", 2);
+    let (dc, _) = dovecot(&all);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = StoreBuilder::new(&tmp.path().join("kerio"));
+    let bare = b"X-Only: 1\r\n\r\nno identity at all\r\n";
+    store.item(ACCOUNT, "INBOX", "00000001", bare);
+    store.item(ACCOUNT, "INBOX", "00000002", &hostile());
+    let install = store.install.clone();
+    for (user, tag) in [("g0", false), ("g1", true)] {
+        let t = Target::new(&dc, &install, tmp.path(), user);
+        let extra: &[&str] = if tag { &["--tag-messages"] } else { &[] };
+        let o = t.run(&t.to(), "first", extra).run();
+        assert_eq!(o.code, 0, "{o}");
+        let mut imap = Imap::login(dc.imap_port, user, "secret");
+        let got = fetch_binary(&mut imap, "INBOX");
+        assert_eq!(got.len(), 2);
+        let tagged: Vec<&Stored> = got
+            .iter()
+            .filter(|s| s.content.starts_with(b"X-Kerio-Migrate-Id: <"))
+            .collect();
+        // Only the message without any identity, and only when asked.
+        assert_eq!(tagged.len(), usize::from(tag), "{user}");
+        if let Some(s) = tagged.first() {
+            assert!(s.content.ends_with(bare), "the message follows the tag");
+        }
+        t.verify_deep(&t.to());
+        for ext in ["", "-wal", "-shm"] {
+            let _ = fs::remove_file(format!("{}{ext}", t.journal().display()));
+        }
+        let o = t.run(&t.to(), "again", extra).run();
+        assert_eq!(o.code, 0, "{o}");
+        assert_eq!(
+            o.report["totals"]["migrated"], 0,
+            "{}",
+            o.report["accounts"]
+        );
+        assert_eq!(fetch_binary(&mut imap, "INBOX").len(), 2, "{user}");
+        t.verify_deep(&t.to());
+    }
 }

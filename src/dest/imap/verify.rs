@@ -191,6 +191,10 @@ fn same_content(body: &[u8], sent: &ContentHash) -> bool {
     if ContentHash::of(body) == *sent {
         return true;
     }
+    // `--tag-messages` put its header first: compare what it was added to.
+    if let Some(rest) = super::core::identity::untagged(body) {
+        return same_content(rest, sent);
+    }
     body.contains(&0x80) && {
         let unfolded: Vec<u8> = body
             .iter()

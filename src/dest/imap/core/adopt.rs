@@ -19,7 +19,7 @@
 //! and the copies the journal gives to items are not in the index at all
 //! (the session leaves them out when it reads the server).
 
-use super::identity::{decoded_hash, header_fingerprint, message_id};
+use super::identity::{decoded_hash, header_fingerprint, message_id, untagged};
 use super::matching::fold_hash;
 
 /// One copy on the server that no journal row accounts for.
@@ -38,6 +38,9 @@ pub(crate) struct ServerCopy {
     pub message_id: Option<String>,
     /// Its [`header_fingerprint`].
     pub fingerprint: Option<[u8; 32]>,
+    /// [`fold_hash`] of `BODY[]` without the `X-Kerio-Migrate-Id` line
+    /// `--tag-messages` put first, when it has one.
+    pub untagged: Option<[u8; 32]>,
 }
 
 impl ServerCopy {
@@ -51,6 +54,7 @@ impl ServerCopy {
             decoded: decoded_hash(body),
             message_id: message_id(body),
             fingerprint: header_fingerprint(body),
+            untagged: untagged(body).map(fold_hash),
         }
     }
 }
@@ -122,7 +126,11 @@ impl Unjournaled {
             (fold_hash(&v), decoded_hash(&v))
         });
         let decoded = decoded_hash(m.bytes);
-        let by_bytes = |c: &ServerCopy| c.hash == hash || stripped.is_some_and(|s| c.hash == s.0);
+        let by_bytes = |c: &ServerCopy| {
+            c.hash == hash
+                || c.untagged == Some(hash)
+                || stripped.is_some_and(|s| c.hash == s.0 || c.untagged == Some(s.0))
+        };
         let by_decoded =
             |c: &ServerCopy| c.decoded == decoded || stripped.is_some_and(|s| c.decoded == s.1);
         let i = self
@@ -216,6 +224,14 @@ mod tests {
         // fingerprint match.
         let mut idx = Unjournaled::new(vec![copy(8, munged)]);
         assert_eq!(idx.claim(out(sent, Some("z@x")), NOW), None);
+    }
+
+    #[test]
+    fn a_tagged_copy_is_found_by_its_bytes_under_the_tag() {
+        let m = b"X-Only: 1\r\n\r\nbody\r\n";
+        let stored = super::super::identity::tagged(m, &[1; 32]);
+        let mut idx = Unjournaled::new(vec![copy(3, &stored)]);
+        assert_eq!(idx.claim(out(m, None), NOW), Some(3));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!   reported), so a later run never looks below a copy of the group.
 
 use super::budget::ByteBudget;
-use super::identity::{decoded_hash, may_be_reencoded};
+use super::identity::{decoded_hash, lacks_identity, may_be_reencoded, tagged};
 use super::marker::{DecodedCopy, Marker, WireCopy};
 use super::matching::fold_hash;
 use super::{Msg, Report, Unit};
@@ -175,6 +175,7 @@ struct Notes {
     dates_before_1970: Vec<String>,
     dates_future: Vec<String>,
     nul_stripped: Vec<String>,
+    tagged: Vec<String>,
     nul_binary: Vec<String>,
     flags_dropped: u64,
 }
@@ -329,7 +330,12 @@ impl<'a> Dispatcher<'a> {
     /// Checks one message and makes it ready for the wire; `None` when it
     /// was settled here (skipped or failed).
     fn prepare(&mut self, o: &Outgoing, events: &mut Events<'_>) -> Option<Msg> {
-        let data = self.nul_policy(o, events)?;
+        let mut data = self.nul_policy(o, events)?;
+        if self.setup.opts.tag_messages && lacks_identity(&data) {
+            // Asked for: the copy on the server names its content hash.
+            data = tagged(&data, &o.message.hash.0);
+            self.notes.tagged.push(o.item_id.clone());
+        }
         if let Some(limit) = self.setup.caps.append_limit() {
             if data.len() as u64 > limit {
                 let reason = format!(
@@ -552,7 +558,11 @@ impl Notes {
         say(&self.nul_stripped, "contained NUL bytes, which the server (no BINARY) cannot take: NULs removed (--nul strip)");
         say(
             &self.nul_binary,
-            "contained NUL bytes: sent as literal8 (BINARY); Dovecot stores each NUL as 0x80",
+            "contained NUL bytes: sent as literal8 (BINARY); Dovecot serves a NUL of a text part as 0x80 in BODY[] and stores binary parts as base64 (BINARY[] gives the bytes back)",
+        );
+        say(
+            &self.tagged,
+            "had no Message-ID and no Date/From/Subject: tagged with an X-Kerio-Migrate-Id header (--tag-messages)",
         );
         if self.flags_dropped > 0 {
             v.push(format!(

@@ -84,6 +84,39 @@ pub(crate) fn message_id(bytes: &[u8]) -> Option<String> {
         .filter(|m| !m.is_empty())
 }
 
+/// The header `--tag-messages` adds to a message with no usable identity.
+pub(crate) const TAG_HEADER: &str = "X-Kerio-Migrate-Id";
+
+/// True when nothing identifies the message beyond its bytes: no
+/// Message-ID and no [`header_fingerprint`].
+pub(crate) fn lacks_identity(bytes: &[u8]) -> bool {
+    message_id(bytes).is_none() && header_fingerprint(bytes).is_none()
+}
+
+/// `bytes` with the `X-Kerio-Migrate-Id` header first, naming the content
+/// hash of the prepared bytes (stable over runs).
+pub(crate) fn tagged(bytes: &[u8], hash: &[u8; 32]) -> Vec<u8> {
+    let mut out = tag_line(hash).into_bytes();
+    out.extend_from_slice(bytes);
+    out
+}
+
+fn tag_line(hash: &[u8; 32]) -> String {
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{TAG_HEADER}: <{hex}@kerio-migrate>\r\n")
+}
+
+/// `bytes` without the `X-Kerio-Migrate-Id` line this tool puts first,
+/// when it is there.
+pub(crate) fn untagged(bytes: &[u8]) -> Option<&[u8]> {
+    let prefix = format!("{TAG_HEADER}: <");
+    if !bytes.starts_with(prefix.as_bytes()) {
+        return None;
+    }
+    let end = bytes.iter().position(|b| *b == b'\n')?;
+    Some(&bytes[end + 1..])
+}
+
 /// True when a server may store other bytes for `bytes` whose decoded
 /// content is the same: a part declared `Content-Transfer-Encoding:
 /// binary`, or NUL bytes.
@@ -350,6 +383,17 @@ mod tests {
         assert_eq!(decoded_hash(SENT_MULTI), decoded_hash(STORED_MULTI));
         assert_eq!(decoded_hash(SENT_SINGLE), decoded_hash(STORED_SINGLE));
         assert_eq!(decoded_hash(SENT_TEXT), decoded_hash(STORED_TEXT));
+    }
+
+    #[test]
+    fn a_tag_goes_first_and_comes_off_again() {
+        let m = b"X-Only: 1\r\n\r\nbody\r\n";
+        assert!(lacks_identity(m));
+        assert!(!lacks_identity(SENT_TEXT), "From and Subject");
+        let t = tagged(m, &[0xab; 32]);
+        assert!(t.starts_with(b"X-Kerio-Migrate-Id: <abab"));
+        assert_eq!(untagged(&t), Some(&m[..]));
+        assert_eq!(untagged(m), None);
     }
 
     #[test]
