@@ -52,8 +52,25 @@ pub struct FolderCheck {
     pub altered: Vec<crate::report::ItemNote>,
     /// Source items the journal has no record of (item ids).
     pub not_migrated: Vec<String>,
+    /// Messages in the mailbox no journal row accounts for (checked once
+    /// per mailbox, in the first folder that goes there), among them
+    /// duplicates of journaled items.
+    pub extra: Vec<ExtraCopy>,
     /// Why the folder could not be checked.
     pub error: Option<String>,
+}
+
+/// A message on the target that no journal row accounts for.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ExtraCopy {
+    /// Its UID on the target.
+    pub uid: Option<u32>,
+    /// The journaled item whose content it holds (`folder/item`; the
+    /// folder may be another one that goes to the same mailbox): the same
+    /// source item twice on the target.
+    pub duplicate_of: Option<String>,
+    /// The UID of that item's journaled copy.
+    pub original_uid: Option<u32>,
 }
 
 /// One account's check.
@@ -78,6 +95,10 @@ pub struct VerifyTotals {
     pub differs: u64,
     /// Never migrated.
     pub not_migrated: u64,
+    /// On the target, accounted for by no journal row.
+    pub extra: u64,
+    /// Of those, copies of journaled items (duplicates).
+    pub duplicates: u64,
     /// Folders or accounts that could not be checked.
     pub errors: u64,
 }
@@ -150,6 +171,7 @@ fn check_account(
         }
     };
     let mut session: Option<Box<dyn DestSession>> = None;
+    let mut extras_checked: std::collections::HashSet<String> = Default::default();
     for folder in walk {
         if folder.kind() != FolderKind::Mail || !opts.selection.folder(&folder.path) {
             continue;
@@ -176,7 +198,14 @@ fn check_account(
             }
         }
         match session.as_mut() {
-            Some(sess) => check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc),
+            Some(sess) => {
+                check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc);
+                if let Some(m) = fc.mailbox.clone() {
+                    if fc.error.is_none() && extras_checked.insert(m.clone()) {
+                        check_extras(sess.as_mut(), journal, &ac.account, &m, &done, &mut fc);
+                    }
+                }
+            }
             None => fc.error = ac.error.clone(),
         }
         ac.folders.push(fc);
@@ -318,6 +347,54 @@ fn check_on_target(
     }
 }
 
+/// Lists the messages in `mailbox` that no journal row of the account
+/// accounts for, and which of them duplicate a journaled item. A target
+/// that cannot look (Maildir) is not asked again and reports nothing.
+fn check_extras(
+    sess: &mut dyn DestSession,
+    journal: &Journal,
+    account: &str,
+    mailbox: &str,
+    done: &HashMap<String, Vec<DoneItem>>,
+    fc: &mut FolderCheck,
+) {
+    let copies = match journal.done_in_mailbox(account, mailbox) {
+        Ok(c) => c,
+        Err(e) => {
+            fc.error = Some(e.to_string());
+            return;
+        }
+    };
+    let extras = match sess.extras(mailbox, &copies) {
+        Ok(x) => x,
+        Err(crate::dest::DestError::Unsupported(_)) => return,
+        Err(e) => {
+            fc.error = Some(e.to_string());
+            return;
+        }
+    };
+    // This folder's items by where they are, to name what is duplicated.
+    let by_uid: HashMap<(Option<u32>, Option<u32>), &str> = done
+        .iter()
+        .flat_map(|(id, rows)| {
+            rows.iter()
+                .map(move |d| ((d.target.uid_validity, d.target.uid), id.as_str()))
+        })
+        .collect();
+    for x in extras {
+        let original = x.duplicate_of.and_then(|i| copies.get(i));
+        let duplicate_of = original.map(|c| match by_uid.get(&(c.uid_validity, c.uid)) {
+            Some(id) if c.uid.is_some() => format!("{}/{id}", fc.folder),
+            _ => "an item of another folder that goes to this mailbox".to_string(),
+        });
+        fc.extra.push(ExtraCopy {
+            uid: x.uid,
+            duplicate_of,
+            original_uid: original.and_then(|c| c.uid),
+        });
+    }
+}
+
 impl Verification {
     fn finish(&mut self) {
         let mut t = VerifyTotals::default();
@@ -329,14 +406,17 @@ impl Verification {
                 t.missing_on_target += f.missing_on_target.len() as u64;
                 t.differs += f.differs.len() as u64;
                 t.not_migrated += f.not_migrated.len() as u64;
+                t.extra += f.extra.len() as u64;
+                t.duplicates += f.extra.iter().filter(|x| x.duplicate_of.is_some()).count() as u64;
                 t.errors += u64::from(f.error.is_some());
             }
         }
-        self.exit_code = if t.missing_on_target + t.differs + t.not_migrated + t.errors == 0 {
-            exit::OK
-        } else {
-            exit::ITEMS_FAILED
-        };
+        self.exit_code =
+            if t.missing_on_target + t.differs + t.not_migrated + t.extra + t.errors == 0 {
+                exit::OK
+            } else {
+                exit::ITEMS_FAILED
+            };
         self.totals = t;
     }
 
@@ -359,7 +439,7 @@ impl Verification {
             for f in &a.folders {
                 let _ = writeln!(
                     s,
-                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}",
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}",
                     crate::text::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
@@ -369,6 +449,11 @@ impl Verification {
                         String::new()
                     } else {
                         format!(" {:>4} differ", f.differs.len())
+                    },
+                    if f.extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:>4} extra on target", f.extra.len())
                     }
                 );
                 if let Some(e) = &f.error {
@@ -396,6 +481,19 @@ impl Verification {
                     }
                 }
             }
+            for f in &a.folders {
+                for x in &f.extra {
+                    let uid = x.uid.map_or("?".to_string(), |u| u.to_string());
+                    let line = match (&x.duplicate_of, x.original_uid) {
+                        (Some(of), Some(o)) => {
+                            format!("{} UID {uid} (duplicate of {of} at UID {o})", f.folder)
+                        }
+                        (Some(of), None) => format!("{} UID {uid} (duplicate of {of})", f.folder),
+                        (None, _) => format!("{} UID {uid} (not from this migration)", f.folder),
+                    };
+                    problems.entry("extra on target").or_default().push(line);
+                }
+            }
             for (k, v) in problems {
                 let shown: Vec<&str> = v.iter().take(20).map(String::as_str).collect();
                 let more = if v.len() > 20 {
@@ -409,8 +507,8 @@ impl Verification {
         let t = &self.totals;
         let _ = writeln!(
             s,
-            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} unchecked",
-            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.errors
+            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} unchecked",
+            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.errors
         );
         let _ = writeln!(s, "exit code {}", self.exit_code);
         s

@@ -241,6 +241,45 @@ pub trait DestSession: Planner {
         let _ = (mailbox, known);
         Ok(vec![Reconciled::Absent; pending.len()])
     }
+    /// What identifies the store this session writes `mailbox` into, for
+    /// the journal: the store (login and server) and the mailbox's
+    /// UIDVALIDITY. The journal's rows written under another URL with that
+    /// identity and UIDVALIDITY are taken over (the URL is only a hint);
+    /// `None` (the default): unknown, and what the target holds is compared
+    /// before appending instead (see [`DestSession::journal_copies`]).
+    fn identity(&mut self, mailbox: &str) -> Option<(String, Option<u32>)> {
+        let _ = mailbox;
+        None
+    }
+
+    /// What the journal knows is in `mailbox` (its done rows there, every
+    /// source folder of the account), told before a folder's messages are
+    /// delivered into it. A target that can look (IMAP) compares each
+    /// message with the copies on the target that none of these rows
+    /// accounts for before it appends it, and reports the ones it finds as
+    /// [`DeliveryResult::AlreadyPresent`]: an empty, lost or copied
+    /// journal, or the same server under another URL, is no proof of an
+    /// empty mailbox. The default trusts the journal.
+    fn journal_copies(&mut self, mailbox: &str, known: &[crate::model::DoneCopy]) {
+        let _ = (mailbox, known);
+    }
+
+    /// The messages in `mailbox` that none of `journaled` (the journal's
+    /// done rows there, every source folder of the account) accounts for,
+    /// for `verify`: each with its UID, and as a duplicate when it holds
+    /// the content of one of the rows (by its bytes, or decoded where the
+    /// server re-encodes). Targets that cannot look answer an error.
+    fn extras(
+        &mut self,
+        mailbox: &str,
+        journaled: &[crate::model::DoneCopy],
+    ) -> Result<Vec<Extra>, DestError> {
+        let _ = (mailbox, journaled);
+        Err(DestError::Unsupported(
+            "this target cannot list extra messages".into(),
+        ))
+    }
+
     /// Checks that messages the journal says arrived are on the target, one
     /// answer per reference, in order. `deep` also compares content with
     /// the journaled hash where the target can. Targets that cannot look
@@ -265,6 +304,17 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs);
         Ok(Vec::new())
     }
+}
+
+/// A message on the target that no journal row accounts for (see
+/// [`DestSession::extras`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extra {
+    /// Its UID.
+    pub uid: Option<u32>,
+    /// The journal row (index into the rows given) whose content it holds:
+    /// the same source item twice on the target.
+    pub duplicate_of: Option<usize>,
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.

@@ -16,7 +16,7 @@ use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
 use super::error::{io_msg, ImapError, Refusal};
 use crate::mutf7 as names;
 use imap_next::imap_types::{
-    core::{AString, Vec1},
+    core::{AString, NString8, Vec1},
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
     flag::FlagPerm,
     mailbox::{ListMailbox, Mailbox},
@@ -629,19 +629,51 @@ impl ImapSession {
         uids: &[u32],
         f: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<(), ImapError> {
+        self.uid_contents_each(uids, false, f)
+    }
+
+    /// As [`Self::uid_bodies_each`] with `BINARY.PEEK[]` (RFC 3516): the
+    /// content with the transfer encodings a server applied undone (Dovecot
+    /// returns a binary part it stored as base64, and NUL as NUL). Only
+    /// where the server offers BINARY.
+    pub fn uid_binaries_each(
+        &mut self,
+        uids: &[u32],
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
+        self.uid_contents_each(uids, true, f)
+    }
+
+    fn uid_contents_each(
+        &mut self,
+        uids: &[u32],
+        binary: bool,
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
         for chunk in uids.chunks(50) {
             let Some(set) = uid_set(chunk)? else {
                 continue;
             };
-            let items = vec![
-                MessageDataItemName::Uid,
+            let content = if binary {
+                MessageDataItemName::Binary {
+                    section: Vec::new(),
+                    partial: None,
+                    peek: true,
+                }
+            } else {
                 MessageDataItemName::BodyExt {
                     section: None::<Section<'static>>,
                     partial: None,
                     peek: true,
-                },
-            ];
-            let res = self.uid_fetch(set, items, "BODY.PEEK[]")?;
+                }
+            };
+            let items = vec![MessageDataItemName::Uid, content];
+            let what = if binary {
+                "BINARY.PEEK[]"
+            } else {
+                "BODY.PEEK[]"
+            };
+            let res = self.uid_fetch(set, items, what)?;
             for (_seq, items) in res {
                 let (mut uid, mut body) = (None, None);
                 for it in items.into_iter() {
@@ -649,6 +681,12 @@ impl ImapSession {
                         MessageDataItem::Uid(u) => uid = Some(u.get()),
                         MessageDataItem::BodyExt { data, .. } => {
                             body = data.0.map(|s| s.as_ref().to_vec())
+                        }
+                        MessageDataItem::Binary { value, .. } => {
+                            body = match value {
+                                NString8::NString(n) => n.0.map(|s| s.as_ref().to_vec()),
+                                NString8::Literal8(l) => Some(l.data.to_vec()),
+                            }
                         }
                         _ => {}
                     }

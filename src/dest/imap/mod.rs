@@ -22,6 +22,9 @@
 //!   a socket and the core, sleeps, reconnects, checks the server.
 //! - `reconcile` — reading the server for messages whose arrival is in
 //!   doubt (the decision is `core::matching`).
+//! - `adopt` — reading the messages of a mailbox no journal row accounts
+//!   for (an empty, lost or copied journal, another URL), and looking for
+//!   each message among them before it is appended (`core::adopt`).
 //! - `verify` — checking journaled messages on the server.
 //! - `session` — the [`DestSession`]: the
 //!   control connection, the folder mapping, prepared mailboxes, claims.
@@ -43,8 +46,11 @@
 //!    LIST; the APPEND path reads codes itself.
 //! 5. imap-codec knows one APPENDUID UID: MULTIAPPEND ranges are parsed here.
 //! 6. NUL cannot go in a literal: literal8 with BINARY, else `--nul`
-//!    (strip by default, or skip). Dovecot stores NUL as 0x80, so
-//!    reconciliation hashes with NUL and 0x80 folded together.
+//!    (strip by default, or skip). Dovecot 2.3 keeps the NUL but serves it
+//!    as 0x80 in `BODY[]`, so reconciliation hashes with NUL and 0x80
+//!    folded together; and it re-encodes each `Content-Transfer-Encoding:
+//!    binary` part that arrives in a literal8 as base64, so such messages
+//!    are also matched by decoded content (`core::identity`).
 //! 7. imap-types prints secrets in debug builds at TRACE: the CLI caps the
 //!    `io_imap`, `imap_next`, `imap_codec` and `imap_types` log targets at
 //!    DEBUG.
@@ -91,8 +97,19 @@
 //!   searched by Message-ID (`UID SEARCH HEADER`, size and INTERNALDATE
 //!   plausible). What cannot be decided is reported failed "arrival in
 //!   doubt", never sent again blindly, and left pending for the next run.
+//!   A check that finds a message absent reads once more after 1.5 s (the
+//!   server side of the dead connection may still be committing); binary
+//!   parts the server re-encoded match by decoded content.
+//! - An empty journal is no proof of an empty mailbox: a mailbox holding
+//!   messages that no journal row (nor this run) accounts for is read
+//!   before appending, and each message found there (bytes, decoded
+//!   content, Message-ID, or the Date/From/Subject/Received fingerprint;
+//!   size and date plausible) is reported already present, with a note.
+//!   The journal knows the store by the login and INBOX's UIDVALIDITY, so
+//!   rows written under another URL of the same server are taken over.
 
 pub mod accounts;
+mod adopt;
 pub mod auth;
 pub mod caps;
 mod client;
@@ -160,6 +177,9 @@ pub struct ImapOptions {
     pub retries: u32,
     /// Longest pause between attempts.
     pub backoff_max: Duration,
+    /// `--tag-messages`: a message with no usable identity (no Message-ID,
+    /// no Date/From/Subject) gets an `X-Kerio-Migrate-Id` header first.
+    pub tag_messages: bool,
     /// Folder mapping (special folders, presets, rules, prefix).
     pub mapping: crate::mapping::MappingConfig,
 }
@@ -178,6 +198,7 @@ impl Default for ImapOptions {
             max_bytes_per_day: None,
             retries: 5,
             backoff_max: Duration::from_secs(60),
+            tag_messages: false,
             mapping: crate::mapping::MappingConfig::default(),
         }
     }

@@ -16,9 +16,11 @@
 //! point nowhere); a check of pending items never matches a copy the
 //! journal gives to another item.
 
+use super::adopt;
 use super::caps::Capabilities;
 use super::client::{wire_mailbox, ImapSession};
 use super::connect::Shared;
+use super::core::adopt::Unjournaled;
 use super::core::claims::{Claims, JournalCopies};
 use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
@@ -27,7 +29,7 @@ use super::core::names;
 use super::core::stored::{header_has_8bit, Sent};
 use super::error::ImapError;
 use super::folders::ServerFolders;
-use super::reconcile::find_on_server;
+use super::reconcile::{find_settled, SETTLE};
 use super::stored;
 use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
@@ -76,6 +78,10 @@ pub(super) struct ImapAccountSession {
     /// What this run put (or may have put) into each mailbox, over all
     /// its `deliver` calls (two source folders can share a mailbox).
     claims: HashMap<String, Arc<Mutex<Claims>>>,
+    /// What the journal accounts for in each mailbox (see
+    /// [`DestSession::journal_copies`]): the rest of what the server holds
+    /// there is compared with each message before it is appended.
+    journaled: HashMap<String, Vec<DoneCopy>>,
 }
 
 impl ImapAccountSession {
@@ -101,6 +107,7 @@ impl ImapAccountSession {
             mapper: None,
             renamed: HashMap::new(),
             claims: HashMap::new(),
+            journaled: HashMap::new(),
         })
     }
 
@@ -215,6 +222,53 @@ impl ImapAccountSession {
             ),
         );
         Ok(n)
+    }
+}
+
+impl ImapAccountSession {
+    /// The copies in `mailbox` that neither the journal nor this run gives
+    /// to an item, and how many journal rows there are for it. The
+    /// journal's copies without a UID (servers without UIDPLUS) take one
+    /// copy of their content each.
+    fn unjournaled(
+        &mut self,
+        mailbox: &str,
+        uv: Option<u32>,
+        claims: &Mutex<Claims>,
+    ) -> Result<(Unjournaled, usize), DestError> {
+        let journal = self.journaled.get(mailbox).cloned().unwrap_or_default();
+        let claims = claims.lock().unwrap_or_else(|p| p.into_inner());
+        let journal_uids = adopt::excluded(&journal, &claims, uv);
+        let this_run: Vec<(Option<u32>, u32)> = claims
+            .uids
+            .iter()
+            .map(|u| (claims.uid_validity, *u))
+            .collect();
+        drop(claims);
+        let exclude = |uv_now: Option<u32>, uid: u32| {
+            if uv_now == uv {
+                journal_uids.contains(&uid)
+            } else {
+                // Another UIDVALIDITY than STATUS showed: only this run's.
+                this_run.contains(&(uv_now, uid))
+            }
+        };
+        let (uv_read, mut copies) = self
+            .with_control(|c| adopt::read_unjournaled(c, mailbox, &exclude))
+            .map_err(|e| {
+                self.refused(format!(
+                    "cannot compare with the messages already in {mailbox:?} (nothing appended, since they may include these): {e}"
+                ))
+            })?;
+        for c in journal
+            .iter()
+            .filter(|c| c.uid.is_none() && c.uid_validity == uv_read)
+        {
+            if let Some(i) = copies.iter().position(|s| s.hash == c.hash.0) {
+                copies.remove(i);
+            }
+        }
+        Ok((Unjournaled::new(copies), journal.len()))
     }
 }
 
@@ -360,6 +414,11 @@ impl DestSession for ImapAccountSession {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .begin(uv_now, status.uid_next);
+        let unjournaled = if status.messages > 0 {
+            Some(self.unjournaled(mailbox, uv_now, &claims)?)
+        } else {
+            None
+        };
         let stop = AccountStop::default();
         let ctx = WorkCtx {
             shared: &self.shared,
@@ -383,24 +442,45 @@ impl DestSession for ImapAccountSession {
         // What was appended with a UID, to compare with what the server
         // stored (super::stored).
         let mut sent: Vec<Sent> = Vec::new();
-        let mut record = |ev: SessionEvent| {
-            if let SessionEvent::Done(d) = &ev {
-                if let DeliveryResult::Delivered(DestRef { uid: Some(u), .. }) = &d.result {
-                    sent.push((d.item_id.clone(), *u, d.size));
-                }
-            }
-            events(ev)
-        };
         // Messages with 8-bit header bytes (and no NUL, so the bytes sent
         // are the prepared ones) are also compared by content.
         let mut eight_bit: HashMap<String, ContentHash> = HashMap::new();
-        let mut messages = messages.inspect(|o| {
-            let b = &o.message.bytes;
-            if header_has_8bit(b) && !b.contains(&0) {
-                eight_bit.insert(o.item_id.clone(), o.message.hash);
+        {
+            let mut record = |ev: SessionEvent| {
+                if let SessionEvent::Done(d) = &ev {
+                    if let DeliveryResult::Delivered(DestRef { uid: Some(u), .. }) = &d.result {
+                        sent.push((d.item_id.clone(), *u, d.size));
+                    }
+                }
+                events(ev)
+            };
+            let mut messages = messages.inspect(|o| {
+                let b = &o.message.bytes;
+                if header_has_8bit(b) && !b.contains(&0) {
+                    eight_bit.insert(o.item_id.clone(), o.message.hash);
+                }
+            });
+            match unjournaled {
+                Some((mut index, journaled)) if !index.is_empty() => {
+                    let record: &mut dyn FnMut(SessionEvent) -> bool = &mut record;
+                    let record = std::cell::RefCell::new(record);
+                    let mut adopting = adopt::Adopting {
+                        inner: &mut messages,
+                        index: &mut index,
+                        events: &record,
+                        uid_validity: uv_now,
+                        claims: &claims,
+                        now: chrono::Utc::now().timestamp(),
+                    };
+                    let mut ev = |e: SessionEvent| (*record.borrow_mut())(e);
+                    worker::deliver(&ctx, &mut self.conns, d, &mut adopting, &mut ev);
+                    let note = adopt::note(mailbox, journaled, &index);
+                    tracing::info!("{}: {note}", self.source);
+                    (*record.borrow_mut())(SessionEvent::Note(note));
+                }
+                _ => worker::deliver(&ctx, &mut self.conns, d, &mut messages, &mut record),
             }
-        });
-        worker::deliver(&ctx, &mut self.conns, d, &mut messages, &mut record);
+        }
         let product = self.folders.product;
         match self.with_control(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
             Ok(alt) => {
@@ -418,6 +498,26 @@ impl DestSession for ImapAccountSession {
             return Err(DestError::Stopped(why));
         }
         Ok(())
+    }
+
+    fn identity(&mut self, mailbox: &str) -> Option<(String, Option<u32>)> {
+        // The login and its INBOX's UIDVALIDITY (a creation time on
+        // Dovecot) identify the store; the mailbox's UIDVALIDITY says its
+        // UIDs still mean what the journal recorded.
+        let uv = self.mailboxes.get(mailbox)?.uid_validity?;
+        let inbox = self
+            .with_control(|c| c.status("INBOX"))
+            .ok()?
+            .uid_validity?;
+        let login = self.shared.creds.user();
+        Some((
+            format!("imap login={login} inbox-uidvalidity={inbox}"),
+            Some(uv),
+        ))
+    }
+
+    fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {
+        self.journaled.insert(mailbox.to_string(), known.to_vec());
     }
 
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
@@ -438,7 +538,10 @@ impl DestSession for ImapAccountSession {
         let journal = JournalCopies(known);
         let floor = journal.check_floor(&wants);
         let known = |uv: Option<u32>| journal.known(uv);
-        let result = self.with_control(|c| find_on_server(c, mailbox, &wants, floor, &known));
+        let shared = self.shared.clone();
+        let sleep = |d| shared.sleep(d);
+        let result =
+            self.with_control(|c| find_settled(c, mailbox, &wants, floor, &known, SETTLE, &sleep));
         let (uv, found) = match result {
             Ok(v) => v,
             Err(e) if !e.is_connection() => {
@@ -474,6 +577,24 @@ impl DestSession for ImapAccountSession {
             let r = stored::sizes_differ(c, ex.uid_validity, refs, product);
             let _ = c.unselect();
             r
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    fn extras(
+        &mut self,
+        mailbox: &str,
+        journaled: &[DoneCopy],
+    ) -> Result<Vec<crate::dest::Extra>, DestError> {
+        let result = self.with_control(|c| {
+            let ex = match c.examine(mailbox) {
+                Ok(ex) => ex,
+                Err(e) if !e.is_connection() => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let found = super::verify::extras_in_selected(c, ex.uid_validity, journaled);
+            let _ = c.unselect();
+            found
         });
         result.map_err(|e| self.err(e))
     }

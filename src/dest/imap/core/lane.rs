@@ -278,6 +278,7 @@ impl Lane {
                 uid_validity: self.policy.uid_validity,
                 message_id: m.message_id.clone(),
                 internal_date: m.sent_date,
+                decoded: m.decoded,
             })
             .collect()
     }

@@ -8,6 +8,10 @@
 //! BLAKE3 hash with NUL and 0x80 folded together ([`fold_hash`]; Dovecot
 //! stores NUL as 0x80).
 //!
+//! A message a server may store re-encoded (a binary part sent as a BINARY
+//! literal: Dovecot stores it as base64) is also matched by its decoded
+//! content ([`super::identity::decoded_hash`]) when no copy has its bytes.
+//!
 //! Byte-identical messages ("twins": the same mail in a folder twice) make
 //! a content match ambiguous, so what is known about the mailbox counts:
 //! UIDs known to hold other items are never given to a want; copies of
@@ -52,6 +56,10 @@ pub(crate) struct Want {
     pub message_id: Option<String>,
     /// INTERNALDATE sent (Unix seconds).
     pub internal_date: Option<i64>,
+    /// [`super::identity::decoded_hash`] of the bytes sent, for a message
+    /// a server may store re-encoded: a copy with this decoded content is
+    /// a copy of it when none has its bytes.
+    pub decoded: Option<[u8; 32]>,
 }
 
 /// Copies per content hash and per Message-ID.
@@ -166,11 +174,46 @@ pub(crate) fn fold_hash(bytes: &[u8]) -> [u8; 32] {
 pub(crate) struct Seen {
     /// UIDs at or above the lowest fetched UID, by content hash, ascending.
     pub copies: HashMap<[u8; 32], Vec<u32>>,
+    /// The same UIDs by [`super::identity::decoded_hash`] (read only when a
+    /// want has a decoded hash), ascending.
+    pub decoded: HashMap<[u8; 32], Vec<u32>>,
     /// Per want (by index): UIDs whose Message-ID header matches (only for
     /// wants with no copy of their content at all).
     pub hits: HashMap<usize, Vec<u32>>,
     /// RFC822.SIZE and INTERNALDATE of the hits.
     pub facts: HashMap<u32, (u64, Option<i64>)>,
+}
+
+impl Seen {
+    /// A copy the check read at `uid`: by its bytes and, with `decoded`, by
+    /// its decoded content (see [`wants_decoded`]).
+    pub fn add_copy(&mut self, uid: u32, body: &[u8], decoded: bool) {
+        self.copies.entry(fold_hash(body)).or_default().push(uid);
+        if decoded {
+            let d = super::identity::decoded_hash(body);
+            self.decoded.entry(d).or_default().push(uid);
+        }
+    }
+
+    /// Every UID list ascending (after the last [`Self::add_copy`]).
+    pub fn sort(&mut self) {
+        for v in self.copies.values_mut().chain(self.decoded.values_mut()) {
+            v.sort_unstable();
+            v.dedup();
+        }
+    }
+
+    /// True when `w` has a copy of its bytes or of its decoded content.
+    pub fn has_copy(&self, w: &Want) -> bool {
+        self.copies.contains_key(&w.hash)
+            || w.decoded.is_some_and(|d| self.decoded.contains_key(&d))
+    }
+}
+
+/// True when some want may be stored re-encoded: the check must read the
+/// decoded content of every candidate, whatever its size.
+pub(crate) fn wants_decoded(wants: &[Want]) -> bool {
+    wants.iter().any(|w| w.decoded.is_some())
 }
 
 /// Where a check of some wants reads in a mailbox, and how it decides.
@@ -254,7 +297,12 @@ pub(crate) fn match_wants(
     order.sort_by_key(|&i| (Reverse(lowers[i]), i));
     let mut by_mid = Vec::new();
     for &i in &order {
-        match seen.copies.get(&wants[i].hash) {
+        let w = &wants[i];
+        let copies = seen.copies.get(&w.hash).or_else(|| {
+            // Stored re-encoded (binary parts as base64): by decoded content.
+            w.decoded.and_then(|d| seen.decoded.get(&d))
+        });
+        match copies {
             Some(copies) => {
                 out[i] = by_content(&wants[i], lowers[i], copies, floor, known, &mut taken)
             }
@@ -387,6 +435,7 @@ mod tests {
             uid_validity: Some(42),
             message_id: None,
             internal_date: None,
+            decoded: None,
         }
     }
 

@@ -466,6 +466,8 @@ pub(super) fn msg(key: u64, data: &str) -> Msg {
     Msg {
         key,
         hash: fold_hash(&data),
+        decoded: super::super::identity::may_be_reencoded(&data)
+            .then(|| super::super::identity::decoded_hash(&data)),
         data,
         flags: Vec::new(),
         date: None,
