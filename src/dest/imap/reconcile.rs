@@ -106,6 +106,10 @@ fn read_server(
         if seen.has_copy(w) {
             continue;
         }
+        if let Some(hits) = seen.print_hits(w, lowers[i]) {
+            seen.hits.insert(i, hits);
+            continue;
+        }
         let Some(mid) = w.message_id.as_deref().filter(|m| searchable(m)) else {
             continue;
         };

@@ -179,6 +179,7 @@ mod tests {
             message_id: message_id.map(str::to_string),
             internal_date: None,
             decoded: None,
+            fingerprint: None,
         }
     }
 

@@ -18,7 +18,7 @@
 //!   reported), so a later run never looks below a copy of the group.
 
 use super::budget::ByteBudget;
-use super::identity::{decoded_hash, lacks_identity, may_be_reencoded, tagged};
+use super::identity::{decoded_hash, header_fingerprint, lacks_identity, may_be_reencoded, tagged};
 use super::marker::{DecodedCopy, Marker, WireCopy};
 use super::matching::fold_hash;
 use super::{Msg, Report, Unit};
@@ -169,6 +169,7 @@ struct Group {
     items: Vec<(String, ContentHash)>,
     wire_copies: BTreeMap<String, WireCopy>,
     decoded: BTreeMap<String, DecodedCopy>,
+    fingerprints: BTreeMap<String, DecodedCopy>,
 }
 
 /// What the folder's report is told at the end, by item id.
@@ -358,6 +359,13 @@ impl<'a> Dispatcher<'a> {
             let copy = WireCopy(hash, data.len() as u64);
             self.group.wire_copies.insert(o.item_id.clone(), copy);
         }
+        if o.message.message_id.is_none() {
+            if let Some(fp) = header_fingerprint(&data) {
+                self.group
+                    .fingerprints
+                    .insert(o.item_id.clone(), DecodedCopy(fp));
+            }
+        }
         let decoded = may_be_reencoded(&data).then(|| decoded_hash(&data));
         if let Some(d) = decoded {
             self.group.decoded.insert(o.item_id.clone(), DecodedCopy(d));
@@ -495,6 +503,7 @@ impl<'a> Dispatcher<'a> {
         let mut marker = Marker::new(self.setup.uid_validity, self.lower);
         marker.wire_copies = group.wire_copies;
         marker.decoded = group.decoded;
+        marker.fingerprints = group.fingerprints;
         let durable = events(SessionEvent::Pending {
             items: group.items,
             marker: marker.to_json(),

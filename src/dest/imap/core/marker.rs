@@ -26,6 +26,11 @@ pub(crate) struct Marker {
     /// only when there are any (a marker without them reads as before).
     #[serde(rename = "dec", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub decoded: BTreeMap<String, DecodedCopy>,
+    /// Items without a Message-ID, by item id: their
+    /// [`super::identity::header_fingerprint`] (what finds them on a server
+    /// that rewrote their bytes). Written only when there are any.
+    #[serde(rename = "fp", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, DecodedCopy>,
     /// Format version (1); its presence says "an IMAP marker".
     #[serde(rename = "imap")]
     pub version: u32,
@@ -50,7 +55,8 @@ pub(crate) struct WireCopy(
     pub u64,
 );
 
-/// The decoded-content hash of an item, written as hex.
+/// A hash of an item (decoded content, header fingerprint), written as
+/// hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub(crate) struct DecodedCopy(
@@ -74,6 +80,7 @@ impl Marker {
         Marker {
             wire_copies: BTreeMap::new(),
             decoded: BTreeMap::new(),
+            fingerprints: BTreeMap::new(),
             version: 1,
             lowest_uid,
             uid_validity,
@@ -102,6 +109,10 @@ pub(crate) fn pending_want(p: &PendingItem) -> Want {
     let m = p.marker.as_deref().and_then(Marker::parse);
     let copy = m.as_ref().and_then(|m| m.wire_copies.get(&p.item).copied());
     let decoded = m.as_ref().and_then(|m| m.decoded.get(&p.item).map(|d| d.0));
+    let fingerprint = m
+        .as_ref()
+        .and_then(|m| m.fingerprints.get(&p.item).map(|d| d.0))
+        .filter(|_| p.message_id.is_none());
     let (lower, uid_validity) = match &m {
         Some(m) if m.uid_validity.is_some() => (m.lowest_uid, m.uid_validity),
         _ => (1, None),
@@ -114,6 +125,7 @@ pub(crate) fn pending_want(p: &PendingItem) -> Want {
         message_id: p.message_id.clone(),
         internal_date: p.internal_date,
         decoded,
+        fingerprint,
     }
 }
 
@@ -193,6 +205,15 @@ mod tests {
         );
         let w = pending_want(&pending(Some(json)));
         assert_eq!(w.decoded, Some([0xcd; 32]));
+        // A fingerprint counts only for an item without a Message-ID.
+        let mut m = Marker::new(Some(7), 3);
+        m.fingerprints.insert("1".into(), DecodedCopy([0xef; 32]));
+        let json = m.to_json();
+        assert!(json.contains(r#""fp":{"1":""#), "{json}");
+        assert_eq!(pending_want(&pending(Some(json.clone()))).fingerprint, None);
+        let mut p = pending(Some(json));
+        p.message_id = None;
+        assert_eq!(pending_want(&p).fingerprint, Some([0xef; 32]));
         // Not in `alt`: the prepared bytes.
         let w = pending_want(&pending(Some(r#"{"imap":1,"uv":7,"un":3}"#.into())));
         assert_eq!((w.hash, w.size, w.lower), ([1; 32], Some(10), 3));

@@ -138,6 +138,15 @@ impl Server {
             if seen.has_copy(w) {
                 continue;
             }
+            if let Some(hits) = seen.print_hits(w, search.lowers[i]) {
+                for u in &hits {
+                    if let Some((_, b)) = self.store.iter().find(|(x, _)| x == u) {
+                        seen.facts.insert(*u, (b.len() as u64, None));
+                    }
+                }
+                seen.hits.insert(i, hits);
+                continue;
+            }
             self.searches += 1;
             let needle = format!("message-id: <{mid}>").to_ascii_lowercase();
             let hits: Vec<u32> = self
