@@ -583,3 +583,22 @@ fn without_namespace_the_prefix_is_inferred_from_list_and_plan_says_so() {
         "the well-known name, created"
     );
 }
+
+#[test]
+fn public_folders_go_inside_courier_namespace_too() {
+    let srv = Interop::start(Kind::Courier, "shared", &[]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = Run::migrate(&sample(), &format!("imap://127.0.0.1:{}", srv.port))
+        .args(["--tls", "none", "--public-to", "shared"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .login("#public@example.com", "shared", "secret")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        mailbox_of(&o.report, "#public@example.com", "Company News"),
+        "INBOX.Public.Company News"
+    );
+    let mut imap = Imap::login(srv.port, "shared", "secret");
+    assert_eq!(imap.count("INBOX.Public.Company News"), 3);
+}
