@@ -191,11 +191,19 @@ fn check_on_server(srv: &Interop, report: &Value) -> Checked {
             }
         }
     }
-    let mut sessions: HashMap<String, Imap> = HashMap::new();
+    // One connection at a time (in login order), closed with LOGOUT: the
+    // servers limit connections per IP (Courier: MAXPERIP).
+    let mut current: Option<(String, Imap)> = None;
     for ((login, mailbox), items) in by_mailbox {
-        let imap = sessions
-            .entry(login.clone())
-            .or_insert_with(|| Imap::login(srv.port, &login, "secret"));
+        if current.as_ref().is_none_or(|(l, _)| *l != login) {
+            if let Some((_, mut old)) = current.take() {
+                let _ = old.cmd("LOGOUT");
+            }
+            current = Some((login.clone(), Imap::login(srv.port, &login, "secret")));
+        }
+        let Some((_, imap)) = current.as_mut() else {
+            unreachable!("a session was just opened")
+        };
         let mut on_server = imap.fetch_mailbox(&mailbox);
         assert_eq!(
             on_server.len(),
@@ -284,6 +292,7 @@ fn counts(srv: &Interop) -> Vec<(String, String, u32)> {
             let c = imap.count(&n);
             v.push((l.to_string(), n, c));
         }
+        let _ = imap.cmd("LOGOUT");
     }
     v.sort();
     v
