@@ -191,11 +191,19 @@ fn check_on_server(srv: &Interop, report: &Value) -> Checked {
             }
         }
     }
-    let mut sessions: HashMap<String, Imap> = HashMap::new();
+    // One connection at a time (in login order), closed with LOGOUT: the
+    // servers limit connections per IP (Courier: MAXPERIP).
+    let mut current: Option<(String, Imap)> = None;
     for ((login, mailbox), items) in by_mailbox {
-        let imap = sessions
-            .entry(login.clone())
-            .or_insert_with(|| Imap::login(srv.port, &login, "secret"));
+        if current.as_ref().is_none_or(|(l, _)| *l != login) {
+            if let Some((_, mut old)) = current.take() {
+                let _ = old.cmd("LOGOUT");
+            }
+            current = Some((login.clone(), Imap::login(srv.port, &login, "secret")));
+        }
+        let Some((_, imap)) = current.as_mut() else {
+            unreachable!("a session was just opened")
+        };
         let mut on_server = imap.fetch_mailbox(&mailbox);
         assert_eq!(
             on_server.len(),
@@ -284,6 +292,7 @@ fn counts(srv: &Interop) -> Vec<(String, String, u32)> {
             let c = imap.count(&n);
             v.push((l.to_string(), n, c));
         }
+        let _ = imap.cmd("LOGOUT");
     }
     v.sort();
     v
@@ -581,5 +590,63 @@ fn without_namespace_the_prefix_is_inferred_from_list_and_plan_says_so() {
         fake.bodies("INBOX/Junk").len(),
         1,
         "the well-known name, created"
+    );
+}
+
+#[test]
+fn public_folders_go_inside_courier_namespace_too() {
+    let srv = Interop::start(Kind::Courier, "shared", &[]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = Run::migrate(&sample(), &format!("imap://127.0.0.1:{}", srv.port))
+        .args(["--tls", "none", "--public-to", "shared"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .login("#public@example.com", "shared", "secret")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        mailbox_of(&o.report, "#public@example.com", "Company News"),
+        "INBOX.Public.Company News"
+    );
+    let mut imap = Imap::login(srv.port, "shared", "secret");
+    assert_eq!(imap.count("INBOX.Public.Company News"), 3);
+}
+
+#[test]
+fn cyrus_re_encoding_a_binary_part_is_reported_altered_by_size() {
+    // A binary part with NUL bytes goes as literal8 (BINARY); Cyrus stores
+    // it re-encoded, answers OK, and the size read back differs.
+    let srv = Interop::start(
+        Kind::CyrusUpstream,
+        "ann",
+        &[("EXTRA_CONF", "munge8bit: 0")],
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ann = "ann@fake.test";
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    let mut msg = b"From: a@fake.test\r\nSubject: binary\r\nMessage-ID: <bin@fake.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n".to_vec();
+    msg.extend((0u8..=255).cycle().take(600));
+    msg.extend_from_slice(b"\r\n--b--\r\n");
+    s.item(ann, "INBOX", "00000001", &msg);
+    let o = Run::migrate(&s.install, &format!("imap://127.0.0.1:{}", srv.port))
+        .args(["--tls", "none"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .login(ann, "ann", "secret")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = &o.report["accounts"][0]["folders"][0];
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    let notes = f["notes"].to_string();
+    assert!(notes.contains("literal8"), "{notes}");
+    let mut imap = Imap::login(srv.port, "ann", "secret");
+    let on_server = imap.fetch_mailbox("INBOX");
+    assert_eq!(on_server.len(), 1);
+    assert_ne!(on_server[0].body, msg, "Cyrus 3.6 re-encodes the part");
+    let reason = f["altered"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("stored altered by the server (Cyrus IMAP): sent ")
+            && reason.contains("re-encodes a binary part sent as literal8"),
+        "the server changed the message but the report does not say so: {f}"
     );
 }

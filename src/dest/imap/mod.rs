@@ -20,6 +20,11 @@
 //!   byte budget. Tested with scripted server bytes.
 //! - `worker` — the threads and sockets of `deliver`: carries bytes between
 //!   a socket and the core, sleeps, reconnects, checks the server.
+//! - `folders` — what a session learns of the server's folders first:
+//!   NAMESPACE, `LIST … RETURN (SPECIAL-USE)`, the product its greeting
+//!   names (the decisions are `core::layout` and `core::names`).
+//! - `stored` — reading back the stored sizes (and 8-bit headers) of what
+//!   was appended, and for plain `verify` (the decision is `core::stored`).
 //! - `reconcile` — reading the server for messages whose arrival is in
 //!   doubt (the decision is `core::matching`).
 //! - `adopt` — reading the messages of a mailbox no journal row accounts
@@ -56,7 +61,12 @@
 //!    DEBUG.
 //! 8. Mailbox names go out in modified UTF-7 ([`crate::mutf7`]),
 //!    which is printable ASCII: quoting is imap-codec's, and no folder name
-//!    can produce a second command.
+//!    can produce a second command. io-imap encodes every name it sends,
+//!    so `ENABLE UTF8=ACCEPT` is not used: after it a server takes
+//!    modified UTF-7 literally (Courier creates `INBOX.Cr&AOk-dit`).
+//! 9. NAMESPACE, `LIST … RETURN (SPECIAL-USE)` and ENABLE cannot be
+//!    expressed with io-imap: they are sent raw (`client::raw_command`,
+//!    constant commands only) and parsed by `core::layout`.
 //!
 //! # Policies
 //! - Dates before 1970 are sent as 01-Jan-1970 00:00:00 +0000, dates in the

@@ -43,7 +43,7 @@ pub(crate) fn altered_content(
                     format!(
                         "stored altered by the server ({}): UID {uid} has the size sent but other bytes (its header had 8-bit bytes); {}",
                         server_name(product),
-                        hint(product)
+                        hint(product, false)
                     ),
                 )
             })
@@ -54,16 +54,20 @@ pub(crate) fn altered_content(
 /// One delivered message: item id, UID, bytes sent.
 pub(crate) type Sent = (String, u32, u64);
 
-/// The hint for a product.
-pub(crate) fn hint(product: Option<Product>) -> &'static str {
-    match product {
-        Some(Product::Cyrus) => {
-            "Cyrus rewrites 8-bit bytes in headers to 'X' unless imapd.conf has `munge8bit: 0` (and re-encodes binary parts sent as literal8)"
+/// The hint for a product: for a stored size that differs (`size`), or
+/// for same-size other bytes in a header with 8-bit bytes.
+pub(crate) fn hint(product: Option<Product>, size: bool) -> &'static str {
+    match (product, size) {
+        (Some(Product::Cyrus), false) => {
+            "Cyrus rewrites 8-bit bytes in headers to 'X' unless imapd.conf has `munge8bit: 0`"
         }
-        Some(Product::Courier) => {
+        (Some(Product::Cyrus), true) => {
+            "Cyrus re-encodes a binary part sent as literal8 (BINARY; the decoded content is the same), and rewrites 8-bit header bytes unless imapd.conf has `munge8bit: 0`"
+        }
+        (Some(Product::Courier), _) => {
             "Courier-IMAP changed the message as it stored it; `verify --deep` compares the content"
         }
-        Some(Product::Dovecot) | None => {
+        (Some(Product::Dovecot) | None, _) => {
             "the server changed the message as it stored it; `verify --deep` compares the content"
         }
     }
@@ -91,7 +95,7 @@ pub(crate) fn altered(
                     format!(
                         "stored altered by the server ({}): sent {size} bytes, UID {uid} holds {got}; {}",
                         server_name(product),
-                        hint(product)
+                        hint(product, true)
                     ),
                 )
             })
