@@ -97,7 +97,8 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = a.source.open(&dir, &a.select.selection())?;
+    let opened = a.source.open(&dir, &a.select)?;
+    let store = &opened.source;
     let target = super::dest::open(
         &a.dest,
         &mapping,
@@ -106,10 +107,13 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         Purpose::Migrate,
         cancel,
     )?;
-    let state = a.state.clone().unwrap_or_else(|| target.default_journal());
+    let state = a
+        .state
+        .clone()
+        .unwrap_or_else(|| super::args::shard_journal(target.default_journal(), a.select.shard));
     let journal = Journal::open_exclusive(&state, &target.id(), &command_line())?;
     let opts = MigrateOptions {
-        selection: super::args::selection(&a.select, &mapping),
+        selection: super::args::selection(&opened.selection, &mapping),
         skip_deleted: a.skip_deleted,
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
@@ -134,7 +138,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         });
     }
     let progress = crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
-    let report = migrate(
+    let mut report = migrate(
         store.as_ref(),
         target.as_ref(),
         &journal,
@@ -143,6 +147,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         cancel,
     );
     progress.finish();
+    report.shard = a.select.shard.map(|s| s.to_string());
     let json = report.to_json();
     if let Some(path) = &a.report {
         super::clear_hard_stop();
