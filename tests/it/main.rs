@@ -21,5 +21,6 @@ mod report_html;
 mod run_file;
 mod run_safety;
 mod sample_store;
+mod shards;
 mod stores;
 mod verify;
