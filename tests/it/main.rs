@@ -7,6 +7,7 @@ mod support;
 mod architecture;
 mod backup;
 mod corpus;
+mod deploy;
 mod export_corpus;
 mod export_dav;
 mod export_fixtures;
