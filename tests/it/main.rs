@@ -17,6 +17,7 @@ mod hostile;
 mod imap_dovecot;
 mod imap_fake;
 mod maildir_dovecot;
+mod metrics;
 mod plan;
 mod report_html;
 mod run_file;
