@@ -233,6 +233,14 @@ impl AccountProgress<'_> {
         self.parent.add_total(n);
     }
 
+    /// `n` failed items whose arrival is in doubt (counted as failed too,
+    /// with [`AccountProgress::record`]).
+    pub fn in_doubt(&self, n: u64) {
+        if let Some(m) = &self.metrics {
+            m.in_doubt(n);
+        }
+    }
+
     /// `n` items finished with `outcome` (`Migrated` carries their bytes).
     pub fn record(&self, outcome: metrics::Outcome, n: u64) {
         if let Some(m) = &self.metrics {

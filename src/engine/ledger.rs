@@ -136,6 +136,10 @@ impl<'a> Ledger<'a> {
 
     /// Failed, with why.
     pub fn fail(&mut self, item: &str, why: impl Into<String>) {
+        let why = why.into();
+        if why.starts_with(reason::IN_DOUBT) {
+            self.progress.in_doubt(1);
+        }
         self.report.fail(item, why);
         self.progress.record(Outcome::Failed, 1);
     }

@@ -1,7 +1,7 @@
 //! `--metrics-listen ADDR`: the run's counters in the Prometheus text
 //! format (version 0.0.4) over plain HTTP, served by one small thread on a
 //! std `TcpListener`. Per account: messages expected, messages by outcome
-//! (the report's buckets), bytes migrated; for the run: elapsed seconds,
+//! (the report's buckets), of the failed those in doubt, bytes migrated; for the run: elapsed seconds,
 //! the rate, an ETA, whether it has finished and its exit code. No
 //! authentication and no TLS: bind to loopback or protect the port.
 
@@ -34,6 +34,7 @@ pub struct AccountMetrics {
     present: AtomicU64,
     skipped: AtomicU64,
     failed: AtomicU64,
+    in_doubt: AtomicU64,
 }
 
 impl AccountMetrics {
@@ -54,6 +55,11 @@ impl AccountMetrics {
             Outcome::Failed => &self.failed,
         };
         c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` failed items whose arrival is in doubt (a part of the failed).
+    pub fn in_doubt(&self, n: u64) {
+        self.in_doubt.fetch_add(n, Ordering::Relaxed);
     }
 
     fn done(&self) -> u64 {
@@ -173,6 +179,13 @@ impl Metrics {
                 );
             }
         }
+        per(
+            &mut s,
+            "kerio_migrate_messages_in_doubt_total",
+            "counter",
+            "Failed items whose arrival is in doubt: sent, fate unknown, checked by the next run (part of outcome=\"failed\").",
+            &|m| m.in_doubt.load(Ordering::Relaxed),
+        );
         per(
             &mut s,
             "kerio_migrate_bytes_migrated_total",
@@ -369,6 +382,7 @@ mod tests {
         a.expect(5);
         a.record(Outcome::Migrated(300), 2);
         a.record(Outcome::Failed, 1);
+        a.in_doubt(1);
         let server = serve("127.0.0.1:0".parse().expect("addr"), m.clone()).expect("serve");
         let out = get(server.addr(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
@@ -379,6 +393,7 @@ mod tests {
             "kerio_migrate_messages_total{account=\"a\\\"b@x\",outcome=\"migrated\"} 2",
             "kerio_migrate_messages_total{account=\"a\\\"b@x\",outcome=\"failed\"} 1",
             "kerio_migrate_bytes_migrated_total{account=\"a\\\"b@x\"} 300",
+            "kerio_migrate_messages_in_doubt_total{account=\"a\\\"b@x\"} 1",
             "kerio_migrate_finished 0",
             "kerio_migrate_exit_code -1",
         ] {
