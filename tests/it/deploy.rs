@@ -13,7 +13,11 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const MANIFESTS: &[&str] = &["kerio-migrate-job.yaml", "kerio-migrate-merge.yaml"];
+const MANIFESTS: &[&str] = &[
+    "kerio-migrate-job.yaml",
+    "kerio-migrate-merge.yaml",
+    "kerio-migrate-metrics-netpol.yaml",
+];
 
 /// The oldest and newest Kubernetes the manifests are checked against
 /// (`backoffLimitPerIndex` and `podReplacementPolicy` are on by default
@@ -155,6 +159,15 @@ fn the_job_is_indexed_reads_the_store_read_only_and_keeps_a_journal_per_index() 
             assert_ne!(d["kind"], "Secret", "{m} holds a Secret");
         }
     }
+    // Metrics on the port the NetworkPolicy guards.
+    assert!(args.contains("--metrics-listen 0.0.0.0:9464"), "{args}");
+    assert_eq!(c["ports"][0]["containerPort"], 9464);
+    let policy = &documents(&deploy().join(MANIFESTS[2]))[0];
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], 9464);
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        job["spec"]["template"]["metadata"]["labels"]
+    );
     // The merge Job reads every index's report.
     let merge = &documents(&deploy().join(MANIFESTS[1]))[0];
     let margs = merge["spec"]["template"]["spec"]["containers"][0]["args"][0]
