@@ -412,3 +412,22 @@ pub fn positive_rate(s: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::Shard;
+    use std::path::PathBuf;
+
+    #[test]
+    fn each_shard_has_its_own_default_journal() {
+        let j = |p: &str, s: Option<Shard>| shard_journal(PathBuf::from(p), s);
+        let s = Some(Shard { index: 2, count: 3 });
+        assert_eq!(
+            j("/md/kerio-migrate-journal.sqlite", s),
+            PathBuf::from("/md/kerio-migrate-journal-shard-2-of-3.sqlite")
+        );
+        assert_eq!(j("journal", s), PathBuf::from("journal-shard-2-of-3"));
+        assert_eq!(j("/md/j.sqlite", None), PathBuf::from("/md/j.sqlite"));
+    }
+}
