@@ -159,6 +159,55 @@ fn the_job_is_indexed_reads_the_store_read_only_and_keeps_a_journal_per_index() 
             assert_ne!(d["kind"], "Secret", "{m} holds a Secret");
         }
     }
+    // The arguments as the pod's /bin/sh runs them: index 1 is shard 2/3.
+    let bin = tempfile::tempdir().expect("tmp");
+    let fake = bin.path().join("kerio-migrate");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n",
+    )
+    .expect("fake");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sh = Command::new("/bin/sh");
+    sh.arg("-c")
+        .arg(args)
+        .env("PATH", path)
+        .env("JOB_COMPLETION_INDEX", "1");
+    for e in env {
+        if let Some(v) = e["value"].as_str() {
+            sh.env(e["name"].as_str().expect("name"), v);
+        }
+    }
+    let out = sh.output().expect("sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let argv: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let after = |flag: &str| {
+        let i = argv
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag}: {argv:?}"));
+        argv[i + 1].clone()
+    };
+    assert_eq!(argv[..2], ["migrate", "/kerio"]);
+    assert_eq!(after("--shard"), "2/3");
+    assert_eq!(after("--to"), "imaps://imap.example.com");
+    assert_eq!(after("--admin-user"), "admin");
     // Metrics on the port the NetworkPolicy guards.
     assert!(args.contains("--metrics-listen 0.0.0.0:9464"), "{args}");
     assert_eq!(c["ports"][0]["containerPort"], 9464);
