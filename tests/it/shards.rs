@@ -277,3 +277,44 @@ fn plan_shows_each_shard_and_the_shards_cover_the_store_once() {
         assert!(o.stderr.contains("--shard"), "{o}");
     }
 }
+
+#[test]
+fn shards_into_one_maildir_keep_their_own_default_journals_and_verify_by_shard() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("md");
+    let mut migrated = 0;
+    for k in 1..=3 {
+        let o = Run::migrate_to_maildir(&sample(), &out)
+            .args(["--shard", &format!("{k}/3")])
+            .report(&tmp.path().join(format!("r{k}.json")))
+            .run();
+        assert_eq!(o.code, 0, "{o}");
+        migrated += o.report["totals"]["migrated"].as_u64().expect("n");
+        assert!(
+            out.join(format!("kerio-migrate-journal-shard-{k}-of-3.sqlite"))
+                .is_file(),
+            "shard {k}'s journal"
+        );
+    }
+    assert!(!out.join("kerio-migrate-journal.sqlite").exists());
+    let single = Run::migrate_to_maildir(&sample(), &tmp.path().join("one"))
+        .report(&tmp.path().join("one.json"))
+        .run();
+    assert_eq!(single.code, 0, "{single}");
+    assert_eq!(Some(migrated), single.report["totals"]["migrated"].as_u64());
+    for k in 1..=3 {
+        let o = Run::new("verify")
+            .arg(sample())
+            .args(["--to", &format!("maildir:{}", out.display())])
+            .args(["--shard", &format!("{k}/3")])
+            .run();
+        assert_eq!(o.code, 0, "verify shard {k}: {o}");
+    }
+    // Without --shard, verify looks for the unsharded journal and says so.
+    let o = Run::new("verify")
+        .arg(sample())
+        .args(["--to", &format!("maildir:{}", out.display())])
+        .run();
+    assert_eq!(o.code, 1, "{o}");
+    assert!(o.stderr.contains("no journal here"), "{o}");
+}
