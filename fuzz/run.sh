@@ -24,6 +24,12 @@ if ! cargo "+$toolchain" fuzz --version >/dev/null 2>&1; then
   echo "[fuzz] needs cargo-fuzz on a nightly toolchain: rustup toolchain install nightly; cargo install cargo-fuzz --locked" >&2
   exit 2
 fi
+# Build every target first: a build failure is not a crash.
+if ! cargo "+$toolchain" fuzz build > "$out/build.log" 2>&1; then
+  tail -20 "$out/build.log" >&2
+  echo "[fuzz] the fuzz targets do not build (see $out/build.log)" >&2
+  exit 2
+fi
 store=$root/sample-store/store/mail
 seed() { # seed TARGET FIND-ARGS...
   local t=$1; shift
@@ -78,7 +84,10 @@ for t in mutf7 index_fld status_fld message wrapper vcard ical users_cfg backup_
     > "$log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  if [ $rc = 0 ]; then res="no crash"; else res="CRASH (exit $rc, see $log)"; failed=1; fi
+  if [ $rc = 0 ]; then res="no crash"
+  elif grep -q 'Test unit written to' "$log"; then
+    res="CRASH: $(grep -o 'Test unit written to .*' "$log" | tail -1 | cut -c22-)"; failed=1
+  else res="did not run (exit $rc, see $log)"; failed=1; fi
   echo "| $t | $secs | ${execs:-?} | $res |" >> "$report"
 done
 cat "$report"

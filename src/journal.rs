@@ -56,7 +56,10 @@ pub enum JournalError {
     },
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2 added `identities`; a version-1 journal is taken over as it is (its
+/// rows keep the URL they were written under until an identity proves
+/// another URL reaches the same store).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,6 +93,13 @@ CREATE TABLE IF NOT EXISTS items (
     at TEXT NOT NULL,
     PRIMARY KEY (target, account, folder, item, hash)
 );
+CREATE TABLE IF NOT EXISTS identities (
+    target TEXT NOT NULL,
+    account TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    seen TEXT NOT NULL,
+    PRIMARY KEY (target, account)
+);
 CREATE TABLE IF NOT EXISTS dav_items (
     target TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -119,6 +129,8 @@ pub struct DoneItem {
     pub mailbox: String,
     /// Where it is on the target.
     pub target: DestRef,
+    /// Bytes sent (what the target should store), when recorded.
+    pub size: Option<u64>,
 }
 
 /// A row to record.
@@ -317,6 +329,15 @@ impl Journal {
                 .map_err(err)?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) if v == "1" => {
+                // Version 1 lacked `identities` (created above): nothing else
+                // changed, so its rows are kept as they are.
+                conn.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema'",
+                    params![SCHEMA_VERSION.to_string()],
+                )
+                .map_err(err)?;
+            }
             Some(found) => {
                 return Err(JournalError::Schema {
                     path: path.to_path_buf(),
@@ -371,7 +392,7 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid
+                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size
                  FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
             )
@@ -390,6 +411,7 @@ impl Journal {
                             uid_validity: r.get(6)?,
                             uid: r.get(7)?,
                         },
+                        size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
                     },
                 ))
             })
@@ -649,6 +671,82 @@ impl Journal {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
+    /// Records what identifies the store `account` reaches under this
+    /// run's target (e.g. the login and the server's identity): the URL is
+    /// only a hint, see [`Journal::take_over`].
+    pub fn record_identity(&self, account: &str, identity: &str) -> Result<(), JournalError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO identities (target, account, identity, seen) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (target, account) DO UPDATE SET identity = ?3, seen = ?4",
+            params![self.target, account, identity, now_text()],
+        )
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+
+    /// The rows of one source folder written under another target whose
+    /// recorded identity for `account` is `identity`, and all of whose
+    /// copies were recorded under UIDVALIDITY `uid_validity` of the mailbox
+    /// (the same store reached under another URL: `localhost` for
+    /// `127.0.0.1`, a proxy), are moved to this run's target. Returns the
+    /// targets taken over from, with how many rows.
+    pub fn take_over(
+        &self,
+        account: &str,
+        folder: &str,
+        identity: &str,
+        uid_validity: Option<u32>,
+    ) -> Result<Vec<(String, usize)>, JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let others: Vec<String> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT DISTINCT i.target FROM items i
+                     JOIN identities d ON d.target = i.target AND d.account = i.account
+                     WHERE i.account = ?1 AND i.folder = ?2 AND i.target != ?3
+                       AND d.identity = ?4",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params![account, folder, self.target, identity], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))?
+        };
+        let mut moved = Vec::new();
+        for other in others {
+            // Every copy under the mailbox's current UIDVALIDITY, or the
+            // UIDs may mean other messages: not taken over.
+            let foreign: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+                       AND state = 'done' AND (uidvalidity IS NULL OR uidvalidity IS NOT ?4)",
+                    params![other, account, folder, uid_validity],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
+            if foreign > 0 || uid_validity.is_none() {
+                continue;
+            }
+            let n = tx
+                .execute(
+                    "UPDATE OR IGNORE items SET target = ?1
+                     WHERE target = ?2 AND account = ?3 AND folder = ?4",
+                    params![self.target, other, account, folder],
+                )
+                .map_err(|e| self.err(e))?;
+            if n > 0 {
+                moved.push((other, n));
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(moved)
+    }
+
     /// Closes the run with its exit code and JSON summary.
     pub fn finish_run(&self, exit_code: i32, summary: &str) -> Result<(), JournalError> {
         let conn = self.conn();
@@ -680,6 +778,67 @@ mod tests {
             mailbox: "INBOX".into(),
             ..ItemRow::default()
         }
+    }
+
+    #[test]
+    fn a_version_1_journal_is_taken_over_with_its_rows() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("j.sqlite");
+        {
+            // What the first release wrote: no `identities`, schema 1.
+            let c = Connection::open(&p).expect("sqlite");
+            let v1 = SCHEMA.replace(
+                "CREATE TABLE IF NOT EXISTS identities (
+    target TEXT NOT NULL,
+    account TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    seen TEXT NOT NULL,
+    PRIMARY KEY (target, account)
+);",
+                "",
+            );
+            assert!(!v1.contains("identities"));
+            c.execute_batch(&v1).expect("v1 schema");
+            c.execute("INSERT INTO meta (key, value) VALUES ('schema', '1')", [])
+                .expect("meta");
+            c.execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox, uidvalidity, uid, at)
+                 VALUES ('imap://127.0.0.1:143', 'alice@example.com', 'INBOX', '1', ?1, 'done', 'INBOX', 7, 3, 'x')",
+                params![h("aa")],
+            )
+            .expect("row");
+        }
+        let j = Journal::open(&p, "imap://127.0.0.1:143", "test").expect("open v1");
+        let done = j.done_items("alice@example.com", "INBOX").expect("done");
+        assert_eq!(done["1"][0].target.uid, Some(3));
+        let v: String = j
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .expect("schema");
+        assert_eq!(v, SCHEMA_VERSION.to_string());
+        j.record_identity("alice@example.com", "imap alice inbox 5")
+            .expect("identity");
+        drop(j);
+        // Another URL for the same store: its rows are taken over, once the
+        // identity and the mailbox's UIDVALIDITY agree.
+        let j = Journal::open(&p, "imap://localhost:143", "test").expect("open");
+        let a = "alice@example.com";
+        assert!(j.done_items(a, "INBOX").expect("done").is_empty());
+        assert!(j
+            .take_over(a, "INBOX", "imap other 5", Some(7))
+            .expect("t")
+            .is_empty());
+        assert!(j
+            .take_over(a, "INBOX", "imap alice inbox 5", Some(8))
+            .expect("t")
+            .is_empty());
+        let moved = j
+            .take_over(a, "INBOX", "imap alice inbox 5", Some(7))
+            .expect("t");
+        assert_eq!(moved, vec![("imap://127.0.0.1:143".to_string(), 1)]);
+        assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 1);
     }
 
     #[test]

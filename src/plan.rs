@@ -130,6 +130,9 @@ pub struct AccountPlan {
     pub target_account: Option<String>,
     /// The size limit that applies.
     pub append_limit: Option<Limit>,
+    /// What the target said of itself (namespace, special mailboxes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_notes: Vec<String>,
     /// Mail folders to migrate.
     pub folders: Vec<FolderPlan>,
     /// Folders not migrated (not mail, not selected).
@@ -243,6 +246,7 @@ pub fn plan_account(
     let mut namer = namer;
     if let Namer::Session(s) = &mut namer {
         ap.target_account = Some(s.target_account());
+        ap.target_notes = s.info().notes;
         ap.append_limit = s.info().append_limit.map(|b| Limit {
             bytes: b,
             source: "the server's APPENDLIMIT".into(),
@@ -260,6 +264,7 @@ pub fn plan_account(
     };
     let limit = ap.append_limit.as_ref().map(|l| l.bytes);
     let mut mapped: Vec<MappedFolder> = Vec::new();
+    let mut refusals: Vec<MappingIssue> = Vec::new();
     for folder in walk {
         if folder.kind() != FolderKind::Mail {
             ap.not_migrated.push(SkippedFolder::groupware(&folder));
@@ -270,7 +275,15 @@ pub fn plan_account(
             continue;
         }
         let mut fp = survey_folder(&folder, opts.skip_deleted, limit);
-        name_folder(&mut fp, &folder, &mut namer);
+        let warnings = name_folder(&mut fp, &folder, &mut namer);
+        for w in warnings {
+            refusals.push(MappingIssue {
+                kind: IssueKind::MayBeRefused,
+                target: fp.target.clone().unwrap_or_default(),
+                sources: vec![fp.source.clone()],
+                message: w,
+            });
+        }
         if let Some(t) = &fp.target {
             mapped.push(MappedFolder {
                 source: fp.source.clone(),
@@ -288,6 +301,7 @@ pub fn plan_account(
         .into_iter()
         .filter(|i| i.kind != IssueKind::Note)
         .collect();
+    ap.issues.extend(refusals);
     ap.eta = eta(
         ap.items,
         ap.bytes,
@@ -298,13 +312,15 @@ pub fn plan_account(
     ap
 }
 
-fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
+/// Names the folder; returns what may go wrong with the name.
+fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) -> Vec<String> {
     match namer {
         Namer::Mapper(m) => {
             let r = m.map_components(&folder.components);
             fp.target = Some(m.display(&r));
             fp.how = Some(r.how);
             fp.notes.extend(r.notes);
+            Vec::new()
         }
         Namer::Session(s) => {
             let spec = MailboxSpec {
@@ -316,11 +332,15 @@ fn name_folder(fp: &mut FolderPlan, folder: &Folder, namer: &mut Namer<'_>) {
                     fp.target = Some(p.name);
                     fp.how = p.how;
                     fp.notes.extend(p.notes);
+                    p.warnings
                 }
-                Err(e) => fp.notes.push(format!("the target cannot name it: {e}")),
+                Err(e) => {
+                    fp.notes.push(format!("the target cannot name it: {e}"));
+                    Vec::new()
+                }
             }
         }
-        Namer::Unavailable => {}
+        Namer::Unavailable => Vec::new(),
     }
 }
 
@@ -605,6 +625,9 @@ impl AccountPlan {
         if let Some(e) = &self.error {
             let _ = writeln!(s, "  ERROR: {e}");
         }
+        for n in &self.target_notes {
+            let _ = writeln!(s, "  target: {n}");
+        }
         if self.append_limit.as_ref() != default_limit {
             if let Some(l) = &self.append_limit {
                 let _ = writeln!(s, "  size limit: {}", limit_text(l));
@@ -666,7 +689,12 @@ impl AccountPlan {
                 IssueKind::Merge => "merge",
                 IssueKind::CaseClash => "case clash",
                 IssueKind::Note => "note",
+                IssueKind::MayBeRefused => "name",
             };
+            if i.kind == IssueKind::MayBeRefused {
+                let _ = writeln!(s, "  {tag}: {}: {}", i.sources.join(", "), i.message);
+                continue;
+            }
             let _ = writeln!(s, "  {tag}: {}", i.message);
             if i.kind == IssueKind::Merge {
                 let localized: Vec<&str> = i

@@ -103,6 +103,10 @@ pub struct FolderReport {
     pub skipped: Vec<ItemNote>,
     /// Failed items.
     pub failed: Vec<ItemNote>,
+    /// Migrated items the target stored other than they were sent (a
+    /// stored size that differs), with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub altered: Vec<ItemNote>,
     /// Where internal dates came from, with counts.
     pub date_sources: BTreeMap<String, u64>,
     /// Anomalies seen in the items, with counts.
@@ -157,10 +161,10 @@ impl FolderReport {
         });
     }
 
-    /// Fills in the source file of every skipped and failed item from the
-    /// folder the items came from.
+    /// Fills in the source file of every skipped, failed and altered item
+    /// from the folder the items came from.
     pub fn attach_paths(&mut self, folder: &crate::source::Folder) {
-        if self.skipped.is_empty() && self.failed.is_empty() {
+        if self.skipped.is_empty() && self.failed.is_empty() && self.altered.is_empty() {
             return;
         }
         let paths: HashMap<&str, &std::path::Path> = folder
@@ -168,7 +172,12 @@ impl FolderReport {
             .iter()
             .map(|i| (i.id.as_str(), i.path()))
             .collect();
-        for n in self.skipped.iter_mut().chain(self.failed.iter_mut()) {
+        for n in self
+            .skipped
+            .iter_mut()
+            .chain(self.failed.iter_mut())
+            .chain(self.altered.iter_mut())
+        {
             if n.path.is_none() {
                 n.path = paths.get(n.item.as_str()).map(|p| p.display().to_string());
             }
@@ -235,6 +244,41 @@ pub struct AccountReport {
     pub skipped_system: crate::source::SkipLog,
 }
 
+/// One kind of server rejection, over the whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The reason as reported (with the server's words).
+    pub reason: String,
+    /// How many items got it.
+    pub count: u64,
+    /// What to do about it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The prefix of a failed item's reason when the server refused it.
+const REFUSED: &str = "the server refused the message: ";
+
+/// A hint for what a server's refusal says.
+fn rejection_hint(reason: &str) -> Option<&'static str> {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("invalid header") {
+        Some("the server (Cyrus: a header line without a colon, or 8-bit bytes with `reject8bit: 1`) does not take the header as it is; repair the message in the store, or accept it is left out")
+    } else if r.contains("[toobig]") || r.contains("[limit]") || r.contains("too large") {
+        Some("the message is larger than the server accepts; raise the server's limit, or accept it is left out")
+    } else if r.contains("[overquota]") || r.contains("quota") {
+        Some("the account is full on the server; raise its quota and rerun")
+    } else if r.contains("nul") {
+        Some("the server takes no NUL bytes: --nul strip removes them")
+    } else {
+        None
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -259,6 +303,12 @@ pub struct Report {
     pub accounts: Vec<AccountReport>,
     /// Sum over accounts.
     pub totals: Counts,
+    /// The server's rejections, once per kind with their count.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejections: Vec<Rejection>,
+    /// Items the target stored other than they were sent.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub altered: u64,
     /// True when the run was interrupted.
     pub interrupted: bool,
     /// A fatal error.
@@ -280,6 +330,27 @@ impl Report {
             total.add(&a.totals);
         }
         self.totals = total;
+        let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut altered = 0;
+        for f in self.accounts.iter().flat_map(|a| &a.folders) {
+            altered += f.altered.len() as u64;
+            for n in &f.failed {
+                if let Some(said) = n.reason.strip_prefix(REFUSED) {
+                    *kinds.entry(said).or_default() += 1;
+                }
+            }
+        }
+        self.altered = altered;
+        let mut rejections: Vec<Rejection> = kinds
+            .into_iter()
+            .map(|(said, count)| Rejection {
+                reason: said.to_string(),
+                count,
+                hint: rejection_hint(said).map(str::to_string),
+            })
+            .collect();
+        rejections.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+        self.rejections = rejections;
         self.exit_code = if self.fatal.is_some() {
             exit::FATAL
         } else if self.interrupted {
@@ -376,6 +447,9 @@ impl Report {
                 for n in &f.failed {
                     let _ = writeln!(s, "  FAILED  {}/{}: {}", f.folder, n.item, n.reason);
                 }
+                for n in &f.altered {
+                    let _ = writeln!(s, "  ALTERED {}/{}: {}", f.folder, n.item, n.reason);
+                }
                 for n in &f.notes {
                     let _ = writeln!(s, "  note    {}: {}", f.folder, n);
                 }
@@ -397,6 +471,22 @@ impl Report {
         }
         for n in &self.notes {
             let _ = writeln!(s, "note: {n}");
+        }
+        if !self.rejections.is_empty() {
+            let _ = writeln!(s, "\nRefused by the server (each item is listed above):");
+            for r in &self.rejections {
+                let _ = writeln!(s, "  {} × {}", r.count, r.reason);
+                if let Some(h) = &r.hint {
+                    let _ = writeln!(s, "      hint: {h}");
+                }
+            }
+        }
+        if self.altered > 0 {
+            let _ = writeln!(
+                s,
+                "\n{} message(s) stored altered by the server (listed above as ALTERED, with the server's setting that avoids it)",
+                self.altered
+            );
         }
         let t = &self.totals;
         let _ = writeln!(
@@ -448,5 +538,51 @@ mod tests {
         r.finalize();
         assert_eq!(r.exit_code, exit::FATAL);
         assert!(r.to_text().contains("FAILED  /y: rejected"));
+    }
+
+    #[test]
+    fn server_rejections_are_summed_per_kind_with_a_hint() {
+        let mut r = Report::default();
+        let mut a = AccountReport::default();
+        let mut f = FolderReport::default();
+        f.counts.expected = 4;
+        f.fail(
+            "1",
+            "the server refused the message: NO Message contains invalid header",
+        );
+        f.fail(
+            "2",
+            "the server refused the message: NO Message contains invalid header",
+        );
+        f.fail(
+            "3",
+            "the server refused the message: NO [TOOBIG] Message too large",
+        );
+        f.fail("4", "not sent: journal unavailable");
+        f.altered.push(ItemNote {
+            item: "5".into(),
+            reason: "stored altered by the server (Cyrus IMAP)".into(),
+            path: None,
+        });
+        a.folders.push(f);
+        r.accounts.push(a);
+        r.finalize();
+        assert_eq!(r.rejections.len(), 2);
+        assert_eq!(r.rejections[0].count, 2);
+        assert_eq!(r.rejections[0].reason, "NO Message contains invalid header");
+        assert!(r.rejections[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("colon")));
+        assert_eq!(r.altered, 1);
+        let t = r.to_text();
+        assert!(
+            t.contains("  2 × NO Message contains invalid header"),
+            "{t}"
+        );
+        assert!(
+            t.contains("1 message(s) stored altered by the server"),
+            "{t}"
+        );
     }
 }

@@ -28,7 +28,8 @@ pub struct FolderInventory {
     pub kind_disagreements: Vec<String>,
     /// A status.fld type code we do not know.
     pub unrecognised_type_code: Option<u32>,
-    /// Name problem (invalid modified UTF-7, kept verbatim).
+    /// Name problem (invalid modified UTF-7: kept verbatim when UTF-8, else
+    /// each byte that is not UTF-8 is `%XX`).
     pub name_problem: Option<String>,
     /// The folder's directory.
     pub dir: String,

@@ -46,10 +46,31 @@ pub struct FolderCheck {
     pub missing_on_target: Vec<String>,
     /// On the target with other content (item ids; `--deep`).
     pub differs: Vec<String>,
+    /// On the target, but stored with a size other than the size sent:
+    /// altered by the server (item id, why). Counted as present.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub altered: Vec<crate::report::ItemNote>,
     /// Source items the journal has no record of (item ids).
     pub not_migrated: Vec<String>,
+    /// Messages in the mailbox no journal row accounts for (checked once
+    /// per mailbox, in the first folder that goes there), among them
+    /// duplicates of journaled items.
+    pub extra: Vec<ExtraCopy>,
     /// Why the folder could not be checked.
     pub error: Option<String>,
+}
+
+/// A message on the target that no journal row accounts for.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ExtraCopy {
+    /// Its UID on the target.
+    pub uid: Option<u32>,
+    /// The journaled item whose content it holds (`folder/item`; the
+    /// folder may be another one that goes to the same mailbox): the same
+    /// source item twice on the target.
+    pub duplicate_of: Option<String>,
+    /// The UID of that item's journaled copy.
+    pub original_uid: Option<u32>,
 }
 
 /// One account's check.
@@ -74,6 +95,10 @@ pub struct VerifyTotals {
     pub differs: u64,
     /// Never migrated.
     pub not_migrated: u64,
+    /// On the target, accounted for by no journal row.
+    pub extra: u64,
+    /// Of those, copies of journaled items (duplicates).
+    pub duplicates: u64,
     /// Folders or accounts that could not be checked.
     pub errors: u64,
 }
@@ -146,6 +171,7 @@ fn check_account(
         }
     };
     let mut session: Option<Box<dyn DestSession>> = None;
+    let mut extras_checked: std::collections::HashSet<String> = Default::default();
     for folder in walk {
         if folder.kind() != FolderKind::Mail || !opts.selection.folder(&folder.path) {
             continue;
@@ -162,7 +188,7 @@ fn check_account(
                 continue;
             }
         };
-        let expected = expected(&folder, &done, opts.skip_deleted, &mut fc);
+        let expected = expected(&folder, &done, opts.skip_deleted, opts.deep, &mut fc);
         if session.is_none() {
             match target.open(account) {
                 Ok(s) => session = Some(s),
@@ -172,7 +198,14 @@ fn check_account(
             }
         }
         match session.as_mut() {
-            Some(sess) => check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc),
+            Some(sess) => {
+                check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc);
+                if let Some(m) = fc.mailbox.clone() {
+                    if fc.error.is_none() && extras_checked.insert(m.clone()) {
+                        check_extras(sess.as_mut(), journal, &ac.account, &m, &done, &mut fc);
+                    }
+                }
+            }
             None => fc.error = ac.error.clone(),
         }
         ac.folders.push(fc);
@@ -185,8 +218,9 @@ fn check_account(
 
 /// What the journal says of a folder's items.
 struct Expected {
-    /// Journaled items: id, where the target has it, content hash.
-    refs: Vec<(String, DestRef, ContentHash)>,
+    /// Journaled items: id, where the target has it, content hash, bytes
+    /// sent.
+    refs: Vec<(String, DestRef, ContentHash, Option<u64>)>,
     /// The mailbox the journal recorded them in.
     mailbox: Option<String>,
 }
@@ -199,9 +233,10 @@ fn expected(
     folder: &Folder,
     done: &HashMap<String, Vec<DoneItem>>,
     skip_deleted: bool,
+    deep: bool,
     fc: &mut FolderCheck,
 ) -> Expected {
-    let mut refs: Vec<(String, DestRef, ContentHash)> = Vec::new();
+    let mut refs: Vec<(String, DestRef, ContentHash, Option<u64>)> = Vec::new();
     let mut mailbox: Option<String> = None;
     for item in &folder.items {
         let empty = item.stat().map(|s| s.size == 0).unwrap_or(false);
@@ -213,12 +248,33 @@ fn expected(
             None => fc.not_migrated.push(item.id.clone()),
             Some(d) => {
                 mailbox.get_or_insert(d.mailbox.clone());
-                refs.push((item.id.clone(), d.target.clone(), d.hash));
+                let hash = if deep { sent_hash(item, d) } else { d.hash };
+                refs.push((item.id.clone(), d.target.clone(), hash, d.size));
             }
         }
     }
     fc.journaled = refs.len() as u64;
     Expected { refs, mailbox }
+}
+
+/// The hash of what was sent, for `--deep`: the journaled hash, unless
+/// the journal's size says the NUL bytes were removed on the wire (`--nul
+/// strip` on a server without BINARY): then the hash of the item prepared
+/// again without them, so that our own documented change is no difference.
+fn sent_hash(item: &crate::source::Item, d: &DoneItem) -> ContentHash {
+    let Some(sent) = d.size else {
+        return d.hash;
+    };
+    let Ok(raw) = item.read() else {
+        return d.hash;
+    };
+    let p = crate::message::prepare(raw.bytes);
+    let nul = p.bytes.iter().filter(|b| **b == 0).count() as u64;
+    if p.hash != d.hash || nul == 0 || sent != p.bytes.len() as u64 - nul {
+        return d.hash;
+    }
+    let stripped: Vec<u8> = p.bytes.into_iter().filter(|b| *b != 0).collect();
+    ContentHash::of(&stripped)
 }
 
 /// Asks the target which journaled items it has (and, `deep`, with the
@@ -250,18 +306,92 @@ fn check_on_target(
     if refs.is_empty() {
         return;
     }
-    let pairs: Vec<(DestRef, ContentHash)> = refs.iter().map(|(_, r, h)| (r.clone(), *h)).collect();
+    let pairs: Vec<(DestRef, ContentHash)> =
+        refs.iter().map(|(_, r, h, _)| (r.clone(), *h)).collect();
+    let mut present: Vec<(usize, (DestRef, u64))> = Vec::new();
     match sess.verify(&mailbox, &pairs, deep) {
         Ok(res) => {
-            for ((id, _, _), p) in refs.iter().zip(res) {
+            for (i, ((id, r, _, size), p)) in refs.iter().zip(res).enumerate() {
                 match p {
-                    Presence::Present => fc.present += 1,
+                    Presence::Present => {
+                        fc.present += 1;
+                        if let Some(s) = size {
+                            present.push((i, (r.clone(), *s)));
+                        }
+                    }
                     Presence::Missing => fc.missing_on_target.push(id.clone()),
                     Presence::Differs => fc.differs.push(id.clone()),
                 }
             }
         }
         Err(e) => fc.error = Some(e.to_string()),
+    }
+    // Plain verify: present, but stored with another size (deep compared
+    // the content already).
+    if !deep && !present.is_empty() {
+        let sized: Vec<(DestRef, u64)> = present.iter().map(|(_, p)| p.clone()).collect();
+        match sess.stored_altered(&mailbox, &sized) {
+            Ok(alt) => {
+                for (j, reason) in alt {
+                    if let Some((i, _)) = present.get(j) {
+                        fc.altered.push(crate::report::ItemNote {
+                            item: refs[*i].0.clone(),
+                            reason,
+                            path: None,
+                        });
+                    }
+                }
+            }
+            Err(e) => fc.error = Some(e.to_string()),
+        }
+    }
+}
+
+/// Lists the messages in `mailbox` that no journal row of the account
+/// accounts for, and which of them duplicate a journaled item. A target
+/// that cannot look (Maildir) is not asked again and reports nothing.
+fn check_extras(
+    sess: &mut dyn DestSession,
+    journal: &Journal,
+    account: &str,
+    mailbox: &str,
+    done: &HashMap<String, Vec<DoneItem>>,
+    fc: &mut FolderCheck,
+) {
+    let copies = match journal.done_in_mailbox(account, mailbox) {
+        Ok(c) => c,
+        Err(e) => {
+            fc.error = Some(e.to_string());
+            return;
+        }
+    };
+    let extras = match sess.extras(mailbox, &copies) {
+        Ok(x) => x,
+        Err(crate::dest::DestError::Unsupported(_)) => return,
+        Err(e) => {
+            fc.error = Some(e.to_string());
+            return;
+        }
+    };
+    // This folder's items by where they are, to name what is duplicated.
+    let by_uid: HashMap<(Option<u32>, Option<u32>), &str> = done
+        .iter()
+        .flat_map(|(id, rows)| {
+            rows.iter()
+                .map(move |d| ((d.target.uid_validity, d.target.uid), id.as_str()))
+        })
+        .collect();
+    for x in extras {
+        let original = x.duplicate_of.and_then(|i| copies.get(i));
+        let duplicate_of = original.map(|c| match by_uid.get(&(c.uid_validity, c.uid)) {
+            Some(id) if c.uid.is_some() => format!("{}/{id}", fc.folder),
+            _ => "an item of another folder that goes to this mailbox".to_string(),
+        });
+        fc.extra.push(ExtraCopy {
+            uid: x.uid,
+            duplicate_of,
+            original_uid: original.and_then(|c| c.uid),
+        });
     }
 }
 
@@ -276,14 +406,17 @@ impl Verification {
                 t.missing_on_target += f.missing_on_target.len() as u64;
                 t.differs += f.differs.len() as u64;
                 t.not_migrated += f.not_migrated.len() as u64;
+                t.extra += f.extra.len() as u64;
+                t.duplicates += f.extra.iter().filter(|x| x.duplicate_of.is_some()).count() as u64;
                 t.errors += u64::from(f.error.is_some());
             }
         }
-        self.exit_code = if t.missing_on_target + t.differs + t.not_migrated + t.errors == 0 {
-            exit::OK
-        } else {
-            exit::ITEMS_FAILED
-        };
+        self.exit_code =
+            if t.missing_on_target + t.differs + t.not_migrated + t.extra + t.errors == 0 {
+                exit::OK
+            } else {
+                exit::ITEMS_FAILED
+            };
         self.totals = t;
     }
 
@@ -306,7 +439,7 @@ impl Verification {
             for f in &a.folders {
                 let _ = writeln!(
                     s,
-                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}",
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}",
                     crate::text::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
@@ -316,6 +449,11 @@ impl Verification {
                         String::new()
                     } else {
                         format!(" {:>4} differ", f.differs.len())
+                    },
+                    if f.extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:>4} extra on target", f.extra.len())
                     }
                 );
                 if let Some(e) = &f.error {
@@ -323,6 +461,12 @@ impl Verification {
                         .entry("cannot check")
                         .or_default()
                         .push(format!("{}: {e}", f.folder));
+                }
+                for n in &f.altered {
+                    problems
+                        .entry("stored altered by the server")
+                        .or_default()
+                        .push(format!("{}/{}: {}", f.folder, n.item, n.reason));
                 }
                 for (k, ids) in [
                     ("missing on target", &f.missing_on_target),
@@ -335,6 +479,19 @@ impl Verification {
                             .or_default()
                             .push(format!("{}/{id}", f.folder));
                     }
+                }
+            }
+            for f in &a.folders {
+                for x in &f.extra {
+                    let uid = x.uid.map_or("?".to_string(), |u| u.to_string());
+                    let line = match (&x.duplicate_of, x.original_uid) {
+                        (Some(of), Some(o)) => {
+                            format!("{} UID {uid} (duplicate of {of} at UID {o})", f.folder)
+                        }
+                        (Some(of), None) => format!("{} UID {uid} (duplicate of {of})", f.folder),
+                        (None, _) => format!("{} UID {uid} (not from this migration)", f.folder),
+                    };
+                    problems.entry("extra on target").or_default().push(line);
                 }
             }
             for (k, v) in problems {
@@ -350,8 +507,8 @@ impl Verification {
         let t = &self.totals;
         let _ = writeln!(
             s,
-            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} unchecked",
-            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.errors
+            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} unchecked",
+            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.errors
         );
         let _ = writeln!(s, "exit code {}", self.exit_code);
         s

@@ -375,6 +375,15 @@ pub struct ImapArgs {
     /// Reconnections and resends before a message is reported failed (0 to 100).
     #[arg(long, default_value_t = 5, value_name = "N", value_parser = count::<u32, 0, 100>)]
     pub retries: u32,
+    /// Add an `X-Kerio-Migrate-Id` header to messages with no usable
+    /// identity (no Message-ID, no Date/From/Subject), so that a rerun
+    /// without the journal can recognise them on the server. Off unless
+    /// asked: it changes the message.
+    #[arg(long)]
+    pub tag_messages: bool,
+    /// Longest pause between reconnections (the backoff doubles from 1 s).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = count::<u64, 1, 86400>)]
+    pub backoff_max: u64,
 }
 
 /// A count on the command line between `MIN` and `MAX` (a usage error,

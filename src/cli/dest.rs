@@ -71,6 +71,8 @@ fn imap_settings(host: &str, i: &ImapArgs, select: &SelectArgs) -> anyhow::Resul
         },
         max_bytes_per_day: i.max_bytes_per_day,
         retries: i.retries,
+        backoff_max: Duration::from_secs(i.backoff_max.max(1)),
+        tag_messages: i.tag_messages,
         ..ImapOptions::default()
     };
     Ok(ImapSettings {

@@ -155,6 +155,19 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
             );
         });
     }
+    if let Some(path) = a.report_html.clone() {
+        let journal_path = crate::report::html::escape(&state.display().to_string());
+        super::on_hard_stop(move || {
+            let page = format!(
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <title>kerio-migrate: incomplete run</title></head><body>\
+                 <h1>Incomplete: stopped at once by a second interrupt</h1>\
+                 <p>The counts are in the journal ({journal_path}); run the same command \
+                 again to resume, and this page is written in full.</p></body></html>\n"
+            );
+            let _ = std::fs::write(&path, page);
+        });
+    }
     let mut progress =
         crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
     let mut metrics = None;
@@ -185,10 +198,10 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         cancel,
     );
     progress.finish();
+    super::clear_hard_stop();
     report.shard = a.select.shard.map(|s| s.to_string());
     let json = report.to_json();
     if let Some(path) = &a.report {
-        super::clear_hard_stop();
         std::fs::write(path, &json)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }

@@ -287,6 +287,7 @@ fn explain(opts: &MaildirOptions, spec: &MailboxSpec) -> MailboxPlan {
         name: folder_dir_name(&components, opts.dot_char).unwrap_or_else(|| "INBOX".into()),
         how: Some(how),
         notes,
+        warnings: Vec::new(),
     }
 }
 

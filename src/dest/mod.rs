@@ -60,7 +60,8 @@ pub struct Delivery {
     pub item_id: String,
     /// The content hash of what was sent.
     pub hash: ContentHash,
-    /// Bytes sent.
+    /// Bytes sent (what went on the wire: NUL removed under `--nul
+    /// strip`).
     pub size: u64,
     /// Internal date used.
     pub internal_date: DateTime<Utc>,
@@ -87,6 +88,15 @@ pub enum SessionEvent {
     Done(Delivery),
     /// A line for the folder's report (policies applied, names changed).
     Note(String),
+    /// A delivered message the target stores other than it was sent (its
+    /// stored size differs): it counts as migrated, and the report lists
+    /// it with the reason (the server's name, the setting that avoids it).
+    Altered {
+        /// The item id.
+        item_id: String,
+        /// What differs and why.
+        reason: String,
+    },
 }
 
 /// A source folder as a target mailbox request.
@@ -183,6 +193,7 @@ pub trait Planner: Send {
             name: self.plan_mailbox(spec)?,
             how: None,
             notes: Vec::new(),
+            warnings: Vec::new(),
         })
     }
     /// What the target told us about itself (capabilities, limits), for
@@ -230,6 +241,45 @@ pub trait DestSession: Planner {
         let _ = (mailbox, known);
         Ok(vec![Reconciled::Absent; pending.len()])
     }
+    /// What identifies the store this session writes `mailbox` into, for
+    /// the journal: the store (login and server) and the mailbox's
+    /// UIDVALIDITY. The journal's rows written under another URL with that
+    /// identity and UIDVALIDITY are taken over (the URL is only a hint);
+    /// `None` (the default): unknown, and what the target holds is compared
+    /// before appending instead (see [`DestSession::journal_copies`]).
+    fn identity(&mut self, mailbox: &str) -> Option<(String, Option<u32>)> {
+        let _ = mailbox;
+        None
+    }
+
+    /// What the journal knows is in `mailbox` (its done rows there, every
+    /// source folder of the account), told before a folder's messages are
+    /// delivered into it. A target that can look (IMAP) compares each
+    /// message with the copies on the target that none of these rows
+    /// accounts for before it appends it, and reports the ones it finds as
+    /// [`DeliveryResult::AlreadyPresent`]: an empty, lost or copied
+    /// journal, or the same server under another URL, is no proof of an
+    /// empty mailbox. The default trusts the journal.
+    fn journal_copies(&mut self, mailbox: &str, known: &[crate::model::DoneCopy]) {
+        let _ = (mailbox, known);
+    }
+
+    /// The messages in `mailbox` that none of `journaled` (the journal's
+    /// done rows there, every source folder of the account) accounts for,
+    /// for `verify`: each with its UID, and as a duplicate when it holds
+    /// the content of one of the rows (by its bytes, or decoded where the
+    /// server re-encodes). Targets that cannot look answer an error.
+    fn extras(
+        &mut self,
+        mailbox: &str,
+        journaled: &[crate::model::DoneCopy],
+    ) -> Result<Vec<Extra>, DestError> {
+        let _ = (mailbox, journaled);
+        Err(DestError::Unsupported(
+            "this target cannot list extra messages".into(),
+        ))
+    }
+
     /// Checks that messages the journal says arrived are on the target, one
     /// answer per reference, in order. `deep` also compares content with
     /// the journaled hash where the target can. Targets that cannot look
@@ -243,6 +293,28 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
+    /// Of messages found present (by their reference and the size sent),
+    /// those the target stores with another size: (index into `refs`,
+    /// why). Targets that cannot tell say nothing.
+    fn stored_altered(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<(usize, String)>, DestError> {
+        let _ = (mailbox, refs);
+        Ok(Vec::new())
+    }
+}
+
+/// A message on the target that no journal row accounts for (see
+/// [`DestSession::extras`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extra {
+    /// Its UID.
+    pub uid: Option<u32>,
+    /// The journal row (index into the rows given) whose content it holds:
+    /// the same source item twice on the target.
+    pub duplicate_of: Option<usize>,
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.
@@ -265,6 +337,9 @@ pub struct MailboxPlan {
     pub how: Option<crate::mapping::MapSource>,
     /// What the mapping changed or wants known.
     pub notes: Vec<String>,
+    /// What may go wrong with this name on the target (the server may
+    /// refuse it): `plan` counts these as issues.
+    pub warnings: Vec<String>,
 }
 
 /// Whether a journaled message is on the target.
@@ -286,4 +361,7 @@ pub struct DestInfo {
     pub append_limit: Option<u64>,
     /// Capabilities or features, for the report.
     pub capabilities: Vec<String>,
+    /// What `plan` should say about the target account (its namespace,
+    /// where the special mailboxes come from).
+    pub notes: Vec<String>,
 }

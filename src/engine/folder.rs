@@ -99,6 +99,16 @@ impl FolderJob<'_> {
             folder: &self.folder.path,
             mailbox: self.mailbox,
         };
+        // The journal is keyed by the target's URL, which is only a hint:
+        // rows written under another URL for the same store are taken over.
+        if let Some((identity, uv)) = session.identity(self.mailbox) {
+            let journal = self.run.journal;
+            let moved = journal.take_over(self.account, &self.folder.path, &identity, uv)?;
+            for (from, n) in moved {
+                ledger.note(reason::taken_over(n, &from));
+            }
+            journal.record_identity(self.account, &identity)?;
+        }
         let r = reconcile::reconcile(self.run.journal, session, place)?;
         if let Some(note) = r.note {
             ledger.note(note);
@@ -107,6 +117,13 @@ impl FolderJob<'_> {
             .run
             .journal
             .done_items(self.account, &self.folder.path)?;
+        // What the journal accounts for in the mailbox (after reconciling):
+        // the target compares what else it holds before appending.
+        let known = self
+            .run
+            .journal
+            .done_in_mailbox(self.account, self.mailbox)?;
+        session.journal_copies(self.mailbox, &known);
         Ok(Start {
             done,
             in_doubt: r.in_doubt,

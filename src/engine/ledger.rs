@@ -16,8 +16,10 @@
 //!   feed is told to stop (`feed_stop`); a failed refresh of rows found by
 //!   hash does not stop it (the feed still hands nothing more out, as the
 //!   journal failed), which is how the driver has always behaved;
-//! - done rows are committed in batches of `journal_batch`, each only after
-//!   the session's durability barrier: a batch the barrier could not make
+//! - done rows are committed in batches of `journal_batch`, and before
+//!   every Pending group is recorded (the UIDs a server answered are
+//!   journaled before the next group is sent), each only after the
+//!   session's durability barrier: a batch the barrier could not make
 //!   durable is not journaled (a rerun finds it on the destination);
 //! - the first journal error is kept and returned by [`Ledger::finish`]:
 //!   it stops the run.
@@ -231,6 +233,14 @@ impl<'a> Ledger<'a> {
                 self.note(n);
                 true
             }
+            SessionEvent::Altered { item_id, reason } => {
+                self.report.altered.push(crate::report::ItemNote {
+                    item: item_id,
+                    reason,
+                    path: None,
+                });
+                true
+            }
             SessionEvent::Done(d) => {
                 self.delivered(d);
                 true
@@ -239,6 +249,10 @@ impl<'a> Ledger<'a> {
     }
 
     fn pending(&mut self, items: &[(String, ContentHash)], marker: &str) -> bool {
+        // What arrived so far (with the UIDs the server answered) is
+        // journaled before the next group goes out, so a kill leaves at
+        // most the groups still in flight to reconcile.
+        self.flush();
         if self.fatal.is_some() {
             return false;
         }

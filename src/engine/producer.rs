@@ -75,6 +75,38 @@ pub(super) struct Producer<'a> {
     pub max_size: u64,
 }
 
+/// The most bytes read in parallel in one chunk (a chunk always holds at
+/// least one item): 32 large messages are not read at once.
+const CHUNK_BYTES: u64 = 256 * 1024 * 1024;
+
+/// `work` cut into runs of at most `n` items and `bytes` bytes (by the
+/// work list's sizes; an item larger than `bytes` is a run of its own).
+fn chunks<'w, 'a>(
+    work: &'w [Work<'a>],
+    n: usize,
+    bytes: u64,
+) -> impl Iterator<Item = &'w [Work<'a>]> {
+    let mut rest = work;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut total = 0u64;
+        let mut end = 0;
+        while end < rest.len() && end < n {
+            let size = rest[end].stat.size;
+            if end > 0 && total.saturating_add(size) > bytes {
+                break;
+            }
+            total = total.saturating_add(size);
+            end += 1;
+        }
+        let (head, tail) = rest.split_at(end);
+        rest = tail;
+        Some(head)
+    })
+}
+
 impl Producer<'_> {
     /// Reads `work` chunk by chunk into `tx` until it is done, `stopped()`
     /// says so before a chunk, or the receiver is gone. Returns how many
@@ -86,7 +118,7 @@ impl Producer<'_> {
         stopped: &(dyn Fn() -> bool + Sync),
     ) -> usize {
         let mut handed = 0;
-        for chunk in work.chunks(self.chunk.max(1)) {
+        for chunk in chunks(work, self.chunk.max(1), CHUNK_BYTES) {
             if stopped() {
                 break;
             }
@@ -250,6 +282,24 @@ mod tests {
     }
 
     #[test]
+    fn chunks_are_bounded_by_count_and_bytes() {
+        let d = three();
+        let w = |size: u64| Work {
+            item: &d.items[0],
+            stat: SrcStat { size, mtime: None },
+        };
+        let work = [w(10), w(10), w(10), w(100), w(5), w(5), w(5)];
+        let sizes: Vec<Vec<u64>> = chunks(&work, 3, 25)
+            .map(|c| c.iter().map(|x| x.stat.size).collect())
+            .collect();
+        assert_eq!(
+            sizes,
+            vec![vec![10, 10], vec![10], vec![100], vec![5, 5, 5]]
+        );
+        assert_eq!(chunks(&work[..0], 3, 25).count(), 0);
+    }
+
+    #[test]
     fn says_what_it_found_in_work_list_order() {
         let msg = b"Subject: a\n\nbody\n";
         let known = message::prepare(msg.to_vec()).hash;
@@ -267,6 +317,7 @@ mod tests {
                 src_mtime: None,
                 mailbox: "INBOX".into(),
                 target: DestRef::default(),
+                size: None,
             }],
         )]
         .into();

@@ -128,3 +128,10 @@ pub(super) fn check_failed(e: impl Display) -> String {
 pub(super) fn elsewhere(why: &str, mailbox: &str) -> String {
     format!("{why} (in {mailbox:?}, where it was sent)")
 }
+
+/// Journal rows written under another URL for the same store, taken over.
+pub(super) fn taken_over(rows: usize, from: &str) -> String {
+    format!(
+        "{rows} journal row(s) of this folder recorded under {from} taken over: the same login and server (the URL is only a hint), the mailbox's UIDVALIDITY unchanged"
+    )
+}

@@ -417,14 +417,17 @@ fn a_session_that_stops_taking_leaves_the_unread_rest_failed() {
     one_bucket_each(f, 6);
     assert_eq!(f.counts.migrated, 1);
     // Read but not taken (the queue and the chunk being read): skipped.
+    // How many the producer had read when the session stopped depends on
+    // the threads' timing (none yet, up to the queue plus a chunk, plus
+    // the one being prepared): the bound, not the number, is asserted.
     assert!(all_with(&f.skipped, "not attempted: run stopped"));
-    assert!((1..=2).contains(&f.counts.skipped), "{:?}", f.counts);
+    assert!(f.counts.skipped <= 3, "{:?}", f.counts);
     // Never read: the producer stopped at the next chunk.
     assert!(all_with(
         &f.failed,
         "not attempted: the target stopped taking messages"
     ));
-    assert!(f.counts.failed >= 3, "{:?}", f.counts);
+    assert!(f.counts.failed >= 2, "{:?}", f.counts);
     assert_eq!(dest.log().taken, vec![id(1)]);
     assert_eq!(r.exit_code, 3);
 }

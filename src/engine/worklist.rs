@@ -124,6 +124,7 @@ mod tests {
             src_mtime: Some(mtime),
             mailbox: "INBOX".into(),
             target: DestRef::default(),
+            size: None,
         }
     }
 

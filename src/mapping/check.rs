@@ -33,6 +33,9 @@ pub enum IssueKind {
     /// The mapper changed a name (sanitised, reserved, delimiter) or has a
     /// warning about it.
     Note,
+    /// The target may refuse the name (it is then created with a
+    /// documented substitution).
+    MayBeRefused,
 }
 
 /// A finding of the check.

@@ -349,6 +349,11 @@ pub struct TargetFolders {
     /// and Cyrus-style servers); mailboxes outside INBOX are created below
     /// it. `None` or empty: folders live at the root.
     pub namespace: Option<String>,
+    /// The server was asked for its mailboxes (LIST, with SPECIAL-USE where
+    /// offered): a special use it has no mailbox for goes to the
+    /// well-known name (`Sent`, `Trash`, `Junk`, `Drafts`) inside the
+    /// namespace, created if missing, rather than keeping the Kerio name.
+    pub well_known_fallback: bool,
 }
 
 impl TargetFolders {
@@ -488,6 +493,7 @@ enum Whence {
     Config,
     Existing,
     Preset,
+    WellKnown,
 }
 
 impl Whence {
@@ -497,6 +503,9 @@ impl Whence {
             Whence::Config => "from [special_targets]",
             Whence::Existing => "an existing mailbox with a well-known name",
             Whence::Preset => "the preset's name",
+            Whence::WellKnown => {
+                "the server shows no mailbox of this use: the well-known name, created if missing"
+            }
         }
     }
 
@@ -666,11 +675,17 @@ impl Mapper {
                 p.special_name(u)
                     .map(|n| (split_config_path(n), Whence::Preset))
             });
+            let from_well_known = target
+                .well_known_fallback
+                .then(|| u.well_known_targets().first())
+                .flatten()
+                .map(|n| (vec![n.to_string()], Whence::WellKnown));
             let found = from_server
                 .filter(|(c, _)| !c.is_empty())
                 .or(from_config)
                 .or(from_existing)
-                .or(from_preset);
+                .or(from_preset)
+                .or(from_well_known);
             if let Some(t) = found {
                 special_targets.insert(u, t);
             }

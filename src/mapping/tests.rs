@@ -39,6 +39,7 @@ fn gmail_de() -> TargetFolders {
         ],
         utf8: true,
         namespace: None,
+        well_known_fallback: true,
     }
 }
 
@@ -195,6 +196,37 @@ fn well_known_existing_names_without_special_use() {
     assert!(r.notes[0].contains("delimiter"));
     // Nothing for Junk: the Kerio name is kept (in the namespace).
     assert_eq!(target(&m, "Junk E-mail"), "INBOX.Junk E-mail");
+}
+
+#[test]
+fn well_known_names_are_created_in_the_namespace_when_the_server_has_none() {
+    // Courier: INBOX only, no SPECIAL-USE, NAMESPACE "INBOX.".
+    let t = TargetFolders {
+        delimiter: Some('.'),
+        existing: vec!["INBOX".into(), "INBOX.Trash".into()],
+        namespace: Some("INBOX.".into()),
+        well_known_fallback: true,
+        ..TargetFolders::default()
+    };
+    let m = Mapper::new(&MappingConfig::default(), &t);
+    let r = m.map("Sent Items");
+    assert_eq!(m.display(&r), "INBOX.Sent");
+    assert_eq!(r.how, MapSource::Special);
+    assert!(r.notes[0].contains("well-known name"), "{:?}", r.notes);
+    assert_eq!(target(&m, "Sent Items/2019"), "INBOX.Sent.2019");
+    // An existing one still wins.
+    assert_eq!(target(&m, "Deleted Items"), "INBOX.Trash");
+    assert_eq!(target(&m, "Junk E-mail"), "INBOX.Junk");
+    assert_eq!(target(&m, "Drafts"), "INBOX.Drafts");
+    // Without a namespace, at the top level.
+    let flat = TargetFolders {
+        delimiter: Some('/'),
+        existing: vec!["INBOX".into()],
+        well_known_fallback: true,
+        ..TargetFolders::default()
+    };
+    let m = Mapper::new(&MappingConfig::default(), &flat);
+    assert_eq!(target(&m, "Junk E-mail"), "Junk");
 }
 
 #[test]
@@ -606,6 +638,7 @@ fn arb_target() -> impl Strategy<Value = TargetFolders> {
         },
         existing: vec!["INBOX".into(), "Projects".into()],
         utf8: false,
+        well_known_fallback: special,
     })
 }
 

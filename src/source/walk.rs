@@ -162,7 +162,8 @@ pub struct Folder {
     pub dir: PathBuf,
     /// What it holds and how that was decided.
     pub decision: KindDecision,
-    /// Why a component's name is not valid (kept verbatim).
+    /// Why a component's name is not valid (the name is kept verbatim when it
+    /// is UTF-8, else each byte that is not UTF-8 is `%XX`).
     pub name_problem: Option<String>,
     /// The folder's attribute file exists (Kerio: `status.fld`).
     pub has_status: bool,

@@ -213,8 +213,11 @@ fn a_second_sigterm_still_leaves_a_report() {
         only_nth(1, Action::DelayThenStore(60_000)),
     );
     let report = tmp.path().join("r.json");
+    let html = tmp.path().join("r.html");
     let mut child = Run::migrate(&b.install, &fake.url())
         .args(["--tls", "none", "--connections", "1", "--io-timeout", "120"])
+        .arg("--report-html")
+        .arg(&html)
         .state(&tmp.path().join("j.sqlite"))
         .report(&report)
         .login(ACCT, "ann", "pw")
@@ -235,6 +238,11 @@ fn a_second_sigterm_still_leaves_a_report() {
     let r = json(&report);
     assert_eq!(r["interrupted"], true, "{r}");
     assert_eq!(r["complete"], false, "{r}");
+    let page = fs::read_to_string(&html).expect("the HTML report");
+    assert!(
+        page.contains("Incomplete: stopped at once by a second interrupt"),
+        "{page}"
+    );
 }
 
 fn users_cfg(dir: &Path, body: &str) -> std::path::PathBuf {

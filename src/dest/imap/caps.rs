@@ -32,6 +32,12 @@ pub struct Capabilities {
     pub sasl_ir: bool,
     /// `UNSELECT` (RFC 3691).
     pub unselect: bool,
+    /// `NAMESPACE` (RFC 2342).
+    pub namespace: bool,
+    /// `LIST-EXTENDED` (RFC 5258): `LIST … RETURN (…)`.
+    pub list_extended: bool,
+    /// `ENABLE` (RFC 5161).
+    pub enable: bool,
     /// `AUTH=` mechanisms, upper case.
     pub auth: Vec<String>,
 }
@@ -60,6 +66,9 @@ impl Capabilities {
                 "LOGINDISABLED" => c.login_disabled = true,
                 "SASL-IR" => c.sasl_ir = true,
                 "UNSELECT" => c.unselect = true,
+                "NAMESPACE" => c.namespace = true,
+                "LIST-EXTENDED" => c.list_extended = true,
+                "ENABLE" => c.enable = true,
                 "APPENDLIMIT" => c.appendlimit = Some(None),
                 _ => {
                     if let Some(n) = u.strip_prefix("APPENDLIMIT=") {

@@ -16,7 +16,7 @@ use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
 use super::error::{io_msg, ImapError, Refusal};
 use crate::mutf7 as names;
 use imap_next::imap_types::{
-    core::{AString, Vec1},
+    core::{AString, NString8, Vec1},
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
     flag::FlagPerm,
     mailbox::{ListMailbox, Mailbox},
@@ -97,6 +97,9 @@ pub struct ImapSession {
     broken: Option<String>,
     delimiter: Option<Option<char>>,
     selected: bool,
+    /// The greeting line as the server sent it (empty when it was not
+    /// kept).
+    greeting: String,
 }
 
 impl std::fmt::Debug for ImapSession {
@@ -201,7 +204,9 @@ fn mailbox_str(mb: &Mailbox<'_>) -> String {
 
 /// Opens TCP (+ TLS), reads the greeting, and runs STARTTLS when asked.
 /// Returns the client and the capabilities valid after TLS.
-fn open_transport(cfg: &ConnectConfig) -> Result<(ImapClientStd, Capabilities, bool), ImapError> {
+fn open_transport(
+    cfg: &ConnectConfig,
+) -> Result<(ImapClientStd, Capabilities, bool, String), ImapError> {
     let server = cfg.server();
     let tcp = tcp_connect(cfg)?;
     let conn = match cfg.tls {
@@ -212,6 +217,14 @@ fn open_transport(cfg: &ConnectConfig) -> Result<(ImapClientStd, Capabilities, b
     let greeting = client
         .greeting()
         .map_err(|e| map_client_err(&server, "greeting", "", e))?;
+    // The greeting's text names the product (hints in reports); io-imap
+    // keeps only its capabilities, the fragmentizer still holds its bytes.
+    let text = String::from_utf8_lossy(client.fragmentizer.message_bytes()).into_owned();
+    let greeting_text = if text.starts_with("* OK") || text.starts_with("* PREAUTH") {
+        text.trim_end().to_string()
+    } else {
+        String::new()
+    };
     let mut caps = Capabilities::from_names(greeting.capability.iter().map(|c| c.to_string()));
     if cfg.tls == TlsMode::StartTls {
         if !caps.starttls {
@@ -259,12 +272,12 @@ fn open_transport(cfg: &ConnectConfig) -> Result<(ImapClientStd, Capabilities, b
             .map_err(|e| map_client_err(&server, "CAPABILITY", "", e))?;
         caps = Capabilities::from_names(list.iter().map(|c| c.to_string()));
     }
-    Ok((client, caps, greeting.pre_authenticated))
+    Ok((client, caps, greeting.pre_authenticated, greeting_text))
 }
 
 /// Connects and reads the greeting only (TLS check before a run).
 pub(crate) fn probe(cfg: &ConnectConfig) -> Result<Capabilities, ImapError> {
-    open_transport(cfg).map(|(_, caps, _)| caps)
+    open_transport(cfg).map(|(_, caps, _, _)| caps)
 }
 
 impl ImapSession {
@@ -275,13 +288,13 @@ impl ImapSession {
         tokens: &TokenCache,
     ) -> Result<ImapSession, ImapError> {
         let server = cfg.server();
-        let (mut client, caps, pre_auth) = open_transport(cfg)?;
+        let (mut client, caps, pre_auth, greeting) = open_transport(cfg)?;
         if !pre_auth {
             match authenticate(&mut client, &server, &caps, creds, tokens, false) {
                 Err(ImapError::Auth { .. }) if matches!(creds, Credentials::OAuth2 { .. }) => {
                     // The token may have expired early: fetch a new one once,
                     // on a new connection (the old one may be closed).
-                    let (mut c2, caps2, _) = open_transport(cfg)?;
+                    let (mut c2, caps2, _, _) = open_transport(cfg)?;
                     authenticate(&mut c2, &server, &caps2, creds, tokens, true)?;
                     client = c2;
                 }
@@ -295,11 +308,17 @@ impl ImapSession {
             broken: None,
             delimiter: None,
             selected: false,
+            greeting,
         };
         // Login responses may carry a partial list: ask again.
         let list = s.io(|c| c.capability(), "CAPABILITY", "")?;
         s.caps = Capabilities::from_names(list.iter().map(|c| c.to_string()));
         Ok(s)
+    }
+
+    /// The server's greeting line.
+    pub fn greeting(&self) -> &str {
+        &self.greeting
     }
 
     /// The capabilities after login.
@@ -368,6 +387,43 @@ impl ImapSession {
                 attributes: items.iter().map(|a| a.to_string()).collect(),
             })
             .collect())
+    }
+
+    /// A command io-imap cannot express (NAMESPACE, `LIST … RETURN
+    /// (SPECIAL-USE)`, ENABLE), sent raw with its own tag: the response
+    /// text up to the tagged answer, or the tagged NO / BAD as an error.
+    /// `command` is a constant of ours, never built from server data.
+    pub(crate) fn raw_command(
+        &mut self,
+        tag: &str,
+        command: &'static str,
+    ) -> Result<String, ImapError> {
+        let line = format!("{tag} {command}\r\n");
+        let text = self.io(|c| c.raw(line.as_bytes()), "raw", command)?;
+        let prefix = format!("{tag} ");
+        let tagged = text
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_default()
+            .trim_end();
+        let answer = &tagged[prefix.len().min(tagged.len())..];
+        let (word, rest) = answer.split_once(' ').unwrap_or((answer, ""));
+        let kind = if word.eq_ignore_ascii_case("OK") {
+            return Ok(text);
+        } else if word.eq_ignore_ascii_case("NO") {
+            Refusal::No
+        } else {
+            Refusal::Bad
+        };
+        Err(ImapError::Command {
+            server: self.server.clone(),
+            cmd: command.split(' ').next().unwrap_or(command),
+            what: String::new(),
+            kind,
+            code: None,
+            text: rest.to_string(),
+        })
     }
 
     /// The hierarchy delimiter (`LIST "" ""`), cached.
@@ -573,19 +629,51 @@ impl ImapSession {
         uids: &[u32],
         f: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<(), ImapError> {
+        self.uid_contents_each(uids, false, f)
+    }
+
+    /// As [`Self::uid_bodies_each`] with `BINARY.PEEK[]` (RFC 3516): the
+    /// content with the transfer encodings a server applied undone (Dovecot
+    /// returns a binary part it stored as base64, and NUL as NUL). Only
+    /// where the server offers BINARY.
+    pub fn uid_binaries_each(
+        &mut self,
+        uids: &[u32],
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
+        self.uid_contents_each(uids, true, f)
+    }
+
+    fn uid_contents_each(
+        &mut self,
+        uids: &[u32],
+        binary: bool,
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
         for chunk in uids.chunks(50) {
             let Some(set) = uid_set(chunk)? else {
                 continue;
             };
-            let items = vec![
-                MessageDataItemName::Uid,
+            let content = if binary {
+                MessageDataItemName::Binary {
+                    section: Vec::new(),
+                    partial: None,
+                    peek: true,
+                }
+            } else {
                 MessageDataItemName::BodyExt {
                     section: None::<Section<'static>>,
                     partial: None,
                     peek: true,
-                },
-            ];
-            let res = self.uid_fetch(set, items, "BODY.PEEK[]")?;
+                }
+            };
+            let items = vec![MessageDataItemName::Uid, content];
+            let what = if binary {
+                "BINARY.PEEK[]"
+            } else {
+                "BODY.PEEK[]"
+            };
+            let res = self.uid_fetch(set, items, what)?;
             for (_seq, items) in res {
                 let (mut uid, mut body) = (None, None);
                 for it in items.into_iter() {
@@ -593,6 +681,12 @@ impl ImapSession {
                         MessageDataItem::Uid(u) => uid = Some(u.get()),
                         MessageDataItem::BodyExt { data, .. } => {
                             body = data.0.map(|s| s.as_ref().to_vec())
+                        }
+                        MessageDataItem::Binary { value, .. } => {
+                            body = match value {
+                                NString8::NString(n) => n.0.map(|s| s.as_ref().to_vec()),
+                                NString8::Literal8(l) => Some(l.data.to_vec()),
+                            }
                         }
                         _ => {}
                     }

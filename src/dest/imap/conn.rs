@@ -159,25 +159,111 @@ pub(crate) fn tls_connector(cfg: &ConnectConfig) -> Result<native_tls::TlsConnec
     b.build().map_err(|e| ImapError::TlsConfig(e.to_string()))
 }
 
-/// Runs the TLS handshake on a connected socket.
+/// Runs the TLS handshake on a connected socket. A certificate that does
+/// not verify is final ([`ImapError::TlsHandshake`] with the `--tls-ca`
+/// hint); a reset, an EOF or a timeout during the handshake is a lost
+/// connection ([`ImapError::Connection`]), which the caller retries.
 pub(crate) fn tls_handshake(
     cfg: &ConnectConfig,
     tcp: TcpStream,
 ) -> Result<native_tls::TlsStream<TcpStream>, ImapError> {
     let connector = tls_connector(cfg)?;
-    connector
-        .connect(&cfg.host, tcp)
-        .map_err(|e| ImapError::TlsHandshake {
-            server: cfg.server(),
-            detail: match e {
-                native_tls::HandshakeError::Failure(e) => e.to_string(),
-                native_tls::HandshakeError::WouldBlock(_) => "timed out".into(),
-            },
-        })
+    connector.connect(&cfg.host, tcp).map_err(|e| {
+        let (detail, io_kind) = match &e {
+            native_tls::HandshakeError::Failure(e) => (e.to_string(), io_error_kind(e)),
+            native_tls::HandshakeError::WouldBlock(_) => {
+                ("timed out".into(), Some(io::ErrorKind::TimedOut))
+            }
+        };
+        handshake_error(cfg.server(), detail, io_kind)
+    })
+}
+
+/// The kind of the I/O error somewhere in `e`'s source chain.
+fn io_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// What a failed handshake is: a certificate problem (final, with the
+/// hint), a transport failure (retried), or another TLS failure (final,
+/// without a hint that would blame the CA).
+pub(crate) fn handshake_error(
+    server: String,
+    detail: String,
+    io_kind: Option<io::ErrorKind>,
+) -> ImapError {
+    let lower = detail.to_ascii_lowercase();
+    let certificate = lower.contains("certificate") || lower.contains("hostname mismatch");
+    let transport = io_kind.is_some()
+        || lower.contains("unexpected eof")
+        || lower.contains("connection reset")
+        || lower.contains("broken pipe")
+        || lower.contains("timed out");
+    if certificate {
+        ImapError::TlsHandshake {
+            server,
+            detail,
+            certificate: true,
+        }
+    } else if transport {
+        ImapError::Connection {
+            server,
+            detail: format!("TLS handshake: {detail}"),
+        }
+    } else {
+        ImapError::TlsHandshake {
+            server,
+            detail,
+            certificate: false,
+        }
+    }
 }
 
 /// Writes all of `bytes` (one command: one call, so one TCP segment burst
 /// with TCP_NODELAY).
 pub(crate) fn write_all(conn: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
     conn.write_all(bytes).and_then(|()| conn.flush())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_certificate_that_does_not_verify_is_final_and_gets_the_hint() {
+        let cert = handshake_error(
+            "h:993".into(),
+            "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed".into(),
+            None,
+        );
+        assert!(!cert.is_connection());
+        assert!(cert.to_string().contains("--tls-ca"), "{cert}");
+        let reset = handshake_error(
+            "h:993".into(),
+            "Connection reset by peer (os error 104)".into(),
+            Some(io::ErrorKind::ConnectionReset),
+        );
+        assert!(reset.is_connection(), "{reset}");
+        assert!(!reset.to_string().contains("--tls-ca"), "{reset}");
+        let eof = handshake_error(
+            "h:993".into(),
+            "error:0A000126:SSL routines::unexpected eof while reading".into(),
+            None,
+        );
+        assert!(eof.is_connection(), "{eof}");
+        let proto = handshake_error(
+            "h:993".into(),
+            "error:0A000102:SSL routines::unsupported protocol".into(),
+            None,
+        );
+        assert!(!proto.is_connection());
+        assert!(!proto.to_string().contains("--tls-ca"), "{proto}");
+    }
 }

@@ -83,13 +83,16 @@ pub enum ImapError {
     /// The TLS settings are unusable (CA file unreadable, …).
     #[error("TLS configuration: {0}")]
     TlsConfig(String),
-    /// The TLS handshake failed (certificate, protocol).
-    #[error("TLS handshake with {server} failed: {detail} (trust a private CA with --tls-ca FILE; --insecure disables verification)")]
+    /// The TLS handshake failed for a reason reconnecting does not cure
+    /// (certificate, protocol); resets and EOFs are [`ImapError::Connection`].
+    #[error("TLS handshake with {server} failed: {detail}{}", if *certificate { " (trust a private CA with --tls-ca FILE; --insecure disables verification)" } else { "" })]
     TlsHandshake {
         /// `host:port`.
         server: String,
         /// What OpenSSL said.
         detail: String,
+        /// The certificate did not verify (the only case the hint is for).
+        certificate: bool,
     },
     /// STARTTLS required but not offered.
     #[error(

@@ -20,8 +20,16 @@
 //!   byte budget. Tested with scripted server bytes.
 //! - `worker` — the threads and sockets of `deliver`: carries bytes between
 //!   a socket and the core, sleeps, reconnects, checks the server.
+//! - `folders` — what a session learns of the server's folders first:
+//!   NAMESPACE, `LIST … RETURN (SPECIAL-USE)`, the product its greeting
+//!   names (the decisions are `core::layout` and `core::names`).
+//! - `stored` — reading back the stored sizes (and 8-bit headers) of what
+//!   was appended, and for plain `verify` (the decision is `core::stored`).
 //! - `reconcile` — reading the server for messages whose arrival is in
 //!   doubt (the decision is `core::matching`).
+//! - `adopt` — reading the messages of a mailbox no journal row accounts
+//!   for (an empty, lost or copied journal, another URL), and looking for
+//!   each message among them before it is appended (`core::adopt`).
 //! - `verify` — checking journaled messages on the server.
 //! - `session` — the [`DestSession`]: the
 //!   control connection, the folder mapping, prepared mailboxes, claims.
@@ -43,14 +51,22 @@
 //!    LIST; the APPEND path reads codes itself.
 //! 5. imap-codec knows one APPENDUID UID: MULTIAPPEND ranges are parsed here.
 //! 6. NUL cannot go in a literal: literal8 with BINARY, else `--nul`
-//!    (strip by default, or skip). Dovecot stores NUL as 0x80, so
-//!    reconciliation hashes with NUL and 0x80 folded together.
+//!    (strip by default, or skip). Dovecot 2.3 keeps the NUL but serves it
+//!    as 0x80 in `BODY[]`, so reconciliation hashes with NUL and 0x80
+//!    folded together; and it re-encodes each `Content-Transfer-Encoding:
+//!    binary` part that arrives in a literal8 as base64, so such messages
+//!    are also matched by decoded content (`core::identity`).
 //! 7. imap-types prints secrets in debug builds at TRACE: the CLI caps the
 //!    `io_imap`, `imap_next`, `imap_codec` and `imap_types` log targets at
 //!    DEBUG.
 //! 8. Mailbox names go out in modified UTF-7 ([`crate::mutf7`]),
 //!    which is printable ASCII: quoting is imap-codec's, and no folder name
-//!    can produce a second command.
+//!    can produce a second command. io-imap encodes every name it sends,
+//!    so `ENABLE UTF8=ACCEPT` is not used: after it a server takes
+//!    modified UTF-7 literally (Courier creates `INBOX.Cr&AOk-dit`).
+//! 9. NAMESPACE, `LIST … RETURN (SPECIAL-USE)` and ENABLE cannot be
+//!    expressed with io-imap: they are sent raw (`client::raw_command`,
+//!    constant commands only) and parsed by `core::layout`.
 //!
 //! # Policies
 //! - Dates before 1970 are sent as 01-Jan-1970 00:00:00 +0000, dates in the
@@ -91,8 +107,19 @@
 //!   searched by Message-ID (`UID SEARCH HEADER`, size and INTERNALDATE
 //!   plausible). What cannot be decided is reported failed "arrival in
 //!   doubt", never sent again blindly, and left pending for the next run.
+//!   A check that finds a message absent reads once more after 1.5 s (the
+//!   server side of the dead connection may still be committing); binary
+//!   parts the server re-encoded match by decoded content.
+//! - An empty journal is no proof of an empty mailbox: a mailbox holding
+//!   messages that no journal row (nor this run) accounts for is read
+//!   before appending, and each message found there (bytes, decoded
+//!   content, Message-ID, or the Date/From/Subject/Received fingerprint;
+//!   size and date plausible) is reported already present, with a note.
+//!   The journal knows the store by the login and INBOX's UIDVALIDITY, so
+//!   rows written under another URL of the same server are taken over.
 
 pub mod accounts;
+mod adopt;
 pub mod auth;
 pub mod caps;
 mod client;
@@ -100,10 +127,12 @@ pub mod conn;
 mod connect;
 mod core;
 pub mod error;
+mod folders;
 #[doc(hidden)]
 pub mod fuzzing;
 mod reconcile;
 mod session;
+mod stored;
 mod verify;
 mod worker;
 
@@ -158,6 +187,9 @@ pub struct ImapOptions {
     pub retries: u32,
     /// Longest pause between attempts.
     pub backoff_max: Duration,
+    /// `--tag-messages`: a message with no usable identity (no Message-ID,
+    /// no Date/From/Subject) gets an `X-Kerio-Migrate-Id` header first.
+    pub tag_messages: bool,
     /// Folder mapping (special folders, presets, rules, prefix).
     pub mapping: crate::mapping::MappingConfig,
 }
@@ -176,6 +208,7 @@ impl Default for ImapOptions {
             max_bytes_per_day: None,
             retries: 5,
             backoff_max: Duration::from_secs(60),
+            tag_messages: false,
             mapping: crate::mapping::MappingConfig::default(),
         }
     }

@@ -8,10 +8,12 @@
 //! time, hashed and dropped. For a want whose content is nowhere and that
 //! has a Message-ID, `UID SEARCH HEADER Message-ID` in its range, and the
 //! size and INTERNALDATE of the hits. The mailbox is opened with EXAMINE
-//! and left with UNSELECT, whatever happened.
+//! and left with UNSELECT, whatever happened. A check that finds a message
+//! absent reads once more after a pause ([`find_settled`]): a dead
+//! connection's server side may still be committing.
 
 use super::client::ImapSession;
-use super::core::matching::{fold_hash, Found, Known, Search, Seen, Want};
+use super::core::matching::{wants_decoded, Found, Known, Search, Seen, Want};
 use super::error::ImapError;
 use std::collections::HashSet;
 
@@ -49,6 +51,35 @@ pub(crate) fn find_on_server(
     Ok((uv, search.decide(wants, &seen, &known, now)))
 }
 
+/// How long a check waits before it reads the mailbox once more when it
+/// found a message absent: the server process of a connection that just
+/// died may still be committing what it received (measured on Dovecot:
+/// a check on a new connection selected the mailbox before the dead
+/// connection's MULTIAPPEND was visible, and the batch was sent twice).
+pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// [`find_on_server`], and when any want was found absent, the same again
+/// after `settle` (slept with `sleep`) on a fresh EXAMINE, whose answers
+/// are the ones kept: "absent" only counts once the mailbox shows what
+/// the dead connection's server side may still have been storing.
+pub(crate) fn find_settled(
+    sess: &mut ImapSession,
+    mailbox: &str,
+    wants: &[Want],
+    floor: Option<u32>,
+    known: &dyn Fn(Option<u32>) -> Known,
+    settle: std::time::Duration,
+    sleep: &dyn Fn(std::time::Duration),
+) -> Result<(Option<u32>, Vec<Found>), ImapError> {
+    let first = find_on_server(sess, mailbox, wants, floor, known)?;
+    if !first.1.contains(&Found::Absent) {
+        return Ok(first);
+    }
+    sleep(settle);
+    // A fresh EXAMINE shows what was committed meanwhile.
+    find_on_server(sess, mailbox, wants, floor, known)
+}
+
 /// Reads what the wants can be matched against (see the module header).
 fn read_server(
     sess: &mut ImapSession,
@@ -58,23 +89,25 @@ fn read_server(
 ) -> Result<Seen, ImapError> {
     let sizes = sess.uid_sizes_from(from)?;
     let wanted_sizes: HashSet<u64> = wants.iter().filter_map(|w| w.size).collect();
-    let any_unsized = wants.iter().any(|w| w.size.is_none());
+    // A message stored re-encoded has another size: read every candidate.
+    let decoded = wants_decoded(wants);
+    let any_unsized = decoded || wants.iter().any(|w| w.size.is_none());
     let fetch: Vec<u32> = sizes
         .iter()
         .filter(|(_, s)| sizes.len() <= FETCH_ALL_UP_TO || any_unsized || wanted_sizes.contains(s))
         .map(|(u, _)| *u)
         .collect();
     let mut seen = Seen::default();
-    sess.uid_bodies_each(&fetch, &mut |uid, body| {
-        seen.copies.entry(fold_hash(body)).or_default().push(uid);
-    })?;
-    for v in seen.copies.values_mut() {
-        v.sort_unstable();
-    }
+    sess.uid_bodies_each(&fetch, &mut |uid, body| seen.add_copy(uid, body, decoded))?;
+    seen.sort();
     // Servers that rewrite messages: look for the Message-ID of wants whose
     // content is nowhere.
     for (i, w) in wants.iter().enumerate() {
-        if seen.copies.contains_key(&w.hash) {
+        if seen.has_copy(w) {
+            continue;
+        }
+        if let Some(hits) = seen.print_hits(w, lowers[i]) {
+            seen.hits.insert(i, hits);
             continue;
         }
         let Some(mid) = w.message_id.as_deref().filter(|m| searchable(m)) else {

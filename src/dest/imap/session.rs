@@ -16,20 +16,26 @@
 //! point nowhere); a check of pending items never matches a copy the
 //! journal gives to another item.
 
+use super::adopt;
 use super::caps::Capabilities;
 use super::client::{wire_mailbox, ImapSession};
 use super::connect::Shared;
+use super::core::adopt::Unjournaled;
 use super::core::claims::{Claims, JournalCopies};
 use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
+use super::core::names;
+use super::core::stored::{header_has_8bit, Sent};
 use super::error::ImapError;
-use super::reconcile::find_on_server;
+use super::folders::ServerFolders;
+use super::reconcile::{find_settled, SETTLE};
+use super::stored;
 use super::verify::verify_in_selected;
 use super::worker::{self, AccountStop, WorkCtx};
 use crate::dest::{
-    DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing, Planner,
-    Presence, Reconciled, SessionEvent,
+    DeliveryResult, DestError, DestInfo, DestRef, DestSession, MailboxPlan, MailboxSpec, Outgoing,
+    Planner, Presence, Reconciled, SessionEvent,
 };
 use crate::mapping::MapSource;
 use crate::model::{ContentHash, DoneCopy, PendingItem};
@@ -57,6 +63,8 @@ pub(super) struct ImapAccountSession {
     prefix: Option<String>,
     control: Option<ImapSession>,
     caps: Capabilities,
+    /// The namespace and mailboxes the server showed at the start.
+    folders: ServerFolders,
     conns: Vec<Option<ImapSession>>,
     mailboxes: HashMap<String, MailboxState>,
     /// Why the account stopped (over quota, journal unavailable, no
@@ -70,6 +78,10 @@ pub(super) struct ImapAccountSession {
     /// What this run put (or may have put) into each mailbox, over all
     /// its `deliver` calls (two source folders can share a mailbox).
     claims: HashMap<String, Arc<Mutex<Claims>>>,
+    /// What the journal accounts for in each mailbox (see
+    /// [`DestSession::journal_copies`]): the rest of what the server holds
+    /// there is compared with each message before it is appended.
+    journaled: HashMap<String, Vec<DoneCopy>>,
 }
 
 impl ImapAccountSession {
@@ -78,8 +90,9 @@ impl ImapAccountSession {
         source: String,
         prefix: Option<String>,
     ) -> Result<ImapAccountSession, ImapError> {
-        let control = shared.connect()?;
+        let mut control = shared.connect()?;
         let caps = control.capabilities().clone();
+        let folders = ServerFolders::learn(&mut control)?;
         let n = shared.opts.connections.max(1);
         Ok(ImapAccountSession {
             shared,
@@ -87,12 +100,14 @@ impl ImapAccountSession {
             prefix,
             control: Some(control),
             caps,
+            folders,
             conns: (0..n).map(|_| None).collect(),
             mailboxes: HashMap::new(),
             stopped: None,
             mapper: None,
             renamed: HashMap::new(),
             claims: HashMap::new(),
+            journaled: HashMap::new(),
         })
     }
 
@@ -142,26 +157,8 @@ impl ImapAccountSession {
         if let Some(m) = &self.mapper {
             return Ok(m.clone());
         }
-        use crate::mapping::{Mapper, SpecialUse, TargetFolders};
-        let delimiter = self.with_control(|c| c.delimiter())?;
-        let list = self.with_control(|c| c.list_all())?;
-        let special_use = list
-            .iter()
-            .flat_map(|m| {
-                m.attributes
-                    .iter()
-                    .filter_map(|a| SpecialUse::from_attribute(a))
-                    .map(|u| (u, m.name.clone()))
-            })
-            .collect();
-        let folders = TargetFolders {
-            delimiter,
-            special_use,
-            existing: list.into_iter().map(|m| m.name).collect(),
-            // Names always go out in modified UTF-7 (UTF8=ACCEPT is not enabled).
-            utf8: false,
-            namespace: None,
-        };
+        use crate::mapping::Mapper;
+        let folders = self.folders.target_folders();
         let m = Mapper::new(&self.shared.opts.mapping, &folders);
         for w in m.warnings() {
             tracing::warn!("{}: folder mapping: {w}", self.source);
@@ -178,7 +175,9 @@ impl ImapAccountSession {
     fn place(&mut self, spec: &MailboxSpec) -> Result<Placement, ImapError> {
         let delimiter = self.with_control(|c| c.delimiter())?;
         let (components, how, mut notes) = if let Some(p) = &self.prefix {
-            let mut v = vec![p.clone()];
+            // Public folders too live inside the personal namespace.
+            let mut v = self.folders.prefix_components();
+            v.push(p.clone());
             v.extend(spec.components.iter().cloned());
             (v, Some(MapSource::Prefix), Vec::new())
         } else {
@@ -197,17 +196,20 @@ impl ImapAccountSession {
         })
     }
 
-    /// Creates the mailbox of `components` (and its parents). Dovecot and
-    /// Courier with Maildir++ storage refuse '.' in a name ("Character not
-    /// allowed"): rather than fail every message of the folder, it is
-    /// created with '_' and the rename remembered for the report.
+    /// Creates the mailbox of `components` (and its parents). A name the
+    /// server refuses (`.` on Maildir++ storage, `"` and `\` on Cyrus,
+    /// emoji in modified UTF-7 on Courier) does not fail every message of
+    /// the folder: it is created with the substitution of
+    /// [`names::substitute`] and the rename remembered for the report.
     fn create(&mut self, spec: &MailboxSpec, comps: &[String]) -> Result<String, DestError> {
+        let fixed = self.folders.fixed_components(comps);
+        let alt = names::substitute(comps, fixed, false);
         let e = match self.with_control(|c| c.ensure_mailbox(comps)) {
             Ok(n) => return Ok(n),
-            Err(e) if !e.is_connection() && comps.iter().any(|c| c.contains('.')) => e,
+            Err(e) if !e.is_connection() && alt.is_some() => e,
             Err(e) => return Err(self.err(e)),
         };
-        let alt: Vec<String> = comps.iter().map(|c| c.replace('.', "_")).collect();
+        let alt = alt.unwrap_or_default();
         let n = match self.with_control(|c| c.ensure_mailbox(&alt)) {
             Ok(n) => n,
             Err(e2) => return Err(self.refused(format!("{e}; as {alt:?} too: {e2}"))),
@@ -216,10 +218,57 @@ impl ImapAccountSession {
             spec.source_path.clone(),
             (
                 n.clone(),
-                format!("the server refused the name ({e}); created as {n:?}, '.' replaced by '_' (a mapping file can choose another name)"),
+                format!("the server refused the name ({e}); created as {n:?}: {} (a mapping file can choose another name)", names::SUBSTITUTION),
             ),
         );
         Ok(n)
+    }
+}
+
+impl ImapAccountSession {
+    /// The copies in `mailbox` that neither the journal nor this run gives
+    /// to an item, and how many journal rows there are for it. The
+    /// journal's copies without a UID (servers without UIDPLUS) take one
+    /// copy of their content each.
+    fn unjournaled(
+        &mut self,
+        mailbox: &str,
+        uv: Option<u32>,
+        claims: &Mutex<Claims>,
+    ) -> Result<(Unjournaled, usize), DestError> {
+        let journal = self.journaled.get(mailbox).cloned().unwrap_or_default();
+        let claims = claims.lock().unwrap_or_else(|p| p.into_inner());
+        let journal_uids = adopt::excluded(&journal, &claims, uv);
+        let this_run: Vec<(Option<u32>, u32)> = claims
+            .uids
+            .iter()
+            .map(|u| (claims.uid_validity, *u))
+            .collect();
+        drop(claims);
+        let exclude = |uv_now: Option<u32>, uid: u32| {
+            if uv_now == uv {
+                journal_uids.contains(&uid)
+            } else {
+                // Another UIDVALIDITY than STATUS showed: only this run's.
+                this_run.contains(&(uv_now, uid))
+            }
+        };
+        let (uv_read, mut copies) = self
+            .with_control(|c| adopt::read_unjournaled(c, mailbox, &exclude))
+            .map_err(|e| {
+                self.refused(format!(
+                    "cannot compare with the messages already in {mailbox:?} (nothing appended, since they may include these): {e}"
+                ))
+            })?;
+        for c in journal
+            .iter()
+            .filter(|c| c.uid.is_none() && c.uid_validity == uv_read)
+        {
+            if let Some(i) = copies.iter().position(|s| s.hash == c.hash.0) {
+                copies.remove(i);
+            }
+        }
+        Ok((Unjournaled::new(copies), journal.len()))
     }
 }
 
@@ -277,17 +326,31 @@ impl Planner for ImapAccountSession {
         let mut name = p
             .components
             .join(&p.delimiter.map(String::from).unwrap_or_default());
+        let mut warnings = Vec::new();
         if let Some((created, why)) = self.renamed.get(&spec.source_path) {
             name = created.clone();
             notes.push(why.clone());
+        } else {
+            let fixed = self.folders.fixed_components(&p.components);
+            let product = self.folders.product;
+            if let Some(w) = names::predict(&p.components, fixed, false, product, p.delimiter) {
+                notes.push(w.clone());
+                warnings.push(w);
+            }
         }
-        Ok(MailboxPlan { name, how, notes })
+        Ok(MailboxPlan {
+            name,
+            how,
+            notes,
+            warnings,
+        })
     }
 
     fn info(&self) -> DestInfo {
         DestInfo {
             append_limit: self.caps.append_limit(),
             capabilities: self.caps.raw.clone(),
+            notes: self.folders.notes(),
         }
     }
 }
@@ -351,6 +414,11 @@ impl DestSession for ImapAccountSession {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .begin(uv_now, status.uid_next);
+        let unjournaled = if status.messages > 0 {
+            Some(self.unjournaled(mailbox, uv_now, &claims)?)
+        } else {
+            None
+        };
         let stop = AccountStop::default();
         let ctx = WorkCtx {
             shared: &self.shared,
@@ -371,12 +439,85 @@ impl DestSession for ImapAccountSession {
             budget: &self.shared.budget,
         };
         let d = Dispatcher::new(setup, &SystemClock);
-        worker::deliver(&ctx, &mut self.conns, d, messages, events);
+        // What was appended with a UID, to compare with what the server
+        // stored (super::stored).
+        let mut sent: Vec<Sent> = Vec::new();
+        // Messages with 8-bit header bytes (and no NUL, so the bytes sent
+        // are the prepared ones) are also compared by content.
+        let mut eight_bit: HashMap<String, ContentHash> = HashMap::new();
+        {
+            let mut record = |ev: SessionEvent| {
+                if let SessionEvent::Done(d) = &ev {
+                    if let DeliveryResult::Delivered(DestRef { uid: Some(u), .. }) = &d.result {
+                        sent.push((d.item_id.clone(), *u, d.size));
+                    }
+                }
+                events(ev)
+            };
+            let mut messages = messages.inspect(|o| {
+                let b = &o.message.bytes;
+                if header_has_8bit(b) && !b.contains(&0) {
+                    eight_bit.insert(o.item_id.clone(), o.message.hash);
+                }
+            });
+            match unjournaled {
+                Some((mut index, journaled)) if !index.is_empty() => {
+                    let record: &mut dyn FnMut(SessionEvent) -> bool = &mut record;
+                    let record = std::cell::RefCell::new(record);
+                    let mut adopting = adopt::Adopting {
+                        inner: &mut messages,
+                        index: &mut index,
+                        events: &record,
+                        uid_validity: uv_now,
+                        claims: &claims,
+                        now: chrono::Utc::now().timestamp(),
+                    };
+                    let mut ev = |e: SessionEvent| (*record.borrow_mut())(e);
+                    worker::deliver(&ctx, &mut self.conns, d, &mut adopting, &mut ev);
+                    let note = adopt::note(mailbox, journaled, &index);
+                    tracing::info!("{}: {note}", self.source);
+                    (*record.borrow_mut())(SessionEvent::Note(note));
+                }
+                _ => worker::deliver(&ctx, &mut self.conns, d, &mut messages, &mut record),
+            }
+        }
+        let product = self.folders.product;
+        match self.with_control(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
+            Ok(alt) => {
+                for (item_id, reason) in alt {
+                    events(SessionEvent::Altered { item_id, reason });
+                }
+            }
+            Err(e) => tracing::warn!(
+                "{}: {mailbox}: cannot read the stored sizes back: {e}",
+                self.source
+            ),
+        }
         if let Some(why) = stop.into_reason() {
             self.stopped = Some(why.clone());
             return Err(DestError::Stopped(why));
         }
         Ok(())
+    }
+
+    fn identity(&mut self, mailbox: &str) -> Option<(String, Option<u32>)> {
+        // The login and its INBOX's UIDVALIDITY (a creation time on
+        // Dovecot) identify the store; the mailbox's UIDVALIDITY says its
+        // UIDs still mean what the journal recorded.
+        let uv = self.mailboxes.get(mailbox)?.uid_validity?;
+        let inbox = self
+            .with_control(|c| c.status("INBOX"))
+            .ok()?
+            .uid_validity?;
+        let login = self.shared.creds.user();
+        Some((
+            format!("imap login={login} inbox-uidvalidity={inbox}"),
+            Some(uv),
+        ))
+    }
+
+    fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {
+        self.journaled.insert(mailbox.to_string(), known.to_vec());
     }
 
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
@@ -397,7 +538,10 @@ impl DestSession for ImapAccountSession {
         let journal = JournalCopies(known);
         let floor = journal.check_floor(&wants);
         let known = |uv: Option<u32>| journal.known(uv);
-        let result = self.with_control(|c| find_on_server(c, mailbox, &wants, floor, &known));
+        let shared = self.shared.clone();
+        let sleep = |d| shared.sleep(d);
+        let result =
+            self.with_control(|c| find_settled(c, mailbox, &wants, floor, &known, SETTLE, &sleep));
         let (uv, found) = match result {
             Ok(v) => v,
             Err(e) if !e.is_connection() => {
@@ -420,6 +564,39 @@ impl DestSession for ImapAccountSession {
                 Found::Unknown(why) => Reconciled::Unknown(why),
             })
             .collect())
+    }
+
+    fn stored_altered(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<(usize, String)>, DestError> {
+        let product = self.folders.product;
+        let result = self.with_control(|c| {
+            let ex = c.examine(mailbox)?;
+            let r = stored::sizes_differ(c, ex.uid_validity, refs, product);
+            let _ = c.unselect();
+            r
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    fn extras(
+        &mut self,
+        mailbox: &str,
+        journaled: &[DoneCopy],
+    ) -> Result<Vec<crate::dest::Extra>, DestError> {
+        let result = self.with_control(|c| {
+            let ex = match c.examine(mailbox) {
+                Ok(ex) => ex,
+                Err(e) if !e.is_connection() => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let found = super::verify::extras_in_selected(c, ex.uid_validity, journaled);
+            let _ = c.unselect();
+            found
+        });
+        result.map_err(|e| self.err(e))
     }
 
     fn verify(

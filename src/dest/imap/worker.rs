@@ -24,7 +24,7 @@ use super::core::matching::Want;
 use super::core::wire::{Cmd, CmdOutcome};
 use super::core::{Report, Unit};
 use super::error::{io_msg, is_timeout, ImapError};
-use super::reconcile::find_on_server;
+use super::reconcile::{find_settled, SETTLE};
 use crate::dest::{Outgoing, SessionEvent};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::mailbox::Mailbox;
@@ -307,7 +307,8 @@ impl Worker<'_, '_> {
                 // copy seen there is either claimed by now or still
                 // counted in flight.
                 let known = |uv: Option<u32>| ctx.claims().known(uv);
-                let found = find_on_server(&mut c, ctx.mailbox, wants, floor, &known);
+                let sleep = |d| ctx.shared.sleep(d);
+                let found = find_settled(&mut c, ctx.mailbox, wants, floor, &known, SETTLE, &sleep);
                 *conn = Some(c);
                 Checked::Read(found.map_err(|e| e.to_string()))
             }

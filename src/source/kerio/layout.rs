@@ -41,7 +41,8 @@ pub struct Folder {
     pub dir: PathBuf,
     /// Index of the parent folder in [`AccountTree::folders`].
     pub parent: Option<usize>,
-    /// Why a component's name is not valid modified UTF-7 (kept verbatim).
+    /// Why a component's name is not valid modified UTF-7 (the name is kept
+    /// verbatim when it is UTF-8, else each byte that is not UTF-8 is `%XX`).
     pub name_problem: Option<String>,
     /// `status.fld`, when present and readable.
     #[serde(skip)]

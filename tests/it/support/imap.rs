@@ -200,7 +200,10 @@ fn parse_fetch(l: &[u8]) -> Option<Fetched> {
     let d_at = find(l, b"INTERNALDATE \"")? + 14;
     let d_end = d_at + l[d_at..].iter().position(|b| *b == b'"')?;
     let internal_date = String::from_utf8_lossy(&l[d_at..d_end]).to_string();
-    let b_at = find(l, b"BODY[] {")? + 8;
+    // A literal8 (`~{n}`) when the message holds NUL (Cyrus).
+    let b_at = find(l, b"BODY[] {")
+        .map(|p| p + 8)
+        .or_else(|| find(l, b"BODY[] ~{").map(|p| p + 9))?;
     let b_close = b_at + l[b_at..].iter().position(|b| *b == b'}')?;
     let n: usize = std::str::from_utf8(&l[b_at..b_close]).ok()?.parse().ok()?;
     let body_start = b_close + 3;

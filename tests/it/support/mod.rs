@@ -2,13 +2,17 @@
 //! sample store, the shared corpus), running the binary ([`run`]),
 //! building Kerio stores ([`store`]), reading results back (Maildir
 //! trees, `index.fld`, JSON), the servers the tests start ([`dovecot`],
-//! [`radicale`], the scripted [`fakeimap`]), an IMAP reader written for
-//! the tests ([`imap`]) and the export fixtures ([`export`]).
+//! [`radicale`], the scripted [`fakeimap`]), the faults of the
+//! exactly-once tests ([`faults`]: a cutting proxy, a Dovecot restart), an
+//! IMAP reader written for the tests ([`imap`]), Cyrus and Courier
+//! ([`interop`]) and the export fixtures ([`export`]).
 
 pub mod dovecot;
 pub mod export;
 pub mod fakeimap;
+pub mod faults;
 pub mod imap;
+pub mod interop;
 pub mod radicale;
 pub mod run;
 pub mod store;

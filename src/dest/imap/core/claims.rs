@@ -164,6 +164,7 @@ mod tests {
             sent_date: None,
             message_id: message_id.map(str::to_string),
             hash,
+            decoded: None,
             lower: 1,
             attempts: 0,
         }
@@ -177,6 +178,8 @@ mod tests {
             uid_validity: Some(5),
             message_id: message_id.map(str::to_string),
             internal_date: None,
+            decoded: None,
+            fingerprint: None,
         }
     }
 

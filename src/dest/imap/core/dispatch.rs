@@ -18,7 +18,8 @@
 //!   reported), so a later run never looks below a copy of the group.
 
 use super::budget::ByteBudget;
-use super::marker::{Marker, WireCopy};
+use super::identity::{decoded_hash, header_fingerprint, lacks_identity, may_be_reencoded, tagged};
+use super::marker::{DecodedCopy, Marker, WireCopy};
 use super::matching::fold_hash;
 use super::{Msg, Report, Unit};
 use crate::dest::imap::caps::Capabilities;
@@ -153,6 +154,8 @@ pub(crate) struct Setup<'a> {
 struct Meta {
     item_id: String,
     hash: ContentHash,
+    /// Bytes on the wire (NUL removed under `--nul strip`): what the
+    /// server should store.
     size: u64,
     internal_date: DateTime<Utc>,
     message_id: Option<String>,
@@ -165,6 +168,8 @@ struct Group {
     bytes: usize,
     items: Vec<(String, ContentHash)>,
     wire_copies: BTreeMap<String, WireCopy>,
+    decoded: BTreeMap<String, DecodedCopy>,
+    fingerprints: BTreeMap<String, DecodedCopy>,
 }
 
 /// What the folder's report is told at the end, by item id.
@@ -173,6 +178,7 @@ struct Notes {
     dates_before_1970: Vec<String>,
     dates_future: Vec<String>,
     nul_stripped: Vec<String>,
+    tagged: Vec<String>,
     nul_binary: Vec<String>,
     flags_dropped: u64,
 }
@@ -327,7 +333,12 @@ impl<'a> Dispatcher<'a> {
     /// Checks one message and makes it ready for the wire; `None` when it
     /// was settled here (skipped or failed).
     fn prepare(&mut self, o: &Outgoing, events: &mut Events<'_>) -> Option<Msg> {
-        let data = self.nul_policy(o, events)?;
+        let mut data = self.nul_policy(o, events)?;
+        if self.setup.opts.tag_messages && lacks_identity(&data) {
+            // Asked for: the copy on the server names its content hash.
+            data = tagged(&data, &o.message.hash.0);
+            self.notes.tagged.push(o.item_id.clone());
+        }
         if let Some(limit) = self.setup.caps.append_limit() {
             if data.len() as u64 > limit {
                 let reason = format!(
@@ -348,6 +359,17 @@ impl<'a> Dispatcher<'a> {
             let copy = WireCopy(hash, data.len() as u64);
             self.group.wire_copies.insert(o.item_id.clone(), copy);
         }
+        if o.message.message_id.is_none() {
+            if let Some(fp) = header_fingerprint(&data) {
+                self.group
+                    .fingerprints
+                    .insert(o.item_id.clone(), DecodedCopy(fp));
+            }
+        }
+        let decoded = may_be_reencoded(&data).then(|| decoded_hash(&data));
+        if let Some(d) = decoded {
+            self.group.decoded.insert(o.item_id.clone(), DecodedCopy(d));
+        }
         let key = self.next_key;
         self.next_key += 1;
         Some(Msg {
@@ -358,6 +380,7 @@ impl<'a> Dispatcher<'a> {
             sent_date: Some(sent_date),
             message_id: o.message.message_id.clone(),
             hash,
+            decoded,
             lower: 0,
             attempts: 0,
         })
@@ -462,7 +485,7 @@ impl<'a> Dispatcher<'a> {
         let meta = Meta {
             item_id: o.item_id,
             hash: o.message.hash,
-            size: o.message.bytes.len() as u64,
+            size: msg.data.len() as u64,
             internal_date: o.internal_date,
             message_id: o.message.message_id,
         };
@@ -479,6 +502,8 @@ impl<'a> Dispatcher<'a> {
         let group = std::mem::take(&mut self.group);
         let mut marker = Marker::new(self.setup.uid_validity, self.lower);
         marker.wire_copies = group.wire_copies;
+        marker.decoded = group.decoded;
+        marker.fingerprints = group.fingerprints;
         let durable = events(SessionEvent::Pending {
             items: group.items,
             marker: marker.to_json(),
@@ -544,7 +569,11 @@ impl Notes {
         say(&self.nul_stripped, "contained NUL bytes, which the server (no BINARY) cannot take: NULs removed (--nul strip)");
         say(
             &self.nul_binary,
-            "contained NUL bytes: sent as literal8 (BINARY); Dovecot stores each NUL as 0x80",
+            "contained NUL bytes: sent as literal8 (BINARY); the server may store them otherwise (Dovecot serves a NUL of a text part as 0x80 in BODY[] and stores binary parts as base64 ; BINARY[] gives the bytes back)",
+        );
+        say(
+            &self.tagged,
+            "had no Message-ID and no Date/From/Subject: tagged with an X-Kerio-Migrate-Id header (--tag-messages)",
         );
         if self.flags_dropped > 0 {
             v.push(format!(

@@ -14,6 +14,7 @@
 use super::append::{Lost, Window};
 use super::claims::Claims;
 use super::decide::{decide, Action, Policy};
+use super::identity::header_fingerprint;
 use super::lost::{self, Verdict};
 use super::matching::{Found, Want};
 use super::wire::{build_append, command_tag, Cmd, CmdOutcome, WireMsg};
@@ -278,6 +279,12 @@ impl Lane {
                 uid_validity: self.policy.uid_validity,
                 message_id: m.message_id.clone(),
                 internal_date: m.sent_date,
+                decoded: m.decoded,
+                fingerprint: m
+                    .message_id
+                    .is_none()
+                    .then(|| header_fingerprint(&m.data))
+                    .flatten(),
             })
             .collect()
     }

@@ -21,6 +21,16 @@ pub(crate) struct Marker {
     /// stripped, or NUL that Dovecot will store as 0x80), by item id.
     #[serde(rename = "alt", default)]
     pub wire_copies: BTreeMap<String, WireCopy>,
+    /// Items a server may store re-encoded (binary parts, NUL), by item
+    /// id: the [`super::identity::decoded_hash`] of what was sent. Written
+    /// only when there are any (a marker without them reads as before).
+    #[serde(rename = "dec", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decoded: BTreeMap<String, DecodedCopy>,
+    /// Items without a Message-ID, by item id: their
+    /// [`super::identity::header_fingerprint`] (what finds them on a server
+    /// that rewrote their bytes). Written only when there are any.
+    #[serde(rename = "fp", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, DecodedCopy>,
     /// Format version (1); its presence says "an IMAP marker".
     #[serde(rename = "imap")]
     pub version: u32,
@@ -45,6 +55,14 @@ pub(crate) struct WireCopy(
     pub u64,
 );
 
+/// A hash of an item (decoded content, header fingerprint), written as
+/// hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct DecodedCopy(
+    #[serde(serialize_with = "hash_hex", deserialize_with = "hex_hash")] pub [u8; 32],
+);
+
 fn hash_hex<S: Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&ContentHash(*h).to_hex())
 }
@@ -61,6 +79,8 @@ impl Marker {
     pub fn new(uid_validity: Option<u32>, lowest_uid: u32) -> Marker {
         Marker {
             wire_copies: BTreeMap::new(),
+            decoded: BTreeMap::new(),
+            fingerprints: BTreeMap::new(),
             version: 1,
             lowest_uid,
             uid_validity,
@@ -88,6 +108,11 @@ impl Marker {
 pub(crate) fn pending_want(p: &PendingItem) -> Want {
     let m = p.marker.as_deref().and_then(Marker::parse);
     let copy = m.as_ref().and_then(|m| m.wire_copies.get(&p.item).copied());
+    let decoded = m.as_ref().and_then(|m| m.decoded.get(&p.item).map(|d| d.0));
+    let fingerprint = m
+        .as_ref()
+        .and_then(|m| m.fingerprints.get(&p.item).map(|d| d.0))
+        .filter(|_| p.message_id.is_none());
     let (lower, uid_validity) = match &m {
         Some(m) if m.uid_validity.is_some() => (m.lowest_uid, m.uid_validity),
         _ => (1, None),
@@ -99,6 +124,8 @@ pub(crate) fn pending_want(p: &PendingItem) -> Want {
         uid_validity,
         message_id: p.message_id.clone(),
         internal_date: p.internal_date,
+        decoded,
+        fingerprint,
     }
 }
 
@@ -138,7 +165,7 @@ mod tests {
         // Keys it may lack: no UID bound, no UIDVALIDITY, no copies.
         let bare = Marker::parse(r#"{"imap":1}"#).expect("bare");
         assert_eq!((bare.lowest_uid, bare.uid_validity), (1, None));
-        assert!(bare.wire_copies.is_empty());
+        assert!(bare.wire_copies.is_empty() && bare.decoded.is_empty());
         assert_eq!(Marker::parse("maildir"), None);
         assert_eq!(Marker::parse(r#"{"uv":7}"#), None, "not an IMAP marker");
     }
@@ -166,6 +193,27 @@ mod tests {
         assert_eq!((w.hash, w.size), ([0xab; 32], Some(12)));
         assert_eq!((w.lower, w.uid_validity), (3, Some(7)));
         assert_eq!(w.message_id.as_deref(), Some("a@x"));
+        assert_eq!(w.decoded, None);
+        // A decoded-content hash is read back for its item.
+        let cd = "cd".repeat(32);
+        let mut m = Marker::new(Some(7), 3);
+        m.decoded.insert("1".into(), DecodedCopy([0xcd; 32]));
+        let json = m.to_json();
+        assert_eq!(
+            json,
+            format!(r#"{{"alt":{{}},"dec":{{"1":"{cd}"}},"imap":1,"un":3,"uv":7}}"#)
+        );
+        let w = pending_want(&pending(Some(json)));
+        assert_eq!(w.decoded, Some([0xcd; 32]));
+        // A fingerprint counts only for an item without a Message-ID.
+        let mut m = Marker::new(Some(7), 3);
+        m.fingerprints.insert("1".into(), DecodedCopy([0xef; 32]));
+        let json = m.to_json();
+        assert!(json.contains(r#""fp":{"1":""#), "{json}");
+        assert_eq!(pending_want(&pending(Some(json.clone()))).fingerprint, None);
+        let mut p = pending(Some(json));
+        p.message_id = None;
+        assert_eq!(pending_want(&p).fingerprint, Some([0xef; 32]));
         // Not in `alt`: the prepared bytes.
         let w = pending_want(&pending(Some(r#"{"imap":1,"uv":7,"un":3}"#.into())));
         assert_eq!((w.hash, w.size, w.lower), ([1; 32], Some(10), 3));

@@ -8,6 +8,10 @@
 //! BLAKE3 hash with NUL and 0x80 folded together ([`fold_hash`]; Dovecot
 //! stores NUL as 0x80).
 //!
+//! A message a server may store re-encoded (a binary part sent as a BINARY
+//! literal: Dovecot stores it as base64) is also matched by its decoded
+//! content ([`super::identity::decoded_hash`]) when no copy has its bytes.
+//!
 //! Byte-identical messages ("twins": the same mail in a folder twice) make
 //! a content match ambiguous, so what is known about the mailbox counts:
 //! UIDs known to hold other items are never given to a want; copies of
@@ -52,6 +56,13 @@ pub(crate) struct Want {
     pub message_id: Option<String>,
     /// INTERNALDATE sent (Unix seconds).
     pub internal_date: Option<i64>,
+    /// [`super::identity::decoded_hash`] of the bytes sent, for a message
+    /// a server may store re-encoded: a copy with this decoded content is
+    /// a copy of it when none has its bytes.
+    pub decoded: Option<[u8; 32]>,
+    /// [`super::identity::header_fingerprint`] of a message without a
+    /// Message-ID: what finds it on a server that rewrote its bytes.
+    pub fingerprint: Option<[u8; 32]>,
 }
 
 /// Copies per content hash and per Message-ID.
@@ -86,6 +97,11 @@ impl Tally {
                 }
             }
         }
+    }
+
+    /// No copy at all.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
     }
 
     /// Copies with this content.
@@ -166,11 +182,75 @@ pub(crate) fn fold_hash(bytes: &[u8]) -> [u8; 32] {
 pub(crate) struct Seen {
     /// UIDs at or above the lowest fetched UID, by content hash, ascending.
     pub copies: HashMap<[u8; 32], Vec<u32>>,
-    /// Per want (by index): UIDs whose Message-ID header matches (only for
-    /// wants with no copy of their content at all).
+    /// The same UIDs by [`super::identity::decoded_hash`] (read only when a
+    /// want has a decoded hash), ascending.
+    pub decoded: HashMap<[u8; 32], Vec<u32>>,
+    /// The same UIDs by [`super::identity::header_fingerprint`] (of copies
+    /// without a Message-ID), ascending.
+    pub prints: HashMap<[u8; 32], Vec<u32>>,
+    /// Per want (by index): UIDs whose Message-ID header matches, or for a
+    /// want without one whose header fingerprint does (only for wants with
+    /// no copy of their content at all).
     pub hits: HashMap<usize, Vec<u32>>,
     /// RFC822.SIZE and INTERNALDATE of the hits.
     pub facts: HashMap<u32, (u64, Option<i64>)>,
+}
+
+impl Seen {
+    /// A copy the check read at `uid`: by its bytes and, with `decoded`, by
+    /// its decoded content (see [`wants_decoded`]).
+    pub fn add_copy(&mut self, uid: u32, body: &[u8], decoded: bool) {
+        self.copies.entry(fold_hash(body)).or_default().push(uid);
+        if decoded {
+            let d = super::identity::decoded_hash(body);
+            self.decoded.entry(d).or_default().push(uid);
+        }
+        if super::identity::message_id(body).is_none() {
+            if let Some(fp) = super::identity::header_fingerprint(body) {
+                self.prints.entry(fp).or_default().push(uid);
+            }
+        }
+    }
+
+    /// The UIDs at or above `lower` whose header fingerprint is `w`'s (a
+    /// want without a Message-ID), for the hits of [`Self::hits`].
+    pub fn print_hits(&self, w: &Want, lower: u32) -> Option<Vec<u32>> {
+        if w.message_id.is_some() {
+            return None;
+        }
+        let fp = w.fingerprint?;
+        Some(
+            self.prints
+                .get(&fp)
+                .map(|v| v.iter().copied().filter(|u| *u >= lower).collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Every UID list ascending (after the last [`Self::add_copy`]).
+    pub fn sort(&mut self) {
+        for v in self
+            .copies
+            .values_mut()
+            .chain(self.decoded.values_mut())
+            .chain(self.prints.values_mut())
+        {
+            v.sort_unstable();
+            v.dedup();
+        }
+    }
+
+    /// True when `w` has a copy of its bytes or of its decoded content.
+    pub fn has_copy(&self, w: &Want) -> bool {
+        self.copies.contains_key(&w.hash)
+            || w.decoded.is_some_and(|d| self.decoded.contains_key(&d))
+    }
+}
+
+/// True when some want may be stored re-encoded: the check must read the
+/// decoded content of every candidate, whatever its size.
+pub(crate) fn wants_decoded(wants: &[Want]) -> bool {
+    wants.iter().any(|w| w.decoded.is_some())
 }
 
 /// Where a check of some wants reads in a mailbox, and how it decides.
@@ -254,7 +334,12 @@ pub(crate) fn match_wants(
     order.sort_by_key(|&i| (Reverse(lowers[i]), i));
     let mut by_mid = Vec::new();
     for &i in &order {
-        match seen.copies.get(&wants[i].hash) {
+        let w = &wants[i];
+        let copies = seen.copies.get(&w.hash).or_else(|| {
+            // Stored re-encoded (binary parts as base64): by decoded content.
+            w.decoded.and_then(|d| seen.decoded.get(&d))
+        });
+        match copies {
             Some(copies) => {
                 out[i] = by_content(&wants[i], lowers[i], copies, floor, known, &mut taken)
             }
@@ -263,13 +348,35 @@ pub(crate) fn match_wants(
     }
     // No copy of its content anywhere: a server that rewrites messages?
     let mut message_ids: HashMap<&str, usize> = HashMap::new();
+    let mut prints: HashMap<[u8; 32], usize> = HashMap::new();
     for &i in &by_mid {
         if let Some(m) = wants[i].message_id.as_deref() {
             *message_ids.entry(m).or_default() += 1;
+        } else if let Some(fp) = wants[i].fingerprint {
+            *prints.entry(fp).or_default() += 1;
         }
     }
     for i in by_mid {
         let w = &wants[i];
+        if w.message_id.is_none() {
+            // No Message-ID: the header fingerprint, as for one.
+            let (Some(fp), Some(hits)) = (w.fingerprint, seen.hits.get(&i)) else {
+                continue; // absent
+            };
+            let hits: Vec<u32> = hits
+                .iter()
+                .copied()
+                .filter(|u| {
+                    *u >= lowers[i]
+                        && !known.exclude.contains(u)
+                        && !taken.contains(u)
+                        && plausible(w, seen.facts.get(u), now)
+                })
+                .collect();
+            let namesakes = prints.get(&fp).copied().unwrap_or(0);
+            out[i] = by_fingerprint(&hits, namesakes, known, &mut taken);
+            continue;
+        }
         let (Some(message_id), Some(hits)) = (w.message_id.as_deref(), seen.hits.get(&i)) else {
             continue; // absent
         };
@@ -324,6 +431,36 @@ fn by_content(
             "{} byte-identical message(s) without a known UID may be any of the {} found",
             sure,
             avail.len()
+        ))
+    }
+}
+
+/// A want without a Message-ID found nowhere by content: `hits` are the
+/// free, plausible UIDs with its header fingerprint; `namesakes` the wants
+/// of this check with the same fingerprint (itself included). Any copy
+/// whose UID is not known (in flight, in doubt, without a UID) may be one
+/// of the hits (fingerprints are not counted there), so then it cannot
+/// tell.
+fn by_fingerprint(
+    hits: &[u32],
+    namesakes: usize,
+    known: &Known,
+    taken: &mut HashSet<u32>,
+) -> Found {
+    if hits.is_empty() {
+        Found::Absent
+    } else if namesakes > 1 || !known.sure.is_empty() || !known.maybe.is_empty() {
+        Found::Unknown(
+            "not found by content; another message with its Date, From and Subject may be the copy"
+                .into(),
+        )
+    } else if hits.len() == 1 {
+        taken.insert(hits[0]);
+        Found::Present(hits[0])
+    } else {
+        Found::Unknown(format!(
+            "not found by content; {} messages have its Date, From, Subject and Received",
+            hits.len()
         ))
     }
 }
@@ -387,6 +524,8 @@ mod tests {
             uid_validity: Some(42),
             message_id: None,
             internal_date: None,
+            decoded: None,
+            fingerprint: None,
         }
     }
 
@@ -532,6 +671,35 @@ mod tests {
         };
         assert!(matches!(
             run(&[w("a@x")], &s, None, &known)[0],
+            Found::Unknown(_)
+        ));
+        // No Message-ID but a fingerprint: one plausible hit decides.
+        let fp = Want {
+            fingerprint: Some([5; 32]),
+            internal_date: Some(1_500_000_000),
+            ..want(T, 1)
+        };
+        let mut s2 = seen(&[(O, &[1])]);
+        s2.hits.insert(0, vec![2]);
+        s2.facts.insert(2, (130, Some(1_500_000_000)));
+        assert_eq!(
+            run(std::slice::from_ref(&fp), &s2, None, &Known::default()),
+            [Found::Present(2)]
+        );
+        // Something in flight elsewhere may be the hit: cannot tell.
+        let mut maybe = Tally::default();
+        maybe.add(O, None);
+        let busy = Known {
+            maybe,
+            ..Known::default()
+        };
+        assert!(matches!(
+            run(std::slice::from_ref(&fp), &s2, None, &busy)[0],
+            Found::Unknown(_)
+        ));
+        // Two wants with that fingerprint: cannot tell which.
+        assert!(matches!(
+            run(&[fp.clone(), fp.clone()], &s2, None, &Known::default())[0],
             Found::Unknown(_)
         ));
         // No Message-ID, or no hit: absent.

@@ -15,7 +15,17 @@
 //! - [`budget`] — `--max-bytes-per-day`;
 //! - [`claims`] — what this run (and the journal) knows of its copies;
 //! - [`matching`] — which copy on the server is which message;
-//! - [`marker`] — the Pending marker written to the journal.
+//! - [`identity`] — what identifies a message however a server stored it
+//!   (decoded content, header fingerprint);
+//! - [`adopt`] — messages on the server the journal has no record of,
+//!   matched before appending.
+//! - [`marker`] — the Pending marker written to the journal;
+//! - [`layout`] — the server's personal namespace and its LIST rows
+//!   (NAMESPACE, `RETURN (SPECIAL-USE)`, the prefix inferred without it);
+//! - [`names`] — the server product, names servers refuse, the
+//!   substitution a refused name gets;
+//! - [`stored`] — a stored size that differs from the size sent
+//!   ("stored altered by the server") and the hint for it.
 //!
 //! Invariants: nothing here reads a socket, the clock or a channel (time
 //! comes in as arguments or through [`dispatch::Clock`]); every message
@@ -24,15 +34,20 @@
 //! type leaves `dest::imap`. `scenarios` replays the fake-server
 //! tests on a scripted server.
 
+pub(crate) mod adopt;
 pub(crate) mod append;
 pub(crate) mod budget;
 pub(crate) mod claims;
 pub(crate) mod decide;
 pub(crate) mod dispatch;
+pub(crate) mod identity;
 pub(crate) mod lane;
+pub(crate) mod layout;
 pub(crate) mod lost;
 pub(crate) mod marker;
 pub(crate) mod matching;
+pub(crate) mod names;
+pub(crate) mod stored;
 pub(crate) mod wire;
 
 #[cfg(test)]
@@ -58,6 +73,9 @@ pub(crate) struct Msg {
     pub message_id: Option<String>,
     /// [`matching::fold_hash`] of `data`.
     pub hash: [u8; 32],
+    /// [`identity::decoded_hash`] of `data`, when the server may store it
+    /// re-encoded (a `Content-Transfer-Encoding: binary` part).
+    pub decoded: Option<[u8; 32]>,
     /// Lowest UID it can get (the marker's), set when it is handed out.
     pub lower: u32,
     /// Connections lost while it was on the way.

@@ -297,6 +297,8 @@ fn an_append_that_times_out_is_not_sent_again_in_the_run() {
         uid_validity: Some(UV),
         message_id: m.message_id.clone(),
         internal_date: None,
+        decoded: None,
+        fingerprint: None,
     };
     assert_eq!(
         srv.borrow_mut().check(&[want], None, &Known::default),

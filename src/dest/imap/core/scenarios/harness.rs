@@ -384,6 +384,10 @@ pub(super) fn deliver(
             run.notes.push(n);
             true
         }
+        SessionEvent::Altered { item_id, reason } => {
+            run.notes.push(format!("altered {item_id}: {reason}"));
+            true
+        }
     };
     let mut stream = messages.into_iter();
     d.run(&mut stream, &mut events, world);
@@ -462,6 +466,8 @@ pub(super) fn msg(key: u64, data: &str) -> Msg {
     Msg {
         key,
         hash: fold_hash(&data),
+        decoded: super::super::identity::may_be_reencoded(&data)
+            .then(|| super::super::identity::decoded_hash(&data)),
         data,
         flags: Vec::new(),
         date: None,

@@ -5,7 +5,7 @@
 //! after a lost connection, read from that mailbox.
 
 use crate::dest::imap::core::append::{Fault, Transport};
-use crate::dest::imap::core::matching::{fold_hash, Found, Known, Search, Seen, Want};
+use crate::dest::imap::core::matching::{wants_decoded, Found, Known, Search, Seen, Want};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -126,14 +126,25 @@ impl Server {
     ) -> Vec<Found> {
         let search = Search::new(wants, Some(UV), floor);
         let mut seen = Seen::default();
+        let decoded = wants_decoded(wants);
         for (uid, body) in self.store.iter().filter(|(u, _)| *u >= search.from) {
-            seen.copies.entry(fold_hash(body)).or_default().push(*uid);
+            seen.add_copy(*uid, body, decoded);
         }
+        seen.sort();
         for (i, w) in wants.iter().enumerate() {
             let Some(mid) = w.message_id.as_deref() else {
                 continue;
             };
-            if seen.copies.contains_key(&w.hash) {
+            if seen.has_copy(w) {
+                continue;
+            }
+            if let Some(hits) = seen.print_hits(w, search.lowers[i]) {
+                for u in &hits {
+                    if let Some((_, b)) = self.store.iter().find(|(x, _)| x == u) {
+                        seen.facts.insert(*u, (b.len() as u64, None));
+                    }
+                }
+                seen.hits.insert(i, hits);
                 continue;
             }
             self.searches += 1;

@@ -1,0 +1,144 @@
+//! Reading the messages of a mailbox that no journal row accounts for
+//! (the I/O half of [`super::core::adopt`]), and the message stream that
+//! looks for each outgoing message among them before it is appended.
+//!
+//! The mailbox is opened with EXAMINE and left with UNSELECT whatever
+//! happened; only the UIDs outside `exclude` are read (RFC822.SIZE and
+//! INTERNALDATE, then the bodies 50 at a time, reduced to their
+//! identities and dropped). A read that fails is an error: the caller then
+//! appends nothing, since "cannot look" is no proof of "not there".
+
+use super::client::ImapSession;
+use super::core::adopt::{Outgoing as Sent, ServerCopy, Unjournaled};
+use super::core::claims::Claims;
+use super::error::ImapError;
+use crate::dest::{Delivery, DeliveryResult, DestRef, Outgoing, SessionEvent};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// The copies in `mailbox` whose UID is not in `exclude`, with the
+/// mailbox's UIDVALIDITY.
+pub(super) fn read_unjournaled(
+    sess: &mut ImapSession,
+    mailbox: &str,
+    exclude: &dyn Fn(Option<u32>, u32) -> bool,
+) -> Result<(Option<u32>, Vec<ServerCopy>), ImapError> {
+    let ex = sess.examine(mailbox)?;
+    let uv = ex.uid_validity;
+    let read = read_selected(sess, &|uid| exclude(uv, uid));
+    let unselect = sess.unselect();
+    let copies = read?;
+    unselect?;
+    Ok((uv, copies))
+}
+
+fn read_selected(
+    sess: &mut ImapSession,
+    exclude: &dyn Fn(u32) -> bool,
+) -> Result<Vec<ServerCopy>, ImapError> {
+    let unknown: Vec<u32> = sess
+        .uid_sizes_from(1)?
+        .into_iter()
+        .map(|(u, _)| u)
+        .filter(|u| !exclude(*u))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let facts: HashMap<u32, (u64, Option<i64>)> = sess
+        .uid_sizes_dates(&unknown)?
+        .into_iter()
+        .map(|(u, s, d)| (u, (s, d)))
+        .collect();
+    let mut copies = Vec::new();
+    sess.uid_bodies_each(&unknown, &mut |uid, body| {
+        let (size, date) = facts
+            .get(&uid)
+            .copied()
+            .unwrap_or((body.len() as u64, None));
+        copies.push(ServerCopy::read(uid, size, date, body));
+    })?;
+    Ok(copies)
+}
+
+/// The note for the folder's report.
+pub(super) fn note(mailbox: &str, journaled: usize, index: &Unjournaled) -> String {
+    if journaled == 0 {
+        format!(
+            "journal empty for {mailbox:?}, {} message(s) already on the server: each message was looked for there before appending, {} found (not sent)",
+            index.len(),
+            index.found
+        )
+    } else {
+        format!(
+            "{} message(s) in {mailbox:?} on the server that the journal does not account for: each message was looked for among them before appending, {} found (not sent)",
+            index.len(),
+            index.found
+        )
+    }
+}
+
+/// UIDs the journal or this run gives to items, under the mailbox's
+/// UIDVALIDITY `uv`.
+pub(super) fn excluded(
+    journal: &[crate::model::DoneCopy],
+    claims: &Claims,
+    uv: Option<u32>,
+) -> HashSet<u32> {
+    let mut out: HashSet<u32> = journal
+        .iter()
+        .filter(|c| c.uid_validity == uv)
+        .filter_map(|c| c.uid)
+        .collect();
+    if claims.uid_validity == uv {
+        out.extend(claims.uids.iter().copied());
+    }
+    out
+}
+
+/// The stream `deliver` sends from: every message is first looked for
+/// among the unjournaled copies; one found is reported already present
+/// (its UID claimed for this run) instead of being handed on.
+pub(super) struct Adopting<'a, 'e> {
+    pub inner: &'a mut dyn Iterator<Item = Outgoing>,
+    pub index: &'a mut Unjournaled,
+    pub events: &'a RefCell<&'e mut dyn FnMut(SessionEvent) -> bool>,
+    pub uid_validity: Option<u32>,
+    pub claims: &'a Mutex<Claims>,
+    /// Unix time, for the plausibility of dates.
+    pub now: i64,
+}
+
+impl Iterator for Adopting<'_, '_> {
+    type Item = Outgoing;
+
+    fn next(&mut self) -> Option<Outgoing> {
+        loop {
+            let o = self.inner.next()?;
+            let sent = Sent {
+                bytes: &o.message.bytes,
+                message_id: o.message.message_id.as_deref(),
+                date: o.internal_date.timestamp(),
+            };
+            let Some(uid) = self.index.claim(sent, self.now) else {
+                return Some(o);
+            };
+            self.claims
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .uids
+                .insert(uid);
+            let delivery = Delivery {
+                item_id: o.item_id.clone(),
+                hash: o.message.hash,
+                size: o.message.bytes.len() as u64,
+                internal_date: o.internal_date,
+                message_id: o.message.message_id.clone(),
+                result: DeliveryResult::AlreadyPresent(DestRef::imap(self.uid_validity, Some(uid))),
+            };
+            let mut events = self.events.borrow_mut();
+            (*events)(SessionEvent::Done(delivery));
+        }
+    }
+}

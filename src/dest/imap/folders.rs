@@ -1,0 +1,219 @@
+//! What a session learns of the server's folders before it maps any:
+//! the personal namespace (NAMESPACE where offered, else inferred from
+//! LIST), the mailboxes with their SPECIAL-USE (`LIST "" "*" RETURN
+//! (SPECIAL-USE)` where offered: Cyrus with `specialusealways: 0` shows
+//! the flags only then), and whether names go out as UTF-8 (`ENABLE
+//! UTF8=ACCEPT`). The decisions are [`super::core::layout`]'s; this module
+//! only sends the commands on the control connection.
+
+use super::client::ImapSession;
+use super::core::layout::{parse_list, parse_namespace, Layout, ListRow};
+use super::core::names::Product;
+use super::error::ImapError;
+use crate::mapping::TargetFolders;
+
+/// The server's folders as the session saw them at the start.
+#[derive(Debug, Clone)]
+pub(super) struct ServerFolders {
+    pub layout: Layout,
+    pub rows: Vec<ListRow>,
+    /// How the mailboxes were listed (for `plan`).
+    pub listed_with: &'static str,
+    /// The product, as the greeting names it.
+    pub product: Option<Product>,
+}
+
+impl ServerFolders {
+    /// Asks the server (on the control connection).
+    pub fn learn(c: &mut ImapSession) -> Result<ServerFolders, ImapError> {
+        let caps = c.capabilities().clone();
+        let delimiter = c.delimiter()?;
+        let personal = if caps.namespace {
+            match c.raw_command("KN1", "NAMESPACE") {
+                Ok(text) => parse_namespace(text.as_bytes(), false),
+                Err(e) if e.is_connection() => return Err(e),
+                Err(e) => {
+                    tracing::warn!("NAMESPACE: {e}; inferring the prefix from LIST");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut listed_with = "LIST \"\" \"*\"";
+        let mut rows = None;
+        if caps.special_use || caps.list_extended {
+            match c.raw_command("KL1", "LIST \"\" \"*\" RETURN (SPECIAL-USE)") {
+                Ok(text) => {
+                    rows = Some(parse_list(text.as_bytes(), false));
+                    listed_with = "LIST \"\" \"*\" RETURN (SPECIAL-USE)";
+                }
+                Err(e) if e.is_connection() => return Err(e),
+                Err(e) => tracing::warn!("LIST RETURN (SPECIAL-USE): {e}; using a plain LIST"),
+            }
+        }
+        let rows = match rows {
+            Some(r) => r,
+            None => c
+                .list_all()?
+                .into_iter()
+                .map(|m| ListRow {
+                    name: m.name,
+                    delimiter: m.delimiter,
+                    attributes: m.attributes,
+                })
+                .collect(),
+        };
+        let layout = Layout::decide(personal, delimiter, &rows);
+        Ok(ServerFolders {
+            layout,
+            rows,
+            listed_with,
+            product: Product::from_greeting(c.greeting()),
+        })
+    }
+
+    /// What the folder mapping needs to know of the target.
+    pub fn target_folders(&self) -> TargetFolders {
+        let special_use = self
+            .rows
+            .iter()
+            .filter_map(|r| r.special_use().map(|u| (u, r.name.clone())))
+            .collect();
+        let namespace = (!self.layout.prefix.is_empty()).then(|| self.layout.prefix.clone());
+        TargetFolders {
+            delimiter: self.layout.delimiter,
+            special_use,
+            existing: self
+                .rows
+                .iter()
+                .filter(|r| !r.is_noselect())
+                .map(|r| r.name.clone())
+                .collect(),
+            // Names go out in modified UTF-7 (see super::client::wire_mailbox).
+            utf8: false,
+            namespace,
+            well_known_fallback: true,
+        }
+    }
+
+    /// The namespace prefix as components (`INBOX.` → `["INBOX"]`).
+    pub fn prefix_components(&self) -> Vec<String> {
+        let t = self.target_folders();
+        t.namespace
+            .as_deref()
+            .map(|n| t.split(n))
+            .unwrap_or_default()
+    }
+
+    /// How many leading components of `comps` are the namespace prefix
+    /// (the server's own, never substituted).
+    pub fn fixed_components(&self, comps: &[String]) -> usize {
+        let p = self.prefix_components();
+        if comps.starts_with(&p) {
+            p.len()
+        } else {
+            0
+        }
+    }
+
+    /// Lines for `plan`: where folders go and how that was found.
+    pub fn notes(&self) -> Vec<String> {
+        let mut v = vec![
+            self.layout.describe(),
+            format!(
+                "special mailboxes from {}{}",
+                self.listed_with,
+                match self
+                    .rows
+                    .iter()
+                    .filter(|r| r.special_use().is_some())
+                    .count()
+                {
+                    0 => ": none; Sent, Trash, Junk and Drafts go to their well-known names"
+                        .to_string(),
+                    n => format!(": {n}"),
+                }
+            ),
+        ];
+        if let Some(p) = self.product {
+            v.insert(0, format!("the greeting names the server: {}", p.name()));
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dest::imap::core::layout::PrefixSource as Source;
+    use crate::mapping::{MapSource, Mapper, MappingConfig};
+
+    /// From the server's bytes to where folders go, as a session does.
+    fn folders(namespace: &[u8], list: &[u8], delimiter: char) -> ServerFolders {
+        let rows = parse_list(list, false);
+        ServerFolders {
+            layout: Layout::decide(parse_namespace(namespace, false), Some(delimiter), &rows),
+            rows,
+            listed_with: "LIST",
+            product: None,
+        }
+    }
+
+    fn target(f: &ServerFolders, path: &str) -> (String, MapSource) {
+        let m = Mapper::new(&MappingConfig::default(), &f.target_folders());
+        let r = m.map(path);
+        (m.display(&r), r.how)
+    }
+
+    #[test]
+    fn courier_bytes_put_every_folder_below_inbox_and_create_sent_there() {
+        let f = folders(
+            b"* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"#shared.\" \".\"))\r\nKN1 OK NAMESPACE completed.\r\n",
+            b"* LIST (\\Unmarked \\HasNoChildren) \".\" \"INBOX\"\r\nKL1 OK LIST completed\r\n",
+            '.',
+        );
+        assert_eq!(f.layout.source, Source::Namespace);
+        assert_eq!(f.prefix_components(), vec!["INBOX".to_string()]);
+        assert_eq!(
+            target(&f, "Sent Items"),
+            ("INBOX.Sent".into(), MapSource::Special)
+        );
+        assert_eq!(target(&f, "Deleted Items").0, "INBOX.Trash");
+        assert_eq!(target(&f, "Archiv/2019").0, "INBOX.Archiv.2019");
+        assert_eq!(target(&f, "INBOX/Projects").0, "INBOX.Projects");
+        assert_eq!(
+            f.fixed_components(&["INBOX".into(), "Say \"Hi\"".into()]),
+            1
+        );
+        assert!(f.notes()[1].contains("none"), "{:?}", f.notes());
+    }
+
+    #[test]
+    fn cyrus_bytes_with_lower_case_special_use_find_the_servers_mailboxes() {
+        let f = folders(
+            b"* NAMESPACE ((\"INBOX.\" \".\")) ((\"user.\" \".\")) ((\"\" \".\"))\r\nKN1 OK Completed\r\n",
+            b"* LIST (\\HasChildren) \".\" INBOX\r\n\
+* LIST (\\HasNoChildren \\sent) \".\" INBOX.Gesendet\r\n\
+* LIST (\\HasNoChildren \\trash) \".\" INBOX.Papierkorb\r\n\
+KL1 OK Completed (0.000 secs 4 calls)\r\n",
+            '.',
+        );
+        assert_eq!(target(&f, "Sent Items").0, "INBOX.Gesendet");
+        assert_eq!(target(&f, "Deleted Items").0, "INBOX.Papierkorb");
+        // No \Junk: the well-known name in the namespace.
+        assert_eq!(target(&f, "Junk E-mail").0, "INBOX.Junk");
+    }
+
+    #[test]
+    fn dovecot_bytes_keep_the_top_level() {
+        let f = folders(
+            b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nKN1 OK Namespace completed.\r\n",
+            b"* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n* LIST (\\HasNoChildren) \"/\" INBOX\r\nKL1 OK List completed.\r\n",
+            '/',
+        );
+        assert!(f.prefix_components().is_empty());
+        assert_eq!(target(&f, "Sent Items").0, "Sent");
+        assert_eq!(target(&f, "Archiv/2019").0, "Archiv/2019");
+    }
+}
