@@ -212,6 +212,27 @@ fn three_concurrent_shards_deliver_every_account_once_and_merge_to_a_single_runs
     assert_ne!(o.code, 0, "{o}");
     assert!(o.stderr.contains("target differs"), "{o}");
     assert_eq!(counts(&dc), want, "still every account exactly once");
+    // Another split (N = 2) with new journals: accounts land on shards whose
+    // journals never saw them; they are found on the server, nothing is sent
+    // twice.
+    for k in 1..=2 {
+        let o = migrate(
+            &store.install,
+            &dc,
+            tmp.path(),
+            &format!("n2-{k}"),
+            &format!("n2-{k}"),
+        )
+        .args(["--shard", &format!("{k}/2")])
+        .run();
+        assert_eq!(o.code, 0, "{o}");
+        assert_eq!(o.report["totals"]["migrated"], 0, "{}", o.report["totals"]);
+    }
+    assert_eq!(
+        counts(&dc),
+        want,
+        "resharded: still every account exactly once"
+    );
 }
 
 #[test]
