@@ -189,6 +189,9 @@ pub struct Plan {
     pub totals: PlanTotals,
     /// Configuration warnings.
     pub warnings: Vec<String>,
+    /// `--shard K/N`: this shard's accounts and bytes, and every shard's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::select::ShardSummary>,
     /// The effective settings and where each came from (run file, command
     /// line, default).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -560,6 +563,25 @@ impl Plan {
             }
         };
         let _ = writeln!(s, "Pace: {pace}");
+        if let Some(sh) = &self.shard {
+            let _ = writeln!(
+                s,
+                "Shard {}: {} of the store's {} accounts, {} of {} (shards: {})",
+                sh.shard,
+                sh.accounts.len(),
+                sh.store_accounts,
+                human_bytes(sh.bytes),
+                human_bytes(sh.store_bytes),
+                sh.loads
+                    .iter()
+                    .map(|b| human_bytes(*b))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for a in &sh.accounts {
+                let _ = writeln!(s, "  {} {}", a.account, human_bytes(a.bytes));
+            }
+        }
         for w in &self.warnings {
             let _ = writeln!(s, "WARNING: {w}");
         }

@@ -2,6 +2,9 @@
 //! account being migrated: items, bytes, rate, ETA), a plain line every few
 //! seconds otherwise (logs, CI) and one line per finished account, the same
 //! lines as JSON objects with `--log-format json`, nothing with `--quiet`.
+//! The same counts, by outcome, feed `--metrics-listen` ([`metrics`]).
+
+pub mod metrics;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -49,6 +52,7 @@ pub struct Progress {
     started: Instant,
     last_line: Mutex<Instant>,
     interval: Duration,
+    metrics: Option<std::sync::Arc<metrics::Metrics>>,
 }
 
 /// A line on stderr; a closed stderr must not stop a migration (the
@@ -100,9 +104,16 @@ impl Progress {
             started: now,
             last_line: Mutex::new(now),
             interval: Duration::from_secs(10),
+            metrics: None,
         };
         p.counts.total.store(total.unwrap_or(0), Ordering::Relaxed);
         p
+    }
+
+    /// The same reporter, also counting into `m` (per account, by outcome).
+    pub fn with_metrics(mut self, m: std::sync::Arc<metrics::Metrics>) -> Progress {
+        self.metrics = Some(m);
+        self
     }
 
     /// Adds to the expected total.
@@ -169,6 +180,7 @@ impl Progress {
         });
         AccountProgress {
             parent: self,
+            metrics: self.metrics.as_ref().map(|m| m.account(label)),
             bar,
             label: label.to_string(),
             counts: Counts::default(),
@@ -201,6 +213,7 @@ impl Progress {
 /// Progress of one account (see [`Progress::account`]).
 pub struct AccountProgress<'a> {
     parent: &'a Progress,
+    metrics: Option<std::sync::Arc<metrics::AccountMetrics>>,
     bar: Option<ProgressBar>,
     label: String,
     counts: Counts,
@@ -214,7 +227,30 @@ impl AccountProgress<'_> {
         if let Some(b) = &self.bar {
             b.set_length(t);
         }
+        if let Some(m) = &self.metrics {
+            m.expect(n);
+        }
         self.parent.add_total(n);
+    }
+
+    /// `n` failed items whose arrival is in doubt (counted as failed too,
+    /// with [`AccountProgress::record`]).
+    pub fn in_doubt(&self, n: u64) {
+        if let Some(m) = &self.metrics {
+            m.in_doubt(n);
+        }
+    }
+
+    /// `n` items finished with `outcome` (`Migrated` carries their bytes).
+    pub fn record(&self, outcome: metrics::Outcome, n: u64) {
+        if let Some(m) = &self.metrics {
+            m.record(outcome, n);
+        }
+        let bytes = match outcome {
+            metrics::Outcome::Migrated(b) => b,
+            _ => 0,
+        };
+        self.inc(n, bytes);
     }
 
     /// Counts finished items and bytes.

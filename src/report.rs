@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 pub mod html;
+pub mod merge;
 
 /// One effective setting of a run, and where it came from: shown by
 /// `plan` and in the HTML report. Secrets never are settings (only the
@@ -293,6 +294,9 @@ pub struct Report {
     pub target: String,
     /// Journal path.
     pub journal: String,
+    /// `--shard K/N`, when the run was one shard of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// What the source says of itself (an archive not migrated, mailboxes
     /// the user directory does not know).
     pub notes: Vec<String>,

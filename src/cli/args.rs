@@ -23,9 +23,17 @@ pub struct SelectArgs {
     /// Leave out folders whose path matches. Repeatable.
     #[arg(long = "exclude-folder", value_name = "PATH")]
     pub exclude_folders: Vec<String>,
+    /// Only shard K of N (`2/3`): the store's accounts split into N parts balanced by
+    /// bytes (largest first onto the lightest part), computed from the store alone, so
+    /// every machine given the same store and options takes its own accounts and no
+    /// other's. --account / --exclude-account narrow the shard further.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::select::Shard>,
 }
 
 impl SelectArgs {
+    /// The selection without the shard (which needs the store: see
+    /// [`SourceArgs::open`]).
     pub(super) fn selection(&self) -> crate::select::Selection {
         crate::select::Selection::new(
             &self.accounts,
@@ -116,14 +124,12 @@ impl SourceArgs {
         })
     }
 
-    /// Opens the store at `path` with these options; `--archive-to`
-    /// without an archive, or naming an account the selection leaves out,
-    /// is an error before anything starts.
-    pub fn open(
-        &self,
-        path: &std::path::Path,
-        selection: &Selection,
-    ) -> anyhow::Result<Box<dyn crate::source::Source>> {
+    /// Opens the store at `path` with these options, and the selection
+    /// with `--shard`'s accounts; `--archive-to` without an archive, or
+    /// naming an account the selection leaves out, is an error before
+    /// anything starts.
+    pub fn open(&self, path: &std::path::Path, select: &SelectArgs) -> anyhow::Result<Opened> {
+        let selection = select.selection();
         let options = self.options()?;
         let source = crate::source::open_with(path, &options)?;
         if let Some(to) = &options.archive_to {
@@ -150,8 +156,32 @@ impl SourceArgs {
                 );
             }
         }
-        Ok(source)
+        let mut opened = Opened {
+            source,
+            selection,
+            shard: None,
+        };
+        if let Some(shard) = select.shard {
+            let weights = crate::scan::account_weights(opened.source.as_ref())
+                .context("weighing the accounts for --shard")?;
+            let mine = crate::select::shard_accounts(&weights, shard);
+            opened.shard = Some(crate::select::ShardSummary::new(&weights, shard));
+            opened.selection.shard = Some(mine);
+        }
+        Ok(opened)
     }
+}
+
+/// A store opened for a command: the source, the selection (with
+/// `--shard`'s accounts), and the shard's figures.
+pub struct Opened {
+    /// The store.
+    pub source: Box<dyn crate::source::Source>,
+    /// `--account`, `--exclude-account`, `--folder`, `--exclude-folder`
+    /// and `--shard` (a mapping file's folders are added by [`selection`]).
+    pub selection: Selection,
+    /// `--shard`: which accounts and bytes are this shard's.
+    pub shard: Option<crate::select::ShardSummary>,
 }
 
 /// Folder mapping options, shared by `plan` and `migrate`.
@@ -199,11 +229,31 @@ impl MappingArgs {
     }
 }
 
-/// `--folder`/`--exclude-folder` plus the mapping file's include/exclude.
-pub(super) fn selection(select: &SelectArgs, config: &MappingConfig) -> Selection {
-    let mut s = select.selection();
+/// The selection plus the mapping file's include/exclude.
+pub(super) fn selection(selection: &Selection, config: &MappingConfig) -> Selection {
+    let mut s = selection.clone();
     s.add_folders(&config.include, &config.exclude);
     s
+}
+
+/// The journal's default path for a shard: `NAME-shard-K-of-N.EXT` beside
+/// `path`, so that shards sharing a directory never share a journal.
+pub(super) fn shard_journal(
+    path: std::path::PathBuf,
+    shard: Option<crate::select::Shard>,
+) -> std::path::PathBuf {
+    let Some(s) = shard else {
+        return path;
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "kerio-migrate-journal".into());
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}-shard-{}-of-{}{ext}", s.index, s.count))
 }
 
 /// TLS modes of `--tls`.
@@ -369,5 +419,24 @@ pub fn positive_rate(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{s:?} is not a number of messages per second above 0 and at most 100000"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::Shard;
+    use std::path::PathBuf;
+
+    #[test]
+    fn each_shard_has_its_own_default_journal() {
+        let j = |p: &str, s: Option<Shard>| shard_journal(PathBuf::from(p), s);
+        let s = Some(Shard { index: 2, count: 3 });
+        assert_eq!(
+            j("/md/kerio-migrate-journal.sqlite", s),
+            PathBuf::from("/md/kerio-migrate-journal-shard-2-of-3.sqlite")
+        );
+        assert_eq!(j("journal", s), PathBuf::from("journal-shard-2-of-3"));
+        assert_eq!(j("/md/j.sqlite", None), PathBuf::from("/md/j.sqlite"));
     }
 }

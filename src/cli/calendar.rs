@@ -33,12 +33,13 @@ pub(super) fn run(cli: &Cli, a: &CalendarArgs) -> anyhow::Result<i32> {
     if a.out.is_none() && a.dav.to_dav.is_none() {
         bail!("nothing to do: give --out DIR and/or --to-dav URL");
     }
-    let store = a.source.open(&a.store, &a.select.selection())?;
+    let opened = a.source.open(&a.store, &a.select)?;
+    let store = &opened.source;
     let up = uploader(&a.dav, a.out.as_deref())?;
     let progress = crate::progress::Progress::new("calendar", Some(0), super::progress_mode(cli));
     let opts = CalendarOptions {
         out: a.out.clone(),
-        selection: a.select.selection(),
+        selection: opened.selection.clone(),
         dav: up.as_ref(),
     };
     let report = export_calendars(store.as_ref(), &opts, &progress);

@@ -185,7 +185,8 @@ pub(super) fn run(cli: &Cli, a: &ContactsArgs) -> anyhow::Result<i32> {
     if a.out.is_none() && a.dav.to_dav.is_none() {
         bail!("nothing to do: give --out DIR and/or --to-dav URL");
     }
-    let store = a.source.open(&a.store, &a.select.selection())?;
+    let opened = a.source.open(&a.store, &a.select)?;
+    let store = &opened.source;
     let up = uploader(&a.dav, a.out.as_deref())?;
     let users = directory(store.as_ref());
     let progress = crate::progress::Progress::new("contacts", Some(0), super::progress_mode(cli));
@@ -195,7 +196,7 @@ pub(super) fn run(cli: &Cli, a: &ContactsArgs) -> anyhow::Result<i32> {
             VcardVersionArg::V3 => vcard::Version::V3,
             VcardVersionArg::V4 => vcard::Version::V4,
         },
-        selection: a.select.selection(),
+        selection: opened.selection.clone(),
         dav: up.as_ref(),
         directory: users.as_ref(),
         include_generated: a.include_generated_contacts,

@@ -76,6 +76,16 @@ pub struct MigrateArgs {
     /// once while it is sent).
     #[arg(long, value_name = "BYTES", default_value = "256MiB", value_parser = super::args::positive_size)]
     pub max_message_size: u64,
+    /// Serve live counters in the Prometheus text format on this address (`127.0.0.1:9464`;
+    /// port 0 picks one and logs it): messages by outcome and bytes per account, rate, ETA.
+    /// Plain HTTP without authentication: bind to loopback or protect the port.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = metrics_addr)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Keep serving --metrics-listen this many seconds after the run, so that the last
+    /// scrape sees the final counts (0 to 3600).
+    #[arg(long, default_value_t = 0, value_name = "SECS", requires = "metrics_listen",
+          value_parser = super::args::count::<u64, 0, 3600>)]
+    pub metrics_linger: u64,
     /// Maildir: fsync every file (the default syncs the file system once per journal batch).
     #[arg(long)]
     pub fsync: bool,
@@ -90,6 +100,14 @@ pub struct MigrateArgs {
     pub source: super::args::SourceArgs,
 }
 
+/// `--metrics-listen`: an IP address and a port (no host names: what is
+/// bound must be what was meant).
+fn metrics_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!("{s:?} is not IP:PORT (e.g. 127.0.0.1:9464, [::1]:9464; 0.0.0.0:9464 for every interface)")
+    })
+}
+
 pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<i32> {
     let mapping = a.dest.mapping.config()?;
     let Some((dir, rejected)) =
@@ -97,7 +115,8 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = a.source.open(&dir, &a.select.selection())?;
+    let opened = a.source.open(&dir, &a.select)?;
+    let store = &opened.source;
     let target = super::dest::open(
         &a.dest,
         &mapping,
@@ -106,10 +125,13 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         Purpose::Migrate,
         cancel,
     )?;
-    let state = a.state.clone().unwrap_or_else(|| target.default_journal());
+    let state = a
+        .state
+        .clone()
+        .unwrap_or_else(|| super::args::shard_journal(target.default_journal(), a.select.shard));
     let journal = Journal::open_exclusive(&state, &target.id(), &command_line())?;
     let opts = MigrateOptions {
-        selection: super::args::selection(&a.select, &mapping),
+        selection: super::args::selection(&opened.selection, &mapping),
         skip_deleted: a.skip_deleted,
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
@@ -146,8 +168,28 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
             let _ = std::fs::write(&path, page);
         });
     }
-    let progress = crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
-    let report = migrate(
+    let mut progress =
+        crate::progress::Progress::new("migrate", Some(0), super::progress_mode(cli));
+    let mut metrics = None;
+    if let Some(addr) = a.metrics_listen {
+        use crate::progress::metrics;
+        let mut labels = vec![
+            ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("target".to_string(), target.id()),
+        ];
+        if let Some(s) = a.select.shard {
+            labels.push(("shard".to_string(), s.to_string()));
+        }
+        let m = std::sync::Arc::new(metrics::Metrics::new(labels));
+        let server = metrics::serve(addr, m.clone())?;
+        tracing::info!("metrics on http://{}/metrics", server.addr());
+        if addr.port() == 0 {
+            eprintln!("kerio-migrate: metrics on http://{}/metrics", server.addr());
+        }
+        progress = progress.with_metrics(m.clone());
+        metrics = Some((m, server));
+    }
+    let mut report = migrate(
         store.as_ref(),
         target.as_ref(),
         &journal,
@@ -157,6 +199,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     );
     progress.finish();
     super::clear_hard_stop();
+    report.shard = a.select.shard.map(|s| s.to_string());
     let json = report.to_json();
     if let Some(path) = &a.report {
         std::fs::write(path, &json)
@@ -168,6 +211,15 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     }
     journal.finish_run(report.exit_code, &json)?;
     super::print_report(&report.to_text());
+    if let Some((m, server)) = metrics {
+        m.finish(report.exit_code);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(a.metrics_linger);
+        while std::time::Instant::now() < end && !cancel.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        drop(server);
+    }
     if rejected > 0 && report.exit_code == crate::report::exit::OK {
         // Entries of the backup were not unpacked: not everything is there.
         return Ok(crate::report::exit::ITEMS_FAILED);

@@ -10,6 +10,7 @@ mod dest;
 mod generate;
 pub mod migrate;
 pub mod plan;
+pub mod report;
 pub mod scan;
 mod unpack;
 pub mod users;
@@ -75,6 +76,8 @@ pub enum Command {
     Users(users::UsersArgs),
     /// Check the target against the store and the journal: what is really there.
     Verify(verify::VerifyArgs),
+    /// Work with reports: `report merge` combines the reports of a run's shards.
+    Report(report::ReportArgs),
     /// Unpack Kerio backup ZIPs (full, volumes, differential) into an install directory.
     Unpack(unpack::UnpackArgs),
     /// Write the man pages or a shell completion script (for packagers).
@@ -208,7 +211,11 @@ pub fn main() -> ExitCode {
     // half-way; they print their report without panicking instead.
     if matches!(
         cli.command,
-        Command::Scan(_) | Command::Plan(_) | Command::Users(_) | Command::Verify(_)
+        Command::Scan(_)
+            | Command::Plan(_)
+            | Command::Users(_)
+            | Command::Verify(_)
+            | Command::Report(_)
     ) {
         #[cfg(unix)]
         // SAFETY: restoring the default disposition of SIGPIPE at startup,
@@ -232,6 +239,7 @@ pub fn main() -> ExitCode {
         Command::Calendar(a) => calendar::run(&cli, a),
         Command::Users(a) => users::run(&cli, a),
         Command::Verify(a) => verify::run(&cli, a),
+        Command::Report(a) => report::run(&cli, a),
         Command::Unpack(a) => unpack::run(&cli, a, &cancel),
         Command::Generate(a) => generate::run(a),
     };

@@ -61,11 +61,12 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 }
 
 pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
-    let store = a.source.open(&a.store, &a.select.selection())?;
+    let opened = a.source.open(&a.store, &a.select)?;
+    let store = &opened.source;
     let mut config = a.dest.mapping.config()?;
     let mut warnings = Vec::new();
     let mut opts = PlanOptions {
-        selection: selection(&a.select, &config),
+        selection: selection(&opened.selection, &config),
         skip_deleted: a.skip_deleted,
         rate: a.rate,
         ..PlanOptions::default()
@@ -145,6 +146,7 @@ pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
         accounts,
         totals,
         warnings,
+        shard: opened.shard.clone(),
         settings: cli.settings.clone(),
     };
     if a.json {

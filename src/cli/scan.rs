@@ -32,9 +32,10 @@ pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Resul
     else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let store = a.source.open(&dir, &a.select.selection())?;
+    let opened = a.source.open(&dir, &a.select)?;
+    let store = &opened.source;
     let progress = crate::progress::Progress::new("scan", None, super::progress_mode(cli));
-    let inv = crate::scan::scan(store.as_ref(), &a.select.selection(), &progress)?;
+    let inv = crate::scan::scan(store.as_ref(), &opened.selection, &progress)?;
     progress.finish();
     if a.json {
         println!(

@@ -46,7 +46,8 @@ pub struct VerifyArgs {
 
 /// Runs `verify`.
 pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
-    let store = a.source.open(&a.store, &a.select.selection())?;
+    let opened = a.source.open(&a.store, &a.select)?;
+    let store = &opened.source;
     let mapping = a.dest.mapping.config()?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let target = super::dest::open(
@@ -57,7 +58,10 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
         Purpose::Verify,
         &cancel,
     )?;
-    let state = a.state.clone().unwrap_or_else(|| target.default_journal());
+    let state = a
+        .state
+        .clone()
+        .unwrap_or_else(|| super::args::shard_journal(target.default_journal(), a.select.shard));
     if !state.is_file() {
         bail!(
             "{}: no journal here; give the one migrate used with --state",
@@ -70,7 +74,7 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
         target.as_ref(),
         &journal,
         &VerifyOptions {
-            selection: selection(&a.select, &mapping),
+            selection: selection(&opened.selection, &mapping),
             deep: a.deep,
             skip_deleted: a.skip_deleted,
         },

@@ -110,6 +110,10 @@ impl AccountRun<'_> {
             for it in items {
                 fr.skip(&it.id, reason::RUN_STOPPED);
             }
+            self.progress.record(
+                crate::progress::metrics::Outcome::Skipped,
+                items.len() as u64,
+            );
             return;
         }
         let (run, account, rep) = (self.run, self.account, &mut self.rep);
@@ -196,11 +200,17 @@ fn open_session(run: &Run<'_>, account: &Account, rep: &mut AccountReport) -> Se
 /// Every item of a folder skipped for one reason.
 fn skip_all(fr: &mut FolderReport, items: &[Item], why: &str, progress: &AccountProgress<'_>) {
     items.iter().for_each(|it| fr.skip(&it.id, why));
-    progress.inc(items.len() as u64, 0);
+    progress.record(
+        crate::progress::metrics::Outcome::Skipped,
+        items.len() as u64,
+    );
 }
 
 /// Every item of a folder failed for one reason.
 fn fail_all(fr: &mut FolderReport, items: &[Item], why: &str, progress: &AccountProgress<'_>) {
     items.iter().for_each(|it| fr.fail(&it.id, why));
-    progress.inc(items.len() as u64, 0);
+    progress.record(
+        crate::progress::metrics::Outcome::Failed,
+        items.len() as u64,
+    );
 }

@@ -31,6 +31,7 @@ use crate::dest::{Delivery, DeliveryResult, DestRef, Outgoing, SessionEvent};
 use crate::journal::{ItemRow, Journal, JournalError};
 use crate::message::{Anomalies, DateSource};
 use crate::model::ContentHash;
+use crate::progress::metrics::Outcome;
 use crate::progress::AccountProgress;
 use crate::report::FolderReport;
 use crate::source::Item;
@@ -132,13 +133,17 @@ impl<'a> Ledger<'a> {
     /// Skipped, with why.
     pub fn skip(&mut self, item: &str, why: impl Into<String>) {
         self.report.skip(item, why);
-        self.progress.inc(1, 0);
+        self.progress.record(Outcome::Skipped, 1);
     }
 
     /// Failed, with why.
     pub fn fail(&mut self, item: &str, why: impl Into<String>) {
+        let why = why.into();
+        if why.starts_with(reason::IN_DOUBT) {
+            self.progress.in_doubt(1);
+        }
         self.report.fail(item, why);
-        self.progress.inc(1, 0);
+        self.progress.record(Outcome::Failed, 1);
     }
 
     /// Every item of `items` skipped for one reason.
@@ -151,7 +156,7 @@ impl<'a> Ledger<'a> {
     /// Already present: the journal has it with the same size and mtime.
     pub fn present(&mut self) {
         self.report.counts.already_present += 1;
-        self.progress.inc(1, 0);
+        self.progress.record(Outcome::Present, 1);
     }
 
     /// Already present: the journal has its content; its row gets the
@@ -162,7 +167,7 @@ impl<'a> Ledger<'a> {
         if self.refresh.len() >= self.batch {
             self.flush();
         }
-        self.progress.inc(1, 0);
+        self.progress.record(Outcome::Present, 1);
     }
 
     /// A 0-byte file: skipped, and counted as an anomaly.
@@ -173,7 +178,7 @@ impl<'a> Ledger<'a> {
             .anomalies
             .entry(reason::EMPTY_FILE_ANOMALY.into())
             .or_default() += 1;
-        self.progress.inc(1, 0);
+        self.progress.record(Outcome::Skipped, 1);
     }
 
     /// A line for the folder's report.
@@ -306,12 +311,12 @@ impl<'a> Ledger<'a> {
                 if let Some(uid) = r.uid {
                     self.report.saw_uid(r.uid_validity, uid);
                 }
-                self.progress.inc(1, size);
+                self.progress.record(Outcome::Migrated(size), 1);
                 self.done.push(done_row(r));
             }
             DeliveryResult::AlreadyPresent(r) => {
                 self.report.counts.already_present += 1;
-                self.progress.inc(1, 0);
+                self.progress.record(Outcome::Present, 1);
                 self.done.push(done_row(r));
             }
             DeliveryResult::Skipped { reason } => self.skip(&item_id, reason),

@@ -52,6 +52,10 @@ pub(super) fn too_large(size: u64, max: u64) -> String {
     )
 }
 
+/// How every "arrival in doubt" reason starts (the engine's and the
+/// destinations'): such a failure is also counted as in doubt.
+pub(super) const IN_DOUBT: &str = "arrival in doubt";
+
 /// Failed: a previous run sent it and reconciliation could not tell.
 pub(super) fn in_doubt(why: &str) -> String {
     format!("arrival in doubt: a previous run sent it and the target cannot tell whether it arrived ({why}); not sent again (rerun to check again)")

@@ -7,12 +7,15 @@
 #   - chromium (headless: the HTML report's test renders the page in it)
 #   - cargo-deb (pinned) for `make deb`; binutils (objcopy) strips the packaged binary, dpkg-dev gives its library dependencies
 #   - a Python venv with Radicale for the CardDAV/CalDAV tests (RADICALE_VENV)
+#   - a Python venv with kubernetes-validate for the docs/deploy manifest test (K8S_VALIDATE_VENV)
 #   - Cyrus IMAP 3.6 and Courier-IMAP 5.0 for the interop tests, unpacked into INTEROP_ROOT
 #     (they conflict with dovecot-imapd as packages: see interop-install.sh)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 RADICALE_VENV=${RADICALE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kerio-migrate/radicale-venv}
 RADICALE_VERSION=${RADICALE_VERSION:-3.9.0}
+K8S_VALIDATE_VENV=${K8S_VALIDATE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kerio-migrate/k8s-validate-venv}
+K8S_VALIDATE_VERSION=${K8S_VALIDATE_VERSION:-1.37.0}
 
 if [ "$(id -u)" = 0 ]; then
   # Keep package postinst scripts from starting a system Dovecot on 143/993.
@@ -51,6 +54,12 @@ if [ ! -x "$RADICALE_VENV/bin/radicale" ]; then
   "$RADICALE_VENV/bin/pip" install -q --disable-pip-version-check "radicale==$RADICALE_VERSION"
 fi
 
+if [ ! -x "$K8S_VALIDATE_VENV/bin/kubernetes-validate" ]; then
+  echo "[ci-install] creating the kubernetes-validate venv in $K8S_VALIDATE_VENV"
+  python3 -m venv "$K8S_VALIDATE_VENV"
+  "$K8S_VALIDATE_VENV/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$K8S_VALIDATE_VERSION"
+fi
+
 # cargo-deb for `make deb`, pinned; built once (5 min on one busy core), then found in ~/.cargo/bin.
 CARGO_DEB_VERSION=${CARGO_DEB_VERSION:-3.8.0}
 if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
@@ -63,4 +72,5 @@ echo "[ci-install] chromium $(chromium --version 2>/dev/null || echo missing)," 
 echo "[ci-install] dovecot $(dovecot --version 2>/dev/null || echo missing)," \
      "mbsync $(mbsync --version 2>/dev/null | head -1 || echo missing)," \
      "radicale $("$RADICALE_VENV/bin/python" -c 'import radicale; print(radicale.VERSION)' 2>/dev/null || echo missing)," \
+     "kubernetes-validate $("$K8S_VALIDATE_VENV/bin/pip" show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p' || echo missing)," \
      "cyrus/courier $(tr '\n' ' ' < "${INTEROP_ROOT:-/var/tmp/kerio-interop-root}/.kerio-interop-installed" 2>/dev/null || echo missing)"
