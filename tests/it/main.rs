@@ -24,4 +24,5 @@ mod run_file;
 mod run_safety;
 mod sample_store;
 mod stores;
+mod sync;
 mod verify;

@@ -1,0 +1,141 @@
+//! Cutover against a private Dovecot: `verify` names every missing or
+//! different message (source file, folder, Subject, Message-ID, Date) on
+//! stdout, in `--report` and in `--csv` with formula cells neutralised.
+
+use crate::support::dovecot::Dovecot;
+use crate::support::imap::Imap;
+use crate::support::store::{index_line, StoreBuilder};
+use crate::support::*;
+use std::fs;
+use std::path::Path;
+
+const ACCOUNT: &str = "bob@example.com";
+
+fn dovecot() -> Dovecot {
+    Dovecot::start(&[("USERS", "bob"), ("MAIL_FORMAT", "mdbox")])
+}
+
+fn login() -> Vec<&'static str> {
+    vec![
+        "--tls",
+        "none",
+        "--account",
+        ACCOUNT,
+        "--user",
+        "bob",
+        "--password-env",
+        "PW",
+    ]
+}
+
+fn message(i: usize, subject: &str) -> String {
+    format!(
+        "From: x@gen.test\nTo: {ACCOUNT}\nSubject: {subject}\nMessage-ID: <{i}.sync@gen.test>\nDate: Mon, 1 Jan 2018 10:{i:02}:00 +0000\n\nbody {i}\n"
+    )
+}
+
+/// Bob's INBOX with `n` messages (item `i` with `flags(i)`), mtimes in the
+/// past so that nothing is settling.
+fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> StoreBuilder {
+    let store = StoreBuilder::new(&dir.join("kerio"));
+    let items = store.messages(ACCOUNT, "INBOX", n, |i| message(i, &format!("message {i}")));
+    let lines: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (id, size))| {
+            index_line(
+                id,
+                flags(i),
+                *size,
+                0x5a4a0000,
+                0x5a4a0000 + i as i64,
+                0x5a4a0000,
+            )
+        })
+        .collect();
+    store.index(ACCOUNT, "INBOX", &lines);
+    store
+}
+
+fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
+    Run::new(command)
+        .arg(store)
+        .args(["--to", to])
+        .state(&dir.join("journal.sqlite"))
+        .args(login())
+        .env("PW", "secret")
+}
+
+#[test]
+fn verify_names_every_missing_message_on_stdout_in_the_report_and_the_csv() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 4, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+
+    // The server loses the first message; a new one reaches the store
+    // after the run, with a Subject a spreadsheet would run.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let first = c.fetch_all("INBOX").first().expect("a message").uid;
+    let (_, s) = c.cmd("SELECT INBOX");
+    assert!(s.starts_with("OK"), "{s}");
+    let (_, s) = c.cmd(&format!("UID STORE {first} +FLAGS (\\Deleted)"));
+    assert!(s.starts_with("OK"), "{s}");
+    let (_, s) = c.cmd("EXPUNGE");
+    assert!(s.starts_with("OK"), "{s}");
+    let late = message(9, "=HYPERLINK(\"http://evil\")");
+    let late_path = st.item(ACCOUNT, "INBOX", "00000009", late.as_bytes());
+
+    let report = tmp.path().join("verify.json");
+    let csv = tmp.path().join("verify.csv");
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--report")
+        .arg(&report)
+        .arg("--csv")
+        .arg(&csv)
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    let first_path = st.folder_dir(ACCOUNT, "INBOX").join("#msgs/00000001.eml");
+    for (path, id) in [
+        (&first_path, "<0.sync@gen.test>"),
+        (&late_path, "<9.sync@gen.test>"),
+    ] {
+        let p = path.display().to_string();
+        assert!(o.stdout.contains(&p), "{p} not named:\n{}", o.stdout);
+        assert!(o.stdout.contains(id), "{id} not named:\n{}", o.stdout);
+    }
+    assert!(
+        o.stdout.contains("Date: Mon, 1 Jan 2018 10:00:00 +0000"),
+        "{}",
+        o.stdout
+    );
+
+    let v = json(&report);
+    assert_eq!(v["totals"]["missing_on_target"], 1, "{v}");
+    assert_eq!(v["totals"]["not_migrated"], 1, "{v}");
+    let named = v["accounts"][0]["folders"][0]["named"]
+        .as_array()
+        .expect("named");
+    assert_eq!(named.len(), 2, "{v}");
+    assert_eq!(named[0]["problem"], "missing_on_target");
+    assert_eq!(named[0]["path"], first_path.display().to_string());
+    assert_eq!(named[0]["subject"], "message 0");
+    assert_eq!(named[0]["message_id"], "<0.sync@gen.test>");
+    assert_eq!(named[1]["problem"], "not_migrated");
+    assert_eq!(named[1]["subject"], "=HYPERLINK(\"http://evil\")");
+
+    let text = fs::read_to_string(&csv).expect("csv");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("account,folder,mailbox,problem,item,path,subject"));
+    assert!(
+        lines[1].contains("missing on target") && lines[1].contains("message 0"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "formula not neutralised: {text}"
+    );
+}
