@@ -116,6 +116,26 @@ pub struct FolderReport {
     /// messages of this run got (each message's UID is in the journal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_uids: Option<UidRange>,
+    /// `migrate --sync`: what changed at the source since the last run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncCounts>,
+}
+
+/// What `migrate --sync` found changed in one folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncCounts {
+    /// Messages whose flags were changed on the target.
+    pub flags_set: u64,
+    /// Flag changes not made: the message is not on the target any more
+    /// (or the mailbox's UIDVALIDITY changed).
+    pub flags_not_found: u64,
+    /// Journal rows whose flags were not known (written before journal
+    /// schema 3): recorded as the source has them now, the target left as
+    /// it is.
+    pub flags_baselined: u64,
+    /// Messages the journal placed on the target whose source item is gone
+    /// (deleted at the source since the last run): reported only.
+    pub deleted_at_source: u64,
 }
 
 /// UIDs given by the target.

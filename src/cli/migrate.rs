@@ -65,6 +65,11 @@ pub struct MigrateArgs {
     /// Do not migrate items flagged 0x8 (probably deleted, not expunged) in index.fld.
     #[arg(long)]
     pub skip_deleted: bool,
+    /// Delta sync (cutover): besides new items, set flags changed in Kerio since the journaled
+    /// state on the target (\Seen \Answered \Flagged \Draft, never \Deleted) and report
+    /// messages deleted at the source (they stay on the target).
+    #[arg(long)]
+    pub sync: bool,
     /// Accounts migrated at the same time (1 to 64).
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_accounts: usize,
@@ -111,6 +116,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     let opts = MigrateOptions {
         selection: super::args::selection(&a.select, &mapping),
         skip_deleted: a.skip_deleted,
+        sync: a.sync,
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
         max_message_size: a.max_message_size,

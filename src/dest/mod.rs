@@ -293,6 +293,19 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
+    /// `sync`: adds and removes system flags (`\Seen`, `\Answered`,
+    /// `\Flagged`, `\Draft`; never `\Deleted`) of messages the journal
+    /// placed in `mailbox`, leaving every other flag as it is. One answer
+    /// per change, in order: `true` when set, `false` when the message is
+    /// not there any more (or the mailbox's UIDVALIDITY changed). Targets
+    /// that cannot answer an error.
+    fn set_flags(&mut self, mailbox: &str, changes: &[FlagChange]) -> Result<Vec<bool>, DestError> {
+        let _ = (mailbox, changes);
+        Err(DestError::Unsupported(
+            "this target cannot change flags".into(),
+        ))
+    }
+
     /// Of messages found present (by their reference and the size sent),
     /// those the target stores with another size: (index into `refs`,
     /// why). Targets that cannot tell say nothing.
@@ -303,6 +316,36 @@ pub trait DestSession: Planner {
     ) -> Result<Vec<(usize, String)>, DestError> {
         let _ = (mailbox, refs);
         Ok(Vec::new())
+    }
+}
+
+/// A flag change `sync` asks for: the message the journal placed (its
+/// reference), the system flags the journal says it has, and the source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub target: DestRef,
+    pub from: MailFlags,
+    pub to: MailFlags,
+}
+
+impl FlagChange {
+    /// The flags to add and the flags to remove.
+    pub fn delta(&self) -> (MailFlags, MailFlags) {
+        let (f, t) = (self.from, self.to);
+        (
+            MailFlags {
+                seen: t.seen && !f.seen,
+                answered: t.answered && !f.answered,
+                flagged: t.flagged && !f.flagged,
+                draft: t.draft && !f.draft,
+            },
+            MailFlags {
+                seen: f.seen && !t.seen,
+                answered: f.answered && !t.answered,
+                flagged: f.flagged && !t.flagged,
+                draft: f.draft && !t.draft,
+            },
+        )
     }
 }
 

@@ -81,7 +81,22 @@ impl FolderJob<'_> {
                 return Err(e);
             }
         };
-        let work = self.work(&start, &mut ledger);
+        let mut present = Vec::new();
+        let work = self.work(&start, &mut ledger, &mut present);
+        if self.run.opts.sync {
+            let job = super::sync::SyncJob {
+                journal: self.run.journal,
+                account: self.account,
+                folder: self.folder,
+                mailbox: self.mailbox,
+            };
+            if let Err(e) = job.run(session, &start.done, &present, &mut ledger) {
+                for w in &work {
+                    ledger.skip(&w.item.id, reason::JOURNAL_ERROR);
+                }
+                return Err(e);
+            }
+        }
         if work.is_empty() {
             return ledger.finish();
         }
@@ -131,7 +146,13 @@ impl FolderJob<'_> {
     }
 
     /// Stats every item, decides its fate, settles all but those to read.
-    fn work(&self, start: &Start, ledger: &mut Ledger<'_>) -> Vec<Work<'_>> {
+    /// Items known present are added to `present` (for `--sync`).
+    fn work<'s>(
+        &'s self,
+        start: &Start,
+        ledger: &mut Ledger<'_>,
+        present: &mut Vec<&'s crate::source::Item>,
+    ) -> Vec<Work<'s>> {
         let known = Known {
             done: &start.done,
             in_doubt: &start.in_doubt,
@@ -142,7 +163,10 @@ impl FolderJob<'_> {
             match verdict {
                 Verdict::Skip(why) => ledger.skip(&item.id, why),
                 Verdict::Fail(why) => ledger.fail(&item.id, why),
-                Verdict::Present => ledger.present(),
+                Verdict::Present => {
+                    present.push(item);
+                    ledger.present();
+                }
                 Verdict::Read(stat) => work.push(Work { item, stat }),
             }
         }

@@ -29,6 +29,7 @@ mod ledger;
 mod producer;
 mod reason;
 mod reconcile;
+mod sync;
 pub mod worklist;
 
 #[cfg(test)]
@@ -68,6 +69,9 @@ pub struct MigrateOptions {
     /// Items larger than this many bytes are not read: each fails with
     /// its size ([`DEFAULT_MAX_MESSAGE_SIZE`] by default).
     pub max_message_size: u64,
+    /// `--sync`: also carry flag changes of known items to the target and
+    /// report items deleted at the source (see `engine::sync`).
+    pub sync: bool,
 }
 
 /// The default `--max-message-size`: 256 MiB, seven times Gmail's 35 MB
@@ -87,6 +91,7 @@ impl Default for MigrateOptions {
             parallel_accounts: 2,
             max_rate: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            sync: false,
         }
     }
 }

@@ -268,6 +268,7 @@ mod tests {
                 mailbox: "INBOX".into(),
                 target: DestRef::default(),
                 size: None,
+                flags: None,
             }],
         )]
         .into();

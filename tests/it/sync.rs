@@ -139,3 +139,144 @@ fn verify_names_every_missing_message_on_stdout_in_the_report_and_the_csv() {
         "formula not neutralised: {text}"
     );
 }
+
+/// The INBOX on the server: (Message-ID number, system flags sorted) per
+/// message, sorted.
+fn server_state(dc: &Dovecot) -> Vec<(usize, Vec<String>)> {
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let mut v: Vec<(usize, Vec<String>)> = c
+        .fetch_all("INBOX")
+        .into_iter()
+        .map(|m| {
+            let text = String::from_utf8_lossy(&m.body);
+            let n = text
+                .split("Message-ID: <")
+                .nth(1)
+                .and_then(|r| r.split('.').next())
+                .and_then(|n| n.parse().ok())
+                .expect("a generated Message-ID");
+            let mut flags: Vec<String> = m
+                .flags
+                .into_iter()
+                .filter(|f| {
+                    ["\\Seen", "\\Answered", "\\Flagged", "\\Draft", "\\Deleted"]
+                        .contains(&f.as_str())
+                })
+                .collect();
+            flags.sort();
+            (n, flags)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn flags(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn inbox_report(report: &serde_json::Value) -> &serde_json::Value {
+    &report["accounts"][0]["folders"][0]
+}
+
+#[test]
+fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    // seen, none, flagged, none, answered+seen, draft
+    let initial = [0x1, 0x0, 0x4, 0x0, 0x3, 0x10];
+    let st = store(tmp.path(), 6, |i| initial[i]);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&["\\Seen"])),
+            (1, flags(&[])),
+            (2, flags(&["\\Flagged"])),
+            (3, flags(&[])),
+            (4, flags(&["\\Answered", "\\Seen"])),
+            (5, flags(&["\\Draft"])),
+        ]
+    );
+
+    // In Kerio: 0 marked unread, 1 read and flagged, 5 no longer a draft
+    // but answered; 4 deleted; a new message 6 (read).
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000005.eml")).expect("rm");
+    let new = message(6, "message 6");
+    st.item(ACCOUNT, "INBOX", "00000007", new.as_bytes());
+    let changed = [0x0, 0x5, 0x4, 0x0, 0, 0x2];
+    let mut lines: Vec<String> = (0..6)
+        .filter(|i| *i != 4)
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(
+                &id,
+                changed[i],
+                size as usize,
+                0x5a4a0000,
+                0x5a4a0000 + i as i64,
+                0x5a4a0000,
+            )
+        })
+        .collect();
+    lines.push(index_line(
+        "00000007",
+        0x1,
+        new.len(),
+        0x5a4a0000,
+        0x5a4a0010,
+        0x5a4a0000,
+    ));
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["flags_set"], 3, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 1, "{f}");
+    assert!(
+        o.stdout.contains(
+            "1 messages deleted at the source since the last run are still on the target"
+        ),
+        "{}",
+        o.stdout
+    );
+    // Exactly the source's flags; the deleted message is still there,
+    // untouched; nothing twice, nothing \Deleted.
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&[])),
+            (1, flags(&["\\Flagged", "\\Seen"])),
+            (2, flags(&["\\Flagged"])),
+            (3, flags(&[])),
+            (4, flags(&["\\Answered", "\\Seen"])),
+            (5, flags(&["\\Answered"])),
+            (6, flags(&["\\Seen"])),
+        ]
+    );
+
+    // A second sync has nothing to do.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 0, "{f}");
+    assert_eq!(f["sync"]["flags_set"], 0, "{f}");
+    assert_eq!(server_state(&dc).len(), 7);
+}

@@ -18,7 +18,7 @@ use crate::mutf7 as names;
 use imap_next::imap_types::{
     core::{AString, NString8, Vec1},
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
-    flag::FlagPerm,
+    flag::{Flag, FlagPerm, StoreType},
     mailbox::{ListMailbox, Mailbox},
     search::SearchKey,
     sequence::SequenceSet,
@@ -28,7 +28,8 @@ use io_imap::client::{ImapClient, ImapClientError, ImapClientStd, ImapStream};
 use io_imap::codec::fragmentizer::Fragmentizer;
 use io_imap::rfc3501::{
     examine::ImapMailboxExamineOptions, fetch::ImapMessageFetchOptions, login::ImapLoginOptions,
-    search::ImapMessageSearchOptions,
+    search::ImapMessageSearchOptions, select::ImapMailboxSelectOptions,
+    store::ImapMessageStoreOptions,
 };
 use io_imap::sasl::{auth_plain::ImapAuthPlainOptions, auth_xoauth2::ImapAuthXoauth2Options};
 use std::borrow::Cow;
@@ -555,6 +556,66 @@ impl ImapSession {
         })
     }
 
+    /// SELECT (read-write): only for `sync`'s flag changes, which store
+    /// flags and never `\Deleted`. Leave it with [`Self::unselect`] (with
+    /// nothing marked `\Deleted` by us, CLOSE expunges nothing of ours).
+    pub fn select(&mut self, name: &str) -> Result<ExamineInfo, ImapError> {
+        let mb = unicode_mailbox(name)?;
+        let d = self.io(
+            |c| c.select(mb, ImapMailboxSelectOptions::default()),
+            "SELECT",
+            name,
+        )?;
+        self.selected = true;
+        Ok(ExamineInfo {
+            uid_validity: d.uid_validity.map(NonZeroU32::get),
+            flags: None,
+            permanent_flags: None,
+        })
+    }
+
+    /// `UID STORE uids +FLAGS.SILENT (…)` (`add`) or `-FLAGS.SILENT` of the
+    /// system flags of `flags` (never `\Deleted`), in the selected
+    /// mailbox, in chunks of a few hundred UIDs.
+    pub fn uid_store_flags(
+        &mut self,
+        uids: &[u32],
+        add: bool,
+        flags: crate::model::MailFlags,
+    ) -> Result<(), ImapError> {
+        let mut list: Vec<Flag<'static>> = Vec::new();
+        for (on, f) in [
+            (flags.seen, Flag::Seen),
+            (flags.answered, Flag::Answered),
+            (flags.flagged, Flag::Flagged),
+            (flags.draft, Flag::Draft),
+        ] {
+            if on {
+                list.push(f);
+            }
+        }
+        if list.is_empty() {
+            return Ok(());
+        }
+        for chunk in uids.chunks(STORE_CHUNK) {
+            let Some(set) = uid_set(chunk)? else {
+                continue;
+            };
+            let kind = if add {
+                StoreType::Add
+            } else {
+                StoreType::Remove
+            };
+            let flags = list.clone();
+            self.io(
+                |c| c.store(set, kind, flags, ImapMessageStoreOptions { uid: true }),
+                "UID STORE",
+                "flags",
+            )?;
+        }
+        Ok(())
+    }
+
     /// Leaves the examined mailbox (UNSELECT, or CLOSE, which expunges
     /// nothing on a read-only mailbox).
     pub fn unselect(&mut self) -> Result<(), ImapError> {
@@ -769,6 +830,9 @@ impl ImapSession {
         self.io(|c| c.logout(), "LOGOUT", "")
     }
 }
+
+/// UIDs per `UID STORE` (keeps the command line short).
+const STORE_CHUNK: usize = 500;
 
 /// A UID set of the non-zero UIDs of `chunk` (`None` when there are none).
 fn uid_set(chunk: &[u32]) -> Result<Option<SequenceSet>, ImapError> {

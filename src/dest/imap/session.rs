@@ -581,6 +581,48 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn set_flags(
+        &mut self,
+        mailbox: &str,
+        changes: &[crate::dest::FlagChange],
+    ) -> Result<Vec<bool>, DestError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            let uv = c.select(mailbox)?.uid_validity;
+            // The same delta for many messages: one UID STORE for them all.
+            let mut groups: Vec<(crate::model::MailFlags, bool, Vec<u32>)> = Vec::new();
+            let mut answers = Vec::with_capacity(changes.len());
+            for ch in changes {
+                let ok = ch.target.uid.is_some() && ch.target.uid_validity == uv;
+                answers.push(ok);
+                let Some(uid) = ch.target.uid.filter(|_| ok) else {
+                    continue;
+                };
+                let (add, remove) = ch.delta();
+                for (flags, is_add) in [(add, true), (remove, false)] {
+                    if flags == crate::model::MailFlags::default() {
+                        continue;
+                    }
+                    match groups.iter_mut().find(|g| g.0 == flags && g.1 == is_add) {
+                        Some(g) => g.2.push(uid),
+                        None => groups.push((flags, is_add, vec![uid])),
+                    }
+                }
+            }
+            for (flags, add, uids) in &groups {
+                c.uid_store_flags(uids, *add, *flags)?;
+            }
+            // Leave read-write mode without CLOSE (which would expunge
+            // what someone else marked \Deleted): EXAMINE, then unselect.
+            let _ = c.examine(mailbox);
+            let _ = c.unselect();
+            Ok(answers)
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn extras(
         &mut self,
         mailbox: &str,
