@@ -121,7 +121,8 @@ pub struct FolderReport {
     pub sync: Option<SyncCounts>,
 }
 
-/// What `migrate --sync` found changed in one folder.
+/// What `migrate --sync` found changed in one folder (and `--settle`'s
+/// count).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SyncCounts {
     /// Messages whose flags were changed on the target.
@@ -136,6 +137,9 @@ pub struct SyncCounts {
     /// Messages the journal placed on the target whose source item is gone
     /// (deleted at the source since the last run): reported only.
     pub deleted_at_source: u64,
+    /// Items modified within the `--settle` window: left for the next run
+    /// (also listed as skipped).
+    pub settling: u64,
 }
 
 /// UIDs given by the target.

@@ -39,6 +39,9 @@ fn command_line() -> String {
     out.join(" ")
 }
 
+/// `--settle` with `--sync` when not given: a minute.
+const DEFAULT_SETTLE: u64 = 60;
+
 /// `migrate` arguments.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -70,6 +73,10 @@ pub struct MigrateArgs {
     /// messages deleted at the source (they stay on the target).
     #[arg(long)]
     pub sync: bool,
+    /// Leave items whose file was modified less than SECONDS ago for the next run (counted as
+    /// settling): Kerio may still be writing them. Default 60 with --sync, else 0.
+    #[arg(long, value_name = "SECONDS", value_parser = super::args::count::<u64, 0, 86400>)]
+    pub settle: Option<u64>,
     /// Accounts migrated at the same time (1 to 64).
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_accounts: usize,
@@ -117,6 +124,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         selection: super::args::selection(&a.select, &mapping),
         skip_deleted: a.skip_deleted,
         sync: a.sync,
+        settle: a.settle.unwrap_or(if a.sync { DEFAULT_SETTLE } else { 0 }),
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
         max_message_size: a.max_message_size,

@@ -159,6 +159,7 @@ impl FolderJob<'_> {
         };
         let candidates = self.candidates();
         let mut work = Vec::new();
+        let mut settling = 0u64;
         for (item, verdict) in worklist::work_list(candidates, known, self.run.opts.skip_deleted) {
             match verdict {
                 Verdict::Skip(why) => ledger.skip(&item.id, why),
@@ -167,10 +168,28 @@ impl FolderJob<'_> {
                     present.push(item);
                     ledger.present();
                 }
+                Verdict::Read(stat) if self.settling(stat.mtime) => {
+                    settling += 1;
+                    ledger.skip(&item.id, reason::SETTLING);
+                }
                 Verdict::Read(stat) => work.push(Work { item, stat }),
             }
         }
+        if settling > 0 {
+            ledger.sync_counts().settling += settling;
+            ledger.note(format!(
+                "{settling} items modified in the last {} seconds are settling: left for the next run",
+                self.run.opts.settle
+            ));
+        }
         work
+    }
+
+    /// `--settle`: the file was modified within the window before the run
+    /// started (or after it: a clock ahead), so Kerio may still be writing it.
+    fn settling(&self, mtime: Option<i64>) -> bool {
+        let settle = self.run.opts.settle;
+        settle > 0 && mtime.is_some_and(|m| m > self.run.now - settle as i64)
     }
 
     /// The facts the work list decides on: index flags and file stats.

@@ -72,6 +72,9 @@ pub struct MigrateOptions {
     /// `--sync`: also carry flag changes of known items to the target and
     /// report items deleted at the source (see `engine::sync`).
     pub sync: bool,
+    /// `--settle`: a file modified less than this many seconds before the
+    /// run started is left for the next run (0: none is).
+    pub settle: u64,
 }
 
 /// The default `--max-message-size`: 256 MiB, seven times Gmail's 35 MB
@@ -92,6 +95,7 @@ impl Default for MigrateOptions {
             max_rate: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             sync: false,
+            settle: 0,
         }
     }
 }

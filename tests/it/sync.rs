@@ -1,6 +1,9 @@
 //! Cutover against a private Dovecot: `verify` names every missing or
 //! different message (source file, folder, Subject, Message-ID, Date) on
-//! stdout, in `--report` and in `--csv` with formula cells neutralised.
+//! stdout, in `--report` and in `--csv` with formula cells neutralised;
+//! `migrate --sync` carries flag changes, adds new items, only reports
+//! deletions, and leaves a file still being written (`--settle`) for the
+//! next run.
 
 use crate::support::dovecot::Dovecot;
 use crate::support::imap::Imap;
@@ -55,6 +58,13 @@ fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> StoreBuilder {
         .collect();
     store.index(ACCOUNT, "INBOX", &lines);
     store
+}
+
+/// Sets the file's mtime an hour back: written before the `--settle`
+/// window.
+fn backdate(path: &Path) {
+    let t = filetime::FileTime::from_unix_time(chrono::Utc::now().timestamp() - 3600, 0);
+    filetime::set_file_mtime(path, t).expect("mtime");
 }
 
 fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
@@ -208,7 +218,7 @@ fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
     let dir = st.folder_dir(ACCOUNT, "INBOX");
     fs::remove_file(dir.join("#msgs/00000005.eml")).expect("rm");
     let new = message(6, "message 6");
-    st.item(ACCOUNT, "INBOX", "00000007", new.as_bytes());
+    backdate(&st.item(ACCOUNT, "INBOX", "00000007", new.as_bytes()));
     let changed = [0x0, 0x5, 0x4, 0x0, 0, 0x2];
     let mut lines: Vec<String> = (0..6)
         .filter(|i| *i != 4)
@@ -279,4 +289,73 @@ fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
     assert_eq!(f["counts"]["migrated"], 0, "{f}");
     assert_eq!(f["sync"]["flags_set"], 0, "{f}");
     assert_eq!(server_state(&dc).len(), 7);
+}
+
+#[test]
+fn a_file_being_written_is_left_for_the_next_sync() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Kerio is writing message 3 right now (its file is fresh); 4 arrived
+    // an hour ago.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let fresh = message(3, "message 3");
+    let fresh_path = st.item(ACCOUNT, "INBOX", "00000004", fresh.as_bytes());
+    let old = message(4, "message 4");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000005", old.as_bytes()));
+    let mut lines: Vec<String> = (0..3)
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    lines.push(index_line(
+        "00000004",
+        0,
+        fresh.len(),
+        0x5a4a0000,
+        0x5a4a0000,
+        0x5a4a0000,
+    ));
+    lines.push(index_line(
+        "00000005",
+        0,
+        old.len(),
+        0x5a4a0000,
+        0x5a4a0000,
+        0x5a4a0000,
+    ));
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "settling is no failure: {o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["settling"], 1, "{f}");
+    assert!(o.stdout.contains("settling"), "{}", o.stdout);
+    let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(ids, vec![0, 1, 2, 4]);
+
+    // Once written (a minute later), the next sync takes it.
+    backdate(&fresh_path);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["settling"], 0, "{f}");
+    let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4], "each message once");
 }

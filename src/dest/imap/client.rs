@@ -574,7 +574,7 @@ impl ImapSession {
         })
     }
 
-    /// `UID STORE uids +FLAGS.SILENT (…)` (`add`) or `-FLAGS.SILENT` of the
+    /// `UID STORE uids +FLAGS (…)` (`add`) or `-FLAGS` of the
     /// system flags of `flags` (never `\Deleted`), in the selected
     /// mailbox, in chunks of a few hundred UIDs.
     pub fn uid_store_flags(
