@@ -645,6 +645,31 @@ impl Journal {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// Forgets done rows whose message `sync --propagate-deletes` removed
+    /// from the target.
+    pub fn forget_done(
+        &self,
+        account: &str,
+        folder: &str,
+        items: &[(String, ContentHash)],
+    ) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+                     AND item = ?4 AND hash = ?5 AND state = 'done'",
+                )
+                .map_err(|e| self.err(e))?;
+            for (item, hash) in items {
+                stmt.execute(params![self.target, account, folder, item, hash])
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// Forgets pending rows that turned out not to have arrived.
     pub fn clear_pending(
         &self,

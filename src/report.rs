@@ -137,6 +137,9 @@ pub struct SyncCounts {
     /// Messages the journal placed on the target whose source item is gone
     /// (deleted at the source since the last run): reported only.
     pub deleted_at_source: u64,
+    /// `--propagate-deletes`: of those, removed from the target now (only
+    /// the copies this tool put there).
+    pub deleted_on_target: u64,
     /// Items modified within the `--settle` window: left for the next run
     /// (also listed as skipped).
     pub settling: u64,

@@ -73,6 +73,10 @@ pub struct MigrateArgs {
     /// messages deleted at the source (they stay on the target).
     #[arg(long)]
     pub sync: bool,
+    /// With --sync: remove from the target the messages deleted at the source, only those this
+    /// tool put there (journaled UIDVALIDITY, UID and size still match; IMAP needs UIDPLUS).
+    #[arg(long, requires = "sync")]
+    pub propagate_deletes: bool,
     /// Leave items whose file was modified less than SECONDS ago for the next run (counted as
     /// settling): Kerio may still be writing them. Default 60 with --sync, else 0.
     #[arg(long, value_name = "SECONDS", value_parser = super::args::count::<u64, 0, 86400>)]
@@ -124,6 +128,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         selection: super::args::selection(&a.select, &mapping),
         skip_deleted: a.skip_deleted,
         sync: a.sync,
+        propagate_deletes: a.propagate_deletes,
         settle: a.settle.unwrap_or(if a.sync { DEFAULT_SETTLE } else { 0 }),
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,

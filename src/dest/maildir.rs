@@ -356,6 +356,48 @@ impl Planner for MaildirSession {
 }
 
 impl DestSession for MaildirSession {
+    fn remove(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        let dir = if mailbox == "INBOX" {
+            self.account_dir.clone()
+        } else {
+            self.account_dir.join(mailbox)
+        };
+        let mut files: HashMap<String, PathBuf> = HashMap::new();
+        for sub in ["cur", "new"] {
+            let p = dir.join(sub);
+            let rd = match fs::read_dir(&p) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
+                files.insert(base, e.path());
+            }
+        }
+        let mut answers = Vec::with_capacity(refs.len());
+        for (r, _) in refs {
+            // Our names are deterministic (item id and content hash in
+            // the base): a file with that base is the copy we wrote.
+            let id = r.id.as_deref().unwrap_or("");
+            let base = id.split([',', ':']).next().unwrap_or(id);
+            let ours = base.ends_with(".kerio-migrate");
+            match files.get(base).filter(|_| ours) {
+                Some(path) => {
+                    fs::remove_file(path).map_err(|e| io_err(path, e))?;
+                    answers.push(true);
+                }
+                None => answers.push(false),
+            }
+        }
+        Ok(answers)
+    }
+
     fn set_flags(
         &mut self,
         mailbox: &str,

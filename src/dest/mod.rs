@@ -306,6 +306,22 @@ pub trait DestSession: Planner {
         ))
     }
 
+    /// `sync --propagate-deletes`: removes messages the journal placed in
+    /// `mailbox` (each by its reference and the size sent), and only when
+    /// the target still holds that very copy (IMAP: the journaled
+    /// UIDVALIDITY and UID, the stored size). One answer per reference:
+    /// `true` when removed. Targets that cannot answer an error.
+    fn remove(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        let _ = (mailbox, refs);
+        Err(DestError::Unsupported(
+            "this target cannot remove messages".into(),
+        ))
+    }
+
     /// Of messages found present (by their reference and the size sent),
     /// those the target stores with another size: (index into `refs`,
     /// why). Targets that cannot tell say nothing.

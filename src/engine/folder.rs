@@ -89,6 +89,7 @@ impl FolderJob<'_> {
                 account: self.account,
                 folder: self.folder,
                 mailbox: self.mailbox,
+                propagate_deletes: self.run.opts.propagate_deletes,
             };
             if let Err(e) = job.run(session, &start.done, &present, &mut ledger) {
                 for w in &work {

@@ -75,6 +75,9 @@ pub struct MigrateOptions {
     /// `--settle`: a file modified less than this many seconds before the
     /// run started is left for the next run (0: none is).
     pub settle: u64,
+    /// `--propagate-deletes` (with `sync`): remove from the target the
+    /// messages this tool put there whose source item is gone.
+    pub propagate_deletes: bool,
 }
 
 /// The default `--max-message-size`: 256 MiB, seven times Gmail's 35 MB
@@ -96,6 +99,7 @@ impl Default for MigrateOptions {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             sync: false,
             settle: 0,
+            propagate_deletes: false,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Kerio are set on the target (only the four system flags, never
 //! `\Deleted`; the delta only, so what someone changed on the target in
 //! the other flags stays); items deleted at the source are counted and
-//! reported, never removed. New items go through the normal migration.
+//! reported, and removed only with `--propagate-deletes` (then only the
+//! copies this tool put there: the journaled UIDVALIDITY, UID and size
+//! still match). New items go through the normal migration.
 
 use super::ledger::Ledger;
 use super::reason;
@@ -21,6 +23,7 @@ pub(super) struct SyncJob<'a> {
     pub account: &'a str,
     pub folder: &'a Folder,
     pub mailbox: &'a str,
+    pub propagate_deletes: bool,
 }
 
 impl SyncJob<'_> {
@@ -80,7 +83,11 @@ impl SyncJob<'_> {
             }
         }
         let ids: HashSet<&str> = self.folder.items.iter().map(|i| i.id.as_str()).collect();
-        let gone = done.keys().filter(|k| !ids.contains(k.as_str())).count() as u64;
+        let gone_ids: Vec<&String> = done.keys().filter(|k| !ids.contains(k.as_str())).collect();
+        let mut gone = gone_ids.len() as u64;
+        if self.propagate_deletes && gone > 0 {
+            gone -= self.remove(session, done, &gone_ids, ledger)?;
+        }
         let c = *ledger.sync_counts();
         if c.flags_set > 0 {
             ledger.note(format!(
@@ -101,5 +108,59 @@ impl SyncJob<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// `--propagate-deletes`: removes the gone items' copies from the
+    /// target and forgets their rows; returns how many were removed. A
+    /// folder with no items at all at the source is left alone (an
+    /// unreadable directory must not empty a mailbox).
+    fn remove(
+        &self,
+        session: &mut dyn DestSession,
+        done: &DoneRows,
+        gone: &[&String],
+        ledger: &mut Ledger<'_>,
+    ) -> Result<u64, JournalError> {
+        if self.folder.items.is_empty() {
+            ledger.note(
+                "the folder has no items at the source: nothing removed from the target (--propagate-deletes)".into(),
+            );
+            return Ok(0);
+        }
+        let mut rows: Vec<(String, ContentHash)> = Vec::new();
+        let mut refs = Vec::new();
+        for id in gone {
+            for d in done.get(*id).into_iter().flatten() {
+                rows.push(((*id).clone(), d.hash));
+                refs.push((d.target.clone(), d.size));
+            }
+        }
+        let answers = match session.remove(self.mailbox, &refs) {
+            Ok(a) => a,
+            Err(e) => {
+                ledger.note(format!(
+                    "messages deleted at the source not removed: {}",
+                    reason::dest_error(e)
+                ));
+                return Ok(0);
+            }
+        };
+        let removed: Vec<(String, ContentHash)> = rows
+            .into_iter()
+            .zip(answers.iter().copied().chain(std::iter::repeat(false)))
+            .filter(|(_, ok)| *ok)
+            .map(|(r, _)| r)
+            .collect();
+        self.journal
+            .forget_done(self.account, &self.folder.path, &removed)?;
+        let items: HashSet<&str> = removed.iter().map(|(i, _)| i.as_str()).collect();
+        let n = items.len() as u64;
+        if n > 0 {
+            ledger.sync_counts().deleted_on_target += n;
+            ledger.note(format!(
+                "{n} messages deleted at the source since the last run were removed from the target"
+            ));
+        }
+        Ok(n)
     }
 }

@@ -359,3 +359,130 @@ fn a_file_being_written_is_left_for_the_next_sync() {
     let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
     assert_eq!(ids, vec![0, 1, 2, 3, 4], "each message once");
 }
+
+#[test]
+fn propagate_deletes_removes_only_what_the_tool_put_there() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 4, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Someone else's message in the same mailbox, marked \Deleted by its
+    // owner but not expunged: UID EXPUNGE of our UIDs must not take it.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let theirs = message(50, "not ours");
+    let theirs = theirs.replace('\n', "\r\n");
+    let (_, s) = c.cmd(&format!(
+        "APPEND INBOX (\\Deleted) {{{}+}}\r\n{theirs}",
+        theirs.len()
+    ));
+    assert!(s.starts_with("OK"), "{s}");
+    drop(c);
+    // Kerio: message 1 (item 2) deleted.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = [0usize, 2, 3]
+        .iter()
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&[])),
+            (2, flags(&[])),
+            (3, flags(&[])),
+            (50, flags(&["\\Deleted"])),
+        ]
+    );
+    // Its journal row is gone: a rerun removes nothing more.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(inbox_report(&o.report)["sync"]["deleted_on_target"], 0);
+    assert_eq!(server_state(&dc).len(), 4);
+    // Without --sync it is refused.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--propagate-deletes")
+        .run();
+    assert_eq!(o.code, 2, "{o}");
+}
+
+/// Bob's INBOX in a Maildir target: (Message-ID number, `:2,` info) per
+/// file, sorted.
+fn maildir_state(out: &Path) -> Vec<(usize, String)> {
+    let mut v: Vec<(usize, String)> = maildir_messages(&out.join(ACCOUNT))
+        .into_iter()
+        .map(|(_, path)| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = fs::read_to_string(&path).expect("message");
+            let n = text
+                .split("Message-ID: <")
+                .nth(1)
+                .and_then(|r| r.split('.').next())
+                .and_then(|n| n.parse().ok())
+                .expect("a generated Message-ID");
+            let info = name.split(":2,").nth(1).unwrap_or("").to_string();
+            (n, info)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sync_to_maildir_renames_the_info_and_propagates_deletes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("md");
+    let st = store(tmp.path(), 3, |i| [0x1, 0x0, 0x4][i]);
+    let o = Run::migrate_to_maildir(&st.install, &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        maildir_state(&out),
+        vec![(0, "S".into()), (1, "".into()), (2, "F".into())]
+    );
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000003.eml")).expect("rm");
+    let lines: Vec<String> = [(0usize, 0x2u32), (1, 0x11)]
+        .iter()
+        .map(|(i, f)| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, *f, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["sync"]["flags_set"], 2, "{f}");
+    assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
+    assert_eq!(maildir_state(&out), vec![(0, "R".into()), (1, "DS".into())]);
+}

@@ -616,6 +616,33 @@ impl ImapSession {
         Ok(())
     }
 
+    /// `UID STORE uids +FLAGS (\\Deleted)` then `UID EXPUNGE uids` (RFC
+    /// 4315) in the selected mailbox: removes exactly these UIDs, never
+    /// another message someone marked `\\Deleted`. The caller checks
+    /// UIDPLUS first.
+    pub fn uid_delete(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        for chunk in uids.chunks(STORE_CHUNK) {
+            let Some(set) = uid_set(chunk)? else {
+                continue;
+            };
+            let again = set.clone();
+            self.io(
+                |c| {
+                    c.store(
+                        set,
+                        StoreType::Add,
+                        vec![Flag::Deleted],
+                        ImapMessageStoreOptions { uid: true },
+                    )
+                },
+                "UID STORE",
+                "\\Deleted",
+            )?;
+            self.io(|c| c.uid_expunge(again), "UID EXPUNGE", "")?;
+        }
+        Ok(())
+    }
+
     /// Leaves the examined mailbox (UNSELECT, or CLOSE, which expunges
     /// nothing on a read-only mailbox).
     pub fn unselect(&mut self) -> Result<(), ImapError> {

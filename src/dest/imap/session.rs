@@ -623,6 +623,62 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn remove(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            if !c.capabilities().uidplus {
+                // Without UID EXPUNGE, EXPUNGE would take every message
+                // anyone marked \Deleted: nothing is removed.
+                return Ok(None);
+            }
+            let uv = c.select(mailbox)?.uid_validity;
+            let ours: Vec<u32> = refs
+                .iter()
+                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
+                .filter_map(|(r, _)| r.uid)
+                .collect();
+            let stored: HashMap<u32, u64> = c
+                .uid_sizes_dates(&ours)?
+                .into_iter()
+                .map(|(u, s, _)| (u, s))
+                .collect();
+            // The very copy we put there: same UIDVALIDITY and UID, and the
+            // size sent where the journal has it.
+            let answers: Vec<bool> = refs
+                .iter()
+                .map(|(r, size)| {
+                    r.uid_validity.is_some()
+                        && r.uid_validity == uv
+                        && r.uid
+                            .and_then(|u| stored.get(&u))
+                            .is_some_and(|s| size.is_none_or(|want| *s == want))
+                })
+                .collect();
+            let doomed: Vec<u32> = refs
+                .iter()
+                .zip(&answers)
+                .filter(|(_, ok)| **ok)
+                .filter_map(|((r, _), _)| r.uid)
+                .collect();
+            let done = c.uid_delete(&doomed);
+            let _ = c.examine(mailbox);
+            let _ = c.unselect();
+            done.map(|()| Some(answers))
+        });
+        match result.map_err(|e| self.err(e))? {
+            Some(a) => Ok(a),
+            None => Err(DestError::Unsupported(
+                "the server has no UIDPLUS (UID EXPUNGE): nothing removed".into(),
+            )),
+        }
+    }
+
     fn extras(
         &mut self,
         mailbox: &str,
