@@ -431,8 +431,8 @@ fn propagate_deletes_removes_only_what_the_tool_put_there() {
 /// file, sorted.
 fn maildir_state(out: &Path) -> Vec<(usize, String)> {
     let mut v: Vec<(usize, String)> = maildir_messages(&out.join(ACCOUNT))
-        .into_iter()
-        .map(|(_, path)| {
+        .into_values()
+        .map(|path| {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
