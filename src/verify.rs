@@ -60,6 +60,10 @@ pub struct FolderCheck {
     pub extra: Vec<ExtraCopy>,
     /// Why the folder could not be checked.
     pub error: Option<String>,
+    /// On the target with other system flags than the source item has
+    /// (item ids; targets that can tell: IMAP). Not counted as missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags_differ: Vec<String>,
     /// Missing on the target, never migrated and different content, each
     /// named so that an admin can find the message in the store.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -77,6 +81,9 @@ pub enum Problem {
     NotMigrated,
     /// On the target with other content (`--deep`).
     Differs,
+    /// On the target, with other system flags than the source has now
+    /// (a `migrate --sync` carries them).
+    FlagsDiffer,
 }
 
 impl Problem {
@@ -86,6 +93,7 @@ impl Problem {
             Problem::MissingOnTarget => "missing on target",
             Problem::NotMigrated => "not migrated",
             Problem::Differs => "content differs",
+            Problem::FlagsDiffer => "flags differ",
         }
     }
 }
@@ -145,6 +153,7 @@ fn name_problems(folder: &Folder, fc: &mut FolderCheck) {
         .iter()
         .chain(&fc.not_migrated)
         .chain(&fc.differs)
+        .chain(&fc.flags_differ)
         .map(String::as_str)
         .collect();
     if wanted.is_empty() {
@@ -161,6 +170,7 @@ fn name_problems(folder: &Folder, fc: &mut FolderCheck) {
         (Problem::MissingOnTarget, &fc.missing_on_target),
         (Problem::NotMigrated, &fc.not_migrated),
         (Problem::Differs, &fc.differs),
+        (Problem::FlagsDiffer, &fc.flags_differ),
     ] {
         for id in ids {
             if let Some(item) = items.get(id.as_str()) {
@@ -210,6 +220,9 @@ pub struct VerifyTotals {
     pub extra: u64,
     /// Of those, copies of journaled items (duplicates).
     pub duplicates: u64,
+    /// Present with other system flags than the source has (not counted
+    /// as missing).
+    pub flags_differ: u64,
     /// Folders or accounts that could not be checked.
     pub errors: u64,
 }
@@ -311,6 +324,9 @@ fn check_account(
         match session.as_mut() {
             Some(sess) => {
                 check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc);
+                if fc.error.is_none() {
+                    check_flags(sess.as_mut(), &folder, &done, opts.skip_deleted, &mut fc);
+                }
                 if let Some(m) = fc.mailbox.clone() {
                     if fc.error.is_none() && extras_checked.insert(m.clone()) {
                         check_extras(sess.as_mut(), journal, &ac.account, &m, &done, &mut fc);
@@ -459,6 +475,47 @@ fn check_on_target(
     }
 }
 
+/// Compares the system flags the target has for the journaled items
+/// still there with the source's (targets that cannot tell say nothing).
+fn check_flags(
+    sess: &mut dyn DestSession,
+    folder: &Folder,
+    done: &HashMap<String, Vec<DoneItem>>,
+    skip_deleted: bool,
+    fc: &mut FolderCheck,
+) {
+    let Some(mailbox) = fc.mailbox.clone() else {
+        return;
+    };
+    let gone: std::collections::HashSet<&str> = fc
+        .missing_on_target
+        .iter()
+        .chain(&fc.differs)
+        .map(String::as_str)
+        .collect();
+    let mut ids = Vec::new();
+    let mut refs = Vec::new();
+    for item in &folder.items {
+        if !item.is_mail() || (skip_deleted && item.deleted()) || gone.contains(item.id.as_str()) {
+            continue;
+        }
+        if let Some(d) = done.get(&item.id).and_then(|v| v.last()) {
+            ids.push(item);
+            refs.push(d.target.clone());
+        }
+    }
+    match sess.stored_flags(&mailbox, &refs) {
+        Ok(found) => {
+            for (item, f) in ids.into_iter().zip(found) {
+                if f.is_some_and(|f| f != item.flags()) {
+                    fc.flags_differ.push(item.id.clone());
+                }
+            }
+        }
+        Err(e) => fc.error = Some(e.to_string()),
+    }
+}
+
 /// Lists the messages in `mailbox` that no journal row of the account
 /// accounts for, and which of them duplicate a journaled item. A target
 /// that cannot look (Maildir) is not asked again and reports nothing.
@@ -517,6 +574,7 @@ impl Verification {
                 t.present += f.present;
                 t.missing_on_target += f.missing_on_target.len() as u64;
                 t.differs += f.differs.len() as u64;
+                t.flags_differ += f.flags_differ.len() as u64;
                 t.not_migrated += f.not_migrated.len() as u64;
                 t.extra += f.extra.len() as u64;
                 t.duplicates += f.extra.iter().filter(|x| x.duplicate_of.is_some()).count() as u64;
@@ -551,7 +609,7 @@ impl Verification {
             for f in &a.folders {
                 let _ = writeln!(
                     s,
-                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}",
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}{}",
                     crate::text::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
@@ -566,6 +624,11 @@ impl Verification {
                         String::new()
                     } else {
                         format!(" {:>4} extra on target", f.extra.len())
+                    },
+                    if f.flags_differ.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:>4} flags differ", f.flags_differ.len())
                     }
                 );
                 if let Some(e) = &f.error {
@@ -625,8 +688,8 @@ impl Verification {
         let t = &self.totals;
         let _ = writeln!(
             s,
-            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} unchecked",
-            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.errors
+            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} with other flags, {} unchecked",
+            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.flags_differ, t.errors
         );
         let _ = writeln!(s, "exit code {}", self.exit_code);
         s

@@ -306,6 +306,18 @@ pub trait DestSession: Planner {
         ))
     }
 
+    /// The system flags the target has for messages the journal placed in
+    /// `mailbox`, one answer per reference (`None`: not found, or the
+    /// target cannot tell), for `verify`. The default tells nothing.
+    fn stored_flags(
+        &mut self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<Option<MailFlags>>, DestError> {
+        let _ = mailbox;
+        Ok(vec![None; refs.len()])
+    }
+
     /// `sync --propagate-deletes`: removes messages the journal placed in
     /// `mailbox` (each by its reference and the size sent), and only when
     /// the target still holds that very copy (IMAP: the journaled

@@ -247,6 +247,30 @@ fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
     ));
     st.index(ACCOUNT, "INBOX", &lines);
 
+    // verify sees the flags the target still has to get, by name.
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    let v = o.stdout_json();
+    assert_eq!(v["totals"]["flags_differ"], 3, "{v}");
+    let named = v["accounts"][0]["folders"][0]["named"]
+        .as_array()
+        .expect("named")
+        .clone();
+    let differ: Vec<&str> = named
+        .iter()
+        .filter(|n| n["problem"] == "flags_differ")
+        .filter_map(|n| n["message_id"].as_str())
+        .collect();
+    assert_eq!(
+        differ,
+        [
+            "<0.sync@gen.test>",
+            "<1.sync@gen.test>",
+            "<5.sync@gen.test>"
+        ]
+    );
+
     let report = tmp.path().join("sync.json");
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
@@ -278,6 +302,13 @@ fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
             (6, flags(&["\\Seen"])),
         ]
     );
+
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    let v = o.stdout_json();
+    assert_eq!(v["totals"]["flags_differ"], 0, "{v}");
+    assert_eq!(o.code, 0, "{v}");
 
     // A second sync has nothing to do.
     let o = run("migrate", &st.install, &to, tmp.path())

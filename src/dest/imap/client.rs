@@ -18,7 +18,7 @@ use crate::mutf7 as names;
 use imap_next::imap_types::{
     core::{AString, NString8, Vec1},
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section},
-    flag::{Flag, FlagPerm, StoreType},
+    flag::{Flag, FlagFetch, FlagPerm, StoreType},
     mailbox::{ListMailbox, Mailbox},
     search::SearchKey,
     sequence::SequenceSet,
@@ -614,6 +614,46 @@ impl ImapSession {
             )?;
         }
         Ok(())
+    }
+
+    /// `UID FETCH uids (UID FLAGS)` in the examined mailbox: the four
+    /// system flags of each message found.
+    pub fn uid_flags(
+        &mut self,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, crate::model::MailFlags)>, ImapError> {
+        let mut out = Vec::new();
+        for chunk in uids.chunks(200) {
+            let Some(set) = uid_set(chunk)? else {
+                continue;
+            };
+            let items = vec![MessageDataItemName::Uid, MessageDataItemName::Flags];
+            let res = self.uid_fetch(set, items, "FLAGS")?;
+            for (_seq, items) in res {
+                let (mut uid, mut flags) = (None, crate::model::MailFlags::default());
+                for it in items.into_iter() {
+                    match it {
+                        MessageDataItem::Uid(u) => uid = Some(u.get()),
+                        MessageDataItem::Flags(list) => {
+                            for f in list {
+                                match f {
+                                    FlagFetch::Flag(Flag::Seen) => flags.seen = true,
+                                    FlagFetch::Flag(Flag::Answered) => flags.answered = true,
+                                    FlagFetch::Flag(Flag::Flagged) => flags.flagged = true,
+                                    FlagFetch::Flag(Flag::Draft) => flags.draft = true,
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(u) = uid {
+                    out.push((u, flags));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `UID STORE uids +FLAGS (\\Deleted)` then `UID EXPUNGE uids` (RFC

@@ -623,6 +623,36 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn stored_flags(
+        &mut self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<Option<crate::model::MailFlags>>, DestError> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            let uv = c.examine(mailbox)?.uid_validity;
+            let uids: Vec<u32> = refs
+                .iter()
+                .filter(|r| r.uid_validity == uv)
+                .filter_map(|r| r.uid)
+                .collect();
+            let found: HashMap<u32, crate::model::MailFlags> =
+                c.uid_flags(&uids)?.into_iter().collect();
+            let _ = c.unselect();
+            Ok(refs
+                .iter()
+                .map(|r| {
+                    r.uid
+                        .filter(|_| r.uid_validity == uv)
+                        .and_then(|u| found.get(&u).copied())
+                })
+                .collect())
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn remove(
         &mut self,
         mailbox: &str,
