@@ -3,7 +3,7 @@
 //! stdout, in `--report` and in `--csv` with formula cells neutralised;
 //! `migrate --sync` carries flag changes, adds new items, only reports
 //! deletions, and leaves a file still being written (`--settle`) for the
-//! next run.
+//! next run; a SIGKILL during a sync and a rerun end exact.
 
 use crate::support::dovecot::Dovecot;
 use crate::support::imap::Imap;
@@ -516,4 +516,62 @@ fn sync_to_maildir_renames_the_info_and_propagates_deletes() {
     assert_eq!(f["sync"]["flags_set"], 2, "{f}");
     assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
     assert_eq!(maildir_state(&out), vec![(0, "R".into()), (1, "DS".into())]);
+}
+
+#[test]
+fn sigkill_during_sync_then_a_rerun_ends_exact() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let n = 200;
+    let st = store(tmp.path(), n, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Every message read in Kerio, and as many new ones arrived.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let mut lines = Vec::new();
+    for i in 0..2 * n {
+        let id = crate::support::store::item_id(i + 1);
+        if i >= n {
+            backdate(&st.item(
+                ACCOUNT,
+                "INBOX",
+                &id,
+                message(i, &format!("message {i}")).as_bytes(),
+            ));
+        }
+        let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+            .expect("item")
+            .len();
+        lines.push(index_line(
+            &id,
+            0x1,
+            size as usize,
+            0x5a4a0000,
+            0x5a4a0000,
+            0x5a4a0000,
+        ));
+    }
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let mut child = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--max-rate", "100", "--batch", "5"])
+        .spawn(std::process::Stdio::null());
+    let mut probe = Imap::login(dc.imap_port, "bob", "secret");
+    crate::support::run::wait_while_running(
+        &mut child,
+        std::time::Duration::from_secs(60),
+        "new messages arriving",
+        || probe.count("INBOX") as usize >= n + 40,
+    );
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let state = server_state(&dc);
+    let want: Vec<(usize, Vec<String>)> = (0..2 * n).map(|i| (i, flags(&["\\Seen"]))).collect();
+    assert_eq!(state, want, "every message once, with the source's flags");
 }
