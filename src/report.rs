@@ -140,6 +140,9 @@ pub struct SyncCounts {
     /// `--propagate-deletes`: of those, removed from the target now (only
     /// the copies this tool put there).
     pub deleted_on_target: u64,
+    /// Messages moved here on the target from the mailbox of the folder
+    /// they were in at the last run (moved in Kerio), not uploaded again.
+    pub moved_in: u64,
     /// Items modified within the `--settle` window: left for the next run
     /// (also listed as skipped).
     pub settling: u64,

@@ -306,6 +306,22 @@ pub trait DestSession: Planner {
         ))
     }
 
+    /// `sync`: moves the message the journal placed at `r` in `from` to
+    /// mailbox `to` (a message moved between folders in Kerio), only when
+    /// the target still holds that very copy. Where it is now, or `None`
+    /// when it was not moved (then it is uploaded as a new message). The
+    /// default moves nothing.
+    fn move_message(
+        &mut self,
+        from: &str,
+        r: &DestRef,
+        size: Option<u64>,
+        to: &str,
+    ) -> Result<Option<DestRef>, DestError> {
+        let _ = (from, r, size, to);
+        Ok(None)
+    }
+
     /// The system flags the target has for messages the journal placed in
     /// `mailbox`, one answer per reference (`None`: not found, or the
     /// target cannot tell), for `verify`. The default tells nothing.

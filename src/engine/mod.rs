@@ -26,6 +26,7 @@
 mod account;
 mod folder;
 mod ledger;
+mod moves;
 mod producer;
 mod reason;
 mod reconcile;

@@ -27,9 +27,9 @@ use imap_next::imap_types::{
 use io_imap::client::{ImapClient, ImapClientError, ImapClientStd, ImapStream};
 use io_imap::codec::fragmentizer::Fragmentizer;
 use io_imap::rfc3501::{
-    examine::ImapMailboxExamineOptions, fetch::ImapMessageFetchOptions, login::ImapLoginOptions,
-    search::ImapMessageSearchOptions, select::ImapMailboxSelectOptions,
-    store::ImapMessageStoreOptions,
+    copy::ImapMessageCopyOptions, examine::ImapMailboxExamineOptions,
+    fetch::ImapMessageFetchOptions, login::ImapLoginOptions, search::ImapMessageSearchOptions,
+    select::ImapMailboxSelectOptions, store::ImapMessageStoreOptions,
 };
 use io_imap::sasl::{auth_plain::ImapAuthPlainOptions, auth_xoauth2::ImapAuthXoauth2Options};
 use std::borrow::Cow;
@@ -614,6 +614,43 @@ impl ImapSession {
             )?;
         }
         Ok(())
+    }
+
+    /// Moves UID `uid` of the selected mailbox to `to`: `UID MOVE` (RFC
+    /// 6851) where offered, else `UID COPY`, `\\Deleted` and `UID
+    /// EXPUNGE` of that UID only. The copy's (UIDVALIDITY, UID) from
+    /// COPYUID, `None` when the server did not say (nothing is removed
+    /// then on the COPY path). The caller checks UIDPLUS first.
+    pub fn uid_move(&mut self, uid: u32, to: &str) -> Result<Option<(u32, u32)>, ImapError> {
+        let Some(set) = uid_set(&[uid])? else {
+            return Ok(None);
+        };
+        let mb = unicode_mailbox(to)?;
+        let has_move = self.caps.raw.iter().any(|c| c.eq_ignore_ascii_case("MOVE"));
+        let copied = if has_move {
+            self.io(
+                |c| {
+                    c.r#move(
+                        set,
+                        mb,
+                        io_imap::rfc6851::r#move::ImapMessageMoveOptions { uid: true },
+                    )
+                },
+                "UID MOVE",
+                to,
+            )?
+        } else {
+            self.io(
+                |c| c.copy(set, mb, ImapMessageCopyOptions { uid: true }),
+                "UID COPY",
+                to,
+            )?
+        };
+        let new = copied.and_then(|(uv, _, dst)| dst.first().map(|u| (uv, *u)));
+        if !has_move && new.is_some() {
+            self.uid_delete(&[uid])?;
+        }
+        Ok(new)
     }
 
     /// `UID FETCH uids (UID FLAGS)` in the examined mailbox: the four

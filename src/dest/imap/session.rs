@@ -623,6 +623,35 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn move_message(
+        &mut self,
+        from: &str,
+        r: &DestRef,
+        size: Option<u64>,
+        to: &str,
+    ) -> Result<Option<DestRef>, DestError> {
+        let Some(uid) = r.uid else {
+            return Ok(None);
+        };
+        let result = self.with_control(|c| {
+            if !c.capabilities().uidplus {
+                return Ok(None);
+            }
+            let uv = c.select(from)?.uid_validity;
+            let ours = r.uid_validity.is_some() && r.uid_validity == uv && {
+                let stored = c.uid_sizes_dates(&[uid])?;
+                stored
+                    .first()
+                    .is_some_and(|(u, s, _)| *u == uid && size.is_none_or(|want| *s == want))
+            };
+            let moved = if ours { c.uid_move(uid, to)? } else { None };
+            let _ = c.examine(from);
+            let _ = c.unselect();
+            Ok(moved.map(|(uv, u)| DestRef::imap(Some(uv), Some(u))))
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn stored_flags(
         &mut self,
         mailbox: &str,
