@@ -13,7 +13,7 @@
 //! `flock` on `<journal>.lock` for the whole run, so a second run on the
 //! same journal stops at once instead of sending everything again.
 
-use crate::model::{ContentHash, DestRef};
+use crate::model::{ContentHash, DestRef, MailFlags};
 pub use crate::model::{DoneCopy, PendingItem};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
@@ -59,7 +59,7 @@ pub enum JournalError {
 /// 2 added `identities`; a version-1 journal is taken over as it is (its
 /// rows keep the URL they were written under until an identity proves
 /// another URL reaches the same store).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS items (
     marker TEXT,
     run INTEGER,
     at TEXT NOT NULL,
+    flags INTEGER,
     PRIMARY KEY (target, account, folder, item, hash)
 );
 CREATE TABLE IF NOT EXISTS identities (
@@ -131,6 +132,9 @@ pub struct DoneItem {
     pub target: DestRef,
     /// Bytes sent (what the target should store), when recorded.
     pub size: Option<u64>,
+    /// The flags the target was last given (None: a journal written before
+    /// schema 3, or a copy found by reconciling).
+    pub flags: Option<MailFlags>,
 }
 
 /// A row to record.
@@ -163,6 +167,27 @@ pub struct ItemRow {
     pub message_id: Option<String>,
     /// Reconciliation marker (pending rows).
     pub marker: Option<String>,
+    /// The flags sent (schema 3).
+    pub flags: Option<MailFlags>,
+}
+
+/// Flags as the journal's integer: `\Seen` 1, `\Answered` 2, `\Flagged` 4,
+/// `\Draft` 8.
+pub fn flags_to_int(f: MailFlags) -> i64 {
+    i64::from(f.seen)
+        | i64::from(f.answered) << 1
+        | i64::from(f.flagged) << 2
+        | i64::from(f.draft) << 3
+}
+
+/// The inverse of [`flags_to_int`].
+pub fn flags_from_int(v: i64) -> MailFlags {
+    MailFlags {
+        seen: v & 1 != 0,
+        answered: v & 2 != 0,
+        flagged: v & 4 != 0,
+        draft: v & 8 != 0,
+    }
 }
 
 /// A CardDAV / CalDAV resource that is on the server.
@@ -329,9 +354,18 @@ impl Journal {
                 .map_err(err)?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) if v == "1" => {
-                // Version 1 lacked `identities` (created above): nothing else
-                // changed, so its rows are kept as they are.
+            Some(v) if v == "1" || v == "2" => {
+                // Version 1 lacked `identities` (created above), versions 1
+                // and 2 the `flags` column (added here, NULL: not known);
+                // nothing else changed, so their rows are kept as they are.
+                let has_flags = conn
+                    .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'flags'")
+                    .and_then(|mut st| st.exists([]))
+                    .map_err(err)?;
+                if !has_flags {
+                    conn.execute_batch("ALTER TABLE items ADD COLUMN flags INTEGER")
+                        .map_err(err)?;
+                }
                 conn.execute(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema'",
                     params![SCHEMA_VERSION.to_string()],
@@ -392,7 +426,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size
+                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
+                        flags
                  FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
             )
@@ -412,6 +447,7 @@ impl Journal {
                             uid: r.get(7)?,
                         },
                         size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+                        flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
                     },
                 ))
             })
@@ -495,9 +531,9 @@ impl Journal {
                 .prepare_cached(
                     "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
                         src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        internal_date, message_id, marker, run, at)
+                        internal_date, message_id, marker, run, at, flags)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                        ?16, ?17, ?18)",
+                        ?16, ?17, ?18, ?19)",
                 )
                 .map_err(|e| self.err(e))?;
             let at = now_text();
@@ -521,6 +557,7 @@ impl Journal {
                     r.marker,
                     self.run,
                     at,
+                    r.flags.map(flags_to_int),
                 ])
                 .map_err(|e| self.err(e))?;
             }
@@ -567,6 +604,67 @@ impl Journal {
                     r.src_mtime,
                 ])
                 .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Records the flags the target now has for done rows (`sync`), each
+    /// row by item and content hash.
+    pub fn record_flags(
+        &self,
+        account: &str,
+        folder: &str,
+        rows: &[(String, ContentHash, MailFlags)],
+    ) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE items SET flags = ?6
+                     WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+                     AND hash = ?5 AND state = 'done'",
+                )
+                .map_err(|e| self.err(e))?;
+            for (item, hash, flags) in rows {
+                stmt.execute(params![
+                    self.target,
+                    account,
+                    folder,
+                    item,
+                    hash,
+                    flags_to_int(*flags)
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Forgets done rows whose message `sync --propagate-deletes` removed
+    /// from the target.
+    pub fn forget_done(
+        &self,
+        account: &str,
+        folder: &str,
+        items: &[(String, ContentHash)],
+    ) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+                     AND item = ?4 AND hash = ?5 AND state = 'done'",
+                )
+                .map_err(|e| self.err(e))?;
+            for (item, hash) in items {
+                stmt.execute(params![self.target, account, folder, item, hash])
+                    .map_err(|e| self.err(e))?;
             }
         }
         tx.commit().map_err(|e| self.err(e))
@@ -777,6 +875,54 @@ mod tests {
             src_mtime: Some(1000),
             mailbox: "INBOX".into(),
             ..ItemRow::default()
+        }
+    }
+
+    #[test]
+    fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("j.sqlite");
+        {
+            let c = Connection::open(&p).expect("sqlite");
+            let v2 = SCHEMA.replace("    flags INTEGER,\n", "");
+            assert!(!v2.contains("flags"));
+            c.execute_batch(&v2).expect("v2 schema");
+            c.execute("INSERT INTO meta (key, value) VALUES ('schema', '2')", [])
+                .expect("meta");
+            c.execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox, uidvalidity, uid, at)
+                 VALUES ('t', 'a@x', 'INBOX', '1', ?1, 'done', 'INBOX', 7, 3, 'x')",
+                params![h("aa")],
+            )
+            .expect("row");
+        }
+        let j = Journal::open(&p, "t", "test").expect("open v2");
+        let done = j.done_items("a@x", "INBOX").expect("done");
+        assert_eq!(done["1"][0].target.uid, Some(3));
+        assert_eq!(done["1"][0].flags, None, "not known before schema 3");
+        let seen = MailFlags {
+            seen: true,
+            draft: true,
+            ..MailFlags::default()
+        };
+        j.record_flags("a@x", "INBOX", &[("1".into(), h("aa"), seen)])
+            .expect("flags");
+        drop(j);
+        // Opened again: version 3, the flags kept.
+        let j = Journal::open(&p, "t", "test").expect("open v3");
+        assert_eq!(
+            j.done_items("a@x", "INBOX").expect("done")["1"][0].flags,
+            Some(seen)
+        );
+        let v: String = j
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .expect("schema");
+        assert_eq!(v, "3");
+        for bits in 0..16 {
+            assert_eq!(flags_to_int(flags_from_int(bits)), bits);
         }
     }
 

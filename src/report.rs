@@ -117,6 +117,36 @@ pub struct FolderReport {
     /// messages of this run got (each message's UID is in the journal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_uids: Option<UidRange>,
+    /// `migrate --sync`: what changed at the source since the last run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncCounts>,
+}
+
+/// What `migrate --sync` found changed in one folder (and `--settle`'s
+/// count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncCounts {
+    /// Messages whose flags were changed on the target.
+    pub flags_set: u64,
+    /// Flag changes not made: the message is not on the target any more
+    /// (or the mailbox's UIDVALIDITY changed).
+    pub flags_not_found: u64,
+    /// Journal rows whose flags were not known (written before journal
+    /// schema 3): recorded as the source has them now, the target left as
+    /// it is.
+    pub flags_baselined: u64,
+    /// Messages the journal placed on the target whose source item is gone
+    /// (deleted at the source since the last run): reported only.
+    pub deleted_at_source: u64,
+    /// `--propagate-deletes`: of those, removed from the target now (only
+    /// the copies this tool put there).
+    pub deleted_on_target: u64,
+    /// Messages moved here on the target from the mailbox of the folder
+    /// they were in at the last run (moved in Kerio), not uploaded again.
+    pub moved_in: u64,
+    /// Items modified within the `--settle` window: left for the next run
+    /// (also listed as skipped).
+    pub settling: u64,
 }
 
 /// UIDs given by the target.

@@ -1,4 +1,5 @@
-//! Text for people: byte sizes, samples of ids, columns padded to their
+//! Text for people: byte sizes, samples of ids, CSV fields (with
+//! spreadsheet formulas neutralised), columns padded to their
 //! display width (CJK and emoji folder names keep tables aligned).
 
 use std::borrow::Cow;
@@ -200,6 +201,33 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         return Err(format!("{s:?} is not a positive size"));
     }
     Ok(v as u64)
+}
+
+/// One CSV field, quoted when needed (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The characters a spreadsheet reads as the start of a formula (OWASP's
+/// CSV-injection list): `=`, `+`, `-`, `@`, TAB and CR.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// One CSV field for a file meant for spreadsheets: a value that starts
+/// like a formula (`=HYPERLINK(…)`, `=cmd|…`) gets a leading `'`, so that
+/// Excel, LibreOffice and Sheets show it as text instead of running it;
+/// then quoted as [`csv_field`] does (`users` exports, `verify --csv`).
+/// `--accounts` strips that `'` again
+/// when it reads the file back.
+pub fn spreadsheet_field(s: &str) -> String {
+    if s.starts_with(FORMULA_STARTS) {
+        csv_field(&format!("'{s}"))
+    } else {
+        csv_field(s)
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! the journal, per account and folder: source items, items the journal
 //! says arrived, of those how many the target still has (and, with
 //! `--deep`, with the same content), and source items that never arrived.
-//! Every missing item is listed by id, so nothing is "5 messages missing,
+//! Every missing or different item is named by its source file, folder,
+//! Subject, Message-ID and date ([`NamedItem`]; in the text, the JSON and
+//! [`Verification::to_csv`]), so nothing is "5 messages missing,
 //! somewhere" (the imapsync complaint this answers).
 
 use crate::dest::{DestRef, DestSession, Destination, MailboxSpec, Presence};
@@ -58,6 +60,125 @@ pub struct FolderCheck {
     pub extra: Vec<ExtraCopy>,
     /// Why the folder could not be checked.
     pub error: Option<String>,
+    /// On the target with other system flags than the source item has
+    /// (item ids; targets that can tell: IMAP). Not counted as missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags_differ: Vec<String>,
+    /// Missing on the target, never migrated and different content, each
+    /// named so that an admin can find the message in the store.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<NamedItem>,
+}
+
+/// What is wrong with a [`NamedItem`].
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// Journaled, but the target does not have it.
+    #[default]
+    MissingOnTarget,
+    /// No journal row: never migrated.
+    NotMigrated,
+    /// On the target with other content (`--deep`).
+    Differs,
+    /// On the target, with other system flags than the source has now
+    /// (a `migrate --sync` carries them).
+    FlagsDiffer,
+}
+
+impl Problem {
+    /// The words of the text and the CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::MissingOnTarget => "missing on target",
+            Problem::NotMigrated => "not migrated",
+            Problem::Differs => "content differs",
+            Problem::FlagsDiffer => "flags differ",
+        }
+    }
+}
+
+/// A source message that is not on the target as it should be, named by
+/// what an admin can look for: the file in the store and its headers.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct NamedItem {
+    pub problem: Problem,
+    /// Item id.
+    pub item: String,
+    /// The source file.
+    pub path: String,
+    /// The Subject header as written (encoded words are left encoded).
+    pub subject: Option<String>,
+    /// The Message-ID header.
+    pub message_id: Option<String>,
+    /// The Date header.
+    pub date: Option<String>,
+    /// Why the headers could not be read, when they could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+/// How much of a file is read for its headers.
+const HEADER_BYTES: usize = 64 * 1024;
+
+impl NamedItem {
+    fn of(item: &crate::source::Item, problem: Problem) -> NamedItem {
+        let mut n = NamedItem {
+            problem,
+            item: item.id.clone(),
+            path: item.path().display().to_string(),
+            ..NamedItem::default()
+        };
+        match item.read() {
+            Ok(data) => {
+                let head = &data.bytes[..data.bytes.len().min(HEADER_BYTES)];
+                let value = |name: &str| {
+                    crate::message::header_value(head, name)
+                        .map(|v| crate::text::escape_controls(&v).into_owned())
+                };
+                n.subject = value("Subject");
+                n.message_id = value("Message-ID");
+                n.date = value("Date");
+            }
+            Err(e) => n.unreadable = Some(e.to_string()),
+        }
+        n
+    }
+}
+
+/// Names the folder's missing, unmigrated and different items.
+fn name_problems(folder: &Folder, fc: &mut FolderCheck) {
+    let wanted: std::collections::HashSet<&str> = fc
+        .missing_on_target
+        .iter()
+        .chain(&fc.not_migrated)
+        .chain(&fc.differs)
+        .chain(&fc.flags_differ)
+        .map(String::as_str)
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let items: HashMap<&str, &crate::source::Item> = folder
+        .items
+        .iter()
+        .filter(|i| wanted.contains(i.id.as_str()))
+        .map(|i| (i.id.as_str(), i))
+        .collect();
+    let mut named = Vec::new();
+    for (problem, ids) in [
+        (Problem::MissingOnTarget, &fc.missing_on_target),
+        (Problem::NotMigrated, &fc.not_migrated),
+        (Problem::Differs, &fc.differs),
+        (Problem::FlagsDiffer, &fc.flags_differ),
+    ] {
+        for id in ids {
+            if let Some(item) = items.get(id.as_str()) {
+                named.push(NamedItem::of(item, problem));
+            }
+        }
+    }
+    fc.named = named;
 }
 
 /// A message on the target that no journal row accounts for.
@@ -99,6 +220,9 @@ pub struct VerifyTotals {
     pub extra: u64,
     /// Of those, copies of journaled items (duplicates).
     pub duplicates: u64,
+    /// Present with other system flags than the source has (not counted
+    /// as missing).
+    pub flags_differ: u64,
     /// Folders or accounts that could not be checked.
     pub errors: u64,
 }
@@ -200,6 +324,9 @@ fn check_account(
         match session.as_mut() {
             Some(sess) => {
                 check_on_target(sess.as_mut(), &folder, expected, opts.deep, &mut fc);
+                if fc.error.is_none() {
+                    check_flags(sess.as_mut(), &folder, &done, opts.skip_deleted, &mut fc);
+                }
                 if let Some(m) = fc.mailbox.clone() {
                     if fc.error.is_none() && extras_checked.insert(m.clone()) {
                         check_extras(sess.as_mut(), journal, &ac.account, &m, &done, &mut fc);
@@ -208,6 +335,7 @@ fn check_account(
             }
             None => fc.error = ac.error.clone(),
         }
+        name_problems(&folder, &mut fc);
         ac.folders.push(fc);
     }
     if let Some(s) = session {
@@ -347,6 +475,47 @@ fn check_on_target(
     }
 }
 
+/// Compares the system flags the target has for the journaled items
+/// still there with the source's (targets that cannot tell say nothing).
+fn check_flags(
+    sess: &mut dyn DestSession,
+    folder: &Folder,
+    done: &HashMap<String, Vec<DoneItem>>,
+    skip_deleted: bool,
+    fc: &mut FolderCheck,
+) {
+    let Some(mailbox) = fc.mailbox.clone() else {
+        return;
+    };
+    let gone: std::collections::HashSet<&str> = fc
+        .missing_on_target
+        .iter()
+        .chain(&fc.differs)
+        .map(String::as_str)
+        .collect();
+    let mut ids = Vec::new();
+    let mut refs = Vec::new();
+    for item in &folder.items {
+        if !item.is_mail() || (skip_deleted && item.deleted()) || gone.contains(item.id.as_str()) {
+            continue;
+        }
+        if let Some(d) = done.get(&item.id).and_then(|v| v.last()) {
+            ids.push(item);
+            refs.push(d.target.clone());
+        }
+    }
+    match sess.stored_flags(&mailbox, &refs) {
+        Ok(found) => {
+            for (item, f) in ids.into_iter().zip(found) {
+                if f.is_some_and(|f| f != item.flags()) {
+                    fc.flags_differ.push(item.id.clone());
+                }
+            }
+        }
+        Err(e) => fc.error = Some(e.to_string()),
+    }
+}
+
 /// Lists the messages in `mailbox` that no journal row of the account
 /// accounts for, and which of them duplicate a journaled item. A target
 /// that cannot look (Maildir) is not asked again and reports nothing.
@@ -405,6 +574,7 @@ impl Verification {
                 t.present += f.present;
                 t.missing_on_target += f.missing_on_target.len() as u64;
                 t.differs += f.differs.len() as u64;
+                t.flags_differ += f.flags_differ.len() as u64;
                 t.not_migrated += f.not_migrated.len() as u64;
                 t.extra += f.extra.len() as u64;
                 t.duplicates += f.extra.iter().filter(|x| x.duplicate_of.is_some()).count() as u64;
@@ -439,7 +609,7 @@ impl Verification {
             for f in &a.folders {
                 let _ = writeln!(
                     s,
-                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}",
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}{}",
                     crate::text::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
@@ -454,6 +624,11 @@ impl Verification {
                         String::new()
                     } else {
                         format!(" {:>4} extra on target", f.extra.len())
+                    },
+                    if f.flags_differ.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:>4} flags differ", f.flags_differ.len())
                     }
                 );
                 if let Some(e) = &f.error {
@@ -467,18 +642,6 @@ impl Verification {
                         .entry("stored altered by the server")
                         .or_default()
                         .push(format!("{}/{}: {}", f.folder, n.item, n.reason));
-                }
-                for (k, ids) in [
-                    ("missing on target", &f.missing_on_target),
-                    ("not migrated", &f.not_migrated),
-                    ("content differs", &f.differs),
-                ] {
-                    for id in ids {
-                        problems
-                            .entry(k)
-                            .or_default()
-                            .push(format!("{}/{id}", f.folder));
-                    }
                 }
             }
             for f in &a.folders {
@@ -494,6 +657,24 @@ impl Verification {
                     problems.entry("extra on target").or_default().push(line);
                 }
             }
+            for f in &a.folders {
+                for n in &f.named {
+                    let _ = writeln!(
+                        s,
+                        "  {}: {}/{} {} | Subject: {} | Message-ID: {} | Date: {}{}",
+                        n.problem.as_str(),
+                        f.folder,
+                        n.item,
+                        n.path,
+                        n.subject.as_deref().unwrap_or("-"),
+                        n.message_id.as_deref().unwrap_or("-"),
+                        n.date.as_deref().unwrap_or("-"),
+                        n.unreadable
+                            .as_ref()
+                            .map_or(String::new(), |e| format!(" (unreadable: {e})")),
+                    );
+                }
+            }
             for (k, v) in problems {
                 let shown: Vec<&str> = v.iter().take(20).map(String::as_str).collect();
                 let more = if v.len() > 20 {
@@ -507,10 +688,60 @@ impl Verification {
         let t = &self.totals;
         let _ = writeln!(
             s,
-            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} unchecked",
-            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.errors
+            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} with other flags, {} unchecked",
+            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.flags_differ, t.errors
         );
         let _ = writeln!(s, "exit code {}", self.exit_code);
+        s
+    }
+
+    /// Every named item as CSV (RFC 4180, CRLF, a header line) for a
+    /// spreadsheet: cells that start like a formula are neutralised
+    /// ([`crate::text::spreadsheet_field`]).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::new();
+        let row = |s: &mut String, fields: &[&str]| {
+            let cells: Vec<String> = fields
+                .iter()
+                .map(|f| crate::text::spreadsheet_field(f))
+                .collect();
+            s.push_str(&cells.join(","));
+            s.push_str("\r\n");
+        };
+        row(
+            &mut s,
+            &[
+                "account",
+                "folder",
+                "mailbox",
+                "problem",
+                "item",
+                "path",
+                "subject",
+                "message_id",
+                "date",
+            ],
+        );
+        for a in &self.accounts {
+            for f in &a.folders {
+                for n in &f.named {
+                    row(
+                        &mut s,
+                        &[
+                            &a.account,
+                            &f.folder,
+                            f.mailbox.as_deref().unwrap_or(""),
+                            n.problem.as_str(),
+                            &n.item,
+                            &n.path,
+                            n.subject.as_deref().unwrap_or(""),
+                            n.message_id.as_deref().unwrap_or(""),
+                            n.date.as_deref().unwrap_or(""),
+                        ],
+                    );
+                }
+            }
+        }
         s
     }
 }

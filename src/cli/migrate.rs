@@ -39,6 +39,9 @@ fn command_line() -> String {
     out.join(" ")
 }
 
+/// `--settle` with `--sync` when not given: a minute.
+const DEFAULT_SETTLE: u64 = 60;
+
 /// `migrate` arguments.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -65,6 +68,19 @@ pub struct MigrateArgs {
     /// Do not migrate items flagged 0x8 (probably deleted, not expunged) in index.fld.
     #[arg(long)]
     pub skip_deleted: bool,
+    /// Delta sync (cutover): besides new items, set flags changed in Kerio since the journaled
+    /// state on the target (\Seen \Answered \Flagged \Draft, never \Deleted) and report
+    /// messages deleted at the source (they stay on the target).
+    #[arg(long)]
+    pub sync: bool,
+    /// With --sync: remove from the target the messages deleted at the source, only those this
+    /// tool put there (journaled UIDVALIDITY, UID and size still match; IMAP needs UIDPLUS).
+    #[arg(long, requires = "sync")]
+    pub propagate_deletes: bool,
+    /// Leave items whose file was modified less than SECONDS ago for the next run (counted as
+    /// settling): Kerio may still be writing them. Default 60 with --sync, else 0.
+    #[arg(long, value_name = "SECONDS", value_parser = super::args::count::<u64, 0, 86400>)]
+    pub settle: Option<u64>,
     /// Accounts migrated at the same time (1 to 64).
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_accounts: usize,
@@ -133,6 +149,9 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     let opts = MigrateOptions {
         selection: super::args::selection(&opened.selection, &mapping),
         skip_deleted: a.skip_deleted,
+        sync: a.sync,
+        propagate_deletes: a.propagate_deletes,
+        settle: a.settle.unwrap_or(if a.sync { DEFAULT_SETTLE } else { 0 }),
         parallel_accounts: a.parallel_accounts.max(1),
         max_rate: a.max_rate,
         max_message_size: a.max_message_size,

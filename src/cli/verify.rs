@@ -30,6 +30,13 @@ pub struct VerifyArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the verification as JSON to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+    /// Also write every missing or different message (source file, folder, Subject,
+    /// Message-ID, Date) as CSV to this file; formula-like cells are neutralised.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
     /// Also write the verification as one self-contained HTML page to this file.
     #[arg(long, value_name = "FILE.html")]
     pub report_html: Option<PathBuf>,
@@ -83,6 +90,14 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
         let when = chrono::Utc::now().to_rfc3339();
         std::fs::write(path, crate::verify::html::render(&v, &cli.settings, &when))
             .with_context(|| format!("writing the HTML report to {}", path.display()))?;
+    }
+    if let Some(path) = &a.report {
+        std::fs::write(path, serde_json::to_string_pretty(&v)?)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    if let Some(path) = &a.csv {
+        std::fs::write(path, v.to_csv())
+            .with_context(|| format!("writing the CSV to {}", path.display()))?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&v)?);

@@ -161,6 +161,28 @@ pub fn base_name(msg: &Outgoing) -> String {
 }
 
 /// Maildir info flags, in the ASCII order Maildir requires.
+/// A Maildir file name with `change` applied to its `:2,` info: the four
+/// system letters (D F R S) added or removed, every other letter (`T`,
+/// keywords) kept, in ASCII order as the Maildir spec wants.
+fn renamed_info(name: &str, change: &super::FlagChange) -> String {
+    let (stem, info) = match name.split_once(":2,") {
+        Some((stem, info)) => (stem, info),
+        None => (name, ""),
+    };
+    let (add, remove) = change.delta();
+    let mut letters: Vec<char> = info.chars().collect();
+    let removed = info_flags(remove);
+    letters.retain(|c| !removed.contains(*c));
+    for c in info_flags(add).chars() {
+        if !letters.contains(&c) {
+            letters.push(c);
+        }
+    }
+    letters.sort_unstable();
+    letters.dedup();
+    format!("{stem}:2,{}", letters.into_iter().collect::<String>())
+}
+
 pub fn info_flags(f: MailFlags) -> String {
     let mut s = String::new();
     if f.draft {
@@ -334,6 +356,94 @@ impl Planner for MaildirSession {
 }
 
 impl DestSession for MaildirSession {
+    fn remove(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        let dir = if mailbox == "INBOX" {
+            self.account_dir.clone()
+        } else {
+            self.account_dir.join(mailbox)
+        };
+        let mut files: HashMap<String, PathBuf> = HashMap::new();
+        for sub in ["cur", "new"] {
+            let p = dir.join(sub);
+            let rd = match fs::read_dir(&p) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
+                files.insert(base, e.path());
+            }
+        }
+        let mut answers = Vec::with_capacity(refs.len());
+        for (r, _) in refs {
+            // Our names are deterministic (item id and content hash in
+            // the base): a file with that base is the copy we wrote.
+            let id = r.id.as_deref().unwrap_or("");
+            let base = id.split([',', ':']).next().unwrap_or(id);
+            let ours = base.ends_with(".kerio-migrate");
+            match files.get(base).filter(|_| ours) {
+                Some(path) => {
+                    fs::remove_file(path).map_err(|e| io_err(path, e))?;
+                    answers.push(true);
+                }
+                None => answers.push(false),
+            }
+        }
+        Ok(answers)
+    }
+
+    fn set_flags(
+        &mut self,
+        mailbox: &str,
+        changes: &[super::FlagChange],
+    ) -> Result<Vec<bool>, DestError> {
+        let dir = if mailbox == "INBOX" {
+            self.account_dir.clone()
+        } else {
+            self.account_dir.join(mailbox)
+        };
+        let mut files: HashMap<String, PathBuf> = HashMap::new();
+        for sub in ["cur", "new"] {
+            let p = dir.join(sub);
+            let rd = match fs::read_dir(&p) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
+                files.insert(base, e.path());
+            }
+        }
+        let mut answers = Vec::with_capacity(changes.len());
+        for ch in changes {
+            let id = ch.target.id.as_deref().unwrap_or("");
+            let base = id.split([',', ':']).next().unwrap_or(id);
+            let Some(path) = files.get(base) else {
+                answers.push(false);
+                continue;
+            };
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let to = renamed_info(&name, ch);
+            let dest = dir.join("cur").join(&to);
+            if to != name || path.parent() != dest.parent() {
+                fs::rename(path, &dest).map_err(|e| io_err(path, e))?;
+            }
+            answers.push(true);
+        }
+        Ok(answers)
+    }
+
     fn verify(
         &mut self,
         mailbox: &str,
@@ -567,6 +677,26 @@ mod tests {
         let target = MaildirDest::for_plan(&root, MaildirOptions::default()).expect("target");
         let mut s = target.plan_session(&account);
         assert_eq!(name(&mut s, "Sent Items"), ".Sent Items");
+    }
+
+    #[test]
+    fn sync_renames_only_the_four_system_letters() {
+        let ch = super::super::FlagChange {
+            target: DestRef::default(),
+            from: MailFlags {
+                flagged: true,
+                ..MailFlags::default()
+            },
+            to: MailFlags {
+                seen: true,
+                ..MailFlags::default()
+            },
+        };
+        assert_eq!(
+            renamed_info("1.M1,S=5,W=5:2,FTa", &ch),
+            "1.M1,S=5,W=5:2,STa"
+        );
+        assert_eq!(renamed_info("1.M1", &ch), "1.M1:2,S");
     }
 
     #[test]

@@ -293,6 +293,63 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs, deep);
         Err(DestError::Unsupported("this target cannot verify".into()))
     }
+    /// `sync`: adds and removes system flags (`\Seen`, `\Answered`,
+    /// `\Flagged`, `\Draft`; never `\Deleted`) of messages the journal
+    /// placed in `mailbox`, leaving every other flag as it is. One answer
+    /// per change, in order: `true` when set, `false` when the message is
+    /// not there any more (or the mailbox's UIDVALIDITY changed). Targets
+    /// that cannot answer an error.
+    fn set_flags(&mut self, mailbox: &str, changes: &[FlagChange]) -> Result<Vec<bool>, DestError> {
+        let _ = (mailbox, changes);
+        Err(DestError::Unsupported(
+            "this target cannot change flags".into(),
+        ))
+    }
+
+    /// `sync`: moves the message the journal placed at `r` in `from` to
+    /// mailbox `to` (a message moved between folders in Kerio), only when
+    /// the target still holds that very copy. Where it is now, or `None`
+    /// when it was not moved (then it is uploaded as a new message). The
+    /// default moves nothing.
+    fn move_message(
+        &mut self,
+        from: &str,
+        r: &DestRef,
+        size: Option<u64>,
+        to: &str,
+    ) -> Result<Option<DestRef>, DestError> {
+        let _ = (from, r, size, to);
+        Ok(None)
+    }
+
+    /// The system flags the target has for messages the journal placed in
+    /// `mailbox`, one answer per reference (`None`: not found, or the
+    /// target cannot tell), for `verify`. The default tells nothing.
+    fn stored_flags(
+        &mut self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<Option<MailFlags>>, DestError> {
+        let _ = mailbox;
+        Ok(vec![None; refs.len()])
+    }
+
+    /// `sync --propagate-deletes`: removes messages the journal placed in
+    /// `mailbox` (each by its reference and the size sent), and only when
+    /// the target still holds that very copy (IMAP: the journaled
+    /// UIDVALIDITY and UID, the stored size). One answer per reference:
+    /// `true` when removed. Targets that cannot answer an error.
+    fn remove(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        let _ = (mailbox, refs);
+        Err(DestError::Unsupported(
+            "this target cannot remove messages".into(),
+        ))
+    }
+
     /// Of messages found present (by their reference and the size sent),
     /// those the target stores with another size: (index into `refs`,
     /// why). Targets that cannot tell say nothing.
@@ -303,6 +360,36 @@ pub trait DestSession: Planner {
     ) -> Result<Vec<(usize, String)>, DestError> {
         let _ = (mailbox, refs);
         Ok(Vec::new())
+    }
+}
+
+/// A flag change `sync` asks for: the message the journal placed (its
+/// reference), the system flags the journal says it has, and the source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub target: DestRef,
+    pub from: MailFlags,
+    pub to: MailFlags,
+}
+
+impl FlagChange {
+    /// The flags to add and the flags to remove.
+    pub fn delta(&self) -> (MailFlags, MailFlags) {
+        let (f, t) = (self.from, self.to);
+        (
+            MailFlags {
+                seen: t.seen && !f.seen,
+                answered: t.answered && !f.answered,
+                flagged: t.flagged && !f.flagged,
+                draft: t.draft && !f.draft,
+            },
+            MailFlags {
+                seen: f.seen && !t.seen,
+                answered: f.answered && !t.answered,
+                flagged: f.flagged && !t.flagged,
+                draft: f.draft && !t.draft,
+            },
+        )
     }
 }
 

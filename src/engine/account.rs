@@ -49,9 +49,19 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         account,
         session: None,
         fatal: None,
+        moved: Default::default(),
     };
-    for folder in walk {
-        a.folder(&folder);
+    if run.opts.sync {
+        // Moves need every folder's view first.
+        let folders: Vec<Folder> = walk.collect();
+        a.moves(&folders);
+        for folder in &folders {
+            a.folder(folder);
+        }
+    } else {
+        for folder in walk {
+            a.folder(&folder);
+        }
     }
     a.finish()
 }
@@ -74,9 +84,33 @@ struct AccountRun<'a> {
     /// Opened for the first folder to migrate.
     session: Option<Session>,
     fatal: Option<String>,
+    /// `--sync`: messages moved into each folder (source path).
+    moved: std::collections::HashMap<String, u64>,
 }
 
 impl AccountRun<'_> {
+    /// `--sync`: carries the account's moves between folders (see
+    /// `engine::moves`) before the folders are migrated.
+    fn moves(&mut self, folders: &[Folder]) {
+        if self.run.halted() {
+            return;
+        }
+        let (run, account, rep) = (self.run, self.account, &mut self.rep);
+        let Session::Open(session) = self
+            .session
+            .get_or_insert_with(|| open_session(run, account, rep))
+        else {
+            return;
+        };
+        match super::moves::carry(run, &account.id(), session.as_mut(), folders) {
+            Ok(m) => self.moved = m,
+            Err(e) => self
+                .rep
+                .notes
+                .push(format!("moves between folders not carried: {e}")),
+        }
+    }
+
     /// Lists, or migrates, one folder.
     fn folder(&mut self, folder: &Folder) {
         if folder.kind() != FolderKind::Mail {
@@ -99,6 +133,12 @@ impl AccountRun<'_> {
         fr.counts.expected = folder.items.len() as u64;
         self.progress.add_total(fr.counts.expected);
         self.mail_folder(folder, &mut fr);
+        if let Some(n) = self.moved.get(&folder.path).copied() {
+            fr.sync.get_or_insert_with(Default::default).moved_in += n;
+            fr.notes.push(format!(
+                "{n} messages moved here in Kerio were moved on the target, not uploaded again"
+            ));
+        }
         fr.attach_paths(folder);
         self.rep.folders.push(fr);
     }

@@ -81,7 +81,23 @@ impl FolderJob<'_> {
                 return Err(e);
             }
         };
-        let work = self.work(&start, &mut ledger);
+        let mut present = Vec::new();
+        let work = self.work(&start, &mut ledger, &mut present);
+        if self.run.opts.sync {
+            let job = super::sync::SyncJob {
+                journal: self.run.journal,
+                account: self.account,
+                folder: self.folder,
+                mailbox: self.mailbox,
+                propagate_deletes: self.run.opts.propagate_deletes,
+            };
+            if let Err(e) = job.run(session, &start.done, &present, &mut ledger) {
+                for w in &work {
+                    ledger.skip(&w.item.id, reason::JOURNAL_ERROR);
+                }
+                return Err(e);
+            }
+        }
         if work.is_empty() {
             return ledger.finish();
         }
@@ -131,22 +147,50 @@ impl FolderJob<'_> {
     }
 
     /// Stats every item, decides its fate, settles all but those to read.
-    fn work(&self, start: &Start, ledger: &mut Ledger<'_>) -> Vec<Work<'_>> {
+    /// Items known present are added to `present` (for `--sync`).
+    fn work<'s>(
+        &'s self,
+        start: &Start,
+        ledger: &mut Ledger<'_>,
+        present: &mut Vec<&'s crate::source::Item>,
+    ) -> Vec<Work<'s>> {
         let known = Known {
             done: &start.done,
             in_doubt: &start.in_doubt,
         };
         let candidates = self.candidates();
         let mut work = Vec::new();
+        let mut settling = 0u64;
         for (item, verdict) in worklist::work_list(candidates, known, self.run.opts.skip_deleted) {
             match verdict {
                 Verdict::Skip(why) => ledger.skip(&item.id, why),
                 Verdict::Fail(why) => ledger.fail(&item.id, why),
-                Verdict::Present => ledger.present(),
+                Verdict::Present => {
+                    present.push(item);
+                    ledger.present();
+                }
+                Verdict::Read(stat) if self.settling(stat.mtime) => {
+                    settling += 1;
+                    ledger.skip(&item.id, reason::SETTLING);
+                }
                 Verdict::Read(stat) => work.push(Work { item, stat }),
             }
         }
+        if settling > 0 {
+            ledger.sync_counts().settling += settling;
+            ledger.note(format!(
+                "{settling} items modified in the last {} seconds are settling: left for the next run",
+                self.run.opts.settle
+            ));
+        }
         work
+    }
+
+    /// `--settle`: the file was modified within the window before the run
+    /// started (or after it: a clock ahead), so Kerio may still be writing it.
+    fn settling(&self, mtime: Option<i64>) -> bool {
+        let settle = self.run.opts.settle;
+        settle > 0 && mtime.is_some_and(|m| m > self.run.now - settle as i64)
     }
 
     /// The facts the work list decides on: index flags and file stats.

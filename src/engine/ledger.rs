@@ -64,6 +64,7 @@ struct InFlight {
     size: u64,
     internal_date: i64,
     message_id: Option<String>,
+    flags: crate::model::MailFlags,
 }
 
 /// How a session's stream ended, for the items it did not finish.
@@ -154,6 +155,11 @@ impl<'a> Ledger<'a> {
     }
 
     /// Already present: the journal has it with the same size and mtime.
+    /// The folder's `--sync` counts.
+    pub fn sync_counts(&mut self) -> &mut crate::report::SyncCounts {
+        self.report.sync.get_or_insert_with(Default::default)
+    }
+
     pub fn present(&mut self) {
         self.report.counts.already_present += 1;
         self.progress.record(Outcome::Present, 1);
@@ -208,6 +214,7 @@ impl<'a> Ledger<'a> {
                 size: outgoing.message.bytes.len() as u64,
                 internal_date: outgoing.internal_date.timestamp(),
                 message_id: outgoing.message.message_id.clone(),
+                flags: outgoing.flags,
             },
         );
         outgoing
@@ -277,15 +284,15 @@ impl<'a> Ledger<'a> {
             size: f.map(|f| f.size),
             internal_date: f.map(|f| f.internal_date),
             message_id: f.and_then(|f| f.message_id.clone()),
+            flags: f.map(|f| f.flags),
             ..self.row(item, hash, f.map_or(UNKNOWN_SRC, |f| f.src))
         }
     }
 
     fn delivered(&mut self, d: Delivery) {
-        let src = self
-            .in_flight
-            .remove(&d.item_id)
-            .map_or(UNKNOWN_SRC, |f| f.src);
+        let flight = self.in_flight.remove(&d.item_id);
+        let flags = flight.as_ref().map(|f| f.flags);
+        let src = flight.map_or(UNKNOWN_SRC, |f| f.src);
         let Delivery {
             item_id,
             hash,
@@ -302,6 +309,7 @@ impl<'a> Ledger<'a> {
             size: Some(size),
             internal_date: Some(internal_date.timestamp()),
             message_id,
+            flags,
             ..base
         };
         match result {

@@ -26,9 +26,11 @@
 mod account;
 mod folder;
 mod ledger;
+mod moves;
 mod producer;
 mod reason;
 mod reconcile;
+mod sync;
 pub mod worklist;
 
 #[cfg(test)]
@@ -68,6 +70,15 @@ pub struct MigrateOptions {
     /// Items larger than this many bytes are not read: each fails with
     /// its size ([`DEFAULT_MAX_MESSAGE_SIZE`] by default).
     pub max_message_size: u64,
+    /// `--sync`: also carry flag changes of known items to the target and
+    /// report items deleted at the source (see `engine::sync`).
+    pub sync: bool,
+    /// `--settle`: a file modified less than this many seconds before the
+    /// run started is left for the next run (0: none is).
+    pub settle: u64,
+    /// `--propagate-deletes` (with `sync`): remove from the target the
+    /// messages this tool put there whose source item is gone.
+    pub propagate_deletes: bool,
 }
 
 /// The default `--max-message-size`: 256 MiB, seven times Gmail's 35 MB
@@ -87,6 +98,9 @@ impl Default for MigrateOptions {
             parallel_accounts: 2,
             max_rate: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            sync: false,
+            settle: 0,
+            propagate_deletes: false,
         }
     }
 }

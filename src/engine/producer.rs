@@ -318,6 +318,7 @@ mod tests {
                 mailbox: "INBOX".into(),
                 target: DestRef::default(),
                 size: None,
+                flags: None,
             }],
         )]
         .into();

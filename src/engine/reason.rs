@@ -135,3 +135,7 @@ pub(super) fn taken_over(rows: usize, from: &str) -> String {
         "{rows} journal row(s) of this folder recorded under {from} taken over: the same login and server (the URL is only a hint), the mailbox's UIDVALIDITY unchanged"
     )
 }
+
+/// `--settle`: modified too recently to be sure Kerio finished writing it.
+pub(super) const SETTLING: &str =
+    "settling: modified within the --settle window (Kerio may still be writing it); left for the next run";

@@ -124,6 +124,7 @@ fn done_row(place: PendingPlace<'_>, p: PendingItem, r: DestRef) -> ItemRow {
         hash: p.hash,
         mailbox: p.mailbox,
         message_id: p.message_id,
+        flags: None,
     }
 }
 

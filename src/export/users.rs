@@ -458,31 +458,7 @@ pub enum Format {
     Json,
 }
 
-/// One CSV field, quoted when needed (RFC 4180).
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// The characters a spreadsheet reads as the start of a formula (OWASP's
-/// CSV-injection list): `=`, `+`, `-`, `@`, TAB and CR.
-pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// One CSV field for a file meant for spreadsheets: a value that starts
-/// like a formula (`=HYPERLINK(…)`, `=cmd|…`) gets a leading `'`, so that
-/// Excel, LibreOffice and Sheets show it as text instead of running it;
-/// then quoted as [`csv_field`] does. `--accounts` strips that `'` again
-/// when it reads the file back.
-pub fn spreadsheet_field(s: &str) -> String {
-    if s.starts_with(FORMULA_STARTS) {
-        csv_field(&format!("'{s}"))
-    } else {
-        csv_field(s)
-    }
-}
+pub use crate::text::{csv_field, spreadsheet_field, FORMULA_STARTS};
 
 fn spreadsheet_row(fields: &[&str]) -> String {
     let mut s = fields

@@ -27,4 +27,5 @@ mod run_safety;
 mod sample_store;
 mod shards;
 mod stores;
+mod sync;
 mod verify;

@@ -581,6 +581,163 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn set_flags(
+        &mut self,
+        mailbox: &str,
+        changes: &[crate::dest::FlagChange],
+    ) -> Result<Vec<bool>, DestError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            let uv = c.select(mailbox)?.uid_validity;
+            // The same delta for many messages: one UID STORE for them all.
+            let mut groups: Vec<(crate::model::MailFlags, bool, Vec<u32>)> = Vec::new();
+            let mut answers = Vec::with_capacity(changes.len());
+            for ch in changes {
+                let ok = ch.target.uid.is_some() && ch.target.uid_validity == uv;
+                answers.push(ok);
+                let Some(uid) = ch.target.uid.filter(|_| ok) else {
+                    continue;
+                };
+                let (add, remove) = ch.delta();
+                for (flags, is_add) in [(add, true), (remove, false)] {
+                    if flags == crate::model::MailFlags::default() {
+                        continue;
+                    }
+                    match groups.iter_mut().find(|g| g.0 == flags && g.1 == is_add) {
+                        Some(g) => g.2.push(uid),
+                        None => groups.push((flags, is_add, vec![uid])),
+                    }
+                }
+            }
+            for (flags, add, uids) in &groups {
+                c.uid_store_flags(uids, *add, *flags)?;
+            }
+            // Leave read-write mode without CLOSE (which would expunge
+            // what someone else marked \Deleted): EXAMINE, then unselect.
+            let _ = c.examine(mailbox);
+            let _ = c.unselect();
+            Ok(answers)
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    fn move_message(
+        &mut self,
+        from: &str,
+        r: &DestRef,
+        size: Option<u64>,
+        to: &str,
+    ) -> Result<Option<DestRef>, DestError> {
+        let Some(uid) = r.uid else {
+            return Ok(None);
+        };
+        let result = self.with_control(|c| {
+            if !c.capabilities().uidplus {
+                return Ok(None);
+            }
+            let uv = c.select(from)?.uid_validity;
+            let ours = r.uid_validity.is_some() && r.uid_validity == uv && {
+                let stored = c.uid_sizes_dates(&[uid])?;
+                stored
+                    .first()
+                    .is_some_and(|(u, s, _)| *u == uid && size.is_none_or(|want| *s == want))
+            };
+            let moved = if ours { c.uid_move(uid, to)? } else { None };
+            let _ = c.examine(from);
+            let _ = c.unselect();
+            Ok(moved.map(|(uv, u)| DestRef::imap(Some(uv), Some(u))))
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    fn stored_flags(
+        &mut self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<Option<crate::model::MailFlags>>, DestError> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            let uv = c.examine(mailbox)?.uid_validity;
+            let uids: Vec<u32> = refs
+                .iter()
+                .filter(|r| r.uid_validity == uv)
+                .filter_map(|r| r.uid)
+                .collect();
+            let found: HashMap<u32, crate::model::MailFlags> =
+                c.uid_flags(&uids)?.into_iter().collect();
+            let _ = c.unselect();
+            Ok(refs
+                .iter()
+                .map(|r| {
+                    r.uid
+                        .filter(|_| r.uid_validity == uv)
+                        .and_then(|u| found.get(&u).copied())
+                })
+                .collect())
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    fn remove(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            if !c.capabilities().uidplus {
+                // Without UID EXPUNGE, EXPUNGE would take every message
+                // anyone marked \Deleted: nothing is removed.
+                return Ok(None);
+            }
+            let uv = c.select(mailbox)?.uid_validity;
+            let ours: Vec<u32> = refs
+                .iter()
+                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
+                .filter_map(|(r, _)| r.uid)
+                .collect();
+            let stored: HashMap<u32, u64> = c
+                .uid_sizes_dates(&ours)?
+                .into_iter()
+                .map(|(u, s, _)| (u, s))
+                .collect();
+            // The very copy we put there: same UIDVALIDITY and UID, and the
+            // size sent where the journal has it.
+            let answers: Vec<bool> = refs
+                .iter()
+                .map(|(r, size)| {
+                    r.uid_validity.is_some()
+                        && r.uid_validity == uv
+                        && r.uid
+                            .and_then(|u| stored.get(&u))
+                            .is_some_and(|s| size.is_none_or(|want| *s == want))
+                })
+                .collect();
+            let doomed: Vec<u32> = refs
+                .iter()
+                .zip(&answers)
+                .filter(|(_, ok)| **ok)
+                .filter_map(|((r, _), _)| r.uid)
+                .collect();
+            let done = c.uid_delete(&doomed);
+            let _ = c.examine(mailbox);
+            let _ = c.unselect();
+            done.map(|()| Some(answers))
+        });
+        match result.map_err(|e| self.err(e))? {
+            Some(a) => Ok(a),
+            None => Err(DestError::Unsupported(
+                "the server has no UIDPLUS (UID EXPUNGE): nothing removed".into(),
+            )),
+        }
+    }
+
     fn extras(
         &mut self,
         mailbox: &str,

@@ -1,0 +1,166 @@
+//! `migrate --sync`: what changed at the source since the journaled state,
+//! for the items the journal says are on the target. Flags changed in
+//! Kerio are set on the target (only the four system flags, never
+//! `\Deleted`; the delta only, so what someone changed on the target in
+//! the other flags stays); items deleted at the source are counted and
+//! reported, and removed only with `--propagate-deletes` (then only the
+//! copies this tool put there: the journaled UIDVALIDITY, UID and size
+//! still match). New items go through the normal migration.
+
+use super::ledger::Ledger;
+use super::reason;
+use super::worklist::DoneRows;
+use crate::dest::{DestSession, FlagChange};
+use crate::journal::{Journal, JournalError};
+use crate::message::ContentHash;
+use crate::model::MailFlags;
+use crate::source::{Folder, Item};
+use std::collections::HashSet;
+
+/// One folder's sync pass.
+pub(super) struct SyncJob<'a> {
+    pub journal: &'a Journal,
+    pub account: &'a str,
+    pub folder: &'a Folder,
+    pub mailbox: &'a str,
+    pub propagate_deletes: bool,
+}
+
+impl SyncJob<'_> {
+    /// Compares `present` (items the journal has, same file) with their
+    /// journaled flags, sets the changes on the target, records them, and
+    /// counts the journaled items the source no longer has.
+    pub fn run(
+        &self,
+        session: &mut dyn DestSession,
+        done: &DoneRows,
+        present: &[&Item],
+        ledger: &mut Ledger<'_>,
+    ) -> Result<(), JournalError> {
+        let mut changes: Vec<FlagChange> = Vec::new();
+        let mut rows: Vec<(String, ContentHash, MailFlags)> = Vec::new();
+        let mut baseline: Vec<(String, ContentHash, MailFlags)> = Vec::new();
+        for item in present {
+            let Some(d) = done.get(&item.id).and_then(|v| v.last()) else {
+                continue;
+            };
+            let want = item.flags();
+            match d.flags {
+                None => baseline.push((item.id.clone(), d.hash, want)),
+                Some(had) if had != want => {
+                    changes.push(FlagChange {
+                        target: d.target.clone(),
+                        from: had,
+                        to: want,
+                    });
+                    rows.push((item.id.clone(), d.hash, want));
+                }
+                Some(_) => {}
+            }
+        }
+        self.journal
+            .record_flags(self.account, &self.folder.path, &baseline)?;
+        ledger.sync_counts().flags_baselined += baseline.len() as u64;
+        if !changes.is_empty() {
+            match session.set_flags(self.mailbox, &changes) {
+                Ok(answers) => {
+                    let (set, gone): (Vec<_>, Vec<_>) = rows
+                        .into_iter()
+                        .zip(answers.iter().copied().chain(std::iter::repeat(false)))
+                        .partition(|(_, ok)| *ok);
+                    let set: Vec<_> = set.into_iter().map(|(r, _)| r).collect();
+                    self.journal
+                        .record_flags(self.account, &self.folder.path, &set)?;
+                    let c = ledger.sync_counts();
+                    c.flags_set += set.len() as u64;
+                    c.flags_not_found += gone.len() as u64;
+                }
+                Err(e) => ledger.note(format!(
+                    "flags of {} messages not changed: {}",
+                    changes.len(),
+                    reason::dest_error(e)
+                )),
+            }
+        }
+        let ids: HashSet<&str> = self.folder.items.iter().map(|i| i.id.as_str()).collect();
+        let gone_ids: Vec<&String> = done.keys().filter(|k| !ids.contains(k.as_str())).collect();
+        let mut gone = gone_ids.len() as u64;
+        if self.propagate_deletes && gone > 0 {
+            gone -= self.remove(session, done, &gone_ids, ledger)?;
+        }
+        let c = *ledger.sync_counts();
+        if c.flags_set > 0 {
+            ledger.note(format!(
+                "{} messages got the flags they have now at the source",
+                c.flags_set
+            ));
+        }
+        if c.flags_not_found > 0 {
+            ledger.note(format!(
+                "{} messages whose flags changed at the source are not on the target any more",
+                c.flags_not_found
+            ));
+        }
+        if gone > 0 {
+            ledger.sync_counts().deleted_at_source = gone;
+            ledger.note(format!(
+                "{gone} messages deleted at the source since the last run are still on the target"
+            ));
+        }
+        Ok(())
+    }
+
+    /// `--propagate-deletes`: removes the gone items' copies from the
+    /// target and forgets their rows; returns how many were removed. A
+    /// folder with no items at all at the source is left alone (an
+    /// unreadable directory must not empty a mailbox).
+    fn remove(
+        &self,
+        session: &mut dyn DestSession,
+        done: &DoneRows,
+        gone: &[&String],
+        ledger: &mut Ledger<'_>,
+    ) -> Result<u64, JournalError> {
+        if self.folder.items.is_empty() {
+            ledger.note(
+                "the folder has no items at the source: nothing removed from the target (--propagate-deletes)".into(),
+            );
+            return Ok(0);
+        }
+        let mut rows: Vec<(String, ContentHash)> = Vec::new();
+        let mut refs = Vec::new();
+        for id in gone {
+            for d in done.get(*id).into_iter().flatten() {
+                rows.push(((*id).clone(), d.hash));
+                refs.push((d.target.clone(), d.size));
+            }
+        }
+        let answers = match session.remove(self.mailbox, &refs) {
+            Ok(a) => a,
+            Err(e) => {
+                ledger.note(format!(
+                    "messages deleted at the source not removed: {}",
+                    reason::dest_error(e)
+                ));
+                return Ok(0);
+            }
+        };
+        let removed: Vec<(String, ContentHash)> = rows
+            .into_iter()
+            .zip(answers.iter().copied().chain(std::iter::repeat(false)))
+            .filter(|(_, ok)| *ok)
+            .map(|(r, _)| r)
+            .collect();
+        self.journal
+            .forget_done(self.account, &self.folder.path, &removed)?;
+        let items: HashSet<&str> = removed.iter().map(|(i, _)| i.as_str()).collect();
+        let n = items.len() as u64;
+        if n > 0 {
+            ledger.sync_counts().deleted_on_target += n;
+            ledger.note(format!(
+                "{n} messages deleted at the source since the last run were removed from the target"
+            ));
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,677 @@
+//! Cutover against a private Dovecot: `verify` names every missing or
+//! different message (source file, folder, Subject, Message-ID, Date) on
+//! stdout, in `--report` and in `--csv` with formula cells neutralised;
+//! `migrate --sync` carries flag changes, adds new items, only reports
+//! deletions, and leaves a file still being written (`--settle`) for the
+//! next run; a SIGKILL during a sync and a rerun end exact.
+
+use crate::support::dovecot::Dovecot;
+use crate::support::imap::Imap;
+use crate::support::store::{index_line, StoreBuilder};
+use crate::support::*;
+use std::fs;
+use std::path::Path;
+
+const ACCOUNT: &str = "bob@example.com";
+
+fn dovecot() -> Dovecot {
+    Dovecot::start(&[("USERS", "bob"), ("MAIL_FORMAT", "mdbox")])
+}
+
+fn login() -> Vec<&'static str> {
+    vec![
+        "--tls",
+        "none",
+        "--account",
+        ACCOUNT,
+        "--user",
+        "bob",
+        "--password-env",
+        "PW",
+    ]
+}
+
+fn message(i: usize, subject: &str) -> String {
+    format!(
+        "From: x@gen.test\nTo: {ACCOUNT}\nSubject: {subject}\nMessage-ID: <{i}.sync@gen.test>\nDate: Mon, 1 Jan 2018 10:{i:02}:00 +0000\n\nbody {i}\n"
+    )
+}
+
+/// Bob's INBOX with `n` messages (item `i` with `flags(i)`), mtimes in the
+/// past so that nothing is settling.
+fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> StoreBuilder {
+    let store = StoreBuilder::new(&dir.join("kerio"));
+    let items = store.messages(ACCOUNT, "INBOX", n, |i| message(i, &format!("message {i}")));
+    let lines: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (id, size))| {
+            index_line(
+                id,
+                flags(i),
+                *size,
+                0x5a4a0000,
+                0x5a4a0000 + i as i64,
+                0x5a4a0000,
+            )
+        })
+        .collect();
+    store.index(ACCOUNT, "INBOX", &lines);
+    store
+}
+
+/// Sets the file's mtime an hour back: written before the `--settle`
+/// window.
+fn backdate(path: &Path) {
+    let t = filetime::FileTime::from_unix_time(chrono::Utc::now().timestamp() - 3600, 0);
+    filetime::set_file_mtime(path, t).expect("mtime");
+}
+
+fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
+    Run::new(command)
+        .arg(store)
+        .args(["--to", to])
+        .state(&dir.join("journal.sqlite"))
+        .args(login())
+        .env("PW", "secret")
+}
+
+#[test]
+fn verify_names_every_missing_message_on_stdout_in_the_report_and_the_csv() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 4, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+
+    // The server loses the first message; a new one reaches the store
+    // after the run, with a Subject a spreadsheet would run.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let first = c.fetch_all("INBOX").first().expect("a message").uid;
+    let (_, s) = c.cmd("SELECT INBOX");
+    assert!(s.starts_with("OK"), "{s}");
+    let (_, s) = c.cmd(&format!("UID STORE {first} +FLAGS (\\Deleted)"));
+    assert!(s.starts_with("OK"), "{s}");
+    let (_, s) = c.cmd("EXPUNGE");
+    assert!(s.starts_with("OK"), "{s}");
+    let late = message(9, "=HYPERLINK(\"http://evil\")");
+    let late_path = st.item(ACCOUNT, "INBOX", "00000009", late.as_bytes());
+
+    let report = tmp.path().join("verify.json");
+    let csv = tmp.path().join("verify.csv");
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--report")
+        .arg(&report)
+        .arg("--csv")
+        .arg(&csv)
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    let first_path = st.folder_dir(ACCOUNT, "INBOX").join("#msgs/00000001.eml");
+    for (path, id) in [
+        (&first_path, "<0.sync@gen.test>"),
+        (&late_path, "<9.sync@gen.test>"),
+    ] {
+        let p = path.display().to_string();
+        assert!(o.stdout.contains(&p), "{p} not named:\n{}", o.stdout);
+        assert!(o.stdout.contains(id), "{id} not named:\n{}", o.stdout);
+    }
+    assert!(
+        o.stdout.contains("Date: Mon, 1 Jan 2018 10:00:00 +0000"),
+        "{}",
+        o.stdout
+    );
+
+    let v = json(&report);
+    assert_eq!(v["totals"]["missing_on_target"], 1, "{v}");
+    assert_eq!(v["totals"]["not_migrated"], 1, "{v}");
+    let named = v["accounts"][0]["folders"][0]["named"]
+        .as_array()
+        .expect("named");
+    assert_eq!(named.len(), 2, "{v}");
+    assert_eq!(named[0]["problem"], "missing_on_target");
+    assert_eq!(named[0]["path"], first_path.display().to_string());
+    assert_eq!(named[0]["subject"], "message 0");
+    assert_eq!(named[0]["message_id"], "<0.sync@gen.test>");
+    assert_eq!(named[1]["problem"], "not_migrated");
+    assert_eq!(named[1]["subject"], "=HYPERLINK(\"http://evil\")");
+
+    let text = fs::read_to_string(&csv).expect("csv");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("account,folder,mailbox,problem,item,path,subject"));
+    assert!(
+        lines[1].contains("missing on target") && lines[1].contains("message 0"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "formula not neutralised: {text}"
+    );
+}
+
+/// The INBOX on the server: (Message-ID number, system flags sorted) per
+/// message, sorted.
+fn server_state(dc: &Dovecot) -> Vec<(usize, Vec<String>)> {
+    mailbox_state(dc, "INBOX")
+}
+
+fn mailbox_state(dc: &Dovecot, mailbox: &str) -> Vec<(usize, Vec<String>)> {
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let mut v: Vec<(usize, Vec<String>)> = c
+        .fetch_all(mailbox)
+        .into_iter()
+        .map(|m| {
+            let text = String::from_utf8_lossy(&m.body);
+            let n = text
+                .split("Message-ID: <")
+                .nth(1)
+                .and_then(|r| r.split('.').next())
+                .and_then(|n| n.parse().ok())
+                .expect("a generated Message-ID");
+            let mut flags: Vec<String> = m
+                .flags
+                .into_iter()
+                .filter(|f| {
+                    ["\\Seen", "\\Answered", "\\Flagged", "\\Draft", "\\Deleted"]
+                        .contains(&f.as_str())
+                })
+                .collect();
+            flags.sort();
+            (n, flags)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn flags(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn inbox_report(report: &serde_json::Value) -> &serde_json::Value {
+    &report["accounts"][0]["folders"][0]
+}
+
+#[test]
+fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    // seen, none, flagged, none, answered+seen, draft
+    let initial = [0x1, 0x0, 0x4, 0x0, 0x3, 0x10];
+    let st = store(tmp.path(), 6, |i| initial[i]);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&["\\Seen"])),
+            (1, flags(&[])),
+            (2, flags(&["\\Flagged"])),
+            (3, flags(&[])),
+            (4, flags(&["\\Answered", "\\Seen"])),
+            (5, flags(&["\\Draft"])),
+        ]
+    );
+
+    // In Kerio: 0 marked unread, 1 read and flagged, 5 no longer a draft
+    // but answered; 4 deleted; a new message 6 (read).
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000005.eml")).expect("rm");
+    let new = message(6, "message 6");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000007", new.as_bytes()));
+    let changed = [0x0, 0x5, 0x4, 0x0, 0, 0x2];
+    let mut lines: Vec<String> = (0..6)
+        .filter(|i| *i != 4)
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(
+                &id,
+                changed[i],
+                size as usize,
+                0x5a4a0000,
+                0x5a4a0000 + i as i64,
+                0x5a4a0000,
+            )
+        })
+        .collect();
+    lines.push(index_line(
+        "00000007",
+        0x1,
+        new.len(),
+        0x5a4a0000,
+        0x5a4a0010,
+        0x5a4a0000,
+    ));
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    // verify sees the flags the target still has to get, by name.
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    let v = o.stdout_json();
+    assert_eq!(v["totals"]["flags_differ"], 3, "{v}");
+    let named = v["accounts"][0]["folders"][0]["named"]
+        .as_array()
+        .expect("named")
+        .clone();
+    let differ: Vec<&str> = named
+        .iter()
+        .filter(|n| n["problem"] == "flags_differ")
+        .filter_map(|n| n["message_id"].as_str())
+        .collect();
+    assert_eq!(
+        differ,
+        [
+            "<0.sync@gen.test>",
+            "<1.sync@gen.test>",
+            "<5.sync@gen.test>"
+        ]
+    );
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["flags_set"], 3, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 1, "{f}");
+    assert!(
+        o.stdout.contains(
+            "1 messages deleted at the source since the last run are still on the target"
+        ),
+        "{}",
+        o.stdout
+    );
+    // Exactly the source's flags; the deleted message is still there,
+    // untouched; nothing twice, nothing \Deleted.
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&[])),
+            (1, flags(&["\\Flagged", "\\Seen"])),
+            (2, flags(&["\\Flagged"])),
+            (3, flags(&[])),
+            (4, flags(&["\\Answered", "\\Seen"])),
+            (5, flags(&["\\Answered"])),
+            (6, flags(&["\\Seen"])),
+        ]
+    );
+
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    let v = o.stdout_json();
+    assert_eq!(v["totals"]["flags_differ"], 0, "{v}");
+    assert_eq!(o.code, 0, "{v}");
+
+    // A second sync has nothing to do.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 0, "{f}");
+    assert_eq!(f["sync"]["flags_set"], 0, "{f}");
+    assert_eq!(server_state(&dc).len(), 7);
+}
+
+#[test]
+fn a_file_being_written_is_left_for_the_next_sync() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Kerio is writing message 3 right now (its file is fresh); 4 arrived
+    // an hour ago.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let fresh = message(3, "message 3");
+    let fresh_path = st.item(ACCOUNT, "INBOX", "00000004", fresh.as_bytes());
+    let old = message(4, "message 4");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000005", old.as_bytes()));
+    let mut lines: Vec<String> = (0..3)
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    lines.push(index_line(
+        "00000004",
+        0,
+        fresh.len(),
+        0x5a4a0000,
+        0x5a4a0000,
+        0x5a4a0000,
+    ));
+    lines.push(index_line(
+        "00000005",
+        0,
+        old.len(),
+        0x5a4a0000,
+        0x5a4a0000,
+        0x5a4a0000,
+    ));
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "settling is no failure: {o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["settling"], 1, "{f}");
+    assert!(o.stdout.contains("settling"), "{}", o.stdout);
+    let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(ids, vec![0, 1, 2, 4]);
+
+    // Once written (a minute later), the next sync takes it.
+    backdate(&fresh_path);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["settling"], 0, "{f}");
+    let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4], "each message once");
+}
+
+#[test]
+fn propagate_deletes_removes_only_what_the_tool_put_there() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 4, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Someone else's message in the same mailbox, marked \Deleted by its
+    // owner but not expunged: UID EXPUNGE of our UIDs must not take it.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let theirs = message(50, "not ours");
+    let theirs = theirs.replace('\n', "\r\n");
+    let (_, s) = c.cmd(&format!(
+        "APPEND INBOX (\\Deleted) {{{}+}}\r\n{theirs}",
+        theirs.len()
+    ));
+    assert!(s.starts_with("OK"), "{s}");
+    drop(c);
+    // Kerio: message 1 (item 2) deleted.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = [0usize, 2, 3]
+        .iter()
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&[])),
+            (2, flags(&[])),
+            (3, flags(&[])),
+            (50, flags(&["\\Deleted"])),
+        ]
+    );
+    // Its journal row is gone: a rerun removes nothing more.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(inbox_report(&o.report)["sync"]["deleted_on_target"], 0);
+    assert_eq!(server_state(&dc).len(), 4);
+    // Without --sync it is refused.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--propagate-deletes")
+        .run();
+    assert_eq!(o.code, 2, "{o}");
+}
+
+/// Bob's INBOX in a Maildir target: (Message-ID number, `:2,` info) per
+/// file, sorted.
+fn maildir_state(out: &Path) -> Vec<(usize, String)> {
+    let mut v: Vec<(usize, String)> = maildir_messages(&out.join(ACCOUNT))
+        .into_values()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = fs::read_to_string(&path).expect("message");
+            let n = text
+                .split("Message-ID: <")
+                .nth(1)
+                .and_then(|r| r.split('.').next())
+                .and_then(|n| n.parse().ok())
+                .expect("a generated Message-ID");
+            let info = name.split(":2,").nth(1).unwrap_or("").to_string();
+            (n, info)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sync_to_maildir_renames_the_info_and_propagates_deletes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("md");
+    let st = store(tmp.path(), 3, |i| [0x1, 0x0, 0x4][i]);
+    let o = Run::migrate_to_maildir(&st.install, &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        maildir_state(&out),
+        vec![(0, "S".into()), (1, "".into()), (2, "F".into())]
+    );
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000003.eml")).expect("rm");
+    let lines: Vec<String> = [(0usize, 0x2u32), (1, 0x11)]
+        .iter()
+        .map(|(i, f)| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, *f, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["sync"]["flags_set"], 2, "{f}");
+    assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
+    assert_eq!(maildir_state(&out), vec![(0, "R".into()), (1, "DS".into())]);
+}
+
+#[test]
+fn sigkill_during_sync_then_a_rerun_ends_exact() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let n = 200;
+    let st = store(tmp.path(), n, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Every message read in Kerio, and as many new ones arrived.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let mut lines = Vec::new();
+    for i in 0..2 * n {
+        let id = crate::support::store::item_id(i + 1);
+        if i >= n {
+            backdate(&st.item(
+                ACCOUNT,
+                "INBOX",
+                &id,
+                message(i, &format!("message {i}")).as_bytes(),
+            ));
+        }
+        let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+            .expect("item")
+            .len();
+        lines.push(index_line(
+            &id,
+            0x1,
+            size as usize,
+            0x5a4a0000,
+            0x5a4a0000,
+            0x5a4a0000,
+        ));
+    }
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let mut child = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--max-rate", "100", "--batch", "5"])
+        .spawn(std::process::Stdio::null());
+    let mut probe = Imap::login(dc.imap_port, "bob", "secret");
+    crate::support::run::wait_while_running(
+        &mut child,
+        std::time::Duration::from_secs(60),
+        "new messages arriving",
+        || probe.count("INBOX") as usize >= n + 40,
+    );
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let state = server_state(&dc);
+    let want: Vec<(usize, Vec<String>)> = (0..2 * n).map(|i| (i, flags(&["\\Seen"]))).collect();
+    assert_eq!(state, want, "every message once, with the source's flags");
+}
+
+#[test]
+fn a_message_moved_in_kerio_is_moved_on_the_target_not_uploaded_again() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let own = message(20, "already in Projects");
+    let own_size = own.len();
+    st.item(ACCOUNT, "Projects", "00000001", own.as_bytes());
+    st.index(
+        ACCOUNT,
+        "Projects",
+        &[index_line(
+            "00000001", 0, own_size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000,
+        )],
+    );
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // In Kerio, message 1 (INBOX item 2) moves to Projects (a new id
+    // there) and is read on the way.
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = [0usize, 2]
+        .iter()
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(inbox.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    backdate(&st.item(ACCOUNT, "Projects", "00000002", &bytes));
+    st.index(
+        ACCOUNT,
+        "Projects",
+        &[
+            index_line("00000001", 0, own_size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000),
+            index_line(
+                "00000002",
+                0x1,
+                bytes.len(),
+                0x5a4a0000,
+                0x5a4a0000,
+                0x5a4a0000,
+            ),
+        ],
+    );
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let folders = o.report["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .clone();
+    let by = |name: &str| {
+        folders
+            .iter()
+            .find(|f| f["folder"] == name)
+            .expect("folder")
+            .clone()
+    };
+    let (inbox_r, projects_r) = (by("INBOX"), by("Projects"));
+    assert_eq!(projects_r["sync"]["moved_in"], 1, "{projects_r}");
+    assert_eq!(
+        projects_r["counts"]["migrated"], 0,
+        "moved, not uploaded: {projects_r}"
+    );
+    assert_eq!(projects_r["sync"]["flags_set"], 1, "{projects_r}");
+    assert_eq!(inbox_r["sync"]["deleted_at_source"], 0, "{inbox_r}");
+    assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
+    assert_eq!(
+        mailbox_state(&dc, "Projects"),
+        vec![(1, flags(&["\\Seen"])), (20, flags(&[]))]
+    );
+    // verify agrees, and a rerun changes nothing.
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0);
+    assert_eq!(mailbox_state(&dc, "Projects").len(), 2);
+    assert_eq!(server_state(&dc).len(), 2);
+}
