@@ -187,10 +187,13 @@ impl FolderJob<'_> {
     }
 
     /// `--settle`: the file was modified within the window before the run
-    /// started (or after it: a clock ahead), so Kerio may still be writing it.
+    /// started (or as far after it: a clock slightly ahead), so Kerio may
+    /// still be writing it. A file dated further in the future (a restore,
+    /// a wrong clock) is not being written now: it is migrated, or it would
+    /// settle on every run.
     fn settling(&self, mtime: Option<i64>) -> bool {
-        let settle = self.run.opts.settle;
-        settle > 0 && mtime.is_some_and(|m| m > self.run.now - settle as i64)
+        let settle = self.run.opts.settle as i64;
+        settle > 0 && mtime.is_some_and(|m| m > self.run.now - settle && m <= self.run.now + settle)
     }
 
     /// The facts the work list decides on: index flags and file stats.

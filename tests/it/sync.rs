@@ -67,6 +67,13 @@ fn backdate(path: &Path) {
     filetime::set_file_mtime(path, t).expect("mtime");
 }
 
+/// Sets the file's mtime a day ahead: a restore or a wrong clock, not a
+/// file being written.
+fn postdate(path: &Path) {
+    let t = filetime::FileTime::from_unix_time(chrono::Utc::now().timestamp() + 86_400, 0);
+    filetime::set_file_mtime(path, t).expect("mtime");
+}
+
 fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
     Run::new(command)
         .arg(store)
@@ -341,6 +348,9 @@ fn a_file_being_written_is_left_for_the_next_sync() {
     let fresh_path = st.item(ACCOUNT, "INBOX", "00000004", fresh.as_bytes());
     let old = message(4, "message 4");
     backdate(&st.item(ACCOUNT, "INBOX", "00000005", old.as_bytes()));
+    // 5 is dated a day ahead: not being written, so not settling.
+    let ahead = message(5, "message 5");
+    postdate(&st.item(ACCOUNT, "INBOX", "00000006", ahead.as_bytes()));
     let mut lines: Vec<String> = (0..3)
         .map(|i| {
             let id = crate::support::store::item_id(i + 1);
@@ -366,6 +376,14 @@ fn a_file_being_written_is_left_for_the_next_sync() {
         0x5a4a0000,
         0x5a4a0000,
     ));
+    lines.push(index_line(
+        "00000006",
+        0,
+        ahead.len(),
+        0x5a4a0000,
+        0x5a4a0000,
+        0x5a4a0000,
+    ));
     st.index(ACCOUNT, "INBOX", &lines);
 
     let report = tmp.path().join("sync.json");
@@ -375,11 +393,11 @@ fn a_file_being_written_is_left_for_the_next_sync() {
         .run();
     assert_eq!(o.code, 0, "settling is no failure: {o}");
     let f = inbox_report(&o.report);
-    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["counts"]["migrated"], 2, "{f}");
     assert_eq!(f["sync"]["settling"], 1, "{f}");
     assert!(o.stdout.contains("settling"), "{}", o.stdout);
     let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(ids, vec![0, 1, 2, 4]);
+    assert_eq!(ids, vec![0, 1, 2, 4, 5]);
 
     // Once written (a minute later), the next sync takes it.
     backdate(&fresh_path);
@@ -392,7 +410,7 @@ fn a_file_being_written_is_left_for_the_next_sync() {
     assert_eq!(f["counts"]["migrated"], 1, "{f}");
     assert_eq!(f["sync"]["settling"], 0, "{f}");
     let ids: Vec<usize> = server_state(&dc).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(ids, vec![0, 1, 2, 3, 4], "each message once");
+    assert_eq!(ids, vec![0, 1, 2, 3, 4, 5], "each message once");
 }
 
 #[test]
