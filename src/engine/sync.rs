@@ -127,6 +127,16 @@ impl SyncJob<'_> {
             );
             return Ok(0);
         }
+        // A listing with problems (a subdirectory of #msgs that could not
+        // be read, an unreadable index) may have missed items that are
+        // still there: they must not look deleted.
+        if !self.folder.problems.is_empty() {
+            ledger.note(format!(
+                "the folder could not be read completely ({}): nothing removed from the target (--propagate-deletes)",
+                crate::text::sample(&self.folder.problems)
+            ));
+            return Ok(0);
+        }
         let mut rows: Vec<(String, ContentHash)> = Vec::new();
         let mut refs = Vec::new();
         for id in gone {
