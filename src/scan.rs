@@ -279,30 +279,28 @@ struct ItemFacts {
 /// the sizes of its mail items as the walk lists them (one `stat` per item,
 /// nothing read), whatever the selection. What `--shard` splits: it
 /// depends on the store (and the source options) alone, so every machine
-/// computes the same figures. An account that cannot be walked weighs 0, an
-/// item that cannot be stat'ed adds 0.
+/// computes the same figures. An account that cannot be walked is an
+/// error (a passing failure on one machine would give it another split);
+/// an item that cannot be stat'ed adds 0 (its size is unknown everywhere).
 pub fn account_weights(source: &dyn Source) -> Result<Vec<(String, u64)>, SourceError> {
     let list = source.accounts()?;
-    Ok(list
-        .accounts
+    list.accounts
         .par_iter()
         .map(|account| {
-            let bytes = match source.walk(account) {
-                Ok(walk) => walk
-                    .map(|folder| {
-                        folder
-                            .items
-                            .par_iter()
-                            .filter(|i| i.is_mail())
-                            .map(|i| i.stat().map(|s| s.size).unwrap_or(0))
-                            .sum::<u64>()
-                    })
-                    .sum(),
-                Err(_) => 0,
-            };
-            (account.id(), bytes)
+            let bytes = source
+                .walk(account)?
+                .map(|folder| {
+                    folder
+                        .items
+                        .par_iter()
+                        .filter(|i| i.is_mail())
+                        .map(|i| i.stat().map(|s| s.size).unwrap_or(0))
+                        .sum::<u64>()
+                })
+                .sum();
+            Ok((account.id(), bytes))
         })
-        .collect())
+        .collect()
 }
 
 /// Scans the store.
