@@ -388,10 +388,15 @@ impl DestSession for MaildirSession {
             let base = id.split([',', ':']).next().unwrap_or(id);
             let ours = base.ends_with(".kerio-migrate");
             match files.get(base).filter(|_| ours) {
-                Some(path) => {
-                    fs::remove_file(path).map_err(|e| io_err(path, e))?;
-                    answers.push(true);
-                }
+                // One file that cannot be removed is not removed (its row
+                // stays); the others still are.
+                Some(path) => match fs::remove_file(path) {
+                    Ok(()) => answers.push(true),
+                    Err(e) => {
+                        tracing::warn!("{}: not removed: {e}", path.display());
+                        answers.push(false);
+                    }
+                },
                 None => answers.push(false),
             }
         }
