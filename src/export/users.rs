@@ -586,25 +586,30 @@ impl Directory {
                 }
             }
             Format::AliasesCsv => {
-                s.push_str(&csv_row(&["alias", "target", "kind", "description"]));
+                s.push_str(&spreadsheet_row(&[
+                    "alias",
+                    "target",
+                    "kind",
+                    "description",
+                ]));
                 for u in &self.users {
                     for a in u.addresses.iter().skip(1) {
-                        s.push_str(&csv_row(&[a, &u.email, "user-address", ""]));
+                        s.push_str(&spreadsheet_row(&[a, &u.email, "user-address", ""]));
                     }
                     for a in &u.alias_domain_addresses {
-                        s.push_str(&csv_row(&[a, &u.email, "alias-domain-address", ""]));
+                        s.push_str(&spreadsheet_row(&[a, &u.email, "alias-domain-address", ""]));
                     }
                 }
                 for g in &self.groups {
                     let target = full_address(&g.name, &g.domain);
                     for a in &g.addresses {
                         if !a.eq_ignore_ascii_case(&target) {
-                            s.push_str(&csv_row(&[a, &target, "group-address", ""]));
+                            s.push_str(&spreadsheet_row(&[a, &target, "group-address", ""]));
                         }
                     }
                 }
                 for a in &self.aliases {
-                    s.push_str(&csv_row(&[
+                    s.push_str(&spreadsheet_row(&[
                         &a.address,
                         &a.deliver_to.join(";"),
                         "alias",
@@ -613,12 +618,12 @@ impl Directory {
                 }
                 for d in &self.domains {
                     for al in &d.aliases {
-                        s.push_str(&csv_row(&[al, &d.name, "domain-alias", ""]));
+                        s.push_str(&spreadsheet_row(&[al, &d.name, "domain-alias", ""]));
                     }
                 }
             }
             Format::GroupsCsv => {
-                s.push_str(&csv_row(&[
+                s.push_str(&spreadsheet_row(&[
                     "group",
                     "domain",
                     "addresses",
@@ -626,7 +631,7 @@ impl Directory {
                     "members",
                 ]));
                 for g in &self.groups {
-                    s.push_str(&csv_row(&[
+                    s.push_str(&spreadsheet_row(&[
                         &g.name,
                         &g.domain,
                         &g.addresses.join(";"),

@@ -298,7 +298,11 @@ fn formulas_in_user_fields_are_neutralised_in_spreadsheet_csvs() {
 </listitem><listitem>
 <variable name="Name">bob</variable><variable name="Domain">x.test</variable>
 <variable name="FullName">-2+3</variable><variable name="Description">	tab</variable>
-</listitem></list></config>"#,
+</listitem></list>
+<list name="Group"><listitem><variable name="Name">=staff</variable><variable name="Domain">x.test</variable>
+<variable name="Description">=HYPERLINK("http://evil.test")</variable><variable name="MailAddress">+team</variable></listitem></list>
+<list name="Alias"><listitem><variable name="Name">-info</variable><variable name="Domain">x.test</variable>
+<variable name="DeliverTo">bob@x.test</variable><variable name="Description">@SUM(1)</variable></listitem></list></config>"#,
     );
     let o = Run::new("users").arg(&p).args(["--format", "csv"]).run();
     assert_eq!(o.code, 0, "{o}");
@@ -324,6 +328,20 @@ fn formulas_in_user_fields_are_neutralised_in_spreadsheet_csvs() {
     );
     assert!(o.stdout.contains("'-2+3"), "{}", o.stdout);
     assert!(o.stdout.contains("'\ttab"), "{}", o.stdout);
+    // The lists for people (aliases, groups) too.
+    for format in ["aliases-csv", "groups-csv"] {
+        let o = Run::new("users").arg(&p).args(["--format", format]).run();
+        assert_eq!(o.code, 0, "{format}: {o}");
+        assert!(o.stdout.lines().count() > 1, "{format}: rows expected: {o}");
+        for c in o.stdout.lines().skip(1).flat_map(|l| l.split(',')) {
+            let c = c.trim_start_matches('"');
+            assert!(
+                !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{format}: {c:?} in {}",
+                o.stdout
+            );
+        }
+    }
 
     let o = Run::new("users")
         .arg(&p)
