@@ -229,8 +229,10 @@ pub fn decode_lenient(raw: &[u8]) -> (String, Option<Utf7Error>) {
 
 /// `raw` as text: its UTF-8 parts as they are, every byte that is not part
 /// of valid UTF-8 as `%XX` (upper-case hex): `Caf\xe9` → `Caf%E9`. No byte
-/// is lost or replaced by U+FFFD, so two names that differ on disk stay
-/// different.
+/// is lost or replaced by U+FFFD, so two non-UTF-8 names that differ on
+/// disk stay different; a folder literally named `Caf%E9` beside `Caf\xe9`
+/// would give the same name (a `%` in valid names is kept as it is, not
+/// escaped, so that ordinary names never change).
 pub fn escape_non_utf8(raw: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(raw.len() + 4);

@@ -81,7 +81,11 @@ fn add_counts(into: &mut Map<String, Value>, from: &Value) {
     };
     for (k, v) in from {
         if let Some(n) = v.as_u64() {
-            let sum = into.get(k).and_then(Value::as_u64).unwrap_or(0) + n;
+            let sum = into
+                .get(k)
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .saturating_add(n);
             into.insert(k.clone(), Value::from(sum));
         }
     }

@@ -234,7 +234,7 @@ fn is_comment(line: &str) -> bool {
 /// `-`, `@`, TAB, CR).
 fn unneutralise(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest) if rest.starts_with(crate::text::FORMULA_STARTS) => rest,
         _ => cell,
     }
 }
