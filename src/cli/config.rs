@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 /// A run file larger than this is not a run file.
 const MAX_RUN_FILE: u64 = 1 << 20;
 
-/// Options whose value is not shown (a token command may embed a key).
+/// Options whose value is not shown (a token command may embed a key):
+/// in `plan`, the HTML settings and the journal's copy of the command line.
 pub(super) const REDACTED: &[&str] = &["oauth2-token-cmd"];
 
 /// Parses the process's arguments with the run file's options merged in,
@@ -242,7 +243,11 @@ fn tokens(
             if elsewhere {
                 unused.push(Setting {
                     name: format!("--{name}"),
-                    value: scalar_text(&value),
+                    value: if REDACTED.contains(&name.as_str()) {
+                        "<redacted>".to_string()
+                    } else {
+                        scalar_text(&value)
+                    },
                     origin: format!("run file, not used by {}", cmd.get_name()),
                 });
                 continue;

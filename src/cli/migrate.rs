@@ -11,29 +11,29 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// Options whose value is left out of the journal's copy of the command
-/// line (a token command may embed a key).
-const REDACTED_OPTIONS: &[&str] = &["--oauth2-token-cmd"];
-
-fn command_line() -> String {
+/// The command line for the journal, with the values of
+/// [`super::config::REDACTED`] options left out.
+fn command_line(args: impl Iterator<Item = String>) -> String {
     // The journal records the command line. Secrets are never accepted as
     // arguments; the token command is redacted anyway.
     let mut out = Vec::new();
     let mut redact_next = false;
-    for a in std::env::args() {
+    for a in args {
         if redact_next {
             out.push("<redacted>".to_string());
             redact_next = false;
             continue;
         }
-        if let Some(opt) = REDACTED_OPTIONS
+        if let Some(opt) = super::config::REDACTED
             .iter()
-            .find(|o| a.starts_with(&format!("{o}=")))
+            .find(|o| a.starts_with(&format!("--{o}=")))
         {
-            out.push(format!("{opt}=<redacted>"));
+            out.push(format!("--{opt}=<redacted>"));
             continue;
         }
-        redact_next = REDACTED_OPTIONS.contains(&a.as_str());
+        redact_next = a
+            .strip_prefix("--")
+            .is_some_and(|o| super::config::REDACTED.contains(&o));
         out.push(a);
     }
     out.join(" ")
@@ -145,7 +145,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         .state
         .clone()
         .unwrap_or_else(|| super::args::shard_journal(target.default_journal(), a.select.shard));
-    let journal = Journal::open_exclusive(&state, &target.id(), &command_line())?;
+    let journal = Journal::open_exclusive(&state, &target.id(), &command_line(std::env::args()))?;
     let opts = MigrateOptions {
         selection: super::args::selection(&opened.selection, &mapping),
         skip_deleted: a.skip_deleted,
@@ -244,4 +244,26 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         return Ok(crate::report::exit::ITEMS_FAILED);
     }
     Ok(report.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_journal_never_gets_a_token_command() {
+        let args = [
+            "kerio-migrate",
+            "migrate",
+            "--oauth2-token-cmd",
+            "get-token --key s3cret",
+            "--oauth2-token-cmd=other s3cret",
+            "--connections",
+            "4",
+        ];
+        let line = super::command_line(args.iter().map(|a| a.to_string()));
+        assert!(!line.contains("s3cret"), "{line}");
+        assert_eq!(
+            line,
+            "kerio-migrate migrate --oauth2-token-cmd <redacted> --oauth2-token-cmd=<redacted> --connections 4"
+        );
+    }
 }
