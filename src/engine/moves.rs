@@ -20,6 +20,11 @@ struct Gone {
     row: DoneItem,
 }
 
+/// Gone copies by their content hash.
+type GoneByHash = HashMap<ContentHash, Gone>;
+/// Each folder's journaled item ids.
+type KnownIds<'f> = HashMap<&'f str, HashSet<String>>;
+
 /// Finds and carries out the account's moves; returns how many arrived
 /// per destination folder (source path).
 pub(super) fn carry(
@@ -32,28 +37,7 @@ pub(super) fn carry(
         .iter()
         .filter(|f| f.kind() == FolderKind::Mail && run.opts.selection.folder(&f.path))
         .collect();
-    let mut gone: HashMap<ContentHash, Gone> = HashMap::new();
-    let mut known: HashMap<&str, HashSet<String>> = HashMap::new();
-    for f in &selected {
-        let done = run.journal.done_items(account, &f.path)?;
-        let ids: HashSet<&str> = f.items.iter().map(|i| i.id.as_str()).collect();
-        for (id, rows) in &done {
-            if ids.contains(id.as_str()) {
-                continue;
-            }
-            if let Some(row) = rows.last() {
-                gone.insert(
-                    row.hash,
-                    Gone {
-                        folder: f.path.clone(),
-                        item: id.clone(),
-                        row: row.clone(),
-                    },
-                );
-            }
-        }
-        known.insert(f.path.as_str(), done.into_keys().collect());
-    }
+    let (mut gone, known) = gone_and_known(run, account, &selected)?;
     let mut arrived: HashMap<String, u64> = HashMap::new();
     if gone.is_empty() {
         return Ok(arrived);
@@ -82,34 +66,16 @@ pub(super) fn carry(
             if g.folder == f.path {
                 continue;
             }
-            let to = match &mailbox {
-                Some(m) => m.clone(),
-                None => {
-                    let spec = MailboxSpec {
-                        source_path: f.path.clone(),
-                        components: f.components.clone(),
-                    };
-                    match session.prepare_mailbox(&spec) {
-                        Ok(m) => mailbox.insert(m).clone(),
-                        Err(_) => break,
-                    }
-                }
+            let Some(to) = folder_mailbox(session, f, &mut mailbox) else {
+                break;
             };
-            let target = if g.row.mailbox == to {
-                Some(g.row.target.clone())
-            } else {
-                // Not moved (an error, or not that copy any more): the item
-                // is uploaded by the folder's pass as a new one.
-                session
-                    .move_message(&g.row.mailbox, &g.row.target, g.row.size, &to)
-                    .ok()
-                    .flatten()
+            let Some(target) = move_on_target(session, g, &to) else {
+                continue;
             };
-            let Some(target) = target else { continue };
             let Some(g) = gone.remove(&hash) else {
                 continue;
             };
-            run.journal.record_done(&[ItemRow {
+            let row = ItemRow {
                 account: account.to_string(),
                 folder: f.path.clone(),
                 item: item.id.clone(),
@@ -123,11 +89,85 @@ pub(super) fn carry(
                 size: g.row.size,
                 flags: g.row.flags,
                 ..ItemRow::default()
-            }])?;
-            run.journal
-                .forget_done(account, &g.folder, &[(g.item, g.row.hash)])?;
+            };
+            move_row(run, account, row, g)?;
             *arrived.entry(f.path.clone()).or_default() += 1;
         }
     }
     Ok(arrived)
+}
+
+/// The destination mailbox of folder `f`, prepared once (`None` when it
+/// cannot be: its items then go by the folder's own pass).
+fn folder_mailbox(
+    session: &mut dyn DestSession,
+    f: &Folder,
+    mailbox: &mut Option<String>,
+) -> Option<String> {
+    if let Some(m) = mailbox {
+        return Some(m.clone());
+    }
+    let spec = MailboxSpec {
+        source_path: f.path.clone(),
+        components: f.components.clone(),
+    };
+    let m = session.prepare_mailbox(&spec).ok()?;
+    Some(mailbox.insert(m).clone())
+}
+
+/// Moves the gone copy `g` into mailbox `to` on the target; its new
+/// reference, or `None` when it was not moved (an error, or not that copy
+/// any more: the item is then uploaded by the folder's pass as a new one).
+fn move_on_target(
+    session: &mut dyn DestSession,
+    g: &Gone,
+    to: &str,
+) -> Option<crate::model::DestRef> {
+    if g.row.mailbox == to {
+        return Some(g.row.target.clone());
+    }
+    session
+        .move_message(&g.row.mailbox, &g.row.target, g.row.size, to)
+        .ok()
+        .flatten()
+}
+
+/// The journaled copies whose source item is gone from its folder (by
+/// content hash), and every folder's journaled item ids.
+fn gone_and_known<'f>(
+    run: &Run<'_>,
+    account: &str,
+    selected: &[&'f Folder],
+) -> Result<(GoneByHash, KnownIds<'f>), JournalError> {
+    let mut gone: HashMap<ContentHash, Gone> = HashMap::new();
+    let mut known: HashMap<&str, HashSet<String>> = HashMap::new();
+    for f in selected {
+        let done = run.journal.done_items(account, &f.path)?;
+        let ids: HashSet<&str> = f.items.iter().map(|i| i.id.as_str()).collect();
+        for (id, rows) in &done {
+            if ids.contains(id.as_str()) {
+                continue;
+            }
+            if let Some(row) = rows.last() {
+                gone.insert(
+                    row.hash,
+                    Gone {
+                        folder: f.path.clone(),
+                        item: id.clone(),
+                        row: row.clone(),
+                    },
+                );
+            }
+        }
+        known.insert(f.path.as_str(), done.into_keys().collect());
+    }
+    Ok((gone, known))
+}
+
+/// The journal follows a moved message: its row under the new folder, the
+/// old folder's row forgotten.
+fn move_row(run: &Run<'_>, account: &str, row: ItemRow, g: Gone) -> Result<(), JournalError> {
+    run.journal.record_done(&[row])?;
+    run.journal
+        .forget_done(account, &g.folder, &[(g.item, g.row.hash)])
 }

@@ -1,0 +1,270 @@
+//! The journal against a real SQLite file: rows, reopening, schema
+//! upgrades of older journals, the run lock, DAV rows.
+
+use super::*;
+
+fn h(s: &str) -> ContentHash {
+    ContentHash::of(s.as_bytes())
+}
+
+fn row(item: &str, hash: &str) -> ItemRow {
+    ItemRow {
+        account: "alice@example.com".into(),
+        folder: "INBOX".into(),
+        item: item.into(),
+        hash: h(hash),
+        src_size: Some(10),
+        src_mtime: Some(1000),
+        mailbox: "INBOX".into(),
+        ..ItemRow::default()
+    }
+}
+
+#[test]
+fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    {
+        let c = Connection::open(&p).expect("sqlite");
+        let v2 = SCHEMA.replace("    flags INTEGER,\n", "");
+        assert!(!v2.contains("flags"));
+        c.execute_batch(&v2).expect("v2 schema");
+        c.execute("INSERT INTO meta (key, value) VALUES ('schema', '2')", [])
+            .expect("meta");
+        c.execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox, uidvalidity, uid, at)
+                 VALUES ('t', 'a@x', 'INBOX', '1', ?1, 'done', 'INBOX', 7, 3, 'x')",
+                params![h("aa")],
+            )
+            .expect("row");
+    }
+    let j = Journal::open(&p, "t", "test").expect("open v2");
+    let done = j.done_items("a@x", "INBOX").expect("done");
+    assert_eq!(done["1"][0].target.uid, Some(3));
+    assert_eq!(done["1"][0].flags, None, "not known before schema 3");
+    let seen = MailFlags {
+        seen: true,
+        draft: true,
+        ..MailFlags::default()
+    };
+    j.record_flags("a@x", "INBOX", &[("1".into(), h("aa"), seen)])
+        .expect("flags");
+    drop(j);
+    // Opened again: version 3, the flags kept.
+    let j = Journal::open(&p, "t", "test").expect("open v3");
+    assert_eq!(
+        j.done_items("a@x", "INBOX").expect("done")["1"][0].flags,
+        Some(seen)
+    );
+    let v: String = j
+        .conn()
+        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
+        .expect("schema");
+    assert_eq!(v, "3");
+    for bits in 0..16 {
+        assert_eq!(flags_to_int(flags_from_int(bits)), bits);
+    }
+}
+
+#[test]
+fn a_version_1_journal_is_taken_over_with_its_rows() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    {
+        // What the first release wrote: no `identities`, schema 1.
+        let c = Connection::open(&p).expect("sqlite");
+        let v1 = SCHEMA.replace(
+            "CREATE TABLE IF NOT EXISTS identities (
+    target TEXT NOT NULL,
+    account TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    seen TEXT NOT NULL,
+    PRIMARY KEY (target, account)
+);",
+            "",
+        );
+        assert!(!v1.contains("identities"));
+        c.execute_batch(&v1).expect("v1 schema");
+        c.execute("INSERT INTO meta (key, value) VALUES ('schema', '1')", [])
+            .expect("meta");
+        c.execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox, uidvalidity, uid, at)
+                 VALUES ('imap://127.0.0.1:143', 'alice@example.com', 'INBOX', '1', ?1, 'done', 'INBOX', 7, 3, 'x')",
+                params![h("aa")],
+            )
+            .expect("row");
+    }
+    let j = Journal::open(&p, "imap://127.0.0.1:143", "test").expect("open v1");
+    let done = j.done_items("alice@example.com", "INBOX").expect("done");
+    assert_eq!(done["1"][0].target.uid, Some(3));
+    let v: String = j
+        .conn()
+        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
+        .expect("schema");
+    assert_eq!(v, SCHEMA_VERSION.to_string());
+    j.record_identity("alice@example.com", "imap alice inbox 5")
+        .expect("identity");
+    drop(j);
+    // Another URL for the same store: its rows are taken over, once the
+    // identity and the mailbox's UIDVALIDITY agree.
+    let j = Journal::open(&p, "imap://localhost:143", "test").expect("open");
+    let a = "alice@example.com";
+    assert!(j.done_items(a, "INBOX").expect("done").is_empty());
+    assert!(j
+        .take_over(a, "INBOX", "imap other 5", Some(7))
+        .expect("t")
+        .is_empty());
+    assert!(j
+        .take_over(a, "INBOX", "imap alice inbox 5", Some(8))
+        .expect("t")
+        .is_empty());
+    let moved = j
+        .take_over(a, "INBOX", "imap alice inbox 5", Some(7))
+        .expect("t");
+    assert_eq!(moved, vec![("imap://127.0.0.1:143".to_string(), 1)]);
+    assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 1);
+}
+
+#[test]
+fn done_pending_and_reopen() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("sub/j.sqlite");
+    {
+        let j = Journal::open(&p, "maildir:/x", "test").expect("open");
+        j.record_pending(&[row("1", "aa"), row("2", "bb")])
+            .expect("pending");
+        j.record_done(&[row("1", "aa")]).expect("done");
+        assert_eq!(
+            j.pending_items("alice@example.com", "INBOX")
+                .expect("p")
+                .len(),
+            1
+        );
+        j.clear_pending("alice@example.com", "INBOX", &[("2".into(), h("bb"))])
+            .expect("clear");
+        j.finish_run(0, "{}").expect("finish");
+    }
+    let j = Journal::open(&p, "maildir:/x", "test").expect("reopen");
+    assert_eq!(j.run_id(), 2);
+    let done = j.done_items("alice@example.com", "INBOX").expect("done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done["1"][0].hash, h("aa"));
+    // By target mailbox, over the account's source folders.
+    j.record_done(&[ItemRow {
+        folder: "Old".into(),
+        uid: Some(5),
+        uid_validity: Some(9),
+        ..row("7", "cc")
+    }])
+    .expect("done");
+    let copies = j
+        .done_in_mailbox("alice@example.com", "INBOX")
+        .expect("copies");
+    assert_eq!(copies.len(), 2);
+    let cc = copies.iter().find(|c| c.hash == h("cc")).expect("cc");
+    assert_eq!((cc.uid_validity, cc.uid), (Some(9), Some(5)));
+    assert!(j
+        .done_in_mailbox("alice@example.com", "Other")
+        .expect("none")
+        .is_empty());
+    assert!(j
+        .pending_items("alice@example.com", "INBOX")
+        .expect("p")
+        .is_empty());
+    // Another target sees nothing.
+    let other = Journal::open(&p, "imaps://h", "test").expect("open");
+    assert!(other
+        .done_items("alice@example.com", "INBOX")
+        .expect("d")
+        .is_empty());
+    assert_eq!(j.done_count().expect("count"), 2);
+}
+
+#[test]
+fn refreshing_the_source_keeps_the_target_fields() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "imap://h", "test").expect("open");
+    j.record_done(&[ItemRow {
+        mailbox: "Archive".into(),
+        target_id: Some("42/7".into()),
+        uid_validity: Some(42),
+        uid: Some(7),
+        size: Some(99),
+        message_id: Some("m@x".into()),
+        ..row("1", "aa")
+    }])
+    .expect("done");
+    j.refresh_source(&[ItemRow {
+        src_size: Some(11),
+        src_mtime: Some(2000),
+        mailbox: "INBOX".into(),
+        ..row("1", "aa")
+    }])
+    .expect("refresh");
+    let d = &j.done_items("alice@example.com", "INBOX").expect("done")["1"][0];
+    assert_eq!((d.src_size, d.src_mtime), (Some(11), Some(2000)));
+    assert_eq!(d.mailbox, "Archive");
+    assert_eq!(
+        (d.target.id.as_deref(), d.target.uid_validity, d.target.uid),
+        (Some("42/7"), Some(42), Some(7))
+    );
+}
+
+#[test]
+fn one_run_at_a_time() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("sub/j.sqlite");
+    let first = Journal::open_exclusive(&p, "maildir:/x", "one").expect("open");
+    match Journal::open_exclusive(&p, "maildir:/x", "two") {
+        Err(e @ JournalError::Busy { .. }) => {
+            assert!(e.to_string().contains("another kerio-migrate run is using"))
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a second run got the journal"),
+    }
+    // Reading (verify) is not locked out.
+    Journal::open(&p, "maildir:/x", "verify").expect("shared open");
+    drop(first);
+    Journal::open_exclusive(&p, "maildir:/x", "three").expect("released");
+}
+
+#[test]
+fn commits_are_synced_to_disk() {
+    // synchronous=FULL (2): a pending row survives a power loss, so a
+    // message is never sent without a trace (NORMAL may lose it in WAL).
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "maildir:/x", "test").expect("open");
+    let mode: i64 = j
+        .conn()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(mode, 2, "synchronous=FULL");
+}
+
+#[test]
+fn dav_rows() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    let j = Journal::open(&p, "dav:http://h/", "test").expect("open");
+    let row = DavRow {
+        collection: "http://h/alice/contacts/".into(),
+        account: "alice@example.com".into(),
+        folder: "Contacts".into(),
+        uid: "u1".into(),
+        href: "http://h/alice/contacts/u1.vcf".into(),
+        etag: Some("\"x\"".into()),
+        hash: "aa".into(),
+        created: true,
+    };
+    assert!(!j.dav_done(&row.collection, "u1").expect("q"));
+    j.record_dav(&row).expect("record");
+    assert!(j.dav_done(&row.collection, "u1").expect("q"));
+    assert!(!j.dav_done("http://h/alice/other/", "u1").expect("q"));
+    assert_eq!(j.dav_items(&row.collection).expect("rows"), vec![row]);
+    let other = Journal::open(&p, "dav:http://other/", "test").expect("open");
+    assert!(!other.dav_done("http://h/alice/contacts/", "u1").expect("q"));
+}
