@@ -274,6 +274,37 @@ struct MaildirSession {
 }
 
 impl MaildirSession {
+    /// The directory of `mailbox` (INBOX is the account's own).
+    fn mailbox_dir(&self, mailbox: &str) -> PathBuf {
+        if mailbox == "INBOX" {
+            self.account_dir.clone()
+        } else {
+            self.account_dir.join(mailbox)
+        }
+    }
+
+    /// The files of `mailbox` (`cur/` and `new/`) by the base of their
+    /// name (before `,` or `:`): our names are deterministic, so a base
+    /// names the copy we wrote whatever its flags.
+    fn files_by_base(&self, mailbox: &str) -> Result<HashMap<String, PathBuf>, DestError> {
+        let dir = self.mailbox_dir(mailbox);
+        let mut files: HashMap<String, PathBuf> = HashMap::new();
+        for sub in ["cur", "new"] {
+            let p = dir.join(sub);
+            let rd = match fs::read_dir(&p) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
+                files.insert(base, e.path());
+            }
+        }
+        Ok(files)
+    }
+
     fn write_one(&self, dir: &Path, msg: &Outgoing, base: &str) -> Result<String, std::io::Error> {
         let size = msg.message.bytes.len();
         let name = format!("{base},S={size},W={size}:2,{}", info_flags(msg.flags));
@@ -361,25 +392,7 @@ impl DestSession for MaildirSession {
         mailbox: &str,
         refs: &[(DestRef, Option<u64>)],
     ) -> Result<Vec<bool>, DestError> {
-        let dir = if mailbox == "INBOX" {
-            self.account_dir.clone()
-        } else {
-            self.account_dir.join(mailbox)
-        };
-        let mut files: HashMap<String, PathBuf> = HashMap::new();
-        for sub in ["cur", "new"] {
-            let p = dir.join(sub);
-            let rd = match fs::read_dir(&p) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err(&p, e)),
-            };
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
-                files.insert(base, e.path());
-            }
-        }
+        let files = self.files_by_base(mailbox)?;
         let mut answers = Vec::with_capacity(refs.len());
         for (r, _) in refs {
             // Our names are deterministic (item id and content hash in
@@ -408,25 +421,8 @@ impl DestSession for MaildirSession {
         mailbox: &str,
         changes: &[super::FlagChange],
     ) -> Result<Vec<bool>, DestError> {
-        let dir = if mailbox == "INBOX" {
-            self.account_dir.clone()
-        } else {
-            self.account_dir.join(mailbox)
-        };
-        let mut files: HashMap<String, PathBuf> = HashMap::new();
-        for sub in ["cur", "new"] {
-            let p = dir.join(sub);
-            let rd = match fs::read_dir(&p) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err(&p, e)),
-            };
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
-                files.insert(base, e.path());
-            }
-        }
+        let dir = self.mailbox_dir(mailbox);
+        let files = self.files_by_base(mailbox)?;
         let mut answers = Vec::with_capacity(changes.len());
         for ch in changes {
             let id = ch.target.id.as_deref().unwrap_or("");
