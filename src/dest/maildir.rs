@@ -452,26 +452,8 @@ impl DestSession for MaildirSession {
         deep: bool,
     ) -> Result<Vec<super::Presence>, DestError> {
         use super::Presence;
-        let dir = if mailbox == "INBOX" {
-            self.account_dir.clone()
-        } else {
-            self.account_dir.join(mailbox)
-        };
         // Base name -> current file (flags in the name may have changed since).
-        let mut files: HashMap<String, PathBuf> = HashMap::new();
-        for sub in ["cur", "new"] {
-            let p = dir.join(sub);
-            let rd = match fs::read_dir(&p) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err(&p, e)),
-            };
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
-                files.insert(base, e.path());
-            }
-        }
+        let files = self.files_by_base(mailbox)?;
         Ok(refs
             .iter()
             .map(|(r, hash)| {
