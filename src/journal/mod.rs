@@ -653,26 +653,24 @@ impl Journal {
         folder: &str,
         items: &[(String, ContentHash)],
     ) -> Result<(), JournalError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
-                     AND item = ?4 AND hash = ?5 AND state = 'done'",
-                )
-                .map_err(|e| self.err(e))?;
-            for (item, hash) in items {
-                stmt.execute(params![self.target, account, folder, item, hash])
-                    .map_err(|e| self.err(e))?;
-            }
-        }
-        tx.commit().map_err(|e| self.err(e))
+        self.forget("done", account, folder, items)
     }
 
     /// Forgets pending rows that turned out not to have arrived.
     pub fn clear_pending(
         &self,
+        account: &str,
+        folder: &str,
+        items: &[(String, ContentHash)],
+    ) -> Result<(), JournalError> {
+        self.forget("pending", account, folder, items)
+    }
+
+    /// Deletes the rows in `state` (`done` or `pending`) of these items, in
+    /// one transaction.
+    fn forget(
+        &self,
+        state: &str,
         account: &str,
         folder: &str,
         items: &[(String, ContentHash)],
@@ -683,11 +681,11 @@ impl Journal {
             let mut stmt = tx
                 .prepare_cached(
                     "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
-                     AND item = ?4 AND hash = ?5 AND state = 'pending'",
+                     AND item = ?4 AND hash = ?5 AND state = ?6",
                 )
                 .map_err(|e| self.err(e))?;
             for (item, hash) in items {
-                stmt.execute(params![self.target, account, folder, item, hash])
+                stmt.execute(params![self.target, account, folder, item, hash, state])
                     .map_err(|e| self.err(e))?;
             }
         }
