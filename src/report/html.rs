@@ -275,7 +275,10 @@ fn pct(n: u64, of: u64) -> String {
     }
 }
 
-fn row(s: &mut String, kind: &str, label: &str, c: &Counts) {
+/// Opens a table row (`data-row` = `kind`, the total row styled) with its
+/// label and one `data-count` cell per count: the shape the pages' tests
+/// read back.
+pub fn count_row(s: &mut String, kind: &str, label: &str, counts: &[(&str, u64)]) {
     let class = if kind == "total" {
         " class=\"total\""
     } else {
@@ -286,15 +289,24 @@ fn row(s: &mut String, kind: &str, label: &str, c: &Counts) {
         "<tr{class} data-row=\"{kind}\"><td>{}</td>",
         escape(label)
     );
-    for (k, v) in [
-        ("expected", c.expected),
-        ("migrated", c.migrated),
-        ("present", c.already_present),
-        ("skipped", c.skipped),
-        ("failed", c.failed),
-    ] {
+    for (k, v) in counts {
         let _ = write!(s, "<td class=\"n\" data-count=\"{k}\">{v}</td>");
     }
+}
+
+fn row(s: &mut String, kind: &str, label: &str, c: &Counts) {
+    count_row(
+        s,
+        kind,
+        label,
+        &[
+            ("expected", c.expected),
+            ("migrated", c.migrated),
+            ("present", c.already_present),
+            ("skipped", c.skipped),
+            ("failed", c.failed),
+        ],
+    );
     let _ = write!(
         s,
         "<td class=\"n\" data-count=\"bytes\" data-bytes=\"{}\">{}</td>",

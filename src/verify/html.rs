@@ -9,7 +9,7 @@
 //! `"differs"`, `"not-migrated"`, in the JSON's order.
 
 use super::{FolderCheck, Verification};
-use crate::report::html::{bar, escape, foot, head, list, settings_table};
+use crate::report::html::{bar, count_row, escape, foot, head, list, settings_table};
 use crate::report::Setting;
 use std::fmt::Write as _;
 
@@ -55,26 +55,19 @@ fn header(s: &mut String, first: &str) {
 }
 
 fn row(s: &mut String, kind: &str, label: &str, r: &Row) {
-    let class = if kind == "total" {
-        " class=\"total\""
-    } else {
-        ""
-    };
-    let _ = write!(
+    count_row(
         s,
-        "<tr{class} data-row=\"{kind}\"><td>{}</td>",
-        escape(label)
+        kind,
+        label,
+        &[
+            ("source", r.source),
+            ("journaled", r.journaled),
+            ("present", r.present),
+            ("missing", r.missing),
+            ("differs", r.differs),
+            ("not-migrated", r.not_migrated),
+        ],
     );
-    for (k, v) in [
-        ("source", r.source),
-        ("journaled", r.journaled),
-        ("present", r.present),
-        ("missing", r.missing),
-        ("differs", r.differs),
-        ("not-migrated", r.not_migrated),
-    ] {
-        let _ = write!(s, "<td class=\"n\" data-count=\"{k}\">{v}</td>");
-    }
     // Present with the same content, differing, missing, never migrated.
     bar(
         s,
