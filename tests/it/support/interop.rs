@@ -28,18 +28,27 @@ impl Kind {
     }
 }
 
+/// One interop server at a time: under load, Courier once left an APPEND
+/// unanswered for the whole I/O timeout while another server of this
+/// harness ran beside it (cause not found); the other tests still run in
+/// parallel with it.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A running server.
 pub struct Interop {
     /// Holds the instance's base directory.
     pub dir: tempfile::TempDir,
     pub kind: Kind,
     pub port: u16,
+    /// Released after the server is stopped (fields drop after `drop`).
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Interop {
     /// Starts `kind` with `users` (password `secret`) and extra environment
     /// knobs of the up-script (`EXTRA_CONF`, `AUTOCREATE_FOLDERS`, `FOLDERS`).
     pub fn start(kind: Kind, users: &str, env: &[(&str, &str)]) -> Interop {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let script = super::root().join(format!("tests/harness/{}-up.sh", kind.script()));
         let dir = tempfile::tempdir().expect("tempdir");
         // The server runs as an unprivileged user: the base must be traversable.
@@ -75,7 +84,14 @@ impl Interop {
                 .status();
             let out = std::fs::read_to_string(&log_path).unwrap_or_default();
             match status {
-                Ok(s) if s.success() => return Interop { dir, kind, port },
+                Ok(s) if s.success() => {
+                    return Interop {
+                        dir,
+                        kind,
+                        port,
+                        _turn: turn,
+                    }
+                }
                 Ok(s) => logs.push_str(&format!("exit {s}: {out}\n")),
                 Err(e) => logs.push_str(&format!("cannot run {}: {e}\n", script.display())),
             }
