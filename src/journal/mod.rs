@@ -117,6 +117,67 @@ CREATE TABLE IF NOT EXISTS dav_items (
 );
 ";
 
+/// Why [`migrate_schema`] refused a journal.
+enum SchemaError {
+    Sqlite(rusqlite::Error),
+    /// A schema this build does not know (a newer kerio-migrate wrote it).
+    Newer(String),
+}
+
+impl From<rusqlite::Error> for SchemaError {
+    fn from(e: rusqlite::Error) -> Self {
+        SchemaError::Sqlite(e)
+    }
+}
+
+/// Brings the journal to [`SCHEMA_VERSION`] in one immediate transaction:
+/// the version is read before anything is created, so a journal of an
+/// unknown (newer) schema is refused untouched, and an upgrade that fails
+/// half-way (disk full, a kill) leaves the journal as it was.
+fn migrate_schema(conn: &mut Connection) -> Result<(), SchemaError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let has_meta = tx
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")?
+        .exists([])?;
+    let version: Option<String> = if has_meta {
+        tx.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+    } else {
+        None
+    };
+    match version.as_deref() {
+        None => {
+            tx.execute_batch(SCHEMA)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
+                params![SCHEMA_VERSION.to_string()],
+            )?;
+        }
+        Some(v) if v == SCHEMA_VERSION.to_string() => tx.execute_batch(SCHEMA)?,
+        Some("1" | "2") => {
+            // Version 1 lacked `identities` (created by SCHEMA), versions 1
+            // and 2 the `flags` column (added here, NULL: not known);
+            // nothing else changed, so their rows are kept as they are.
+            tx.execute_batch(SCHEMA)?;
+            let has_flags = tx
+                .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'flags'")?
+                .exists([])?;
+            if !has_flags {
+                tx.execute_batch("ALTER TABLE items ADD COLUMN flags INTEGER")?;
+            }
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema'",
+                params![SCHEMA_VERSION.to_string()],
+            )?;
+        }
+        Some(found) => return Err(SchemaError::Newer(found.to_string())),
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// What the journal knows about one item that is on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoneItem {
@@ -329,7 +390,7 @@ impl Journal {
             source,
         };
         create_parent(path)?;
-        let conn = Connection::open(path).map_err(err)?;
+        let mut conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -338,47 +399,13 @@ impl Journal {
         // and a pending row must be on disk before its message is sent.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        let version: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(err)?;
-        match version {
-            None => {
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
-                    params![SCHEMA_VERSION.to_string()],
-                )
-                .map_err(err)?;
-            }
-            Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) if v == "1" || v == "2" => {
-                // Version 1 lacked `identities` (created above), versions 1
-                // and 2 the `flags` column (added here, NULL: not known);
-                // nothing else changed, so their rows are kept as they are.
-                let has_flags = conn
-                    .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'flags'")
-                    .and_then(|mut st| st.exists([]))
-                    .map_err(err)?;
-                if !has_flags {
-                    conn.execute_batch("ALTER TABLE items ADD COLUMN flags INTEGER")
-                        .map_err(err)?;
-                }
-                conn.execute(
-                    "UPDATE meta SET value = ?1 WHERE key = 'schema'",
-                    params![SCHEMA_VERSION.to_string()],
-                )
-                .map_err(err)?;
-            }
-            Some(found) => {
-                return Err(JournalError::Schema {
-                    path: path.to_path_buf(),
-                    found,
-                })
-            }
-        }
+        migrate_schema(&mut conn).map_err(|e| match e {
+            SchemaError::Sqlite(source) => err(source),
+            SchemaError::Newer(found) => JournalError::Schema {
+                path: path.to_path_buf(),
+                found,
+            },
+        })?;
         conn.execute(
             "INSERT INTO runs (started, target, command) VALUES (?1, ?2, ?3)",
             params![now_text(), target, command],

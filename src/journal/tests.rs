@@ -69,6 +69,37 @@ fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
 }
 
 #[test]
+fn a_journal_of_a_newer_schema_is_refused_untouched() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    {
+        let c = Connection::open(&p).expect("sqlite");
+        c.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO meta (key, value) VALUES ('schema', '99');",
+        )
+        .expect("v99");
+    }
+    match Journal::open(&p, "imap://x", "test") {
+        Err(JournalError::Schema { found, .. }) => assert_eq!(found, "99"),
+        other => panic!("expected a schema error, got {:?}", other.map(|_| ())),
+    }
+    let c = Connection::open(&p).expect("sqlite");
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut st| {
+            st.query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .expect("tables");
+    assert_eq!(
+        tables,
+        ["meta"],
+        "nothing created in a journal this build cannot read"
+    );
+}
+
+#[test]
 fn a_version_1_journal_is_taken_over_with_its_rows() {
     let t = tempfile::tempdir().expect("tempdir");
     let p = t.path().join("j.sqlite");
