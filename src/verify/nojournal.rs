@@ -169,7 +169,9 @@ fn check_folder(
         .map(|item| match prepared(item) {
             Some(p) if !p.anomalies.empty => Sought {
                 size: p.bytes.len() as u64,
-                message_id: p.message_id,
+                // Read as the target's header is read (a header that
+                // starts oddly still has its Message-ID there).
+                message_id: crate::message::header_value(&p.bytes, "Message-ID"),
             },
             _ => Sought {
                 size: 0,

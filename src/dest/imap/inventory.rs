@@ -10,14 +10,18 @@
 //! Message-ID, no Message-ID, or a size the server changed) are decided by
 //! their bytes: the candidates' bodies are fetched, hashed and dropped, and
 //! compared by [`fold_hash`] (NUL read as 0x80), then by
-//! [`identity::decoded_hash`] (re-encoded parts), then, when it is the
+//! [`identity::decoded_hash`] (re-encoded parts), then by the same body
+//! and every header line of the source among the copy's (a tool added
+//! header fields: mbsync's `X-TUID`, a provider's trace fields), then, when
+//! it is the
 //! only copy either side could mean, by Message-ID or
 //! [`identity::header_fingerprint`] (a server that rewrote the message).
 //!
 //! Memory per message on the target: one [`Listed`] (32 bytes) and a UID
 //! in the list of the mailbox (4 bytes); per message sought: its size and
-//! Message-ID hash (40 bytes), and for an ambiguous one its three hashes
-//! (~100 bytes) and those of its candidates. No body is kept.
+//! Message-ID (~100 bytes), and for an ambiguous one its hashes (~140
+//! bytes, and 8 per header line) and those of its candidates. No body is
+//! kept.
 //!
 //! Invariant: a UID answers for at most one source message (those `taken`
 //! by other folders of the same mailbox never).
@@ -43,9 +47,11 @@ type MidKey = [u8; 16];
 /// UIDs per `UID FETCH` of the listing.
 const LIST_CHUNK: usize = 500;
 
+/// White space runs count as one space (the header parsers differ there).
 fn mid_key(mid: &str) -> MidKey {
     let v = mid.trim().trim_start_matches('<').trim_end_matches('>');
-    let h = blake3::hash(v.as_bytes());
+    let v: Vec<&str> = v.split_whitespace().collect();
+    let h = blake3::hash(v.join(" ").as_bytes());
     let mut k = [0u8; 16];
     k.copy_from_slice(&h.as_bytes()[..16]);
     k
@@ -65,6 +71,12 @@ struct Hashes {
     fold: [u8; 32],
     decoded: [u8; 32],
     print: Option<[u8; 32]>,
+    /// [`fold_hash`] of the body alone.
+    body: [u8; 32],
+    /// A hash of each line of the header block, sorted.
+    lines: Vec<u64>,
+    /// Its Message-ID, as the header has it.
+    mid: Option<MidKey>,
 }
 
 impl Hashes {
@@ -75,8 +87,36 @@ impl Hashes {
             fold: fold_hash(body),
             decoded: identity::decoded_hash(body),
             print: identity::header_fingerprint(body),
+            body: fold_hash(identity::header_and_body(body).1),
+            lines: header_lines(body),
+            mid: identity::message_id(body).map(|m| mid_key(&m)),
         }
     }
+}
+
+/// A hash of each line of the header block of `body`, sorted.
+fn header_lines(body: &[u8]) -> Vec<u64> {
+    let (head, _) = identity::header_and_body(body);
+    let mut v: Vec<u64> = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut k = [0u8; 8];
+            k.copy_from_slice(&fold_hash(l)[..8]);
+            u64::from_le_bytes(k)
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// True when every header line of `a` is one of `b`'s, and `b` has more:
+/// `b` is `a` with header fields added.
+fn has_fields_added(a: &Hashes, b: &Hashes) -> bool {
+    a.body == b.body
+        && a.lines.len() < b.lines.len()
+        && a.lines.iter().all(|l| b.lines.binary_search(l).is_ok())
 }
 
 /// Finds `sought` in the mailbox the control connection has open (see the
@@ -275,11 +315,15 @@ impl<'a> Matcher<'a> {
         seen: &HashMap<u32, Hashes>,
     ) {
         type Pick = fn(&Hashes, &Hashes) -> bool;
-        let passes: [(Pick, Option<&str>); 2] = [
+        let passes: [(Pick, Option<&str>); 3] = [
             (|a, b| a.fold == b.fold, None),
             (
                 |a, b| a.decoded == b.decoded,
                 Some("stored re-encoded by the server (same decoded content)"),
+            ),
+            (
+                has_fields_added,
+                Some("stored with header fields added (same body and header lines)"),
             ),
         ];
         for (same, note) in passes {
@@ -425,6 +469,19 @@ mod tests {
         let mut idx = [listed(1, n, None)];
         let found = run(&mut idx, &[(n, None), (n, None)], &[(1, a)], &[a, a]);
         assert_eq!(found, vec![Some(1), None]);
+    }
+
+    #[test]
+    fn a_copy_with_a_header_field_added_is_that_message() {
+        let a: &[u8] = b"Subject: s\r\nMessage-ID: <t@x>\r\n\r\nsame\r\n";
+        let b: &[u8] = b"Subject: s\r\nMessage-ID: <t@x>\r\n\r\nother\r\n";
+        let stored: &[u8] = b"Subject: s\r\nMessage-ID: <t@x>\r\nX-TUID: abc\r\n\r\nsame\r\n";
+        let mut idx = [listed(4, stored.len() as u64, Some("t@x"))];
+        let keys = [(b.len() as u64, Some("t@x")), (a.len() as u64, Some("t@x"))];
+        assert_eq!(
+            run(&mut idx, &keys, &[(4, stored)], &[b, a]),
+            vec![None, Some(4)]
+        );
     }
 
     #[test]
