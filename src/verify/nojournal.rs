@@ -122,7 +122,7 @@ fn check_account(
 
 /// The items of a folder that should be on the target (non-empty mail;
 /// not deleted with `--skip-deleted`), as the journal-based verify counts.
-fn expected_items<'a>(folder: &'a Folder, skip_deleted: bool) -> Vec<&'a Item> {
+fn expected_items(folder: &Folder, skip_deleted: bool) -> Vec<&Item> {
     folder
         .items
         .iter()
