@@ -486,8 +486,9 @@ mod tests {
 
     #[test]
     fn a_rewritten_copy_is_found_by_its_message_id_when_unique() {
-        let a: &[u8] = b"Message-ID: <r@x>\r\n\r\nbody\r\n";
-        let stored: &[u8] = b"X-Added: yes\r\nMessage-ID: <r@x>\r\n\r\nbody\r\n";
+        let a: &[u8] = b"Subject: s\r\nMessage-ID: <r@x>\r\n\r\nbody\r\n";
+        // The server rewrote a header field and the body's line ends.
+        let stored: &[u8] = b"Subject: [ext] s\r\nMessage-ID: <r@x>\r\n\r\nbody\n";
         let mut idx = [listed(5, stored.len() as u64, Some("r@x"))];
         let found = run(
             &mut idx,
