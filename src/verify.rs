@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 pub mod html;
+pub mod nojournal;
 
 /// Options of a verification.
 #[derive(Debug, Clone, Default)]
@@ -241,6 +242,9 @@ pub struct Verification {
     pub journal: String,
     /// Whether content was compared.
     pub deep: bool,
+    /// Matched by content, without a journal (`--no-journal`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_journal: bool,
     pub accounts: Vec<AccountCheck>,
     pub totals: VerifyTotals,
     /// 0 when everything is there, 3 otherwise.
@@ -599,11 +603,15 @@ impl Verification {
     /// The text form.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
+        let journal = if self.no_journal {
+            "none: matched by content".to_string()
+        } else {
+            format!("journal {}", self.journal)
+        };
         let _ = writeln!(
             s,
-            "verify {} (journal {}){}",
+            "verify {} ({journal}){}",
             self.target,
-            self.journal,
             if self.deep { ", content compared" } else { "" }
         );
         for a in &self.accounts {

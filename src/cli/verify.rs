@@ -24,6 +24,10 @@ pub struct VerifyArgs {
     /// Also compare each message's content with what was sent (reads everything back).
     #[arg(long)]
     pub deep: bool,
+    /// Check a target filled by any tool against the store by content (size and
+    /// Message-ID, bytes where ambiguous), without a journal.
+    #[arg(long, conflicts_with_all = ["state", "deep"])]
+    pub no_journal: bool,
     /// Items flagged 0x8 were left out on purpose (`migrate --skip-deleted`).
     #[arg(long)]
     pub skip_deleted: bool,
@@ -65,27 +69,27 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
         Purpose::Verify,
         &cancel,
     )?;
-    let state = a
-        .state
-        .clone()
-        .unwrap_or_else(|| super::args::shard_journal(target.default_journal(), a.select.shard));
-    if !state.is_file() {
-        bail!(
-            "{}: no journal here; give the one migrate used with --state",
-            state.display()
-        );
-    }
-    let journal = Journal::open(&state, &target.id(), "verify").context("opening the journal")?;
-    let v = verify(
-        store.as_ref(),
-        target.as_ref(),
-        &journal,
-        &VerifyOptions {
-            selection: selection(&opened.selection, &mapping),
-            deep: a.deep,
-            skip_deleted: a.skip_deleted,
-        },
-    );
+    let opts = VerifyOptions {
+        selection: selection(&opened.selection, &mapping),
+        deep: a.deep,
+        skip_deleted: a.skip_deleted,
+    };
+    let v = if a.no_journal {
+        crate::verify::nojournal::verify_no_journal(store.as_ref(), target.as_ref(), &opts)
+    } else {
+        let state = a.state.clone().unwrap_or_else(|| {
+            super::args::shard_journal(target.default_journal(), a.select.shard)
+        });
+        if !state.is_file() {
+            bail!(
+                "{}: no journal here; give the one migrate used with --state, or use --no-journal",
+                state.display()
+            );
+        }
+        let journal =
+            Journal::open(&state, &target.id(), "verify").context("opening the journal")?;
+        verify(store.as_ref(), target.as_ref(), &journal, &opts)
+    };
     if let Some(path) = &a.report_html {
         let when = chrono::Utc::now().to_rfc3339();
         std::fs::write(path, crate::verify::html::render(&v, &cli.settings, &when))

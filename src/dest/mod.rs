@@ -350,6 +350,26 @@ pub trait DestSession: Planner {
         ))
     }
 
+    /// `verify --no-journal`: finds `sought` in `mailbox` by content,
+    /// whatever tool put them there (see [`ContentFound`]); copies in
+    /// `taken` (matched for another folder that goes to this mailbox) are
+    /// never given. `bytes(i)` gives the prepared bytes of sought message
+    /// `i` again, asked only where size and Message-ID do not decide. A
+    /// missing mailbox holds nothing. Targets that cannot look answer an
+    /// error.
+    fn find_by_content(
+        &mut self,
+        mailbox: &str,
+        sought: &[Sought],
+        taken: &std::collections::HashSet<u32>,
+        bytes: &mut dyn FnMut(usize) -> Option<Vec<u8>>,
+    ) -> Result<ContentFound, DestError> {
+        let _ = (mailbox, sought, taken, bytes);
+        Err(DestError::Unsupported(
+            "this target cannot be verified without a journal".into(),
+        ))
+    }
+
     /// Of messages found present (by their reference and the size sent),
     /// those the target stores with another size: (index into `refs`,
     /// why). Targets that cannot tell say nothing.
@@ -402,6 +422,28 @@ pub struct Extra {
     /// The journal row (index into the rows given) whose content it holds:
     /// the same source item twice on the target.
     pub duplicate_of: Option<usize>,
+}
+
+/// A source message `verify --no-journal` looks for: what finds it
+/// without reading a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sought {
+    /// Size of the prepared bytes.
+    pub size: u64,
+    /// Message-ID (without `<>`).
+    pub message_id: Option<String>,
+}
+
+/// What [`DestSession::find_by_content`] found in a mailbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContentFound {
+    /// Per sought message, in order: the UID of its copy (`None`: not
+    /// there).
+    pub found: Vec<Option<u32>>,
+    /// Found, but stored with other bytes: (index, how it was recognised).
+    pub altered: Vec<(usize, String)>,
+    /// Every message in the mailbox (UIDs, ascending), to tell the extras.
+    pub on_target: Vec<u32>,
 }
 
 /// What [`DestSession::reconcile`] found for one pending item.

@@ -351,7 +351,7 @@ impl ImapSession {
     }
 
     /// Runs an io-imap call; marks the session broken on connection errors.
-    fn io<T>(
+    pub(super) fn io<T>(
         &mut self,
         f: impl FnOnce(&mut ImapClientStd) -> Result<T, ImapClientError>,
         cmd: &'static str,
@@ -736,7 +736,7 @@ impl ImapSession {
     }
 
     /// `UID FETCH set (items)` in the examined mailbox.
-    fn uid_fetch(
+    pub(super) fn uid_fetch(
         &mut self,
         set: SequenceSet,
         items: Vec<MessageDataItemName<'static>>,
@@ -939,7 +939,7 @@ impl ImapSession {
 const STORE_CHUNK: usize = 500;
 
 /// A UID set of the non-zero UIDs of `chunk` (`None` when there are none).
-fn uid_set(chunk: &[u32]) -> Result<Option<SequenceSet>, ImapError> {
+pub(super) fn uid_set(chunk: &[u32]) -> Result<Option<SequenceSet>, ImapError> {
     let list: Vec<NonZeroU32> = chunk.iter().filter_map(|u| NonZeroU32::new(*u)).collect();
     if list.is_empty() {
         return Ok(None);

@@ -130,6 +130,7 @@ pub mod error;
 mod folders;
 #[doc(hidden)]
 pub mod fuzzing;
+mod inventory;
 mod reconcile;
 mod session;
 mod stored;

@@ -756,6 +756,32 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn find_by_content(
+        &mut self,
+        mailbox: &str,
+        sought: &[crate::dest::Sought],
+        taken: &std::collections::HashSet<u32>,
+        bytes: &mut dyn FnMut(usize) -> Option<Vec<u8>>,
+    ) -> Result<crate::dest::ContentFound, DestError> {
+        let result = self.with_control(|c| {
+            match c.examine(mailbox) {
+                Ok(_) => {}
+                // No such mailbox: nothing is there.
+                Err(e) if !e.is_connection() => {
+                    return Ok(crate::dest::ContentFound {
+                        found: vec![None; sought.len()],
+                        ..Default::default()
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            let found = super::inventory::find_in_selected(c, sought, taken, bytes);
+            let _ = c.unselect();
+            found
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn verify(
         &mut self,
         mailbox: &str,

@@ -84,6 +84,13 @@ pub(crate) fn message_id(bytes: &[u8]) -> Option<String> {
         .filter(|m| !m.is_empty())
 }
 
+/// A message's header block and body, for telling a copy a tool added
+/// header fields to (mbsync's `X-TUID`, a provider's trace fields) from
+/// another message.
+pub(crate) fn header_and_body(bytes: &[u8]) -> (&[u8], &[u8]) {
+    split_header(bytes)
+}
+
 /// The header `--tag-messages` adds to a message with no usable identity.
 pub(crate) const TAG_HEADER: &str = "X-Kerio-Migrate-Id";
 
