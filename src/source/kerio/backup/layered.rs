@@ -18,10 +18,13 @@ use super::archive::{archive_uses_backslashes, entry_list, open_archive};
 use super::extract::entry_meta;
 use super::layout::Layout;
 use super::report::Rejected;
+use super::times::entry_mtime;
 use super::unpack::detect_layout;
 use super::{BackupError, MARKER_FILE};
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// Where one path of the layered set is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,10 @@ pub struct LayeredIndex {
     /// Placed path (components joined by `/`, relative to the install
     /// directory) → entry. No component holds a `/`.
     entries: BTreeMap<String, EntryRef>,
+    /// Idle readers per archive: reading needs `&mut`, so each caller
+    /// takes one (opening one when none is idle) and gives it back; as
+    /// many stay open per archive as threads read at once.
+    readers: Vec<Mutex<Vec<super::archive::Archive>>>,
 }
 
 impl LayeredIndex {
@@ -62,6 +69,7 @@ impl LayeredIndex {
             layouts: Vec::new(),
             rejected: Vec::new(),
             entries: BTreeMap::new(),
+            readers: archives.iter().map(|_| Mutex::new(Vec::new())).collect(),
         };
         for (n, path) in archives.iter().enumerate() {
             let mut a = open_archive(path)?;
@@ -114,6 +122,28 @@ impl LayeredIndex {
         });
     }
 
+    /// The bytes of file entry `r` (decompressed; stored and deflated
+    /// entries) and its modification time in Unix seconds (as an unpack
+    /// would set it, [`entry_mtime`]). An entry that cannot be read (a
+    /// truncated archive, bad data) is an `Err` with the reason, for the
+    /// caller to count and report.
+    pub fn read(&self, r: EntryRef) -> Result<(Vec<u8>, Option<i64>), String> {
+        let n = r.archive as usize;
+        let (Some(path), Some(pool)) = (self.archives.get(n), self.readers.get(n)) else {
+            return Err(format!("no archive #{n}"));
+        };
+        let idle = pool.lock().map_err(|e| e.to_string())?.pop();
+        let mut a = match idle {
+            Some(a) => a,
+            None => open_archive(path).map_err(|e| e.to_string())?,
+        };
+        let got = read_entry(&mut a, r.index as usize);
+        if let Ok(mut p) = pool.lock() {
+            p.push(a);
+        }
+        got
+    }
+
     /// The entry holding `rel` (components joined by `/`).
     pub fn get(&self, rel: &str) -> Option<EntryRef> {
         self.entries.get(rel).copied()
@@ -157,6 +187,20 @@ impl LayeredIndex {
         }
         out
     }
+}
+
+fn read_entry(a: &mut super::archive::Archive, i: usize) -> Result<(Vec<u8>, Option<i64>), String> {
+    let mut zf = a
+        .by_index(i)
+        .map_err(|e| format!("cannot read the entry: {e}"))?;
+    if zf.is_dir() {
+        return Err("a directory, not a file".to_string());
+    }
+    let mtime = entry_mtime(&zf).map(|(t, _)| t.unix_seconds());
+    let mut buf = Vec::with_capacity(usize::try_from(zf.size()).unwrap_or(0).min(64 << 20));
+    zf.read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read the entry: {e}"))?;
+    Ok((buf, mtime))
 }
 
 #[cfg(test)]
@@ -226,6 +270,10 @@ mod tests {
         );
         let root: Vec<String> = ix.children("").into_iter().map(|(n, _)| n).collect();
         assert_eq!(root, ["store", "users.cfg"]);
+        let read = |p: &str| ix.get(p).map(|r| ix.read(r).expect("read").0);
+        assert_eq!(read(&m1).as_deref(), Some(&b"new"[..]));
+        assert_eq!(read(&m2).as_deref(), Some(&b"two"[..]));
+        assert_eq!(read(&m3).as_deref(), Some(&b"three"[..]), "a reader reused");
     }
 
     #[test]
