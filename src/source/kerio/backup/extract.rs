@@ -98,7 +98,7 @@ pub(super) enum EntryError {
 }
 
 /// An entry's failure, with the entry name as stored.
-type Failure = (String, EntryError);
+pub(super) type Failure = (String, EntryError);
 
 fn reject(name: &str, reason: impl Into<String>) -> Failure {
     (name.to_string(), EntryError::Reject(reason.into()))
@@ -130,10 +130,10 @@ pub(super) struct Extractor<'a> {
 }
 
 /// An entry's name and what its metadata says.
-struct EntryMeta {
-    name: String,
-    is_dir: bool,
-    comps: Vec<String>,
+pub(super) struct EntryMeta {
+    pub(super) name: String,
+    pub(super) is_dir: bool,
+    pub(super) comps: Vec<String>,
 }
 
 impl<'a> Extractor<'a> {
@@ -232,43 +232,7 @@ impl<'a> Extractor<'a> {
 
     /// Reads entry `i`'s metadata and refuses what must not be unpacked.
     fn meta(&self, a: &mut Archive, i: usize) -> Result<EntryMeta, Failure> {
-        let e = a.by_index_data(i).map_err(|e| {
-            reject(
-                &format!("#{i}"),
-                format!("unreadable central directory record: {e}"),
-            )
-        })?;
-        let name = match e.name() {
-            Ok(n) => n.into_owned(),
-            Err(err) => {
-                let lossy = String::from_utf8_lossy(e.name_raw()).into_owned();
-                return Err(reject(&lossy, format!("undecodable name: {err}")));
-            }
-        };
-        let mode = e.unix_mode().map(|m| m & 0o170000);
-        if e.is_symlink() || mode == Some(0o120000) {
-            return Err(reject(&name, "symbolic link (not unpacked)"));
-        }
-        let sep = backslash_is_separator(e.system(), self.backslashes);
-        let is_dir = name.ends_with('/') || (sep && name.ends_with('\\')) || mode == Some(0o040000);
-        if let Some(m) = mode.filter(|m| *m != 0 && *m != 0o100000 && *m != 0o040000) {
-            return Err(reject(
-                &name,
-                format!("special file (mode {m:o}), not unpacked"),
-            ));
-        }
-        if !is_dir && e.encrypted() {
-            return Err(reject(
-                &name,
-                "encrypted (password-protected) entry: not supported",
-            ));
-        }
-        let comps = entry_components(&name, sep).map_err(|r| reject(&name, r))?;
-        Ok(EntryMeta {
-            name,
-            is_dir,
-            comps,
-        })
+        entry_meta(a, i, self.backslashes)
     }
 
     /// Streams an entry's data to `target` through a temporary file, with
@@ -325,4 +289,51 @@ impl<'a> Extractor<'a> {
         fs::rename(&tmp, target).map_err(|e| fatal(target, e))?;
         Ok(bytes)
     }
+}
+
+/// Reads entry `i`'s metadata and refuses what must not be unpacked (or
+/// read in place): symbolic links, special files, encrypted entries, names
+/// [`entry_components`] refuses.
+pub(super) fn entry_meta(
+    a: &mut Archive,
+    i: usize,
+    backslashes: bool,
+) -> Result<EntryMeta, Failure> {
+    let e = a.by_index_data(i).map_err(|e| {
+        reject(
+            &format!("#{i}"),
+            format!("unreadable central directory record: {e}"),
+        )
+    })?;
+    let name = match e.name() {
+        Ok(n) => n.into_owned(),
+        Err(err) => {
+            let lossy = String::from_utf8_lossy(e.name_raw()).into_owned();
+            return Err(reject(&lossy, format!("undecodable name: {err}")));
+        }
+    };
+    let mode = e.unix_mode().map(|m| m & 0o170000);
+    if e.is_symlink() || mode == Some(0o120000) {
+        return Err(reject(&name, "symbolic link (not unpacked)"));
+    }
+    let sep = backslash_is_separator(e.system(), backslashes);
+    let is_dir = name.ends_with('/') || (sep && name.ends_with('\\')) || mode == Some(0o040000);
+    if let Some(m) = mode.filter(|m| *m != 0 && *m != 0o100000 && *m != 0o040000) {
+        return Err(reject(
+            &name,
+            format!("special file (mode {m:o}), not unpacked"),
+        ));
+    }
+    if !is_dir && e.encrypted() {
+        return Err(reject(
+            &name,
+            "encrypted (password-protected) entry: not supported",
+        ));
+    }
+    let comps = entry_components(&name, sep).map_err(|r| reject(&name, r))?;
+    Ok(EntryMeta {
+        name,
+        is_dir,
+        comps,
+    })
 }

@@ -43,10 +43,14 @@
 //!   later archives still win.
 //! - [`unpack`](mod@unpack): the two passes over the set (open and detect
 //!   everything first, then write), and [`report`]: what happened.
+//! - [`layered`]: reading a set in place (issue 12, first step): the index
+//!   path → (archive, entry) from the central directories, the latest
+//!   archive winning per path; not yet wired into a [`Source`](crate::source::Source).
 
 mod archive;
 mod entries;
 mod extract;
+mod layered;
 mod layout;
 mod marker;
 mod names;
@@ -56,6 +60,7 @@ mod times;
 mod unpack;
 
 pub use entries::{backslash_is_separator, entry_components};
+pub use layered::{EntryRef, LayeredIndex};
 pub use layout::Layout;
 pub use names::{parse_backup_name, BackupKind, BackupName};
 pub use report::{ArchiveReport, Rejected, UnpackReport};

@@ -125,23 +125,7 @@ fn plan_archives(
         let a = open_archive(path)?;
         let backslashes = archive_uses_backslashes(&a);
         let (names, top) = entry_list(&a, backslashes);
-        let (layout, inherited) = match (Layout::detect(&names, prev.as_ref()), &prev) {
-            (Some(l), _) => (l, false),
-            (None, Some(p)) => {
-                let mut l = p.clone();
-                // The cfg files, if this archive has some, still go to the root.
-                if let Some(c) = Layout::detect_cfg_only(&names) {
-                    l.cfg_prefix = Some(c);
-                }
-                (l, true)
-            }
-            (None, None) => {
-                return Err(BackupError::NoMailTree {
-                    archive: path.clone(),
-                    top_level: top,
-                })
-            }
-        };
+        let (layout, inherited) = detect_layout(path, &names, top, prev.as_ref())?;
         prev = Some(layout.clone());
         let skip = !redo && marker.archives.iter().any(|m| m.id == fp);
         if !skip {
@@ -159,6 +143,32 @@ fn plan_archives(
         });
     }
     Ok((plans, total_entries))
+}
+
+/// The layout of one archive of a set: detected, else inherited from the
+/// archive before it (a differential may hold no whole mail tree), with
+/// whether it was inherited.
+pub(super) fn detect_layout(
+    path: &Path,
+    names: &[(Vec<String>, bool)],
+    top: Vec<String>,
+    prev: Option<&Layout>,
+) -> Result<(Layout, bool), BackupError> {
+    match (Layout::detect(names, prev), prev) {
+        (Some(l), _) => Ok((l, false)),
+        (None, Some(p)) => {
+            let mut l = p.clone();
+            // The cfg files, if this archive has some, still go to the root.
+            if let Some(c) = Layout::detect_cfg_only(names) {
+                l.cfg_prefix = Some(c);
+            }
+            Ok((l, true))
+        }
+        (None, None) => Err(BackupError::NoMailTree {
+            archive: path.to_path_buf(),
+            top_level: top,
+        }),
+    }
 }
 
 /// A note when `out` also holds what other archives than these left.
