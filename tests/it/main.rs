@@ -29,3 +29,4 @@ mod shards;
 mod stores;
 mod sync;
 mod verify;
+mod window;
