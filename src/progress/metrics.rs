@@ -1,7 +1,8 @@
 //! `--metrics-listen ADDR`: the run's counters in the Prometheus text
 //! format (version 0.0.4) over plain HTTP, served by one small thread on a
 //! std `TcpListener`. Per account: messages expected, messages by outcome
-//! (the report's buckets), of the failed those in doubt, bytes migrated; for the run: elapsed seconds,
+//! (the report's buckets), of the failed those in doubt, bytes migrated, retries, budget
+//! waits, each IMAP connection's window and RTT; for the run: elapsed seconds,
 //! the rate, an ETA, whether it has finished and its exit code. No
 //! authentication and no TLS: bind to loopback or protect the port.
 
