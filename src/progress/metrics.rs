@@ -328,7 +328,8 @@ impl Metrics {
 /// The window and RTT of each append connection, by account.
 fn render_links(s: &mut String, accounts: &[(String, Arc<AccountMetrics>)]) {
     use std::fmt::Write as _;
-    let series: [(&str, &str, fn(&LinkStats) -> String); 4] = [
+    type Series = (&'static str, &'static str, fn(&LinkStats) -> String);
+    let series: [Series; 4] = [
         (
             "kerio_migrate_window_commands",
             "APPEND commands allowed in flight on the connection now (the adaptive window).",
