@@ -160,6 +160,24 @@ pub struct DoneCopy {
     pub message_id: Option<String>,
 }
 
+/// One append connection's window and round trip (IMAP), for the report
+/// and the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LinkStats {
+    /// The connection slot (0-based).
+    pub connection: usize,
+    /// Commands allowed in flight now, and the most reached.
+    pub window_commands: u64,
+    pub peak_window_commands: u64,
+    /// Bytes allowed in flight now, and the most reached.
+    pub window_bytes: u64,
+    pub peak_window_bytes: u64,
+    /// Smoothed round trip of the APPENDs (µs; 0: none measured).
+    pub srtt_us: u64,
+    /// Smallest round trip seen (µs).
+    pub min_rtt_us: u64,
+}
+
 /// Where long operations report how far they are (the progress display
 /// implements it; the library never depends on the display).
 pub trait ProgressSink: Sync {

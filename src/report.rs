@@ -272,6 +272,9 @@ pub struct AccountReport {
     pub problems: Vec<String>,
     /// System directories and files skipped, by name.
     pub skipped_system: crate::source::SkipLog,
+    /// IMAP: each append connection's window reached and round trip.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<crate::model::LinkStats>,
 }
 
 /// One kind of server rejection, over the whole run.

@@ -362,6 +362,13 @@ pub struct ImapArgs {
     /// APPEND commands in flight per connection (1 to 1024).
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = count::<usize, 1, 1024>)]
     pub window: usize,
+    /// Most APPEND commands in flight per connection once the window has
+    /// grown to fill a long link (1 to 8192; at least --window).
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = count::<usize, 1, 8192>)]
+    pub window_max: usize,
+    /// Most bytes in flight per connection (the memory bound of the window).
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = positive_size)]
+    pub window_bytes_max: u64,
     /// Messages per MULTIAPPEND command (1 disables MULTIAPPEND; at most 1000).
     #[arg(long, default_value_t = 50, value_name = "N", value_parser = count::<usize, 1, 1000>)]
     pub batch: usize,

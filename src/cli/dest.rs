@@ -63,6 +63,8 @@ fn imap_settings(host: &str, i: &ImapArgs, select: &SelectArgs) -> anyhow::Resul
     let options = ImapOptions {
         connections: i.connections.max(1),
         window: i.window.max(1),
+        window_max: i.window_max.max(i.window),
+        window_bytes_max: usize::try_from(i.window_bytes_max).unwrap_or(usize::MAX),
         multiappend: i.batch > 1,
         batch: i.batch.max(1),
         nul: match i.nul {

@@ -206,6 +206,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
             eprintln!("kerio-migrate: metrics on http://{}/metrics", server.addr());
         }
         progress = progress.with_metrics(m.clone());
+        target.attach_metrics(&m);
         metrics = Some((m, server));
     }
     let mut report = migrate(

@@ -162,6 +162,9 @@ pub trait Destination: Send + Sync {
     fn id(&self) -> String;
     /// Opens a session for one source account.
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError>;
+    /// `--metrics-listen`: where sessions opened from now on publish what
+    /// only the destination knows (IMAP: windows, RTT, retries, budget waits).
+    fn attach_metrics(&self, _metrics: &std::sync::Arc<crate::progress::metrics::Metrics>) {}
     /// A planner for `plan`: names and limits only, nothing created. The
     /// default is a session ([`Destination::open`]; a login, for IMAP).
     fn planner(&self, account: &Account) -> Result<Box<dyn Planner>, DestError> {
@@ -493,4 +496,6 @@ pub struct DestInfo {
     /// What `plan` should say about the target account (its namespace,
     /// where the special mailboxes come from).
     pub notes: Vec<String>,
+    /// IMAP: each append connection's window and round trip so far.
+    pub links: Vec<crate::model::LinkStats>,
 }

@@ -213,6 +213,7 @@ impl AccountRun<'_> {
             ..
         } = self;
         if let Some(Session::Open(s)) = session {
+            rep.connections = s.info().links;
             if let Err(e) = s.finish() {
                 rep.error.get_or_insert(reason::cannot_close(e));
             }

@@ -1,11 +1,13 @@
 //! `--metrics-listen ADDR`: the run's counters in the Prometheus text
 //! format (version 0.0.4) over plain HTTP, served by one small thread on a
 //! std `TcpListener`. Per account: messages expected, messages by outcome
-//! (the report's buckets), of the failed those in doubt, bytes migrated; for the run: elapsed seconds,
+//! (the report's buckets), of the failed those in doubt, bytes migrated, retries, budget
+//! waits, each IMAP connection's window and RTT; for the run: elapsed seconds,
 //! the rate, an ETA, whether it has finished and its exit code. No
 //! authentication and no TLS: bind to loopback or protect the port.
 
-use std::collections::BTreeMap;
+use crate::model::LinkStats;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -35,6 +37,9 @@ pub struct AccountMetrics {
     skipped: AtomicU64,
     failed: AtomicU64,
     in_doubt: AtomicU64,
+    retries: AtomicU64,
+    budget_waits: AtomicU64,
+    links: Mutex<Vec<LinkStats>>,
 }
 
 impl AccountMetrics {
@@ -62,6 +67,44 @@ impl AccountMetrics {
         self.in_doubt.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// `n` messages put back to be sent again.
+    pub fn retried(&self, n: u64) {
+        self.retries.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The counter of waits for `--max-bytes-per-day`.
+    pub fn budget_waits(&self) -> &AtomicU64 {
+        &self.budget_waits
+    }
+
+    /// An append connection's window and RTT now (the slot's last value
+    /// stays; peaks and the minimum RTT are kept over the run).
+    pub fn set_link(&self, s: LinkStats) {
+        let mut l = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        match l.iter_mut().find(|o| o.connection == s.connection) {
+            Some(o) => {
+                let min = match (o.min_rtt_us, s.min_rtt_us) {
+                    (0, m) | (m, 0) => m,
+                    (a, b) => a.min(b),
+                };
+                *o = LinkStats {
+                    peak_window_commands: o.peak_window_commands.max(s.peak_window_commands),
+                    peak_window_bytes: o.peak_window_bytes.max(s.peak_window_bytes),
+                    min_rtt_us: min,
+                    ..s
+                };
+            }
+            None => l.push(s),
+        }
+    }
+
+    /// Every append connection's window and RTT, by slot.
+    pub fn links(&self) -> Vec<LinkStats> {
+        let mut l = self.links.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        l.sort_by_key(|s| s.connection);
+        l
+    }
+
     fn done(&self) -> u64 {
         [&self.migrated, &self.present, &self.skipped, &self.failed]
             .iter()
@@ -78,7 +121,12 @@ pub struct Metrics {
     labels: Vec<(String, String)>,
     finished: AtomicBool,
     exit_code: AtomicI64,
+    /// Items done at the last scrapes, for the recent rate.
+    recent: Mutex<VecDeque<(Instant, u64)>>,
 }
+
+/// How far back the recent rate looks.
+const RECENT: Duration = Duration::from_secs(30);
 
 /// A label value as the text format wants it.
 fn escape(v: &str) -> String {
@@ -104,6 +152,7 @@ impl Metrics {
             labels,
             finished: AtomicBool::new(false),
             exit_code: AtomicI64::new(-1),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -193,11 +242,27 @@ impl Metrics {
             "Bytes stored by this run.",
             &|m| m.migrated_bytes.load(Ordering::Relaxed),
         );
+        per(
+            &mut s,
+            "kerio_migrate_retries_total",
+            "counter",
+            "Messages put back to be sent again (a lost connection, a pause, a split batch).",
+            &|m| m.retries.load(Ordering::Relaxed),
+        );
+        per(
+            &mut s,
+            "kerio_migrate_budget_waits_total",
+            "counter",
+            "Waits for --max-bytes-per-day to free up.",
+            &|m| m.budget_waits.load(Ordering::Relaxed),
+        );
+        render_links(&mut s, &accounts);
         let (expected, done) = accounts.iter().fold((0, 0), |(e, d), (_, m)| {
             (e + m.expected.load(Ordering::Relaxed), d + m.done())
         });
         let secs = self.started.elapsed().as_secs_f64();
-        let rate = done as f64 / secs.max(0.001);
+        let avg = done as f64 / secs.max(0.001);
+        let rate = self.recent_rate(done).unwrap_or(avg);
         let finished = self.finished.load(Ordering::Relaxed);
         let gauges = [
             (
@@ -208,11 +273,16 @@ impl Metrics {
             (
                 "kerio_migrate_items_per_second",
                 "Items finished per second, on average.",
+                format!("{avg:.3}"),
+            ),
+            (
+                "kerio_migrate_recent_items_per_second",
+                "Items finished per second over the last 30 seconds of scrapes (the average before).",
                 format!("{rate:.3}"),
             ),
             (
                 "kerio_migrate_eta_seconds",
-                "Seconds left at the average rate for the items found so far (NaN: unknown).",
+                "Seconds left at the recent rate for the items found so far (NaN: unknown).",
                 if finished || expected <= done {
                     "0".to_string()
                 } else if rate > 0.0 {
@@ -236,6 +306,64 @@ impl Metrics {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
         s
+    }
+}
+
+impl Metrics {
+    /// Items per second since the oldest scrape of the last [`RECENT`]
+    /// (`None` until one is at least a second old).
+    fn recent_rate(&self, done: u64) -> Option<f64> {
+        let now = Instant::now();
+        let mut q = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        while q.len() > 1 && q.get(1).is_some_and(|(t, _)| now - *t >= RECENT) {
+            q.pop_front();
+        }
+        q.push_back((now, done));
+        let (t0, d0) = *q.front()?;
+        let secs = (now - t0).as_secs_f64();
+        (secs >= 1.0).then(|| done.saturating_sub(d0) as f64 / secs)
+    }
+}
+
+/// The window and RTT of each append connection, by account.
+fn render_links(s: &mut String, accounts: &[(String, Arc<AccountMetrics>)]) {
+    use std::fmt::Write as _;
+    type Series = (&'static str, &'static str, fn(&LinkStats) -> String);
+    let series: [Series; 4] = [
+        (
+            "kerio_migrate_window_commands",
+            "APPEND commands allowed in flight on the connection now (the adaptive window).",
+            |l| l.window_commands.to_string(),
+        ),
+        (
+            "kerio_migrate_window_bytes",
+            "Bytes allowed in flight on the connection now.",
+            |l| l.window_bytes.to_string(),
+        ),
+        (
+            "kerio_migrate_rtt_seconds",
+            "Smoothed round trip of the connection's APPENDs (last byte written to tagged answer).",
+            |l| format!("{:.6}", l.srtt_us as f64 / 1e6),
+        ),
+        (
+            "kerio_migrate_min_rtt_seconds",
+            "Smallest round trip of the connection's APPENDs.",
+            |l| format!("{:.6}", l.min_rtt_us as f64 / 1e6),
+        ),
+    ];
+    for (name, help, f) in series {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (a, m) in accounts {
+            for l in m.links() {
+                let _ = writeln!(
+                    s,
+                    "{name}{{account=\"{}\",connection=\"{}\"}} {}",
+                    escape(a),
+                    l.connection,
+                    f(&l)
+                );
+            }
+        }
     }
 }
 

@@ -30,3 +30,4 @@ mod stores;
 mod sync;
 mod verify;
 mod verify_nojournal;
+mod window;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// `GET /metrics`, parsed into `(name{labels}, value)`; `None` when nothing
 /// listens (yet, or any more).
-fn scrape(port: u16) -> Option<BTreeMap<String, f64>> {
+pub(crate) fn scrape(port: u16) -> Option<BTreeMap<String, f64>> {
     let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     c.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -149,6 +149,9 @@ fn a_paced_run_is_scraped_while_it_runs_and_its_counters_end_equal_to_the_report
             metric("kerio_migrate_bytes_migrated_total", ""),
             t["bytes_migrated"].as_f64().expect("n")
         );
+        // Maildir: nothing resent, no byte budget.
+        assert_eq!(metric("kerio_migrate_retries_total", ""), 0.0);
+        assert_eq!(metric("kerio_migrate_budget_waits_total", ""), 0.0);
     }
     assert_eq!(r["totals"]["migrated"], 100);
     assert_eq!(r["totals"]["skipped"], 3);

@@ -22,6 +22,9 @@ pub(super) struct Shared {
     pub tokens: Arc<TokenCache>,
     pub cancel: Arc<AtomicBool>,
     pub budget: Arc<ByteBudget>,
+    /// The account's counters: windows, RTT, retries, budget waits (those
+    /// `--metrics-listen` serves, when it is on).
+    pub link: Arc<crate::progress::metrics::AccountMetrics>,
 }
 
 impl Shared {

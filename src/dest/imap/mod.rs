@@ -170,8 +170,13 @@ pub struct ImapOptions {
     pub connections: usize,
     /// Single APPENDs in flight per connection.
     pub window: usize,
-    /// Bytes in flight per connection.
+    /// Bytes in flight per connection at the start.
     pub window_bytes: usize,
+    /// `--window-max`: the most commands in flight per connection once
+    /// the window has grown.
+    pub window_max: usize,
+    /// `--window-bytes-max`: the most bytes in flight per connection.
+    pub window_bytes_max: usize,
     /// Use MULTIAPPEND when the server offers it.
     pub multiappend: bool,
     /// Messages per MULTIAPPEND batch.
@@ -201,6 +206,8 @@ impl Default for ImapOptions {
             connections: 4,
             window: 64,
             window_bytes: 16 << 20,
+            window_max: 1024,
+            window_bytes_max: 64 << 20,
             multiappend: true,
             batch: 50,
             batch_bytes: 8 << 20,
@@ -307,6 +314,7 @@ pub struct ImapDest {
     tokens: Arc<TokenCache>,
     cancel: Arc<AtomicBool>,
     budgets: std::sync::Mutex<HashMap<String, Arc<ByteBudget>>>,
+    metrics: std::sync::OnceLock<Arc<crate::progress::metrics::Metrics>>,
 }
 
 impl ImapDest {
@@ -318,6 +326,7 @@ impl ImapDest {
         cancel: Arc<AtomicBool>,
     ) -> ImapDest {
         ImapDest {
+            metrics: std::sync::OnceLock::new(),
             cfg,
             opts,
             logins,
@@ -344,6 +353,10 @@ impl Destination for ImapDest {
         format!("{scheme}://{}", self.cfg.server())
     }
 
+    fn attach_metrics(&self, metrics: &Arc<crate::progress::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics.clone());
+    }
+
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
         let (creds, prefix) = self.logins.resolve(account)?;
         let budget = {
@@ -353,7 +366,13 @@ impl Destination for ImapDest {
                 .clone()
         };
         let describe = creds.describe();
+        // The label progress gives the account, so both count in one place.
+        let link = match self.metrics.get() {
+            Some(m) => m.account(&crate::text::escape_controls(&account.id())),
+            None => Arc::default(),
+        };
         let shared = Arc::new(connect::Shared {
+            link,
             cfg: self.cfg.clone(),
             opts: self.opts.clone(),
             creds,

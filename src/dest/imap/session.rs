@@ -351,6 +351,7 @@ impl Planner for ImapAccountSession {
             append_limit: self.caps.append_limit(),
             capabilities: self.caps.raw.clone(),
             notes: self.folders.notes(),
+            links: self.shared.link.links(),
         }
     }
 }
@@ -437,6 +438,7 @@ impl DestSession for ImapAccountSession {
             uid_next: status.uid_next.unwrap_or(1),
             user: self.shared.creds.user(),
             budget: &self.shared.budget,
+            budget_waits: self.shared.link.budget_waits(),
         };
         let d = Dispatcher::new(setup, &SystemClock);
         // What was appended with a UID, to compare with what the server

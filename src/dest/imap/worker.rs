@@ -21,17 +21,21 @@ use super::core::decide::Policy;
 use super::core::dispatch::{multiappend, Dispatcher, HandOut, Link};
 use super::core::lane::{self, Built, Checked, Lane};
 use super::core::matching::Want;
+use super::core::window::Controller;
 use super::core::wire::{Cmd, CmdOutcome};
 use super::core::{Report, Unit};
-use super::error::{io_msg, is_timeout, ImapError};
+use super::error::{io_msg, is_timeout, ImapError, RespCode};
 use super::reconcile::{find_settled, SETTLE};
 use crate::dest::{Outgoing, SessionEvent};
+use crate::model::LinkStats;
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::mailbox::Mailbox;
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use std::time::Instant;
 
 /// Why the account stopped during a `deliver` call, shared by the
 /// dispatcher and the workers (the first reason stays).
@@ -88,8 +92,22 @@ impl WorkCtx<'_> {
         self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn window(&self) -> Window {
-        lane::window(&self.shared.opts, multiappend(&self.shared.opts, self.caps))
+    /// The window controller of connection `slot`: it starts where the
+    /// slot's window was at the end of the last call (the link is the same).
+    fn controller(&self, slot: usize) -> Controller {
+        let (mut start, cap) =
+            lane::window_limits(&self.shared.opts, multiappend(&self.shared.opts, self.caps));
+        if let Some(l) = self
+            .shared
+            .link
+            .links()
+            .iter()
+            .find(|l| l.connection == slot)
+        {
+            start.commands = start.commands.max(l.window_commands as usize);
+            start.bytes = start.bytes.max(l.window_bytes as usize);
+        }
+        Controller::new(start, cap)
     }
 
     fn policy(&self) -> Policy {
@@ -113,9 +131,9 @@ pub(super) fn deliver(
     std::thread::scope(|s| {
         let (job_tx, job_rx) = crossbeam_channel::bounded::<Unit>(conns.len() * 2);
         let (rep_tx, rep_rx) = crossbeam_channel::unbounded::<Report>();
-        for conn in conns.iter_mut() {
+        for (slot, conn) in conns.iter_mut().enumerate() {
             let (rx, tx) = (job_rx.clone(), rep_tx.clone());
-            s.spawn(move || worker(ctx, conn, rx, tx));
+            s.spawn(move || worker(ctx, slot, conn, rx, tx));
         }
         drop(job_rx);
         drop(rep_tx);
@@ -184,11 +202,27 @@ struct Worker<'a, 'b> {
     tx: Sender<Report>,
     lane: Lane,
     jobs_done: bool,
+    /// This connection's slot, its window and when its commands went out.
+    slot: usize,
+    ctl: Controller,
+    link: LinkClock,
+}
+
+/// The clock of the window: each command's bytes, and when its last byte
+/// was written.
+struct LinkClock {
+    base: Instant,
+    sent: HashMap<u64, (Option<Instant>, usize)>,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// One append connection.
 fn worker(
     ctx: &WorkCtx<'_>,
+    slot: usize,
     conn: &mut Option<ImapSession>,
     jobs: Receiver<Unit>,
     tx: Sender<Report>,
@@ -199,6 +233,12 @@ fn worker(
         tx,
         lane: Lane::new(ctx.mailbox, ctx.policy()),
         jobs_done: false,
+        slot,
+        ctl: ctx.controller(slot),
+        link: LinkClock {
+            base: Instant::now(),
+            sent: HashMap::new(),
+        },
     };
     let mut stats = PipeStats::default();
     loop {
@@ -232,20 +272,51 @@ fn worker(
             }
         }
         let caps = sess.capabilities().clone();
+        let window = w.ctl.window();
         let mut feed = Feeder { w: &mut w, caps };
-        if let Err(broken) = pump(sess, ctx.window(), &mut feed, &mut stats) {
+        if let Err(broken) = pump(sess, window, &mut feed, &mut stats) {
             *conn = None;
+            w.ctl.lost();
+            w.link.sent.clear();
+            w.publish();
             w.reconnect(conn, broken);
         }
     }
     tracing::debug!("worker for {:?} done: {stats:?}", ctx.mailbox);
+    let s = w.ctl.stats();
+    tracing::info!(
+        "{:?}, connection {slot}: window reached {} commands / {} bytes in flight; APPEND round trip {:.1} ms smoothed, {:.1} ms min",
+        ctx.mailbox,
+        s.peak.0,
+        s.peak.1,
+        s.srtt_us as f64 / 1000.0,
+        s.min_rtt_us as f64 / 1000.0
+    );
 }
 
 impl Worker<'_, '_> {
+    /// The window and RTT now, for the metrics and the report.
+    fn publish(&self) {
+        let s = self.ctl.stats();
+        self.ctx.shared.link.set_link(LinkStats {
+            connection: self.slot,
+            window_commands: s.now.0 as u64,
+            peak_window_commands: s.peak.0 as u64,
+            window_bytes: s.now.1 as u64,
+            peak_window_bytes: s.peak.1 as u64,
+            srtt_us: s.srtt_us,
+            min_rtt_us: s.min_rtt_us,
+        });
+    }
+
     /// Sends the lane's reports and stops the account if it says so.
     fn carry_out(&mut self) {
         for r in self.lane.take_reports() {
             let _ = self.tx.send(r);
+        }
+        let retried = self.lane.take_retried();
+        if retried > 0 {
+            self.ctx.shared.link.retried(retried);
         }
         if let Some(why) = self.lane.take_stop() {
             self.ctx.stop.stop(why);
@@ -356,14 +427,41 @@ impl Feed for Feeder<'_, '_, '_> {
                 .next_command(&self.caps, &ctx.mbox, &mut ctx.claims());
             self.w.carry_out();
             match built {
-                Built::Cmd(cmd) => return Some(cmd),
+                Built::Cmd(cmd) => {
+                    self.w.link.sent.insert(cmd.key, (None, cmd.bytes));
+                    return Some(cmd);
+                }
                 Built::Refused => continue,
                 Built::Empty => return None,
             }
         }
     }
 
+    fn written(&mut self, key: u64) {
+        if let Some(e) = self.w.link.sent.get_mut(&key) {
+            e.0 = Some(Instant::now());
+            self.w.ctl.sent(e.1);
+        }
+    }
+
+    fn window(&mut self) -> Option<Window> {
+        Some(self.w.ctl.window())
+    }
+
     fn done(&mut self, key: u64, outcome: CmdOutcome) {
+        let throttled = matches!(
+            &outcome,
+            CmdOutcome::No {
+                code: Some(RespCode::Limit | RespCode::Throttled | RespCode::Unavailable),
+                ..
+            }
+        );
+        if let Some((Some(at), bytes)) = self.w.link.sent.remove(&key) {
+            let now = Instant::now();
+            let (t, rtt) = (micros(now - self.w.link.base), micros(now - at));
+            self.w.ctl.answered(t, rtt, bytes, throttled);
+            self.w.publish();
+        }
         let ctx = self.w.ctx;
         self.w.lane.answered(key, outcome, &mut ctx.claims());
         self.w.carry_out();

@@ -214,13 +214,24 @@ impl AppendPipe {
         Some(chunk.bytes)
     }
 
-    /// The last [`Self::output`] was written in full.
-    pub fn written(&mut self) {
-        if let Some(Some(tag)) = self.unconfirmed.take() {
-            if let Some(e) = self.awaiting.iter_mut().find(|e| e.tag == tag) {
-                e.written = true;
-            }
-        }
+    /// The last [`Self::output`] was written in full: the key of the
+    /// command it completed, if any.
+    pub fn written(&mut self) -> Option<u64> {
+        let Some(Some(tag)) = self.unconfirmed.take() else {
+            return None;
+        };
+        let e = self.awaiting.iter_mut().find(|e| e.tag == tag)?;
+        e.written = true;
+        Some(e.key)
+    }
+
+    /// Changes the window of a running pipe: what is in flight stays (a
+    /// smaller window only holds back the next commands).
+    pub fn set_window(&mut self, window: Window) {
+        self.window = Window {
+            commands: window.commands.max(1),
+            bytes: window.bytes.max(1),
+        };
     }
 
     /// Bytes read from the server.
@@ -368,6 +379,12 @@ pub(crate) trait Feed {
     fn next(&mut self, block: bool) -> Option<Cmd>;
     /// The tagged answer to command `key`.
     fn done(&mut self, key: u64, outcome: CmdOutcome);
+    /// The last byte of command `key` was written.
+    fn written(&mut self, _key: u64) {}
+    /// The window to use from now on (`None`: keep it).
+    fn window(&mut self) -> Option<Window> {
+        None
+    }
 }
 
 /// Sends commands from `feed` over `io` and hands `feed` each tagged
@@ -380,18 +397,21 @@ pub(crate) fn drive(
 ) -> Result<(), Lost> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        if let Some(w) = feed.window() {
+            pipe.set_window(w);
+        }
         while pipe.has_room() {
             let Some(cmd) = feed.next(pipe.is_idle()) else {
                 break;
             };
             pipe.send(cmd);
-            write_out(pipe, io)?;
+            write_out(pipe, io, feed)?;
         }
         if pipe.is_idle() {
             return Ok(());
         }
         match pipe.poll() {
-            Event::Write => write_out(pipe, io)?,
+            Event::Write => write_out(pipe, io, feed)?,
             Event::Done { key, outcome } => feed.done(key, outcome),
             Event::Lost(lost) => return Err(lost),
             Event::NeedInput => match io.read(&mut buf) {
@@ -404,12 +424,18 @@ pub(crate) fn drive(
 }
 
 /// Writes what the pipe has to write, each piece with one `write_all`.
-fn write_out(pipe: &mut AppendPipe, io: &mut dyn Transport) -> Result<(), Lost> {
+fn write_out(
+    pipe: &mut AppendPipe,
+    io: &mut dyn Transport,
+    feed: &mut dyn Feed,
+) -> Result<(), Lost> {
     while let Some(bytes) = pipe.output() {
         if let Err(fault) = io.write_all(&bytes) {
             return Err(pipe.fault(fault));
         }
-        pipe.written();
+        if let Some(key) = pipe.written() {
+            feed.written(key);
+        }
     }
     Ok(())
 }

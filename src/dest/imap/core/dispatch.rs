@@ -148,6 +148,8 @@ pub(crate) struct Setup<'a> {
     pub user: &'a str,
     /// The account's `--max-bytes-per-day`.
     pub budget: &'a ByteBudget,
+    /// Counts the waits for it.
+    pub budget_waits: &'a std::sync::atomic::AtomicU64,
 }
 
 /// The journal facts of a message handed out.
@@ -454,6 +456,9 @@ impl<'a> Dispatcher<'a> {
             // What already fits the budget goes out now rather than wait
             // with this message.
             self.flush(events, link);
+            self.setup
+                .budget_waits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let until = self.clock.wall().with_timezone(&chrono::Local)
                 + chrono::Duration::from_std(d).unwrap_or_default();
             tracing::warn!(

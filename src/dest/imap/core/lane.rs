@@ -27,7 +27,18 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The window of one connection: MULTIAPPEND commands or single APPENDs.
+/// The window of one connection: its start and its cap.
+pub(crate) fn window_limits(opts: &ImapOptions, multi: bool) -> (Window, Window) {
+    let start = window(opts, multi);
+    let cap = Window {
+        commands: opts.window_max.max(start.commands),
+        bytes: opts.window_bytes_max.max(1),
+    };
+    (start, cap)
+}
+
+/// The starting window of one connection: MULTIAPPEND commands or single
+/// APPENDs.
 pub(crate) fn window(opts: &ImapOptions, multi: bool) -> Window {
     Window {
         commands: if multi {
@@ -72,6 +83,8 @@ pub(crate) struct Lane {
     resend: Vec<Unit>,
     reports: Vec<Report>,
     stop: Option<String>,
+    /// Messages put back in line to be sent again, not yet taken.
+    retried: u64,
 }
 
 impl Lane {
@@ -88,6 +101,7 @@ impl Lane {
             resend: Vec::new(),
             reports: Vec::new(),
             stop: None,
+            retried: 0,
         }
     }
 
@@ -124,6 +138,11 @@ impl Lane {
     /// Reports for the dispatcher, in order.
     pub fn take_reports(&mut self) -> Vec<Report> {
         std::mem::take(&mut self.reports)
+    }
+
+    /// Messages put back to be sent again since the last call.
+    pub fn take_retried(&mut self) -> u64 {
+        std::mem::take(&mut self.retried)
     }
 
     /// Why the account must stop, once.
@@ -192,6 +211,12 @@ impl Lane {
         }
         // Refused: nothing of it was stored.
         claims.not_sending(&unit.msgs);
+        if matches!(
+            action,
+            Action::Recreate { .. } | Action::Pause { .. } | Action::Split { .. }
+        ) {
+            self.retried += unit.msgs.len() as u64;
+        }
         match action {
             Action::Stored { .. } => {}
             Action::Recreate { tries } => {
@@ -358,6 +383,7 @@ impl Lane {
                 }
             }
             if !keep.is_empty() {
+                self.retried += keep.len() as u64;
                 u.msgs = keep;
                 self.queue.push_front(u);
             }

@@ -12,6 +12,8 @@
 //! - [`lane`] — one connection's queue, carrying out `decide` and `lost`;
 //! - [`dispatch`] — checks, groups, announces and hands out messages, with
 //!   an injected [`dispatch::Clock`] and [`dispatch::Link`];
+//! - [`window`] — the adaptive window: RTT from the commands' answers,
+//!   slow-start growth up to the caps, back-off when throttled;
 //! - [`budget`] — `--max-bytes-per-day`;
 //! - [`claims`] — what this run (and the journal) knows of its copies;
 //! - [`matching`] — which copy on the server is which message;
@@ -48,6 +50,7 @@ pub(crate) mod marker;
 pub(crate) mod matching;
 pub(crate) mod names;
 pub(crate) mod stored;
+pub(crate) mod window;
 pub(crate) mod wire;
 
 #[cfg(test)]

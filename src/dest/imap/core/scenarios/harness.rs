@@ -359,6 +359,7 @@ pub(super) fn deliver(
 ) -> Run {
     let clock = world.conns.clock.clone();
     let caps = world.conns.caps.clone();
+    let waits = std::sync::atomic::AtomicU64::new(0);
     let setup = Setup {
         caps: &caps,
         opts,
@@ -367,6 +368,7 @@ pub(super) fn deliver(
         uid_next: world.conns.server.borrow().uid_next,
         user: "ann",
         budget,
+        budget_waits: &waits,
     };
     let mut d = Dispatcher::new(setup, &*clock);
     let mut run = Run::default();
