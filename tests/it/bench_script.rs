@@ -24,7 +24,11 @@ fn bench_shell_scripts_parse() {
 fn bench_report_builds_the_table_and_splices_the_readme() {
     let dir = tempfile::tempdir().unwrap();
     let readme = dir.path().join("README.md");
-    std::fs::write(&readme, "a\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nb\n").unwrap();
+    std::fs::write(
+        &readme,
+        "a\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nb\n",
+    )
+    .unwrap();
     let data = root().join("bench/testdata");
     let st = Command::new("python3")
         .arg(root().join("bench/report.py"))
@@ -34,14 +38,25 @@ fn bench_report_builds_the_table_and_splices_the_readme() {
         .arg(&readme)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let want = std::fs::read_to_string(data.join("report.md")).unwrap();
     let got = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert_eq!(got, want);
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
-    let sync = json["rows"].as_array().unwrap().iter().find(|r| r["measurement"] == "sync-vs-bulk");
+    let sync = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["measurement"] == "sync-vs-bulk");
     assert_eq!(sync.unwrap()["ratio"], 0.05);
     let spliced = std::fs::read_to_string(&readme).unwrap();
-    assert_eq!(spliced, format!("a\n<!-- bench:begin -->\n{want}<!-- bench:end -->\nb\n"));
+    assert_eq!(
+        spliced,
+        format!("a\n<!-- bench:begin -->\n{want}<!-- bench:end -->\nb\n")
+    );
 }
