@@ -9,7 +9,8 @@
 #
 #   KERIO_CORPUS=../shared/corpus  real messages (fixtures/), copied COPIES times
 #   COPIES=3 RUNS=3 RTTS="50 200" DEPTH=50 (mbsync PipelineDepth) SYNC_PERCENT=1
-#   BENCH_LARGE=1                  COPIES=143 (~200k messages; ~3 GB in /tmp)
+#   BENCH_LARGE=1                  COPIES=143 (~200k messages, one account: ~3 GB store, and
+#                                  ~3 GB more per Dovecot user, 6 users per round, in /tmp)
 #   OURS_ARGS="…"                  extra options for kerio-migrate (e.g. "--connections 1")
 #
 # Writes target/bench/results.jsonl (one JSON line per measurement), then bench/report.py
