@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DEMO_OUT ?= target/demo-maildir
 
-.PHONY: all build release demo test check fmt clippy bench fuzz clean deb
+.PHONY: all build release demo test check fmt clippy bench bench-readme fuzz clean deb
 
 all: build
 
@@ -34,10 +34,14 @@ fmt:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-# Ingest benchmark against mbsync, loopback and 50 ms RTT (needs the shared corpus,
-# Dovecot and isync: tests/harness/ci-install.sh). Results in target/bench/.
+# Benchmark table, every figure a ratio from the same run (needs the shared corpus,
+# Dovecot, isync and /usr/bin/time: tests/harness/ci-install.sh). Results in target/bench/;
+# bench-readme also writes the table into the README's Performance section.
 bench:
 	bash bench/run.sh
+
+bench-readme:
+	BENCH_README=1 bash bench/run.sh
 
 # Fuzz every parser that reads untrusted bytes for FUZZ_SECONDS each (default 60;
 # needs a nightly toolchain and cargo-fuzz). Not in CI. Table in target/fuzz/report.md.

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# bench/run.sh: ingest benchmark (`make bench`). kerio-migrate against mbsync (isync, the
-# fastest pipelined uploader packaged by Debian), the same real messages, in the same run,
-# into a private Dovecot 2.3 (mdbox, mail_fsync=never: the server is not the bottleneck),
-# on loopback and through a delaying TCP proxy (default 50 ms RTT).
+# bench/run.sh: `make bench`. Every figure from the same run, as ratios: IMAP ingest of
+# kerio-migrate against mbsync (isync, the fastest pipelined uploader packaged by Debian)
+# into a private Dovecot 2.3 (mdbox, mail_fsync=never: the server is not the bottleneck) on
+# loopback and through delaying TCP proxies (RTTS, default 50 and 200 ms); the Maildir
+# target against `cp -a`; `scan` against `tar | cat` (warm cache); reruns with nothing to
+# do; max RSS (/usr/bin/time -v); and the sync benchmark (bench/mutate-store.py changes
+# SYNC_PERCENT % of the items after the bulk copy, then `migrate --sync` is timed).
 #
 #   KERIO_CORPUS=../shared/corpus  real messages (fixtures/), copied COPIES times
-#   COPIES=3 RUNS=3 RTT_MS=50 DEPTH=50 (mbsync PipelineDepth)
+#   COPIES=3 RUNS=3 RTTS="50 200" DEPTH=50 (mbsync PipelineDepth) SYNC_PERCENT=1
+#   BENCH_LARGE=1                  COPIES=143 (~200k messages, one account: ~3 GB store, and
+#                                  ~3 GB more per Dovecot user, 6 users per round, in /tmp)
 #   OURS_ARGS="…"                  extra options for kerio-migrate (e.g. "--connections 1")
 #
-# Prints one JSON line per measurement and a summary table with the ratio
-# kerio-migrate / mbsync per network; writes target/bench/results.jsonl.
+# Writes target/bench/results.jsonl (one JSON line per measurement), then bench/report.py
+# prints the table and writes target/bench/report.md and report.json.
 # Every count is checked on the server (STATUS): kerio-migrate must store every message;
 # the rate of each tool is computed over what it really stored (mbsync skips messages
 # whose header it finds incomplete, with a warning and exit code 0).
@@ -17,14 +22,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 CORPUS=${KERIO_CORPUS:-$ROOT/../shared/corpus}
-COPIES=${COPIES:-3}
+if [ "${BENCH_LARGE:-0}" = 1 ]; then COPIES=${COPIES:-143}; else COPIES=${COPIES:-3}; fi
 RUNS=${RUNS:-3}
-RTT_MS=${RTT_MS:-50}
+RTTS=${RTTS:-50 200}
+SYNC_PERCENT=${SYNC_PERCENT:-1}
 DEPTH=${DEPTH:-50}
 OURS_ARGS=${OURS_ARGS:-}
 [ -f "$CORPUS/MANIFEST.tsv" ] || { echo "bench: corpus not found at $CORPUS (set KERIO_CORPUS)" >&2; exit 1; }
 command -v mbsync >/dev/null || { echo "bench: mbsync not installed (tests/harness/ci-install.sh)" >&2; exit 1; }
 command -v dovecot >/dev/null || { echo "bench: dovecot not installed (tests/harness/ci-install.sh)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time not installed (apt-get install time)" >&2; exit 1; }
 
 OUT_DIR=$ROOT/target/bench
 mkdir -p "$OUT_DIR"
@@ -32,9 +39,9 @@ RESULTS=$OUT_DIR/results.jsonl
 : > "$RESULTS"
 W=$(mktemp -d /tmp/kerio-bench.XXXXXX)
 chmod 755 "$W"
-PROXY_PID=
+PROXY_PIDS=""
 cleanup() {
-  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null || true
+  for p in $PROXY_PIDS; do kill "$p" 2>/dev/null || true; done
   bash "$ROOT/tests/harness/dovecot-down.sh" "$W/dc" >/dev/null 2>&1 || true
   rm -rf "$W"
 }
@@ -58,17 +65,30 @@ for d in "$W/md/bench@corpus.test"/.Corpus-*; do
 done
 FOLDERS=$(cd "$W/mbsrc" && for d in Corpus-*; do printf '"%s" ' "$d"; done)
 
+NETS="loopback"
+for rtt in $RTTS; do NETS="$NETS rtt${rtt}ms"; done
 USERS=""
-for r in $(seq 1 "$RUNS"); do USERS="$USERS ours$r peer$r oursw$r peerw$r"; done
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PORTS=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+for r in $(seq 1 "$RUNS"); do for net in $NETS; do USERS="$USERS ours-$net-$r peer-$net-$r"; done; done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+PORTS=$(free_port)
 USERS="$USERS" MAIL_FORMAT=mdbox MAIL_FSYNC=never \
   bash tests/harness/dovecot-up.sh "$W/dc" "$PORT" "$PORTS" > "$W/dovecot-up.log" 2>&1 \
   || { cat "$W/dovecot-up.log" >&2; exit 1; }
-python3 bench/delay-proxy.py "$PROXY_PORT" 127.0.0.1 "$PORT" "$RTT_MS" > "$W/proxy.log" 2>&1 &
-PROXY_PID=$!
+declare -A NET_PORT=([loopback]=$PORT)
+for rtt in $RTTS; do
+  p=$(free_port)
+  python3 bench/delay-proxy.py "$p" 127.0.0.1 "$PORT" "$rtt" > "$W/proxy-$rtt.log" 2>&1 &
+  PROXY_PIDS="$PROXY_PIDS $!"
+  NET_PORT[rtt${rtt}ms]=$p
+done
 sleep 0.5
+python3 - "$N" "$BYTES" "$RUNS" "$(nproc)" $NETS <<'PY' | tee -a "$RESULTS"
+import json, sys, datetime
+n, b, runs, cpus, *nets = sys.argv[1:]
+print(json.dumps({"name": "meta", "messages": int(n), "bytes": int(b), "runs": int(runs),
+                  "cpus": int(cpus), "networks": nets, "date": datetime.date.today().isoformat()}))
+PY
 
 now() { date +%s.%N; }
 
@@ -85,44 +105,64 @@ m.logout(); print(total)
 PY
 }
 
-emit() {  # tool network user start end
-  local count
-  count=$(server_count "$3")
-  python3 - "$@" "$count" "$N" <<'PY' | tee -a "$RESULTS"
-import json, sys
-tool, net, user, s, e, count, n = sys.argv[1:8]
-wall = float(e) - float(s)
-count, n = int(count), int(n)
-row = {"tool": tool, "network": net, "messages": n, "stored": count, "wall_s": round(wall, 3),
-       "msgs_per_s": round(count / wall, 1)}
-if count != n:
-    row["dropped"] = n - count
-print(json.dumps(row))
-# kerio-migrate must deliver everything; a peer's losses are recorded, not fatal.
-sys.exit(1 if tool == "kerio-migrate" and count != n else 0)
+# row NAME START END TIMEFILE [KEY=VALUE…]: one result line (wall time, max RSS).
+row() {
+  python3 - "$@" <<'PY' | tee -a "$RESULTS"
+import json, re, sys
+name, s, e, tf, *kv = sys.argv[1:]
+r = {"name": name, "wall_s": round(float(e) - float(s), 3)}
+m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(tf).read())
+r["max_rss_kb"] = int(m.group(1)) if m else None
+for x in kv:
+    k, v = x.split("=", 1)
+    r[k] = int(v) if v.lstrip("-").isdigit() else v
+if "stored" in r:
+    r["msgs_per_s"] = round(r["stored"] / r["wall_s"], 1)
+print(json.dumps(r))
 PY
 }
 
-run_ours() {  # port user network
-  local s e
+# timed NAME CMD…: runs CMD under /usr/bin/time -v (output to $W/NAME.out), one row.
+timed() {
+  local name=$1 s e
+  shift
   s=$(now)
-  BENCH_PASSWORD=secret "$BIN" -q migrate "$W/kerio" --to "imap://127.0.0.1:$1" --tls none \
-    --account bench@corpus.test --user "$2" --password-env BENCH_PASSWORD \
-    --state "$W/journal-$2.sqlite" --report "$W/report-$2.json" $OURS_ARGS > "$W/ours-$2.out" 2>&1 \
-    || { echo "kerio-migrate failed:" >&2; tail -20 "$W/ours-$2.out" >&2; exit 1; }
+  /usr/bin/time -v -o "$W/$name.time" "$@" > "$W/$name.out" 2>&1 \
+    || { echo "bench: $name failed:" >&2; tail -20 "$W/$name.out" >&2; exit 1; }
   e=$(now)
-  emit kerio-migrate "$3" "$2" "$s" "$e"
+  row "$name" "$s" "$e" "$W/$name.time"
 }
 
-run_mbsync() {  # port user network
-  local st="$W/mbsync-$2" s e
+ours_imap() {  # port user [extra options…]
+  local port=$1 user=$2
+  shift 2
+  BENCH_PASSWORD=secret /usr/bin/time -v -o "$W/$user.time" "$BIN" -q migrate "$W/kerio" \
+    --to "imap://127.0.0.1:$port" --tls none --account bench@corpus.test --user "$user" \
+    --password-env BENCH_PASSWORD --state "$W/journal-$user.sqlite" \
+    --report "$W/report-$user.json" $OURS_ARGS "$@" > "$W/ours-$user.out" 2>&1
+}
+
+run_ours() {  # network user
+  local s e count
+  s=$(now)
+  ours_imap "${NET_PORT[$1]}" "$2" \
+    || { echo "kerio-migrate failed:" >&2; tail -20 "$W/ours-$2.out" >&2; exit 1; }
+  e=$(now)
+  count=$(server_count "$2")
+  row "ingest-ours-$1" "$s" "$e" "$W/$2.time" "stored=$count"
+  # kerio-migrate must deliver everything; a peer's losses are recorded, not fatal.
+  [ "$count" = "$N" ] || { echo "bench: kerio-migrate stored $count of $N" >&2; exit 1; }
+}
+
+run_mbsync() {  # network user
+  local st="$W/mbsync-$2" s e count
   mkdir -p "$st"
   cp -a "$W/mbsrc" "$st/src"
   sleep 1.1   # mbsync sleeps when a maildir was modified within the last second
-  cat > "$st/mbsyncrc" <<EOF
+  cat > "$st/mbsyncrc" <<EOC
 IMAPAccount bench
 Host 127.0.0.1
-Port $1
+Port ${NET_PORT[$1]}
 User $2
 Pass secret
 AuthMechs LOGIN PLAIN
@@ -147,43 +187,55 @@ Sync Push
 Expunge None
 CopyArrivalDate yes
 SyncState $st/
-EOF
+EOC
   s=$(now)
-  mbsync -c "$st/mbsyncrc" upload > "$st/mbsync.out" 2>&1 || { tail -20 "$st/mbsync.out" >&2; exit 1; }
+  /usr/bin/time -v -o "$st/time" mbsync -c "$st/mbsyncrc" upload > "$st/mbsync.out" 2>&1 \
+    || { tail -20 "$st/mbsync.out" >&2; exit 1; }
   e=$(now)
-  emit "mbsync-depth$DEPTH" "$3" "$2" "$s" "$e"
-  grep -c "skipping" "$st/mbsync.out" > "$OUT_DIR/mbsync-skipped-$3.txt" || true
-  grep "Warning" "$st/mbsync.out" | head -20 > "$OUT_DIR/mbsync-warnings-$3.txt" || true
+  count=$(server_count "$2")
+  row "ingest-mbsync-$1" "$s" "$e" "$st/time" "stored=$count" "messages=$N" "tool=mbsync-depth$DEPTH"
+  grep -c "skipping" "$st/mbsync.out" > "$OUT_DIR/mbsync-skipped-$1.txt" || true
+  grep "Warning" "$st/mbsync.out" | head -20 > "$OUT_DIR/mbsync-warnings-$1.txt" || true
   rm -rf "$st"
 }
 
 for r in $(seq 1 "$RUNS"); do
   echo "[bench] round $r/$RUNS" >&2
-  run_ours "$PORT" "ours$r" loopback
-  run_mbsync "$PORT" "peer$r" loopback
-  run_ours "$PROXY_PORT" "oursw$r" "rtt${RTT_MS}ms"
-  run_mbsync "$PROXY_PORT" "peerw$r" "rtt${RTT_MS}ms"
+  for net in $NETS; do
+    run_ours "$net" "ours-$net-$r"
+    run_mbsync "$net" "peer-$net-$r"
+  done
+  rm -rf "$W/md-$r" "$W/cp-$r"
+  tar -cf - -C "$W/kerio" store | cat > /dev/null   # warm the cache for both
+  timed scan "$BIN" -q scan "$W/kerio"
+  timed tar bash -c "tar -cf - -C '$W/kerio' store | cat > /dev/null"
+  timed maildir "$BIN" -q migrate "$W/kerio" --to "maildir:$W/md-$r"
+  timed rerun-maildir "$BIN" -q migrate "$W/kerio" --to "maildir:$W/md-$r"
+  timed cp-a cp -a "$W/kerio/store" "$W/cp-$r"
+  rm -rf "$W/md-$r" "$W/cp-$r"
+  s=$(now)
+  ours_imap "$PORT" "ours-loopback-$r" || { tail -20 "$W/ours-ours-loopback-$r.out" >&2; exit 1; }
+  e=$(now)
+  row rerun-imap "$s" "$e" "$W/ours-loopback-$r.time"
 done
 
-python3 - "$RESULTS" "$(nproc)" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {}
-for r in rows:
-    by.setdefault((r["network"], r["tool"]), []).append(r["msgs_per_s"])
-print(f"\nIngest into Dovecot 2.3 (mdbox, mail_fsync=never), {rows[0]['messages']} real messages, "
-      f"median of {len(next(iter(by.values())))} rounds, {sys.argv[2]} CPUs")
-stored = {}
-for r in rows:
-    stored[(r["network"], r["tool"])] = r["stored"]
-print(f"{'network':<12} {'tool':<16} {'msgs/s (median)':>16} {'min..max':>16} {'stored':>12}")
-for (net, tool), v in sorted(by.items()):
-    print(f"{net:<12} {tool:<16} {statistics.median(v):>16.0f} {min(v):>7.0f}..{max(v):<7.0f}"
-          f" {stored[(net, tool)]:>6}/{rows[0]['messages']}")
-for net in sorted({k[0] for k in by}):
-    ours = [statistics.median(v) for (n, t), v in by.items() if n == net and t == "kerio-migrate"]
-    peer = [statistics.median(v) for (n, t), v in by.items() if n == net and t.startswith("mbsync")]
-    if ours and peer:
-        print(f"{net}: kerio-migrate / mbsync = {ours[0] / peer[0]:.1f}x")
-PY
-echo "[bench] results: $RESULTS" >&2
+# Sync benchmark (issue 11): the store changes after the bulk copy of round 1, then the
+# same migrate with --sync --propagate-deletes; the server must then hold exactly the store.
+echo "[bench] sync: changing $SYNC_PERCENT % of the items" >&2
+CHANGES=$(python3 bench/mutate-store.py "$W/kerio" "$SYNC_PERCENT" 11)
+EXPECTED=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["after"])' "$CHANGES")
+DESC=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); print("%d flags, %d moves, %d new, %d deleted" % (c["flags"], c["moved"], c["new"], c["deleted"]))' "$CHANGES")
+CHANGED=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); print(c["flags"]+c["moved"]+c["new"]+c["deleted"])' "$CHANGES")
+s=$(now)
+ours_imap "$PORT" ours-loopback-1 --sync --propagate-deletes \
+  || { echo "kerio-migrate --sync failed:" >&2; tail -20 "$W/ours-ours-loopback-1.out" >&2; exit 1; }
+e=$(now)
+count=$(server_count ours-loopback-1)
+row sync "$s" "$e" "$W/ours-loopback-1.time" "stored=$count" "expected=$EXPECTED" \
+  "changed=$CHANGED" "changes=$DESC"
+SYNC_OK=1   # reported in the table first, then the exit code says so
+[ "$count" = "$EXPECTED" ] || { SYNC_OK=0; echo "bench: after --sync the server holds $count, the store $EXPECTED" >&2; }
+
+python3 bench/report.py "$RESULTS" "$OUT_DIR" ${BENCH_README:+--readme "$ROOT/README.md"}
+echo "[bench] results: $RESULTS, $OUT_DIR/report.md, $OUT_DIR/report.json" >&2
+[ "$SYNC_OK" = 1 ] || exit 1

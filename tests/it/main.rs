@@ -6,6 +6,7 @@ mod support;
 
 mod architecture;
 mod backup;
+mod bench_script;
 mod corpus;
 mod deploy;
 mod exactly_once;
