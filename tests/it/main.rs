@@ -28,4 +28,5 @@ mod sample_store;
 mod shards;
 mod stores;
 mod sync;
+mod sync_moves;
 mod verify;
