@@ -335,6 +335,33 @@ impl MaildirSession {
         }))
     }
 
+    /// `sync`: renames the Maildir++ folder `from` to `to`, and its
+    /// children (`from.X` to `to.X`, names being directory names).
+    fn rename_dirs(&self, from: &str, to: &str) -> Result<super::MailboxRename, DestError> {
+        use super::MailboxRename;
+        let (old, new) = (self.account_dir.join(from), self.account_dir.join(to));
+        if fs::symlink_metadata(&new).is_ok() {
+            return Ok(MailboxRename::Exists(to.to_string()));
+        }
+        if !old.is_dir() {
+            return Ok(MailboxRename::Missing);
+        }
+        let child = format!("{from}.");
+        let rd = fs::read_dir(&self.account_dir).map_err(|e| io_err(&self.account_dir, e))?;
+        let children: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(String::from))
+            .filter(|n| n.starts_with(&child))
+            .collect();
+        fs::rename(&old, &new).map_err(|e| io_err(&old, e))?;
+        for c in children {
+            let dest = self.account_dir.join(format!("{to}{}", &c[from.len()..]));
+            let src = self.account_dir.join(&c);
+            fs::rename(&src, &dest).map_err(|e| io_err(&src, e))?;
+        }
+        Ok(MailboxRename::Renamed(to.to_string()))
+    }
+
     fn write_one(&self, dir: &Path, msg: &Outgoing, base: &str) -> Result<String, std::io::Error> {
         let size = msg.message.bytes.len();
         let name = format!("{base},S={size},W={size}:2,{}", info_flags(msg.flags));
@@ -444,6 +471,20 @@ impl DestSession for MaildirSession {
             }
         }
         Ok(answers)
+    }
+
+    fn rename_mailbox(
+        &mut self,
+        from: &str,
+        spec: &MailboxSpec,
+    ) -> Result<super::MailboxRename, DestError> {
+        if from == "INBOX" {
+            return Ok(super::MailboxRename::NotSupported);
+        }
+        let to = self.plan_mailbox(spec)?;
+        self.mailboxes
+            .retain(|m, _| m != from && !m.starts_with(&format!("{from}.")));
+        self.rename_dirs(from, &to)
     }
 
     fn move_message(

@@ -29,4 +29,5 @@ mod shards;
 mod stores;
 mod sync;
 mod sync_moves;
+mod sync_renames;
 mod verify;

@@ -90,7 +90,7 @@ fn move_message_1_to_projects(st: &StoreBuilder) -> Vec<u8> {
 }
 
 /// The report of one folder.
-fn folder_report(report: &serde_json::Value, name: &str) -> serde_json::Value {
+pub(crate) fn folder_report(report: &serde_json::Value, name: &str) -> serde_json::Value {
     report["accounts"][0]["folders"]
         .as_array()
         .expect("folders")

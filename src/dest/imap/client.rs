@@ -446,6 +446,12 @@ impl ImapSession {
         self.io(|c| c.create(mb), "CREATE", name)
     }
 
+    /// RENAME (Unicode names; the server renames the children too).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), ImapError> {
+        let (a, b) = (unicode_mailbox(from)?, unicode_mailbox(to)?);
+        self.io(|c| c.rename(a, b), "RENAME", from)
+    }
+
     /// SUBSCRIBE (Unicode name).
     pub fn subscribe(&mut self, name: &str) -> Result<(), ImapError> {
         let mb = unicode_mailbox(name)?;

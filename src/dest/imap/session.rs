@@ -666,6 +666,33 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn rename_mailbox(
+        &mut self,
+        from: &str,
+        spec: &MailboxSpec,
+    ) -> Result<crate::dest::MailboxRename, DestError> {
+        use crate::dest::MailboxRename;
+        if from.eq_ignore_ascii_case("INBOX") {
+            return Ok(MailboxRename::NotSupported);
+        }
+        let to = self.plan_mailbox(spec)?;
+        let result = self.with_control(|c| {
+            let names: Vec<String> = c.list_all()?.into_iter().map(|m| m.name).collect();
+            if names.contains(&to) {
+                return Ok(MailboxRename::Exists(to.clone()));
+            }
+            if !names.iter().any(|n| n == from) {
+                return Ok(MailboxRename::Missing);
+            }
+            c.rename(from, &to)?;
+            // Servers that do not carry subscriptions with RENAME.
+            let _ = c.subscribe(&to);
+            Ok(MailboxRename::Renamed(to.clone()))
+        });
+        self.mailboxes.remove(from);
+        result.map_err(|e| self.err(e))
+    }
+
     fn stored_flags(
         &mut self,
         mailbox: &str,
