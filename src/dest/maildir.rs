@@ -305,6 +305,63 @@ impl MaildirSession {
         Ok(files)
     }
 
+    /// `sync`: moves our copy `r` from mailbox `from` to `to` (a message
+    /// moved between folders in Kerio): the same file name, info part
+    /// included, into the same `cur/` or `new/` of `to`. Its new reference,
+    /// or `None` when `from` holds no such file of ours or `to` already has
+    /// that name (then the item is uploaded as a new one).
+    fn move_file(&self, from: &str, r: &DestRef, to: &str) -> Result<Option<DestRef>, DestError> {
+        let id = r.id.as_deref().unwrap_or("");
+        let base = id.split([',', ':']).next().unwrap_or(id);
+        if !base.ends_with(".kerio-migrate") {
+            return Ok(None);
+        }
+        let files = self.files_by_base(from)?;
+        let Some(path) = files.get(base) else {
+            return Ok(None);
+        };
+        let (Some(name), Some(sub)) = (path.file_name(), path.parent().and_then(|p| p.file_name()))
+        else {
+            return Ok(None);
+        };
+        let dest = self.mailbox_dir(to).join(sub).join(name);
+        if fs::symlink_metadata(&dest).is_ok() {
+            return Ok(None);
+        }
+        fs::rename(path, &dest).map_err(|e| io_err(path, e))?;
+        Ok(Some(DestRef {
+            id: Some(name.to_string_lossy().into_owned()),
+            ..DestRef::default()
+        }))
+    }
+
+    /// `sync`: renames the Maildir++ folder `from` to `to`, and its
+    /// children (`from.X` to `to.X`, names being directory names).
+    fn rename_dirs(&self, from: &str, to: &str) -> Result<super::MailboxRename, DestError> {
+        use super::MailboxRename;
+        let (old, new) = (self.account_dir.join(from), self.account_dir.join(to));
+        if fs::symlink_metadata(&new).is_ok() {
+            return Ok(MailboxRename::Exists(to.to_string()));
+        }
+        if !old.is_dir() {
+            return Ok(MailboxRename::Missing);
+        }
+        let child = format!("{from}.");
+        let rd = fs::read_dir(&self.account_dir).map_err(|e| io_err(&self.account_dir, e))?;
+        let children: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(String::from))
+            .filter(|n| n.starts_with(&child))
+            .collect();
+        fs::rename(&old, &new).map_err(|e| io_err(&old, e))?;
+        for c in children {
+            let dest = self.account_dir.join(format!("{to}{}", &c[from.len()..]));
+            let src = self.account_dir.join(&c);
+            fs::rename(&src, &dest).map_err(|e| io_err(&src, e))?;
+        }
+        Ok(MailboxRename::Renamed(to.to_string()))
+    }
+
     fn write_one(&self, dir: &Path, msg: &Outgoing, base: &str) -> Result<String, std::io::Error> {
         let size = msg.message.bytes.len();
         let name = format!("{base},S={size},W={size}:2,{}", info_flags(msg.flags));
@@ -414,6 +471,30 @@ impl DestSession for MaildirSession {
             }
         }
         Ok(answers)
+    }
+
+    fn rename_mailbox(
+        &mut self,
+        from: &str,
+        spec: &MailboxSpec,
+    ) -> Result<super::MailboxRename, DestError> {
+        if from == "INBOX" {
+            return Ok(super::MailboxRename::NotSupported);
+        }
+        let to = self.plan_mailbox(spec)?;
+        self.mailboxes
+            .retain(|m, _| m != from && !m.starts_with(&format!("{from}.")));
+        self.rename_dirs(from, &to)
+    }
+
+    fn move_message(
+        &mut self,
+        from: &str,
+        r: &DestRef,
+        _size: Option<u64>,
+        to: &str,
+    ) -> Result<Option<DestRef>, DestError> {
+        self.move_file(from, r, to)
     }
 
     fn set_flags(

@@ -325,6 +325,17 @@ pub trait DestSession: Planner {
         Ok(None)
     }
 
+    /// `sync`: renames mailbox `from` (a folder renamed in Kerio) to where
+    /// `spec` goes now, its children with it. The default renames nothing.
+    fn rename_mailbox(
+        &mut self,
+        from: &str,
+        spec: &MailboxSpec,
+    ) -> Result<MailboxRename, DestError> {
+        let _ = (from, spec);
+        Ok(MailboxRename::NotSupported)
+    }
+
     /// The system flags the target has for messages the journal placed in
     /// `mailbox`, one answer per reference (`None`: not found, or the
     /// target cannot tell), for `verify`. The default tells nothing.
@@ -384,6 +395,19 @@ pub trait DestSession: Planner {
         let _ = (mailbox, refs);
         Ok(Vec::new())
     }
+}
+
+/// What became of a mailbox rename `sync` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailboxRename {
+    /// Renamed to this mailbox.
+    Renamed(String),
+    /// Not renamed: the new name's mailbox exists already.
+    Exists(String),
+    /// Not renamed: the old mailbox is not there.
+    Missing,
+    /// Not renamed: the target cannot rename (or not this mailbox: INBOX).
+    NotSupported,
 }
 
 /// A flag change `sync` asks for: the message the journal placed (its

@@ -89,8 +89,9 @@ struct AccountRun<'a> {
 }
 
 impl AccountRun<'_> {
-    /// `--sync`: carries the account's moves between folders (see
-    /// `engine::moves`) before the folders are migrated.
+    /// `--sync`: carries the account's folder renames (`engine::renames`)
+    /// and moves between folders (`engine::moves`) before the folders are
+    /// migrated.
     fn moves(&mut self, folders: &[Folder]) {
         if self.run.halted() {
             return;
@@ -102,7 +103,17 @@ impl AccountRun<'_> {
         else {
             return;
         };
-        match super::moves::carry(run, &account.id(), session.as_mut(), folders) {
+        let renames = match super::renames::carry(run, &account.id(), session.as_mut(), folders) {
+            Ok(r) => r,
+            Err(e) => {
+                let note = format!("folder renames not carried: {e}");
+                self.rep.notes.push(note);
+                return;
+            }
+        };
+        self.rep.notes.extend(renames.notes);
+        let vanished = &renames.vanished;
+        match super::moves::carry(run, &account.id(), session.as_mut(), folders, vanished) {
             Ok(m) => self.moved = m,
             Err(e) => self
                 .rep

@@ -30,6 +30,7 @@ mod moves;
 mod producer;
 mod reason;
 mod reconcile;
+mod renames;
 mod sync;
 pub mod worklist;
 

@@ -26,18 +26,32 @@ type GoneByHash = HashMap<ContentHash, Gone>;
 type KnownIds<'f> = HashMap<&'f str, HashSet<String>>;
 
 /// Finds and carries out the account's moves; returns how many arrived
-/// per destination folder (source path).
+/// per destination folder (source path). The journaled folders in
+/// `vanished` (gone from the store, not renamed) count as gone entirely.
 pub(super) fn carry(
     run: &Run<'_>,
     account: &str,
     session: &mut dyn DestSession,
     folders: &[Folder],
+    vanished: &[String],
 ) -> Result<HashMap<String, u64>, JournalError> {
     let selected: Vec<&Folder> = folders
         .iter()
         .filter(|f| f.kind() == FolderKind::Mail && run.opts.selection.folder(&f.path))
         .collect();
     let (mut gone, known) = gone_and_known(run, account, &selected)?;
+    for folder in vanished {
+        for (id, rows) in run.journal.done_items(account, folder)? {
+            if let Some(row) = rows.last() {
+                let g = Gone {
+                    folder: folder.clone(),
+                    item: id.clone(),
+                    row: row.clone(),
+                };
+                gone.insert(row.hash, g);
+            }
+        }
+    }
     let mut arrived: HashMap<String, u64> = HashMap::new();
     if gone.is_empty() {
         return Ok(arrived);

@@ -487,6 +487,44 @@ impl Journal {
         Ok(map)
     }
 
+    /// The source folders of `account` with done rows.
+    pub fn journaled_folders(&self, account: &str) -> Result<Vec<String>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT folder FROM items
+                 WHERE target = ?1 AND account = ?2 AND state = 'done' ORDER BY folder",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A folder renamed at the source and its mailbox on the target: the
+    /// rows of `from` and of its sub-folders (`from/…`) go to `to`, their
+    /// mailbox prefix `from_mailbox` becomes `to_mailbox`. How many rows.
+    pub fn rename_folder(
+        &self,
+        account: &str,
+        (from, to): (&str, &str),
+        (from_mailbox, to_mailbox): (&str, &str),
+    ) -> Result<u64, JournalError> {
+        let conn = self.conn();
+        let n = conn
+            .execute(
+                "UPDATE items SET folder = ?4 || substr(folder, length(?3) + 1),
+                   mailbox = CASE WHEN substr(mailbox, 1, length(?5)) = ?5
+                                  THEN ?6 || substr(mailbox, length(?5) + 1) ELSE mailbox END
+                 WHERE target = ?1 AND account = ?2
+                   AND (folder = ?3 OR substr(folder, 1, length(?3) + 1) = ?3 || '/')",
+                params![self.target, account, from, to, from_mailbox, to_mailbox],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
     /// Done rows of every source folder of `account` that went to target
     /// `mailbox`.
     pub fn done_in_mailbox(

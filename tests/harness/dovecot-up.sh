@@ -41,6 +41,8 @@
 #   RUN_USER=imaptest        only used when invoked as root
 #   RAWLOG=no                yes -> protocol traces per IMAP session in BASE_DIR/rawlog/<user>/
 #   LISTESCAPE=no            yes -> load the listescape plugin (folder names with '.' in Maildir++)
+#   EXTRA_CONF=              config lines appended at the end (e.g. a `protocol imap { imap_capability = ... }`
+#                            block that leaves out MOVE or UIDPLUS)
 #   MAIL_ROOT=               serve an existing tree instead: maildir:MAIL_ROOT/<user>, with
 #                            Dovecot's control and index files kept under BASE_DIR (read-only use
 #                            of MAIL_ROOT apart from Dovecot's own cur/new handling)
@@ -69,6 +71,7 @@ AUTH_PENALTY=${AUTH_PENALTY:-no}
 RAWLOG=${RAWLOG:-no}
 LISTESCAPE=${LISTESCAPE:-no}
 MAIL_ROOT=${MAIL_ROOT:-}
+EXTRA_CONF=${EXTRA_CONF:-}
 USERNAME_FORMAT=%n
 
 command -v dovecot >/dev/null || { echo "dovecot not installed (apt-get install dovecot-core dovecot-imapd)" >&2; exit 1; }
@@ -273,6 +276,7 @@ protocol imap {
 $RAWLOG_LINE
 }
 $QUOTA_BLOCK
+$EXTRA_CONF
 EOF
 
 chown -R "$RUN_USER:$RUN_GROUP" "$BASE"

@@ -29,6 +29,8 @@ mod sample_store;
 mod shards;
 mod stores;
 mod sync;
+mod sync_moves;
+mod sync_renames;
 mod verify;
 mod verify_nojournal;
 mod window;

@@ -12,9 +12,9 @@ use crate::support::*;
 use std::fs;
 use std::path::Path;
 
-const ACCOUNT: &str = "bob@example.com";
+pub(crate) const ACCOUNT: &str = "bob@example.com";
 
-fn dovecot() -> Dovecot {
+pub(crate) fn dovecot() -> Dovecot {
     Dovecot::start(&[("USERS", "bob"), ("MAIL_FORMAT", "mdbox")])
 }
 
@@ -31,7 +31,7 @@ fn login() -> Vec<&'static str> {
     ]
 }
 
-fn message(i: usize, subject: &str) -> String {
+pub(crate) fn message(i: usize, subject: &str) -> String {
     format!(
         "From: x@gen.test\nTo: {ACCOUNT}\nSubject: {subject}\nMessage-ID: <{i}.sync@gen.test>\nDate: Mon, 1 Jan 2018 10:{i:02}:00 +0000\n\nbody {i}\n"
     )
@@ -39,7 +39,7 @@ fn message(i: usize, subject: &str) -> String {
 
 /// Bob's INBOX with `n` messages (item `i` with `flags(i)`), mtimes in the
 /// past so that nothing is settling.
-fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> StoreBuilder {
+pub(crate) fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> StoreBuilder {
     let store = StoreBuilder::new(&dir.join("kerio"));
     let items = store.messages(ACCOUNT, "INBOX", n, |i| message(i, &format!("message {i}")));
     let lines: Vec<String> = items
@@ -62,7 +62,7 @@ fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> StoreBuilder {
 
 /// Sets the file's mtime an hour back: written before the `--settle`
 /// window.
-fn backdate(path: &Path) {
+pub(crate) fn backdate(path: &Path) {
     let t = filetime::FileTime::from_unix_time(chrono::Utc::now().timestamp() - 3600, 0);
     filetime::set_file_mtime(path, t).expect("mtime");
 }
@@ -74,7 +74,7 @@ fn postdate(path: &Path) {
     filetime::set_file_mtime(path, t).expect("mtime");
 }
 
-fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
+pub(crate) fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
     Run::new(command)
         .arg(store)
         .args(["--to", to])
@@ -159,11 +159,11 @@ fn verify_names_every_missing_message_on_stdout_in_the_report_and_the_csv() {
 
 /// The INBOX on the server: (Message-ID number, system flags sorted) per
 /// message, sorted.
-fn server_state(dc: &Dovecot) -> Vec<(usize, Vec<String>)> {
+pub(crate) fn server_state(dc: &Dovecot) -> Vec<(usize, Vec<String>)> {
     mailbox_state(dc, "INBOX")
 }
 
-fn mailbox_state(dc: &Dovecot, mailbox: &str) -> Vec<(usize, Vec<String>)> {
+pub(crate) fn mailbox_state(dc: &Dovecot, mailbox: &str) -> Vec<(usize, Vec<String>)> {
     let mut c = Imap::login(dc.imap_port, "bob", "secret");
     let mut v: Vec<(usize, Vec<String>)> = c
         .fetch_all(mailbox)
@@ -192,7 +192,7 @@ fn mailbox_state(dc: &Dovecot, mailbox: &str) -> Vec<(usize, Vec<String>)> {
     v
 }
 
-fn flags(list: &[&str]) -> Vec<String> {
+pub(crate) fn flags(list: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
     v.sort();
     v
@@ -483,7 +483,12 @@ fn propagate_deletes_removes_only_what_the_tool_put_there() {
 /// Bob's INBOX in a Maildir target: (Message-ID number, `:2,` info) per
 /// file, sorted.
 fn maildir_state(out: &Path) -> Vec<(usize, String)> {
-    let mut v: Vec<(usize, String)> = maildir_messages(&out.join(ACCOUNT))
+    maildir_folder_state(&out.join(ACCOUNT))
+}
+
+/// A Maildir folder: (Message-ID number, info letters) per message, sorted.
+pub(crate) fn maildir_folder_state(dir: &Path) -> Vec<(usize, String)> {
+    let mut v: Vec<(usize, String)> = maildir_messages(dir)
         .into_values()
         .map(|path| {
             let name = path
@@ -596,100 +601,4 @@ fn sigkill_during_sync_then_a_rerun_ends_exact() {
     let state = server_state(&dc);
     let want: Vec<(usize, Vec<String>)> = (0..2 * n).map(|i| (i, flags(&["\\Seen"]))).collect();
     assert_eq!(state, want, "every message once, with the source's flags");
-}
-
-#[test]
-fn a_message_moved_in_kerio_is_moved_on_the_target_not_uploaded_again() {
-    let dc = dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 3, |_| 0);
-    let own = message(20, "already in Projects");
-    let own_size = own.len();
-    st.item(ACCOUNT, "Projects", "00000001", own.as_bytes());
-    st.index(
-        ACCOUNT,
-        "Projects",
-        &[index_line(
-            "00000001", 0, own_size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000,
-        )],
-    );
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
-    // In Kerio, message 1 (INBOX item 2) moves to Projects (a new id
-    // there) and is read on the way.
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = [0usize, 2]
-        .iter()
-        .map(|i| {
-            let id = crate::support::store::item_id(i + 1);
-            let size = fs::metadata(inbox.join(format!("#msgs/{id}.eml")))
-                .expect("item")
-                .len();
-            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-        })
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
-    backdate(&st.item(ACCOUNT, "Projects", "00000002", &bytes));
-    st.index(
-        ACCOUNT,
-        "Projects",
-        &[
-            index_line("00000001", 0, own_size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000),
-            index_line(
-                "00000002",
-                0x1,
-                bytes.len(),
-                0x5a4a0000,
-                0x5a4a0000,
-                0x5a4a0000,
-            ),
-        ],
-    );
-
-    let report = tmp.path().join("sync.json");
-    let o = run("migrate", &st.install, &to, tmp.path())
-        .arg("--sync")
-        .report(&report)
-        .run();
-    assert_eq!(o.code, 0, "{o}");
-    let folders = o.report["accounts"][0]["folders"]
-        .as_array()
-        .expect("folders")
-        .clone();
-    let by = |name: &str| {
-        folders
-            .iter()
-            .find(|f| f["folder"] == name)
-            .expect("folder")
-            .clone()
-    };
-    let (inbox_r, projects_r) = (by("INBOX"), by("Projects"));
-    assert_eq!(projects_r["sync"]["moved_in"], 1, "{projects_r}");
-    assert_eq!(
-        projects_r["counts"]["migrated"], 0,
-        "moved, not uploaded: {projects_r}"
-    );
-    assert_eq!(projects_r["sync"]["flags_set"], 1, "{projects_r}");
-    assert_eq!(inbox_r["sync"]["deleted_at_source"], 0, "{inbox_r}");
-    assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
-    assert_eq!(
-        mailbox_state(&dc, "Projects"),
-        vec![(1, flags(&["\\Seen"])), (20, flags(&[]))]
-    );
-    // verify agrees, and a rerun changes nothing.
-    let o = run("verify", &st.install, &to, tmp.path())
-        .arg("--json")
-        .run();
-    assert_eq!(o.code, 0, "{}", o.stdout);
-    let o = run("migrate", &st.install, &to, tmp.path())
-        .arg("--sync")
-        .report(&report)
-        .run();
-    assert_eq!(o.code, 0, "{o}");
-    assert_eq!(o.report["totals"]["migrated"], 0);
-    assert_eq!(mailbox_state(&dc, "Projects").len(), 2);
-    assert_eq!(server_state(&dc).len(), 2);
 }

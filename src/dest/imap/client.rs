@@ -446,6 +446,12 @@ impl ImapSession {
         self.io(|c| c.create(mb), "CREATE", name)
     }
 
+    /// RENAME (Unicode names; the server renames the children too).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), ImapError> {
+        let (a, b) = (unicode_mailbox(from)?, unicode_mailbox(to)?);
+        self.io(|c| c.rename(a, b), "RENAME", from)
+    }
+
     /// SUBSCRIBE (Unicode name).
     pub fn subscribe(&mut self, name: &str) -> Result<(), ImapError> {
         let mb = unicode_mailbox(name)?;
@@ -620,7 +626,8 @@ impl ImapSession {
     /// 6851) where offered, else `UID COPY`, `\\Deleted` and `UID
     /// EXPUNGE` of that UID only. The copy's (UIDVALIDITY, UID) from
     /// COPYUID, `None` when the server did not say (nothing is removed
-    /// then on the COPY path). The caller checks UIDPLUS first.
+    /// then on the COPY path, and always without UIDPLUS). The COPY path
+    /// needs UIDPLUS (UID EXPUNGE): the caller checks it first.
     pub fn uid_move(&mut self, uid: u32, to: &str) -> Result<Option<(u32, u32)>, ImapError> {
         let Some(set) = uid_set(&[uid])? else {
             return Ok(None);
@@ -646,7 +653,10 @@ impl ImapSession {
                 to,
             )?
         };
-        let new = copied.and_then(|(uv, _, dst)| dst.first().map(|u| (uv, *u)));
+        // A COPYUID from a server that does not offer UIDPLUS is not relied on.
+        let new = copied
+            .filter(|_| self.caps.uidplus)
+            .and_then(|(uv, _, dst)| dst.first().map(|u| (uv, *u)));
         if !has_move && new.is_some() {
             self.uid_delete(&[uid])?;
         }

@@ -636,9 +636,20 @@ impl DestSession for ImapAccountSession {
             return Ok(None);
         };
         let result = self.with_control(|c| {
-            if !c.capabilities().uidplus {
-                return Ok(None);
-            }
+            // Without UIDPLUS only MOVE removes exactly that UID (a plain
+            // EXPUNGE would take others' `\Deleted` messages too), and the
+            // copy is found by its size among the UIDs that arrived.
+            let caps = c.capabilities();
+            let uidplus = caps.uidplus;
+            let has_move = caps.raw.iter().any(|c| c.eq_ignore_ascii_case("MOVE"));
+            let before = match (uidplus, has_move) {
+                (true, _) => None,
+                (false, true) => match c.status(to)?.uid_next {
+                    Some(n) => Some(n),
+                    None => return Ok(None),
+                },
+                (false, false) => return Ok(None),
+            };
             let uv = c.select(from)?.uid_validity;
             let ours = r.uid_validity.is_some() && r.uid_validity == uv && {
                 let stored = c.uid_sizes_dates(&[uid])?;
@@ -649,8 +660,38 @@ impl DestSession for ImapAccountSession {
             let moved = if ours { c.uid_move(uid, to)? } else { None };
             let _ = c.examine(from);
             let _ = c.unselect();
-            Ok(moved.map(|(uv, u)| DestRef::imap(Some(uv), Some(u))))
+            match before {
+                Some(from_uid) if ours => find_moved(c, to, from_uid, size).map(Some),
+                _ => Ok(moved.map(|(uv, u)| DestRef::imap(Some(uv), Some(u)))),
+            }
         });
+        result.map_err(|e| self.err(e))
+    }
+
+    fn rename_mailbox(
+        &mut self,
+        from: &str,
+        spec: &MailboxSpec,
+    ) -> Result<crate::dest::MailboxRename, DestError> {
+        use crate::dest::MailboxRename;
+        if from.eq_ignore_ascii_case("INBOX") {
+            return Ok(MailboxRename::NotSupported);
+        }
+        let to = self.plan_mailbox(spec)?;
+        let result = self.with_control(|c| {
+            let names: Vec<String> = c.list_all()?.into_iter().map(|m| m.name).collect();
+            if names.contains(&to) {
+                return Ok(MailboxRename::Exists(to.clone()));
+            }
+            if !names.iter().any(|n| n == from) {
+                return Ok(MailboxRename::Missing);
+            }
+            c.rename(from, &to)?;
+            // Servers that do not carry subscriptions with RENAME.
+            let _ = c.subscribe(&to);
+            Ok(MailboxRename::Renamed(to.clone()))
+        });
+        self.mailboxes.remove(from);
         result.map_err(|e| self.err(e))
     }
 
@@ -803,4 +844,30 @@ impl DestSession for ImapAccountSession {
         });
         result.map_err(|e| self.err(e))
     }
+}
+
+/// The copy a `UID MOVE` without COPYUID put into `to`: the one message of
+/// that size among the UIDs from `from_uid` (UIDNEXT before the move). When
+/// there is not exactly one, the reference has no UID: the journal then
+/// takes one copy of that content in `to` (as for any server without
+/// UIDPLUS), so the folder's pass does not upload it again.
+fn find_moved(
+    c: &mut ImapSession,
+    to: &str,
+    from_uid: u32,
+    size: Option<u64>,
+) -> Result<DestRef, ImapError> {
+    let uv = c.examine(to)?.uid_validity;
+    let arrived = c.uid_sizes_from(from_uid);
+    let _ = c.unselect();
+    let found: Vec<u32> = arrived?
+        .into_iter()
+        .filter(|(_, s)| size.is_none_or(|want| *s == want))
+        .map(|(u, _)| u)
+        .collect();
+    let uid = match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    Ok(DestRef::imap(uv, uid))
 }

@@ -1,0 +1,270 @@
+//! `migrate --sync` and messages moved between folders in Kerio: moved on
+//! the target, never uploaded again, nothing foreign removed. `UID MOVE`;
+//! on a server without MOVE, `UID COPY`, `\Deleted` and `UID EXPUNGE` of
+//! that UID only; on a server without UIDPLUS (no COPYUID), `UID MOVE` and
+//! the copy found by its size; in a Maildir, the file renamed.
+
+use crate::support::dovecot::{as_served, Dovecot};
+use crate::support::imap::Imap;
+use crate::support::store::{index_line, StoreBuilder};
+use crate::support::*;
+use crate::sync::{
+    backdate, flags, mailbox_state, maildir_folder_state, message, run, server_state, store,
+    ACCOUNT,
+};
+use std::fs;
+use std::path::Path;
+
+/// Dovecot 2.3's capabilities after login, without those named.
+fn dovecot_without(names: &[&str]) -> Dovecot {
+    let all = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+        THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL \
+        CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE \
+        QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE \
+        SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE";
+    let caps: Vec<&str> = all.split(' ').filter(|c| !names.contains(c)).collect();
+    let conf = format!(
+        "protocol imap {{\n  imap_capability = {}\n}}",
+        caps.join(" ")
+    );
+    Dovecot::start(&[
+        ("USERS", "bob"),
+        ("MAIL_FORMAT", "mdbox"),
+        ("EXTRA_CONF", &conf),
+    ])
+}
+
+/// Bob's INBOX (messages 0, 1, 2) and a Projects folder with message 20.
+fn store_with_projects(dir: &Path) -> StoreBuilder {
+    let st = store(dir, 3, |_| 0);
+    let own = message(20, "already in Projects");
+    st.item(ACCOUNT, "Projects", "00000001", own.as_bytes());
+    st.index(ACCOUNT, "Projects", &[projects_line(own.len())]);
+    st
+}
+
+fn projects_line(own_size: usize) -> String {
+    index_line("00000001", 0, own_size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+}
+
+/// In Kerio, message 1 (INBOX item 2) moves to Projects (a new id there)
+/// and is read on the way (`\Seen`); its bytes.
+fn move_message_1_to_projects(st: &StoreBuilder) -> Vec<u8> {
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = [0usize, 2]
+        .iter()
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let size = fs::metadata(inbox.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    backdate(&st.item(ACCOUNT, "Projects", "00000002", &bytes));
+    let own_size = fs::metadata(
+        st.folder_dir(ACCOUNT, "Projects")
+            .join("#msgs/00000001.eml"),
+    )
+    .expect("item")
+    .len() as usize;
+    st.index(
+        ACCOUNT,
+        "Projects",
+        &[
+            projects_line(own_size),
+            index_line(
+                "00000002",
+                0x1,
+                bytes.len(),
+                0x5a4a0000,
+                0x5a4a0000,
+                0x5a4a0000,
+            ),
+        ],
+    );
+    bytes
+}
+
+/// The report of one folder.
+pub(crate) fn folder_report(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    report["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .find(|f| f["folder"] == name)
+        .expect("folder")
+        .clone()
+}
+
+/// The sync's report says one message moved in, none uploaded, none
+/// deleted at the source.
+fn assert_moved_once(report: &serde_json::Value) {
+    let (inbox, projects) = (
+        folder_report(report, "INBOX"),
+        folder_report(report, "Projects"),
+    );
+    assert_eq!(projects["sync"]["moved_in"], 1, "{projects}");
+    assert_eq!(
+        projects["counts"]["migrated"], 0,
+        "moved, not uploaded: {projects}"
+    );
+    assert_eq!(projects["sync"]["flags_set"], 1, "{projects}");
+    assert_eq!(inbox["sync"]["deleted_at_source"], 0, "{inbox}");
+}
+
+/// Puts a message of someone else's, marked `\Deleted`, into the INBOX:
+/// a move must not expunge it.
+fn foreign_deleted_message(dc: &Dovecot) {
+    let body = message(99, "someone else's, marked deleted").replace('\n', "\r\n");
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let (_, st) = c.cmd(&format!(
+        "APPEND INBOX (\\Deleted) {{{}+}}\r\n{body}",
+        body.len()
+    ));
+    assert!(st.starts_with("OK"), "APPEND: {st}");
+}
+
+/// Migrates, moves message 1 in Kerio, syncs; checks the server (the
+/// moved message's bytes and flags in Projects, gone from the INBOX,
+/// the foreign `\Deleted` message still there), verify, and a rerun.
+fn moved_on_the_server(dc: &Dovecot, tmp: &Path) {
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_projects(tmp);
+    let o = run("migrate", &st.install, &to, tmp).run();
+    assert_eq!(o.code, 0, "{o}");
+    foreign_deleted_message(dc);
+    let bytes = move_message_1_to_projects(&st);
+
+    let report = tmp.join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp)
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_moved_once(&o.report);
+    assert_eq!(
+        server_state(dc),
+        vec![
+            (0, flags(&[])),
+            (2, flags(&[])),
+            (99, flags(&["\\Deleted"]))
+        ]
+    );
+    assert_eq!(
+        mailbox_state(dc, "Projects"),
+        vec![(1, flags(&["\\Seen"])), (20, flags(&[]))]
+    );
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let served: Vec<Vec<u8>> = c
+        .fetch_all("Projects")
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert!(served.contains(&as_served(&bytes)), "the moved bytes");
+    // verify agrees (the foreign message is the one extra), and a rerun
+    // changes nothing.
+    let o = run("verify", &st.install, &to, tmp).arg("--json").run();
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("verify --json");
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    let t = &v["totals"];
+    assert_eq!(
+        (
+            &t["missing_on_target"],
+            &t["differs"],
+            &t["extra"],
+            &t["flags_differ"]
+        ),
+        (&0.into(), &0.into(), &1.into(), &0.into()),
+        "{}",
+        o.stdout
+    );
+    let o = run("migrate", &st.install, &to, tmp)
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0);
+    assert_eq!(mailbox_state(dc, "Projects").len(), 2);
+    assert_eq!(server_state(dc).len(), 3);
+}
+
+#[test]
+fn a_message_moved_in_kerio_is_moved_on_the_target_not_uploaded_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    moved_on_the_server(&crate::sync::dovecot(), tmp.path());
+}
+
+#[test]
+fn without_move_the_copy_fallback_expunges_that_uid_only() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    moved_on_the_server(&dovecot_without(&["MOVE"]), tmp.path());
+}
+
+#[test]
+fn without_uidplus_the_moved_copy_is_found_by_its_size() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    moved_on_the_server(&dovecot_without(&["UIDPLUS"]), tmp.path());
+    // The journal knows the copy's UID in Projects: found, not guessed.
+    let rows: Vec<(String, Option<i64>)> = query(
+        &tmp.path().join("journal.sqlite"),
+        "SELECT mailbox, uid FROM items WHERE folder = 'Projects' AND item = '00000002'",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "Projects");
+    assert!(rows[0].1.is_some(), "{rows:?}");
+}
+
+#[test]
+fn a_message_moved_in_kerio_is_a_renamed_file_in_the_maildir() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("md");
+    let st = store_with_projects(tmp.path());
+    let o = Run::migrate_to_maildir(&st.install, &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    let (inbox, projects) = (out.join(ACCOUNT), out.join(ACCOUNT).join(".Projects"));
+    let inode = |p: &Path| fs::metadata(p).expect("file").ino();
+    let before: Vec<u64> = maildir_messages(&inbox)
+        .values()
+        .map(|p| inode(p))
+        .collect();
+    assert_eq!(before.len(), 3);
+    move_message_1_to_projects(&st);
+
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_moved_once(&o.report);
+    assert_eq!(
+        maildir_folder_state(&inbox),
+        vec![(0, "".into()), (2, "".into())]
+    );
+    assert_eq!(
+        maildir_folder_state(&projects),
+        vec![(1, "S".into()), (20, "".into())]
+    );
+    // The same file, renamed (not a new one written).
+    let inodes: Vec<u64> = maildir_messages(&projects)
+        .values()
+        .map(|p| inode(p))
+        .collect();
+    assert_eq!(
+        inodes.iter().filter(|i| before.contains(i)).count(),
+        1,
+        "{inodes:?} {before:?}"
+    );
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .arg("--sync")
+        .report(&tmp.path().join("sync2.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0);
+    assert_eq!(maildir_folder_state(&projects).len(), 2);
+    assert_eq!(maildir_folder_state(&inbox).len(), 2);
+}
