@@ -500,7 +500,7 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInvento
 }
 
 /// Reads one item and finds what preparing it for a migration would
-/// find ([`message::inspect`]: no copy, no hash).
+/// find ([`message::inspect`]: no hash, no copy of conforming bytes).
 fn item_facts(it: &Item, now: i64) -> ItemFacts {
     let mut f = ItemFacts {
         deleted: it.deleted(),
@@ -517,7 +517,7 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
         }
         Ok(data) => {
             f.bytes = data.bytes.len() as u64;
-            let p = message::inspect(&data.bytes);
+            let p = message::inspect(data.bytes);
             f.a = p.anomalies;
             if !p.anomalies.empty {
                 let (d, src) = message::internal_date(
