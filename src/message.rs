@@ -93,11 +93,7 @@ impl Prepared {
     /// `not_after`: the delivery to the store, when the index only knows
     /// when the item was moved.
     pub fn newest_received(&self, now: i64, not_after: Option<i64>) -> Option<i64> {
-        self.received_dates
-            .iter()
-            .copied()
-            .filter(|t| plausible(*t, now) && not_after.is_none_or(|n| *t <= n))
-            .max()
+        newest_plausible(&self.received_dates, now, not_after)
     }
 }
 
@@ -116,39 +112,13 @@ pub struct LineEnds {
 /// Empty input stays empty. Returns the input unchanged (no copy) when it
 /// already conforms.
 pub fn normalize_crlf(mut raw: Vec<u8>) -> (Vec<u8>, LineEnds) {
-    let mut ends = LineEnds::default();
-    if raw.is_empty() {
-        return (raw, ends);
-    }
     // First pass: how many bytes the normalised message needs beyond the
     // source (one per bare CR or LF, two for a final CRLF).
-    let n = raw.len();
-    let mut extra = 0usize;
-    let mut i = 0;
-    while i < n {
-        match memchr2(b'\r', b'\n', &raw[i..]) {
-            None => break,
-            Some(p) => i += p,
-        }
-        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            i += 2;
-            continue;
-        }
-        if raw[i] == b'\r' {
-            ends.bare_cr = true;
-        } else {
-            ends.bare_lf = true;
-        }
-        extra += 1;
-        i += 1;
-    }
-    if !matches!(raw[n - 1], b'\r' | b'\n') {
-        ends.final_added = true;
-        extra += 2;
-    }
+    let (ends, extra) = line_ends(&raw);
     if extra == 0 {
         return (raw, ends);
     }
+    let n = raw.len();
     // Second pass, in place from the end: the message is never held twice
     // (a 3 GiB message needs 3 GiB and the bytes added, not 6 GiB).
     raw.resize(n + extra, 0);
@@ -160,10 +130,7 @@ pub fn normalize_crlf(mut raw: Vec<u8>) -> (Vec<u8>, LineEnds) {
     let mut r = n;
     while r > 0 {
         // Copy the run after the last line end before `r` in one go.
-        let start = raw[..r]
-            .iter()
-            .rposition(|&c| c == b'\r' || c == b'\n')
-            .map_or(0, |p| p + 1);
+        let start = memchr::memrchr2(b'\r', b'\n', &raw[..r]).map_or(0, |p| p + 1);
         let len = r - start;
         raw.copy_within(start..r, w - len);
         w -= len;
@@ -184,9 +151,34 @@ pub fn normalize_crlf(mut raw: Vec<u8>) -> (Vec<u8>, LineEnds) {
     (raw, ends)
 }
 
-/// The position of the first `a` or `b` in `hay`.
-fn memchr2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == a || c == b)
+/// What [`normalize_crlf`] finds in `raw` without changing it: its line
+/// ends, and how many bytes normalising adds (0: it already conforms).
+pub fn line_ends(raw: &[u8]) -> (LineEnds, usize) {
+    let mut ends = LineEnds::default();
+    let Some(&last) = raw.last() else {
+        return (ends, 0);
+    };
+    let mut extra = 0usize;
+    let mut i = 0;
+    while let Some(p) = memchr::memchr2(b'\r', b'\n', &raw[i..]) {
+        i += p;
+        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+            i += 2;
+            continue;
+        }
+        if raw[i] == b'\r' {
+            ends.bare_cr = true;
+        } else {
+            ends.bare_lf = true;
+        }
+        extra += 1;
+        i += 1;
+    }
+    if !matches!(last, b'\r' | b'\n') {
+        ends.final_added = true;
+        extra += 2;
+    }
+    (ends, extra)
 }
 
 /// The header block: everything before the first empty line (or all of
@@ -274,7 +266,7 @@ pub fn prepare(raw: Vec<u8>) -> Prepared {
     let source_len = raw.len() as u64;
     let mut anomalies = Anomalies {
         empty: raw.is_empty(),
-        nul: raw.contains(&0),
+        nul: memchr::memchr(0, &raw).is_some(),
         ..Anomalies::default()
     };
     let (bytes, ends) = normalize_crlf(raw);
@@ -282,58 +274,118 @@ pub fn prepare(raw: Vec<u8>) -> Prepared {
     anomalies.bare_cr = ends.bare_cr;
     anomalies.final_crlf_added = ends.final_added;
     let hash = ContentHash::of(&bytes);
-    let mut prepared = Prepared {
+    let header = if anomalies.empty {
+        HeaderFacts::default()
+    } else {
+        header_facts(&bytes, &mut anomalies)
+    };
+    Prepared {
         bytes,
         hash,
         source_len,
-        message_id: None,
-        date_header: None,
-        received_header: None,
-        received_dates: Vec::new(),
+        message_id: header.message_id,
+        date_header: header.date_header,
+        received_header: header.received_header,
+        received_dates: header.received_dates,
         anomalies,
-    };
-    if prepared.anomalies.empty {
-        return prepared;
     }
-    fill_header_facts(&mut prepared);
-    prepared
 }
 
-fn fill_header_facts(p: &mut Prepared) {
-    let header = header_block(&p.bytes);
-    p.anomalies.eight_bit_header = header.iter().any(|&b| b >= 0x80);
-    p.anomalies.no_header = !starts_with_header(&p.bytes);
-    let has_date_field = header_value(&p.bytes, "date").is_some();
-    if let Some(msg) = MessageParser::default().parse_headers(&p.bytes) {
-        p.message_id = msg
-            .message_id()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        p.date_header = msg.date().and_then(to_chrono);
-        p.received_header = msg
-            .received_all()
-            .next()
-            .and_then(|r| r.date.as_ref())
-            .and_then(to_chrono);
-        p.received_dates = msg
-            .received_all()
-            .take(RECEIVED_DATES)
-            .filter_map(|r| r.date.as_ref().and_then(to_chrono))
-            .map(|d| d.timestamp())
-            .collect();
+/// What a message's header says (the fields of [`Prepared`] that come
+/// from it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderFacts {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    pub date_header: Option<DateTime<FixedOffset>>,
+    /// The date of the topmost (newest) Received header.
+    pub received_header: Option<DateTime<FixedOffset>>,
+    /// The dates of every Received header (at most [`RECEIVED_DATES`]).
+    pub received_dates: Vec<i64>,
+}
+
+impl HeaderFacts {
+    /// As [`Prepared::newest_received`].
+    pub fn newest_received(&self, now: i64, not_after: Option<i64>) -> Option<i64> {
+        newest_plausible(&self.received_dates, now, not_after)
     }
-    if p.anomalies.no_header {
-        // Text that merely contains a colon on its first line is not a
-        // header; do not trust what the parser made of it.
-        p.message_id = None;
-        p.date_header = None;
-        p.received_header = None;
-        p.received_dates.clear();
+}
+
+fn newest_plausible(dates: &[i64], now: i64, not_after: Option<i64>) -> Option<i64> {
+    dates
+        .iter()
+        .copied()
+        .filter(|t| plausible(*t, now) && not_after.is_none_or(|n| *t <= n))
+        .max()
+}
+
+/// What [`prepare`] finds about a message, without preparing it: the same
+/// anomalies and header facts, with no hash and, when the line ends
+/// already conform, no copy (the header is parsed in place). What `scan`
+/// needs. (The header alone is not enough: mail-parser may read past the
+/// empty line, e.g. after an mbox `From ` line.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    pub anomalies: Anomalies,
+    pub header: HeaderFacts,
+}
+
+/// Inspects raw item bytes (see [`Inspected`]).
+pub fn inspect(raw: Vec<u8>) -> Inspected {
+    let (ends, extra) = line_ends(&raw);
+    let mut anomalies = Anomalies {
+        empty: raw.is_empty(),
+        nul: memchr::memchr(0, &raw).is_some(),
+        bare_lf: ends.bare_lf,
+        bare_cr: ends.bare_cr,
+        final_crlf_added: ends.final_added,
+        ..Anomalies::default()
+    };
+    let header = if anomalies.empty {
+        HeaderFacts::default()
+    } else if extra == 0 {
+        header_facts(&raw, &mut anomalies)
+    } else {
+        header_facts(&normalize_crlf(raw).0, &mut anomalies)
+    };
+    Inspected { anomalies, header }
+}
+
+/// The header facts of CRLF-normalised `bytes`, and the anomalies found
+/// in its header.
+fn header_facts(bytes: &[u8], a: &mut Anomalies) -> HeaderFacts {
+    let header = header_block(bytes);
+    a.eight_bit_header = header.iter().any(|&b| b >= 0x80);
+    a.no_header = !starts_with_header(bytes);
+    let has_date_field = header_value(bytes, "date").is_some();
+    let mut h = HeaderFacts::default();
+    // Text that merely contains a colon on its first line is not a
+    // header; do not trust what the parser would make of it.
+    if !a.no_header {
+        if let Some(msg) = MessageParser::default().parse_headers(bytes) {
+            h.message_id = msg
+                .message_id()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            h.date_header = msg.date().and_then(to_chrono);
+            h.received_header = msg
+                .received_all()
+                .next()
+                .and_then(|r| r.date.as_ref())
+                .and_then(to_chrono);
+            h.received_dates = msg
+                .received_all()
+                .take(RECEIVED_DATES)
+                .filter_map(|r| r.date.as_ref().and_then(to_chrono))
+                .map(|d| d.timestamp())
+                .collect();
+        }
     }
-    p.anomalies.no_message_id = p.message_id.is_none();
-    p.anomalies.no_date = p.date_header.is_none();
-    p.anomalies.bad_date = p.date_header.is_none() && has_date_field && !p.anomalies.no_header;
+    a.no_message_id = h.message_id.is_none();
+    a.no_date = h.date_header.is_none();
+    a.bad_date = h.date_header.is_none() && has_date_field && !a.no_header;
+    h
 }
 
 /// Where an item's internal (received) date came from.
@@ -600,6 +652,62 @@ mod tests {
 
         let p = prepare(b"From someone Mon Jan  1 00:00:00 2001\nSubject: x\n\n".to_vec());
         assert!(!p.anomalies.no_header);
+    }
+
+    /// What `prepare` found, as `inspect` reports it.
+    fn inspected_by_prepare(raw: &[u8]) -> Inspected {
+        let p = prepare(raw.to_vec());
+        Inspected {
+            anomalies: p.anomalies,
+            header: HeaderFacts {
+                message_id: p.message_id,
+                date_header: p.date_header,
+                received_header: p.received_header,
+                received_dates: p.received_dates,
+            },
+        }
+    }
+
+    #[test]
+    fn inspect_finds_what_prepare_finds() {
+        let cases: [&[u8]; 13] = [
+            // mail-parser reads past the empty line after a `From ` line.
+            b"From \rDate: Tue, 1 Jul 2003 10:52:37 +0200x\r\rMessage-ID: <a@b>",
+            b"",
+            b"\r\n",
+            b"Message-ID: <a@b>\r",
+            b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rMessage-ID: <c@d>\r",
+            b"Subject: x\n\r\nDate: Tue, 1 Jul 2003 10:52:37 +0200\n",
+            b"Date: Tue, 1 Jul 2003 10:52:37\r\n +0200\r\n\r\nDate: x\r\n",
+            b"Subject: no blank line, no end",
+            b"From someone Mon Jan  1 00:00:00 2001\n\nMessage-ID: <a@b>\n",
+            b"text: with a colon\nmore\x00\n",
+            b"Received: from a by b; Tue, 1 Jul 2003 10:52:40 +0200\r\nX: caf\xe9\r\r\nbody",
+            b"\nMessage-ID: <a@b>\n",
+            b"Subject: x\r\n\r\nbody\rmore\nend",
+        ];
+        for raw in cases {
+            assert_eq!(
+                inspect(raw.to_vec()),
+                inspected_by_prepare(raw),
+                "input {raw:?}"
+            );
+        }
+        let i = inspect(b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx".to_vec());
+        assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
+        assert!(i.anomalies.bare_cr && i.anomalies.final_crlf_added && !i.anomalies.no_date);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn inspect_equals_prepare(parts in proptest::collection::vec(proptest::sample::select(vec![
+            &b"\r"[..], b"\n", b"\r\n", b" ", b"\t", b":", b"x", b"\x00", b"\xe9", b"From ",
+            b"Message-ID: <a@b>", b"Date: Tue, 1 Jul 2003 10:52:37 +0200", b"Date: junk",
+            b"Received: from a by b; Tue, 1 Jul 2003 10:52:40 +0200",
+        ]), 0..24)) {
+            let raw = parts.concat();
+            proptest::prop_assert_eq!(inspect(raw.clone()), inspected_by_prepare(&raw));
+        }
     }
 
     #[test]

@@ -499,7 +499,8 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInvento
     (fi, mail)
 }
 
-/// Reads one item and prepares it as a migration would.
+/// Reads one item and finds what preparing it for a migration would
+/// find ([`message::inspect`]: no hash, no copy of conforming bytes).
 fn item_facts(it: &Item, now: i64) -> ItemFacts {
     let mut f = ItemFacts {
         deleted: it.deleted(),
@@ -516,7 +517,7 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
         }
         Ok(data) => {
             f.bytes = data.bytes.len() as u64;
-            let p = message::prepare(data.bytes);
+            let p = message::inspect(data.bytes);
             f.a = p.anomalies;
             if !p.anomalies.empty {
                 let (d, src) = message::internal_date(
@@ -524,13 +525,15 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
                         index_received: it.received(),
                         index_created: it.created(),
                         mtime: data.mtime,
-                        received_header: p.received_header,
-                        date_header: p.date_header,
+                        received_header: p.header.received_header,
+                        date_header: p.header.date_header,
                         created_is_move_time: it
                             .meta
                             .as_ref()
                             .is_some_and(|m| m.created_is_move_time),
-                        received_newest: p.newest_received(now, it.created().map(|d| d + 86_400)),
+                        received_newest: p
+                            .header
+                            .newest_received(now, it.created().map(|d| d + 86_400)),
                     },
                     now,
                 );

@@ -200,11 +200,22 @@ impl Item {
 /// A file's bytes and its modification time (Unix seconds, negative before
 /// 1970).
 pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
-    let mut f = open_regular(path)?;
-    let meta = f.metadata()?;
+    let (mut f, meta) = open_regular_with_metadata(path)?;
     let mtime = meta.modified().ok().map(signed_secs);
-    let mut buf = Vec::with_capacity(meta.len() as usize);
-    f.read_to_end(&mut buf)?;
+    let len = meta.len();
+    let mut buf = Vec::with_capacity(len as usize);
+    // The length is known: `File::read_to_end` would stat and seek again.
+    (&mut f).take(len).read_to_end(&mut buf)?;
+    // A file that grew since it was stat'ed is read on to its end.
+    let mut more = [0u8; 8192];
+    loop {
+        match f.read(&mut more) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&more[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok((buf, mtime))
 }
 
@@ -245,6 +256,11 @@ pub fn not_regular(ft: &std::fs::FileType) -> Option<&'static str> {
 /// between cannot hang the reader. Anything else fails with
 /// [`io::ErrorKind::InvalidInput`] saying what the file is.
 pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    open_regular_with_metadata(path).map(|(f, _)| f)
+}
+
+/// [`open_regular`], with the open file's metadata (read once).
+fn open_regular_with_metadata(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
     let refuse = |what: &str| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -262,10 +278,11 @@ pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
         o.custom_flags(libc::O_NONBLOCK);
     }
     let f = o.open(path)?;
-    if let Some(what) = not_regular(&f.metadata()?.file_type()) {
+    let meta = f.metadata()?;
+    if let Some(what) = not_regular(&meta.file_type()) {
         return Err(refuse(what));
     }
-    Ok(f)
+    Ok((f, meta))
 }
 
 fn signed_secs(t: SystemTime) -> i64 {
