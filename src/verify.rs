@@ -283,6 +283,25 @@ pub fn verify(
     v
 }
 
+/// An account's check, started: its empty [`AccountCheck`] and its walk,
+/// or the check with the reason the account could not be walked.
+pub(super) fn start_check<'s>(
+    source: &'s dyn Source,
+    account: &Account,
+) -> Result<(AccountCheck, crate::source::AccountWalk<'s>), AccountCheck> {
+    let mut ac = AccountCheck {
+        account: account.id(),
+        ..AccountCheck::default()
+    };
+    match source.walk(account) {
+        Ok(walk) => Ok((ac, walk)),
+        Err(e) => {
+            ac.error = Some(e.to_string());
+            Err(ac)
+        }
+    }
+}
+
 /// One account: every selected mail folder of the walk, against the
 /// journal and the target (opened at the first folder that needs it, and
 /// again at the next one when that failed).
@@ -293,16 +312,9 @@ fn check_account(
     opts: &VerifyOptions,
     account: &Account,
 ) -> AccountCheck {
-    let mut ac = AccountCheck {
-        account: account.id(),
-        ..AccountCheck::default()
-    };
-    let walk = match source.walk(account) {
-        Ok(w) => w,
-        Err(e) => {
-            ac.error = Some(e.to_string());
-            return ac;
-        }
+    let (mut ac, walk) = match start_check(source, account) {
+        Ok(started) => started,
+        Err(failed) => return failed,
     };
     let mut session: Option<Box<dyn DestSession>> = None;
     let mut extras_checked: std::collections::HashSet<String> = Default::default();

@@ -11,7 +11,7 @@
 //! source message: a [`Sought`] (its size and Message-ID, ~100 bytes) for
 //! the folder being checked; per target message see `dest::imap::inventory`.
 
-use super::{AccountCheck, ExtraCopy, FolderCheck, Verification, VerifyOptions};
+use super::{start_check, AccountCheck, ExtraCopy, FolderCheck, Verification, VerifyOptions};
 use crate::dest::{DestSession, Destination, MailboxSpec, Sought};
 use crate::model::Account;
 use crate::source::{Folder, FolderKind, Item, Source};
@@ -65,16 +65,9 @@ fn check_account(
     opts: &VerifyOptions,
     account: &Account,
 ) -> AccountCheck {
-    let mut ac = AccountCheck {
-        account: account.id(),
-        ..AccountCheck::default()
-    };
-    let walk = match source.walk(account) {
-        Ok(w) => w,
-        Err(e) => {
-            ac.error = Some(e.to_string());
-            return ac;
-        }
+    let (mut ac, walk) = match start_check(source, account) {
+        Ok(started) => started,
+        Err(failed) => return failed,
     };
     let mut session = match target.open(account) {
         Ok(s) => s,
