@@ -325,6 +325,23 @@ pub trait DestSession: Planner {
         Ok(None)
     }
 
+    /// `sync`: [`DestSession::move_message`] for many messages of one
+    /// mailbox `from` going to one mailbox `to` (each with the size sent,
+    /// where known): one answer per message, in order. Targets that can
+    /// move a set in one command do (IMAP `UID MOVE` of a UID set); the
+    /// default moves them one by one, an error counting as not moved.
+    fn move_messages(
+        &mut self,
+        from: &str,
+        moves: &[(DestRef, Option<u64>)],
+        to: &str,
+    ) -> Result<Vec<Option<DestRef>>, DestError> {
+        Ok(moves
+            .iter()
+            .map(|(r, size)| self.move_message(from, r, *size, to).ok().flatten())
+            .collect())
+    }
+
     /// `sync`: renames mailbox `from` (a folder renamed in Kerio) to where
     /// `spec` goes now, its children with it. The default renames nothing.
     fn rename_mailbox(

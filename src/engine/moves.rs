@@ -57,11 +57,15 @@ pub(super) fn carry(
         return Ok(arrived);
     }
     let sizes: HashSet<u64> = gone.values().filter_map(|g| g.row.src_size).collect();
-    for f in &selected {
+    // First every move found (only new files whose size matches a gone
+    // copy are read), then carried out per pair of mailboxes in one
+    // command, then journaled in one transaction.
+    let mut planned: Vec<Planned> = Vec::new();
+    'folders: for f in &selected {
         let mut mailbox: Option<String> = None;
         for item in &f.items {
             if gone.is_empty() {
-                return Ok(arrived);
+                break 'folders;
             }
             if !item.is_mail()
                 || known
@@ -76,39 +80,99 @@ pub(super) fn carry(
             }
             let Ok(data) = item.read() else { continue };
             let hash = crate::message::prepare(data.bytes).hash;
-            let Some(g) = gone.get(&hash) else { continue };
-            if g.folder == f.path {
+            if gone.get(&hash).is_none_or(|g| g.folder == f.path) {
                 continue;
             }
             let Some(to) = folder_mailbox(session, f, &mut mailbox) else {
                 break;
             };
-            let Some(target) = move_on_target(session, g, &to) else {
-                continue;
-            };
             let Some(g) = gone.remove(&hash) else {
                 continue;
             };
-            let row = ItemRow {
-                account: account.to_string(),
+            planned.push(Planned {
                 folder: f.path.clone(),
                 item: item.id.clone(),
                 hash,
-                src_size: Some(stat.size),
+                src_size: stat.size,
                 src_mtime: stat.mtime,
-                mailbox: to.clone(),
-                target_id: target.id,
-                uid_validity: target.uid_validity,
-                uid: target.uid,
-                size: g.row.size,
-                flags: g.row.flags,
-                ..ItemRow::default()
-            };
-            move_row(run, account, row, g)?;
-            *arrived.entry(f.path.clone()).or_default() += 1;
+                to,
+                gone: g,
+            });
         }
     }
+    let mut groups: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (n, p) in planned.iter().enumerate() {
+        let key = (p.gone.row.mailbox.clone(), p.to.clone());
+        groups.entry(key).or_default().push(n);
+    }
+    let mut targets: Vec<Option<crate::model::DestRef>> = vec![None; planned.len()];
+    for ((from, to), members) in &groups {
+        if from == to {
+            // The folders share a mailbox: the copy is where it must be.
+            for &n in members {
+                targets[n] = Some(planned[n].gone.row.target.clone());
+            }
+            continue;
+        }
+        let refs: Vec<(crate::model::DestRef, Option<u64>)> = members
+            .iter()
+            .map(|&n| (planned[n].gone.row.target.clone(), planned[n].gone.row.size))
+            .collect();
+        // Not moved (an error, or not that copy any more): the item is
+        // uploaded by its folder's pass as a new one.
+        let Ok(answers) = session.move_messages(from, &refs, to) else {
+            continue;
+        };
+        for (&n, t) in members.iter().zip(answers) {
+            targets[n] = t;
+        }
+    }
+    let mut rows: Vec<ItemRow> = Vec::new();
+    let mut forget: HashMap<String, Vec<(String, ContentHash)>> = HashMap::new();
+    for (p, target) in planned.into_iter().zip(targets) {
+        let Some(target) = target else { continue };
+        rows.push(ItemRow {
+            account: account.to_string(),
+            folder: p.folder.clone(),
+            item: p.item,
+            hash: p.hash,
+            src_size: Some(p.src_size),
+            src_mtime: p.src_mtime,
+            mailbox: p.to,
+            target_id: target.id,
+            uid_validity: target.uid_validity,
+            uid: target.uid,
+            size: p.gone.row.size,
+            flags: p.gone.row.flags,
+            ..ItemRow::default()
+        });
+        forget
+            .entry(p.gone.folder)
+            .or_default()
+            .push((p.gone.item, p.gone.row.hash));
+        *arrived.entry(p.folder).or_default() += 1;
+    }
+    // The new rows first: a crash between leaves the old folder's rows,
+    // which count as deleted there (their UIDs are gone from that mailbox,
+    // so --propagate-deletes finds nothing of ours to remove), never a
+    // moved message without a row (it would be uploaded again).
+    run.journal.record_done(&rows)?;
+    for (folder, list) in forget {
+        run.journal.forget_done(account, &folder, &list)?;
+    }
     Ok(arrived)
+}
+
+/// A move found: the new item in `folder` and the gone copy it is.
+struct Planned {
+    folder: String,
+    item: String,
+    hash: ContentHash,
+    src_size: u64,
+    src_mtime: Option<i64>,
+    /// The mailbox of `folder`.
+    to: String,
+    gone: Gone,
 }
 
 /// The destination mailbox of folder `f`, prepared once (`None` when it
@@ -127,23 +191,6 @@ fn folder_mailbox(
     };
     let m = session.prepare_mailbox(&spec).ok()?;
     Some(mailbox.insert(m).clone())
-}
-
-/// Moves the gone copy `g` into mailbox `to` on the target; its new
-/// reference, or `None` when it was not moved (an error, or not that copy
-/// any more: the item is then uploaded by the folder's pass as a new one).
-fn move_on_target(
-    session: &mut dyn DestSession,
-    g: &Gone,
-    to: &str,
-) -> Option<crate::model::DestRef> {
-    if g.row.mailbox == to {
-        return Some(g.row.target.clone());
-    }
-    session
-        .move_message(&g.row.mailbox, &g.row.target, g.row.size, to)
-        .ok()
-        .flatten()
 }
 
 /// The journaled copies whose source item is gone from its folder (by
@@ -176,12 +223,4 @@ fn gone_and_known<'f>(
         known.insert(f.path.as_str(), done.into_keys().collect());
     }
     Ok((gone, known))
-}
-
-/// The journal follows a moved message: its row under the new folder, the
-/// old folder's row forgotten.
-fn move_row(run: &Run<'_>, account: &str, row: ItemRow, g: Gone) -> Result<(), JournalError> {
-    run.journal.record_done(&[row])?;
-    run.journal
-        .forget_done(account, &g.folder, &[(g.item, g.row.hash)])
 }

@@ -268,3 +268,104 @@ fn a_message_moved_in_kerio_is_a_renamed_file_in_the_maildir() {
     assert_eq!(maildir_folder_state(&projects).len(), 2);
     assert_eq!(maildir_folder_state(&inbox).len(), 2);
 }
+
+/// Moves items `ids` (1-based positions) of INBOX into Projects under the
+/// same ids, as Kerio does when a user moves several messages at once.
+fn move_to_projects(st: &StoreBuilder, moved: &[usize], total: usize) {
+    let (inbox, projects) = (
+        st.folder_dir(ACCOUNT, "INBOX"),
+        st.folder_dir(ACCOUNT, "Projects"),
+    );
+    let line = |dir: &Path, n: usize, flags: u32| {
+        let id = crate::support::store::item_id(n);
+        let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+            .expect("item")
+            .len() as usize;
+        index_line(&id, flags, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+    };
+    for &n in moved {
+        let id = crate::support::store::item_id(n);
+        let bytes = fs::read(inbox.join(format!("#msgs/{id}.eml"))).expect("item");
+        fs::remove_file(inbox.join(format!("#msgs/{id}.eml"))).expect("rm");
+        backdate(&st.item(ACCOUNT, "Projects", &id, &bytes));
+    }
+    let kept: Vec<String> = (1..=total)
+        .filter(|n| !moved.contains(n))
+        .map(|n| line(&inbox, n, 0))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &kept);
+    let mut lines = vec![line(&projects, 1, 0)];
+    lines.extend(moved.iter().map(|&n| line(&projects, n, 0)));
+    st.index(ACCOUNT, "Projects", &lines);
+}
+
+#[test]
+fn messages_moved_together_go_in_one_move_and_a_copy_gone_from_the_server_is_uploaded_once() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = tmp.path();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp, 6, |_| 0);
+    // Projects' own message is item 00000001 there, like INBOX's first:
+    // different content, so no move is guessed from the id.
+    let own = message(20, "already in Projects");
+    st.item(ACCOUNT, "Projects", "00000001", own.as_bytes());
+    st.index(ACCOUNT, "Projects", &[projects_line(own.len())]);
+    let o = run("migrate", &st.install, &to, tmp).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Someone removes message 4's copy from INBOX on the server: it cannot
+    // be moved, so it must be uploaded (once), not lost.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    c.cmd("SELECT INBOX");
+    let (lines, st_) = c.cmd("UID SEARCH SUBJECT \"message 4\"");
+    assert!(st_.starts_with("OK"), "{st_}");
+    let uid = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).trim_end().to_string())
+        .find_map(|l| l.strip_prefix("* SEARCH ").map(String::from))
+        .expect("uid of message 4");
+    assert!(uid.parse::<u32>().is_ok(), "one UID: {uid}");
+    let (_, s) = c.cmd(&format!("UID STORE {uid} +FLAGS (\\Deleted)"));
+    assert!(s.starts_with("OK"), "{s}");
+    let (_, s) = c.cmd("EXPUNGE");
+    assert!(s.starts_with("OK"), "{s}");
+    drop(c);
+    // Items 2..5 hold messages 1..4.
+    move_to_projects(&st, &[2, 3, 4, 5], 6);
+
+    let report = tmp.join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp)
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let projects = folder_report(&o.report, "Projects");
+    assert_eq!(projects["sync"]["moved_in"], 3, "{projects}");
+    assert_eq!(projects["counts"]["migrated"], 1, "{projects}");
+    let unflag =
+        |v: Vec<(usize, Vec<String>)>| -> Vec<usize> { v.into_iter().map(|x| x.0).collect() };
+    assert_eq!(unflag(server_state(&dc)), vec![0, 5]);
+    assert_eq!(unflag(mailbox_state(&dc, "Projects")), vec![1, 2, 3, 4, 20]);
+    // Every moved copy journaled with its UID in Projects (from COPYUID).
+    let rows: Vec<(String, Option<i64>)> = query(
+        &tmp.join("journal.sqlite"),
+        "SELECT mailbox, uid FROM items WHERE folder = 'Projects' ORDER BY uid",
+    );
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert!(
+        rows.iter().all(|(m, u)| m == "Projects" && u.is_some()),
+        "{rows:?}"
+    );
+    let mut uids: Vec<i64> = rows.iter().filter_map(|r| r.1).collect();
+    uids.dedup();
+    assert_eq!(uids.len(), 5, "distinct UIDs: {rows:?}");
+    // Nothing left to do, nothing missing.
+    let o = run("migrate", &st.install, &to, tmp)
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0, "{o}");
+    let o = run("verify", &st.install, &to, tmp).arg("--json").run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}

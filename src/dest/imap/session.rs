@@ -668,6 +668,78 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn move_messages(
+        &mut self,
+        from: &str,
+        moves: &[(DestRef, Option<u64>)],
+        to: &str,
+    ) -> Result<Vec<Option<DestRef>>, DestError> {
+        let (uidplus, has_move) = match self.with_control(|c| {
+            let caps = c.capabilities();
+            Ok((
+                caps.uidplus,
+                caps.raw.iter().any(|c| c.eq_ignore_ascii_case("MOVE")),
+            ))
+        }) {
+            Ok(v) => v,
+            Err(e) => return Err(self.err(e)),
+        };
+        if !(uidplus && has_move) || moves.len() < 2 {
+            // One by one: the COPY fallback and the no-UIDPLUS search by
+            // size are per message.
+            return Ok(moves
+                .iter()
+                .map(|(r, size)| self.move_message(from, r, *size, to).ok().flatten())
+                .collect());
+        }
+        let result = self.with_control(|c| {
+            let uv = c.select(from)?.uid_validity;
+            let wanted: Vec<u32> = moves
+                .iter()
+                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
+                .filter_map(|(r, _)| r.uid)
+                .collect();
+            let stored: HashMap<u32, u64> = c
+                .uid_sizes_dates(&wanted)?
+                .into_iter()
+                .map(|(u, s, _)| (u, s))
+                .collect();
+            // The very copies the journal placed there: same UIDVALIDITY,
+            // UID, and the size sent where known.
+            let ours: Vec<u32> = moves
+                .iter()
+                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
+                .filter_map(|(r, size)| {
+                    let u = r.uid?;
+                    let s = stored.get(&u)?;
+                    size.is_none_or(|want| *s == want).then_some(u)
+                })
+                .collect();
+            let (dest_uv, moved) = if ours.is_empty() {
+                (None, Vec::new())
+            } else {
+                c.uid_move_many(&ours, to)?
+            };
+            // EXAMINE first: without UNSELECT, leaving is CLOSE, which
+            // would expunge what others marked \Deleted in a selected box.
+            let _ = c.examine(from);
+            let _ = c.unselect();
+            let moved: HashMap<u32, Option<u32>> = moved.into_iter().collect();
+            Ok(moves
+                .iter()
+                .map(|(r, _)| {
+                    let u = r.uid?;
+                    let dst = moved.get(&u)?;
+                    // Moved: where it went, its UID when COPYUID said it
+                    // (without, the copy is journaled with no UID rather
+                    // than uploaded a second time).
+                    Some(DestRef::imap(dest_uv, *dst))
+                })
+                .collect())
+        });
+        result.map_err(|e| self.err(e))
+    }
+
     fn rename_mailbox(
         &mut self,
         from: &str,

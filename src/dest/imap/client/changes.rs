@@ -13,6 +13,10 @@ use imap_next::imap_types::{
 use io_imap::client::ImapClient;
 use io_imap::rfc3501::{copy::ImapMessageCopyOptions, store::ImapMessageStoreOptions};
 
+/// What `UID MOVE` of a set gave: the destination's UIDVALIDITY (from
+/// COPYUID) and each source UID with its copy's UID where the server said.
+pub type MovedUids = (Option<u32>, Vec<(u32, Option<u32>)>);
+
 impl ImapSession {
     /// `UID STORE uids +FLAGS (…)` (`add`) or `-FLAGS` of the
     /// system flags of `flags` (never `\Deleted`), in the selected
@@ -95,6 +99,43 @@ impl ImapSession {
             self.uid_delete(&[uid])?;
         }
         Ok(new)
+    }
+
+    /// `UID MOVE` (RFC 6851) of `uids` of the selected mailbox to `to`,
+    /// in chunks of a few hundred: each UID with its copy's UID from
+    /// COPYUID (`None` when the server did not say which), and the
+    /// UIDVALIDITY of `to` it gave. Only for a server with MOVE and
+    /// UIDPLUS (the caller checks): every UID sent is moved.
+    pub fn uid_move_many(&mut self, uids: &[u32], to: &str) -> Result<MovedUids, ImapError> {
+        let mut out = Vec::with_capacity(uids.len());
+        let mut validity = None;
+        for chunk in uids.chunks(STORE_CHUNK) {
+            let Some(set) = uid_set(chunk)? else {
+                continue;
+            };
+            let mb = unicode_mailbox(to)?;
+            let copied = self.io(
+                |c| {
+                    c.r#move(
+                        set,
+                        mb,
+                        io_imap::rfc6851::r#move::ImapMessageMoveOptions { uid: true },
+                    )
+                },
+                "UID MOVE",
+                to,
+            )?;
+            // COPYUID pairs the source and destination UIDs in order.
+            let pairs: std::collections::HashMap<u32, u32> = match copied {
+                Some((uv, src, dst)) if src.len() == dst.len() => {
+                    validity = Some(uv);
+                    src.into_iter().zip(dst).collect()
+                }
+                _ => Default::default(),
+            };
+            out.extend(chunk.iter().map(|u| (*u, pairs.get(u).copied())));
+        }
+        Ok((validity, out))
     }
 
     /// `UID FETCH uids (UID FLAGS)` in the examined mailbox: the four
