@@ -1,6 +1,6 @@
 //! After a `deliver`: the sizes the server stored for what was just
-//! appended (one EXAMINE and batched `UID FETCH … (RFC822.SIZE)` on the
-//! control connection), handed to [`super::core::stored`] to find the
+//! appended (EXAMINE, the `UID FETCH … (RFC822.SIZE)` chunks and UNSELECT
+//! in one flight on the control connection), handed to [`super::core::stored`] to find the
 //! messages the server altered.
 
 use super::client::ImapSession;
@@ -23,8 +23,36 @@ pub(super) fn check(
         return Ok(Vec::new());
     }
     let uids: Vec<u32> = sent.iter().map(|s| s.1).collect();
-    c.examine(mailbox)?;
-    let r = read_back(c, &uids, sent, eight_bit, product);
+    // EXAMINE, every size chunk and (with no body to read) UNSELECT in
+    // one flight; one by one only if the flight cannot say it.
+    let bodies = sent.iter().any(|(item, _, _)| eight_bit.contains_key(item));
+    let stored = match c.examine_sizes_dates(mailbox, &uids, !bodies) {
+        Ok((_, v)) => Some(v),
+        Err(ImapError::Invalid(why)) => {
+            tracing::debug!("{mailbox}: stored sizes one by one: {why}");
+            None
+        }
+        Err(e) => {
+            let _ = c.unselect();
+            return Err(e);
+        }
+    };
+    let stored = match stored {
+        Some(v) => v,
+        None => {
+            c.unselect()?;
+            c.examine(mailbox)?;
+            match c.uid_sizes_dates(&uids) {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = c.unselect();
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let stored: HashMap<u32, u64> = stored.into_iter().map(|(u, s, _)| (u, s)).collect();
+    let r = read_back(c, &stored, sent, eight_bit, product);
     let closed = c.unselect();
     let out = r?;
     closed?;
@@ -57,19 +85,16 @@ pub(super) fn sizes_differ(
         .collect())
 }
 
+/// From the stored sizes, and (in the examined mailbox) the bodies of
+/// the messages with 8-bit header bytes whose size matched.
 fn read_back(
     c: &mut ImapSession,
-    uids: &[u32],
+    stored: &HashMap<u32, u64>,
     sent: &[Sent],
     eight_bit: &HashMap<String, ContentHash>,
     product: Option<Product>,
 ) -> Result<Vec<(String, String)>, ImapError> {
-    let stored: HashMap<u32, u64> = c
-        .uid_sizes_dates(uids)?
-        .into_iter()
-        .map(|(u, s, _)| (u, s))
-        .collect();
-    let mut out = altered(sent, &stored, product);
+    let mut out = altered(sent, stored, product);
     // Same size, other bytes: only messages with 8-bit header bytes are
     // read back whole (Cyrus's munge8bit keeps the size).
     let checked: Vec<(String, u32, ContentHash)> = sent
