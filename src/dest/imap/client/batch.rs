@@ -31,9 +31,12 @@ use imap_next::imap_types::{
     status::{StatusDataItem, StatusDataItemName},
 };
 use io_imap::client::ImapClient;
+use io_imap::codec::fragmentizer::{FragmentInfo, Fragmentizer};
 use io_imap::codec::{
     decode::Decoder, encode::Encoder, encode::Fragment, CommandCodec, ResponseCodec,
 };
+use io_imap::coroutine::{ImapCoroutine, ImapCoroutineState, ImapYield};
+use io_imap::rfc3501::raw::ImapRawError;
 
 /// The answer to one command of a flight.
 #[derive(Debug, Default)]
@@ -73,8 +76,14 @@ const STATUS_ITEMS: &[StatusDataItemName] = &[
     StatusDataItemName::UidValidity,
 ];
 
-/// UIDs per pipelined `UID FETCH` (keeps each command line short).
+/// UIDs per pipelined `UID FETCH` of sizes (keeps each command line short).
 const FETCH_CHUNK: usize = 200;
+/// UIDs per `UID FETCH` of bodies (as [`ImapSession::uid_bodies_each`]).
+const BODY_CHUNK: usize = 50;
+/// Bodies in flight at once, at most (one command may exceed it).
+const FLIGHT_BYTES: u64 = 16 << 20;
+/// Body commands a flight, at most.
+const FLIGHT_COMMANDS: usize = 20;
 
 impl ImapSession {
     /// Sends `bodies` in one flight and returns one [`Answer`] each, in
@@ -104,8 +113,95 @@ impl ImapSession {
         if tags.is_empty() {
             return Ok(Vec::new());
         }
-        let text = self.io(|c| c.raw(&wire), "raw", "pipelined commands")?;
-        decode_answers(text.as_bytes(), &tags)
+        let flight = RawFlight::new(wire, &tags);
+        let bytes = self.io(|c| c.run(flight), "raw", "pipelined commands")?;
+        decode_answers(&bytes, &tags)
+    }
+
+    /// `UID FETCH (UID BODY.PEEK[])` of `uids` (with the sizes the server
+    /// gave), 50 UIDs a command and several commands a flight, up to
+    /// [`FLIGHT_BYTES`] of bodies (and at least one command) a flight, so
+    /// memory holds one flight whatever the mailbox's size: `f` sees each
+    /// body, which is dropped after its flight. One command at a time
+    /// ([`ImapSession::uid_bodies_each`]) when a flight cannot say it.
+    pub(crate) fn uid_bodies_sized_each(
+        &mut self,
+        uids: &[(u32, u64)],
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
+        let mut flights: Vec<Vec<&[(u32, u64)]>> = Vec::new();
+        let mut bytes = 0u64;
+        for chunk in uids.chunks(BODY_CHUNK) {
+            let b: u64 = chunk.iter().map(|x| x.1).sum();
+            match flights.last_mut() {
+                Some(fl) if bytes + b <= FLIGHT_BYTES && fl.len() < FLIGHT_COMMANDS => {
+                    fl.push(chunk);
+                    bytes += b;
+                }
+                _ => {
+                    flights.push(vec![chunk]);
+                    bytes = b;
+                }
+            }
+        }
+        for (i, fl) in flights.iter().enumerate() {
+            let mut cmds = Vec::new();
+            for chunk in fl {
+                let u: Vec<u32> = chunk.iter().map(|x| x.0).collect();
+                let Some(set) = super::uid_set(&u)? else {
+                    continue;
+                };
+                cmds.push(
+                    CommandBody::fetch(
+                        set,
+                        MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+                            MessageDataItemName::Uid,
+                            MessageDataItemName::BodyExt {
+                                section: None,
+                                partial: None,
+                                peek: true,
+                            },
+                        ]),
+                        true,
+                    )
+                    .map_err(|e| ImapError::Invalid(format!("{e:?}")))?,
+                );
+            }
+            let answers = match self.flight(cmds) {
+                Err(ImapError::Invalid(why)) => {
+                    tracing::debug!("{}: bodies one command at a time: {why}", self.server);
+                    let rest: Vec<u32> = flights[i..]
+                        .iter()
+                        .flatten()
+                        .flat_map(|c| c.iter().map(|x| x.0))
+                        .collect();
+                    return self.uid_bodies_each(&rest, f);
+                }
+                r => r?,
+            };
+            for a in &answers {
+                if let Some(e) = a.refused(&self.server, "UID FETCH", "BODY.PEEK[]") {
+                    return Err(e);
+                }
+            }
+            for d in answers.iter().flat_map(|a| a.data.iter()) {
+                let Data::Fetch { items, .. } = d else {
+                    continue;
+                };
+                let (mut uid, mut body) = (None, None);
+                for it in items.as_ref() {
+                    match it {
+                        MessageDataItem::Uid(u) => uid = Some(u.get()),
+                        MessageDataItem::BodyExt { data, .. } => body = data.0.as_ref(),
+                        _ => {}
+                    }
+                }
+                if let (Some(u), Some(b)) = (uid, body) {
+                    f(u, b.as_ref());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// EXAMINE `name`, leave it again, and STATUS of `name` and of each of
@@ -268,6 +364,85 @@ fn size_date(d: &Data<'static>) -> Option<SizeDate> {
         }
     }
     Some((uid?, size?, date))
+}
+
+/// io-imap's raw passthrough ([`io_imap::rfc3501::raw`]) that hands back
+/// the answers' bytes as they came (its own gives lossy UTF-8, which a
+/// body with 8-bit bytes would not survive): writes the flight, reads
+/// until every tag has its tagged answer.
+struct RawFlight {
+    wire: Option<Vec<u8>>,
+    pending: std::collections::BTreeSet<Vec<u8>>,
+    reading: bool,
+    decoding: bool,
+    response: Vec<u8>,
+}
+
+impl RawFlight {
+    fn new(wire: Vec<u8>, tags: &[String]) -> RawFlight {
+        RawFlight {
+            wire: Some(wire),
+            pending: tags.iter().map(|t| t.as_bytes().to_vec()).collect(),
+            reading: false,
+            decoding: false,
+            response: Vec::new(),
+        }
+    }
+}
+
+impl ImapCoroutine for RawFlight {
+    type Yield = ImapYield;
+    type Return = Result<Vec<u8>, ImapRawError>;
+
+    fn resume(
+        &mut self,
+        fragmentizer: &mut Fragmentizer,
+        mut arg: Option<&[u8]>,
+    ) -> ImapCoroutineState<Self::Yield, Self::Return> {
+        if let Some(w) = self.wire.take() {
+            return ImapCoroutineState::Yielded(ImapYield::WantsWrite(w));
+        }
+        loop {
+            if !self.decoding {
+                match arg.take() {
+                    Some([]) => return ImapCoroutineState::Complete(Err(ImapRawError::Eof)),
+                    Some(data) => {
+                        fragmentizer.enqueue_bytes(data);
+                        self.decoding = true;
+                    }
+                    None if self.reading => {
+                        // Resumed after our read request without bytes.
+                        return ImapCoroutineState::Yielded(ImapYield::WantsRead);
+                    }
+                    None => {
+                        // After the write: decode what is buffered first.
+                        self.decoding = true;
+                    }
+                }
+            }
+            match fragmentizer.progress() {
+                Some(FragmentInfo::Line { .. }) => {
+                    if !fragmentizer.is_message_complete() {
+                        continue;
+                    }
+                    self.response
+                        .extend_from_slice(fragmentizer.message_bytes());
+                    if let Some(tag) = fragmentizer.decode_tag() {
+                        self.pending.remove(tag.as_ref().as_bytes());
+                    }
+                }
+                Some(FragmentInfo::Literal { .. }) => {}
+                None if self.pending.is_empty() => {
+                    return ImapCoroutineState::Complete(Ok(std::mem::take(&mut self.response)));
+                }
+                None => {
+                    self.decoding = false;
+                    self.reading = true;
+                    return ImapCoroutineState::Yielded(ImapYield::WantsRead);
+                }
+            }
+        }
+    }
 }
 
 /// What EXAMINE's untagged answers said.
