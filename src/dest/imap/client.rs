@@ -37,6 +37,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU32;
 
 mod batch;
+pub(crate) use batch::FLIGHT_BYTES;
 mod changes;
 
 /// A mailbox as LIST shows it.

@@ -81,7 +81,7 @@ const FETCH_CHUNK: usize = 200;
 /// UIDs per `UID FETCH` of bodies (as [`ImapSession::uid_bodies_each`]).
 const BODY_CHUNK: usize = 50;
 /// Bodies in flight at once, at most (one command may exceed it).
-const FLIGHT_BYTES: u64 = 16 << 20;
+pub(crate) const FLIGHT_BYTES: u64 = 16 << 20;
 /// Body commands a flight, at most.
 const FLIGHT_COMMANDS: usize = 20;
 
@@ -151,21 +151,7 @@ impl ImapSession {
                 let Some(set) = super::uid_set(&u)? else {
                     continue;
                 };
-                cmds.push(
-                    CommandBody::fetch(
-                        set,
-                        MacroOrMessageDataItemNames::MessageDataItemNames(vec![
-                            MessageDataItemName::Uid,
-                            MessageDataItemName::BodyExt {
-                                section: None,
-                                partial: None,
-                                peek: true,
-                            },
-                        ]),
-                        true,
-                    )
-                    .map_err(|e| ImapError::Invalid(format!("{e:?}")))?,
-                );
+                cmds.push(bodies_cmd(set)?);
             }
             let answers = match self.flight(cmds) {
                 Err(ImapError::Invalid(why)) => {
@@ -184,22 +170,7 @@ impl ImapSession {
                     return Err(e);
                 }
             }
-            for d in answers.iter().flat_map(|a| a.data.iter()) {
-                let Data::Fetch { items, .. } = d else {
-                    continue;
-                };
-                let (mut uid, mut body) = (None, None);
-                for it in items.as_ref() {
-                    match it {
-                        MessageDataItem::Uid(u) => uid = Some(u.get()),
-                        MessageDataItem::BodyExt { data, .. } => body = data.0.as_ref(),
-                        _ => {}
-                    }
-                }
-                if let (Some(u), Some(b)) = (uid, body) {
-                    f(u, b.as_ref());
-                }
-            }
+            each_body(&answers, f);
         }
         Ok(())
     }
@@ -244,15 +215,19 @@ impl ImapSession {
         Ok((ex, st))
     }
 
-    /// EXAMINE `name` and `UID FETCH uids (UID RFC822.SIZE INTERNALDATE)`,
-    /// 200 UIDs a command, every command in one flight; the mailbox stays
-    /// examined (call [`Self::unselect`]) unless `leave` is set, which
-    /// adds the UNSELECT to the same flight. Returns (UID, size, internal
-    /// date as Unix seconds) and the mailbox's UIDVALIDITY.
+    /// EXAMINE `name`, `UID FETCH uids (UID RFC822.SIZE INTERNALDATE)`
+    /// (200 UIDs a command) and `UID FETCH bodies (UID BODY.PEEK[])` (50 a
+    /// command; `f` sees each body), every command in one flight; the
+    /// mailbox stays examined (call [`Self::unselect`]) unless `leave` is
+    /// set, which adds the UNSELECT to the same flight. Returns (UID, size,
+    /// internal date as Unix seconds) and the mailbox's UIDVALIDITY. The
+    /// caller bounds the bytes of `bodies` (they are all in memory at once).
     pub(crate) fn examine_sizes_dates(
         &mut self,
         name: &str,
         uids: &[u32],
+        bodies: &[u32],
+        f: &mut dyn FnMut(u32, &[u8]),
         leave: bool,
     ) -> Result<(Option<u32>, Vec<SizeDate>), ImapError> {
         self.unselect()?;
@@ -263,6 +238,12 @@ impl ImapSession {
                 continue;
             };
             cmds.push(sizes_dates(set)?);
+        }
+        for chunk in bodies.chunks(BODY_CHUNK) {
+            let Some(set) = super::uid_set(chunk)? else {
+                continue;
+            };
+            cmds.push(bodies_cmd(set)?);
         }
         let fetches = cmds.len() - 1;
         if leave {
@@ -288,6 +269,7 @@ impl ImapSession {
                 return Err(e);
             }
         }
+        each_body(&answers, f);
         // Untagged FETCH data may be attributed to any command of the
         // flight (a server may send it late): take it from all of them.
         for a in &answers {
@@ -348,6 +330,42 @@ fn sizes_dates(set: SequenceSet) -> Result<CommandBody<'static>, ImapError> {
         true,
     )
     .map_err(|e| ImapError::Invalid(format!("{e:?}")))
+}
+
+fn bodies_cmd(set: SequenceSet) -> Result<CommandBody<'static>, ImapError> {
+    CommandBody::fetch(
+        set,
+        MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::BodyExt {
+                section: None,
+                partial: None,
+                peek: true,
+            },
+        ]),
+        true,
+    )
+    .map_err(|e| ImapError::Invalid(format!("{e:?}")))
+}
+
+/// `f` for every (UID, body) the answers carry.
+fn each_body(answers: &[Answer], f: &mut dyn FnMut(u32, &[u8])) {
+    for d in answers.iter().flat_map(|a| a.data.iter()) {
+        let Data::Fetch { items, .. } = d else {
+            continue;
+        };
+        let (mut uid, mut body) = (None, None);
+        for it in items.as_ref() {
+            match it {
+                MessageDataItem::Uid(u) => uid = Some(u.get()),
+                MessageDataItem::BodyExt { data, .. } => body = data.0.as_ref(),
+                _ => {}
+            }
+        }
+        if let (Some(u), Some(b)) = (uid, body) {
+            f(u, b.as_ref());
+        }
+    }
 }
 
 fn size_date(d: &Data<'static>) -> Option<SizeDate> {
