@@ -109,6 +109,10 @@ pub struct ImapSession {
     /// does not LIST the whole account again; [`Self::forget_mailboxes`]
     /// when a mailbox that should exist could not be opened).
     existing: Option<HashSet<String>>,
+    /// Mailboxes created and not yet subscribed: the SUBSCRIBE goes out in
+    /// the next flight ([`Self::examine_status`]) or
+    /// [`Self::subscribe_pending`].
+    to_subscribe: Vec<String>,
     selected: bool,
     /// The greeting line as the server sent it (empty when it was not
     /// kept).
@@ -321,6 +325,7 @@ impl ImapSession {
             broken: None,
             delimiter: None,
             existing: None,
+            to_subscribe: Vec::new(),
             selected: false,
             greeting,
         };
@@ -475,7 +480,8 @@ impl ImapSession {
 
     /// Makes sure the mailbox named by `components` (joined with the
     /// server's delimiter) exists, creating missing parents first and
-    /// subscribing what it creates. Returns the full Unicode name. A CREATE
+    /// subscribing what it creates (in the next flight, see
+    /// [`Self::subscribe_pending`]). Returns the full Unicode name. A CREATE
     /// that fails because another connection was faster is tolerated
     /// (io-imap drops `[ALREADYEXISTS]`, so LIST decides).
     pub fn ensure_mailbox(&mut self, components: &[String]) -> Result<String, ImapError> {
@@ -526,16 +532,24 @@ impl ImapSession {
                 continue;
             }
             self.known_mailbox(&full);
-            // Subscription is a convenience: a server that refuses it still
-            // has the mailbox.
-            if let Err(e) = self.subscribe(&full) {
+            self.to_subscribe.push(full.clone());
+        }
+        Ok(full)
+    }
+
+    /// SUBSCRIBE what [`Self::ensure_mailbox`] created and no flight
+    /// subscribed yet. Subscription is a convenience: a server that
+    /// refuses it still has the mailbox (a warning).
+    pub fn subscribe_pending(&mut self) -> Result<(), ImapError> {
+        for name in std::mem::take(&mut self.to_subscribe) {
+            if let Err(e) = self.subscribe(&name) {
                 if e.is_connection() {
                     return Err(e);
                 }
-                tracing::warn!("{}: SUBSCRIBE {full:?}: {e}", self.server);
+                tracing::warn!("{}: SUBSCRIBE {name:?}: {e}", self.server);
             }
         }
-        Ok(full)
+        Ok(())
     }
 
     fn known_mailbox(&mut self, name: &str) {

@@ -406,6 +406,7 @@ impl DestSession for ImapAccountSession {
                 tracing::debug!("{}: {name}: EXAMINE one by one: {e}", self.source);
                 let ex = self
                     .with_control(|c| {
+                        c.subscribe_pending()?;
                         let ex = c.examine(&name)?;
                         c.unselect()?;
                         Ok(ex)

@@ -175,8 +175,8 @@ impl ImapSession {
         Ok(())
     }
 
-    /// EXAMINE `name`, leave it again, and STATUS of `name` and of each of
-    /// `more`, in one flight: what EXAMINE said, and the STATUS answers in
+    /// SUBSCRIBE what was created, EXAMINE `name`, leave it again, and
+    /// STATUS of `name` and of each of `more`, in one flight: what EXAMINE said, and the STATUS answers in
     /// the order asked (`None` for a STATUS the server refused).
     pub(crate) fn examine_status(
         &mut self,
@@ -184,8 +184,19 @@ impl ImapSession {
         more: &[&str],
     ) -> Result<(ExamineInfo, Vec<Option<MailboxStatus>>), ImapError> {
         self.unselect()?;
-        let mut cmds = vec![CommandBody::examine(wire_mailbox(name)?)
-            .map_err(|e| ImapError::Invalid(e.to_string()))?];
+        // The mailboxes just created are subscribed in the same flight.
+        let subs = std::mem::take(&mut self.to_subscribe);
+        let mut cmds = Vec::new();
+        for n in &subs {
+            cmds.push(
+                CommandBody::subscribe(wire_mailbox(n)?)
+                    .map_err(|e| ImapError::Invalid(e.to_string()))?,
+            );
+        }
+        cmds.push(
+            CommandBody::examine(wire_mailbox(name)?)
+                .map_err(|e| ImapError::Invalid(e.to_string()))?,
+        );
         cmds.push(self.leave());
         for n in std::iter::once(name).chain(more.iter().copied()) {
             cmds.push(
@@ -193,7 +204,20 @@ impl ImapSession {
                     .map_err(|e| ImapError::Invalid(e.to_string()))?,
             );
         }
-        let answers = self.flight(cmds)?;
+        let answers = match self.flight(cmds) {
+            Ok(a) => a,
+            Err(e) => {
+                // Not sent (or not known to be): subscribe them later.
+                self.to_subscribe = subs;
+                return Err(e);
+            }
+        };
+        for (a, n) in answers.iter().zip(&subs) {
+            if let Some(e) = a.refused(&self.server, "SUBSCRIBE", n) {
+                tracing::warn!("{}: SUBSCRIBE {n:?}: {e}", self.server);
+            }
+        }
+        let answers = &answers[subs.len()..];
         if let Some(e) = answers[0].refused(&self.server, "EXAMINE", name) {
             return Err(e);
         }
