@@ -558,6 +558,12 @@ impl ImapSession {
         }
     }
 
+    /// What a LIST of every mailbox just showed (the selectable ones), so
+    /// [`Self::ensure_mailbox`] need not LIST again.
+    pub fn know_mailboxes(&mut self, names: impl IntoIterator<Item = String>) {
+        self.existing = Some(names.into_iter().collect());
+    }
+
     /// Forgets which mailboxes exist: the next [`Self::ensure_mailbox`]
     /// asks LIST again (a mailbox deleted since then is created again).
     pub fn forget_mailboxes(&mut self) {

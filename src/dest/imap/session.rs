@@ -99,6 +99,8 @@ impl ImapAccountSession {
         let mut control = shared.connect()?;
         let caps = control.capabilities().clone();
         let folders = ServerFolders::learn(&mut control)?;
+        // Its LIST is the one creating mailboxes needs.
+        control.know_mailboxes(folders.target_folders().existing);
         let n = shared.opts.connections.max(1);
         Ok(ImapAccountSession {
             shared,
@@ -326,12 +328,21 @@ impl Planner for ImapAccountSession {
 
     fn finish(self: Box<Self>) -> Result<(), DestError> {
         let this = *self;
-        for c in this.conns.into_iter().flatten() {
-            let _ = c.logout();
-        }
-        if let Some(c) = this.control {
-            let _ = c.logout();
-        }
+        // Every connection logs out at once: one round trip, not one each
+        // (the answers change nothing; errors are ignored).
+        let all: Vec<ImapSession> = this
+            .conns
+            .into_iter()
+            .flatten()
+            .chain(this.control)
+            .collect();
+        std::thread::scope(|s| {
+            for c in all {
+                s.spawn(move || {
+                    let _ = c.logout();
+                });
+            }
+        });
         Ok(())
     }
 
