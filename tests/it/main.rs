@@ -19,6 +19,7 @@ mod hostile;
 mod imap_dovecot;
 mod imap_fake;
 mod interop;
+mod longlink;
 mod maildir_dovecot;
 mod metrics;
 mod plan;

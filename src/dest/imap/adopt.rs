@@ -4,8 +4,8 @@
 //!
 //! The mailbox is opened with EXAMINE and left with UNSELECT whatever
 //! happened; only the UIDs outside `exclude` are read (RFC822.SIZE and
-//! INTERNALDATE, then the bodies 50 at a time, reduced to their
-//! identities and dropped). A read that fails is an error: the caller then
+//! INTERNALDATE, then the bodies 50 a command and up to 16 MiB a flight,
+//! reduced to their identities and dropped). A read that fails is an error: the caller then
 //! appends nothing, since "cannot look" is no proof of "not there".
 
 use super::client::ImapSession;
@@ -51,8 +51,12 @@ fn read_selected(
         .into_iter()
         .map(|(u, s, d)| (u, (s, d)))
         .collect();
+    let sized: Vec<(u32, u64)> = unknown
+        .iter()
+        .map(|u| (*u, facts.get(u).map_or(0, |f| f.0)))
+        .collect();
     let mut copies = Vec::new();
-    sess.uid_bodies_each(&unknown, &mut |uid, body| {
+    sess.uid_bodies_sized_each(&sized, &mut |uid, body| {
         let (size, date) = facts
             .get(&uid)
             .copied()

@@ -36,6 +36,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU32;
 
+mod batch;
+pub(crate) use batch::FLIGHT_BYTES;
 mod changes;
 
 /// A mailbox as LIST shows it.
@@ -57,6 +59,9 @@ impl MailboxInfo {
         })
     }
 }
+
+/// (UID, RFC822.SIZE, INTERNALDATE as Unix seconds).
+pub(crate) type SizeDate = (u32, u64, Option<i64>);
 
 /// STATUS of a mailbox.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,6 +104,15 @@ pub struct ImapSession {
     pub(crate) server: String,
     broken: Option<String>,
     delimiter: Option<Option<char>>,
+    /// The selectable mailboxes [`Self::ensure_mailbox`] knows exist: from
+    /// its first LIST, and what it created since (so preparing a folder
+    /// does not LIST the whole account again; [`Self::forget_mailboxes`]
+    /// when a mailbox that should exist could not be opened).
+    existing: Option<HashSet<String>>,
+    /// Mailboxes created and not yet subscribed: the SUBSCRIBE goes out in
+    /// the next flight ([`Self::examine_status`]) or
+    /// [`Self::subscribe_pending`].
+    to_subscribe: Vec<String>,
     selected: bool,
     /// The greeting line as the server sent it (empty when it was not
     /// kept).
@@ -310,6 +324,8 @@ impl ImapSession {
             server,
             broken: None,
             delimiter: None,
+            existing: None,
+            to_subscribe: Vec::new(),
             selected: false,
             greeting,
         };
@@ -451,6 +467,8 @@ impl ImapSession {
     /// RENAME (Unicode names; the server renames the children too).
     pub fn rename(&mut self, from: &str, to: &str) -> Result<(), ImapError> {
         let (a, b) = (unicode_mailbox(from)?, unicode_mailbox(to)?);
+        // Names below `from` move too (or may have, if the answer was lost).
+        self.existing = None;
         self.io(|c| c.rename(a, b), "RENAME", from)
     }
 
@@ -462,7 +480,8 @@ impl ImapSession {
 
     /// Makes sure the mailbox named by `components` (joined with the
     /// server's delimiter) exists, creating missing parents first and
-    /// subscribing what it creates. Returns the full Unicode name. A CREATE
+    /// subscribing what it creates (in the next flight, see
+    /// [`Self::subscribe_pending`]). Returns the full Unicode name. A CREATE
     /// that fails because another connection was faster is tolerated
     /// (io-imap drops `[ALREADYEXISTS]`, so LIST decides).
     pub fn ensure_mailbox(&mut self, components: &[String]) -> Result<String, ImapError> {
@@ -482,12 +501,16 @@ impl ImapSession {
                 )));
             }
         }
-        let existing: HashSet<String> = self
-            .list_all()?
-            .into_iter()
-            .filter(|m| !m.is_noselect())
-            .map(|m| m.name)
-            .collect();
+        if self.existing.is_none() {
+            let listed: HashSet<String> = self
+                .list_all()?
+                .into_iter()
+                .filter(|m| !m.is_noselect())
+                .map(|m| m.name)
+                .collect();
+            self.existing = Some(listed);
+        }
+        let existing = self.existing.clone().unwrap_or_default();
         let mut full = String::new();
         for (i, comp) in components.iter().enumerate() {
             if let (true, Some(d)) = (i > 0, delim) {
@@ -505,18 +528,46 @@ impl ImapSession {
                 if !now.iter().any(|m| m.name == full && !m.is_noselect()) {
                     return Err(e);
                 }
+                self.known_mailbox(&full);
                 continue;
             }
-            // Subscription is a convenience: a server that refuses it still
-            // has the mailbox.
-            if let Err(e) = self.subscribe(&full) {
+            self.known_mailbox(&full);
+            self.to_subscribe.push(full.clone());
+        }
+        Ok(full)
+    }
+
+    /// SUBSCRIBE what [`Self::ensure_mailbox`] created and no flight
+    /// subscribed yet. Subscription is a convenience: a server that
+    /// refuses it still has the mailbox (a warning).
+    pub fn subscribe_pending(&mut self) -> Result<(), ImapError> {
+        for name in std::mem::take(&mut self.to_subscribe) {
+            if let Err(e) = self.subscribe(&name) {
                 if e.is_connection() {
                     return Err(e);
                 }
-                tracing::warn!("{}: SUBSCRIBE {full:?}: {e}", self.server);
+                tracing::warn!("{}: SUBSCRIBE {name:?}: {e}", self.server);
             }
         }
-        Ok(full)
+        Ok(())
+    }
+
+    fn known_mailbox(&mut self, name: &str) {
+        if let Some(set) = self.existing.as_mut() {
+            set.insert(name.to_string());
+        }
+    }
+
+    /// What a LIST of every mailbox just showed (the selectable ones), so
+    /// [`Self::ensure_mailbox`] need not LIST again.
+    pub fn know_mailboxes(&mut self, names: impl IntoIterator<Item = String>) {
+        self.existing = Some(names.into_iter().collect());
+    }
+
+    /// Forgets which mailboxes exist: the next [`Self::ensure_mailbox`]
+    /// asks LIST again (a mailbox deleted since then is created again).
+    pub fn forget_mailboxes(&mut self) {
+        self.existing = None;
     }
 
     /// STATUS (MESSAGES UIDNEXT UIDVALIDITY).
@@ -712,11 +763,20 @@ impl ImapSession {
     }
 
     /// `UID FETCH uids (UID RFC822.SIZE INTERNALDATE)` in the examined
-    /// mailbox: (UID, size, internal date as Unix seconds).
-    pub fn uid_sizes_dates(
-        &mut self,
-        uids: &[u32],
-    ) -> Result<Vec<(u32, u64, Option<i64>)>, ImapError> {
+    /// mailbox: (UID, size, internal date as Unix seconds). Every chunk of
+    /// 200 UIDs in one flight ([`batch`]); one by one when the flight
+    /// cannot say it.
+    pub fn uid_sizes_dates(&mut self, uids: &[u32]) -> Result<Vec<SizeDate>, ImapError> {
+        match self.uid_sizes_dates_pipelined(uids) {
+            Err(ImapError::Invalid(why)) => {
+                tracing::debug!("{}: UID FETCH one chunk at a time: {why}", self.server);
+                self.uid_sizes_dates_serial(uids)
+            }
+            r => r,
+        }
+    }
+
+    fn uid_sizes_dates_serial(&mut self, uids: &[u32]) -> Result<Vec<SizeDate>, ImapError> {
         let mut out = Vec::new();
         for chunk in uids.chunks(200) {
             let Some(set) = uid_set(chunk)? else {

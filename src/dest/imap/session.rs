@@ -18,7 +18,7 @@
 
 use super::adopt;
 use super::caps::Capabilities;
-use super::client::{wire_mailbox, ImapSession};
+use super::client::{wire_mailbox, ImapSession, MailboxStatus};
 use super::connect::Shared;
 use super::core::adopt::Unjournaled;
 use super::core::claims::{Claims, JournalCopies};
@@ -82,6 +82,12 @@ pub(super) struct ImapAccountSession {
     /// [`DestSession::journal_copies`]): the rest of what the server holds
     /// there is compared with each message before it is appended.
     journaled: HashMap<String, Vec<DoneCopy>>,
+    /// The STATUS `prepare_mailbox` read in the flight of its EXAMINE, for
+    /// the `deliver` that follows; any other use of the control connection
+    /// in between forgets it (see `with_control`).
+    prefetched: HashMap<String, MailboxStatus>,
+    /// INBOX's UIDVALIDITY, read once per session (see `identity`).
+    inbox_uid_validity: Option<u32>,
 }
 
 impl ImapAccountSession {
@@ -93,6 +99,8 @@ impl ImapAccountSession {
         let mut control = shared.connect()?;
         let caps = control.capabilities().clone();
         let folders = ServerFolders::learn(&mut control)?;
+        // Its LIST is the one creating mailboxes needs.
+        control.know_mailboxes(folders.target_folders().existing);
         let n = shared.opts.connections.max(1);
         Ok(ImapAccountSession {
             shared,
@@ -108,6 +116,8 @@ impl ImapAccountSession {
             renamed: HashMap::new(),
             claims: HashMap::new(),
             journaled: HashMap::new(),
+            prefetched: HashMap::new(),
+            inbox_uid_validity: None,
         })
     }
 
@@ -127,8 +137,19 @@ impl ImapAccountSession {
     }
 
     /// Runs `f` on the control connection, reconnecting once when the
-    /// connection was lost.
+    /// connection was lost. A STATUS prefetched for `deliver` is forgotten:
+    /// `f` may change what it described.
     fn with_control<T>(
+        &mut self,
+        f: impl FnMut(&mut ImapSession) -> Result<T, ImapError>,
+    ) -> Result<T, ImapError> {
+        self.prefetched.clear();
+        self.with_control_keep(f)
+    }
+
+    /// [`Self::with_control`] for what changes nothing on the server (the
+    /// cached delimiter, STATUS of INBOX): a prefetched STATUS stays.
+    fn with_control_keep<T>(
         &mut self,
         mut f: impl FnMut(&mut ImapSession) -> Result<T, ImapError>,
     ) -> Result<T, ImapError> {
@@ -173,7 +194,7 @@ impl ImapAccountSession {
     /// server's hierarchy delimiter replaced, how they were chosen, and
     /// the notes for the report.
     fn place(&mut self, spec: &MailboxSpec) -> Result<Placement, ImapError> {
-        let delimiter = self.with_control(|c| c.delimiter())?;
+        let delimiter = self.with_control_keep(|c| c.delimiter())?;
         let (components, how, mut notes) = if let Some(p) = &self.prefix {
             // Public folders too live inside the personal namespace.
             let mut v = self.folders.prefix_components();
@@ -307,12 +328,21 @@ impl Planner for ImapAccountSession {
 
     fn finish(self: Box<Self>) -> Result<(), DestError> {
         let this = *self;
-        for c in this.conns.into_iter().flatten() {
-            let _ = c.logout();
-        }
-        if let Some(c) = this.control {
-            let _ = c.logout();
-        }
+        // Every connection logs out at once: one round trip, not one each
+        // (the answers change nothing; errors are ignored).
+        let all: Vec<ImapSession> = this
+            .conns
+            .into_iter()
+            .flatten()
+            .chain(this.control)
+            .collect();
+        std::thread::scope(|s| {
+            for c in all {
+                s.spawn(move || {
+                    let _ = c.logout();
+                });
+            }
+        });
         Ok(())
     }
 
@@ -364,13 +394,49 @@ impl DestSession for ImapAccountSession {
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
         let name = self.create(spec, &comps)?;
-        let ex = self
-            .with_control(|c| {
-                let ex = c.examine(&name)?;
-                c.unselect()?;
-                Ok(ex)
-            })
-            .map_err(|e| self.err(e))?;
+        // EXAMINE, UNSELECT, STATUS of the mailbox (for `deliver`) and, the
+        // first time, of INBOX (for `identity`), in one flight.
+        let inbox = self.inbox_uid_validity.is_none();
+        let more: &[&str] = if inbox { &["INBOX"] } else { &[] };
+        let mut flight = self.with_control(|c| c.examine_status(&name, more));
+        if matches!(flight, Err(ImapError::Command { .. })) {
+            // The mailbox this connection saw (or created) may be gone:
+            // LIST and create again, once.
+            if let Some(c) = self.control.as_mut() {
+                c.forget_mailboxes();
+            }
+            let again = self.create(spec, &comps)?;
+            if again == name {
+                flight = self.with_control(|c| c.examine_status(&name, more));
+            }
+        }
+        let (ex, status) = match flight {
+            Ok((ex, st)) => (ex, st),
+            Err(e) if !e.is_connection() && !matches!(e, ImapError::Command { .. }) => {
+                // The flight could not say it: one by one.
+                tracing::debug!("{}: {name}: EXAMINE one by one: {e}", self.source);
+                let ex = self
+                    .with_control(|c| {
+                        c.subscribe_pending()?;
+                        let ex = c.examine(&name)?;
+                        c.unselect()?;
+                        Ok(ex)
+                    })
+                    .map_err(|e| self.err(e))?;
+                (ex, Vec::new())
+            }
+            Err(e) => return Err(self.err(e)),
+        };
+        if let Some(Some(st)) = status.first() {
+            self.prefetched.insert(name.clone(), *st);
+        }
+        if inbox {
+            self.inbox_uid_validity = status
+                .get(1)
+                .copied()
+                .flatten()
+                .and_then(|s| s.uid_validity);
+        }
         let perm = PermFlags::from(ex.storable_flags());
         self.mailboxes.insert(
             name.clone(),
@@ -398,9 +464,13 @@ impl DestSession for ImapAccountSession {
             });
         };
         let (perm, uid_validity) = (state.perm, state.uid_validity);
-        let status = self
-            .with_control(|c| c.status(mailbox))
-            .map_err(|e| self.err(e))?;
+        let status = match self.prefetched.remove(mailbox) {
+            Some(st) => st,
+            None => self
+                .with_control(|c| c.status(mailbox))
+                .map_err(|e| self.err(e))?,
+        };
+        self.prefetched.clear();
         if status.uid_validity.is_some() && status.uid_validity != uid_validity {
             return Err(self.refused(format!(
                 "UIDVALIDITY of {mailbox:?} changed during the run ({uid_validity:?} → {:?})",
@@ -507,10 +577,17 @@ impl DestSession for ImapAccountSession {
         // Dovecot) identify the store; the mailbox's UIDVALIDITY says its
         // UIDs still mean what the journal recorded.
         let uv = self.mailboxes.get(mailbox)?.uid_validity?;
-        let inbox = self
-            .with_control(|c| c.status("INBOX"))
-            .ok()?
-            .uid_validity?;
+        let inbox = match self.inbox_uid_validity {
+            Some(v) => v,
+            None => {
+                let v = self
+                    .with_control_keep(|c| c.status("INBOX"))
+                    .ok()?
+                    .uid_validity?;
+                self.inbox_uid_validity = Some(v);
+                v
+            }
+        };
         let login = self.shared.creds.user();
         Some((
             format!("imap login={login} inbox-uidvalidity={inbox}"),

@@ -1,9 +1,9 @@
 //! After a `deliver`: the sizes the server stored for what was just
-//! appended (one EXAMINE and batched `UID FETCH … (RFC822.SIZE)` on the
-//! control connection), handed to [`super::core::stored`] to find the
+//! appended (EXAMINE, the `UID FETCH … (RFC822.SIZE)` chunks and UNSELECT
+//! in one flight on the control connection), handed to [`super::core::stored`] to find the
 //! messages the server altered.
 
-use super::client::ImapSession;
+use super::client::{ImapSession, FLIGHT_BYTES};
 use super::core::names::Product;
 use super::core::stored::{altered, altered_content, Sent};
 use super::error::ImapError;
@@ -23,8 +23,64 @@ pub(super) fn check(
         return Ok(Vec::new());
     }
     let uids: Vec<u32> = sent.iter().map(|s| s.1).collect();
-    c.examine(mailbox)?;
-    let r = read_back(c, &uids, sent, eight_bit, product);
+    // The messages with 8-bit header bytes are read back whole; up to
+    // FLIGHT_BYTES of them go in the flight of the sizes (a body whose
+    // size already differs is read for nothing, and dropped).
+    let wanted: Vec<(u32, u64)> = sent
+        .iter()
+        .filter(|(item, _, _)| eight_bit.contains_key(item))
+        .map(|(_, uid, size)| (*uid, *size))
+        .collect();
+    let in_flight = wanted.iter().map(|w| w.1).sum::<u64>() <= FLIGHT_BYTES;
+    let mut got: HashMap<u32, ContentHash> = HashMap::new();
+    let mut read = false;
+    // EXAMINE, every size chunk, those bodies and UNSELECT in one flight;
+    // one by one only if the flight cannot say it.
+    let bodies: Vec<u32> = if in_flight {
+        wanted.iter().map(|w| w.0).collect()
+    } else {
+        Vec::new()
+    };
+    let leave = in_flight || wanted.is_empty();
+    let flight = c.examine_sizes_dates(
+        mailbox,
+        &uids,
+        &bodies,
+        &mut |uid, body| {
+            got.insert(uid, ContentHash::of(body));
+        },
+        leave,
+    );
+    let stored = match flight {
+        Ok((_, v)) => {
+            read = in_flight;
+            Some(v)
+        }
+        Err(ImapError::Invalid(why)) => {
+            tracing::debug!("{mailbox}: stored sizes one by one: {why}");
+            None
+        }
+        Err(e) => {
+            let _ = c.unselect();
+            return Err(e);
+        }
+    };
+    let stored = match stored {
+        Some(v) => v,
+        None => {
+            c.unselect()?;
+            c.examine(mailbox)?;
+            match c.uid_sizes_dates(&uids) {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = c.unselect();
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let stored: HashMap<u32, u64> = stored.into_iter().map(|(u, s, _)| (u, s)).collect();
+    let r = read_back(c, &stored, sent, eight_bit, product, read.then_some(got));
     let closed = c.unselect();
     let out = r?;
     closed?;
@@ -57,19 +113,18 @@ pub(super) fn sizes_differ(
         .collect())
 }
 
+/// From the stored sizes, and the bodies of the messages with 8-bit
+/// header bytes whose size matched (`bodies`: read already; else read
+/// now, in the examined mailbox).
 fn read_back(
     c: &mut ImapSession,
-    uids: &[u32],
+    stored: &HashMap<u32, u64>,
     sent: &[Sent],
     eight_bit: &HashMap<String, ContentHash>,
     product: Option<Product>,
+    bodies: Option<HashMap<u32, ContentHash>>,
 ) -> Result<Vec<(String, String)>, ImapError> {
-    let stored: HashMap<u32, u64> = c
-        .uid_sizes_dates(uids)?
-        .into_iter()
-        .map(|(u, s, _)| (u, s))
-        .collect();
-    let mut out = altered(sent, &stored, product);
+    let mut out = altered(sent, stored, product);
     // Same size, other bytes: only messages with 8-bit header bytes are
     // read back whole (Cyrus's munge8bit keeps the size).
     let checked: Vec<(String, u32, ContentHash)> = sent
@@ -78,11 +133,17 @@ fn read_back(
         .filter_map(|(item, uid, _)| eight_bit.get(item).map(|h| (item.clone(), *uid, *h)))
         .collect();
     if !checked.is_empty() {
-        let uids: Vec<u32> = checked.iter().map(|c| c.1).collect();
-        let mut got: HashMap<u32, ContentHash> = HashMap::new();
-        c.uid_bodies_each(&uids, &mut |uid, body| {
-            got.insert(uid, ContentHash::of(body));
-        })?;
+        let got = match bodies {
+            Some(got) => got,
+            None => {
+                let uids: Vec<u32> = checked.iter().map(|c| c.1).collect();
+                let mut got: HashMap<u32, ContentHash> = HashMap::new();
+                c.uid_bodies_each(&uids, &mut |uid, body| {
+                    got.insert(uid, ContentHash::of(body));
+                })?;
+                got
+            }
+        };
         out.extend(altered_content(&checked, &got, product));
     }
     Ok(out)

@@ -1,0 +1,250 @@
+//! Round trips per folder over a long link: a store of several folders to
+//! the test Dovecot through bench/trace-proxy.py (the delay proxy that also
+//! records every IMAP command and whether the client sent it with nothing
+//! outstanding, i.e. after waiting a full round trip). The serial commands
+//! of the control connection per folder must not regress (they were 11 per
+//! folder before the control commands went out in flights: LIST, CREATE,
+//! SUBSCRIBE, EXAMINE, UNSELECT, STATUS INBOX, STATUS, EXAMINE, 2 × UID
+//! FETCH, UNSELECT), and every message is still stored exactly once: on
+//! the first run, on a rerun with the journal, and on a rerun without one
+//! (every message found on the server and adopted, none appended; the
+//! bodies read for that in one flight a folder, not 50 at a time).
+
+use crate::support::dovecot::Dovecot;
+use crate::support::imap::Imap;
+use crate::support::store::{index_line, StoreBuilder};
+use crate::support::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FOLDERS: usize = 4;
+/// Messages per folder: more than one 200-UID size chunk.
+const PER_FOLDER: usize = 450;
+const RTT_MS: u64 = 10;
+/// Serial commands of the control connection per folder, at most: CREATE,
+/// the flight that prepares it (SUBSCRIBE, EXAMINE, UNSELECT, STATUS),
+/// the flight that reads the stored sizes back (EXAMINE, UID FETCH…,
+/// UNSELECT).
+const PER_FOLDER_MAX: usize = 3;
+/// Serial commands of the control connection once per account, at most
+/// (AUTHENTICATE, CAPABILITY, LIST "" "", NAMESPACE, LIST RETURN
+/// (SPECIAL-USE), LOGOUT: the LIST of the mailboxes is not asked again).
+const ACCOUNT_MAX: usize = 6;
+
+struct Proxy(Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn trace_proxy(target: u16, trace: &Path) -> (Proxy, u16) {
+    let port = free_port();
+    let child = Command::new("python3")
+        .arg(root().join("bench/trace-proxy.py"))
+        .args([port.to_string(), "127.0.0.1".into(), target.to_string()])
+        .arg(RTT_MS.to_string())
+        .arg(trace)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the trace proxy");
+    let p = Proxy(child);
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(20), "proxy not listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (p, port)
+}
+
+/// One command as the proxy saw it.
+#[derive(Debug)]
+struct Traced {
+    conn: u64,
+    verb: String,
+    arg: String,
+    serial: bool,
+    sent: f64,
+    done: f64,
+}
+
+/// The trace (one JSON line per command), then emptied for the next run.
+/// The proxy's own probe connection (no command) leaves no line.
+fn take_trace(path: &Path) -> Vec<Traced> {
+    // The last answers may still be on their way through the proxy.
+    std::thread::sleep(Duration::from_millis(4 * RTT_MS + 200));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::write(path, b"").expect("empty the trace");
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("trace line");
+            Traced {
+                conn: v["conn"].as_u64().expect("conn"),
+                verb: v["verb"].as_str().expect("verb").to_string(),
+                arg: v["arg"].as_str().unwrap_or_default().to_string(),
+                serial: v["serial"].as_bool().expect("serial"),
+                sent: v["sent"].as_f64().expect("sent"),
+                done: v["done"].as_f64().expect("done"),
+            }
+        })
+        .collect()
+}
+
+/// The control connection's commands: the connection that sent NAMESPACE
+/// (the append connections never do).
+fn control(trace: &[Traced]) -> Vec<&Traced> {
+    let conn = trace
+        .iter()
+        .find(|t| t.verb == "NAMESPACE")
+        .map(|t| t.conn)
+        .expect("a control connection (NAMESPACE)");
+    trace.iter().filter(|t| t.conn == conn).collect()
+}
+
+fn serial_summary(cmds: &[&Traced]) -> String {
+    let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in cmds.iter().filter(|c| c.serial) {
+        *m.entry(c.verb.as_str()).or_default() += 1;
+    }
+    format!("{m:?}")
+}
+
+#[test]
+fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
+    let dc = Dovecot::start(&[("USERS", "dave"), ("MAIL_FORMAT", "mdbox")]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trace = tmp.path().join("trace.jsonl");
+    let (_proxy, port) = trace_proxy(dc.imap_port, &trace);
+    let store = StoreBuilder::new(&tmp.path().join("kerio"));
+    let account = "dave@l.test";
+    for f in 1..=FOLDERS {
+        let folder = format!("F{f}");
+        let items = store.messages(account, &folder, PER_FOLDER, |i| {
+            format!(
+                "From: x@l.test\nSubject: {f}-{i}\nMessage-ID: <{f}.{i}@l.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{}\n",
+                "body ".repeat(10 + i % 40)
+            )
+        });
+        let index: Vec<String> = items
+            .iter()
+            .map(|(id, size)| index_line(id, 0, *size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000))
+            .collect();
+        store.index(account, &folder, &index);
+    }
+    let url = format!("imap://127.0.0.1:{port}");
+    let run = |journal: &str| {
+        let out = Run::migrate(&store.install, &url)
+            .args(["--tls", "none"])
+            .state(&tmp.path().join(journal))
+            .report(&tmp.path().join("r.json"))
+            .login(account, "dave", "secret")
+            .run();
+        assert_eq!(out.code, 0, "{out}");
+        out
+    };
+    let server_holds_each_once = || {
+        let mut c = Imap::login(dc.imap_port, "dave", "secret");
+        for f in 1..=FOLDERS {
+            let got = c.fetch_all(&format!("F{f}"));
+            let subjects: BTreeSet<String> = got
+                .iter()
+                .filter_map(|m| {
+                    let b = String::from_utf8_lossy(&m.body).to_string();
+                    b.lines()
+                        .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+                })
+                .collect();
+            assert_eq!(got.len(), PER_FOLDER, "F{f}: messages on the server");
+            assert_eq!(subjects.len(), PER_FOLDER, "F{f}: distinct messages");
+        }
+    };
+
+    // First run: every folder created and filled.
+    let out = run("j.sqlite");
+    assert_eq!(
+        out.report["totals"]["migrated"],
+        (FOLDERS * PER_FOLDER) as u64,
+        "{out}"
+    );
+    server_holds_each_once();
+    // Created and subscribed (the SUBSCRIBE went out in a flight).
+    let mut c = Imap::login(dc.imap_port, "dave", "secret");
+    let (lines, st) = c.cmd("LSUB \"\" \"*\"");
+    assert!(st.starts_with("OK"), "LSUB: {st}");
+    let subscribed = String::from_utf8_lossy(&lines.concat()).to_string();
+    for f in 1..=FOLDERS {
+        assert!(
+            subscribed.contains(&format!("F{f}")),
+            "F{f} not subscribed: {subscribed}"
+        );
+    }
+    let t = take_trace(&trace);
+    let ctl = control(&t);
+    let serial = ctl.iter().filter(|c| c.serial).count();
+    assert!(
+        serial <= ACCOUNT_MAX + PER_FOLDER_MAX * FOLDERS,
+        "{serial} serial control commands for {FOLDERS} folders: {}",
+        serial_summary(&ctl)
+    );
+    // Every size chunk of a folder went out in one flight: no UID FETCH
+    // waited for another.
+    let fetch_waits = ctl
+        .iter()
+        .filter(|c| c.serial && c.verb == "UID FETCH")
+        .count();
+    assert_eq!(fetch_waits, 0, "{}", serial_summary(&ctl));
+    // One LIST of the mailboxes for all folders (not one per folder).
+    let lists = ctl
+        .iter()
+        .filter(|c| c.verb == "LIST" && c.arg == "\"\"")
+        .count();
+    assert!(lists <= 2, "{lists} LISTs: {}", serial_summary(&ctl));
+    // The connections log out at once: at most one LOGOUT waited for each
+    // other (the trace counts a command serial per connection, so look at
+    // the times: all LOGOUTs were sent before the first one's answer).
+    let logouts: Vec<&Traced> = t.iter().filter(|c| c.verb == "LOGOUT").collect();
+    assert!(logouts.len() >= 2, "{logouts:?}");
+    let first_done = logouts.iter().map(|c| c.done).fold(f64::MAX, f64::min);
+    assert!(
+        logouts.iter().all(|c| c.sent < first_done),
+        "LOGOUTs one after another: {logouts:?}"
+    );
+
+    // A rerun with the journal: nothing to do, nothing appended.
+    let out = run("j.sqlite");
+    assert_eq!(out.report["totals"]["migrated"], 0, "{out}");
+    server_holds_each_once();
+    let t = take_trace(&trace);
+    assert!(t.iter().all(|c| c.verb != "APPEND"), "{t:?}");
+
+    // A rerun without a journal: every message found on the server
+    // (adopted), none appended again.
+    let out = run("fresh.sqlite");
+    assert_eq!(out.report["totals"]["migrated"], 0, "{out}");
+    assert_eq!(
+        out.report["totals"]["already_present"],
+        (FOLDERS * PER_FOLDER) as u64,
+        "{out}"
+    );
+    server_holds_each_once();
+    let t = take_trace(&trace);
+    assert!(t.iter().all(|c| c.verb != "APPEND"), "{t:?}");
+    let ctl = control(&t);
+    let fetch_waits = ctl
+        .iter()
+        .filter(|c| c.serial && c.verb == "UID FETCH")
+        .count();
+    // Per folder: the UIDs, then their sizes and dates (one flight), then
+    // their bodies (one flight up to 16 MiB): 3, not one per 50 bodies.
+    assert!(
+        fetch_waits <= 3 * FOLDERS,
+        "{fetch_waits} serial UID FETCH: {}",
+        serial_summary(&ctl)
+    );
+}
