@@ -14,13 +14,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where an item's bytes are. An item read in place from a backup ZIP or
-/// held in memory (tests) would be another variant, read by the same
-/// [`Item::read`].
+/// Where an item's bytes are, all read by the same [`Item::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// A file on disk.
+    /// A file on disk (read with the fast path of [`read_file`]).
     File(PathBuf),
+    /// A file read through another [`StoreFs`](super::fs::StoreFs): an
+    /// entry of a backup set read in place (reading it inflates the ZIP
+    /// entry; its time is the entry's).
+    Entry {
+        /// The path the file system knows it by (below the archive's path).
+        path: PathBuf,
+        /// The file system.
+        fs: super::fs::FsHandle,
+    },
     /// A file the source knows it cannot read (a compressed archive period
     /// in an undocumented format): stat and read fail with `why`, so the
     /// file is counted and reported like any unreadable item.
@@ -112,14 +119,18 @@ impl Item {
     /// The file the item is in, for reports.
     pub fn path(&self) -> &Path {
         match &self.origin {
-            Origin::File(p) | Origin::Unreadable { path: p, .. } => p,
+            Origin::File(p)
+            | Origin::Unreadable { path: p, .. }
+            | Origin::Entry { path: p, .. } => p,
         }
     }
 
-    /// The file to open, or the error of an item known to be unreadable.
-    fn file(&self) -> Result<&Path, ItemError> {
+    /// The file to open and the file system it is on (`None`: the disk's
+    /// fast path), or the error of an item known to be unreadable.
+    fn file(&self) -> Result<(&Path, Option<&super::fs::SharedFs>), ItemError> {
         match &self.origin {
-            Origin::File(p) => Ok(p),
+            Origin::File(p) => Ok((p, None)),
+            Origin::Entry { path, fs } => Ok((path, Some(&fs.0))),
             Origin::Unreadable { why, .. } => Err(self.error(io::Error::other(why.clone()))),
         }
     }
@@ -176,7 +187,14 @@ impl Item {
 
     /// Size and modification time, without reading.
     pub fn stat(&self) -> Result<Stat, ItemError> {
-        let path = self.file()?;
+        let (path, fs) = self.file()?;
+        if let Some(fs) = fs {
+            let m = fs.stat(path).map_err(|e| self.error(e))?;
+            return Ok(Stat {
+                size: m.len,
+                mtime: m.mtime.filter(|t| *t >= 0),
+            });
+        }
         let m = std::fs::metadata(path).map_err(|e| self.error(e))?;
         let mtime = m.modified().ok().and_then(|t| {
             t.duration_since(UNIX_EPOCH)
@@ -191,9 +209,28 @@ impl Item {
 
     /// The bytes and the modification time.
     pub fn read(&self) -> Result<ItemData, ItemError> {
-        let path = self.file()?;
-        let (bytes, mtime) = read_file(path).map_err(|e| self.error(e))?;
+        let (path, fs) = self.file()?;
+        let (bytes, mtime) = match fs {
+            Some(fs) => fs.read(path),
+            None => read_file(path),
+        }
+        .map_err(|e| self.error(e))?;
         Ok(ItemData { bytes, mtime })
+    }
+
+    /// At most the first `limit` bytes (to read headers without reading a
+    /// large message whole).
+    pub fn read_head(&self, limit: u64) -> Result<Vec<u8>, ItemError> {
+        let (path, fs) = self.file()?;
+        let got = match fs {
+            Some(fs) => fs.read_head(path, limit).map(|(b, _)| b),
+            None => open_regular(path).and_then(|f| {
+                let mut head = Vec::new();
+                f.take(limit).read_to_end(&mut head)?;
+                Ok(head)
+            }),
+        };
+        got.map_err(|e| self.error(e))
     }
 }
 
