@@ -542,6 +542,22 @@ fn hostile_entries_are_rejected_reported_and_nothing_leaves_out() {
     }
     // The rest is usable.
     assert_same_json(&scan_json(&out, &out, &[]), &sample_scan());
+
+    // Read in place: the same six refused with their reasons (exit 3),
+    // the rest scans like the sample, and migrating writes nothing of them.
+    let o = Run::new("scan").arg("--json").arg(&z).run();
+    assert_eq!(o.code, 3, "{o}");
+    assert_eq!(o.stderr.matches("not read:").count(), 6, "{o}");
+    assert!(o.stderr.contains("symbolic link"), "{o}");
+    let v: Value = serde_json::from_str(&o.stdout.replace(&*z.to_string_lossy(), "<ROOT>"))
+        .expect("scan json");
+    assert_same_json(&v, &sample_scan());
+    let md = tmp.path().join("md");
+    let m = Run::migrate_to_maildir(&z, &md).run();
+    assert_eq!(m.code, 3, "{m}");
+    for (_, bytes) in tree(&md) {
+        assert_ne!(bytes, b"pwned");
+    }
 }
 
 #[test]
