@@ -30,7 +30,7 @@ rm -rf "$W/kerio"
 ZIP_BYTES=$(stat -c %s "$ZIP")
 echo "[inplace] $N messages, store $STORE_BYTES B, ZIP $ZIP_BYTES B" >&2
 
-# run NAME CMD...: one timed run; appends "wall_s rss_kb" to $W/NAME.
+# run NAME CMD...: one timed run; appends "wall_s rss_kb" to $W/t.NAME.
 run() {
   local name=$1
   shift
@@ -41,7 +41,7 @@ run() {
   local wall rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time.txt")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
-  echo "$wall $rss" >>"$W/$name"
+  echo "$wall $rss" >>"$W/t.$name"
 }
 
 for _ in $(seq "$RUNS"); do
@@ -56,7 +56,7 @@ done
 MD_BYTES=$(du -sb "$W/md" | cut -f1)
 UNPACKED_BYTES=$(du -sb "$W/unpacked" | cut -f1)
 
-median() { sort -n -k"$2" "$W/$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'; }
+median() { sort -n -k"$2" "$W/t.$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'; }
 row() {
   printf '| %s | %s s | %s MB | %s |\n' "$2" "$(median "$1" 1)" \
     "$(awk -v k="$(median "$1" 2)" 'BEGIN {printf "%.0f", k/1024}')" "$3"

@@ -20,7 +20,7 @@ use zip::ZipArchive;
 pub type Archive = ZipArchive<SharedFile>;
 
 /// Bytes a [`SharedFile`] reads ahead for small reads.
-const SHARED_BUF: usize = 32 * 1024;
+const SHARED_BUF: usize = 4 * 1024;
 
 /// A reader over a file shared by its clones: each clone has its own
 /// position and read-ahead buffer, reads with positioned reads and never

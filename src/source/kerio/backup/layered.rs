@@ -14,7 +14,7 @@
 //! reads nothing. Readers: each archive is opened once (one file
 //! descriptor, its central directory parsed once); a thread reading an
 //! entry takes an idle clone from the archive's pool or clones a new one
-//! (a position and a 32 KiB buffer over the shared file), so as many
+//! (a position and a 4 KiB buffer over the shared file), so as many
 //! readers exist per archive as threads read at once, never more.
 //!
 //! Memory: one B-tree node share per file or directory entry: the placed
