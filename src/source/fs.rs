@@ -5,7 +5,9 @@
 //! a directory on disk ([`DiskFs`]: the system calls it always made) or
 //! over a backup set read in place
 //! ([`ArchiveFs`](crate::source::kerio::backup::ArchiveFs): ZIP entries,
-//! nothing unpacked).
+//! nothing unpacked). It also owns opening a regular file safely
+//! ([`open_regular`]: a FIFO never blocks the reader) and reading one whole
+//! ([`read_file`]).
 //!
 //! Paths stay [`Path`]s: a store read in place has paths below the backup
 //! archive's own path (`/backups/F20240101T000000Z.zip/store/mail/…`), so
@@ -15,7 +17,7 @@ use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a directory entry or a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +47,7 @@ impl Kind {
         if ft.is_symlink() {
             return Kind::Symlink;
         }
-        match super::item::not_regular(ft) {
+        match not_regular(ft) {
             None => Kind::File,
             Some("a directory") => Kind::Dir,
             Some(w) => Kind::Special(w),
@@ -175,11 +177,11 @@ impl StoreFs for DiskFs {
     }
 
     fn read(&self, path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
-        super::item::read_file(path)
+        read_file(path)
     }
 
     fn read_head(&self, path: &Path, limit: u64) -> io::Result<(Vec<u8>, u64)> {
-        let f = super::item::open_regular(path)?;
+        let f = open_regular(path)?;
         let len = f.metadata()?.len();
         let mut buf = Vec::new();
         f.take(limit).read_to_end(&mut buf)?;
@@ -226,6 +228,101 @@ impl PartialEq for FsHandle {
 }
 
 impl Eq for FsHandle {}
+
+/// A file's bytes and its modification time (Unix seconds, negative before
+/// 1970).
+pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
+    let (mut f, meta) = open_regular_with_metadata(path)?;
+    let mtime = meta.modified().ok().map(signed_secs);
+    let len = meta.len();
+    let mut buf = Vec::with_capacity(len as usize);
+    // The length is known: `File::read_to_end` would stat and seek again.
+    (&mut f).take(len).read_to_end(&mut buf)?;
+    // A file that grew since it was stat'ed is read on to its end.
+    let mut more = [0u8; 8192];
+    loop {
+        match f.read(&mut more) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&more[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((buf, mtime))
+}
+
+/// What a file that is not a regular file is, in a few words (`a FIFO`,
+/// `a directory`), or `None` for a regular file.
+pub fn not_regular(ft: &std::fs::FileType) -> Option<&'static str> {
+    if ft.is_file() {
+        return None;
+    }
+    if ft.is_dir() {
+        return Some("a directory");
+    }
+    if ft.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if ft.is_socket() {
+            return Some("a socket");
+        }
+        if ft.is_block_device() {
+            return Some("a block device");
+        }
+        if ft.is_char_device() {
+            return Some("a character device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens `path` for reading only when it is a regular file. The type is
+/// checked before opening (`stat`, which never blocks) and again on the
+/// open file; the open itself is non-blocking, so a FIFO swapped in
+/// between cannot hang the reader. Anything else fails with
+/// [`io::ErrorKind::InvalidInput`] saying what the file is.
+pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    open_regular_with_metadata(path).map(|(f, _)| f)
+}
+
+/// [`open_regular`], with the open file's metadata (read once).
+fn open_regular_with_metadata(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: not opened"),
+        )
+    };
+    if let Some(what) = not_regular(&std::fs::metadata(path)?.file_type()) {
+        return Err(refuse(what));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = o.open(path)?;
+    let meta = f.metadata()?;
+    if let Some(what) = not_regular(&meta.file_type()) {
+        return Err(refuse(what));
+    }
+    Ok((f, meta))
+}
+
+fn signed_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
 
 #[cfg(test)]
 mod tests {

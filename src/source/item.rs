@@ -7,12 +7,13 @@
 //! bits. An item without metadata has no flags, is not deleted, and has no
 //! index dates.
 
+pub use super::fs::{not_regular, open_regular, read_file};
 use super::kind::{FolderKind, KindSource};
 use crate::model::MailFlags;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 /// Where an item's bytes are, all read by the same [`Item::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,101 +232,6 @@ impl Item {
             }),
         };
         got.map_err(|e| self.error(e))
-    }
-}
-
-/// A file's bytes and its modification time (Unix seconds, negative before
-/// 1970).
-pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
-    let (mut f, meta) = open_regular_with_metadata(path)?;
-    let mtime = meta.modified().ok().map(signed_secs);
-    let len = meta.len();
-    let mut buf = Vec::with_capacity(len as usize);
-    // The length is known: `File::read_to_end` would stat and seek again.
-    (&mut f).take(len).read_to_end(&mut buf)?;
-    // A file that grew since it was stat'ed is read on to its end.
-    let mut more = [0u8; 8192];
-    loop {
-        match f.read(&mut more) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&more[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((buf, mtime))
-}
-
-/// What a file that is not a regular file is, in a few words (`a FIFO`,
-/// `a directory`), or `None` for a regular file.
-pub fn not_regular(ft: &std::fs::FileType) -> Option<&'static str> {
-    if ft.is_file() {
-        return None;
-    }
-    if ft.is_dir() {
-        return Some("a directory");
-    }
-    if ft.is_symlink() {
-        return Some("a symbolic link");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if ft.is_socket() {
-            return Some("a socket");
-        }
-        if ft.is_block_device() {
-            return Some("a block device");
-        }
-        if ft.is_char_device() {
-            return Some("a character device");
-        }
-    }
-    Some("not a regular file")
-}
-
-/// Opens `path` for reading only when it is a regular file. The type is
-/// checked before opening (`stat`, which never blocks) and again on the
-/// open file; the open itself is non-blocking, so a FIFO swapped in
-/// between cannot hang the reader. Anything else fails with
-/// [`io::ErrorKind::InvalidInput`] saying what the file is.
-pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
-    open_regular_with_metadata(path).map(|(f, _)| f)
-}
-
-/// [`open_regular`], with the open file's metadata (read once).
-fn open_regular_with_metadata(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
-    let refuse = |what: &str| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what}, not a regular file: not opened"),
-        )
-    };
-    if let Some(what) = not_regular(&std::fs::metadata(path)?.file_type()) {
-        return Err(refuse(what));
-    }
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NONBLOCK);
-    }
-    let f = o.open(path)?;
-    let meta = f.metadata()?;
-    if let Some(what) = not_regular(&meta.file_type()) {
-        return Err(refuse(what));
-    }
-    Ok((f, meta))
-}
-
-fn signed_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
     }
 }
 
