@@ -67,3 +67,6 @@ row inplace "read in place (\`migrate F….zip\`)" "0"
 row unpacked "unpack + migrate (\`--unpack-dir\`, one step)" "$((UNPACKED_BYTES / 1048576)) MiB (the unpack)"
 row disk_only "migrate of the unpacked copy alone" "$((UNPACKED_BYTES / 1048576)) MiB"
 row scan_inplace "\`scan F….zip\` in place" "0"
+for f in "$W"/t.*; do
+  echo "[inplace] ${f##*/t.}: $(tr '\n' ' ' <"$f")(wall s, peak RSS KB per run)" >&2
+done
