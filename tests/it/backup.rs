@@ -923,7 +923,7 @@ fn one_journal_resumes_from_the_backup_or_its_unpack() {
 }
 
 #[test]
-fn a_corrupt_entry_read_in_place_is_one_failed_item_with_its_reason() {
+fn corrupt_entries_read_in_place_are_failed_items_with_their_reasons() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let z = tmp.path().join("F20240301T020000Z.zip");
     let entries = sample_entries("store/mail/", Some(""), '/');
@@ -964,6 +964,22 @@ fn a_corrupt_entry_read_in_place_is_one_failed_item_with_its_reason() {
         .position(|w| w == data.as_slice())
         .expect("the stored bytes");
     bytes[at + data.len() / 2] ^= 0x55;
+    // A second message loses its local header's signature (a damaged or
+    // cut archive whose central directory survived).
+    let second = entries
+        .iter()
+        .find(|e| {
+            e.name
+                .starts_with("store/mail/example.org/dave/Sent Items/#msgs/")
+                && e.name.ends_with(".eml")
+        })
+        .expect("a Sent Items message");
+    let name_at = bytes
+        .windows(second.name.len())
+        .position(|w| w == second.name.as_bytes())
+        .expect("the local header's name");
+    assert_eq!(&bytes[name_at - 30..name_at - 26], b"PK\x03\x04");
+    bytes[name_at - 30] = b'X';
     fs::write(&z, &bytes).expect("write");
 
     let out = tmp.path().join("maildir");
@@ -973,11 +989,16 @@ fn a_corrupt_entry_read_in_place_is_one_failed_item_with_its_reason() {
     assert_eq!(o.code, 3, "items failed, the run went on: {o}");
     let (expected, migrated, failed) = totals(&o);
     let skipped = o.report["totals"]["skipped"].as_u64().expect("skipped");
-    assert_eq!((failed, migrated), (1, expected - skipped - 1), "{o}");
+    assert_eq!((failed, migrated), (2, expected - skipped - 2), "{o}");
     let report = o.report.to_string();
     assert!(
         report.contains("cannot read the entry") && report.contains("checksum"),
         "the reason: {report}"
+    );
+    assert_eq!(
+        report.matches("cannot read the entry").count(),
+        2,
+        "both, each with its reason: {report}"
     );
     let id = victim
         .name

@@ -118,11 +118,14 @@ impl LayeredIndex {
                 let (size, mtime) = if meta.is_dir {
                     (0, None)
                 } else {
+                    // The size from the central directory; the time from
+                    // the extra fields (read with the local header).
+                    let size = a.by_index_data(i).map(|e| e.size()).unwrap_or(0);
                     match a.by_index_raw(i) {
-                        Ok(zf) => (zf.size(), entry_mtime(&zf).map(|(t, _)| t.unix_seconds())),
+                        Ok(zf) => (size, entry_mtime(&zf).map(|(t, _)| t.unix_seconds())),
                         // Its local header is unreadable: kept, so that
                         // reading it fails and is counted for its item.
-                        Err(_) => (0, None),
+                        Err(_) => (size, None),
                     }
                 };
                 let r = EntryRef {
