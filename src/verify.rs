@@ -132,22 +132,14 @@ impl NamedItem {
         };
         // Only the head is read (a missing message may be large), and the
         // values are kept exact: the text report escapes what it prints.
-        let head = crate::source::item::open_regular(item.path()).and_then(|f| {
-            let mut head = Vec::new();
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(f, HEADER_BYTES as u64),
-                &mut head,
-            )?;
-            Ok(head)
-        });
-        match head {
+        match item.read_head(HEADER_BYTES as u64) {
             Ok(head) => {
                 let value = |name: &str| crate::message::header_value(&head, name);
                 n.subject = value("Subject");
                 n.message_id = value("Message-ID");
                 n.date = value("Date");
             }
-            Err(e) => n.unreadable = Some(format!("{}: {e}", item.path().display())),
+            Err(e) => n.unreadable = Some(e.to_string()),
         }
         n
     }

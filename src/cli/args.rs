@@ -129,9 +129,28 @@ impl SourceArgs {
     /// naming an account the selection leaves out, is an error before
     /// anything starts.
     pub fn open(&self, path: &std::path::Path, select: &SelectArgs) -> anyhow::Result<Opened> {
+        self.open_in(crate::source::fs::DiskFs::shared(), path, select)
+    }
+
+    /// [`SourceArgs::open`] of the store `at` (on disk, or a backup read
+    /// in place).
+    pub(super) fn open_at(
+        &self,
+        at: &super::unpack::StoreAt,
+        select: &SelectArgs,
+    ) -> anyhow::Result<Opened> {
+        self.open_in(at.fs.clone(), &at.path, select)
+    }
+
+    fn open_in(
+        &self,
+        fs: crate::source::fs::SharedFs,
+        path: &std::path::Path,
+        select: &SelectArgs,
+    ) -> anyhow::Result<Opened> {
         let selection = select.selection();
         let options = self.options()?;
-        let source = crate::source::open_with(path, &options)?;
+        let source = crate::source::open_in(fs, path, &options)?;
         if let Some(to) = &options.archive_to {
             let archive = source.archive();
             let found = archive.as_ref().is_some_and(|a| !a.roots.is_empty());

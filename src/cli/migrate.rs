@@ -45,13 +45,15 @@ const DEFAULT_SETTLE: u64 = 60;
 /// `migrate` arguments.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`
+    /// or backup directory (read in place unless --unpack-dir).
     pub store: PathBuf,
     /// Read options from this run file (TOML: keys are the long option names, `store` the
     /// store; see docs/run-example.toml). Options on the command line win.
     #[arg(long, value_name = "run.toml")]
     pub config: Option<PathBuf>,
-    /// Unpack a backup `.zip` STORE here first (reused when complete).
+    /// Unpack a backup STORE here first and read it from there (reused when complete);
+    /// without it a backup is read in place, needing no extra disk.
     #[arg(long, value_name = "DIR")]
     pub unpack_dir: Option<PathBuf>,
     /// Journal file (default: `kerio-migrate-journal.sqlite` in the Maildir
@@ -126,12 +128,11 @@ fn metrics_addr(s: &str) -> Result<std::net::SocketAddr, String> {
 
 pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<i32> {
     let mapping = a.dest.mapping.config()?;
-    let Some((dir, rejected)) =
-        super::unpack::store_dir(cli, &a.store, a.unpack_dir.as_deref(), cancel)?
-    else {
+    let Some(at) = super::unpack::store_dir(cli, &a.store, a.unpack_dir.as_deref(), cancel)? else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let opened = a.source.open(&dir, &a.select)?;
+    let rejected = at.rejected;
+    let opened = a.source.open_at(&at, &a.select)?;
     let store = &opened.source;
     let target = super::dest::open(
         &a.dest,

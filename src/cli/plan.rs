@@ -13,7 +13,8 @@ use std::path::PathBuf;
 /// `plan` arguments.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The Kerio install directory, its `store/` directory, or `store/mail`.
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`
+    /// or backup directory (read in place).
     pub store: PathBuf,
     /// Read options from this run file (TOML: keys are the long option names, `store` the
     /// store; see docs/run-example.toml). Options on the command line win.
@@ -61,7 +62,11 @@ fn preset_limit(p: Preset) -> Option<Limit> {
 }
 
 pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
-    let opened = a.source.open(&a.store, &a.select)?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let Some(at) = super::unpack::store_dir(cli, &a.store, None, &never)? else {
+        return Ok(crate::report::exit::INTERRUPTED);
+    };
+    let opened = a.source.open_at(&at, &a.select)?;
     let store = &opened.source;
     let mut config = a.dest.mapping.config()?;
     let mut warnings = Vec::new();

@@ -10,9 +10,11 @@ use std::sync::atomic::AtomicBool;
 /// `scan` arguments.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`.
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`
+    /// or backup directory (read in place unless --unpack-dir).
     pub store: PathBuf,
-    /// Unpack a backup `.zip` STORE here first (reused when complete).
+    /// Unpack a backup STORE here first and read it from there (reused when complete);
+    /// without it a backup is read in place, needing no extra disk.
     #[arg(long, value_name = "DIR")]
     pub unpack_dir: Option<PathBuf>,
     /// Print the inventory as JSON on stdout instead of the text summary.
@@ -27,12 +29,11 @@ pub struct ScanArgs {
 }
 
 pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Result<i32> {
-    let Some((dir, rejected)) =
-        super::unpack::store_dir(cli, &a.store, a.unpack_dir.as_deref(), cancel)?
-    else {
+    let Some(at) = super::unpack::store_dir(cli, &a.store, a.unpack_dir.as_deref(), cancel)? else {
         return Ok(crate::report::exit::INTERRUPTED);
     };
-    let opened = a.source.open(&dir, &a.select)?;
+    let rejected = at.rejected;
+    let opened = a.source.open_at(&at, &a.select)?;
     let store = &opened.source;
     let progress = crate::progress::Progress::new("scan", None, super::progress_mode(cli));
     let inv = crate::scan::scan(store.as_ref(), &opened.selection, &progress)?;

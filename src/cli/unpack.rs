@@ -1,9 +1,12 @@
-//! `kerio-migrate unpack ARCHIVE_OR_DIR... --out DIR`, and the unpack step
-//! that `scan` and `migrate` run when STORE is a backup `.zip`.
+//! `kerio-migrate unpack ARCHIVE_OR_DIR... --out DIR`, and where `scan`,
+//! `migrate`, `plan` and `verify` read STORE from ([`store_dir`]): a store
+//! directory, a backup read in place, or a backup unpacked first with
+//! `--unpack-dir`.
 
 use super::Cli;
 use crate::report::exit;
-use crate::source::kerio::backup::{self, BackupError, UnpackOptions, UnpackReport};
+use crate::source::fs::{DiskFs, SharedFs};
+use crate::source::kerio::backup::{self, ArchiveFs, BackupError, UnpackOptions, UnpackReport};
 use anyhow::bail;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -91,28 +94,92 @@ fn is_zip(p: &Path) -> bool {
             .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("zip"))
 }
 
-/// The store directory for `scan` and `migrate`. STORE itself, unless it
-/// is a backup `.zip` (or, with `--unpack-dir`, a backup directory): then
-/// it is unpacked into `unpack_dir` (a complete earlier unpack is reused)
-/// and that directory is returned, with the number of rejected entries;
-/// `None` when Ctrl-C stopped the unpack (exit [`exit::INTERRUPTED`]).
-/// What happens is told on stderr, so `scan --json` stays clean.
+/// Where a command reads the store: a directory on disk (given, or an
+/// unpack), or a backup set read in place.
+pub(super) struct StoreAt {
+    /// What it is read through.
+    pub fs: SharedFs,
+    /// The install or store directory, as `fs` names it.
+    pub path: PathBuf,
+    /// Archive entries refused (not unpacked, or not read in place).
+    pub rejected: u64,
+}
+
+impl StoreAt {
+    fn disk(path: &Path, rejected: u64) -> StoreAt {
+        StoreAt {
+            fs: DiskFs::shared(),
+            path: path.to_path_buf(),
+            rejected,
+        }
+    }
+}
+
+/// A backup given as STORE (a `.zip`, or a directory of Kerio backups
+/// that is not itself a store) is read in place: the set is chosen as
+/// `unpack` chooses it, its central directories read, nothing written.
+fn in_place(cli: &Cli, store: &Path) -> anyhow::Result<StoreAt> {
+    let fs = ArchiveFs::open(&[store.to_path_buf()])?;
+    if !cli.quiet {
+        eprintln!(
+            "kerio-migrate: reading {} in place ({} archive(s): {}); nothing is unpacked",
+            store.display(),
+            fs.archives().len(),
+            fs.archives()
+                .iter()
+                .map(|a| a.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for n in &fs.notes {
+            eprintln!("kerio-migrate: {}", crate::text::for_terminal(n));
+        }
+    }
+    let rejected = fs.rejected().len() as u64;
+    for r in fs.rejected() {
+        eprintln!(
+            "kerio-migrate: {}: entry {:?} not read: {}",
+            r.archive.display(),
+            crate::text::for_terminal(&r.entry),
+            crate::text::for_terminal(&r.reason)
+        );
+    }
+    if rejected > 0 {
+        eprintln!(
+            "kerio-migrate: warning: {rejected} archive entries were refused (see above); what \
+             they hold is not migrated"
+        );
+    }
+    let path = fs.root().to_path_buf();
+    Ok(StoreAt {
+        fs: std::sync::Arc::new(fs),
+        path,
+        rejected,
+    })
+}
+
+/// The store for `scan`, `migrate`, `plan` and `verify`. STORE itself when
+/// it is a store directory. A backup `.zip` or a backup directory is read
+/// in place, or with `unpack_dir` unpacked there first (a complete
+/// earlier unpack is reused) and read from there; `None` when Ctrl-C
+/// stopped the unpack (exit [`exit::INTERRUPTED`]). What happens is told
+/// on stderr, so `scan --json` stays clean.
 pub(super) fn store_dir(
     cli: &Cli,
     store: &Path,
     unpack_dir: Option<&Path>,
     cancel: &AtomicBool,
-) -> anyhow::Result<Option<(PathBuf, u64)>> {
+) -> anyhow::Result<Option<StoreAt>> {
     let zip = is_zip(store);
     let Some(dir) = unpack_dir else {
         if zip {
-            bail!(
-                "{} is a ZIP archive: add --unpack-dir DIR (a new or empty directory) to unpack \
-                 it there first; later runs with the same --unpack-dir reuse it",
-                store.display()
-            );
+            return in_place(cli, store).map(Some);
         }
-        return Ok(Some((store.to_path_buf(), 0)));
+        let is_store = crate::source::kerio::Store::open(store).is_ok();
+        if !is_store && store.is_dir() && backup::select_archives(&[store.to_path_buf()]).is_ok() {
+            return in_place(cli, store).map(Some);
+        }
+        return Ok(Some(StoreAt::disk(store, 0)));
     };
     if !zip && crate::source::kerio::Store::open(store).is_ok() {
         bail!(
@@ -148,5 +215,5 @@ pub(super) fn store_dir(
             dir.display()
         );
     }
-    Ok(Some((dir.to_path_buf(), rejected)))
+    Ok(Some(StoreAt::disk(dir, rejected)))
 }

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 /// `verify` arguments.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The Kerio install directory, its `store/` directory, or `store/mail`.
+    /// The Kerio install directory, its `store/` directory, `store/mail`, or a backup `.zip`
+    /// or backup directory (read in place).
     pub store: PathBuf,
     /// Read options from this run file (TOML: keys are the long option names, `store` the
     /// store; see docs/run-example.toml). Options on the command line win.
@@ -57,7 +58,11 @@ pub struct VerifyArgs {
 
 /// Runs `verify`.
 pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
-    let opened = a.source.open(&a.store, &a.select)?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let Some(at) = super::unpack::store_dir(cli, &a.store, None, &never)? else {
+        return Ok(crate::report::exit::INTERRUPTED);
+    };
+    let opened = a.source.open_at(&at, &a.select)?;
     let store = &opened.source;
     let mapping = a.dest.mapping.config()?;
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -7,20 +7,28 @@
 //! bits. An item without metadata has no flags, is not deleted, and has no
 //! index dates.
 
+pub use super::fs::{not_regular, open_regular, read_file};
 use super::kind::{FolderKind, KindSource};
 use crate::model::MailFlags;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
-/// Where an item's bytes are. An item read in place from a backup ZIP or
-/// held in memory (tests) would be another variant, read by the same
-/// [`Item::read`].
+/// Where an item's bytes are, all read by the same [`Item::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// A file on disk.
+    /// A file on disk (read with the fast path of [`read_file`]).
     File(PathBuf),
+    /// A file read through another [`StoreFs`](super::fs::StoreFs): an
+    /// entry of a backup set read in place (reading it inflates the ZIP
+    /// entry; its time is the entry's).
+    Entry {
+        /// The path the file system knows it by (below the archive's path).
+        path: PathBuf,
+        /// The file system.
+        fs: super::fs::FsHandle,
+    },
     /// A file the source knows it cannot read (a compressed archive period
     /// in an undocumented format): stat and read fail with `why`, so the
     /// file is counted and reported like any unreadable item.
@@ -112,14 +120,18 @@ impl Item {
     /// The file the item is in, for reports.
     pub fn path(&self) -> &Path {
         match &self.origin {
-            Origin::File(p) | Origin::Unreadable { path: p, .. } => p,
+            Origin::File(p)
+            | Origin::Unreadable { path: p, .. }
+            | Origin::Entry { path: p, .. } => p,
         }
     }
 
-    /// The file to open, or the error of an item known to be unreadable.
-    fn file(&self) -> Result<&Path, ItemError> {
+    /// The file to open and the file system it is on (`None`: the disk's
+    /// fast path), or the error of an item known to be unreadable.
+    fn file(&self) -> Result<(&Path, Option<&super::fs::SharedFs>), ItemError> {
         match &self.origin {
-            Origin::File(p) => Ok(p),
+            Origin::File(p) => Ok((p, None)),
+            Origin::Entry { path, fs } => Ok((path, Some(&fs.0))),
             Origin::Unreadable { why, .. } => Err(self.error(io::Error::other(why.clone()))),
         }
     }
@@ -176,7 +188,14 @@ impl Item {
 
     /// Size and modification time, without reading.
     pub fn stat(&self) -> Result<Stat, ItemError> {
-        let path = self.file()?;
+        let (path, fs) = self.file()?;
+        if let Some(fs) = fs {
+            let m = fs.stat(path).map_err(|e| self.error(e))?;
+            return Ok(Stat {
+                size: m.len,
+                mtime: m.mtime.filter(|t| *t >= 0),
+            });
+        }
         let m = std::fs::metadata(path).map_err(|e| self.error(e))?;
         let mtime = m.modified().ok().and_then(|t| {
             t.duration_since(UNIX_EPOCH)
@@ -191,104 +210,28 @@ impl Item {
 
     /// The bytes and the modification time.
     pub fn read(&self) -> Result<ItemData, ItemError> {
-        let path = self.file()?;
-        let (bytes, mtime) = read_file(path).map_err(|e| self.error(e))?;
+        let (path, fs) = self.file()?;
+        let (bytes, mtime) = match fs {
+            Some(fs) => fs.read(path),
+            None => read_file(path),
+        }
+        .map_err(|e| self.error(e))?;
         Ok(ItemData { bytes, mtime })
     }
-}
 
-/// A file's bytes and its modification time (Unix seconds, negative before
-/// 1970).
-pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
-    let (mut f, meta) = open_regular_with_metadata(path)?;
-    let mtime = meta.modified().ok().map(signed_secs);
-    let len = meta.len();
-    let mut buf = Vec::with_capacity(len as usize);
-    // The length is known: `File::read_to_end` would stat and seek again.
-    (&mut f).take(len).read_to_end(&mut buf)?;
-    // A file that grew since it was stat'ed is read on to its end.
-    let mut more = [0u8; 8192];
-    loop {
-        match f.read(&mut more) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&more[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((buf, mtime))
-}
-
-/// What a file that is not a regular file is, in a few words (`a FIFO`,
-/// `a directory`), or `None` for a regular file.
-pub fn not_regular(ft: &std::fs::FileType) -> Option<&'static str> {
-    if ft.is_file() {
-        return None;
-    }
-    if ft.is_dir() {
-        return Some("a directory");
-    }
-    if ft.is_symlink() {
-        return Some("a symbolic link");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if ft.is_socket() {
-            return Some("a socket");
-        }
-        if ft.is_block_device() {
-            return Some("a block device");
-        }
-        if ft.is_char_device() {
-            return Some("a character device");
-        }
-    }
-    Some("not a regular file")
-}
-
-/// Opens `path` for reading only when it is a regular file. The type is
-/// checked before opening (`stat`, which never blocks) and again on the
-/// open file; the open itself is non-blocking, so a FIFO swapped in
-/// between cannot hang the reader. Anything else fails with
-/// [`io::ErrorKind::InvalidInput`] saying what the file is.
-pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
-    open_regular_with_metadata(path).map(|(f, _)| f)
-}
-
-/// [`open_regular`], with the open file's metadata (read once).
-fn open_regular_with_metadata(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
-    let refuse = |what: &str| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what}, not a regular file: not opened"),
-        )
-    };
-    if let Some(what) = not_regular(&std::fs::metadata(path)?.file_type()) {
-        return Err(refuse(what));
-    }
-    let mut o = std::fs::OpenOptions::new();
-    o.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NONBLOCK);
-    }
-    let f = o.open(path)?;
-    let meta = f.metadata()?;
-    if let Some(what) = not_regular(&meta.file_type()) {
-        return Err(refuse(what));
-    }
-    Ok((f, meta))
-}
-
-fn signed_secs(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
+    /// At most the first `limit` bytes (to read headers without reading a
+    /// large message whole).
+    pub fn read_head(&self, limit: u64) -> Result<Vec<u8>, ItemError> {
+        let (path, fs) = self.file()?;
+        let got = match fs {
+            Some(fs) => fs.read_head(path, limit).map(|(b, _)| b),
+            None => open_regular(path).and_then(|f| {
+                let mut head = Vec::new();
+                f.take(limit).read_to_end(&mut head)?;
+                Ok(head)
+            }),
+        };
+        got.map_err(|e| self.error(e))
     }
 }
 

@@ -16,8 +16,9 @@
 //! ([`SourceOptions`]: the archive as an account's folders, `#deleted` as
 //! a folder, with path keys no user folder can have), and inventoried
 //! otherwise ([`Source::archive`], [`Source::beside`], [`Source::notes`]).
-//! Backup ZIPs read in place would be another [`Origin`]; nothing outside
-//! this module parses a source's files.
+//! Every file is read through a [`fs::StoreFs`]: the disk, or a backup
+//! set read in place (items of [`Origin::Entry`]); nothing outside this
+//! module parses a source's files.
 //!
 //! What a migration driver writes with it:
 //!
@@ -39,6 +40,7 @@
 //!
 //! May import `model`, `text`, `mutf7` and `message` only.
 
+pub mod fs;
 pub mod item;
 pub mod kerio;
 pub mod kind;
@@ -147,6 +149,16 @@ pub fn open(path: &Path) -> Result<Box<dyn Source>, SourceError> {
 /// Opens the source at `path` with `options` (the extra places it walks).
 pub fn open_with(path: &Path, options: &SourceOptions) -> Result<Box<dyn Source>, SourceError> {
     Ok(Box::new(kerio::Store::open_with(path, options)?))
+}
+
+/// [`open_with`], reading through `fs` (a backup set read in place, whose
+/// install directory `fs` calls `path`).
+pub fn open_in(
+    fs: fs::SharedFs,
+    path: &Path,
+    options: &SourceOptions,
+) -> Result<Box<dyn Source>, SourceError> {
+    Ok(Box::new(kerio::Store::open_in(fs, path, options)?))
 }
 
 /// What a source walks beyond its accounts' own folders. The default walks

@@ -1,4 +1,7 @@
-//! Kerio backup ZIPs: `unpack` and `scan`/`migrate` with a `.zip` STORE.
+//! Kerio backup ZIPs: `unpack` and `scan`/`migrate` with a `.zip` STORE,
+//! unpacked first (`--unpack-dir`) or read in place (issue 12: the same
+//! inventory, the same Maildir, one journal for both, a corrupt entry is
+//! one failed item).
 //! The archives are built here from `sample-store/` with the `zip` crate,
 //! under the prefixes a backup may use (`store/mail/` with the cfg files at
 //! the root, `mail/` alone, a deeper Windows path with backslashes), as
@@ -539,6 +542,22 @@ fn hostile_entries_are_rejected_reported_and_nothing_leaves_out() {
     }
     // The rest is usable.
     assert_same_json(&scan_json(&out, &out, &[]), &sample_scan());
+
+    // Read in place: the same six refused with their reasons (exit 3),
+    // the rest scans like the sample, and migrating writes nothing of them.
+    let o = Run::new("scan").arg("--json").arg(&z).run();
+    assert_eq!(o.code, 3, "{o}");
+    assert_eq!(o.stderr.matches("not read:").count(), 6, "{o}");
+    assert!(o.stderr.contains("symbolic link"), "{o}");
+    let v: Value = serde_json::from_str(&o.stdout.replace(&*z.to_string_lossy(), "<ROOT>"))
+        .expect("scan json");
+    assert_same_json(&v, &sample_scan());
+    let md = tmp.path().join("md");
+    let m = Run::migrate_to_maildir(&z, &md).run();
+    assert_eq!(m.code, 3, "{m}");
+    for (_, bytes) in tree(&md) {
+        assert_ne!(bytes, b"pwned");
+    }
 }
 
 #[test]
@@ -660,10 +679,8 @@ fn migrate_a_zip_end_to_end_and_reuse_the_unpack() {
     write_sample_zip(&z);
     let unpacked = tmp.path().join("unpacked");
 
-    // Without --unpack-dir: a clear error.
-    let o = Run::new("scan").arg(&z).run();
-    assert_eq!(o.code, 1, "{o}");
-    assert!(o.stderr.contains("--unpack-dir"), "{o}");
+    // Without --unpack-dir: read in place, the same inventory.
+    assert_same_json(&scan_json(&z, &z, &[]), &sample_scan());
 
     let migrate = |store: &Path, out: &Path, unpack_dir: Option<&Path>| {
         let mut r = Run::migrate_to_maildir(store, out);
@@ -759,4 +776,235 @@ fn an_archive_without_a_mail_tree_lists_its_top_level_entries() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains("no Kerio mail tree"), "{stderr}");
     assert!(stderr.contains("license/, sslcert/, users.cfg"), "{stderr}");
+}
+
+/// A backup directory: the full backup of the sample store and a
+/// differential that changes one message and adds one.
+fn full_and_differential(dir: &Path) {
+    fs::create_dir_all(dir).expect("mkdir");
+    write_sample_zip(&dir.join("F20240301T020000Z.zip"));
+    differential(&dir.join("D20240304T020000Z.zip"));
+}
+
+/// Every message file of a Maildir tree (path relative to `root`, which
+/// holds the flags, and the name's time) with its bytes and modification
+/// time (the internal date).
+fn maildir_snapshot(root: &Path) -> BTreeMap<String, (Vec<u8>, i64)> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| {
+            let leaf = e.path().parent().and_then(|p| p.file_name());
+            e.file_type().is_file() && matches!(leaf.and_then(|l| l.to_str()), Some("cur" | "new"))
+        })
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).expect("under");
+            (
+                rel.to_string_lossy().into_owned(),
+                (fs::read(e.path()).expect("read"), mtime(e.path())),
+            )
+        })
+        .collect()
+}
+
+fn totals(o: &Outcome) -> (u64, u64, u64) {
+    let t = &o.report["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("totals.{k}: {o}"));
+    (n("expected"), n("migrated"), n("failed"))
+}
+
+#[test]
+fn a_backup_set_read_in_place_scans_migrates_and_verifies_like_its_unpack() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("backup");
+    full_and_differential(&dir);
+    let unpacked = tmp.path().join("unpacked");
+    unpack_ok(&[&dir], &unpacked);
+    let full = dir.join("F20240301T020000Z.zip");
+
+    // The inventory: the same, with the full's path for the install dir.
+    assert_same_json(
+        &scan_json(&dir, &full, &[]),
+        &scan_json(&unpacked, &unpacked, &[]),
+    );
+
+    let m_in = tmp.path().join("maildir-in-place");
+    let o = Run::migrate_to_maildir(&dir, &m_in)
+        .report(&tmp.path().join("in.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let m_un = tmp.path().join("maildir-unpacked");
+    let u = Run::migrate_to_maildir(&unpacked, &m_un)
+        .report(&tmp.path().join("un.json"))
+        .run();
+    assert_eq!(u.code, 0, "{u}");
+    assert_eq!(totals(&o), totals(&u));
+    let (got, want) = (maildir_snapshot(&m_in), maildir_snapshot(&m_un));
+    assert!(got.len() > 10, "{}", got.len());
+    // Same names (flags, dates in the name), bytes and file times.
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &want {
+        assert!(got.get(k) == Some(v), "{k} differs");
+    }
+    // The differential's version of the changed message, and the added one.
+    let subjects: Vec<String> = got
+        .iter()
+        .filter(|(k, _)| k.contains("Sent Items"))
+        .map(|(_, (b, _))| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(subjects.iter().any(|m| m.contains("Subject: changed")));
+    assert!(subjects.iter().any(|m| m.contains("Subject: added")));
+
+    // verify and plan read the backup in place too.
+    let v = Run::new("verify")
+        .arg(&dir)
+        .args(["--to", &format!("maildir:{}", m_in.display())])
+        .run();
+    assert_eq!(v.code, 0, "{v}");
+    let p = Run::new("plan")
+        .arg(&full)
+        .args([
+            "--to",
+            &format!("maildir:{}", tmp.path().join("plan").display()),
+        ])
+        .run();
+    assert_eq!(p.code, 0, "{p}");
+}
+
+#[test]
+fn one_journal_resumes_from_the_backup_or_its_unpack() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("backup");
+    full_and_differential(&dir);
+    let unpacked = tmp.path().join("unpacked");
+    unpack_ok(&[&dir], &unpacked);
+    let reference = tmp.path().join("reference");
+    let r = Run::migrate_to_maildir(&unpacked, &reference)
+        .report(&tmp.path().join("ref.json"))
+        .run();
+    assert_eq!(r.code, 0, "{r}");
+    let (_, migrated, _) = totals(&r);
+    let want = maildir_snapshot(&reference);
+
+    // In place first (INBOX only), then the rest from the unpack; and the
+    // other way round.
+    for (first, second, name) in [
+        (&dir, &unpacked, "in-place-then-unpacked"),
+        (&unpacked, &dir, "unpacked-then-in-place"),
+    ] {
+        let out = tmp.path().join(name);
+        let report = tmp.path().join(format!("{name}.json"));
+        let a = Run::migrate_to_maildir(first, &out)
+            .args(["--folder", "INBOX"])
+            .report(&report)
+            .run();
+        assert_eq!(a.code, 0, "{a}");
+        let (_, half, _) = totals(&a);
+        assert!(half > 0 && half < migrated, "{half} of {migrated}");
+        let b = Run::migrate_to_maildir(second, &out).report(&report).run();
+        assert_eq!(b.code, 0, "{b}");
+        let (_, rest, failed) = totals(&b);
+        assert_eq!(
+            (half + rest, failed),
+            (migrated, 0),
+            "{name}: nothing twice, nothing missing"
+        );
+        let got = maildir_snapshot(&out);
+        assert_eq!(got.len(), want.len(), "{name}");
+        assert!(got == want, "{name}: differs from the unpacked run");
+        // A third run from either has nothing to do.
+        let c = Run::migrate_to_maildir(first, &out).report(&report).run();
+        assert_eq!(c.code, 0, "{c}");
+        assert_eq!(totals(&c).1, 0, "{name}: {c}");
+    }
+}
+
+#[test]
+fn corrupt_entries_read_in_place_are_failed_items_with_their_reasons() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let z = tmp.path().join("F20240301T020000Z.zip");
+    let entries = sample_entries("store/mail/", Some(""), '/');
+    let victim = entries
+        .iter()
+        .find(|e| {
+            e.name
+                .starts_with("store/mail/example.org/dave/INBOX/#msgs/")
+                && e.name.ends_with(".eml")
+                && e.data.as_ref().is_some_and(|d| d.len() > 100)
+        })
+        .expect("an INBOX message")
+        .clone();
+    let data = victim.data.clone().expect("a file");
+    // Stored (not deflated), so its bytes can be found and damaged.
+    let mut w = ZipWriter::new(fs::File::create(&z).expect("create"));
+    for e in &entries {
+        let stored = e.name == victim.name;
+        let o = SimpleFileOptions::default()
+            .compression_method(if stored {
+                CompressionMethod::Stored
+            } else {
+                CompressionMethod::Deflated
+            })
+            .last_modified_time(dos_time(e.mtime));
+        match &e.data {
+            None => w.add_directory(e.name.clone(), o).expect("dir"),
+            Some(d) => {
+                w.start_file(e.name.clone(), o).expect("start");
+                w.write_all(d).expect("write");
+            }
+        }
+    }
+    w.finish().expect("finish");
+    let mut bytes = fs::read(&z).expect("read");
+    let at = bytes
+        .windows(data.len())
+        .position(|w| w == data.as_slice())
+        .expect("the stored bytes");
+    bytes[at + data.len() / 2] ^= 0x55;
+    // A second message loses its local header's signature (a damaged or
+    // cut archive whose central directory survived).
+    let second = entries
+        .iter()
+        .find(|e| {
+            e.name
+                .starts_with("store/mail/example.org/dave/Sent Items/#msgs/")
+                && e.name.ends_with(".eml")
+        })
+        .expect("a Sent Items message");
+    let name_at = bytes
+        .windows(second.name.len())
+        .position(|w| w == second.name.as_bytes())
+        .expect("the local header's name");
+    assert_eq!(&bytes[name_at - 30..name_at - 26], b"PK\x03\x04");
+    bytes[name_at - 30] = b'X';
+    fs::write(&z, &bytes).expect("write");
+
+    let out = tmp.path().join("maildir");
+    let o = Run::migrate_to_maildir(&z, &out)
+        .report(&tmp.path().join("r.json"))
+        .run();
+    assert_eq!(o.code, 3, "items failed, the run went on: {o}");
+    let (expected, migrated, failed) = totals(&o);
+    let skipped = o.report["totals"]["skipped"].as_u64().expect("skipped");
+    assert_eq!((failed, migrated), (2, expected - skipped - 2), "{o}");
+    let report = o.report.to_string();
+    assert!(
+        report.contains("cannot read the entry") && report.contains("checksum"),
+        "the reason: {report}"
+    );
+    assert_eq!(
+        report.matches("cannot read the entry").count(),
+        2,
+        "both, each with its reason: {report}"
+    );
+    let id = victim
+        .name
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.strip_suffix(".eml"))
+        .expect("id");
+    assert!(report.contains(id), "names the item {id}");
 }

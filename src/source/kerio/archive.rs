@@ -25,34 +25,21 @@
 pub use super::archive_dir::{locate, Location};
 use super::layout::Folder as LayoutFolder;
 use crate::mutf7 as names;
+use crate::source::fs::{DirEntry, Kind, StoreFs};
 use crate::source::{
     ArchiveLayout, ArchivePeriod, ArchiveTo, FolderKind, Item, KindDecision, KindSource, Origin,
     SkipLog,
 };
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// How deep below an archive root folders are looked for.
 const MAX_DEPTH: usize = 12;
 
 /// The compression format of a file, from its first bytes or its name.
-pub fn compression(path: &Path) -> Option<&'static str> {
-    let mut head = [0u8; 262];
-    let n = crate::source::item::open_regular(path)
-        .and_then(|mut f| {
-            let mut total = 0;
-            loop {
-                let k = f.read(&mut head[total..])?;
-                if k == 0 || total + k == head.len() {
-                    return Ok(total + k);
-                }
-                total += k;
-            }
-        })
-        .unwrap_or(0);
-    let h = &head[..n];
+pub fn compression(fs: &dyn StoreFs, path: &Path) -> Option<&'static str> {
+    let head = fs.read_head(path, 262).map(|(h, _)| h).unwrap_or_default();
+    let h = head.as_slice();
     let magic: [(&[u8], &str); 9] = [
         (b"PK\x03\x04", "zip"),
         (b"PK\x05\x06", "zip"),
@@ -139,23 +126,25 @@ pub struct ArchiveTree {
 }
 
 /// Kerio folder metadata whose presence makes a directory a folder.
-fn looks_like_folder(dir: &Path) -> bool {
-    dir.join("#msgs").is_dir()
+fn looks_like_folder(fs: &dyn StoreFs, dir: &Path) -> bool {
+    fs.is_dir(&dir.join("#msgs"))
         || ["index.fld", "index.bad", "status.fld"]
             .iter()
-            .any(|f| dir.join(f).is_file())
+            .any(|f| fs.is_file(&dir.join(f)))
 }
 
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<fs::DirEntry>> {
-    let mut v: Vec<fs::DirEntry> = fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    v.sort_by_key(|e| e.file_name());
-    Ok(v)
+fn sorted_entries(fs: &dyn StoreFs, dir: &Path) -> std::io::Result<Vec<DirEntry>> {
+    fs.read_dir(dir)
 }
 
 impl ArchiveTree {
     /// Finds the folders below `roots`; `to` names their mailboxes
     /// (default: `Archive`, one per period).
-    pub fn walk(roots: &[(PathBuf, String)], to: Option<&ArchiveTo>) -> ArchiveTree {
+    pub fn walk(
+        fs: &dyn StoreFs,
+        roots: &[(PathBuf, String)],
+        to: Option<&ArchiveTo>,
+    ) -> ArchiveTree {
         let mut t = ArchiveTree::default();
         let default_folder = vec!["Archive".to_string()];
         let (folder, layout) = match to {
@@ -169,6 +158,7 @@ impl ArchiveTree {
                 format!("#archive.{}", i + 1)
             };
             let mut w = Walker {
+                fs,
                 tree: &mut t,
                 key,
                 folder: &folder,
@@ -181,6 +171,7 @@ impl ArchiveTree {
 }
 
 struct Walker<'a> {
+    fs: &'a dyn StoreFs,
     tree: &'a mut ArchiveTree,
     key: String,
     folder: &'a [String],
@@ -203,18 +194,19 @@ impl Walker<'_> {
     }
 
     fn visit(&mut self, dir: &Path, rel: &[String], depth: usize) {
-        let entries = match sorted_entries(dir) {
+        let fs = self.fs;
+        let entries = match sorted_entries(fs, dir) {
             Ok(v) => v,
             Err(e) => {
                 self.tree.problems.push(format!("{}: {e}", dir.display()));
                 return;
             }
         };
-        let is_folder = looks_like_folder(dir);
+        let is_folder = looks_like_folder(fs, dir);
         let me = if is_folder {
             let (path, components) = self.names(rel);
             let status_path = dir.join("status.fld");
-            let status = match super::index::Status::load(&status_path) {
+            let status = match super::index::Status::load_in(fs, &status_path) {
                 Ok(s) => s,
                 Err(e) => {
                     self.tree
@@ -229,7 +221,7 @@ impl Walker<'_> {
                 dir: dir.to_path_buf(),
                 parent: None,
                 name_problem: None,
-                has_status: status_path.is_file(),
+                has_status: fs.is_file(&status_path),
                 status,
                 files: BTreeMap::new(),
                 mail_by_place: Some("the archive"),
@@ -239,11 +231,10 @@ impl Walker<'_> {
             None
         };
         for e in entries {
-            let raw = e.file_name();
-            let name = raw.to_string_lossy().into_owned();
-            let path = e.path();
-            let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
-            if is_dir && e.file_type().map(|t| t.is_symlink()).unwrap_or(false) {
+            let name = e.name.to_string_lossy().into_owned();
+            let path = e.path.clone();
+            let is_dir = fs.is_dir(&path);
+            if is_dir && e.kind == Kind::Symlink {
                 self.tree.notes.push(format!(
                     "{}: a symbolic link to a directory in the archive; not followed",
                     path.display()
@@ -251,7 +242,7 @@ impl Walker<'_> {
                 continue;
             }
             if depth == 0 {
-                let compressed = (!is_dir).then(|| compression(&path)).flatten();
+                let compressed = (!is_dir).then(|| compression(fs, &path)).flatten();
                 if is_dir || compressed.is_some() {
                     self.tree.periods.push(ArchivePeriod {
                         name: if is_dir {
@@ -269,7 +260,7 @@ impl Walker<'_> {
                     *f.files.entry(name).or_default() += 1;
                     continue;
                 }
-                match compression(&path) {
+                match compression(fs, &path) {
                     Some(format) => {
                         let mut r = rel.to_vec();
                         r.push(strip_compression(&name).to_string());
@@ -366,6 +357,7 @@ pub fn compressed_folder(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn write(p: &Path, data: &[u8]) {
         fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -379,15 +371,27 @@ mod tests {
         let store = inst.join("store");
         fs::create_dir_all(store.join("mail/example.com/alice/INBOX/#msgs")).expect("mkdir");
         // Nothing yet.
-        let l = locate(&store.join("mail"), Some(&store), Some(inst), None);
+        let l = locate(
+            &crate::source::fs::DiskFs,
+            &store.join("mail"),
+            Some(&store),
+            Some(inst),
+            None,
+        );
         assert!(l.roots.is_empty() && l.problems.is_empty());
         assert_eq!(l.looked_at.len(), 2);
         // 7.x default, and the 6.x one beside it: both read.
         fs::create_dir_all(store.join("archive/2012-12-21")).expect("mkdir");
         fs::create_dir_all(store.join("mail/archive/2005-Jan")).expect("mkdir");
-        let l = locate(&store.join("mail"), Some(&store), Some(inst), None);
+        let l = locate(
+            &crate::source::fs::DiskFs,
+            &store.join("mail"),
+            Some(&store),
+            Some(inst),
+            None,
+        );
         assert_eq!(l.roots.len(), 2);
-        assert!(l.is_root(&store.join("mail/archive")));
+        assert!(l.is_root(&crate::source::fs::DiskFs, &store.join("mail/archive")));
         // mailserver.cfg names the old server's path below its StoreDir.
         write(
             &inst.join("mailserver.cfg"),
@@ -396,7 +400,13 @@ mod tests {
 <table name=\"Archiving2\"><variable name=\"ArchivePath\">/mnt/elsewhere</variable></table></config>",
         );
         fs::create_dir_all(store.join("old-archive")).expect("mkdir");
-        let l = locate(&store.join("mail"), Some(&store), Some(inst), None);
+        let l = locate(
+            &crate::source::fs::DiskFs,
+            &store.join("mail"),
+            Some(&store),
+            Some(inst),
+            None,
+        );
         assert_eq!(l.roots[0].0, store.join("old-archive"));
         assert!(l.roots[0]
             .1
@@ -406,7 +416,13 @@ mod tests {
         // --archive-dir overrides, and a file there is a problem.
         let f = inst.join("archive.tgz");
         write(&f, b"\x1f\x8b\x08junk");
-        let l = locate(&store.join("mail"), Some(&store), Some(inst), Some(&f));
+        let l = locate(
+            &crate::source::fs::DiskFs,
+            &store.join("mail"),
+            Some(&store),
+            Some(inst),
+            Some(&f),
+        );
         assert!(l.roots.is_empty());
         assert!(
             l.problems[0].contains("not a directory"),
@@ -416,7 +432,13 @@ mod tests {
         // store/archive as a file.
         fs::remove_dir_all(store.join("archive")).expect("rm");
         write(&store.join("archive"), b"not a dir");
-        let l = locate(&store.join("mail"), Some(&store), None, None);
+        let l = locate(
+            &crate::source::fs::DiskFs,
+            &store.join("mail"),
+            Some(&store),
+            None,
+            None,
+        );
         assert!(l
             .problems
             .iter()
@@ -442,7 +464,7 @@ mod tests {
         write(&root.join("2012-11.tar.gz"), b"\x1f\x8b\x08\x00rest");
         write(&root.join("2012-10.dat"), b"PK\x03\x04zip");
         let roots = vec![(root.clone(), "test".to_string())];
-        let tree = ArchiveTree::walk(&roots, None);
+        let tree = ArchiveTree::walk(&crate::source::fs::DiskFs, &roots, None);
         let shape: Vec<(String, Vec<String>)> = tree
             .entries
             .iter()
@@ -492,7 +514,7 @@ mod tests {
 
         // --archive-to x@y/Old/Arch, tree layout.
         let to = ArchiveTo::parse("x@y.org/Old/Arch", ArchiveLayout::Tree).expect("parse");
-        let tree = ArchiveTree::walk(&roots, Some(&to));
+        let tree = ArchiveTree::walk(&crate::source::fs::DiskFs, &roots, Some(&to));
         let Entry::Folder(f) = &tree.entries[3] else {
             panic!("folder")
         };

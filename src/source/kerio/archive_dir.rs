@@ -8,7 +8,7 @@
 //! [`super::archive`]'s.
 
 use super::config::{self, CfgTree};
-use std::fs;
+use crate::source::fs::{Kind, StoreFs};
 use std::path::{Path, PathBuf};
 
 /// Where the archive is.
@@ -23,15 +23,14 @@ pub struct Location {
 }
 
 impl Location {
-    /// True when `dir` is one of the roots.
-    pub fn is_root(&self, dir: &Path) -> bool {
-        let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let d = canon(dir);
-        self.roots.iter().any(|(r, _)| canon(r) == d)
+    /// True when `dir` is one of the roots (links resolved through `fs`).
+    pub fn is_root(&self, fs: &dyn StoreFs, dir: &Path) -> bool {
+        let d = fs.canonical(dir);
+        self.roots.iter().any(|(r, _)| fs.canonical(r) == d)
     }
 
-    fn add(&mut self, dir: PathBuf, how: String) {
-        if !self.is_root(&dir) {
+    fn add(&mut self, fs: &dyn StoreFs, dir: PathBuf, how: String) {
+        if !self.is_root(fs, &dir) {
             self.roots.push((dir, how));
         }
     }
@@ -48,6 +47,7 @@ fn comps_any(p: &str) -> Vec<String> {
 
 /// Finds the archive of a store (see the module documentation).
 pub fn locate(
+    fs: &dyn StoreFs,
     mail_root: &Path,
     store_dir: Option<&Path>,
     install_dir: Option<&Path>,
@@ -57,8 +57,8 @@ pub fn locate(
     if let Some(d) = archive_dir {
         loc.looked_at
             .push(format!("{} (--archive-dir)", d.display()));
-        match fs::metadata(d) {
-            Ok(m) if m.is_dir() => loc.add(d.to_path_buf(), "--archive-dir".into()),
+        match fs.stat(d) {
+            Ok(m) if m.kind == Kind::Dir => loc.add(fs, d.to_path_buf(), "--archive-dir".into()),
             Ok(_) => loc.problems.push(format!(
                 "--archive-dir {}: not a directory (a compressed archive? unpack it first)",
                 d.display()
@@ -70,8 +70,8 @@ pub fn locate(
         return loc;
     }
     if let Some(cfg) = install_dir.map(|d| d.join("mailserver.cfg")) {
-        if cfg.is_file() {
-            from_config(&cfg, store_dir, &mut loc);
+        if fs.is_file(&cfg) {
+            from_config(fs, &cfg, store_dir, &mut loc);
         }
     }
     let defaults = [
@@ -87,8 +87,8 @@ pub fn locate(
     for (dir, how) in defaults {
         let Some(dir) = dir else { continue };
         loc.looked_at.push(dir.display().to_string());
-        match fs::metadata(&dir) {
-            Ok(m) if m.is_dir() => loc.add(dir, how.into()),
+        match fs.stat(&dir) {
+            Ok(m) if m.kind == Kind::Dir => loc.add(fs, dir, how.into()),
             Ok(_) => loc.problems.push(format!(
                 "{}: the archive's place holds a file, not a directory: not read",
                 dir.display()
@@ -100,8 +100,8 @@ pub fn locate(
 }
 
 /// The directories `mailserver.cfg` names for the archive.
-fn from_config(cfg: &Path, store_dir: Option<&Path>, loc: &mut Location) {
-    let tree = match CfgTree::load(cfg) {
+fn from_config(fs: &dyn StoreFs, cfg: &Path, store_dir: Option<&Path>, loc: &mut Location) {
+    let tree = match CfgTree::load_in(fs, cfg) {
         Ok(t) => t,
         Err(e) => {
             loc.problems
@@ -132,9 +132,9 @@ fn from_config(cfg: &Path, store_dir: Option<&Path>, loc: &mut Location) {
         ));
         let mut found = false;
         for c in &candidates {
-            match fs::metadata(c) {
-                Ok(m) if m.is_dir() => {
-                    loc.add(c.clone(), format!("mailserver.cfg ({where_}: {value})"));
+            match fs.stat(c) {
+                Ok(m) if m.kind == Kind::Dir => {
+                    loc.add(fs, c.clone(), format!("mailserver.cfg ({where_}: {value})"));
                     found = true;
                     break;
                 }

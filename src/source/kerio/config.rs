@@ -144,17 +144,19 @@ fn named_entity(name: &str) -> Option<char> {
 impl CfgTree {
     /// Reads a file (UTF-8, else Windows-1252).
     pub fn load(path: &Path) -> Result<CfgTree, ConfigError> {
-        let io = |source| ConfigError::Io {
+        CfgTree::load_in(&crate::source::fs::DiskFs, path)
+    }
+
+    /// [`CfgTree::load`] through `fs` (a backup read in place).
+    pub fn load_in(
+        fs: &dyn crate::source::fs::StoreFs,
+        path: &Path,
+    ) -> Result<CfgTree, ConfigError> {
+        // Only a regular file is opened (a FIFO named users.cfg is refused).
+        let (bytes, _) = fs.read(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        };
-        // Only a regular file is opened (a FIFO named users.cfg is refused).
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut crate::source::item::open_regular(path).map_err(io)?,
-            &mut bytes,
-        )
-        .map_err(io)?;
+        })?;
         let text = decode_unlabelled(&bytes);
         CfgTree::parse(&text, path)
     }
@@ -513,14 +515,17 @@ pub fn store_dir(ms: &CfgTree) -> Option<String> {
 /// `name@domain`; records without a domain are in `mailserver.cfg`'s
 /// primary one), or why that cannot be told (no install directory, no
 /// `users.cfg`, a file that does not parse).
-pub fn known_users(install_dir: Option<&Path>) -> Result<BTreeSet<String>, String> {
+pub fn known_users(
+    fs: &dyn crate::source::fs::StoreFs,
+    install_dir: Option<&Path>,
+) -> Result<BTreeSet<String>, String> {
     let dir = install_dir.ok_or("no install directory (users.cfg) found")?;
     let users_cfg = dir.join("users.cfg");
-    if !users_cfg.is_file() {
+    if !fs.is_file(&users_cfg) {
         return Err(format!("{}: not found", users_cfg.display()));
     }
-    let users = CfgTree::load(&users_cfg).map_err(|e| e.to_string())?;
-    let primary = CfgTree::load(&dir.join("mailserver.cfg"))
+    let users = CfgTree::load_in(fs, &users_cfg).map_err(|e| e.to_string())?;
+    let primary = CfgTree::load_in(fs, &dir.join("mailserver.cfg"))
         .ok()
         .and_then(|ms| primary_domain(&ms));
     Ok(user_ids(&users, primary.as_deref()))

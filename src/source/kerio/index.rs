@@ -7,6 +7,7 @@
 //! not start with `U<hex>` are counted as garbage with a sample kept for the
 //! report, and nothing here fails on any input.
 
+use crate::source::fs::StoreFs;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -172,16 +173,17 @@ impl Index {
 
     /// Reads and parses `path`. A missing file is "no metadata" (`Ok(None)`).
     pub fn load(path: &Path) -> std::io::Result<Option<Index>> {
-        use std::io::Read;
+        Index::load_in(&crate::source::fs::DiskFs, path)
+    }
+
+    /// [`Index::load`] through `fs`.
+    pub fn load_in(fs: &dyn StoreFs, path: &Path) -> std::io::Result<Option<Index>> {
         // Only a regular file is opened: a FIFO named index.fld is refused.
-        let mut f = match crate::source::item::open_regular(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mut data = Vec::new();
-        f.read_to_end(&mut data)?;
-        Ok(Some(Index::parse(&data)))
+        match fs.read(path) {
+            Ok((data, _)) => Ok(Some(Index::parse(&data))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The record for an item id (any case, any leading zeros).
@@ -372,15 +374,16 @@ impl Status {
     /// Reads `path` (at most [`STATUS_READ_LIMIT`] bytes); `Ok(None)` when
     /// missing.
     pub fn load(path: &Path) -> std::io::Result<Option<Status>> {
-        use std::io::Read;
-        let f = match crate::source::item::open_regular(path) {
-            Ok(f) => f,
+        Status::load_in(&crate::source::fs::DiskFs, path)
+    }
+
+    /// [`Status::load`] through `fs`.
+    pub fn load_in(fs: &dyn StoreFs, path: &Path) -> std::io::Result<Option<Status>> {
+        let (mut data, size) = match fs.read_head(path, STATUS_READ_LIMIT) {
+            Ok(got) => got,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let size = f.metadata()?.len();
-        let mut data = Vec::new();
-        f.take(STATUS_READ_LIMIT).read_to_end(&mut data)?;
         if size > STATUS_READ_LIMIT {
             // The last line read is cut: leave it out.
             let end = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);

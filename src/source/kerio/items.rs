@@ -14,11 +14,13 @@
 use super::index::{normalize_id, Index, IndexRecord};
 use super::kind::{self, FolderKind, KindDecision, KindEvidence};
 use super::layout::Folder;
+use crate::source::fs::{Kind, StoreFs};
 use crate::source::SkipLog;
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use walkdir::WalkDir;
+
+/// How deep below `#msgs` items are looked for.
+const MSGS_DEPTH: usize = 8;
 
 /// One item file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +78,8 @@ fn is_eml(p: &Path) -> bool {
     p.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"))
 }
 
-fn file_len(p: &Path) -> Option<u64> {
-    std::fs::metadata(p).ok().map(|m| m.len())
+fn file_len(fs: &dyn StoreFs, p: &Path) -> Option<u64> {
+    fs.stat(p).ok().map(|m| m.len)
 }
 
 fn id_sort_key(id: &str) -> (usize, String) {
@@ -85,9 +87,69 @@ fn id_sort_key(id: &str) -> (usize, String) {
     (k.len(), k)
 }
 
+/// Lists `dir` (`#msgs` or a subdirectory of it, `depth` levels down) into
+/// `c`: `.eml` files are items, other files are counted by name, and
+/// subdirectories are walked to [`MSGS_DEPTH`] levels.
+fn list_msgs(fs: &dyn StoreFs, msgs_dir: &Path, dir: &Path, depth: usize, c: &mut FolderContents) {
+    let entries = match fs.read_dir(dir) {
+        Ok(v) => v,
+        Err(e) => {
+            c.problems.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    for entry in entries {
+        if entry.kind == Kind::Dir {
+            if is_eml(&entry.path) {
+                c.problems.push(format!(
+                    "{}: a directory named like a message; walked as a subdirectory of #msgs",
+                    entry.path.display()
+                ));
+            }
+            if depth < MSGS_DEPTH {
+                list_msgs(fs, msgs_dir, &entry.path, depth + 1, c);
+            }
+            continue;
+        }
+        // The type is known from the listing; a link is followed with
+        // `stat` (which never blocks), never by opening it.
+        let refused = if entry.kind == Kind::Symlink {
+            match fs.stat(&entry.path) {
+                Ok(m) => m
+                    .kind
+                    .not_regular()
+                    .map(|w| format!("a symbolic link to {w}: not opened")),
+                Err(e) => Some(format!("a symbolic link that cannot be followed: {e}")),
+            }
+        } else {
+            entry
+                .kind
+                .not_regular()
+                .map(|w| format!("{w}, not a regular file: not opened"))
+        };
+        let Ok(rel) = entry.path.strip_prefix(msgs_dir).map(Path::to_path_buf) else {
+            continue;
+        };
+        if !is_eml(&rel) {
+            *c.skipped
+                .files
+                .entry(entry.name.to_string_lossy().into_owned())
+                .or_insert(0) += 1;
+            continue;
+        }
+        // A file name that is not UTF-8 keeps its bytes, `%XX`.
+        let text = |p: &Path| crate::mutf7::escape_non_utf8(p.as_os_str().as_encoded_bytes());
+        let mut id = text(&rel.with_extension("")).replace('\\', "/");
+        if id.is_empty() {
+            id = text(&rel);
+        }
+        c.items.push(ItemRef { id, rel, refused });
+    }
+}
+
 impl FolderContents {
     /// Lists `#msgs` and reads `index.fld` of `folder`.
-    pub fn load(folder: &Folder) -> FolderContents {
+    pub fn load(fs: &dyn StoreFs, folder: &Folder) -> FolderContents {
         let msgs_dir = folder.dir.join("#msgs");
         let mut c = FolderContents {
             msgs_dir: msgs_dir.clone(),
@@ -95,16 +157,16 @@ impl FolderContents {
         };
         let index_file = folder.dir.join("index.fld");
         let bad_file = folder.dir.join("index.bad");
-        match Index::load(&index_file) {
+        match Index::load_in(fs, &index_file) {
             Ok(Some(idx)) => {
-                c.index_empty_file = idx.stats.lines == 0 && file_len(&index_file) == Some(0);
+                c.index_empty_file = idx.stats.lines == 0 && file_len(fs, &index_file) == Some(0);
                 c.index_file = Some(index_file);
                 c.index = Some(idx);
-                c.bad_index_ignored = bad_file.is_file();
+                c.bad_index_ignored = fs.is_file(&bad_file);
             }
-            Ok(None) => match Index::load(&bad_file) {
+            Ok(None) => match Index::load_in(fs, &bad_file) {
                 Ok(Some(idx)) => {
-                    c.index_empty_file = idx.stats.lines == 0 && file_len(&bad_file) == Some(0);
+                    c.index_empty_file = idx.stats.lines == 0 && file_len(fs, &bad_file) == Some(0);
                     c.index_file = Some(bad_file);
                     c.index = Some(idx);
                     c.index_from_bad = true;
@@ -114,61 +176,8 @@ impl FolderContents {
             },
             Err(e) => c.problems.push(format!("{}: {e}", index_file.display())),
         }
-        if msgs_dir.is_dir() {
-            for entry in WalkDir::new(&msgs_dir)
-                .min_depth(1)
-                .max_depth(8)
-                .sort_by_file_name()
-            {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(e) => {
-                        c.problems.push(format!("{}: {e}", msgs_dir.display()));
-                        continue;
-                    }
-                };
-                let ft = entry.file_type();
-                if ft.is_dir() {
-                    if is_eml(entry.path()) {
-                        c.problems.push(format!(
-                            "{}: a directory named like a message; walked as a subdirectory of #msgs",
-                            entry.path().display()
-                        ));
-                    }
-                    continue;
-                }
-                // The type is known from the listing; a link is followed
-                // with `stat` (which never blocks), never by opening it.
-                let refused = if ft.is_symlink() {
-                    match std::fs::metadata(entry.path()) {
-                        Ok(m) => crate::source::item::not_regular(&m.file_type())
-                            .map(|w| format!("a symbolic link to {w}: not opened")),
-                        Err(e) => Some(format!("a symbolic link that cannot be followed: {e}")),
-                    }
-                } else {
-                    crate::source::item::not_regular(&ft)
-                        .map(|w| format!("{w}, not a regular file: not opened"))
-                };
-                let Ok(rel) = entry.path().strip_prefix(&msgs_dir).map(Path::to_path_buf) else {
-                    continue;
-                };
-                if !is_eml(&rel) {
-                    c.skipped
-                        .files
-                        .entry(entry.file_name().to_string_lossy().into_owned())
-                        .and_modify(|n| *n += 1)
-                        .or_insert(1);
-                    continue;
-                }
-                // A file name that is not UTF-8 keeps its bytes, `%XX`.
-                let text =
-                    |p: &Path| crate::mutf7::escape_non_utf8(p.as_os_str().as_encoded_bytes());
-                let mut id = text(&rel.with_extension("")).replace('\\', "/");
-                if id.is_empty() {
-                    id = text(&rel);
-                }
-                c.items.push(ItemRef { id, rel, refused });
-            }
+        if fs.is_dir(&msgs_dir) {
+            list_msgs(fs, &msgs_dir, &msgs_dir, 1, &mut c);
         }
         c.items.sort_by_cached_key(|i| id_sort_key(&i.id));
         let mut seen = HashSet::with_capacity(c.items.len());
@@ -202,7 +211,7 @@ impl FolderContents {
 
     /// Guesses kinds from the first bytes of up to `n` items, spread over
     /// the folder.
-    pub fn sample_content_kinds(&self, n: usize) -> Vec<FolderKind> {
+    pub fn sample_content_kinds(&self, fs: &dyn StoreFs, n: usize) -> Vec<FolderKind> {
         if self.items.is_empty() || n == 0 {
             return Vec::new();
         }
@@ -212,20 +221,25 @@ impl FolderContents {
             .step_by(step)
             .take(n)
             .filter(|it| it.refused.is_none())
-            .filter_map(|it| read_head(&self.path(it), 16 * 1024).ok())
+            .filter_map(|it| read_head(fs, &self.path(it), 16 * 1024).ok())
             .filter(|head| !head.is_empty())
             .map(|head| kind::kind_from_content(&head))
             .collect()
     }
 
     /// Decides the folder's kind from every source of evidence.
-    pub fn decide_kind(&self, folder: &Folder, parent: Option<FolderKind>) -> KindDecision {
+    pub fn decide_kind(
+        &self,
+        fs: &dyn StoreFs,
+        folder: &Folder,
+        parent: Option<FolderKind>,
+    ) -> KindDecision {
         let classes: Vec<&str> = self
             .index
             .iter()
             .flat_map(|i| i.records().filter_map(|(_, r)| r.class.as_deref()))
             .collect();
-        let content = self.sample_content_kinds(12);
+        let content = self.sample_content_kinds(fs, 12);
         kind::decide(&KindEvidence {
             status_type: folder.status.as_ref().and_then(|s| s.type_code),
             path: &folder.path,
@@ -236,12 +250,8 @@ impl FolderContents {
     }
 }
 
-pub(super) fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    crate::source::item::open_regular(path)?
-        .take(limit)
-        .read_to_end(&mut buf)?;
-    Ok(buf)
+pub(super) fn read_head(fs: &dyn StoreFs, path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    fs.read_head(path, limit).map(|(b, _)| b)
 }
 
 /// An item's bytes and the file's modification time (Unix seconds).
@@ -288,7 +298,7 @@ mod tests {
             b"U00000001 F1 S1 D5 T6 M7 CIPM.Note\nU0000001a F0 S1 D5 M7 CIPM.Note\nU00000002 F0 CIPM.Note\ngarbage\n",
         )
         .expect("write");
-        let c = FolderContents::load(&folder(d));
+        let c = FolderContents::load(&crate::source::fs::DiskFs, &folder(d));
         let ids: Vec<_> = c.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -306,7 +316,7 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(t.path().join("#msgs")).expect("mkdir");
         fs::write(t.path().join("#msgs/00000001.eml"), b"x").expect("write");
-        let c = FolderContents::load(&folder(t.path()));
+        let c = FolderContents::load(&crate::source::fs::DiskFs, &folder(t.path()));
         assert!(c.index.is_none());
         assert_eq!(c.unindexed, 1);
         assert!(c.problems.is_empty());

@@ -6,10 +6,10 @@ use super::index::Status;
 use super::StoreError;
 pub use crate::model::Account;
 use crate::mutf7 as names;
+use crate::source::fs::{DirEntry, DiskFs, Kind, SharedFs, StoreFs};
 use crate::source::{SkipLog, SourceOptions};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// An opened store.
@@ -28,6 +28,9 @@ pub struct Store {
     /// The users `users.cfg` lists (`name@domain`, lower case), when it
     /// could be read; why not otherwise.
     pub known_users: Result<BTreeSet<String>, String>,
+    /// What the store is read through: the disk, or a backup set read in
+    /// place.
+    pub fs: SharedFs,
 }
 
 /// A folder of an account.
@@ -73,14 +76,8 @@ pub fn is_system_dir(name: &[u8]) -> bool {
     name.first() == Some(&b'#') || name.starts_with(b"__keriomapi__")
 }
 
-fn dir_entries(path: &Path) -> Result<Vec<fs::DirEntry>, StoreError> {
-    let rd = fs::read_dir(path).map_err(|e| StoreError::io(path, e))?;
-    let mut v = Vec::new();
-    for e in rd {
-        v.push(e.map_err(|e| StoreError::io(path, e))?);
-    }
-    v.sort_by_key(|e| e.file_name());
-    Ok(v)
+fn dir_entries(fs: &dyn StoreFs, path: &Path) -> Result<Vec<DirEntry>, StoreError> {
+    fs.read_dir(path).map_err(|e| StoreError::io(path, e))
 }
 
 fn os_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
@@ -95,28 +92,32 @@ fn os_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
     }
 }
 
-fn is_dir(e: &fs::DirEntry) -> bool {
+fn is_dir(fs: &dyn StoreFs, e: &DirEntry) -> bool {
     // Follow symlinks: a restored store may link folders elsewhere.
-    fs::metadata(e.path()).map(|m| m.is_dir()).unwrap_or(false)
+    match e.kind {
+        Kind::Dir => true,
+        Kind::Symlink => fs.is_dir(&e.path),
+        Kind::File | Kind::Special(_) => false,
+    }
 }
 
-fn looks_like_mail_root(p: &Path) -> bool {
+fn looks_like_mail_root(fs: &dyn StoreFs, p: &Path) -> bool {
     // A mail root holds domain directories, which hold user directories
     // with an INBOX or any folder with #msgs.
-    let Ok(domains) = fs::read_dir(p) else {
+    let Ok(domains) = fs.read_dir(p) else {
         return false;
     };
-    for d in domains.flatten() {
-        let Ok(users) = fs::read_dir(d.path()) else {
+    for d in domains {
+        let Ok(users) = fs.read_dir(&d.path) else {
             continue;
         };
-        for u in users.flatten() {
-            let up = u.path();
-            if up.join("INBOX").is_dir() || up.join("#msgs").is_dir() {
+        for u in users {
+            let up = &u.path;
+            if fs.is_dir(&up.join("INBOX")) || fs.is_dir(&up.join("#msgs")) {
                 return true;
             }
-            if let Ok(folders) = fs::read_dir(&up) {
-                if folders.flatten().any(|f| f.path().join("#msgs").is_dir()) {
+            if let Ok(folders) = fs.read_dir(up) {
+                if folders.iter().any(|f| fs.is_dir(&f.path.join("#msgs"))) {
                     return true;
                 }
             }
@@ -129,8 +130,9 @@ impl AccountTree {
     /// Every folder, parents first, with its contents loaded and its kind
     /// decided (a subfolder's evidence includes its parent's kind). One
     /// folder's listing is held at a time.
-    pub fn classified(&self) -> Classified<'_> {
+    pub fn classified<'a>(&'a self, fs: &'a dyn StoreFs) -> Classified<'a> {
         Classified {
+            fs,
             tree: self,
             next: 0,
             kinds: Vec::with_capacity(self.folders.len()),
@@ -140,6 +142,7 @@ impl AccountTree {
 
 /// Iterator of [`AccountTree::classified`].
 pub struct Classified<'a> {
+    fs: &'a dyn StoreFs,
     tree: &'a AccountTree,
     next: usize,
     kinds: Vec<super::FolderKind>,
@@ -149,7 +152,7 @@ impl<'a> Iterator for Classified<'a> {
     type Item = (&'a Folder, super::FolderContents, super::KindDecision);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let step = self.tree.classify(self.next, &mut self.kinds)?;
+        let step = self.tree.classify(self.fs, self.next, &mut self.kinds)?;
         self.next += 1;
         Some(step)
     }
@@ -161,13 +164,14 @@ impl AccountTree {
     /// gets this one's.
     pub(crate) fn classify(
         &self,
+        fs: &dyn StoreFs,
         i: usize,
         kinds: &mut Vec<super::FolderKind>,
     ) -> Option<(&Folder, super::FolderContents, super::KindDecision)> {
         let folder = self.folders.get(i)?;
-        let contents = super::FolderContents::load(folder);
+        let contents = super::FolderContents::load(fs, folder);
         let parent = folder.parent.and_then(|p| kinds.get(p).copied());
-        let decision = contents.decide_kind(folder, parent);
+        let decision = contents.decide_kind(fs, folder, parent);
         let decision = match folder.mail_by_place {
             Some(_) => super::kind::mail_by_place(decision),
             None => decision,
@@ -196,14 +200,26 @@ impl Store {
     /// `#deleted` walked as a folder with [`SourceOptions::recoverable_to`],
     /// and `users.cfg` read to tell which accounts it knows.
     pub fn open_with(path: &Path, options: &SourceOptions) -> Result<Store, StoreError> {
-        let p = Store::places(path)?;
+        Store::open_in(DiskFs::shared(), path, options)
+    }
+
+    /// [`Store::open_with`], reading everything through `fs` (a backup
+    /// set read in place: `path` is then the path `fs` gives the install
+    /// directory).
+    pub fn open_in(
+        fs: SharedFs,
+        path: &Path,
+        options: &SourceOptions,
+    ) -> Result<Store, StoreError> {
+        let p = Store::places(fs.as_ref(), path)?;
         let archive = super::archive_dir::locate(
+            fs.as_ref(),
             &p.mail_root,
             p.store_dir.as_deref(),
             p.install_dir.as_deref(),
             options.archive_dir.as_deref(),
         );
-        let known_users = super::config::known_users(p.install_dir.as_deref());
+        let known_users = super::config::known_users(fs.as_ref(), p.install_dir.as_deref());
         Ok(Store {
             mail_root: p.mail_root,
             store_dir: p.store_dir,
@@ -211,35 +227,36 @@ impl Store {
             options: options.clone(),
             archive,
             known_users,
+            fs,
         })
     }
 
-    fn places(path: &Path) -> Result<Places, StoreError> {
-        if !path.is_dir() {
+    fn places(fs: &dyn StoreFs, path: &Path) -> Result<Places, StoreError> {
+        if !fs.is_dir(path) {
             return Err(StoreError::NotAStore {
                 path: path.to_path_buf(),
                 reason: "not a directory".into(),
             });
         }
         let cfg_dir = |p: &Path| {
-            (p.join("users.cfg").is_file() || p.join("mailserver.cfg").is_file())
+            (fs.is_file(&p.join("users.cfg")) || fs.is_file(&p.join("mailserver.cfg")))
                 .then(|| p.to_path_buf())
         };
-        if path.join("store").join("mail").is_dir() {
+        if fs.is_dir(&path.join("store").join("mail")) {
             return Ok(Places {
                 mail_root: path.join("store").join("mail"),
                 store_dir: Some(path.join("store")),
                 install_dir: Some(path.to_path_buf()),
             });
         }
-        if path.join("mail").is_dir() && looks_like_mail_root(&path.join("mail")) {
+        if fs.is_dir(&path.join("mail")) && looks_like_mail_root(fs, &path.join("mail")) {
             return Ok(Places {
                 mail_root: path.join("mail"),
                 store_dir: Some(path.to_path_buf()),
                 install_dir: path.parent().and_then(cfg_dir),
             });
         }
-        if looks_like_mail_root(path) {
+        if looks_like_mail_root(fs, path) {
             let store_dir = path.parent().map(Path::to_path_buf);
             let install_dir = store_dir
                 .as_deref()
@@ -264,7 +281,7 @@ impl Store {
         self.install_dir
             .as_ref()
             .map(|d| d.join("users.cfg"))
-            .filter(|p| p.is_file())
+            .filter(|p| self.fs.is_file(p))
     }
 
     /// Every account: users and `#public` trees of every domain, sorted.
@@ -272,13 +289,14 @@ impl Store {
     pub fn accounts(&self) -> Result<(Vec<Account>, SkipLog), StoreError> {
         let mut accounts = Vec::new();
         let mut skipped = SkipLog::default();
-        for d in dir_entries(&self.mail_root)? {
-            let dname = d.file_name().to_string_lossy().into_owned();
-            if !is_dir(&d) {
+        let fs = self.fs.as_ref();
+        for d in dir_entries(fs, &self.mail_root)? {
+            let dname = d.name.to_string_lossy().into_owned();
+            if !is_dir(fs, &d) {
                 skipped.add_file(&dname);
                 continue;
             }
-            if self.archive.is_root(&d.path()) {
+            if self.archive.is_root(fs, &d.path) {
                 // Kerio MailServer 6's archive (store/mail/archive): not a
                 // domain; the archive inventory accounts for it.
                 continue;
@@ -288,7 +306,7 @@ impl Store {
                 accounts.push(Account {
                     domain: String::new(),
                     local: dname,
-                    dir: d.path(),
+                    dir: d.path.clone(),
                     public: true,
                 });
                 continue;
@@ -297,9 +315,9 @@ impl Store {
                 skipped.add_dir(&dname);
                 continue;
             }
-            for u in dir_entries(&d.path())? {
-                let uname = u.file_name().to_string_lossy().into_owned();
-                if !is_dir(&u) {
+            for u in dir_entries(fs, &d.path)? {
+                let uname = u.name.to_string_lossy().into_owned();
+                if !is_dir(fs, &u) {
                     skipped.add_file(&uname);
                     continue;
                 }
@@ -311,7 +329,7 @@ impl Store {
                 accounts.push(Account {
                     domain: dname.clone(),
                     local: uname,
-                    dir: u.path(),
+                    dir: u.path,
                     public,
                 });
             }
@@ -349,64 +367,52 @@ impl Store {
 /// in [`AccountTree::problems`] and skipped; only an unreadable account
 /// directory is an error.
 pub fn walk_account(account: &Account) -> Result<AccountTree, StoreError> {
-    walk_account_with(account, None, false)
+    walk_account_with(&DiskFs, account, None, false)
 }
 
 /// How folder directories that are symbolic links are treated: never
 /// followed unless asked; when followed, a directory already walked (by
 /// device and inode) is not walked again, so a link loop
 /// (`INBOX/Loop -> ..`) ends at once.
-struct Links {
+struct Links<'f> {
+    fs: &'f dyn StoreFs,
     follow: bool,
     seen: std::collections::HashSet<(u64, u64)>,
 }
 
-impl Links {
-    fn new(follow: bool, account_dir: &Path) -> Links {
+impl<'f> Links<'f> {
+    fn new(fs: &'f dyn StoreFs, follow: bool, account_dir: &Path) -> Links<'f> {
         let mut seen = std::collections::HashSet::new();
-        if let Some(k) = dev_ino(account_dir) {
+        if let Some(k) = fs.dev_ino(account_dir) {
             seen.insert(k);
         }
-        Links { follow, seen }
+        Links { fs, follow, seen }
     }
 
     /// Whether entry `e` is a folder directory to walk; a link that is not
     /// followed, or a directory met before, is reported in `problems`.
-    fn is_folder_dir(&mut self, e: &fs::DirEntry, problems: &mut Vec<String>) -> bool {
-        let link = e.file_type().map(|t| t.is_symlink()).unwrap_or(false);
-        if !is_dir(e) {
+    fn is_folder_dir(&mut self, e: &DirEntry, problems: &mut Vec<String>) -> bool {
+        let link = e.kind == Kind::Symlink;
+        if !is_dir(self.fs, e) {
             return false;
         }
         if link && !self.follow {
             problems.push(format!(
                 "{}: a symbolic link to a directory; not followed (--follow-symlinks follows folder links)",
-                e.path().display()
+                e.path.display()
             ));
             return false;
         }
-        match dev_ino(&e.path()) {
+        match self.fs.dev_ino(&e.path) {
             Some(k) if !self.seen.insert(k) => {
                 problems.push(format!(
                     "{}: leads to a directory already walked (a symbolic link loop or a second link); not walked again",
-                    e.path().display()
+                    e.path.display()
                 ));
                 false
             }
             _ => true,
         }
-    }
-}
-
-fn dev_ino(p: &Path) -> Option<(u64, u64)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = p;
-        None
     }
 }
 
@@ -416,18 +422,19 @@ fn dev_ino(p: &Path) -> Option<(u64, u64)> {
 /// Folder directories that are symbolic links are reported and skipped
 /// unless `follow_symlinks`.
 pub fn walk_account_with(
+    fs: &dyn StoreFs,
     account: &Account,
     recoverable_to: Option<&str>,
     follow_symlinks: bool,
 ) -> Result<AccountTree, StoreError> {
     let mut tree = AccountTree::default();
-    let top = dir_entries(&account.dir)?;
-    let mut links = Links::new(follow_symlinks, &account.dir);
+    let top = dir_entries(fs, &account.dir)?;
+    let mut links = Links::new(fs, follow_symlinks, &account.dir);
     let mut deleted = None;
     for e in top {
-        let raw = os_bytes(&e.file_name());
+        let raw = os_bytes(&e.name);
         let name = String::from_utf8_lossy(&raw).into_owned();
-        if !is_dir(&e) {
+        if !is_dir(fs, &e) {
             // filter.siv, folder.map, settings.usr, stats.usr, sub.fld
             // (research §1.3) and anything else: not folders, counted by name.
             tree.skipped.add_file(&name);
@@ -442,17 +449,10 @@ pub fn walk_account_with(
             continue;
         }
         if walked {
-            deleted = Some(e.path());
+            deleted = Some(e.path);
             continue;
         }
-        walk_folder(
-            &mut tree,
-            &mut links,
-            e.path(),
-            &raw,
-            None,
-            Names::default(),
-        );
+        walk_folder(&mut tree, &mut links, e.path, &raw, None, Names::default());
     }
     if let (Some(dir), Some(to)) = (deleted, recoverable_to) {
         // Last, so that the user's own folders come first.
@@ -513,9 +513,10 @@ fn walk_folder(
             names.mailbox.push(decoded);
         }
     }
+    let fs = links.fs;
     let status_path = dir.join("status.fld");
-    let has_status = status_path.is_file();
-    let status = match Status::load(&status_path) {
+    let has_status = fs.is_file(&status_path);
+    let status = match Status::load_in(fs, &status_path) {
         Ok(s) => s,
         Err(e) => {
             tree.problems
@@ -535,7 +536,7 @@ fn walk_folder(
         files: BTreeMap::new(),
         mail_by_place: None,
     });
-    let entries = match dir_entries(&dir) {
+    let entries = match dir_entries(fs, &dir) {
         Ok(v) => v,
         Err(e) => {
             tree.problems.push(e.to_string());
@@ -543,14 +544,14 @@ fn walk_folder(
         }
     };
     for e in entries {
-        if !is_dir(&e) {
+        if !is_dir(fs, &e) {
             // index.fld, status.fld, search.fld … are per-folder metadata;
             // every file is counted by name, the notes say which are odd.
-            let name = String::from_utf8_lossy(&os_bytes(&e.file_name())).into_owned();
+            let name = String::from_utf8_lossy(&os_bytes(&e.name)).into_owned();
             *tree.folders[me].files.entry(name).or_default() += 1;
             continue;
         }
-        let raw = os_bytes(&e.file_name());
+        let raw = os_bytes(&e.name);
         if raw == b"#msgs" {
             continue;
         }
@@ -561,7 +562,7 @@ fn walk_folder(
         if !links.is_folder_dir(&e, &mut tree.problems) {
             continue;
         }
-        walk_folder(tree, links, e.path(), &raw, Some(me), names.clone());
+        walk_folder(tree, links, e.path, &raw, Some(me), names.clone());
     }
 }
 
@@ -570,14 +571,14 @@ mod tests {
     use super::*;
 
     fn mk(root: &Path, rel: &str) {
-        fs::create_dir_all(root.join(rel)).expect("mkdir");
+        std::fs::create_dir_all(root.join(rel)).expect("mkdir");
     }
 
     #[test]
     fn finds_root_from_any_level_and_walks() {
         let t = tempfile::tempdir().expect("tempdir");
         let inst = t.path();
-        fs::write(inst.join("users.cfg"), "<config/>").expect("write");
+        std::fs::write(inst.join("users.cfg"), "<config/>").expect("write");
         mk(inst, "store/mail/example.com/alice/INBOX/#msgs");
         mk(inst, "store/mail/example.com/alice/INBOX/#assoc");
         mk(inst, "store/mail/example.com/alice/Cr&AOk-dit/Sub/#msgs");
@@ -585,7 +586,7 @@ mod tests {
         mk(inst, "store/mail/example.com/alice/#deleted/#msgs");
         mk(inst, "store/mail/example.com/alice/__keriomapi__STORE/x");
         mk(inst, "store/mail/example.com/#public/Shared/#msgs");
-        fs::write(inst.join("store/mail/example.com/alice/filter.siv"), "").expect("write");
+        std::fs::write(inst.join("store/mail/example.com/alice/filter.siv"), "").expect("write");
 
         for p in [
             inst.to_path_buf(),

@@ -6,7 +6,8 @@
 //! finds the store root, the accounts and their folders ([`layout`]), the
 //! items of a folder joined with their `index.fld` records ([`items`]),
 //! decides each folder's kind ([`kind`]), and unpacks Kerio backup ZIPs into
-//! a directory it can open ([`backup`]). [`Store`] is a
+//! a directory it can open, or reads them in place ([`backup`]; every file
+//! is read through a [`StoreFs`](crate::source::fs::StoreFs)). [`Store`] is a
 //! [`Source`](crate::source::Source): its walk turns all of that into the
 //! shared [`Folder`](crate::source::Folder) and [`Item`](crate::source::Item)
 //! shapes, with the folder notes every command shows. What it skips is

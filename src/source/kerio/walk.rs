@@ -15,6 +15,7 @@ use super::kind::{item_kind_in_mail_folder, mail_by_place, resets_created_date};
 use super::layout::{self, walk_account_with, AccountTree, Store};
 use super::notes::folder_notes;
 use crate::model::Account;
+use crate::source::fs::{FsHandle, Kind, SharedFs, StoreFs};
 use crate::source::{
     AccountList, AccountWalk, Acl, Archive, Beside, Folder, FolderKind, IndexSummary, Item,
     ItemMeta, KindDecision, KindSource, Origin, Source, SourceError,
@@ -47,6 +48,7 @@ impl Source for Store {
             AccountTree::default()
         } else {
             walk_account_with(
+                self.fs.as_ref(),
                 account,
                 self.options.recoverable_to.as_deref(),
                 self.options.follow_symlinks,
@@ -76,12 +78,14 @@ impl Source for Store {
             ));
         }
         let folders = Folders {
+            fs: Arc::clone(&self.fs),
             tree: own,
             next: 0,
             kinds: Vec::new(),
             public: account.public,
         };
         let archived = ArchiveFolders {
+            fs: Arc::clone(&self.fs),
             entries: archive.map(|a| a.entries).unwrap_or_default().into_iter(),
         };
         let listed = match (&self.known_users, account.public) {
@@ -103,7 +107,11 @@ impl Source for Store {
             .as_ref()
             .filter(|_| !loc.roots.is_empty())
             .map(|t| t.account.clone());
-        let tree = ArchiveTree::walk(&loc.roots, self.options.archive_to.as_ref());
+        let tree = ArchiveTree::walk(
+            self.fs.as_ref(),
+            &loc.roots,
+            self.options.archive_to.as_ref(),
+        );
         let mut problems = loc.problems.clone();
         problems.extend(tree.problems.iter().cloned());
         problems.extend(tree.notes.iter().cloned());
@@ -112,6 +120,7 @@ impl Source for Store {
                 tree.skipped.clone(),
                 Vec::new(),
                 ArchiveFolders {
+                    fs: Arc::clone(&self.fs),
                     entries: tree.entries.clone().into_iter(),
                 },
             )
@@ -130,22 +139,15 @@ impl Source for Store {
         let Some(store) = &self.store_dir else {
             return Vec::new();
         };
-        let Ok(rd) = std::fs::read_dir(store) else {
+        let fs = self.fs.as_ref();
+        let Ok(rd) = fs.read_dir(store) else {
             return Vec::new();
         };
-        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        entries
-            .into_iter()
-            .filter(|p| *p != self.mail_root && !self.archive.is_root(p))
-            .map(|p| {
-                let (files, bytes) = walkdir::WalkDir::new(&p)
-                    .into_iter()
-                    .flatten()
-                    .filter(|e| e.file_type().is_file())
-                    .fold((0, 0), |(n, b), e| {
-                        (n + 1, b + e.metadata().map(|m| m.len()).unwrap_or(0))
-                    });
+        rd.into_iter()
+            .filter(|e| e.path != self.mail_root && !self.archive.is_root(fs, &e.path))
+            .map(|e| {
+                let (files, bytes) = count_files(fs, &e.path, e.kind);
+                let p = e.path;
                 let name = p
                     .file_name()
                     .map(|n| n.to_string_lossy().to_lowercase())
@@ -177,7 +179,7 @@ impl Source for Store {
         }
         let loc = &self.archive;
         if !loc.roots.is_empty() && self.options.archive_to.is_none() {
-            let periods = ArchiveTree::walk(&loc.roots, None).periods;
+            let periods = ArchiveTree::walk(self.fs.as_ref(), &loc.roots, None).periods;
             let compressed = periods.iter().filter(|p| p.compressed.is_some()).count();
             notes.push(format!(
                 "archive in {} ({} period(s){}): not migrated; --archive-to ACCOUNT[/FOLDER] migrates it",
@@ -237,7 +239,11 @@ impl Store {
         if self.archive.roots.is_empty() || !to.account.eq_ignore_ascii_case(&account.id()) {
             return None;
         }
-        Some(ArchiveTree::walk(&self.archive.roots, Some(to)))
+        Some(ArchiveTree::walk(
+            self.fs.as_ref(),
+            &self.archive.roots,
+            Some(to),
+        ))
     }
 
     /// A user's mailbox that `users.cfg` does not list (a deleted user's
@@ -268,6 +274,24 @@ impl Store {
     }
 }
 
+/// Files below `path` (itself when a file) and their bytes; links are not
+/// followed.
+fn count_files(fs: &dyn StoreFs, path: &Path, kind: Kind) -> (u64, u64) {
+    match kind {
+        Kind::File => (1, fs.stat(path).map(|m| m.len).unwrap_or(0)),
+        Kind::Dir => fs
+            .read_dir(path)
+            .map(|v| {
+                v.into_iter().fold((0, 0), |(n, b), e| {
+                    let (n2, b2) = count_files(fs, &e.path, e.kind);
+                    (n + n2, b + b2)
+                })
+            })
+            .unwrap_or((0, 0)),
+        Kind::Symlink | Kind::Special(_) => (0, 0),
+    }
+}
+
 /// What an entry of Kerio's store directory is (research §1.2).
 fn beside_what(name: &str) -> &'static str {
     match name {
@@ -284,6 +308,7 @@ fn beside_what(name: &str) -> &'static str {
 
 /// The archive's folders, loaded one at a time.
 struct ArchiveFolders {
+    fs: SharedFs,
     entries: std::vec::IntoIter<Entry>,
 }
 
@@ -293,9 +318,9 @@ impl Iterator for ArchiveFolders {
     fn next(&mut self) -> Option<Folder> {
         Some(match self.entries.next()? {
             Entry::Folder(f) => {
-                let contents = FolderContents::load(&f);
-                let decision = mail_by_place(contents.decide_kind(&f, None));
-                shared_folder(&f, contents, decision, true)
+                let contents = FolderContents::load(self.fs.as_ref(), &f);
+                let decision = mail_by_place(contents.decide_kind(self.fs.as_ref(), &f, None));
+                shared_folder(&self.fs, &f, contents, decision, true)
             }
             Entry::Compressed {
                 path,
@@ -309,6 +334,7 @@ impl Iterator for ArchiveFolders {
 
 /// The folders of one account's tree, loaded one at a time.
 struct Folders {
+    fs: SharedFs,
     tree: AccountTree,
     next: usize,
     kinds: Vec<FolderKind>,
@@ -320,9 +346,17 @@ impl Iterator for Folders {
     type Item = Folder;
 
     fn next(&mut self) -> Option<Folder> {
-        let (folder, contents, decision) = self.tree.classify(self.next, &mut self.kinds)?;
+        let (folder, contents, decision) =
+            self.tree
+                .classify(self.fs.as_ref(), self.next, &mut self.kinds)?;
         self.next += 1;
-        Some(shared_folder(folder, contents, decision, self.public))
+        Some(shared_folder(
+            &self.fs,
+            folder,
+            contents,
+            decision,
+            self.public,
+        ))
     }
 }
 
@@ -344,6 +378,7 @@ fn item_meta(r: &IndexRecord, index: &Arc<Path>, created_is_move_time: bool) -> 
 /// mail folder each item's kind is decided on its own (index class, then
 /// content); elsewhere items have their folder's kind.
 fn shared_folder(
+    fs: &SharedFs,
     folder: &layout::Folder,
     c: FolderContents,
     decision: KindDecision,
@@ -362,7 +397,7 @@ fn shared_folder(
                 (decision.kind, KindSource::Folder)
             } else if mail_folder {
                 item_kind_in_mail_folder(rec.and_then(|r| r.class.as_deref()), || {
-                    read_head(&path, KIND_HEAD).ok()
+                    read_head(fs.as_ref(), &path, KIND_HEAD).ok()
                 })
             } else {
                 (decision.kind, KindSource::Folder)
@@ -374,7 +409,11 @@ fn shared_folder(
                         path,
                         why: why.clone(),
                     },
-                    None => Origin::File(path),
+                    None if fs.is_disk() => Origin::File(path),
+                    None => Origin::Entry {
+                        path,
+                        fs: FsHandle(Arc::clone(fs)),
+                    },
                 },
                 meta: rec
                     .zip(index_file.as_ref())

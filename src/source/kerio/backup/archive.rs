@@ -1,17 +1,136 @@
 //! Opening one archive: a ZIP that cannot be read on its own (one part of a
 //! split archive, a truncated file) is told apart and refused with a hint
 //! on how to join it; the entry names are listed for layout detection.
+//!
+//! An archive is read through [`SharedFile`]: positioned reads (`pread`)
+//! on one open file, so that an opened archive (its central directory
+//! parsed once) can be cloned cheaply for each thread that reads entries
+//! in place, all on one file descriptor.
 
 use super::entries::{backslash_is_separator, entry_components};
 use super::{io_err, BackupError};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 use zip::result::ZipError;
 use zip::ZipArchive;
 
 /// An open archive.
-pub type Archive = ZipArchive<BufReader<File>>;
+pub type Archive = ZipArchive<SharedFile>;
+
+/// Bytes a [`SharedFile`] reads ahead for small reads.
+const SHARED_BUF: usize = 4 * 1024;
+
+/// A reader over a file shared by its clones: each clone has its own
+/// position and read-ahead buffer, reads with positioned reads and never
+/// moves the file's own offset, so clones can read from several threads
+/// at once. Reads of [`SHARED_BUF`] bytes or more go straight to the
+/// caller's buffer.
+#[derive(Debug)]
+pub struct SharedFile {
+    file: Arc<File>,
+    len: u64,
+    pos: u64,
+    /// Read-ahead: `buf[..filled]` holds the file's bytes from `buf_at`.
+    buf: Vec<u8>,
+    buf_at: u64,
+    filled: usize,
+}
+
+impl Clone for SharedFile {
+    fn clone(&self) -> SharedFile {
+        SharedFile {
+            file: Arc::clone(&self.file),
+            len: self.len,
+            pos: self.pos,
+            buf: Vec::new(),
+            buf_at: 0,
+            filled: 0,
+        }
+    }
+}
+
+impl SharedFile {
+    /// Wraps `file` (its length is read once).
+    pub fn new(file: File) -> io::Result<SharedFile> {
+        let len = file.metadata()?.len();
+        Ok(SharedFile {
+            file: Arc::new(file),
+            len,
+            pos: 0,
+            buf: Vec::new(),
+            buf_at: 0,
+            filled: 0,
+        })
+    }
+
+    fn read_at(&self, out: &mut [u8], at: u64) -> io::Result<usize> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            loop {
+                match self.file.read_at(out, at) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    r => return r,
+                }
+            }
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::FileExt;
+            self.file.seek_read(out, at)
+        }
+    }
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let end = self.buf_at + self.filled as u64;
+        if self.pos < self.buf_at || self.pos >= end {
+            if out.len() >= SHARED_BUF {
+                let n = self.read_at(out, self.pos)?;
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            if self.buf.len() < SHARED_BUF {
+                self.buf.resize(SHARED_BUF, 0);
+            }
+            let mut buf = std::mem::take(&mut self.buf);
+            let got = self.read_at(&mut buf, self.pos);
+            self.buf = buf;
+            self.buf_at = self.pos;
+            self.filled = got?;
+            if self.filled == 0 {
+                return Ok(0);
+            }
+        }
+        let off = (self.pos - self.buf_at) as usize;
+        let n = out.len().min(self.filled - off);
+        out[..n].copy_from_slice(&self.buf[off..off + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidInput, "seek before the file's start");
+        self.pos = match to {
+            SeekFrom::Start(p) => p,
+            SeekFrom::End(d) => self.len.checked_add_signed(d).ok_or_else(bad)?,
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d).ok_or_else(bad)?,
+        };
+        Ok(self.pos)
+    }
+
+    fn stream_position(&mut self) -> io::Result<u64> {
+        Ok(self.pos)
+    }
+}
 
 fn sniff(path: &Path) -> String {
     let mut head = [0u8; 4];
@@ -43,8 +162,10 @@ fn sniff(path: &Path) -> String {
 
 /// Opens `path` as a standalone ZIP archive.
 pub fn open_archive(path: &Path) -> Result<Archive, BackupError> {
-    let f = File::open(path).map_err(io_err(path))?;
-    match ZipArchive::new(BufReader::new(f)) {
+    let f = File::open(path)
+        .and_then(SharedFile::new)
+        .map_err(io_err(path))?;
+    match ZipArchive::new(f) {
         Ok(a) => Ok(a),
         Err(ZipError::Io(e)) if e.kind() != io::ErrorKind::UnexpectedEof => Err(BackupError::Io {
             path: path.to_path_buf(),

@@ -9,10 +9,19 @@
 //! symbolic links, special files, encrypted entries) and listed in
 //! [`LayeredIndex::rejected`].
 //!
+//! Each file entry's size and modification time (as an unpack would set
+//! it, [`entry_mtime`]) are taken when the index is built, so that a stat
+//! reads nothing. Readers: each archive is opened once (one file
+//! descriptor, its central directory parsed once); a thread reading an
+//! entry takes an idle clone from the archive's pool or clones a new one
+//! (a position and a 4 KiB buffer over the shared file), so as many
+//! readers exist per archive as threads read at once, never more.
+//!
 //! Memory: one B-tree node share per file or directory entry: the placed
-//! path as a `String` (its length plus 24 bytes), an [`EntryRef`] (12
+//! path as a `String` (its length plus 24 bytes), an [`EntryRef`] (40
 //! bytes) and the tree's own overhead (a few tens of bytes): roughly
-//! 100–150 bytes per entry, about 150 MB for a million messages.
+//! 130–180 bytes per entry, about 180 MB for a million messages, plus the
+//! ZIP reader's own central directory of each archive.
 
 use super::archive::{archive_uses_backslashes, entry_list, open_archive};
 use super::extract::entry_meta;
@@ -35,6 +44,10 @@ pub struct EntryRef {
     pub index: u32,
     /// A directory entry.
     pub is_dir: bool,
+    /// The size of the file, uncompressed (0 for a directory).
+    pub size: u64,
+    /// The modification time, Unix seconds (as an unpack sets it).
+    pub mtime: Option<i64>,
 }
 
 /// The paths of a backup set, each with the entry that holds it.
@@ -49,9 +62,12 @@ pub struct LayeredIndex {
     /// Placed path (components joined by `/`, relative to the install
     /// directory) → entry. No component holds a `/`.
     entries: BTreeMap<String, EntryRef>,
+    /// Each archive as opened (the central directory parsed), cloned
+    /// for a reader when none is idle.
+    opened: Vec<super::archive::Archive>,
     /// Idle readers per archive: reading needs `&mut`, so each caller
-    /// takes one (opening one when none is idle) and gives it back; as
-    /// many stay open per archive as threads read at once.
+    /// takes one (cloning one when none is idle) and gives it back; as
+    /// many exist per archive as threads read at once.
     readers: Vec<Mutex<Vec<super::archive::Archive>>>,
 }
 
@@ -69,6 +85,7 @@ impl LayeredIndex {
             layouts: Vec::new(),
             rejected: Vec::new(),
             entries: BTreeMap::new(),
+            opened: Vec::with_capacity(archives.len()),
             readers: archives.iter().map(|_| Mutex::new(Vec::new())).collect(),
         };
         for (n, path) in archives.iter().enumerate() {
@@ -98,14 +115,30 @@ impl LayeredIndex {
                 let (Ok(archive), Ok(index)) = (u32::try_from(n), u32::try_from(i)) else {
                     continue; // more than 4 billion archives or entries
                 };
+                let (size, mtime) = if meta.is_dir {
+                    (0, None)
+                } else {
+                    // The size from the central directory; the time from
+                    // the extra fields (read with the local header).
+                    let size = a.by_index_data(i).map(|e| e.size()).unwrap_or(0);
+                    match a.by_index_raw(i) {
+                        Ok(zf) => (size, entry_mtime(&zf).map(|(t, _)| t.unix_seconds())),
+                        // Its local header is unreadable: kept, so that
+                        // reading it fails and is counted for its item.
+                        Err(_) => (size, None),
+                    }
+                };
                 let r = EntryRef {
                     archive,
                     index,
                     is_dir: meta.is_dir,
+                    size,
+                    mtime,
                 };
                 ix.entries.insert(rel.join("/"), r);
             }
             ix.layouts.push(layout);
+            ix.opened.push(a);
         }
         Ok(ix)
     }
@@ -128,16 +161,18 @@ impl LayeredIndex {
     /// truncated archive, bad data) is an `Err` with the reason, for the
     /// caller to count and report.
     pub fn read(&self, r: EntryRef) -> Result<(Vec<u8>, Option<i64>), String> {
+        self.read_limited(r, u64::MAX)
+    }
+
+    /// [`LayeredIndex::read`] of at most the first `limit` bytes.
+    pub fn read_limited(&self, r: EntryRef, limit: u64) -> Result<(Vec<u8>, Option<i64>), String> {
         let n = r.archive as usize;
-        let (Some(path), Some(pool)) = (self.archives.get(n), self.readers.get(n)) else {
+        let (Some(opened), Some(pool)) = (self.opened.get(n), self.readers.get(n)) else {
             return Err(format!("no archive #{n}"));
         };
         let idle = pool.lock().map_err(|e| e.to_string())?.pop();
-        let mut a = match idle {
-            Some(a) => a,
-            None => open_archive(path).map_err(|e| e.to_string())?,
-        };
-        let got = read_entry(&mut a, r.index as usize);
+        let mut a = idle.unwrap_or_else(|| opened.clone());
+        let got = read_entry(&mut a, r.index as usize, limit);
         if let Ok(mut p) = pool.lock() {
             p.push(a);
         }
@@ -161,44 +196,76 @@ impl LayeredIndex {
 
     /// The names directly inside directory `dir` (`""` for the root), each
     /// with whether it is a directory; directories only implied by the
-    /// paths of their files are included. Sorted by name.
+    /// paths of their files are included. Sorted by name. A
+    /// subdirectory's own contents are skipped over, not visited.
     pub fn children(&self, dir: &str) -> Vec<(String, bool)> {
         let prefix = if dir.is_empty() {
             String::new()
         } else {
             format!("{dir}/")
         };
-        let mut out: Vec<(String, bool)> = Vec::new();
-        for (k, r) in self.entries.range(prefix.clone()..) {
-            let Some(rest) = k.strip_prefix(&prefix) else {
-                break;
-            };
-            if rest.is_empty() {
-                continue;
+        let mut out: BTreeMap<String, bool> = BTreeMap::new();
+        let mut from = prefix.clone();
+        loop {
+            let mut jump = None;
+            for (k, r) in self.entries.range(from.clone()..) {
+                let Some(rest) = k.strip_prefix(&prefix) else {
+                    break;
+                };
+                if rest.is_empty() {
+                    continue;
+                }
+                match rest.split_once('/') {
+                    Some((first, _)) => {
+                        out.insert(first.to_string(), true);
+                        // Everything below `first/` sorts before `first0`.
+                        jump = Some(format!("{prefix}{first}0"));
+                        break;
+                    }
+                    None => *out.entry(rest.to_string()).or_default() |= r.is_dir,
+                }
             }
-            let (name, is_dir) = match rest.split_once('/') {
-                Some((first, _)) => (first, true),
-                None => (rest, r.is_dir),
-            };
-            match out.last_mut() {
-                Some((last, d)) if last == name => *d |= is_dir,
-                _ => out.push((name.to_string(), is_dir)),
+            match jump {
+                Some(j) => from = j,
+                None => break,
             }
         }
-        out
+        out.into_iter().collect()
+    }
+
+    /// True when `rel` is a directory: a directory entry, or implied by
+    /// the paths below it (`""`, the root, when the set holds anything).
+    pub fn is_dir(&self, rel: &str) -> bool {
+        if rel.is_empty() {
+            return !self.entries.is_empty();
+        }
+        if self.entries.get(rel).is_some_and(|r| r.is_dir) {
+            return true;
+        }
+        let prefix = format!("{rel}/");
+        self.entries
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 }
 
-fn read_entry(a: &mut super::archive::Archive, i: usize) -> Result<(Vec<u8>, Option<i64>), String> {
-    let mut zf = a
+fn read_entry(
+    a: &mut super::archive::Archive,
+    i: usize,
+    limit: u64,
+) -> Result<(Vec<u8>, Option<i64>), String> {
+    let zf = a
         .by_index(i)
         .map_err(|e| format!("cannot read the entry: {e}"))?;
     if zf.is_dir() {
         return Err("a directory, not a file".to_string());
     }
     let mtime = entry_mtime(&zf).map(|(t, _)| t.unix_seconds());
-    let mut buf = Vec::with_capacity(usize::try_from(zf.size()).unwrap_or(0).min(64 << 20));
-    zf.read_to_end(&mut buf)
+    let cap = zf.size().min(limit).min(64 << 20);
+    let mut buf = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+    zf.take(limit)
+        .read_to_end(&mut buf)
         .map_err(|e| format!("cannot read the entry: {e}"))?;
     Ok((buf, mtime))
 }

@@ -1,6 +1,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 //! Kerio backup archives: unpacking them into a directory that
-//! [`Store::open`](super::Store::open) accepts.
+//! [`Store::open`](super::Store::open) accepts, or reading them in place
+//! ([`ArchiveFs`], for [`Store::open_in`](super::Store::open_in)).
 //!
 //! Kerio writes backups as ZIP files in its backup directory (commonly
 //! `store/backup`, research/kerio-store.md §5): `F<stamp>.zip` (full),
@@ -43,13 +44,16 @@
 //!   later archives still win.
 //! - [`unpack`](mod@unpack): the two passes over the set (open and detect
 //!   everything first, then write), and [`report`]: what happened.
-//! - [`layered`]: reading a set in place (issue 12, first step): the index
-//!   path → (archive, entry) from the central directories, the latest
-//!   archive winning per path; not yet wired into a [`Source`](crate::source::Source).
+//! - [`layered`]: reading a set in place (issue 12): the index path →
+//!   (archive, entry, size, time) from the central directories, the latest
+//!   archive winning per path, and a bounded pool of readers per archive;
+//!   [`inplace`]: [`ArchiveFs`], the [`StoreFs`](crate::source::fs::StoreFs)
+//!   over it that the store walk reads a backup through without unpacking.
 
 mod archive;
 mod entries;
 mod extract;
+mod inplace;
 mod layered;
 mod layout;
 mod marker;
@@ -60,6 +64,7 @@ mod times;
 mod unpack;
 
 pub use entries::{backslash_is_separator, entry_components};
+pub use inplace::ArchiveFs;
 pub use layered::{EntryRef, LayeredIndex};
 pub use layout::Layout;
 pub use names::{parse_backup_name, BackupKind, BackupName};

@@ -1,0 +1,360 @@
+//! The file system a store is read through ([`StoreFs`]): listing a
+//! directory, what a path is, reading a whole file or its head. The Kerio
+//! walk (layout, folder listings, `index.fld` / `status.fld`, the cfg
+//! files, the archive) reads only through it, so the same walk runs over
+//! a directory on disk ([`DiskFs`]: the system calls it always made) or
+//! over a backup set read in place
+//! ([`ArchiveFs`](crate::source::kerio::backup::ArchiveFs): ZIP entries,
+//! nothing unpacked). It also owns opening a regular file safely
+//! ([`open_regular`]: a FIFO never blocks the reader) and reading one whole
+//! ([`read_file`]).
+//!
+//! Paths stay [`Path`]s: a store read in place has paths below the backup
+//! archive's own path (`/backups/F20240101T000000Z.zip/store/mail/…`), so
+//! reports name the archive and the entry.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What a directory entry or a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (only in a listing: [`StoreFs::stat`] follows it).
+    Symlink,
+    /// Anything else, in a few words (`a FIFO (named pipe)`).
+    Special(&'static str),
+}
+
+impl Kind {
+    /// What a path that is not a regular file is, or `None` for one.
+    pub fn not_regular(self) -> Option<&'static str> {
+        match self {
+            Kind::File => None,
+            Kind::Dir => Some("a directory"),
+            Kind::Symlink => Some("a symbolic link"),
+            Kind::Special(w) => Some(w),
+        }
+    }
+
+    fn of(ft: &std::fs::FileType) -> Kind {
+        if ft.is_symlink() {
+            return Kind::Symlink;
+        }
+        match not_regular(ft) {
+            None => Kind::File,
+            Some("a directory") => Kind::Dir,
+            Some(w) => Kind::Special(w),
+        }
+    }
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Its name.
+    pub name: OsString,
+    /// Its path (the directory's joined with the name).
+    pub path: PathBuf,
+    /// What it is, links not followed.
+    pub kind: Kind,
+}
+
+/// What a path is, links followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// What it is (never [`Kind::Symlink`]).
+    pub kind: Kind,
+    /// Its size in bytes (0 for a directory read in place).
+    pub len: u64,
+    /// Its modification time, Unix seconds (negative before 1970).
+    pub mtime: Option<i64>,
+}
+
+/// The file system a store is read through. Every method is safe to call
+/// from several threads at once.
+pub trait StoreFs: Send + Sync + std::fmt::Debug {
+    /// The entries of directory `dir`, sorted by name.
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
+
+    /// What `path` is, links followed (`stat`).
+    fn stat(&self, path: &Path) -> io::Result<Meta>;
+
+    /// The bytes of regular file `path` and its modification time; any
+    /// other kind of file is refused without being opened for long
+    /// (a FIFO never blocks the reader).
+    fn read(&self, path: &Path) -> io::Result<(Vec<u8>, Option<i64>)>;
+
+    /// At most the first `limit` bytes of regular file `path`, and the
+    /// file's whole size.
+    fn read_head(&self, path: &Path, limit: u64) -> io::Result<(Vec<u8>, u64)>;
+
+    /// Device and inode of `path` (to walk each directory once), when the
+    /// file system has them.
+    fn dev_ino(&self, _path: &Path) -> Option<(u64, u64)> {
+        None
+    }
+
+    /// `path` with links resolved, or as given when that fails.
+    fn canonical(&self, path: &Path) -> PathBuf {
+        path.to_path_buf()
+    }
+
+    /// True for the local file system: an item's file is then read by
+    /// [`Origin::File`](super::Origin::File)'s own fast path.
+    fn is_disk(&self) -> bool {
+        false
+    }
+
+    /// True when `path` is a directory (links followed).
+    fn is_dir(&self, path: &Path) -> bool {
+        self.stat(path).is_ok_and(|m| m.kind == Kind::Dir)
+    }
+
+    /// True when `path` is a regular file (links followed).
+    fn is_file(&self, path: &Path) -> bool {
+        self.stat(path).is_ok_and(|m| m.kind == Kind::File)
+    }
+}
+
+/// A shared [`StoreFs`], as a store and its items hold it.
+pub type SharedFs = Arc<dyn StoreFs>;
+
+/// The local file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskFs;
+
+impl DiskFs {
+    /// A shared handle to the local file system.
+    pub fn shared() -> SharedFs {
+        Arc::new(DiskFs)
+    }
+}
+
+fn mtime_of(m: &std::fs::Metadata) -> Option<i64> {
+    m.modified()
+        .ok()
+        .map(|t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        })
+}
+
+impl StoreFs for DiskFs {
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            // The type from the listing (no stat); unknown only on file
+            // systems without d_type, where std stats.
+            let kind = e
+                .file_type()
+                .map(|t| Kind::of(&t))
+                .unwrap_or(Kind::Special("of an unknown type"));
+            v.push(DirEntry {
+                name: e.file_name(),
+                path: e.path(),
+                kind,
+            });
+        }
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    fn stat(&self, path: &Path) -> io::Result<Meta> {
+        let m = std::fs::metadata(path)?;
+        Ok(Meta {
+            kind: Kind::of(&m.file_type()),
+            len: m.len(),
+            mtime: mtime_of(&m),
+        })
+    }
+
+    fn read(&self, path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
+        read_file(path)
+    }
+
+    fn read_head(&self, path: &Path, limit: u64) -> io::Result<(Vec<u8>, u64)> {
+        let f = open_regular(path)?;
+        let len = f.metadata()?.len();
+        let mut buf = Vec::new();
+        f.take(limit).read_to_end(&mut buf)?;
+        Ok((buf, len))
+    }
+
+    fn dev_ino(&self, path: &Path) -> Option<(u64, u64)> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    fn canonical(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    }
+
+    fn is_disk(&self) -> bool {
+        true
+    }
+}
+
+/// A [`SharedFs`] in an [`Origin`](super::Origin): compared by identity,
+/// shown by its [`Debug`] (which never lists a whole index).
+#[derive(Clone)]
+pub struct FsHandle(pub SharedFs);
+
+impl std::fmt::Debug for FsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for FsHandle {
+    fn eq(&self, other: &FsHandle) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for FsHandle {}
+
+/// A file's bytes and its modification time (Unix seconds, negative before
+/// 1970).
+pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
+    let (mut f, meta) = open_regular_with_metadata(path)?;
+    let mtime = meta.modified().ok().map(signed_secs);
+    let len = meta.len();
+    let mut buf = Vec::with_capacity(len as usize);
+    // The length is known: `File::read_to_end` would stat and seek again.
+    (&mut f).take(len).read_to_end(&mut buf)?;
+    // A file that grew since it was stat'ed is read on to its end.
+    let mut more = [0u8; 8192];
+    loop {
+        match f.read(&mut more) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&more[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((buf, mtime))
+}
+
+/// What a file that is not a regular file is, in a few words (`a FIFO`,
+/// `a directory`), or `None` for a regular file.
+pub fn not_regular(ft: &std::fs::FileType) -> Option<&'static str> {
+    if ft.is_file() {
+        return None;
+    }
+    if ft.is_dir() {
+        return Some("a directory");
+    }
+    if ft.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if ft.is_socket() {
+            return Some("a socket");
+        }
+        if ft.is_block_device() {
+            return Some("a block device");
+        }
+        if ft.is_char_device() {
+            return Some("a character device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens `path` for reading only when it is a regular file. The type is
+/// checked before opening (`stat`, which never blocks) and again on the
+/// open file; the open itself is non-blocking, so a FIFO swapped in
+/// between cannot hang the reader. Anything else fails with
+/// [`io::ErrorKind::InvalidInput`] saying what the file is.
+pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    open_regular_with_metadata(path).map(|(f, _)| f)
+}
+
+/// [`open_regular`], with the open file's metadata (read once).
+fn open_regular_with_metadata(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: not opened"),
+        )
+    };
+    if let Some(what) = not_regular(&std::fs::metadata(path)?.file_type()) {
+        return Err(refuse(what));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = o.open(path)?;
+    let meta = f.metadata()?;
+    if let Some(what) = not_regular(&meta.file_type()) {
+        return Err(refuse(what));
+    }
+    Ok((f, meta))
+}
+
+fn signed_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_lists_sorted_with_kinds_and_reads_heads() {
+        let t = tempfile::tempdir().expect("tmp");
+        std::fs::write(t.path().join("b.eml"), b"0123456789").expect("write");
+        std::fs::create_dir(t.path().join("a")).expect("mkdir");
+        let fs = DiskFs;
+        let names: Vec<(String, Kind)> = fs
+            .read_dir(t.path())
+            .expect("list")
+            .into_iter()
+            .map(|e| (e.name.to_string_lossy().into_owned(), e.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a".to_string(), Kind::Dir),
+                ("b.eml".to_string(), Kind::File)
+            ]
+        );
+        let (head, len) = fs.read_head(&t.path().join("b.eml"), 4).expect("head");
+        assert_eq!((head.as_slice(), len), (&b"0123"[..], 10));
+        assert!(fs.is_dir(&t.path().join("a")) && !fs.is_file(&t.path().join("a")));
+        assert_eq!(fs.stat(&t.path().join("b.eml")).expect("stat").len, 10);
+        assert!(
+            fs.read(&t.path().join("a")).is_err(),
+            "a directory is not read"
+        );
+        assert!(fs.read_dir(&t.path().join("none")).is_err());
+    }
+}
