@@ -20,8 +20,9 @@ struct Gone {
     row: DoneItem,
 }
 
-/// Gone copies by their content hash.
-type GoneByHash = HashMap<ContentHash, Gone>;
+/// Gone copies by their content hash (several: a store may hold the same
+/// message twice, in two folders, and both be moved).
+type GoneByHash = HashMap<ContentHash, Vec<Gone>>;
 /// Each folder's journaled item ids.
 type KnownIds<'f> = HashMap<&'f str, HashSet<String>>;
 
@@ -48,7 +49,7 @@ pub(super) fn carry(
                     item: id.clone(),
                     row: row.clone(),
                 };
-                gone.insert(row.hash, g);
+                gone.entry(row.hash).or_default().push(g);
             }
         }
     }
@@ -56,7 +57,11 @@ pub(super) fn carry(
     if gone.is_empty() {
         return Ok(arrived);
     }
-    let sizes: HashSet<u64> = gone.values().filter_map(|g| g.row.src_size).collect();
+    let sizes: HashSet<u64> = gone
+        .values()
+        .flatten()
+        .filter_map(|g| g.row.src_size)
+        .collect();
     // First every move found (only new files whose size matches a gone
     // copy are read), then carried out per pair of mailboxes in one
     // command, then journaled in one transaction.
@@ -80,15 +85,24 @@ pub(super) fn carry(
             }
             let Ok(data) = item.read() else { continue };
             let hash = crate::message::prepare(data.bytes).hash;
-            if gone.get(&hash).is_none_or(|g| g.folder == f.path) {
+            // A copy gone from another folder (one gone from this folder
+            // and back is not a move).
+            let Some(at) = gone
+                .get(&hash)
+                .and_then(|list| list.iter().position(|g| g.folder != f.path))
+            else {
                 continue;
-            }
+            };
             let Some(to) = folder_mailbox(session, f, &mut mailbox) else {
                 break;
             };
-            let Some(g) = gone.remove(&hash) else {
+            let Some(list) = gone.get_mut(&hash) else {
                 continue;
             };
+            let g = list.swap_remove(at);
+            if list.is_empty() {
+                gone.remove(&hash);
+            }
             planned.push(Planned {
                 folder: f.path.clone(),
                 item: item.id.clone(),
@@ -200,7 +214,7 @@ fn gone_and_known<'f>(
     account: &str,
     selected: &[&'f Folder],
 ) -> Result<(GoneByHash, KnownIds<'f>), JournalError> {
-    let mut gone: HashMap<ContentHash, Gone> = HashMap::new();
+    let mut gone: GoneByHash = HashMap::new();
     let mut known: HashMap<&str, HashSet<String>> = HashMap::new();
     for f in selected {
         let done = run.journal.done_items(account, &f.path)?;
@@ -210,14 +224,11 @@ fn gone_and_known<'f>(
                 continue;
             }
             if let Some(row) = rows.last() {
-                gone.insert(
-                    row.hash,
-                    Gone {
-                        folder: f.path.clone(),
-                        item: id.clone(),
-                        row: row.clone(),
-                    },
-                );
+                gone.entry(row.hash).or_default().push(Gone {
+                    folder: f.path.clone(),
+                    item: id.clone(),
+                    row: row.clone(),
+                });
             }
         }
         known.insert(f.path.as_str(), done.into_keys().collect());
