@@ -66,6 +66,7 @@ def build(meta, by):
         row(f"ours at {net} / ours on loopback (time)", fmt(t, " s"), fmt(ours_lo, " s"),
             ratio(t, ours_lo), f"wan-{net}")
     pairs = [("Maildir target vs `cp -a` (time)", "maildir", "cp-a"),
+             ("Maildir target (syncfs) vs `cp -a && sync` (time)", "maildir", "cp-a-sync"),
              ("`scan` vs `tar -cf - \\| cat` (time)", "scan", "tar")]
     for label, a, b in pairs:
         ta, tb = med(by, a), med(by, b)
@@ -75,6 +76,14 @@ def build(meta, by):
     for name in ("scan", "maildir", "ingest-ours-loopback"):
         rss = med(by, name, "max_rss_kb")
         row(f"max RSS, {name}", fmt(rss / 1024 if rss else None, " MiB"), "", None, f"rss-{name}")
+    # BENCH_RSS_LARGE=1: max RSS against store size (hard-linked stores).
+    sizes = sorted({r["messages"] for k, v in by.items() if k.startswith("rss-large-") for r in v})
+    for m in sizes:
+        sc, md = (med(by, f"rss-large-{t}-{m}", "max_rss_kb") for t in ("scan", "maildir"))
+        tm = med(by, f"rss-large-maildir-{m}")
+        row(f"max RSS at {m:,} messages: scan / Maildir (Maildir time)",
+            f"{fmt(sc / 1024 if sc else None, ' MiB')} / {fmt(md / 1024 if md else None, ' MiB')}",
+            fmt(tm, " s"), None, f"rss-large-{m}")
     s = by.get("sync", [])
     if s:
         t, c = med(by, "sync"), s[0]

@@ -12,6 +12,15 @@
 #   BENCH_LARGE=1                  COPIES=143 (~200k messages, one account: ~3 GB store, and
 #                                  ~3 GB more per Dovecot user, 6 users per round, in /tmp)
 #   OURS_ARGS="…"                  extra options for kerio-migrate (e.g. "--connections 1")
+#   BENCH_RSS_LARGE=1              also max RSS of `scan` and the Maildir target at ~200k and
+#                                  ~1M messages (hard-linked stores, bench/make-store.py --link:
+#                                  ~0.1 GB for the stores, but the Maildir output is real:
+#                                  ~3.5 GB at 200k, ~17 GB at 1M, one at a time, in $W)
+#
+# Nothing is deleted while a tool is timed: ext4 without a journal (this build machine) skips
+# inodes freed in the last 60-300 s when it allocates new ones, so a timed run right after an
+# `rm -rf` of a large tree creates files several times slower. Outputs go to $W/trash and are
+# deleted at the end.
 #
 # Writes target/bench/results.jsonl (one JSON line per measurement), then bench/report.py
 # prints the table and writes target/bench/report.md and report.json.
@@ -40,6 +49,7 @@ RESULTS=$OUT_DIR/results.jsonl
 W=$(mktemp -d /tmp/kerio-bench.XXXXXX)
 chmod 755 "$W"
 PROXY_PIDS=""
+trash() { mkdir -p "$W/trash"; for d in "$@"; do [ -e "$d" ] && mv "$d" "$W/trash/$(basename "$d").$RANDOM"; done; true; }
 cleanup() {
   for p in $PROXY_PIDS; do kill "$p" 2>/dev/null || true; done
   bash "$ROOT/tests/harness/dovecot-down.sh" "$W/dc" >/dev/null 2>&1 || true
@@ -122,7 +132,8 @@ print(json.dumps(r))
 PY
 }
 
-# timed NAME CMD…: runs CMD under /usr/bin/time -v (output to $W/NAME.out), one row.
+# timed NAME CMD…: runs CMD under /usr/bin/time -v (output to $W/NAME.out), one row
+# (with ROW_EXTRA="KEY=VALUE …" added to it).
 timed() {
   local name=$1 s e
   shift
@@ -130,7 +141,7 @@ timed() {
   /usr/bin/time -v -o "$W/$name.time" "$@" > "$W/$name.out" 2>&1 \
     || { echo "bench: $name failed:" >&2; tail -20 "$W/$name.out" >&2; exit 1; }
   e=$(now)
-  row "$name" "$s" "$e" "$W/$name.time"
+  row "$name" "$s" "$e" "$W/$name.time" ${ROW_EXTRA:-}
 }
 
 ours_imap() {  # port user [extra options…]
@@ -196,7 +207,7 @@ EOC
   row "ingest-mbsync-$1" "$s" "$e" "$st/time" "stored=$count" "messages=$N" "tool=mbsync-depth$DEPTH"
   grep -c "skipping" "$st/mbsync.out" > "$OUT_DIR/mbsync-skipped-$1.txt" || true
   grep "Warning" "$st/mbsync.out" | head -20 > "$OUT_DIR/mbsync-warnings-$1.txt" || true
-  rm -rf "$st"
+  trash "$st"
 }
 
 for r in $(seq 1 "$RUNS"); do
@@ -205,14 +216,18 @@ for r in $(seq 1 "$RUNS"); do
     run_ours "$net" "ours-$net-$r"
     run_mbsync "$net" "peer-$net-$r"
   done
-  rm -rf "$W/md-$r" "$W/cp-$r"
   tar -cf - -C "$W/kerio" store | cat > /dev/null   # warm the cache for both
   timed scan "$BIN" -q scan "$W/kerio"
   timed tar bash -c "tar -cf - -C '$W/kerio' store | cat > /dev/null"
+  sync   # nobody's dirty pages but its own for the Maildir target's syncfs
   timed maildir "$BIN" -q migrate "$W/kerio" --to "maildir:$W/md-$r"
   timed rerun-maildir "$BIN" -q migrate "$W/kerio" --to "maildir:$W/md-$r"
+  sync
   timed cp-a cp -a "$W/kerio/store" "$W/cp-$r"
-  rm -rf "$W/md-$r" "$W/cp-$r"
+  sync
+  # The Maildir target makes its files durable (syncfs) before it journals them; cp does not.
+  timed cp-a-sync bash -c "cp -a '$W/kerio/store' '$W/cps-$r' && sync"
+  trash "$W/md-$r" "$W/cp-$r" "$W/cps-$r"
   s=$(now)
   ours_imap "$PORT" "ours-loopback-$r" || { tail -20 "$W/ours-ours-loopback-$r.out" >&2; exit 1; }
   e=$(now)
@@ -235,6 +250,18 @@ row sync "$s" "$e" "$W/ours-loopback-1.time" "stored=$count" "expected=$EXPECTED
   "changed=$CHANGED" "changes=$DESC"
 SYNC_OK=1   # reported in the table first, then the exit code says so
 [ "$count" = "$EXPECTED" ] || { SYNC_OK=0; echo "bench: after --sync the server holds $count, the store $EXPECTED" >&2; }
+
+if [ "${BENCH_RSS_LARGE:-0}" = 1 ]; then
+  # Memory flat in store size: the same corpus, hard-linked, 2 folders per account.
+  for accounts in 72 358; do
+    rm -rf "$W/trash" "$W/large"   # untimed; the runs below are measured for RSS
+    n=$(python3 bench/make-store.py "$CORPUS/fixtures" "$W/large" 2 --accounts "$accounts" --link)
+    echo "[bench] RSS at $n messages" >&2
+    ROW_EXTRA="messages=$n" timed "rss-large-scan-$n" "$BIN" -q scan "$W/large"
+    ROW_EXTRA="messages=$n" timed "rss-large-maildir-$n" "$BIN" -q migrate "$W/large" --to "maildir:$W/large-md"
+    rm -rf "$W/large" "$W/large-md"
+  done
+fi
 
 python3 bench/report.py "$RESULTS" "$OUT_DIR" ${BENCH_README:+--readme "$ROOT/README.md"}
 echo "[bench] results: $RESULTS, $OUT_DIR/report.md, $OUT_DIR/report.json" >&2

@@ -369,12 +369,14 @@ impl MaildirSession {
         let result = (|| {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(&msg.message.bytes)?;
+            // The times through the open descriptor (futimens): no second
+            // open and close of the file by name.
+            let t = file_time(msg.internal_date.timestamp());
+            f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))?;
             if self.opts.fsync_each {
                 f.sync_all()?;
             }
             drop(f);
-            let t = filetime::FileTime::from_unix_time(msg.internal_date.timestamp(), 0);
-            filetime::set_file_times(&tmp, t, t)?;
             fs::rename(&tmp, dir.join("cur").join(&name))
         })();
         if result.is_err() {
@@ -617,6 +619,16 @@ impl DestSession for MaildirSession {
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
         let dir = self.account_dir.clone();
         Box::new(move || syncfs(&dir))
+    }
+}
+
+/// Unix seconds as a file time (dates before 1970 included).
+fn file_time(secs: i64) -> std::time::SystemTime {
+    let d = std::time::Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        std::time::UNIX_EPOCH + d
+    } else {
+        std::time::UNIX_EPOCH - d
     }
 }
 

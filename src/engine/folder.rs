@@ -18,7 +18,7 @@
 //!   ends the wait.
 
 use super::ledger::{Ledger, LedgerSetup, Place, StreamEnd};
-use super::producer::{Produced, Producer, Ready, Work};
+use super::producer::{ByteGate, Produced, Producer, Ready, Work, QUEUE_BYTES};
 use super::reason;
 use super::reconcile::{self, PendingPlace};
 use super::worklist::{self, Candidate, DoneRows, InDoubt, Known, Verdict};
@@ -219,11 +219,13 @@ impl FolderJob<'_> {
         ledger: Ledger<'_>,
         feed_stop: &AtomicBool,
     ) -> Result<(), JournalError> {
+        let gate = ByteGate::new(QUEUE_BYTES);
         let producer = Producer {
             done,
             now: self.run.now,
             chunk: self.run.opts.chunk,
             max_size: self.run.opts.max_message_size,
+            gate: &gate,
         };
         let ledger = RefCell::new(ledger);
         let run = self.run;
@@ -234,6 +236,7 @@ impl FolderJob<'_> {
             let producer_thread = s.spawn(|| producer.run(work, tx, &stopped));
             let mut feed = Feed {
                 rx,
+                gate: &gate,
                 ledger: &ledger,
                 run: self.run,
                 feed_stop,
@@ -267,6 +270,8 @@ impl FolderJob<'_> {
 /// as they arrive; only messages to send come out.
 struct Feed<'f, 'l> {
     rx: Receiver<Produced>,
+    /// The queue's byte bound: what is taken out is released.
+    gate: &'f ByteGate,
     ledger: &'f RefCell<Ledger<'l>>,
     run: &'f Run<'f>,
     feed_stop: &'f AtomicBool,
@@ -314,6 +319,7 @@ impl Iterator for Feed<'_, '_> {
     fn next(&mut self) -> Option<Outgoing> {
         loop {
             let p = self.rx.recv().ok()?;
+            self.gate.release(p.queued_bytes());
             if let Some(o) = self.admit(p) {
                 return Some(o);
             }

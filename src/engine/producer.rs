@@ -1,9 +1,12 @@
 //! The producer: reads and prepares the items a folder's work list says to
 //! read, in parallel, and hands them over in work-list order.
 //!
-//! Items are read in chunks of `chunk` on the rayon pool; each chunk is
-//! sent, in order, into a bounded channel, so at most `chunk + queue`
-//! prepared messages are in memory whatever the folder's size.
+//! Items are read in chunks of `chunk` items (and at most [`CHUNK_BYTES`])
+//! on the rayon pool; each chunk is sent, in order, into a channel bounded
+//! by count (`queue`) and by bytes ([`ByteGate`], [`QUEUE_BYTES`]), so at
+//! most one chunk plus the queue of prepared messages is in memory
+//! whatever the folder's size, and a queue of large messages is not 64 of
+//! them.
 //!
 //! Invariants a maintainer must keep:
 //! - one [`Produced`] per item handed over, in the work list's order, and
@@ -21,6 +24,69 @@ use crate::model::ContentHash;
 use crate::source::Item;
 use crossbeam_channel::Sender;
 use rayon::prelude::*;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// The most message bytes waiting in the queue between the producer and
+/// the session (a message larger than this still goes, alone).
+pub(super) const QUEUE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bounds the bytes of the prepared messages in the queue: the producer
+/// [`ByteGate::acquire`]s a message's size before sending it, the feed
+/// [`ByteGate::release`]s it when it takes the message out.
+#[derive(Debug)]
+pub(super) struct ByteGate {
+    cap: u64,
+    held: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl ByteGate {
+    pub fn new(cap: u64) -> ByteGate {
+        ByteGate {
+            cap,
+            held: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits until `n` more bytes fit under the cap (at once when the queue
+    /// holds none, so one large message always goes) or `stopped()` says
+    /// so (the consumer drains after a stop), then counts them.
+    pub fn acquire(&self, n: u64, stopped: &(dyn Fn() -> bool + Sync)) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        while *held > 0 && held.saturating_add(n) > self.cap && !stopped() {
+            held = match self.freed.wait_timeout(held, Duration::from_millis(100)) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        *held = held.saturating_add(n);
+    }
+
+    /// `n` bytes left the queue.
+    pub fn release(&self, n: u64) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        *held = held.saturating_sub(n);
+        self.freed.notify_all();
+    }
+
+    /// The bytes in the queue now.
+    #[cfg(test)]
+    pub fn held(&self) -> u64 {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Produced {
+    /// The bytes this holds in memory (the prepared message's).
+    pub fn queued_bytes(&self) -> u64 {
+        match self {
+            Produced::Ready(r) => r.outgoing.message.bytes.len() as u64,
+            _ => 0,
+        }
+    }
+}
 
 /// An item the work list says to read.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +139,8 @@ pub(super) struct Producer<'a> {
     pub chunk: usize,
     /// Items larger than this are not read.
     pub max_size: u64,
+    /// The queue's byte bound (released by the consumer).
+    pub gate: &'a ByteGate,
 }
 
 /// The most bytes read in parallel in one chunk (a chunk always holds at
@@ -127,6 +195,7 @@ impl Producer<'_> {
                 .map(|w| self.prepare(w.item, w.stat))
                 .collect();
             for p in batch {
+                self.gate.acquire(p.queued_bytes(), stopped);
                 if tx.send(p).is_err() {
                     return handed;
                 }
@@ -249,7 +318,37 @@ mod tests {
             now: 2_000_000_000,
             chunk,
             max_size: super::super::DEFAULT_MAX_MESSAGE_SIZE,
+            gate: Box::leak(Box::new(ByteGate::new(QUEUE_BYTES))),
         }
+    }
+
+    #[test]
+    fn the_queue_is_bounded_by_bytes() {
+        let d = three();
+        let done = DoneRows::new();
+        // Each prepared message is 17 bytes (CRLF): a 20-byte gate lets one
+        // wait in the queue, never two, whatever the channel's count bound.
+        let gate = ByteGate::new(20);
+        let p = Producer {
+            gate: &gate,
+            ..producer(&done, 8)
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        std::thread::scope(|s| {
+            let h = s.spawn(|| p.run(&work(&d.items), tx, &|| false));
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                assert_eq!(rx.len(), 1, "one message queued, the next waits for bytes");
+                assert_eq!(gate.held(), 17);
+                let m: Produced = rx.recv().expect("message");
+                gate.release(m.queued_bytes());
+                got.push(kind(&m));
+            }
+            assert_eq!(h.join().expect("producer"), 3);
+            assert_eq!(got, vec!["ready 1", "ready 2", "ready 3"]);
+        });
+        assert_eq!(gate.held(), 0);
     }
 
     fn three() -> Dir {
