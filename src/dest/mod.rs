@@ -336,10 +336,7 @@ pub trait DestSession: Planner {
         moves: &[(DestRef, Option<u64>)],
         to: &str,
     ) -> Result<Vec<Option<DestRef>>, DestError> {
-        Ok(moves
-            .iter()
-            .map(|(r, size)| self.move_message(from, r, *size, to).ok().flatten())
-            .collect())
+        Ok(move_each(self, from, moves, to))
     }
 
     /// `sync`: renames mailbox `from` (a folder renamed in Kerio) to where
@@ -539,4 +536,18 @@ pub struct DestInfo {
     pub notes: Vec<String>,
     /// IMAP: each append connection's window and round trip so far.
     pub links: Vec<crate::model::LinkStats>,
+}
+
+/// [`DestSession::move_message`] for each of `moves` in turn, an error
+/// counting as not moved (the item is then uploaded by its folder's pass).
+pub(crate) fn move_each<S: DestSession + ?Sized>(
+    session: &mut S,
+    from: &str,
+    moves: &[(DestRef, Option<u64>)],
+    to: &str,
+) -> Vec<Option<DestRef>> {
+    moves
+        .iter()
+        .map(|(r, size)| session.move_message(from, r, *size, to).ok().flatten())
+        .collect()
 }

@@ -42,6 +42,8 @@ use crate::model::{ContentHash, DoneCopy, PendingItem};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+mod moves;
+
 /// Where a source folder goes on this server (see `place`).
 struct Placement {
     components: Vec<String>,
@@ -709,40 +711,7 @@ impl DestSession for ImapAccountSession {
         size: Option<u64>,
         to: &str,
     ) -> Result<Option<DestRef>, DestError> {
-        let Some(uid) = r.uid else {
-            return Ok(None);
-        };
-        let result = self.with_control(|c| {
-            // Without UIDPLUS only MOVE removes exactly that UID (a plain
-            // EXPUNGE would take others' `\Deleted` messages too), and the
-            // copy is found by its size among the UIDs that arrived.
-            let caps = c.capabilities();
-            let uidplus = caps.uidplus;
-            let has_move = caps.raw.iter().any(|c| c.eq_ignore_ascii_case("MOVE"));
-            let before = match (uidplus, has_move) {
-                (true, _) => None,
-                (false, true) => match c.status(to)?.uid_next {
-                    Some(n) => Some(n),
-                    None => return Ok(None),
-                },
-                (false, false) => return Ok(None),
-            };
-            let uv = c.select(from)?.uid_validity;
-            let ours = r.uid_validity.is_some() && r.uid_validity == uv && {
-                let stored = c.uid_sizes_dates(&[uid])?;
-                stored
-                    .first()
-                    .is_some_and(|(u, s, _)| *u == uid && size.is_none_or(|want| *s == want))
-            };
-            let moved = if ours { c.uid_move(uid, to)? } else { None };
-            let _ = c.examine(from);
-            let _ = c.unselect();
-            match before {
-                Some(from_uid) if ours => find_moved(c, to, from_uid, size).map(Some),
-                _ => Ok(moved.map(|(uv, u)| DestRef::imap(Some(uv), Some(u)))),
-            }
-        });
-        result.map_err(|e| self.err(e))
+        self.move_one(from, r, size, to)
     }
 
     fn move_messages(
@@ -751,70 +720,7 @@ impl DestSession for ImapAccountSession {
         moves: &[(DestRef, Option<u64>)],
         to: &str,
     ) -> Result<Vec<Option<DestRef>>, DestError> {
-        let (uidplus, has_move) = match self.with_control(|c| {
-            let caps = c.capabilities();
-            Ok((
-                caps.uidplus,
-                caps.raw.iter().any(|c| c.eq_ignore_ascii_case("MOVE")),
-            ))
-        }) {
-            Ok(v) => v,
-            Err(e) => return Err(self.err(e)),
-        };
-        if !(uidplus && has_move) || moves.len() < 2 {
-            // One by one: the COPY fallback and the no-UIDPLUS search by
-            // size are per message.
-            return Ok(moves
-                .iter()
-                .map(|(r, size)| self.move_message(from, r, *size, to).ok().flatten())
-                .collect());
-        }
-        let result = self.with_control(|c| {
-            let uv = c.select(from)?.uid_validity;
-            let wanted: Vec<u32> = moves
-                .iter()
-                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
-                .filter_map(|(r, _)| r.uid)
-                .collect();
-            let stored: HashMap<u32, u64> = c
-                .uid_sizes_dates(&wanted)?
-                .into_iter()
-                .map(|(u, s, _)| (u, s))
-                .collect();
-            // The very copies the journal placed there: same UIDVALIDITY,
-            // UID, and the size sent where known.
-            let ours: Vec<u32> = moves
-                .iter()
-                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
-                .filter_map(|(r, size)| {
-                    let u = r.uid?;
-                    let s = stored.get(&u)?;
-                    size.is_none_or(|want| *s == want).then_some(u)
-                })
-                .collect();
-            let (dest_uv, moved) = if ours.is_empty() {
-                (None, Vec::new())
-            } else {
-                c.uid_move_many(&ours, to)?
-            };
-            // EXAMINE first: without UNSELECT, leaving is CLOSE, which
-            // would expunge what others marked \Deleted in a selected box.
-            let _ = c.examine(from);
-            let _ = c.unselect();
-            let moved: HashMap<u32, Option<u32>> = moved.into_iter().collect();
-            Ok(moves
-                .iter()
-                .map(|(r, _)| {
-                    let u = r.uid?;
-                    let dst = moved.get(&u)?;
-                    // Moved: where it went, its UID when COPYUID said it
-                    // (without, the copy is journaled with no UID rather
-                    // than uploaded a second time).
-                    Some(DestRef::imap(dest_uv, *dst))
-                })
-                .collect())
-        });
-        result.map_err(|e| self.err(e))
+        self.move_set(from, moves, to)
     }
 
     fn rename_mailbox(
@@ -993,30 +899,4 @@ impl DestSession for ImapAccountSession {
         });
         result.map_err(|e| self.err(e))
     }
-}
-
-/// The copy a `UID MOVE` without COPYUID put into `to`: the one message of
-/// that size among the UIDs from `from_uid` (UIDNEXT before the move). When
-/// there is not exactly one, the reference has no UID: the journal then
-/// takes one copy of that content in `to` (as for any server without
-/// UIDPLUS), so the folder's pass does not upload it again.
-fn find_moved(
-    c: &mut ImapSession,
-    to: &str,
-    from_uid: u32,
-    size: Option<u64>,
-) -> Result<DestRef, ImapError> {
-    let uv = c.examine(to)?.uid_validity;
-    let arrived = c.uid_sizes_from(from_uid);
-    let _ = c.unselect();
-    let found: Vec<u32> = arrived?
-        .into_iter()
-        .filter(|(_, s)| size.is_none_or(|want| *s == want))
-        .map(|(u, _)| u)
-        .collect();
-    let uid = match found.as_slice() {
-        [one] => Some(*one),
-        _ => None,
-    };
-    Ok(DestRef::imap(uv, uid))
 }
