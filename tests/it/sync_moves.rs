@@ -369,3 +369,77 @@ fn messages_moved_together_go_in_one_move_and_a_copy_gone_from_the_server_is_upl
     let o = run("verify", &st.install, &to, tmp).arg("--json").run();
     assert_eq!(o.code, 0, "{}", o.stdout);
 }
+
+#[test]
+fn two_copies_of_one_message_moved_from_two_folders_are_both_moved() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = tmp.path();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp, 3, |_| 0);
+    // Archive holds the very same bytes as INBOX's first message.
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let same = fs::read(inbox.join("#msgs/00000001.eml")).expect("item");
+    st.item(ACCOUNT, "Archive", "00000001", &same);
+    st.index(
+        ACCOUNT,
+        "Archive",
+        &[index_line(
+            "00000001",
+            0,
+            same.len(),
+            0x5a4a0000,
+            0x5a4a0000,
+            0x5a4a0000,
+        )],
+    );
+    let own = message(20, "already in Projects");
+    st.item(ACCOUNT, "Projects", "00000001", own.as_bytes());
+    st.index(ACCOUNT, "Projects", &[projects_line(own.len())]);
+    let o = run("migrate", &st.install, &to, tmp).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Both copies moved into Projects (ids 2 and 3 there).
+    for (from, id) in [("INBOX", "00000002"), ("Archive", "00000003")] {
+        let dir = st.folder_dir(ACCOUNT, from);
+        fs::remove_file(dir.join("#msgs/00000001.eml")).expect("rm");
+        backdate(&st.item(ACCOUNT, "Projects", id, &same));
+    }
+    let line = |dir: &Path, id: &str| {
+        let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+            .expect("item")
+            .len() as usize;
+        index_line(id, 0, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+    };
+    st.index(
+        ACCOUNT,
+        "INBOX",
+        &[line(&inbox, "00000002"), line(&inbox, "00000003")],
+    );
+    st.index(ACCOUNT, "Archive", &[]);
+    let projects = st.folder_dir(ACCOUNT, "Projects");
+    st.index(
+        ACCOUNT,
+        "Projects",
+        &[
+            projects_line(own.len()),
+            line(&projects, "00000002"),
+            line(&projects, "00000003"),
+        ],
+    );
+    let o = run("migrate", &st.install, &to, tmp)
+        .arg("--sync")
+        .report(&tmp.join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let p = folder_report(&o.report, "Projects");
+    assert_eq!(p["sync"]["moved_in"], 2, "{p}");
+    assert_eq!(p["counts"]["migrated"], 0, "moved, not uploaded: {p}");
+    for f in ["INBOX", "Archive"] {
+        let r = folder_report(&o.report, f);
+        assert_eq!(r["sync"]["deleted_at_source"], 0, "{r}");
+    }
+    let ids = |v: Vec<(usize, Vec<String>)>| -> Vec<usize> { v.into_iter().map(|x| x.0).collect() };
+    assert_eq!(ids(mailbox_state(&dc, "Projects")), vec![0, 0, 20]);
+    assert_eq!(ids(mailbox_state(&dc, "Archive")), Vec::<usize>::new());
+    assert_eq!(ids(server_state(&dc)), vec![1, 2]);
+}
