@@ -269,6 +269,15 @@ fn a_message_moved_in_kerio_is_a_renamed_file_in_the_maildir() {
     assert_eq!(maildir_folder_state(&inbox).len(), 2);
 }
 
+/// The index.fld line of item `id` in folder `dir` as its file is now (no
+/// flags).
+fn line_of(dir: &Path, id: &str) -> String {
+    let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+        .expect("item")
+        .len() as usize;
+    index_line(id, 0, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+}
+
 /// Moves items `ids` (1-based positions) of INBOX into Projects under the
 /// same ids, as Kerio does when a user moves several messages at once.
 fn move_to_projects(st: &StoreBuilder, moved: &[usize], total: usize) {
@@ -276,13 +285,7 @@ fn move_to_projects(st: &StoreBuilder, moved: &[usize], total: usize) {
         st.folder_dir(ACCOUNT, "INBOX"),
         st.folder_dir(ACCOUNT, "Projects"),
     );
-    let line = |dir: &Path, n: usize, flags: u32| {
-        let id = crate::support::store::item_id(n);
-        let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-            .expect("item")
-            .len() as usize;
-        index_line(&id, flags, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-    };
+    let line = |dir: &Path, n: usize| line_of(dir, &crate::support::store::item_id(n));
     for &n in moved {
         let id = crate::support::store::item_id(n);
         let bytes = fs::read(inbox.join(format!("#msgs/{id}.eml"))).expect("item");
@@ -291,11 +294,11 @@ fn move_to_projects(st: &StoreBuilder, moved: &[usize], total: usize) {
     }
     let kept: Vec<String> = (1..=total)
         .filter(|n| !moved.contains(n))
-        .map(|n| line(&inbox, n, 0))
+        .map(|n| line(&inbox, n))
         .collect();
     st.index(ACCOUNT, "INBOX", &kept);
-    let mut lines = vec![line(&projects, 1, 0)];
-    lines.extend(moved.iter().map(|&n| line(&projects, n, 0)));
+    let mut lines = vec![line(&projects, 1)];
+    lines.extend(moved.iter().map(|&n| line(&projects, n)));
     st.index(ACCOUNT, "Projects", &lines);
 }
 
@@ -404,12 +407,7 @@ fn two_copies_of_one_message_moved_from_two_folders_are_both_moved() {
         fs::remove_file(dir.join("#msgs/00000001.eml")).expect("rm");
         backdate(&st.item(ACCOUNT, "Projects", id, &same));
     }
-    let line = |dir: &Path, id: &str| {
-        let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-            .expect("item")
-            .len() as usize;
-        index_line(id, 0, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-    };
+    let line = line_of;
     st.index(
         ACCOUNT,
         "INBOX",

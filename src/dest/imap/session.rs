@@ -795,28 +795,7 @@ impl DestSession for ImapAccountSession {
                 return Ok(None);
             }
             let uv = c.select(mailbox)?.uid_validity;
-            let ours: Vec<u32> = refs
-                .iter()
-                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
-                .filter_map(|(r, _)| r.uid)
-                .collect();
-            let stored: HashMap<u32, u64> = c
-                .uid_sizes_dates(&ours)?
-                .into_iter()
-                .map(|(u, s, _)| (u, s))
-                .collect();
-            // The very copy we put there: same UIDVALIDITY and UID, and the
-            // size sent where the journal has it.
-            let answers: Vec<bool> = refs
-                .iter()
-                .map(|(r, size)| {
-                    r.uid_validity.is_some()
-                        && r.uid_validity == uv
-                        && r.uid
-                            .and_then(|u| stored.get(&u))
-                            .is_some_and(|s| size.is_none_or(|want| *s == want))
-                })
-                .collect();
+            let answers = still_ours(c, uv, refs)?;
             let doomed: Vec<u32> = refs
                 .iter()
                 .zip(&answers)
@@ -899,4 +878,35 @@ impl DestSession for ImapAccountSession {
         });
         result.map_err(|e| self.err(e))
     }
+}
+
+/// Which of `refs` (journaled copies, each with the size sent) the selected
+/// mailbox (UIDVALIDITY `uv`) still holds: the very copy this tool put
+/// there, same UIDVALIDITY and UID, and the size sent where the journal
+/// has it. The proof `sync` asks before moving or removing anything.
+fn still_ours(
+    c: &mut ImapSession,
+    uv: Option<u32>,
+    refs: &[(DestRef, Option<u64>)],
+) -> Result<Vec<bool>, ImapError> {
+    let same_box = |r: &DestRef| r.uid_validity.is_some() && r.uid_validity == uv;
+    let uids: Vec<u32> = refs
+        .iter()
+        .filter(|(r, _)| same_box(r))
+        .filter_map(|(r, _)| r.uid)
+        .collect();
+    let stored: HashMap<u32, u64> = c
+        .uid_sizes_dates(&uids)?
+        .into_iter()
+        .map(|(u, s, _)| (u, s))
+        .collect();
+    Ok(refs
+        .iter()
+        .map(|(r, size)| {
+            same_box(r)
+                && r.uid
+                    .and_then(|u| stored.get(&u))
+                    .is_some_and(|s| size.is_none_or(|want| *s == want))
+        })
+        .collect())
 }

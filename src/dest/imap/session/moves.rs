@@ -82,26 +82,11 @@ impl ImapAccountSession {
         }
         let result = self.with_control(|c| {
             let uv = c.select(from)?.uid_validity;
-            let wanted: Vec<u32> = moves
-                .iter()
-                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
-                .filter_map(|(r, _)| r.uid)
-                .collect();
-            let stored: HashMap<u32, u64> = c
-                .uid_sizes_dates(&wanted)?
+            let ours: Vec<u32> = super::still_ours(c, uv, moves)?
                 .into_iter()
-                .map(|(u, s, _)| (u, s))
-                .collect();
-            // The very copies the journal placed there: same UIDVALIDITY,
-            // UID, and the size sent where known.
-            let ours: Vec<u32> = moves
-                .iter()
-                .filter(|(r, _)| r.uid_validity.is_some() && r.uid_validity == uv)
-                .filter_map(|(r, size)| {
-                    let u = r.uid?;
-                    let s = stored.get(&u)?;
-                    size.is_none_or(|want| *s == want).then_some(u)
-                })
+                .zip(moves)
+                .filter(|(ok, _)| *ok)
+                .filter_map(|(_, (r, _))| r.uid)
                 .collect();
             let (dest_uv, moved) = if ours.is_empty() {
                 (None, Vec::new())
