@@ -18,8 +18,11 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+mod gone;
 pub mod html;
 pub mod nojournal;
+
+pub use gone::GoneCopy;
 
 /// Options of a verification.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +62,11 @@ pub struct FolderCheck {
     /// per mailbox, in the first folder that goes there), among them
     /// duplicates of journaled items.
     pub extra: Vec<ExtraCopy>,
+    /// Journaled copies whose source item is gone (deleted or moved in
+    /// Kerio since) and that the target still holds; those that duplicate
+    /// a live item count as extra ([`gone`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gone_at_source: Vec<GoneCopy>,
     /// Why the folder could not be checked.
     pub error: Option<String>,
     /// On the target with other system flags than the source item has
@@ -217,8 +225,12 @@ pub struct VerifyTotals {
     pub not_migrated: u64,
     /// On the target, accounted for by no journal row.
     pub extra: u64,
-    /// Of those, copies of journaled items (duplicates).
+    /// Of those, copies of journaled items (duplicates), with the copies
+    /// of gone items that duplicate a live one.
     pub duplicates: u64,
+    /// Copies still on the target whose source item is gone (among them
+    /// the duplicates counted in `extra`).
+    pub gone_at_source: u64,
     /// Present with other system flags than the source has (not counted
     /// as missing).
     pub flags_differ: u64,
@@ -310,7 +322,13 @@ fn check_account(
     };
     let mut session: Option<Box<dyn DestSession>> = None;
     let mut extras_checked: std::collections::HashSet<String> = Default::default();
+    // Content of the account's journaled live items (for the gone copies
+    // that duplicate one), and the gone copies found per folder check.
+    let mut live: HashMap<ContentHash, String> = HashMap::new();
+    let mut gone_found: Vec<(usize, Vec<(GoneCopy, ContentHash)>)> = Vec::new();
+    let mut walked: std::collections::HashSet<String> = Default::default();
     for folder in walk {
+        walked.insert(folder.path.clone());
         if folder.kind() != FolderKind::Mail || !opts.selection.folder(&folder.path) {
             continue;
         }
@@ -346,11 +364,57 @@ fn check_account(
                         check_extras(sess.as_mut(), journal, &ac.account, &m, &done, &mut fc);
                     }
                 }
+                let ids: std::collections::HashSet<&str> =
+                    folder.items.iter().map(|i| i.id.as_str()).collect();
+                for (id, rows) in done.iter().filter(|(id, _)| ids.contains(id.as_str())) {
+                    for d in rows {
+                        live.entry(d.hash)
+                            .or_insert_with(|| format!("{}/{id}", folder.path));
+                    }
+                }
+                let gone = gone::rows_of_gone(&done, &ids);
+                if fc.error.is_none() && !gone.is_empty() {
+                    match gone::still_there(sess.as_mut(), &gone) {
+                        Ok(found) => gone_found.push((ac.folders.len(), found)),
+                        Err(e) => fc.error = Some(e.to_string()),
+                    }
+                }
             }
             None => fc.error = ac.error.clone(),
         }
         name_problems(&folder, &mut fc);
         ac.folders.push(fc);
+    }
+    // Folders the journal has that the source no longer has (deleted, or
+    // renamed without `sync`): all their copies are of gone items.
+    if let (Some(sess), Ok(folders)) = (session.as_mut(), journal.journaled_folders(&ac.account)) {
+        for path in folders {
+            if walked.contains(&path) || !opts.selection.folder(&path) {
+                continue;
+            }
+            let mut fc = FolderCheck {
+                folder: path.clone(),
+                ..FolderCheck::default()
+            };
+            match journal.done_items(&ac.account, &path) {
+                Ok(done) => {
+                    let gone = gone::rows_of_gone(&done, &Default::default());
+                    fc.mailbox = gone.first().map(|(_, d)| d.mailbox.clone());
+                    match gone::still_there(sess.as_mut(), &gone) {
+                        Ok(found) if found.is_empty() => continue,
+                        Ok(found) => gone_found.push((ac.folders.len(), found)),
+                        Err(e) => fc.error = Some(e.to_string()),
+                    }
+                }
+                Err(e) => fc.error = Some(e.to_string()),
+            }
+            ac.folders.push(fc);
+        }
+    }
+    for (i, found) in gone_found {
+        if let Some(fc) = ac.folders.get_mut(i) {
+            fc.gone_at_source = gone::name_duplicates(found, &live);
+        }
     }
     if let Some(s) = session {
         let _ = s.finish();
@@ -590,8 +654,15 @@ impl Verification {
                 t.differs += f.differs.len() as u64;
                 t.flags_differ += f.flags_differ.len() as u64;
                 t.not_migrated += f.not_migrated.len() as u64;
-                t.extra += f.extra.len() as u64;
-                t.duplicates += f.extra.iter().filter(|x| x.duplicate_of.is_some()).count() as u64;
+                let gone_dups = f
+                    .gone_at_source
+                    .iter()
+                    .filter(|g| g.duplicate_of.is_some())
+                    .count() as u64;
+                t.extra += f.extra.len() as u64 + gone_dups;
+                t.duplicates +=
+                    f.extra.iter().filter(|x| x.duplicate_of.is_some()).count() as u64 + gone_dups;
+                t.gone_at_source += f.gone_at_source.len() as u64;
                 t.errors += u64::from(f.error.is_some());
             }
         }
@@ -627,7 +698,7 @@ impl Verification {
             for f in &a.folders {
                 let _ = writeln!(
                     s,
-                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}{}",
+                    "  {} {:>6} source {:>6} on target {:>4} missing {:>4} not migrated{}{}{}{}",
                     crate::text::pad(&f.folder, 32),
                     f.source_items,
                     f.present,
@@ -647,6 +718,11 @@ impl Verification {
                         String::new()
                     } else {
                         format!(" {:>4} flags differ", f.flags_differ.len())
+                    },
+                    if f.gone_at_source.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:>4} gone at the source", f.gone_at_source.len())
                     }
                 );
                 if let Some(e) = &f.error {
@@ -673,6 +749,20 @@ impl Verification {
                         (None, _) => format!("{} UID {uid} (not from this migration)", f.folder),
                     };
                     problems.entry("extra on target").or_default().push(line);
+                }
+                for g in &f.gone_at_source {
+                    let uid = g.uid.map_or("?".to_string(), |u| u.to_string());
+                    let at = format!("{}/{} ({} UID {uid})", f.folder, g.item, g.mailbox);
+                    match &g.duplicate_of {
+                        Some(of) => problems
+                            .entry("extra on target")
+                            .or_default()
+                            .push(format!("{at}: gone at the source, duplicate of {of}")),
+                        None => problems
+                            .entry("deleted at the source, still on the target (migrate --sync --propagate-deletes removes them)")
+                            .or_default()
+                            .push(at),
+                    }
                 }
             }
             for f in &a.folders {
@@ -706,8 +796,8 @@ impl Verification {
         let t = &self.totals;
         let _ = writeln!(
             s,
-            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} with other flags, {} unchecked",
-            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.flags_differ, t.errors
+            "\nTOTAL: {} source items, {} on the target, {} missing on the target, {} differ, {} never migrated, {} extra on the target ({} duplicates), {} with other flags, {} gone at the source still on the target, {} unchecked",
+            t.source_items, t.present, t.missing_on_target, t.differs, t.not_migrated, t.extra, t.duplicates, t.flags_differ, t.gone_at_source, t.errors
         );
         let _ = writeln!(s, "exit code {}", self.exit_code);
         s

@@ -96,6 +96,10 @@ pub enum SessionEvent {
         item_id: String,
         /// What differs and why.
         reason: String,
+        /// Its UID and the size the target reports for it, when that is
+        /// not the size sent: journaled, so that `sync` still recognises
+        /// the copy as its own.
+        stored: Option<(u32, u64)>,
     },
 }
 

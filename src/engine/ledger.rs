@@ -240,7 +240,14 @@ impl<'a> Ledger<'a> {
                 self.note(n);
                 true
             }
-            SessionEvent::Altered { item_id, reason } => {
+            SessionEvent::Altered {
+                item_id,
+                reason,
+                stored,
+            } => {
+                if let Some((uid, size)) = stored {
+                    self.stored_size(&item_id, uid, size);
+                }
                 self.report.altered.push(crate::report::ItemNote {
                     item: item_id,
                     reason,
@@ -252,6 +259,32 @@ impl<'a> Ledger<'a> {
                 self.delivered(d);
                 true
             }
+        }
+    }
+
+    /// The size the target stored for a delivered copy, when it is not the
+    /// size sent: on its done row, so that `sync` can still prove the copy
+    /// is its own (a row already committed is updated).
+    fn stored_size(&mut self, item: &str, uid: u32, size: u64) {
+        if let Some(row) = self
+            .done
+            .iter_mut()
+            .find(|r| r.item == item && r.uid == Some(uid))
+        {
+            row.stored_size = Some(size);
+            return;
+        }
+        if self.fatal.is_some() {
+            return;
+        }
+        let row = [(item.to_string(), uid, size)];
+        let place = self.place;
+        if let Err(e) = self
+            .journal
+            .record_stored_size(place.account, place.folder, &row)
+        {
+            self.fatal = Some(e);
+            self.feed_stop.store(true, Ordering::Relaxed);
         }
     }
 

@@ -130,7 +130,10 @@ pub(super) fn carry(
         }
         let refs: Vec<(crate::model::DestRef, Option<u64>)> = members
             .iter()
-            .map(|&n| (planned[n].gone.row.target.clone(), planned[n].gone.row.size))
+            .map(|&n| {
+                let row = &planned[n].gone.row;
+                (row.target.clone(), row.size_on_target())
+            })
             .collect();
         // Not moved (an error, or not that copy any more): the item is
         // uploaded by its folder's pass as a new one.
@@ -157,6 +160,7 @@ pub(super) fn carry(
             uid_validity: target.uid_validity,
             uid: target.uid,
             size: p.gone.row.size,
+            stored_size: p.gone.row.stored_size,
             flags: p.gone.row.flags,
             ..ItemRow::default()
         });
@@ -166,14 +170,11 @@ pub(super) fn carry(
             .push((p.gone.item, p.gone.row.hash));
         *arrived.entry(p.folder).or_default() += 1;
     }
-    // The new rows first: a crash between leaves the old folder's rows,
-    // which count as deleted there (their UIDs are gone from that mailbox,
-    // so --propagate-deletes finds nothing of ours to remove), never a
-    // moved message without a row (it would be uploaded again).
-    run.journal.record_done(&rows)?;
-    for (folder, list) in forget {
-        run.journal.forget_done(account, &folder, &list)?;
-    }
+    // The new rows and the old folders' rows they replace in one
+    // transaction: a crash leaves the old rows (the moves are found again)
+    // or the new ones, never a moved copy counted in both folders.
+    let forget: Vec<(String, Vec<(String, ContentHash)>)> = forget.into_iter().collect();
+    run.journal.record_moves(account, &rows, &forget)?;
     Ok(arrived)
 }
 

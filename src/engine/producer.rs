@@ -417,6 +417,7 @@ mod tests {
                 mailbox: "INBOX".into(),
                 target: DestRef::default(),
                 size: None,
+                stored_size: None,
                 flags: None,
             }],
         )]

@@ -125,6 +125,7 @@ fn done_row(place: PendingPlace<'_>, p: PendingItem, r: DestRef) -> ItemRow {
         mailbox: p.mailbox,
         message_id: p.message_id,
         flags: None,
+        stored_size: None,
     }
 }
 

@@ -142,7 +142,7 @@ impl SyncJob<'_> {
         for id in gone {
             for d in done.get(*id).into_iter().flatten() {
                 rows.push(((*id).clone(), d.hash));
-                refs.push((d.target.clone(), d.size));
+                refs.push((d.target.clone(), d.size_on_target()));
             }
         }
         let answers = match session.remove(self.mailbox, &refs) {

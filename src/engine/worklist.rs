@@ -125,6 +125,7 @@ mod tests {
             mailbox: "INBOX".into(),
             target: DestRef::default(),
             size: None,
+            stored_size: None,
             flags: None,
         }
     }

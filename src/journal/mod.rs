@@ -59,7 +59,7 @@ pub enum JournalError {
 /// 2 added `identities`; a version-1 journal is taken over as it is (its
 /// rows keep the URL they were written under until an identity proves
 /// another URL reaches the same store).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS items (
     run INTEGER,
     at TEXT NOT NULL,
     flags INTEGER,
+    stored_size INTEGER,
     PRIMARY KEY (target, account, folder, item, hash)
 );
 -- What a mailbox holds (done_in_mailbox, per folder of every sync and
@@ -161,16 +162,19 @@ fn migrate_schema(conn: &mut Connection) -> Result<(), SchemaError> {
             )?;
         }
         Some(v) if v == SCHEMA_VERSION.to_string() => tx.execute_batch(SCHEMA)?,
-        Some("1" | "2") => {
+        Some("1" | "2" | "3") => {
             // Version 1 lacked `identities` (created by SCHEMA), versions 1
-            // and 2 the `flags` column (added here, NULL: not known);
-            // nothing else changed, so their rows are kept as they are.
+            // and 2 the `flags` column, versions 1 to 3 `stored_size` (both
+            // added here, NULL: not known); nothing else changed, so their
+            // rows are kept as they are.
             tx.execute_batch(SCHEMA)?;
-            let has_flags = tx
-                .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = 'flags'")?
-                .exists([])?;
-            if !has_flags {
-                tx.execute_batch("ALTER TABLE items ADD COLUMN flags INTEGER")?;
+            for (column, ty) in [("flags", "INTEGER"), ("stored_size", "INTEGER")] {
+                let has = tx
+                    .prepare("SELECT 1 FROM pragma_table_info('items') WHERE name = ?1")?
+                    .exists([column])?;
+                if !has {
+                    tx.execute_batch(&format!("ALTER TABLE items ADD COLUMN {column} {ty}"))?;
+                }
             }
             tx.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'schema'",
@@ -198,9 +202,20 @@ pub struct DoneItem {
     pub target: DestRef,
     /// Bytes sent (what the target should store), when recorded.
     pub size: Option<u64>,
+    /// The size the target reported for the copy when it differed from
+    /// the bytes sent (a server that rewrites what it stores; schema 4).
+    pub stored_size: Option<u64>,
     /// The flags the target was last given (None: a journal written before
     /// schema 3, or a copy found by reconciling).
     pub flags: Option<MailFlags>,
+}
+
+impl DoneItem {
+    /// The size the target holds for this copy: what it reported when that
+    /// differed from the bytes sent, else the bytes sent.
+    pub fn size_on_target(&self) -> Option<u64> {
+        self.stored_size.or(self.size)
+    }
 }
 
 /// A row to record.
@@ -235,6 +250,8 @@ pub struct ItemRow {
     pub marker: Option<String>,
     /// The flags sent (schema 3).
     pub flags: Option<MailFlags>,
+    /// The size the target stored, when it differs from `size` (schema 4).
+    pub stored_size: Option<u64>,
 }
 
 /// Flags as the journal's integer: `\Seen` 1, `\Answered` 2, `\Flagged` 4,
@@ -463,7 +480,7 @@ impl Journal {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        flags
+                        flags, stored_size
                  FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
             )
@@ -484,6 +501,7 @@ impl Journal {
                         },
                         size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
                         flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
+                        stored_size: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
                     },
                 ))
             })
@@ -600,14 +618,25 @@ impl Journal {
         }
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
+        self.insert_rows(&tx, rows, state)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// `INSERT OR REPLACE` of `rows` in `state`, inside `tx`.
+    fn insert_rows(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        rows: &[ItemRow],
+        state: &str,
+    ) -> Result<(), JournalError> {
         {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
                         src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        internal_date, message_id, marker, run, at, flags)
+                        internal_date, message_id, marker, run, at, flags, stored_size)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                        ?16, ?17, ?18, ?19)",
+                        ?16, ?17, ?18, ?19, ?20)",
                 )
                 .map_err(|e| self.err(e))?;
             let at = now_text();
@@ -632,11 +661,12 @@ impl Journal {
                     self.run,
                     at,
                     r.flags.map(flags_to_int),
+                    r.stored_size.map(|v| v as i64),
                 ])
                 .map_err(|e| self.err(e))?;
             }
         }
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
     }
 
     /// Records items as done (replacing pending rows of the same key).
@@ -719,6 +749,43 @@ impl Journal {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// Records the size the target stored for done rows whose stored copy
+    /// is not the bytes sent (`(item, UID, size)`): the ownership proof of
+    /// `sync`'s moves and removals compares against it.
+    pub fn record_stored_size(
+        &self,
+        account: &str,
+        folder: &str,
+        rows: &[(String, u32, u64)],
+    ) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE items SET stored_size = ?6
+                     WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+                     AND uid = ?5 AND state = 'done'",
+                )
+                .map_err(|e| self.err(e))?;
+            for (item, uid, size) in rows {
+                stmt.execute(params![
+                    self.target,
+                    account,
+                    folder,
+                    item,
+                    uid,
+                    *size as i64
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// Forgets done rows whose message `sync --propagate-deletes` removed
     /// from the target.
     pub fn forget_done(
@@ -751,17 +818,49 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
-                     AND item = ?4 AND hash = ?5 AND state = ?6",
-                )
+        self.delete_rows(&tx, state, account, folder, items)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Deletes the rows in `state` of these items, inside `tx`.
+    fn delete_rows(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        state: &str,
+        account: &str,
+        folder: &str,
+        items: &[(String, ContentHash)],
+    ) -> Result<(), JournalError> {
+        let mut stmt = tx
+            .prepare_cached(
+                "DELETE FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+                 AND item = ?4 AND hash = ?5 AND state = ?6",
+            )
+            .map_err(|e| self.err(e))?;
+        for (item, hash) in items {
+            stmt.execute(params![self.target, account, folder, item, hash, state])
                 .map_err(|e| self.err(e))?;
-            for (item, hash) in items {
-                stmt.execute(params![self.target, account, folder, item, hash, state])
-                    .map_err(|e| self.err(e))?;
-            }
+        }
+        Ok(())
+    }
+
+    /// `sync`'s moves: the moved copies' new done rows and the old folders'
+    /// rows they replace (`(folder, [(item, hash)])`), in one transaction,
+    /// so a crash leaves either the old rows or the new ones, never both.
+    pub fn record_moves(
+        &self,
+        account: &str,
+        rows: &[ItemRow],
+        forget: &[(String, Vec<(String, ContentHash)>)],
+    ) -> Result<(), JournalError> {
+        if rows.is_empty() && forget.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        self.insert_rows(&tx, rows, "done")?;
+        for (folder, items) in forget {
+            self.delete_rows(&tx, "done", account, folder, items)?;
         }
         tx.commit().map_err(|e| self.err(e))
     }

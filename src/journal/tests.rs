@@ -26,8 +26,10 @@ fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
     let p = t.path().join("j.sqlite");
     {
         let c = Connection::open(&p).expect("sqlite");
-        let v2 = SCHEMA.replace("    flags INTEGER,\n", "");
-        assert!(!v2.contains("flags"));
+        let v2 = SCHEMA
+            .replace("    flags INTEGER,\n", "")
+            .replace("    stored_size INTEGER,\n", "");
+        assert!(!v2.contains("flags") && !v2.contains("stored_size"));
         c.execute_batch(&v2).expect("v2 schema");
         c.execute("INSERT INTO meta (key, value) VALUES ('schema', '2')", [])
             .expect("meta");
@@ -50,8 +52,8 @@ fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
     j.record_flags("a@x", "INBOX", &[("1".into(), h("aa"), seen)])
         .expect("flags");
     drop(j);
-    // Opened again: version 3, the flags kept.
-    let j = Journal::open(&p, "t", "test").expect("open v3");
+    // Opened again: the current version, the flags kept.
+    let j = Journal::open(&p, "t", "test").expect("open again");
     assert_eq!(
         j.done_items("a@x", "INBOX").expect("done")["1"][0].flags,
         Some(seen)
@@ -62,7 +64,8 @@ fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
             r.get(0)
         })
         .expect("schema");
-    assert_eq!(v, "3");
+    assert_eq!(v, SCHEMA_VERSION.to_string());
+    assert_eq!(done["1"][0].stored_size, None, "not known before schema 4");
     for bits in 0..16 {
         assert_eq!(flags_to_int(flags_from_int(bits)), bits);
     }
@@ -298,4 +301,45 @@ fn dav_rows() {
     assert_eq!(j.dav_items(&row.collection).expect("rows"), vec![row]);
     let other = Journal::open(&p, "dav:http://other/", "test").expect("open");
     assert!(!other.dav_done("http://h/alice/contacts/", "u1").expect("q"));
+}
+
+#[test]
+fn a_stored_size_is_kept_on_its_row_and_moves_replace_rows_in_one_step() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "t", "test").expect("open");
+    let r = |folder: &str, item: &str, uid: u32| ItemRow {
+        account: "a@x".into(),
+        folder: folder.into(),
+        item: item.into(),
+        hash: h(item),
+        mailbox: folder.into(),
+        uid_validity: Some(7),
+        uid: Some(uid),
+        size: Some(642),
+        ..ItemRow::default()
+    };
+    j.record_done(&[r("INBOX", "1", 10), r("INBOX", "2", 11)])
+        .expect("done");
+    // Only the row with that UID gets the size the server stored.
+    j.record_stored_size(
+        "a@x",
+        "INBOX",
+        &[("1".into(), 99, 700), ("2".into(), 11, 657)],
+    )
+    .expect("stored size");
+    let done = j.done_items("a@x", "INBOX").expect("done");
+    assert_eq!(done["1"][0].size_on_target(), Some(642));
+    assert_eq!(done["2"][0].stored_size, Some(657));
+    assert_eq!(done["2"][0].size_on_target(), Some(657));
+    // A move: the new row in Archive, the old one gone, together.
+    let moved = ItemRow {
+        stored_size: Some(657),
+        ..r("Archive", "5", 3)
+    };
+    let forget = vec![("INBOX".to_string(), vec![("2".to_string(), h("2"))])];
+    j.record_moves("a@x", &[moved], &forget).expect("moves");
+    let inbox = j.done_items("a@x", "INBOX").expect("inbox");
+    assert!(inbox.contains_key("1") && !inbox.contains_key("2"));
+    let archive = j.done_items("a@x", "Archive").expect("archive");
+    assert_eq!(archive["5"][0].size_on_target(), Some(657));
 }

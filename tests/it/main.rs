@@ -30,6 +30,7 @@ mod sample_store;
 mod shards;
 mod stores;
 mod sync;
+mod sync_altered;
 mod sync_moves;
 mod sync_renames;
 mod verify;

@@ -558,8 +558,12 @@ impl DestSession for ImapAccountSession {
         let product = self.folders.product;
         match self.with_control(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
             Ok(alt) => {
-                for (item_id, reason) in alt {
-                    events(SessionEvent::Altered { item_id, reason });
+                for a in alt {
+                    events(SessionEvent::Altered {
+                        item_id: a.item,
+                        reason: a.reason,
+                        stored: a.stored,
+                    });
                 }
             }
             Err(e) => tracing::warn!(

@@ -10,15 +10,26 @@ use super::error::ImapError;
 use crate::model::ContentHash;
 use std::collections::HashMap;
 
-/// The delivered messages of `sent` whose stored size differs, with the
-/// reason.
+/// A delivered message the server stores other than it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Altered {
+    pub item: String,
+    /// What differs and why.
+    pub reason: String,
+    /// Its UID and the size the server reports for it, when that differs
+    /// from the size sent (same size, other bytes: `None`).
+    pub stored: Option<(u32, u64)>,
+}
+
+/// The delivered messages of `sent` whose stored size (or, for 8-bit
+/// headers, content) differs, with the reason.
 pub(super) fn check(
     c: &mut ImapSession,
     mailbox: &str,
     sent: &[Sent],
     eight_bit: &HashMap<String, ContentHash>,
     product: Option<Product>,
-) -> Result<Vec<(String, String)>, ImapError> {
+) -> Result<Vec<Altered>, ImapError> {
     if sent.is_empty() {
         return Ok(Vec::new());
     }
@@ -84,7 +95,25 @@ pub(super) fn check(
     let closed = c.unselect();
     let out = r?;
     closed?;
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(item, reason)| {
+            let stored = sent
+                .iter()
+                .find(|s| s.0 == item)
+                .and_then(|(_, uid, size)| {
+                    stored
+                        .get(uid)
+                        .filter(|got| *got != size)
+                        .map(|got| (*uid, *got))
+                });
+            Altered {
+                item,
+                reason,
+                stored,
+            }
+        })
+        .collect())
 }
 
 /// In the examined mailbox (UIDVALIDITY `uid_validity`): which of `refs`

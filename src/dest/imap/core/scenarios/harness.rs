@@ -386,7 +386,9 @@ pub(super) fn deliver(
             run.notes.push(n);
             true
         }
-        SessionEvent::Altered { item_id, reason } => {
+        SessionEvent::Altered {
+            item_id, reason, ..
+        } => {
             run.notes.push(format!("altered {item_id}: {reason}"));
             true
         }
