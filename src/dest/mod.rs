@@ -103,6 +103,15 @@ pub enum SessionEvent {
     },
 }
 
+/// What [`DestSession::sync_changes`] did: one answer per flag change and
+/// per removal, as [`DestSession::set_flags`] and [`DestSession::remove`]
+/// give them.
+#[derive(Debug)]
+pub struct SyncAnswers {
+    pub flags: Result<Vec<bool>, DestError>,
+    pub removed: Result<Vec<bool>, DestError>,
+}
+
 /// A source folder as a target mailbox request.
 #[derive(Debug, Clone)]
 pub struct MailboxSpec {
@@ -380,6 +389,28 @@ pub trait DestSession: Planner {
         Err(DestError::Unsupported(
             "this target cannot remove messages".into(),
         ))
+    }
+
+    /// `sync`: one folder's flag changes ([`Self::set_flags`]) and removals
+    /// ([`Self::remove`]) together, so a target can do both in one visit
+    /// of the mailbox (IMAP: two flights). The default calls the two.
+    fn sync_changes(
+        &mut self,
+        mailbox: &str,
+        flags: &[FlagChange],
+        remove: &[(DestRef, Option<u64>)],
+    ) -> SyncAnswers {
+        let flags = if flags.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.set_flags(mailbox, flags)
+        };
+        let removed = if remove.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.remove(mailbox, remove)
+        };
+        SyncAnswers { flags, removed }
     }
 
     /// `verify --no-journal`: finds `sought` in `mailbox` by content,

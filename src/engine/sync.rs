@@ -61,32 +61,37 @@ impl SyncJob<'_> {
         self.journal
             .record_flags(self.account, &self.folder.path, &baseline)?;
         ledger.sync_counts().flags_baselined += baseline.len() as u64;
-        if !changes.is_empty() {
-            match session.set_flags(self.mailbox, &changes) {
-                Ok(answers) => {
-                    let (set, gone): (Vec<_>, Vec<_>) = rows
-                        .into_iter()
-                        .zip(answers.iter().copied().chain(std::iter::repeat(false)))
-                        .partition(|(_, ok)| *ok);
-                    let set: Vec<_> = set.into_iter().map(|(r, _)| r).collect();
-                    self.journal
-                        .record_flags(self.account, &self.folder.path, &set)?;
-                    let c = ledger.sync_counts();
-                    c.flags_set += set.len() as u64;
-                    c.flags_not_found += gone.len() as u64;
-                }
-                Err(e) => ledger.note(format!(
-                    "flags of {} messages not changed: {}",
-                    changes.len(),
-                    reason::dest_error(e)
-                )),
-            }
-        }
         let ids: HashSet<&str> = self.folder.items.iter().map(|i| i.id.as_str()).collect();
         let gone_ids: Vec<&String> = done.keys().filter(|k| !ids.contains(k.as_str())).collect();
         let mut gone = gone_ids.len() as u64;
-        if self.propagate_deletes && gone > 0 {
-            gone -= self.remove(session, done, &gone_ids, ledger)?;
+        let removals = if self.propagate_deletes && gone > 0 {
+            self.removals(done, &gone_ids, ledger)
+        } else {
+            Removals::default()
+        };
+        // Flag changes and removals in one visit of the mailbox.
+        let answers = session.sync_changes(self.mailbox, &changes, &removals.refs);
+        match answers.flags {
+            Ok(answers) => {
+                let (set, gone): (Vec<_>, Vec<_>) = rows
+                    .into_iter()
+                    .zip(answers.iter().copied().chain(std::iter::repeat(false)))
+                    .partition(|(_, ok)| *ok);
+                let set: Vec<_> = set.into_iter().map(|(r, _)| r).collect();
+                self.journal
+                    .record_flags(self.account, &self.folder.path, &set)?;
+                let c = ledger.sync_counts();
+                c.flags_set += set.len() as u64;
+                c.flags_not_found += gone.len() as u64;
+            }
+            Err(e) => ledger.note(format!(
+                "flags of {} messages not changed: {}",
+                changes.len(),
+                reason::dest_error(e)
+            )),
+        }
+        if !removals.refs.is_empty() {
+            gone -= self.forget_removed(removals, answers.removed, ledger)?;
         }
         let c = *ledger.sync_counts();
         if c.flags_set > 0 {
@@ -110,42 +115,43 @@ impl SyncJob<'_> {
         Ok(())
     }
 
-    /// `--propagate-deletes`: removes the gone items' copies from the
-    /// target and forgets their rows; returns how many were removed. A
-    /// folder with no items at all at the source is left alone (an
-    /// unreadable directory must not empty a mailbox).
-    fn remove(
-        &self,
-        session: &mut dyn DestSession,
-        done: &DoneRows,
-        gone: &[&String],
-        ledger: &mut Ledger<'_>,
-    ) -> Result<u64, JournalError> {
+    /// `--propagate-deletes`: the gone items' copies to remove from the
+    /// target. None when the folder has no items at all at the source (an
+    /// unreadable directory must not empty a mailbox) or its listing had
+    /// problems (it may have missed items that are still there).
+    fn removals(&self, done: &DoneRows, gone: &[&String], ledger: &mut Ledger<'_>) -> Removals {
         if self.folder.items.is_empty() {
             ledger.note(
                 "the folder has no items at the source: nothing removed from the target (--propagate-deletes)".into(),
             );
-            return Ok(0);
+            return Removals::default();
         }
-        // A listing with problems (a subdirectory of #msgs that could not
-        // be read, an unreadable index) may have missed items that are
-        // still there: they must not look deleted.
         if !self.folder.problems.is_empty() {
             ledger.note(format!(
                 "the folder could not be read completely ({}): nothing removed from the target (--propagate-deletes)",
                 crate::text::sample(&self.folder.problems)
             ));
-            return Ok(0);
+            return Removals::default();
         }
-        let mut rows: Vec<(String, ContentHash)> = Vec::new();
-        let mut refs = Vec::new();
+        let mut r = Removals::default();
         for id in gone {
             for d in done.get(*id).into_iter().flatten() {
-                rows.push(((*id).clone(), d.hash));
-                refs.push((d.target.clone(), d.size_on_target()));
+                r.rows.push(((*id).clone(), d.hash));
+                r.refs.push((d.target.clone(), d.size_on_target()));
             }
         }
-        let answers = match session.remove(self.mailbox, &refs) {
+        r
+    }
+
+    /// Forgets the rows of the copies the target removed; how many items
+    /// were removed.
+    fn forget_removed(
+        &self,
+        removals: Removals,
+        answers: Result<Vec<bool>, crate::dest::DestError>,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<u64, JournalError> {
+        let answers = match answers {
             Ok(a) => a,
             Err(e) => {
                 ledger.note(format!(
@@ -155,7 +161,8 @@ impl SyncJob<'_> {
                 return Ok(0);
             }
         };
-        let removed: Vec<(String, ContentHash)> = rows
+        let removed: Vec<(String, ContentHash)> = removals
+            .rows
             .into_iter()
             .zip(answers.iter().copied().chain(std::iter::repeat(false)))
             .filter(|(_, ok)| *ok)
@@ -173,4 +180,12 @@ impl SyncJob<'_> {
         }
         Ok(n)
     }
+}
+
+/// The copies `--propagate-deletes` asks the target to remove: each row
+/// (item, hash) with its copy (where, the size the target holds).
+#[derive(Default)]
+struct Removals {
+    rows: Vec<(String, ContentHash)>,
+    refs: Vec<(crate::model::DestRef, Option<u64>)>,
 }

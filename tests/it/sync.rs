@@ -415,7 +415,20 @@ fn a_file_being_written_is_left_for_the_next_sync() {
 
 #[test]
 fn propagate_deletes_removes_only_what_the_tool_put_there() {
-    let dc = dovecot();
+    propagate_deletes_on(dovecot());
+}
+
+/// Without UNSELECT the mailbox is left by EXAMINE then CLOSE (a CLOSE of
+/// the selected mailbox would expunge the foreign `\Deleted` message).
+#[test]
+fn without_unselect_sync_changes_leave_foreign_deleted_messages_alone() {
+    propagate_deletes_on(crate::sync_moves::dovecot_without(&["UNSELECT"]));
+}
+
+/// Migrates 4 messages, adds a foreign `\Deleted` one, then in Kerio
+/// message 0 is read and message 1 deleted; a sync with
+/// `--propagate-deletes` (one flight for both) carries exactly that.
+fn propagate_deletes_on(dc: Dovecot) {
     let tmp = tempfile::tempdir().expect("tmp");
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
     let st = store(tmp.path(), 4, |_| 0);
@@ -442,7 +455,8 @@ fn propagate_deletes_removes_only_what_the_tool_put_there() {
             let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
                 .expect("item")
                 .len();
-            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+            let seen = if *i == 0 { 0x1 } else { 0 };
+            index_line(&id, seen, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
         })
         .collect();
     st.index(ACCOUNT, "INBOX", &lines);
@@ -456,10 +470,11 @@ fn propagate_deletes_removes_only_what_the_tool_put_there() {
     let f = inbox_report(&o.report);
     assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
     assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+    assert_eq!(f["sync"]["flags_set"], 1, "{f}");
     assert_eq!(
         server_state(&dc),
         vec![
-            (0, flags(&[])),
+            (0, flags(&["\\Seen"])),
             (2, flags(&[])),
             (3, flags(&[])),
             (50, flags(&["\\Deleted"])),

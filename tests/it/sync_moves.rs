@@ -16,7 +16,7 @@ use std::fs;
 use std::path::Path;
 
 /// Dovecot 2.3's capabilities after login, without those named.
-fn dovecot_without(names: &[&str]) -> Dovecot {
+pub(crate) fn dovecot_without(names: &[&str]) -> Dovecot {
     let all = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
         THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL \
         CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE \

@@ -42,6 +42,7 @@ use crate::model::{ContentHash, DoneCopy, PendingItem};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+mod changes;
 mod moves;
 
 /// Where a source folder goes on this server (see `place`).
@@ -671,41 +672,16 @@ impl DestSession for ImapAccountSession {
         mailbox: &str,
         changes: &[crate::dest::FlagChange],
     ) -> Result<Vec<bool>, DestError> {
-        if changes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let result = self.with_control(|c| {
-            let uv = c.select(mailbox)?.uid_validity;
-            // The same delta for many messages: one UID STORE for them all.
-            let mut groups: Vec<(crate::model::MailFlags, bool, Vec<u32>)> = Vec::new();
-            let mut answers = Vec::with_capacity(changes.len());
-            for ch in changes {
-                let ok = ch.target.uid.is_some() && ch.target.uid_validity == uv;
-                answers.push(ok);
-                let Some(uid) = ch.target.uid.filter(|_| ok) else {
-                    continue;
-                };
-                let (add, remove) = ch.delta();
-                for (flags, is_add) in [(add, true), (remove, false)] {
-                    if flags == crate::model::MailFlags::default() {
-                        continue;
-                    }
-                    match groups.iter_mut().find(|g| g.0 == flags && g.1 == is_add) {
-                        Some(g) => g.2.push(uid),
-                        None => groups.push((flags, is_add, vec![uid])),
-                    }
-                }
-            }
-            for (flags, add, uids) in &groups {
-                c.uid_store_flags(uids, *add, *flags)?;
-            }
-            // Leave read-write mode without CLOSE (which would expunge
-            // what someone else marked \Deleted): EXAMINE, then unselect.
-            let _ = c.examine(mailbox);
-            let _ = c.unselect();
-            Ok(answers)
-        });
-        result.map_err(|e| self.err(e))
+        self.flags_now(mailbox, changes)
+    }
+
+    fn sync_changes(
+        &mut self,
+        mailbox: &str,
+        flags: &[crate::dest::FlagChange],
+        remove: &[(DestRef, Option<u64>)],
+    ) -> crate::dest::SyncAnswers {
+        self.changes_now(mailbox, flags, remove)
     }
 
     fn move_message(
@@ -789,34 +765,7 @@ impl DestSession for ImapAccountSession {
         mailbox: &str,
         refs: &[(DestRef, Option<u64>)],
     ) -> Result<Vec<bool>, DestError> {
-        if refs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let result = self.with_control(|c| {
-            if !c.capabilities().uidplus {
-                // Without UID EXPUNGE, EXPUNGE would take every message
-                // anyone marked \Deleted: nothing is removed.
-                return Ok(None);
-            }
-            let uv = c.select(mailbox)?.uid_validity;
-            let answers = still_ours(c, uv, refs)?;
-            let doomed: Vec<u32> = refs
-                .iter()
-                .zip(&answers)
-                .filter(|(_, ok)| **ok)
-                .filter_map(|((r, _), _)| r.uid)
-                .collect();
-            let done = c.uid_delete(&doomed);
-            let _ = c.examine(mailbox);
-            let _ = c.unselect();
-            done.map(|()| Some(answers))
-        });
-        match result.map_err(|e| self.err(e))? {
-            Some(a) => Ok(a),
-            None => Err(DestError::Unsupported(
-                "the server has no UIDPLUS (UID EXPUNGE): nothing removed".into(),
-            )),
-        }
+        self.remove_now(mailbox, refs)
     }
 
     fn extras(
@@ -882,35 +831,4 @@ impl DestSession for ImapAccountSession {
         });
         result.map_err(|e| self.err(e))
     }
-}
-
-/// Which of `refs` (journaled copies, each with the size sent) the selected
-/// mailbox (UIDVALIDITY `uv`) still holds: the very copy this tool put
-/// there, same UIDVALIDITY and UID, and the size sent where the journal
-/// has it. The proof `sync` asks before moving or removing anything.
-fn still_ours(
-    c: &mut ImapSession,
-    uv: Option<u32>,
-    refs: &[(DestRef, Option<u64>)],
-) -> Result<Vec<bool>, ImapError> {
-    let same_box = |r: &DestRef| r.uid_validity.is_some() && r.uid_validity == uv;
-    let uids: Vec<u32> = refs
-        .iter()
-        .filter(|(r, _)| same_box(r))
-        .filter_map(|(r, _)| r.uid)
-        .collect();
-    let stored: HashMap<u32, u64> = c
-        .uid_sizes_dates(&uids)?
-        .into_iter()
-        .map(|(u, s, _)| (u, s))
-        .collect();
-    Ok(refs
-        .iter()
-        .map(|(r, size)| {
-            same_box(r)
-                && r.uid
-                    .and_then(|u| stored.get(&u))
-                    .is_some_and(|s| size.is_none_or(|want| *s == want))
-        })
-        .collect())
 }

@@ -3,15 +3,26 @@
 //! `UID STORE` of the system flags, `UID MOVE` (or COPY, `\Deleted` and
 //! `UID EXPUNGE` of those UIDs only), reading flags back, and leaving the
 //! selected mailbox. Used by `migrate --sync` and `--propagate-deletes`.
+//! A folder's flag changes and removals go in two flights
+//! ([`ImapSession::select_sizes`], [`ImapSession::change_and_leave`]).
 
-use super::{uid_set, unicode_mailbox, ImapSession, STORE_CHUNK};
+use super::batch::Answer;
+use super::{uid_set, unicode_mailbox, wire_mailbox, ImapSession, STORE_CHUNK};
 use crate::dest::imap::error::ImapError;
+use crate::model::MailFlags;
 use imap_next::imap_types::{
-    fetch::{MessageDataItem, MessageDataItemName},
-    flag::{Flag, FlagFetch, StoreType},
+    command::CommandBody,
+    fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName},
+    flag::{Flag, FlagFetch, StoreResponse, StoreType},
+    response::{Code, Data},
 };
 use io_imap::client::ImapClient;
 use io_imap::rfc3501::{copy::ImapMessageCopyOptions, store::ImapMessageStoreOptions};
+use std::collections::HashMap;
+
+/// Flag changes of one folder: the flags, added (`true`) or removed, and
+/// the UIDs that get that change.
+pub type FlagGroups = [(MailFlags, bool, Vec<u32>)];
 
 /// What `UID MOVE` of a set gave: the destination's UIDVALIDITY (from
 /// COPYUID) and each source UID with its copy's UID where the server said.
@@ -27,17 +38,7 @@ impl ImapSession {
         add: bool,
         flags: crate::model::MailFlags,
     ) -> Result<(), ImapError> {
-        let mut list: Vec<Flag<'static>> = Vec::new();
-        for (on, f) in [
-            (flags.seen, Flag::Seen),
-            (flags.answered, Flag::Answered),
-            (flags.flagged, Flag::Flagged),
-            (flags.draft, Flag::Draft),
-        ] {
-            if on {
-                list.push(f);
-            }
-        }
+        let list = system_flags(flags);
         if list.is_empty() {
             return Ok(());
         }
@@ -205,6 +206,140 @@ impl ImapSession {
         Ok(())
     }
 
+    /// SELECT `name` and `UID FETCH uids (UID RFC822.SIZE)`, in one flight;
+    /// the mailbox stays selected, read-write. Its UIDVALIDITY and the
+    /// size of each UID it has.
+    pub(crate) fn select_sizes(
+        &mut self,
+        name: &str,
+        uids: &[u32],
+    ) -> Result<(Option<u32>, HashMap<u32, u64>), ImapError> {
+        self.unselect()?;
+        let mut cmds = vec![CommandBody::select(wire_mailbox(name)?).map_err(invalid)?];
+        for chunk in uids.chunks(STORE_CHUNK) {
+            if let Some(set) = uid_set(chunk)? {
+                let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+                    MessageDataItemName::Uid,
+                    MessageDataItemName::Rfc822Size,
+                ]);
+                cmds.push(CommandBody::fetch(set, items, true).map_err(invalid)?);
+            }
+        }
+        let answers = self.flight(cmds)?;
+        self.refused(&answers[0], "SELECT", name)?;
+        self.selected = true;
+        for a in &answers[1..] {
+            self.refused(a, "UID FETCH", "RFC822.SIZE")?;
+        }
+        let uv = answers[0].codes.iter().find_map(|c| match c {
+            Code::UidValidity(n) => Some(n.get()),
+            _ => None,
+        });
+        let mut sizes = HashMap::new();
+        for d in answers.iter().flat_map(|a| a.data.iter()) {
+            let Data::Fetch { items, .. } = d else {
+                continue;
+            };
+            let (mut uid, mut size) = (None, None);
+            for it in items.as_ref() {
+                match it {
+                    MessageDataItem::Uid(u) => uid = Some(u.get()),
+                    MessageDataItem::Rfc822Size(n) => size = Some(u64::from(*n)),
+                    _ => {}
+                }
+            }
+            if let (Some(u), Some(n)) = (uid, size) {
+                sizes.insert(u, n);
+            }
+        }
+        Ok((uv, sizes))
+    }
+
+    /// In the selected mailbox `name`, in one flight: `UID STORE … +FLAGS.SILENT`
+    /// / `-FLAGS.SILENT` of each group's system flags, `UID STORE doomed
+    /// +FLAGS.SILENT (\Deleted)` and `UID EXPUNGE doomed` (the caller
+    /// checks UIDPLUS), then the mailbox is left without expunging anything
+    /// else: UNSELECT, or EXAMINE then CLOSE.
+    pub(crate) fn change_and_leave(
+        &mut self,
+        name: &str,
+        groups: &FlagGroups,
+        doomed: &[u32],
+    ) -> Result<(), ImapError> {
+        let mut cmds: Vec<(CommandBody<'static>, &'static str)> = Vec::new();
+        let store = |set, kind, flags| {
+            CommandBody::store(set, kind, StoreResponse::Silent, flags, true).map_err(invalid)
+        };
+        for (flags, add, uids) in groups {
+            let list = system_flags(*flags);
+            if list.is_empty() {
+                continue;
+            }
+            let kind = if *add {
+                StoreType::Add
+            } else {
+                StoreType::Remove
+            };
+            for chunk in uids.chunks(STORE_CHUNK) {
+                if let Some(set) = uid_set(chunk)? {
+                    cmds.push((store(set, kind, list.clone())?, "UID STORE"));
+                }
+            }
+        }
+        for chunk in doomed.chunks(STORE_CHUNK) {
+            if let Some(set) = uid_set(chunk)? {
+                cmds.push((
+                    store(set.clone(), StoreType::Add, vec![Flag::Deleted])?,
+                    "UID STORE",
+                ));
+                cmds.push((CommandBody::ExpungeUid { sequence_set: set }, "UID EXPUNGE"));
+            }
+        }
+        let leave = if self.caps.unselect {
+            vec![(CommandBody::Unselect, "UNSELECT")]
+        } else {
+            vec![
+                (
+                    CommandBody::examine(wire_mailbox(name)?).map_err(invalid)?,
+                    "EXAMINE",
+                ),
+                (CommandBody::Close, "CLOSE"),
+            ]
+        };
+        let changes = cmds.len();
+        cmds.extend(leave);
+        let (bodies, names): (Vec<_>, Vec<_>) = cmds.into_iter().unzip();
+        let answers = self.flight(bodies)?;
+        let left = answers[changes..]
+            .iter()
+            .zip(&names[changes..])
+            .try_for_each(|(a, n)| self.refused(a, n, ""));
+        self.selected = left.is_err();
+        for (a, n) in answers.iter().zip(&names).take(changes) {
+            self.refused(a, n, "")?;
+        }
+        left
+    }
+
+    /// The error of a refused command of a flight (or of one with no
+    /// tagged answer).
+    fn refused(&self, a: &Answer, cmd: &'static str, what: &str) -> Result<(), ImapError> {
+        match &a.ok {
+            Some(Ok(())) => Ok(()),
+            Some(Err((kind, text))) => Err(ImapError::Command {
+                server: self.server.clone(),
+                cmd,
+                what: what.to_string(),
+                kind: *kind,
+                code: None,
+                text: text.clone(),
+            }),
+            None => Err(ImapError::Invalid(format!(
+                "{cmd} {what}: no tagged answer"
+            ))),
+        }
+    }
+
     /// Leaves the examined mailbox (UNSELECT, or CLOSE, which expunges
     /// nothing on a read-only mailbox).
     pub fn unselect(&mut self) -> Result<(), ImapError> {
@@ -219,4 +354,22 @@ impl ImapSession {
         self.selected = false;
         Ok(())
     }
+}
+
+/// The system flags of `flags` as IMAP flags (never `\\Deleted`).
+fn system_flags(flags: MailFlags) -> Vec<Flag<'static>> {
+    [
+        (flags.seen, Flag::Seen),
+        (flags.answered, Flag::Answered),
+        (flags.flagged, Flag::Flagged),
+        (flags.draft, Flag::Draft),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, f)| f)
+    .collect()
+}
+
+fn invalid(e: impl std::fmt::Debug) -> ImapError {
+    ImapError::Invalid(format!("{e:?}"))
 }

@@ -82,7 +82,7 @@ impl ImapAccountSession {
         }
         let result = self.with_control(|c| {
             let uv = c.select(from)?.uid_validity;
-            let ours: Vec<u32> = super::still_ours(c, uv, moves)?
+            let ours: Vec<u32> = super::changes::still_ours(c, uv, moves)?
                 .into_iter()
                 .zip(moves)
                 .filter(|(ok, _)| *ok)

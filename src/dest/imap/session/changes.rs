@@ -1,0 +1,221 @@
+//! `sync`'s flag changes and removals on the IMAP target, split from
+//! [`super`] (which owns the session): a folder's changes in two flights
+//! ([`ImapAccountSession::changes_now`]), or command by command when a
+//! flight cannot say it; and the ownership proof ([`still_ours`]) every
+//! removal and move asks first: the journaled UIDVALIDITY, UID and the size
+//! the target holds.
+
+use super::ImapAccountSession;
+use crate::dest::imap::client::ImapSession;
+use crate::dest::imap::error::ImapError;
+use crate::dest::DestError;
+use crate::model::DestRef;
+use std::collections::HashMap;
+
+/// `UID STORE` groups: the system flags, added (`true`) or removed, and
+/// the UIDs that get that change.
+type FlagGroup = (crate::model::MailFlags, bool, Vec<u32>);
+
+impl ImapAccountSession {
+    /// [`DestSession::set_flags`](crate::dest::DestSession::set_flags), command by command.
+    pub(super) fn flags_now(
+        &mut self,
+        mailbox: &str,
+        changes: &[crate::dest::FlagChange],
+    ) -> Result<Vec<bool>, DestError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            let uv = c.select(mailbox)?.uid_validity;
+            let (groups, answers) = flag_groups(uv, changes);
+            for (flags, add, uids) in &groups {
+                c.uid_store_flags(uids, *add, *flags)?;
+            }
+            // Leave read-write mode without CLOSE (which would expunge
+            // what someone else marked \Deleted): EXAMINE, then unselect.
+            let _ = c.examine(mailbox);
+            let _ = c.unselect();
+            Ok(answers)
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    /// [`DestSession::sync_changes`](crate::dest::DestSession::sync_changes): SELECT with the
+    /// sizes of the copies to remove, then every STORE, the removal and
+    /// leaving the mailbox, in two flights.
+    pub(super) fn changes_now(
+        &mut self,
+        mailbox: &str,
+        flags: &[crate::dest::FlagChange],
+        remove: &[(DestRef, Option<u64>)],
+    ) -> crate::dest::SyncAnswers {
+        use crate::dest::SyncAnswers;
+        if flags.is_empty() && remove.is_empty() {
+            return SyncAnswers {
+                flags: Ok(Vec::new()),
+                removed: Ok(Vec::new()),
+            };
+        }
+        // Without UID EXPUNGE, EXPUNGE would take every message anyone
+        // marked \Deleted: nothing is removed.
+        let uidplus = self.caps.uidplus;
+        let removals = if uidplus { remove } else { &[] };
+        let uids: Vec<u32> = removals.iter().filter_map(|(r, _)| r.uid).collect();
+        // SELECT with the sizes of the copies to remove, then every STORE,
+        // the removal and leaving the mailbox: two round trips.
+        let result = self.with_control(|c| {
+            let (uv, sizes) = c.select_sizes(mailbox, &uids)?;
+            let (groups, flag_answers) = flag_groups(uv, flags);
+            let owned = owned(uv, removals, &sizes);
+            let doomed: Vec<u32> = removals
+                .iter()
+                .zip(&owned)
+                .filter(|(_, ok)| **ok)
+                .filter_map(|((r, _), _)| r.uid)
+                .collect();
+            c.change_and_leave(mailbox, &groups, &doomed)?;
+            Ok((flag_answers, owned))
+        });
+        let no_uidplus = || {
+            DestError::Unsupported(
+                "the server has no UIDPLUS (UID EXPUNGE): nothing removed".into(),
+            )
+        };
+        match result {
+            Ok((f, r)) => SyncAnswers {
+                flags: Ok(f),
+                removed: if remove.is_empty() || uidplus {
+                    Ok(r)
+                } else {
+                    Err(no_uidplus())
+                },
+            },
+            Err(ImapError::Invalid(why)) => {
+                // The flights could not say it: command by command.
+                tracing::debug!("{}: {mailbox}: sync changes one by one: {why}", self.source);
+                SyncAnswers {
+                    flags: if flags.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        self.flags_now(mailbox, flags)
+                    },
+                    removed: if remove.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        self.remove_now(mailbox, remove)
+                    },
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                SyncAnswers {
+                    flags: Err(self.err(e)),
+                    removed: Err(DestError::Connection(why)),
+                }
+            }
+        }
+    }
+
+    /// [`DestSession::remove`](crate::dest::DestSession::remove), command by command.
+    pub(super) fn remove_now(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, Option<u64>)],
+    ) -> Result<Vec<bool>, DestError> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.with_control(|c| {
+            if !c.capabilities().uidplus {
+                // Without UID EXPUNGE, EXPUNGE would take every message
+                // anyone marked \Deleted: nothing is removed.
+                return Ok(None);
+            }
+            let uv = c.select(mailbox)?.uid_validity;
+            let answers = still_ours(c, uv, refs)?;
+            let doomed: Vec<u32> = refs
+                .iter()
+                .zip(&answers)
+                .filter(|(_, ok)| **ok)
+                .filter_map(|((r, _), _)| r.uid)
+                .collect();
+            let done = c.uid_delete(&doomed);
+            let _ = c.examine(mailbox);
+            let _ = c.unselect();
+            done.map(|()| Some(answers))
+        });
+        match result.map_err(|e| self.err(e))? {
+            Some(a) => Ok(a),
+            None => Err(DestError::Unsupported(
+                "the server has no UIDPLUS (UID EXPUNGE): nothing removed".into(),
+            )),
+        }
+    }
+}
+
+/// Which of `refs` (journaled copies, each with the size the target holds)
+/// the selected mailbox (UIDVALIDITY `uv`) still holds: the very copy this
+/// tool put there, same UIDVALIDITY and UID, and the size the journal has
+/// for it where it has one. The proof `sync` asks before moving or
+/// removing anything.
+pub(super) fn still_ours(
+    c: &mut ImapSession,
+    uv: Option<u32>,
+    refs: &[(DestRef, Option<u64>)],
+) -> Result<Vec<bool>, ImapError> {
+    let uids: Vec<u32> = refs.iter().filter_map(|(r, _)| r.uid).collect();
+    let stored: HashMap<u32, u64> = c
+        .uid_sizes_dates(&uids)?
+        .into_iter()
+        .map(|(u, s, _)| (u, s))
+        .collect();
+    Ok(owned(uv, refs, &stored))
+}
+
+/// [`still_ours`] from the sizes (`stored`, by UID) read in the mailbox of
+/// UIDVALIDITY `uv`.
+fn owned(
+    uv: Option<u32>,
+    refs: &[(DestRef, Option<u64>)],
+    stored: &HashMap<u32, u64>,
+) -> Vec<bool> {
+    refs.iter()
+        .map(|(r, size)| {
+            r.uid_validity.is_some()
+                && r.uid_validity == uv
+                && r.uid
+                    .and_then(|u| stored.get(&u))
+                    .is_some_and(|s| size.is_none_or(|want| *s == want))
+        })
+        .collect()
+}
+
+/// The flag changes of a mailbox (UIDVALIDITY `uv`) as `UID STORE` groups
+/// (the same delta for many messages: one group), and one answer per
+/// change: `false` for a copy of another UIDVALIDITY or without UID.
+fn flag_groups(
+    uv: Option<u32>,
+    changes: &[crate::dest::FlagChange],
+) -> (Vec<FlagGroup>, Vec<bool>) {
+    let mut groups: Vec<FlagGroup> = Vec::new();
+    let mut answers = Vec::with_capacity(changes.len());
+    for ch in changes {
+        let ok = ch.target.uid.is_some() && ch.target.uid_validity == uv;
+        answers.push(ok);
+        let Some(uid) = ch.target.uid.filter(|_| ok) else {
+            continue;
+        };
+        let (add, remove) = ch.delta();
+        for (flags, is_add) in [(add, true), (remove, false)] {
+            if flags == crate::model::MailFlags::default() {
+                continue;
+            }
+            match groups.iter_mut().find(|g| g.0 == flags && g.1 == is_add) {
+                Some(g) => g.2.push(uid),
+                None => groups.push((flags, is_add, vec![uid])),
+            }
+        }
+    }
+    (groups, answers)
+}
