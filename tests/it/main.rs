@@ -4,6 +4,7 @@
 
 mod support;
 
+mod adopt;
 mod architecture;
 mod backup;
 mod bench_script;

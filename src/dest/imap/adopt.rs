@@ -22,11 +22,30 @@ use std::sync::Mutex;
 pub(super) fn read_unjournaled(
     sess: &mut ImapSession,
     mailbox: &str,
+    known: (Option<u32>, &[u32]),
     exclude: &dyn Fn(Option<u32>, u32) -> bool,
 ) -> Result<(Option<u32>, Vec<ServerCopy>), ImapError> {
-    let ex = sess.examine(mailbox)?;
-    let uv = ex.uid_validity;
-    let read = read_selected(sess, &|uid| exclude(uv, uid));
+    // First ask the server which UIDs are not the known ones (usually
+    // none): one flight, no line per message.
+    let probed = match sess.examine_unknown(mailbox, known.1) {
+        Ok(p) => p,
+        Err(ImapError::Invalid(why)) => {
+            tracing::debug!("{mailbox}: unjournaled messages read, not searched: {why}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (uv, read) = match probed {
+        Some((uv, unknown)) if uv == known.0 => {
+            let unknown: Vec<u32> = unknown.into_iter().filter(|u| !exclude(uv, *u)).collect();
+            (uv, read_these(sess, unknown))
+        }
+        _ => {
+            let ex = sess.examine(mailbox)?;
+            let uv = ex.uid_validity;
+            (uv, read_selected(sess, &|uid| exclude(uv, uid)))
+        }
+    };
     let unselect = sess.unselect();
     let copies = read?;
     unselect?;
@@ -43,6 +62,11 @@ fn read_selected(
         .map(|(u, _)| u)
         .filter(|u| !exclude(*u))
         .collect();
+    read_these(sess, unknown)
+}
+
+/// Sizes, dates and bodies of the `unknown` UIDs of the selected mailbox.
+fn read_these(sess: &mut ImapSession, unknown: Vec<u32>) -> Result<Vec<ServerCopy>, ImapError> {
     if unknown.is_empty() {
         return Ok(Vec::new());
     }

@@ -39,6 +39,7 @@ use std::num::NonZeroU32;
 mod batch;
 pub(crate) use batch::FLIGHT_BYTES;
 mod changes;
+mod probe;
 
 /// A mailbox as LIST shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -152,7 +152,7 @@ impl ImapAccountSession {
 
     /// [`Self::with_control`] for what changes nothing on the server (the
     /// cached delimiter, STATUS of INBOX): a prefetched STATUS stays.
-    fn with_control_keep<T>(
+    pub(super) fn with_control_keep<T>(
         &mut self,
         mut f: impl FnMut(&mut ImapSession) -> Result<T, ImapError>,
     ) -> Result<T, ImapError> {
@@ -277,8 +277,9 @@ impl ImapAccountSession {
                 this_run.contains(&(uv_now, uid))
             }
         };
+        let known: Vec<u32> = journal_uids.iter().copied().collect();
         let (uv_read, mut copies) = self
-            .with_control(|c| adopt::read_unjournaled(c, mailbox, &exclude))
+            .with_control_keep(|c| adopt::read_unjournaled(c, mailbox, (uv, &known), &exclude))
             .map_err(|e| {
                 self.refused(format!(
                     "cannot compare with the messages already in {mailbox:?} (nothing appended, since they may include these): {e}"

@@ -323,7 +323,12 @@ impl ImapSession {
 
     /// The error of a refused command of a flight (or of one with no
     /// tagged answer).
-    fn refused(&self, a: &Answer, cmd: &'static str, what: &str) -> Result<(), ImapError> {
+    pub(super) fn refused(
+        &self,
+        a: &Answer,
+        cmd: &'static str,
+        what: &str,
+    ) -> Result<(), ImapError> {
         match &a.ok {
             Some(Ok(())) => Ok(()),
             Some(Err((kind, text))) => Err(ImapError::Command {

@@ -64,7 +64,9 @@ impl ImapAccountSession {
         let uids: Vec<u32> = removals.iter().filter_map(|(r, _)| r.uid).collect();
         // SELECT with the sizes of the copies to remove, then every STORE,
         // the removal and leaving the mailbox: two round trips.
-        let result = self.with_control(|c| {
+        // STORE and UID EXPUNGE change neither UIDVALIDITY nor UIDNEXT (and
+        // MESSAGES only falls): the STATUS prefetched for `deliver` stays.
+        let result = self.with_control_keep(|c| {
             let (uv, sizes) = c.select_sizes(mailbox, &uids)?;
             let (groups, flag_answers) = flag_groups(uv, flags);
             let owned = owned(uv, removals, &sizes);

@@ -1,0 +1,62 @@
+//! A rerun with a journal, into a mailbox where someone else put a copy of
+//! a message that is new at the source (another tool, a second migration
+//! with its own journal): the copy is found among the messages the journal
+//! does not account for (asked of the server with `UID SEARCH NOT UID`),
+//! reported, and not uploaded a second time.
+
+use crate::support::imap::Imap;
+use crate::support::store::index_line;
+use crate::sync::{backdate, mailbox_state, message, run, store, ACCOUNT};
+use std::fs;
+
+#[test]
+fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Someone else appends message 3 (as it will be sent: CRLF) and an
+    // unrelated message 77, before message 3 reaches Kerio's store.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    for m in [message(3, "message 3"), message(77, "not from the store")] {
+        let m = m.replace('\n', "\r\n");
+        let (_, s) = c.cmd(&format!("APPEND INBOX {{{}+}}\r\n{m}", m.len()));
+        assert!(s.starts_with("OK"), "APPEND: {s}");
+    }
+    drop(c);
+    let new = message(3, "message 3");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000004", new.as_bytes()));
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let lines: Vec<String> = (1..=4)
+        .map(|i| {
+            let id = crate::support::store::item_id(i);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .report(&tmp.path().join("rerun.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["counts"]["migrated"], 0, "{inbox}");
+    assert_eq!(inbox["counts"]["already_present"], 4, "{inbox}");
+    let notes = inbox["notes"].to_string();
+    assert!(
+        notes.contains(
+            "2 message(s) in \\\"INBOX\\\" on the server that the journal does not account for"
+        ) && notes.contains("1 found (not sent)"),
+        "{notes}"
+    );
+    let on_server: Vec<usize> = mailbox_state(&dc, "INBOX")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(on_server, vec![0, 1, 2, 3, 77]);
+}
