@@ -141,6 +141,11 @@ pub struct SyncCounts {
     /// `--propagate-deletes`: of those, removed from the target now (only
     /// the copies this tool put there).
     pub deleted_on_target: u64,
+    /// `--propagate-deletes`: of those, already gone from the target (the
+    /// same UIDVALIDITY, no such UID any more): their journal rows are
+    /// forgotten, nothing is removed.
+    #[serde(default)]
+    pub gone_from_target: u64,
     /// Messages moved here on the target from the mailbox of the folder
     /// they were in at the last run (moved in Kerio), not uploaded again.
     pub moved_in: u64,

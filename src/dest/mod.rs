@@ -109,7 +109,30 @@ pub enum SessionEvent {
 #[derive(Debug)]
 pub struct SyncAnswers {
     pub flags: Result<Vec<bool>, DestError>,
-    pub removed: Result<Vec<bool>, DestError>,
+    pub removed: Result<Vec<Removal>, DestError>,
+}
+
+/// What became of one copy `sync --propagate-deletes` asked to remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Removed now.
+    Removed,
+    /// Not there any more (the mailbox has the same UIDVALIDITY and no such
+    /// UID: someone removed it already): nothing to remove.
+    AlreadyGone,
+    /// Not removed: not provably the copy this tool put there (another
+    /// UIDVALIDITY, another size), or the target could not say.
+    Kept,
+}
+
+impl Removal {
+    /// [`DestSession::remove`]'s answers: `true` removed, else kept.
+    pub fn from_answers(answers: Vec<bool>) -> Vec<Removal> {
+        answers
+            .into_iter()
+            .map(|ok| if ok { Removal::Removed } else { Removal::Kept })
+            .collect()
+    }
 }
 
 /// A source folder as a target mailbox request.
@@ -408,7 +431,7 @@ pub trait DestSession: Planner {
         let removed = if remove.is_empty() {
             Ok(Vec::new())
         } else {
-            self.remove(mailbox, remove)
+            self.remove(mailbox, remove).map(Removal::from_answers)
         };
         SyncAnswers { flags, removed }
     }

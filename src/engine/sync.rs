@@ -10,7 +10,7 @@
 use super::ledger::Ledger;
 use super::reason;
 use super::worklist::DoneRows;
-use crate::dest::{DestSession, FlagChange};
+use crate::dest::{DestSession, FlagChange, Removal};
 use crate::journal::{Journal, JournalError};
 use crate::message::ContentHash;
 use crate::model::MailFlags;
@@ -148,7 +148,7 @@ impl SyncJob<'_> {
     fn forget_removed(
         &self,
         removals: Removals,
-        answers: Result<Vec<bool>, crate::dest::DestError>,
+        answers: Result<Vec<Removal>, crate::dest::DestError>,
         ledger: &mut Ledger<'_>,
     ) -> Result<u64, JournalError> {
         let answers = match answers {
@@ -161,24 +161,42 @@ impl SyncJob<'_> {
                 return Ok(0);
             }
         };
-        let removed: Vec<(String, ContentHash)> = removals
-            .rows
-            .into_iter()
-            .zip(answers.iter().copied().chain(std::iter::repeat(false)))
-            .filter(|(_, ok)| *ok)
-            .map(|(r, _)| r)
-            .collect();
+        // Rows of copies removed now, or already gone from the target, are
+        // forgotten; each item counts once, as removed if any of its
+        // copies was.
+        let mut forget: Vec<(String, ContentHash)> = Vec::new();
+        let mut removed: HashSet<String> = HashSet::new();
+        let mut already: HashSet<String> = HashSet::new();
+        let answers = answers.into_iter().chain(std::iter::repeat(Removal::Kept));
+        for (row, answer) in removals.rows.into_iter().zip(answers) {
+            match answer {
+                Removal::Removed => {
+                    removed.insert(row.0.clone());
+                }
+                Removal::AlreadyGone => {
+                    already.insert(row.0.clone());
+                }
+                Removal::Kept => continue,
+            }
+            forget.push(row);
+        }
         self.journal
-            .forget_done(self.account, &self.folder.path, &removed)?;
-        let items: HashSet<&str> = removed.iter().map(|(i, _)| i.as_str()).collect();
-        let n = items.len() as u64;
+            .forget_done(self.account, &self.folder.path, &forget)?;
+        let n = removed.len() as u64;
+        let gone = already.difference(&removed).count() as u64;
         if n > 0 {
             ledger.sync_counts().deleted_on_target += n;
             ledger.note(format!(
                 "{n} messages deleted at the source since the last run were removed from the target"
             ));
         }
-        Ok(n)
+        if gone > 0 {
+            ledger.sync_counts().gone_from_target += gone;
+            ledger.note(format!(
+                "{gone} messages deleted at the source since the last run were already gone from the target: forgotten"
+            ));
+        }
+        Ok(n + gone)
     }
 }
 

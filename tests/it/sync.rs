@@ -617,3 +617,64 @@ fn sigkill_during_sync_then_a_rerun_ends_exact() {
     let want: Vec<(usize, Vec<String>)> = (0..2 * n).map(|i| (i, flags(&["\\Seen"]))).collect();
     assert_eq!(state, want, "every message once, with the source's flags");
 }
+
+/// A message deleted in Kerio whose copy someone already removed from the
+/// target: `--propagate-deletes` forgets its row (reported as already
+/// gone), removes nothing, and a rerun no longer counts it as "still on
+/// the target".
+#[test]
+fn a_copy_already_gone_from_the_target_is_forgotten_not_reported_as_still_there() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // On the server, someone expunges message 1 (UID 2); in Kerio it is
+    // deleted too.
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    for cmd in [
+        "SELECT INBOX",
+        "UID STORE 2 +FLAGS.SILENT (\\Deleted)",
+        "EXPUNGE",
+    ] {
+        let (_, s) = c.cmd(cmd);
+        assert!(s.starts_with("OK"), "{cmd}: {s}");
+    }
+    drop(c);
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(dir.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = [1usize, 3]
+        .iter()
+        .map(|i| {
+            let id = crate::support::store::item_id(*i);
+            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+                .expect("item")
+                .len();
+            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["sync"]["gone_from_target"], 1, "{f}");
+    assert_eq!(f["sync"]["deleted_on_target"], 0, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+    assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
+    let rows: Vec<(String,)> = query(
+        &tmp.path().join("journal.sqlite"),
+        "SELECT item FROM items WHERE item = '00000002'",
+    );
+    assert!(rows.is_empty(), "{rows:?}");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(inbox_report(&o.report)["sync"]["deleted_at_source"], 0);
+}

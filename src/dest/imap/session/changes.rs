@@ -8,7 +8,7 @@
 use super::ImapAccountSession;
 use crate::dest::imap::client::ImapSession;
 use crate::dest::imap::error::ImapError;
-use crate::dest::DestError;
+use crate::dest::{DestError, Removal};
 use crate::model::DestRef;
 use std::collections::HashMap;
 
@@ -77,7 +77,23 @@ impl ImapAccountSession {
                 .filter_map(|((r, _), _)| r.uid)
                 .collect();
             c.change_and_leave(mailbox, &groups, &doomed)?;
-            Ok((flag_answers, owned))
+            let answers: Vec<Removal> = removals
+                .iter()
+                .zip(owned)
+                .map(|((r, _), ok)| match (ok, r.uid) {
+                    (true, _) => Removal::Removed,
+                    // Same UIDVALIDITY, and the UID is not in the mailbox.
+                    (false, Some(u))
+                        if r.uid_validity.is_some()
+                            && r.uid_validity == uv
+                            && !sizes.contains_key(&u) =>
+                    {
+                        Removal::AlreadyGone
+                    }
+                    _ => Removal::Kept,
+                })
+                .collect();
+            Ok((flag_answers, answers))
         });
         let no_uidplus = || {
             DestError::Unsupported(
@@ -105,7 +121,7 @@ impl ImapAccountSession {
                     removed: if remove.is_empty() {
                         Ok(Vec::new())
                     } else {
-                        self.remove_now(mailbox, remove)
+                        self.remove_now(mailbox, remove).map(Removal::from_answers)
                     },
                 }
             }
