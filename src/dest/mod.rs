@@ -375,6 +375,14 @@ pub trait DestSession: Planner {
         Ok(move_each(self, from, moves, to))
     }
 
+    /// `sync`: every move out of mailbox `from` (to any mailboxes), one
+    /// answer per move, in order. IMAP visits `from` once for all of them;
+    /// the default calls [`Self::move_messages`] per destination (an error
+    /// counting as not moved).
+    fn move_out(&mut self, from: &str, moves: &[MoveOut]) -> Vec<Option<DestRef>> {
+        move_per_destination(self, from, moves)
+    }
+
     /// `sync`: renames mailbox `from` (a folder renamed in Kerio) to where
     /// `spec` goes now, its children with it. The default renames nothing.
     fn rename_mailbox(
@@ -598,6 +606,44 @@ pub struct DestInfo {
 
 /// [`DestSession::move_message`] for each of `moves` in turn, an error
 /// counting as not moved (the item is then uploaded by its folder's pass).
+/// One move asked of [`DestSession::move_out`]: the journaled copy, the
+/// size the target holds for it (where known) and the mailbox it goes to.
+#[derive(Debug, Clone)]
+pub struct MoveOut {
+    pub copy: DestRef,
+    pub size: Option<u64>,
+    pub to: String,
+}
+
+/// [`DestSession::move_out`] as one [`DestSession::move_messages`] per
+/// destination mailbox.
+pub(crate) fn move_per_destination<S: DestSession + ?Sized>(
+    session: &mut S,
+    from: &str,
+    moves: &[MoveOut],
+) -> Vec<Option<DestRef>> {
+    let mut out: Vec<Option<DestRef>> = vec![None; moves.len()];
+    let mut by_to: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, m) in moves.iter().enumerate() {
+        match by_to.iter_mut().find(|(t, _)| *t == m.to) {
+            Some((_, v)) => v.push(i),
+            None => by_to.push((m.to.as_str(), vec![i])),
+        }
+    }
+    for (to, members) in by_to {
+        let refs: Vec<(DestRef, Option<u64>)> = members
+            .iter()
+            .map(|&i| (moves[i].copy.clone(), moves[i].size))
+            .collect();
+        if let Ok(answers) = session.move_messages(from, &refs, to) {
+            for (&i, a) in members.iter().zip(answers) {
+                out[i] = a;
+            }
+        }
+    }
+    out
+}
+
 pub(crate) fn move_each<S: DestSession + ?Sized>(
     session: &mut S,
     from: &str,

@@ -7,7 +7,7 @@
 //! hash, before the folders are migrated.
 
 use super::Run;
-use crate::dest::{DestSession, MailboxSpec};
+use crate::dest::{DestSession, MailboxSpec, MoveOut};
 use crate::journal::{DoneItem, ItemRow, JournalError};
 use crate::message::ContentHash;
 use crate::source::{Folder, FolderKind};
@@ -114,33 +114,35 @@ pub(super) fn carry(
             });
         }
     }
-    let mut groups: HashMap<(String, String), Vec<usize>> = HashMap::new();
-    for (n, p) in planned.iter().enumerate() {
-        let key = (p.gone.row.mailbox.clone(), p.to.clone());
-        groups.entry(key).or_default().push(n);
-    }
+    // Per source mailbox, every move out of it in one visit.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
     let mut targets: Vec<Option<crate::model::DestRef>> = vec![None; planned.len()];
-    for ((from, to), members) in &groups {
-        if from == to {
+    for (n, p) in planned.iter().enumerate() {
+        if p.gone.row.mailbox == p.to {
             // The folders share a mailbox: the copy is where it must be.
-            for &n in members {
-                targets[n] = Some(planned[n].gone.row.target.clone());
-            }
+            targets[n] = Some(p.gone.row.target.clone());
             continue;
         }
-        let refs: Vec<(crate::model::DestRef, Option<u64>)> = members
+        match groups.iter_mut().find(|(m, _)| *m == p.gone.row.mailbox) {
+            Some((_, v)) => v.push(n),
+            None => groups.push((p.gone.row.mailbox.clone(), vec![n])),
+        }
+    }
+    for (from, members) in &groups {
+        let reqs: Vec<MoveOut> = members
             .iter()
             .map(|&n| {
-                let row = &planned[n].gone.row;
-                (row.target.clone(), row.size_on_target())
+                let p = &planned[n];
+                MoveOut {
+                    copy: p.gone.row.target.clone(),
+                    size: p.gone.row.size_on_target(),
+                    to: p.to.clone(),
+                }
             })
             .collect();
         // Not moved (an error, or not that copy any more): the item is
         // uploaded by its folder's pass as a new one.
-        let Ok(answers) = session.move_messages(from, &refs, to) else {
-            continue;
-        };
-        for (&n, t) in members.iter().zip(answers) {
+        for (&n, t) in members.iter().zip(session.move_out(from, &reqs)) {
             targets[n] = t;
         }
     }

@@ -441,3 +441,73 @@ fn two_copies_of_one_message_moved_from_two_folders_are_both_moved() {
     assert_eq!(ids(mailbox_state(&dc, "Archive")), Vec::<usize>::new());
     assert_eq!(ids(server_state(&dc)), vec![1, 2]);
 }
+
+/// Messages moved out of one folder into two others in one sync: all of
+/// them moved (one visit of INBOX: SELECT with the sizes, then both `UID
+/// MOVE`s), each journaled with its own UID in its new mailbox.
+#[test]
+fn moves_out_of_one_folder_into_two_are_all_moved() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = tmp.path();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp, 5, |_| 0);
+    let own = message(20, "already in Projects");
+    st.item(ACCOUNT, "Projects", "00000001", own.as_bytes());
+    st.index(ACCOUNT, "Projects", &[projects_line(own.len())]);
+    let arch = message(30, "already in Archive");
+    st.item(ACCOUNT, "Archive", "00000001", arch.as_bytes());
+    let archive = st.folder_dir(ACCOUNT, "Archive");
+    st.index(ACCOUNT, "Archive", &[line_of(&archive, "00000001")]);
+    let o = run("migrate", &st.install, &to, tmp).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Messages 1 and 2 (items 2, 3) to Projects, 3 and 4 (items 4, 5) to
+    // Archive, under new ids there.
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    for (n, folder, id) in [
+        (2, "Projects", "00000002"),
+        (3, "Projects", "00000003"),
+        (4, "Archive", "00000002"),
+        (5, "Archive", "00000003"),
+    ] {
+        let old = inbox.join(format!("#msgs/{}.eml", crate::support::store::item_id(n)));
+        let bytes = fs::read(&old).expect("item");
+        fs::remove_file(&old).expect("rm");
+        backdate(&st.item(ACCOUNT, folder, id, &bytes));
+    }
+    st.index(ACCOUNT, "INBOX", &[line_of(&inbox, "00000001")]);
+    let projects = st.folder_dir(ACCOUNT, "Projects");
+    let ids = ["00000001", "00000002", "00000003"];
+    st.index(ACCOUNT, "Projects", &ids.map(|i| line_of(&projects, i)));
+    st.index(ACCOUNT, "Archive", &ids.map(|i| line_of(&archive, i)));
+
+    let o = run("migrate", &st.install, &to, tmp)
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    for f in ["Projects", "Archive"] {
+        let r = folder_report(&o.report, f);
+        assert_eq!(r["sync"]["moved_in"], 2, "{r}");
+        assert_eq!(r["counts"]["migrated"], 0, "moved, not uploaded: {r}");
+    }
+    let inbox_r = folder_report(&o.report, "INBOX");
+    assert_eq!(inbox_r["sync"]["deleted_at_source"], 0, "{inbox_r}");
+    assert_eq!(inbox_r["sync"]["deleted_on_target"], 0, "{inbox_r}");
+    let numbers =
+        |v: Vec<(usize, Vec<String>)>| -> Vec<usize> { v.into_iter().map(|x| x.0).collect() };
+    assert_eq!(numbers(server_state(&dc)), vec![0]);
+    assert_eq!(numbers(mailbox_state(&dc, "Projects")), vec![1, 2, 20]);
+    assert_eq!(numbers(mailbox_state(&dc, "Archive")), vec![3, 4, 30]);
+    let rows: Vec<(String, String, Option<i64>)> = query(
+        &tmp.join("journal.sqlite"),
+        "SELECT folder, mailbox, uid FROM items WHERE folder != 'INBOX' ORDER BY folder, uid",
+    );
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(
+        rows.iter().all(|(f, m, u)| f == m && u.is_some()),
+        "{rows:?}"
+    );
+    let o = run("verify", &st.install, &to, tmp).arg("--json").run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}

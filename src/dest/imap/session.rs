@@ -704,6 +704,10 @@ impl DestSession for ImapAccountSession {
         self.move_set(from, moves, to)
     }
 
+    fn move_out(&mut self, from: &str, moves: &[crate::dest::MoveOut]) -> Vec<Option<DestRef>> {
+        self.move_out_now(from, moves)
+    }
+
     fn rename_mailbox(
         &mut self,
         from: &str,

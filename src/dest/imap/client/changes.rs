@@ -321,6 +321,84 @@ impl ImapSession {
         left
     }
 
+    /// In the selected mailbox `name`, in one flight: `UID MOVE` of each
+    /// group's UIDs to its mailbox (RFC 6851; the caller checks MOVE and
+    /// UIDPLUS), then leaving it (UNSELECT, or EXAMINE then CLOSE). Per
+    /// group: the destination's UIDVALIDITY and each moved UID's new UID,
+    /// from the COPYUID the server sends before its EXPUNGEs; an error for a
+    /// group whose MOVE was refused (nothing of it moved).
+    pub(crate) fn move_and_leave(
+        &mut self,
+        name: &str,
+        groups: &[(String, Vec<u32>)],
+    ) -> Result<Vec<Result<MovedUids, ImapError>>, ImapError> {
+        let mut cmds: Vec<CommandBody<'static>> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        for (g, (to, uids)) in groups.iter().enumerate() {
+            for chunk in uids.chunks(STORE_CHUNK) {
+                if let Some(set) = uid_set(chunk)? {
+                    cmds.push(CommandBody::Move {
+                        sequence_set: set,
+                        mailbox: wire_mailbox(to)?,
+                        uid: true,
+                    });
+                    owner.push(g);
+                }
+            }
+        }
+        let moves = cmds.len();
+        if self.caps.unselect {
+            cmds.push(CommandBody::Unselect);
+        } else {
+            cmds.push(CommandBody::examine(wire_mailbox(name)?).map_err(invalid)?);
+            cmds.push(CommandBody::Close);
+        }
+        let answers = self.flight(cmds)?;
+        let left = answers[moves..]
+            .iter()
+            .try_for_each(|a| self.refused(a, "UNSELECT", name));
+        self.selected = left.is_err();
+        // A server may send a later MOVE's COPYUID before an earlier one's
+        // tagged OK (Dovecot does): each COPYUID is read by its source UIDs,
+        // which are unique in the mailbox, whichever answer carries it.
+        let mut copied: HashMap<u32, (u32, u32)> = HashMap::new();
+        for c in answers.iter().flat_map(|a| a.codes.iter()) {
+            if let Code::CopyUid {
+                uid_validity,
+                source,
+                destination,
+            } = c
+            {
+                let (src, dst) = (expand(source), expand(destination));
+                if src.len() == dst.len() {
+                    for (a, b) in src.into_iter().zip(dst) {
+                        copied.insert(a, (uid_validity.get(), b));
+                    }
+                }
+            }
+        }
+        let mut out: Vec<Result<MovedUids, ImapError>> =
+            groups.iter().map(|_| Ok((None, Vec::new()))).collect();
+        for (a, &g) in answers.iter().zip(&owner) {
+            if let Err(e) = self.refused(a, "UID MOVE", &groups[g].0) {
+                out[g] = Err(e);
+            }
+        }
+        for (r, (_, uids)) in out.iter_mut().zip(groups) {
+            let Ok((uv, pairs)) = r else { continue };
+            for u in uids {
+                let to = copied.get(u);
+                if let Some((v, _)) = to {
+                    uv.get_or_insert(*v);
+                }
+                // Moved; its new UID where a COPYUID said.
+                pairs.push((*u, to.filter(|(v, _)| Some(*v) == *uv).map(|(_, d)| *d)));
+            }
+        }
+        left?;
+        Ok(out)
+    }
+
     /// The error of a refused command of a flight (or of one with no
     /// tagged answer).
     pub(super) fn refused(
@@ -377,4 +455,24 @@ fn system_flags(flags: MailFlags) -> Vec<Flag<'static>> {
 
 fn invalid(e: impl std::fmt::Debug) -> ImapError {
     ImapError::Invalid(format!("{e:?}"))
+}
+
+/// The UIDs of a COPYUID set, in its order.
+fn expand(set: &imap_next::imap_types::extensions::uidplus::UidSet) -> Vec<u32> {
+    use imap_next::imap_types::extensions::uidplus::UidElement;
+    let mut out = Vec::new();
+    for e in set.0.as_ref() {
+        match e {
+            UidElement::Single(u) => out.push(u.get()),
+            UidElement::Range(a, b) => {
+                let (a, b) = (a.get().min(b.get()), a.get().max(b.get()));
+                // A range longer than any UID MOVE sent is not believed.
+                if b - a > STORE_CHUNK as u32 {
+                    return Vec::new();
+                }
+                out.extend(a..=b);
+            }
+        }
+    }
+    out
 }

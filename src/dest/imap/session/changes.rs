@@ -193,7 +193,7 @@ pub(super) fn still_ours(
 
 /// [`still_ours`] from the sizes (`stored`, by UID) read in the mailbox of
 /// UIDVALIDITY `uv`.
-fn owned(
+pub(super) fn owned(
     uv: Option<u32>,
     refs: &[(DestRef, Option<u64>)],
     stored: &HashMap<u32, u64>,

@@ -8,7 +8,7 @@
 use super::ImapAccountSession;
 use crate::dest::imap::client::ImapSession;
 use crate::dest::imap::error::ImapError;
-use crate::dest::DestError;
+use crate::dest::{DestError, MoveOut};
 use crate::model::DestRef;
 use std::collections::HashMap;
 
@@ -111,6 +111,60 @@ impl ImapAccountSession {
                 .collect())
         });
         result.map_err(|e| self.err(e))
+    }
+
+    /// [`DestSession::move_out`](crate::dest::DestSession::move_out): on a
+    /// server with MOVE and UIDPLUS, SELECT `from` with the sizes of the
+    /// copies (the ownership proof), then every `UID MOVE` and leaving the
+    /// mailbox: two round trips for all the moves out of `from`.
+    pub(super) fn move_out_now(&mut self, from: &str, moves: &[MoveOut]) -> Vec<Option<DestRef>> {
+        let has_move = self.caps.raw.iter().any(|c| c.eq_ignore_ascii_case("MOVE"));
+        if !(self.caps.uidplus && has_move) {
+            return crate::dest::move_per_destination(self, from, moves);
+        }
+        let refs: Vec<(DestRef, Option<u64>)> =
+            moves.iter().map(|m| (m.copy.clone(), m.size)).collect();
+        let uids: Vec<u32> = refs.iter().filter_map(|(r, _)| r.uid).collect();
+        let result = self.with_control(|c| {
+            let (uv, sizes) = c.select_sizes(from, &uids)?;
+            let owned = super::changes::owned(uv, &refs, &sizes);
+            let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
+            for (m, ok) in moves.iter().zip(&owned) {
+                let Some(uid) = m.copy.uid.filter(|_| *ok) else {
+                    continue;
+                };
+                match groups.iter_mut().find(|(t, _)| *t == m.to) {
+                    Some((_, v)) => v.push(uid),
+                    None => groups.push((m.to.clone(), vec![uid])),
+                }
+            }
+            let moved = c.move_and_leave(from, &groups)?;
+            let mut found: HashMap<(&str, u32), DestRef> = HashMap::new();
+            for ((to, _), r) in groups.iter().zip(moved) {
+                let Ok((dest_uv, pairs)) = r else { continue };
+                for (src, dst) in pairs {
+                    found.insert((to.as_str(), src), DestRef::imap(dest_uv, dst));
+                }
+            }
+            Ok(moves
+                .iter()
+                .map(|m| found.get(&(m.to.as_str(), m.copy.uid?)).cloned())
+                .collect())
+        });
+        match result {
+            Ok(v) => v,
+            Err(ImapError::Invalid(why)) => {
+                tracing::debug!(
+                    "{}: {from}: moves one mailbox at a time: {why}",
+                    self.source
+                );
+                crate::dest::move_per_destination(self, from, moves)
+            }
+            Err(e) => {
+                tracing::warn!("{}: {from}: moves not carried: {e}", self.source);
+                vec![None; moves.len()]
+            }
+        }
     }
 }
 
