@@ -83,14 +83,14 @@ impl FolderJob<'_> {
         };
         let mut present = Vec::new();
         let work = self.work(&start, &mut ledger, &mut present);
+        let job = super::sync::SyncJob {
+            journal: self.run.journal,
+            account: self.account,
+            folder: self.folder,
+            mailbox: self.mailbox,
+            propagate_deletes: self.run.opts.propagate_deletes,
+        };
         if self.run.opts.sync {
-            let job = super::sync::SyncJob {
-                journal: self.run.journal,
-                account: self.account,
-                folder: self.folder,
-                mailbox: self.mailbox,
-                propagate_deletes: self.run.opts.propagate_deletes,
-            };
             if let Err(e) = job.run(session, &start.done, &present, &mut ledger) {
                 for w in &work {
                     ledger.skip(&w.item.id, reason::JOURNAL_ERROR);
@@ -101,7 +101,23 @@ impl FolderJob<'_> {
         if work.is_empty() {
             return ledger.finish();
         }
-        self.stream(session, &work, &start.done, ledger, &feed_stop)
+        let mut ledger = self.stream(session, &work, &start.done, ledger, &feed_stop);
+        // Items whose file changed but whose content the journal has: their
+        // flags are compared now, not one run later.
+        if self.run.opts.sync && !ledger.known_by_hash().is_empty() && !self.run.halted() {
+            let ids: std::collections::HashSet<&str> =
+                ledger.known_by_hash().iter().map(String::as_str).collect();
+            let items: Vec<&crate::source::Item> = work
+                .iter()
+                .map(|w| w.item)
+                .filter(|i| ids.contains(i.id.as_str()))
+                .collect();
+            if let Err(e) = job.late_flags(session, &start.done, &items, &mut ledger) {
+                ledger.finish()?;
+                return Err(e);
+            }
+        }
+        ledger.finish()
     }
 
     /// Reconciles what was pending and reads the done rows.
@@ -210,15 +226,15 @@ impl FolderJob<'_> {
     }
 
     /// Streams `work` through the session and settles whatever it did not
-    /// finish.
-    fn stream(
+    /// finish; the ledger is finished by the caller.
+    fn stream<'l>(
         &self,
         session: &mut dyn DestSession,
         work: &[Work<'_>],
         done: &DoneRows,
-        ledger: Ledger<'_>,
+        ledger: Ledger<'l>,
         feed_stop: &AtomicBool,
-    ) -> Result<(), JournalError> {
+    ) -> Ledger<'l> {
         let gate = ByteGate::new(QUEUE_BYTES);
         let producer = Producer {
             done,
@@ -262,7 +278,7 @@ impl FolderJob<'_> {
         let mut ledger = ledger.into_inner();
         let unreached = work.iter().skip(handed).map(|w| w.item);
         ledger.unreached(unreached, self.run.cancelled());
-        ledger.finish()
+        ledger
     }
 }
 

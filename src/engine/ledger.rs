@@ -100,6 +100,9 @@ pub(super) struct Ledger<'a> {
     done: Vec<ItemRow>,
     /// Done rows whose source size and mtime are to be refreshed.
     refresh: Vec<ItemRow>,
+    /// Items found present by their content ([`Ledger::present_by_hash`]),
+    /// for `--sync`'s flag pass after the stream.
+    known_by_hash: Vec<String>,
     fatal: Option<JournalError>,
 }
 
@@ -127,6 +130,7 @@ impl<'a> Ledger<'a> {
             in_flight: HashMap::new(),
             done: Vec::new(),
             refresh: Vec::new(),
+            known_by_hash: Vec::new(),
             fatal: None,
         }
     }
@@ -169,11 +173,17 @@ impl<'a> Ledger<'a> {
     /// file's new size and mtime.
     pub fn present_by_hash(&mut self, item: &str, hash: ContentHash, src: SrcStat) {
         self.report.counts.already_present += 1;
+        self.known_by_hash.push(item.to_string());
         self.refresh.push(self.row(item, hash, src));
         if self.refresh.len() >= self.batch {
             self.flush();
         }
         self.progress.record(Outcome::Present, 1);
+    }
+
+    /// The items found present by their content so far.
+    pub fn known_by_hash(&self) -> &[String] {
+        &self.known_by_hash
     }
 
     /// A 0-byte file: skipped, and counted as an anomaly.

@@ -37,27 +37,11 @@ impl SyncJob<'_> {
         present: &[&Item],
         ledger: &mut Ledger<'_>,
     ) -> Result<(), JournalError> {
-        let mut changes: Vec<FlagChange> = Vec::new();
-        let mut rows: Vec<(String, ContentHash, MailFlags)> = Vec::new();
-        let mut baseline: Vec<(String, ContentHash, MailFlags)> = Vec::new();
-        for item in present {
-            let Some(d) = done.get(&item.id).and_then(|v| v.last()) else {
-                continue;
-            };
-            let want = item.flags();
-            match d.flags {
-                None => baseline.push((item.id.clone(), d.hash, want)),
-                Some(had) if had != want => {
-                    changes.push(FlagChange {
-                        target: d.target.clone(),
-                        from: had,
-                        to: want,
-                    });
-                    rows.push((item.id.clone(), d.hash, want));
-                }
-                Some(_) => {}
-            }
-        }
+        let Compared {
+            changes,
+            rows,
+            baseline,
+        } = compare(done, present);
         self.journal
             .record_flags(self.account, &self.folder.path, &baseline)?;
         ledger.sync_counts().flags_baselined += baseline.len() as u64;
@@ -71,25 +55,7 @@ impl SyncJob<'_> {
         };
         // Flag changes and removals in one visit of the mailbox.
         let answers = session.sync_changes(self.mailbox, &changes, &removals.refs);
-        match answers.flags {
-            Ok(answers) => {
-                let (set, gone): (Vec<_>, Vec<_>) = rows
-                    .into_iter()
-                    .zip(answers.iter().copied().chain(std::iter::repeat(false)))
-                    .partition(|(_, ok)| *ok);
-                let set: Vec<_> = set.into_iter().map(|(r, _)| r).collect();
-                self.journal
-                    .record_flags(self.account, &self.folder.path, &set)?;
-                let c = ledger.sync_counts();
-                c.flags_set += set.len() as u64;
-                c.flags_not_found += gone.len() as u64;
-            }
-            Err(e) => ledger.note(format!(
-                "flags of {} messages not changed: {}",
-                changes.len(),
-                reason::dest_error(e)
-            )),
-        }
+        self.record_flag_answers(answers.flags, changes.len(), rows, ledger)?;
         if !removals.refs.is_empty() {
             gone -= self.forget_removed(removals, answers.removed, ledger)?;
         }
@@ -111,6 +77,69 @@ impl SyncJob<'_> {
             ledger.note(format!(
                 "{gone} messages deleted at the source since the last run are still on the target"
             ));
+        }
+        Ok(())
+    }
+
+    /// The flag pass for items found present by their content during the
+    /// stream (their file's size or mtime changed: a store copied without
+    /// its times), so their changes are carried in this run, not the next.
+    pub fn late_flags(
+        &self,
+        session: &mut dyn DestSession,
+        done: &DoneRows,
+        items: &[&Item],
+        ledger: &mut Ledger<'_>,
+    ) -> Result<(), JournalError> {
+        let Compared {
+            changes,
+            rows,
+            baseline,
+        } = compare(done, items);
+        self.journal
+            .record_flags(self.account, &self.folder.path, &baseline)?;
+        ledger.sync_counts().flags_baselined += baseline.len() as u64;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let before = ledger.sync_counts().flags_set;
+        let answers = session.sync_changes(self.mailbox, &changes, &[]);
+        self.record_flag_answers(answers.flags, changes.len(), rows, ledger)?;
+        let n = ledger.sync_counts().flags_set - before;
+        if n > 0 {
+            ledger.note(format!(
+                "{n} messages found by their content (their file changed) got the flags they have now at the source"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Journals the flags the target now has and counts the changes.
+    fn record_flag_answers(
+        &self,
+        answers: Result<Vec<bool>, crate::dest::DestError>,
+        asked: usize,
+        rows: Vec<(String, ContentHash, MailFlags)>,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<(), JournalError> {
+        match answers {
+            Ok(answers) => {
+                let (set, gone): (Vec<_>, Vec<_>) = rows
+                    .into_iter()
+                    .zip(answers.iter().copied().chain(std::iter::repeat(false)))
+                    .partition(|(_, ok)| *ok);
+                let set: Vec<_> = set.into_iter().map(|(r, _)| r).collect();
+                self.journal
+                    .record_flags(self.account, &self.folder.path, &set)?;
+                let c = ledger.sync_counts();
+                c.flags_set += set.len() as u64;
+                c.flags_not_found += gone.len() as u64;
+            }
+            Err(e) if asked > 0 => ledger.note(format!(
+                "flags of {asked} messages not changed: {}",
+                reason::dest_error(e)
+            )),
+            Err(_) => {}
         }
         Ok(())
     }
@@ -206,4 +235,40 @@ impl SyncJob<'_> {
 struct Removals {
     rows: Vec<(String, ContentHash)>,
     refs: Vec<(crate::model::DestRef, Option<u64>)>,
+}
+
+/// Flag changes of items the journal has (the last row of each): to set on
+/// the target, the rows to journal with them, and rows without journaled
+/// flags (baselined as the source has them now).
+struct Compared {
+    changes: Vec<FlagChange>,
+    rows: Vec<(String, ContentHash, MailFlags)>,
+    baseline: Vec<(String, ContentHash, MailFlags)>,
+}
+
+fn compare(done: &DoneRows, items: &[&Item]) -> Compared {
+    let mut c = Compared {
+        changes: Vec::new(),
+        rows: Vec::new(),
+        baseline: Vec::new(),
+    };
+    for item in items {
+        let Some(d) = done.get(&item.id).and_then(|v| v.last()) else {
+            continue;
+        };
+        let want = item.flags();
+        match d.flags {
+            None => c.baseline.push((item.id.clone(), d.hash, want)),
+            Some(had) if had != want => {
+                c.changes.push(FlagChange {
+                    target: d.target.clone(),
+                    from: had,
+                    to: want,
+                });
+                c.rows.push((item.id.clone(), d.hash, want));
+            }
+            Some(_) => {}
+        }
+    }
+    c
 }

@@ -678,3 +678,55 @@ fn a_copy_already_gone_from_the_target_is_forgotten_not_reported_as_still_there(
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(inbox_report(&o.report)["sync"]["deleted_at_source"], 0);
 }
+
+/// A store copied without its file times (every mtime new) whose flags
+/// changed: the items are found present by their content, and their flag
+/// changes are carried in the same sync, not the next one.
+#[test]
+fn flags_of_items_whose_files_changed_time_are_carried_in_the_same_sync() {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // In Kerio: messages 0 and 2 read; then the store is copied and every
+    // file gets a new mtime (still outside the --settle window).
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let lines: Vec<String> = (0..3usize)
+        .map(|i| {
+            let id = crate::support::store::item_id(i + 1);
+            let path = dir.join(format!("#msgs/{id}.eml"));
+            let t = filetime::FileTime::from_unix_time(chrono::Utc::now().timestamp() - 7200, 0);
+            filetime::set_file_mtime(&path, t).expect("mtime");
+            let size = fs::metadata(&path).expect("item").len();
+            let seen = if i == 1 { 0 } else { 0x1 };
+            index_line(
+                &id,
+                seen,
+                size as usize,
+                0x5a4a0000,
+                0x5a4a0000 + i as i64,
+                0x5a4a0000,
+            )
+        })
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 0, "{f}");
+    assert_eq!(f["counts"]["already_present"], 3, "{f}");
+    assert_eq!(f["sync"]["flags_set"], 2, "{f}");
+    assert_eq!(
+        server_state(&dc),
+        vec![
+            (0, flags(&["\\Seen"])),
+            (1, flags(&[])),
+            (2, flags(&["\\Seen"]))
+        ]
+    );
+}
