@@ -100,6 +100,8 @@ CREATE TABLE IF NOT EXISTS items (
 -- both scan the account's or the whole journal's rows for every folder.
 CREATE INDEX IF NOT EXISTS items_by_mailbox ON items (target, account, mailbox, state);
 CREATE INDEX IF NOT EXISTS items_by_folder ON items (account, folder, target);
+-- The few pending rows, found without reading a folder's done rows.
+CREATE INDEX IF NOT EXISTS items_pending ON items (target, account, folder) WHERE state = 'pending';
 CREATE TABLE IF NOT EXISTS identities (
     target TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -519,8 +521,19 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT DISTINCT folder FROM items
-                 WHERE target = ?1 AND account = ?2 AND state = 'done' ORDER BY folder",
+                // A skip-scan over the primary key (target, account, folder,
+                // …): one index seek per folder, not a read of every row.
+                "WITH RECURSIVE f(folder) AS (
+                    SELECT MIN(folder) FROM items WHERE target = ?1 AND account = ?2
+                    UNION ALL
+                    SELECT (SELECT MIN(folder) FROM items
+                            WHERE target = ?1 AND account = ?2 AND folder > f.folder)
+                    FROM f WHERE f.folder IS NOT NULL
+                 )
+                 SELECT folder FROM f WHERE folder IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM items i WHERE i.target = ?1 AND i.account = ?2
+                      AND i.folder = f.folder AND i.state = 'done')
+                 ORDER BY folder",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
