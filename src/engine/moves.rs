@@ -220,21 +220,27 @@ fn gone_and_known<'f>(
     let mut gone: GoneByHash = HashMap::new();
     let mut known: HashMap<&str, HashSet<String>> = HashMap::new();
     for f in selected {
-        let done = run.journal.done_items(account, &f.path)?;
+        // The ids from the journal's key alone; full rows only for the
+        // items gone from the folder (few).
+        let journaled = run.journal.journaled_ids(account, &f.path)?;
         let ids: HashSet<&str> = f.items.iter().map(|i| i.id.as_str()).collect();
-        for (id, rows) in &done {
-            if ids.contains(id.as_str()) {
-                continue;
-            }
-            if let Some(row) = rows.last() {
-                gone.entry(row.hash).or_default().push(Gone {
-                    folder: f.path.clone(),
-                    item: id.clone(),
-                    row: row.clone(),
-                });
+        let missing: Vec<&str> = journaled
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !ids.contains(id))
+            .collect();
+        if !missing.is_empty() {
+            for (id, rows) in run.journal.done_items_of(account, &f.path, &missing)? {
+                if let Some(row) = rows.last() {
+                    gone.entry(row.hash).or_default().push(Gone {
+                        folder: f.path.clone(),
+                        item: id,
+                        row: row.clone(),
+                    });
+                }
             }
         }
-        known.insert(f.path.as_str(), done.into_keys().collect());
+        known.insert(f.path.as_str(), journaled);
     }
     Ok((gone, known))
 }

@@ -488,30 +488,64 @@ impl Journal {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![self.target, account, folder], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    DoneItem {
-                        hash: r.get(1)?,
-                        src_size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
-                        src_mtime: r.get(3)?,
-                        mailbox: r.get(4)?,
-                        target: DestRef {
-                            id: r.get(5)?,
-                            uid_validity: r.get(6)?,
-                            uid: r.get(7)?,
-                        },
-                        size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-                        flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
-                        stored_size: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
-                    },
-                ))
-            })
+            .query_map(params![self.target, account, folder], done_row)
             .map_err(|e| self.err(e))?;
         let mut map: HashMap<String, Vec<DoneItem>> = HashMap::new();
         for row in rows {
             let (item, d) = row.map_err(|e| self.err(e))?;
             map.entry(item).or_default().push(d);
+        }
+        Ok(map)
+    }
+
+    /// The item ids the journal has rows for (done or pending) in one
+    /// source folder: read from the primary key alone, no row decoded.
+    pub fn journaled_ids(
+        &self,
+        account: &str,
+        folder: &str,
+    ) -> Result<std::collections::HashSet<String>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT item FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account, folder], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The done rows of these items of one source folder (as
+    /// [`Journal::done_items`], for a few items).
+    pub fn done_items_of(
+        &self,
+        account: &str,
+        folder: &str,
+        items: &[&str],
+    ) -> Result<HashMap<String, Vec<DoneItem>>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
+                        flags, stored_size
+                 FROM items
+                 WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+                   AND state = 'done'",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut map: HashMap<String, Vec<DoneItem>> = HashMap::new();
+        for item in items {
+            let rows = stmt
+                .query_map(params![self.target, account, folder, item], done_row)
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (item, d) = row.map_err(|e| self.err(e))?;
+                map.entry(item).or_default().push(d);
+            }
         }
         Ok(map)
     }
@@ -1043,3 +1077,25 @@ impl Journal {
 
 #[cfg(test)]
 mod tests;
+
+/// A done row of `done_items` / `done_items_of`: its item id and what the
+/// journal knows of it.
+fn done_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DoneItem)> {
+    Ok((
+        r.get::<_, String>(0)?,
+        DoneItem {
+            hash: r.get(1)?,
+            src_size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+            src_mtime: r.get(3)?,
+            mailbox: r.get(4)?,
+            target: DestRef {
+                id: r.get(5)?,
+                uid_validity: r.get(6)?,
+                uid: r.get(7)?,
+            },
+            size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+            flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
+            stored_size: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+        },
+    ))
+}
