@@ -212,11 +212,14 @@ impl FolderJob<'_> {
         settle > 0 && mtime.is_some_and(|m| m > self.run.now - settle && m <= self.run.now + settle)
     }
 
-    /// The facts the work list decides on: index flags and file stats.
+    /// The facts the work list decides on: index flags and file stats (on
+    /// the rayon pool: a rerun or a sync stats every file of the store).
     fn candidates(&self) -> Vec<Candidate<'_>> {
+        use rayon::prelude::*;
         self.folder
             .items
-            .iter()
+            .par_iter()
+            .with_min_len(256)
             .map(|item| Candidate {
                 item,
                 flagged_deleted: item.deleted(),
