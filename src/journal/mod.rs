@@ -768,32 +768,20 @@ impl Journal {
         folder: &str,
         rows: &[(String, ContentHash, MailFlags)],
     ) -> Result<(), JournalError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE items SET flags = ?6
-                     WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
-                     AND hash = ?5 AND state = 'done'",
-                )
-                .map_err(|e| self.err(e))?;
-            for (item, hash, flags) in rows {
-                stmt.execute(params![
-                    self.target,
-                    account,
-                    folder,
-                    item,
-                    hash,
-                    flags_to_int(*flags)
-                ])
-                .map_err(|e| self.err(e))?;
-            }
-        }
-        tx.commit().map_err(|e| self.err(e))
+        let ints: Vec<i64> = rows.iter().map(|r| flags_to_int(r.2)).collect();
+        let set: Vec<(&str, &dyn ToSql, &dyn ToSql)> = rows
+            .iter()
+            .zip(&ints)
+            .map(|(r, f)| (r.0.as_str(), &r.1 as &dyn ToSql, f as &dyn ToSql))
+            .collect();
+        self.update_each(
+            "UPDATE items SET flags = ?6
+             WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+             AND hash = ?5 AND state = 'done'",
+            account,
+            folder,
+            &set,
+        )
     }
 
     /// Records the size the target stored for done rows whose stored copy
@@ -805,29 +793,42 @@ impl Journal {
         folder: &str,
         rows: &[(String, u32, u64)],
     ) -> Result<(), JournalError> {
+        let sizes: Vec<i64> = rows.iter().map(|r| r.2 as i64).collect();
+        let set: Vec<(&str, &dyn ToSql, &dyn ToSql)> = rows
+            .iter()
+            .zip(&sizes)
+            .map(|(r, n)| (r.0.as_str(), &r.1 as &dyn ToSql, n as &dyn ToSql))
+            .collect();
+        self.update_each(
+            "UPDATE items SET stored_size = ?6
+             WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+             AND uid = ?5 AND state = 'done'",
+            account,
+            folder,
+            &set,
+        )
+    }
+
+    /// Runs the UPDATE `sql` once per `(item, key, value)` of `rows` (as
+    /// ?4, ?5, ?6; ?1 to ?3 are this target, `account` and `folder`), in
+    /// one transaction.
+    fn update_each(
+        &self,
+        sql: &str,
+        account: &str,
+        folder: &str,
+        rows: &[(&str, &dyn ToSql, &dyn ToSql)],
+    ) -> Result<(), JournalError> {
         if rows.is_empty() {
             return Ok(());
         }
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         {
-            let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE items SET stored_size = ?6
-                     WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
-                     AND uid = ?5 AND state = 'done'",
-                )
-                .map_err(|e| self.err(e))?;
-            for (item, uid, size) in rows {
-                stmt.execute(params![
-                    self.target,
-                    account,
-                    folder,
-                    item,
-                    uid,
-                    *size as i64
-                ])
-                .map_err(|e| self.err(e))?;
+            let mut stmt = tx.prepare_cached(sql).map_err(|e| self.err(e))?;
+            for (item, key, value) in rows {
+                stmt.execute(params![self.target, account, folder, item, key, value])
+                    .map_err(|e| self.err(e))?;
             }
         }
         tx.commit().map_err(|e| self.err(e))

@@ -5,9 +5,8 @@
 //! reported, and not uploaded a second time.
 
 use crate::support::imap::Imap;
-use crate::support::store::index_line;
+use crate::support::store::line_of;
 use crate::sync::{backdate, mailbox_state, message, run, store, ACCOUNT};
-use std::fs;
 
 #[test]
 fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
@@ -30,13 +29,7 @@ fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
     backdate(&st.item(ACCOUNT, "INBOX", "00000004", new.as_bytes()));
     let dir = st.folder_dir(ACCOUNT, "INBOX");
     let lines: Vec<String> = (1..=4)
-        .map(|i| {
-            let id = crate::support::store::item_id(i);
-            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-                .expect("item")
-                .len();
-            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-        })
+        .map(|i| line_of(&dir, &crate::support::store::item_id(i)))
         .collect();
     st.index(ACCOUNT, "INBOX", &lines);
 

@@ -7,7 +7,7 @@
 
 use crate::support::dovecot::Dovecot;
 use crate::support::imap::Imap;
-use crate::support::store::{index_line, StoreBuilder};
+use crate::support::store::{index_line, line_of, line_with, StoreBuilder};
 use crate::support::*;
 use std::fs;
 use std::path::Path;
@@ -448,16 +448,9 @@ fn propagate_deletes_on(dc: Dovecot) {
     // Kerio: message 1 (item 2) deleted.
     let dir = st.folder_dir(ACCOUNT, "INBOX");
     fs::remove_file(dir.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = [0usize, 2, 3]
+    let lines: Vec<String> = [(1, 0x1), (3, 0), (4, 0)]
         .iter()
-        .map(|i| {
-            let id = crate::support::store::item_id(i + 1);
-            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-                .expect("item")
-                .len();
-            let seen = if *i == 0 { 0x1 } else { 0 };
-            index_line(&id, seen, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-        })
+        .map(|(n, seen)| line_with(&dir, &crate::support::store::item_id(*n), *seen))
         .collect();
     st.index(ACCOUNT, "INBOX", &lines);
 
@@ -644,15 +637,9 @@ fn a_copy_already_gone_from_the_target_is_forgotten_not_reported_as_still_there(
     drop(c);
     let dir = st.folder_dir(ACCOUNT, "INBOX");
     fs::remove_file(dir.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = [1usize, 3]
+    let lines: Vec<String> = [1, 3]
         .iter()
-        .map(|i| {
-            let id = crate::support::store::item_id(*i);
-            let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-                .expect("item")
-                .len();
-            index_line(&id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-        })
+        .map(|n| line_of(&dir, &crate::support::store::item_id(*n)))
         .collect();
     st.index(ACCOUNT, "INBOX", &lines);
     let report = tmp.path().join("sync.json");

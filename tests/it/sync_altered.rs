@@ -6,7 +6,7 @@
 //! never uploading it a second time. And `verify`, after a run without
 //! `--sync`, names a moved message that is on the target twice.
 
-use crate::support::store::{index_line, item_id, StoreBuilder};
+use crate::support::store::{item_id, line_of, StoreBuilder};
 use crate::support::*;
 use crate::sync::{backdate, mailbox_state, run, store, ACCOUNT};
 use std::fs;
@@ -42,22 +42,15 @@ fn store_with_binary(dir: &Path) -> StoreBuilder {
     st
 }
 
-fn line(dir: &Path, id: &str) -> String {
-    let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-        .expect("item")
-        .len();
-    index_line(id, 0, size as usize, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
-}
-
 fn inbox_index(st: &StoreBuilder, items: &[usize]) {
     let dir = st.folder_dir(ACCOUNT, "INBOX");
-    let lines: Vec<String> = items.iter().map(|i| line(&dir, &item_id(*i))).collect();
+    let lines: Vec<String> = items.iter().map(|i| line_of(&dir, &item_id(*i))).collect();
     st.index(ACCOUNT, "INBOX", &lines);
 }
 
 fn projects_index(st: &StoreBuilder, ids: &[&str]) {
     let dir = st.folder_dir(ACCOUNT, "Projects");
-    let lines: Vec<String> = ids.iter().map(|id| line(&dir, id)).collect();
+    let lines: Vec<String> = ids.iter().map(|id| line_of(&dir, id)).collect();
     st.index(ACCOUNT, "Projects", &lines);
 }
 

@@ -6,7 +6,7 @@
 
 use crate::support::dovecot::{as_served, Dovecot};
 use crate::support::imap::Imap;
-use crate::support::store::{index_line, StoreBuilder};
+use crate::support::store::{index_line, line_of, StoreBuilder};
 use crate::support::*;
 use crate::sync::{
     backdate, flags, mailbox_state, maildir_folder_state, message, run, server_state, store,
@@ -267,15 +267,6 @@ fn a_message_moved_in_kerio_is_a_renamed_file_in_the_maildir() {
     assert_eq!(o.report["totals"]["migrated"], 0);
     assert_eq!(maildir_folder_state(&projects).len(), 2);
     assert_eq!(maildir_folder_state(&inbox).len(), 2);
-}
-
-/// The index.fld line of item `id` in folder `dir` as its file is now (no
-/// flags).
-fn line_of(dir: &Path, id: &str) -> String {
-    let size = fs::metadata(dir.join(format!("#msgs/{id}.eml")))
-        .expect("item")
-        .len() as usize;
-    index_line(id, 0, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
 }
 
 /// Moves items `ids` (1-based positions) of INBOX into Projects under the

@@ -81,6 +81,20 @@ impl StoreBuilder {
 /// A modern `index.fld` line of a mail item: `U<id> F<flags> S<size>
 /// D<created> T<received> M<modified> CIPM.Note`, times in seconds (written
 /// in hex, as Kerio does).
+/// The index line of the file of item `id` in folder directory `dir`
+/// (its size read from the file), with index flags `flags`.
+pub fn line_with(dir: &std::path::Path, id: &str, flags: u32) -> String {
+    let size = std::fs::metadata(dir.join(format!("#msgs/{id}.eml")))
+        .expect("item")
+        .len() as usize;
+    index_line(id, flags, size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000)
+}
+
+/// [`line_with`] without flags.
+pub fn line_of(dir: &std::path::Path, id: &str) -> String {
+    line_with(dir, id, 0)
+}
+
 pub fn index_line(
     id: &str,
     flags: u32,
