@@ -6,16 +6,11 @@
 
 use crate::support::imap::Imap;
 use crate::support::store::line_of;
-use crate::sync::{backdate, mailbox_state, message, run, store, ACCOUNT};
+use crate::sync::{backdate, mailbox_state, message, migrated, run, Migrated, ACCOUNT};
 
 #[test]
 fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
-    let dc = crate::sync::dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 3, |_| 0);
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let Migrated { dc, tmp, to, st } = migrated(3, |_| 0);
     // Someone else appends message 3 (as it will be sent: CRLF) and an
     // unrelated message 77, before message 3 reaches Kerio's store.
     let mut c = Imap::login(dc.imap_port, "bob", "secret");

@@ -60,6 +60,26 @@ pub(crate) fn store(dir: &Path, n: usize, flags: impl Fn(usize) -> u32) -> Store
     store
 }
 
+/// A private Dovecot, a temporary directory, the target URL and Bob's
+/// INBOX store of `n` messages (item `i` with index flags `flags(i)`),
+/// already migrated once.
+pub(crate) struct Migrated {
+    pub dc: Dovecot,
+    pub tmp: tempfile::TempDir,
+    pub to: String,
+    pub st: StoreBuilder,
+}
+
+pub(crate) fn migrated(n: usize, flags: impl Fn(usize) -> u32) -> Migrated {
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), n, flags);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    Migrated { dc, tmp, to, st }
+}
+
 /// Sets the file's mtime an hour back: written before the `--settle`
 /// window.
 pub(crate) fn backdate(path: &Path) {
@@ -85,12 +105,7 @@ pub(crate) fn run(command: &str, store: &Path, to: &str, dir: &Path) -> Run {
 
 #[test]
 fn verify_names_every_missing_message_on_stdout_in_the_report_and_the_csv() {
-    let dc = dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 4, |_| 0);
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let Migrated { dc, tmp, to, st } = migrated(4, |_| 0);
 
     // The server loses the first message; a new one reaches the store
     // after the run, with a Subject a spreadsheet would run.
@@ -335,12 +350,7 @@ fn sync_carries_flag_changes_and_new_items_and_only_reports_deletions() {
 
 #[test]
 fn a_file_being_written_is_left_for_the_next_sync() {
-    let dc = dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 3, |_| 0);
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let Migrated { dc, tmp, to, st } = migrated(3, |_| 0);
     // Kerio is writing message 3 right now (its file is fresh); 4 arrived
     // an hour ago.
     let dir = st.folder_dir(ACCOUNT, "INBOX");
@@ -617,12 +627,7 @@ fn sigkill_during_sync_then_a_rerun_ends_exact() {
 /// the target".
 #[test]
 fn a_copy_already_gone_from_the_target_is_forgotten_not_reported_as_still_there() {
-    let dc = dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 3, |_| 0);
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let Migrated { dc, tmp, to, st } = migrated(3, |_| 0);
     // On the server, someone expunges message 1 (UID 2); in Kerio it is
     // deleted too.
     let mut c = Imap::login(dc.imap_port, "bob", "secret");
@@ -671,12 +676,7 @@ fn a_copy_already_gone_from_the_target_is_forgotten_not_reported_as_still_there(
 /// changes are carried in the same sync, not the next one.
 #[test]
 fn flags_of_items_whose_files_changed_time_are_carried_in_the_same_sync() {
-    let dc = dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 3, |_| 0);
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let Migrated { dc, tmp, to, st } = migrated(3, |_| 0);
     // In Kerio: messages 0 and 2 read; then the store is copied and every
     // file gets a new mtime (still outside the --settle window).
     let dir = st.folder_dir(ACCOUNT, "INBOX");
