@@ -324,7 +324,7 @@ fn check_account(
     let mut extras_checked: std::collections::HashSet<String> = Default::default();
     // Content of the account's journaled live items (for the gone copies
     // that duplicate one), and the gone copies found per folder check.
-    let mut live: HashMap<ContentHash, String> = HashMap::new();
+    let mut live: HashMap<ContentHash, gone::Place> = HashMap::new();
     let mut gone_found: Vec<(usize, Vec<(GoneCopy, ContentHash)>)> = Vec::new();
     let mut walked: std::collections::HashSet<String> = Default::default();
     for folder in walk {
@@ -369,7 +369,7 @@ fn check_account(
                 for (id, rows) in done.iter().filter(|(id, _)| ids.contains(id.as_str())) {
                     for d in rows {
                         live.entry(d.hash)
-                            .or_insert_with(|| format!("{}/{id}", folder.path));
+                            .or_insert_with(|| (folder.path.clone(), id.clone()));
                     }
                 }
                 let gone = gone::rows_of_gone(&done, &ids);
@@ -412,9 +412,21 @@ fn check_account(
         }
     }
     for (i, found) in gone_found {
-        if let Some(fc) = ac.folders.get_mut(i) {
-            fc.gone_at_source = gone::name_duplicates(found, &live);
-        }
+        let Some(fc) = ac.folders.get_mut(i) else {
+            continue;
+        };
+        let account = &ac.account;
+        let run = |folder: &str, item: &str, h: &ContentHash| {
+            journal.run_of(account, folder, item, h).ok().flatten()
+        };
+        let later = |c: &GoneCopy, h: &ContentHash, l: &(String, String)| match (
+            run(&fc.folder, &c.item, h),
+            run(&l.0, &l.1, h),
+        ) {
+            (Some(gone), Some(live)) => live > gone,
+            _ => false,
+        };
+        fc.gone_at_source = gone::name_duplicates(found, &live, &later);
     }
     if let Some(s) = session {
         let _ = s.finish();

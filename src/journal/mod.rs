@@ -550,6 +550,26 @@ impl Journal {
         Ok(map)
     }
 
+    /// The run that wrote the done row of (item, hash) in a source folder.
+    pub fn run_of(
+        &self,
+        account: &str,
+        folder: &str,
+        item: &str,
+        hash: &ContentHash,
+    ) -> Result<Option<i64>, JournalError> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT run FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+               AND item = ?4 AND hash = ?5 AND state = 'done'",
+            params![self.target, account, folder, item, hash],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()
+        .map(Option::flatten)
+        .map_err(|e| self.err(e))
+    }
+
     /// The source folders of `account` with done rows.
     pub fn journaled_folders(&self, account: &str) -> Result<Vec<String>, JournalError> {
         let conn = self.conn();

@@ -2,9 +2,10 @@
 //! gone since (deleted or moved in Kerio, or the whole folder gone or
 //! renamed), and which the target still holds. Each is listed in its
 //! source folder's check. One whose content is also journaled for a live
-//! source item of the account is a **duplicate** (a message moved in Kerio
-//! and migrated again by a run without `--sync`, or a move `sync` could not
-//! carry): it counts as extra, and the exit code says so. The others are
+//! source item of the account, in a later run, is a **duplicate** (a
+//! message moved in Kerio and migrated again by a run without `--sync`, or
+//! a move `sync` could not carry): it counts as extra, and the exit code
+//! says so. The others are
 //! what `migrate --sync --propagate-deletes` removes; they are reported and
 //! do not fail the check (keeping them is `sync`'s default).
 
@@ -13,6 +14,9 @@ use crate::journal::DoneItem;
 use crate::message::ContentHash;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+
+/// A live source item: its folder and item id.
+pub(super) type Place = (String, String);
 
 /// A journaled copy still on the target whose source item is gone.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -77,16 +81,23 @@ pub(super) fn still_there(
     Ok(out)
 }
 
-/// Names the live item each gone copy duplicates, from `live` (content
-/// hash → `folder/item` of the account's journaled live items).
+/// Names the live item each gone copy duplicates: one with the same
+/// content (`live`: content hash → its folder and item) that `later` says
+/// was journaled in a later run than the gone copy (so it arrived after it:
+/// a move in Kerio migrated again, or a copy and a delete). A twin
+/// journaled as early (the same message in two folders from the start,
+/// one of them deleted since) is no duplicate.
 pub(super) fn name_duplicates(
     copies: Vec<(GoneCopy, ContentHash)>,
-    live: &HashMap<ContentHash, String>,
+    live: &HashMap<ContentHash, Place>,
+    later: &dyn Fn(&GoneCopy, &ContentHash, &Place) -> bool,
 ) -> Vec<GoneCopy> {
     copies
         .into_iter()
         .map(|(mut c, hash)| {
-            c.duplicate_of = live.get(&hash).cloned();
+            if let Some(l) = live.get(&hash).filter(|l| later(&c, &hash, l)) {
+                c.duplicate_of = Some(format!("{}/{}", l.0, l.1));
+            }
             c
         })
         .collect()
@@ -133,11 +144,18 @@ mod tests {
                 (c, d.hash)
             })
             .collect();
-        let live_hashes: HashMap<ContentHash, String> =
-            [(ContentHash::of(b"c"), "Sent/9".to_string())]
-                .into_iter()
-                .collect();
-        let named = name_duplicates(copies, &live_hashes);
+        let live: HashMap<ContentHash, Place> = [
+            (ContentHash::of(b"c"), ("Sent".to_string(), "9".to_string())),
+            (
+                ContentHash::of(b"d"),
+                ("Sent".to_string(), "10".to_string()),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        // "d"'s twin is as old as its gone copy: no duplicate.
+        let later = |c: &GoneCopy, _: &ContentHash, _: &Place| c.item == "2";
+        let named = name_duplicates(copies, &live, &later);
         let dup: Vec<(&str, Option<&str>)> = named
             .iter()
             .map(|c| (c.item.as_str(), c.duplicate_of.as_deref()))

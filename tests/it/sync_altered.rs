@@ -202,3 +202,37 @@ fn verify_names_a_message_moved_in_kerio_and_migrated_again_without_sync() {
         o.stdout
     );
 }
+
+/// The same message in two folders from the start, one of them deleted in
+/// Kerio since: its copy is gone at the source, not a duplicate (its twin
+/// was journaled in the same run), and verify passes.
+#[test]
+fn a_deleted_message_with_an_old_twin_is_gone_not_a_duplicate() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 2, |_| 0);
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let twin = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    backdate(&st.item(ACCOUNT, "Archive", "00000001", &twin));
+    let archive = st.folder_dir(ACCOUNT, "Archive");
+    st.index(ACCOUNT, "Archive", &[line_of(&archive, "00000001")]);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    inbox_index(&st, &[1]);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("verify --json");
+    let t = &v["totals"];
+    assert_eq!(
+        (&t["extra"], &t["gone_at_source"]),
+        (&0.into(), &1.into()),
+        "{}",
+        o.stdout
+    );
+}
