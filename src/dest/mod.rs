@@ -291,6 +291,19 @@ pub trait DestSession: Planner {
         None
     }
 
+    /// The store part of [`Self::identity`] (login and server), without a
+    /// mailbox; `None` (the default): unknown.
+    fn store_identity(&mut self) -> Option<String> {
+        None
+    }
+
+    /// The UIDVALIDITY `mailbox` has now, when the target can say (IMAP
+    /// STATUS); `None` for no such mailbox or a target without one.
+    fn uid_validity_of(&mut self, mailbox: &str) -> Option<u32> {
+        let _ = mailbox;
+        None
+    }
+
     /// What the journal knows is in `mailbox` (its done rows there, every
     /// source folder of the account), told before a folder's messages are
     /// delivered into it. A target that can look (IMAP) compares each

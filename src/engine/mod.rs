@@ -32,6 +32,7 @@ mod reason;
 mod reconcile;
 mod renames;
 mod sync;
+mod takeover;
 pub mod worklist;
 
 #[cfg(test)]

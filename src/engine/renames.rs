@@ -30,6 +30,9 @@ pub(super) fn carry(
     session: &mut dyn DestSession,
     folders: &[Folder],
 ) -> Result<Renames, JournalError> {
+    // Rows written under another URL of this server first: renames and
+    // moves are found from them.
+    let taken = super::takeover::carry(run, account, session)?;
     let present: HashSet<&str> = folders.iter().map(|f| f.path.as_str()).collect();
     let journaled = run.journal.journaled_folders(account)?;
     let known: HashSet<&str> = journaled.iter().map(String::as_str).collect();
@@ -38,7 +41,10 @@ pub(super) fn carry(
         .filter(|f| f.kind() == FolderKind::Mail && run.opts.selection.folder(&f.path))
         .filter(|f| !known.contains(f.path.as_str()))
         .collect();
-    let mut out = Renames::default();
+    let mut out = Renames {
+        notes: taken,
+        ..Renames::default()
+    };
     let mut renamed: Vec<(String, String)> = Vec::new();
     // Sorted: a parent comes before its sub-folders, which it takes along.
     for old in journaled.iter().filter(|f| !present.contains(f.as_str())) {

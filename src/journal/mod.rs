@@ -570,6 +570,43 @@ impl Journal {
         .map_err(|e| self.err(e))
     }
 
+    /// The source folders of `account` (with a mailbox of each) that other
+    /// targets wrote with this store `identity`: what a run under a new URL
+    /// of the same server may take over ([`Journal::take_over`]).
+    pub fn foreign_folders(
+        &self,
+        account: &str,
+        identity: &str,
+    ) -> Result<Vec<(String, String)>, JournalError> {
+        let conn = self.conn();
+        let known: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM identities
+                   WHERE account = ?1 AND identity = ?2 AND target != ?3)",
+                params![account, identity, self.target],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !known {
+            return Ok(Vec::new());
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT i.folder, MIN(i.mailbox) FROM items i
+                 JOIN identities d ON d.target = i.target AND d.account = i.account
+                 WHERE i.account = ?1 AND i.target != ?2 AND d.identity = ?3
+                   AND i.state = 'done'
+                 GROUP BY i.folder ORDER BY i.folder",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![account, self.target, identity], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// The source folders of `account` with done rows.
     pub fn journaled_folders(&self, account: &str) -> Result<Vec<String>, JournalError> {
         let conn = self.conn();

@@ -183,3 +183,42 @@ fn a_folder_renamed_onto_an_existing_mailbox_is_not_renamed_its_messages_move() 
     );
     assert_eq!(mailbox_state(&dc, "Projects"), vec![]);
 }
+
+/// The same server under another URL (`localhost` for `127.0.0.1`): the
+/// journal's rows are keyed by URL, so the first sync under the new one
+/// takes over the rows of every folder the store had (the renamed one
+/// too) before it looks for renames and moves: the rename is carried,
+/// nothing is uploaded again, no folder appears twice.
+#[test]
+fn a_rename_is_carried_by_the_first_sync_under_another_url_of_the_server() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_tree(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    rename_in_kerio(&st, "Projects", "Clients");
+
+    let other = format!("imap://localhost:{}", dc.imap_port);
+    let o = run("migrate", &st.install, &other, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_note(&o, "folder renamed: Projects -> Clients (2 messages");
+    assert_note(&o, "taken over");
+    assert_nothing_uploaded(&o.report);
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let names = c.list_names();
+    assert!(
+        !names.iter().any(|n| n.starts_with("Projects")),
+        "{names:?}"
+    );
+    assert_eq!(mailbox_state(&dc, "Clients"), vec![(20, flags(&[]))]);
+    assert_eq!(mailbox_state(&dc, "Clients/Sub"), vec![(30, flags(&[]))]);
+    assert_eq!(mailbox_state(&dc, "INBOX").len(), 3);
+    let o = run("verify", &st.install, &other, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}

@@ -585,6 +585,16 @@ impl DestSession for ImapAccountSession {
         // Dovecot) identify the store; the mailbox's UIDVALIDITY says its
         // UIDs still mean what the journal recorded.
         let uv = self.mailboxes.get(mailbox)?.uid_validity?;
+        Some((self.store_identity()?, Some(uv)))
+    }
+
+    fn uid_validity_of(&mut self, mailbox: &str) -> Option<u32> {
+        self.with_control_keep(|c| c.status(mailbox))
+            .ok()?
+            .uid_validity
+    }
+
+    fn store_identity(&mut self) -> Option<String> {
         let inbox = match self.inbox_uid_validity {
             Some(v) => v,
             None => {
@@ -597,10 +607,7 @@ impl DestSession for ImapAccountSession {
             }
         };
         let login = self.shared.creds.user();
-        Some((
-            format!("imap login={login} inbox-uidvalidity={inbox}"),
-            Some(uv),
-        ))
+        Some(format!("imap login={login} inbox-uidvalidity={inbox}"))
     }
 
     fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {

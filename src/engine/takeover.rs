@@ -1,0 +1,39 @@
+//! `migrate --sync` under another URL of the same server (another port, a
+//! proxy, a name for the address): before renames and moves are looked
+//! for, the journal rows other targets wrote for this account are taken
+//! over, folder by folder, where the store's identity (login and INBOX
+//! UIDVALIDITY) is the one recorded with them and the folder's mailbox has
+//! the UIDVALIDITY of its rows ([`crate::journal::Journal::take_over`]).
+//! Without it the first sync under a new URL sees no rows: a renamed
+//! folder is uploaded again under its new name, and moved messages are
+//! uploaded and their old copies left. Each folder's own pass does the
+//! same for its folder (a plain rerun); this one also reaches the folders
+//! the store no longer has (renamed, deleted).
+
+use super::reason;
+use super::Run;
+use crate::dest::DestSession;
+use crate::journal::JournalError;
+
+/// Takes over the account's rows written under other URLs of this store;
+/// the notes for the account's report.
+pub(super) fn carry(
+    run: &Run<'_>,
+    account: &str,
+    session: &mut dyn DestSession,
+) -> Result<Vec<String>, JournalError> {
+    let Some(identity) = session.store_identity() else {
+        return Ok(Vec::new());
+    };
+    let mut notes = Vec::new();
+    for (folder, mailbox) in run.journal.foreign_folders(account, &identity)? {
+        let uv = session.uid_validity_of(&mailbox);
+        if uv.is_none() {
+            continue;
+        }
+        for (from, n) in run.journal.take_over(account, &folder, &identity, uv)? {
+            notes.push(format!("{folder}: {}", reason::taken_over(n, &from)));
+        }
+    }
+    Ok(notes)
+}
