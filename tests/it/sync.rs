@@ -717,3 +717,51 @@ fn flags_of_items_whose_files_changed_time_are_carried_in_the_same_sync() {
         ]
     );
 }
+
+/// More removals in one folder than one `UID STORE`/`UID EXPUNGE` chunk
+/// (500 UIDs): every one is gone from the server, and only those whose
+/// UIDs are really gone are forgotten (a server may run a pipelined
+/// EXPUNGE before the STORE ahead of it is done).
+#[test]
+fn removals_of_many_chunks_are_all_expunged_and_checked() {
+    let n = 1500;
+    let dc = dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = StoreBuilder::new(&tmp.path().join("kerio"));
+    let pad = "x".repeat(3000);
+    let items = st.messages(ACCOUNT, "INBOX", n, |i| {
+        format!("{}{pad}\n", message(i, &format!("message {i}")))
+    });
+    let lines: Vec<String> = items
+        .iter()
+        .map(|(id, size)| index_line(id, 0, *size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    // Kerio: every message but the first 100 deleted.
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    for (id, _) in items.iter().skip(100) {
+        fs::remove_file(dir.join(format!("#msgs/{id}.eml"))).expect("rm");
+    }
+    st.index(ACCOUNT, "INBOX", &lines[..100]);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let left = c.count("INBOX");
+    assert_eq!(
+        (left, f["sync"]["deleted_on_target"].as_u64()),
+        (100, Some(n as u64 - 100)),
+        "{f}"
+    );
+    let rows: Vec<(String,)> = query(
+        &tmp.path().join("journal.sqlite"),
+        "SELECT item FROM items WHERE state = 'done'",
+    );
+    assert_eq!(rows.len(), 100);
+}

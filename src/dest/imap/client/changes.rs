@@ -12,9 +12,11 @@ use crate::dest::imap::error::ImapError;
 use crate::model::MailFlags;
 use imap_next::imap_types::{
     command::CommandBody,
+    core::Vec1,
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName},
     flag::{Flag, FlagFetch, StoreResponse, StoreType},
     response::{Code, Data},
+    search::SearchKey,
 };
 use io_imap::client::ImapClient;
 use io_imap::rfc3501::{copy::ImapMessageCopyOptions, store::ImapMessageStoreOptions};
@@ -255,17 +257,22 @@ impl ImapSession {
         Ok((uv, sizes))
     }
 
-    /// In the selected mailbox `name`, in one flight: `UID STORE … +FLAGS.SILENT`
-    /// / `-FLAGS.SILENT` of each group's system flags, `UID STORE doomed
-    /// +FLAGS.SILENT (\Deleted)` and `UID EXPUNGE doomed` (the caller
-    /// checks UIDPLUS), then the mailbox is left without expunging anything
-    /// else: UNSELECT, or EXAMINE then CLOSE.
+    /// In the selected mailbox `name`: `UID STORE … +FLAGS.SILENT` /
+    /// `-FLAGS.SILENT` of each group's system flags and `UID STORE doomed
+    /// +FLAGS.SILENT (\\Deleted)` in one flight; then, when there are
+    /// doomed UIDs, `UID EXPUNGE doomed` (the caller checks UIDPLUS) once
+    /// every STORE is answered, and `UID SEARCH UID doomed` once the
+    /// expunges are: a server may run pipelined UID commands at once
+    /// (Dovecot ran an EXPUNGE before the STORE ahead of it had marked its
+    /// UIDs, and answered OK). The mailbox is then left without expunging
+    /// anything else: UNSELECT, or EXAMINE then CLOSE. Returns the doomed
+    /// UIDs still there (not removed).
     pub(crate) fn change_and_leave(
         &mut self,
         name: &str,
         groups: &FlagGroups,
         doomed: &[u32],
-    ) -> Result<(), ImapError> {
+    ) -> Result<Vec<u32>, ImapError> {
         let mut cmds: Vec<(CommandBody<'static>, &'static str)> = Vec::new();
         let store = |set, kind, flags| {
             CommandBody::store(set, kind, StoreResponse::Silent, flags, true).map_err(invalid)
@@ -286,39 +293,93 @@ impl ImapSession {
                 }
             }
         }
+        let mut expunge: Vec<(CommandBody<'static>, &'static str)> = Vec::new();
         for chunk in doomed.chunks(STORE_CHUNK) {
             if let Some(set) = uid_set(chunk)? {
                 cmds.push((
                     store(set.clone(), StoreType::Add, vec![Flag::Deleted])?,
                     "UID STORE",
                 ));
-                cmds.push((CommandBody::ExpungeUid { sequence_set: set }, "UID EXPUNGE"));
+                expunge.push((CommandBody::ExpungeUid { sequence_set: set }, "UID EXPUNGE"));
             }
         }
-        let leave = if self.caps.unselect {
-            vec![(CommandBody::Unselect, "UNSELECT")]
-        } else {
-            vec![
-                (
-                    CommandBody::examine(wire_mailbox(name)?).map_err(invalid)?,
-                    "EXAMINE",
-                ),
-                (CommandBody::Close, "CLOSE"),
-            ]
-        };
-        let changes = cmds.len();
-        cmds.extend(leave);
+        if expunge.is_empty() {
+            // Flags only: leaving waits for the STOREs (it changes the
+            // selected state), so it goes in their flight.
+            return self.flight_and_leave(name, cmds).map(|_| Vec::new());
+        }
+        self.flight_checked(cmds)?;
+        self.flight_checked(expunge)?;
+        let mut search = Vec::new();
+        for chunk in doomed.chunks(STORE_CHUNK) {
+            if let Some(set) = uid_set(chunk)? {
+                let key = SearchKey::Uid(set);
+                search.push((
+                    CommandBody::search(None, Vec1::from(key), true),
+                    "UID SEARCH",
+                ));
+            }
+        }
+        let answers = self.flight_and_leave(name, search)?;
+        let mut left: Vec<u32> = answers
+            .iter()
+            .flat_map(|a| a.data.iter())
+            .filter_map(|d| match d {
+                Data::Search(uids, ..) => Some(uids.iter().map(|u| u.get())),
+                _ => None,
+            })
+            .flatten()
+            .filter(|u| doomed.contains(u))
+            .collect();
+        left.sort_unstable();
+        left.dedup();
+        Ok(left)
+    }
+
+    /// Sends `cmds` in one flight; the first refusal is the error.
+    fn flight_checked(
+        &mut self,
+        cmds: Vec<(CommandBody<'static>, &'static str)>,
+    ) -> Result<Vec<Answer>, ImapError> {
         let (bodies, names): (Vec<_>, Vec<_>) = cmds.into_iter().unzip();
         let answers = self.flight(bodies)?;
-        let left = answers[changes..]
-            .iter()
-            .zip(&names[changes..])
-            .try_for_each(|(a, n)| self.refused(a, n, ""));
-        self.selected = left.is_err();
-        for (a, n) in answers.iter().zip(&names).take(changes) {
+        for (a, n) in answers.iter().zip(&names) {
             self.refused(a, n, "")?;
         }
-        left
+        Ok(answers)
+    }
+
+    /// [`Self::flight_checked`] of `cmds` followed, in the same flight, by
+    /// leaving the selected mailbox `name` (UNSELECT, or EXAMINE then
+    /// CLOSE, which expunges nothing of a read-only mailbox).
+    fn flight_and_leave(
+        &mut self,
+        name: &str,
+        mut cmds: Vec<(CommandBody<'static>, &'static str)>,
+    ) -> Result<Vec<Answer>, ImapError> {
+        let n = cmds.len();
+        if self.caps.unselect {
+            cmds.push((CommandBody::Unselect, "UNSELECT"));
+        } else {
+            cmds.push((
+                CommandBody::examine(wire_mailbox(name)?).map_err(invalid)?,
+                "EXAMINE",
+            ));
+            cmds.push((CommandBody::Close, "CLOSE"));
+        }
+        let (bodies, names): (Vec<_>, Vec<_>) = cmds.into_iter().unzip();
+        let mut answers = self.flight(bodies)?;
+        let left = answers[n..]
+            .iter()
+            .zip(&names[n..])
+            .try_for_each(|(a, c)| self.refused(a, c, name));
+        self.selected = left.is_err();
+        for (a, c) in answers.iter().zip(&names).take(n) {
+            self.refused(a, c, "")?;
+        }
+        left?;
+        answers.truncate(n);
+        Ok(answers)
     }
 
     /// In the selected mailbox `name`, in one flight: `UID MOVE` of each

@@ -76,11 +76,13 @@ impl ImapAccountSession {
                 .filter(|(_, ok)| **ok)
                 .filter_map(|((r, _), _)| r.uid)
                 .collect();
-            c.change_and_leave(mailbox, &groups, &doomed)?;
+            let still_there = c.change_and_leave(mailbox, &groups, &doomed)?;
             let answers: Vec<Removal> = removals
                 .iter()
                 .zip(owned)
                 .map(|((r, _), ok)| match (ok, r.uid) {
+                    // Expunged, and not found there after.
+                    (true, Some(u)) if still_there.contains(&u) => Removal::Kept,
                     (true, _) => Removal::Removed,
                     // Same UIDVALIDITY, and the UID is not in the mailbox.
                     (false, Some(u))
