@@ -133,6 +133,7 @@ impl FolderJob<'_> {
         };
         // The journal is keyed by the target's URL, which is only a hint:
         // rows written under another URL for the same store are taken over.
+        let mut uid_validity = None;
         if let Some((identity, uv)) = session.identity(self.mailbox) {
             let journal = self.run.journal;
             let moved = journal.take_over(self.account, &self.folder.path, &identity, uv)?;
@@ -140,15 +141,35 @@ impl FolderJob<'_> {
                 ledger.note(reason::taken_over(n, &from));
             }
             journal.record_identity(self.account, &identity)?;
+            uid_validity = uv;
         }
         let r = reconcile::reconcile(self.run.journal, session, place)?;
         if let Some(note) = r.note {
             ledger.note(note);
         }
-        let done = self
+        let mut done = self
             .run
             .journal
             .done_items(self.account, &self.folder.path)?;
+        // Rows of another UIDVALIDITY of this mailbox name their copies in
+        // a mailbox that is gone (recreated, or renamed away and created
+        // again on the server): those items are not there, they go again
+        // (each first looked for among what the mailbox holds now).
+        if let Some(uv) = uid_validity {
+            let mut stale = 0usize;
+            done.retain(|_, rows| {
+                rows.retain(|d| {
+                    let other =
+                        d.mailbox == self.mailbox && d.target.uid_validity.is_some_and(|v| v != uv);
+                    stale += usize::from(other);
+                    !other
+                });
+                !rows.is_empty()
+            });
+            if stale > 0 {
+                ledger.note(reason::other_uid_validity(stale, self.mailbox, uv));
+            }
+        }
         // What the journal accounts for in the mailbox (after reconciling):
         // the target compares what else it holds before appending.
         let known = self

@@ -130,6 +130,13 @@ pub(super) fn elsewhere(why: &str, mailbox: &str) -> String {
 }
 
 /// Journal rows written under another URL for the same store, taken over.
+/// Journaled copies recorded under another UIDVALIDITY of the mailbox.
+pub(super) fn other_uid_validity(rows: usize, mailbox: &str, uv: u32) -> String {
+    format!(
+        "{rows} journaled messages were recorded under another UIDVALIDITY of {mailbox:?} (now {uv}: the mailbox was recreated or replaced on the server): sent again, each first looked for among what the mailbox holds"
+    )
+}
+
 pub(super) fn taken_over(rows: usize, from: &str) -> String {
     format!(
         "{rows} journal row(s) of this folder recorded under {from} taken over: the same login and server (the URL is only a hint), the mailbox's UIDVALIDITY unchanged"

@@ -48,3 +48,50 @@ fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
         .collect();
     assert_eq!(on_server, vec![0, 1, 2, 3, 77]);
 }
+
+/// A mailbox deleted and created again on the server (a new UIDVALIDITY)
+/// between runs, with one of the messages put back by someone: the
+/// journal's rows of the old mailbox prove nothing, so a rerun sends the
+/// folder again, except the message already there, and ends exact.
+#[test]
+fn a_mailbox_recreated_on_the_server_is_filled_again_without_duplicates() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = crate::sync::store(tmp.path(), 1, |_| 0);
+    let items = st.messages(ACCOUNT, "Projects", 3, |i| message(10 + i, "in Projects"));
+    let dir = st.folder_dir(ACCOUNT, "Projects");
+    let lines: Vec<String> = items.iter().map(|(id, _)| line_of(&dir, id)).collect();
+    st.index(ACCOUNT, "Projects", &lines);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    for cmd in ["DELETE Projects", "CREATE Projects"] {
+        let (_, s) = c.cmd(cmd);
+        assert!(s.starts_with("OK"), "{cmd}: {s}");
+    }
+    let back = message(11, "in Projects").replace('\n', "\r\n");
+    let (_, s) = c.cmd(&format!("APPEND Projects {{{}+}}\r\n{back}", back.len()));
+    assert!(s.starts_with("OK"), "APPEND: {s}");
+    drop(c);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .report(&tmp.path().join("rerun.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let p = crate::sync_moves::folder_report(&o.report, "Projects");
+    assert_eq!(p["counts"]["migrated"], 2, "{p}");
+    assert_eq!(p["counts"]["already_present"], 1, "{p}");
+    assert!(
+        p["notes"].to_string().contains("another UIDVALIDITY"),
+        "{p}"
+    );
+    let numbers: Vec<usize> = mailbox_state(&dc, "Projects")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(numbers, vec![10, 11, 12]);
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}
