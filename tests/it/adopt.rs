@@ -95,3 +95,62 @@ fn a_mailbox_recreated_on_the_server_is_filled_again_without_duplicates() {
         .run();
     assert_eq!(o.code, 0, "{}", o.stdout);
 }
+
+/// Two items share a Message-ID: A' (A with a header line added, first in
+/// the folder) and A. The server holds a copy of A (byte for byte), and the
+/// journal is gone. A's copy is A's (found by its bytes), not A''s (which
+/// only matches by Message-ID): A' is uploaded, A is not uploaded again.
+#[test]
+fn a_copy_goes_to_the_message_with_its_bytes_before_one_with_its_message_id() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = crate::support::store::StoreBuilder::new(&tmp.path().join("kerio"));
+    let a = message(5, "the original");
+    let edited = a.replacen("Subject:", "X-Edited: yes\nSubject:", 1);
+    backdate(&st.item(ACCOUNT, "INBOX", "00000001", edited.as_bytes()));
+    backdate(&st.item(ACCOUNT, "INBOX", "00000002", a.as_bytes()));
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    st.index(
+        ACCOUNT,
+        "INBOX",
+        &[line_of(&dir, "00000001"), line_of(&dir, "00000002")],
+    );
+    // A's copy on the server, dated as the tool dates it (index T field).
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let wire = a.replace('\n', "\r\n");
+    let (_, s) = c.cmd(&format!(
+        "APPEND INBOX \"01-Jan-2018 09:31:44 +0000\" {{{}+}}\r\n{wire}",
+        wire.len()
+    ));
+    assert!(s.starts_with("OK"), "APPEND: {s}");
+    drop(c);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .report(&tmp.path().join("r.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(
+        (
+            &inbox["counts"]["migrated"],
+            &inbox["counts"]["already_present"]
+        ),
+        (&1.into(), &1.into()),
+        "{inbox}"
+    );
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let bodies: Vec<String> = c
+        .fetch_all("INBOX")
+        .into_iter()
+        .map(|m| String::from_utf8_lossy(&m.body).replace("\r\n", "\n"))
+        .collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(
+        bodies.contains(&a) && bodies.contains(&edited),
+        "{bodies:?}"
+    );
+    let o = run("verify", &st.install, &to, tmp.path())
+        .args(["--deep", "--json"])
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}

@@ -125,9 +125,20 @@ pub(super) fn excluded(
     out
 }
 
+/// Messages held back at most, by count and bytes, while their weak match
+/// waits for the exact ones ([`Adopting`]); past that a weak match is
+/// decided at once, as it comes.
+const HOLD_COUNT: usize = 1000;
+const HOLD_BYTES: usize = 32 << 20;
+
 /// The stream `deliver` sends from: every message is first looked for
 /// among the unjournaled copies; one found is reported already present
-/// (its UID claimed for this run) instead of being handed on.
+/// (its UID claimed for this run) instead of being handed on. A message
+/// found only by Message-ID or header fingerprint (for servers that
+/// rewrite what they store) is held back until the stream ends, so that a
+/// message coming later whose bytes are that very copy gets it first (an
+/// edited message sharing the Message-ID of another took its copy, and the
+/// other was uploaded a second time).
 pub(super) struct Adopting<'a, 'e> {
     pub inner: &'a mut dyn Iterator<Item = Outgoing>,
     pub index: &'a mut Unjournaled,
@@ -136,6 +147,42 @@ pub(super) struct Adopting<'a, 'e> {
     pub claims: &'a Mutex<Claims>,
     /// Unix time, for the plausibility of dates.
     pub now: i64,
+    /// Messages held back for a weak match, in stream order.
+    pub held: Vec<Outgoing>,
+}
+
+impl Adopting<'_, '_> {
+    fn sent(o: &Outgoing) -> Sent<'_> {
+        Sent {
+            bytes: &o.message.bytes,
+            message_id: o.message.message_id.as_deref(),
+            date: o.internal_date.timestamp(),
+        }
+    }
+
+    /// Reports `o` already present at `uid` and claims the UID.
+    fn present(&mut self, o: &Outgoing, uid: u32) {
+        self.claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .uids
+            .insert(uid);
+        let delivery = Delivery {
+            item_id: o.item_id.clone(),
+            hash: o.message.hash,
+            size: o.message.bytes.len() as u64,
+            internal_date: o.internal_date,
+            message_id: o.message.message_id.clone(),
+            result: DeliveryResult::AlreadyPresent(DestRef::imap(self.uid_validity, Some(uid))),
+        };
+        let mut events = self.events.borrow_mut();
+        (*events)(SessionEvent::Done(delivery));
+    }
+
+    fn may_hold(&self, o: &Outgoing) -> bool {
+        let bytes: usize = self.held.iter().map(|h| h.message.bytes.len()).sum();
+        self.held.len() < HOLD_COUNT && bytes + o.message.bytes.len() <= HOLD_BYTES
+    }
 }
 
 impl Iterator for Adopting<'_, '_> {
@@ -143,30 +190,35 @@ impl Iterator for Adopting<'_, '_> {
 
     fn next(&mut self) -> Option<Outgoing> {
         loop {
-            let o = self.inner.next()?;
-            let sent = Sent {
-                bytes: &o.message.bytes,
-                message_id: o.message.message_id.as_deref(),
-                date: o.internal_date.timestamp(),
+            let Some(o) = self.inner.next() else {
+                // The stream is over: the held ones take what is left.
+                if self.held.is_empty() {
+                    return None;
+                }
+                let o = self.held.remove(0);
+                match self.index.claim(Self::sent(&o), self.now) {
+                    Some(uid) => {
+                        self.present(&o, uid);
+                        continue;
+                    }
+                    None => return Some(o),
+                }
             };
-            let Some(uid) = self.index.claim(sent, self.now) else {
+            if let Some(uid) = self.index.claim_exact(Self::sent(&o)) {
+                self.present(&o, uid);
+                continue;
+            }
+            if !self.index.weakly_matched(Self::sent(&o), self.now) {
                 return Some(o);
-            };
-            self.claims
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .uids
-                .insert(uid);
-            let delivery = Delivery {
-                item_id: o.item_id.clone(),
-                hash: o.message.hash,
-                size: o.message.bytes.len() as u64,
-                internal_date: o.internal_date,
-                message_id: o.message.message_id.clone(),
-                result: DeliveryResult::AlreadyPresent(DestRef::imap(self.uid_validity, Some(uid))),
-            };
-            let mut events = self.events.borrow_mut();
-            (*events)(SessionEvent::Done(delivery));
+            }
+            if self.may_hold(&o) {
+                self.held.push(o);
+                continue;
+            }
+            match self.index.claim(Self::sent(&o), self.now) {
+                Some(uid) => self.present(&o, uid),
+                None => return Some(o),
+            }
         }
     }
 }

@@ -547,6 +547,7 @@ impl DestSession for ImapAccountSession {
                         uid_validity: uv_now,
                         claims: &claims,
                         now: chrono::Utc::now().timestamp(),
+                        held: Vec::new(),
                     };
                     let mut ev = |e: SessionEvent| (*record.borrow_mut())(e);
                     worker::deliver(&ctx, &mut self.conns, d, &mut adopting, &mut ev);

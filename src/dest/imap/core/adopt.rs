@@ -114,12 +114,37 @@ impl Unjournaled {
         self.copies.is_empty()
     }
 
-    /// The UID of the copy that is `m`, if one is (and claims it).
+    /// The UID of the copy that is `m`, if one is (and claims it): by its
+    /// bytes or decoded content first, else by Message-ID or header
+    /// fingerprint with a plausible size and date.
     pub fn claim(&mut self, m: Outgoing<'_>, now: i64) -> Option<u32> {
+        let i = self.exact(&m).or_else(|| self.weak(&m, now))?;
+        Some(self.take(i))
+    }
+
+    /// [`Self::claim`] by bytes or decoded content only.
+    pub fn claim_exact(&mut self, m: Outgoing<'_>) -> Option<u32> {
+        let i = self.exact(&m)?;
+        Some(self.take(i))
+    }
+
+    /// Whether a free copy matches `m` only by Message-ID or fingerprint (a
+    /// server that rewrites what it stores): such a copy may be another
+    /// message's exact one, so the caller decides it after the others.
+    pub fn weakly_matched(&self, m: Outgoing<'_>, now: i64) -> bool {
+        self.exact(&m).is_none() && self.weak(&m, now).is_some()
+    }
+
+    fn take(&mut self, i: usize) -> u32 {
+        self.taken[i] = true;
+        self.found += 1;
+        self.copies[i].uid
+    }
+
+    fn exact(&self, m: &Outgoing<'_>) -> Option<usize> {
         if self.copies.is_empty() {
             return None;
         }
-        let size = m.bytes.len() as u64;
         let hash = fold_hash(m.bytes);
         let stripped = m.bytes.contains(&0).then(|| {
             let v: Vec<u8> = m.bytes.iter().copied().filter(|b| *b != 0).collect();
@@ -133,29 +158,23 @@ impl Unjournaled {
         };
         let by_decoded =
             |c: &ServerCopy| c.decoded == decoded || stripped.is_some_and(|s| c.decoded == s.1);
-        let i = self
-            .first(by_bytes)
-            .or_else(|| self.first(by_decoded))
-            .or_else(|| {
-                let mid = m.message_id?;
-                self.first(|c| {
-                    c.message_id.as_deref() == Some(mid) && plausible(size, m.date, c, now)
-                })
-            })
-            .or_else(|| {
-                if m.message_id.is_some() {
-                    return None;
-                }
-                let fp = header_fingerprint(m.bytes)?;
-                self.first(|c| {
-                    c.message_id.is_none()
-                        && c.fingerprint == Some(fp)
-                        && plausible(size, m.date, c, now)
-                })
-            })?;
-        self.taken[i] = true;
-        self.found += 1;
-        Some(self.copies[i].uid)
+        self.first(by_bytes).or_else(|| self.first(by_decoded))
+    }
+
+    fn weak(&self, m: &Outgoing<'_>, now: i64) -> Option<usize> {
+        if self.copies.is_empty() {
+            return None;
+        }
+        let size = m.bytes.len() as u64;
+        if let Some(mid) = m.message_id {
+            return self.first(|c| {
+                c.message_id.as_deref() == Some(mid) && plausible(size, m.date, c, now)
+            });
+        }
+        let fp = header_fingerprint(m.bytes)?;
+        self.first(|c| {
+            c.message_id.is_none() && c.fingerprint == Some(fp) && plausible(size, m.date, c, now)
+        })
     }
 
     /// The first free copy (lowest UID) that `f` accepts.
