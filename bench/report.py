@@ -78,12 +78,18 @@ def build(meta, by):
         row(f"max RSS, {name}", fmt(rss / 1024 if rss else None, " MiB"), "", None, f"rss-{name}")
     # BENCH_RSS_LARGE=1: max RSS against store size (hard-linked stores).
     sizes = sorted({r["messages"] for k, v in by.items() if k.startswith("rss-large-") for r in v})
+    mib = lambda kb: fmt(kb / 1024 if kb else None, " MiB")
     for m in sizes:
-        sc, md = (med(by, f"rss-large-{t}-{m}", "max_rss_kb") for t in ("scan", "maildir"))
-        tm = med(by, f"rss-large-maildir-{m}")
-        row(f"max RSS at {m:,} messages: scan / Maildir (Maildir time)",
-            f"{fmt(sc / 1024 if sc else None, ' MiB')} / {fmt(md / 1024 if md else None, ' MiB')}",
-            fmt(tm, " s"), None, f"rss-large-{m}")
+        if by.get(f"rss-large-skipped-{m}"):
+            need = by[f"rss-large-skipped-{m}"][0].get("need_gib")
+            row(f"max RSS at {m:,} messages", f"not measured: needs ~{need} GiB free", "", None,
+                f"rss-large-{m}")
+            continue
+        sc, md, im = (med(by, f"rss-large-{t}-{m}", "max_rss_kb") for t in ("scan", "maildir", "imap"))
+        tm, ti = med(by, f"rss-large-maildir-{m}"), med(by, f"rss-large-imap-{m}")
+        row(f"max RSS at {m:,} messages: scan / Maildir / IMAP (Maildir / IMAP time)",
+            f"{mib(sc)} / {mib(md)} / {mib(im)}", f"{fmt(tm, ' s')} / {fmt(ti, ' s')}", None,
+            f"rss-large-{m}")
     s = by.get("sync", [])
     if s:
         t, c = med(by, "sync"), s[0]

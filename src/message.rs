@@ -186,10 +186,7 @@ pub fn line_ends(raw: &[u8]) -> (LineEnds, usize) {
 pub fn header_block(data: &[u8]) -> &[u8] {
     let mut i = 0;
     while i < data.len() {
-        let line_end = data[i..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(data.len(), |p| i + p + 1);
+        let line_end = memchr::memchr(b'\n', &data[i..]).map_or(data.len(), |p| i + p + 1);
         let line = &data[i..line_end];
         if line == b"\n" || line == b"\r\n" {
             return &data[..i];

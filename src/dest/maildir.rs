@@ -16,9 +16,12 @@
 //! - File names are deterministic (`<date>.M<item>K<hash>.kerio-migrate,
 //!   S=<size>,W=<size>:2,<flags>`), so a rerun finds what an interrupted run
 //!   wrote even if the journal never heard of it: nothing is written twice.
-//! - Each message is written to `tmp/`, its mtime set to the internal date,
-//!   then renamed into `cur/`. Durability: the driver calls the barrier
-//!   (`syncfs`) before it journals a batch as done.
+//! - Each message is written as an unnamed file in `cur/` (`O_TMPFILE`),
+//!   its mtime set to the internal date, then given its name (`linkat`), so
+//!   no reader sees a partial file and a crash leaves none; where the file
+//!   system cannot, it is written to `tmp/` and renamed into `cur/`.
+//!   Durability: the driver calls the barrier (`syncfs`) before it
+//!   journals a batch as done.
 
 use super::{
     Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, MailFlags, MailboxPlan,
@@ -31,6 +34,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Options of the Maildir target.
@@ -253,6 +257,7 @@ impl Destination for MaildirDest {
         Ok(Box::new(MaildirSession {
             account_dir: dir,
             opts: self.opts.clone(),
+            unnamed: AtomicBool::new(true),
             mailboxes: HashMap::new(),
         }))
     }
@@ -269,6 +274,9 @@ impl Destination for MaildirDest {
 struct MaildirSession {
     account_dir: PathBuf,
     opts: MaildirOptions,
+    /// Messages are still written as unnamed files (`O_TMPFILE`); false
+    /// once the file system said it cannot.
+    unnamed: AtomicBool,
     /// Mailbox name → its directory.
     mailboxes: HashMap<String, PathBuf>,
 }
@@ -365,25 +373,113 @@ impl MaildirSession {
     fn write_one(&self, dir: &Path, msg: &Outgoing, base: &str) -> Result<String, std::io::Error> {
         let size = msg.message.bytes.len();
         let name = format!("{base},S={size},W={size}:2,{}", info_flags(msg.flags));
+        let cur = dir.join("cur").join(&name);
+        if self.unnamed.load(Ordering::Relaxed) {
+            match self.write_unnamed(dir, msg, &cur) {
+                Ok(()) => return Ok(name),
+                // Not a failure of this message: the file system (or a
+                // missing /proc) cannot do it; `tmp/` from now on.
+                Err(Unnamed::Unsupported(e)) => {
+                    tracing::debug!(
+                        "{}: no O_TMPFILE + linkat ({e}): writing through tmp/",
+                        dir.display()
+                    );
+                    self.unnamed.store(false, Ordering::Relaxed);
+                }
+                // The name exists already (written since the listing):
+                // replaced through `tmp/` and a rename, as always.
+                Err(Unnamed::Exists) => {}
+                Err(Unnamed::Io(e)) => return Err(e),
+            }
+        }
         let tmp = dir.join("tmp").join(&name);
         let result = (|| {
             let mut f = fs::File::create(&tmp)?;
-            f.write_all(&msg.message.bytes)?;
-            // The times through the open descriptor (futimens): no second
-            // open and close of the file by name.
-            let t = file_time(msg.internal_date.timestamp());
-            f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))?;
-            if self.opts.fsync_each {
-                f.sync_all()?;
-            }
+            self.fill(&mut f, msg)?;
             drop(f);
-            fs::rename(&tmp, dir.join("cur").join(&name))
+            fs::rename(&tmp, &cur)
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
         result.map(|()| name)
     }
+
+    /// Writes the message into the open file `f`: bytes, times through the
+    /// descriptor (futimens: no second open by name), fsync if asked.
+    fn fill(&self, f: &mut fs::File, msg: &Outgoing) -> std::io::Result<()> {
+        f.write_all(&msg.message.bytes)?;
+        let t = file_time(msg.internal_date.timestamp());
+        f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t))?;
+        if self.opts.fsync_each {
+            f.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The message as an unnamed file in `cur/` (`O_TMPFILE`), given its
+    /// name `cur` only once it is complete (`linkat`): what `tmp/` and a
+    /// rename give (no reader ever sees a partial file), with no directory
+    /// entry made in `tmp/` and removed again, and nothing left behind by a
+    /// crash (an unnamed file goes with its last descriptor).
+    #[cfg(target_os = "linux")]
+    fn write_unnamed(&self, dir: &Path, msg: &Outgoing, cur: &Path) -> Result<(), Unnamed> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .mode(0o666)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir.join("cur"))
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) => Unnamed::Unsupported(e),
+                _ => Unnamed::Io(e),
+            })?;
+        self.fill(&mut f, msg).map_err(Unnamed::Io)?;
+        let cstr = |b: &[u8]| std::ffi::CString::new(b).map_err(|e| Unnamed::Io(e.into()));
+        let from = cstr(format!("/proc/self/fd/{}", f.as_raw_fd()).as_bytes())?;
+        let to = cstr(cur.as_os_str().as_bytes())?;
+        // SAFETY: two valid NUL-terminated paths; linkat touches no other
+        // memory.
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        Err(match e.raw_os_error() {
+            Some(libc::EEXIST) => Unnamed::Exists,
+            Some(libc::ENOENT | libc::EPERM | libc::EXDEV | libc::EOPNOTSUPP) => {
+                Unnamed::Unsupported(e)
+            }
+            _ => Unnamed::Io(e),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn write_unnamed(&self, _dir: &Path, _msg: &Outgoing, _cur: &Path) -> Result<(), Unnamed> {
+        Err(Unnamed::Unsupported(std::io::Error::from(
+            std::io::ErrorKind::Unsupported,
+        )))
+    }
+}
+
+/// Why a message was not written as an unnamed file.
+enum Unnamed {
+    /// The file system or the system cannot (no `O_TMPFILE`, no `/proc`).
+    Unsupported(std::io::Error),
+    /// The name exists in `cur/` already.
+    Exists,
+    /// Writing failed (the message fails as it would through `tmp/`).
+    Io(std::io::Error),
 }
 
 /// The Maildir directory a source folder goes to, and how that was chosen.
@@ -785,5 +881,117 @@ mod tests {
         };
         assert_eq!(info_flags(f), "DFRS");
         assert_eq!(info_flags(MailFlags::default()), "");
+    }
+
+    /// Writes `msgs` (id, bytes) into INBOX of a new session whose
+    /// unnamed-file path is `unnamed`; the delivered names.
+    fn deliver_all(dir: &Path, unnamed: bool, msgs: &[(&str, &[u8])]) -> Vec<String> {
+        let target = MaildirDest::new(dir, MaildirOptions::default()).expect("target");
+        let account = Account {
+            domain: "example.com".into(),
+            local: "alice".into(),
+            dir: dir.join("src"),
+            public: false,
+        };
+        let mut session = MaildirSession {
+            account_dir: target.account_dir(&account),
+            opts: MaildirOptions::default(),
+            unnamed: AtomicBool::new(unnamed),
+            mailboxes: HashMap::new(),
+        };
+        make_maildir(&session.account_dir, false).expect("maildir");
+        let spec = MailboxSpec {
+            source_path: "INBOX".into(),
+            components: comps("INBOX"),
+        };
+        let mailbox = session.prepare_mailbox(&spec).expect("prepare");
+        let mut out = msgs.iter().map(|(id, bytes)| Outgoing {
+            item_id: id.to_string(),
+            message: crate::message::prepare(bytes.to_vec()),
+            flags: MailFlags {
+                seen: true,
+                ..MailFlags::default()
+            },
+            internal_date: chrono::DateTime::from_timestamp(1_300_000_000, 0).expect("date"),
+        });
+        let mut names = Vec::new();
+        session
+            .deliver(&mailbox, &mut out, &mut |e| {
+                if let SessionEvent::Done(d) = e {
+                    match d.result {
+                        DeliveryResult::Delivered(r) => names.extend(r.id),
+                        other => panic!("not delivered: {other:?}"),
+                    }
+                }
+                true
+            })
+            .expect("deliver");
+        names
+    }
+
+    #[test]
+    fn messages_land_complete_in_cur_with_or_without_unnamed_files() {
+        for unnamed in [true, false] {
+            let t = tempfile::tempdir().expect("tmp");
+            let names = deliver_all(
+                t.path(),
+                unnamed,
+                &[("1", b"Subject: a\n\nx\n"), ("2", b"Subject: b\r\n\r\ny")],
+            );
+            let inbox = t.path().join("alice@example.com");
+            assert_eq!(names.len(), 2);
+            for (name, want) in names
+                .iter()
+                .zip([&b"Subject: a\r\n\r\nx\r\n"[..], b"Subject: b\r\n\r\ny\r\n"])
+            {
+                let p = inbox.join("cur").join(name);
+                assert_eq!(fs::read(&p).expect("in cur/"), want, "{name}");
+                let m = fs::metadata(&p).expect("stat");
+                assert_eq!(m.modified().expect("mtime"), file_time(1_300_000_000));
+                assert!(name.ends_with(":2,S"), "{name}");
+            }
+            assert_eq!(fs::read_dir(inbox.join("tmp")).expect("tmp/").count(), 0);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_unnamed_file_whose_name_exists_replaces_it_through_tmp() {
+        let t = tempfile::tempdir().expect("tmp");
+        let first = deliver_all(t.path(), true, &[("1", b"Subject: a\n\nx\n")]);
+        let p = t
+            .path()
+            .join("alice@example.com")
+            .join("cur")
+            .join(&first[0]);
+        // A stale file under the same full name but with other bytes (base
+        // names are looked up when a mailbox's delivery starts, so this is
+        // the name appearing in between): linkat says EEXIST.
+        let session = MaildirSession {
+            account_dir: t.path().join("alice@example.com"),
+            opts: MaildirOptions::default(),
+            unnamed: AtomicBool::new(true),
+            mailboxes: HashMap::new(),
+        };
+        fs::write(&p, b"stale").expect("write");
+        let msg = Outgoing {
+            item_id: "1".into(),
+            message: crate::message::prepare(b"Subject: a\n\nx\n".to_vec()),
+            flags: MailFlags {
+                seen: true,
+                ..MailFlags::default()
+            },
+            internal_date: chrono::DateTime::from_timestamp(1_300_000_000, 0).expect("date"),
+        };
+        let base = base_name(&msg);
+        let name = session
+            .write_one(&session.account_dir, &msg, &base)
+            .expect("written");
+        assert_eq!(name, first[0]);
+        assert_eq!(fs::read(&p).expect("read"), b"Subject: a\r\n\r\nx\r\n");
+        assert!(
+            session.unnamed.load(Ordering::Relaxed),
+            "EEXIST is not 'unsupported'"
+        );
     }
 }

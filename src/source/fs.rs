@@ -7,7 +7,8 @@
 //! ([`ArchiveFs`](crate::source::kerio::backup::ArchiveFs): ZIP entries,
 //! nothing unpacked). It also owns opening a regular file safely
 //! ([`open_regular`]: a FIFO never blocks the reader) and reading one whole
-//! ([`read_file`]).
+//! ([`read_file`]; [`read_listed_file`] for an item the listing already
+//! typed: open, `fstat`, one `read`).
 //!
 //! Paths stay [`Path`]s: a store read in place has paths below the backup
 //! archive's own path (`/backups/F20240101T000000Z.zip/store/mail/…`), so
@@ -232,23 +233,80 @@ impl Eq for FsHandle {}
 /// A file's bytes and its modification time (Unix seconds, negative before
 /// 1970).
 pub fn read_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
-    let (mut f, meta) = open_regular_with_metadata(path)?;
+    let (f, meta) = open_regular_with_metadata(path)?;
     let mtime = meta.modified().ok().map(signed_secs);
-    let len = meta.len();
-    let mut buf = Vec::with_capacity(len as usize);
-    // The length is known: `File::read_to_end` would stat and seek again.
-    (&mut f).take(len).read_to_end(&mut buf)?;
-    // A file that grew since it was stat'ed is read on to its end.
-    let mut more = [0u8; 8192];
+    Ok((read_known_len(&f, meta.len())?, mtime))
+}
+
+/// [`read_file`] for a file its directory listing already said is regular
+/// (`d_type`, or a link `stat`ed to one): no `stat` by path before the
+/// open. The open is still non-blocking and without a controlling
+/// terminal, and the open file is checked again (`fstat`), so whatever was
+/// swapped in since the listing is refused as [`read_file`] refuses it. One
+/// open, one `fstat`, one `read` for a file that did not change: the
+/// system calls `tar` makes.
+pub fn read_listed_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
+    let (f, meta) = open_checked(path)?;
+    let mtime = meta.modified().ok().map(signed_secs);
+    Ok((read_known_len(&f, meta.len())?, mtime))
+}
+
+/// The whole content of `f`, whose `fstat` said `len` bytes. Asks for one
+/// byte more than `len`: a read that returns exactly `len` bytes is the
+/// whole file (a regular file's read is short only at its end), so no
+/// second read to see the end; a file that grew or shrank since is read on
+/// to its end.
+fn read_known_len(f: &std::fs::File, len: u64) -> io::Result<Vec<u8>> {
+    let want = usize::try_from(len)
+        .ok()
+        .and_then(|l| l.checked_add(1))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, "file too large"))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(want);
     loop {
-        match f.read(&mut more) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&more[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.len().clamp(8192, 1 << 20));
+        }
+        let n = read_into_spare(f, &mut buf)?;
+        if n == 0 || (buf.len() as u64 == len && buf.len() < buf.capacity()) {
+            return Ok(buf);
         }
     }
-    Ok((buf, mtime))
+}
+
+/// One `read` into `buf`'s spare capacity; the bytes read (0 at the end).
+#[cfg(unix)]
+fn read_into_spare(f: &std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    loop {
+        let spare = buf.spare_capacity_mut();
+        // SAFETY: `read` writes at most `spare.len()` bytes into `spare`,
+        // which is allocated and owned by `buf`.
+        let n = unsafe { libc::read(f.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let n = n as usize;
+        // SAFETY: the kernel initialised the first `n` spare bytes.
+        unsafe { buf.set_len(buf.len() + n) };
+        return Ok(n);
+    }
+}
+
+#[cfg(not(unix))]
+fn read_into_spare(mut f: &std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let mut chunk = vec![0u8; buf.capacity() - buf.len()];
+    let n = loop {
+        match f.read(&mut chunk) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => break r?,
+        }
+    };
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }
 
 /// What a file that is not a regular file is, in a few words (`a FIFO`,
@@ -302,12 +360,24 @@ fn open_regular_with_metadata(path: &Path) -> io::Result<(std::fs::File, std::fs
     if let Some(what) = not_regular(&std::fs::metadata(path)?.file_type()) {
         return Err(refuse(what));
     }
+    open_checked(path)
+}
+
+/// Opens `path` non-blocking, without a controlling terminal, and refuses
+/// it unless the open file is a regular file (its metadata, from `fstat`).
+fn open_checked(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
+    let refuse = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: not opened"),
+        )
+    };
     let mut o = std::fs::OpenOptions::new();
     o.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NONBLOCK);
+        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
     let f = o.open(path)?;
     let meta = f.metadata()?;
@@ -356,5 +426,39 @@ mod tests {
             "a directory is not read"
         );
         assert!(fs.read_dir(&t.path().join("none")).is_err());
+    }
+
+    #[test]
+    fn listed_files_are_read_whole_and_non_regular_ones_refused() {
+        let t = tempfile::tempdir().expect("tmp");
+        for len in [0usize, 1, 8191, 8192, 100_000] {
+            let p = t.path().join(format!("{len}.eml"));
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&p, &bytes).expect("write");
+            let (got, mtime) = read_listed_file(&p).expect("read");
+            assert_eq!(got, bytes, "{len} bytes");
+            assert!(mtime.is_some());
+            assert_eq!(read_file(&p).expect("read").0, bytes);
+        }
+        // A file longer than its fstat said (appended to in between) is read
+        // to its end, one shorter stops at its end.
+        let p = t.path().join("g.eml");
+        std::fs::write(&p, b"0123456789").expect("write");
+        let f = std::fs::File::open(&p).expect("open");
+        assert_eq!(read_known_len(&f, 4).expect("read"), b"0123456789");
+        let f = std::fs::File::open(&p).expect("open");
+        assert_eq!(read_known_len(&f, 20).expect("read"), b"0123456789");
+        let e = read_listed_file(t.path()).expect_err("a directory");
+        assert!(e.to_string().contains("a directory"), "{e}");
+        #[cfg(unix)]
+        {
+            let fifo = t.path().join("fifo.eml");
+            let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("cstring");
+            // SAFETY: mkfifo with a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+            // Swapped in after the listing: opened without blocking, refused.
+            let e = read_listed_file(&fifo).expect_err("a FIFO");
+            assert!(e.to_string().contains("FIFO"), "{e}");
+        }
     }
 }

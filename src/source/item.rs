@@ -7,7 +7,7 @@
 //! bits. An item without metadata has no flags, is not deleted, and has no
 //! index dates.
 
-pub use super::fs::{not_regular, open_regular, read_file};
+pub use super::fs::{not_regular, open_regular, read_file, read_listed_file};
 use super::kind::{FolderKind, KindSource};
 use crate::model::MailFlags;
 use std::io::{self, Read};
@@ -18,7 +18,8 @@ use std::time::UNIX_EPOCH;
 /// Where an item's bytes are, all read by the same [`Item::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// A file on disk (read with the fast path of [`read_file`]).
+    /// A file on disk that its directory listing said is a regular file
+    /// (read with the fast path of [`read_listed_file`]).
     File(PathBuf),
     /// A file read through another [`StoreFs`](super::fs::StoreFs): an
     /// entry of a backup set read in place (reading it inflates the ZIP
@@ -213,7 +214,7 @@ impl Item {
         let (path, fs) = self.file()?;
         let (bytes, mtime) = match fs {
             Some(fs) => fs.read(path),
-            None => read_file(path),
+            None => read_listed_file(path),
         }
         .map_err(|e| self.error(e))?;
         Ok(ItemData { bytes, mtime })
