@@ -19,7 +19,86 @@ use crate::sync::{backdate, flags, message, run, store, ACCOUNT};
 use crate::sync_moves::folder_report;
 use serde_json::Value;
 use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A loopback proxy to the server that records what the tool sends (the
+/// wire evidence of which commands a sync used). Every run of a test goes
+/// through it (the journal is keyed by the target's address); our own
+/// reads go to the server directly.
+struct Recorder {
+    port: u16,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Recorder {
+    fn start(upstream: u16) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+                    continue;
+                };
+                let log = log.clone();
+                std::thread::spawn(move || pump(client, server, Some(&log)));
+                std::thread::spawn(move || pump(s2, c2, None));
+            }
+        });
+        Recorder { port, sent }
+    }
+
+    /// Forgets what was recorded so far.
+    fn clear(&self) {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// The command names of the recorded lines (`UID MOVE`, `CLOSE`, …):
+    /// the words after the tag, up to the first argument.
+    fn commands(&self) -> Vec<String> {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&sent)
+            .split("\r\n")
+            .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest.to_ascii_uppercase()))
+            .map(|rest| {
+                let mut w = rest.split(' ');
+                match (w.next(), w.next()) {
+                    (Some("UID"), Some(c)) => format!("UID {c}"),
+                    (Some(c), _) => c.to_string(),
+                    _ => String::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, log: Option<&Mutex<Vec<u8>>>) {
+    let mut buf = [0u8; 16384];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if let Some(log) = log {
+                    log.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&buf[..n]);
+                }
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
 
 /// One mailbox on the server: (Message-ID number, system flags sorted)
 /// per message, sorted (a message there twice shows twice).
@@ -192,11 +271,13 @@ fn counts(report: &Value, folder: &str) -> [u64; 6] {
 }
 
 /// The whole cutover against one server whose personal namespace is
-/// `INBOX.` (Debian's Cyrus, Courier).
-fn sync_against(kind: Kind) {
-    let srv = Interop::start(kind, "bob", &[]);
+/// `INBOX.` (Debian's Cyrus, Courier). Returns the commands the first
+/// sync sent.
+fn sync_against(srv: &Interop) -> Vec<String> {
+    let kind = srv.kind;
     let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", srv.port);
+    let proxy = Recorder::start(srv.port);
+    let to = format!("imap://127.0.0.1:{}", proxy.port);
     let (inbox, projects) = ("INBOX", "INBOX.Projects");
     let st = initial_store(tmp.path());
     let o = run("migrate", &st.install, &to, tmp.path())
@@ -224,8 +305,12 @@ fn sync_against(kind: Kind) {
     foreign_deleted_message(srv.port, inbox);
     let fresh = kerio_changes(&st);
 
+    proxy.clear();
     let o = sync(&st, &to, tmp.path(), "sync1");
     assert_eq!(o.code, 0, "{kind:?} sync: {o}");
+    let wire = proxy.commands();
+    // Before appending into the non-empty INBOX: EXAMINE + `UID SEARCH`.
+    assert!(has(&wire, "UID SEARCH"), "{kind:?}: {wire:?}");
     // INBOX: 3 flag changes, 1 new, 1 removed, 1 settling; Projects: 2
     // moved in (one with \Seen to set), none uploaded.
     assert_eq!(counts(&o.report, "INBOX"), [1, 3, 0, 1, 0, 1], "{kind:?}");
@@ -292,23 +377,29 @@ fn sync_against(kind: Kind) {
         o.stdout
     );
     assert_eq!(o.code, 3, "{kind:?} verify: {}", o.stdout);
+    wire
+}
+
+fn has(wire: &[String], command: &str) -> bool {
+    wire.iter().any(|c| c == command)
 }
 
 /// Cyrus offers MOVE, UIDPLUS and UNSELECT: `UID MOVE`, `UID EXPUNGE`,
-/// UNSELECT.
+/// UNSELECT, never CLOSE or `UID COPY`.
 #[test]
 fn sync_against_cyrus_carries_flags_moves_deletes_and_settling_files() {
-    let srv_caps = {
-        let srv = Interop::start(Kind::CyrusDebian, "bob", &[]);
-        capabilities(srv.port)
-    };
+    let srv = Interop::start(Kind::CyrusDebian, "bob", &[]);
+    let caps = capabilities(srv.port);
     for c in ["MOVE", "UIDPLUS", "UNSELECT"] {
-        assert!(
-            srv_caps.iter().any(|x| x == c),
-            "Cyrus: no {c}: {srv_caps:?}"
-        );
+        assert!(caps.iter().any(|x| x == c), "Cyrus: no {c}: {caps:?}");
     }
-    sync_against(Kind::CyrusDebian);
+    let wire = sync_against(&srv);
+    for c in ["UID MOVE", "UID STORE", "UID EXPUNGE", "UNSELECT"] {
+        assert!(has(&wire, c), "Cyrus: no {c} sent: {wire:?}");
+    }
+    for c in ["UID COPY", "CLOSE", "EXPUNGE"] {
+        assert!(!has(&wire, c), "Cyrus: {c} sent: {wire:?}");
+    }
 }
 
 /// Courier offers UIDPLUS but neither MOVE nor UNSELECT: the moves go by
@@ -317,16 +408,23 @@ fn sync_against_cyrus_carries_flags_moves_deletes_and_settling_files() {
 /// `\Deleted` message survives both.
 #[test]
 fn sync_against_courier_uses_copy_and_close_and_ends_the_same() {
-    let srv_caps = {
-        let srv = Interop::start(Kind::Courier, "bob", &[]);
-        capabilities(srv.port)
-    };
-    assert!(srv_caps.iter().any(|x| x == "UIDPLUS"), "{srv_caps:?}");
+    let srv = Interop::start(Kind::Courier, "bob", &[]);
+    let caps = capabilities(srv.port);
+    assert!(caps.iter().any(|x| x == "UIDPLUS"), "{caps:?}");
     for c in ["MOVE", "UNSELECT"] {
         assert!(
-            !srv_caps.iter().any(|x| x == c),
-            "Courier now offers {c}: the fallback is not what this test covers: {srv_caps:?}"
+            !caps.iter().any(|x| x == c),
+            "Courier now offers {c}: the fallback is not what this test covers: {caps:?}"
         );
     }
-    sync_against(Kind::Courier);
+    let wire = sync_against(&srv);
+    for c in ["UID COPY", "UID STORE", "UID EXPUNGE", "EXAMINE", "CLOSE"] {
+        assert!(has(&wire, c), "Courier: no {c} sent: {wire:?}");
+    }
+    for c in ["UID MOVE", "UNSELECT", "EXPUNGE"] {
+        assert!(!has(&wire, c), "Courier: {c} sent: {wire:?}");
+    }
+    // One `UID COPY` per moved message.
+    let copies = wire.iter().filter(|c| *c == "UID COPY").count();
+    assert_eq!(copies, 2, "{wire:?}");
 }
