@@ -3,10 +3,11 @@
 //! tests/it/sync.rs and sync_moves.rs do against Dovecot: after a bulk
 //! migrate, Kerio's flag changes, two messages moved to another folder,
 //! one deleted, one new and one still being written (`--settle 60`) are
-//! carried to Cyrus IMAP 3.6 (Debian's namespace: MOVE, UIDPLUS,
-//! UNSELECT) and Courier-IMAP 5.0 (UIDPLUS, but neither MOVE nor
-//! UNSELECT: the documented fallbacks, `UID COPY` + `\Deleted` +
-//! `UID EXPUNGE` and EXAMINE + CLOSE). Checked on the server with our own
+//! carried to Cyrus IMAP 3.6 (Debian's namespace `INBOX.` and upstream's,
+//! no prefix and `/`; MOVE, UIDPLUS, UNSELECT) and Courier-IMAP 5.0
+//! (UIDPLUS, but neither MOVE nor UNSELECT: the documented fallbacks,
+//! `UID COPY` + `\Deleted` + `UID EXPUNGE` and EXAMINE + CLOSE), the
+//! commands sent recorded by a proxy. Checked on the server with our own
 //! IMAP reads: the source's messages per mailbox by Message-ID, with
 //! their flags, nothing twice, a foreign `\Deleted` message untouched; the
 //! report's `sync` counts; a rerun that changes nothing; the settling file
@@ -270,15 +271,16 @@ fn counts(report: &Value, folder: &str) -> [u64; 6] {
     ]
 }
 
-/// The whole cutover against one server whose personal namespace is
-/// `INBOX.` (Debian's Cyrus, Courier). Returns the commands the first
-/// sync sent.
-fn sync_against(srv: &Interop) -> Vec<String> {
+/// The whole cutover against one server; `projects`: the mailbox Kerio's
+/// Projects goes to (`INBOX.Projects` in the namespace `INBOX.` of
+/// Debian's Cyrus and Courier, `Projects` on upstream's Cyrus). Returns
+/// the commands the first sync sent.
+fn sync_against(srv: &Interop, projects: &str) -> Vec<String> {
     let kind = srv.kind;
     let tmp = tempfile::tempdir().expect("tmp");
     let proxy = Recorder::start(srv.port);
     let to = format!("imap://127.0.0.1:{}", proxy.port);
-    let (inbox, projects) = ("INBOX", "INBOX.Projects");
+    let inbox = "INBOX";
     let st = initial_store(tmp.path());
     let o = run("migrate", &st.install, &to, tmp.path())
         .report(&tmp.path().join("bulk.json"))
@@ -386,20 +388,34 @@ fn has(wire: &[String], command: &str) -> bool {
 
 /// Cyrus offers MOVE, UIDPLUS and UNSELECT: `UID MOVE`, `UID EXPUNGE`,
 /// UNSELECT, never CLOSE or `UID COPY`.
-#[test]
-fn sync_against_cyrus_carries_flags_moves_deletes_and_settling_files() {
-    let srv = Interop::start(Kind::CyrusDebian, "bob", &[]);
+fn sync_against_cyrus(kind: Kind, env: &[(&str, &str)], projects: &str) {
+    let srv = Interop::start(kind, "bob", env);
     let caps = capabilities(srv.port);
     for c in ["MOVE", "UIDPLUS", "UNSELECT"] {
-        assert!(caps.iter().any(|x| x == c), "Cyrus: no {c}: {caps:?}");
+        assert!(caps.iter().any(|x| x == c), "{kind:?}: no {c}: {caps:?}");
     }
-    let wire = sync_against(&srv);
+    let wire = sync_against(&srv, projects);
     for c in ["UID MOVE", "UID STORE", "UID EXPUNGE", "UNSELECT"] {
-        assert!(has(&wire, c), "Cyrus: no {c} sent: {wire:?}");
+        assert!(has(&wire, c), "{kind:?}: no {c} sent: {wire:?}");
     }
     for c in ["UID COPY", "CLOSE", "EXPUNGE"] {
-        assert!(!has(&wire, c), "Cyrus: {c} sent: {wire:?}");
+        assert!(!has(&wire, c), "{kind:?}: {c} sent: {wire:?}");
     }
+}
+
+#[test]
+fn sync_against_cyrus_carries_flags_moves_deletes_and_settling_files() {
+    sync_against_cyrus(Kind::CyrusDebian, &[], "INBOX.Projects");
+}
+
+/// Upstream's namespace: no prefix, separator `/`.
+#[test]
+fn sync_against_cyrus_with_upstreams_namespace_ends_the_same() {
+    sync_against_cyrus(
+        Kind::CyrusUpstream,
+        &[("EXTRA_CONF", "munge8bit: 0")],
+        "Projects",
+    );
 }
 
 /// Courier offers UIDPLUS but neither MOVE nor UNSELECT: the moves go by
@@ -417,7 +433,7 @@ fn sync_against_courier_uses_copy_and_close_and_ends_the_same() {
             "Courier now offers {c}: the fallback is not what this test covers: {caps:?}"
         );
     }
-    let wire = sync_against(&srv);
+    let wire = sync_against(&srv, "INBOX.Projects");
     for c in ["UID COPY", "UID STORE", "UID EXPUNGE", "EXAMINE", "CLOSE"] {
         assert!(has(&wire, c), "Courier: no {c} sent: {wire:?}");
     }
