@@ -11,7 +11,9 @@
 //! IMAP reads: the source's messages per mailbox by Message-ID, with
 //! their flags, nothing twice, a foreign `\Deleted` message untouched; the
 //! report's `sync` counts; a rerun that changes nothing; the settling file
-//! in the next run; `verify` finding only the foreign message extra.
+//! in the next run; `verify` finding only the foreign message extra. And
+//! a folder renamed in Kerio: `RENAME` on Cyrus and Courier, with its
+//! sub-folder, nothing uploaded again.
 
 use crate::support::imap::Imap;
 use crate::support::interop::{Interop, Kind};
@@ -443,4 +445,79 @@ fn sync_against_courier_uses_copy_and_close_and_ends_the_same() {
     // One `UID COPY` per moved message.
     let copies = wire.iter().filter(|c| *c == "UID COPY").count();
     assert_eq!(copies, 2, "{wire:?}");
+}
+
+/// A folder renamed in Kerio (Projects with Projects/Sub → Clients):
+/// `RENAME` on the server, the sub-folder with it, nothing uploaded again.
+fn rename_against(kind: Kind, env: &[(&str, &str)], prefix: &str, sep: char) {
+    let srv = Interop::start(kind, "bob", env);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let proxy = Recorder::start(srv.port);
+    let to = format!("imap://127.0.0.1:{}", proxy.port);
+    let st = store(tmp.path(), 2, |_| 0);
+    for (folder, n) in [("Projects", 20usize), ("Projects/Sub", 30)] {
+        let m = message(n, &format!("message {n} in {folder}"));
+        st.item(ACCOUNT, folder, "00000001", m.as_bytes());
+        st.index(
+            ACCOUNT,
+            folder,
+            &[index_line(
+                "00000001",
+                0,
+                m.len(),
+                0x5a4a0000,
+                0x5a4a0000,
+                0x5a4a0000,
+            )],
+        );
+    }
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{kind:?} bulk: {o}");
+    fs::rename(
+        st.folder_dir(ACCOUNT, "Projects"),
+        st.folder_dir(ACCOUNT, "Clients"),
+    )
+    .expect("rename");
+    proxy.clear();
+    let o = sync(&st, &to, tmp.path(), "rename");
+    assert_eq!(o.code, 0, "{kind:?} sync: {o}");
+    let wire = proxy.commands();
+    assert!(has(&wire, "RENAME"), "{kind:?}: {wire:?}");
+    assert_eq!(o.report["totals"]["migrated"], 0, "{kind:?}: {}", o.report);
+    let (clients, sub) = (
+        format!("{prefix}Clients"),
+        format!("{prefix}Clients{sep}Sub"),
+    );
+    let mut c = Imap::login(srv.port, "bob", "secret");
+    let names = c.list_names();
+    let _ = c.cmd("LOGOUT");
+    assert!(
+        !names.iter().any(|n| n.contains("Projects")),
+        "{kind:?}: {names:?}"
+    );
+    assert_eq!(
+        state(srv.port, &clients),
+        vec![(20, flags(&[]))],
+        "{kind:?}"
+    );
+    assert_eq!(state(srv.port, &sub), vec![(30, flags(&[]))], "{kind:?}");
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{kind:?} verify: {}", o.stdout);
+    let o = sync(&st, &to, tmp.path(), "rename2");
+    assert_eq!(o.code, 0, "{kind:?} rerun: {o}");
+    assert_eq!(o.report["totals"]["migrated"], 0, "{kind:?}");
+    assert_eq!(state(srv.port, &clients).len(), 1, "{kind:?}");
+    assert_eq!(state(srv.port, &sub).len(), 1, "{kind:?}");
+}
+
+#[test]
+fn a_folder_renamed_in_kerio_is_renamed_on_cyrus_with_its_sub_folder() {
+    rename_against(Kind::CyrusDebian, &[], "INBOX.", '.');
+}
+
+#[test]
+fn a_folder_renamed_in_kerio_is_renamed_on_courier_with_its_sub_folder() {
+    rename_against(Kind::Courier, &[], "INBOX.", '.');
 }
