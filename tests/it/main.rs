@@ -20,6 +20,7 @@ mod hostile;
 mod imap_dovecot;
 mod imap_fake;
 mod interop;
+mod interop_sync;
 mod longlink;
 mod maildir_dovecot;
 mod metrics;
