@@ -90,6 +90,9 @@ pub(super) struct ImapAccountSession {
     prefetched: HashMap<String, MailboxStatus>,
     /// INBOX's UIDVALIDITY, read once per session (see `identity`).
     inbox_uid_validity: Option<u32>,
+    /// The number of this session's first append connection among the
+    /// account's (see `share_connections`): windows and metrics by slot.
+    slot_base: usize,
 }
 
 impl ImapAccountSession {
@@ -120,6 +123,7 @@ impl ImapAccountSession {
             journaled: HashMap::new(),
             prefetched: HashMap::new(),
             inbox_uid_validity: None,
+            slot_base: 0,
         })
     }
 
@@ -295,6 +299,16 @@ impl ImapAccountSession {
     }
 }
 
+/// Session `index` of `of`: how many of the account's `connections` it
+/// appends on (at least one; the first sessions take the remainder) and the
+/// slot number of its first.
+fn connection_share(connections: usize, index: usize, of: usize) -> (usize, usize) {
+    let (c, of) = (connections.max(1), of.max(1));
+    let (each, extra) = (c / of, c % of);
+    let n = (each + usize::from(index < extra)).max(1);
+    (n, index * each + index.min(extra))
+}
+
 /// Components with the hierarchy delimiter replaced, and what was replaced
 /// (for the report).
 fn sanitize(comps: Vec<String>, delim: Option<char>) -> (Vec<String>, Vec<String>) {
@@ -389,6 +403,13 @@ impl Planner for ImapAccountSession {
 }
 
 impl DestSession for ImapAccountSession {
+    fn share_connections(&mut self, index: usize, of: usize) {
+        let (n, base) = connection_share(self.shared.opts.connections, index, of);
+        self.conns.truncate(n);
+        self.conns.resize_with(n, || None);
+        self.slot_base = base;
+    }
+
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if let Some(why) = &self.stopped {
             return Err(DestError::Stopped(why.clone()));
@@ -501,6 +522,7 @@ impl DestSession for ImapAccountSession {
             uid_validity: uv_now,
             stop: &stop,
             claims: &claims,
+            slot_base: self.slot_base,
         };
         let setup = Setup {
             caps: &caps,
@@ -913,4 +935,17 @@ fn still_ours(
                     .is_some_and(|s| size.is_none_or(|want| *s == want))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sessions_share_the_accounts_connections() {
+        // 4 connections on 3 sessions: 2 + 1 + 1, numbered 0-1, 2, 3.
+        let shares: Vec<_> = (0..3).map(|i| super::connection_share(4, i, 3)).collect();
+        assert_eq!(shares, [(2, 0), (1, 2), (1, 3)]);
+        assert_eq!(super::connection_share(4, 0, 1), (4, 0));
+        // Never none (the engine asks for at most one session a connection).
+        assert_eq!(super::connection_share(1, 1, 2), (1, 1));
+    }
 }

@@ -85,6 +85,9 @@ pub(super) struct WorkCtx<'a> {
     pub stop: &'a AccountStop,
     /// This run's copies in the mailbox.
     pub claims: &'a Mutex<Claims>,
+    /// The account-wide number of the first connection in `conns` (the
+    /// account's other sessions number theirs after it).
+    pub slot_base: usize,
 }
 
 impl WorkCtx<'_> {
@@ -133,7 +136,7 @@ pub(super) fn deliver(
         let (rep_tx, rep_rx) = crossbeam_channel::unbounded::<Report>();
         for (slot, conn) in conns.iter_mut().enumerate() {
             let (rx, tx) = (job_rx.clone(), rep_tx.clone());
-            s.spawn(move || worker(ctx, slot, conn, rx, tx));
+            s.spawn(move || worker(ctx, ctx.slot_base + slot, conn, rx, tx));
         }
         drop(job_rx);
         drop(rep_tx);
