@@ -4,8 +4,8 @@
 //! last answers, the stored sizes read back); on P sessions P folders pay
 //! them at the same time.
 //!
-//! The folders are grouped by the mailbox they go to: the planned name of
-//! the folder and every mailbox the journal has items of it pending in
+//! The folders are grouped by the mailbox they go to (by name folded to
+//! lower case): the planned name of the folder and every mailbox the journal has items of it pending in
 //! (an interrupted run's, checked by `reconcile` in the mailbox they were
 //! sent to). A group runs on one session, its folders one after another in
 //! the walk's order, so what a session knows of its copies in a mailbox
@@ -242,14 +242,11 @@ fn groups<'f>(
     Some(groups)
 }
 
-/// INBOX is one mailbox whatever its case (RFC 3501); other names are as
-/// the server spells them.
+/// The group key of a mailbox name: folded to lower case, since some
+/// targets ignore case (two names that differ only in case are one
+/// mailbox there; on the others they only share a session).
 fn mailbox_key(name: &str) -> String {
-    if name.eq_ignore_ascii_case("INBOX") {
-        "INBOX".to_string()
-    } else {
-        name.to_string()
-    }
+    name.to_lowercase()
 }
 
 /// Folders joined by the mailboxes they touch (union-find).

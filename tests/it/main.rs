@@ -22,6 +22,7 @@ mod interop;
 mod longlink;
 mod maildir_dovecot;
 mod metrics;
+mod parallel_folders;
 mod plan;
 mod report_html;
 mod run_file;
