@@ -296,6 +296,16 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     server_holds_each_once();
     let t = take_trace(&trace);
     assert!(t.iter().all(|c| c.verb != "APPEND"), "{t:?}");
+    // No append connection either: they are opened ahead only for a
+    // mailbox a session creates (a run with nothing to do logs in only its
+    // control connections).
+    let ctl_conns: BTreeSet<u64> = controls(&t).iter().map(|s| s[0].conn).collect();
+    let logins: BTreeSet<u64> = t
+        .iter()
+        .filter(|c| c.verb == "AUTHENTICATE" || c.verb == "LOGIN")
+        .map(|c| c.conn)
+        .collect();
+    assert_eq!(logins, ctl_conns, "append connections opened for nothing");
 
     // A rerun without a journal: every message found on the server
     // (adopted), none appended again.

@@ -93,6 +93,9 @@ pub(super) struct ImapAccountSession {
     /// The number of this session's first append connection among the
     /// account's (see `share_connections`): windows and metrics by slot.
     slot_base: usize,
+    /// Append connections opened ahead (see `worker::warm`), once.
+    warming: worker::Warming,
+    warmed: bool,
 }
 
 impl ImapAccountSession {
@@ -124,6 +127,8 @@ impl ImapAccountSession {
             prefetched: HashMap::new(),
             inbox_uid_validity: None,
             slot_base: 0,
+            warming: Vec::new(),
+            warmed: false,
         })
     }
 
@@ -343,7 +348,8 @@ impl Planner for ImapAccountSession {
     }
 
     fn finish(self: Box<Self>) -> Result<(), DestError> {
-        let this = *self;
+        let mut this = *self;
+        worker::take_warm(&mut this.conns, &mut this.warming);
         // Every connection logs out at once: one round trip, not one each
         // (the answers change nothing; errors are ignored).
         let all: Vec<ImapSession> = this
@@ -417,6 +423,13 @@ impl DestSession for ImapAccountSession {
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
         let name = self.create(spec, &comps)?;
+        // A mailbox this session had to create: its messages are to send.
+        let existed = name.eq_ignore_ascii_case("INBOX")
+            || self.folders.target_folders().existing.contains(&name);
+        if !self.warmed && !existed {
+            self.warmed = true;
+            self.warming = worker::warm(&self.shared, self.conns.len());
+        }
         // EXAMINE, UNSELECT, STATUS of the mailbox (for `deliver`) and, the
         // first time, of INBOX (for `identity`), in one flight.
         let inbox = self.inbox_uid_validity.is_none();
@@ -513,6 +526,7 @@ impl DestSession for ImapAccountSession {
         } else {
             None
         };
+        worker::take_warm(&mut self.conns, &mut self.warming);
         let stop = AccountStop::default();
         let ctx = WorkCtx {
             shared: &self.shared,
