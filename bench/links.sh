@@ -6,6 +6,7 @@
 # the serial round trips the trace counted per connection verb.
 #
 #   BIN=target/release/kerio-migrate  COPIES=3  RTTS="50 200"  RUNS=1  OURS_ARGS="…"
+#   KEEP=1: keep the work directory (traces: trace-RTT.jsonl; logs, reports)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,7 +22,7 @@ PIDS=""
 cleanup() {
   for p in $PIDS; do kill "$p" 2>/dev/null || true; done
   bash "$ROOT/tests/harness/dovecot-down.sh" "$W/dc" >/dev/null 2>&1 || true
-  rm -rf "$W"
+  if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 N=$(python3 bench/make-store.py "$CORPUS/fixtures" "$W/kerio" "$COPIES")
