@@ -27,6 +27,7 @@
 mod account;
 mod folder;
 mod ledger;
+mod mail_folder;
 mod moves;
 mod pool;
 mod producer;

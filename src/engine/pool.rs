@@ -28,7 +28,7 @@
 //!   pending rows elsewhere) never run at the same time;
 //! - the total of append connections stays the account's (`--connections`).
 
-use super::account::{lock, open_session, AccountCtx, AccountRun, Classified, Session};
+use super::mail_folder::{lock, open_session, AccountCtx, Classified, Parts, Session};
 use crate::dest::{DestSession, MailboxSpec};
 use crate::model::LinkStats;
 use crate::report::FolderReport;
@@ -40,9 +40,14 @@ use std::sync::Mutex;
 type Job<'f> = (usize, &'f Folder, FolderReport);
 
 /// Migrates the account's folders on up to `sessions` sessions.
-pub(super) fn migrate_folders(a: &mut AccountRun<'_>, folders: &[Folder], sessions: usize) {
-    let account = a.account;
-    let (ctx, first, rep) = a.parts();
+pub(super) fn migrate_folders(a: Parts<'_>, folders: &[Folder], sessions: usize) {
+    let Parts {
+        ctx,
+        account,
+        first,
+        rep,
+        links: other_links,
+    } = a;
     let mut jobs: Vec<Job<'_>> = Vec::new();
     for folder in folders {
         match ctx.classify(folder) {
@@ -71,7 +76,13 @@ pub(super) fn migrate_folders(a: &mut AccountRun<'_>, folders: &[Folder], sessio
             let (plan, shared) = (plan.clone(), &shared);
             s.spawn(move || shared.other_session(ctx, account, k, &plan));
         }
-        let session = first.get_or_insert_with(|| open_session(ctx.run, account, rep));
+        let session = if first.is_none() && ctx.halted() {
+            // Stopped before the first folder: no login for nothing (every
+            // item is skipped before a session is looked at).
+            first.insert(Session::NotMapped(super::reason::RUN_STOPPED.into()))
+        } else {
+            first.get_or_insert_with(|| open_session(ctx.run, account, rep))
+        };
         let groups = match session {
             Session::Open(s) if extra > 0 => {
                 groups(ctx.run.journal, ctx.id, s.as_mut(), jobs.len(), |i| {
@@ -122,15 +133,13 @@ pub(super) fn migrate_folders(a: &mut AccountRun<'_>, folders: &[Folder], sessio
     } = shared;
     let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
     done.sort_by_key(|(i, _)| *i);
-    a.rep.folders.extend(done.into_iter().map(|(_, fr)| fr));
-    a.rep
-        .notes
+    rep.folders.extend(done.into_iter().map(|(_, fr)| fr));
+    rep.notes
         .extend(notes.into_inner().unwrap_or_else(|p| p.into_inner()));
     if let Some(e) = errors.into_inner().unwrap_or_else(|p| p.into_inner()).pop() {
-        a.rep.error.get_or_insert(e);
+        rep.error.get_or_insert(e);
     }
-    a.links
-        .extend(links.into_inner().unwrap_or_else(|p| p.into_inner()));
+    other_links.extend(links.into_inner().unwrap_or_else(|p| p.into_inner()));
 }
 
 /// What the workers of one account share.
