@@ -86,6 +86,13 @@ pub struct MigrateArgs {
     /// Accounts migrated at the same time (1 to 64).
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_accounts: usize,
+    /// IMAP: folders of one account migrated at the same time, each on its own session (one
+    /// control connection more per session; the --connections of the account are shared
+    /// among them, so at most --connections sessions). Folders that go to one mailbox run on
+    /// one session, one after another. 1 for Gmail, whatever is asked (1 to 64).
+    #[arg(long, default_value_t = crate::engine::DEFAULT_PARALLEL_FOLDERS, value_name = "N",
+          value_parser = super::args::count::<usize, 1, 64>)]
+    pub parallel_folders: usize,
     /// Send at most this many messages per second (whole run; above 0, at most 100000).
     #[arg(long, value_name = "N", value_parser = super::args::positive_rate)]
     pub max_rate: Option<f64>,
@@ -154,6 +161,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         propagate_deletes: a.propagate_deletes,
         settle: a.settle.unwrap_or(if a.sync { DEFAULT_SETTLE } else { 0 }),
         parallel_accounts: a.parallel_accounts.max(1),
+        parallel_folders: a.parallel_folders.max(1),
         max_rate: a.max_rate,
         max_message_size: a.max_message_size,
         ..MigrateOptions::default()

@@ -207,6 +207,15 @@ pub trait Destination: Send + Sync {
         let session: Box<dyn Planner> = self.open(account)?;
         Ok(session)
     }
+    /// `--parallel-folders`: how many sessions of one account may migrate
+    /// folders at the same time when `wanted` are asked for (each session
+    /// then takes its share of the account's connections, see
+    /// [`DestSession::share_connections`]). The default is 1: one session,
+    /// the folders one after another.
+    fn folder_sessions(&self, wanted: usize) -> usize {
+        let _ = wanted;
+        1
+    }
     /// Where the journal goes when `--state` is not given.
     fn default_journal(&self) -> std::path::PathBuf {
         std::path::PathBuf::from(JOURNAL_FILE)
@@ -246,6 +255,13 @@ pub trait Planner: Send {
 
 /// A session for one account.
 pub trait DestSession: Planner {
+    /// This session is number `index` of `of` sessions of one account that
+    /// migrate folders at the same time ([`Destination::folder_sessions`]):
+    /// it keeps to its share of the account's connections. Called before
+    /// the first `deliver`. The default has nothing to share.
+    fn share_connections(&mut self, index: usize, of: usize) {
+        let _ = (index, of);
+    }
     /// Makes sure the mailbox exists; returns its name on the target.
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
     /// Delivers a stream of messages into a prepared mailbox, reporting one

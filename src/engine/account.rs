@@ -1,29 +1,34 @@
-//! One account: walk its folders, open one destination session, prepare
-//! each mail folder's mailbox and migrate it ([`super::folder`]); folders
-//! that are not mail or not selected are listed, not migrated.
+//! One account: walk its folders, open a destination session, prepare
+//! each mail folder's mailbox and migrate it ([`super::mail_folder`],
+//! [`super::folder`]); folders
+//! that are not mail or not selected are listed, not migrated. Where the
+//! target allows more than one session per account, the folders run on
+//! several at once ([`super::pool`]); otherwise one after another, in the
+//! walk's order, on one session.
 //!
 //! Invariants a maintainer must keep:
-//! - the session is opened at most once, for the first folder to migrate;
-//!   an account the destination has no place for skips its items ("not
-//!   mapped"), one it cannot open fails them;
+//! - the first session is opened at most once, for the first folder to
+//!   migrate; an account the destination has no place for skips its items
+//!   ("not mapped"), one it cannot open fails them;
 //! - once the run halts (or this account hit a fatal error) every later
 //!   folder is still reported, its items skipped ("not attempted: run
 //!   stopped");
 //! - a journal error is the account's fatal error: it sets the run's stop
 //!   and is returned, so the report's `fatal` says it;
 //! - the account is walked once, through [`Source::walk`]; the folder
-//!   notes are the source's, the same that `scan` and `plan` show.
+//!   notes are the source's, the same that `scan` and `plan` show;
+//! - the report lists the folders in the walk's order, whichever session
+//!   migrated them.
 
-use super::folder::FolderJob;
+use super::mail_folder::{open_session, AccountCtx, Classified, Parts, Session};
 use super::reason;
 use super::Run;
-use crate::dest::{DestError, DestSession, MailboxSpec};
-use crate::mapping::MapSource;
-use crate::model::Account;
+use crate::model::{Account, LinkStats};
 use crate::progress::AccountProgress;
-use crate::report::{AccountReport, FolderReport, SkippedFolder};
-use crate::source::{Folder, FolderKind, Item};
-use std::sync::atomic::Ordering;
+use crate::report::{AccountReport, FolderReport};
+use crate::source::Folder;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Migrates one account. Returns its report and a fatal error (journal
 /// failure) that must stop the whole run.
@@ -44,19 +49,29 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
     rep.problems = walk.problems.clone();
     let mut a = AccountRun {
         progress: run.progress.account(&rep.account),
+        id: rep.account.clone(),
         rep,
         run,
         account,
         session: None,
-        fatal: None,
+        fatal: Mutex::new(None),
         moved: Default::default(),
+        links: Vec::new(),
     };
-    if run.opts.sync {
-        // Moves need every folder's view first.
+    let sessions = run.target.folder_sessions(run.opts.parallel_folders);
+    if run.opts.sync || sessions > 1 {
+        // Moves need every folder's view first, and so does grouping the
+        // folders by mailbox.
         let folders: Vec<Folder> = walk.collect();
-        a.moves(&folders);
-        for folder in &folders {
-            a.folder(folder);
+        if run.opts.sync {
+            a.moves(&folders);
+        }
+        if sessions > 1 {
+            super::pool::migrate_folders(a.pool_parts(), &folders, sessions);
+        } else {
+            for folder in &folders {
+                a.folder(folder);
+            }
         }
     } else {
         for folder in walk {
@@ -66,29 +81,62 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
     a.finish()
 }
 
-/// The account's destination session, or why there is none.
-enum Session {
-    Open(Box<dyn DestSession>),
-    /// The destination has no place for this account (why).
-    NotMapped(String),
-    /// Opening failed (the error).
-    Failed(String),
-}
-
 /// One account being migrated.
-struct AccountRun<'a> {
-    run: &'a Run<'a>,
-    account: &'a Account,
-    rep: AccountReport,
-    progress: AccountProgress<'a>,
+pub(super) struct AccountRun<'a> {
+    pub run: &'a Run<'a>,
+    pub account: &'a Account,
+    /// The account's id (as in the report).
+    pub id: String,
+    pub rep: AccountReport,
+    pub progress: AccountProgress<'a>,
     /// Opened for the first folder to migrate.
-    session: Option<Session>,
-    fatal: Option<String>,
+    pub session: Option<Session>,
+    /// The first journal error of any of its folders.
+    pub fatal: Mutex<Option<String>>,
     /// `--sync`: messages moved into each folder (source path).
-    moved: std::collections::HashMap<String, u64>,
+    pub moved: HashMap<String, u64>,
+    /// The append connections of the account's other sessions (`pool`).
+    pub links: Vec<LinkStats>,
 }
 
-impl AccountRun<'_> {
+impl<'a> AccountRun<'a> {
+    /// What the folders share, and the first session (opened on first
+    /// use) with the report it writes into.
+    pub fn parts(&mut self) -> (AccountCtx<'_>, &mut Option<Session>, &mut AccountReport) {
+        let ctx = AccountCtx {
+            run: self.run,
+            id: &self.id,
+            progress: &self.progress,
+            moved: &self.moved,
+            fatal: &self.fatal,
+        };
+        (ctx, &mut self.session, &mut self.rep)
+    }
+
+    /// What `pool` works with.
+    pub fn pool_parts(&mut self) -> Parts<'_> {
+        Parts {
+            ctx: AccountCtx {
+                run: self.run,
+                id: &self.id,
+                progress: &self.progress,
+                moved: &self.moved,
+                fatal: &self.fatal,
+            },
+            account: self.account,
+            first: &mut self.session,
+            rep: &mut self.rep,
+            links: &mut self.links,
+        }
+    }
+
+    /// The first session, opened on first use.
+    pub fn session(&mut self) -> &mut Session {
+        let (run, account, rep) = (self.run, self.account, &mut self.rep);
+        self.session
+            .get_or_insert_with(|| open_session(run, account, rep))
+    }
+
     /// `--sync`: carries the account's folder renames (`engine::renames`)
     /// and moves between folders (`engine::moves`) before the folders are
     /// migrated.
@@ -96,14 +144,11 @@ impl AccountRun<'_> {
         if self.run.halted() {
             return;
         }
-        let (run, account, rep) = (self.run, self.account, &mut self.rep);
-        let Session::Open(session) = self
-            .session
-            .get_or_insert_with(|| open_session(run, account, rep))
-        else {
+        let (run, id) = (self.run, self.id.clone());
+        let Session::Open(session) = self.session() else {
             return;
         };
-        let renames = match super::renames::carry(run, &account.id(), session.as_mut(), folders) {
+        let renames = match super::renames::carry(run, &id, session.as_mut(), folders) {
             Ok(r) => r,
             Err(e) => {
                 let note = format!("folder renames not carried: {e}");
@@ -111,9 +156,10 @@ impl AccountRun<'_> {
                 return;
             }
         };
-        self.rep.notes.extend(renames.notes);
         let vanished = &renames.vanished;
-        match super::moves::carry(run, &account.id(), session.as_mut(), folders, vanished) {
+        let moved = super::moves::carry(run, &id, session.as_mut(), folders, vanished);
+        self.rep.notes.extend(renames.notes);
+        match moved {
             Ok(m) => self.moved = m,
             Err(e) => self
                 .rep
@@ -123,95 +169,26 @@ impl AccountRun<'_> {
     }
 
     /// Lists, or migrates, one folder.
-    fn folder(&mut self, folder: &Folder) {
-        if folder.kind() != FolderKind::Mail {
-            self.rep
-                .skipped_folders
-                .push(SkippedFolder::groupware(folder));
-            return;
+    pub fn folder(&mut self, folder: &Folder) {
+        let (ctx, _, rep) = self.parts();
+        match ctx.classify(folder) {
+            Classified::Listed(sf) => rep.skipped_folders.push(sf),
+            Classified::Mail(fr) => self.mail_folder(folder, *fr),
         }
-        if !self.run.opts.selection.folder(&folder.path) {
-            self.rep
-                .skipped_folders
-                .push(SkippedFolder::unselected(folder));
-            return;
-        }
-        let mut fr = FolderReport {
-            folder: folder.path.clone(),
-            notes: folder.notes.clone(),
-            ..FolderReport::default()
-        };
-        fr.counts.expected = folder.items.len() as u64;
-        self.progress.add_total(fr.counts.expected);
-        self.mail_folder(folder, &mut fr);
-        if let Some(n) = self.moved.get(&folder.path).copied() {
-            fr.sync.get_or_insert_with(Default::default).moved_in += n;
-            fr.notes.push(format!(
-                "{n} messages moved here in Kerio were moved on the target, not uploaded again"
-            ));
-        }
-        fr.attach_paths(folder);
-        self.rep.folders.push(fr);
     }
 
-    /// Migrates a mail folder into its mailbox, or says why not.
-    fn mail_folder(&mut self, folder: &Folder, fr: &mut FolderReport) {
-        let items = &folder.items;
-        if self.fatal.is_some() || self.run.halted() {
-            for it in items {
-                fr.skip(&it.id, reason::RUN_STOPPED);
-            }
-            self.progress.record(
-                crate::progress::metrics::Outcome::Skipped,
-                items.len() as u64,
-            );
-            return;
+    /// Migrates a mail folder on the first session (opened for the first
+    /// one that is attempted) and adds its report.
+    pub fn mail_folder(&mut self, folder: &Folder, mut fr: FolderReport) {
+        let account = self.account;
+        let (ctx, session, rep) = self.parts();
+        if ctx.halted() {
+            ctx.stopped_and_closed(folder, &mut fr);
+        } else {
+            let session = session.get_or_insert_with(|| open_session(ctx.run, account, rep));
+            ctx.migrate(session, folder, &mut fr);
         }
-        let (run, account, rep) = (self.run, self.account, &mut self.rep);
-        let session = match self
-            .session
-            .get_or_insert_with(|| open_session(run, account, rep))
-        {
-            Session::Open(s) => s.as_mut(),
-            Session::NotMapped(why) => {
-                return skip_all(fr, items, &reason::not_mapped(why), &self.progress);
-            }
-            Session::Failed(e) => {
-                return fail_all(fr, items, &reason::not_opened(e), &self.progress);
-            }
-        };
-        let spec = MailboxSpec {
-            source_path: folder.path.clone(),
-            components: folder.components.clone(),
-        };
-        let mailbox = match session.prepare_mailbox(&spec) {
-            Ok(m) => m,
-            Err(e) => {
-                let why = reason::mailbox_unavailable(e);
-                return fail_all(fr, items, &why, &self.progress);
-            }
-        };
-        fr.mailbox = Some(mailbox.clone());
-        // A folder whose mailbox the source names apart from its path
-        // (`#deleted` → `Recovered`, `#archive/2012-12-21` →
-        // `Archive/2012-12-21`) shows where it went, as a renamed one does.
-        fr.renamed = folder.components.join("/") != folder.path;
-        if let Ok(p) = session.explain_mailbox(&spec) {
-            fr.renamed |= p.how.is_some_and(|h| h != MapSource::Default) || !p.notes.is_empty();
-            fr.notes
-                .extend(p.notes.into_iter().map(reason::mapping_note));
-        }
-        let job = FolderJob {
-            run: self.run,
-            account: &self.rep.account,
-            folder,
-            mailbox: &mailbox,
-            progress: &self.progress,
-        };
-        if let Err(e) = job.migrate(session, fr) {
-            self.fatal = Some(e.to_string());
-            self.run.stop.store(true, Ordering::Relaxed);
-        }
+        self.rep.folders.push(fr);
     }
 
     /// Closes the session; the report and the fatal error.
@@ -221,48 +198,24 @@ impl AccountRun<'_> {
             session,
             fatal,
             progress,
+            links,
             ..
         } = self;
+        let mut all = links;
         if let Some(Session::Open(s)) = session {
-            rep.connections = s.info().links;
+            all.extend(s.info().links);
             if let Err(e) = s.finish() {
                 rep.error.get_or_insert(reason::cannot_close(e));
             }
         }
+        // Sessions of one account may all report every connection (one
+        // metrics entry): each slot once, the last value.
+        let mut by_slot: std::collections::BTreeMap<usize, LinkStats> = Default::default();
+        for l in all {
+            by_slot.insert(l.connection, l);
+        }
+        rep.connections = by_slot.into_values().collect();
         drop(progress);
-        (rep, fatal)
+        (rep, fatal.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
-}
-
-/// Opens the account's session; the account's error when that fails.
-fn open_session(run: &Run<'_>, account: &Account, rep: &mut AccountReport) -> Session {
-    match run.target.open(account) {
-        Ok(s) => {
-            rep.target_account = Some(s.target_account());
-            Session::Open(s)
-        }
-        Err(DestError::NotMapped(why)) => Session::NotMapped(why),
-        Err(e) => {
-            rep.error = Some(reason::cannot_open(&e));
-            Session::Failed(e.to_string())
-        }
-    }
-}
-
-/// Every item of a folder skipped for one reason.
-fn skip_all(fr: &mut FolderReport, items: &[Item], why: &str, progress: &AccountProgress<'_>) {
-    items.iter().for_each(|it| fr.skip(&it.id, why));
-    progress.record(
-        crate::progress::metrics::Outcome::Skipped,
-        items.len() as u64,
-    );
-}
-
-/// Every item of a folder failed for one reason.
-fn fail_all(fr: &mut FolderReport, items: &[Item], why: &str, progress: &AccountProgress<'_>) {
-    items.iter().for_each(|it| fr.fail(&it.id, why));
-    progress.record(
-        crate::progress::metrics::Outcome::Failed,
-        items.len() as u64,
-    );
 }

@@ -10,7 +10,8 @@
 //! session, while the `ledger` puts every item in exactly one report
 //! bucket and keeps the journal. The reasons and notes the engine writes
 //! live in `reason` (what the source says of a folder: `account`).
-//! Accounts run in parallel (`parallel_accounts`).
+//! Accounts run in parallel (`parallel_accounts`), and the folders of one
+//! account on up to `parallel_folders` sessions (`pool`).
 //!
 //! Invariants a maintainer must keep:
 //! - every item of a migrated folder ends in exactly one bucket (migrated,
@@ -26,7 +27,9 @@
 mod account;
 mod folder;
 mod ledger;
+mod mail_folder;
 mod moves;
+mod pool;
 mod producer;
 mod reason;
 mod reconcile;
@@ -67,6 +70,10 @@ pub struct MigrateOptions {
     pub queue: usize,
     /// Accounts migrated at once.
     pub parallel_accounts: usize,
+    /// `--parallel-folders`: folders of one account migrated at once, each
+    /// on its own destination session, as far as the target allows
+    /// ([`crate::dest::Destination::folder_sessions`]; see `engine::pool`).
+    pub parallel_folders: usize,
     /// Messages per second over the whole run (`None`: unlimited).
     pub max_rate: Option<f64>,
     /// Items larger than this many bytes are not read: each fails with
@@ -83,6 +90,9 @@ pub struct MigrateOptions {
     pub propagate_deletes: bool,
 }
 
+/// The default `--parallel-folders`.
+pub const DEFAULT_PARALLEL_FOLDERS: usize = 4;
+
 /// The default `--max-message-size`: 256 MiB, seven times Gmail's 35 MB
 /// limit and far below what a machine has (each message is held in memory
 /// once while it is prepared and sent; chunks of them are read in
@@ -98,6 +108,7 @@ impl Default for MigrateOptions {
             chunk: 32,
             queue: 64,
             parallel_accounts: 2,
+            parallel_folders: DEFAULT_PARALLEL_FOLDERS,
             max_rate: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             sync: false,

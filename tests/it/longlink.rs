@@ -2,10 +2,15 @@
 //! the test Dovecot through bench/trace-proxy.py (the delay proxy that also
 //! records every IMAP command and whether the client sent it with nothing
 //! outstanding, i.e. after waiting a full round trip). The serial commands
-//! of the control connection per folder must not regress (they were 11 per
+//! of a control connection per folder must not regress (they were 11 per
 //! folder before the control commands went out in flights: LIST, CREATE,
 //! SUBSCRIBE, EXAMINE, UNSELECT, STATUS INBOX, STATUS, EXAMINE, 2 × UID
-//! FETCH, UNSELECT), and every message is still stored exactly once: on
+//! FETCH, UNSELECT); the folders run on one session each
+//! (`--parallel-folders`, default 4), so their round trips overlap: four
+//! control connections, each waiting for one folder's round trips only,
+//! the APPENDs of every folder under way at the same time, and still no
+//! more append connections than `--connections`. Every message is still
+//! stored exactly once: on
 //! the first run, on a rerun with the journal, and on a rerun without one
 //! (every message found on the server and adopted, none appended; the
 //! bodies read for that in one flight a folder, not 50 at a time).
@@ -29,10 +34,13 @@ const RTT_MS: u64 = 10;
 /// the flight that reads the stored sizes back (EXAMINE, UID FETCH…,
 /// UNSELECT).
 const PER_FOLDER_MAX: usize = 3;
-/// Serial commands of the control connection once per account, at most
+/// Serial commands of a control connection once per session, at most
 /// (AUTHENTICATE, CAPABILITY, LIST "" "", NAMESPACE, LIST RETURN
 /// (SPECIAL-USE), LOGOUT: the LIST of the mailboxes is not asked again).
 const ACCOUNT_MAX: usize = 6;
+/// The default `--connections`: the append connections of the account,
+/// shared by its sessions.
+const CONNECTIONS: usize = 4;
 
 struct Proxy(Child);
 
@@ -96,15 +104,24 @@ fn take_trace(path: &Path) -> Vec<Traced> {
         .collect()
 }
 
-/// The control connection's commands: the connection that sent NAMESPACE
-/// (the append connections never do).
-fn control(trace: &[Traced]) -> Vec<&Traced> {
-    let conn = trace
+/// The control connections' commands, one list per session: the
+/// connections that sent NAMESPACE (the append connections never do).
+fn controls(trace: &[Traced]) -> Vec<Vec<&Traced>> {
+    let conns: BTreeSet<u64> = trace
         .iter()
-        .find(|t| t.verb == "NAMESPACE")
+        .filter(|t| t.verb == "NAMESPACE")
         .map(|t| t.conn)
-        .expect("a control connection (NAMESPACE)");
-    trace.iter().filter(|t| t.conn == conn).collect()
+        .collect();
+    assert!(!conns.is_empty(), "no control connection (NAMESPACE)");
+    conns
+        .iter()
+        .map(|c| trace.iter().filter(|t| t.conn == *c).collect())
+        .collect()
+}
+
+/// The commands of every control connection together.
+fn control(trace: &[Traced]) -> Vec<&Traced> {
+    controls(trace).into_iter().flatten().collect()
 }
 
 fn serial_summary(cmds: &[&Traced]) -> String {
@@ -188,9 +205,61 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     let ctl = control(&t);
     let serial = ctl.iter().filter(|c| c.serial).count();
     assert!(
-        serial <= ACCOUNT_MAX + PER_FOLDER_MAX * FOLDERS,
+        serial <= ACCOUNT_MAX * FOLDERS + PER_FOLDER_MAX * FOLDERS,
         "{serial} serial control commands for {FOLDERS} folders: {}",
         serial_summary(&ctl)
+    );
+    // The folders ran side by side: one session each, and a session waited
+    // for one folder's round trips only (one after another they were
+    // ACCOUNT_MAX + PER_FOLDER_MAX × FOLDERS on one connection).
+    let sessions = controls(&t);
+    assert_eq!(sessions.len(), FOLDERS, "sessions (control connections)");
+    for s in &sessions {
+        let waited = s.iter().filter(|c| c.serial).count();
+        assert!(
+            waited <= ACCOUNT_MAX + PER_FOLDER_MAX,
+            "{waited} serial commands on one control connection: {}",
+            serial_summary(s)
+        );
+        // One LIST of the mailboxes per session (not one per folder).
+        let lists = s
+            .iter()
+            .filter(|c| c.verb == "LIST" && c.arg == "\"\"")
+            .count();
+        assert!(lists <= 2, "{lists} LISTs: {}", serial_summary(s));
+    }
+    // Every folder's APPENDs were under way while every other's were: the
+    // last folder to start sent its first APPEND before the first folder to
+    // end had its last answer.
+    let mut spans: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for c in t.iter().filter(|c| c.verb == "APPEND") {
+        let e = spans.entry(c.arg.as_str()).or_insert((f64::MAX, 0.0));
+        e.0 = e.0.min(c.sent);
+        e.1 = e.1.max(c.done);
+    }
+    assert_eq!(spans.len(), FOLDERS, "{spans:?}");
+    let last_start = spans.values().map(|s| s.0).fold(0.0, f64::max);
+    let first_end = spans.values().map(|s| s.1).fold(f64::MAX, f64::min);
+    assert!(
+        last_start < first_end,
+        "folders appended one after another: {spans:?}"
+    );
+    // The sessions share the account's append connections.
+    let appending: BTreeSet<u64> = t
+        .iter()
+        .filter(|c| c.verb == "APPEND")
+        .map(|c| c.conn)
+        .collect();
+    assert!(
+        appending.len() <= CONNECTIONS,
+        "{} append connections: {appending:?}",
+        appending.len()
+    );
+    let all: BTreeSet<u64> = t.iter().map(|c| c.conn).collect();
+    assert!(
+        all.len() <= CONNECTIONS + FOLDERS,
+        "{} connections",
+        all.len()
     );
     // Every size chunk of a folder went out in one flight: no UID FETCH
     // waited for another.
@@ -199,21 +268,26 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         .filter(|c| c.serial && c.verb == "UID FETCH")
         .count();
     assert_eq!(fetch_waits, 0, "{}", serial_summary(&ctl));
-    // One LIST of the mailboxes for all folders (not one per folder).
-    let lists = ctl
-        .iter()
-        .filter(|c| c.verb == "LIST" && c.arg == "\"\"")
-        .count();
-    assert!(lists <= 2, "{lists} LISTs: {}", serial_summary(&ctl));
-    // The connections log out at once: at most one LOGOUT waited for each
-    // other (the trace counts a command serial per connection, so look at
-    // the times: all LOGOUTs were sent before the first one's answer).
-    let logouts: Vec<&Traced> = t.iter().filter(|c| c.verb == "LOGOUT").collect();
+    // The connections of a session log out at once: the LOGOUTs come in at
+    // most one wave per session (a wave: LOGOUTs all sent before the first
+    // of them was answered; the trace counts a command serial per
+    // connection, so look at the times).
+    let mut logouts: Vec<&Traced> = t.iter().filter(|c| c.verb == "LOGOUT").collect();
     assert!(logouts.len() >= 2, "{logouts:?}");
-    let first_done = logouts.iter().map(|c| c.done).fold(f64::MAX, f64::min);
+    logouts.sort_by(|a, b| a.sent.total_cmp(&b.sent));
+    let mut waves = 0;
+    let mut wave_done = f64::MIN;
+    for l in &logouts {
+        if l.sent >= wave_done {
+            waves += 1;
+            wave_done = l.done;
+        } else {
+            wave_done = wave_done.min(l.done);
+        }
+    }
     assert!(
-        logouts.iter().all(|c| c.sent < first_done),
-        "LOGOUTs one after another: {logouts:?}"
+        waves <= FOLDERS,
+        "{waves} waves of LOGOUTs for {FOLDERS} sessions: {logouts:?}"
     );
 
     // A rerun with the journal: nothing to do, nothing appended.
@@ -222,6 +296,16 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     server_holds_each_once();
     let t = take_trace(&trace);
     assert!(t.iter().all(|c| c.verb != "APPEND"), "{t:?}");
+    // No append connection either: they are opened ahead only for a
+    // mailbox a session creates (a run with nothing to do logs in only its
+    // control connections).
+    let ctl_conns: BTreeSet<u64> = controls(&t).iter().map(|s| s[0].conn).collect();
+    let logins: BTreeSet<u64> = t
+        .iter()
+        .filter(|c| c.verb == "AUTHENTICATE" || c.verb == "LOGIN")
+        .map(|c| c.conn)
+        .collect();
+    assert_eq!(logins, ctl_conns, "append connections opened for nothing");
 
     // A rerun without a journal: every message found on the server
     // (adopted), none appended again.

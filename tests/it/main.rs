@@ -24,6 +24,7 @@ mod interop_sync;
 mod longlink;
 mod maildir_dovecot;
 mod metrics;
+mod parallel_folders;
 mod plan;
 mod report_html;
 mod run_file;

@@ -166,7 +166,8 @@ pub enum NulPolicy {
 /// Behaviour of the IMAP target.
 #[derive(Clone, Debug)]
 pub struct ImapOptions {
-    /// Append connections per account.
+    /// Append connections per account (shared by its sessions when
+    /// folders are migrated in parallel, see `Destination::folder_sessions`).
     pub connections: usize,
     /// Single APPENDs in flight per connection.
     pub window: usize,
@@ -351,6 +352,20 @@ impl Destination for ImapDest {
             TlsMode::StartTls | TlsMode::None => "imap",
         };
         format!("{scheme}://{}", self.cfg.server())
+    }
+
+    fn folder_sessions(&self, wanted: usize) -> usize {
+        // Gmail counts at most 15 connections per account, over every
+        // client of the user: its folders go one after another.
+        let host = self.cfg.host.to_ascii_lowercase();
+        if ["gmail.com", "googlemail.com"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        {
+            return 1;
+        }
+        // Every session needs one append connection of the account's.
+        wanted.clamp(1, self.opts.connections.max(1))
     }
 
     fn attach_metrics(&self, metrics: &Arc<crate::progress::metrics::Metrics>) {

@@ -91,6 +91,12 @@ pub(super) struct ImapAccountSession {
     prefetched: HashMap<String, MailboxStatus>,
     /// INBOX's UIDVALIDITY, read once per session (see `identity`).
     inbox_uid_validity: Option<u32>,
+    /// The number of this session's first append connection among the
+    /// account's (see `share_connections`): windows and metrics by slot.
+    slot_base: usize,
+    /// Append connections opened ahead (see `worker::warm`), once.
+    warming: worker::Warming,
+    warmed: bool,
 }
 
 impl ImapAccountSession {
@@ -121,6 +127,9 @@ impl ImapAccountSession {
             journaled: HashMap::new(),
             prefetched: HashMap::new(),
             inbox_uid_validity: None,
+            slot_base: 0,
+            warming: Vec::new(),
+            warmed: false,
         })
     }
 
@@ -297,6 +306,16 @@ impl ImapAccountSession {
     }
 }
 
+/// Session `index` of `of`: how many of the account's `connections` it
+/// appends on (at least one; the first sessions take the remainder) and the
+/// slot number of its first.
+fn connection_share(connections: usize, index: usize, of: usize) -> (usize, usize) {
+    let (c, of) = (connections.max(1), of.max(1));
+    let (each, extra) = (c / of, c % of);
+    let n = (each + usize::from(index < extra)).max(1);
+    (n, index * each + index.min(extra))
+}
+
 /// Components with the hierarchy delimiter replaced, and what was replaced
 /// (for the report).
 fn sanitize(comps: Vec<String>, delim: Option<char>) -> (Vec<String>, Vec<String>) {
@@ -331,7 +350,8 @@ impl Planner for ImapAccountSession {
     }
 
     fn finish(self: Box<Self>) -> Result<(), DestError> {
-        let this = *self;
+        let mut this = *self;
+        worker::take_warm(&mut this.conns, &mut this.warming);
         // Every connection logs out at once: one round trip, not one each
         // (the answers change nothing; errors are ignored).
         let all: Vec<ImapSession> = this
@@ -391,6 +411,13 @@ impl Planner for ImapAccountSession {
 }
 
 impl DestSession for ImapAccountSession {
+    fn share_connections(&mut self, index: usize, of: usize) {
+        let (n, base) = connection_share(self.shared.opts.connections, index, of);
+        self.conns.truncate(n);
+        self.conns.resize_with(n, || None);
+        self.slot_base = base;
+    }
+
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
         if let Some(why) = &self.stopped {
             return Err(DestError::Stopped(why.clone()));
@@ -398,6 +425,13 @@ impl DestSession for ImapAccountSession {
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
         let name = self.create(spec, &comps)?;
+        // A mailbox this session had to create: its messages are to send.
+        let existed = name.eq_ignore_ascii_case("INBOX")
+            || self.folders.target_folders().existing.contains(&name);
+        if !self.warmed && !existed {
+            self.warmed = true;
+            self.warming = worker::warm(&self.shared, self.conns.len());
+        }
         // EXAMINE, UNSELECT, STATUS of the mailbox (for `deliver`) and, the
         // first time, of INBOX (for `identity`), in one flight.
         let inbox = self.inbox_uid_validity.is_none();
@@ -494,6 +528,7 @@ impl DestSession for ImapAccountSession {
         } else {
             None
         };
+        worker::take_warm(&mut self.conns, &mut self.warming);
         let stop = AccountStop::default();
         let ctx = WorkCtx {
             shared: &self.shared,
@@ -503,6 +538,7 @@ impl DestSession for ImapAccountSession {
             uid_validity: uv_now,
             stop: &stop,
             claims: &claims,
+            slot_base: self.slot_base,
         };
         let setup = Setup {
             caps: &caps,
@@ -843,5 +879,18 @@ impl DestSession for ImapAccountSession {
             checked
         });
         result.map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sessions_share_the_accounts_connections() {
+        // 4 connections on 3 sessions: 2 + 1 + 1, numbered 0-1, 2, 3.
+        let shares: Vec<_> = (0..3).map(|i| super::connection_share(4, i, 3)).collect();
+        assert_eq!(shares, [(2, 0), (1, 2), (1, 3)]);
+        assert_eq!(super::connection_share(4, 0, 1), (4, 0));
+        // Never none (the engine asks for at most one session a connection).
+        assert_eq!(super::connection_share(1, 1, 2), (1, 1));
     }
 }

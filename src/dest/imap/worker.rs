@@ -6,7 +6,7 @@
 //! sleeps, recreates the mailbox, checks the server and sends reports.
 //!
 //! Invariants a maintainer must keep: a worker connects only once it has
-//! work; the claims lock is held for each core call that changes what is
+//! work (a session creating a mailbox may open them ahead, [`warm`]); the claims lock is held for each core call that changes what is
 //! in flight (never across I/O, except inside the check's `known`); a
 //! worker whose account stopped fails everything it holds and everything
 //! still in the job channel, so every unit handed out gets its reports.
@@ -85,6 +85,9 @@ pub(super) struct WorkCtx<'a> {
     pub stop: &'a AccountStop,
     /// This run's copies in the mailbox.
     pub claims: &'a Mutex<Claims>,
+    /// The account-wide number of the first connection in `conns` (the
+    /// account's other sessions number theirs after it).
+    pub slot_base: usize,
 }
 
 impl WorkCtx<'_> {
@@ -119,6 +122,43 @@ impl WorkCtx<'_> {
     }
 }
 
+/// Append connections being opened ahead of the first `deliver` (see
+/// [`warm`]), by slot.
+pub(super) type Warming = Vec<Option<std::thread::JoinHandle<Result<ImapSession, ImapError>>>>;
+
+/// Starts opening the `n` append connections of a session in the
+/// background, so that their logins overlap the control connection's
+/// round trips (creating and examining the first mailbox) instead of
+/// following them. Only for a mailbox the session is creating, where work
+/// is all but certain: a rerun with nothing to do opens none.
+pub(super) fn warm(shared: &std::sync::Arc<Shared>, n: usize) -> Warming {
+    (0..n)
+        .map(|_| {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("imap-warm".into())
+                .spawn(move || shared.connect())
+                .ok()
+        })
+        .collect()
+}
+
+/// The warmed connections that are ready, into their empty slots (one that
+/// failed is left to the worker, which connects when it has work).
+pub(super) fn take_warm(conns: &mut [Option<ImapSession>], warming: &mut Warming) {
+    for (slot, w) in warming.iter_mut().enumerate() {
+        let Some(handle) = w.take() else { continue };
+        match handle.join() {
+            Ok(Ok(c)) => match conns.get_mut(slot) {
+                Some(free @ None) => *free = Some(c),
+                _ => drop(c),
+            },
+            Ok(Err(e)) => tracing::debug!("an append connection opened ahead failed: {e}"),
+            Err(_) => tracing::warn!("opening an append connection ahead panicked"),
+        }
+    }
+}
+
 /// Runs one `deliver` call: a worker per connection slot in `conns`, the
 /// dispatcher on this thread, until every message has its outcome.
 pub(super) fn deliver(
@@ -133,7 +173,7 @@ pub(super) fn deliver(
         let (rep_tx, rep_rx) = crossbeam_channel::unbounded::<Report>();
         for (slot, conn) in conns.iter_mut().enumerate() {
             let (rx, tx) = (job_rx.clone(), rep_tx.clone());
-            s.spawn(move || worker(ctx, slot, conn, rx, tx));
+            s.spawn(move || worker(ctx, ctx.slot_base + slot, conn, rx, tx));
         }
         drop(job_rx);
         drop(rep_tx);
