@@ -9,6 +9,11 @@ use crate::model::{ContentHash, DestRef, DoneCopy, PendingItem};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 
+/// The columns [`done_row`] reads, in its order.
+const DONE_ROWS: &str =
+    "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
+    flags, stored_size FROM items";
+
 impl Journal {
     /// Items recorded as done for one source folder, by item id.
     pub fn done_items(
@@ -18,21 +23,15 @@ impl Journal {
     ) -> Result<HashMap<String, Vec<DoneItem>>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        flags, stored_size
-                 FROM items
-                 WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'",
-            )
+            .prepare_cached(&format!(
+                "{DONE_ROWS} WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'done'"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![self.target, account, folder], done_row)
             .map_err(|e| self.err(e))?;
         let mut map: HashMap<String, Vec<DoneItem>> = HashMap::new();
-        for row in rows {
-            let (item, d) = row.map_err(|e| self.err(e))?;
-            map.entry(item).or_default().push(d);
-        }
+        self.collect_done(rows, &mut map)?;
         Ok(map)
     }
 
@@ -67,25 +66,32 @@ impl Journal {
     ) -> Result<HashMap<String, Vec<DoneItem>>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        flags, stored_size
-                 FROM items
-                 WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
-                   AND state = 'done'",
-            )
+            .prepare_cached(&format!(
+                "{DONE_ROWS} WHERE target = ?1 AND account = ?2 AND folder = ?3 AND item = ?4
+                   AND state = 'done'"
+            ))
             .map_err(|e| self.err(e))?;
         let mut map: HashMap<String, Vec<DoneItem>> = HashMap::new();
         for item in items {
             let rows = stmt
                 .query_map(params![self.target, account, folder, item], done_row)
                 .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (item, d) = row.map_err(|e| self.err(e))?;
-                map.entry(item).or_default().push(d);
-            }
+            self.collect_done(rows, &mut map)?;
         }
         Ok(map)
+    }
+
+    /// Adds done rows to `map`, by item id.
+    fn collect_done(
+        &self,
+        rows: impl Iterator<Item = rusqlite::Result<(String, DoneItem)>>,
+        map: &mut HashMap<String, Vec<DoneItem>>,
+    ) -> Result<(), JournalError> {
+        for row in rows {
+            let (item, d) = row.map_err(|e| self.err(e))?;
+            map.entry(item).or_default().push(d);
+        }
+        Ok(())
     }
 
     /// The run that wrote the done row of (item, hash) in a source folder.
