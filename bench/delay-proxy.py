@@ -11,7 +11,10 @@ import sys
 import time
 
 
-async def pump(reader, writer, delay):
+async def pump(reader, writer, delay, on_read=None, on_sent=None):
+    """Carries reader's bytes to writer, each chunk RTT/2 (`delay`) after it was
+    read. `on_read(data)` sees a chunk when it is read, `on_sent(data)` once it
+    is written (bench/trace-proxy.py follows the commands with them)."""
     queue = asyncio.Queue()
 
     async def sender():
@@ -24,6 +27,8 @@ async def pump(reader, writer, delay):
                 await asyncio.sleep(wait)
             writer.write(data)
             await writer.drain()
+            if on_sent is not None:
+                on_sent(data)
         try:
             writer.write_eof()
         except (OSError, RuntimeError):
@@ -35,6 +40,8 @@ async def pump(reader, writer, delay):
             data = await reader.read(65536)
             if not data:
                 break
+            if on_read is not None:
+                on_read(data)
             queue.put_nowait((time.monotonic() + delay, data))
     except (ConnectionResetError, BrokenPipeError):
         pass

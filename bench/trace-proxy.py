@@ -112,39 +112,19 @@ class Conn:
                 self.trace.flush()
 
 
-async def pump(reader, writer, delay, on_data):
-    queue = asyncio.Queue()
+def _delay_proxy():
+    """bench/delay-proxy.py as a module (its pump carries the bytes here too)."""
+    import importlib.util
+    import os
 
-    async def sender():
-        while True:
-            due, data = await queue.get()
-            if data is None:
-                break
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            writer.write(data)
-            await writer.drain()
-            on_data(data)
-        try:
-            writer.write_eof()
-        except (OSError, RuntimeError):
-            pass
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "delay-proxy.py")
+    spec = importlib.util.spec_from_file_location("delay_proxy", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
-    task = asyncio.create_task(sender())
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            queue.put_nowait((time.monotonic() + delay, data))
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-    queue.put_nowait((0, None))
-    try:
-        await task
-    except (ConnectionResetError, BrokenPipeError):
-        pass
+
+pump = _delay_proxy().pump
 
 
 COUNTER = [0]
@@ -165,44 +145,12 @@ async def handle(client_r, client_w, host, port, delay, trace):
     COUNTER[0] += 1
     c = Conn(COUNTER[0], trace)
 
-    async def client_pump():
-        # The command is counted when the proxy reads it (before the delay),
-        # the answer when the client gets it (after the delay).
-        queue = asyncio.Queue()
-
-        async def sender():
-            while True:
-                due, data = await queue.get()
-                if data is None:
-                    break
-                wait = due - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                server_w.write(data)
-                await server_w.drain()
-            try:
-                server_w.write_eof()
-            except (OSError, RuntimeError):
-                pass
-
-        task = asyncio.create_task(sender())
-        try:
-            while True:
-                data = await client_r.read(65536)
-                if not data:
-                    break
-                c.client(data)
-                queue.put_nowait((time.monotonic() + delay, data))
-        except (ConnectionResetError, BrokenPipeError):
-            pass
-        queue.put_nowait((0, None))
-        try:
-            await task
-        except (ConnectionResetError, BrokenPipeError):
-            pass
-
+    # The command is counted when the proxy reads it (before the delay),
+    # the answer when the client gets it (after the delay).
     await asyncio.gather(
-        client_pump(), pump(server_r, client_w, delay, c.server), return_exceptions=True
+        pump(client_r, server_w, delay, on_read=c.client),
+        pump(server_r, client_w, delay, on_sent=c.server),
+        return_exceptions=True,
     )
     for w in (client_w, server_w):
         w.close()
