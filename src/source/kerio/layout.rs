@@ -170,6 +170,20 @@ impl AccountTree {
     ) -> Option<(&Folder, super::FolderContents, super::KindDecision)> {
         let folder = self.folders.get(i)?;
         let contents = super::FolderContents::load(fs, folder);
+        self.classify_loaded(fs, i, contents, kinds)
+    }
+
+    /// [`AccountTree::classify`] with folder `i`'s contents already loaded
+    /// (by [`super::FolderContents::load`]; the walk loads a few folders at
+    /// once, their kinds are still decided in order).
+    pub(crate) fn classify_loaded(
+        &self,
+        fs: &dyn StoreFs,
+        i: usize,
+        contents: super::FolderContents,
+        kinds: &mut Vec<super::FolderKind>,
+    ) -> Option<(&Folder, super::FolderContents, super::KindDecision)> {
+        let folder = self.folders.get(i)?;
         let parent = folder.parent.and_then(|p| kinds.get(p).copied());
         let decision = contents.decide_kind(fs, folder, parent);
         let decision = match folder.mail_by_place {

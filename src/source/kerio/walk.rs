@@ -21,6 +21,7 @@ use crate::source::{
     ItemMeta, KindDecision, KindSource, Origin, Source, SourceError,
 };
 use rayon::prelude::*;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -81,6 +82,7 @@ impl Source for Store {
             fs: Arc::clone(&self.fs),
             tree: own,
             next: 0,
+            ahead: VecDeque::new(),
             kinds: Vec::new(),
             public: account.public,
         };
@@ -332,11 +334,21 @@ impl Iterator for ArchiveFolders {
     }
 }
 
-/// The folders of one account's tree, loaded one at a time.
+/// Folders whose listing and index the walk reads at once, ahead of the
+/// one yielded (on the rayon pool: the listing, `index.fld`'s parse and the
+/// join are a no-op rerun's main cost before any session opens).
+fn read_ahead() -> usize {
+    rayon::current_num_threads().clamp(2, 16)
+}
+
+/// The folders of one account's tree, loaded a few at a time
+/// ([`read_ahead`]), yielded one at a time in the tree's order.
 struct Folders {
     fs: SharedFs,
     tree: AccountTree,
     next: usize,
+    /// The loaded contents of folders `next..next + ahead.len()`.
+    ahead: VecDeque<FolderContents>,
     kinds: Vec<FolderKind>,
     /// A `#public` tree (Kerio re-dates items only in users' folders).
     public: bool,
@@ -346,9 +358,20 @@ impl Iterator for Folders {
     type Item = Folder;
 
     fn next(&mut self) -> Option<Folder> {
+        if self.ahead.is_empty() {
+            let all = &self.tree.folders;
+            let batch = all.get(self.next..(self.next + read_ahead()).min(all.len()))?;
+            let fs = self.fs.as_ref();
+            let loaded: Vec<FolderContents> = batch
+                .par_iter()
+                .map(|f| FolderContents::load(fs, f))
+                .collect();
+            self.ahead = loaded.into();
+        }
+        let contents = self.ahead.pop_front()?;
         let (folder, contents, decision) =
             self.tree
-                .classify(self.fs.as_ref(), self.next, &mut self.kinds)?;
+                .classify_loaded(self.fs.as_ref(), self.next, contents, &mut self.kinds)?;
         self.next += 1;
         Some(shared_folder(
             &self.fs,
