@@ -209,6 +209,9 @@ pub struct AccountCheck {
     pub folders: Vec<FolderCheck>,
     /// Why the account could not be checked.
     pub error: Option<String>,
+    /// What the check did besides checking (journal rows taken over).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Totals.
@@ -327,6 +330,21 @@ fn check_account(
     let mut live: HashMap<ContentHash, gone::Place> = HashMap::new();
     let mut gone_found: Vec<(usize, Vec<(GoneCopy, ContentHash)>)> = Vec::new();
     let mut walked: std::collections::HashSet<String> = Default::default();
+    // Rows written under another URL of this server (localhost for
+    // 127.0.0.1, a proxy) are taken over first, as `migrate` does, or
+    // every message they account for would be reported missing.
+    if journal.has_other_targets(&ac.account).unwrap_or(false) {
+        match target.open(account) {
+            Ok(mut s) => {
+                match crate::engine::take_over_account(journal, &ac.account, s.as_mut()) {
+                    Ok(notes) => ac.notes.extend(notes),
+                    Err(e) => ac.error = Some(e.to_string()),
+                }
+                session = Some(s);
+            }
+            Err(e) => ac.error = Some(format!("cannot open the target account: {e}")),
+        }
+    }
     for folder in walk {
         walked.insert(folder.path.clone());
         if folder.kind() != FolderKind::Mail || !opts.selection.folder(&folder.path) {
@@ -705,6 +723,9 @@ impl Verification {
             let _ = writeln!(s, "\n{}", a.account);
             if let Some(e) = &a.error {
                 let _ = writeln!(s, "  ERROR: {e}");
+            }
+            for n in &a.notes {
+                let _ = writeln!(s, "  note: {n}");
             }
             let mut problems: BTreeMap<&str, Vec<String>> = BTreeMap::new();
             for f in &a.folders {

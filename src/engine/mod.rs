@@ -36,6 +36,7 @@ mod reconcile;
 mod renames;
 mod sync;
 mod takeover;
+pub use takeover::take_over_account;
 pub mod worklist;
 
 #[cfg(test)]

@@ -8,12 +8,13 @@
 //! folder is uploaded again under its new name, and moved messages are
 //! uploaded and their old copies left. Each folder's own pass does the
 //! same for its folder (a plain rerun); this one also reaches the folders
-//! the store no longer has (renamed, deleted).
+//! the store no longer has (renamed, deleted). `verify` takes over the
+//! same way before it checks ([`take_over_account`]).
 
 use super::reason;
 use super::Run;
 use crate::dest::DestSession;
-use crate::journal::JournalError;
+use crate::journal::{Journal, JournalError};
 
 /// Takes over the account's rows written under other URLs of this store;
 /// the notes for the account's report.
@@ -22,16 +23,27 @@ pub(super) fn carry(
     account: &str,
     session: &mut dyn DestSession,
 ) -> Result<Vec<String>, JournalError> {
+    take_over_account(run.journal, account, session)
+}
+
+/// Takes over `account`'s rows that `journal` holds under other URLs of
+/// the store `session` is logged in to; the notes (one per folder and
+/// former target).
+pub fn take_over_account(
+    journal: &Journal,
+    account: &str,
+    session: &mut dyn DestSession,
+) -> Result<Vec<String>, JournalError> {
     let Some(identity) = session.store_identity() else {
         return Ok(Vec::new());
     };
     let mut notes = Vec::new();
-    for (folder, mailbox) in run.journal.foreign_folders(account, &identity)? {
+    for (folder, mailbox) in journal.foreign_folders(account, &identity)? {
         let uv = session.uid_validity_of(&mailbox);
         if uv.is_none() {
             continue;
         }
-        for (from, n) in run.journal.take_over(account, &folder, &identity, uv)? {
+        for (from, n) in journal.take_over(account, &folder, &identity, uv)? {
             notes.push(format!("{folder}: {}", reason::taken_over(n, &from)));
         }
     }

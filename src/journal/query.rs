@@ -114,6 +114,18 @@ impl Journal {
         .map_err(|e| self.err(e))
     }
 
+    /// True when `account` has an identity recorded under a target other
+    /// than this journal's (rows another URL wrote may be taken over).
+    pub fn has_other_targets(&self, account: &str) -> Result<bool, JournalError> {
+        self.conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM identities WHERE account = ?1 AND target != ?2)",
+                params![account, self.target],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The source folders of `account` (with a mailbox of each) that other
     /// targets wrote with this store `identity`: what a run under a new URL
     /// of the same server may take over ([`Journal::take_over`]).

@@ -199,6 +199,7 @@ mod tests {
                     ..FolderCheck::default()
                 }],
                 error: None,
+                notes: Vec::new(),
             }],
             exit_code: 3,
             ..Verification::default()

@@ -222,3 +222,26 @@ fn a_rename_is_carried_by_the_first_sync_under_another_url_of_the_server() {
         .run();
     assert_eq!(o.code, 0, "{}", o.stdout);
 }
+
+/// `verify` under another URL of the same server than the migration's
+/// takes the journal's rows over as `migrate` does (they are keyed by
+/// URL): everything is found present, nothing reported missing.
+#[test]
+fn verify_under_another_url_of_the_server_takes_the_rows_over() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_tree(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let other = format!("imap://localhost:{}", dc.imap_port);
+    let o = run("verify", &st.install, &other, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert!(o.stdout.contains("taken over"), "{}", o.stdout);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["totals"]["missing_on_target"], 0, "{}", o.stdout);
+    assert_eq!(v["totals"]["not_migrated"], 0, "{}", o.stdout);
+    assert_eq!(v["totals"]["present"], 5, "{}", o.stdout);
+}
