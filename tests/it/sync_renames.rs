@@ -32,6 +32,18 @@ fn folder_with(st: &StoreBuilder, folder: &str, n: usize) {
     );
 }
 
+/// A private Dovecot and [`store_with_tree`] migrated into it over
+/// `127.0.0.1`: the server, the work directory, the URL and the store.
+fn tree_migrated() -> (Dovecot, tempfile::TempDir, String, StoreBuilder) {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_tree(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    (dc, tmp, to, st)
+}
+
 /// INBOX (0, 1, 2), Projects (20) and Projects/Sub (30).
 fn store_with_tree(dir: &Path) -> StoreBuilder {
     let st = store(dir, 3, |_| 0);
@@ -75,12 +87,7 @@ fn assert_nothing_uploaded(report: &serde_json::Value) {
 
 #[test]
 fn a_folder_renamed_in_kerio_is_renamed_on_the_server_with_its_sub_folders() {
-    let dc = crate::sync::dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_tree(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let (dc, tmp, to, st) = tree_migrated();
     rename_in_kerio(&st, "Projects", "Clients");
 
     let report = tmp.path().join("sync.json");
@@ -191,12 +198,7 @@ fn a_folder_renamed_onto_an_existing_mailbox_is_not_renamed_its_messages_move() 
 /// nothing is uploaded again, no folder appears twice.
 #[test]
 fn a_rename_is_carried_by_the_first_sync_under_another_url_of_the_server() {
-    let dc = crate::sync::dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_tree(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let (dc, tmp, _, st) = tree_migrated();
     rename_in_kerio(&st, "Projects", "Clients");
 
     let other = format!("imap://localhost:{}", dc.imap_port);
@@ -228,12 +230,7 @@ fn a_rename_is_carried_by_the_first_sync_under_another_url_of_the_server() {
 /// URL): everything is found present, nothing reported missing.
 #[test]
 fn verify_under_another_url_of_the_server_takes_the_rows_over() {
-    let dc = crate::sync::dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_tree(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let (dc, tmp, _, st) = tree_migrated();
     let other = format!("imap://localhost:{}", dc.imap_port);
     let o = run("verify", &st.install, &other, tmp.path())
         .arg("--json")
