@@ -333,7 +333,12 @@ fn check_account(
     // Rows written under another URL of this server (localhost for
     // 127.0.0.1, a proxy) are taken over first, as `migrate` does, or
     // every message they account for would be reported missing.
-    if journal.has_other_targets(&ac.account).unwrap_or(false) {
+    let others = journal.has_other_targets(&ac.account).unwrap_or_else(|e| {
+        ac.notes
+            .push(format!("rows under other URLs not looked for: {e}"));
+        false
+    });
+    if others {
         match target.open(account) {
             Ok(mut s) => {
                 match crate::engine::take_over_account(journal, &ac.account, s.as_mut()) {

@@ -32,7 +32,7 @@ pub(super) fn carry(
 ) -> Result<Renames, JournalError> {
     // Rows written under another URL of this server first: renames and
     // moves are found from them.
-    let taken = super::takeover::carry(run, account, session)?;
+    let taken = super::takeover::take_over_account(run.journal, account, session)?;
     let present: HashSet<&str> = folders.iter().map(|f| f.path.as_str()).collect();
     let journaled = run.journal.journaled_folders(account)?;
     let known: HashSet<&str> = journaled.iter().map(String::as_str).collect();

@@ -12,19 +12,8 @@
 //! same way before it checks ([`take_over_account`]).
 
 use super::reason;
-use super::Run;
 use crate::dest::DestSession;
 use crate::journal::{Journal, JournalError};
-
-/// Takes over the account's rows written under other URLs of this store;
-/// the notes for the account's report.
-pub(super) fn carry(
-    run: &Run<'_>,
-    account: &str,
-    session: &mut dyn DestSession,
-) -> Result<Vec<String>, JournalError> {
-    take_over_account(run.journal, account, session)
-}
 
 /// Takes over `account`'s rows that `journal` holds under other URLs of
 /// the store `session` is logged in to; the notes (one per folder and
