@@ -166,6 +166,19 @@ impl<'a> AccountRun<'a> {
                 .notes
                 .push(format!("moves between folders not carried: {e}")),
         }
+        // What the moves did not carry out of a folder gone from the store
+        // stays on the target: say so (the folder pass never sees it).
+        for folder in vanished {
+            match run.journal.done_items(&id, folder) {
+                Ok(rows) if !rows.is_empty() => {
+                    let mailbox = rows.values().flatten().next().map(|d| d.mailbox.clone());
+                    let note = super::reason::folder_gone(folder, rows.len(), mailbox.as_deref());
+                    self.rep.notes.push(note);
+                }
+                Ok(_) => {}
+                Err(e) => self.rep.notes.push(format!("{folder}: {e}")),
+            }
+        }
     }
 
     /// Lists, or migrates, one folder.

@@ -129,7 +129,6 @@ pub(super) fn elsewhere(why: &str, mailbox: &str) -> String {
     format!("{why} (in {mailbox:?}, where it was sent)")
 }
 
-/// Journal rows written under another URL for the same store, taken over.
 /// Journaled copies recorded under another UIDVALIDITY of the mailbox.
 pub(super) fn other_uid_validity(rows: usize, mailbox: &str, uv: u32) -> String {
     format!(
@@ -137,6 +136,15 @@ pub(super) fn other_uid_validity(rows: usize, mailbox: &str, uv: u32) -> String 
     )
 }
 
+/// `--sync`: a journaled folder gone from the store, its copies left.
+pub(super) fn folder_gone(folder: &str, messages: usize, mailbox: Option<&str>) -> String {
+    format!(
+        "folder {folder:?} is gone from the store (deleted in Kerio, or renamed where no journaled message shows the new name): {messages} message(s) this tool put in {:?} are still on the target; --propagate-deletes removes messages, not folders: delete the mailbox on the target if it should go",
+        mailbox.unwrap_or(folder)
+    )
+}
+
+/// Journal rows written under another URL for the same store, taken over.
 pub(super) fn taken_over(rows: usize, from: &str) -> String {
     format!(
         "{rows} journal row(s) of this folder recorded under {from} taken over: the same login and server (the URL is only a hint), the mailbox's UIDVALIDITY unchanged"

@@ -242,3 +242,29 @@ fn verify_under_another_url_of_the_server_takes_the_rows_over() {
     assert_eq!(v["totals"]["not_migrated"], 0, "{}", o.stdout);
     assert_eq!(v["totals"]["present"], 5, "{}", o.stdout);
 }
+
+/// A folder deleted in Kerio: `--sync --propagate-deletes` leaves its
+/// messages on the target (it removes messages, not folders) and says so
+/// with the count and the mailbox.
+#[test]
+fn a_folder_deleted_in_kerio_is_named_with_what_it_left_on_the_target() {
+    let (dc, tmp, to, st) = tree_migrated();
+    fs::remove_dir_all(st.folder_dir(ACCOUNT, "Projects/Sub")).expect("rm");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_note(
+        &o,
+        "folder \"Projects/Sub\" is gone from the store (deleted in Kerio",
+    );
+    assert_note(
+        &o,
+        "1 message(s) this tool put in \"Projects/Sub\" are still",
+    );
+    assert_nothing_uploaded(&o.report);
+    assert_eq!(mailbox_state(&dc, "Projects/Sub"), vec![(30, flags(&[]))]);
+    assert_eq!(mailbox_state(&dc, "Projects"), vec![(20, flags(&[]))]);
+}
