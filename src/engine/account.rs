@@ -168,7 +168,7 @@ impl<'a> AccountRun<'a> {
         }
         // What the moves did not carry out of a folder gone from the store
         // stays on the target: say so (the folder pass never sees it).
-        for folder in vanished {
+        for folder in &renames.unmatched {
             match run.journal.done_items(&id, folder) {
                 Ok(rows) if !rows.is_empty() => {
                     let mailbox = rows.values().flatten().next().map(|d| d.mailbox.clone());

@@ -21,6 +21,9 @@ use std::collections::{HashMap, HashSet};
 pub(super) struct Renames {
     pub notes: Vec<String>,
     pub vanished: Vec<String>,
+    /// Of `vanished`, those no folder of the store matched (a rename found
+    /// but not carried has its own note).
+    pub unmatched: Vec<String>,
 }
 
 /// Finds and carries out the account's folder renames.
@@ -54,6 +57,7 @@ pub(super) fn carry(
         let rows = run.journal.done_items(account, old)?;
         let Some(new) = best_match(&rows, &fresh) else {
             out.vanished.push(old.clone());
+            out.unmatched.push(old.clone());
             continue;
         };
         let Some(from) = rows.values().flatten().next().map(|d| d.mailbox.clone()) else {
