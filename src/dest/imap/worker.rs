@@ -314,7 +314,8 @@ fn worker(
         let caps = sess.capabilities().clone();
         let window = w.ctl.window();
         let mut feed = Feeder { w: &mut w, caps };
-        if let Err(broken) = pump(sess, window, &mut feed, &mut stats) {
+        let io_timeout = ctx.shared.cfg.io_timeout;
+        if let Err(broken) = pump(sess, io_timeout, window, &mut feed, &mut stats) {
             *conn = None;
             w.ctl.lost();
             w.link.sent.clear();
@@ -488,6 +489,10 @@ impl Feed for Feeder<'_, '_, '_> {
         Some(self.w.ctl.window())
     }
 
+    fn may_have_more(&self) -> bool {
+        !self.w.jobs_done && !self.w.ctx.stop.is_set() && self.w.lane.may_send()
+    }
+
     fn done(&mut self, key: u64, outcome: CmdOutcome) {
         let throttled = matches!(
             &outcome,
@@ -521,6 +526,7 @@ struct Broken {
 #[allow(clippy::result_large_err)] // Broken is the normal way out of a dead connection
 fn pump(
     sess: &mut ImapSession,
+    io_timeout: Duration,
     window: Window,
     feed: &mut dyn Feed,
     stats: &mut PipeStats,
@@ -532,7 +538,14 @@ fn pump(
         });
     }
     let mut pipe = AppendPipe::new(window);
-    let r = drive(&mut pipe, &mut Socket(sess), feed);
+    let mut socket = Socket {
+        sess,
+        io_timeout,
+        silent: Duration::ZERO,
+        brief: false,
+    };
+    let r = drive(&mut pipe, &mut socket, feed);
+    drop(socket);
     stats.add(pipe.stats());
     r.map_err(|lost| Broken {
         error: sess.mark_broken(lost.why.clone()),
@@ -541,20 +554,81 @@ fn pump(
 }
 
 /// The socket of a session as the pipe's transport.
-struct Socket<'a>(&'a mut ImapSession);
+struct Socket<'a> {
+    sess: &'a mut ImapSession,
+    /// The connection's read timeout, restored after brief reads.
+    io_timeout: Duration,
+    /// How long brief reads have waited in a row without a byte.
+    silent: Duration,
+    /// The socket's read timeout is a brief one now.
+    brief: bool,
+}
+
+impl Socket<'_> {
+    fn read_fault(e: &std::io::Error) -> Fault {
+        Fault::Read {
+            detail: io_msg(e),
+            timed_out: is_timeout(e),
+        }
+    }
+
+    /// Sets the socket's read timeout to `wait` (`None`: the connection's
+    /// own) when it is not that already.
+    fn timeout(&mut self, wait: Option<Duration>) -> Result<(), Fault> {
+        if wait.is_none() && !self.brief {
+            return Ok(());
+        }
+        let t = wait.unwrap_or(self.io_timeout);
+        self.brief = wait.is_some();
+        self.sess
+            .stream()
+            .set_read_timeout(Some(t))
+            .map_err(|e| Self::read_fault(&e))
+    }
+}
+
+impl Drop for Socket<'_> {
+    fn drop(&mut self) {
+        let _ = self.timeout(None);
+    }
+}
 
 impl Transport for Socket<'_> {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Fault> {
-        write_all(self.0.stream(), bytes).map_err(|e| Fault::Write {
+        write_all(self.sess.stream(), bytes).map_err(|e| Fault::Write {
             detail: io_msg(&e),
             timed_out: is_timeout(&e),
         })
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Fault> {
-        self.0.stream().read(buf).map_err(|e| Fault::Read {
-            detail: io_msg(&e),
-            timed_out: is_timeout(&e),
-        })
+        self.timeout(None)?;
+        self.silent = Duration::ZERO;
+        self.sess
+            .stream()
+            .read(buf)
+            .map_err(|e| Self::read_fault(&e))
+    }
+
+    fn read_briefly(&mut self, buf: &mut [u8], wait: Duration) -> Result<Option<usize>, Fault> {
+        if self.silent >= self.io_timeout {
+            // As long a silence as a plain read would have waited for.
+            return Err(Fault::Read {
+                detail: format!("no answer for {} s", self.io_timeout.as_secs()),
+                timed_out: true,
+            });
+        }
+        self.timeout(Some(wait))?;
+        match self.sess.stream().read(buf) {
+            Ok(n) => {
+                self.silent = Duration::ZERO;
+                Ok(Some(n))
+            }
+            Err(e) if is_timeout(&e) => {
+                self.silent += wait;
+                Ok(None)
+            }
+            Err(e) => Err(Self::read_fault(&e)),
+        }
     }
 }

@@ -36,6 +36,7 @@ use imap_next::{
     Interrupt, Io, State,
 };
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// Limits of what one connection has in flight.
 #[derive(Clone, Copy, Debug)]
@@ -370,6 +371,13 @@ pub(crate) trait Transport {
     /// Reads what the server sent: `Ok(0)` at EOF, a [`Fault::Read`] if
     /// reading fails or times out.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Fault>;
+    /// As [`Self::read`], but gives up after about `wait` with `Ok(None)`
+    /// when nothing came, so that the caller can look for more commands
+    /// to send (a transport that cannot wait briefly just reads). Silence
+    /// adding up to the transport's own timeout is a [`Fault::Read`].
+    fn read_briefly(&mut self, buf: &mut [u8], _wait: Duration) -> Result<Option<usize>, Fault> {
+        self.read(buf).map(Some)
+    }
 }
 
 /// What a pipe's commands come from and its answers go to.
@@ -385,7 +393,20 @@ pub(crate) trait Feed {
     fn window(&mut self) -> Option<Window> {
         None
     }
+    /// `next(false)` gave nothing now, but more may come soon (the
+    /// dispatcher is still handing out work): [`drive`] then waits for the
+    /// server only briefly before asking again, instead of until an answer
+    /// comes (which left the first command of a connection alone in
+    /// flight for a whole round trip).
+    fn may_have_more(&self) -> bool {
+        false
+    }
 }
+
+/// The first and the longest brief wait for the server while the window
+/// has room and the feed may have more (see [`Feed::may_have_more`]).
+const BRIEF_FIRST: Duration = Duration::from_millis(1);
+const BRIEF_MAX: Duration = Duration::from_millis(16);
 
 /// Sends commands from `feed` over `io` and hands `feed` each tagged
 /// answer, keeping the window full. Returns when `feed` has nothing more
@@ -396,6 +417,7 @@ pub(crate) fn drive(
     feed: &mut dyn Feed,
 ) -> Result<(), Lost> {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut wait = BRIEF_FIRST;
     loop {
         if let Some(w) = feed.window() {
             pipe.set_window(w);
@@ -406,6 +428,7 @@ pub(crate) fn drive(
             };
             pipe.send(cmd);
             write_out(pipe, io, feed)?;
+            wait = BRIEF_FIRST;
         }
         if pipe.is_idle() {
             return Ok(());
@@ -414,11 +437,25 @@ pub(crate) fn drive(
             Event::Write => write_out(pipe, io, feed)?,
             Event::Done { key, outcome } => feed.done(key, outcome),
             Event::Lost(lost) => return Err(lost),
-            Event::NeedInput => match io.read(&mut buf) {
-                Ok(0) => return Err(pipe.fault(Fault::Eof)),
-                Ok(n) => pipe.feed(&buf[..n]),
-                Err(fault) => return Err(pipe.fault(fault)),
-            },
+            Event::NeedInput => {
+                let got = if pipe.has_room() && feed.may_have_more() {
+                    match io.read_briefly(&mut buf, wait) {
+                        Ok(None) => {
+                            wait = (wait * 2).min(BRIEF_MAX);
+                            continue;
+                        }
+                        Ok(Some(n)) => Ok(n),
+                        Err(fault) => Err(fault),
+                    }
+                } else {
+                    io.read(&mut buf)
+                };
+                match got {
+                    Ok(0) => return Err(pipe.fault(Fault::Eof)),
+                    Ok(n) => pipe.feed(&buf[..n]),
+                    Err(fault) => return Err(pipe.fault(fault)),
+                }
+            }
         }
     }
 }

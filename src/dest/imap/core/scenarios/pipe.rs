@@ -409,3 +409,86 @@ fn the_byte_window_holds_back_the_next_command() {
         ["C: A0", "C: A1", "S: A0", "C: A2", "S: A1", "S: A2"]
     );
 }
+
+/// A feed that has its commands only one at a time: each `next(false)`
+/// after a command was taken gives nothing once (the dispatcher has not
+/// handed the next one out yet), the one after gives it.
+struct Trickle {
+    cmds: VecDeque<Cmd>,
+    held: bool,
+    done: Vec<u64>,
+}
+
+impl Feed for Trickle {
+    fn next(&mut self, block: bool) -> Option<Cmd> {
+        if !block && !self.held {
+            self.held = true;
+            return None;
+        }
+        self.held = false;
+        self.cmds.pop_front()
+    }
+    fn done(&mut self, key: u64, _outcome: CmdOutcome) {
+        self.done.push(key);
+    }
+    fn may_have_more(&self) -> bool {
+        !self.cmds.is_empty()
+    }
+}
+
+/// [`Scripted`], whose brief reads find nothing `quiet` times first.
+struct Patient {
+    inner: Scripted,
+    quiet: usize,
+}
+
+impl Transport for Patient {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Fault> {
+        self.inner.write_all(bytes)
+    }
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Fault> {
+        self.inner.read(buf)
+    }
+    fn read_briefly(
+        &mut self,
+        buf: &mut [u8],
+        _wait: std::time::Duration,
+    ) -> Result<Option<usize>, Fault> {
+        if self.quiet > 0 {
+            self.quiet -= 1;
+            self.inner.log.push("S: (nothing yet)".into());
+            return Ok(None);
+        }
+        self.inner.read(buf).map(Some)
+    }
+}
+
+#[test]
+fn a_command_handed_out_while_the_first_is_in_flight_goes_before_its_answer() {
+    // The first APPEND of a connection used to wait alone for its answer
+    // (a round trip on a long link) when the dispatcher had not handed out
+    // the second one yet at the moment the first was written.
+    let c = caps("IMAP4rev1 LITERAL+");
+    let mut feed = Trickle {
+        cmds: (0..2).map(|k| append(k, &c, &[b"m\r\n"])).collect(),
+        held: false,
+        done: Vec::new(),
+    };
+    let mut io = Patient {
+        inner: Scripted::new(&["A0 OK a\r\nA1 OK b\r\n"]),
+        quiet: 1,
+    };
+    let mut pipe = AppendPipe::new(window(4));
+    assert_eq!(drive(&mut pipe, &mut io, &mut feed), Ok(()));
+    assert_eq!(
+        io.inner.log,
+        [
+            "C: A0 APPEND INBOX {3+}\r\nm",
+            "S: (nothing yet)",
+            "C: A1 APPEND INBOX {3+}\r\nm",
+            "S: A0 OK a\r\nA1 OK b",
+        ]
+    );
+    assert_eq!(feed.done, [0, 1]);
+    assert_eq!(pipe.stats().max_in_flight, 2);
+}
