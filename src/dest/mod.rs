@@ -198,6 +198,20 @@ pub trait Destination: Send + Sync {
     fn id(&self) -> String;
     /// Opens a session for one source account.
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError>;
+    /// [`Destination::open`] for a session the engine expects to deliver
+    /// (`work`: it is session `index` of at most `of` of the account, see
+    /// [`DestSession::share_connections`]; the engine says so for an
+    /// account with nothing journaled). A destination whose connections
+    /// take round trips to open may start opening its share at once, so
+    /// that their logins overlap the session's own. The default opens.
+    fn open_expecting(
+        &self,
+        account: &Account,
+        work: Option<(usize, usize)>,
+    ) -> Result<Box<dyn DestSession>, DestError> {
+        let _ = work;
+        self.open(account)
+    }
     /// `--metrics-listen`: where sessions opened from now on publish what
     /// only the destination knows (IMAP: windows, RTT, retries, budget waits).
     fn attach_metrics(&self, _metrics: &std::sync::Arc<crate::progress::metrics::Metrics>) {}

@@ -134,7 +134,7 @@ impl<'a> AccountRun<'a> {
     pub fn session(&mut self) -> &mut Session {
         let (run, account, rep) = (self.run, self.account, &mut self.rep);
         self.session
-            .get_or_insert_with(|| open_session(run, account, rep))
+            .get_or_insert_with(|| open_session(run, account, rep, None))
     }
 
     /// `--sync`: carries the account's folder renames (`engine::renames`)
@@ -198,7 +198,8 @@ impl<'a> AccountRun<'a> {
         if ctx.halted() {
             ctx.stopped_and_closed(folder, &mut fr);
         } else {
-            let session = session.get_or_insert_with(|| open_session(ctx.run, account, rep));
+            let work = (!folder.items.is_empty()).then_some((0, 1));
+            let session = session.get_or_insert_with(|| open_session(ctx.run, account, rep, work));
             ctx.migrate(session, folder, &mut fr);
         }
         self.rep.folders.push(fr);

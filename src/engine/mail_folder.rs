@@ -169,8 +169,15 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Opens the account's session; the account's error when that fails.
-pub(super) fn open_session(run: &Run<'_>, account: &Account, rep: &mut AccountReport) -> Session {
-    match run.target.open(account) {
+/// With `work`, the session is expected to deliver (see [`if_new`]).
+pub(super) fn open_session(
+    run: &Run<'_>,
+    account: &Account,
+    rep: &mut AccountReport,
+    work: Option<(usize, usize)>,
+) -> Session {
+    let work = if_new(run, &account.id(), work);
+    match run.target.open_expecting(account, work) {
         Ok(s) => {
             rep.target_account = Some(s.target_account());
             Session::Open(s)
@@ -181,6 +188,17 @@ pub(super) fn open_session(run: &Run<'_>, account: &Account, rep: &mut AccountRe
             Session::Failed(e.to_string())
         }
     }
+}
+
+/// `work` for [`crate::dest::Destination::open_expecting`] when the
+/// journal knows nothing of the account yet (a first run: its items are
+/// all to send); a journal error here only means no head start.
+pub(super) fn if_new(
+    run: &Run<'_>,
+    account: &str,
+    work: Option<(usize, usize)>,
+) -> Option<(usize, usize)> {
+    work.filter(|_| matches!(run.journal.is_new_account(account), Ok(true)))
 }
 
 /// Every item of a folder skipped for one reason.

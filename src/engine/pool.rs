@@ -28,7 +28,7 @@
 //!   pending rows elsewhere) never run at the same time;
 //! - the total of append connections stays the account's (`--connections`).
 
-use super::mail_folder::{lock, open_session, AccountCtx, Classified, Parts, Session};
+use super::mail_folder::{if_new, lock, open_session, AccountCtx, Classified, Parts, Session};
 use crate::dest::{DestSession, MailboxSpec};
 use crate::model::LinkStats;
 use crate::report::FolderReport;
@@ -70,18 +70,21 @@ pub(super) fn migrate_folders(a: Parts<'_>, folders: &[Folder], sessions: usize)
         errors: Mutex::new(Vec::new()),
         links: Mutex::new(Vec::new()),
     };
+    let has_items = jobs.iter().any(|(_, f, _)| !f.items.is_empty());
     let (go, plan) = crossbeam_channel::unbounded::<usize>();
     std::thread::scope(|s| {
         for k in 1..=extra {
             let (plan, shared) = (plan.clone(), &shared);
-            s.spawn(move || shared.other_session(ctx, account, k, &plan));
+            let work = if_new(ctx.run, ctx.id, has_items.then_some((k, extra + 1)));
+            s.spawn(move || shared.other_session(ctx, account, (k, work), &plan));
         }
         let session = if first.is_none() && ctx.halted() {
             // Stopped before the first folder: no login for nothing (every
             // item is skipped before a session is looked at).
             first.insert(Session::NotMapped(super::reason::RUN_STOPPED.into()))
         } else {
-            first.get_or_insert_with(|| open_session(ctx.run, account, rep))
+            let work = has_items.then_some((0, extra + 1));
+            first.get_or_insert_with(|| open_session(ctx.run, account, rep, work))
         };
         let groups = match session {
             Session::Open(s) if extra > 0 => {
@@ -162,10 +165,10 @@ impl Shared<'_> {
         &self,
         ctx: AccountCtx<'_>,
         account: &crate::model::Account,
-        k: usize,
+        (k, work): (usize, Option<(usize, usize)>),
         plan: &crossbeam_channel::Receiver<usize>,
     ) {
-        let opened = ctx.run.target.open(account);
+        let opened = ctx.run.target.open_expecting(account, work);
         let p = plan.recv().unwrap_or(0);
         match opened {
             Ok(mut session) => {

@@ -163,6 +163,20 @@ impl Journal {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// True when this journal has no row of `account` under this target
+    /// and no identity of it under another (a first run for the account:
+    /// everything in it is to send).
+    pub fn is_new_account(&self, account: &str) -> Result<bool, JournalError> {
+        self.conn()
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM items WHERE target = ?1 AND account = ?2)
+                   AND NOT EXISTS (SELECT 1 FROM identities WHERE account = ?2 AND target != ?1)",
+                params![self.target, account],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The source folders of `account` with done rows.
     pub fn journaled_folders(&self, account: &str) -> Result<Vec<String>, JournalError> {
         let conn = self.conn();

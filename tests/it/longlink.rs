@@ -255,6 +255,25 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         "{} append connections: {appending:?}",
         appending.len()
     );
+    // A first run for the account: the append connections log in at the
+    // start, while the control connections do, not once a mailbox was
+    // created (they waited for CREATE before, some 6 round trips).
+    let first_create = ctl
+        .iter()
+        .filter(|c| c.verb == "CREATE")
+        .map(|c| c.sent)
+        .fold(f64::MAX, f64::min);
+    for conn in &appending {
+        let login = t
+            .iter()
+            .filter(|c| c.conn == *conn && (c.verb == "AUTHENTICATE" || c.verb == "LOGIN"))
+            .map(|c| c.sent)
+            .fold(f64::MAX, f64::min);
+        assert!(
+            login < first_create,
+            "append connection {conn} logged in at {login}, after the first CREATE at {first_create}"
+        );
+    }
     let all: BTreeSet<u64> = t.iter().map(|c| c.conn).collect();
     assert!(
         all.len() <= CONNECTIONS + FOLDERS,

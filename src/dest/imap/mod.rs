@@ -373,6 +373,14 @@ impl Destination for ImapDest {
     }
 
     fn open(&self, account: &Account) -> Result<Box<dyn DestSession>, DestError> {
+        self.open_expecting(account, None)
+    }
+
+    fn open_expecting(
+        &self,
+        account: &Account,
+        work: Option<(usize, usize)>,
+    ) -> Result<Box<dyn DestSession>, DestError> {
         let (creds, prefix) = self.logins.resolve(account)?;
         let budget = {
             let mut b = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
@@ -395,7 +403,7 @@ impl Destination for ImapDest {
             cancel: self.cancel.clone(),
             budget,
         });
-        let s = session::ImapAccountSession::open(shared, account.id(), prefix)
+        let s = session::ImapAccountSession::open(shared, account.id(), prefix, work)
             .map_err(|e| dest_error(&e, format!("{} → {describe}: {e}", account.id())))?;
         Ok(Box::new(s))
     }

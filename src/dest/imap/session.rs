@@ -100,11 +100,23 @@ pub(super) struct ImapAccountSession {
 }
 
 impl ImapAccountSession {
+    /// Opens the control connection and learns the server's folders;
+    /// with `work` (this session is number `index` of at most `of` of the
+    /// account, and expected to deliver) its share of append connections
+    /// starts opening at the same time.
     pub(super) fn open(
         shared: Arc<Shared>,
         source: String,
         prefix: Option<String>,
+        work: Option<(usize, usize)>,
     ) -> Result<ImapAccountSession, ImapError> {
+        let warming = match work {
+            Some((index, of)) => {
+                let (n, _) = connection_share(shared.opts.connections, index, of);
+                worker::warm(&shared, n)
+            }
+            None => Vec::new(),
+        };
         let mut control = shared.connect()?;
         let caps = control.capabilities().clone();
         let folders = ServerFolders::learn(&mut control)?;
@@ -128,8 +140,8 @@ impl ImapAccountSession {
             prefetched: HashMap::new(),
             inbox_uid_validity: None,
             slot_base: 0,
-            warming: Vec::new(),
-            warmed: false,
+            warmed: !warming.is_empty(),
+            warming,
         })
     }
 

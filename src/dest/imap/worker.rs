@@ -6,7 +6,8 @@
 //! sleeps, recreates the mailbox, checks the server and sends reports.
 //!
 //! Invariants a maintainer must keep: a worker connects only once it has
-//! work (a session creating a mailbox may open them ahead, [`warm`]); the claims lock is held for each core call that changes what is
+//! work (a session may open them ahead, [`warm`]: on a first run for the
+//! account, or when it creates a mailbox); the claims lock is held for each core call that changes what is
 //! in flight (never across I/O, except inside the check's `known`); a
 //! worker whose account stopped fails everything it holds and everything
 //! still in the job channel, so every unit handed out gets its reports.
@@ -128,9 +129,10 @@ pub(super) type Warming = Vec<Option<std::thread::JoinHandle<Result<ImapSession,
 
 /// Starts opening the `n` append connections of a session in the
 /// background, so that their logins overlap the control connection's
-/// round trips (creating and examining the first mailbox) instead of
-/// following them. Only for a mailbox the session is creating, where work
-/// is all but certain: a rerun with nothing to do opens none.
+/// round trips (its login and LISTs, creating and examining the first
+/// mailbox) instead of following them. Only where work is all but certain
+/// (an account the journal knows nothing of, a mailbox the session is
+/// creating): a rerun with nothing to do opens none.
 pub(super) fn warm(shared: &std::sync::Arc<Shared>, n: usize) -> Warming {
     (0..n)
         .map(|_| {
