@@ -35,9 +35,10 @@ const RTT_MS: u64 = 10;
 /// UNSELECT).
 const PER_FOLDER_MAX: usize = 3;
 /// Serial commands of a control connection once per session, at most
-/// (AUTHENTICATE, CAPABILITY, LIST "" "", NAMESPACE, LIST RETURN
-/// (SPECIAL-USE), LOGOUT: the LIST of the mailboxes is not asked again).
-const ACCOUNT_MAX: usize = 6;
+/// (AUTHENTICATE, CAPABILITY, the flight of LIST "" "", NAMESPACE and LIST
+/// RETURN (SPECIAL-USE), LOGOUT: the LIST of the mailboxes is not asked
+/// again; it was 6 before those three went in one flight).
+const ACCOUNT_MAX: usize = 4;
 /// The default `--connections`: the append connections of the account,
 /// shared by its sessions.
 const CONNECTIONS: usize = 4;

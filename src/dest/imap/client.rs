@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU32;
 
 mod batch;
-pub(crate) use batch::FLIGHT_BYTES;
+pub(crate) use batch::{RawAnswer, FLIGHT_BYTES};
 mod changes;
 mod probe;
 
@@ -409,41 +409,9 @@ impl ImapSession {
             .collect())
     }
 
-    /// A command io-imap cannot express (NAMESPACE, `LIST … RETURN
-    /// (SPECIAL-USE)`, ENABLE), sent raw with its own tag: the response
-    /// text up to the tagged answer, or the tagged NO / BAD as an error.
-    /// `command` is a constant of ours, never built from server data.
-    pub(crate) fn raw_command(
-        &mut self,
-        tag: &str,
-        command: &'static str,
-    ) -> Result<String, ImapError> {
-        let line = format!("{tag} {command}\r\n");
-        let text = self.io(|c| c.raw(line.as_bytes()), "raw", command)?;
-        let prefix = format!("{tag} ");
-        let tagged = text
-            .lines()
-            .rev()
-            .find(|l| l.starts_with(&prefix))
-            .unwrap_or_default()
-            .trim_end();
-        let answer = &tagged[prefix.len().min(tagged.len())..];
-        let (word, rest) = answer.split_once(' ').unwrap_or((answer, ""));
-        let kind = if word.eq_ignore_ascii_case("OK") {
-            return Ok(text);
-        } else if word.eq_ignore_ascii_case("NO") {
-            Refusal::No
-        } else {
-            Refusal::Bad
-        };
-        Err(ImapError::Command {
-            server: self.server.clone(),
-            cmd: command.split(' ').next().unwrap_or(command),
-            what: String::new(),
-            kind,
-            code: None,
-            text: rest.to_string(),
-        })
+    /// Remembers the hierarchy delimiter learnt elsewhere (a flight).
+    pub(crate) fn know_delimiter(&mut self, d: Option<char>) {
+        self.delimiter = Some(d);
     }
 
     /// The hierarchy delimiter (`LIST "" ""`), cached.
@@ -841,6 +809,40 @@ impl ImapSession {
         }
         self.io(|c| c.logout(), "LOGOUT", "")
     }
+}
+
+/// The tagged answer to `command` (sent with `tag`) in `text`: `Ok` for
+/// OK, else the NO / BAD (no tagged line at all counts as BAD).
+pub(crate) fn tagged_status(
+    server: &str,
+    tag: &str,
+    command: &'static str,
+    text: &str,
+) -> Result<(), ImapError> {
+    let prefix = format!("{tag} ");
+    let tagged = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_default()
+        .trim_end();
+    let answer = &tagged[prefix.len().min(tagged.len())..];
+    let (word, rest) = answer.split_once(' ').unwrap_or((answer, ""));
+    let kind = if word.eq_ignore_ascii_case("OK") {
+        return Ok(());
+    } else if word.eq_ignore_ascii_case("NO") {
+        Refusal::No
+    } else {
+        Refusal::Bad
+    };
+    Err(ImapError::Command {
+        server: server.to_string(),
+        cmd: command.split(' ').next().unwrap_or(command),
+        what: String::new(),
+        kind,
+        code: None,
+        text: rest.to_string(),
+    })
 }
 
 /// UIDs per `UID STORE` (keeps the command line short).

@@ -7,6 +7,7 @@
 //! only sends the commands on the control connection.
 
 use super::client::ImapSession;
+use super::client::RawAnswer;
 use super::core::layout::{parse_list, parse_namespace, Layout, ListRow};
 use super::core::names::Product;
 use super::error::ImapError;
@@ -27,12 +28,29 @@ impl ServerFolders {
     /// Asks the server (on the control connection).
     pub fn learn(c: &mut ImapSession) -> Result<ServerFolders, ImapError> {
         let caps = c.capabilities().clone();
-        let delimiter = c.delimiter()?;
+        // The delimiter, NAMESPACE and the mailboxes in one flight: one
+        // round trip instead of three.
+        const DELIMITER: &str = "LIST \"\" \"\"";
+        const EXTENDED: &str = "LIST \"\" \"*\" RETURN (SPECIAL-USE)";
+        let mut cmds = vec![("KD1", DELIMITER)];
+        if caps.namespace {
+            cmds.push(("KN1", "NAMESPACE"));
+        }
+        let extended = caps.special_use || caps.list_extended;
+        if extended {
+            cmds.push(("KL1", EXTENDED));
+        }
+        let mut answers = c.raw_flight(&cmds)?.into_iter();
+        let (text, status) = next_answer(&mut answers);
+        status?;
+        let delimiter = parse_list(text.as_bytes(), false)
+            .first()
+            .and_then(|r| r.delimiter);
+        c.know_delimiter(delimiter);
         let personal = if caps.namespace {
-            match c.raw_command("KN1", "NAMESPACE") {
-                Ok(text) => parse_namespace(text.as_bytes(), false),
-                Err(e) if e.is_connection() => return Err(e),
-                Err(e) => {
+            match next_answer(&mut answers) {
+                (text, Ok(())) => parse_namespace(text.as_bytes(), false),
+                (_, Err(e)) => {
                     tracing::warn!("NAMESPACE: {e}; inferring the prefix from LIST");
                     None
                 }
@@ -42,14 +60,13 @@ impl ServerFolders {
         };
         let mut listed_with = "LIST \"\" \"*\"";
         let mut rows = None;
-        if caps.special_use || caps.list_extended {
-            match c.raw_command("KL1", "LIST \"\" \"*\" RETURN (SPECIAL-USE)") {
-                Ok(text) => {
+        if extended {
+            match next_answer(&mut answers) {
+                (text, Ok(())) => {
                     rows = Some(parse_list(text.as_bytes(), false));
-                    listed_with = "LIST \"\" \"*\" RETURN (SPECIAL-USE)";
+                    listed_with = EXTENDED;
                 }
-                Err(e) if e.is_connection() => return Err(e),
-                Err(e) => tracing::warn!("LIST RETURN (SPECIAL-USE): {e}; using a plain LIST"),
+                (_, Err(e)) => tracing::warn!("LIST RETURN (SPECIAL-USE): {e}; using a plain LIST"),
             }
         }
         let rows = match rows {
@@ -141,6 +158,14 @@ impl ServerFolders {
         }
         v
     }
+}
+
+/// The next answer of a flight ([`ImapSession::raw_flight`] gives one a
+/// command).
+fn next_answer(answers: &mut impl Iterator<Item = RawAnswer>) -> RawAnswer {
+    answers
+        .next()
+        .unwrap_or_else(|| (String::new(), Err(ImapError::Invalid("no answer".into()))))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! an [`ImapError::Invalid`]: callers then fall back to the one-by-one
 //! commands, which say the same thing in more round trips.
 
-use super::{wire_mailbox, ExamineInfo, ImapSession, MailboxStatus, SizeDate};
+use super::{tagged_status, wire_mailbox, ExamineInfo, ImapSession, MailboxStatus, SizeDate};
 use crate::dest::imap::error::{ImapError, Refusal};
 use imap_next::imap_types::IntoStatic;
 use imap_next::imap_types::{
@@ -37,6 +37,10 @@ use io_imap::codec::{
 };
 use io_imap::coroutine::{ImapCoroutine, ImapCoroutineState, ImapYield};
 use io_imap::rfc3501::raw::ImapRawError;
+
+/// The answer to one raw command of a flight
+/// ([`ImapSession::raw_flight`]): its text and its status.
+pub(crate) type RawAnswer = (String, Result<(), ImapError>);
 
 /// The answer to one command of a flight.
 #[derive(Debug, Default)]
@@ -116,6 +120,48 @@ impl ImapSession {
         let flight = RawFlight::new(wire, &tags);
         let bytes = self.io(|c| c.run(flight), "raw", "pipelined commands")?;
         decode_answers(&bytes, &tags)
+    }
+
+    /// Sends raw command lines (`(tag, command)`, no literal) in one
+    /// flight; each answer's text (its untagged lines and its tagged line,
+    /// lossy UTF-8: for answers without binary content) and its status, in
+    /// order. An error only when the flight as a whole failed. For what
+    /// io-imap cannot express (NAMESPACE, `LIST … RETURN (SPECIAL-USE)`);
+    /// the commands are constants of ours, never built from server data.
+    pub(crate) fn raw_flight(
+        &mut self,
+        cmds: &[(&str, &'static str)],
+    ) -> Result<Vec<RawAnswer>, ImapError> {
+        let mut wire = Vec::new();
+        for (tag, cmd) in cmds {
+            wire.extend_from_slice(format!("{tag} {cmd}\r\n").as_bytes());
+        }
+        let tags: Vec<String> = cmds.iter().map(|(t, _)| t.to_string()).collect();
+        let flight = RawFlight::new(wire, &tags);
+        let bytes = self.io(|c| c.run(flight), "raw", "pipelined commands")?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut out = Vec::new();
+        let mut rest: &str = &text;
+        for (tag, cmd) in cmds {
+            // Servers answer pipelined commands in order: this one's answer
+            // ends with the first line that starts with its tag.
+            let prefix = format!("{tag} ");
+            let at = if rest.starts_with(&prefix) {
+                Some(0)
+            } else {
+                rest.find(&format!("\n{prefix}")).map(|i| i + 1)
+            };
+            let end = at.map_or(rest.len(), |i| {
+                rest[i..].find('\n').map_or(rest.len(), |j| i + j + 1)
+            });
+            let (mine, more) = rest.split_at(end);
+            out.push((
+                mine.to_string(),
+                tagged_status(&self.server, tag, cmd, mine),
+            ));
+            rest = more;
+        }
+        Ok(out)
     }
 
     /// `UID FETCH (UID BODY.PEEK[])` of `uids` (with the sizes the server
