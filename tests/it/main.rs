@@ -30,6 +30,7 @@ mod report_html;
 mod run_file;
 mod run_safety;
 mod sample_store;
+mod sessions_shared;
 mod shards;
 mod stores;
 mod sync;

@@ -15,6 +15,7 @@ use super::auth::{check_sendable, expose, AuthMech, Credentials, TokenCache};
 use super::caps::Capabilities;
 use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
 use super::error::{io_msg, ImapError, Refusal};
+use super::gate::{LoginGate, Pass};
 use crate::mutf7 as names;
 use imap_next::imap_types::{
     core::{AString, NString8, Vec1},
@@ -300,23 +301,38 @@ pub(crate) fn probe(cfg: &ConnectConfig) -> Result<Capabilities, ImapError> {
 
 impl ImapSession {
     /// TCP (+ TLS), greeting, STARTTLS, authentication, CAPABILITY.
+    /// Connects and logs in; the login waits at `gate` while another
+    /// connection tries the same credential first (the transport is
+    /// opened meanwhile), and is not sent once the credential was refused.
     pub fn connect(
         cfg: &ConnectConfig,
         creds: &Credentials,
         tokens: &TokenCache,
+        gate: &LoginGate,
     ) -> Result<ImapSession, ImapError> {
         let server = cfg.server();
         let (mut client, caps, pre_auth, greeting) = open_transport(cfg)?;
         if !pre_auth {
-            match authenticate(&mut client, &server, &caps, creds, tokens, false) {
+            let pass = gate.enter(creds, &server)?;
+            let r = match authenticate(&mut client, &server, &caps, creds, tokens, false) {
                 Err(ImapError::Auth { .. }) if matches!(creds, Credentials::OAuth2 { .. }) => {
                     // The token may have expired early: fetch a new one once,
                     // on a new connection (the old one may be closed).
-                    let (mut c2, caps2, _, _) = open_transport(cfg)?;
-                    authenticate(&mut c2, &server, &caps2, creds, tokens, true)?;
-                    client = c2;
+                    open_transport(cfg).and_then(|(mut c2, caps2, _, _)| {
+                        authenticate(&mut c2, &server, &caps2, creds, tokens, true)?;
+                        client = c2;
+                        Ok(())
+                    })
                 }
-                r => r?,
+                r => r,
+            };
+            match (pass, r) {
+                (Pass::First(t), Ok(())) => t.taken(),
+                (Pass::First(t), Err(e)) => {
+                    t.outcome(&e);
+                    return Err(e);
+                }
+                (Pass::Taken, r) => r?,
             }
         }
         let mut s = ImapSession {

@@ -1,7 +1,9 @@
 //! Connecting an account: the settings every connection of one account
 //! shares (server, options, credentials, token cache, byte budget, Ctrl-C)
 //! and connecting with backoff. Only connection-level failures are retried;
-//! a refused login or a certificate that does not verify is final.
+//! a refused login or a certificate that does not verify is final (and a
+//! refused credential is not tried again by the run's other connections,
+//! see [`super::gate`]).
 
 use super::auth::{Credentials, TokenCache};
 use super::client::ImapSession;
@@ -9,6 +11,7 @@ use super::conn::ConnectConfig;
 use super::core::budget::ByteBudget;
 use super::core::decide::backoff;
 use super::error::ImapError;
+use super::gate::LoginGate;
 use super::ImapOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,6 +23,8 @@ pub(super) struct Shared {
     pub opts: ImapOptions,
     pub creds: Credentials,
     pub tokens: Arc<TokenCache>,
+    /// The run's logins: a refused credential is tried once.
+    pub gate: Arc<LoginGate>,
     pub cancel: Arc<AtomicBool>,
     pub budget: Arc<ByteBudget>,
     /// The account's counters: windows, RTT, retries, budget waits (those
@@ -32,7 +37,7 @@ impl Shared {
     pub(crate) fn connect(&self) -> Result<ImapSession, ImapError> {
         let mut attempt = 0;
         loop {
-            match ImapSession::connect(&self.cfg, &self.creds, &self.tokens) {
+            match ImapSession::connect(&self.cfg, &self.creds, &self.tokens, &self.gate) {
                 Ok(s) => return Ok(s),
                 Err(e) if e.is_connection() && attempt < self.opts.retries => {
                     let wait = backoff(attempt, self.opts.backoff_max);

@@ -10,6 +10,8 @@
 //!   or master login via SASL PLAIN with an authorization identity,
 //!   XOAUTH2 with a token from a file or a command).
 //! - [`accounts`] — the `--accounts FILE.csv` mapping and secret references.
+//! - `gate` — one login attempt per credential until the server took it:
+//!   a refused password is not sent again by the run's other sessions.
 //! - [`caps`] — capabilities.
 //! - `client` — one connection and its control commands (io-imap 0.7.1).
 //! - `core` — the sans-I/O protocol core (no socket, clock or thread): the
@@ -130,6 +132,7 @@ pub mod error;
 mod folders;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gate;
 mod inventory;
 mod reconcile;
 mod session;
@@ -313,6 +316,7 @@ pub struct ImapDest {
     opts: ImapOptions,
     logins: Logins,
     tokens: Arc<TokenCache>,
+    gate: Arc<gate::LoginGate>,
     cancel: Arc<AtomicBool>,
     budgets: std::sync::Mutex<HashMap<String, Arc<ByteBudget>>>,
     metrics: std::sync::OnceLock<Arc<crate::progress::metrics::Metrics>>,
@@ -332,6 +336,7 @@ impl ImapDest {
             opts,
             logins,
             tokens: Arc::new(TokenCache::default()),
+            gate: Arc::default(),
             cancel,
             budgets: std::sync::Mutex::new(HashMap::new()),
         }
@@ -400,6 +405,7 @@ impl Destination for ImapDest {
             opts: self.opts.clone(),
             creds,
             tokens: self.tokens.clone(),
+            gate: self.gate.clone(),
             cancel: self.cancel.clone(),
             budget,
         });
