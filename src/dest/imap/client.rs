@@ -818,12 +818,25 @@ impl ImapSession {
         Ok(ids.into_iter().map(NonZeroU32::get).collect())
     }
 
-    /// LOGOUT (errors ignored by callers: the connection ends either way).
+    /// LOGOUT, then the connection is closed (errors ignored by callers: it
+    /// ends either way).
     pub fn logout(mut self) -> Result<(), ImapError> {
         if self.broken.is_some() {
             return Ok(());
         }
-        self.io(|c| c.logout(), "LOGOUT", "")
+        // Not waited for: every command before it has its answer, so the
+        // server's BYE and OK could change nothing, and on a long link the
+        // wait was the run's last round trip (one per session). The write
+        // side is closed after it: the server reads LOGOUT, then the end.
+        let stream = self.stream();
+        stream
+            .write_all(b"KZ1 LOGOUT\r\n")
+            .and_then(|()| stream.flush())
+            .map_err(|e| self.mark_broken(format!("LOGOUT: {}", io_msg(&e))))?;
+        if let Some(conn) = self.stream().as_any_mut().downcast_mut::<Conn>() {
+            conn.close_write();
+        }
+        Ok(())
     }
 }
 

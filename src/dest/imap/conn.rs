@@ -83,6 +83,23 @@ impl Write for Conn {
     }
 }
 
+impl Conn {
+    /// Ends our side of the connection: TLS close_notify, then a TCP FIN
+    /// after what was written (errors ignored: the connection is over).
+    pub(crate) fn close_write(&mut self) {
+        match self {
+            Conn::Plain(s) => {
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            }
+            Conn::Tls(s) => {
+                let _ = s.shutdown();
+                let _ = s.get_ref().shutdown(std::net::Shutdown::Write);
+            }
+            Conn::Closed => {}
+        }
+    }
+}
+
 impl io_imap::client::ImapStream for Conn {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
