@@ -1,10 +1,13 @@
 //! What the IMAP sessions of a run share (the scripted fake server of
 //! `support::fakeimap`): a refused login is tried once per credential,
-//! not once per session or account.
+//! not once per session or account; the first `[OVERQUOTA]` stops every
+//! session of that target account, not one session at a time.
 
-use crate::support::fakeimap::Fake;
+use crate::support::fakeimap::{script, Action, Fake};
 use crate::support::*;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const CAPS: &str = "IMAP4rev1 UIDPLUS LITERAL+";
 const ACCOUNTS: [&str; 3] = ["ann@fake.test", "bea@fake.test", "cy@fake.test"];
@@ -112,4 +115,109 @@ fn each_refused_password_is_tried_once_whatever_the_sessions() {
             "{a}"
         );
     }
+}
+
+/// What the quota script saw: APPENDs decided, when the first
+/// `[OVERQUOTA]` went out, and the APPENDs of the full account that came
+/// later than `LATE` after it.
+#[derive(Default)]
+struct Quota {
+    stored: usize,
+    first_refusal: Option<Instant>,
+    late: Vec<String>,
+}
+
+/// More than a command in flight when the first refusal went out could
+/// take to arrive.
+const LATE: Duration = Duration::from_millis(150);
+
+#[test]
+fn the_first_overquota_stops_every_session_of_the_account_and_no_other() {
+    const FULL_AT: usize = 8;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    let folders = ["INBOX", "Work", "Travel", "Misc"];
+    for f in folders {
+        s.messages("ann@fake.test", f, 20, |i| {
+            format!(
+                "From: x@fake.test\nSubject: {f} {i}\nMessage-ID: <{i}.{f}@ann>\n\nann {f} {i}\n"
+            )
+        });
+    }
+    s.inbox("bea@fake.test");
+    s.messages("bea@fake.test", "Projects", 6, |i| {
+        format!("From: x@fake.test\nSubject: {i}\nMessage-ID: <{i}@bea>\n\nbea {i}\n")
+    });
+    let seen = Arc::new(Mutex::new(Quota::default()));
+    let q = seen.clone();
+    // ann's account is full after FULL_AT messages. INBOX's appends are
+    // quick, the other folders' slow: when INBOX's session meets the
+    // quota, the other sessions each wait for an APPEND that fitted.
+    let fake = Fake::start(
+        CAPS,
+        script(move |_, cmd| {
+            if !cmd.carries("ann ") {
+                return Action::Store;
+            }
+            let mut q = q.lock().expect("lock");
+            if let Some(t) = q.first_refusal {
+                if t.elapsed() > LATE {
+                    q.late.push(cmd.lines[0].clone());
+                }
+                return Action::No("[OVERQUOTA] Quota exceeded".into());
+            }
+            if q.stored >= FULL_AT {
+                q.first_refusal = Some(Instant::now());
+                return Action::No("[OVERQUOTA] Quota exceeded".into());
+            }
+            q.stored += 1;
+            if cmd.lines[0].contains(" APPEND INBOX ")
+                || cmd.lines[0].contains(" APPEND \"INBOX\" ")
+            {
+                Action::DelayThenStore(30)
+            } else {
+                Action::DelayThenStore(700)
+            }
+        }),
+    );
+    let csv = tmp.path().join("a.csv");
+    std::fs::write(
+        &csv,
+        "source,target_user,secret\nann@fake.test,ann,env:PW\nbea@fake.test,bea,env:PW\n",
+    )
+    .expect("csv");
+    let o = Run::migrate(&s.install, &fake.url())
+        .args(["--tls", "none", "--accounts"])
+        .arg(&csv)
+        .env("PW", "pw")
+        .args(["--parallel-accounts", "2", "--parallel-folders", "4"])
+        .args(["--connections", "4", "--batch", "1", "--window", "1"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    let q = seen.lock().expect("lock");
+    assert!(q.first_refusal.is_some(), "the quota was reached: {o}");
+    assert_eq!(
+        q.late,
+        Vec::<String>::new(),
+        "nothing sent to the full account once it said so"
+    );
+    let ann = &o.report["accounts"][0];
+    assert_eq!(ann["account"], "ann@fake.test");
+    let t = &ann["totals"];
+    assert_eq!(t["migrated"], FULL_AT as u64, "{t}");
+    assert_eq!(t["failed"], (80 - FULL_AT) as u64, "{t}");
+    for f in ann["folders"].as_array().expect("folders") {
+        for item in f["failed"].as_array().expect("failed") {
+            let why = item["reason"].as_str().unwrap_or_default();
+            assert!(why.contains("over quota"), "{why}");
+        }
+    }
+    let bea = &o.report["accounts"][1];
+    assert_eq!(
+        bea["totals"]["migrated"], 6,
+        "another account goes on: {bea}"
+    );
+    assert_eq!(bea["totals"]["failed"], 0, "{bea}");
 }

@@ -8,7 +8,8 @@
 //! mailboxes prepared (UIDVALIDITY, PERMANENTFLAGS), the folders created
 //! under another name, what this run knows of its copies in each mailbox
 //! ([`Claims`], shared by the `deliver` calls of two folders that map to
-//! one mailbox), and whether the account stopped.
+//! one mailbox), and whether the account stopped (this session, or any
+//! session of the target login when the account is full).
 //!
 //! Invariants a maintainer must keep: once the account stopped, nothing
 //! more is prepared or delivered; a `deliver` into a mailbox whose
@@ -131,6 +132,14 @@ impl ImapAccountSession {
             warming: Vec::new(),
             warmed: false,
         })
+    }
+
+    /// Why nothing more is prepared or delivered: this session stopped,
+    /// or another session of the target login found the account full.
+    fn stopped(&self) -> Option<String> {
+        self.stopped
+            .clone()
+            .or_else(|| self.shared.target.full.why())
     }
 
     /// An IMAP error as the account's destination error, with its context.
@@ -419,8 +428,8 @@ impl DestSession for ImapAccountSession {
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
-        if let Some(why) = &self.stopped {
-            return Err(DestError::Stopped(why.clone()));
+        if let Some(why) = self.stopped() {
+            return Err(DestError::Stopped(why));
         }
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
@@ -492,8 +501,8 @@ impl DestSession for ImapAccountSession {
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), DestError> {
-        if let Some(why) = &self.stopped {
-            return Err(DestError::Stopped(why.clone()));
+        if let Some(why) = self.stopped() {
+            return Err(DestError::Stopped(why));
         }
         let Some(state) = self.mailboxes.get(mailbox) else {
             return Err(DestError::Mailbox {
@@ -529,7 +538,7 @@ impl DestSession for ImapAccountSession {
             None
         };
         worker::take_warm(&mut self.conns, &mut self.warming);
-        let stop = AccountStop::default();
+        let stop = AccountStop::new(self.shared.target.clone());
         let ctx = WorkCtx {
             shared: &self.shared,
             mailbox,
