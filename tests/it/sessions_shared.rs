@@ -1,7 +1,9 @@
 //! What the IMAP sessions of a run share (the scripted fake server of
 //! `support::fakeimap`): a refused login is tried once per credential,
 //! not once per session or account; the first `[OVERQUOTA]` stops every
-//! session of that target account, not one session at a time.
+//! session of that target account, not one session at a time; two
+//! folders whose refused names get the same substitute end in two
+//! mailboxes, the same ones on every run.
 
 use crate::support::fakeimap::{script, Action, Fake};
 use crate::support::*;
@@ -220,4 +222,120 @@ fn the_first_overquota_stops_every_session_of_the_account_and_no_other() {
         "another account goes on: {bea}"
     );
     assert_eq!(bea["totals"]["failed"], 0, "{bea}");
+}
+
+/// The Message-IDs stored in `mailbox`, sorted.
+fn ids_in(fake: &Fake, mailbox: &str) -> Vec<String> {
+    let mut v: Vec<String> = fake
+        .bodies(mailbox)
+        .iter()
+        .filter_map(|b| {
+            let t = String::from_utf8_lossy(b).into_owned();
+            t.lines()
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+                .map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn refused_names_with_one_substitute_go_to_two_mailboxes_and_stay_there() {
+    // Both names are refused (`"` and `!`, as Cyrus does) and both become
+    // `Say _Hi_`; on one session (one after the other) and on two (at
+    // the same time).
+    let folders = ["Say \"Hi\"", "Say !Hi!"];
+    for sessions in ["1", "2"] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let s = StoreBuilder::new(&tmp.path().join("kerio"));
+        let write = |n: usize| {
+            for (k, f) in folders.iter().enumerate() {
+                s.messages("ann@fake.test", f, n, |i| {
+                    format!("From: x@fake.test\nSubject: {i}\nMessage-ID: <{i}.{k}@ann>\n\nfolder {k} message {i}\n")
+                });
+            }
+        };
+        write(3);
+        let fake = Fake::storing(CAPS);
+        fake.state().refuse_chars = "\"!".into();
+        let migrate = Run::migrate(&s.install, &fake.url())
+            .args(["--tls", "none"])
+            .login("ann@fake.test", "ann", "pw")
+            .args(["--parallel-folders", sessions, "--connections", "2"])
+            .state(&tmp.path().join("j.sqlite"))
+            .report(&tmp.path().join("r.json"));
+        let o = migrate.run();
+        assert_eq!(o.code, 0, "{sessions} sessions: {o}");
+        let placed = |o: &Outcome| -> Vec<String> {
+            let mut by_folder: Vec<(String, String)> = o.report["accounts"][0]["folders"]
+                .as_array()
+                .expect("folders")
+                .iter()
+                .map(|f| {
+                    let folder = f["folder"].as_str().unwrap_or_default().to_string();
+                    (
+                        folder,
+                        f["mailbox"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            by_folder.sort();
+            by_folder.into_iter().map(|(_, m)| m).collect()
+        };
+        let first = placed(&o);
+        let mut distinct = first.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            2,
+            "{sessions} sessions: two mailboxes: {first:?}"
+        );
+        let want = |k: usize, n: usize| -> Vec<String> {
+            let mut v: Vec<String> = (0..n).map(|i| format!("<{i}.{k}@ann>")).collect();
+            v.sort();
+            v
+        };
+        let holds = |first: &[String], n: usize| {
+            // `placed` sorts by folder: `Say !Hi!` (1) before `Say "Hi"` (0).
+            assert_eq!(
+                ids_in(&fake, &first[1]),
+                want(0, n),
+                "{sessions}: {first:?}"
+            );
+            assert_eq!(
+                ids_in(&fake, &first[0]),
+                want(1, n),
+                "{sessions}: {first:?}"
+            );
+        };
+        holds(&first, 3);
+        // A rerun with a new message in each folder, first of the folder
+        // that got the numbered name alone (it is the first to choose now,
+        // and the plain name is free on this run): each new message goes
+        // where its folder's messages are.
+        write(4);
+        let folders_now: Vec<String> = o.report["accounts"][0]["folders"]
+            .as_array()
+            .expect("folders")
+            .iter()
+            .filter(|f| f["mailbox"].as_str().is_some_and(|m| m.ends_with("_2")))
+            .filter_map(|f| f["folder"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(folders_now.len(), 1, "{first:?}");
+        let o = migrate.clone().args(["--folder", &folders_now[0]]).run();
+        assert_eq!(o.code, 0, "{sessions} sessions, rerun: {o}");
+        assert_eq!(o.report["totals"]["migrated"], 1, "{o}");
+        let f = &o.report["accounts"][0]["folders"][0];
+        assert!(
+            f["mailbox"].as_str().is_some_and(|m| m.ends_with("_2")),
+            "{f}"
+        );
+        let o = migrate.run();
+        assert_eq!(o.code, 0, "{sessions} sessions, rerun: {o}");
+        assert_eq!(o.report["totals"]["migrated"], 1, "{o}");
+        assert_eq!(placed(&o), first, "{sessions} sessions: the same mailboxes");
+        holds(&first, 4);
+    }
 }

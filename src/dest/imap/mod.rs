@@ -34,7 +34,8 @@
 //!   each message among them before it is appended (`core::adopt`).
 //! - `verify` — checking journaled messages on the server.
 //! - `target` — what the sessions of one target login share: the
-//!   account is full.
+//!   account is full; which source folder has which mailbox name (a
+//!   refused name's substitute is one folder's alone).
 //! - `session` — the [`DestSession`]: the
 //!   control connection, the folder mapping, prepared mailboxes, claims.
 //!

@@ -8,7 +8,8 @@
 //! script decides the fate of every APPEND command. Without UIDPLUS in its
 //! capabilities it answers APPEND without APPENDUID; with `rewrite` it
 //! stores every message with an extra header (like servers that rewrite
-//! what they store).
+//! what they store); with `refuse_chars` it refuses to create names with
+//! those characters (like Cyrus).
 //!
 //! Scripts: [`store_all`], [`only_nth`] (every APPEND stored but one) or
 //! any closure through [`script`].
@@ -113,6 +114,9 @@ pub struct State {
     pub rewrite: bool,
     /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
     pub dates: BTreeMap<u32, String>,
+    /// CREATE refuses a name with any of these characters (`NO Invalid
+    /// mailbox name`, as Cyrus does for `"`).
+    pub refuse_chars: String,
     script: Script,
 }
 
@@ -149,6 +153,7 @@ impl Fake {
             reject_auth: 0,
             rewrite: false,
             dates: BTreeMap::new(),
+            refuse_chars: String::new(),
             script,
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -317,7 +322,14 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
             }
             "CREATE" => {
                 let (name, _) = astring(args);
-                st.lock().expect("lock").mailboxes.entry(name).or_default();
+                let mut g = st.lock().expect("lock");
+                if name.chars().any(|c| g.refuse_chars.contains(c)) {
+                    drop(g);
+                    out(&mut w, format!("{tag} NO Invalid mailbox name\r\n"))?;
+                    continue;
+                }
+                g.mailboxes.entry(name).or_default();
+                drop(g);
                 out(&mut w, format!("{tag} OK created\r\n"))?;
             }
             "SUBSCRIBE" | "NOOP" => out(&mut w, format!("{tag} OK done\r\n"))?,
