@@ -5,7 +5,7 @@
 //! folders whose refused names get the same substitute end in two
 //! mailboxes, the same ones on every run.
 
-use crate::support::fakeimap::{script, Action, Fake};
+use crate::support::fakeimap::{login_of, script, Action, Fake};
 use crate::support::*;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -80,6 +80,45 @@ fn a_refused_admin_password_is_tried_once_for_every_account_and_session() {
         );
     }
     assert_eq!(fake.bodies("INBOX").len(), 0);
+}
+
+#[test]
+fn an_account_the_admin_login_cannot_open_is_tried_once_and_fails_alone() {
+    let fake = Fake::storing(CAPS);
+    fake.state().refuse_logins = vec!["bea@fake.test".into()];
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path());
+    // One account at a time: ann's login shows the admin password good
+    // before bea's is refused.
+    let o = Run::migrate(&s.install, &fake.url())
+        .args(["--tls", "none", "--admin-user", "admin"])
+        .args(["--admin-password-env", "ADMIN_PW"])
+        .env("ADMIN_PW", "right")
+        .args(["--parallel-accounts", "1", "--parallel-folders", "3"])
+        .args(["--connections", "3"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .run();
+    assert_eq!(o.code, 3, "{o}");
+    let bea: Vec<String> = logins(&fake)
+        .into_iter()
+        .filter(|l| login_of(l) == "bea@fake.test")
+        .collect();
+    assert_eq!(bea.len(), 1, "bea's sessions tried once: {bea:?}");
+    for a in o.report["accounts"].as_array().expect("accounts") {
+        let t = &a["totals"];
+        if a["account"] == "bea@fake.test" {
+            assert_eq!(t["failed"], 9, "{a}");
+            assert!(
+                a["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("Invalid credentials")),
+                "{a}"
+            );
+        } else {
+            assert_eq!(t["migrated"], 9, "the others go on: {a}");
+        }
+    }
 }
 
 #[test]

@@ -110,6 +110,9 @@ pub struct State {
     pub connections: usize,
     /// Refuse this many more logins.
     pub reject_auth: usize,
+    /// Refuse every login as one of these users (the authorization
+    /// identity of an admin login): users missing on the server.
+    pub refuse_logins: Vec<String>,
     /// Store every message with a header added in front.
     pub rewrite: bool,
     /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
@@ -151,6 +154,7 @@ impl Fake {
             lines: Vec::new(),
             connections: 0,
             reject_auth: 0,
+            refuse_logins: Vec::new(),
             rewrite: false,
             dates: BTreeMap::new(),
             refuse_chars: String::new(),
@@ -252,6 +256,44 @@ fn append_date(line: &str) -> Option<String> {
     (d.len() == 26 && d.as_bytes()[2] == b'-').then(|| d.to_string())
 }
 
+/// Who a LOGIN or `AUTHENTICATE PLAIN <initial response>` line logs in
+/// as: the login, or the authorization identity when there is one.
+pub fn login_of(line: &str) -> String {
+    let mut words = line.split(' ').skip(1);
+    let cmd = words.next().unwrap_or("").to_ascii_uppercase();
+    if cmd == "LOGIN" {
+        let rest = line.splitn(3, ' ').nth(2).unwrap_or("");
+        return astring(rest).0;
+    }
+    let b64 = words.nth(1).unwrap_or("");
+    let sextet = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for v in b64.bytes().filter_map(sextet) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut parts = text.split('\0');
+    let authzid = parts.next().unwrap_or("").to_string();
+    if authzid.is_empty() {
+        parts.next().unwrap_or("").to_string()
+    } else {
+        authzid
+    }
+}
+
 fn uid_set(spec: &str, max: u32) -> Vec<(u32, u32)> {
     spec.split(',')
         .filter_map(|p| match p.split_once(':') {
@@ -294,7 +336,8 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
             "LOGIN" | "AUTHENTICATE" => {
                 let reject = {
                     let mut g = st.lock().expect("lock");
-                    let r = g.reject_auth > 0;
+                    let user = login_of(&line);
+                    let r = g.reject_auth > 0 || g.refuse_logins.contains(&user);
                     g.reject_auth = g.reject_auth.saturating_sub(1);
                     r
                 };
