@@ -334,6 +334,20 @@ pub trait DestSession: Planner {
         None
     }
 
+    /// Before the mailbox of `spec` is prepared: `lookup` gives where the
+    /// journal has the account's messages (source folder, mailbox; done or
+    /// pending). A target that names a folder's mailbox itself (IMAP: the
+    /// substitute for a name the server refused) asks, where it might, and
+    /// chooses the one the folder's messages are in again, and none that
+    /// another folder's are in. The default does not ask.
+    fn journaled_mailboxes(
+        &mut self,
+        spec: &MailboxSpec,
+        lookup: &mut dyn FnMut() -> Vec<(String, String)>,
+    ) {
+        let _ = (spec, lookup);
+    }
+
     /// What the journal knows is in `mailbox` (its done rows there, every
     /// source folder of the account), told before a folder's messages are
     /// delivered into it. A target that can look (IMAP) compares each

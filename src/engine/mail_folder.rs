@@ -110,6 +110,18 @@ impl AccountCtx<'_> {
             source_path: folder.path.clone(),
             components: folder.components.clone(),
         };
+        // Where its messages went before (a name the target chose itself
+        // is chosen again); a journal error surfaces when the folder starts.
+        let mut lookup = || {
+            self.run
+                .journal
+                .account_mailboxes(self.id)
+                .unwrap_or_else(|e| {
+                    tracing::warn!("{}: {}: {e}", self.id, folder.path);
+                    Vec::new()
+                })
+        };
+        session.journaled_mailboxes(&spec, &mut lookup);
         let mailbox = match session.prepare_mailbox(&spec) {
             Ok(m) => m,
             Err(e) => {

@@ -1,6 +1,7 @@
 //! The journal's reads: what is done per folder and per mailbox (whole
 //! rows, or ids from the primary key alone), pending rows, the journaled
-//! folders (a skip-scan), rows other targets of the same store wrote, and
+//! folders (a skip-scan), where an account's folders went (folder and
+//! mailbox pairs), rows other targets of the same store wrote, and
 //! the run that wrote a row; and `rename_folder`, which moves a folder's
 //! rows. Split from [`super`], which owns the schema and the writes.
 
@@ -51,6 +52,23 @@ impl Journal {
         let rows = stmt
             .query_map(params![self.target, account, folder], |r| {
                 r.get::<_, String>(0)
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Where the account has rows (done or pending): each (source
+    /// folder, mailbox) once, sorted.
+    pub fn account_mailboxes(&self, account: &str) -> Result<Vec<(String, String)>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT folder, mailbox FROM items WHERE target = ?1 AND account = ?2 ORDER BY folder, mailbox",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![self.target, account], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))

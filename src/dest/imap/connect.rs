@@ -12,6 +12,7 @@ use super::core::budget::ByteBudget;
 use super::core::decide::backoff;
 use super::error::ImapError;
 use super::gate::LoginGate;
+use super::target::Target;
 use super::ImapOptions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub(super) struct Shared {
     pub tokens: Arc<TokenCache>,
     /// The run's logins: a refused credential is tried once.
     pub gate: Arc<LoginGate>,
+    /// What the sessions of this target login share (over quota).
+    pub target: Arc<Target>,
     pub cancel: Arc<AtomicBool>,
     pub budget: Arc<ByteBudget>,
     /// The account's counters: windows, RTT, retries, budget waits (those

@@ -9,16 +9,18 @@
 //!
 //! A credential is what is sent, not the account it is for: a password
 //! with its login, an admin login with its password (one for every account
-//! it acts for), an OAuth2 login. A refusal after the credential was taken
-//! once (a lockout, an account the admin may not act for) is left to that
-//! attempt alone, as before.
+//! it acts for), an OAuth2 login. Once an admin login was taken, each
+//! account it acts for is let in the same way on its own: one refused
+//! (a user missing on the server, one the admin may not act for) is tried
+//! once, by one of its connections, and the other accounts go on.
 
 use super::auth::{expose, Credentials};
 use super::error::ImapError;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 
-/// What the run knows of one credential.
+/// What the run knows of one credential, or of one account logging in
+/// with it.
 #[derive(Debug, Clone)]
 enum Known {
     /// One connection is logging in with it now.
@@ -29,7 +31,8 @@ enum Known {
     Refused { user: String, detail: String },
 }
 
-/// The outcomes of the run's logins, by credential (see the module).
+/// The outcomes of the run's logins, by credential and by credential and
+/// account (see the module).
 #[derive(Debug, Default)]
 pub(crate) struct LoginGate {
     known: Mutex<HashMap<String, Known>>,
@@ -40,68 +43,83 @@ pub(crate) struct LoginGate {
 pub(crate) enum Pass<'g> {
     /// Log in; the ticket carries the outcome to the others.
     First(Ticket<'g>),
-    /// The server took this credential before: log in.
+    /// The server took this credential for this account before: log in.
     Taken,
 }
 
-/// The first attempt of a credential: [`Ticket::taken`] or
-/// [`Ticket::refused`] tell the waiting connections; dropped without
-/// either (the connection failed before the server answered), the next
-/// waiting connection tries instead.
+/// The first attempt of an account with a credential (and maybe of the
+/// credential): [`Ticket::taken`] or [`Ticket::outcome`] tell the waiting
+/// connections; dropped without either (the connection failed before the
+/// server answered), the next waiting connection tries instead.
 pub(crate) struct Ticket<'g> {
     gate: &'g LoginGate,
-    key: String,
+    /// The credential's key, when this is its first attempt.
+    credential: Option<String>,
+    /// The credential's key for this account.
+    account: String,
     settled: bool,
 }
 
 impl LoginGate {
     /// Waits until this connection may log in with `creds`, or fails with
-    /// the refusal of the credential's first attempt (`server`: for the
-    /// error).
+    /// the refusal of the first attempt (`server`: for the error).
     pub fn enter(&self, creds: &Credentials, server: &str) -> Result<Pass<'_>, ImapError> {
-        let key = key(creds);
+        let ck = key(creds);
+        let ak = format!("{ck}\0as\0{}", creds.user());
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            match known.get(&key) {
-                None => {
-                    known.insert(key.clone(), Known::Trying);
-                    return Ok(Pass::First(Ticket {
-                        gate: self,
-                        key,
-                        settled: false,
-                    }));
-                }
-                Some(Known::Taken) => return Ok(Pass::Taken),
-                Some(Known::Refused { user, detail }) => {
+            let first = match (known.get(&ck), known.get(&ak)) {
+                (Some(Known::Refused { user, detail }), _)
+                | (_, Some(Known::Refused { user, detail })) => {
                     return Err(ImapError::Auth {
                         server: server.to_string(),
                         user: creds.user().to_string(),
                         detail: refused_before(creds, user, detail),
                     })
                 }
-                Some(Known::Trying) => {
+                (_, Some(Known::Taken)) => return Ok(Pass::Taken),
+                (None, None) => true,
+                (Some(Known::Taken), None) => false,
+                (Some(Known::Trying), None) | (_, Some(Known::Trying)) => {
                     known = self.changed.wait(known).unwrap_or_else(|p| p.into_inner());
+                    continue;
                 }
+            };
+            known.insert(ak.clone(), Known::Trying);
+            if first {
+                known.insert(ck.clone(), Known::Trying);
             }
+            return Ok(Pass::First(Ticket {
+                gate: self,
+                credential: first.then_some(ck),
+                account: ak,
+                settled: false,
+            }));
         }
     }
 
-    fn settle(&self, key: &str, outcome: Option<Known>) {
+    fn settle(&self, keys: [Option<&String>; 2], outcome: Option<Known>) {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        match outcome {
-            Some(k) => known.insert(key.to_string(), k),
-            None => known.remove(key),
-        };
+        for key in keys.into_iter().flatten() {
+            match &outcome {
+                Some(k) => known.insert(key.clone(), k.clone()),
+                None => known.remove(key),
+            };
+        }
         drop(known);
         self.changed.notify_all();
     }
 }
 
 impl Ticket<'_> {
+    fn keys(&self) -> [Option<&String>; 2] {
+        [self.credential.as_ref(), Some(&self.account)]
+    }
+
     /// The server took the credential.
     pub fn taken(mut self) {
         self.settled = true;
-        self.gate.settle(&self.key, Some(Known::Taken));
+        self.gate.settle(self.keys(), Some(Known::Taken));
     }
 
     /// The server refused it (an [`ImapError::Auth`]); any other error
@@ -113,7 +131,7 @@ impl Ticket<'_> {
                 user: user.clone(),
                 detail: detail.clone(),
             };
-            self.gate.settle(&self.key, Some(known));
+            self.gate.settle(self.keys(), Some(known));
         }
     }
 }
@@ -121,7 +139,7 @@ impl Ticket<'_> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if !self.settled {
-            self.gate.settle(&self.key, None);
+            self.gate.settle(self.keys(), None);
         }
     }
 }
@@ -262,13 +280,34 @@ mod tests {
             Ok(Pass::First(t)) => t.taken(),
             _ => panic!("tries again"),
         }
-        assert!(matches!(
-            gate.enter(&master("b", "pw"), "s"),
-            Ok(Pass::Taken)
-        ));
+        assert!(matches!(gate.enter(&c, "s"), Ok(Pass::Taken)));
         // Another password of the admin login is another credential.
         assert!(matches!(
             gate.enter(&master("b", "x"), "s"),
+            Ok(Pass::First(_))
+        ));
+    }
+
+    #[test]
+    fn once_the_admin_login_was_taken_an_account_it_cannot_open_fails_alone() {
+        let gate = LoginGate::default();
+        match gate.enter(&master("a", "pw"), "s") {
+            Ok(Pass::First(t)) => t.taken(),
+            _ => panic!("first"),
+        }
+        // b is missing on the server: its first connection is refused ...
+        match gate.enter(&master("b", "pw"), "s") {
+            Ok(Pass::First(t)) => t.outcome(&refused("b")),
+            _ => panic!("b tries once"),
+        }
+        // ... its others are not sent, a's go on, c tries on its own.
+        assert!(gate.enter(&master("b", "pw"), "s").is_err());
+        assert!(matches!(
+            gate.enter(&master("a", "pw"), "s"),
+            Ok(Pass::Taken)
+        ));
+        assert!(matches!(
+            gate.enter(&master("c", "pw"), "s"),
             Ok(Pass::First(_))
         ));
     }

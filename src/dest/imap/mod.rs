@@ -33,6 +33,9 @@
 //!   for (an empty, lost or copied journal, another URL), and looking for
 //!   each message among them before it is appended (`core::adopt`).
 //! - `verify` — checking journaled messages on the server.
+//! - `target` — what the sessions of one target login share: the
+//!   account is full; which source folder has which mailbox name (a
+//!   refused name's substitute is one folder's alone).
 //! - `session` — the [`DestSession`]: the
 //!   control connection, the folder mapping, prepared mailboxes, claims.
 //!
@@ -92,6 +95,10 @@
 //!   process; when used up, what fits is sent and the account waits (the
 //!   time is logged); Ctrl-C / SIGTERM or the account stopping (over
 //!   quota, no connection) end the wait.
+//! - `[OVERQUOTA]` on one session stops every session of that target
+//!   login at once (`target`): they hand out nothing more, and what they
+//!   have not sent fails with the over-quota reason, not with a refusal
+//!   each; other logins go on.
 //! - `#public@domain` accounts are migrated only when mapped (a CSV row or
 //!   `--public-to`), below `--public-prefix`; otherwise they are skipped as
 //!   "not mapped".
@@ -137,6 +144,7 @@ mod inventory;
 mod reconcile;
 mod session;
 mod stored;
+mod target;
 mod verify;
 mod worker;
 
@@ -319,6 +327,8 @@ pub struct ImapDest {
     gate: Arc<gate::LoginGate>,
     cancel: Arc<AtomicBool>,
     budgets: std::sync::Mutex<HashMap<String, Arc<ByteBudget>>>,
+    /// What the sessions of each target login share, by login (lower case).
+    targets: std::sync::Mutex<HashMap<String, Arc<target::Target>>>,
     metrics: std::sync::OnceLock<Arc<crate::progress::metrics::Metrics>>,
 }
 
@@ -339,6 +349,7 @@ impl ImapDest {
             gate: Arc::default(),
             cancel,
             budgets: std::sync::Mutex::new(HashMap::new()),
+            targets: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -393,6 +404,10 @@ impl Destination for ImapDest {
                 .or_insert_with(|| Arc::new(ByteBudget::new(self.opts.max_bytes_per_day)))
                 .clone()
         };
+        let target = {
+            let mut t = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+            t.entry(creds.user().to_lowercase()).or_default().clone()
+        };
         let describe = creds.describe();
         // The label progress gives the account, so both count in one place.
         let link = match self.metrics.get() {
@@ -406,6 +421,7 @@ impl Destination for ImapDest {
             creds,
             tokens: self.tokens.clone(),
             gate: self.gate.clone(),
+            target,
             cancel: self.cancel.clone(),
             budget,
         });

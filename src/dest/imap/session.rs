@@ -8,7 +8,8 @@
 //! mailboxes prepared (UIDVALIDITY, PERMANENTFLAGS), the folders created
 //! under another name, what this run knows of its copies in each mailbox
 //! ([`Claims`], shared by the `deliver` calls of two folders that map to
-//! one mailbox), and whether the account stopped.
+//! one mailbox), and whether the account stopped (this session, or any
+//! session of the target login when the account is full).
 //!
 //! Invariants a maintainer must keep: once the account stopped, nothing
 //! more is prepared or delivered; a `deliver` into a mailbox whose
@@ -78,6 +79,11 @@ pub(super) struct ImapAccountSession {
     /// Source folders created under another name because the server
     /// refused the mapped one: source path → (mailbox, why).
     renamed: HashMap<String, (String, String)>,
+    /// Where the journal has the account's messages (source folder,
+    /// mailbox), read once for a folder whose name may be refused (see
+    /// [`DestSession::journaled_mailboxes`]): a refused name's substitute
+    /// is chosen again where its messages are.
+    hinted: Option<Vec<(String, String)>>,
     /// What this run put (or may have put) into each mailbox, over all
     /// its `deliver` calls (two source folders can share a mailbox).
     claims: HashMap<String, Arc<Mutex<Claims>>>,
@@ -135,6 +141,7 @@ impl ImapAccountSession {
             stopped: None,
             mapper: None,
             renamed: HashMap::new(),
+            hinted: None,
             claims: HashMap::new(),
             journaled: HashMap::new(),
             prefetched: HashMap::new(),
@@ -143,6 +150,14 @@ impl ImapAccountSession {
             warmed: !warming.is_empty(),
             warming,
         })
+    }
+
+    /// Why nothing more is prepared or delivered: this session stopped,
+    /// or another session of the target login found the account full.
+    fn stopped(&self) -> Option<String> {
+        self.stopped
+            .clone()
+            .or_else(|| self.shared.target.full.why())
     }
 
     /// An IMAP error as the account's destination error, with its context.
@@ -245,7 +260,9 @@ impl ImapAccountSession {
     /// server refuses (`.` on Maildir++ storage, `"` and `\` on Cyrus,
     /// emoji in modified UTF-7 on Courier) does not fail every message of
     /// the folder: it is created with the substitution of
-    /// [`names::substitute`] and the rename remembered for the report.
+    /// [`names::substitute`] (numbered when another folder of the login
+    /// has that name, see [`super::target::Target::substitute`]) and the
+    /// rename remembered for the report.
     fn create(&mut self, spec: &MailboxSpec, comps: &[String]) -> Result<String, DestError> {
         let fixed = self.folders.fixed_components(comps);
         let alt = names::substitute(comps, fixed, false);
@@ -255,15 +272,28 @@ impl ImapAccountSession {
             Err(e) => return Err(self.err(e)),
         };
         let alt = alt.unwrap_or_default();
-        let n = match self.with_control(|c| c.ensure_mailbox(&alt)) {
+        let delimiter = self.with_control_keep(|c| c.delimiter()).ok().flatten();
+        let journaled = self.hinted.as_deref().unwrap_or_default();
+        let sub = self
+            .shared
+            .target
+            .substitute(&spec.source_path, &alt, delimiter, journaled);
+        let n = match self.with_control(|c| c.ensure_mailbox(&sub.components)) {
             Ok(n) => n,
-            Err(e2) => return Err(self.refused(format!("{e}; as {alt:?} too: {e2}"))),
+            Err(e2) => {
+                let alt = &sub.components;
+                return Err(self.refused(format!("{e}; as {alt:?} too: {e2}")));
+            }
+        };
+        let numbered = match &sub.taken {
+            Some(t) => format!(", numbered as {t:?} goes to another folder"),
+            None => String::new(),
         };
         self.renamed.insert(
             spec.source_path.clone(),
             (
                 n.clone(),
-                format!("the server refused the name ({e}); created as {n:?}: {} (a mapping file can choose another name)", names::SUBSTITUTION),
+                format!("the server refused the name ({e}); created as {n:?}: {}{numbered} (a mapping file can choose another name)", names::SUBSTITUTION),
             ),
         );
         Ok(n)
@@ -397,6 +427,8 @@ impl Planner for ImapAccountSession {
             name = created.clone();
             notes.push(why.clone());
         } else {
+            // Where the mapping puts it: no other folder's substitute.
+            self.shared.target.reserve(&name, &spec.source_path);
             let fixed = self.folders.fixed_components(&p.components);
             let product = self.folders.product;
             if let Some(w) = names::predict(&p.components, fixed, false, product, p.delimiter) {
@@ -431,12 +463,13 @@ impl DestSession for ImapAccountSession {
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
-        if let Some(why) = &self.stopped {
-            return Err(DestError::Stopped(why.clone()));
+        if let Some(why) = self.stopped() {
+            return Err(DestError::Stopped(why));
         }
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
         let name = self.create(spec, &comps)?;
+        self.shared.target.reserve(&name, &spec.source_path);
         // A mailbox this session had to create: its messages are to send.
         let existed = name.eq_ignore_ascii_case("INBOX")
             || self.folders.target_folders().existing.contains(&name);
@@ -504,8 +537,8 @@ impl DestSession for ImapAccountSession {
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), DestError> {
-        if let Some(why) = &self.stopped {
-            return Err(DestError::Stopped(why.clone()));
+        if let Some(why) = self.stopped() {
+            return Err(DestError::Stopped(why));
         }
         let Some(state) = self.mailboxes.get(mailbox) else {
             return Err(DestError::Mailbox {
@@ -541,7 +574,7 @@ impl DestSession for ImapAccountSession {
             None
         };
         worker::take_warm(&mut self.conns, &mut self.warming);
-        let stop = AccountStop::default();
+        let stop = AccountStop::new(self.shared.target.clone());
         let ctx = WorkCtx {
             shared: &self.shared,
             mailbox,
@@ -657,6 +690,18 @@ impl DestSession for ImapAccountSession {
         };
         let login = self.shared.creds.user();
         Some(format!("imap login={login} inbox-uidvalidity={inbox}"))
+    }
+
+    fn journaled_mailboxes(
+        &mut self,
+        spec: &MailboxSpec,
+        lookup: &mut dyn FnMut() -> Vec<(String, String)>,
+    ) {
+        // Only a name with a character some server refuses may get a
+        // substitute: the journal is not read for the others.
+        if self.hinted.is_none() && names::substitute(&spec.components, 0, false).is_some() {
+            self.hinted = Some(lookup());
+        }
     }
 
     fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {

@@ -27,48 +27,61 @@ use super::core::wire::{Cmd, CmdOutcome};
 use super::core::{Report, Unit};
 use super::error::{io_msg, is_timeout, ImapError, RespCode};
 use super::reconcile::{find_settled, SETTLE};
+use super::target::{Halt, Target};
 use crate::dest::{Outgoing, SessionEvent};
 use crate::model::LinkStats;
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::mailbox::Mailbox;
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use std::time::Instant;
 
 /// Why the account stopped during a `deliver` call, shared by the
-/// dispatcher and the workers (the first reason stays).
-#[derive(Debug, Default)]
+/// dispatcher and the workers (the first reason stays): this call's own
+/// stop (no connection, the journal), or the target account's, which
+/// every session of the login sees (over quota, see [`super::target`]).
+#[derive(Debug)]
 pub(super) struct AccountStop {
-    why: Mutex<Option<String>>,
-    set: AtomicBool,
+    call: Halt,
+    target: Arc<Target>,
 }
 
 impl AccountStop {
-    /// Why it stopped, if it did.
-    pub fn why(&self) -> Option<String> {
-        self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The stop of one `deliver` call to a mailbox of `target`.
+    pub fn new(target: Arc<Target>) -> AccountStop {
+        AccountStop {
+            call: Halt::default(),
+            target,
+        }
     }
 
-    /// Stops the account.
+    /// Why it stopped, if it did.
+    pub fn why(&self) -> Option<String> {
+        self.call.why().or_else(|| self.target.full.why())
+    }
+
+    /// Stops this call.
     pub fn stop(&self, why: String) {
-        let mut s = self.why.lock().unwrap_or_else(|p| p.into_inner());
-        s.get_or_insert(why);
-        self.set.store(true, Ordering::Relaxed);
+        self.call.stop(why);
+    }
+
+    /// Stops every session of the target account (it is full).
+    fn stop_target(&self, why: String) {
+        self.target.full.stop(why.clone());
+        self.call.stop(why);
     }
 
     /// The cheap check, for every command handed to a pipe.
     fn is_set(&self) -> bool {
-        self.set.load(Ordering::Relaxed)
+        self.call.is_set() || self.target.full.is_set()
     }
 
     /// The reason, once the call is over.
     pub fn into_reason(self) -> Option<String> {
-        let set = self.set.into_inner();
-        let why = self.why.into_inner().unwrap_or_else(|p| p.into_inner());
-        why.filter(|_| set)
+        self.why()
     }
 }
 
@@ -362,7 +375,8 @@ impl Worker<'_, '_> {
             self.ctx.shared.link.retried(retried);
         }
         if let Some(why) = self.lane.take_stop() {
-            self.ctx.stop.stop(why);
+            // Over quota: the account is full for every session.
+            self.ctx.stop.stop_target(why);
         }
     }
 

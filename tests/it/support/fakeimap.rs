@@ -8,7 +8,8 @@
 //! script decides the fate of every APPEND command. Without UIDPLUS in its
 //! capabilities it answers APPEND without APPENDUID; with `rewrite` it
 //! stores every message with an extra header (like servers that rewrite
-//! what they store).
+//! what they store); with `refuse_chars` it refuses to create names with
+//! those characters (like Cyrus).
 //!
 //! Scripts: [`store_all`], [`only_nth`] (every APPEND stored but one) or
 //! any closure through [`script`].
@@ -109,10 +110,16 @@ pub struct State {
     pub connections: usize,
     /// Refuse this many more logins.
     pub reject_auth: usize,
+    /// Refuse every login as one of these users (the authorization
+    /// identity of an admin login): users missing on the server.
+    pub refuse_logins: Vec<String>,
     /// Store every message with a header added in front.
     pub rewrite: bool,
     /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
     pub dates: BTreeMap<u32, String>,
+    /// CREATE refuses a name with any of these characters (`NO Invalid
+    /// mailbox name`, as Cyrus does for `"`).
+    pub refuse_chars: String,
     script: Script,
 }
 
@@ -147,8 +154,10 @@ impl Fake {
             lines: Vec::new(),
             connections: 0,
             reject_auth: 0,
+            refuse_logins: Vec::new(),
             rewrite: false,
             dates: BTreeMap::new(),
+            refuse_chars: String::new(),
             script,
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -247,6 +256,44 @@ fn append_date(line: &str) -> Option<String> {
     (d.len() == 26 && d.as_bytes()[2] == b'-').then(|| d.to_string())
 }
 
+/// Who a LOGIN or `AUTHENTICATE PLAIN <initial response>` line logs in
+/// as: the login, or the authorization identity when there is one.
+pub fn login_of(line: &str) -> String {
+    let mut words = line.split(' ').skip(1);
+    let cmd = words.next().unwrap_or("").to_ascii_uppercase();
+    if cmd == "LOGIN" {
+        let rest = line.splitn(3, ' ').nth(2).unwrap_or("");
+        return astring(rest).0;
+    }
+    let b64 = words.nth(1).unwrap_or("");
+    let sextet = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for v in b64.bytes().filter_map(sextet) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut parts = text.split('\0');
+    let authzid = parts.next().unwrap_or("").to_string();
+    if authzid.is_empty() {
+        parts.next().unwrap_or("").to_string()
+    } else {
+        authzid
+    }
+}
+
 fn uid_set(spec: &str, max: u32) -> Vec<(u32, u32)> {
     spec.split(',')
         .filter_map(|p| match p.split_once(':') {
@@ -289,7 +336,8 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
             "LOGIN" | "AUTHENTICATE" => {
                 let reject = {
                     let mut g = st.lock().expect("lock");
-                    let r = g.reject_auth > 0;
+                    let user = login_of(&line);
+                    let r = g.reject_auth > 0 || g.refuse_logins.contains(&user);
                     g.reject_auth = g.reject_auth.saturating_sub(1);
                     r
                 };
@@ -317,7 +365,14 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
             }
             "CREATE" => {
                 let (name, _) = astring(args);
-                st.lock().expect("lock").mailboxes.entry(name).or_default();
+                let mut g = st.lock().expect("lock");
+                if name.chars().any(|c| g.refuse_chars.contains(c)) {
+                    drop(g);
+                    out(&mut w, format!("{tag} NO Invalid mailbox name\r\n"))?;
+                    continue;
+                }
+                g.mailboxes.entry(name).or_default();
+                drop(g);
                 out(&mut w, format!("{tag} OK created\r\n"))?;
             }
             "SUBSCRIBE" | "NOOP" => out(&mut w, format!("{tag} OK done\r\n"))?,

@@ -7,8 +7,8 @@
 //! NO or BAD stored nothing (MULTIAPPEND is atomic), so every other action
 //! may send the unit's messages again. `[TRYCREATE]` recreates the mailbox
 //! once per unit; `[THROTTLED]` / `[UNAVAILABLE]` (after NO) pause at most
-//! `2 × retries` (at least 2) times; `[OVERQUOTA]` stops the account, as
-//! waiting does not help; any other refusal of a batch splits it, and of a
+//! `2 × retries` (at least 2) times; `[OVERQUOTA]` (or a `[LIMIT]` that
+//! says it is the quota) stops the account, as waiting does not help; any other refusal of a batch splits it, and of a
 //! single message fails it with the server's words.
 
 use crate::dest::imap::error::RespCode;
@@ -62,6 +62,13 @@ pub(crate) enum Action {
     StopAccount { reason: String },
 }
 
+/// The account is full: nothing more fits, for any session.
+fn over_quota(said: &str) -> Action {
+    Action::StopAccount {
+        reason: format!("the target account is over quota ({said}); stopped this account"),
+    }
+}
+
 /// The action for `outcome`, the answer to a unit of `len` messages.
 pub(crate) fn decide(outcome: CmdOutcome, len: usize, tries: Tries, policy: &Policy) -> Action {
     let (kind, code, text) = match outcome {
@@ -95,9 +102,12 @@ pub(crate) fn decide(outcome: CmdOutcome, len: usize, tries: Tries, policy: &Pol
                 tries: Tries { throttled, ..tries },
             }
         }
-        Some(RespCode::OverQuota) => Action::StopAccount {
-            reason: format!("the target account is over quota ({said}); stopped this account"),
-        },
+        Some(RespCode::OverQuota) => over_quota(&said),
+        // `[LIMIT]` is an administrative limit, mostly the message's size;
+        // said of the quota, it is the account being full.
+        Some(RespCode::Limit) if kind == "NO" && text.to_ascii_lowercase().contains("quota") => {
+            over_quota(&said)
+        }
         // A MULTIAPPEND batch is all-or-nothing: send its messages one by
         // one to find the one the server refuses.
         _ if len > 1 => Action::Split {
@@ -327,5 +337,23 @@ mod tests {
                 reason: "the target account is over quota (NO [OVERQUOTA] Quota exceeded); stopped this account".into()
             }
         );
+    }
+
+    #[test]
+    fn a_limit_of_the_quota_is_over_quota_and_other_limits_fail_the_message() {
+        let a = decide(
+            no(Some(RespCode::Limit), "Mailbox quota exceeded"),
+            1,
+            Tries::default(),
+            &POLICY,
+        );
+        assert!(matches!(a, Action::StopAccount { .. }), "{a:?}");
+        let a = decide(
+            no(Some(RespCode::Limit), "Message too large"),
+            1,
+            Tries::default(),
+            &POLICY,
+        );
+        assert!(matches!(a, Action::Fail { .. }), "{a:?}");
     }
 }
