@@ -159,6 +159,10 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     let run = |journal: &str| {
         let out = Run::migrate(&store.install, &url)
             .args(["--tls", "none"])
+            // Small batches: a folder takes several round trips even with
+            // the whole start window in flight (16 MULTIAPPENDs), so that
+            // the folders' APPENDs overlap in time (checked below).
+            .args(["--batch", "10"])
             .state(&tmp.path().join(journal))
             .report(&tmp.path().join("r.json"))
             .login(account, "dave", "secret")

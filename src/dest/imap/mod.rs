@@ -223,7 +223,7 @@ impl Default for ImapOptions {
             multiappend: true,
             batch: 50,
             batch_bytes: 8 << 20,
-            multi_in_flight: 4,
+            multi_in_flight: 16,
             nul: NulPolicy::Strip,
             max_bytes_per_day: None,
             retries: 5,
