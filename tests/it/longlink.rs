@@ -29,11 +29,11 @@ const FOLDERS: usize = 4;
 /// Messages per folder: more than one 200-UID size chunk.
 const PER_FOLDER: usize = 450;
 const RTT_MS: u64 = 10;
-/// Serial commands of the control connection per folder, at most: CREATE,
-/// the flight that prepares it (SUBSCRIBE, EXAMINE, UNSELECT, STATUS),
-/// the flight that reads the stored sizes back (EXAMINE, UID FETCH…,
-/// UNSELECT).
-const PER_FOLDER_MAX: usize = 3;
+/// Serial commands of the control connection per folder, at most: the
+/// flight that creates and prepares it (CREATE, SUBSCRIBE, EXAMINE,
+/// UNSELECT, STATUS; CREATE went alone before), the flight that reads the
+/// stored sizes back (EXAMINE, UID FETCH…, UNSELECT).
+const PER_FOLDER_MAX: usize = 2;
 /// Serial commands of a control connection once per session, at most
 /// (AUTHENTICATE, CAPABILITY, the flight of LIST "" "", NAMESPACE and LIST
 /// RETURN (SPECIAL-USE), LOGOUT: the LIST of the mailboxes is not asked

@@ -470,6 +470,32 @@ impl ImapSession {
     /// that fails because another connection was faster is tolerated
     /// (io-imap drops `[ALREADYEXISTS]`, so LIST decides).
     pub fn ensure_mailbox(&mut self, components: &[String]) -> Result<String, ImapError> {
+        let (full, missing) = self.missing_mailboxes(components)?;
+        for name in missing {
+            if let Err(e) = self.create(&name) {
+                if e.is_connection() {
+                    return Err(e);
+                }
+                let now = self.list_all()?;
+                if !now.iter().any(|m| m.name == name && !m.is_noselect()) {
+                    return Err(e);
+                }
+                self.known_mailbox(&name);
+                continue;
+            }
+            self.known_mailbox(&name);
+            self.to_subscribe.push(name);
+        }
+        Ok(full)
+    }
+
+    /// What [`Self::ensure_mailbox`] would create for `components`, and
+    /// checks first, creating nothing: the full name, and the names not on
+    /// the server as far as this connection knows, parents first.
+    pub fn missing_mailboxes(
+        &mut self,
+        components: &[String],
+    ) -> Result<(String, Vec<String>), ImapError> {
         if components.is_empty() || components.iter().any(String::is_empty) {
             return Err(ImapError::Invalid("empty mailbox name component".into()));
         }
@@ -495,31 +521,19 @@ impl ImapSession {
                 .collect();
             self.existing = Some(listed);
         }
-        let existing = self.existing.clone().unwrap_or_default();
+        let existing = self.existing.as_ref();
         let mut full = String::new();
+        let mut missing = Vec::new();
         for (i, comp) in components.iter().enumerate() {
             if let (true, Some(d)) = (i > 0, delim) {
                 full.push(d);
             }
             full.push_str(comp);
-            if full.eq_ignore_ascii_case("INBOX") || existing.contains(&full) {
-                continue;
+            if !full.eq_ignore_ascii_case("INBOX") && !existing.is_some_and(|e| e.contains(&full)) {
+                missing.push(full.clone());
             }
-            if let Err(e) = self.create(&full) {
-                if e.is_connection() {
-                    return Err(e);
-                }
-                let now = self.list_all()?;
-                if !now.iter().any(|m| m.name == full && !m.is_noselect()) {
-                    return Err(e);
-                }
-                self.known_mailbox(&full);
-                continue;
-            }
-            self.known_mailbox(&full);
-            self.to_subscribe.push(full.clone());
         }
-        Ok(full)
+        Ok((full, missing))
     }
 
     /// SUBSCRIBE what [`Self::ensure_mailbox`] created and no flight

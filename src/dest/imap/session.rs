@@ -468,7 +468,18 @@ impl DestSession for ImapAccountSession {
         }
         // The mapping's notes reach the report through explain_mailbox.
         let comps = self.place(spec).map_err(|e| self.err(e))?.components;
-        let name = self.create(spec, &comps)?;
+        // A mailbox the server lacks is created in the flight that
+        // examines it (one round trip, not one more per missing level),
+        // unless its name was refused before (then `create` substitutes).
+        let planned = if self.renamed.contains_key(&spec.source_path) {
+            None
+        } else {
+            self.with_control_keep(|c| c.missing_mailboxes(&comps)).ok()
+        };
+        let (mut name, creating) = match planned {
+            Some((full, missing)) if !missing.is_empty() => (full, missing),
+            _ => (self.create(spec, &comps)?, Vec::new()),
+        };
         self.shared.target.reserve(&name, &spec.source_path);
         // A mailbox this session had to create: its messages are to send.
         let existed = name.eq_ignore_ascii_case("INBOX")
@@ -481,16 +492,18 @@ impl DestSession for ImapAccountSession {
         // first time, of INBOX (for `identity`), in one flight.
         let inbox = self.inbox_uid_validity.is_none();
         let more: &[&str] = if inbox { &["INBOX"] } else { &[] };
-        let mut flight = self.with_control(|c| c.examine_status(&name, more));
+        let mut flight = self.with_control(|c| c.examine_status(&name, &creating, more));
         if matches!(flight, Err(ImapError::Command { .. })) {
-            // The mailbox this connection saw (or created) may be gone:
-            // LIST and create again, once.
+            // The mailbox this connection saw (or created) may be gone, or
+            // the flight's CREATE was refused: LIST and create again, once,
+            // one by one (a refused name gets its substitute there).
             if let Some(c) = self.control.as_mut() {
                 c.forget_mailboxes();
             }
             let again = self.create(spec, &comps)?;
-            if again == name {
-                flight = self.with_control(|c| c.examine_status(&name, more));
+            if again == name || !creating.is_empty() {
+                name = again;
+                flight = self.with_control(|c| c.examine_status(&name, &[], more));
             }
         }
         let (ex, status) = match flight {

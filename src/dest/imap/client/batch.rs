@@ -221,18 +221,31 @@ impl ImapSession {
         Ok(())
     }
 
-    /// SUBSCRIBE what was created, EXAMINE `name`, leave it again, and
-    /// STATUS of `name` and of each of `more`, in one flight: what EXAMINE said, and the STATUS answers in
-    /// the order asked (`None` for a STATUS the server refused).
+    /// CREATE each of `creating` (parents first), SUBSCRIBE what was
+    /// created, EXAMINE `name`, leave it again, and STATUS of `name` and of
+    /// each of `more`, in one flight: what EXAMINE said, and the STATUS
+    /// answers in the order asked (`None` for a STATUS the server refused).
+    /// A refused CREATE shows as EXAMINE's error, unless the mailbox exists
+    /// all the same (another session created it meanwhile).
     pub(crate) fn examine_status(
         &mut self,
         name: &str,
+        creating: &[String],
         more: &[&str],
     ) -> Result<(ExamineInfo, Vec<Option<MailboxStatus>>), ImapError> {
         self.unselect()?;
-        // The mailboxes just created are subscribed in the same flight.
-        let subs = std::mem::take(&mut self.to_subscribe);
+        // The mailboxes just created, and those created first in this
+        // flight, are subscribed in the same flight.
+        let before = std::mem::take(&mut self.to_subscribe);
+        let mut subs = before.clone();
+        subs.extend(creating.iter().cloned());
         let mut cmds = Vec::new();
+        for n in creating {
+            cmds.push(
+                CommandBody::create(wire_mailbox(n)?)
+                    .map_err(|e| ImapError::Invalid(e.to_string()))?,
+            );
+        }
         for n in &subs {
             cmds.push(
                 CommandBody::subscribe(wire_mailbox(n)?)
@@ -253,25 +266,47 @@ impl ImapSession {
         let answers = match self.flight(cmds) {
             Ok(a) => a,
             Err(e) => {
-                // Not sent (or not known to be): subscribe them later.
-                self.to_subscribe = subs;
+                // Not sent (or not known to be): subscribe them later (what
+                // was to be created here is looked for again by the caller).
+                self.to_subscribe = before;
                 return Err(e);
             }
         };
+        let (created, answers) = answers.split_at(creating.len());
+        let mut refused = Vec::new();
+        let mut create_error = None;
+        for (a, n) in created.iter().zip(creating) {
+            match a.refused(&self.server, "CREATE", n) {
+                None => self.known_mailbox(n),
+                Some(e) => {
+                    refused.push(n);
+                    create_error.get_or_insert(e);
+                }
+            }
+        }
         for (a, n) in answers.iter().zip(&subs) {
             if let Some(e) = a.refused(&self.server, "SUBSCRIBE", n) {
-                tracing::warn!("{}: SUBSCRIBE {n:?}: {e}", self.server);
+                if !refused.contains(&n) {
+                    tracing::warn!("{}: SUBSCRIBE {n:?}: {e}", self.server);
+                }
             }
         }
         let answers = &answers[subs.len()..];
-        if let Some(e) = answers[0].refused(&self.server, "EXAMINE", name) {
+        let examined = answers[0].refused(&self.server, "EXAMINE", name);
+        if examined.is_none() && answers[1].refused(&self.server, "UNSELECT", "").is_some() {
+            // The mailbox may still be selected: the next command leaves it
+            // first.
+            self.selected = true;
+        }
+        // A refused CREATE is the caller's to look into (another session
+        // may have created the name meanwhile, or the server refuses it:
+        // a substitute), whatever EXAMINE said after it (some servers
+        // answer it for any name).
+        if let Some(e) = create_error.or(examined) {
             return Err(e);
         }
         let ex = examine_info(&answers[0]);
         if let Some(e) = answers[1].refused(&self.server, "UNSELECT", "") {
-            // The mailbox may still be selected: the next command leaves it
-            // first.
-            self.selected = true;
             return Err(e);
         }
         let st = answers[2..]
