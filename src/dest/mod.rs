@@ -69,6 +69,12 @@ pub struct Delivery {
     pub message_id: Option<String>,
     /// What happened.
     pub result: DeliveryResult,
+    /// The system flags the copy has on the target, when the target said
+    /// and they need not be the ones sent: a copy found there
+    /// ([`DeliveryResult::AlreadyPresent`]) keeps the flags it had, and
+    /// the journal must record those, or `sync` would never correct them.
+    /// `None`: the flags sent.
+    pub target_flags: Option<MailFlags>,
 }
 
 /// What a session reports while it delivers.

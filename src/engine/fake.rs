@@ -156,6 +156,7 @@ fn done(o: &Outgoing, result: DeliveryResult) -> SessionEvent {
         internal_date: o.internal_date,
         message_id: o.message.message_id.clone(),
         result,
+        target_flags: None,
     })
 }
 

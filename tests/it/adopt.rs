@@ -2,11 +2,12 @@
 //! a message that is new at the source (another tool, a second migration
 //! with its own journal): the copy is found among the messages the journal
 //! does not account for (asked of the server with `UID SEARCH NOT UID`),
-//! reported, and not uploaded a second time.
+//! reported, and not uploaded a second time; the journal records the
+//! flags that copy has, so the next sync gives it the source's.
 
 use crate::support::imap::Imap;
 use crate::support::store::line_of;
-use crate::sync::{backdate, mailbox_state, message, migrated, run, Migrated, ACCOUNT};
+use crate::sync::{backdate, flags, mailbox_state, message, migrated, run, Migrated, ACCOUNT};
 
 #[test]
 fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
@@ -153,4 +154,49 @@ fn a_copy_goes_to_the_message_with_its_bytes_before_one_with_its_message_id() {
         .args(["--deep", "--json"])
         .run();
     assert_eq!(o.code, 0, "{}", o.stdout);
+}
+
+/// Copies someone else put on the server, with flags of their own: the
+/// first run adopts them, and the journal records the flags they have
+/// there (not the source's), so the next sync sets what differs. Message
+/// 0 is read in Kerio and unread on the target; message 1 is flagged in
+/// Kerio and read and flagged on the target.
+#[test]
+fn adopted_copies_get_the_source_flags_on_the_next_sync() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = crate::sync::store(tmp.path(), 2, |i| [0x1, 0x4][i]);
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    for (i, f) in [(0, "()"), (1, "(\\Seen \\Flagged)")] {
+        let m = message(i, &format!("message {i}")).replace('\n', "\r\n");
+        let (_, s) = c.cmd(&format!("APPEND INBOX {f} {{{}+}}\r\n{m}", m.len()));
+        assert!(s.starts_with("OK"), "APPEND: {s}");
+    }
+    drop(c);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .report(&tmp.path().join("first.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["counts"]["migrated"], 0, "{inbox}");
+    assert_eq!(inbox["counts"]["already_present"], 2, "{inbox}");
+    assert_eq!(
+        mailbox_state(&dc, "INBOX"),
+        vec![(0, flags(&[])), (1, flags(&["\\Flagged", "\\Seen"]))],
+        "adopting sets no flags"
+    );
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        mailbox_state(&dc, "INBOX"),
+        vec![(0, flags(&["\\Seen"])), (1, flags(&["\\Flagged"]))],
+        "{}",
+        o.report
+    );
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["counts"]["migrated"], 0, "{inbox}");
 }

@@ -101,6 +101,7 @@ impl MaildirSession {
                 message_id: msg.message.message_id.clone(),
                 item_id: msg.item_id,
                 result,
+                target_flags: None,
             }));
         }
         Ok(())
