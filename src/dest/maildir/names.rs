@@ -69,7 +69,7 @@ pub fn base_name(msg: &Outgoing) -> String {
     )
 }
 
-/// Maildir info flags, in the ASCII order Maildir requires.
+/// A Maildir file name with `change` applied to its `:2,` info: the four
 /// system letters (D F R S) added or removed, every other letter (`T`,
 /// keywords) kept, in ASCII order as the Maildir spec wants.
 pub(super) fn renamed_info(name: &str, change: &FlagChange) -> String {
