@@ -3,7 +3,8 @@
 //! with its own journal): the copy is found among the messages the journal
 //! does not account for (asked of the server with `UID SEARCH NOT UID`),
 //! reported, and not uploaded a second time; the journal records the
-//! flags that copy has, so the next sync gives it the source's.
+//! flags that copy has (IMAP and Maildir), so the next sync gives it the
+//! source's.
 
 use crate::support::imap::Imap;
 use crate::support::store::line_of;
@@ -199,4 +200,47 @@ fn adopted_copies_get_the_source_flags_on_the_next_sync() {
     );
     let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
     assert_eq!(inbox["counts"]["migrated"], 0, "{inbox}");
+}
+
+/// The same into Maildir: the journal is lost and a reader changed the
+/// flags of our files since (their `:2,` info). The rerun finds the files
+/// by their names and journals the flags the names have, so the next sync
+/// renames them back to the source's.
+#[test]
+fn maildir_files_found_again_get_the_source_flags_on_the_next_sync() {
+    use crate::support::Run;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("md");
+    let st = crate::sync::store(tmp.path(), 2, |i| [0x1, 0x0][i]);
+    let o = Run::migrate_to_maildir(&st.install, &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = out.join(ACCOUNT);
+    let state = || crate::sync::maildir_folder_state(&inbox);
+    assert_eq!(state(), vec![(0, "S".into()), (1, "".into())]);
+    std::fs::remove_file(out.join("kerio-migrate-journal.sqlite")).expect("journal");
+    for path in crate::support::maildir_messages(&inbox).into_values() {
+        let name = path.to_string_lossy().into_owned();
+        let to = match name.strip_suffix(":2,S") {
+            Some(stem) => format!("{stem}:2,"),
+            None => format!("{name}FS"),
+        };
+        std::fs::rename(&path, &to).expect("rename");
+    }
+    let read = state();
+    assert_eq!(read, vec![(0, "".into()), (1, "FS".into())]);
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .report(&tmp.path().join("rerun.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(f["counts"]["already_present"], 2, "{f}");
+    assert_eq!(state(), read, "finding a file changes nothing");
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(f["sync"]["flags_set"], 2, "{f}");
+    assert_eq!(state(), vec![(0, "S".into()), (1, "".into())]);
 }

@@ -91,6 +91,18 @@ pub(super) fn renamed_info(name: &str, change: &FlagChange) -> String {
     format!("{stem}:2,{}", letters.into_iter().collect::<String>())
 }
 
+/// The four system flags a Maildir file name's `:2,` info gives (none
+/// without one: a file in `new/`).
+pub(super) fn name_flags(name: &str) -> MailFlags {
+    let info = name.split_once(":2,").map_or("", |(_, info)| info);
+    MailFlags {
+        draft: info.contains('D'),
+        flagged: info.contains('F'),
+        answered: info.contains('R'),
+        seen: info.contains('S'),
+    }
+}
+
 /// Maildir info flags, in the ASCII order Maildir requires.
 pub fn info_flags(f: MailFlags) -> String {
     let mut s = String::new();
@@ -264,5 +276,8 @@ mod tests {
         };
         assert_eq!(info_flags(f), "DFRS");
         assert_eq!(info_flags(MailFlags::default()), "");
+        assert_eq!(name_flags("1.M1,S=5,W=5:2,DFRSa"), f);
+        assert_eq!(name_flags("1.M1,S=5,W=5:2,Ta"), MailFlags::default());
+        assert_eq!(name_flags("1.M1,S=5,W=5"), MailFlags::default());
     }
 }

@@ -1,12 +1,15 @@
 //! Delivery into the Maildir target: the `cur/ new/ tmp/` directories,
 //! each message as an unnamed file given its name once complete (or through
 //! `tmp/` and a rename), its mtime the internal date, names already there
-//! answered as present, and `syncfs` as the durability barrier.
+//! answered as present (with the flags their `:2,` info has now), and
+//! `syncfs` as the durability barrier.
 
-use super::names::{base_name, info_flags};
+use super::names::{base_name, info_flags, name_flags};
 use super::{io_err, MaildirSession};
-use crate::dest::{Delivery, DeliveryResult, DestError, DestRef, Outgoing, SessionEvent};
-use std::collections::HashSet;
+use crate::dest::{
+    Delivery, DeliveryResult, DestError, DestRef, MailFlags, Outgoing, SessionEvent,
+};
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -39,8 +42,10 @@ pub(super) fn clean_tmp(dir: &Path) {
     }
 }
 
-fn existing_bases(dir: &Path) -> Result<HashSet<String>, DestError> {
-    let mut set = HashSet::new();
+/// The files of a mailbox directory by the base of their name, with the
+/// flags their `:2,` info says they have (what a reader gave them since).
+fn existing_bases(dir: &Path) -> Result<HashMap<String, MailFlags>, DestError> {
+    let mut map = HashMap::new();
     for sub in ["cur", "new"] {
         let p = dir.join(sub);
         let rd = fs::read_dir(&p).map_err(|e| io_err(&p, e))?;
@@ -48,10 +53,10 @@ fn existing_bases(dir: &Path) -> Result<HashSet<String>, DestError> {
             let e = e.map_err(|e| io_err(&p, e))?;
             let name = e.file_name().to_string_lossy().into_owned();
             let base = name.split([',', ':']).next().unwrap_or(&name).to_string();
-            set.insert(base);
+            map.insert(base, name_flags(&name));
         }
     }
-    Ok(set)
+    Ok(map)
 }
 
 impl MaildirSession {
@@ -74,7 +79,11 @@ impl MaildirSession {
         let mut existing = existing_bases(&dir)?;
         for msg in messages {
             let base = base_name(&msg);
-            let result = if existing.contains(&base) {
+            // A file of ours already there keeps the flags its name has:
+            // those are what the journal records, for `sync` to correct.
+            let mut target_flags = None;
+            let result = if let Some(flags) = existing.get(&base) {
+                target_flags = Some(*flags);
                 DeliveryResult::AlreadyPresent(DestRef {
                     id: Some(base.clone()),
                     ..DestRef::default()
@@ -82,7 +91,7 @@ impl MaildirSession {
             } else {
                 match self.write_one(&dir, &msg, &base) {
                     Ok(name) => {
-                        existing.insert(base);
+                        existing.insert(base, msg.flags);
                         DeliveryResult::Delivered(DestRef {
                             id: Some(name),
                             ..DestRef::default()
@@ -101,7 +110,7 @@ impl MaildirSession {
                 message_id: msg.message.message_id.clone(),
                 item_id: msg.item_id,
                 result,
-                target_flags: None,
+                target_flags,
             }));
         }
         Ok(())
