@@ -429,6 +429,16 @@ pub trait DestSession: Planner {
         Ok(MailboxRename::NotSupported)
     }
 
+    /// `sync`: which of `refs` (copies the journal placed in `mailbox`) are
+    /// provably gone from the target, one answer per reference: IMAP, the
+    /// mailbox has the journaled UIDVALIDITY and no message of that UID
+    /// (UIDs are never given again); Maildir, no file of ours with that
+    /// name. `false` where that cannot be told. The default tells nothing.
+    fn gone_copies(&mut self, mailbox: &str, refs: &[DestRef]) -> Result<Vec<bool>, DestError> {
+        let _ = mailbox;
+        Ok(vec![false; refs.len()])
+    }
+
     /// The system flags the target has for messages the journal placed in
     /// `mailbox`, one answer per reference (`None`: not found, or the
     /// target cannot tell), for `verify`. The default tells nothing.

@@ -34,6 +34,7 @@ mod shards;
 mod stores;
 mod sync;
 mod sync_altered;
+mod sync_gone;
 mod sync_moves;
 mod sync_renames;
 mod verify;

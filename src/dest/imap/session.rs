@@ -779,6 +779,10 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn gone_copies(&mut self, mailbox: &str, refs: &[DestRef]) -> Result<Vec<bool>, DestError> {
+        self.gone_now(mailbox, refs)
+    }
+
     fn stored_flags(
         &mut self,
         mailbox: &str,

@@ -1,7 +1,8 @@
 //! What `sync` and `verify` do with copies already written: our file found
 //! by the base of its name (item id and content hash, whatever the flags
-//! say), renamed for new flags, moved to another folder, removed; folders
-//! renamed with their children; presence checked, by bytes when deep.
+//! say), renamed for new flags, moved to another folder, removed, or found
+//! gone; folders renamed with their children; presence checked, by bytes
+//! when deep.
 
 use super::names::renamed_info;
 use super::{io_err, MaildirSession};
@@ -159,6 +160,25 @@ impl MaildirSession {
             answers.push(true);
         }
         Ok(answers)
+    }
+
+    /// `sync`: which of our copies `refs` have no file in `mailbox` any
+    /// more (someone removed them); a name that is not ours is never
+    /// called gone.
+    pub(super) fn gone_files(
+        &self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<bool>, DestError> {
+        let files = self.files_by_base(mailbox)?;
+        Ok(refs
+            .iter()
+            .map(|r| {
+                let id = r.id.as_deref().unwrap_or("");
+                let base = id.split([',', ':']).next().unwrap_or(id);
+                base.ends_with(".kerio-migrate") && !files.contains_key(base)
+            })
+            .collect())
     }
 
     /// `verify`: is each copy there, and with its bytes when `deep`.

@@ -242,6 +242,10 @@ impl DestSession for MaildirSession {
         self.rename_for_flags(mailbox, changes)
     }
 
+    fn gone_copies(&mut self, mailbox: &str, refs: &[DestRef]) -> Result<Vec<bool>, DestError> {
+        self.gone_files(mailbox, refs)
+    }
+
     fn verify(
         &mut self,
         mailbox: &str,

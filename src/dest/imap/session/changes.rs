@@ -3,20 +3,53 @@
 //! ([`ImapAccountSession::changes_now`]), or command by command when a
 //! flight cannot say it; and the ownership proof ([`still_ours`]) every
 //! removal and move asks first: the journaled UIDVALIDITY, UID and the size
-//! the target holds.
+//! the target holds; and which journaled copies are gone
+//! ([`ImapAccountSession::gone_now`]).
 
 use super::ImapAccountSession;
 use crate::dest::imap::client::ImapSession;
 use crate::dest::imap::error::ImapError;
 use crate::dest::{DestError, Removal};
 use crate::model::DestRef;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// `UID STORE` groups: the system flags, added (`true`) or removed, and
 /// the UIDs that get that change.
 type FlagGroup = (crate::model::MailFlags, bool, Vec<u32>);
 
 impl ImapAccountSession {
+    /// [`DestSession::gone_copies`](crate::dest::DestSession::gone_copies):
+    /// EXAMINE and `UID SEARCH NOT UID <the copies>` in one flight; when
+    /// EXISTS less the UIDs found that way still counts every copy, none
+    /// is gone (the usual answer, with no line per message). Else every
+    /// UID is listed (`UID FETCH 1:*`) and a copy is gone when the mailbox
+    /// has its UIDVALIDITY and not its UID.
+    pub(super) fn gone_now(
+        &mut self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<bool>, DestError> {
+        let mut uids: Vec<u32> = refs.iter().filter_map(|r| r.uid).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        if uids.is_empty() {
+            return Ok(vec![false; refs.len()]);
+        }
+        let result = self.with_control_keep(|c| {
+            let r = gone_in(c, mailbox, &uids);
+            let _ = c.unselect();
+            r
+        });
+        let (uv, listed) = result.map_err(|e| self.err(e))?;
+        Ok(refs
+            .iter()
+            .map(|r| match (&listed, r.uid, r.uid_validity) {
+                (Some(on), Some(u), Some(v)) => Some(v) == uv && !on.contains(&u),
+                _ => false,
+            })
+            .collect())
+    }
+
     /// [`DestSession::set_flags`](crate::dest::DestSession::set_flags), command by command.
     pub(super) fn flags_now(
         &mut self,
@@ -214,6 +247,37 @@ pub(super) fn owned(
 /// The flag changes of a mailbox (UIDVALIDITY `uv`) as `UID STORE` groups
 /// (the same delta for many messages: one group), and one answer per
 /// change: `false` for a copy of another UIDVALIDITY or without UID.
+/// The mailbox's UIDVALIDITY and, unless EXISTS proves all of `uids` are
+/// there, every UID it holds.
+fn gone_in(
+    c: &mut ImapSession,
+    mailbox: &str,
+    uids: &[u32],
+) -> Result<(Option<u32>, Option<HashSet<u32>>), ImapError> {
+    let counted = match c.examine_counted(mailbox, uids) {
+        Ok(counted) => counted,
+        Err(ImapError::Invalid(why)) => {
+            tracing::debug!("{mailbox}: journaled copies listed, not counted: {why}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let uv = match counted {
+        Some(k) => {
+            let there = k
+                .exists
+                .map(|n| (n as usize).saturating_sub(k.unknown.len()));
+            if there.is_some_and(|n| n >= uids.len()) {
+                return Ok((k.uid_validity, None));
+            }
+            k.uid_validity
+        }
+        None => c.examine(mailbox)?.uid_validity,
+    };
+    let on = c.uid_sizes_from(1)?.into_iter().map(|(u, _)| u).collect();
+    Ok((uv, Some(on)))
+}
+
 fn flag_groups(
     uv: Option<u32>,
     changes: &[crate::dest::FlagChange],
