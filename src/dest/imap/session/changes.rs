@@ -244,9 +244,6 @@ pub(super) fn owned(
         .collect()
 }
 
-/// The flag changes of a mailbox (UIDVALIDITY `uv`) as `UID STORE` groups
-/// (the same delta for many messages: one group), and one answer per
-/// change: `false` for a copy of another UIDVALIDITY or without UID.
 /// The mailbox's UIDVALIDITY and, unless EXISTS proves all of `uids` are
 /// there, every UID it holds.
 fn gone_in(
@@ -278,6 +275,9 @@ fn gone_in(
     Ok((uv, Some(on)))
 }
 
+/// The flag changes of a mailbox (UIDVALIDITY `uv`) as `UID STORE` groups
+/// (the same delta for many messages: one group), and one answer per
+/// change: `false` for a copy of another UIDVALIDITY or without UID.
 fn flag_groups(
     uv: Option<u32>,
     changes: &[crate::dest::FlagChange],
