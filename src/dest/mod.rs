@@ -77,6 +77,16 @@ pub struct Delivery {
     pub target_flags: Option<MailFlags>,
 }
 
+/// A copy the target holds with another size than was sent
+/// ([`DestSession::altered_copies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlteredCopy {
+    /// The size the target holds.
+    pub size: u64,
+    /// Its Message-ID header (without `<>`).
+    pub message_id: Option<String>,
+}
+
 /// What a session reports while it delivers.
 #[derive(Debug)]
 pub enum SessionEvent {
@@ -437,6 +447,21 @@ pub trait DestSession: Planner {
     fn gone_copies(&mut self, mailbox: &str, refs: &[DestRef]) -> Result<Vec<bool>, DestError> {
         let _ = mailbox;
         Ok(vec![false; refs.len()])
+    }
+
+    /// Of `refs` (copies the journal placed in `mailbox`, each with the
+    /// size sent), those the target holds with another size, one answer
+    /// per reference: the size held and the copy's Message-ID (IMAP: under
+    /// the journaled UIDVALIDITY only, each such copy read once). `None`:
+    /// not there, the size sent, or the target cannot tell (the default).
+    /// For `sync`'s proof of rows journaled without their stored size.
+    fn altered_copies(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<Option<AlteredCopy>>, DestError> {
+        let _ = mailbox;
+        Ok(vec![None; refs.len()])
     }
 
     /// The system flags the target has for messages the journal placed in

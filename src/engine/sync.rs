@@ -14,7 +14,7 @@ use super::reason;
 use super::worklist::DoneRows;
 use crate::dest::DestRef;
 use crate::dest::{DestSession, FlagChange, Removal};
-use crate::journal::{Journal, JournalError};
+use crate::journal::{DoneItem, Journal, JournalError};
 use crate::message::ContentHash;
 use crate::model::MailFlags;
 use crate::source::{Folder, Item};
@@ -129,7 +129,7 @@ impl SyncJob<'_> {
         let gone_ids: Vec<&String> = done.keys().filter(|k| !ids.contains(k.as_str())).collect();
         let mut gone = gone_ids.len() as u64;
         let removals = if self.propagate_deletes && gone > 0 {
-            self.removals(done, &gone_ids, ledger)
+            self.removals(session, done, &gone_ids, ledger)?
         } else {
             Removals::default()
         };
@@ -228,28 +228,64 @@ impl SyncJob<'_> {
     /// target. None when the folder has no items at all at the source (an
     /// unreadable directory must not empty a mailbox) or its listing had
     /// problems (it may have missed items that are still there).
-    fn removals(&self, done: &DoneRows, gone: &[&String], ledger: &mut Ledger<'_>) -> Removals {
+    /// Rows without a stored size whose copy the target holds altered are
+    /// proven by content first ([`super::proof`]).
+    fn removals(
+        &self,
+        session: &mut dyn DestSession,
+        done: &DoneRows,
+        gone: &[&String],
+        ledger: &mut Ledger<'_>,
+    ) -> Result<Removals, JournalError> {
         if self.folder.items.is_empty() {
             ledger.note(
                 "the folder has no items at the source: nothing removed from the target (--propagate-deletes)".into(),
             );
-            return Removals::default();
+            return Ok(Removals::default());
         }
         if !self.folder.problems.is_empty() {
             ledger.note(format!(
                 "the folder could not be read completely ({}): nothing removed from the target (--propagate-deletes)",
                 crate::text::sample(&self.folder.problems)
             ));
-            return Removals::default();
+            return Ok(Removals::default());
         }
-        let mut r = Removals::default();
+        let mut copies: Vec<(String, DoneItem)> = Vec::new();
         for id in gone {
             for d in done.get(*id).into_iter().flatten() {
-                r.rows.push(((*id).clone(), d.hash));
-                r.refs.push((d.target.clone(), d.size_on_target()));
+                copies.push(((*id).clone(), d.clone()));
             }
         }
-        r
+        let here: Vec<super::proof::Journaled<'_>> = copies
+            .iter_mut()
+            .filter(|(_, d)| d.mailbox == self.mailbox)
+            .map(|(item, row)| super::proof::Journaled {
+                folder: &self.folder.path,
+                item,
+                row,
+            })
+            .collect();
+        let mut notes = Vec::new();
+        let proven = super::proof::prove_altered(
+            self.journal,
+            self.account,
+            session,
+            self.mailbox,
+            here,
+            &mut notes,
+        )?;
+        for n in notes {
+            ledger.note(n);
+        }
+        if proven > 0 {
+            ledger.note(reason::proven_altered(proven));
+        }
+        let mut r = Removals::default();
+        for (id, d) in copies {
+            r.rows.push((id, d.hash));
+            r.refs.push((d.target.clone(), d.size_on_target()));
+        }
+        Ok(r)
     }
 
     /// Forgets the rows of the copies the target removed; how many items

@@ -209,6 +209,8 @@ pub struct DoneItem {
     /// The flags the target was last given (None: a journal written before
     /// schema 3, or a copy found by reconciling).
     pub flags: Option<MailFlags>,
+    /// The Message-ID sent (without `<>`), when it had one.
+    pub message_id: Option<String>,
 }
 
 impl DoneItem {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 /// The columns [`done_row`] reads, in its order.
 const DONE_ROWS: &str =
     "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-    flags, stored_size FROM items";
+    flags, stored_size, message_id FROM items";
 
 impl Journal {
     /// Items recorded as done for one source folder, by item id.
@@ -291,6 +291,7 @@ fn done_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DoneItem)> {
             size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
             flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
             stored_size: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+            message_id: r.get(11)?,
         },
     ))
 }

@@ -783,6 +783,14 @@ impl DestSession for ImapAccountSession {
         self.gone_now(mailbox, refs)
     }
 
+    fn altered_copies(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<Option<crate::dest::AlteredCopy>>, DestError> {
+        self.altered_now(mailbox, refs)
+    }
+
     fn stored_flags(
         &mut self,
         mailbox: &str,
