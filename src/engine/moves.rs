@@ -30,8 +30,8 @@ type KnownIds<'f> = HashMap<&'f str, HashSet<String>>;
 /// per destination folder (source path). The journaled folders in
 /// `vanished` (gone from the store, not renamed) count as gone entirely.
 /// A gone copy journaled without its stored size that the server holds
-/// altered is proven by content first ([`super::proof`]); what that says
-/// goes to `notes`.
+/// with another size is proven by UID and Message-ID first
+/// ([`super::proof`]); what that says goes to `notes`.
 pub(super) fn carry(
     run: &Run<'_>,
     account: &str,

@@ -12,8 +12,7 @@
 use super::ledger::Ledger;
 use super::reason;
 use super::worklist::DoneRows;
-use crate::dest::DestRef;
-use crate::dest::{DestSession, FlagChange, Removal};
+use crate::dest::{DestRef, DestSession, FlagChange, Removal};
 use crate::journal::{DoneItem, Journal, JournalError};
 use crate::message::ContentHash;
 use crate::model::MailFlags;
@@ -228,8 +227,8 @@ impl SyncJob<'_> {
     /// target. None when the folder has no items at all at the source (an
     /// unreadable directory must not empty a mailbox) or its listing had
     /// problems (it may have missed items that are still there).
-    /// Rows without a stored size whose copy the target holds altered are
-    /// proven by content first ([`super::proof`]).
+    /// Rows without a stored size whose copy the target holds with another
+    /// size are proven by UID and Message-ID first ([`super::proof`]).
     fn removals(
         &self,
         session: &mut dyn DestSession,
