@@ -249,7 +249,7 @@ impl Journal {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT item, hash, mailbox, marker, size, internal_date, message_id, src_size,
-                    src_mtime FROM items
+                    src_mtime, flags FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'pending'
                  ORDER BY rowid",
             )
@@ -266,6 +266,7 @@ impl Journal {
                     message_id: r.get(6)?,
                     src_size: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                     src_mtime: r.get(8)?,
+                    flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
                 })
             })
             .map_err(|e| self.err(e))?;
