@@ -144,6 +144,8 @@ pub struct PendingItem {
     pub src_size: Option<u64>,
     /// Source file mtime when it was sent.
     pub src_mtime: Option<i64>,
+    /// The flags it was sent with (None: a journal before schema 3).
+    pub flags: Option<MailFlags>,
 }
 
 /// A message the journal says is in a destination mailbox: its UID belongs

@@ -152,6 +152,11 @@ pub struct SyncCounts {
     /// Items modified within the `--settle` window: left for the next run
     /// (also listed as skipped).
     pub settling: u64,
+    /// Items still at the source whose journaled copy is gone from the
+    /// target (same UIDVALIDITY, no such UID; Maildir: no such file of
+    /// ours): their rows are forgotten and they are sent again.
+    #[serde(default)]
+    pub sent_again: u64,
 }
 
 /// UIDs given by the target.

@@ -69,6 +69,22 @@ pub struct Delivery {
     pub message_id: Option<String>,
     /// What happened.
     pub result: DeliveryResult,
+    /// The system flags the copy has on the target, when the target said
+    /// and they need not be the ones sent: a copy found there
+    /// ([`DeliveryResult::AlreadyPresent`]) keeps the flags it had, and
+    /// the journal must record those, or `sync` would never correct them.
+    /// `None`: the flags sent.
+    pub target_flags: Option<MailFlags>,
+}
+
+/// A copy the target holds with another size than was sent
+/// ([`DestSession::altered_copies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlteredCopy {
+    /// The size the target holds.
+    pub size: u64,
+    /// Its Message-ID header (without `<>`).
+    pub message_id: Option<String>,
 }
 
 /// What a session reports while it delivers.
@@ -449,6 +465,31 @@ pub trait DestSession: Planner {
     ) -> Result<MailboxRename, DestError> {
         let _ = (from, spec);
         Ok(MailboxRename::NotSupported)
+    }
+
+    /// `sync`: which of `refs` (copies the journal placed in `mailbox`) are
+    /// provably gone from the target, one answer per reference: IMAP, the
+    /// mailbox has the journaled UIDVALIDITY and no message of that UID
+    /// (UIDs are never given again); Maildir, no file of ours with that
+    /// name. `false` where that cannot be told. The default tells nothing.
+    fn gone_copies(&mut self, mailbox: &str, refs: &[DestRef]) -> Result<Vec<bool>, DestError> {
+        let _ = mailbox;
+        Ok(vec![false; refs.len()])
+    }
+
+    /// Of `refs` (copies the journal placed in `mailbox`, each with the
+    /// size sent), those the target holds with another size, one answer
+    /// per reference: the size held and the copy's Message-ID (IMAP: under
+    /// the journaled UIDVALIDITY only, each such copy read once). `None`:
+    /// not there, the size sent, or the target cannot tell (the default).
+    /// For `sync`'s proof of rows journaled without their stored size.
+    fn altered_copies(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<Option<AlteredCopy>>, DestError> {
+        let _ = mailbox;
+        Ok(vec![None; refs.len()])
     }
 
     /// The system flags the target has for messages the journal placed in

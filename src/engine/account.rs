@@ -157,8 +157,10 @@ impl<'a> AccountRun<'a> {
             }
         };
         let vanished = &renames.vanished;
-        let moved = super::moves::carry(run, &id, session.as_mut(), folders, vanished);
+        let mut notes = Vec::new();
+        let moved = super::moves::carry(run, &id, session.as_mut(), folders, vanished, &mut notes);
         self.rep.notes.extend(renames.notes);
+        self.rep.notes.extend(notes);
         match moved {
             Ok(m) => self.moved = m,
             Err(e) => self

@@ -1,14 +1,14 @@
 //! A scripted in-memory destination for the engine's tests: each item gets
 //! the outcome the test scripts (delivered, already present, failed,
 //! skipped, or none at all), and the session can announce Pending groups,
-//! fail or stop mid-stream, raise Ctrl-C, answer reconciliation and refuse
-//! to open. What it was given is logged for the test to check.
+//! fail or stop mid-stream, raise Ctrl-C, answer reconciliation, set flags
+//! and refuse to open. What it was given is logged for the test to check.
 
 use crate::dest::{
     Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, MailboxSpec, Outgoing,
     Planner, Reconciled, SessionEvent,
 };
-use crate::model::{Account, ContentHash, DoneCopy, PendingItem};
+use crate::model::{Account, ContentHash, DoneCopy, MailFlags, PendingItem};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,6 +61,8 @@ pub struct Log {
     pub announced: Vec<(Vec<String>, bool)>,
     /// Reconciliation requests: (mailbox, pending items, known copies).
     pub reconciled: Vec<(String, Vec<String>, usize)>,
+    /// Flag changes asked (`sync`): (mailbox, UID, from, to).
+    pub flag_changes: Vec<(String, Option<u32>, MailFlags, MailFlags)>,
 }
 
 /// The destination.
@@ -156,6 +158,7 @@ fn done(o: &Outgoing, result: DeliveryResult) -> SessionEvent {
         internal_date: o.internal_date,
         message_id: o.message.message_id.clone(),
         result,
+        target_flags: None,
     })
 }
 
@@ -221,6 +224,19 @@ impl DestSession for FakeSession {
             true => Err(std::io::Error::other("syncfs: read-only file system")),
             false => Ok(()),
         })
+    }
+
+    fn set_flags(
+        &mut self,
+        mailbox: &str,
+        changes: &[crate::dest::FlagChange],
+    ) -> Result<Vec<bool>, DestError> {
+        let mut log = self.log();
+        for c in changes {
+            log.flag_changes
+                .push((mailbox.to_string(), c.target.uid, c.from, c.to));
+        }
+        Ok(vec![true; changes.len()])
     }
 
     fn reconcile(

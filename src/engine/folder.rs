@@ -1,5 +1,6 @@
-//! One folder's migration into its prepared mailbox: reconcile, work list,
-//! then the producer feeding the session while the ledger keeps the books.
+//! One folder's migration into its prepared mailbox: reconcile, (`--sync`)
+//! forget the journaled copies gone from the target, work list, then the
+//! producer feeding the session while the ledger keeps the books.
 //!
 //! Threads: the producer runs on its own thread (reading on the rayon
 //! pool); the session's `deliver` runs on this one and pulls from the
@@ -72,7 +73,21 @@ impl FolderJob<'_> {
             },
             fr,
         );
+        let job = super::sync::SyncJob {
+            journal: self.run.journal,
+            account: self.account,
+            folder: self.folder,
+            mailbox: self.mailbox,
+            propagate_deletes: self.run.opts.propagate_deletes,
+            skip_deleted: self.run.opts.skip_deleted,
+        };
         let start = match self.start(session, &mut ledger) {
+            Ok(mut s) if self.run.opts.sync => job
+                .resend_gone(session, &mut s.done, &mut ledger)
+                .map(|()| s),
+            other => other,
+        };
+        let start = match start {
             Ok(s) => s,
             Err(e) => {
                 // Without the journal nothing can be sent safely; every item
@@ -83,13 +98,6 @@ impl FolderJob<'_> {
         };
         let mut present = Vec::new();
         let work = self.work(&start, &mut ledger, &mut present);
-        let job = super::sync::SyncJob {
-            journal: self.run.journal,
-            account: self.account,
-            folder: self.folder,
-            mailbox: self.mailbox,
-            propagate_deletes: self.run.opts.propagate_deletes,
-        };
         if self.run.opts.sync {
             if let Err(e) = job.run(session, &start.done, &present, &mut ledger) {
                 for w in &work {

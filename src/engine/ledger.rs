@@ -334,7 +334,8 @@ impl<'a> Ledger<'a> {
 
     fn delivered(&mut self, d: Delivery) {
         let flight = self.in_flight.remove(&d.item_id);
-        let flags = flight.as_ref().map(|f| f.flags);
+        // What the target holds: a copy found there has its own flags.
+        let flags = d.target_flags.or(flight.as_ref().map(|f| f.flags));
         let src = flight.map_or(UNKNOWN_SRC, |f| f.src);
         let Delivery {
             item_id,
@@ -343,6 +344,7 @@ impl<'a> Ledger<'a> {
             internal_date,
             message_id,
             result,
+            target_flags: _,
         } = d;
         let base = self.row(&item_id, hash, src);
         let done_row = move |r: DestRef| ItemRow {

@@ -31,6 +31,7 @@ mod mail_folder;
 mod moves;
 mod pool;
 mod producer;
+mod proof;
 mod reason;
 mod reconcile;
 mod renames;

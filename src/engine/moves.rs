@@ -29,12 +29,16 @@ type KnownIds<'f> = HashMap<&'f str, HashSet<String>>;
 /// Finds and carries out the account's moves; returns how many arrived
 /// per destination folder (source path). The journaled folders in
 /// `vanished` (gone from the store, not renamed) count as gone entirely.
+/// A gone copy journaled without its stored size that the server holds
+/// with another size is proven by UID and Message-ID first
+/// ([`super::proof`]); what that says goes to `notes`.
 pub(super) fn carry(
     run: &Run<'_>,
     account: &str,
     session: &mut dyn DestSession,
     folders: &[Folder],
     vanished: &[String],
+    notes: &mut Vec<String>,
 ) -> Result<HashMap<String, u64>, JournalError> {
     let selected: Vec<&Folder> = folders
         .iter()
@@ -129,6 +133,20 @@ pub(super) fn carry(
         }
     }
     for (from, members) in &groups {
+        let wanted: HashSet<usize> = members.iter().copied().collect();
+        let here: Vec<super::proof::Journaled<'_>> = planned
+            .iter_mut()
+            .enumerate()
+            .filter(|(n, _)| wanted.contains(n))
+            .map(|(_, p)| {
+                let Gone { folder, item, row } = &mut p.gone;
+                super::proof::Journaled { folder, item, row }
+            })
+            .collect();
+        let proven = super::proof::prove_altered(run.journal, account, session, from, here, notes)?;
+        if proven > 0 {
+            notes.push(super::reason::proven_altered(proven));
+        }
         let reqs: Vec<MoveOut> = members
             .iter()
             .map(|&n| {

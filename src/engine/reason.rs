@@ -154,3 +154,11 @@ pub(super) fn taken_over(rows: usize, from: &str) -> String {
 /// `--settle`: modified too recently to be sure Kerio finished writing it.
 pub(super) const SETTLING: &str =
     "settling: modified within the --settle window (Kerio may still be writing it); left for the next run";
+
+/// Copies journaled without a stored size (before journal schema 4) that
+/// the server holds altered, proven ours by UID and Message-ID.
+pub(super) fn proven_altered(copies: usize) -> String {
+    format!(
+        "{copies} messages journaled without the size the server stores (journal before schema 4), held with another size, were proven this tool's copies by their UID and Message-ID; their stored size is journaled now"
+    )
+}

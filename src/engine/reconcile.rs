@@ -124,7 +124,9 @@ fn done_row(place: PendingPlace<'_>, p: PendingItem, r: DestRef) -> ItemRow {
         hash: p.hash,
         mailbox: p.mailbox,
         message_id: p.message_id,
-        flags: None,
+        // The flags it was sent with: what the copy found has, so that
+        // `sync` sets what changed at the source since.
+        flags: p.flags,
         stored_size: None,
     }
 }
@@ -161,6 +163,7 @@ mod tests {
             message_id: None,
             src_size: None,
             src_mtime: None,
+            flags: None,
         };
         let g = by_mailbox(vec![p("1", "B"), p("2", "A"), p("3", "B")]);
         let got: Vec<(&str, Vec<&str>)> = g

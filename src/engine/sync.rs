@@ -5,13 +5,15 @@
 //! the other flags stays); items deleted at the source are counted and
 //! reported, and removed only with `--propagate-deletes` (then only the
 //! copies this tool put there: the journaled UIDVALIDITY, UID and size
-//! still match). New items go through the normal migration.
+//! still match). New items go through the normal migration, and so do
+//! items still at the source whose journaled copy someone removed from the
+//! target ([`SyncJob::resend_gone`]: provably gone, their rows forgotten).
 
 use super::ledger::Ledger;
 use super::reason;
 use super::worklist::DoneRows;
-use crate::dest::{DestSession, FlagChange, Removal};
-use crate::journal::{Journal, JournalError};
+use crate::dest::{DestRef, DestSession, FlagChange, Removal};
+use crate::journal::{DoneItem, Journal, JournalError};
 use crate::message::ContentHash;
 use crate::model::MailFlags;
 use crate::source::{Folder, Item};
@@ -24,9 +26,86 @@ pub(super) struct SyncJob<'a> {
     pub folder: &'a Folder,
     pub mailbox: &'a str,
     pub propagate_deletes: bool,
+    /// `--skip-deleted`: items flagged deleted are not sent, so not sent
+    /// again either.
+    pub skip_deleted: bool,
 }
 
 impl SyncJob<'_> {
+    /// Before the work list: the journaled copies (in this mailbox) of
+    /// items still at the source that the target says are gone (someone
+    /// deleted them there: same UIDVALIDITY and no such UID, or no such
+    /// file of ours) have their rows forgotten, in the journal and in
+    /// `done`, so the items are migrated again in this run (each first
+    /// looked for among what the mailbox holds). An item with another
+    /// copy still there keeps it and is not sent.
+    pub fn resend_gone(
+        &self,
+        session: &mut dyn DestSession,
+        done: &mut DoneRows,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<(), JournalError> {
+        let live: HashSet<&str> = self
+            .folder
+            .items
+            .iter()
+            .filter(|i| i.is_mail() && !(self.skip_deleted && i.deleted()))
+            .map(|i| i.id.as_str())
+            .collect();
+        let mut rows: Vec<(String, ContentHash)> = Vec::new();
+        let mut refs: Vec<DestRef> = Vec::new();
+        for (id, copies) in done.iter() {
+            if !live.contains(id.as_str()) {
+                continue;
+            }
+            for d in copies.iter().filter(|d| d.mailbox == self.mailbox) {
+                rows.push((id.clone(), d.hash));
+                refs.push(d.target.clone());
+            }
+        }
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let answers = match session.gone_copies(self.mailbox, &refs) {
+            Ok(a) => a,
+            Err(e) => {
+                ledger.note(format!(
+                    "not checked whether journaled messages are still on the target: {}",
+                    reason::dest_error(e)
+                ));
+                return Ok(());
+            }
+        };
+        let gone: Vec<(String, ContentHash)> = rows
+            .into_iter()
+            .zip(answers.into_iter().chain(std::iter::repeat(false)))
+            .filter_map(|(row, gone)| gone.then_some(row))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .forget_done(self.account, &self.folder.path, &gone)?;
+        let mut items: HashSet<&str> = HashSet::new();
+        for (id, hash) in &gone {
+            if let Some(copies) = done.get_mut(id) {
+                copies.retain(|d| !(d.hash == *hash && d.mailbox == self.mailbox));
+                if copies.is_empty() {
+                    done.remove(id);
+                    items.insert(id.as_str());
+                }
+            }
+        }
+        let n = items.len() as u64;
+        if n > 0 {
+            ledger.sync_counts().sent_again += n;
+            ledger.note(format!(
+                "{n} messages still at the source were gone from the target (deleted there since the last run): sent again"
+            ));
+        }
+        Ok(())
+    }
+
     /// Compares `present` (items the journal has, same file) with their
     /// journaled flags, sets the changes on the target, records them, and
     /// counts the journaled items the source no longer has.
@@ -49,7 +128,7 @@ impl SyncJob<'_> {
         let gone_ids: Vec<&String> = done.keys().filter(|k| !ids.contains(k.as_str())).collect();
         let mut gone = gone_ids.len() as u64;
         let removals = if self.propagate_deletes && gone > 0 {
-            self.removals(done, &gone_ids, ledger)
+            self.removals(session, done, &gone_ids, ledger)?
         } else {
             Removals::default()
         };
@@ -148,28 +227,64 @@ impl SyncJob<'_> {
     /// target. None when the folder has no items at all at the source (an
     /// unreadable directory must not empty a mailbox) or its listing had
     /// problems (it may have missed items that are still there).
-    fn removals(&self, done: &DoneRows, gone: &[&String], ledger: &mut Ledger<'_>) -> Removals {
+    /// Rows without a stored size whose copy the target holds with another
+    /// size are proven by UID and Message-ID first ([`super::proof`]).
+    fn removals(
+        &self,
+        session: &mut dyn DestSession,
+        done: &DoneRows,
+        gone: &[&String],
+        ledger: &mut Ledger<'_>,
+    ) -> Result<Removals, JournalError> {
         if self.folder.items.is_empty() {
             ledger.note(
                 "the folder has no items at the source: nothing removed from the target (--propagate-deletes)".into(),
             );
-            return Removals::default();
+            return Ok(Removals::default());
         }
         if !self.folder.problems.is_empty() {
             ledger.note(format!(
                 "the folder could not be read completely ({}): nothing removed from the target (--propagate-deletes)",
                 crate::text::sample(&self.folder.problems)
             ));
-            return Removals::default();
+            return Ok(Removals::default());
         }
-        let mut r = Removals::default();
+        let mut copies: Vec<(String, DoneItem)> = Vec::new();
         for id in gone {
             for d in done.get(*id).into_iter().flatten() {
-                r.rows.push(((*id).clone(), d.hash));
-                r.refs.push((d.target.clone(), d.size_on_target()));
+                copies.push(((*id).clone(), d.clone()));
             }
         }
-        r
+        let here: Vec<super::proof::Journaled<'_>> = copies
+            .iter_mut()
+            .filter(|(_, d)| d.mailbox == self.mailbox)
+            .map(|(item, row)| super::proof::Journaled {
+                folder: &self.folder.path,
+                item,
+                row,
+            })
+            .collect();
+        let mut notes = Vec::new();
+        let proven = super::proof::prove_altered(
+            self.journal,
+            self.account,
+            session,
+            self.mailbox,
+            here,
+            &mut notes,
+        )?;
+        for n in notes {
+            ledger.note(n);
+        }
+        if proven > 0 {
+            ledger.note(reason::proven_altered(proven));
+        }
+        let mut r = Removals::default();
+        for (id, d) in copies {
+            r.rows.push((id, d.hash));
+            r.refs.push((d.target.clone(), d.size_on_target()));
+        }
+        Ok(r)
     }
 
     /// Forgets the rows of the copies the target removed; how many items

@@ -347,6 +347,7 @@ fn an_announced_message_whose_fate_is_unknown_stays_pending_with_what_a_rerun_ma
             message_id: prepared.message_id,
             src_size: Some(size),
             src_mtime: Some(mtime),
+            flags: Some(crate::model::MailFlags::default()),
         }]
     );
     // Its announcement became a done row once it arrived.
@@ -737,4 +738,54 @@ fn skip_deleted_follows_the_index_flags() {
     .expect("index");
     let r = env.run(&FakeDest::default(), &MigrateOptions::default());
     assert_eq!(folder(&r, "INBOX").counts.migrated, 1);
+}
+
+/// A message found on the target by reconciling (a run stopped while it
+/// was in flight) is journaled with the flags it was sent with, so the
+/// `--sync` of that run sets what changed at the source since, instead of
+/// taking the source's flags for the target's.
+#[test]
+fn a_reconciled_copy_is_journaled_with_the_flags_it_was_sent_with() {
+    use crate::model::MailFlags;
+    let env = Env::new();
+    env.items("INBOX", 1);
+    let journal = env.journal();
+    let size = std::fs::metadata(env.file("INBOX", &id(1)))
+        .expect("stat")
+        .len();
+    let sent = MailFlags {
+        seen: true,
+        ..MailFlags::default()
+    };
+    let row = ItemRow {
+        account: ANN.into(),
+        folder: "INBOX".into(),
+        item: id(1),
+        hash: crate::message::prepare(message(1)).hash,
+        src_size: Some(size),
+        src_mtime: Some(env.mtime("INBOX", &id(1))),
+        mailbox: "INBOX".into(),
+        marker: Some("m".into()),
+        flags: Some(sent),
+        ..ItemRow::default()
+    };
+    journal.record_pending(&[row]).expect("pending");
+    let dest = FakeDest::new(Script {
+        reconcile: [(id(1), Reconciled::Present(DestRef::imap(Some(7), Some(40))))].into(),
+        ..Script::default()
+    });
+    let opts = MigrateOptions {
+        sync: true,
+        ..MigrateOptions::default()
+    };
+    let r = env.run_with(&journal, &dest, &opts);
+    let f = folder(&r, "INBOX");
+    assert_eq!(f.counts.already_present, 1);
+    let s = f.sync.expect("sync counts");
+    assert_eq!((s.flags_set, s.flags_baselined), (1, 0), "{s:?}");
+    // Unread in the store now (no index.fld): \Seen comes off.
+    assert_eq!(
+        dest.log().flag_changes,
+        vec![("INBOX".into(), Some(40), sent, MailFlags::default())]
+    );
 }

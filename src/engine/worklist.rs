@@ -126,6 +126,7 @@ mod tests {
             target: DestRef::default(),
             size: None,
             stored_size: None,
+            message_id: None,
             flags: None,
         }
     }

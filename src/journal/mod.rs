@@ -207,8 +207,10 @@ pub struct DoneItem {
     /// the bytes sent (a server that rewrites what it stores; schema 4).
     pub stored_size: Option<u64>,
     /// The flags the target was last given (None: a journal written before
-    /// schema 3, or a copy found by reconciling).
+    /// schema 3), or the flags a copy found there has.
     pub flags: Option<MailFlags>,
+    /// The Message-ID sent (without `<>`), when it had one.
+    pub message_id: Option<String>,
 }
 
 impl DoneItem {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 /// The columns [`done_row`] reads, in its order.
 const DONE_ROWS: &str =
     "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-    flags, stored_size FROM items";
+    flags, stored_size, message_id FROM items";
 
 impl Journal {
     /// Items recorded as done for one source folder, by item id.
@@ -281,7 +281,7 @@ impl Journal {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT item, hash, mailbox, marker, size, internal_date, message_id, src_size,
-                    src_mtime FROM items
+                    src_mtime, flags FROM items
                  WHERE target = ?1 AND account = ?2 AND folder = ?3 AND state = 'pending'
                  ORDER BY rowid",
             )
@@ -298,6 +298,7 @@ impl Journal {
                     message_id: r.get(6)?,
                     src_size: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                     src_mtime: r.get(8)?,
+                    flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -323,6 +324,7 @@ fn done_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, DoneItem)> {
             size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
             flags: r.get::<_, Option<i64>>(9)?.map(flags_from_int),
             stored_size: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+            message_id: r.get(11)?,
         },
     ))
 }

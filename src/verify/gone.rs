@@ -117,6 +117,7 @@ mod tests {
             target: DestRef::imap(Some(7), Some(uid)),
             size: None,
             stored_size: None,
+            message_id: None,
             flags: None,
         }
     }

@@ -2,11 +2,13 @@
 //! a message that is new at the source (another tool, a second migration
 //! with its own journal): the copy is found among the messages the journal
 //! does not account for (asked of the server with `UID SEARCH NOT UID`),
-//! reported, and not uploaded a second time.
+//! reported, and not uploaded a second time; the journal records the
+//! flags that copy has (IMAP and Maildir), so the next sync gives it the
+//! source's.
 
 use crate::support::imap::Imap;
 use crate::support::store::line_of;
-use crate::sync::{backdate, mailbox_state, message, migrated, run, Migrated, ACCOUNT};
+use crate::sync::{backdate, flags, mailbox_state, message, migrated, run, Migrated, ACCOUNT};
 
 #[test]
 fn a_copy_someone_else_put_there_is_adopted_not_uploaded_again() {
@@ -153,4 +155,92 @@ fn a_copy_goes_to_the_message_with_its_bytes_before_one_with_its_message_id() {
         .args(["--deep", "--json"])
         .run();
     assert_eq!(o.code, 0, "{}", o.stdout);
+}
+
+/// Copies someone else put on the server, with flags of their own: the
+/// first run adopts them, and the journal records the flags they have
+/// there (not the source's), so the next sync sets what differs. Message
+/// 0 is read in Kerio and unread on the target; message 1 is flagged in
+/// Kerio and read and flagged on the target.
+#[test]
+fn adopted_copies_get_the_source_flags_on_the_next_sync() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = crate::sync::store(tmp.path(), 2, |i| [0x1, 0x4][i]);
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    for (i, f) in [(0, "()"), (1, "(\\Seen \\Flagged)")] {
+        let m = message(i, &format!("message {i}")).replace('\n', "\r\n");
+        let (_, s) = c.cmd(&format!("APPEND INBOX {f} {{{}+}}\r\n{m}", m.len()));
+        assert!(s.starts_with("OK"), "APPEND: {s}");
+    }
+    drop(c);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .report(&tmp.path().join("first.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["counts"]["migrated"], 0, "{inbox}");
+    assert_eq!(inbox["counts"]["already_present"], 2, "{inbox}");
+    assert_eq!(
+        mailbox_state(&dc, "INBOX"),
+        vec![(0, flags(&[])), (1, flags(&["\\Flagged", "\\Seen"]))],
+        "adopting sets no flags"
+    );
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(
+        mailbox_state(&dc, "INBOX"),
+        vec![(0, flags(&["\\Seen"])), (1, flags(&["\\Flagged"]))],
+        "{}",
+        o.report
+    );
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["counts"]["migrated"], 0, "{inbox}");
+}
+
+/// The same into Maildir: the journal is lost and a reader changed the
+/// flags of our files since (their `:2,` info). The rerun finds the files
+/// by their names and journals the flags the names have, so the next sync
+/// renames them back to the source's.
+#[test]
+fn maildir_files_found_again_get_the_source_flags_on_the_next_sync() {
+    use crate::support::Run;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("md");
+    let st = crate::sync::store(tmp.path(), 2, |i| [0x1, 0x0][i]);
+    let o = Run::migrate_to_maildir(&st.install, &out).run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = out.join(ACCOUNT);
+    let state = || crate::sync::maildir_folder_state(&inbox);
+    assert_eq!(state(), vec![(0, "S".into()), (1, "".into())]);
+    std::fs::remove_file(out.join("kerio-migrate-journal.sqlite")).expect("journal");
+    for path in crate::support::maildir_messages(&inbox).into_values() {
+        let name = path.to_string_lossy().into_owned();
+        let to = match name.strip_suffix(":2,S") {
+            Some(stem) => format!("{stem}:2,"),
+            None => format!("{name}FS"),
+        };
+        std::fs::rename(&path, &to).expect("rename");
+    }
+    let read = state();
+    assert_eq!(read, vec![(0, "".into()), (1, "FS".into())]);
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .report(&tmp.path().join("rerun.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(f["counts"]["already_present"], 2, "{f}");
+    assert_eq!(state(), read, "finding a file changes nothing");
+    let o = Run::migrate_to_maildir(&st.install, &out)
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(f["sync"]["flags_set"], 2, "{f}");
+    assert_eq!(state(), vec![(0, "S".into()), (1, "".into())]);
 }

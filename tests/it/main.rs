@@ -35,6 +35,7 @@ mod shards;
 mod stores;
 mod sync;
 mod sync_altered;
+mod sync_gone;
 mod sync_moves;
 mod sync_renames;
 mod verify;

@@ -236,3 +236,89 @@ fn a_deleted_message_with_an_old_twin_is_gone_not_a_duplicate() {
         o.stdout
     );
 }
+
+/// The same with a journal written before schema 4, which has no stored
+/// size: the copies the server holds altered fail the proof by size, so
+/// they are proven by UID and Message-ID before they are moved or
+/// removed, and the size they hold is journaled then.
+#[test]
+fn without_a_journaled_stored_size_the_altered_copy_is_proven_by_its_message_id() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_binary(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let journal = tmp.path().join("journal.sqlite");
+    let c = rusqlite::Connection::open(&journal).expect("journal");
+    let n = c
+        .execute("UPDATE items SET stored_size = NULL", [])
+        .expect("as before schema 4");
+    assert!(n >= 4, "{n} rows");
+    drop(c);
+
+    move_40_delete_41(&st);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(numbers(&dc, "INBOX"), vec![0, 1], "{}", o.report);
+    assert_eq!(numbers(&dc, "Projects"), vec![20, 40], "{}", o.report);
+    let projects = crate::sync_moves::folder_report(&o.report, "Projects");
+    assert_eq!(projects["sync"]["moved_in"], 1, "{projects}");
+    assert_eq!(projects["counts"]["migrated"], 0, "{projects}");
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["sync"]["deleted_on_target"], 1, "{inbox}");
+    let notes = o.report.to_string();
+    assert!(
+        notes.contains("were proven this tool's copies by their UID and Message-ID"),
+        "{notes}"
+    );
+    let moved: Vec<(Option<i64>, Option<i64>)> = query(
+        &journal,
+        "SELECT size, stored_size FROM items WHERE folder = 'Projects' AND item = '00000002'",
+    );
+    assert!(
+        moved.len() == 1 && moved[0].1.is_some() && moved[0].1 != moved[0].0,
+        "the stored size is journaled now: {moved:?}"
+    );
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}
+
+/// A copy the server holds with another size whose Message-ID is not the
+/// journaled one (a row that does not describe that copy: here its
+/// Message-ID is changed in the journal) is not proven, so not removed.
+#[test]
+fn a_copy_with_another_message_id_is_not_proven_and_not_removed() {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_binary(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let journal = tmp.path().join("journal.sqlite");
+    let c = rusqlite::Connection::open(&journal).expect("journal");
+    // Row of binary message 41 (item 4): no stored size, and the
+    // Message-ID of another message.
+    let n = c
+        .execute(
+            "UPDATE items SET stored_size = NULL, message_id = '99.other@gen.test' WHERE item = '00000004'",
+            [],
+        )
+        .expect("update");
+    assert_eq!(n, 1);
+    drop(c);
+    move_40_delete_41(&st);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(numbers(&dc, "INBOX"), vec![0, 1, 41], "{}", o.report);
+    let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["sync"]["deleted_on_target"], 0, "{inbox}");
+}

@@ -4,15 +4,16 @@
 //!
 //! The mailbox is opened with EXAMINE and left with UNSELECT whatever
 //! happened; only the UIDs outside `exclude` are read (RFC822.SIZE and
-//! INTERNALDATE, then the bodies 50 a command and up to 16 MiB a flight,
-//! reduced to their identities and dropped). A read that fails is an error: the caller then
+//! INTERNALDATE, FLAGS, then the bodies 50 a command and up to 16 MiB a
+//! flight, reduced to their identities and dropped). A message found
+//! among them is reported with the flags that copy has, for the journal. A read that fails is an error: the caller then
 //! appends nothing, since "cannot look" is no proof of "not there".
 
 use super::client::ImapSession;
 use super::core::adopt::{Outgoing as Sent, ServerCopy, Unjournaled};
 use super::core::claims::Claims;
 use super::error::ImapError;
-use crate::dest::{Delivery, DeliveryResult, DestRef, Outgoing, SessionEvent};
+use crate::dest::{Delivery, DeliveryResult, DestRef, MailFlags, Outgoing, SessionEvent};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -65,7 +66,8 @@ fn read_selected(
     read_these(sess, unknown)
 }
 
-/// Sizes, dates and bodies of the `unknown` UIDs of the selected mailbox.
+/// Sizes, dates, flags and bodies of the `unknown` UIDs of the selected
+/// mailbox.
 fn read_these(sess: &mut ImapSession, unknown: Vec<u32>) -> Result<Vec<ServerCopy>, ImapError> {
     if unknown.is_empty() {
         return Ok(Vec::new());
@@ -79,13 +81,16 @@ fn read_these(sess: &mut ImapSession, unknown: Vec<u32>) -> Result<Vec<ServerCop
         .iter()
         .map(|u| (*u, facts.get(u).map_or(0, |f| f.0)))
         .collect();
+    let flags: HashMap<u32, MailFlags> = sess.uid_flags(&unknown)?.into_iter().collect();
     let mut copies = Vec::new();
     sess.uid_bodies_sized_each(&sized, &mut |uid, body| {
         let (size, date) = facts
             .get(&uid)
             .copied()
             .unwrap_or((body.len() as u64, None));
-        copies.push(ServerCopy::read(uid, size, date, body));
+        let mut copy = ServerCopy::read(uid, size, date, body);
+        copy.flags = flags.get(&uid).copied();
+        copies.push(copy);
     })?;
     Ok(copies)
 }
@@ -174,6 +179,7 @@ impl Adopting<'_, '_> {
             internal_date: o.internal_date,
             message_id: o.message.message_id.clone(),
             result: DeliveryResult::AlreadyPresent(DestRef::imap(self.uid_validity, Some(uid))),
+            target_flags: self.index.flags_of(uid),
         };
         let mut events = self.events.borrow_mut();
         (*events)(SessionEvent::Done(delivery));

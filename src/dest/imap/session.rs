@@ -849,6 +849,18 @@ impl DestSession for ImapAccountSession {
         result.map_err(|e| self.err(e))
     }
 
+    fn gone_copies(&mut self, mailbox: &str, refs: &[DestRef]) -> Result<Vec<bool>, DestError> {
+        self.gone_now(mailbox, refs)
+    }
+
+    fn altered_copies(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<Option<crate::dest::AlteredCopy>>, DestError> {
+        self.altered_now(mailbox, refs)
+    }
+
     fn stored_flags(
         &mut self,
         mailbox: &str,

@@ -3,7 +3,10 @@
 //! <known>` in one flight, the known UIDs as ranges. A mailbox this tool
 //! filled answers with no UID at all, where reading every UID and size
 //! (`UID FETCH 1:*`) costs a line per message; `deliver` asks it before
-//! every folder of a rerun or a sync.
+//! every folder of a rerun or a sync. The same flight also gives EXISTS:
+//! EXISTS less the unknown UIDs is how many of the known ones are still
+//! there, so `sync` learns that none of its copies is gone without a line
+//! per message ([`ImapSession::examine_counted`]).
 
 use super::{wire_mailbox, ImapSession};
 use crate::dest::imap::error::ImapError;
@@ -23,6 +26,15 @@ const MAX_RANGES: usize = 1000;
 /// A mailbox's UIDVALIDITY and the UIDs it holds that were not known.
 pub(crate) type Unknown = (Option<u32>, Vec<u32>);
 
+/// What [`ImapSession::examine_counted`] learns of a mailbox.
+pub(crate) struct Counted {
+    pub uid_validity: Option<u32>,
+    /// EXISTS (`None`: the server sent none).
+    pub exists: Option<u32>,
+    /// The UIDs it holds that were not known.
+    pub unknown: Vec<u32>,
+}
+
 impl ImapSession {
     /// EXAMINE `name` and `UID SEARCH NOT UID known` in one flight; the
     /// mailbox stays examined (call [`Self::unselect`]). Its UIDVALIDITY
@@ -34,6 +46,17 @@ impl ImapSession {
         name: &str,
         known: &[u32],
     ) -> Result<Option<Unknown>, ImapError> {
+        Ok(self
+            .examine_counted(name, known)?
+            .map(|c| (c.uid_validity, c.unknown)))
+    }
+
+    /// [`Self::examine_unknown`], with the EXISTS the mailbox answered.
+    pub(crate) fn examine_counted(
+        &mut self,
+        name: &str,
+        known: &[u32],
+    ) -> Result<Option<Counted>, ImapError> {
         let Some(set) = ranges(known) else {
             return Ok(None);
         };
@@ -52,6 +75,16 @@ impl ImapSession {
             Code::UidValidity(n) => Some(n.get()),
             _ => None,
         });
+        // The last EXISTS (a message arriving meanwhile raises it, and its
+        // UID is then among the unknown ones too).
+        let exists = answers
+            .iter()
+            .flat_map(|a| a.data.iter())
+            .filter_map(|d| match d {
+                Data::Exists(n) => Some(*n),
+                _ => None,
+            })
+            .next_back();
         let mut unknown: Vec<u32> = answers
             .iter()
             .flat_map(|a| a.data.iter())
@@ -63,7 +96,11 @@ impl ImapSession {
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
-        Ok(Some((uv, unknown)))
+        Ok(Some(Counted {
+            uid_validity: uv,
+            exists,
+            unknown,
+        }))
     }
 }
 

@@ -21,6 +21,7 @@
 
 use super::identity::{decoded_hash, header_fingerprint, message_id, untagged};
 use super::matching::fold_hash;
+use crate::model::MailFlags;
 
 /// One copy on the server that no journal row accounts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,10 @@ pub(crate) struct ServerCopy {
     pub size: u64,
     /// INTERNALDATE (Unix seconds).
     pub date: Option<i64>,
+    /// Its system flags (None: not read), which the journal records for
+    /// the item that adopts it: they are what the next `sync` compares
+    /// with the source.
+    pub flags: Option<MailFlags>,
     /// [`fold_hash`] of `BODY[]`.
     pub hash: [u8; 32],
     /// [`decoded_hash`] of `BODY[]`.
@@ -50,6 +55,7 @@ impl ServerCopy {
             uid,
             size,
             date,
+            flags: None,
             hash: fold_hash(body),
             decoded: decoded_hash(body),
             message_id: message_id(body),
@@ -107,6 +113,12 @@ impl Unjournaled {
     /// Copies on the server no journal row accounts for.
     pub fn len(&self) -> usize {
         self.copies.len()
+    }
+
+    /// The flags read with the copy at `uid`, if they were.
+    pub fn flags_of(&self, uid: u32) -> Option<MailFlags> {
+        let i = self.copies.binary_search_by_key(&uid, |c| c.uid).ok()?;
+        self.copies[i].flags
     }
 
     /// True when there is nothing to compare with.

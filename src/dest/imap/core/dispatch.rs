@@ -295,6 +295,7 @@ impl<'a> Dispatcher<'a> {
                         internal_date: m.internal_date,
                         message_id: m.message_id,
                         result,
+                        target_flags: None,
                     }));
                 }
             }
@@ -323,6 +324,7 @@ impl<'a> Dispatcher<'a> {
             internal_date: o.internal_date,
             message_id: o.message.message_id.clone(),
             result,
+            target_flags: None,
         }));
     }
 

@@ -181,6 +181,7 @@ mod tests {
             message_id: Some("a@x".into()),
             src_size: None,
             src_mtime: None,
+            flags: None,
         }
     }
 

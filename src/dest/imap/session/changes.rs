@@ -3,20 +3,75 @@
 //! ([`ImapAccountSession::changes_now`]), or command by command when a
 //! flight cannot say it; and the ownership proof ([`still_ours`]) every
 //! removal and move asks first: the journaled UIDVALIDITY, UID and the size
-//! the target holds.
+//! the target holds; which journaled copies are gone
+//! ([`ImapAccountSession::gone_now`]); and which are held with another size
+//! than sent, with their Message-ID ([`ImapAccountSession::altered_now`]).
 
 use super::ImapAccountSession;
 use crate::dest::imap::client::ImapSession;
+use crate::dest::imap::core::identity::message_id;
 use crate::dest::imap::error::ImapError;
-use crate::dest::{DestError, Removal};
+use crate::dest::{AlteredCopy, DestError, Removal};
 use crate::model::DestRef;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// `UID STORE` groups: the system flags, added (`true`) or removed, and
 /// the UIDs that get that change.
 type FlagGroup = (crate::model::MailFlags, bool, Vec<u32>);
 
 impl ImapAccountSession {
+    /// [`DestSession::altered_copies`](crate::dest::DestSession::altered_copies):
+    /// EXAMINE, `UID FETCH (RFC822.SIZE)` of the copies under the
+    /// mailbox's UIDVALIDITY, and the bodies of those of another size than
+    /// sent, for their Message-ID.
+    pub(super) fn altered_now(
+        &mut self,
+        mailbox: &str,
+        refs: &[(DestRef, u64)],
+    ) -> Result<Vec<Option<AlteredCopy>>, DestError> {
+        if refs.iter().all(|(r, _)| r.uid.is_none()) {
+            return Ok(vec![None; refs.len()]);
+        }
+        let result = self.with_control_keep(|c| {
+            let r = altered_in(c, mailbox, refs);
+            let _ = c.unselect();
+            r
+        });
+        result.map_err(|e| self.err(e))
+    }
+
+    /// [`DestSession::gone_copies`](crate::dest::DestSession::gone_copies):
+    /// EXAMINE and `UID SEARCH NOT UID <the copies>` in one flight; when
+    /// EXISTS less the UIDs found that way still counts every copy, none
+    /// is gone (the usual answer, with no line per message). Else every
+    /// UID is listed (`UID FETCH 1:*`) and a copy is gone when the mailbox
+    /// has its UIDVALIDITY and not its UID.
+    pub(super) fn gone_now(
+        &mut self,
+        mailbox: &str,
+        refs: &[DestRef],
+    ) -> Result<Vec<bool>, DestError> {
+        let mut uids: Vec<u32> = refs.iter().filter_map(|r| r.uid).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        if uids.is_empty() {
+            return Ok(vec![false; refs.len()]);
+        }
+        let result = self.with_control_keep(|c| {
+            let r = gone_in(c, mailbox, &uids);
+            let _ = c.unselect();
+            r
+        });
+        let (uv, listed) = result.map_err(|e| self.err(e))?;
+        Ok(refs
+            .iter()
+            .map(|r| match (&listed, r.uid, r.uid_validity) {
+                (Some(on), Some(u), Some(v)) => Some(v) == uv && !on.contains(&u),
+                _ => false,
+            })
+            .collect())
+    }
+
     /// [`DestSession::set_flags`](crate::dest::DestSession::set_flags), command by command.
     pub(super) fn flags_now(
         &mut self,
@@ -209,6 +264,77 @@ pub(super) fn owned(
                     .is_some_and(|s| size.is_none_or(|want| *s == want))
         })
         .collect()
+}
+
+/// [`ImapAccountSession::altered_now`] in the connection `c`.
+fn altered_in(
+    c: &mut ImapSession,
+    mailbox: &str,
+    refs: &[(DestRef, u64)],
+) -> Result<Vec<Option<AlteredCopy>>, ImapError> {
+    let uv = c.examine(mailbox)?.uid_validity;
+    let ours = |r: &DestRef| {
+        r.uid
+            .filter(|_| r.uid_validity.is_some() && r.uid_validity == uv)
+    };
+    let uids: Vec<u32> = refs.iter().filter_map(|(r, _)| ours(r)).collect();
+    let held: HashMap<u32, u64> = c
+        .uid_sizes_dates(&uids)?
+        .into_iter()
+        .map(|(u, s, _)| (u, s))
+        .collect();
+    let other: Vec<u32> = refs
+        .iter()
+        .filter_map(|(r, sent)| ours(r).filter(|u| held.get(u).is_some_and(|s| s != sent)))
+        .collect();
+    let mut ids: HashMap<u32, Option<String>> = HashMap::new();
+    if !other.is_empty() {
+        c.uid_bodies_each(&other, &mut |uid, body| {
+            ids.insert(uid, message_id(body));
+        })?;
+    }
+    Ok(refs
+        .iter()
+        .map(|(r, _)| {
+            let uid = ours(r)?;
+            let message_id = ids.get(&uid)?.clone();
+            Some(AlteredCopy {
+                size: *held.get(&uid)?,
+                message_id,
+            })
+        })
+        .collect())
+}
+
+/// The mailbox's UIDVALIDITY and, unless EXISTS proves all of `uids` are
+/// there, every UID it holds.
+fn gone_in(
+    c: &mut ImapSession,
+    mailbox: &str,
+    uids: &[u32],
+) -> Result<(Option<u32>, Option<HashSet<u32>>), ImapError> {
+    let counted = match c.examine_counted(mailbox, uids) {
+        Ok(counted) => counted,
+        Err(ImapError::Invalid(why)) => {
+            tracing::debug!("{mailbox}: journaled copies listed, not counted: {why}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let uv = match counted {
+        Some(k) => {
+            let there = k
+                .exists
+                .map(|n| (n as usize).saturating_sub(k.unknown.len()));
+            if there.is_some_and(|n| n >= uids.len()) {
+                return Ok((k.uid_validity, None));
+            }
+            k.uid_validity
+        }
+        None => c.examine(mailbox)?.uid_validity,
+    };
+    let on = c.uid_sizes_from(1)?.into_iter().map(|(u, _)| u).collect();
+    Ok((uv, Some(on)))
 }
 
 /// The flag changes of a mailbox (UIDVALIDITY `uv`) as `UID STORE` groups

@@ -506,6 +506,7 @@ pub(super) fn pending(item: &str, m: &crate::message::Prepared) -> crate::model:
         message_id: m.message_id.clone(),
         src_size: None,
         src_mtime: None,
+        flags: None,
     }
 }
 
