@@ -66,22 +66,41 @@ fn read_selected(
     read_these(sess, unknown)
 }
 
+/// A copy's RFC822.SIZE and INTERNALDATE (seconds).
+type SizeAndDate = (u64, Option<i64>);
+
 /// Sizes, dates, flags and bodies of the `unknown` UIDs of the selected
 /// mailbox.
 fn read_these(sess: &mut ImapSession, unknown: Vec<u32>) -> Result<Vec<ServerCopy>, ImapError> {
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
-    let facts: HashMap<u32, (u64, Option<i64>)> = sess
-        .uid_sizes_dates(&unknown)?
-        .into_iter()
-        .map(|(u, s, d)| (u, (s, d)))
-        .collect();
+    // Sizes, dates and flags in one flight; one chunk at a time when a
+    // flight cannot say it.
+    let (facts, flags): (HashMap<u32, SizeAndDate>, HashMap<u32, MailFlags>) =
+        match sess.uid_facts_pipelined(&unknown) {
+            Ok(rows) => {
+                let flags = rows
+                    .iter()
+                    .filter_map(|((u, ..), f)| Some((*u, (*f)?)))
+                    .collect();
+                let facts = rows.into_iter().map(|((u, s, d), _)| (u, (s, d))).collect();
+                (facts, flags)
+            }
+            Err(ImapError::Invalid(_)) => {
+                let facts = sess
+                    .uid_sizes_dates(&unknown)?
+                    .into_iter()
+                    .map(|(u, s, d)| (u, (s, d)))
+                    .collect();
+                (facts, sess.uid_flags(&unknown)?.into_iter().collect())
+            }
+            Err(e) => return Err(e),
+        };
     let sized: Vec<(u32, u64)> = unknown
         .iter()
         .map(|u| (*u, facts.get(u).map_or(0, |f| f.0)))
         .collect();
-    let flags: HashMap<u32, MailFlags> = sess.uid_flags(&unknown)?.into_iter().collect();
     let mut copies = Vec::new();
     sess.uid_bodies_sized_each(&sized, &mut |uid, body| {
         let (size, date) = facts

@@ -20,6 +20,7 @@
 
 use super::{tagged_status, wire_mailbox, ExamineInfo, ImapSession, MailboxStatus, SizeDate};
 use crate::dest::imap::error::{ImapError, Refusal};
+use crate::model::MailFlags;
 use imap_next::imap_types::IntoStatic;
 use imap_next::imap_types::{
     command::{Command, CommandBody},
@@ -391,6 +392,20 @@ impl ImapSession {
         &mut self,
         uids: &[u32],
     ) -> Result<Vec<SizeDate>, ImapError> {
+        Ok(self
+            .uid_facts_pipelined(uids)?
+            .into_iter()
+            .map(|(sd, _)| sd)
+            .collect())
+    }
+
+    /// [`Self::uid_sizes_dates_pipelined`] with each message's system
+    /// flags, read in the same commands (`None`: the server left FLAGS
+    /// out).
+    pub(crate) fn uid_facts_pipelined(
+        &mut self,
+        uids: &[u32],
+    ) -> Result<Vec<(SizeDate, Option<MailFlags>)>, ImapError> {
         let mut cmds = Vec::new();
         for chunk in uids.chunks(FETCH_CHUNK) {
             let Some(set) = super::uid_set(chunk)? else {
@@ -406,10 +421,14 @@ impl ImapSession {
         }
         let mut out: Vec<_> = answers
             .iter()
-            .flat_map(|a| a.data.iter().filter_map(size_date))
+            .flat_map(|a| {
+                a.data
+                    .iter()
+                    .filter_map(|d| Some((size_date(d)?, flags_of(d))))
+            })
             .collect();
-        out.sort_unstable_by_key(|x| x.0);
-        out.dedup_by_key(|x| x.0);
+        out.sort_unstable_by_key(|x| x.0 .0);
+        out.dedup_by_key(|x| x.0 .0);
         Ok(out)
     }
 
@@ -431,6 +450,7 @@ fn sizes_dates(set: SequenceSet) -> Result<CommandBody<'static>, ImapError> {
             MessageDataItemName::Uid,
             MessageDataItemName::Rfc822Size,
             MessageDataItemName::InternalDate,
+            MessageDataItemName::Flags,
         ]),
         true,
     )
@@ -471,6 +491,17 @@ fn each_body(answers: &[Answer], f: &mut dyn FnMut(u32, &[u8])) {
             f(u, b.as_ref());
         }
     }
+}
+
+/// The system flags a FETCH answer carries, if it has FLAGS.
+fn flags_of(d: &Data<'static>) -> Option<MailFlags> {
+    let Data::Fetch { items, .. } = d else {
+        return None;
+    };
+    items.as_ref().iter().find_map(|it| match it {
+        MessageDataItem::Flags(list) => Some(super::changes::fetched_flags(list)),
+        _ => None,
+    })
 }
 
 fn size_date(d: &Data<'static>) -> Option<SizeDate> {

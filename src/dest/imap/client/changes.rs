@@ -159,17 +159,7 @@ impl ImapSession {
                 for it in items.into_iter() {
                     match it {
                         MessageDataItem::Uid(u) => uid = Some(u.get()),
-                        MessageDataItem::Flags(list) => {
-                            for f in list {
-                                match f {
-                                    FlagFetch::Flag(Flag::Seen) => flags.seen = true,
-                                    FlagFetch::Flag(Flag::Answered) => flags.answered = true,
-                                    FlagFetch::Flag(Flag::Flagged) => flags.flagged = true,
-                                    FlagFetch::Flag(Flag::Draft) => flags.draft = true,
-                                    _ => {}
-                                }
-                            }
-                        }
+                        MessageDataItem::Flags(list) => flags = fetched_flags(&list),
                         _ => {}
                     }
                 }
@@ -536,4 +526,19 @@ fn expand(set: &imap_next::imap_types::extensions::uidplus::UidSet) -> Vec<u32> 
         }
     }
     out
+}
+
+/// The four system flags we map, of a FETCH's FLAGS.
+pub(super) fn fetched_flags(list: &[FlagFetch<'_>]) -> MailFlags {
+    let mut flags = MailFlags::default();
+    for f in list {
+        match f {
+            FlagFetch::Flag(Flag::Seen) => flags.seen = true,
+            FlagFetch::Flag(Flag::Answered) => flags.answered = true,
+            FlagFetch::Flag(Flag::Flagged) => flags.flagged = true,
+            FlagFetch::Flag(Flag::Draft) => flags.draft = true,
+            _ => {}
+        }
+    }
+    flags
 }
