@@ -854,6 +854,22 @@ impl ImapSession {
     }
 }
 
+/// The four system flags we map, of a FETCH's FLAGS.
+fn fetched_flags(list: &[imap_next::imap_types::flag::FlagFetch<'_>]) -> crate::model::MailFlags {
+    use imap_next::imap_types::flag::{Flag, FlagFetch};
+    let mut flags = crate::model::MailFlags::default();
+    for f in list {
+        match f {
+            FlagFetch::Flag(Flag::Seen) => flags.seen = true,
+            FlagFetch::Flag(Flag::Answered) => flags.answered = true,
+            FlagFetch::Flag(Flag::Flagged) => flags.flagged = true,
+            FlagFetch::Flag(Flag::Draft) => flags.draft = true,
+            _ => {}
+        }
+    }
+    flags
+}
+
 /// The tagged answer to `command` (sent with `tag`) in `text`: `Ok` for
 /// OK, else the NO / BAD (no tagged line at all counts as BAD).
 pub(crate) fn tagged_status(

@@ -499,7 +499,7 @@ fn flags_of(d: &Data<'static>) -> Option<MailFlags> {
         return None;
     };
     items.as_ref().iter().find_map(|it| match it {
-        MessageDataItem::Flags(list) => Some(super::changes::fetched_flags(list)),
+        MessageDataItem::Flags(list) => Some(super::fetched_flags(list)),
         _ => None,
     })
 }

@@ -14,7 +14,7 @@ use imap_next::imap_types::{
     command::CommandBody,
     core::Vec1,
     fetch::{MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName},
-    flag::{Flag, FlagFetch, StoreResponse, StoreType},
+    flag::{Flag, StoreResponse, StoreType},
     response::{Code, Data},
     search::SearchKey,
 };
@@ -159,7 +159,7 @@ impl ImapSession {
                 for it in items.into_iter() {
                     match it {
                         MessageDataItem::Uid(u) => uid = Some(u.get()),
-                        MessageDataItem::Flags(list) => flags = fetched_flags(&list),
+                        MessageDataItem::Flags(list) => flags = super::fetched_flags(&list),
                         _ => {}
                     }
                 }
@@ -526,19 +526,4 @@ fn expand(set: &imap_next::imap_types::extensions::uidplus::UidSet) -> Vec<u32> 
         }
     }
     out
-}
-
-/// The four system flags we map, of a FETCH's FLAGS.
-pub(super) fn fetched_flags(list: &[FlagFetch<'_>]) -> MailFlags {
-    let mut flags = MailFlags::default();
-    for f in list {
-        match f {
-            FlagFetch::Flag(Flag::Seen) => flags.seen = true,
-            FlagFetch::Flag(Flag::Answered) => flags.answered = true,
-            FlagFetch::Flag(Flag::Flagged) => flags.flagged = true,
-            FlagFetch::Flag(Flag::Draft) => flags.draft = true,
-            _ => {}
-        }
-    }
-    flags
 }
