@@ -122,10 +122,16 @@ impl Ticket<'_> {
         self.gate.settle(self.keys(), Some(Known::Taken));
     }
 
-    /// The server refused it (an [`ImapError::Auth`]); any other error
-    /// says nothing about the credential.
+    /// The server refused it (an [`ImapError::Auth`] that is a verdict,
+    /// see [`definite_refusal`]); any other error says nothing about the
+    /// credential.
     pub fn outcome(mut self, e: &ImapError) {
         if let ImapError::Auth { user, detail, .. } = e {
+            if !definite_refusal(detail) {
+                // A temporary failure says nothing about the credential:
+                // the next waiting connection tries (dropping the ticket).
+                return;
+            }
             self.settled = true;
             let known = Known::Refused {
                 user: user.clone(),
@@ -142,6 +148,25 @@ impl Drop for Ticket<'_> {
             self.gate.settle(self.keys(), None);
         }
     }
+}
+
+/// False for an authentication failure that is not a verdict on the
+/// credential: a temporary one (Dovecot's `NO [UNAVAILABLE] Temporary
+/// authentication failure`, a server saying to try again), a BYE, or no
+/// tagged answer at all. io-imap drops the response code, so the text is
+/// what there is to go by.
+fn definite_refusal(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    ![
+        "temporar",
+        "unavailable",
+        "try again",
+        "bye",
+        "did not return",
+        "server error",
+    ]
+    .iter()
+    .any(|w| d.contains(w))
 }
 
 /// The reason an attempt that was not made gives.
@@ -193,6 +218,34 @@ mod tests {
             user: user.into(),
             detail: "NO [AUTHENTICATIONFAILED] Invalid credentials".into(),
         }
+    }
+
+    #[test]
+    fn a_temporary_failure_is_not_a_refusal_of_the_credential() {
+        for d in [
+            "IMAP AUTHENTICATE PLAIN failed: NO Temporary authentication failure. [host:2026-12-03]",
+            "IMAP AUTHENTICATE PLAIN failed: BYE server shutting down",
+            "IMAP AUTHENTICATE PLAIN failed: server did not return a tagged response",
+            "NO [UNAVAILABLE] Try again later",
+        ] {
+            assert!(!definite_refusal(d), "{d}");
+        }
+        assert!(definite_refusal(
+            "IMAP AUTHENTICATE PLAIN failed: NO [AUTHENTICATIONFAILED] Authentication failed."
+        ));
+        // The first attempt failed for a while: the next connection tries,
+        // and the credential is taken.
+        let gate = LoginGate::default();
+        let creds = master("ann", "pw");
+        let Ok(Pass::First(t)) = gate.enter(&creds, "s:143") else {
+            panic!("first");
+        };
+        t.outcome(&ImapError::Auth {
+            server: "s:143".into(),
+            user: "ann".into(),
+            detail: "NO Temporary authentication failure.".into(),
+        });
+        assert!(matches!(gate.enter(&creds, "s:143"), Ok(Pass::First(_))));
     }
 
     /// `n` threads log in with `creds(i)` through the gate; the server
