@@ -181,6 +181,12 @@ fn migrate_schema(conn: &mut Connection) -> Result<(), SchemaError> {
                 "UPDATE meta SET value = ?1 WHERE key = 'schema'",
                 params![SCHEMA_VERSION.to_string()],
             )?;
+            // Its rows have no stored size even where the server changed
+            // the bytes: `--sync` proves those otherwise (engine::proof).
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('rows_before_schema_4', '1')",
+                [],
+            )?;
         }
         Some(found) => return Err(SchemaError::Newer(found.to_string())),
     }
@@ -323,6 +329,9 @@ pub struct Journal {
     run: i64,
     /// Held for the whole run by [`Journal::open_exclusive`].
     _lock: Option<RunLock>,
+    /// The journal was upgraded from a schema before 4 (see
+    /// [`Journal::has_rows_before_schema_4`]).
+    before_4: bool,
 }
 
 /// An exclusive claim on a journal for one run: `flock(LOCK_EX)` on
@@ -441,18 +450,36 @@ impl Journal {
         )
         .map_err(err)?;
         let run = conn.last_insert_rowid();
+        let before_4 = conn
+            .query_row(
+                "SELECT 1 FROM meta WHERE key = 'rows_before_schema_4'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(err)?
+            .is_some();
         Ok(Journal {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             target: target.to_string(),
             run,
             _lock: lock,
+            before_4,
         })
     }
 
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// True when the journal was upgraded from schema 1 to 3: some rows
+    /// have no stored size although the server changed the bytes (from
+    /// schema 4 on, no stored size means the server kept the size sent).
+    /// Upgrades by builds before this marker are not known.
+    pub fn has_rows_before_schema_4(&self) -> bool {
+        self.before_4
     }
 
     /// This run's id.

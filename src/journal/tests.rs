@@ -66,6 +66,9 @@ fn a_version_2_journal_gets_the_flags_column_and_keeps_its_rows() {
         .expect("schema");
     assert_eq!(v, SCHEMA_VERSION.to_string());
     assert_eq!(done["1"][0].stored_size, None, "not known before schema 4");
+    assert!(j.has_rows_before_schema_4(), "upgraded from 2");
+    let fresh = Journal::open(&t.path().join("new.sqlite"), "t", "test").expect("new");
+    assert!(!fresh.has_rows_before_schema_4(), "written at schema 4");
     for bits in 0..16 {
         assert_eq!(flags_to_int(flags_from_int(bits)), bits);
     }
