@@ -20,7 +20,7 @@
 //! - the report lists the folders in the walk's order, whichever session
 //!   migrated them.
 
-use super::mail_folder::{open_session, AccountCtx, Classified, Parts, Session};
+use super::mail_folder::{open_session, reserve_names, AccountCtx, Classified, Parts, Session};
 use super::reason;
 use super::Run;
 use crate::model::{Account, LinkStats};
@@ -59,23 +59,20 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         links: Vec::new(),
     };
     let sessions = run.target.folder_sessions(run.opts.parallel_folders);
-    if run.opts.sync || sessions > 1 {
-        // Moves need every folder's view first, and so does grouping the
-        // folders by mailbox.
-        let folders: Vec<Folder> = walk.collect();
-        if run.opts.sync {
-            a.moves(&folders);
-        }
-        if sessions > 1 {
-            super::pool::migrate_folders(a.pool_parts(), &folders, sessions);
-        } else {
-            for folder in &folders {
-                a.folder(folder);
-            }
-        }
+    // Moves need every folder's view first, and so do grouping the folders
+    // by mailbox and planning every folder's mailbox before any is created
+    // (a substitute for a name the server refuses must not be the name
+    // another folder maps to).
+    let folders: Vec<Folder> = walk.collect();
+    if run.opts.sync {
+        a.moves(&folders);
+    }
+    if sessions > 1 {
+        super::pool::migrate_folders(a.pool_parts(), &folders, sessions);
     } else {
-        for folder in walk {
-            a.folder(&folder);
+        a.reserve_names(&folders);
+        for folder in &folders {
+            a.folder(folder);
         }
     }
     a.finish()
@@ -180,6 +177,28 @@ impl<'a> AccountRun<'a> {
                 Ok(_) => {}
                 Err(e) => self.rep.notes.push(format!("{folder}: {e}")),
             }
+        }
+    }
+
+    /// Plans every mail folder's mailbox on the first session (opened
+    /// here when a selected mail folder is to migrate) before any folder
+    /// is migrated (see [`reserve_names`]).
+    fn reserve_names(&mut self, folders: &[Folder]) {
+        let (ctx, _, _) = self.parts();
+        let selected: Vec<&Folder> = folders.iter().filter(|f| ctx.is_mail(f)).collect();
+        if selected.is_empty() || ctx.halted() {
+            return;
+        }
+        let work = selected
+            .iter()
+            .any(|f| !f.items.is_empty())
+            .then_some((0, 1));
+        let (run, account, rep) = (self.run, self.account, &mut self.rep);
+        let session = self
+            .session
+            .get_or_insert_with(|| open_session(run, account, rep, work));
+        if let Session::Open(s) = session {
+            reserve_names(s.as_mut(), folders);
         }
     }
 

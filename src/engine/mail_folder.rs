@@ -60,7 +60,7 @@ impl AccountCtx<'_> {
         if folder.kind() != FolderKind::Mail {
             return Classified::Listed(SkippedFolder::groupware(folder));
         }
-        if !self.run.opts.selection.folder(&folder.path) {
+        if !self.is_mail(folder) {
             return Classified::Listed(SkippedFolder::unselected(folder));
         }
         let mut fr = FolderReport {
@@ -71,6 +71,11 @@ impl AccountCtx<'_> {
         fr.counts.expected = folder.items.len() as u64;
         self.progress.add_total(fr.counts.expected);
         Classified::Mail(Box::new(fr))
+    }
+
+    /// A mail folder this run migrates (selected).
+    pub fn is_mail(&self, folder: &Folder) -> bool {
+        folder.kind() == FolderKind::Mail && self.run.opts.selection.folder(&folder.path)
     }
 
     /// Every item of the folder skipped: the run stopped.
@@ -211,6 +216,21 @@ pub(super) fn if_new(
     work: Option<(usize, usize)>,
 ) -> Option<(usize, usize)> {
     work.filter(|_| matches!(run.journal.is_new_account(account), Ok(true)))
+}
+
+/// Plans the mailbox of every mail folder of the account, selected or
+/// not, before any is created: a destination that substitutes a name the
+/// server refuses then never gives a folder the name another folder maps
+/// to (the IMAP target reserves each planned name for its folder). Errors
+/// are the folder's own later.
+pub(super) fn reserve_names(session: &mut dyn DestSession, folders: &[Folder]) {
+    for f in folders.iter().filter(|f| f.kind() == FolderKind::Mail) {
+        let spec = MailboxSpec {
+            source_path: f.path.clone(),
+            components: f.components.clone(),
+        };
+        let _ = session.plan_mailbox(&spec);
+    }
 }
 
 /// Every item of a folder skipped for one reason.

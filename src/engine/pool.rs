@@ -28,7 +28,9 @@
 //!   pending rows elsewhere) never run at the same time;
 //! - the total of append connections stays the account's (`--connections`).
 
-use super::mail_folder::{if_new, lock, open_session, AccountCtx, Classified, Parts, Session};
+use super::mail_folder::{
+    if_new, lock, open_session, reserve_names, AccountCtx, Classified, Parts, Session,
+};
 use crate::dest::{DestSession, MailboxSpec};
 use crate::model::LinkStats;
 use crate::report::FolderReport;
@@ -86,6 +88,10 @@ pub(super) fn migrate_folders(a: Parts<'_>, folders: &[Folder], sessions: usize)
             let work = has_items.then_some((0, extra + 1));
             first.get_or_insert_with(|| open_session(ctx.run, account, rep, work))
         };
+        if let Session::Open(s) = session {
+            // Unselected folders' names too (the groups plan the others).
+            reserve_names(s.as_mut(), folders);
+        }
         let groups = match session {
             Session::Open(s) if extra > 0 => {
                 groups(ctx.run.journal, ctx.id, s.as_mut(), jobs.len(), |i| {

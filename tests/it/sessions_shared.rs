@@ -378,3 +378,46 @@ fn refused_names_with_one_substitute_go_to_two_mailboxes_and_stay_there() {
         holds(&first, 4);
     }
 }
+
+#[test]
+fn a_substitute_never_takes_the_name_another_folder_maps_to() {
+    // `A.B` is refused (the server will not take `.`) and its substitute
+    // is `A_B`, the name the folder `A_B` maps to. On one session the
+    // folders were migrated one after the other and `A.B` took `A_B`
+    // first: both folders' messages in one mailbox, exit 0 (hostile test).
+    for sessions in ["1", "2"] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let s = StoreBuilder::new(&tmp.path().join("kerio"));
+        for (k, f) in ["A.B", "A_B"].iter().enumerate() {
+            s.messages("ann@fake.test", f, 3, |i| {
+                format!("From: x@fake.test\nSubject: {i}\nMessage-ID: <{i}.{k}@ann>\n\nfolder {k} message {i}\n")
+            });
+        }
+        let fake = Fake::storing(CAPS);
+        fake.state().refuse_chars = ".".into();
+        let o = Run::migrate(&s.install, &fake.url())
+            .args(["--tls", "none"])
+            .login("ann@fake.test", "ann", "pw")
+            .args(["--parallel-folders", sessions])
+            .state(&tmp.path().join("j.sqlite"))
+            .report(&tmp.path().join("r.json"))
+            .run();
+        assert_eq!(o.code, 0, "{sessions} sessions: {o}");
+        let mailbox_of = |folder: &str| -> String {
+            o.report["accounts"][0]["folders"]
+                .as_array()
+                .expect("folders")
+                .iter()
+                .find(|f| f["folder"] == folder)
+                .and_then(|f| f["mailbox"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (dotted, plain) = (mailbox_of("A.B"), mailbox_of("A_B"));
+        assert_eq!(plain, "A_B", "{sessions} sessions: {o}");
+        assert_ne!(dotted, plain, "{sessions} sessions: {o}");
+        let want = |k: usize| -> Vec<String> { (0..3).map(|i| format!("<{i}.{k}@ann>")).collect() };
+        assert_eq!(ids_in(&fake, &dotted), want(0), "{sessions} sessions");
+        assert_eq!(ids_in(&fake, &plain), want(1), "{sessions} sessions");
+    }
+}
