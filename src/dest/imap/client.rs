@@ -223,6 +223,15 @@ fn mailbox_str(mb: &Mailbox<'_>) -> String {
 
 /// Opens TCP (+ TLS), reads the greeting, and runs STARTTLS when asked.
 /// Returns the client and the capabilities valid after TLS.
+/// The largest single response read (one message's FETCH with its body):
+/// io-imap's own limit, 100 MiB, is below `--max-message-size`'s default
+/// (256 MiB), so a message between the two migrated but could never be
+/// read back (adoption on a rerun without the journal, `verify --deep`,
+/// the stored-size check). 1 GiB leaves room for a server's re-encoding;
+/// the buffer grows only as large as what is read.
+const RESPONSE_MAX: u32 = 1 << 30;
+const _: () = assert!(RESPONSE_MAX as u64 >= 2 * crate::engine::DEFAULT_MAX_MESSAGE_SIZE);
+
 fn open_transport(
     cfg: &ConnectConfig,
 ) -> Result<(ImapClientStd, Capabilities, bool, String), ImapError> {
@@ -233,6 +242,7 @@ fn open_transport(
         TlsMode::StartTls | TlsMode::None => Conn::Plain(tcp),
     };
     let mut client = ImapClientStd::new(conn);
+    client.fragmentizer = Fragmentizer::new(RESPONSE_MAX);
     let greeting = client
         .greeting()
         .map_err(|e| map_client_err(&server, "greeting", "", e))?;
@@ -275,7 +285,7 @@ fn open_transport(
         {
             return Err(ImapError::StartTlsInjection(server));
         }
-        client.fragmentizer = Fragmentizer::new(100 << 20);
+        client.fragmentizer = Fragmentizer::new(RESPONSE_MAX);
         let conn: &mut Conn = client
             .stream
             .as_any_mut()
