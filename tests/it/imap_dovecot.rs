@@ -807,3 +807,52 @@ fn a_name_the_server_refuses_is_created_with_underscores_and_reported() {
     assert_eq!(code, 0);
     assert_eq!(r["totals"]["migrated"], 0);
 }
+
+#[test]
+fn an_account_dovecot_has_not_fails_alone_under_the_admin_login() {
+    // Dovecot knows bob only. alice comes first: the admin login is
+    // authenticated, acting for alice is not (NO [AUTHORIZATIONFAILED]);
+    // that said nothing against the admin login, so bob still migrates
+    // (before: the login gate took it as the admin password refused, and
+    // every account of the run failed without trying).
+    let dc = Dovecot::start(&[("USERS", "bob"), ("MAIL_FORMAT", "mdbox")]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let (code, r, err) = migrate(
+        &sample(),
+        &to,
+        tmp.path(),
+        "authz",
+        &[
+            "--tls",
+            "none",
+            "--admin-user",
+            "admin",
+            "--admin-password-env",
+            "ADMIN_PW",
+            "--account",
+            "alice@example.com",
+            "--account",
+            "bob@example.com",
+            "--parallel-accounts",
+            "1",
+        ],
+    );
+    assert_eq!(code, 3, "{err}\n{}", r["accounts"]);
+    let accounts = r["accounts"].as_array().expect("accounts");
+    let of = |id: &str| accounts.iter().find(|a| a["account"] == id).expect(id);
+    let alice = of("alice@example.com");
+    assert!(
+        alice["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Authorization failed"),
+        "{alice}"
+    );
+    assert!(
+        of("bob@example.com")["error"].is_null(),
+        "{}",
+        r["accounts"]
+    );
+    assert_eq!(check_sample_on_server(&dc, &["bob@example.com"]), 29);
+}

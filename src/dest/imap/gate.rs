@@ -133,6 +133,20 @@ impl Ticket<'_> {
                 return;
             }
             self.settled = true;
+            if authorization_only(detail) {
+                // The admin login was taken, the account it acts for was
+                // not (Dovecot: `NO [AUTHORIZATIONFAILED]` for a user it
+                // does not have): that account fails alone.
+                if let Some(ck) = &self.credential {
+                    self.gate.settle([Some(ck), None], Some(Known::Taken));
+                }
+                let known = Known::Refused {
+                    user: user.clone(),
+                    detail: detail.clone(),
+                };
+                self.gate.settle([None, Some(&self.account)], Some(known));
+                return;
+            }
             let known = Known::Refused {
                 user: user.clone(),
                 detail: detail.clone(),
@@ -167,6 +181,16 @@ fn definite_refusal(detail: &str) -> bool {
     ]
     .iter()
     .any(|w| d.contains(w))
+}
+
+/// An admin login's failure that is about the account it acts for, not
+/// about the login (authentication passed, authorization did not). io-imap
+/// drops the response code; Dovecot's text says "Authorization failed".
+fn authorization_only(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    (d.contains("authorizationfailed") || d.contains("authorization failed"))
+        && !d.contains("authenticationfailed")
+        && !d.contains("authentication failed")
 }
 
 /// The reason an attempt that was not made gives.
@@ -246,6 +270,27 @@ mod tests {
             detail: "NO Temporary authentication failure.".into(),
         });
         assert!(matches!(gate.enter(&creds, "s:143"), Ok(Pass::First(_))));
+    }
+
+    #[test]
+    fn an_account_the_admin_may_not_act_for_fails_alone() {
+        let gate = LoginGate::default();
+        let (ann, bob) = (master("ann", "pw"), master("bob", "pw"));
+        let Ok(Pass::First(t)) = gate.enter(&ann, "s:143") else {
+            panic!("first");
+        };
+        t.outcome(&ImapError::Auth {
+            server: "s:143".into(),
+            user: "ann".into(),
+            detail: "IMAP AUTHENTICATE PLAIN failed: NO Authorization failed".into(),
+        });
+        // The admin login itself was taken: another account logs in.
+        assert!(matches!(gate.enter(&bob, "s:143"), Ok(Pass::First(_))));
+        // The refused account is not tried again.
+        assert!(matches!(
+            gate.enter(&ann, "s:143"),
+            Err(ImapError::Auth { .. })
+        ));
     }
 
     /// `n` threads log in with `creds(i)` through the gate; the server
