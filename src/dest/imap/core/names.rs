@@ -61,7 +61,7 @@ impl Product {
 
 /// The substitution, in words (for reports and the README).
 pub(crate) const SUBSTITUTION: &str =
-    "'\"', '\\', '.', the other ASCII punctuation Cyrus refuses (!%*()[]{}|;<>?) and characters outside the BMP replaced by '_'";
+    "'\"', '\\', '.', the other ASCII punctuation Cyrus refuses (!%*()[]{}|;<>?), characters outside the BMP and a leading '~' (Dovecot) replaced by '_'";
 
 /// The printable ASCII characters Cyrus IMAP 3 takes in a name
 /// (`GOODCHARS` of its mboxname policy; `&` starts modified UTF-7, which
@@ -100,8 +100,11 @@ pub(crate) fn substitute(components: &[String], fixed: usize, utf8: bool) -> Opt
                 c.clone()
             } else {
                 c.chars()
-                    .map(|ch| {
-                        if refused_by(ch, utf8).is_some() {
+                    .enumerate()
+                    .map(|(k, ch)| {
+                        // Dovecot refuses a name that begins with `~`
+                        // (a home directory to its file system).
+                        if refused_by(ch, utf8).is_some() || (k == 0 && ch == '~') {
                             '_'
                         } else {
                             ch
@@ -181,6 +184,15 @@ mod tests {
             Some(Product::Dovecot)
         );
         assert_eq!(Product::from_greeting("* OK IMAP ready"), None);
+    }
+
+    #[test]
+    fn a_leading_tilde_becomes_an_underscore() {
+        assert_eq!(
+            substitute(&v(&["~tilde", "a~b"]), 0, false),
+            Some(v(&["_tilde", "a~b"]))
+        );
+        assert_eq!(substitute(&v(&["a~b"]), 0, false), None);
     }
 
     #[test]
