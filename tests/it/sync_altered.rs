@@ -237,14 +237,42 @@ fn a_deleted_message_with_an_old_twin_is_gone_not_a_duplicate() {
     );
 }
 
-/// Marks the journal as written by schema 3: the next run upgrades it
-/// (its columns are there already) and knows it has rows without a stored
-/// size where the server changed the bytes.
-fn as_schema_3(c: &rusqlite::Connection) {
+/// The binary store migrated to a fresh Dovecot, then its journal made
+/// one written by schema 3 after `edit` (SQL, which must change at least
+/// `min_rows` rows); message 40 then moved to Projects and 41 deleted in
+/// Kerio, and `migrate --sync --propagate-deletes` run. The server, the
+/// directory (journal, store) and the sync's outcome.
+fn synced_as_schema_3(
+    edit: &str,
+    min_rows: usize,
+) -> (
+    crate::support::dovecot::Dovecot,
+    tempfile::TempDir,
+    StoreBuilder,
+    Outcome,
+) {
+    let dc = crate::sync::dovecot();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_binary(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let c = rusqlite::Connection::open(tmp.path().join("journal.sqlite")).expect("journal");
+    let n = c.execute(edit, []).expect("as before schema 4");
+    assert!(n >= min_rows, "{n} rows");
+    // The next run upgrades it (its columns are there already) and knows
+    // it has rows without a stored size where the server changed the bytes.
     let n = c
         .execute("UPDATE meta SET value = '3' WHERE key = 'schema'", [])
         .expect("schema 3");
     assert_eq!(n, 1);
+    drop(c);
+    move_40_delete_41(&st);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .args(["--sync", "--propagate-deletes"])
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    (dc, tmp, st, o)
 }
 
 /// The same with a journal written before schema 4, which has no stored
@@ -253,26 +281,9 @@ fn as_schema_3(c: &rusqlite::Connection) {
 /// removed, and the size they hold is journaled then.
 #[test]
 fn without_a_journaled_stored_size_the_altered_copy_is_proven_by_its_message_id() {
-    let dc = crate::sync::dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_binary(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let (dc, tmp, st, o) = synced_as_schema_3("UPDATE items SET stored_size = NULL", 4);
     let journal = tmp.path().join("journal.sqlite");
-    let c = rusqlite::Connection::open(&journal).expect("journal");
-    let n = c
-        .execute("UPDATE items SET stored_size = NULL", [])
-        .expect("as before schema 4");
-    assert!(n >= 4, "{n} rows");
-    as_schema_3(&c);
-    drop(c);
-
-    move_40_delete_41(&st);
-    let o = run("migrate", &st.install, &to, tmp.path())
-        .args(["--sync", "--propagate-deletes"])
-        .report(&tmp.path().join("sync.json"))
-        .run();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(numbers(&dc, "INBOX"), vec![0, 1], "{}", o.report);
     assert_eq!(numbers(&dc, "Projects"), vec![20, 40], "{}", o.report);
@@ -305,30 +316,12 @@ fn without_a_journaled_stored_size_the_altered_copy_is_proven_by_its_message_id(
 /// Message-ID is changed in the journal) is not proven, so not removed.
 #[test]
 fn a_copy_with_another_message_id_is_not_proven_and_not_removed() {
-    let dc = crate::sync::dovecot();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_binary(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
-    let journal = tmp.path().join("journal.sqlite");
-    let c = rusqlite::Connection::open(&journal).expect("journal");
     // Row of binary message 41 (item 4): no stored size, and the
     // Message-ID of another message.
-    let n = c
-        .execute(
-            "UPDATE items SET stored_size = NULL, message_id = '99.other@gen.test' WHERE item = '00000004'",
-            [],
-        )
-        .expect("update");
-    assert_eq!(n, 1);
-    as_schema_3(&c);
-    drop(c);
-    move_40_delete_41(&st);
-    let o = run("migrate", &st.install, &to, tmp.path())
-        .args(["--sync", "--propagate-deletes"])
-        .report(&tmp.path().join("sync.json"))
-        .run();
+    let (dc, _tmp, _st, o) = synced_as_schema_3(
+        "UPDATE items SET stored_size = NULL, message_id = '99.other@gen.test' WHERE item = '00000004'",
+        1,
+    );
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(numbers(&dc, "INBOX"), vec![0, 1, 41], "{}", o.report);
     let inbox = crate::sync_moves::folder_report(&o.report, "INBOX");
