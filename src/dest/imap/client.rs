@@ -322,6 +322,10 @@ impl ImapSession {
     ) -> Result<ImapSession, ImapError> {
         let server = cfg.server();
         let (mut client, caps, pre_auth, greeting) = open_transport(cfg)?;
+        // The capabilities the login's answer carried (Dovecot and Cyrus in
+        // the tagged OK, Gmail untagged before it): they change at login
+        // (RFC 3501 §6.2.3), and asking again costs a round trip.
+        let mut observed = Vec::new();
         if !pre_auth {
             let pass = gate.enter(creds, &server)?;
             let r = match authenticate(&mut client, &server, &caps, creds, tokens, false) {
@@ -329,21 +333,24 @@ impl ImapSession {
                     // The token may have expired early: fetch a new one once,
                     // on a new connection (the old one may be closed).
                     open_transport(cfg).and_then(|(mut c2, caps2, _, _)| {
-                        authenticate(&mut c2, &server, &caps2, creds, tokens, true)?;
+                        let seen = authenticate(&mut c2, &server, &caps2, creds, tokens, true)?;
                         client = c2;
-                        Ok(())
+                        Ok(seen)
                     })
                 }
                 r => r,
             };
-            match (pass, r) {
-                (Pass::First(t), Ok(())) => t.taken(),
+            observed = match (pass, r) {
+                (Pass::First(t), Ok(seen)) => {
+                    t.taken();
+                    seen
+                }
                 (Pass::First(t), Err(e)) => {
                     t.outcome(&e);
                     return Err(e);
                 }
                 (Pass::Taken, r) => r?,
-            }
+            };
         }
         let mut s = ImapSession {
             client,
@@ -356,9 +363,20 @@ impl ImapSession {
             selected: false,
             greeting,
         };
-        // Login responses may carry a partial list: ask again.
-        let list = s.io(|c| c.capability(), "CAPABILITY", "")?;
-        s.caps = Capabilities::from_names(list.iter().map(|c| c.to_string()));
+        // A list without IMAP4rev1/IMAP4rev2 (RFC 3501 §7.2.1 requires it)
+        // is not taken for the whole: ask.
+        let complete = observed
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("IMAP4rev1") || n.eq_ignore_ascii_case("IMAP4rev2"));
+        let list = if complete {
+            observed
+        } else {
+            s.io(|c| c.capability(), "CAPABILITY", "")?
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        };
+        s.caps = Capabilities::from_names(list);
         Ok(s)
     }
 
@@ -829,11 +847,11 @@ fn authenticate(
     creds: &Credentials,
     tokens: &TokenCache,
     refresh_token: bool,
-) -> Result<(), ImapError> {
+) -> Result<Vec<String>, ImapError> {
     let user = creds.user().to_string();
     check_sendable("the login", &user)?;
     let map = |cmd: &'static str, e| map_client_err(server, cmd, &user, e);
-    match creds {
+    let observed = match creds {
         Credentials::Password {
             user: login,
             password,
@@ -852,7 +870,7 @@ fn authenticate(
                 };
                 client
                     .auth_plain(None, login, expose(password), opts)
-                    .map_err(|e| map("AUTHENTICATE PLAIN", e))?;
+                    .map_err(|e| map("AUTHENTICATE PLAIN", e))?
             } else {
                 if caps.login_disabled {
                     return Err(ImapError::Auth {
@@ -863,7 +881,7 @@ fn authenticate(
                 }
                 client
                     .login(login, expose(password), ImapLoginOptions::default())
-                    .map_err(|e| map("LOGIN", e))?;
+                    .map_err(|e| map("LOGIN", e))?
             }
         }
         Credentials::Master {
@@ -879,7 +897,7 @@ fn authenticate(
             };
             client
                 .auth_plain(Some(authzid), authcid, expose(password), opts)
-                .map_err(|e| map("AUTHENTICATE PLAIN", e))?;
+                .map_err(|e| map("AUTHENTICATE PLAIN", e))?
         }
         Credentials::OAuth2 {
             user: login,
@@ -893,8 +911,8 @@ fn authenticate(
             };
             client
                 .auth_xoauth2(login, expose(&t), opts)
-                .map_err(|e| map("AUTHENTICATE XOAUTH2", e))?;
+                .map_err(|e| map("AUTHENTICATE XOAUTH2", e))?
         }
-    }
-    Ok(())
+    };
+    Ok(observed.iter().map(|c| c.to_string()).collect())
 }
