@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 const FOLDERS: usize = 4;
 /// Messages per folder: more than one 200-UID size chunk.
 const PER_FOLDER: usize = 450;
-const RTT_MS: u64 = 10;
+const RTT_MS: u64 = 25;
 /// Serial commands of the control connection per folder, at most: the
 /// flight that creates and prepares it (CREATE, SUBSCRIBE, EXAMINE,
 /// UNSELECT, STATUS; CREATE went alone before), the flight that reads the
@@ -107,14 +107,16 @@ fn take_trace(path: &Path) -> Vec<Traced> {
 }
 
 /// The control connections' commands, one list per session: the
-/// connections that sent NAMESPACE (the append connections never do).
+/// connections that sent NAMESPACE, CREATE, EXAMINE or STATUS (the append
+/// connections never do).
 fn controls(trace: &[Traced]) -> Vec<Vec<&Traced>> {
+    const CONTROL: &[&str] = &["NAMESPACE", "CREATE", "EXAMINE", "STATUS"];
     let conns: BTreeSet<u64> = trace
         .iter()
-        .filter(|t| t.verb == "NAMESPACE")
+        .filter(|t| CONTROL.contains(&t.verb.as_str()))
         .map(|t| t.conn)
         .collect();
-    assert!(!conns.is_empty(), "no control connection (NAMESPACE)");
+    assert!(!conns.is_empty(), "no control connection");
     conns
         .iter()
         .map(|c| trace.iter().filter(|t| t.conn == *c).collect())
@@ -249,6 +251,14 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     // ACCOUNT_MAX + PER_FOLDER_MAX × FOLDERS on one connection).
     let sessions = controls(&t);
     assert_eq!(sessions.len(), FOLDERS, "sessions (control connections)");
+    // The sessions opened together share one LIST flight (and one STATUS
+    // of INBOX): the first to log in asks, the others take its answer.
+    let asking: Vec<_> = t.iter().filter(|c| c.verb == "NAMESPACE").collect();
+    assert_eq!(asking.len(), 1, "LIST flights: {asking:?}");
+    let inbox = t
+        .iter()
+        .filter(|c| c.verb == "STATUS" && c.arg.starts_with("INBOX"));
+    assert_eq!(inbox.count(), 1, "STATUS INBOX on more than one session");
     for s in &sessions {
         let waited = s.iter().filter(|c| c.serial).count();
         assert!(

@@ -33,6 +33,8 @@ pub(super) struct Shared {
     /// The account's counters: windows, RTT, retries, budget waits (those
     /// `--metrics-listen` serves, when it is on).
     pub link: Arc<crate::progress::metrics::AccountMetrics>,
+    /// What the account's sessions learnt of the server's folders.
+    pub learned: Arc<super::folders::Learned>,
 }
 
 impl Shared {

@@ -4,7 +4,9 @@
 //! (SPECIAL-USE)` where offered: Cyrus with `specialusealways: 0` shows
 //! the flags only then), and whether names go out as UTF-8 (`ENABLE
 //! UTF8=ACCEPT`). The decisions are [`super::core::layout`]'s; this module
-//! only sends the commands on the control connection.
+//! only sends the commands on the control connection. The sessions of
+//! one account opened together ask once ([`Learned`]): the first to log
+//! in sends the flight, the others take its answer.
 
 use super::client::ImapSession;
 use super::client::RawAnswer;
@@ -12,6 +14,8 @@ use super::core::layout::{parse_list, parse_namespace, Layout, ListRow};
 use super::core::names::Product;
 use super::error::ImapError;
 use crate::mapping::TargetFolders;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// The server's folders as the session saw them at the start.
 #[derive(Debug, Clone)]
@@ -22,6 +26,11 @@ pub(super) struct ServerFolders {
     pub listed_with: &'static str,
     /// The product, as the greeting names it.
     pub product: Option<Product>,
+    /// The hierarchy delimiter (`LIST "" ""`), for a connection that did
+    /// not ask itself.
+    pub delimiter: Option<char>,
+    /// INBOX's UIDVALIDITY (`None`: the server did not say).
+    pub inbox_uid_validity: Option<u32>,
 }
 
 impl ServerFolders {
@@ -40,6 +49,12 @@ impl ServerFolders {
         if extended {
             cmds.push(("KL1", EXTENDED));
         }
+        // INBOX's UIDVALIDITY (the store identity of every session) in the
+        // same flight: the sessions that take this answer need not ask, and
+        // INBOX is first opened by this one connection, not by every session
+        // at once (Courier, whose INBOX has no UIDVALIDITY before its first
+        // opening, gave two sessions opening it together two of them).
+        cmds.push(("KS1", "STATUS INBOX (UIDVALIDITY)"));
         let mut answers = c.raw_flight(&cmds)?.into_iter();
         let (text, status) = next_answer(&mut answers);
         status?;
@@ -69,6 +84,10 @@ impl ServerFolders {
                 (_, Err(e)) => tracing::warn!("LIST RETURN (SPECIAL-USE): {e}; using a plain LIST"),
             }
         }
+        let inbox_uid_validity = match next_answer(&mut answers) {
+            (text, Ok(())) => uid_validity_in(&text),
+            (_, Err(_)) => None,
+        };
         let rows = match rows {
             Some(r) => r,
             None => c
@@ -87,6 +106,8 @@ impl ServerFolders {
             rows,
             listed_with,
             product: Product::from_greeting(c.greeting()),
+            delimiter,
+            inbox_uid_validity,
         })
     }
 
@@ -160,12 +181,100 @@ impl ServerFolders {
     }
 }
 
+/// The UIDVALIDITY of a `* STATUS … (UIDVALIDITY n)` answer.
+fn uid_validity_in(text: &str) -> Option<u32> {
+    let line = text.lines().find(|l| l.starts_with("* STATUS "))?;
+    let upper = line.to_ascii_uppercase();
+    let at = upper.rfind("UIDVALIDITY ")? + "UIDVALIDITY ".len();
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|v| *v > 0)
+}
+
 /// The next answer of a flight ([`ImapSession::raw_flight`] gives one a
 /// command).
 fn next_answer(answers: &mut impl Iterator<Item = RawAnswer>) -> RawAnswer {
     answers
         .next()
         .unwrap_or_else(|| (String::new(), Err(ImapError::Invalid("no answer".into()))))
+}
+
+/// How long a session waits for the answer another session of the account
+/// is reading before it asks itself, and how long that answer serves
+/// sessions that open later (a session opened much later asks again: the
+/// run has created mailboxes since).
+const SHARED_FOR: Duration = Duration::from_secs(30);
+
+/// What the sessions of one account opened together learnt of the server
+/// (see [`Learned::get`]); forgotten when one of them finishes.
+#[derive(Default)]
+pub(super) struct Learned {
+    state: Mutex<LearnState>,
+    answered: Condvar,
+}
+
+#[derive(Default)]
+enum LearnState {
+    #[default]
+    Unknown,
+    /// A session is asking.
+    Asking,
+    Known(ServerFolders, Instant),
+}
+
+impl Learned {
+    /// The server's folders for a session whose control connection is
+    /// `c`: the answer another session of the account got a moment ago
+    /// (one flight for all of them, and one snapshot, so every session
+    /// maps every folder the same way), or asked on `c` when there is none
+    /// (or the session asking takes longer than `wait`).
+    pub fn get(&self, c: &mut ImapSession, wait: Duration) -> Result<ServerFolders, ImapError> {
+        let deadline = Instant::now() + wait.min(SHARED_FOR);
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match &*st {
+                LearnState::Known(f, at) if at.elapsed() < SHARED_FOR => {
+                    let f = f.clone();
+                    drop(st);
+                    c.know_delimiter(f.delimiter);
+                    return Ok(f);
+                }
+                LearnState::Asking if Instant::now() < deadline => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    st = match self.answered.wait_timeout(st, left) {
+                        Ok((g, _)) => g,
+                        Err(p) => p.into_inner().0,
+                    };
+                }
+                _ => break,
+            }
+        }
+        let mine = !matches!(*st, LearnState::Asking);
+        if mine {
+            *st = LearnState::Asking;
+        }
+        drop(st);
+        let got = ServerFolders::learn(c);
+        if mine {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            *st = match &got {
+                Ok(f) => LearnState::Known(f.clone(), Instant::now()),
+                Err(_) => LearnState::Unknown,
+            };
+            self.answered.notify_all();
+        }
+        got
+    }
+
+    /// A session of the account finished: the next one asks again.
+    pub fn forget(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*st, LearnState::Known(..)) {
+            *st = LearnState::Unknown;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +291,8 @@ mod tests {
             rows,
             listed_with: "LIST",
             product: None,
+            delimiter: Some(delimiter),
+            inbox_uid_validity: None,
         }
     }
 
@@ -240,5 +351,16 @@ KL1 OK Completed (0.000 secs 4 calls)\r\n",
         assert!(f.prefix_components().is_empty());
         assert_eq!(target(&f, "Sent Items").0, "Sent");
         assert_eq!(target(&f, "Archiv/2019").0, "Archiv/2019");
+    }
+
+    #[test]
+    fn inbox_uid_validity_from_the_status_answer() {
+        let t = "* STATUS INBOX (UIDVALIDITY 1700000123)\r\n";
+        assert_eq!(uid_validity_in(t), Some(1700000123));
+        let quoted = "* STATUS \"INBOX\" (uidvalidity 7)\r\n";
+        assert_eq!(uid_validity_in(quoted), Some(7));
+        assert_eq!(uid_validity_in("* STATUS INBOX ()\r\n"), None);
+        assert_eq!(uid_validity_in("* STATUS INBOX (UIDVALIDITY 0)\r\n"), None);
+        assert_eq!(uid_validity_in(""), None);
     }
 }

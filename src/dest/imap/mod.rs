@@ -329,6 +329,9 @@ pub struct ImapDest {
     budgets: std::sync::Mutex<HashMap<String, Arc<ByteBudget>>>,
     /// What the sessions of each target login share, by login (lower case).
     targets: std::sync::Mutex<HashMap<String, Arc<target::Target>>>,
+    /// What each account's sessions learnt of the server's folders, by
+    /// account and login (lower case).
+    learned: std::sync::Mutex<HashMap<(String, String), Arc<folders::Learned>>>,
     metrics: std::sync::OnceLock<Arc<crate::progress::metrics::Metrics>>,
 }
 
@@ -350,6 +353,7 @@ impl ImapDest {
             cancel,
             budgets: std::sync::Mutex::new(HashMap::new()),
             targets: std::sync::Mutex::new(HashMap::new()),
+            learned: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -408,6 +412,12 @@ impl Destination for ImapDest {
             let mut t = self.targets.lock().unwrap_or_else(|p| p.into_inner());
             t.entry(creds.user().to_lowercase()).or_default().clone()
         };
+        let learned = {
+            let mut l = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+            l.entry((account.id(), creds.user().to_lowercase()))
+                .or_default()
+                .clone()
+        };
         let describe = creds.describe();
         // The label progress gives the account, so both count in one place.
         let link = match self.metrics.get() {
@@ -424,6 +434,7 @@ impl Destination for ImapDest {
             target,
             cancel: self.cancel.clone(),
             budget,
+            learned,
         });
         let s = session::ImapAccountSession::open(shared, account.id(), prefix, work)
             .map_err(|e| dest_error(&e, format!("{} → {describe}: {e}", account.id())))?;

@@ -125,9 +125,11 @@ impl ImapAccountSession {
         };
         let mut control = shared.connect()?;
         let caps = control.capabilities().clone();
-        let folders = ServerFolders::learn(&mut control)?;
+        let wait = shared.cfg.io_timeout;
+        let folders = shared.learned.get(&mut control, wait)?;
         // Its LIST is the one creating mailboxes needs.
         control.know_mailboxes(folders.target_folders().existing);
+        let inbox = folders.inbox_uid_validity;
         let n = shared.opts.connections.max(1);
         Ok(ImapAccountSession {
             shared,
@@ -145,7 +147,7 @@ impl ImapAccountSession {
             claims: HashMap::new(),
             journaled: HashMap::new(),
             prefetched: HashMap::new(),
-            inbox_uid_validity: None,
+            inbox_uid_validity: inbox,
             slot_base: 0,
             warmed: !warming.is_empty(),
             warming,
@@ -393,6 +395,7 @@ impl Planner for ImapAccountSession {
 
     fn finish(self: Box<Self>) -> Result<(), DestError> {
         let mut this = *self;
+        this.shared.learned.forget();
         worker::take_warm(&mut this.conns, &mut this.warming);
         // Every connection logs out at once: one round trip, not one each
         // (the answers change nothing; errors are ignored).
