@@ -151,6 +151,11 @@ impl Removal {
     }
 }
 
+/// Filled by the driver with the folder that comes next on a session, once
+/// the current `deliver` took its last message (see
+/// [`DestSession::lookahead`]).
+pub type Lookahead = std::sync::Arc<std::sync::Mutex<Option<MailboxSpec>>>;
+
 /// A source folder as a target mailbox request.
 #[derive(Debug, Clone)]
 pub struct MailboxSpec {
@@ -294,6 +299,16 @@ pub trait DestSession: Planner {
     }
     /// Makes sure the mailbox exists; returns its name on the target.
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
+    /// For the `deliver` calls that follow (`None`: no more): the driver
+    /// fills `slot` with the folder this session takes next as soon as the
+    /// current `deliver` took its last message, so that the session may
+    /// prepare that mailbox while its last messages are in flight (the
+    /// IMAP target saves a round trip a folder). The next
+    /// [`Self::prepare_mailbox`] is still called, with the same spec. The
+    /// default ignores it.
+    fn lookahead(&mut self, slot: Option<Lookahead>) {
+        let _ = slot;
+    }
     /// Delivers a stream of messages into a prepared mailbox, reporting one
     /// [`SessionEvent::Done`] per message taken from the stream. `events`
     /// returns whether a [`SessionEvent::Pending`] is durable (its answer

@@ -20,7 +20,9 @@
 //! - the report lists the folders in the walk's order, whichever session
 //!   migrated them.
 
-use super::mail_folder::{open_session, reserve_names, AccountCtx, Classified, Parts, Session};
+use super::mail_folder::{
+    open_session, reserve_names, spec_of, AccountCtx, Classified, Parts, Session,
+};
 use super::reason;
 use super::Run;
 use crate::model::{Account, LinkStats};
@@ -71,8 +73,8 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         super::pool::migrate_folders(a.pool_parts(), &folders, sessions);
     } else {
         a.reserve_names(&folders);
-        for folder in &folders {
-            a.folder(folder);
+        for (i, folder) in folders.iter().enumerate() {
+            a.folder(folder, &folders[i + 1..]);
         }
     }
     a.finish()
@@ -202,18 +204,19 @@ impl<'a> AccountRun<'a> {
         }
     }
 
-    /// Lists, or migrates, one folder.
-    pub fn folder(&mut self, folder: &Folder) {
+    /// Lists, or migrates, one folder; `rest` are the folders after it.
+    pub fn folder(&mut self, folder: &Folder, rest: &[Folder]) {
         let (ctx, _, rep) = self.parts();
         match ctx.classify(folder) {
             Classified::Listed(sf) => rep.skipped_folders.push(sf),
-            Classified::Mail(fr) => self.mail_folder(folder, *fr),
+            Classified::Mail(fr) => self.mail_folder(folder, *fr, rest),
         }
     }
 
     /// Migrates a mail folder on the first session (opened for the first
-    /// one that is attempted) and adds its report.
-    pub fn mail_folder(&mut self, folder: &Folder, mut fr: FolderReport) {
+    /// one that is attempted) and adds its report; the next mail folder of
+    /// `rest` is the one the session is told comes next.
+    pub fn mail_folder(&mut self, folder: &Folder, mut fr: FolderReport, rest: &[Folder]) {
         let account = self.account;
         let (ctx, session, rep) = self.parts();
         if ctx.halted() {
@@ -221,7 +224,8 @@ impl<'a> AccountRun<'a> {
         } else {
             let work = (!folder.items.is_empty()).then_some((0, 1));
             let session = session.get_or_insert_with(|| open_session(ctx.run, account, rep, work));
-            ctx.migrate(session, folder, &mut fr);
+            let mut next = || rest.iter().find(|f| ctx.is_mail(f)).map(spec_of);
+            ctx.migrate(session, folder, &mut fr, &mut next);
         }
         self.rep.folders.push(fr);
     }

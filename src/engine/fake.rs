@@ -5,8 +5,8 @@
 //! and refuse to open. What it was given is logged for the test to check.
 
 use crate::dest::{
-    Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, MailboxSpec, Outgoing,
-    Planner, Reconciled, SessionEvent,
+    Delivery, DeliveryResult, DestError, DestRef, DestSession, Destination, Lookahead, MailboxSpec,
+    Outgoing, Planner, Reconciled, SessionEvent,
 };
 use crate::model::{Account, ContentHash, DoneCopy, MailFlags, PendingItem};
 use std::collections::HashMap;
@@ -48,6 +48,8 @@ pub struct Script {
     pub mailbox_error: Option<&'static str>,
     /// The durability barrier fails.
     pub barrier_error: bool,
+    /// Sessions an account may migrate folders on at once (0: 1).
+    pub sessions: usize,
 }
 
 /// What the session saw.
@@ -63,6 +65,9 @@ pub struct Log {
     pub reconciled: Vec<(String, Vec<String>, usize)>,
     /// Flag changes asked (`sync`): (mailbox, UID, from, to).
     pub flag_changes: Vec<(String, Option<u32>, MailFlags, MailFlags)>,
+    /// Each `deliver` that took every message: (session, mailbox, the
+    /// folder the driver said comes next).
+    pub told_next: Vec<(usize, String, Option<String>)>,
 }
 
 /// The destination.
@@ -70,6 +75,8 @@ pub struct Log {
 pub struct FakeDest {
     pub script: Script,
     pub log: Arc<Mutex<Log>>,
+    /// Sessions opened so far.
+    opened: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeDest {
@@ -77,6 +84,7 @@ impl FakeDest {
         FakeDest {
             script,
             log: Arc::default(),
+            opened: Arc::default(),
         }
     }
 
@@ -100,8 +108,14 @@ impl Destination for FakeDest {
                 log: self.log.clone(),
                 taken: 0,
                 next_uid: 1,
+                serial: self.opened.fetch_add(1, Ordering::Relaxed),
+                lookahead: None,
             })),
         }
+    }
+
+    fn folder_sessions(&self, wanted: usize) -> usize {
+        wanted.min(self.script.sessions.max(1))
     }
 }
 
@@ -111,6 +125,9 @@ struct FakeSession {
     log: Arc<Mutex<Log>>,
     taken: usize,
     next_uid: u32,
+    /// The session's number (in opening order).
+    serial: usize,
+    lookahead: Option<Lookahead>,
 }
 
 impl FakeSession {
@@ -215,7 +232,21 @@ impl DestSession for FakeSession {
                 return Ok(());
             }
         }
+        let next = self
+            .lookahead
+            .as_ref()
+            .and_then(|s| s.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let told = (
+            self.serial,
+            mailbox.to_string(),
+            next.map(|s| s.source_path),
+        );
+        self.log().told_next.push(told);
         Ok(())
+    }
+
+    fn lookahead(&mut self, slot: Option<Lookahead>) {
+        self.lookahead = slot;
     }
 
     fn durability_barrier(&self) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {

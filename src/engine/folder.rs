@@ -24,7 +24,7 @@ use super::reason;
 use super::reconcile::{self, PendingPlace};
 use super::worklist::{self, Candidate, DoneRows, InDoubt, Known, Verdict};
 use super::Run;
-use crate::dest::{DestSession, Outgoing};
+use crate::dest::{DestSession, Lookahead, MailboxSpec, Outgoing};
 use crate::journal::JournalError;
 use crate::progress::AccountProgress;
 use crate::report::FolderReport;
@@ -32,6 +32,10 @@ use crate::source::Folder;
 use crossbeam_channel::Receiver;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Which folder comes next on the session, asked when the current one has
+/// handed out its last message (see [`crate::dest::DestSession::lookahead`]).
+pub(super) type NextFolder<'n> = &'n mut dyn FnMut() -> Option<MailboxSpec>;
 
 /// One folder of one account, going to one mailbox.
 pub(super) struct FolderJob<'a> {
@@ -56,6 +60,7 @@ impl FolderJob<'_> {
         &self,
         session: &mut dyn DestSession,
         fr: &mut FolderReport,
+        next: NextFolder<'_>,
     ) -> Result<(), JournalError> {
         let feed_stop = AtomicBool::new(false);
         let mut ledger = Ledger::new(
@@ -109,7 +114,7 @@ impl FolderJob<'_> {
         if work.is_empty() {
             return ledger.finish();
         }
-        let mut ledger = self.stream(session, &work, &start.done, ledger, &feed_stop);
+        let mut ledger = self.stream(session, &work, &start.done, ledger, &feed_stop, next);
         // Items whose file changed but whose content the journal has: their
         // flags are compared now, not one run later.
         if self.run.opts.sync && !ledger.known_by_hash().is_empty() && !self.run.halted() {
@@ -266,6 +271,7 @@ impl FolderJob<'_> {
         done: &DoneRows,
         ledger: Ledger<'l>,
         feed_stop: &AtomicBool,
+        next: NextFolder<'_>,
     ) -> Ledger<'l> {
         let gate = ByteGate::new(QUEUE_BYTES);
         let producer = Producer {
@@ -282,16 +288,20 @@ impl FolderJob<'_> {
         let handed = std::thread::scope(|s| {
             // The producer owns the sender: when it ends, the stream ends.
             let producer_thread = s.spawn(|| producer.run(work, tx, &stopped));
+            let slot = Lookahead::default();
+            session.lookahead(Some(slot.clone()));
             let mut feed = Feed {
                 rx,
                 gate: &gate,
                 ledger: &ledger,
                 run: self.run,
                 feed_stop,
+                next: Some((next, slot)),
             };
             let result = session.deliver(self.mailbox, &mut feed, &mut |ev| {
                 ledger.borrow_mut().event(ev)
             });
+            session.lookahead(None);
             // Whatever the session did not take: stop the producer, drain.
             feed_stop.store(true, Ordering::Relaxed);
             let end = match result {
@@ -323,6 +333,10 @@ struct Feed<'f, 'l> {
     ledger: &'f RefCell<Ledger<'l>>,
     run: &'f Run<'f>,
     feed_stop: &'f AtomicBool,
+    /// Asked once the producer ended (every message taken) and the folder
+    /// was not stopped: which folder comes next on this session, for the
+    /// session's lookahead slot.
+    next: Option<(NextFolder<'f>, Lookahead)>,
 }
 
 impl Feed<'_, '_> {
@@ -366,7 +380,15 @@ impl Iterator for Feed<'_, '_> {
 
     fn next(&mut self) -> Option<Outgoing> {
         loop {
-            let p = self.rx.recv().ok()?;
+            let Ok(p) = self.rx.recv() else {
+                if let Some((next, slot)) = self.next.take() {
+                    if !self.stopped() {
+                        let spec = next();
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = spec;
+                    }
+                }
+                return None;
+            };
             self.gate.release(p.queued_bytes());
             if let Some(o) = self.admit(p) {
                 return Some(o);

@@ -8,7 +8,7 @@
 //! error); a journal error is kept as the account's fatal error and stops
 //! the run; once the run halts nothing more is prepared or sent.
 
-use super::folder::FolderJob;
+use super::folder::{FolderJob, NextFolder};
 use super::reason;
 use super::Run;
 use crate::dest::{DestError, DestSession, MailboxSpec};
@@ -91,12 +91,19 @@ impl AccountCtx<'_> {
 
     /// Migrates a mail folder on `session`, or says why not; its report is
     /// then complete.
-    pub fn migrate(&self, session: &mut Session, folder: &Folder, fr: &mut FolderReport) {
+    /// `next` says which folder comes after it on this session.
+    pub fn migrate(
+        &self,
+        session: &mut Session,
+        folder: &Folder,
+        fr: &mut FolderReport,
+        next: NextFolder<'_>,
+    ) {
         if self.halted() {
             self.stopped(folder, fr);
         } else {
             match session {
-                Session::Open(s) => self.on_session(s.as_mut(), folder, fr),
+                Session::Open(s) => self.on_session(s.as_mut(), folder, fr, next),
                 Session::NotMapped(why) => {
                     skip_all(fr, &folder.items, &reason::not_mapped(why), self.progress)
                 }
@@ -109,12 +116,15 @@ impl AccountCtx<'_> {
     }
 
     /// Prepares the folder's mailbox and migrates the folder into it.
-    fn on_session(&self, session: &mut dyn DestSession, folder: &Folder, fr: &mut FolderReport) {
+    fn on_session(
+        &self,
+        session: &mut dyn DestSession,
+        folder: &Folder,
+        fr: &mut FolderReport,
+        next: NextFolder<'_>,
+    ) {
         let items = &folder.items;
-        let spec = MailboxSpec {
-            source_path: folder.path.clone(),
-            components: folder.components.clone(),
-        };
+        let spec = spec_of(folder);
         // Where its messages went before (a name the target chose itself
         // is chosen again); a journal error surfaces when the folder starts.
         let mut lookup = || {
@@ -151,7 +161,7 @@ impl AccountCtx<'_> {
             mailbox: &mailbox,
             progress: self.progress,
         };
-        if let Err(e) = job.migrate(session, fr) {
+        if let Err(e) = job.migrate(session, fr, next) {
             lock(self.fatal).get_or_insert(e.to_string());
             self.run.stop.store(true, Ordering::Relaxed);
         }
@@ -166,6 +176,14 @@ impl AccountCtx<'_> {
             ));
         }
         fr.attach_paths(folder);
+    }
+}
+
+/// The mailbox request of a source folder.
+pub(super) fn spec_of(folder: &Folder) -> MailboxSpec {
+    MailboxSpec {
+        source_path: folder.path.clone(),
+        components: folder.components.clone(),
     }
 }
 

@@ -29,7 +29,7 @@
 //! - the total of append connections stays the account's (`--connections`).
 
 use super::mail_folder::{
-    if_new, lock, open_session, reserve_names, AccountCtx, Classified, Parts, Session,
+    if_new, lock, open_session, reserve_names, spec_of, AccountCtx, Classified, Parts, Session,
 };
 use crate::dest::{DestSession, MailboxSpec};
 use crate::model::LinkStats;
@@ -203,14 +203,34 @@ impl Shared<'_> {
 
     /// Takes groups until none is left; their folders on `session` (none:
     /// the run halted before it was opened, so every item is skipped).
+    /// The session asks which folder comes next when the current one has
+    /// handed out its last message: the next of the group, else the first
+    /// of the next group, taken from the queue then (not earlier, so that
+    /// a long folder does not hold a group another session could take).
     fn work(&self, ctx: AccountCtx<'_>, mut session: Option<&mut Session>) {
+        let mut taken: Option<Vec<Job<'_>>> = None;
         loop {
-            let Some(group) = lock(&self.queue).pop_front() else {
-                return;
+            let group = match taken.take() {
+                Some(g) => g,
+                None => match lock(&self.queue).pop_front() {
+                    Some(g) => g,
+                    None => return,
+                },
             };
-            for (i, folder, mut fr) in group {
+            let mut group = group.into_iter().peekable();
+            while let Some((i, folder, mut fr)) = group.next() {
+                let mut within = group.peek().map(|(_, f, _)| spec_of(f));
+                let mut next = || {
+                    if let Some(s) = within.take() {
+                        return Some(s);
+                    }
+                    if taken.is_none() {
+                        taken = lock(&self.queue).pop_front();
+                    }
+                    taken.as_ref()?.first().map(|(_, f, _)| spec_of(f))
+                };
                 match session.as_deref_mut() {
-                    Some(s) => ctx.migrate(s, folder, &mut fr),
+                    Some(s) => ctx.migrate(s, folder, &mut fr, &mut next),
                     None => ctx.stopped_and_closed(folder, &mut fr),
                 }
                 lock(&self.done).push((i, fr));

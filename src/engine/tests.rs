@@ -789,3 +789,56 @@ fn a_reconciled_copy_is_journaled_with_the_flags_it_was_sent_with() {
         vec![("INBOX".into(), Some(40), sent, MailFlags::default())]
     );
 }
+
+/// Every `deliver` that took its last message was told the folder its
+/// session migrates next (the next of the walk on one session; on several,
+/// the next one that same session then took), and the last one none.
+fn told_next_is_what_each_session_did_next(dest: &FakeDest, folders: usize) {
+    let log = dest.log();
+    let told = &log.told_next;
+    assert_eq!(told.len(), folders, "{told:?}");
+    let sessions: HashSet<usize> = told.iter().map(|t| t.0).collect();
+    for s in sessions {
+        let mine: Vec<_> = told.iter().filter(|t| t.0 == s).collect();
+        for (i, t) in mine.iter().enumerate() {
+            let then = mine.get(i + 1).map(|n| n.1.clone());
+            assert_eq!(t.2, then, "session {s}: {told:?}");
+        }
+    }
+}
+
+#[test]
+fn each_folder_tells_its_session_which_folder_comes_next() {
+    let env = Env::new();
+    for f in ["A", "B", "C", "D", "E"] {
+        env.items(f, 3);
+    }
+    // One session: the walk's next mail folder each time.
+    let dest = FakeDest::new(Script::default());
+    let r = env.run(&dest, &MigrateOptions::default());
+    assert_eq!(r.exit_code, 0);
+    // INBOX has no item here but is a folder of the walk too.
+    let delivered = dest.log().told_next.len();
+    told_next_is_what_each_session_did_next(&dest, delivered);
+    assert!(delivered >= 5, "{:?}", dest.log().told_next);
+    // Three sessions: a folder group is taken from the queue only when the
+    // session asks, so each one's next is what it then migrated.
+    let env = Env::new();
+    for f in ["A", "B", "C", "D", "E", "F", "G"] {
+        env.items(f, 3);
+    }
+    let dest = FakeDest::new(Script {
+        sessions: 3,
+        ..Script::default()
+    });
+    let opts = MigrateOptions {
+        parallel_folders: 3,
+        ..MigrateOptions::default()
+    };
+    let r = env.run(&dest, &opts);
+    assert_eq!(r.exit_code, 0);
+    assert_eq!(r.totals.migrated, 21);
+    told_next_is_what_each_session_did_next(&dest, 7);
+    let sessions: HashSet<usize> = dest.log().told_next.iter().map(|t| t.0).collect();
+    assert!(sessions.len() > 1, "{:?}", dest.log().told_next);
+}

@@ -375,3 +375,89 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         serial_summary(&ctl)
     );
 }
+
+/// One session, three folders: the next folder's mailbox is created and
+/// examined while the folder before it still has APPENDs in flight (the
+/// control connection is idle then), so the round trips between two
+/// folders are the stored sizes read back only; every message still once.
+#[test]
+fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
+    const N: usize = 3;
+    let dc = Dovecot::start(&[("USERS", "erin"), ("MAIL_FORMAT", "mdbox")]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trace = tmp.path().join("trace.jsonl");
+    let (_proxy, port) = trace_proxy(dc.imap_port, &trace);
+    let store = StoreBuilder::new(&tmp.path().join("kerio"));
+    let account = "erin@l.test";
+    for f in 1..=N {
+        let folder = format!("G{f}");
+        let items = store.messages(account, &folder, PER_FOLDER, |i| {
+            format!(
+                "From: x@l.test\nSubject: {f}-{i}\nMessage-ID: <g{f}.{i}@l.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{}\n",
+                "body ".repeat(10 + i % 40)
+            )
+        });
+        let index: Vec<String> = items
+            .iter()
+            .map(|(id, size)| index_line(id, 0, *size, 0x5a4a0000, 0x5a4a0000, 0x5a4a0000))
+            .collect();
+        store.index(account, &folder, &index);
+    }
+    let out = Run::migrate(&store.install, &format!("imap://127.0.0.1:{port}"))
+        .args(["--tls", "none", "--batch", "10", "--parallel-folders", "1"])
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .login(account, "erin", "secret")
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        out.report["totals"]["migrated"],
+        (N * PER_FOLDER) as u64,
+        "{out}"
+    );
+    let mut c = Imap::login(dc.imap_port, "erin", "secret");
+    for f in 1..=N {
+        let got = c.fetch_all(&format!("G{f}"));
+        let subjects: BTreeSet<String> = got
+            .iter()
+            .filter_map(|m| {
+                let b = String::from_utf8_lossy(&m.body).to_string();
+                b.lines()
+                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+            })
+            .collect();
+        assert_eq!(
+            (got.len(), subjects.len()),
+            (PER_FOLDER, PER_FOLDER),
+            "G{f}"
+        );
+    }
+    let t = take_trace(&trace);
+    let sessions = controls(&t);
+    assert_eq!(sessions.len(), 1, "one session");
+    let ctl = &sessions[0];
+    for f in 1..N {
+        let (this, next) = (format!("G{f}"), format!("G{}", f + 1));
+        let last_answer = t
+            .iter()
+            .filter(|c| c.verb == "APPEND" && c.arg == this)
+            .map(|c| c.done)
+            .fold(0.0, f64::max);
+        let created = ctl
+            .iter()
+            .find(|c| c.verb == "CREATE" && c.arg == next)
+            .unwrap_or_else(|| panic!("no CREATE {next}: {}", serial_summary(ctl)));
+        assert!(
+            created.sent < last_answer,
+            "{next} created at {}, after {this}'s last APPEND answer at {last_answer}",
+            created.sent
+        );
+        // And its STATUS came in that flight: none is asked again when its
+        // APPENDs start.
+        let statuses = ctl
+            .iter()
+            .filter(|c| c.verb == "STATUS" && c.arg.starts_with(&next))
+            .count();
+        assert_eq!(statuses, 1, "STATUS {next}: {}", serial_summary(ctl));
+    }
+}

@@ -45,6 +45,7 @@ use std::sync::{Arc, Mutex};
 
 mod changes;
 mod moves;
+mod prepare;
 
 /// Where a source folder goes on this server (see `place`).
 struct Placement {
@@ -103,6 +104,11 @@ pub(super) struct ImapAccountSession {
     /// Append connections opened ahead (see `worker::warm`), once.
     warming: worker::Warming,
     warmed: bool,
+    /// Where the driver says which folder comes next (see
+    /// [`DestSession::lookahead`]).
+    lookahead: Option<crate::dest::Lookahead>,
+    /// Mailboxes prepared ahead, by source folder (see `prepare_ahead`).
+    ahead: HashMap<String, String>,
 }
 
 impl ImapAccountSession {
@@ -151,6 +157,8 @@ impl ImapAccountSession {
             slot_base: 0,
             warmed: !warming.is_empty(),
             warming,
+            lookahead: None,
+            ahead: HashMap::new(),
         })
     }
 
@@ -256,49 +264,6 @@ impl ImapAccountSession {
             how,
             notes,
         })
-    }
-
-    /// Creates the mailbox of `components` (and its parents). A name the
-    /// server refuses (`.` on Maildir++ storage, `"` and `\` on Cyrus,
-    /// emoji in modified UTF-7 on Courier) does not fail every message of
-    /// the folder: it is created with the substitution of
-    /// [`names::substitute`] (numbered when another folder of the login
-    /// has that name, see [`super::target::Target::substitute`]) and the
-    /// rename remembered for the report.
-    fn create(&mut self, spec: &MailboxSpec, comps: &[String]) -> Result<String, DestError> {
-        let fixed = self.folders.fixed_components(comps);
-        let alt = names::substitute(comps, fixed, false);
-        let e = match self.with_control(|c| c.ensure_mailbox(comps)) {
-            Ok(n) => return Ok(n),
-            Err(e) if !e.is_connection() && alt.is_some() => e,
-            Err(e) => return Err(self.err(e)),
-        };
-        let alt = alt.unwrap_or_default();
-        let delimiter = self.with_control_keep(|c| c.delimiter()).ok().flatten();
-        let journaled = self.hinted.as_deref().unwrap_or_default();
-        let sub = self
-            .shared
-            .target
-            .substitute(&spec.source_path, &alt, delimiter, journaled);
-        let n = match self.with_control(|c| c.ensure_mailbox(&sub.components)) {
-            Ok(n) => n,
-            Err(e2) => {
-                let alt = &sub.components;
-                return Err(self.refused(format!("{e}; as {alt:?} too: {e2}")));
-            }
-        };
-        let numbered = match &sub.taken {
-            Some(t) => format!(", numbered as {t:?} goes to another folder"),
-            None => String::new(),
-        };
-        self.renamed.insert(
-            spec.source_path.clone(),
-            (
-                n.clone(),
-                format!("the server refused the name ({e}); created as {n:?}: {}{numbered} (a mapping file can choose another name)", names::SUBSTITUTION),
-            ),
-        );
-        Ok(n)
     }
 }
 
@@ -466,85 +431,11 @@ impl DestSession for ImapAccountSession {
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
-        if let Some(why) = self.stopped() {
-            return Err(DestError::Stopped(why));
-        }
-        // The mapping's notes reach the report through explain_mailbox.
-        let comps = self.place(spec).map_err(|e| self.err(e))?.components;
-        // A mailbox the server lacks is created in the flight that
-        // examines it (one round trip, not one more per missing level),
-        // unless its name was refused before (then `create` substitutes).
-        let planned = if self.renamed.contains_key(&spec.source_path) {
-            None
-        } else {
-            self.with_control_keep(|c| c.missing_mailboxes(&comps)).ok()
-        };
-        let (mut name, creating) = match planned {
-            Some((full, missing)) if !missing.is_empty() => (full, missing),
-            _ => (self.create(spec, &comps)?, Vec::new()),
-        };
-        self.shared.target.reserve(&name, &spec.source_path);
-        // A mailbox this session had to create: its messages are to send.
-        let existed = name.eq_ignore_ascii_case("INBOX")
-            || self.folders.target_folders().existing.contains(&name);
-        if !self.warmed && !existed {
-            self.warmed = true;
-            self.warming = worker::warm(&self.shared, self.conns.len());
-        }
-        // EXAMINE, UNSELECT, STATUS of the mailbox (for `deliver`) and, the
-        // first time, of INBOX (for `identity`), in one flight.
-        let inbox = self.inbox_uid_validity.is_none();
-        let more: &[&str] = if inbox { &["INBOX"] } else { &[] };
-        let mut flight = self.with_control(|c| c.examine_status(&name, &creating, more));
-        if matches!(flight, Err(ImapError::Command { .. })) {
-            // The mailbox this connection saw (or created) may be gone, or
-            // the flight's CREATE was refused: LIST and create again, once,
-            // one by one (a refused name gets its substitute there).
-            if let Some(c) = self.control.as_mut() {
-                c.forget_mailboxes();
-            }
-            let again = self.create(spec, &comps)?;
-            if again == name || !creating.is_empty() {
-                name = again;
-                flight = self.with_control(|c| c.examine_status(&name, &[], more));
-            }
-        }
-        let (ex, status) = match flight {
-            Ok((ex, st)) => (ex, st),
-            Err(e) if !e.is_connection() && !matches!(e, ImapError::Command { .. }) => {
-                // The flight could not say it: one by one.
-                tracing::debug!("{}: {name}: EXAMINE one by one: {e}", self.source);
-                let ex = self
-                    .with_control(|c| {
-                        c.subscribe_pending()?;
-                        let ex = c.examine(&name)?;
-                        c.unselect()?;
-                        Ok(ex)
-                    })
-                    .map_err(|e| self.err(e))?;
-                (ex, Vec::new())
-            }
-            Err(e) => return Err(self.err(e)),
-        };
-        if let Some(Some(st)) = status.first() {
-            self.prefetched.insert(name.clone(), *st);
-        }
-        if inbox {
-            self.inbox_uid_validity = status
-                .get(1)
-                .copied()
-                .flatten()
-                .and_then(|s| s.uid_validity);
-        }
-        let perm = PermFlags::from(ex.storable_flags());
-        self.mailboxes.insert(
-            name.clone(),
-            MailboxState {
-                uid_validity: ex.uid_validity,
-                perm,
-            },
-        );
-        Ok(name)
+        self.prepare(spec)
+    }
+
+    fn lookahead(&mut self, slot: Option<crate::dest::Lookahead>) {
+        self.lookahead = slot;
     }
 
     fn deliver(
@@ -590,26 +481,46 @@ impl DestSession for ImapAccountSession {
             None
         };
         worker::take_warm(&mut self.conns, &mut self.warming);
+        // The workers open what is not open yet: nothing to open ahead any
+        // more (a mailbox prepared ahead would open spares).
+        self.warmed = true;
         let stop = AccountStop::new(self.shared.target.clone());
+        // What the workers use is the call's own (the connections are
+        // taken out meanwhile), so that the session itself can prepare the
+        // next folder's mailbox once every message is on a connection.
+        let shared = self.shared.clone();
+        let n = self.conns.len();
+        let mut conns = std::mem::replace(&mut self.conns, (0..n).map(|_| None).collect());
+        let slot_base = self.slot_base;
+        let ahead = self.lookahead.clone();
+        let source = self.source.clone();
+        let mut handed_out = || {
+            let next = ahead
+                .as_ref()
+                .and_then(|a| a.lock().unwrap_or_else(|p| p.into_inner()).take());
+            if let Some(spec) = next {
+                self.prepare_ahead(&spec, mailbox);
+            }
+        };
         let ctx = WorkCtx {
-            shared: &self.shared,
+            shared: &shared,
             mailbox,
             mbox,
             caps: &caps,
             uid_validity: uv_now,
             stop: &stop,
             claims: &claims,
-            slot_base: self.slot_base,
+            slot_base,
         };
         let setup = Setup {
             caps: &caps,
-            opts: &self.shared.opts,
+            opts: &shared.opts,
             perm,
             uid_validity: uv_now,
             uid_next: status.uid_next.unwrap_or(1),
-            user: self.shared.creds.user(),
-            budget: &self.shared.budget,
-            budget_waits: self.shared.link.budget_waits(),
+            user: shared.creds.user(),
+            budget: &shared.budget,
+            budget_waits: shared.link.budget_waits(),
         };
         let d = Dispatcher::new(setup, &SystemClock);
         // What was appended with a UID, to compare with what the server
@@ -647,16 +558,26 @@ impl DestSession for ImapAccountSession {
                         held: Vec::new(),
                     };
                     let mut ev = |e: SessionEvent| (*record.borrow_mut())(e);
-                    worker::deliver(&ctx, &mut self.conns, d, &mut adopting, &mut ev);
+                    worker::deliver(&ctx, &mut conns, d, &mut adopting, &mut ev, &mut handed_out);
                     let note = adopt::note(mailbox, journaled, &index);
-                    tracing::info!("{}: {note}", self.source);
+                    tracing::info!("{source}: {note}");
                     (*record.borrow_mut())(SessionEvent::Note(note));
                 }
-                _ => worker::deliver(&ctx, &mut self.conns, d, &mut messages, &mut record),
+                _ => worker::deliver(
+                    &ctx,
+                    &mut conns,
+                    d,
+                    &mut messages,
+                    &mut record,
+                    &mut handed_out,
+                ),
             }
         }
+        self.conns = conns;
         let product = self.folders.product;
-        match self.with_control(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
+        // Keeps the STATUS of a mailbox prepared ahead: reading this one
+        // back changes nothing there.
+        match self.with_control_keep(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
             Ok(alt) => {
                 for a in alt {
                     events(SessionEvent::Altered {

@@ -175,13 +175,15 @@ pub(super) fn take_warm(conns: &mut [Option<ImapSession>], warming: &mut Warming
 }
 
 /// Runs one `deliver` call: a worker per connection slot in `conns`, the
-/// dispatcher on this thread, until every message has its outcome.
+/// dispatcher on this thread, until every message has its outcome;
+/// `handed_out` runs on this thread once every message is on a connection.
 pub(super) fn deliver(
     ctx: &WorkCtx<'_>,
     conns: &mut [Option<ImapSession>],
     mut d: Dispatcher<'_>,
     messages: &mut dyn Iterator<Item = Outgoing>,
     events: &mut dyn FnMut(SessionEvent) -> bool,
+    handed_out: &mut dyn FnMut(),
 ) {
     std::thread::scope(|s| {
         let (job_tx, job_rx) = crossbeam_channel::bounded::<Unit>(conns.len() * 2);
@@ -199,6 +201,9 @@ pub(super) fn deliver(
         };
         d.run(messages, events, &mut link);
         drop(link);
+        // Every message is on a connection: the caller may use the time
+        // (the answers wait in the channel meanwhile).
+        handed_out();
         for r in rep_rx.iter() {
             d.report(r, events);
         }
