@@ -229,7 +229,7 @@ pub(super) fn reserve_names(session: &mut dyn DestSession, folders: &[Folder]) {
             source_path: f.path.clone(),
             components: f.components.clone(),
         };
-        let _ = session.plan_mailbox(&spec);
+        session.reserve_mailbox(&spec);
     }
 }
 
