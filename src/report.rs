@@ -306,6 +306,31 @@ fn is_zero(n: &u64) -> bool {
 /// The prefix of a failed item's reason when the server refused it.
 const REFUSED: &str = "the server refused the message: ";
 
+/// What the summary counts every over-quota failure under, whichever way
+/// the item met it: its APPEND was refused (`[OVERQUOTA]`, or a refusal
+/// whose words say quota), or it was not sent because another APPEND of
+/// the login met the quota first.
+pub const OVER_QUOTA: &str = "the target account is over quota";
+
+/// The kind a failed item's reason is counted under in the summary: the
+/// server's words for a refusal, [`OVER_QUOTA`] for every over-quota
+/// failure; `None` for the others.
+fn rejection_kind(reason: &str) -> Option<&str> {
+    let plain = reason.strip_prefix("not sent: ").unwrap_or(reason);
+    let said = plain.strip_prefix(REFUSED);
+    let lower = plain.to_ascii_lowercase();
+    if plain.starts_with(OVER_QUOTA)
+        || (said.is_some() && (lower.contains("[overquota]") || lower.contains("quota")))
+    {
+        return Some(OVER_QUOTA);
+    }
+    // A message never sent was not refused by the server.
+    if plain.len() != reason.len() {
+        return None;
+    }
+    said
+}
+
 /// A hint for what a server's refusal says.
 fn rejection_hint(reason: &str) -> Option<&'static str> {
     let r = reason.to_ascii_lowercase();
@@ -313,7 +338,7 @@ fn rejection_hint(reason: &str) -> Option<&'static str> {
         Some("the server (Cyrus: a header line without a colon, or 8-bit bytes with `reject8bit: 1`) does not take the header as it is; repair the message in the store, or accept it is left out")
     } else if r.contains("[toobig]") || r.contains("[limit]") || r.contains("too large") {
         Some("the message is larger than the server accepts; raise the server's limit, or accept it is left out")
-    } else if r.contains("[overquota]") || r.contains("quota") {
+    } else if r.contains("[overquota]") || r.contains("quota") || reason == OVER_QUOTA {
         Some("the account is full on the server; raise its quota and rerun")
     } else if r.contains("nul") {
         Some("the server takes no NUL bytes: --nul strip removes them")
@@ -378,7 +403,7 @@ impl Report {
         for f in self.accounts.iter().flat_map(|a| &a.folders) {
             altered += f.altered.len() as u64;
             for n in &f.failed {
-                if let Some(said) = n.reason.strip_prefix(REFUSED) {
+                if let Some(said) = rejection_kind(&n.reason) {
                     *kinds.entry(said).or_default() += 1;
                 }
             }
@@ -627,5 +652,28 @@ mod tests {
             t.contains("1 message(s) stored altered by the server"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn every_over_quota_failure_is_counted_under_one_reason() {
+        let mut r = Report::default();
+        let mut a = AccountReport::default();
+        let mut f = FolderReport::default();
+        f.counts.expected = 4;
+        let why = "the target account is over quota (NO [OVERQUOTA] Quota exceeded); stopped this account";
+        f.fail("1", why);
+        f.fail("2", format!("not sent: {why}"));
+        f.fail("3", "the server refused the message: NO Quota exceeded");
+        f.fail("4", "not sent: journal unavailable");
+        a.folders.push(f);
+        r.accounts.push(a);
+        r.finalize();
+        assert_eq!(r.rejections.len(), 1, "{:?}", r.rejections);
+        assert_eq!(r.rejections[0].reason, OVER_QUOTA);
+        assert_eq!(r.rejections[0].count, 3);
+        assert!(r.rejections[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("quota")));
     }
 }
