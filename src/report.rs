@@ -113,6 +113,10 @@ pub struct FolderReport {
     pub anomalies: BTreeMap<String, u64>,
     /// Folder-level notes (stale index records, name problems, …).
     pub notes: Vec<String>,
+    /// What of the folder could not be read at the source (its item
+    /// listing, its index): its counts may miss items. Exit code 3.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     /// IMAP: the mailbox's UIDVALIDITY and the lowest and highest UID the
     /// messages of this run got (each message's UID is in the journal).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -428,11 +432,21 @@ impl Report {
                 .accounts
                 .iter()
                 .any(|a| a.error.is_some() || !a.problems.is_empty())
+            || self.unreadable_folders() > 0
         {
             exit::ITEMS_FAILED
         } else {
             exit::OK
         };
+    }
+
+    /// Folders some part of which could not be read at the source.
+    pub fn unreadable_folders(&self) -> usize {
+        self.accounts
+            .iter()
+            .flat_map(|a| &a.folders)
+            .filter(|f| !f.problems.is_empty())
+            .count()
     }
 
     /// The JSON form.
@@ -486,11 +500,16 @@ impl Report {
             );
             for f in &a.folders {
                 let c = &f.counts;
+                // Not "0": what could not be read is not known to be empty.
+                let expected = match f.problems.is_empty() {
+                    true => c.expected.to_string(),
+                    false => format!("{}?", c.expected),
+                };
                 let _ = writeln!(
                     s,
                     "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
                     pad(&label(f), w),
-                    c.expected,
+                    expected,
                     c.migrated,
                     c.already_present,
                     c.skipped,
@@ -509,6 +528,13 @@ impl Report {
                 t.failed
             );
             for f in &a.folders {
+                for p in &f.problems {
+                    let _ = writeln!(
+                        s,
+                        "  PROBLEM {}: could not be read: {p} (its items are not counted)",
+                        f.folder
+                    );
+                }
                 for n in &f.skipped {
                     let _ = writeln!(s, "  skipped {}/{}: {}", f.folder, n.item, n.reason);
                 }
@@ -567,6 +593,13 @@ impl Report {
             t.skipped,
             t.failed
         );
+        let unreadable = self.unreadable_folders();
+        if unreadable > 0 {
+            let _ = writeln!(
+                s,
+                "FAILED: {unreadable} folder(s) could not be read at the source (PROBLEM lines above); their counts may miss items"
+            );
+        }
         if self.interrupted {
             let _ = writeln!(s, "INTERRUPTED: rerun the same command to resume.");
         }
@@ -675,5 +708,32 @@ mod tests {
             .hint
             .as_deref()
             .is_some_and(|h| h.contains("quota")));
+    }
+
+    #[test]
+    fn a_folder_that_could_not_be_read_fails_the_run_and_says_so() {
+        let mut r = Report::default();
+        let mut a = AccountReport::default();
+        let f = FolderReport {
+            folder: "Factures".into(),
+            problems: vec!["Factures/#msgs: Permission denied (os error 13)".into()],
+            ..FolderReport::default()
+        };
+        a.folders.push(f);
+        r.accounts.push(a);
+        r.finalize();
+        assert_eq!(r.exit_code, exit::ITEMS_FAILED);
+        let t = r.to_text();
+        assert!(
+            t.contains("PROBLEM Factures: could not be read: Factures/#msgs: Permission denied"),
+            "{t}"
+        );
+        assert!(t.contains("1 folder(s) could not be read"), "{t}");
+        assert!(
+            t.lines()
+                .any(|l| l.trim_start().starts_with("Factures") && l.contains("0?")),
+            "not shown as empty: {t}"
+        );
+        assert!(r.to_json().contains("\"problems\""));
     }
 }

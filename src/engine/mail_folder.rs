@@ -66,6 +66,7 @@ impl AccountCtx<'_> {
         let mut fr = FolderReport {
             folder: folder.path.clone(),
             notes: folder.notes.clone(),
+            problems: folder.problems.clone(),
             ..FolderReport::default()
         };
         fr.counts.expected = folder.items.len() as u64;
