@@ -265,7 +265,19 @@ pub fn plan_account(
     let limit = ap.append_limit.as_ref().map(|l| l.bytes);
     let mut mapped: Vec<MappedFolder> = Vec::new();
     let mut refusals: Vec<MappingIssue> = Vec::new();
-    for folder in walk {
+    let folders: Vec<Folder> = walk.collect();
+    if let Namer::Session(s) = &mut namer {
+        // As migrate does: every mail folder's own name first, so that the
+        // substitute predicted for a refused name is the one migrate gives
+        // (numbered when it is another folder's).
+        for f in folders.iter().filter(|f| f.kind() == FolderKind::Mail) {
+            s.reserve_mailbox(&MailboxSpec {
+                source_path: f.path.clone(),
+                components: f.components.clone(),
+            });
+        }
+    }
+    for folder in folders {
         if folder.kind() != FolderKind::Mail {
             ap.not_migrated.push(SkippedFolder::groupware(&folder));
             continue;

@@ -113,6 +113,10 @@ pub struct FolderReport {
     pub anomalies: BTreeMap<String, u64>,
     /// Folder-level notes (stale index records, name problems, …).
     pub notes: Vec<String>,
+    /// What of the folder could not be read at the source (its item
+    /// listing, its index): its counts may miss items. Exit code 3.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     /// IMAP: the mailbox's UIDVALIDITY and the lowest and highest UID the
     /// messages of this run got (each message's UID is in the journal).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -306,6 +310,31 @@ fn is_zero(n: &u64) -> bool {
 /// The prefix of a failed item's reason when the server refused it.
 const REFUSED: &str = "the server refused the message: ";
 
+/// What the summary counts every over-quota failure under, whichever way
+/// the item met it: its APPEND was refused (`[OVERQUOTA]`, or a refusal
+/// whose words say quota), or it was not sent because another APPEND of
+/// the login met the quota first.
+pub const OVER_QUOTA: &str = "the target account is over quota";
+
+/// The kind a failed item's reason is counted under in the summary: the
+/// server's words for a refusal, [`OVER_QUOTA`] for every over-quota
+/// failure; `None` for the others.
+fn rejection_kind(reason: &str) -> Option<&str> {
+    let plain = reason.strip_prefix("not sent: ").unwrap_or(reason);
+    let said = plain.strip_prefix(REFUSED);
+    let lower = plain.to_ascii_lowercase();
+    if plain.starts_with(OVER_QUOTA)
+        || (said.is_some() && (lower.contains("[overquota]") || lower.contains("quota")))
+    {
+        return Some(OVER_QUOTA);
+    }
+    // A message never sent was not refused by the server.
+    if plain.len() != reason.len() {
+        return None;
+    }
+    said
+}
+
 /// A hint for what a server's refusal says.
 fn rejection_hint(reason: &str) -> Option<&'static str> {
     let r = reason.to_ascii_lowercase();
@@ -313,7 +342,7 @@ fn rejection_hint(reason: &str) -> Option<&'static str> {
         Some("the server (Cyrus: a header line without a colon, or 8-bit bytes with `reject8bit: 1`) does not take the header as it is; repair the message in the store, or accept it is left out")
     } else if r.contains("[toobig]") || r.contains("[limit]") || r.contains("too large") {
         Some("the message is larger than the server accepts; raise the server's limit, or accept it is left out")
-    } else if r.contains("[overquota]") || r.contains("quota") {
+    } else if r.contains("[overquota]") || r.contains("quota") || reason == OVER_QUOTA {
         Some("the account is full on the server; raise its quota and rerun")
     } else if r.contains("nul") {
         Some("the server takes no NUL bytes: --nul strip removes them")
@@ -378,7 +407,7 @@ impl Report {
         for f in self.accounts.iter().flat_map(|a| &a.folders) {
             altered += f.altered.len() as u64;
             for n in &f.failed {
-                if let Some(said) = n.reason.strip_prefix(REFUSED) {
+                if let Some(said) = rejection_kind(&n.reason) {
                     *kinds.entry(said).or_default() += 1;
                 }
             }
@@ -403,11 +432,21 @@ impl Report {
                 .accounts
                 .iter()
                 .any(|a| a.error.is_some() || !a.problems.is_empty())
+            || self.unreadable_folders() > 0
         {
             exit::ITEMS_FAILED
         } else {
             exit::OK
         };
+    }
+
+    /// Folders some part of which could not be read at the source.
+    pub fn unreadable_folders(&self) -> usize {
+        self.accounts
+            .iter()
+            .flat_map(|a| &a.folders)
+            .filter(|f| !f.problems.is_empty())
+            .count()
     }
 
     /// The JSON form.
@@ -461,11 +500,16 @@ impl Report {
             );
             for f in &a.folders {
                 let c = &f.counts;
+                // Not "0": what could not be read is not known to be empty.
+                let expected = match f.problems.is_empty() {
+                    true => c.expected.to_string(),
+                    false => format!("{}?", c.expected),
+                };
                 let _ = writeln!(
                     s,
                     "  {}  {:>8} {:>8} {:>8} {:>8} {:>7}",
                     pad(&label(f), w),
-                    c.expected,
+                    expected,
                     c.migrated,
                     c.already_present,
                     c.skipped,
@@ -484,6 +528,13 @@ impl Report {
                 t.failed
             );
             for f in &a.folders {
+                for p in &f.problems {
+                    let _ = writeln!(
+                        s,
+                        "  PROBLEM {}: could not be read: {p} (its items are not counted)",
+                        f.folder
+                    );
+                }
                 for n in &f.skipped {
                     let _ = writeln!(s, "  skipped {}/{}: {}", f.folder, n.item, n.reason);
                 }
@@ -542,6 +593,13 @@ impl Report {
             t.skipped,
             t.failed
         );
+        let unreadable = self.unreadable_folders();
+        if unreadable > 0 {
+            let _ = writeln!(
+                s,
+                "FAILED: {unreadable} folder(s) could not be read at the source (PROBLEM lines above); their counts may miss items"
+            );
+        }
         if self.interrupted {
             let _ = writeln!(s, "INTERRUPTED: rerun the same command to resume.");
         }
@@ -627,5 +685,55 @@ mod tests {
             t.contains("1 message(s) stored altered by the server"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn every_over_quota_failure_is_counted_under_one_reason() {
+        let mut r = Report::default();
+        let mut a = AccountReport::default();
+        let mut f = FolderReport::default();
+        f.counts.expected = 4;
+        let why = "the target account is over quota (NO [OVERQUOTA] Quota exceeded); stopped this account";
+        f.fail("1", why);
+        f.fail("2", format!("not sent: {why}"));
+        f.fail("3", "the server refused the message: NO Quota exceeded");
+        f.fail("4", "not sent: journal unavailable");
+        a.folders.push(f);
+        r.accounts.push(a);
+        r.finalize();
+        assert_eq!(r.rejections.len(), 1, "{:?}", r.rejections);
+        assert_eq!(r.rejections[0].reason, OVER_QUOTA);
+        assert_eq!(r.rejections[0].count, 3);
+        assert!(r.rejections[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("quota")));
+    }
+
+    #[test]
+    fn a_folder_that_could_not_be_read_fails_the_run_and_says_so() {
+        let mut r = Report::default();
+        let mut a = AccountReport::default();
+        let f = FolderReport {
+            folder: "Factures".into(),
+            problems: vec!["Factures/#msgs: Permission denied (os error 13)".into()],
+            ..FolderReport::default()
+        };
+        a.folders.push(f);
+        r.accounts.push(a);
+        r.finalize();
+        assert_eq!(r.exit_code, exit::ITEMS_FAILED);
+        let t = r.to_text();
+        assert!(
+            t.contains("PROBLEM Factures: could not be read: Factures/#msgs: Permission denied"),
+            "{t}"
+        );
+        assert!(t.contains("1 folder(s) could not be read"), "{t}");
+        assert!(
+            t.lines()
+                .any(|l| l.trim_start().starts_with("Factures") && l.contains("0?")),
+            "not shown as empty: {t}"
+        );
+        assert!(r.to_json().contains("\"problems\""));
     }
 }

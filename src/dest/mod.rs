@@ -269,6 +269,14 @@ pub trait Planner: Send {
     /// The name a source folder would get, without creating anything (for
     /// `plan`).
     fn plan_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
+    /// Before any folder is named or created: `spec`'s folder goes where
+    /// the mapping puts it, so that no other folder's substitute for a
+    /// refused name takes that name (`plan` and `migrate` reserve every
+    /// mail folder of the account first, in the walk's order). The default
+    /// plans the name; errors are the folder's own later.
+    fn reserve_mailbox(&mut self, spec: &MailboxSpec) {
+        let _ = self.plan_mailbox(spec);
+    }
     /// [`Planner::plan_mailbox`] and how the name was chosen (for
     /// `plan`). The default knows only the name.
     fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {

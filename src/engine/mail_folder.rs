@@ -66,6 +66,7 @@ impl AccountCtx<'_> {
         let mut fr = FolderReport {
             folder: folder.path.clone(),
             notes: folder.notes.clone(),
+            problems: folder.problems.clone(),
             ..FolderReport::default()
         };
         fr.counts.expected = folder.items.len() as u64;
@@ -247,7 +248,7 @@ pub(super) fn reserve_names(session: &mut dyn DestSession, folders: &[Folder]) {
             source_path: f.path.clone(),
             components: f.components.clone(),
         };
-        let _ = session.plan_mailbox(&spec);
+        session.reserve_mailbox(&spec);
     }
 }
 

@@ -261,6 +261,32 @@ fn overquota_stops_the_account_with_the_reason() {
     );
 }
 
+/// Over quota, the failing APPEND and the messages not sent after it are
+/// counted under one reason in the summary.
+#[test]
+fn overquota_gives_every_failed_message_one_reason() {
+    let full = || Action::No("[OVERQUOTA] Quota exceeded (mailbox for user is full)".into());
+    let fake = Fake::start(
+        CAPS,
+        script(move |i, _| if i >= 3 { full() } else { Action::Store }),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = run(&fake, tmp.path(), &["--batch", "1", "--window", "4"]);
+    assert_eq!(o.code, 3, "{o}");
+    let f = folder(&o);
+    assert!(f["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .all(|x| x["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("over quota"))));
+    let rej = o.report["rejections"].as_array().expect("rejections");
+    assert_eq!(rej.len(), 1, "{rej:#?}");
+    assert_eq!(rej[0]["reason"], "the target account is over quota");
+    assert_eq!(rej[0]["count"], f["counts"]["failed"]);
+}
+
 #[test]
 fn secrets_stay_out_of_trace_logs() {
     let fake = Fake::storing(CAPS);

@@ -384,6 +384,18 @@ impl Planner for ImapAccountSession {
         Ok(self.explain_mailbox(spec)?.name)
     }
 
+    fn reserve_mailbox(&mut self, spec: &MailboxSpec) {
+        if self.renamed.contains_key(&spec.source_path) {
+            return;
+        }
+        if let Ok(p) = self.place(spec) {
+            let name = p
+                .components
+                .join(&p.delimiter.map(String::from).unwrap_or_default());
+            self.shared.target.reserve(&name, &spec.source_path);
+        }
+    }
+
     fn explain_mailbox(&mut self, spec: &MailboxSpec) -> Result<MailboxPlan, DestError> {
         let p = self.place(spec).map_err(|e| self.err(e))?;
         let (how, mut notes) = (p.how, p.notes);
@@ -399,7 +411,12 @@ impl Planner for ImapAccountSession {
             self.shared.target.reserve(&name, &spec.source_path);
             let fixed = self.folders.fixed_components(&p.components);
             let product = self.folders.product;
-            if let Some(w) = names::predict(&p.components, fixed, false, product, p.delimiter) {
+            // The substitute's name as migrate will create it: numbered
+            // when another folder has it (see `Target::substitute`).
+            let target = &self.shared.target;
+            let mut named =
+                |alt: &[String]| target.predict_substitute(&spec.source_path, alt, p.delimiter);
+            if let Some(w) = names::predict(&p.components, fixed, false, product, &mut named) {
                 notes.push(w.clone());
                 warnings.push(w);
             }

@@ -52,6 +52,10 @@ pub(super) struct Target {
     /// Mailbox name (folded to lower case) → the source folder that goes
     /// there (planned or prepared; the first one stays).
     names: Mutex<HashMap<String, String>>,
+    /// The substitutes `plan` predicted (name folded to lower case →
+    /// source folder): the numbering `migrate` gives, without taking a
+    /// name from `names`.
+    predicted: Mutex<HashMap<String, String>>,
 }
 
 /// The most numbered substitutes tried for one name.
@@ -96,44 +100,84 @@ impl Target {
         delimiter: Option<char>,
         journaled: &[(String, String)],
     ) -> Substitute {
-        let join = |c: &[String]| c.join(&delimiter.map(String::from).unwrap_or_default());
-        let candidates: Vec<(Vec<String>, String)> = (1..=MAX_NUMBER)
-            .map(|n| {
-                let mut c = alt.to_vec();
-                if let (true, Some(last)) = (n > 1, c.last_mut()) {
-                    last.push_str(&format!("_{n}"));
-                }
-                let name = join(&c);
-                (c, name)
-            })
-            .collect();
         let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        let owner = |name: &str| names.get(&name.to_lowercase()).cloned();
-        let journal_has = |mine: bool, name: &str| {
-            journaled
-                .iter()
-                .any(|(f, m)| (f == folder) == mine && m.eq_ignore_ascii_case(name))
-        };
-        let mine = candidates.iter().position(|(_, name)| match owner(name) {
-            Some(o) => o == folder,
-            None => journal_has(true, name),
-        });
-        let free = || {
-            candidates
-                .iter()
-                .position(|(_, name)| owner(name).is_none() && !journal_has(false, name))
-        };
-        // All taken (99 folders with one substitute): the last, shared.
-        let i = mine.or_else(free).unwrap_or(MAX_NUMBER - 1);
-        let (chosen, name) = candidates[i].clone();
+        let (i, chosen, name) = pick(&names, folder, alt, delimiter, journaled);
         names
             .entry(name.to_lowercase())
             .or_insert_with(|| folder.to_string());
         Substitute {
-            taken: (i > 0).then(|| join(alt)),
+            taken: (i > 0).then(|| join(alt, delimiter)),
             components: chosen,
         }
     }
+
+    /// The name [`Target::substitute`] will give `folder` if the server
+    /// refuses its name, for `plan`: the names planned for the folders
+    /// (reserved before) and the substitutes predicted for the folders
+    /// before it are taken, as they will be when `migrate` creates them in
+    /// that order. Reserves nothing a real substitute would see.
+    pub fn predict_substitute(
+        &self,
+        folder: &str,
+        alt: &[String],
+        delimiter: Option<char>,
+    ) -> String {
+        let mut taken = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut predicted = self.predicted.lock().unwrap_or_else(|p| p.into_inner());
+        for (k, v) in predicted.iter() {
+            taken.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let (_, _, name) = pick(&taken, folder, alt, delimiter, &[]);
+        predicted
+            .entry(name.to_lowercase())
+            .or_insert_with(|| folder.to_string());
+        name
+    }
+}
+
+fn join(c: &[String], delimiter: Option<char>) -> String {
+    c.join(&delimiter.map(String::from).unwrap_or_default())
+}
+
+/// Which of `alt`, `alt_2`, … `folder` gets, given the names already
+/// given (`names`: folded name → folder) and the journal's: its index,
+/// components and name (see [`Target::substitute`]).
+fn pick(
+    names: &HashMap<String, String>,
+    folder: &str,
+    alt: &[String],
+    delimiter: Option<char>,
+    journaled: &[(String, String)],
+) -> (usize, Vec<String>, String) {
+    let candidates: Vec<(Vec<String>, String)> = (1..=MAX_NUMBER)
+        .map(|n| {
+            let mut c = alt.to_vec();
+            if let (true, Some(last)) = (n > 1, c.last_mut()) {
+                last.push_str(&format!("_{n}"));
+            }
+            let name = join(&c, delimiter);
+            (c, name)
+        })
+        .collect();
+    let owner = |name: &str| names.get(&name.to_lowercase()).cloned();
+    let journal_has = |mine: bool, name: &str| {
+        journaled
+            .iter()
+            .any(|(f, m)| (f == folder) == mine && m.eq_ignore_ascii_case(name))
+    };
+    let mine = candidates.iter().position(|(_, name)| match owner(name) {
+        Some(o) => o == folder,
+        None => journal_has(true, name),
+    });
+    let free = || {
+        candidates
+            .iter()
+            .position(|(_, name)| owner(name).is_none() && !journal_has(false, name))
+    };
+    // All taken (99 folders with one substitute): the last, shared.
+    let i = mine.or_else(free).unwrap_or(MAX_NUMBER - 1);
+    let (c, name) = candidates[i].clone();
+    (i, c, name)
 }
 
 #[cfg(test)]
@@ -183,5 +227,26 @@ mod tests {
         assert_eq!(name(&c), "Say _Hi__3");
         let a = t.substitute("Say \"Hi\"", &alt, Some('/'), &journal);
         assert_eq!(name(&a), "Say _Hi_");
+    }
+
+    #[test]
+    fn plan_predicts_the_numbered_substitute_migrate_gives() {
+        let t = Target::default();
+        let alt = comps("Say _Hi_");
+        let d = Some('/');
+        // `plan` reserves every folder's own name first.
+        t.reserve("Say \"Hi\"", "Say \"Hi\"");
+        t.reserve("Say !Hi!", "Say !Hi!");
+        assert_eq!(t.predict_substitute("Say \"Hi\"", &alt, d), "Say _Hi_");
+        assert_eq!(t.predict_substitute("Say !Hi!", &alt, d), "Say _Hi__2");
+        // Asked again: the same.
+        assert_eq!(t.predict_substitute("Say !Hi!", &alt, d), "Say _Hi__2");
+        // What migrate then gives, in the same order: the same names.
+        let a = t.substitute("Say \"Hi\"", &alt, d, &[]);
+        let b = t.substitute("Say !Hi!", &alt, d, &[]);
+        assert_eq!(
+            (name(&a), name(&b)),
+            ("Say _Hi_".into(), "Say _Hi__2".into())
+        );
     }
 }

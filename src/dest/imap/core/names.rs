@@ -120,13 +120,15 @@ pub(crate) fn substitute(components: &[String], fixed: usize, utf8: bool) -> Opt
 /// What `plan` says about a name before anything is created: `None` when
 /// no known server refuses it. With the product known, whether this server
 /// refuses it ("is refused by Cyrus IMAP") or not at all; otherwise that
-/// it may be refused, and the name it would then get.
+/// it may be refused, and the name it would then get: `named` gives the
+/// substitute's name as `migrate` will create it (numbered when another
+/// folder has it), and is called only when a warning is given.
 pub(crate) fn predict(
     components: &[String],
     fixed: usize,
     utf8: bool,
     product: Option<Product>,
-    delimiter: Option<char>,
+    named: &mut dyn FnMut(&[String]) -> String,
 ) -> Option<String> {
     let alt = substitute(components, fixed, utf8)?;
     let chars: Vec<char> = components
@@ -134,15 +136,22 @@ pub(crate) fn predict(
         .skip(fixed)
         .flat_map(|c| c.chars())
         .collect();
-    let joined = alt.join(&delimiter.map(String::from).unwrap_or_default());
+    let tilde = components.iter().skip(fixed).any(|c| c.starts_with('~'));
+    let mut joined = || named(&alt);
     match product {
         Some(p) if chars.iter().any(|&c| p.refuses(c, utf8)) => Some(format!(
-            "{} refuses this name: it will be created as {joined:?}",
-            p.name()
+            "{} refuses this name: it will be created as {:?}",
+            p.name(),
+            joined()
+        )),
+        Some(Product::Dovecot) if tilde => Some(format!(
+            "Dovecot refuses a name that begins with '~': it will be created as {:?}",
+            joined()
         )),
         // Dovecot refuses '.' only with Maildir++ storage.
         Some(Product::Dovecot) if chars.contains(&'.') => Some(format!(
-            "may be refused (Dovecot with Maildir++ storage refuses '.' inside a level); if it is, it is created as {joined:?}"
+            "may be refused (Dovecot with Maildir++ storage refuses '.' inside a level); if it is, it is created as {:?}",
+            joined()
         )),
         Some(_) => None,
         None => {
@@ -153,12 +162,16 @@ pub(crate) fn predict(
                 .filter(|&&c| c != '.')
                 .filter_map(|&c| refused_by(c, utf8))
                 .collect();
+            if tilde {
+                why.push("Dovecot refuses a name that begins with '~'");
+            }
             why.sort_unstable();
             why.dedup();
             (!why.is_empty()).then(|| {
                 format!(
-                    "may be refused by the server ({}); if it is, it is created as {joined:?}",
-                    why.join("; ")
+                    "may be refused by the server ({}); if it is, it is created as {:?}",
+                    why.join("; "),
+                    joined()
                 )
             })
         }
@@ -228,32 +241,52 @@ mod tests {
     #[test]
     fn plan_predicts_per_product_or_says_may() {
         let say = v(&["INBOX", "Say \"Hello\""]);
-        let p = predict(&say, 1, false, Some(Product::Cyrus), Some('.')).expect("cyrus");
+        let p = predict(&say, 1, false, Some(Product::Cyrus), &mut by('.')).expect("cyrus");
         assert!(p.starts_with("Cyrus IMAP refuses this name"), "{p}");
         assert!(p.contains("\"INBOX.Say _Hello_\""), "{p}");
         assert_eq!(
-            predict(&say, 1, false, Some(Product::Courier), Some('.')),
+            predict(&say, 1, false, Some(Product::Courier), &mut by('.')),
             None
         );
         let party = v(&["INBOX", "Party 🎉"]);
-        assert!(predict(&party, 1, false, Some(Product::Courier), Some('.'))
-            .is_some_and(|p| p.contains("Courier-IMAP refuses this name")));
+        assert!(
+            predict(&party, 1, false, Some(Product::Courier), &mut by('.'))
+                .is_some_and(|p| p.contains("Courier-IMAP refuses this name"))
+        );
         assert_eq!(
-            predict(&party, 1, true, Some(Product::Courier), Some('.')),
+            predict(&party, 1, true, Some(Product::Courier), &mut by('.')),
             None
         );
-        let unknown = predict(&say, 1, false, None, Some('/')).expect("unknown");
+        let unknown = predict(&say, 1, false, None, &mut by('/')).expect("unknown");
         assert!(unknown.starts_with("may be refused"), "{unknown}");
-        assert_eq!(predict(&v(&["INBOX", "Plain"]), 1, false, None, None), None);
-        let dotted = v(&["ivan.ivanov"]);
-        assert_eq!(predict(&dotted, 0, false, None, Some('/')), None);
         assert_eq!(
-            predict(&dotted, 0, false, Some(Product::Cyrus), Some('/')),
+            predict(&v(&["INBOX", "Plain"]), 1, false, None, &mut by('/')),
+            None
+        );
+        let dotted = v(&["ivan.ivanov"]);
+        assert_eq!(predict(&dotted, 0, false, None, &mut by('/')), None);
+        assert_eq!(
+            predict(&dotted, 0, false, Some(Product::Cyrus), &mut by('/')),
             None
         );
         assert!(
-            predict(&dotted, 0, false, Some(Product::Dovecot), Some('/'))
+            predict(&dotted, 0, false, Some(Product::Dovecot), &mut by('/'))
                 .is_some_and(|p| p.contains("Maildir++") && p.contains("\"ivan_ivanov\""))
         );
+        // A leading '~' (Dovecot: "Begins with ~") is predicted too.
+        let tilde = v(&["~tilde"]);
+        assert!(
+            predict(&tilde, 0, false, Some(Product::Dovecot), &mut by('/'))
+                .is_some_and(|p| p.contains("begins with '~'") && p.contains("\"_tilde\""))
+        );
+        assert!(predict(&tilde, 0, false, None, &mut by('/'))
+            .is_some_and(|p| p.starts_with("may be refused") && p.contains("'~'")));
+        // The name printed is the one the caller says migrate will use.
+        let p = predict(&say, 1, false, Some(Product::Cyrus), &mut |_| "X_2".into());
+        assert!(p.is_some_and(|p| p.contains("\"X_2\"")));
+    }
+
+    fn by(d: char) -> impl FnMut(&[String]) -> String {
+        move |c| c.join(&d.to_string())
     }
 }
