@@ -89,7 +89,8 @@ pub struct MigrateArgs {
     /// IMAP: folders of one account migrated at the same time, each on its own session (one
     /// control connection more per session; the --connections of the account are shared
     /// among them, so at most --connections sessions). Folders that go to one mailbox run on
-    /// one session, one after another. 1 for Gmail, whatever is asked (1 to 64).
+    /// one session, one after another. 1 for Gmail, whatever is asked. Maildir: folders of one
+    /// account written at the same time, one thread each (1 to 64).
     #[arg(long, default_value_t = crate::engine::DEFAULT_PARALLEL_FOLDERS, value_name = "N",
           value_parser = super::args::count::<usize, 1, 64>)]
     pub parallel_folders: usize,

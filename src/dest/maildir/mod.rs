@@ -22,6 +22,10 @@
 //!   system cannot, it is written to `tmp/` and renamed into `cur/`.
 //!   Durability: the driver calls the barrier (`syncfs`) before it
 //!   journals a batch as done.
+//! - `--parallel-folders` sessions of one account write its folders at the
+//!   same time (each folder is its own directory; the account root is
+//!   created idempotently by each), files made and named relative to the
+//!   open `cur/` (`openat`, `linkat`), not by their whole path.
 //!
 //! In this directory: `names.rs` makes the names, `write.rs` delivers,
 //! `changes.rs` carries what `sync` changes into copies already written
@@ -135,6 +139,14 @@ impl Destination for MaildirDest {
 
     fn default_journal(&self) -> PathBuf {
         self.root.join(super::JOURNAL_FILE)
+    }
+
+    /// Every folder has its own directory (Maildir++ is flat: `.A.B` is
+    /// not inside `.A`), so sessions of one account share nothing but the
+    /// account root, which each creates idempotently: the writing of one
+    /// account's folders runs on `wanted` threads, not one.
+    fn folder_sessions(&self, wanted: usize) -> usize {
+        wanted.max(1)
     }
 }
 

@@ -77,51 +77,56 @@ impl MaildirSession {
                 reason: "not prepared".into(),
             })?;
         let mut existing = existing_bases(&dir)?;
+        // `cur/` opened once: each file is made and named relative to it,
+        // not by resolving the whole path twice per message.
+        let cur_dir = open_dir(&dir.join("cur")).ok();
         for msg in messages {
             let base = base_name(&msg);
             // A file of ours already there keeps the flags its name has:
             // those are what the journal records, for `sync` to correct.
-            let mut target_flags = None;
-            let result = if let Some(flags) = existing.get(&base) {
-                target_flags = Some(*flags);
-                DeliveryResult::AlreadyPresent(DestRef {
+            let (result, target_flags) = if let Some(flags) = existing.get(&base) {
+                let present = DeliveryResult::AlreadyPresent(DestRef {
                     id: Some(base.clone()),
                     ..DestRef::default()
-                })
+                });
+                (present, Some(*flags))
             } else {
-                match self.write_one(&dir, &msg, &base) {
+                match self.write_one(&dir, cur_dir.as_ref(), &msg, &base) {
                     Ok(name) => {
                         existing.insert(base, msg.flags);
-                        DeliveryResult::Delivered(DestRef {
+                        let delivered = DeliveryResult::Delivered(DestRef {
                             id: Some(name),
                             ..DestRef::default()
-                        })
+                        });
+                        (delivered, None)
                     }
-                    Err(e) => DeliveryResult::Failed {
-                        reason: format!("write into {}: {e}", dir.display()),
-                    },
+                    Err(e) => {
+                        let reason = format!("write into {}: {e}", dir.display());
+                        (DeliveryResult::Failed { reason }, None)
+                    }
                 }
             };
             // Deterministic names make a Pending announcement unnecessary.
-            events(SessionEvent::Done(Delivery {
-                size: msg.message.bytes.len() as u64,
-                hash: msg.message.hash,
-                internal_date: msg.internal_date,
-                message_id: msg.message.message_id.clone(),
-                item_id: msg.item_id,
-                result,
-                target_flags,
-            }));
+            events(SessionEvent::Done(done(msg, result, target_flags)));
         }
         Ok(())
     }
 
-    fn write_one(&self, dir: &Path, msg: &Outgoing, base: &str) -> Result<String, std::io::Error> {
+    /// Writes one message under its full name into `dir`'s `cur/`
+    /// (`cur_dir`: that directory, open; `None` when it could not be
+    /// opened: through `tmp/`).
+    fn write_one(
+        &self,
+        dir: &Path,
+        cur_dir: Option<&fs::File>,
+        msg: &Outgoing,
+        base: &str,
+    ) -> Result<String, std::io::Error> {
         let size = msg.message.bytes.len();
         let name = format!("{base},S={size},W={size}:2,{}", info_flags(msg.flags));
         let cur = dir.join("cur").join(&name);
-        if self.unnamed.load(Ordering::Relaxed) {
-            match self.write_unnamed(dir, msg, &cur) {
+        if let Some(cur_dir) = cur_dir.filter(|_| self.unnamed.load(Ordering::Relaxed)) {
+            match self.write_unnamed(cur_dir, msg, &name) {
                 Ok(()) => return Ok(name),
                 // Not a failure of this message: the file system (or a
                 // missing /proc) cannot do it; `tmp/` from now on.
@@ -169,30 +174,38 @@ impl MaildirSession {
     /// entry made in `tmp/` and removed again, and nothing left behind by a
     /// crash (an unnamed file goes with its last descriptor).
     #[cfg(target_os = "linux")]
-    fn write_unnamed(&self, dir: &Path, msg: &Outgoing, cur: &Path) -> Result<(), Unnamed> {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .mode(0o666)
-            .custom_flags(libc::O_TMPFILE)
-            .open(dir.join("cur"))
-            .map_err(|e| match e.raw_os_error() {
+    fn write_unnamed(&self, cur_dir: &fs::File, msg: &Outgoing, name: &str) -> Result<(), Unnamed> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: a valid directory descriptor and a NUL-terminated path;
+        // the descriptor returned (if any) is ours alone.
+        let fd = unsafe {
+            libc::openat(
+                cur_dir.as_raw_fd(),
+                c".".as_ptr(),
+                libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+                0o666 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
                 Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) => Unnamed::Unsupported(e),
                 _ => Unnamed::Io(e),
-            })?;
+            });
+        }
+        // SAFETY: `fd` was just opened and nothing else owns it.
+        let mut f = unsafe { fs::File::from_raw_fd(fd) };
         self.fill(&mut f, msg).map_err(Unnamed::Io)?;
         let cstr = |b: &[u8]| std::ffi::CString::new(b).map_err(|e| Unnamed::Io(e.into()));
         let from = cstr(format!("/proc/self/fd/{}", f.as_raw_fd()).as_bytes())?;
-        let to = cstr(cur.as_os_str().as_bytes())?;
-        // SAFETY: two valid NUL-terminated paths; linkat touches no other
-        // memory.
+        let to = cstr(name.as_bytes())?;
+        // SAFETY: a valid directory descriptor and two valid NUL-terminated
+        // paths; linkat touches no other memory.
         let rc = unsafe {
             libc::linkat(
                 libc::AT_FDCWD,
                 from.as_ptr(),
-                libc::AT_FDCWD,
+                cur_dir.as_raw_fd(),
                 to.as_ptr(),
                 libc::AT_SYMLINK_FOLLOW,
             )
@@ -211,10 +224,28 @@ impl MaildirSession {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn write_unnamed(&self, _dir: &Path, _msg: &Outgoing, _cur: &Path) -> Result<(), Unnamed> {
+    fn write_unnamed(
+        &self,
+        _cur_dir: &fs::File,
+        _msg: &Outgoing,
+        _name: &str,
+    ) -> Result<(), Unnamed> {
         Err(Unnamed::Unsupported(std::io::Error::from(
             std::io::ErrorKind::Unsupported,
         )))
+    }
+}
+
+/// The answer for `msg`.
+fn done(msg: Outgoing, result: DeliveryResult, target_flags: Option<MailFlags>) -> Delivery {
+    Delivery {
+        size: msg.message.bytes.len() as u64,
+        hash: msg.message.hash,
+        internal_date: msg.internal_date,
+        message_id: msg.message.message_id,
+        item_id: msg.item_id,
+        result,
+        target_flags,
     }
 }
 
@@ -226,6 +257,22 @@ enum Unnamed {
     Exists,
     /// Writing failed (the message fails as it would through `tmp/`).
     Io(std::io::Error),
+}
+
+/// A directory opened for `openat` / `linkat` relative to it.
+fn open_dir(p: &Path) -> std::io::Result<fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(p)
+    }
+    #[cfg(not(unix))]
+    {
+        fs::File::open(p)
+    }
 }
 
 /// Unix seconds as a file time (dates before 1970 included).
@@ -341,6 +388,15 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_folders_of_one_account_are_written_by_as_many_sessions_as_asked() {
+        use crate::dest::Destination;
+        let t = tempfile::tempdir().expect("tmp");
+        let target = MaildirDest::new(t.path(), MaildirOptions::default()).expect("target");
+        assert_eq!(target.folder_sessions(4), 4);
+        assert_eq!(target.folder_sessions(1), 1);
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn an_unnamed_file_whose_name_exists_replaces_it_through_tmp() {
@@ -372,7 +428,12 @@ mod tests {
         };
         let base = base_name(&msg);
         let name = session
-            .write_one(&session.account_dir, &msg, &base)
+            .write_one(
+                &session.account_dir,
+                open_dir(&session.account_dir.join("cur")).ok().as_ref(),
+                &msg,
+                &base,
+            )
             .expect("written");
         assert_eq!(name, first[0]);
         assert_eq!(fs::read(&p).expect("read"), b"Subject: a\r\n\r\nx\r\n");
