@@ -38,13 +38,18 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// Connects, retrying connection-level failures with backoff.
+    /// Connects, retrying connection-level failures with backoff; a
+    /// connection that got no answer in time (a stalled server) is tried
+    /// once more at most, not `--retries` times.
     pub(crate) fn connect(&self) -> Result<ImapSession, ImapError> {
         let mut attempt = 0;
+        let mut stalls = 0;
         loop {
             match ImapSession::connect(&self.cfg, &self.creds, &self.tokens, &self.gate) {
                 Ok(s) => return Ok(s),
+                Err(e) if e.is_stall() && stalls >= 1 => return Err(e),
                 Err(e) if e.is_connection() && attempt < self.opts.retries => {
+                    stalls += u32::from(e.is_stall());
                     let wait = backoff(attempt, self.opts.backoff_max);
                     tracing::warn!("{e}; reconnecting in {wait:?}");
                     self.sleep(wait);

@@ -153,6 +153,25 @@ impl ImapError {
             ImapError::Connection { .. } | ImapError::Connect { .. } | ImapError::Resolve { .. }
         )
     }
+
+    /// True when the server stopped answering: a read or write that got
+    /// no answer within `--io-timeout`, or a connect that timed out. Such
+    /// a server is taken as unresponsive, not reconnected to again and
+    /// again (see `Session::with_control_keep`, `Shared::connect`).
+    pub fn is_stall(&self) -> bool {
+        match self {
+            ImapError::Connection { detail, .. } => detail.contains("timed out"),
+            ImapError::Connect { source, .. } => is_timeout(source),
+            _ => false,
+        }
+    }
+
+    /// Why an account stops once its server stopped answering.
+    pub(crate) fn stall_reason(&self) -> String {
+        format!(
+            "the target stopped answering ({self}); the account's remaining folders are not tried"
+        )
+    }
 }
 
 /// True for an expired socket timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO` show

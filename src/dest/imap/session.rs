@@ -204,12 +204,29 @@ impl ImapAccountSession {
     ) -> Result<T, ImapError> {
         for attempt in 0..2 {
             if self.control.as_ref().is_none_or(|c| c.is_broken()) {
-                self.control = Some(self.shared.connect()?);
+                match self.shared.connect() {
+                    Ok(c) => self.control = Some(c),
+                    Err(e) => {
+                        if e.is_stall() {
+                            self.stopped.get_or_insert_with(|| e.stall_reason());
+                        }
+                        return Err(e);
+                    }
+                }
             }
             let Some(ctl) = self.control.as_mut() else {
                 continue;
             };
             match f(ctl) {
+                // No answer within --io-timeout: the server is taken as
+                // unresponsive and the account's remaining folders fail
+                // fast with the reason, instead of each folder paying a
+                // timeout and a reconnection again.
+                Err(e) if e.is_stall() => {
+                    self.control = None;
+                    self.stopped.get_or_insert_with(|| e.stall_reason());
+                    return Err(e);
+                }
                 Err(e) if e.is_connection() && attempt == 0 => {
                     tracing::warn!("{e}; reconnecting the control connection");
                     self.control = None;

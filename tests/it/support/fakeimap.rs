@@ -120,6 +120,10 @@ pub struct State {
     /// CREATE refuses a name with any of these characters (`NO Invalid
     /// mailbox name`, as Cyrus does for `"`).
     pub refuse_chars: String,
+    /// Once this many APPENDs were received the server stops answering
+    /// (a stalled server or proxy): later commands, and the greeting of
+    /// later connections, get nothing; the connection stays open.
+    pub stall_after: Option<usize>,
     script: Script,
 }
 
@@ -158,6 +162,7 @@ impl Fake {
             rewrite: false,
             dates: BTreeMap::new(),
             refuse_chars: String::new(),
+            stall_after: None,
             script,
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -315,6 +320,9 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut w = s.try_clone()?;
     let mut r = BufReader::new(s);
+    if stalled(&st) {
+        return swallow(&mut r);
+    }
     w.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] fake ready\r\n")?;
     let mut selected: Option<String> = None;
     loop {
@@ -324,6 +332,9 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
         }
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         st.lock().expect("lock").lines.push(line.clone());
+        if stalled(&st) {
+            return swallow(&mut r);
+        }
         let (tag, rest) = line.split_once(' ').unwrap_or((&line, ""));
         let (cmd, args) = rest.split_once(' ').unwrap_or((rest, ""));
         let cmd = cmd.to_ascii_uppercase();
@@ -632,4 +643,18 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
             _ => out(&mut w, format!("{tag} BAD unknown command\r\n"))?,
         }
     }
+}
+
+/// True once the server stalls (see [`State::stall_after`]).
+fn stalled(st: &Arc<Mutex<State>>) -> bool {
+    let g = st.lock().expect("lock");
+    g.stall_after.is_some_and(|n| g.appends.len() >= n)
+}
+
+/// Reads and drops whatever the client sends, answering nothing, until it
+/// closes (or the read timeout).
+fn swallow(r: &mut BufReader<TcpStream>) -> std::io::Result<()> {
+    let mut buf = [0u8; 4096];
+    while r.read(&mut buf)? > 0 {}
+    Ok(())
 }
