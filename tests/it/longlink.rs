@@ -31,9 +31,11 @@ const PER_FOLDER: usize = 450;
 const RTT_MS: u64 = 25;
 /// Serial commands of the control connection per folder, at most: the
 /// flight that creates and prepares it (CREATE, SUBSCRIBE, EXAMINE,
-/// UNSELECT, STATUS; CREATE went alone before), the flight that reads the
-/// stored sizes back (EXAMINE, UID FETCH…, UNSELECT).
-const PER_FOLDER_MAX: usize = 2;
+/// UNSELECT, STATUS; CREATE went alone before). The stored sizes are read
+/// back by each append connection right behind its last APPEND (EXAMINE,
+/// UID FETCH, UNSELECT in the same flight): that was a second flight on
+/// the control connection, one round trip after the folder's last answer.
+const PER_FOLDER_MAX: usize = 1;
 /// Serial commands of a control connection once per session, at most
 /// (AUTHENTICATE, the flight of LIST "" "", NAMESPACE and LIST RETURN
 /// (SPECIAL-USE), LOGOUT: the LIST of the mailboxes is not asked again; it
@@ -107,13 +109,19 @@ fn take_trace(path: &Path) -> Vec<Traced> {
 }
 
 /// The control connections' commands, one list per session: the
-/// connections that sent NAMESPACE, CREATE, EXAMINE or STATUS (the append
-/// connections never do).
+/// connections that sent NAMESPACE, CREATE, EXAMINE or STATUS and no
+/// APPEND (an append connection EXAMINEs only to read the stored sizes
+/// back behind its last APPEND).
 fn controls(trace: &[Traced]) -> Vec<Vec<&Traced>> {
     const CONTROL: &[&str] = &["NAMESPACE", "CREATE", "EXAMINE", "STATUS"];
+    let appending: BTreeSet<u64> = trace
+        .iter()
+        .filter(|t| t.verb == "APPEND")
+        .map(|t| t.conn)
+        .collect();
     let conns: BTreeSet<u64> = trace
         .iter()
-        .filter(|t| CONTROL.contains(&t.verb.as_str()))
+        .filter(|t| CONTROL.contains(&t.verb.as_str()) && !appending.contains(&t.conn))
         .map(|t| t.conn)
         .collect();
     assert!(!conns.is_empty(), "no control connection");
@@ -147,8 +155,11 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     for f in 1..=FOLDERS {
         let folder = format!("F{f}");
         let items = store.messages(account, &folder, PER_FOLDER, |i| {
+            // Some with raw 8-bit header bytes: those are compared by
+            // content, their bodies read back in the same flights.
+            let from = if i % 50 == 7 { "Jürgen Müller" } else { "x" };
             format!(
-                "From: x@l.test\nSubject: {f}-{i}\nMessage-ID: <{f}.{i}@l.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{}\n",
+                "From: {from} <x@l.test>\nSubject: {f}-{i}\nMessage-ID: <{f}.{i}@l.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{}\n",
                 "body ".repeat(10 + i % 40)
             )
         });

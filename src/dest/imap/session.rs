@@ -536,6 +536,12 @@ impl DestSession for ImapAccountSession {
                 self.prepare_ahead(&spec, mailbox);
             }
         };
+        // Each connection reads the stored sizes back right behind its
+        // last APPEND (worker::Tail), from the UIDNEXT seen now.
+        let read_back = std::sync::Mutex::new(worker::ReadBack::default());
+        let tail_from = uv_now
+            .and(status.uid_next)
+            .and_then(std::num::NonZeroU32::new);
         let ctx = WorkCtx {
             shared: &shared,
             mailbox,
@@ -545,6 +551,8 @@ impl DestSession for ImapAccountSession {
             stop: &stop,
             claims: &claims,
             slot_base,
+            tail_from,
+            read_back: &read_back,
         };
         let setup = Setup {
             caps: &caps,
@@ -609,22 +617,30 @@ impl DestSession for ImapAccountSession {
         }
         self.conns = conns;
         let product = self.folders.product;
+        // What the connections' tails read needs no round trip; the rest
+        // (a UID no tail covered, a message whose 8-bit header is compared
+        // by content) is read back on the control connection.
+        let rb = read_back.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (local, rest): (Vec<Sent>, Vec<Sent>) = sent.into_iter().partition(|s| {
+            rb.sizes.contains_key(&s.1)
+                && (!eight_bit.contains_key(&s.0) || rb.bodies.contains_key(&s.1))
+        });
+        let mut alt = stored::from_tails(&local, &rb, &eight_bit, product);
         // Keeps the STATUS of a mailbox prepared ahead: reading this one
         // back changes nothing there.
-        match self.with_control_keep(|c| stored::check(c, mailbox, &sent, &eight_bit, product)) {
-            Ok(alt) => {
-                for a in alt {
-                    events(SessionEvent::Altered {
-                        item_id: a.item,
-                        reason: a.reason,
-                        stored: a.stored,
-                    });
-                }
-            }
+        match self.with_control_keep(|c| stored::check(c, mailbox, &rest, &eight_bit, product)) {
+            Ok(more) => alt.extend(more),
             Err(e) => tracing::warn!(
                 "{}: {mailbox}: cannot read the stored sizes back: {e}",
                 self.source
             ),
+        }
+        for a in alt {
+            events(SessionEvent::Altered {
+                item_id: a.item,
+                reason: a.reason,
+                stored: a.stored,
+            });
         }
         if let Some(why) = stop.into_reason() {
             self.stopped = Some(why.clone());

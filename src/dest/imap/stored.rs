@@ -1,12 +1,15 @@
 //! After a `deliver`: the sizes the server stored for what was just
-//! appended (EXAMINE, the `UID FETCH … (RFC822.SIZE)` chunks and UNSELECT
-//! in one flight on the control connection), handed to [`super::core::stored`] to find the
-//! messages the server altered.
+//! appended, handed to [`super::core::stored`] to find the messages the
+//! server altered. Most come from the append connections' own read-back
+//! tails ([`from_sizes`]); what they did not cover is read here (EXAMINE,
+//! the `UID FETCH … (RFC822.SIZE)` chunks and UNSELECT in one flight on
+//! the control connection, [`check`]).
 
 use super::client::{ImapSession, FLIGHT_BYTES};
 use super::core::names::Product;
 use super::core::stored::{altered, altered_content, Sent};
 use super::error::ImapError;
+use super::worker::ReadBack;
 use crate::model::ContentHash;
 use std::collections::HashMap;
 
@@ -95,8 +98,36 @@ pub(super) fn check(
     let closed = c.unselect();
     let out = r?;
     closed?;
-    Ok(out
-        .into_iter()
+    Ok(with_stored(out, sent, &stored))
+}
+
+/// The messages of `sent` stored altered, from what the append
+/// connections' tails read already (every UID of `sent` has its size
+/// there, and its body when it is compared by content).
+pub(super) fn from_tails(
+    sent: &[Sent],
+    found: &ReadBack,
+    eight_bit: &HashMap<String, ContentHash>,
+    product: Option<Product>,
+) -> Vec<Altered> {
+    let mut out = altered(sent, &found.sizes, product);
+    let checked: Vec<(String, u32, ContentHash)> = sent
+        .iter()
+        .filter(|(item, _, _)| !out.iter().any(|(a, _)| a == item))
+        .filter_map(|(item, uid, _)| eight_bit.get(item).map(|h| (item.clone(), *uid, *h)))
+        .collect();
+    out.extend(altered_content(&checked, &found.bodies, product));
+    with_stored(out, sent, &found.sizes)
+}
+
+/// The altered messages (item, reason), each with its UID and stored size
+/// when that differs from the size sent.
+fn with_stored(
+    out: Vec<(String, String)>,
+    sent: &[Sent],
+    stored: &HashMap<u32, u64>,
+) -> Vec<Altered> {
+    out.into_iter()
         .map(|(item, reason)| {
             let stored = sent
                 .iter()
@@ -113,7 +144,7 @@ pub(super) fn check(
                 stored,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// In the examined mailbox (UIDVALIDITY `uid_validity`): which of `refs`

@@ -22,18 +22,20 @@ use super::core::decide::Policy;
 use super::core::dispatch::{multiappend, Dispatcher, HandOut, Link};
 use super::core::lane::{self, Built, Checked, Lane};
 use super::core::matching::Want;
+use super::core::stored::header_has_8bit;
 use super::core::window::Controller;
-use super::core::wire::{Cmd, CmdOutcome};
+use super::core::wire::{build_tail, Cmd, CmdOutcome, TAIL_KEYS};
 use super::core::{Report, Unit};
 use super::error::{io_msg, is_timeout, ImapError, RespCode};
 use super::reconcile::{find_settled, SETTLE};
 use super::target::{Halt, Target};
 use crate::dest::{Outgoing, SessionEvent};
-use crate::model::LinkStats;
+use crate::model::{ContentHash, LinkStats};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::mailbox::Mailbox;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
+use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -102,7 +104,25 @@ pub(super) struct WorkCtx<'a> {
     /// The account-wide number of the first connection in `conns` (the
     /// account's other sessions number theirs after it).
     pub slot_base: usize,
+    /// UIDNEXT at the start of the call: each connection follows its last
+    /// APPEND with a read-back of the sizes from there on (`None`: no
+    /// tail; see [`build_tail`]).
+    pub tail_from: Option<NonZeroU32>,
+    /// What the connections' tails read.
+    pub read_back: &'a Mutex<ReadBack>,
 }
+
+/// What the connections' read-back tails found, by UID: the stored sizes
+/// and the hashes of the bodies read (see [`Tail`]).
+#[derive(Debug, Default)]
+pub(super) struct ReadBack {
+    pub sizes: HashMap<u32, u64>,
+    pub bodies: HashMap<u32, ContentHash>,
+}
+
+/// The bodies a tail reads, at most (the messages with 8-bit header bytes
+/// of a folder; beyond, they are read back on the control connection).
+const TAIL_BODIES: usize = 200;
 
 impl WorkCtx<'_> {
     fn claims(&self) -> MutexGuard<'_, Claims> {
@@ -266,6 +286,69 @@ struct Worker<'a, 'b> {
     slot: usize,
     ctl: Controller,
     link: LinkClock,
+    tail: Tail,
+}
+
+/// A connection's read-back tail ([`build_tail`]): sent right after its
+/// last APPEND, in the same flight. What it read is only used once all its
+/// commands were answered OK in the mailbox's UIDVALIDITY; a UID it does
+/// not cover is read back by the session as before.
+///
+/// The bodies of the messages compared by content (8-bit header bytes, no
+/// NUL: as the session picks them) are asked for by the UID each should
+/// get if the connection's messages take UIDNEXT, UIDNEXT + 1, … in the
+/// order sent (one connection to a mailbox nobody else writes to). A
+/// wrong guess costs only the round trip the session then makes: a body
+/// is kept under the UID the server gave with it.
+#[derive(Default)]
+struct Tail {
+    /// An APPEND went out in this call: a tail is owed.
+    appended: bool,
+    /// Messages sent in this call, and the expected UIDs of those
+    /// compared by content.
+    sent_msgs: u32,
+    bodies_at: Vec<u32>,
+    /// Built: its commands not yet handed to the pipe, and how many.
+    queued: Option<VecDeque<Cmd>>,
+    commands: usize,
+    /// Its commands answered OK, and whether one was not.
+    ok: usize,
+    failed: bool,
+    uid_validity: Option<u32>,
+    found: ReadBack,
+}
+
+impl Tail {
+    /// Started on this connection and not finished well: the connection
+    /// may still have the mailbox selected.
+    fn unfinished(&self) -> bool {
+        self.queued.is_some() && (self.failed || self.ok < self.commands)
+    }
+
+    /// Counts the messages of a command sent, noting the expected UIDs of
+    /// those compared by content.
+    fn sending(&mut self, from: Option<NonZeroU32>, msgs: &[&[u8]]) {
+        for data in msgs {
+            if let Some(from) = from {
+                if header_has_8bit(data) && !data.contains(&0) && self.bodies_at.len() < TAIL_BODIES
+                {
+                    self.bodies_at
+                        .push(from.get().saturating_add(self.sent_msgs));
+                }
+            }
+            self.sent_msgs = self.sent_msgs.saturating_add(1);
+        }
+    }
+
+    /// Forgets a tail sent on a connection that died (a new one sends
+    /// its own when the lane is done).
+    fn reset(&mut self) {
+        *self = Tail {
+            appended: self.appended,
+            sent_msgs: self.sent_msgs,
+            ..Tail::default()
+        };
+    }
 }
 
 /// The clock of the window: each command's bytes, and when its last byte
@@ -299,6 +382,7 @@ fn worker(
             base: Instant::now(),
             sent: HashMap::new(),
         },
+        tail: Tail::default(),
     };
     let mut stats = PipeStats::default();
     loop {
@@ -337,12 +421,14 @@ fn worker(
         let io_timeout = ctx.shared.cfg.io_timeout;
         if let Err(broken) = pump(sess, io_timeout, window, &mut feed, &mut stats) {
             *conn = None;
+            w.tail.reset();
             w.ctl.lost();
             w.link.sent.clear();
             w.publish();
             w.reconnect(conn, broken);
         }
     }
+    w.hand_in_tail(conn);
     tracing::debug!("worker for {:?} done: {stats:?}", ctx.mailbox);
     let s = w.ctl.stats();
     tracing::info!(
@@ -368,6 +454,47 @@ impl Worker<'_, '_> {
             srtt_us: s.srtt_us,
             min_rtt_us: s.min_rtt_us,
         });
+    }
+
+    /// What the tail read, to the call's read-back (only from a tail that
+    /// was answered OK throughout, in the call's UIDVALIDITY); a tail
+    /// that did not finish leaves its connection in doubt: it is closed.
+    fn hand_in_tail(&mut self, conn: &mut Option<ImapSession>) {
+        let tail = std::mem::take(&mut self.tail);
+        if tail.unfinished() {
+            tracing::debug!("{:?}: read-back tail not answered OK", self.ctx.mailbox);
+            *conn = None;
+            return;
+        }
+        if tail.queued.is_none() || tail.uid_validity != self.ctx.uid_validity {
+            return;
+        }
+        let mut rb = self.ctx.read_back.lock().unwrap_or_else(|p| p.into_inner());
+        rb.sizes.extend(tail.found.sizes);
+        rb.bodies.extend(tail.found.bodies);
+    }
+
+    /// The next command of the tail, once the lane has sent everything
+    /// (built on the first call).
+    fn tail_cmd(&mut self, caps: &Capabilities) -> Option<Cmd> {
+        let ctx = self.ctx;
+        let from = ctx.tail_from?;
+        if !self.jobs_done || !self.tail.appended || !caps.uidplus {
+            return None;
+        }
+        if self.tail.queued.is_none() {
+            match build_tail(caps, &ctx.mbox, from, &self.tail.bodies_at) {
+                Ok(cmds) => {
+                    self.tail.commands = cmds.len();
+                    self.tail.queued = Some(cmds.into());
+                }
+                Err(e) => {
+                    tracing::debug!("{:?}: no read-back tail: {e}", ctx.mailbox);
+                    return None;
+                }
+            }
+        }
+        self.tail.queued.as_mut()?.pop_front()
     }
 
     /// Sends the lane's reports and stops the account if it says so.
@@ -480,8 +607,10 @@ impl Feed for Feeder<'_, '_, '_> {
                 return None;
             }
             if self.w.lane.queue_is_empty() {
-                let unit = self.w.pull(block)?;
-                self.w.lane.push(unit);
+                match self.w.pull(block) {
+                    Some(unit) => self.w.lane.push(unit),
+                    None => return self.w.tail_cmd(&self.caps),
+                }
             }
             let built = self
                 .w
@@ -491,6 +620,11 @@ impl Feed for Feeder<'_, '_, '_> {
             match built {
                 Built::Cmd(cmd) => {
                     self.w.link.sent.insert(cmd.key, (None, cmd.bytes));
+                    self.w.tail.appended = true;
+                    if let Some(unit) = self.w.lane.unit(cmd.key) {
+                        let msgs: Vec<&[u8]> = unit.msgs.iter().map(|m| &m.data[..]).collect();
+                        self.w.tail.sending(ctx.tail_from, &msgs);
+                    }
                     return Some(cmd);
                 }
                 Built::Refused => continue,
@@ -514,7 +648,28 @@ impl Feed for Feeder<'_, '_, '_> {
         !self.w.jobs_done && !self.w.ctx.stop.is_set() && self.w.lane.may_send()
     }
 
+    fn fetched(&mut self, uid: u32, size: Option<u64>, body: Option<&[u8]>) {
+        let found = &mut self.w.tail.found;
+        if let Some(size) = size {
+            found.sizes.insert(uid, size);
+        }
+        if let Some(body) = body {
+            found.bodies.insert(uid, ContentHash::of(body));
+        }
+    }
+
+    fn uid_validity(&mut self, v: u32) {
+        self.w.tail.uid_validity = Some(v);
+    }
+
     fn done(&mut self, key: u64, outcome: CmdOutcome) {
+        if TAIL_KEYS.contains(&key) {
+            match outcome {
+                CmdOutcome::Ok { .. } => self.w.tail.ok += 1,
+                _ => self.w.tail.failed = true,
+            }
+            return;
+        }
         let throttled = matches!(
             &outcome,
             CmdOutcome::No {

@@ -30,7 +30,11 @@
 //! tests) and a [`Feed`] gives the commands and takes the answers.
 
 use super::wire::{outcome, Cmd, CmdOutcome};
-use imap_next::imap_types::{core::Tag, response::Status};
+use imap_next::imap_types::{
+    core::Tag,
+    fetch::MessageDataItem,
+    response::{Code, Data, Status, StatusBody},
+};
 use imap_next::{
     client::{Client as NextClient, Event as NextEvent, Options as NextOptions},
     Interrupt, Io, State,
@@ -83,6 +87,15 @@ pub(crate) enum Event {
     Lost(Lost),
     /// Read from the server and [`AppendPipe::feed`] what came.
     NeedInput,
+    /// An untagged FETCH with a UID and its RFC822.SIZE or its body (the
+    /// answers to a read-back tail, [`super::wire::build_tail`]).
+    Fetched {
+        uid: u32,
+        size: Option<u64>,
+        body: Option<Vec<u8>>,
+    },
+    /// An untagged `OK [UIDVALIDITY n]` (the tail's EXAMINE).
+    UidValidity(u32),
 }
 
 /// Counters of one pipe (for debug logs and tests).
@@ -285,6 +298,24 @@ impl AppendPipe {
                     let why = format!("server sent BYE: {}", b.text);
                     return Event::Lost(self.give_up(why, false));
                 }
+                Ok(NextEvent::DataReceived {
+                    data: Data::Fetch { items, .. },
+                }) => {
+                    self.stats.untagged += 1;
+                    if let Some((uid, size, body)) = uid_size(items.as_ref()) {
+                        return Event::Fetched { uid, size, body };
+                    }
+                }
+                Ok(NextEvent::StatusReceived {
+                    status:
+                        Status::Untagged(StatusBody {
+                            code: Some(Code::UidValidity(v)),
+                            ..
+                        }),
+                }) => {
+                    self.stats.untagged += 1;
+                    return Event::UidValidity(v.get());
+                }
                 Ok(_) => self.stats.untagged += 1,
                 Err(Interrupt::Io(Io::NeedMoreInput)) => return Event::NeedInput,
                 Err(Interrupt::Io(Io::Output(_))) => {} // nothing is ever enqueued
@@ -364,6 +395,26 @@ impl AppendPipe {
     }
 }
 
+/// The UID of an untagged FETCH with its RFC822.SIZE and whole body
+/// (`BODY[]`), when it has a UID and one of them.
+#[allow(clippy::type_complexity)]
+fn uid_size(items: &[MessageDataItem<'_>]) -> Option<(u32, Option<u64>, Option<Vec<u8>>)> {
+    let (mut uid, mut size, mut body) = (None, None, None);
+    for item in items {
+        match item {
+            MessageDataItem::Uid(u) => uid = Some(u.get()),
+            MessageDataItem::Rfc822Size(n) => size = Some(u64::from(*n)),
+            MessageDataItem::BodyExt {
+                section: None,
+                data,
+                ..
+            } => body = data.0.as_ref().map(|b| b.as_ref().to_vec()),
+            _ => {}
+        }
+    }
+    (size.is_some() || body.is_some()).then_some((uid?, size, body))
+}
+
 /// What carries a pipe's bytes.
 pub(crate) trait Transport {
     /// Writes all of `bytes` at once (a [`Fault::Write`] if it cannot).
@@ -401,6 +452,11 @@ pub(crate) trait Feed {
     fn may_have_more(&self) -> bool {
         false
     }
+    /// An untagged FETCH said `uid` is stored with `size` bytes and / or
+    /// gave its body.
+    fn fetched(&mut self, _uid: u32, _size: Option<u64>, _body: Option<&[u8]>) {}
+    /// An untagged `OK [UIDVALIDITY v]` came (an EXAMINE's).
+    fn uid_validity(&mut self, _v: u32) {}
 }
 
 /// The first and the longest brief wait for the server while the window
@@ -436,6 +492,8 @@ pub(crate) fn drive(
         match pipe.poll() {
             Event::Write => write_out(pipe, io, feed)?,
             Event::Done { key, outcome } => feed.done(key, outcome),
+            Event::Fetched { uid, size, body } => feed.fetched(uid, size, body.as_deref()),
+            Event::UidValidity(v) => feed.uid_validity(v),
             Event::Lost(lost) => return Err(lost),
             Event::NeedInput => {
                 let got = if pipe.has_room() && feed.may_have_more() {

@@ -192,6 +192,11 @@ impl Lane {
         }
     }
 
+    /// The unit command `key` carries, while it is in flight.
+    pub fn unit(&self, key: u64) -> Option<&Unit> {
+        self.inflight.get(&key)
+    }
+
     /// The tagged answer to command `key`.
     pub fn answered(&mut self, key: u64, outcome: CmdOutcome, claims: &mut Claims) {
         let Some(mut unit) = self.inflight.remove(&key) else {

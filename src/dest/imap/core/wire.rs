@@ -203,6 +203,93 @@ fn with_length(head: &[u8], len: usize) -> Result<Vec<u8>, ImapError> {
     Ok(out)
 }
 
+/// The keys of a connection's read-back tail ([`build_tail`]): above
+/// every APPEND key a lane gives (EXAMINE, sizes, bodies, UNSELECT).
+pub(crate) const TAIL_KEYS: [u64; 4] = [u64::MAX - 3, u64::MAX - 2, u64::MAX - 1, u64::MAX];
+
+/// The read-back that follows a connection's last APPEND in the same
+/// flight: `EXAMINE mbox`, `UID FETCH from:* (UID RFC822.SIZE)`, with
+/// `bodies` `UID FETCH bodies (UID BODY.PEEK[])`, and UNSELECT (CLOSE
+/// without it: the mailbox is read-only, nothing is expunged), keyed
+/// [`TAIL_KEYS`]. A connection runs its commands in order, so the sizes
+/// cover every APPEND it sent before: the stored sizes need no round trip
+/// of their own after the folder's last answer. `bodies` are the UIDs the
+/// messages compared by content are expected to get (a UID is the
+/// server's: what it returns is that UID's body, whichever message got it).
+pub(crate) fn build_tail(
+    caps: &Capabilities,
+    mbox: &Mailbox<'static>,
+    from: std::num::NonZeroU32,
+    bodies: &[u32],
+) -> Result<Vec<Cmd>, ImapError> {
+    use imap_next::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName};
+    use imap_next::imap_types::sequence::SequenceSet;
+    let fetch = CommandBody::fetch(
+        SequenceSet::from(from..),
+        MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+            MessageDataItemName::Uid,
+            MessageDataItemName::Rfc822Size,
+        ]),
+        true,
+    )
+    .map_err(|e| ImapError::Invalid(format!("{e:?}")))?;
+    let leave = if caps.unselect {
+        CommandBody::Unselect
+    } else {
+        CommandBody::Close
+    };
+    let examine =
+        CommandBody::examine(mbox.clone()).map_err(|e| ImapError::Invalid(format!("{e:?}")))?;
+    let [k_examine, k_sizes, k_bodies, k_leave] = TAIL_KEYS;
+    let mut cmds = vec![(k_examine, examine), (k_sizes, fetch)];
+    let list: Vec<std::num::NonZeroU32> = bodies
+        .iter()
+        .filter_map(|u| std::num::NonZeroU32::new(*u))
+        .collect();
+    if !list.is_empty() {
+        let set = SequenceSet::try_from(list).map_err(|e| ImapError::Invalid(e.to_string()))?;
+        let body = CommandBody::fetch(
+            set,
+            MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::Rfc822Size,
+                MessageDataItemName::BodyExt {
+                    section: None,
+                    partial: None,
+                    peek: true,
+                },
+            ]),
+            true,
+        )
+        .map_err(|e| ImapError::Invalid(format!("{e:?}")))?;
+        cmds.push((k_bodies, body));
+    }
+    cmds.push((k_leave, leave));
+    cmds.into_iter()
+        .map(|(key, body)| {
+            let tag = command_tag(key)?;
+            let cmd = Command {
+                tag: tag.clone(),
+                body,
+            };
+            let frags: Vec<Fragment> = CommandCodec::new().encode(&cmd).collect();
+            let [Fragment::Line { data }] = &frags[..] else {
+                return Err(ImapError::Invalid(format!(
+                    "unexpected read-back encoding: {} fragments",
+                    frags.len()
+                )));
+            };
+            Ok(Cmd {
+                tag,
+                chunks: vec![data.clone()],
+                non_sync: false,
+                key,
+                bytes: 0,
+            })
+        })
+        .collect()
+}
+
 /// The tag of the command with this key (`A<key>`).
 pub(crate) fn command_tag(key: u64) -> Result<Tag<'static>, ImapError> {
     Tag::try_from(format!("A{key}")).map_err(|e| ImapError::Invalid(format!("tag: {e}")))

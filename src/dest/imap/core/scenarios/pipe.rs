@@ -6,7 +6,9 @@
 
 use crate::dest::imap::caps::Capabilities;
 use crate::dest::imap::core::append::{drive, AppendPipe, Fault, Feed, Lost, Transport, Window};
-use crate::dest::imap::core::wire::{build_append, command_tag, Cmd, CmdOutcome, WireMsg};
+use crate::dest::imap::core::wire::{
+    build_append, build_tail, command_tag, Cmd, CmdOutcome, WireMsg, TAIL_KEYS,
+};
 use crate::dest::imap::error::RespCode;
 use imap_next::imap_types::mailbox::Mailbox;
 use std::collections::VecDeque;
@@ -69,6 +71,9 @@ impl Transport for Scripted {
 struct Queue {
     pub cmds: VecDeque<Cmd>,
     pub done: Vec<(u64, CmdOutcome)>,
+    /// (UID, RFC822.SIZE, body) of the untagged FETCHes, and UIDVALIDITY.
+    pub fetched: Vec<(u32, Option<u64>, Option<Vec<u8>>)>,
+    pub uid_validity: Option<u32>,
 }
 
 impl Feed for Queue {
@@ -77,6 +82,12 @@ impl Feed for Queue {
     }
     fn done(&mut self, key: u64, outcome: CmdOutcome) {
         self.done.push((key, outcome));
+    }
+    fn fetched(&mut self, uid: u32, size: Option<u64>, body: Option<&[u8]>) {
+        self.fetched.push((uid, size, body.map(<[u8]>::to_vec)));
+    }
+    fn uid_validity(&mut self, v: u32) {
+        self.uid_validity = Some(v);
     }
 }
 
@@ -108,7 +119,7 @@ fn window(commands: usize) -> Window {
 fn queue(cmds: Vec<Cmd>) -> Queue {
     Queue {
         cmds: cmds.into(),
-        done: Vec::new(),
+        ..Queue::default()
     }
 }
 
@@ -136,6 +147,60 @@ fn non_sync_commands_go_in_one_write_each_and_fill_the_window() {
     );
     assert_eq!(q.done, [(0, ok()), (1, ok()), (2, ok())]);
     assert_eq!(pipe.stats().max_in_flight, 2);
+}
+
+#[test]
+fn the_read_back_tail_goes_in_the_flight_of_the_last_appends_and_reports_the_sizes() {
+    let c = caps("IMAP4rev1 LITERAL+ UIDPLUS UNSELECT");
+    let mbox = Mailbox::try_from("INBOX".to_string()).expect("mailbox");
+    let from = std::num::NonZeroU32::new(7).expect("uid");
+    let mut cmds = vec![append(0, &c, &[b"m\r\n"]), append(1, &c, &[b"mm\r\n"])];
+    cmds.extend(build_tail(&c, &mbox, from, &[8]).expect("tail"));
+    let mut q = queue(cmds);
+    let [examine, fetch, bodies, unselect] = TAIL_KEYS;
+    let mut io = Scripted::new(&[&format!(
+        "A0 OK [APPENDUID 5 7] a\r\nA1 OK [APPENDUID 5 8] b\r\n\
+         * 8 EXISTS\r\n* OK [UIDVALIDITY 5] v\r\nA{examine} OK [READ-ONLY] e\r\n\
+         * 1 FETCH (UID 7 RFC822.SIZE 3)\r\n* 2 FETCH (RFC822.SIZE 9 UID 8)\r\n\
+         * 2 FETCH (FLAGS (\\Seen))\r\nA{fetch} OK f\r\n\
+         * 2 FETCH (UID 8 RFC822.SIZE 4 BODY[] {{4}}\r\nmm\r\n)\r\nA{bodies} OK b\r\n\
+         A{unselect} OK u\r\n"
+    )]);
+    let mut pipe = AppendPipe::new(window(8));
+    assert_eq!(drive(&mut pipe, &mut io, &mut q), Ok(()));
+    // Every command went before the first answer was read: one flight.
+    assert_eq!(
+        io.log[..6],
+        [
+            "C: A0 APPEND INBOX {3+}\r\nm".to_string(),
+            "C: A1 APPEND INBOX {4+}\r\nmm".into(),
+            format!("C: A{examine} EXAMINE INBOX"),
+            format!("C: A{fetch} UID FETCH 7:* (UID RFC822.SIZE)"),
+            format!("C: A{bodies} UID FETCH 8 (UID RFC822.SIZE BODY.PEEK[])"),
+            format!("C: A{unselect} UNSELECT"),
+        ]
+    );
+    assert_eq!(
+        q.fetched,
+        [
+            (7, Some(3), None),
+            (8, Some(9), None),
+            (8, Some(4), Some(b"mm\r\n".to_vec()))
+        ],
+        "a FETCH without a size or body is not one"
+    );
+    assert_eq!(q.uid_validity, Some(5));
+    let keys: Vec<u64> = q.done.iter().map(|d| d.0).collect();
+    assert_eq!(keys, [0, 1, examine, fetch, bodies, unselect]);
+    // Without UNSELECT the mailbox (read-only) is left with CLOSE; no
+    // bodies, no command for them.
+    let c = caps("IMAP4rev1 UIDPLUS");
+    let tail = build_tail(&c, &mbox, from, &[]).expect("tail");
+    assert_eq!(tail.len(), 3);
+    assert_eq!(
+        tail[2].chunks,
+        [format!("A{unselect} CLOSE\r\n").into_bytes()]
+    );
 }
 
 #[test]
