@@ -246,17 +246,20 @@ impl<'a> Dispatcher<'a> {
             if link.stopped().is_some() {
                 break;
             }
-            let Some(o) = messages.next() else {
+            let Some(mut o) = messages.next() else {
                 break;
             };
-            let Some(msg) = self.prepare(&o, events) else {
+            // The prepared size: the message's bytes move into what is sent.
+            let size = o.message.bytes.len() as u64;
+            let Some(msg) = self.prepare(&mut o, events) else {
                 continue;
             };
-            if let Budget::NotSent = self.wait_for_budget(&o, msg.data.len() as u64, events, link) {
+            let wire = msg.data.len() as u64;
+            if let Budget::NotSent = self.wait_for_budget(&o, size, wire, events, link) {
                 if link.cancelled() {
                     let reason =
                         "not sent: interrupted while waiting for the daily byte budget".into();
-                    self.done_now(&o, DeliveryResult::Skipped { reason }, events);
+                    self.done_now(&o, size, DeliveryResult::Skipped { reason }, events);
                     break;
                 }
                 continue;
@@ -316,11 +319,13 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    fn done_now(&self, o: &Outgoing, result: DeliveryResult, events: &mut Events<'_>) {
+    /// An outcome known before the message went out; `size` is its
+    /// prepared size.
+    fn done_now(&self, o: &Outgoing, size: u64, result: DeliveryResult, events: &mut Events<'_>) {
         events(SessionEvent::Done(Delivery {
             item_id: o.item_id.clone(),
             hash: o.message.hash,
-            size: o.message.bytes.len() as u64,
+            size,
             internal_date: o.internal_date,
             message_id: o.message.message_id.clone(),
             result,
@@ -336,12 +341,20 @@ impl<'a> Dispatcher<'a> {
 
     /// Checks one message and makes it ready for the wire; `None` when it
     /// was settled here (skipped or failed).
-    fn prepare(&mut self, o: &Outgoing, events: &mut Events<'_>) -> Option<Msg> {
-        let mut data = self.nul_policy(o, events)?;
+    ///
+    /// The prepared bytes move out of `o` into what is sent (`o` keeps its
+    /// item id, hash and Message-ID). They are scanned once for NUL and
+    /// hashed again only when they change (the prepared hash is BLAKE3 of
+    /// the prepared bytes, [`fold_hash`] of NUL-free bytes is that too).
+    fn prepare(&mut self, o: &mut Outgoing, events: &mut Events<'_>) -> Option<Msg> {
+        let size = o.message.bytes.len() as u64;
+        let nul = memchr::memchr(0, &o.message.bytes).is_some();
+        let (mut data, mut changed) = self.nul_policy(o, nul, events)?;
         if self.setup.opts.tag_messages && lacks_identity(&data) {
             // Asked for: the copy on the server names its content hash.
             data = tagged(&data, &o.message.hash.0);
             self.notes.tagged.push(o.item_id.clone());
+            changed = true;
         }
         if let Some(limit) = self.setup.caps.append_limit() {
             if data.len() as u64 > limit {
@@ -349,7 +362,7 @@ impl<'a> Dispatcher<'a> {
                     "message is {} bytes, larger than the server's APPENDLIMIT of {limit} bytes",
                     data.len()
                 );
-                self.done_now(o, DeliveryResult::Failed { reason }, events);
+                self.done_now(o, size, DeliveryResult::Failed { reason }, events);
                 return None;
             }
         }
@@ -358,8 +371,12 @@ impl<'a> Dispatcher<'a> {
         if perm.dropped(o.flags) {
             self.notes.flags_dropped += 1;
         }
-        let hash = fold_hash(&data);
-        if hash != o.message.hash.0 || data.len() != o.message.bytes.len() {
+        let hash = if changed || nul {
+            fold_hash(&data)
+        } else {
+            o.message.hash.0
+        };
+        if hash != o.message.hash.0 || data.len() as u64 != size {
             let copy = WireCopy(hash, data.len() as u64);
             self.group.wire_copies.insert(o.item_id.clone(), copy);
         }
@@ -392,25 +409,33 @@ impl<'a> Dispatcher<'a> {
 
     /// The bytes to send: NUL goes as literal8 with BINARY, else it is
     /// stripped or the message skipped (`--nul`).
-    fn nul_policy(&mut self, o: &Outgoing, events: &mut Events<'_>) -> Option<Vec<u8>> {
-        let mut data = o.message.bytes.clone();
-        if !data.contains(&0) {
-            return Some(data);
+    /// The bytes to send (taken out of `o`), and whether they differ
+    /// from the prepared ones; `nul`: they hold a NUL byte.
+    fn nul_policy(
+        &mut self,
+        o: &mut Outgoing,
+        nul: bool,
+        events: &mut Events<'_>,
+    ) -> Option<(Vec<u8>, bool)> {
+        if !nul {
+            return Some((std::mem::take(&mut o.message.bytes), false));
         }
         if self.setup.caps.binary {
             self.notes.nul_binary.push(o.item_id.clone());
-            return Some(data);
+            return Some((std::mem::take(&mut o.message.bytes), false));
         }
         match self.setup.opts.nul {
             NulPolicy::Skip => {
                 let reason = "contains NUL bytes and the server has no BINARY (--nul skip)".into();
-                self.done_now(o, DeliveryResult::Skipped { reason }, events);
+                let size = o.message.bytes.len() as u64;
+                self.done_now(o, size, DeliveryResult::Skipped { reason }, events);
                 None
             }
             NulPolicy::Strip => {
+                let mut data = std::mem::take(&mut o.message.bytes);
                 data.retain(|b| *b != 0);
                 self.notes.nul_stripped.push(o.item_id.clone());
-                Some(data)
+                Some((data, true))
             }
         }
     }
@@ -434,12 +459,14 @@ impl<'a> Dispatcher<'a> {
         (ImapDateTime::try_from(fixed).ok(), fixed.timestamp())
     }
 
-    /// `--max-bytes-per-day`: waits until `size` more bytes fit, handing
+    /// `--max-bytes-per-day`: waits until `size` more bytes (as sent; the
+    /// message's prepared size is `prepared`) fit, handing
     /// out what is grouped first and handling reports meanwhile; Ctrl-C or
     /// the account stopping (over quota, connection gone) end the wait.
     fn wait_for_budget(
         &mut self,
         o: &Outgoing,
+        prepared: u64,
         size: u64,
         events: &mut Events<'_>,
         link: &mut dyn Link,
@@ -451,7 +478,7 @@ impl<'a> Dispatcher<'a> {
                 Err(limit) => {
                     let reason =
                         format!("message is {size} bytes, more than --max-bytes-per-day ({limit})");
-                    self.done_now(o, DeliveryResult::Failed { reason }, events);
+                    self.done_now(o, prepared, DeliveryResult::Failed { reason }, events);
                     return Budget::NotSent;
                 }
             };
@@ -479,7 +506,7 @@ impl<'a> Dispatcher<'a> {
             }
             if let Some(why) = link.stopped() {
                 let reason = format!("not sent: {why}");
-                self.done_now(o, DeliveryResult::Failed { reason }, events);
+                self.done_now(o, prepared, DeliveryResult::Failed { reason }, events);
                 return Budget::NotSent;
             }
         }

@@ -128,20 +128,24 @@ pub(crate) fn untagged(bytes: &[u8]) -> Option<&[u8]> {
 /// content is the same: a part declared `Content-Transfer-Encoding:
 /// binary`, or NUL bytes.
 pub(crate) fn may_be_reencoded(bytes: &[u8]) -> bool {
-    if bytes.contains(&0) {
+    if memchr::memchr(0, bytes).is_some() {
         return true;
     }
-    let lower = bytes.to_ascii_lowercase();
+    // Every `Content-Transfer-Encoding:` in any case, found by its colon
+    // (no copy of the message; base64 has no colon at all).
     let key = b"content-transfer-encoding:";
-    let mut from = 0;
-    while let Some(at) = find(&lower[from..], key) {
-        let rest = &lower[from + at + key.len()..];
-        if trim(&rest[..rest.len().min(40)]).starts_with(b"binary") {
-            return true;
+    memchr::memchr_iter(b':', bytes).any(|colon| {
+        let Some(start) = (colon + 1).checked_sub(key.len()) else {
+            return false;
+        };
+        if !bytes[start..=colon].eq_ignore_ascii_case(key) {
+            return false;
         }
-        from += at + key.len();
-    }
-    false
+        let rest = &bytes[colon + 1..];
+        trim(&rest[..rest.len().min(40)])
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"binary"))
+    })
 }
 
 /// One MIME entity into the hash.
@@ -410,6 +414,48 @@ mod tests {
         assert!(may_be_reencoded(SENT_TEXT));
         assert!(!may_be_reencoded(STORED_MULTI));
         assert!(!may_be_reencoded(b"Subject: binary\r\n\r\nx"));
+        // Any case, at the very start, white space before the value.
+        assert!(may_be_reencoded(
+            b"CONTENT-transfer-Encoding: \t BiNaRy\r\n"
+        ));
+        assert!(!may_be_reencoded(b"Content-Transfer-Encoding: binar"));
+        assert!(!may_be_reencoded(b"ontent-transfer-encoding: binary"));
+    }
+
+    /// The search before it went by its colon: a lower-case copy of the
+    /// whole message, searched for the key.
+    fn may_be_reencoded_by_copy(bytes: &[u8]) -> bool {
+        if bytes.contains(&0) {
+            return true;
+        }
+        let lower = bytes.to_ascii_lowercase();
+        let key = b"content-transfer-encoding:";
+        let mut from = 0;
+        while let Some(at) = find(&lower[from..], key) {
+            let rest = &lower[from + at + key.len()..];
+            if trim(&rest[..rest.len().min(40)]).starts_with(b"binary") {
+                return true;
+            }
+            from += at + key.len();
+        }
+        false
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn finding_the_encoding_by_its_colon_decides_as_the_copy_did(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"Content-Transfer-Encoding:"[..], b"content-TRANSFER-encoding:",
+                    b" binary", b"BINARY", b"base64", b"\r\n", b":", b" ", b"\t",
+                    b"Content-Type: text/plain", b"x", b"\0", b"binar", b"-encoding:",
+                ]),
+                0..12,
+            )
+        ) {
+            let bytes: Vec<u8> = parts.concat();
+            proptest::prop_assert_eq!(may_be_reencoded(&bytes), may_be_reencoded_by_copy(&bytes));
+        }
     }
 
     #[test]

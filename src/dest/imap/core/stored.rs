@@ -18,10 +18,7 @@ use std::collections::HashMap;
 /// byte ≥ 0x80: what Cyrus's `munge8bit` rewrites byte for byte (the size
 /// stays, so only the content tells).
 pub(crate) fn header_has_8bit(bytes: &[u8]) -> bool {
-    let end = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(bytes.len());
+    let end = memchr::memmem::find(bytes, b"\r\n\r\n").unwrap_or(bytes.len());
     bytes[..end].iter().any(|&b| b >= 0x80)
 }
 

@@ -89,7 +89,7 @@ pub(crate) fn build_append(
         // one-byte stand-in of the same kind and mode, the length in its
         // announcement is set to the real one, and the message goes into
         // the command once (a large message is not held three times).
-        let message = stand_in(literal(caps, msg.data)?);
+        let message = stand_in(caps, msg.data)?;
         let cmd = Command {
             tag: tag.clone(),
             body: CommandBody::Append {
@@ -139,51 +139,33 @@ pub(crate) fn build_append(
     })
 }
 
-/// `{n+}` where the capabilities allow it, `{n}` otherwise; literal8 for
-/// data a literal cannot carry (NUL), when the server has BINARY.
-fn literal<'a>(caps: &Capabilities, data: &'a [u8]) -> Result<LiteralOrLiteral8<'a>, ImapError> {
+/// A one-byte stand-in of the literal `data` goes as: `{n+}` where the
+/// capabilities allow it, `{n}` otherwise; literal8 for data a literal
+/// cannot carry (NUL, the only byte a literal may not hold), when the
+/// server has BINARY. `data` itself is only searched for NUL.
+fn stand_in(caps: &Capabilities, data: &[u8]) -> Result<LiteralOrLiteral8<'static>, ImapError> {
+    const ONE: &[u8] = b"x";
     let mode = if caps.non_sync_ok(data.len()) {
         LiteralMode::NonSync
     } else {
         LiteralMode::Sync
     };
-    match Literal::try_from(data) {
-        Ok(mut lit) => {
-            lit.set_mode(mode);
-            Ok(LiteralOrLiteral8::Literal(lit))
-        }
-        Err(_) if caps.binary => Ok(LiteralOrLiteral8::Literal8(Literal8 {
-            data: Cow::Borrowed(data),
-            mode,
-        })),
-        Err(e) => Err(ImapError::Invalid(format!(
-            "message cannot be sent as a literal: {e}"
-        ))),
-    }
-}
-
-/// A one-byte literal of the same kind (literal or literal8) and mode as
-/// `real`.
-fn stand_in(real: LiteralOrLiteral8<'_>) -> LiteralOrLiteral8<'static> {
-    const ONE: &[u8] = b"x";
-    match real {
-        LiteralOrLiteral8::Literal(l) => {
-            let mode = l.mode();
-            match Literal::try_from(ONE) {
-                Ok(mut lit) => {
-                    lit.set_mode(mode);
-                    LiteralOrLiteral8::Literal(lit)
-                }
-                Err(_) => LiteralOrLiteral8::Literal8(Literal8 {
-                    data: Cow::Borrowed(ONE),
-                    mode,
-                }),
+    let literal8 = LiteralOrLiteral8::Literal8(Literal8 {
+        data: Cow::Borrowed(ONE),
+        mode,
+    });
+    match memchr::memchr(0, data) {
+        None => Ok(match Literal::try_from(ONE) {
+            Ok(mut lit) => {
+                lit.set_mode(mode);
+                LiteralOrLiteral8::Literal(lit)
             }
-        }
-        LiteralOrLiteral8::Literal8(l) => LiteralOrLiteral8::Literal8(Literal8 {
-            data: Cow::Borrowed(ONE),
-            mode: l.mode,
+            Err(_) => literal8,
         }),
+        Some(_) if caps.binary => Ok(literal8),
+        Some(at) => Err(ImapError::Invalid(format!(
+            "message cannot be sent as a literal: NUL byte at index {at}"
+        ))),
     }
 }
 
