@@ -19,6 +19,7 @@ mod golden;
 mod hostile;
 mod imap_dovecot;
 mod imap_fake;
+mod imap_open;
 mod imap_stall;
 mod interop;
 mod interop_sync;

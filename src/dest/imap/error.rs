@@ -146,6 +146,13 @@ pub enum ImapError {
 }
 
 impl ImapError {
+    /// True for a login refusal that is not a verdict on the credential
+    /// (a temporary failure, see [`super::gate`]): another attempt may
+    /// succeed.
+    pub fn is_temporary_auth(&self) -> bool {
+        matches!(self, ImapError::Auth { detail, .. } if !super::gate::definite_refusal(detail))
+    }
+
     /// True when reconnecting may help.
     pub fn is_connection(&self) -> bool {
         matches!(

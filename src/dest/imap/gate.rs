@@ -169,7 +169,7 @@ impl Drop for Ticket<'_> {
 /// authentication failure`, a server saying to try again), a BYE, or no
 /// tagged answer at all. io-imap drops the response code, so the text is
 /// what there is to go by.
-fn definite_refusal(detail: &str) -> bool {
+pub(super) fn definite_refusal(detail: &str) -> bool {
     let d = detail.to_ascii_lowercase();
     ![
         "temporar",

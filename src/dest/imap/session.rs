@@ -129,10 +129,21 @@ impl ImapAccountSession {
             }
             None => Vec::new(),
         };
-        let mut control = shared.connect()?;
+        let (mut control, folders) = match Self::open_control(&shared) {
+            Ok(x) => x,
+            Err((e, learning)) if learning || e.is_temporary_auth() => {
+                // One transient failure at the start (a temporary login
+                // refusal; the first flight refused, cut or unanswered)
+                // would fail every folder of the account: one more try, on
+                // a new connection (the account's other sessions may have
+                // learnt the folders meanwhile). Connecting itself was
+                // retried already.
+                tracing::warn!("{e}; opening the session again");
+                Self::open_control(&shared).map_err(|(e, _)| e)?
+            }
+            Err((e, _)) => return Err(e),
+        };
         let caps = control.capabilities().clone();
-        let wait = shared.cfg.io_timeout;
-        let folders = shared.learned.get(&mut control, wait)?;
         // Its LIST is the one creating mailboxes needs.
         control.know_mailboxes(folders.target_folders().existing);
         let inbox = folders.inbox_uid_validity;
@@ -160,6 +171,19 @@ impl ImapAccountSession {
             lookahead: None,
             ahead: HashMap::new(),
         })
+    }
+
+    /// The control connection, logged in, and what it learnt of the
+    /// server's folders (or the answer another session of the account got).
+    /// An error says whether it came from learning (logged in already).
+    #[allow(clippy::result_large_err)] // once per session, on the way out
+    fn open_control(shared: &Shared) -> Result<(ImapSession, ServerFolders), (ImapError, bool)> {
+        let mut control = shared.connect().map_err(|e| (e, false))?;
+        let folders = shared
+            .learned
+            .get(&mut control, shared.cfg.io_timeout)
+            .map_err(|e| (e, true))?;
+        Ok((control, folders))
     }
 
     /// Why nothing more is prepared or delivered: this session stopped,

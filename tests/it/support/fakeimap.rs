@@ -110,6 +110,12 @@ pub struct State {
     pub connections: usize,
     /// Refuse this many more logins.
     pub reject_auth: usize,
+    /// Answer this many more logins with a temporary failure (`NO
+    /// [UNAVAILABLE]`, as Dovecot does when its auth process is busy).
+    pub busy_auth: usize,
+    /// Refuse this many more `LIST "" ""` (the first command of a
+    /// session's first flight) with `NO [UNAVAILABLE]`.
+    pub refuse_list: usize,
     /// Refuse every login as one of these users (the authorization
     /// identity of an admin login): users missing on the server.
     pub refuse_logins: Vec<String>,
@@ -158,6 +164,8 @@ impl Fake {
             lines: Vec::new(),
             connections: 0,
             reject_auth: 0,
+            busy_auth: 0,
+            refuse_list: 0,
             refuse_logins: Vec::new(),
             rewrite: false,
             dates: BTreeMap::new(),
@@ -345,14 +353,21 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 out(&mut w, format!("* CAPABILITY {caps}\r\n{tag} OK done\r\n"))?;
             }
             "LOGIN" | "AUTHENTICATE" => {
-                let reject = {
+                let (reject, busy) = {
                     let mut g = st.lock().expect("lock");
                     let user = login_of(&line);
                     let r = g.reject_auth > 0 || g.refuse_logins.contains(&user);
                     g.reject_auth = g.reject_auth.saturating_sub(1);
-                    r
+                    let busy = !r && g.busy_auth > 0;
+                    g.busy_auth = g.busy_auth.saturating_sub(usize::from(busy));
+                    (r, busy)
                 };
-                if reject {
+                if busy {
+                    out(
+                        &mut w,
+                        format!("{tag} NO [UNAVAILABLE] Temporary authentication failure.\r\n"),
+                    )?;
+                } else if reject {
                     out(
                         &mut w,
                         format!("{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"),
@@ -365,14 +380,24 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 let (_, rest) = astring(args);
                 let (pat, _) = astring(rest);
                 let mut resp = String::new();
-                if pat.is_empty() {
-                    resp.push_str("* LIST (\\Noselect) \"/\" \"\"\r\n");
+                let refused = pat.is_empty() && {
+                    let mut g = st.lock().expect("lock");
+                    let r = g.refuse_list > 0;
+                    g.refuse_list = g.refuse_list.saturating_sub(1);
+                    r
+                };
+                if refused {
+                    out(&mut w, format!("{tag} NO [UNAVAILABLE] try later\r\n"))?;
                 } else {
-                    for name in st.lock().expect("lock").mailboxes.keys() {
-                        resp.push_str(&format!("* LIST () \"/\" {}\r\n", quote(name)));
+                    if pat.is_empty() {
+                        resp.push_str("* LIST (\\Noselect) \"/\" \"\"\r\n");
+                    } else {
+                        for name in st.lock().expect("lock").mailboxes.keys() {
+                            resp.push_str(&format!("* LIST () \"/\" {}\r\n", quote(name)));
+                        }
                     }
+                    out(&mut w, format!("{resp}{tag} OK done\r\n"))?;
                 }
-                out(&mut w, format!("{resp}{tag} OK done\r\n"))?;
             }
             "CREATE" => {
                 let (name, _) = astring(args);
