@@ -147,10 +147,10 @@ pub enum ImapError {
 
 impl ImapError {
     /// True for a login refusal that is not a verdict on the credential
-    /// (a temporary failure, see [`super::gate`]): another attempt may
+    /// (a temporary failure, see [`definite_refusal`]): another attempt may
     /// succeed.
     pub fn is_temporary_auth(&self) -> bool {
-        matches!(self, ImapError::Auth { detail, .. } if !super::gate::definite_refusal(detail))
+        matches!(self, ImapError::Auth { detail, .. } if !definite_refusal(detail))
     }
 
     /// True when reconnecting may help.
@@ -196,6 +196,25 @@ pub(crate) fn io_msg(e: &io::Error) -> String {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => format!("timed out ({e})"),
         _ => e.to_string(),
     }
+}
+
+/// False for an authentication failure that is not a verdict on the
+/// credential: a temporary one (Dovecot's `NO [UNAVAILABLE] Temporary
+/// authentication failure`, a server saying to try again), a BYE, or no
+/// tagged answer at all. io-imap drops the response code, so the text is
+/// what there is to go by.
+pub(super) fn definite_refusal(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    ![
+        "temporar",
+        "unavailable",
+        "try again",
+        "bye",
+        "did not return",
+        "server error",
+    ]
+    .iter()
+    .any(|w| d.contains(w))
 }
 
 #[cfg(test)]

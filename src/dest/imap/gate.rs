@@ -15,7 +15,7 @@
 //! once, by one of its connections, and the other accounts go on.
 
 use super::auth::{expose, Credentials};
-use super::error::ImapError;
+use super::error::{definite_refusal, ImapError};
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 
@@ -162,25 +162,6 @@ impl Drop for Ticket<'_> {
             self.gate.settle(self.keys(), None);
         }
     }
-}
-
-/// False for an authentication failure that is not a verdict on the
-/// credential: a temporary one (Dovecot's `NO [UNAVAILABLE] Temporary
-/// authentication failure`, a server saying to try again), a BYE, or no
-/// tagged answer at all. io-imap drops the response code, so the text is
-/// what there is to go by.
-pub(super) fn definite_refusal(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    ![
-        "temporar",
-        "unavailable",
-        "try again",
-        "bye",
-        "did not return",
-        "server error",
-    ]
-    .iter()
-    .any(|w| d.contains(w))
 }
 
 /// An admin login's failure that is about the account it acts for, not
