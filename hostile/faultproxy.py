@@ -26,8 +26,11 @@ literals) and applies the first matching rule of RULES.json, a list of:
   delay: the command (and everything after it on the connection) is held
          S seconds, then sent.
 
-A top-level {"latency": S} rule (no "match") delays every chunk the server
-sends by S seconds on every connection (a slow but alive server).
+A top-level {"latency": S, "mode": "serial"|"pipe"} rule (no "match") slows
+every connection's server-to-client bytes: "serial" (default) holds each
+chunk S seconds after the one before was delivered (a server that answers
+one thing every S seconds); "pipe" delivers each chunk S seconds after it
+arrived, in order (a link with S seconds of one-way delay).
 
 LOG gets one line per connection event and per rule applied.
 """
@@ -44,6 +47,7 @@ LITERAL = re.compile(rb"\{(\d+)(\+?)\}\r?\n?$")
 
 RULES = []
 LATENCY = 0.0
+MODE = "serial"
 LOG = None
 T0 = time.monotonic()
 CONNS = [0]
@@ -188,9 +192,17 @@ async def handle(cr, cw):
                 continue
             await c.from_client(d)
 
+    out_q = asyncio.Queue()
+
     async def down():
         while True:
             d = await sr.read(65536)
+            if LATENCY and MODE == "pipe":
+                # delivered LATENCY after it arrived, in order
+                await out_q.put((time.monotonic() + LATENCY, d))
+                if not d:
+                    break
+                continue
             if not d:
                 break
             if LATENCY:
@@ -199,6 +211,20 @@ async def handle(cr, cw):
                 continue
             cw.write(d)
             await cw.drain()
+
+    async def deliver():
+        while True:
+            at, d = await out_q.get()
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            if not d:
+                return
+            if c.dead or c.mute:
+                continue
+            cw.write(d)
+            await cw.drain()
+
+    if LATENCY and MODE == "pipe":
+        asyncio.ensure_future(deliver())
 
     await asyncio.gather(up(), down(), return_exceptions=True)
     await c.queue.put(None)
@@ -212,13 +238,14 @@ async def handle(cr, cw):
 
 
 async def main():
-    global RULES, LATENCY, LOG, TARGET
+    global RULES, LATENCY, LOG, TARGET, MODE
     listen, TARGET = int(sys.argv[1]), int(sys.argv[2])
     rules = json.load(open(sys.argv[3]))
     RULES = [r for r in rules if "match" in r]
     for r in rules:
         if "latency" in r:
             LATENCY = float(r["latency"])
+            MODE = r.get("mode", "serial")
     LOG = open(sys.argv[4], "a")
     log(f"listening on {listen} -> {TARGET}, rules {rules}")
     server = await asyncio.start_server(handle, "127.0.0.1", listen)
