@@ -11,6 +11,7 @@ literals) and applies the first matching rule of RULES.json, a list of:
    "count": K,          # only the first K matching commands on such a
                         # connection (default: all)
    "after": M,          # only after M earlier matching commands on it
+   "total": T,          # applied at most T times in all (all connections)
    "action": "hang" | "no" | "bad" | "bye" | "close" | "delay" | "stall",
    "text": "...",       # the text of no / bad / bye
    "secs": S}           # delay: hold the command S seconds before sending
@@ -53,6 +54,8 @@ T0 = time.monotonic()
 CONNS = [0]
 # rule index -> list of connection numbers that matched it, in order
 SEEN = {}
+# rule index -> times applied, all connections (for "total")
+TOTALS = {}
 
 
 def log(msg):
@@ -92,6 +95,10 @@ class Conn:
                 continue
             if "count" in r and k - r.get("after", 0) >= r["count"]:
                 continue
+            if "total" in r:
+                if TOTALS.get(i, 0) >= r["total"]:
+                    continue
+                TOTALS[i] = TOTALS.get(i, 0) + 1
             return r
         return None
 
