@@ -10,7 +10,7 @@ TRACE=1 proxy_start $rules /tmp/hostile-$name.proxy.log
 cd /tmp
 ( exec $KM migrate --to imap://127.0.0.1:21200 --tls none --account bench@corpus.test --user bench --password-env PW --state /tmp/hostile-$name.sqlite -q --io-timeout ${IOT:-30} "$@" ${STORE:-/tmp/hostile-small} >/tmp/hostile-$name.out 2>/tmp/hostile-$name.err ) &
 kp=$!
-for i in $(seq 1 300); do grep -qE "$pat" /tmp/hostile-$name.proxy.log && break; kill -0 $kp 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 1 3000); do [ "$(grep -cE "$pat" /tmp/hostile-$name.proxy.log)" -ge "${NTH:-1}" ] && break; kill -0 $kp 2>/dev/null || break; sleep 0.01; done
 sleep ${KILL_DELAY:-0}
 if kill -0 $kp 2>/dev/null; then kill -9 $kp; echo "killed at: $(grep -E "$pat" /tmp/hostile-$name.proxy.log | head -1)"; else echo "run ended before the pattern"; fi
 wait $kp 2>/dev/null
