@@ -176,7 +176,7 @@ impl ImapError {
     /// Why an account stops once its server stopped answering.
     pub(crate) fn stall_reason(&self) -> String {
         format!(
-            "the target stopped answering ({self}); the account's remaining folders are not tried"
+            "the target stopped answering ({self}); the folders left to this session are not tried"
         )
     }
 }
