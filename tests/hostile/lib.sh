@@ -1,8 +1,8 @@
-# source hostile/lib.sh: helpers for the attacks (Dovecot on 21143, proxy on 21200)
-KM=${KM:-/tmp/km/kerio-migrate}
+# source tests/hostile/lib.sh: helpers for the attacks (Dovecot on 21143, proxy on 21200)
+KM=${KM:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/kerio-migrate}
 DC=/tmp/hostile-dc
 export PW=secret
-H=/work/wt-hostile/hostile
+H="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 reset_bench() {  # empty the Dovecot account bench
   doveadm -c $DC/dovecot.conf kick bench >/dev/null 2>&1
   rm -rf $DC/mail/bench

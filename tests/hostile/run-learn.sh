@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-learn.sh RULES NAME [km options]: one run through the proxy with RULES,
 # fresh account and journal; prints time, exit code, report totals, counts.
-source /work/wt-hostile/hostile/lib.sh
+source "$(dirname "$0")/lib.sh"
 rules=$1 name=$2; shift 2
 reset_bench
 rm -f /tmp/hostile-$name.sqlite* /tmp/hostile-$name.proxy.log

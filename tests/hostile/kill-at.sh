@@ -2,7 +2,7 @@
 # kill-at.sh RULES NAME PATTERN [km options]: fresh account and journal; a run
 # through the proxy with RULES; SIGKILL when the proxy log shows PATTERN (grep -E);
 # then a rerun (same journal, proxy without rules); prints counts per mailbox.
-source /work/wt-hostile/hostile/lib.sh
+source "$(dirname "$0")/lib.sh"
 rules=$1 name=$2 pat=$3; shift 3
 reset_bench
 rm -f /tmp/hostile-$name.sqlite* /tmp/hostile-$name.proxy.log /tmp/hostile-$name.rerun.proxy.log

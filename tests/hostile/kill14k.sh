@@ -2,7 +2,7 @@
 # kill14k.sh NAME SEED [km options]: fresh account and journal; 10 runs of the
 # 13,980-message store, each SIGKILLed at a random moment (0.3..MAXT s, default 9.5, from SEED),
 # then a final run to the end; per-mailbox counts must be 10 x 1398.
-source /work/wt-hostile/hostile/lib.sh
+source "$(dirname "$0")/lib.sh"
 name=$1 seed=$2; shift 2
 reset_bench
 J=/tmp/hostile-$name.sqlite; rm -f $J*
