@@ -14,7 +14,7 @@ use serde::Serialize;
 
 mod date;
 mod lines;
-pub use date::{internal_date, plausible, DateInputs, DateSource, PLAUSIBLE_FROM};
+pub use date::{internal_date, plausible, received_needed, DateInputs, DateSource, PLAUSIBLE_FROM};
 pub use lines::{byte_facts, line_ends, normalize_crlf, ByteFacts, LineEnds};
 
 /// What preparation noticed about a message. None of these stop it from
@@ -255,68 +255,82 @@ pub struct Inspected {
     pub header: HeaderFacts,
 }
 
-/// Inspects raw item bytes (see [`Inspected`]). When the line ends
-/// conform the header is parsed in place; when not, only the header and
-/// its empty line are normalised (a copy of a few KiB, not of the
+/// Inspects raw item bytes (see [`Inspected`]); without `received`, the
+/// `Received:` fields are skipped, not parsed (`received_header` and
+/// `received_dates` stay empty: see [`received_needed`]). When the line
+/// ends conform the header is parsed in place; when not, only the header
+/// and its empty line are normalised (a copy of a few KiB, not of the
 /// message), unless the parser read into that empty line (it may read on
 /// past a line end, see [`header_facts_of_head`]): then the whole message
 /// is, as [`prepare`] does.
-pub fn inspect(raw: Vec<u8>) -> Inspected {
+pub fn inspect(raw: Vec<u8>, received: bool) -> Inspected {
+    let parser = header_parser(received);
     let f = byte_facts(&raw);
     let mut anomalies = Anomalies::from_bytes(raw.is_empty(), &f);
     let header = if anomalies.empty {
         HeaderFacts::default()
     } else if f.extra == 0 {
-        header_facts(&raw, &mut anomalies)
+        header_facts_with(parser, &raw, &mut anomalies).0
     } else {
         let (head, _) = normalize_crlf(raw[..lines::header_end(&raw)].to_vec());
-        match header_facts_of_head(&head, anomalies) {
+        match header_facts_of_head(parser, &head, anomalies) {
             Some((h, a)) => {
                 anomalies = a;
                 h
             }
-            None => header_facts(
-                &lines::normalize_known(raw, f.ends, f.extra),
-                &mut anomalies,
-            ),
+            None => {
+                let bytes = lines::normalize_known(raw, f.ends, f.extra);
+                header_facts_with(parser, &bytes, &mut anomalies).0
+            }
         }
     };
     Inspected { anomalies, header }
 }
 
-/// The parser of the header fields [`HeaderFacts`] holds; every other
-/// field is skipped to its end, not decoded. It finds the same fields
-/// `MessageParser::default()` finds: each field it skips ends where the
-/// default's parser of that field ends it, at the first line end not
-/// followed by a space or a tab (the date parser, which may read past a
-/// line end, is kept for `Resent-Date` too). Asserted by the proptest
-/// `header_facts_as_the_default_parser_finds_them`.
-fn header_parser() -> &'static MessageParser {
-    static PARSER: std::sync::OnceLock<MessageParser> = std::sync::OnceLock::new();
-    PARSER.get_or_init(|| {
+/// The parser of the header fields [`HeaderFacts`] holds (`Received:`
+/// only with `received`); every other field is skipped to its end, not
+/// decoded. It finds the same fields `MessageParser::default()` finds:
+/// each field it skips ends where the default's parser of that field ends
+/// it, at the first line end not followed by a space or a tab (the date
+/// parser, which may read past a line end, is kept for `Resent-Date`
+/// too). Asserted by the proptests `header_facts_as_the_default_parser_
+/// finds_them` and `fields_parse_as_the_default_parser_parses_them`.
+fn header_parser(received: bool) -> &'static MessageParser {
+    use std::sync::OnceLock;
+    static WITH: OnceLock<MessageParser> = OnceLock::new();
+    static WITHOUT: OnceLock<MessageParser> = OnceLock::new();
+    let fields = || {
         MessageParser::new()
             .header_date(HeaderName::Date)
             .header_date(HeaderName::ResentDate)
             .header_id(HeaderName::MessageId)
-            .header_received(HeaderName::Received)
             .default_header_ignore()
-    })
+    };
+    if received {
+        WITH.get_or_init(|| fields().header_received(HeaderName::Received))
+    } else {
+        WITHOUT.get_or_init(fields)
+    }
 }
 
 /// The header facts of CRLF-normalised `bytes`, and the anomalies found
 /// in its header.
 fn header_facts(bytes: &[u8], a: &mut Anomalies) -> HeaderFacts {
-    header_facts_with(header_parser(), bytes, a).0
+    header_facts_with(header_parser(true), bytes, a).0
 }
 
-/// [`header_facts`] of `head`, a normalised message's header block and
-/// its empty line, when they are the whole message's: when the parser
-/// ended every field before the empty line (line ends end its fields, but
-/// an obsolete time zone after a date is read two bytes on, whatever they
-/// are). `None` when a field ran into the empty line: what it would have
-/// found next depends on the body.
-fn header_facts_of_head(head: &[u8], mut a: Anomalies) -> Option<(HeaderFacts, Anomalies)> {
-    let (h, end) = header_facts_with(header_parser(), head, &mut a);
+/// The header facts `parser` finds in `head`, a normalised message's
+/// header block and its empty line, when they are the whole message's:
+/// when the parser ended every field before the empty line (line ends end
+/// its fields, but an obsolete time zone after a date is read two bytes
+/// on, whatever they are). `None` when a field ran into the empty line:
+/// what it would have found next depends on the body.
+fn header_facts_of_head(
+    parser: &MessageParser,
+    head: &[u8],
+    mut a: Anomalies,
+) -> Option<(HeaderFacts, Anomalies)> {
+    let (h, end) = header_facts_with(parser, head, &mut a);
     (end <= header_block(head).len()).then_some((h, a))
 }
 
@@ -533,10 +547,11 @@ mod tests {
         assert!(!p.anomalies.no_header);
     }
 
-    /// What `prepare` found, as `inspect` reports it.
-    fn inspected_by_prepare(raw: &[u8]) -> Inspected {
+    /// What `prepare` found, as `inspect` reports it with and without
+    /// `Received:` fields.
+    fn inspected_by_prepare(raw: &[u8]) -> (Inspected, Inspected) {
         let p = prepare(raw.to_vec());
-        Inspected {
+        let with = Inspected {
             anomalies: p.anomalies,
             header: HeaderFacts {
                 message_id: p.message_id,
@@ -544,7 +559,11 @@ mod tests {
                 received_header: p.received_header,
                 received_dates: p.received_dates,
             },
-        }
+        };
+        let mut without = with.clone();
+        without.header.received_header = None;
+        without.header.received_dates.clear();
+        (with, without)
     }
 
     #[test]
@@ -566,13 +585,14 @@ mod tests {
             b"Subject: x\r\n\r\nbody\rmore\nend",
         ];
         for raw in cases {
-            assert_eq!(
-                inspect(raw.to_vec()),
-                inspected_by_prepare(raw),
-                "input {raw:?}"
-            );
+            let (with, without) = inspected_by_prepare(raw);
+            assert_eq!(inspect(raw.to_vec(), true), with, "input {raw:?}");
+            assert_eq!(inspect(raw.to_vec(), false), without, "input {raw:?}");
         }
-        let i = inspect(b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx".to_vec());
+        let i = inspect(
+            b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx".to_vec(),
+            true,
+        );
         assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
         assert!(i.anomalies.bare_cr && i.anomalies.final_crlf_added && !i.anomalies.no_date);
     }
@@ -703,14 +723,16 @@ mod tests {
         #[test]
         fn inspect_equals_prepare(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
             let raw = parts.concat();
-            proptest::prop_assert_eq!(inspect(raw.clone()), inspected_by_prepare(&raw));
+            let (with, without) = inspected_by_prepare(&raw);
+            proptest::prop_assert_eq!(inspect(raw.clone(), true), with);
+            proptest::prop_assert_eq!(inspect(raw.clone(), false), without);
         }
 
         #[test]
         fn header_facts_as_the_default_parser_finds_them(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
             let (bytes, _) = normalize_crlf(parts.concat());
             let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
-            let ours = header_facts_with(header_parser(), &bytes, &mut a);
+            let ours = header_facts_with(header_parser(true), &bytes, &mut a);
             let default = header_facts_with(&MessageParser::default(), &bytes, &mut b);
             proptest::prop_assert_eq!(ours, default);
             proptest::prop_assert_eq!(a, b);
@@ -719,10 +741,12 @@ mod tests {
         #[test]
         fn fields_parse_as_the_default_parser_parses_them(fields in proptest::collection::vec(field(), 0..10)) {
             let raw: Vec<u8> = fields.concat();
-            proptest::prop_assert_eq!(inspect(raw.clone()), inspected_by_prepare(&raw));
+            let (with, without) = inspected_by_prepare(&raw);
+            proptest::prop_assert_eq!(inspect(raw.clone(), true), with);
+            proptest::prop_assert_eq!(inspect(raw.clone(), false), without);
             let (bytes, _) = normalize_crlf(raw);
             let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
-            let ours = header_facts_with(header_parser(), &bytes, &mut a);
+            let ours = header_facts_with(header_parser(true), &bytes, &mut a);
             let default = header_facts_with(&MessageParser::default(), &bytes, &mut b);
             proptest::prop_assert_eq!(ours, default);
             proptest::prop_assert_eq!(a, b);
@@ -739,13 +763,17 @@ mod tests {
             head,
             b"From \r\nDate: Tue, 1 Jul 2003 10:52:37 +0200x\r\n\r\n"
         );
-        assert_eq!(header_facts_of_head(&head, Anomalies::default()), None);
-        let i = inspect(raw);
+        assert_eq!(
+            header_facts_of_head(header_parser(true), &head, Anomalies::default()),
+            None
+        );
+        let i = inspect(raw, true);
         assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
         // A well-formed header is found from its head alone.
         let raw = b"Date: Tue, 1 Jul 2003 10:52:37 +0200\n\nMessage-ID: <a@b>\n";
         let (head, _) = normalize_crlf(raw[..lines::header_end(raw)].to_vec());
-        let (h, a) = header_facts_of_head(&head, Anomalies::default()).expect("clean");
+        let (h, a) =
+            header_facts_of_head(header_parser(true), &head, Anomalies::default()).expect("clean");
         assert_eq!(h.message_id, None);
         assert!(a.no_message_id && !a.no_date);
     }

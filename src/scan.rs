@@ -500,7 +500,8 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInvento
 }
 
 /// Reads one item and finds what preparing it for a migration would
-/// find ([`message::inspect`]: no hash, no copy of conforming bytes).
+/// find ([`message::inspect`]: no hash, no copy of the body; `Received:`
+/// fields parsed only when their dates can decide the internal date).
 fn item_facts(it: &Item, now: i64) -> ItemFacts {
     let mut f = ItemFacts {
         deleted: it.deleted(),
@@ -517,26 +518,23 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
         }
         Ok(data) => {
             f.bytes = data.bytes.len() as u64;
-            let p = message::inspect(data.bytes);
+            let mut inputs = DateInputs {
+                index_received: it.received(),
+                index_created: it.created(),
+                mtime: data.mtime,
+                created_is_move_time: it.meta.as_ref().is_some_and(|m| m.created_is_move_time),
+                ..DateInputs::default()
+            };
+            let received = message::received_needed(&inputs, now);
+            let p = message::inspect(data.bytes, received);
             f.a = p.anomalies;
             if !p.anomalies.empty {
-                let (d, src) = message::internal_date(
-                    &DateInputs {
-                        index_received: it.received(),
-                        index_created: it.created(),
-                        mtime: data.mtime,
-                        received_header: p.header.received_header,
-                        date_header: p.header.date_header,
-                        created_is_move_time: it
-                            .meta
-                            .as_ref()
-                            .is_some_and(|m| m.created_is_move_time),
-                        received_newest: p
-                            .header
-                            .newest_received(now, it.created().map(|d| d + 86_400)),
-                    },
-                    now,
-                );
+                inputs.received_header = p.header.received_header;
+                inputs.date_header = p.header.date_header;
+                inputs.received_newest = p
+                    .header
+                    .newest_received(now, it.created().map(|d| d + 86_400));
+                let (d, src) = message::internal_date(&inputs, now);
                 f.date = Some(d.timestamp());
                 f.date_source = Some(src.as_str());
             }

@@ -112,9 +112,91 @@ pub fn internal_date(inp: &DateInputs, now: i64) -> (DateTime<Utc>, DateSource) 
     (dt, DateSource::Fallback)
 }
 
+/// Whether the `Received:` dates of an item can decide its internal date
+/// ([`internal_date`] of `inp` with the header dates added), given what
+/// the index and the file say (`inp`'s header dates are not looked at):
+/// not when a plausible index `T`, or (`D` not being a move time) a
+/// plausible `D` or mtime comes first. `scan` parses `Received:` fields
+/// only then.
+pub fn received_needed(inp: &DateInputs, now: i64) -> bool {
+    let before_headers = DateInputs {
+        received_header: None,
+        date_header: None,
+        received_newest: None,
+        ..*inp
+    };
+    match internal_date(&before_headers, now).1 {
+        DateSource::IndexReceived => false,
+        // Unless the newest Received comes before them.
+        DateSource::IndexCreated | DateSource::FileMtime => inp.created_is_move_time,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Where `received_needed` says no, the Received dates do not
+        /// change the internal date.
+        #[test]
+        fn received_dates_matter_only_where_needed(
+            t in proptest::option::of(0i64..2_000_000_000),
+            d in proptest::option::of(0i64..2_000_000_000),
+            m in proptest::option::of(0i64..2_000_000_000),
+            r in proptest::option::of(0i64..2_000_000_000),
+            n in proptest::option::of(0i64..2_000_000_000),
+            h in proptest::option::of(0i64..2_000_000_000),
+            moved: bool,
+        ) {
+            let now = 1_800_000_000;
+            let at = |t: Option<i64>| t.and_then(|t| FixedOffset::east_opt(0).and_then(|z| z.timestamp_opt(t, 0).single()));
+            let full = DateInputs {
+                index_received: t,
+                index_created: d,
+                mtime: m,
+                received_header: at(r),
+                date_header: at(h),
+                created_is_move_time: moved,
+                received_newest: n,
+            };
+            if !received_needed(&full, now) {
+                let without = DateInputs { received_header: None, received_newest: None, ..full };
+                proptest::prop_assert_eq!(internal_date(&full, now), internal_date(&without, now));
+            }
+        }
+    }
+
+    #[test]
+    fn received_is_needed_without_a_plausible_index_date() {
+        let now = 1_800_000_000;
+        let base = DateInputs {
+            index_received: Some(1_100_000_000),
+            index_created: Some(1_200_000_000),
+            mtime: Some(1_300_000_000),
+            ..DateInputs::default()
+        };
+        assert!(!received_needed(&base, now));
+        let moved = DateInputs {
+            index_received: None,
+            created_is_move_time: true,
+            ..base
+        };
+        assert!(received_needed(&moved, now));
+        let no_t = DateInputs {
+            index_received: Some(12),
+            ..base
+        };
+        assert!(!received_needed(&no_t, now));
+        let nothing = DateInputs {
+            index_received: None,
+            index_created: None,
+            mtime: Some(now + 10 * 86_400),
+            ..base
+        };
+        assert!(received_needed(&nothing, now));
+    }
 
     #[test]
     fn date_chain() {
