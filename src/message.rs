@@ -342,7 +342,7 @@ fn header_facts_with(
     a: &mut Anomalies,
 ) -> (HeaderFacts, usize) {
     let header = header_block(bytes);
-    a.eight_bit_header = header.iter().any(|&b| b >= 0x80);
+    a.eight_bit_header = !header.is_ascii();
     a.no_header = !starts_with_header(bytes);
     let mut h = HeaderFacts::default();
     let mut end = 0;
