@@ -263,23 +263,23 @@ pub struct Inspected {
 /// message), unless the parser read into that empty line (it may read on
 /// past a line end, see [`header_facts_of_head`]): then the whole message
 /// is, as [`prepare`] does.
-pub fn inspect(raw: Vec<u8>, received: bool) -> Inspected {
+pub fn inspect(raw: &[u8], received: bool) -> Inspected {
     let parser = header_parser(received);
-    let f = byte_facts(&raw);
+    let f = byte_facts(raw);
     let mut anomalies = Anomalies::from_bytes(raw.is_empty(), &f);
     let header = if anomalies.empty {
         HeaderFacts::default()
     } else if f.extra == 0 {
-        header_facts_with(parser, &raw, &mut anomalies).0
+        header_facts_with(parser, raw, &mut anomalies).0
     } else {
-        let (head, _) = normalize_crlf(raw[..lines::header_end(&raw)].to_vec());
+        let (head, _) = normalize_crlf(raw[..lines::header_end(raw)].to_vec());
         match header_facts_of_head(parser, &head, anomalies) {
             Some((h, a)) => {
                 anomalies = a;
                 h
             }
             None => {
-                let bytes = lines::normalize_known(raw, f.ends, f.extra);
+                let bytes = lines::normalize_known(raw.to_vec(), f.ends, f.extra);
                 header_facts_with(parser, &bytes, &mut anomalies).0
             }
         }
@@ -586,11 +586,11 @@ mod tests {
         ];
         for raw in cases {
             let (with, without) = inspected_by_prepare(raw);
-            assert_eq!(inspect(raw.to_vec(), true), with, "input {raw:?}");
-            assert_eq!(inspect(raw.to_vec(), false), without, "input {raw:?}");
+            assert_eq!(inspect(raw, true), with, "input {raw:?}");
+            assert_eq!(inspect(raw, false), without, "input {raw:?}");
         }
         let i = inspect(
-            b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx".to_vec(),
+            b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx",
             true,
         );
         assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
@@ -724,8 +724,8 @@ mod tests {
         fn inspect_equals_prepare(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
             let raw = parts.concat();
             let (with, without) = inspected_by_prepare(&raw);
-            proptest::prop_assert_eq!(inspect(raw.clone(), true), with);
-            proptest::prop_assert_eq!(inspect(raw.clone(), false), without);
+            proptest::prop_assert_eq!(inspect(&raw, true), with);
+            proptest::prop_assert_eq!(inspect(&raw, false), without);
         }
 
         #[test]
@@ -742,8 +742,8 @@ mod tests {
         fn fields_parse_as_the_default_parser_parses_them(fields in proptest::collection::vec(field(), 0..10)) {
             let raw: Vec<u8> = fields.concat();
             let (with, without) = inspected_by_prepare(&raw);
-            proptest::prop_assert_eq!(inspect(raw.clone(), true), with);
-            proptest::prop_assert_eq!(inspect(raw.clone(), false), without);
+            proptest::prop_assert_eq!(inspect(&raw, true), with);
+            proptest::prop_assert_eq!(inspect(&raw, false), without);
             let (bytes, _) = normalize_crlf(raw);
             let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
             let ours = header_facts_with(header_parser(true), &bytes, &mut a);
@@ -767,7 +767,7 @@ mod tests {
             header_facts_of_head(header_parser(true), &head, Anomalies::default()),
             None
         );
-        let i = inspect(raw, true);
+        let i = inspect(&raw, true);
         assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
         // A well-formed header is found from its head alone.
         let raw = b"Date: Tue, 1 Jul 2003 10:52:37 +0200\n\nMessage-ID: <a@b>\n";

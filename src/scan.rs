@@ -577,7 +577,7 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
                 ..DateInputs::default()
             };
             let received = message::received_needed(&inputs, now);
-            let p = message::inspect(data.bytes, received);
+            let p = message::inspect(&data.bytes, received);
             f.a = p.anomalies;
             if !p.anomalies.empty {
                 inputs.received_header = p.header.received_header;
