@@ -13,6 +13,7 @@ use mail_parser::{HeaderName, MessageParser};
 use serde::Serialize;
 
 mod date;
+mod fields;
 mod lines;
 pub use date::{internal_date, plausible, received_needed, DateInputs, DateSource, PLAUSIBLE_FROM};
 pub use lines::{byte_facts, line_ends, normalize_crlf, ByteFacts, LineEnds};
@@ -264,23 +265,22 @@ pub struct Inspected {
 /// past a line end, see [`header_facts_of_head`]): then the whole message
 /// is, as [`prepare`] does.
 pub fn inspect(raw: &[u8], received: bool) -> Inspected {
-    let parser = header_parser(received);
     let f = byte_facts(raw);
     let mut anomalies = Anomalies::from_bytes(raw.is_empty(), &f);
     let header = if anomalies.empty {
         HeaderFacts::default()
     } else if f.extra == 0 {
-        header_facts_with(parser, raw, &mut anomalies).0
+        header_facts_for(received, raw, &mut anomalies).0
     } else {
         let (head, _) = normalize_crlf(raw[..lines::header_end(raw)].to_vec());
-        match header_facts_of_head(parser, &head, anomalies) {
+        match header_facts_of_head(received, &head, anomalies) {
             Some((h, a)) => {
                 anomalies = a;
                 h
             }
             None => {
                 let bytes = lines::normalize_known(raw.to_vec(), f.ends, f.extra);
-                header_facts_with(parser, &bytes, &mut anomalies).0
+                header_facts_for(received, &bytes, &mut anomalies).0
             }
         }
     };
@@ -316,7 +316,7 @@ fn header_parser(received: bool) -> &'static MessageParser {
 /// The header facts of CRLF-normalised `bytes`, and the anomalies found
 /// in its header.
 fn header_facts(bytes: &[u8], a: &mut Anomalies) -> HeaderFacts {
-    header_facts_with(header_parser(true), bytes, a).0
+    header_facts_for(true, bytes, a).0
 }
 
 /// The header facts `parser` finds in `head`, a normalised message's
@@ -326,53 +326,103 @@ fn header_facts(bytes: &[u8], a: &mut Anomalies) -> HeaderFacts {
 /// on, whatever they are). `None` when a field ran into the empty line:
 /// what it would have found next depends on the body.
 fn header_facts_of_head(
-    parser: &MessageParser,
+    received: bool,
     head: &[u8],
     mut a: Anomalies,
 ) -> Option<(HeaderFacts, Anomalies)> {
-    let (h, end) = header_facts_with(parser, head, &mut a);
+    let (h, end) = header_facts_for(received, head, &mut a);
     (end <= header_block(head).len()).then_some((h, a))
 }
 
-/// The header facts `parser` finds in CRLF-normalised `bytes`, and where
-/// its last field ended (0 when it found none).
+/// The header facts of CRLF-normalised `bytes` (the fields
+/// [`header_parser`] needs, cut out first by [`fields::kept`]; the whole
+/// header when the cut is not exact), and where its last field ended (0
+/// when it has none).
+fn header_facts_for(received: bool, bytes: &[u8], a: &mut Anomalies) -> (HeaderFacts, usize) {
+    header_facts_with(bytes, a, |b| {
+        cut_facts(received, b).unwrap_or_else(|| whole_facts(header_parser(received), b))
+    })
+}
+
+/// The header facts `find` finds in CRLF-normalised `bytes` (and where
+/// the last field ended), and the anomalies of its header.
 fn header_facts_with(
-    parser: &MessageParser,
     bytes: &[u8],
     a: &mut Anomalies,
+    find: impl FnOnce(&[u8]) -> (HeaderFacts, usize),
 ) -> (HeaderFacts, usize) {
     let header = header_block(bytes);
     a.eight_bit_header = !header.is_ascii();
     a.no_header = !starts_with_header(bytes);
-    let mut h = HeaderFacts::default();
-    let mut end = 0;
     // Text that merely contains a colon on its first line is not a
     // header; do not trust what the parser would make of it.
-    if !a.no_header {
-        if let Some(msg) = parser.parse_headers(bytes) {
-            end = msg.headers().last().map_or(0, |f| f.offset_end as usize);
-            h.message_id = msg
-                .message_id()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-            h.date_header = msg.date().and_then(to_chrono);
-            let mut received = msg.received_all();
-            if let Some(first) = received.next() {
-                h.received_header = first.date.as_ref().and_then(to_chrono);
-                h.received_dates = std::iter::once(first)
-                    .chain(received)
-                    .take(RECEIVED_DATES)
-                    .filter_map(|r| r.date.as_ref().and_then(to_chrono))
-                    .map(|d| d.timestamp())
-                    .collect();
-            }
-        }
-    }
+    let found = if a.no_header {
+        (HeaderFacts::default(), 0)
+    } else {
+        find(bytes)
+    };
+    let h = &found.0;
     a.no_message_id = h.message_id.is_none();
     a.no_date = h.date_header.is_none();
     a.bad_date = a.no_date && !a.no_header && has_field(header, b"date");
-    (h, end)
+    found
+}
+
+/// The facts `parser` finds in all of `bytes`, and where its last field
+/// ended.
+fn whole_facts(parser: &MessageParser, bytes: &[u8]) -> (HeaderFacts, usize) {
+    match parser.parse_headers(bytes) {
+        Some(msg) => (
+            facts_of(&msg),
+            msg.headers().last().map_or(0, |f| f.offset_end as usize),
+        ),
+        None => (HeaderFacts::default(), 0),
+    }
+}
+
+/// The facts of the fields [`fields::kept`] cuts out of `bytes`, when each
+/// kept field parses to the end the cut gave it (so its parser read what
+/// it reads in the whole header); `None` otherwise.
+fn cut_facts(received: bool, bytes: &[u8]) -> Option<(HeaderFacts, usize)> {
+    let k = fields::kept(bytes, received)?;
+    match header_parser(received).parse_headers(&k.bytes) {
+        None => k
+            .ends
+            .is_empty()
+            .then(|| (HeaderFacts::default(), k.last_end)),
+        Some(msg) => {
+            let f = msg.headers();
+            let exact = f.len() == k.ends.len()
+                && f.iter()
+                    .zip(&k.ends)
+                    .all(|(f, e)| f.offset_end as usize == *e);
+            exact.then(|| (facts_of(&msg), k.last_end))
+        }
+    }
+}
+
+/// What a parsed header says.
+fn facts_of(msg: &mail_parser::Message<'_>) -> HeaderFacts {
+    let mut h = HeaderFacts {
+        message_id: msg
+            .message_id()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        date_header: msg.date().and_then(to_chrono),
+        ..HeaderFacts::default()
+    };
+    let mut received = msg.received_all();
+    if let Some(first) = received.next() {
+        h.received_header = first.date.as_ref().and_then(to_chrono);
+        h.received_dates = std::iter::once(first)
+            .chain(received)
+            .take(RECEIVED_DATES)
+            .filter_map(|r| r.date.as_ref().and_then(to_chrono))
+            .map(|d| d.timestamp())
+            .collect();
+    }
+    h
 }
 
 /// True when a line of `header` names the field `name` (ASCII,
@@ -732,8 +782,8 @@ mod tests {
         fn header_facts_as_the_default_parser_finds_them(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
             let (bytes, _) = normalize_crlf(parts.concat());
             let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
-            let ours = header_facts_with(header_parser(true), &bytes, &mut a);
-            let default = header_facts_with(&MessageParser::default(), &bytes, &mut b);
+            let ours = header_facts_for(true, &bytes, &mut a);
+            let default = header_facts_with(&bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
             proptest::prop_assert_eq!(ours, default);
             proptest::prop_assert_eq!(a, b);
         }
@@ -746,8 +796,8 @@ mod tests {
             proptest::prop_assert_eq!(inspect(&raw, false), without);
             let (bytes, _) = normalize_crlf(raw);
             let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
-            let ours = header_facts_with(header_parser(true), &bytes, &mut a);
-            let default = header_facts_with(&MessageParser::default(), &bytes, &mut b);
+            let ours = header_facts_for(true, &bytes, &mut a);
+            let default = header_facts_with(&bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
             proptest::prop_assert_eq!(ours, default);
             proptest::prop_assert_eq!(a, b);
         }
@@ -764,7 +814,7 @@ mod tests {
             b"From \r\nDate: Tue, 1 Jul 2003 10:52:37 +0200x\r\n\r\n"
         );
         assert_eq!(
-            header_facts_of_head(header_parser(true), &head, Anomalies::default()),
+            header_facts_of_head(true, &head, Anomalies::default()),
             None
         );
         let i = inspect(&raw, true);
@@ -772,8 +822,7 @@ mod tests {
         // A well-formed header is found from its head alone.
         let raw = b"Date: Tue, 1 Jul 2003 10:52:37 +0200\n\nMessage-ID: <a@b>\n";
         let (head, _) = normalize_crlf(raw[..lines::header_end(raw)].to_vec());
-        let (h, a) =
-            header_facts_of_head(header_parser(true), &head, Anomalies::default()).expect("clean");
+        let (h, a) = header_facts_of_head(true, &head, Anomalies::default()).expect("clean");
         assert_eq!(h.message_id, None);
         assert!(a.no_message_id && !a.no_date);
     }
