@@ -57,12 +57,18 @@ pub fn status_fld(data: &[u8]) {
 }
 
 /// Message preparation: the prepared bytes end in CRLF and hold no bare CR
-/// or LF; the header scan never panics.
+/// or LF; the header scan never panics; what `scan` inspects is what
+/// preparing finds.
 pub fn message_prepare(data: &[u8]) {
     let _ = message::header_value(data, "Message-ID");
     let _ = message::header_value(data, "Date");
     let _ = message::starts_with_header(data);
     let p = message::prepare(data.to_vec());
+    let i = message::inspect(data, true);
+    assert_eq!(i.anomalies, p.anomalies, "inspect's anomalies");
+    assert_eq!(i.header.message_id, p.message_id, "inspect's Message-ID");
+    assert_eq!(i.header.date_header, p.date_header, "inspect's Date");
+    assert_eq!(i.header.received_dates, p.received_dates, "inspect's Received");
     let out = &p.bytes;
     if !out.is_empty() {
         assert!(out.ends_with(b"\r\n"), "no final CRLF");

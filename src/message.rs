@@ -8,9 +8,15 @@
 //! date. What looks wrong is recorded as [`Anomalies`], never fixed silently.
 
 pub use crate::model::ContentHash;
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use mail_parser::MessageParser;
+use chrono::{DateTime, FixedOffset, TimeZone};
+use mail_parser::{HeaderName, MessageParser};
 use serde::Serialize;
+
+mod date;
+mod fields;
+mod lines;
+pub use date::{internal_date, plausible, received_needed, DateInputs, DateSource, PLAUSIBLE_FROM};
+pub use lines::{byte_facts, line_ends, normalize_crlf, ByteFacts, LineEnds};
 
 /// What preparation noticed about a message. None of these stop it from
 /// being migrated except `empty` (see the policy in the README).
@@ -97,90 +103,6 @@ impl Prepared {
     }
 }
 
-/// Line-end statistics of a normalisation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LineEnds {
-    /// Bare LF seen.
-    pub bare_lf: bool,
-    /// Bare CR seen.
-    pub bare_cr: bool,
-    /// A final CRLF was appended.
-    pub final_added: bool,
-}
-
-/// Normalises every line end to CRLF and makes the data end with CRLF.
-/// Empty input stays empty. Returns the input unchanged (no copy) when it
-/// already conforms.
-pub fn normalize_crlf(mut raw: Vec<u8>) -> (Vec<u8>, LineEnds) {
-    // First pass: how many bytes the normalised message needs beyond the
-    // source (one per bare CR or LF, two for a final CRLF).
-    let (ends, extra) = line_ends(&raw);
-    if extra == 0 {
-        return (raw, ends);
-    }
-    let n = raw.len();
-    // Second pass, in place from the end: the message is never held twice
-    // (a 3 GiB message needs 3 GiB and the bytes added, not 6 GiB).
-    raw.resize(n + extra, 0);
-    let mut w = n + extra;
-    if ends.final_added {
-        raw[w - 2..w].copy_from_slice(b"\r\n");
-        w -= 2;
-    }
-    let mut r = n;
-    while r > 0 {
-        // Copy the run after the last line end before `r` in one go.
-        let start = memchr::memrchr2(b'\r', b'\n', &raw[..r]).map_or(0, |p| p + 1);
-        let len = r - start;
-        raw.copy_within(start..r, w - len);
-        w -= len;
-        r = start;
-        if r == 0 {
-            break;
-        }
-        // raw[r - 1] is a line end: CRLF, bare LF or bare CR, each CRLF.
-        if raw[r - 1] == b'\n' && r >= 2 && raw[r - 2] == b'\r' {
-            r -= 2;
-        } else {
-            r -= 1;
-        }
-        raw[w - 2..w].copy_from_slice(b"\r\n");
-        w -= 2;
-    }
-    debug_assert_eq!(w, 0);
-    (raw, ends)
-}
-
-/// What [`normalize_crlf`] finds in `raw` without changing it: its line
-/// ends, and how many bytes normalising adds (0: it already conforms).
-pub fn line_ends(raw: &[u8]) -> (LineEnds, usize) {
-    let mut ends = LineEnds::default();
-    let Some(&last) = raw.last() else {
-        return (ends, 0);
-    };
-    let mut extra = 0usize;
-    let mut i = 0;
-    while let Some(p) = memchr::memchr2(b'\r', b'\n', &raw[i..]) {
-        i += p;
-        if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
-            i += 2;
-            continue;
-        }
-        if raw[i] == b'\r' {
-            ends.bare_cr = true;
-        } else {
-            ends.bare_lf = true;
-        }
-        extra += 1;
-        i += 1;
-    }
-    if !matches!(last, b'\r' | b'\n') {
-        ends.final_added = true;
-        extra += 2;
-    }
-    (ends, extra)
-}
-
 /// The header block: everything before the first empty line (or all of
 /// `data` when there is none).
 pub fn header_block(data: &[u8]) -> &[u8] {
@@ -261,15 +183,9 @@ fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 /// Prepares raw item bytes for a target.
 pub fn prepare(raw: Vec<u8>) -> Prepared {
     let source_len = raw.len() as u64;
-    let mut anomalies = Anomalies {
-        empty: raw.is_empty(),
-        nul: memchr::memchr(0, &raw).is_some(),
-        ..Anomalies::default()
-    };
-    let (bytes, ends) = normalize_crlf(raw);
-    anomalies.bare_lf = ends.bare_lf;
-    anomalies.bare_cr = ends.bare_cr;
-    anomalies.final_crlf_added = ends.final_added;
+    let f = byte_facts(&raw);
+    let mut anomalies = Anomalies::from_bytes(raw.is_empty(), &f);
+    let bytes = lines::normalize_known(raw, f.ends, f.extra);
     let hash = ContentHash::of(&bytes);
     let header = if anomalies.empty {
         HeaderFacts::default()
@@ -285,6 +201,21 @@ pub fn prepare(raw: Vec<u8>) -> Prepared {
         received_header: header.received_header,
         received_dates: header.received_dates,
         anomalies,
+    }
+}
+
+impl Anomalies {
+    /// The anomalies one pass over the bytes finds (the header's come
+    /// later).
+    fn from_bytes(empty: bool, f: &ByteFacts) -> Anomalies {
+        Anomalies {
+            empty,
+            nul: f.nul,
+            bare_lf: f.ends.bare_lf,
+            bare_cr: f.ends.bare_cr,
+            final_crlf_added: f.ends.final_added,
+            ..Anomalies::default()
+        }
     }
 }
 
@@ -317,183 +248,198 @@ fn newest_plausible(dates: &[i64], now: i64, not_after: Option<i64>) -> Option<i
 }
 
 /// What [`prepare`] finds about a message, without preparing it: the same
-/// anomalies and header facts, with no hash and, when the line ends
-/// already conform, no copy (the header is parsed in place). What `scan`
-/// needs. (The header alone is not enough: mail-parser may read past the
-/// empty line, e.g. after an mbox `From ` line.)
+/// anomalies and header facts, with no hash and no copy of the body. What
+/// `scan` needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspected {
     pub anomalies: Anomalies,
     pub header: HeaderFacts,
 }
 
-/// Inspects raw item bytes (see [`Inspected`]).
-pub fn inspect(raw: Vec<u8>) -> Inspected {
-    let (ends, extra) = line_ends(&raw);
-    let mut anomalies = Anomalies {
-        empty: raw.is_empty(),
-        nul: memchr::memchr(0, &raw).is_some(),
-        bare_lf: ends.bare_lf,
-        bare_cr: ends.bare_cr,
-        final_crlf_added: ends.final_added,
-        ..Anomalies::default()
-    };
+/// Inspects raw item bytes (see [`Inspected`]); without `received`, the
+/// `Received:` fields are skipped, not parsed (`received_header` and
+/// `received_dates` stay empty: see [`received_needed`]). When the line
+/// ends conform the header is parsed in place; when not, only the header
+/// and its empty line are normalised (a copy of a few KiB, not of the
+/// message), unless the parser read into that empty line (it may read on
+/// past a line end, see [`header_facts_of_head`]): then the whole message
+/// is, as [`prepare`] does.
+pub fn inspect(raw: &[u8], received: bool) -> Inspected {
+    let f = byte_facts(raw);
+    let mut anomalies = Anomalies::from_bytes(raw.is_empty(), &f);
     let header = if anomalies.empty {
         HeaderFacts::default()
-    } else if extra == 0 {
-        header_facts(&raw, &mut anomalies)
+    } else if f.extra == 0 {
+        header_facts_for(received, raw, &mut anomalies).0
     } else {
-        header_facts(&normalize_crlf(raw).0, &mut anomalies)
+        let (head, _) = normalize_crlf(raw[..lines::header_end(raw)].to_vec());
+        match header_facts_of_head(received, &head, anomalies) {
+            Some((h, a)) => {
+                anomalies = a;
+                h
+            }
+            None => {
+                let bytes = lines::normalize_known(raw.to_vec(), f.ends, f.extra);
+                header_facts_for(received, &bytes, &mut anomalies).0
+            }
+        }
     };
     Inspected { anomalies, header }
+}
+
+/// The parser of the header fields [`HeaderFacts`] holds (`Received:`
+/// only with `received`); every other field is skipped to its end, not
+/// decoded. It finds the same fields `MessageParser::default()` finds:
+/// each field it skips ends where the default's parser of that field ends
+/// it, at the first line end not followed by a space or a tab (the date
+/// parser, which may read past a line end, is kept for `Resent-Date`
+/// too). Asserted by the proptests `header_facts_as_the_default_parser_
+/// finds_them` and `fields_parse_as_the_default_parser_parses_them`.
+fn header_parser(received: bool) -> &'static MessageParser {
+    use std::sync::OnceLock;
+    static WITH: OnceLock<MessageParser> = OnceLock::new();
+    static WITHOUT: OnceLock<MessageParser> = OnceLock::new();
+    let fields = || {
+        MessageParser::new()
+            .header_date(HeaderName::Date)
+            .header_date(HeaderName::ResentDate)
+            .header_id(HeaderName::MessageId)
+            .default_header_ignore()
+    };
+    if received {
+        WITH.get_or_init(|| fields().header_received(HeaderName::Received))
+    } else {
+        WITHOUT.get_or_init(fields)
+    }
 }
 
 /// The header facts of CRLF-normalised `bytes`, and the anomalies found
 /// in its header.
 fn header_facts(bytes: &[u8], a: &mut Anomalies) -> HeaderFacts {
+    header_facts_for(true, bytes, a).0
+}
+
+/// The header facts `parser` finds in `head`, a normalised message's
+/// header block and its empty line, when they are the whole message's:
+/// when the parser ended every field before the empty line (line ends end
+/// its fields, but an obsolete time zone after a date is read two bytes
+/// on, whatever they are). `None` when a field ran into the empty line:
+/// what it would have found next depends on the body.
+fn header_facts_of_head(
+    received: bool,
+    head: &[u8],
+    mut a: Anomalies,
+) -> Option<(HeaderFacts, Anomalies)> {
+    let (h, end) = header_facts_for(received, head, &mut a);
+    (end <= header_block(head).len()).then_some((h, a))
+}
+
+/// The header facts of CRLF-normalised `bytes` (the fields
+/// [`header_parser`] needs, cut out first by [`fields::kept`]; the whole
+/// header when the cut is not exact), and where its last field ended (0
+/// when it has none).
+fn header_facts_for(received: bool, bytes: &[u8], a: &mut Anomalies) -> (HeaderFacts, usize) {
+    header_facts_with(bytes, a, |b| {
+        cut_facts(received, b).unwrap_or_else(|| whole_facts(header_parser(received), b))
+    })
+}
+
+/// The header facts `find` finds in CRLF-normalised `bytes` (and where
+/// the last field ended), and the anomalies of its header.
+fn header_facts_with(
+    bytes: &[u8],
+    a: &mut Anomalies,
+    find: impl FnOnce(&[u8]) -> (HeaderFacts, usize),
+) -> (HeaderFacts, usize) {
     let header = header_block(bytes);
-    a.eight_bit_header = header.iter().any(|&b| b >= 0x80);
+    a.eight_bit_header = !header.is_ascii();
     a.no_header = !starts_with_header(bytes);
-    let has_date_field = header_value(bytes, "date").is_some();
-    let mut h = HeaderFacts::default();
     // Text that merely contains a colon on its first line is not a
     // header; do not trust what the parser would make of it.
-    if !a.no_header {
-        if let Some(msg) = MessageParser::default().parse_headers(bytes) {
-            h.message_id = msg
-                .message_id()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-            h.date_header = msg.date().and_then(to_chrono);
-            h.received_header = msg
-                .received_all()
-                .next()
-                .and_then(|r| r.date.as_ref())
-                .and_then(to_chrono);
-            h.received_dates = msg
-                .received_all()
-                .take(RECEIVED_DATES)
-                .filter_map(|r| r.date.as_ref().and_then(to_chrono))
-                .map(|d| d.timestamp())
-                .collect();
-        }
-    }
+    let found = if a.no_header {
+        (HeaderFacts::default(), 0)
+    } else {
+        find(bytes)
+    };
+    let h = &found.0;
     a.no_message_id = h.message_id.is_none();
     a.no_date = h.date_header.is_none();
-    a.bad_date = h.date_header.is_none() && has_date_field && !a.no_header;
+    a.bad_date = a.no_date && !a.no_header && has_field(header, b"date");
+    found
+}
+
+/// The facts `parser` finds in all of `bytes`, and where its last field
+/// ended.
+fn whole_facts(parser: &MessageParser, bytes: &[u8]) -> (HeaderFacts, usize) {
+    match parser.parse_headers(bytes) {
+        Some(msg) => (
+            facts_of(&msg),
+            msg.headers().last().map_or(0, |f| f.offset_end as usize),
+        ),
+        None => (HeaderFacts::default(), 0),
+    }
+}
+
+/// The facts of the fields [`fields::kept`] cuts out of `bytes`, when each
+/// kept field parses to the end the cut gave it (so its parser read what
+/// it reads in the whole header); `None` otherwise.
+fn cut_facts(received: bool, bytes: &[u8]) -> Option<(HeaderFacts, usize)> {
+    let k = fields::kept(bytes, received)?;
+    match header_parser(received).parse_headers(&k.bytes) {
+        None => k
+            .ends
+            .is_empty()
+            .then(|| (HeaderFacts::default(), k.last_end)),
+        Some(msg) => {
+            let f = msg.headers();
+            let exact = f.len() == k.ends.len()
+                && f.iter()
+                    .zip(&k.ends)
+                    .all(|(f, e)| f.offset_end as usize == *e);
+            exact.then(|| (facts_of(&msg), k.last_end))
+        }
+    }
+}
+
+/// What a parsed header says.
+fn facts_of(msg: &mail_parser::Message<'_>) -> HeaderFacts {
+    let mut h = HeaderFacts {
+        message_id: msg
+            .message_id()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        date_header: msg.date().and_then(to_chrono),
+        ..HeaderFacts::default()
+    };
+    let mut received = msg.received_all();
+    if let Some(first) = received.next() {
+        h.received_header = first.date.as_ref().and_then(to_chrono);
+        h.received_dates = std::iter::once(first)
+            .chain(received)
+            .take(RECEIVED_DATES)
+            .filter_map(|r| r.date.as_ref().and_then(to_chrono))
+            .map(|d| d.timestamp())
+            .collect();
+    }
     h
 }
 
-/// Where an item's internal (received) date came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DateSource {
-    /// `index.fld` `T`.
-    IndexReceived,
-    /// `index.fld` `D`.
-    IndexCreated,
-    /// The item file's modification time.
-    FileMtime,
-    /// The newest `Received:` header.
-    ReceivedHeader,
-    /// The newest plausible `Received:` header, preferred over index `D`
-    /// because `D` is when the item was moved into its folder (Kerio's
-    /// INBOX and Deleted Items) and `T` is missing.
-    ReceivedOverMoveTime,
-    /// The `Date:` header.
-    DateHeader,
-    /// Nothing plausible: the file's modification time, used anyway.
-    Fallback,
-}
-
-impl DateSource {
-    /// Short name for reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DateSource::IndexReceived => "index T",
-            DateSource::IndexCreated => "index D",
-            DateSource::FileMtime => "file mtime",
-            DateSource::ReceivedHeader => "Received header",
-            DateSource::ReceivedOverMoveTime => "Received header (index D is a move time)",
-            DateSource::DateHeader => "Date header",
-            DateSource::Fallback => "fallback (implausible mtime)",
-        }
-    }
-}
-
-/// Inputs of the internal-date decision for one item.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DateInputs {
-    /// `index.fld` `T` (seconds).
-    pub index_received: Option<i64>,
-    /// `index.fld` `D` (seconds).
-    pub index_created: Option<i64>,
-    /// The file's mtime (seconds).
-    pub mtime: Option<i64>,
-    /// Parsed Received date.
-    pub received_header: Option<DateTime<FixedOffset>>,
-    /// Parsed Date header.
-    pub date_header: Option<DateTime<FixedOffset>>,
-    /// `index_created` is when the item was moved into its folder, not
-    /// when it arrived (Kerio's INBOX and Deleted Items).
-    pub created_is_move_time: bool,
-    /// The newest plausible Received date not after `index_created`
-    /// ([`Prepared::newest_received`]), used when `created_is_move_time`.
-    pub received_newest: Option<i64>,
-}
-
-/// Earliest date accepted as plausible for a mail item: 1980-01-01.
-pub const PLAUSIBLE_FROM: i64 = 315_532_800;
-
-/// True when `t` (Unix seconds) is after 1980 and not more than a day
-/// ahead of `now`.
-pub fn plausible(t: i64, now: i64) -> bool {
-    (PLAUSIBLE_FROM..=now + 86_400).contains(&t)
-}
-
-/// The internal date chain: index `T` → (when `D` is a move time: the
-/// newest plausible `Received:`) → index `D` → file mtime → `Received:` →
-/// `Date:`, each only when plausible; when nothing is, the mtime (or the
-/// epoch) with [`DateSource::Fallback`].
-pub fn internal_date(inp: &DateInputs, now: i64) -> (DateTime<Utc>, DateSource) {
-    let over_move_time = if inp.created_is_move_time {
-        inp.received_newest
-    } else {
-        None
-    };
-    let candidates = [
-        (inp.index_received, DateSource::IndexReceived),
-        (over_move_time, DateSource::ReceivedOverMoveTime),
-        (inp.index_created, DateSource::IndexCreated),
-        (inp.mtime, DateSource::FileMtime),
-        (
-            inp.received_header.map(|d| d.timestamp()),
-            DateSource::ReceivedHeader,
-        ),
-        (
-            inp.date_header.map(|d| d.timestamp()),
-            DateSource::DateHeader,
-        ),
-    ];
-    for (t, src) in candidates {
-        if let Some(t) = t.filter(|t| plausible(*t, now)) {
-            if let Some(dt) = Utc.timestamp_opt(t, 0).single() {
-                return (dt, src);
-            }
-        }
-    }
-    let t = inp.mtime.unwrap_or(0);
-    let dt = Utc
-        .timestamp_opt(t, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    (dt, DateSource::Fallback)
+/// True when a line of `header` names the field `name` (ASCII,
+/// case-insensitive): [`header_value`]`(.., name).is_some()` without
+/// unfolding or copying the value.
+fn has_field(header: &[u8], name: &[u8]) -> bool {
+    header.split(|&b| b == b'\n').any(|line| {
+        line.iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| line[..colon].trim_ascii_end().eq_ignore_ascii_case(name))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn crlf_normalisation() {
@@ -651,10 +597,11 @@ mod tests {
         assert!(!p.anomalies.no_header);
     }
 
-    /// What `prepare` found, as `inspect` reports it.
-    fn inspected_by_prepare(raw: &[u8]) -> Inspected {
+    /// What `prepare` found, as `inspect` reports it with and without
+    /// `Received:` fields.
+    fn inspected_by_prepare(raw: &[u8]) -> (Inspected, Inspected) {
         let p = prepare(raw.to_vec());
-        Inspected {
+        let with = Inspected {
             anomalies: p.anomalies,
             header: HeaderFacts {
                 message_id: p.message_id,
@@ -662,7 +609,11 @@ mod tests {
                 received_header: p.received_header,
                 received_dates: p.received_dates,
             },
-        }
+        };
+        let mut without = with.clone();
+        without.header.received_header = None;
+        without.header.received_dates.clear();
+        (with, without)
     }
 
     #[test]
@@ -684,27 +635,196 @@ mod tests {
             b"Subject: x\r\n\r\nbody\rmore\nend",
         ];
         for raw in cases {
-            assert_eq!(
-                inspect(raw.to_vec()),
-                inspected_by_prepare(raw),
-                "input {raw:?}"
-            );
+            let (with, without) = inspected_by_prepare(raw);
+            assert_eq!(inspect(raw, true), with, "input {raw:?}");
+            assert_eq!(inspect(raw, false), without, "input {raw:?}");
         }
-        let i = inspect(b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx".to_vec());
+        let i = inspect(
+            b"Message-ID: <a@b>\rDate: Tue, 1 Jul 2003 10:52:37 +0200\r\rx",
+            true,
+        );
         assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
         assert!(i.anomalies.bare_cr && i.anomalies.final_crlf_added && !i.anomalies.no_date);
     }
 
+    /// Pieces of headers that make mail-parser's field parsers differ:
+    /// encoded words, quotes, comments, obsolete zones (read two bytes on),
+    /// folds, and fields of each parser.
+    const PIECES: &[&[u8]] = &[
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\r\n ",
+        b"\n\t",
+        b" ",
+        b"\t",
+        b":",
+        b"x",
+        b"\x00",
+        b"\xe9",
+        b"From ",
+        b"\"",
+        b"(",
+        b")",
+        b"\\",
+        b"<",
+        b">",
+        b",",
+        b";",
+        b"=?",
+        b"?=",
+        b"?q?",
+        b"?b?",
+        b"=?utf-8?q?a_=E9?=",
+        b"=?utf-8?b?QUJD?=",
+        b"=?utf-8?b?QU",
+        b"+0200",
+        b" EST",
+        b"x",
+        b"Message-ID: <a@b>",
+        b"Message-ID: ",
+        b"Date: Tue, 1 Jul 2003 10:52:37 +0200",
+        b"Date: junk",
+        b"Date: 1 Jul 2003 10:52:37 ",
+        b"Resent-Date: 2 Jul 2003 10:00:00 ",
+        b"Received: from a by b; Tue, 1 Jul 2003 10:52:40 +0200",
+        b"Received: from c (d) by e;",
+        b"From: ",
+        b"To: \"a b\" <c@d>",
+        b"Subject: ",
+        b"Content-Type: text/plain; a=\"",
+        b"References: <",
+        b"Keywords: ",
+        b"X-Other: ",
+    ];
+
+    /// One header field (or the empty line, or body text) of pieces that
+    /// make mail-parser's field parsers differ.
+    fn field() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::sample::select;
+        let names: &[&[u8]] = &[
+            b"",
+            b"From ",
+            b"From: ",
+            b"To: ",
+            b"Subject: ",
+            b"Content-Type: ",
+            b"References: ",
+            b"Keywords: ",
+            b"X-Other: ",
+            b"Date: ",
+            b"Resent-Date: ",
+            b"Message-ID: ",
+            b"Received: ",
+            b"Return-Path: ",
+            b"Comments: ",
+        ];
+        let values: &[&[u8]] = &[
+            b"x",
+            b" ",
+            b"\t",
+            b"\"",
+            b"(",
+            b")",
+            b"\\",
+            b"<a@b>",
+            b"<",
+            b">",
+            b",",
+            b";",
+            b":",
+            b"=?utf-8?q?a_=E9?=",
+            b"=?utf-8?b?QUJD?=",
+            b"=?utf-8?b?QU",
+            b"=?x?q?",
+            b"?=",
+            b"+",
+            b"-",
+            b"+0200",
+            b"EST",
+            b"Tue, 1 Jul 2003 10:52:37",
+            b" 10:52:37 ",
+            b"from a by b;",
+            b"text/plain; a=\"b",
+            b"\xe9",
+            b"\x00",
+            b"\r\n ",
+            b"\n\t",
+            b"\r",
+        ];
+        let ends: &[&[u8]] = &[
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"\r\n\r\n",
+            b"\n\n",
+            b"\r\n \r\n",
+            b"",
+        ];
+        (
+            select(names),
+            proptest::collection::vec(select(values), 0..6),
+            select(ends),
+        )
+            .prop_map(|(n, v, e)| [n, &v.concat(), e].concat())
+    }
+
     proptest::proptest! {
         #[test]
-        fn inspect_equals_prepare(parts in proptest::collection::vec(proptest::sample::select(vec![
-            &b"\r"[..], b"\n", b"\r\n", b" ", b"\t", b":", b"x", b"\x00", b"\xe9", b"From ",
-            b"Message-ID: <a@b>", b"Date: Tue, 1 Jul 2003 10:52:37 +0200", b"Date: junk",
-            b"Received: from a by b; Tue, 1 Jul 2003 10:52:40 +0200",
-        ]), 0..24)) {
+        fn inspect_equals_prepare(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
             let raw = parts.concat();
-            proptest::prop_assert_eq!(inspect(raw.clone()), inspected_by_prepare(&raw));
+            let (with, without) = inspected_by_prepare(&raw);
+            proptest::prop_assert_eq!(inspect(&raw, true), with);
+            proptest::prop_assert_eq!(inspect(&raw, false), without);
         }
+
+        #[test]
+        fn header_facts_as_the_default_parser_finds_them(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
+            let (bytes, _) = normalize_crlf(parts.concat());
+            let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
+            let ours = header_facts_for(true, &bytes, &mut a);
+            let default = header_facts_with(&bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
+            proptest::prop_assert_eq!(ours, default);
+            proptest::prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn fields_parse_as_the_default_parser_parses_them(fields in proptest::collection::vec(field(), 0..10)) {
+            let raw: Vec<u8> = fields.concat();
+            let (with, without) = inspected_by_prepare(&raw);
+            proptest::prop_assert_eq!(inspect(&raw, true), with);
+            proptest::prop_assert_eq!(inspect(&raw, false), without);
+            let (bytes, _) = normalize_crlf(raw);
+            let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
+            let ours = header_facts_for(true, &bytes, &mut a);
+            let default = header_facts_with(&bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
+            proptest::prop_assert_eq!(ours, default);
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn a_date_read_on_into_the_empty_line_normalises_the_whole_message() {
+        // The obsolete zone `x` is read with the two bytes after it (the
+        // line end), so the date field runs on after the empty line.
+        let raw = b"From \rDate: Tue, 1 Jul 2003 10:52:37 +0200x\r\rMessage-ID: <a@b>".to_vec();
+        let (head, _) = normalize_crlf(raw[..lines::header_end(&raw)].to_vec());
+        assert_eq!(
+            head,
+            b"From \r\nDate: Tue, 1 Jul 2003 10:52:37 +0200x\r\n\r\n"
+        );
+        assert_eq!(
+            header_facts_of_head(true, &head, Anomalies::default()),
+            None
+        );
+        let i = inspect(&raw, true);
+        assert_eq!(i.header.message_id.as_deref(), Some("a@b"));
+        // A well-formed header is found from its head alone.
+        let raw = b"Date: Tue, 1 Jul 2003 10:52:37 +0200\n\nMessage-ID: <a@b>\n";
+        let (head, _) = normalize_crlf(raw[..lines::header_end(raw)].to_vec());
+        let (h, a) = header_facts_of_head(true, &head, Anomalies::default()).expect("clean");
+        assert_eq!(h.message_id, None);
+        assert!(a.no_message_id && !a.no_date);
     }
 
     #[test]
@@ -719,101 +839,6 @@ mod tests {
             header_value(b"Subject : spaced\n\n", "subject").as_deref(),
             Some("spaced")
         );
-    }
-
-    #[test]
-    fn date_chain() {
-        let now = 1_800_000_000;
-        let hdr =
-            FixedOffset::east_opt(3600).and_then(|z| z.timestamp_opt(1_000_000_000, 0).single());
-        let base = DateInputs {
-            index_received: Some(1_100_000_000),
-            index_created: Some(1_200_000_000),
-            mtime: Some(1_300_000_000),
-            received_header: hdr.map(|d| d + chrono::Duration::seconds(5)),
-            date_header: hdr,
-            created_is_move_time: false,
-            received_newest: Some(1_150_000_000),
-        };
-        let src = |i: &DateInputs| internal_date(i, now);
-        assert_eq!(
-            src(&base),
-            (
-                Utc.timestamp_opt(1_100_000_000, 0).unwrap(),
-                DateSource::IndexReceived
-            )
-        );
-        let i = DateInputs {
-            index_received: None,
-            ..base
-        };
-        assert_eq!(src(&i).1, DateSource::IndexCreated);
-        let i = DateInputs {
-            index_received: None,
-            index_created: None,
-            ..base
-        };
-        assert_eq!(src(&i).1, DateSource::FileMtime);
-        let i = DateInputs {
-            index_received: None,
-            index_created: None,
-            mtime: Some(now + 10 * 86_400),
-            ..base
-        };
-        assert_eq!(
-            src(&i),
-            (
-                Utc.timestamp_opt(1_000_000_005, 0).unwrap(),
-                DateSource::ReceivedHeader
-            )
-        );
-        let i = DateInputs {
-            received_header: None,
-            ..i
-        };
-        assert_eq!(src(&i).1, DateSource::DateHeader);
-        let i = DateInputs {
-            date_header: None,
-            ..i
-        };
-        assert_eq!(
-            src(&i),
-            (
-                Utc.timestamp_opt(now + 10 * 86_400, 0).unwrap(),
-                DateSource::Fallback
-            )
-        );
-        // Implausible index values (before 1980) fall through.
-        let i = DateInputs {
-            index_received: Some(12),
-            ..base
-        };
-        assert_eq!(src(&i).1, DateSource::IndexCreated);
-        // D is a move time (INBOX, Deleted Items): without T, the newest
-        // plausible Received comes before it.
-        let moved = DateInputs {
-            index_received: None,
-            created_is_move_time: true,
-            ..base
-        };
-        assert_eq!(
-            src(&moved),
-            (
-                Utc.timestamp_opt(1_150_000_000, 0).unwrap(),
-                DateSource::ReceivedOverMoveTime
-            )
-        );
-        let i = DateInputs {
-            received_newest: None,
-            ..moved
-        };
-        assert_eq!(src(&i).1, DateSource::IndexCreated);
-        // T still wins.
-        let i = DateInputs {
-            index_received: Some(1_100_000_000),
-            ..moved
-        };
-        assert_eq!(src(&i).1, DateSource::IndexReceived);
     }
 
     #[test]

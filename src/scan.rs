@@ -319,44 +319,95 @@ pub fn scan(
     inv.notes = source.notes();
     inv.beside = source.beside();
     let now = chrono::Utc::now().timestamp();
-    for account in list.accounts.iter().filter(|a| selection.account(&a.id())) {
-        let mut ai = AccountInventory {
-            account: account.id(),
-            domain: account.domain.clone(),
-            public: account.public,
-            ..AccountInventory::default()
-        };
-        let walk = match source.walk(account) {
-            Ok(w) => w,
-            Err(e) => {
-                ai.problems.push(e.to_string());
+    let mut steps = Steps {
+        source,
+        accounts: list
+            .accounts
+            .iter()
+            .filter(|a| selection.account(&a.id()))
+            .collect::<Vec<_>>()
+            .into_iter(),
+        walk: None,
+    };
+    // The next folder is walked (listed, its index read) while the items
+    // of this one are read.
+    let mut next = steps.next();
+    while let Some(step) = next {
+        let folder = match step {
+            Step::Account(ai) => {
                 inv.accounts.push(ai);
+                next = steps.next();
                 continue;
             }
+            Step::Folder(f) => f,
         };
-        ai.skipped = walk.skipped.clone();
-        ai.problems = walk.problems.clone();
-        ai.notes = walk.notes.clone();
-        ai.in_users_cfg = walk.listed;
-        ai.dir = crate::mutf7::escape_non_utf8(account.dir.as_os_str().as_encoded_bytes());
-        for folder in walk {
-            if !selection.folder(&folder.path) {
-                continue;
-            }
-            progress.add_total(folder.items.len() as u64);
-            let (fi, mail) = scan_folder(&folder, progress, now);
+        let selected = selection.folder(&folder.path);
+        let (n, scanned) = rayon::join(
+            || steps.next(),
+            || {
+                selected.then(|| {
+                    progress.add_total(folder.items.len() as u64);
+                    scan_folder(&folder, progress, now)
+                })
+            },
+        );
+        next = n;
+        if let (Some((fi, mail)), Some(ai)) = (scanned, inv.accounts.last_mut()) {
             ai.mail_items += mail.0;
             ai.mail_bytes += mail.1;
             ai.other_items += fi.items - mail.0;
             ai.folders.push(fi);
         }
-        inv.accounts.push(ai);
     }
     inv.archive = source
         .archive()
         .map(|a| scan_archive(a, selection, progress, now));
     inv.totals = totals(&inv);
     Ok(inv)
+}
+
+/// What [`scan`] meets, in order: each selected account (its inventory
+/// without folders yet), then its folders.
+enum Step {
+    Account(AccountInventory),
+    Folder(Folder),
+}
+
+/// The walk of the selected accounts as [`Step`]s.
+struct Steps<'s, 'a> {
+    source: &'s dyn Source,
+    accounts: std::vec::IntoIter<&'a crate::model::Account>,
+    walk: Option<crate::source::AccountWalk<'s>>,
+}
+
+impl Iterator for Steps<'_, '_> {
+    type Item = Step;
+
+    fn next(&mut self) -> Option<Step> {
+        if let Some(folder) = self.walk.as_mut().and_then(Iterator::next) {
+            return Some(Step::Folder(folder));
+        }
+        self.walk = None;
+        let account = self.accounts.next()?;
+        let mut ai = AccountInventory {
+            account: account.id(),
+            domain: account.domain.clone(),
+            public: account.public,
+            ..AccountInventory::default()
+        };
+        match self.source.walk(account) {
+            Ok(walk) => {
+                ai.skipped = walk.skipped.clone();
+                ai.problems = walk.problems.clone();
+                ai.notes = walk.notes.clone();
+                ai.in_users_cfg = walk.listed;
+                ai.dir = crate::mutf7::escape_non_utf8(account.dir.as_os_str().as_encoded_bytes());
+                self.walk = Some(walk);
+            }
+            Err(e) => ai.problems.push(e.to_string()),
+        }
+        Some(Step::Account(ai))
+    }
 }
 
 /// The archive's inventory: its periods, and its folders scanned like any
@@ -500,7 +551,8 @@ fn scan_folder(folder: &Folder, progress: &Progress, now: i64) -> (FolderInvento
 }
 
 /// Reads one item and finds what preparing it for a migration would
-/// find ([`message::inspect`]: no hash, no copy of conforming bytes).
+/// find ([`message::inspect`]: no hash, no copy of the body; `Received:`
+/// fields parsed only when their dates can decide the internal date).
 fn item_facts(it: &Item, now: i64) -> ItemFacts {
     let mut f = ItemFacts {
         deleted: it.deleted(),
@@ -517,26 +569,23 @@ fn item_facts(it: &Item, now: i64) -> ItemFacts {
         }
         Ok(data) => {
             f.bytes = data.bytes.len() as u64;
-            let p = message::inspect(data.bytes);
+            let mut inputs = DateInputs {
+                index_received: it.received(),
+                index_created: it.created(),
+                mtime: data.mtime,
+                created_is_move_time: it.meta.as_ref().is_some_and(|m| m.created_is_move_time),
+                ..DateInputs::default()
+            };
+            let received = message::received_needed(&inputs, now);
+            let p = message::inspect(&data.bytes, received);
             f.a = p.anomalies;
             if !p.anomalies.empty {
-                let (d, src) = message::internal_date(
-                    &DateInputs {
-                        index_received: it.received(),
-                        index_created: it.created(),
-                        mtime: data.mtime,
-                        received_header: p.header.received_header,
-                        date_header: p.header.date_header,
-                        created_is_move_time: it
-                            .meta
-                            .as_ref()
-                            .is_some_and(|m| m.created_is_move_time),
-                        received_newest: p
-                            .header
-                            .newest_received(now, it.created().map(|d| d + 86_400)),
-                    },
-                    now,
-                );
+                inputs.received_header = p.header.received_header;
+                inputs.date_header = p.header.date_header;
+                inputs.received_newest = p
+                    .header
+                    .newest_received(now, it.created().map(|d| d + 86_400));
+                let (d, src) = message::internal_date(&inputs, now);
                 f.date = Some(d.timestamp());
                 f.date_source = Some(src.as_str());
             }

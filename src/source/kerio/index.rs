@@ -102,16 +102,15 @@ const GARBAGE_SAMPLES: usize = 5;
 /// lower case, leading zeros removed (`0000001A` and `1a` are the same
 /// item). Non-hex ids are only lower-cased.
 pub fn normalize_id(id: &str) -> String {
-    let lower = id.to_ascii_lowercase();
-    if !lower.is_empty() && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let trimmed = lower.trim_start_matches('0');
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let trimmed = id.trim_start_matches('0');
         if trimmed.is_empty() {
             "0".to_string()
         } else {
-            trimmed.to_string()
+            trimmed.to_ascii_lowercase()
         }
     } else {
-        lower
+        id.to_ascii_lowercase()
     }
 }
 
@@ -189,6 +188,11 @@ impl Index {
     /// The record for an item id (any case, any leading zeros).
     pub fn get(&self, id: &str) -> Option<&IndexRecord> {
         self.records.get(&normalize_id(id))
+    }
+
+    /// The record for an id already normalised ([`normalize_id`]).
+    pub fn get_normalized(&self, key: &str) -> Option<&IndexRecord> {
+        self.records.get(key)
     }
 
     /// Number of records.

@@ -34,13 +34,15 @@ pub struct ItemRef {
     /// a link to one): the item is listed, so that it is counted and fails
     /// with this reason, but nothing reads it.
     pub refused: Option<String>,
+    /// The id used to join with `index.fld`: the file stem, normalised
+    /// ([`normalize_id`]).
+    pub key: String,
 }
 
 impl ItemRef {
     /// The id used to join with `index.fld` (the file stem, normalised).
-    pub fn join_key(&self) -> String {
-        let stem = self.id.rsplit('/').next().unwrap_or(&self.id);
-        normalize_id(stem)
+    pub fn join_key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -82,15 +84,11 @@ fn file_len(fs: &dyn StoreFs, p: &Path) -> Option<u64> {
     fs.stat(p).ok().map(|m| m.len)
 }
 
-fn id_sort_key(id: &str) -> (usize, String) {
-    let k = normalize_id(id.rsplit('/').next().unwrap_or(id));
-    (k.len(), k)
-}
-
-/// Lists `dir` (`#msgs` or a subdirectory of it, `depth` levels down) into
-/// `c`: `.eml` files are items, other files are counted by name, and
-/// subdirectories are walked to [`MSGS_DEPTH`] levels.
-fn list_msgs(fs: &dyn StoreFs, msgs_dir: &Path, dir: &Path, depth: usize, c: &mut FolderContents) {
+/// Lists `dir` (`#msgs` or a subdirectory of it, `depth` levels down, at
+/// `rel_dir` below `#msgs`) into `c`: `.eml` files are items, other files
+/// are counted by name, and subdirectories are walked to [`MSGS_DEPTH`]
+/// levels.
+fn list_msgs(fs: &dyn StoreFs, rel_dir: &Path, dir: &Path, depth: usize, c: &mut FolderContents) {
     let entries = match fs.read_dir(dir) {
         Ok(v) => v,
         Err(e) => {
@@ -107,7 +105,7 @@ fn list_msgs(fs: &dyn StoreFs, msgs_dir: &Path, dir: &Path, depth: usize, c: &mu
                 ));
             }
             if depth < MSGS_DEPTH {
-                list_msgs(fs, msgs_dir, &entry.path, depth + 1, c);
+                list_msgs(fs, &rel_dir.join(&entry.name), &entry.path, depth + 1, c);
             }
             continue;
         }
@@ -127,9 +125,7 @@ fn list_msgs(fs: &dyn StoreFs, msgs_dir: &Path, dir: &Path, depth: usize, c: &mu
                 .not_regular()
                 .map(|w| format!("{w}, not a regular file: not opened"))
         };
-        let Ok(rel) = entry.path.strip_prefix(msgs_dir).map(Path::to_path_buf) else {
-            continue;
-        };
+        let rel = rel_dir.join(&entry.name);
         if !is_eml(&rel) {
             *c.skipped
                 .files
@@ -143,7 +139,13 @@ fn list_msgs(fs: &dyn StoreFs, msgs_dir: &Path, dir: &Path, depth: usize, c: &mu
         if id.is_empty() {
             id = text(&rel);
         }
-        c.items.push(ItemRef { id, rel, refused });
+        let key = normalize_id(id.rsplit('/').next().unwrap_or(&id));
+        c.items.push(ItemRef {
+            id,
+            rel,
+            refused,
+            key,
+        });
     }
 }
 
@@ -177,9 +179,11 @@ impl FolderContents {
             Err(e) => c.problems.push(format!("{}: {e}", index_file.display())),
         }
         if fs.is_dir(&msgs_dir) {
-            list_msgs(fs, &msgs_dir, &msgs_dir, 1, &mut c);
+            list_msgs(fs, Path::new(""), &msgs_dir, 1, &mut c);
         }
-        c.items.sort_by_cached_key(|i| id_sort_key(&i.id));
+        // By normalised id: shorter (smaller hex) first.
+        c.items
+            .sort_by(|a, b| (a.key.len(), &a.key).cmp(&(b.key.len(), &b.key)));
         let mut seen = HashSet::with_capacity(c.items.len());
         for it in &c.items {
             if !seen.insert(it.join_key()) {
@@ -190,7 +194,7 @@ impl FolderContents {
         if let Some(idx) = &c.index {
             let mut stale: Vec<String> = idx
                 .records()
-                .filter(|(k, _)| !seen.contains(*k))
+                .filter(|(k, _)| !seen.contains(k.as_str()))
                 .map(|(_, r)| r.id.clone())
                 .collect();
             stale.sort();
@@ -201,7 +205,9 @@ impl FolderContents {
 
     /// The index record of an item.
     pub fn record(&self, item: &ItemRef) -> Option<&IndexRecord> {
-        self.index.as_ref().and_then(|i| i.get(&item.join_key()))
+        self.index
+            .as_ref()
+            .and_then(|i| i.get_normalized(&item.key))
     }
 
     /// The file of an item.
@@ -304,6 +310,9 @@ mod tests {
             ids,
             vec!["00000001", "00000003", "sub/00000004", "0000001A"]
         );
+        assert_eq!(c.items[2].rel, Path::new("sub/00000004.eml"));
+        assert_eq!(c.path(&c.items[2]), d.join("#msgs/sub/00000004.eml"));
+        assert_eq!(c.items[3].join_key(), "1a");
         assert_eq!(c.stale, vec!["00000002".to_string()]);
         assert_eq!(c.unindexed, 2);
         assert_eq!(c.skipped.files.get("thumbs.db"), Some(&1));
