@@ -68,7 +68,10 @@ pub fn message_prepare(data: &[u8]) {
     assert_eq!(i.anomalies, p.anomalies, "inspect's anomalies");
     assert_eq!(i.header.message_id, p.message_id, "inspect's Message-ID");
     assert_eq!(i.header.date_header, p.date_header, "inspect's Date");
-    assert_eq!(i.header.received_dates, p.received_dates, "inspect's Received");
+    assert_eq!(
+        i.header.received_dates, p.received_dates,
+        "inspect's Received"
+    );
     let out = &p.bytes;
     if !out.is_empty() {
         assert!(out.ends_with(b"\r\n"), "no final CRLF");
