@@ -769,6 +769,20 @@ mod tests {
             .prop_map(|(n, v, e)| [n, &v.concat(), e].concat())
     }
 
+    /// Our header facts of normalised `bytes` (and the anomalies) are the
+    /// ones the default parser finds on the whole message.
+    fn facts_as_the_default_parser(
+        bytes: &[u8],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
+        let ours = header_facts_for(true, bytes, &mut a);
+        let default =
+            header_facts_with(bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
+        proptest::prop_assert_eq!(ours, default);
+        proptest::prop_assert_eq!(a, b);
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn inspect_equals_prepare(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
@@ -781,11 +795,7 @@ mod tests {
         #[test]
         fn header_facts_as_the_default_parser_finds_them(parts in proptest::collection::vec(proptest::sample::select(PIECES), 0..32)) {
             let (bytes, _) = normalize_crlf(parts.concat());
-            let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
-            let ours = header_facts_for(true, &bytes, &mut a);
-            let default = header_facts_with(&bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
-            proptest::prop_assert_eq!(ours, default);
-            proptest::prop_assert_eq!(a, b);
+            facts_as_the_default_parser(&bytes)?;
         }
 
         #[test]
@@ -795,11 +805,7 @@ mod tests {
             proptest::prop_assert_eq!(inspect(&raw, true), with);
             proptest::prop_assert_eq!(inspect(&raw, false), without);
             let (bytes, _) = normalize_crlf(raw);
-            let (mut a, mut b) = (Anomalies::default(), Anomalies::default());
-            let ours = header_facts_for(true, &bytes, &mut a);
-            let default = header_facts_with(&bytes, &mut b, |b| whole_facts(&MessageParser::default(), b));
-            proptest::prop_assert_eq!(ours, default);
-            proptest::prop_assert_eq!(a, b);
+            facts_as_the_default_parser(&bytes)?;
         }
     }
 

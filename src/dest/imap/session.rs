@@ -27,7 +27,7 @@ use super::core::dispatch::{Dispatcher, PermFlags, Setup, SystemClock};
 use super::core::marker::pending_want;
 use super::core::matching::{Found, Want};
 use super::core::names;
-use super::core::stored::{header_has_8bit, Sent};
+use super::core::stored::{compared_by_content, Sent};
 use super::error::ImapError;
 use super::folders::ServerFolders;
 use super::reconcile::{find_settled, SETTLE};
@@ -606,7 +606,7 @@ impl DestSession for ImapAccountSession {
             };
             let mut messages = messages.inspect(|o| {
                 let b = &o.message.bytes;
-                if header_has_8bit(b) && !b.contains(&0) {
+                if compared_by_content(b) {
                     eight_bit.insert(o.item_id.clone(), o.message.hash);
                 }
             });

@@ -22,7 +22,7 @@ use super::core::decide::Policy;
 use super::core::dispatch::{multiappend, Dispatcher, HandOut, Link};
 use super::core::lane::{self, Built, Checked, Lane};
 use super::core::matching::Want;
-use super::core::stored::header_has_8bit;
+use super::core::stored::compared_by_content;
 use super::core::window::Controller;
 use super::core::wire::{build_tail, Cmd, CmdOutcome, TAIL_KEYS};
 use super::core::{Report, Unit};
@@ -330,8 +330,7 @@ impl Tail {
     fn sending(&mut self, from: Option<NonZeroU32>, msgs: &[&[u8]]) {
         for data in msgs {
             if let Some(from) = from {
-                if header_has_8bit(data) && !data.contains(&0) && self.bodies_at.len() < TAIL_BODIES
-                {
+                if compared_by_content(data) && self.bodies_at.len() < TAIL_BODIES {
                     self.bodies_at
                         .push(from.get().saturating_add(self.sent_msgs));
                 }

@@ -14,6 +14,13 @@ use super::names::Product;
 use crate::model::ContentHash;
 use std::collections::HashMap;
 
+/// A delivered message whose stored copy is compared by content, not
+/// only by size: 8-bit header bytes (a server may rewrite them keeping
+/// the size) and no NUL (with NUL what goes out is not the prepared bytes).
+pub(crate) fn compared_by_content(bytes: &[u8]) -> bool {
+    header_has_8bit(bytes) && memchr::memchr(0, bytes).is_none()
+}
+
 /// True when the header of `bytes` (up to the first empty line) holds a
 /// byte ≥ 0x80: what Cyrus's `munge8bit` rewrites byte for byte (the size
 /// stays, so only the content tells).
