@@ -346,3 +346,79 @@ fn a_stored_size_is_kept_on_its_row_and_moves_replace_rows_in_one_step() {
     let archive = j.done_items("a@x", "Archive").expect("archive");
     assert_eq!(archive["5"][0].size_on_target(), Some(657));
 }
+
+#[test]
+fn a_version_4_journal_loses_the_folder_index_and_keeps_its_rows_and_take_over() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    let a = "alice@example.com";
+    let old = "imap://127.0.0.1:143";
+    {
+        // What builds before this one wrote at schema 4: one more index.
+        let c = Connection::open(&p).expect("sqlite");
+        c.execute_batch(SCHEMA).expect("v4 schema");
+        c.execute_batch(
+            "CREATE INDEX IF NOT EXISTS items_by_folder ON items (account, folder, target);",
+        )
+        .expect("old index");
+        c.execute("INSERT INTO meta (key, value) VALUES ('schema', '4')", [])
+            .expect("meta");
+        for (folder, item, state, mailbox) in [
+            ("INBOX", "1", "done", "INBOX"),
+            ("Work", "2", "done", "Work"),
+            ("Work", "3", "done", "Archive/Work"),
+            ("Drafts", "4", "pending", "Drafts"),
+        ] {
+            c.execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox,
+                   uidvalidity, uid, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 7, ?4, 'x')",
+                params![old, a, folder, item, h(item), state, mailbox],
+            )
+            .expect("row");
+        }
+        c.execute(
+            "INSERT INTO identities (target, account, identity, seen) VALUES (?1, ?2, 'id 5', 'x')",
+            params![old, a],
+        )
+        .expect("identity");
+    }
+    let j = Journal::open(&p, "imap://localhost:143", "test").expect("open v4");
+    let indexes: Vec<String> = {
+        let c = j.conn();
+        let mut s = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' AND sql IS NOT NULL ORDER BY name")
+            .expect("indexes");
+        let names = s.query_map([], |r| r.get(0)).expect("names");
+        names.collect::<Result<_, _>>().expect("names")
+    };
+    assert_eq!(indexes, ["items_by_mailbox", "items_pending"]);
+    // The other URL's folders with done rows, each with its first mailbox.
+    assert_eq!(
+        j.foreign_folders(a, "id 5").expect("foreign"),
+        vec![
+            ("INBOX".to_string(), "INBOX".to_string()),
+            ("Work".to_string(), "Archive/Work".to_string()),
+        ]
+    );
+    assert!(j.foreign_folders(a, "id 6").expect("foreign").is_empty());
+    assert!(j
+        .take_over(a, "Work", "id 6", Some(7))
+        .expect("t")
+        .is_empty());
+    assert!(j
+        .take_over(a, "Elsewhere", "id 5", Some(7))
+        .expect("t")
+        .is_empty());
+    let moved = j.take_over(a, "Work", "id 5", Some(7)).expect("t");
+    assert_eq!(moved, vec![(old.to_string(), 2)]);
+    let done = j.done_items(a, "Work").expect("done");
+    assert_eq!(done["3"][0].mailbox, "Archive/Work");
+    assert_eq!(done["2"][0].target.uid, Some(2));
+    // INBOX is still the old URL's, and the pending row is kept.
+    assert!(j.done_items(a, "INBOX").expect("done").is_empty());
+    drop(j);
+    let j = Journal::open(&p, old, "test").expect("reopen");
+    assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 1);
+    assert_eq!(j.pending_items(a, "Drafts").expect("pending").len(), 1);
+}
