@@ -312,6 +312,17 @@ pub struct DavRow {
     pub created: bool,
 }
 
+/// The 64 hex digits of `h` (as [`ContentHash::to_hex`]) in `buf`.
+fn hash_hex<'b>(h: &ContentHash, buf: &'b mut [u8; 64]) -> &'b str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in buf.chunks_exact_mut(2).zip(h.0) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 /// Hashes are stored as 64 hex digits; anything else in the column is a
 /// corrupt journal (an error, never a hash that matches nothing).
 impl ToSql for ContentHash {
@@ -519,49 +530,61 @@ impl Journal {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// `INSERT OR REPLACE` of `rows` in `state`, inside `tx`.
+    /// `INSERT OR REPLACE` of `rows` in `state`, inside `tx`. The values
+    /// every row of a batch shares (target, state, run, time) are bound
+    /// once, the account, folder and mailbox only when they change (a
+    /// binding stays until replaced), the hash's hex from a stack buffer:
+    /// the statement runs per row, its bindings are not rebuilt per row.
     fn insert_rows(
         &self,
         tx: &rusqlite::Transaction<'_>,
         rows: &[ItemRow],
         state: &str,
     ) -> Result<(), JournalError> {
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
-                        src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        internal_date, message_id, marker, run, at, flags, stored_size)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                        ?16, ?17, ?18, ?19, ?20)",
-                )
-                .map_err(|e| self.err(e))?;
-            let at = now_text();
-            for r in rows {
-                stmt.execute(params![
-                    self.target,
-                    r.account,
-                    r.folder,
-                    r.item,
-                    r.hash,
-                    state,
-                    r.src_size.map(|v| v as i64),
-                    r.src_mtime,
-                    r.mailbox,
-                    r.target_id,
-                    r.uid_validity,
-                    r.uid,
-                    r.size.map(|v| v as i64),
-                    r.internal_date,
-                    r.message_id,
-                    r.marker,
-                    self.run,
-                    at,
-                    r.flags.map(flags_to_int),
-                    r.stored_size.map(|v| v as i64),
-                ])
-                .map_err(|e| self.err(e))?;
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
+                    src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
+                    internal_date, message_id, marker, run, at, flags, stored_size)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                    ?16, ?17, ?18, ?19, ?20)",
+            )
+            .map_err(|e| self.err(e))?;
+        let at = now_text();
+        let bind = |stmt: &mut rusqlite::CachedStatement<'_>, i: usize, v: &dyn ToSql| {
+            stmt.raw_bind_parameter(i, v).map_err(|e| self.err(e))
+        };
+        bind(&mut stmt, 1, &self.target)?;
+        bind(&mut stmt, 6, &state)?;
+        bind(&mut stmt, 17, &self.run)?;
+        bind(&mut stmt, 18, &at)?;
+        let mut last: Option<&ItemRow> = None;
+        for r in rows {
+            if last.is_none_or(|l| l.account != r.account) {
+                bind(&mut stmt, 2, &r.account)?;
             }
+            if last.is_none_or(|l| l.folder != r.folder) {
+                bind(&mut stmt, 3, &r.folder)?;
+            }
+            if last.is_none_or(|l| l.mailbox != r.mailbox) {
+                bind(&mut stmt, 9, &r.mailbox)?;
+            }
+            last = Some(r);
+            let mut hex = [0u8; 64];
+            bind(&mut stmt, 4, &r.item)?;
+            bind(&mut stmt, 5, &hash_hex(&r.hash, &mut hex))?;
+            bind(&mut stmt, 7, &r.src_size.map(|v| v as i64))?;
+            bind(&mut stmt, 8, &r.src_mtime)?;
+            bind(&mut stmt, 10, &r.target_id)?;
+            bind(&mut stmt, 11, &r.uid_validity)?;
+            bind(&mut stmt, 12, &r.uid)?;
+            bind(&mut stmt, 13, &r.size.map(|v| v as i64))?;
+            bind(&mut stmt, 14, &r.internal_date)?;
+            bind(&mut stmt, 15, &r.message_id)?;
+            bind(&mut stmt, 16, &r.marker)?;
+            bind(&mut stmt, 19, &r.flags.map(flags_to_int))?;
+            bind(&mut stmt, 20, &r.stored_size.map(|v| v as i64))?;
+            stmt.raw_execute().map_err(|e| self.err(e))?;
         }
         Ok(())
     }

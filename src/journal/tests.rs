@@ -422,3 +422,64 @@ fn a_version_4_journal_loses_the_folder_index_and_keeps_its_rows_and_take_over()
     assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 1);
     assert_eq!(j.pending_items(a, "Drafts").expect("pending").len(), 1);
 }
+
+#[test]
+fn a_batch_of_rows_of_several_folders_and_mailboxes_keeps_each_rows_values() {
+    // The insert binds what a row shares with the one before only once:
+    // every row must still read back with its own values, None included.
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "t", "test").expect("open");
+    let mut rows = Vec::new();
+    for (n, (account, folder, mailbox)) in [
+        ("a@x", "INBOX", "INBOX"),
+        ("a@x", "INBOX", "INBOX"),
+        ("a@x", "Work", "INBOX"),
+        ("a@x", "Work", "Work"),
+        ("b@x", "Work", "Work"),
+        ("a@x", "INBOX", "INBOX"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let some = n % 2 == 0;
+        rows.push(ItemRow {
+            account: account.into(),
+            folder: folder.into(),
+            mailbox: mailbox.into(),
+            item: format!("{n}"),
+            hash: h(&format!("{n}")),
+            src_size: some.then_some(n as u64),
+            target_id: some.then(|| format!("id{n}")),
+            uid: some.then_some(n as u32 + 10),
+            message_id: some.then(|| format!("m{n}@x")),
+            flags: some.then_some(MailFlags {
+                seen: true,
+                ..MailFlags::default()
+            }),
+            ..row("0", "0")
+        });
+    }
+    j.record_done(&rows).expect("record");
+    let mut read = 0;
+    for (account, folder) in [("a@x", "INBOX"), ("a@x", "Work"), ("b@x", "Work")] {
+        for (item, done) in j.done_items(account, folder).expect("done") {
+            let r = &rows[item.parse::<usize>().expect("item")];
+            let d = &done[0];
+            assert_eq!((r.account.as_str(), r.folder.as_str()), (account, folder));
+            assert_eq!(d.hash, r.hash);
+            assert_eq!(d.mailbox, r.mailbox);
+            assert_eq!(d.src_size, r.src_size);
+            assert_eq!(d.src_mtime, Some(1000));
+            assert_eq!(d.target.id, r.target_id);
+            assert_eq!(d.target.uid, r.uid);
+            assert_eq!(d.message_id, r.message_id);
+            assert_eq!(d.flags, r.flags);
+            assert_eq!(
+                j.run_of(account, folder, &item, &r.hash).expect("run"),
+                Some(j.run_id())
+            );
+            read += 1;
+        }
+    }
+    assert_eq!(read, rows.len());
+}
