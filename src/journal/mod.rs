@@ -333,12 +333,30 @@ impl ToSql for ContentHash {
 
 impl FromSql for ContentHash {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        ContentHash::from_hex(s).ok_or_else(|| {
-            FromSqlError::Other(
-                format!("not a content hash: {:?}", s.get(..70).unwrap_or(s)).into(),
-            )
-        })
+        let ValueRef::Text(b) = v else {
+            return Err(FromSqlError::InvalidType);
+        };
+        // Decoded from the bytes (a rerun reads every row's hash): only 64
+        // hex digits, either case, are a hash.
+        let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 32];
+        let ok = b.len() == 64
+            && out.iter_mut().zip(b.chunks_exact(2)).all(|(o, p)| {
+                match (digit(p[0]), digit(p[1])) {
+                    (Some(hi), Some(lo)) => {
+                        *o = hi << 4 | lo;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+        if ok {
+            return Ok(ContentHash(out));
+        }
+        let s = String::from_utf8_lossy(b);
+        Err(FromSqlError::Other(
+            format!("not a content hash: {:?}", s.get(..70).unwrap_or(&s)).into(),
+        ))
     }
 }
 

@@ -483,3 +483,36 @@ fn a_batch_of_rows_of_several_folders_and_mailboxes_keeps_each_rows_values() {
     }
     assert_eq!(read, rows.len());
 }
+
+#[test]
+fn a_hash_column_reads_only_as_64_hex_digits() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "t", "test").expect("open");
+    let hex = h("aa").to_hex();
+    let plus = format!("+{}", &hex[1..]);
+    let cases: [(&str, &dyn ToSql, bool); 6] = [
+        ("lower", &hex, true),
+        ("upper", &hex.to_uppercase(), true),
+        ("short", &hex[1..].to_string(), false),
+        ("sign", &plus, false),
+        ("blob", &h("aa").0.to_vec(), false),
+        ("nothex", &"g".repeat(64), false),
+    ];
+    for (folder, value, _) in &cases {
+        j.conn()
+            .execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox, at)
+                 VALUES ('t', 'a@x', ?1, '1', ?2, 'done', 'INBOX', 'x')",
+                params![folder, value],
+            )
+            .expect("row");
+    }
+    for (folder, _, good) in cases {
+        let done = j.done_items("a@x", folder);
+        match done {
+            Ok(d) if good => assert_eq!(d["1"][0].hash, h("aa"), "{folder}"),
+            Err(_) if !good => {}
+            other => panic!("{folder}: {other:?}"),
+        }
+    }
+}
