@@ -60,6 +60,14 @@ pub enum JournalError {
 /// another URL reaches the same store).
 const SCHEMA_VERSION: i64 = 4;
 
+/// Indexes of earlier builds that nothing reads any more, dropped on open:
+/// each cost every recorded row one more B-tree insert. The rows and
+/// their meaning are unchanged (the schema version stays), so an older
+/// build still reads the journal (and creates its index again).
+/// `items_by_folder (account, folder, target)` served `take_over`, which
+/// now starts from `identities` and seeks the primary key.
+const DROPPED_INDEXES: &str = "DROP INDEX IF EXISTS items_by_folder;";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -95,10 +103,10 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (target, account, folder, item, hash)
 );
 -- What a mailbox holds (done_in_mailbox, per folder of every sync and
--- rerun) and which other targets wrote a folder (take_over): without them
--- both scan the account's or the whole journal's rows for every folder.
+-- rerun): without it each scans the account's rows for every folder.
+-- Which other targets wrote a folder (take_over) is found from each
+-- target's recorded store identity and the primary key: no index.
 CREATE INDEX IF NOT EXISTS items_by_mailbox ON items (target, account, mailbox, state);
-CREATE INDEX IF NOT EXISTS items_by_folder ON items (account, folder, target);
 -- The few pending rows, found without reading a folder's done rows.
 CREATE INDEX IF NOT EXISTS items_pending ON items (target, account, folder) WHERE state = 'pending';
 CREATE TABLE IF NOT EXISTS identities (
@@ -190,6 +198,7 @@ fn migrate_schema(conn: &mut Connection) -> Result<(), SchemaError> {
         }
         Some(found) => return Err(SchemaError::Newer(found.to_string())),
     }
+    tx.execute_batch(DROPPED_INDEXES)?;
     tx.commit()?;
     Ok(())
 }
@@ -303,6 +312,17 @@ pub struct DavRow {
     pub created: bool,
 }
 
+/// The 64 hex digits of `h` (as [`ContentHash::to_hex`]) in `buf`.
+fn hash_hex<'b>(h: &ContentHash, buf: &'b mut [u8; 64]) -> &'b str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in buf.chunks_exact_mut(2).zip(h.0) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 /// Hashes are stored as 64 hex digits; anything else in the column is a
 /// corrupt journal (an error, never a hash that matches nothing).
 impl ToSql for ContentHash {
@@ -313,12 +333,30 @@ impl ToSql for ContentHash {
 
 impl FromSql for ContentHash {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        ContentHash::from_hex(s).ok_or_else(|| {
-            FromSqlError::Other(
-                format!("not a content hash: {:?}", s.get(..70).unwrap_or(s)).into(),
-            )
-        })
+        let ValueRef::Text(b) = v else {
+            return Err(FromSqlError::InvalidType);
+        };
+        // Decoded from the bytes (a rerun reads every row's hash): only 64
+        // hex digits, either case, are a hash.
+        let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 32];
+        let ok = b.len() == 64
+            && out.iter_mut().zip(b.chunks_exact(2)).all(|(o, p)| {
+                match (digit(p[0]), digit(p[1])) {
+                    (Some(hi), Some(lo)) => {
+                        *o = hi << 4 | lo;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+        if ok {
+            return Ok(ContentHash(out));
+        }
+        let s = String::from_utf8_lossy(b);
+        Err(FromSqlError::Other(
+            format!("not a content hash: {:?}", s.get(..70).unwrap_or(&s)).into(),
+        ))
     }
 }
 
@@ -510,49 +548,61 @@ impl Journal {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// `INSERT OR REPLACE` of `rows` in `state`, inside `tx`.
+    /// `INSERT OR REPLACE` of `rows` in `state`, inside `tx`. The values
+    /// every row of a batch shares (target, state, run, time) are bound
+    /// once, the account, folder and mailbox only when they change (a
+    /// binding stays until replaced), the hash's hex from a stack buffer:
+    /// the statement runs per row, its bindings are not rebuilt per row.
     fn insert_rows(
         &self,
         tx: &rusqlite::Transaction<'_>,
         rows: &[ItemRow],
         state: &str,
     ) -> Result<(), JournalError> {
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
-                        src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
-                        internal_date, message_id, marker, run, at, flags, stored_size)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                        ?16, ?17, ?18, ?19, ?20)",
-                )
-                .map_err(|e| self.err(e))?;
-            let at = now_text();
-            for r in rows {
-                stmt.execute(params![
-                    self.target,
-                    r.account,
-                    r.folder,
-                    r.item,
-                    r.hash,
-                    state,
-                    r.src_size.map(|v| v as i64),
-                    r.src_mtime,
-                    r.mailbox,
-                    r.target_id,
-                    r.uid_validity,
-                    r.uid,
-                    r.size.map(|v| v as i64),
-                    r.internal_date,
-                    r.message_id,
-                    r.marker,
-                    self.run,
-                    at,
-                    r.flags.map(flags_to_int),
-                    r.stored_size.map(|v| v as i64),
-                ])
-                .map_err(|e| self.err(e))?;
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO items (target, account, folder, item, hash, state,
+                    src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
+                    internal_date, message_id, marker, run, at, flags, stored_size)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                    ?16, ?17, ?18, ?19, ?20)",
+            )
+            .map_err(|e| self.err(e))?;
+        let at = now_text();
+        let bind = |stmt: &mut rusqlite::CachedStatement<'_>, i: usize, v: &dyn ToSql| {
+            stmt.raw_bind_parameter(i, v).map_err(|e| self.err(e))
+        };
+        bind(&mut stmt, 1, &self.target)?;
+        bind(&mut stmt, 6, &state)?;
+        bind(&mut stmt, 17, &self.run)?;
+        bind(&mut stmt, 18, &at)?;
+        let mut last: Option<&ItemRow> = None;
+        for r in rows {
+            if last.is_none_or(|l| l.account != r.account) {
+                bind(&mut stmt, 2, &r.account)?;
             }
+            if last.is_none_or(|l| l.folder != r.folder) {
+                bind(&mut stmt, 3, &r.folder)?;
+            }
+            if last.is_none_or(|l| l.mailbox != r.mailbox) {
+                bind(&mut stmt, 9, &r.mailbox)?;
+            }
+            last = Some(r);
+            let mut hex = [0u8; 64];
+            bind(&mut stmt, 4, &r.item)?;
+            bind(&mut stmt, 5, &hash_hex(&r.hash, &mut hex))?;
+            bind(&mut stmt, 7, &r.src_size.map(|v| v as i64))?;
+            bind(&mut stmt, 8, &r.src_mtime)?;
+            bind(&mut stmt, 10, &r.target_id)?;
+            bind(&mut stmt, 11, &r.uid_validity)?;
+            bind(&mut stmt, 12, &r.uid)?;
+            bind(&mut stmt, 13, &r.size.map(|v| v as i64))?;
+            bind(&mut stmt, 14, &r.internal_date)?;
+            bind(&mut stmt, 15, &r.message_id)?;
+            bind(&mut stmt, 16, &r.marker)?;
+            bind(&mut stmt, 19, &r.flags.map(flags_to_int))?;
+            bind(&mut stmt, 20, &r.stored_size.map(|v| v as i64))?;
+            stmt.raw_execute().map_err(|e| self.err(e))?;
         }
         Ok(())
     }
@@ -861,10 +911,13 @@ impl Journal {
         let others: Vec<String> = {
             let mut stmt = tx
                 .prepare(
-                    "SELECT DISTINCT i.target FROM items i
-                     JOIN identities d ON d.target = i.target AND d.account = i.account
-                     WHERE i.account = ?1 AND i.folder = ?2 AND i.target != ?3
-                       AND d.identity = ?4",
+                    // From the few identities, each target's rows of the
+                    // folder by a seek of the primary key.
+                    "SELECT d.target FROM identities d
+                     WHERE d.account = ?1 AND d.target != ?3 AND d.identity = ?4
+                       AND EXISTS (SELECT 1 FROM items i
+                         WHERE i.target = d.target AND i.account = ?1 AND i.folder = ?2)
+                     ORDER BY d.target",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = stmt

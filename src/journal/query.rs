@@ -166,9 +166,11 @@ impl Journal {
         }
         let mut stmt = conn
             .prepare_cached(
-                "SELECT i.folder, MIN(i.mailbox) FROM items i
-                 JOIN identities d ON d.target = i.target AND d.account = i.account
-                 WHERE i.account = ?1 AND i.target != ?2 AND d.identity = ?3
+                // From the few identities (CROSS JOIN: that order), each
+                // other target's rows of the account by an index seek.
+                "SELECT i.folder, MIN(i.mailbox) FROM identities d CROSS JOIN items i
+                   ON i.target = d.target AND i.account = d.account
+                 WHERE d.account = ?1 AND d.target != ?2 AND d.identity = ?3
                    AND i.state = 'done'
                  GROUP BY i.folder ORDER BY i.folder",
             )

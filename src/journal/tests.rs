@@ -346,3 +346,173 @@ fn a_stored_size_is_kept_on_its_row_and_moves_replace_rows_in_one_step() {
     let archive = j.done_items("a@x", "Archive").expect("archive");
     assert_eq!(archive["5"][0].size_on_target(), Some(657));
 }
+
+#[test]
+fn a_version_4_journal_loses_the_folder_index_and_keeps_its_rows_and_take_over() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    let a = "alice@example.com";
+    let old = "imap://127.0.0.1:143";
+    {
+        // What builds before this one wrote at schema 4: one more index.
+        let c = Connection::open(&p).expect("sqlite");
+        c.execute_batch(SCHEMA).expect("v4 schema");
+        c.execute_batch(
+            "CREATE INDEX IF NOT EXISTS items_by_folder ON items (account, folder, target);",
+        )
+        .expect("old index");
+        c.execute("INSERT INTO meta (key, value) VALUES ('schema', '4')", [])
+            .expect("meta");
+        for (folder, item, state, mailbox) in [
+            ("INBOX", "1", "done", "INBOX"),
+            ("Work", "2", "done", "Work"),
+            ("Work", "3", "done", "Archive/Work"),
+            ("Drafts", "4", "pending", "Drafts"),
+        ] {
+            c.execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox,
+                   uidvalidity, uid, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 7, ?4, 'x')",
+                params![old, a, folder, item, h(item), state, mailbox],
+            )
+            .expect("row");
+        }
+        c.execute(
+            "INSERT INTO identities (target, account, identity, seen) VALUES (?1, ?2, 'id 5', 'x')",
+            params![old, a],
+        )
+        .expect("identity");
+    }
+    let j = Journal::open(&p, "imap://localhost:143", "test").expect("open v4");
+    let indexes: Vec<String> = {
+        let c = j.conn();
+        let mut s = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' AND sql IS NOT NULL ORDER BY name")
+            .expect("indexes");
+        let names = s.query_map([], |r| r.get(0)).expect("names");
+        names.collect::<Result<_, _>>().expect("names")
+    };
+    assert_eq!(indexes, ["items_by_mailbox", "items_pending"]);
+    // The other URL's folders with done rows, each with its first mailbox.
+    assert_eq!(
+        j.foreign_folders(a, "id 5").expect("foreign"),
+        vec![
+            ("INBOX".to_string(), "INBOX".to_string()),
+            ("Work".to_string(), "Archive/Work".to_string()),
+        ]
+    );
+    assert!(j.foreign_folders(a, "id 6").expect("foreign").is_empty());
+    assert!(j
+        .take_over(a, "Work", "id 6", Some(7))
+        .expect("t")
+        .is_empty());
+    assert!(j
+        .take_over(a, "Elsewhere", "id 5", Some(7))
+        .expect("t")
+        .is_empty());
+    let moved = j.take_over(a, "Work", "id 5", Some(7)).expect("t");
+    assert_eq!(moved, vec![(old.to_string(), 2)]);
+    let done = j.done_items(a, "Work").expect("done");
+    assert_eq!(done["3"][0].mailbox, "Archive/Work");
+    assert_eq!(done["2"][0].target.uid, Some(2));
+    // INBOX is still the old URL's, and the pending row is kept.
+    assert!(j.done_items(a, "INBOX").expect("done").is_empty());
+    drop(j);
+    let j = Journal::open(&p, old, "test").expect("reopen");
+    assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 1);
+    assert_eq!(j.pending_items(a, "Drafts").expect("pending").len(), 1);
+}
+
+#[test]
+fn a_batch_of_rows_of_several_folders_and_mailboxes_keeps_each_rows_values() {
+    // The insert binds what a row shares with the one before only once:
+    // every row must still read back with its own values, None included.
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "t", "test").expect("open");
+    let mut rows = Vec::new();
+    for (n, (account, folder, mailbox)) in [
+        ("a@x", "INBOX", "INBOX"),
+        ("a@x", "INBOX", "INBOX"),
+        ("a@x", "Work", "INBOX"),
+        ("a@x", "Work", "Work"),
+        ("b@x", "Work", "Work"),
+        ("a@x", "INBOX", "INBOX"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let some = n % 2 == 0;
+        rows.push(ItemRow {
+            account: account.into(),
+            folder: folder.into(),
+            mailbox: mailbox.into(),
+            item: format!("{n}"),
+            hash: h(&format!("{n}")),
+            src_size: some.then_some(n as u64),
+            target_id: some.then(|| format!("id{n}")),
+            uid: some.then_some(n as u32 + 10),
+            message_id: some.then(|| format!("m{n}@x")),
+            flags: some.then_some(MailFlags {
+                seen: true,
+                ..MailFlags::default()
+            }),
+            ..row("0", "0")
+        });
+    }
+    j.record_done(&rows).expect("record");
+    let mut read = 0;
+    for (account, folder) in [("a@x", "INBOX"), ("a@x", "Work"), ("b@x", "Work")] {
+        for (item, done) in j.done_items(account, folder).expect("done") {
+            let r = &rows[item.parse::<usize>().expect("item")];
+            let d = &done[0];
+            assert_eq!((r.account.as_str(), r.folder.as_str()), (account, folder));
+            assert_eq!(d.hash, r.hash);
+            assert_eq!(d.mailbox, r.mailbox);
+            assert_eq!(d.src_size, r.src_size);
+            assert_eq!(d.src_mtime, Some(1000));
+            assert_eq!(d.target.id, r.target_id);
+            assert_eq!(d.target.uid, r.uid);
+            assert_eq!(d.message_id, r.message_id);
+            assert_eq!(d.flags, r.flags);
+            assert_eq!(
+                j.run_of(account, folder, &item, &r.hash).expect("run"),
+                Some(j.run_id())
+            );
+            read += 1;
+        }
+    }
+    assert_eq!(read, rows.len());
+}
+
+#[test]
+fn a_hash_column_reads_only_as_64_hex_digits() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "t", "test").expect("open");
+    let hex = h("aa").to_hex();
+    let plus = format!("+{}", &hex[1..]);
+    let cases: [(&str, &dyn ToSql, bool); 6] = [
+        ("lower", &hex, true),
+        ("upper", &hex.to_uppercase(), true),
+        ("short", &hex[1..].to_string(), false),
+        ("sign", &plus, false),
+        ("blob", &h("aa").0.to_vec(), false),
+        ("nothex", &"g".repeat(64), false),
+    ];
+    for (folder, value, _) in &cases {
+        j.conn()
+            .execute(
+                "INSERT INTO items (target, account, folder, item, hash, state, mailbox, at)
+                 VALUES ('t', 'a@x', ?1, '1', ?2, 'done', 'INBOX', 'x')",
+                params![folder, value],
+            )
+            .expect("row");
+    }
+    for (folder, _, good) in cases {
+        let done = j.done_items("a@x", folder);
+        match done {
+            Ok(d) if good => assert_eq!(d["1"][0].hash, h("aa"), "{folder}"),
+            Err(_) if !good => {}
+            other => panic!("{folder}: {other:?}"),
+        }
+    }
+}
