@@ -27,6 +27,10 @@ literals) and applies the first matching rule of RULES.json, a list of:
   delay: the command (and everything after it on the connection) is held
          S seconds, then sent.
 
+A top-level {"strip_caps": ["BINARY", ...]} removes those capability atoms
+from every server line that holds CAPABILITY (the greeting's [CAPABILITY ...],
+`* CAPABILITY`, the OK [CAPABILITY ...] after login).
+
 A top-level {"latency": S, "mode": "serial"|"pipe"} rule (no "match") slows
 every connection's server-to-client bytes: "serial" (default) holds each
 chunk S seconds after the one before was delivered (a server that answers
@@ -49,6 +53,7 @@ LITERAL = re.compile(rb"\{(\d+)(\+?)\}\r?\n?$")
 RULES = []
 LATENCY = 0.0
 MODE = "serial"
+STRIP = []
 LOG = None
 T0 = time.monotonic()
 CONNS = [0]
@@ -204,6 +209,9 @@ async def handle(cr, cw):
     async def down():
         while True:
             d = await sr.read(65536)
+            if STRIP and b"CAPABILITY" in d:
+                for cap in STRIP:
+                    d = re.sub(rb"(?im)^(.*CAPABILITY.*?) " + re.escape(cap.encode()) + rb"(?=[ \]\r])", rb"\1", d)
             if LATENCY and MODE == "pipe":
                 # delivered LATENCY after it arrived, in order
                 await out_q.put((time.monotonic() + LATENCY, d))
@@ -245,7 +253,7 @@ async def handle(cr, cw):
 
 
 async def main():
-    global RULES, LATENCY, LOG, TARGET, MODE
+    global RULES, LATENCY, LOG, TARGET, MODE, STRIP
     listen, TARGET = int(sys.argv[1]), int(sys.argv[2])
     rules = json.load(open(sys.argv[3]))
     RULES = [r for r in rules if "match" in r]
@@ -253,6 +261,8 @@ async def main():
         if "latency" in r:
             LATENCY = float(r["latency"])
             MODE = r.get("mode", "serial")
+        if "strip_caps" in r:
+            STRIP = list(r["strip_caps"])
     LOG = open(sys.argv[4], "a")
     log(f"listening on {listen} -> {TARGET}, rules {rules}")
     server = await asyncio.start_server(handle, "127.0.0.1", listen)
