@@ -12,7 +12,8 @@ literals) and applies the first matching rule of RULES.json, a list of:
                         # connection (default: all)
    "after": M,          # only after M earlier matching commands on it
    "total": T,          # applied at most T times in all (all connections)
-   "action": "hang" | "no" | "bad" | "bye" | "close" | "delay" | "stall",
+   "tag": "REGEX on the tag" (optional; e.g. the tail's A1844674407370955161[2-5]),
+   "action": "hang" | "no" | "bad" | "bye" | "close" | "delay" | "stall" | "cutafter",
    "text": "...",       # the text of no / bad / bye
    "secs": S}           # delay: hold the command S seconds before sending
 
@@ -26,6 +27,9 @@ literals) and applies the first matching rule of RULES.json, a list of:
   close: the connection is closed without a word.
   delay: the command (and everything after it on the connection) is held
          S seconds, then sent.
+  cutafter: the command is forwarded; the connection is closed right after
+         the server's tagged answer to it has reached the client (nothing
+         after that line).
 
 A top-level {"strip_caps": ["BINARY", ...]} removes those capability atoms
 from every server line that holds CAPABILITY (the greeting's [CAPABILITY ...],
@@ -80,14 +84,19 @@ class Conn:
         self.dead = False  # hang: nothing more either way
         self.mute = False  # stall: nothing more to the client
         self.queue = asyncio.Queue()  # bytes to the server, in order
+        self.cut_tag = None  # cutafter: close after this tag's answer
+        self.down_buf = b""  # cutafter: bytes to the client not yet sent
 
     def rule_for(self, line):
         text = line.split(b" ", 1)
         if len(text) < 2:
             return None
         rest = text[1].decode("latin-1").rstrip("\r\n")
+        tag = text[0].decode("latin-1")
         for i, r in enumerate(RULES):
             if "match" not in r or not re.search(r["match"], rest, re.I):
+                continue
+            if "tag" in r and not re.search(r["tag"], tag):
                 continue
             seen = SEEN.setdefault(i, [])
             if self.n not in seen:
@@ -144,6 +153,9 @@ class Conn:
                 return
             if a == "stall":
                 self.mute = True
+                out += line
+            elif a == "cutafter":
+                self.cut_tag = tag
                 out += line
             elif a in ("no", "bad"):
                 # (meant for commands without literals)
@@ -224,6 +236,20 @@ async def handle(cr, cw):
                 await asyncio.sleep(LATENCY)
             if c.dead or c.mute:
                 continue
+            if c.cut_tag is not None:
+                buf = c.down_buf + d
+                m = re.search(rb"(^|\n)" + re.escape(c.cut_tag) + rb" [^\n]*\n", buf)
+                if m:
+                    cw.write(buf[: m.end()])
+                    await cw.drain()
+                    log(f"conn {c.n}: cut after the answer to {c.cut_tag.decode()}")
+                    c.dead = True
+                    cw.close()
+                    sw.close()
+                    break
+                k = buf.rfind(b"\n") + 1
+                c.down_buf = buf[k:]
+                d = buf[:k]
             cw.write(d)
             await cw.drain()
 
