@@ -1,6 +1,9 @@
-# source tests/hostile/lib.sh: helpers for the attacks (Dovecot on 21143, proxy on 21200)
+# source tests/hostile/lib.sh: helpers for the attacks (Dovecot on DPORT, default 21143,
+# base DC; the fault proxy on PPORT, default 21200)
 KM=${KM:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/release/kerio-migrate}
-DC=/tmp/hostile-dc
+DC=${DC:-/tmp/hostile-dc}
+DPORT=${DPORT:-21143}
+PPORT=${PPORT:-21200}
 export PW=secret
 H="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 reset_bench() {  # empty the Dovecot account bench
@@ -19,7 +22,7 @@ dups() {  # Message-ID duplicates per mailbox (messages with a Message-ID only)
   true
 }
 proxy_start() {  # proxy_start RULES.json LOG  -> sets PROXY_PID
-  python3 $H/faultproxy.py 21200 21143 "$1" "$2" & PROXY_PID=$!
+  python3 $H/faultproxy.py $PPORT $DPORT "$1" "$2" & PROXY_PID=$!
   sleep 0.5
 }
 proxy_stop() { kill $PROXY_PID 2>/dev/null; wait $PROXY_PID 2>/dev/null; }
