@@ -92,7 +92,7 @@ pub(super) fn parse_from(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
     let from_file = t.ids;
     let unused = t.unused;
     let m = root.try_get_matches_from(merged).inspect_err(|_| {
-        eprintln!(
+        say!(
             "kerio-migrate: with the options of the run file {}:",
             config.display()
         );

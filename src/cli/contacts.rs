@@ -89,7 +89,7 @@ fn directory(store: &dyn crate::source::Source) -> Option<crate::export::users::
     let users = match CfgTree::load(&path) {
         Ok(u) => u,
         Err(e) => {
-            eprintln!("kerio-migrate: warning: {e}: generated contacts cannot be told apart");
+            say!("kerio-migrate: warning: {e}: generated contacts cannot be told apart");
             return None;
         }
     };
@@ -141,7 +141,7 @@ pub(super) fn uploader(a: &DavArgs, out: Option<&Path>) -> anyhow::Result<Option
         return Ok(None);
     };
     if a.insecure {
-        eprintln!(
+        say!(
             "kerio-migrate: WARNING: --insecure: the DAV server's certificate is not verified; \
              anyone on the path can read the password and the data"
         );

@@ -53,10 +53,10 @@ fn imap_settings(host: &str, i: &ImapArgs, select: &SelectArgs) -> anyhow::Resul
         TlsArg::Implicit => TlsMode::Implicit,
     });
     if tls == Some(TlsMode::None) {
-        eprintln!("kerio-migrate: warning: --tls none: logins and mail go to {host} unencrypted");
+        say!("kerio-migrate: warning: --tls none: logins and mail go to {host} unencrypted");
     }
     if i.insecure {
-        eprintln!(
+        say!(
             "kerio-migrate: warning: --insecure: the certificate of {host} is not checked; anyone on the path can read the mail and the passwords"
         );
     }

@@ -45,14 +45,16 @@ pub(super) fn run(a: &GenerateArgs) -> anyhow::Result<i32> {
                         .with_context(|| format!("creating {}", dir.display()))?;
                     let path = clap_complete::generate_to(*shell, &mut cmd, "kerio-migrate", dir)
                         .with_context(|| format!("writing into {}", dir.display()))?;
-                    println!("{}", path.display());
+                    out!("{}", path.display())?;
                 }
-                None => clap_complete::generate(
-                    *shell,
-                    &mut cmd,
-                    "kerio-migrate",
-                    &mut std::io::stdout(),
-                ),
+                None => {
+                    let mut script = Vec::new();
+                    clap_complete::generate(*shell, &mut cmd, "kerio-migrate", &mut script);
+                    out!(
+                        "{}",
+                        String::from_utf8_lossy(&script).trim_end_matches('\n')
+                    )?;
+                }
             }
         }
     }

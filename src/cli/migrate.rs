@@ -178,7 +178,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
                 "journal": journal_path,
             });
             let _ = std::fs::write(&path, format!("{stub:#}\n"));
-            eprintln!(
+            say!(
                 "kerio-migrate: wrote an incomplete report to {}",
                 path.display()
             );
@@ -213,7 +213,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
         let server = metrics::serve(addr, m.clone())?;
         tracing::info!("metrics on http://{}/metrics", server.addr());
         if addr.port() == 0 {
-            eprintln!("kerio-migrate: metrics on http://{}/metrics", server.addr());
+            say!("kerio-migrate: metrics on http://{}/metrics", server.addr());
         }
         progress = progress.with_metrics(m.clone());
         target.attach_metrics(&m);

@@ -2,6 +2,31 @@
 //! command. This is the edge where library errors become `anyhow` errors
 //! and outcomes become exit codes (see [`crate::report::exit`]).
 
+/// A line for a person on stderr. A failing stderr (`2>file` on a full
+/// disk, `2>/dev/full`, a closed pipe) is ignored: `eprintln!` would panic
+/// there and turn a run into exit 101 with nothing said; the report and
+/// the journal hold what the line would have told.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, $($arg)*);
+    }};
+}
+
+/// A line of a command's output on stdout (JSON a script reads, a next
+/// step): a write that fails is the command's error (exit 2 with the
+/// reason), never a panic in `println!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut o = std::io::stdout().lock();
+        writeln!(o, $($arg)*)
+            .and_then(|()| o.flush())
+            .map_err(|e| anyhow::anyhow!("writing to stdout: {e}"))
+    }};
+}
+
 mod args;
 pub mod calendar;
 mod config;
@@ -163,7 +188,7 @@ fn install_interrupt() -> Arc<AtomicBool> {
     let f = flag.clone();
     let _ = ctrlc::set_handler(move || {
         if f.swap(true, Ordering::SeqCst) {
-            eprintln!("kerio-migrate: second interrupt, exiting now");
+            say!("kerio-migrate: second interrupt, exiting now");
             if let Ok(v) = HARD_STOP.try_lock() {
                 for h in v.iter() {
                     h();
@@ -171,9 +196,7 @@ fn install_interrupt() -> Arc<AtomicBool> {
             }
             std::process::exit(crate::report::exit::INTERRUPTED);
         }
-        eprintln!(
-            "kerio-migrate: interrupted; finishing messages in flight (Ctrl-C again to quit now)"
-        );
+        say!("kerio-migrate: interrupted; finishing messages in flight (Ctrl-C again to quit now)");
     });
     flag
 }
@@ -246,7 +269,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!(
+            say!(
                 "kerio-migrate: error: {}",
                 crate::text::for_terminal(&format!("{e:#}"))
             );

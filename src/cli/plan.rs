@@ -155,10 +155,10 @@ pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
         settings: cli.settings.clone(),
     };
     if a.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&plan).context("serialising the plan")?
-        );
+        )?;
     } else {
         super::print_report(&plan.to_text());
         super::print_report(&super::config::text(

@@ -60,7 +60,7 @@ pub(super) fn run(_cli: &Cli, a: &ReportArgs) -> anyhow::Result<i32> {
             std::fs::write(out, format!("{json}\n"))
                 .with_context(|| format!("writing {}", out.display()))?;
             let t = &merged["totals"];
-            eprintln!(
+            say!(
                 "kerio-migrate: merged {} report(s), {} account(s): {} expected, {} migrated, {} already present, {} skipped, {} failed; exit code {} → {}",
                 reports.len(),
                 merged["accounts"].as_array().map_or(0, Vec::len),
@@ -73,7 +73,7 @@ pub(super) fn run(_cli: &Cli, a: &ReportArgs) -> anyhow::Result<i32> {
                 out.display()
             );
         }
-        None => println!("{json}"),
+        None => out!("{json}")?,
     }
     Ok(merged["exit_code"]
         .as_i64()

@@ -39,10 +39,10 @@ pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Resul
     let inv = crate::scan::scan(store.as_ref(), &opened.selection, &progress)?;
     progress.finish();
     if a.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&inv).context("serialising the inventory")?
-        );
+        )?;
     } else {
         super::print_report(&inv.to_text());
     }

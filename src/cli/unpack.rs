@@ -64,7 +64,7 @@ pub(super) fn run(cli: &Cli, a: &UnpackArgs, cancel: &AtomicBool) -> anyhow::Res
     let report = match unpack_inputs(cli, &a.inputs, &a.out, cancel) {
         Ok(r) => r,
         Err(e) if interrupted(&e) => {
-            eprintln!("kerio-migrate: {e}");
+            say!("kerio-migrate: {e}");
             return Ok(exit::INTERRUPTED);
         }
         Err(e) => return Err(e),
@@ -72,19 +72,19 @@ pub(super) fn run(cli: &Cli, a: &UnpackArgs, cancel: &AtomicBool) -> anyhow::Res
     super::print_report(&report.to_text());
     let rejected = report.rejected_count();
     if rejected > 0 {
-        println!(
+        out!(
             "{rejected} entries were not unpacked (listed above); the rest is in {}; next: \
              kerio-migrate scan {}",
             a.out.display(),
             a.out.display()
-        );
+        )?;
         return Ok(exit::ITEMS_FAILED);
     }
-    println!(
+    out!(
         "Done: {} is an install directory; next: kerio-migrate scan {}",
         a.out.display(),
         a.out.display()
-    );
+    )?;
     Ok(exit::OK)
 }
 
@@ -121,7 +121,7 @@ impl StoreAt {
 fn in_place(cli: &Cli, store: &Path) -> anyhow::Result<StoreAt> {
     let fs = ArchiveFs::open(&[store.to_path_buf()])?;
     if !cli.quiet {
-        eprintln!(
+        say!(
             "kerio-migrate: reading {} in place ({} archive(s): {}); nothing is unpacked",
             store.display(),
             fs.archives().len(),
@@ -132,12 +132,12 @@ fn in_place(cli: &Cli, store: &Path) -> anyhow::Result<StoreAt> {
                 .join(", ")
         );
         for n in &fs.notes {
-            eprintln!("kerio-migrate: {}", crate::text::for_terminal(n));
+            say!("kerio-migrate: {}", crate::text::for_terminal(n));
         }
     }
     let rejected = fs.rejected().len() as u64;
     for r in fs.rejected() {
-        eprintln!(
+        say!(
             "kerio-migrate: {}: entry {:?} not read: {}",
             r.archive.display(),
             crate::text::for_terminal(&r.entry),
@@ -145,7 +145,7 @@ fn in_place(cli: &Cli, store: &Path) -> anyhow::Result<StoreAt> {
         );
     }
     if rejected > 0 {
-        eprintln!(
+        say!(
             "kerio-migrate: warning: {rejected} archive entries were refused (see above); what \
              they hold is not migrated"
         );
@@ -191,7 +191,7 @@ pub(super) fn store_dir(
     let report = match unpack_inputs(cli, &[store.to_path_buf()], dir, cancel) {
         Ok(r) => r,
         Err(e) if interrupted(&e) => {
-            eprintln!("kerio-migrate: {e}");
+            say!("kerio-migrate: {e}");
             return Ok(None);
         }
         Err(e) => return Err(e),
@@ -199,17 +199,21 @@ pub(super) fn store_dir(
     let rejected = report.rejected_count();
     if report.all_reused() && rejected == 0 {
         if !cli.quiet {
-            eprintln!(
+            say!(
                 "kerio-migrate: using the complete unpack of {} in {}",
                 store.display(),
                 dir.display()
             );
         }
     } else {
-        eprint!("{}", crate::text::for_terminal(&report.to_text()));
+        let text = report.to_text();
+        say!(
+            "{}",
+            crate::text::for_terminal(&text).trim_end_matches('\n')
+        );
     }
     if rejected > 0 {
-        eprintln!(
+        say!(
             "kerio-migrate: warning: {rejected} archive entries were not unpacked (see above); \
              what they hold is missing from {}",
             dir.display()

@@ -77,7 +77,7 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
         Err(e) if e.is_damaged() => {
             // A damaged directory is not an empty one: say so, and exit
             // as for items that failed.
-            eprintln!("kerio-migrate: error: {e}");
+            say!("kerio-migrate: error: {e}");
             return Ok(crate::report::exit::ITEMS_FAILED);
         }
         Err(e) => return Err(e.into()),
@@ -123,14 +123,14 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
         };
         let left_out = dir.left_out(format, opts);
         if !left_out.is_empty() {
-            eprintln!(
+            say!(
                 "kerio-migrate: left out {} built-in account(s): {} (--include-builtin lists them)",
                 left_out.len(),
                 left_out.join(", ")
             );
         }
         if !dir.orphans.is_empty() {
-            eprintln!(
+            say!(
                 "kerio-migrate: {} mailbox(es) in the store have no users.cfg entry: {}{}",
                 dir.orphans.len(),
                 dir.orphans.join(", "),
@@ -144,7 +144,7 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
         for u in dir.users.iter() {
             if let Some(p) = &u.password_problem {
                 problems += 1;
-                eprintln!("kerio-migrate: {}: password {p}", u.email);
+                say!("kerio-migrate: {}: password {p}", u.email);
             }
         }
         dir.render_with(format, opts)
@@ -158,7 +158,11 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
             if std::io::stdout().is_terminal() {
                 super::print_report(&text);
             } else {
-                print!("{text}");
+                use std::io::Write as _;
+                let mut o = std::io::stdout().lock();
+                o.write_all(text.as_bytes())
+                    .and_then(|()| o.flush())
+                    .context("writing to stdout")?;
             }
         }
     }

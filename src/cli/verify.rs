@@ -109,7 +109,7 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("writing the CSV to {}", path.display()))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        out!("{}", serde_json::to_string_pretty(&v)?)?;
     } else {
         super::print_report(&v.to_text());
     }

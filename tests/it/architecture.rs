@@ -390,3 +390,33 @@ fn the_checker_finds_a_cycle_between_siblings() {
     .into();
     assert_eq!(cycles(&edges), vec!["crate::export: ical -> vcard -> ical"]);
 }
+
+#[test]
+fn the_library_never_prints_with_the_macros_that_panic_on_a_failing_stream() {
+    // println!/eprintln! panic when the stream fails (`2>log` on a full
+    // disk, /dev/full): exit 101 and nothing said. The command line uses
+    // say! (stderr, errors ignored) and out! (stdout, an error) instead.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let code = code_only(&std::fs::read_to_string(f).expect("read"));
+        for m in ["println!", "eprintln!", "print!", "eprint!"] {
+            let hits = code
+                .match_indices(m)
+                .filter(|(at, _)| {
+                    !code[..*at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+                .count();
+            if hits > 0 {
+                found.push(format!("{}: {m} x{hits}", f.display()));
+            }
+        }
+    }
+    assert!(code_only("// println!(\"x\")\n").find("println!").is_none());
+    assert!(found.is_empty(), "{found:#?}");
+}

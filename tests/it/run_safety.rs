@@ -256,3 +256,88 @@ fn a_journal_that_fails_at_a_folders_start_still_counts_every_item() {
     );
     assert!(report.totals.balanced(), "{:?}", report.totals);
 }
+
+/// `/dev/full`: every write fails with ENOSPC, as a `2>run.log` or a
+/// `>inventory.json` on a full disk does.
+fn dev_full() -> Stdio {
+    Stdio::from(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full"),
+    )
+}
+
+#[test]
+fn a_full_stderr_or_stdout_never_turns_a_command_into_a_panic() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 5);
+    let out_dir = tmp.path().join("maildir");
+    // A run whose stderr cannot be written (its warning, its progress)
+    // still delivers everything and says so by its exit code.
+    let status = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&tmp.path().join("j.sqlite"))
+        .command()
+        .arg("--tls")
+        .arg("none")
+        .stdout(Stdio::null())
+        .stderr(dev_full())
+        .status()
+        .expect("run");
+    // --tls means nothing for a Maildir: refused by the command line, not a panic.
+    assert_ne!(status.code(), Some(101), "{status:?}");
+    let status = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&tmp.path().join("j.sqlite"))
+        .command()
+        .stdout(dev_full())
+        .stderr(dev_full())
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(maildir_count(&out_dir), 5);
+    // An IMAP target with --tls none (its warning goes to stderr first)
+    // that nobody listens on: a fatal error (exit 1), reported nowhere
+    // since stderr is full, but not exit 101.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let status = Run::migrate(&s.install, &format!("imap://127.0.0.1:{port}"))
+        .args(["--tls", "none", "--user", "ann", "--password-env", "PW"])
+        .env("PW", "x")
+        .state(&tmp.path().join("j2.sqlite"))
+        .command()
+        .stdout(Stdio::null())
+        .stderr(dev_full())
+        .status()
+        .expect("run");
+    assert!(
+        matches!(status.code(), Some(1) | Some(3)),
+        "exit 1 or 3, not a panic: {status:?}"
+    );
+    // A fatal error whose message cannot be written: exit 1.
+    let status = Run::new("scan")
+        .arg(tmp.path().join("no-such-store"))
+        .command()
+        .stdout(Stdio::null())
+        .stderr(dev_full())
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    // Output a script reads that cannot be written is the command's error,
+    // said on stderr.
+    let o = Run::new("scan")
+        .arg(&s.install)
+        .arg("--json")
+        .command()
+        .stdout(dev_full())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("writing to stdout") && err.contains("No space left"),
+        "{err}"
+    );
+}

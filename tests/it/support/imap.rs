@@ -315,15 +315,32 @@ impl Imap {
 
     /// MESSAGES of a mailbox given by its Unicode name.
     pub fn count(&mut self, name: &str) -> u32 {
+        match self.try_count(name) {
+            Ok(n) => n,
+            Err(st) => panic!("STATUS {name}: {st}"),
+        }
+    }
+
+    /// MESSAGES of a mailbox, or the server's refusal: for probes that
+    /// poll while a run creates mailboxes (Dovecot answers STATUS on a
+    /// Maildir++ folder whose directory exists without `cur/` with NO
+    /// [SERVERBUG]; a probe may meet a folder mid-creation).
+    pub fn try_count(&mut self, name: &str) -> Result<u32, String> {
         let (lines, st) = self.cmd(&format!("STATUS {} (MESSAGES)", quote(&mutf7_encode(name))));
-        assert!(st.starts_with("OK"), "STATUS {name}: {st}");
-        let l = String::from_utf8_lossy(&lines[0]).to_string();
-        let at = l.find("MESSAGES ").expect("MESSAGES") + 9;
+        if !st.starts_with("OK") {
+            return Err(st);
+        }
+        let l = lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).to_string())
+            .find(|l| l.starts_with("* STATUS "))
+            .ok_or_else(|| format!("no STATUS response: {st}"))?;
+        let at = l.find("MESSAGES ").ok_or_else(|| l.clone())? + 9;
         l[at..]
             .chars()
             .take_while(|c| c.is_ascii_digit())
             .collect::<String>()
             .parse()
-            .expect("count")
+            .map_err(|_| l.clone())
     }
 }
