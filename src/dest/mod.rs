@@ -233,6 +233,15 @@ pub trait Destination: Send + Sync {
         let _ = work;
         self.open(account)
     }
+    /// `--max-bytes-per-day`: what earlier runs sent to `account` (from
+    /// the journal: how long ago, bytes), counted before this run sends,
+    /// so a rerun within a day does not start from a full budget. Returns
+    /// the bytes counted; `None` when the destination has no daily budget
+    /// (the default).
+    fn spent_earlier(&self, account: &Account, sent: &[(std::time::Duration, u64)]) -> Option<u64> {
+        let _ = (account, sent);
+        None
+    }
     /// `--metrics-listen`: where sessions opened from now on publish what
     /// only the destination knows (IMAP: windows, RTT, retries, budget waits).
     fn attach_metrics(&self, _metrics: &std::sync::Arc<crate::progress::metrics::Metrics>) {}

@@ -49,6 +49,7 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
     rep.skipped_system = walk.skipped.clone();
     rep.notes = walk.notes.clone();
     rep.problems = walk.problems.clone();
+    spent_earlier(run, account, &mut rep);
     let mut a = AccountRun {
         progress: run.progress.account(&rep.account),
         id: rep.account.clone(),
@@ -78,6 +79,39 @@ pub(super) fn migrate_account(run: &Run<'_>, account: &Account) -> (AccountRepor
         }
     }
     a.finish()
+}
+
+/// `--max-bytes-per-day`: what earlier runs of this journal sent to the
+/// account in the last 24 hours counts against this run's budget (said in
+/// the account's notes), so a stop and a rerun never spend a day twice.
+fn spent_earlier(run: &Run<'_>, account: &Account, rep: &mut AccountReport) {
+    if run.target.spent_earlier(account, &[]).is_none() {
+        return; // no daily budget
+    }
+    let sent = match run.journal.sent_last_day(&rep.account) {
+        Ok(s) => s,
+        Err(e) => {
+            rep.notes.push(format!(
+                "--max-bytes-per-day: what earlier runs sent is not known ({e}); \
+                 this run's budget starts full"
+            ));
+            return;
+        }
+    };
+    let now = std::time::SystemTime::now();
+    let ages: Vec<(std::time::Duration, u64)> = sent
+        .iter()
+        .map(|(at, n)| (now.duration_since(*at).unwrap_or_default(), *n))
+        .collect();
+    if let Some(n) = run.target.spent_earlier(account, &ages) {
+        if n > 0 {
+            rep.notes.push(format!(
+                "--max-bytes-per-day: {} sent to this account in the last 24 hours \
+                 (journal) count against this run's budget",
+                crate::text::human_bytes(n)
+            ));
+        }
+    }
 }
 
 /// One account being migrated.

@@ -109,6 +109,15 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_mailbox ON items (target, account, mailbox, state);
 -- The few pending rows, found without reading a folder's done rows.
 CREATE INDEX IF NOT EXISTS items_pending ON items (target, account, folder) WHERE state = 'pending';
+-- --max-bytes-per-day across runs (journal::sent): bytes handed to the
+-- target per account and hour (unix seconds / 3600), with the pending rows.
+CREATE TABLE IF NOT EXISTS sent_bytes (
+    target TEXT NOT NULL,
+    account TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (target, account, hour)
+);
 CREATE TABLE IF NOT EXISTS identities (
     target TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -545,6 +554,12 @@ impl Journal {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         self.insert_rows(&tx, rows, state)?;
+        if state == "pending" {
+            // Recorded before they are sent: what a later run must count
+            // against the day's budget (in the same transaction: never
+            // sent without being counted).
+            self.count_sent(&tx, rows)?;
+        }
         tx.commit().map_err(|e| self.err(e))
     }
 
@@ -971,5 +986,6 @@ impl Journal {
 }
 
 mod query;
+mod sent;
 #[cfg(test)]
 mod tests;

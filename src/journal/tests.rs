@@ -516,3 +516,47 @@ fn a_hash_column_reads_only_as_64_hex_digits() {
         }
     }
 }
+
+#[test]
+fn pending_rows_count_their_bytes_for_the_next_runs_budget() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    let sized = |account: &str, item: &str, size: u64| ItemRow {
+        account: account.to_string(),
+        size: Some(size),
+        ..row(item, item)
+    };
+    {
+        let j = Journal::open(&p, "imaps://imap.gmail.com:993", "test").expect("open");
+        j.record_pending(&[sized("a@x", "1", 1000), sized("a@x", "2", 500)])
+            .expect("pending");
+        j.record_pending(&[sized("b@x", "3", 70)]).expect("pending");
+        // Done rows are not sent again: not counted.
+        j.record_done(&[sized("a@x", "1", 1000)]).expect("done");
+        // An hour three days ago is forgotten.
+        j.conn()
+            .execute(
+                "INSERT INTO sent_bytes (target, account, hour, bytes)
+                 VALUES ('imaps://imap.gmail.com:993', 'a@x', 1, 99)",
+                [],
+            )
+            .expect("old hour");
+    }
+    let j = Journal::open(&p, "imaps://imap.gmail.com:993", "test").expect("reopen");
+    let a = j.sent_last_day("a@x").expect("sent");
+    assert_eq!(a.iter().map(|(_, n)| n).sum::<u64>(), 1500);
+    let now = std::time::SystemTime::now();
+    assert!(a.iter().all(|(at, _)| *at <= now));
+    assert_eq!(j.sent_last_day("b@x").expect("sent")[0].1, 70);
+    let old: i64 = j
+        .conn()
+        .query_row("SELECT COUNT(*) FROM sent_bytes WHERE hour = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(old, 0);
+    // Another target of the same journal has its own count.
+    drop(j);
+    let other = Journal::open(&p, "imaps://outlook.office365.com:993", "test").expect("other");
+    assert!(other.sent_last_day("a@x").expect("sent").is_empty());
+}

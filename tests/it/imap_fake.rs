@@ -476,17 +476,10 @@ fn public_folders_without_a_mapping_are_skipped_not_failed() {
     assert_eq!(fake.bodies("Public/News").len(), 1);
 }
 
-#[test]
-fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
+/// Runs `child` until it says it waits for the byte budget, then stops it
+/// with SIGINT (exit 4). Returns what it printed.
+fn until_budget_wait_then_sigint(mut child: std::process::Child) -> String {
     use std::io::BufRead as _;
-    let fake = Fake::storing(CAPS);
-    let tmp = tempfile::tempdir().expect("tmp");
-    let st = store(tmp.path());
-    let report = tmp.path().join("r.json");
-    let mut child = as_ann(&fake, &st, tmp.path())
-        .no_defaults()
-        .args(["--batch", "1", "--max-bytes-per-day", "2K"])
-        .spawn(Stdio::piped());
     // Stderr line by line from a reader thread, so that a run that never
     // says it waits fails after a minute instead of hanging the suite.
     let stderr = child.stderr.take().expect("stderr");
@@ -519,6 +512,22 @@ fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
     let status = wait_at_most(&mut child, Duration::from_secs(30))
         .unwrap_or_else(|| panic!("still running 30 s after SIGINT: {seen}"));
     assert_eq!(status.code(), Some(4), "interrupted: {seen}");
+    seen
+}
+
+#[test]
+fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
+    let fake = Fake::storing(CAPS);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let st = store(tmp.path());
+    let report = tmp.path().join("r.json");
+    let run = as_ann(&fake, &st, tmp.path()).no_defaults().args([
+        "--batch",
+        "1",
+        "--max-bytes-per-day",
+        "2K",
+    ]);
+    until_budget_wait_then_sigint(run.spawn(Stdio::piped()));
     let r = json(&report);
     let t = &r["totals"];
     let sent = stored(&fake).len() as u64;
@@ -531,6 +540,20 @@ fn daily_byte_budget_waits_and_ctrl_c_stops_cleanly() {
     // Within the budget.
     let bytes: usize = fake.bodies("INBOX").iter().map(Vec::len).sum();
     assert!(bytes <= 2048, "{bytes}");
+    // The same command again within the day: what the first run sent
+    // counts (the journal), so it waits before sending more than fits.
+    until_budget_wait_then_sigint(run.spawn(Stdio::piped()));
+    let again: usize = fake.bodies("INBOX").iter().map(Vec::len).sum();
+    assert!(
+        again <= 2048,
+        "a rerun spends the day's budget twice: {bytes} then {again}"
+    );
+    let r = json(&report);
+    assert!(
+        r.to_string()
+            .contains("sent to this account in the last 24 hours"),
+        "{r}"
+    );
 }
 
 #[test]

@@ -363,6 +363,15 @@ impl ImapDest {
     pub fn probe(&self) -> Result<Capabilities, ImapError> {
         client::probe(&self.cfg)
     }
+
+    /// The `--max-bytes-per-day` budget of a target login (lower case),
+    /// shared by every session and account that logs in as it.
+    fn budget(&self, login: &str) -> Arc<ByteBudget> {
+        let mut b = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        b.entry(login.to_string())
+            .or_insert_with(|| Arc::new(ByteBudget::new(self.opts.max_bytes_per_day)))
+            .clone()
+    }
 }
 
 impl Destination for ImapDest {
@@ -396,18 +405,21 @@ impl Destination for ImapDest {
         self.open_expecting(account, None)
     }
 
+    fn spent_earlier(&self, account: &Account, sent: &[(std::time::Duration, u64)]) -> Option<u64> {
+        self.opts.max_bytes_per_day?;
+        // The budget is the target login's: accounts sharing a login add up.
+        let (creds, _) = self.logins.resolve(account).ok()?;
+        let budget = self.budget(&creds.user().to_lowercase());
+        Some(budget.seed(sent, std::time::Instant::now()))
+    }
+
     fn open_expecting(
         &self,
         account: &Account,
         work: Option<(usize, usize)>,
     ) -> Result<Box<dyn DestSession>, DestError> {
         let (creds, prefix) = self.logins.resolve(account)?;
-        let budget = {
-            let mut b = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
-            b.entry(creds.user().to_lowercase())
-                .or_insert_with(|| Arc::new(ByteBudget::new(self.opts.max_bytes_per_day)))
-                .clone()
-        };
+        let budget = self.budget(&creds.user().to_lowercase());
         let target = {
             let mut t = self.targets.lock().unwrap_or_else(|p| p.into_inner());
             t.entry(creds.user().to_lowercase()).or_default().clone()
