@@ -1020,3 +1020,63 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
     uids.dedup();
     assert_eq!(uids.len(), 3, "no UID given twice: {rows:?}");
 }
+
+#[test]
+fn messages_in_doubt_are_searched_by_message_id_in_groups_and_found_exactly() {
+    // A server that stores every message rewritten (no content ever
+    // matches), so each message in doubt is looked for by its Message-ID.
+    // A connection's first APPEND goes alone, the next ones pipelined.
+    let searches = |fake: &Fake| {
+        fake.state()
+            .lines
+            .iter()
+            .filter(|l| l.contains("UID SEARCH") && l.contains("HEADER"))
+            .count()
+    };
+    let commands = |fake: &Fake| -> Vec<String> {
+        fake.state()
+            .lines
+            .iter()
+            .filter(|l| l.contains("SEARCH") || l.contains("FETCH"))
+            .cloned()
+            .collect()
+    };
+    // The connection dies at the second APPEND, before storing it: the
+    // rest of the pipelined group is in doubt and none of it arrived. One
+    // SEARCH per 32 of them (once more after the pause a check makes when
+    // something is absent), not one per message (2 x 12 before).
+    let fake = Fake::start(CAPS, only_nth(1, Action::DropBeforeStore));
+    fake.state().rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = numbered_store(tmp.path(), 40);
+    let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "40"]).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(stored(&fake), (0..40).collect::<Vec<_>>(), "each once");
+    // Per check: the group, and alone at most the one message stored.
+    let n = searches(&fake);
+    let c = commands(&fake);
+    assert!((1..=4).contains(&n), "{n} SEARCH commands: {c:#?}");
+    let grouped = c
+        .iter()
+        .find(|l| l.contains("UID SEARCH"))
+        .map_or(0, |l| l.matches("HEADER Message-ID").count());
+    assert!(grouped >= 2, "a group of those in doubt: {c:#?}");
+    // It dies after storing the fourth, answers unread: some of those in
+    // doubt arrived. The group's hits have their Message-ID lines read and
+    // only those (at most four) are searched alone, so they are found and
+    // not sent again.
+    let fake = Fake::start(CAPS, only_nth(3, Action::StoreThenDrop));
+    fake.state().rewrite = true;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = numbered_store(tmp.path(), 40);
+    let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "40"]).run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(stored(&fake), (0..40).collect::<Vec<_>>(), "each once");
+    let n = searches(&fake);
+    let c = commands(&fake);
+    assert!((2..=10).contains(&n), "{n} SEARCH commands: {c:#?}");
+    assert!(
+        c.iter().any(|l| l.contains("HEADER.FIELDS (MESSAGE-ID)")),
+        "{c:#?}"
+    );
+}

@@ -628,6 +628,47 @@ impl ImapSession {
         self.uid_contents_each(uids, true, f)
     }
 
+    /// `UID FETCH uids (UID BODY.PEEK[HEADER.FIELDS (field)])`, 50 at a
+    /// time: each message's lines of that header field, as stored.
+    pub fn uid_header_field(
+        &mut self,
+        uids: &[u32],
+        field: &str,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let name = AString::try_from(field.to_string())
+            .map_err(|e| ImapError::Invalid(format!("{field}: {e}")))?;
+        let mut out = Vec::new();
+        for chunk in uids.chunks(50) {
+            let Some(set) = uid_set(chunk)? else {
+                continue;
+            };
+            let items = vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::BodyExt {
+                    section: Some(Section::HeaderFields(None, Vec1::from(name.clone()))),
+                    partial: None,
+                    peek: true,
+                },
+            ];
+            for (_seq, items) in self.uid_fetch(set, items, "BODY.PEEK[HEADER.FIELDS]")? {
+                let (mut uid, mut lines) = (None, None);
+                for it in items.into_iter() {
+                    match it {
+                        MessageDataItem::Uid(u) => uid = Some(u.get()),
+                        MessageDataItem::BodyExt { data, .. } => {
+                            lines = Some(data.0.map(|s| s.as_ref().to_vec()).unwrap_or_default())
+                        }
+                        _ => {}
+                    }
+                }
+                if let (Some(uid), Some(lines)) = (uid, lines) {
+                    out.push((uid, lines));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn uid_contents_each(
         &mut self,
         uids: &[u32],
@@ -746,6 +787,49 @@ impl ImapSession {
             SearchKey::Header(astr(name)?, astr(value)?),
         ])
         .map_err(|e| ImapError::Invalid(format!("{e:?}")))?;
+        let ids = self.io(
+            |c| c.search(criteria, ImapMessageSearchOptions { uid: true }),
+            "UID SEARCH",
+            name,
+        )?;
+        Ok(ids.into_iter().map(NonZeroU32::get).collect())
+    }
+
+    /// `UID SEARCH UID from:* OR (HEADER name v1) (OR …)`: the UIDs from
+    /// `from` on whose `name` header contains any of `values` (one round
+    /// trip for all of them; which value matched is not told).
+    pub fn uid_search_any_header(
+        &mut self,
+        from: u32,
+        name: &str,
+        values: &[String],
+    ) -> Result<Vec<u32>, ImapError> {
+        let from_nz =
+            NonZeroU32::new(from.max(1)).ok_or_else(|| ImapError::Invalid("UID 0".into()))?;
+        let astr = |s: &str| {
+            AString::try_from(s.to_string()).map_err(|e| ImapError::Invalid(format!("{s:?}: {e}")))
+        };
+        let mut keys = Vec::with_capacity(values.len());
+        for v in values {
+            keys.push(SearchKey::Header(astr(name)?, astr(v)?));
+        }
+        // A balanced OR tree: its depth grows with the log of the count.
+        while keys.len() > 1 {
+            let mut next = Vec::with_capacity(keys.len().div_ceil(2));
+            let mut it = keys.into_iter();
+            while let Some(a) = it.next() {
+                next.push(match it.next() {
+                    Some(b) => SearchKey::Or(Box::new(a), Box::new(b)),
+                    None => a,
+                });
+            }
+            keys = next;
+        }
+        let Some(any) = keys.pop() else {
+            return Ok(Vec::new());
+        };
+        let criteria = Vec1::try_from(vec![SearchKey::Uid(SequenceSet::from(from_nz..)), any])
+            .map_err(|e| ImapError::Invalid(format!("{e:?}")))?;
         let ids = self.io(
             |c| c.search(criteria, ImapMessageSearchOptions { uid: true }),
             "UID SEARCH",

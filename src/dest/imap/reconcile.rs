@@ -6,7 +6,8 @@
 //! floor) are read: RFC822.SIZE first, then the bodies of the candidates
 //! (all of them up to 200, beyond that only those of a size sent), 50 at a
 //! time, hashed and dropped. For a want whose content is nowhere and that
-//! has a Message-ID, `UID SEARCH HEADER Message-ID` in its range, and the
+//! has a Message-ID, `UID SEARCH HEADER Message-ID` in its range (up to 32
+//! of them ORed in one SEARCH; a group with hits again one by one), and the
 //! size and INTERNALDATE of the hits. The mailbox is opened with EXAMINE
 //! and left with UNSELECT, whatever happened. A check that finds a message
 //! absent reads once more after a pause ([`find_settled`]): a dead
@@ -19,6 +20,10 @@ use std::collections::HashSet;
 
 /// Candidates beyond this count are only fetched when their size matches.
 const FETCH_ALL_UP_TO: usize = 200;
+
+/// Message-IDs looked for in one `UID SEARCH` (an OR of HEADER keys,
+/// ~2 KB of command at most).
+const SEARCH_TOGETHER: usize = 32;
 
 /// A Message-ID we can put in a SEARCH (printable ASCII, sane length).
 fn searchable(mid: &str) -> bool {
@@ -80,6 +85,18 @@ pub(crate) fn find_settled(
     find_on_server(sess, mailbox, wants, floor, known)
 }
 
+/// Lower case without whitespace (folded header lines compare as one).
+fn squeezed(b: &[u8]) -> Vec<u8> {
+    b.iter()
+        .filter(|c| !c.is_ascii_whitespace())
+        .map(u8::to_ascii_lowercase)
+        .collect()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Reads what the wants can be matched against (see the module header).
 fn read_server(
     sess: &mut ImapSession,
@@ -102,6 +119,7 @@ fn read_server(
     seen.sort();
     // Servers that rewrite messages: look for the Message-ID of wants whose
     // content is nowhere.
+    let mut search: Vec<(usize, String)> = Vec::new();
     for (i, w) in wants.iter().enumerate() {
         if seen.has_copy(w) {
             continue;
@@ -110,15 +128,50 @@ fn read_server(
             seen.hits.insert(i, hits);
             continue;
         }
-        let Some(mid) = w.message_id.as_deref().filter(|m| searchable(m)) else {
-            continue;
-        };
-        let hits: Vec<u32> = sess
-            .uid_search_header(lowers[i], "Message-ID", &format!("<{mid}>"))?
-            .into_iter()
-            .filter(|u| *u >= lowers[i])
-            .collect();
-        seen.hits.insert(i, hits);
+        if let Some(mid) = w.message_id.as_deref().filter(|m| searchable(m)) {
+            search.push((i, format!("<{mid}>")));
+        }
+    }
+    // Most of them never arrived (pending when the run was killed): one
+    // SEARCH for a group tells that in one round trip instead of one per
+    // message. When the group has hits, their Message-ID lines are read
+    // (one more round trip) and only the wants a hit may be (its lines hold
+    // the want's Message-ID, whitespace and case aside) are searched again
+    // alone, so that whose hits they are is the server's own answer.
+    for group in search.chunks(SEARCH_TOGETHER) {
+        let mut alone: Vec<&(usize, String)> = group.iter().collect();
+        if group.len() > 1 {
+            let from = group.iter().map(|(i, _)| lowers[*i]).min().unwrap_or(1);
+            let values: Vec<String> = group.iter().map(|(_, v)| v.clone()).collect();
+            let union = sess.uid_search_any_header(from, "Message-ID", &values)?;
+            if union.is_empty() {
+                alone.clear();
+            } else {
+                let read = sess.uid_header_field(&union, "MESSAGE-ID")?;
+                // A hit whose lines did not come may be anyone's: then
+                // every want of the group is searched alone.
+                if union.iter().all(|u| read.iter().any(|(r, _)| r == u)) {
+                    let lines: Vec<Vec<u8>> = read.iter().map(|(_, l)| squeezed(l)).collect();
+                    alone.retain(|(_, v)| {
+                        let v = squeezed(v.as_bytes());
+                        lines.iter().any(|l| contains(l, &v))
+                    });
+                }
+            }
+            for (i, _) in group {
+                if !alone.iter().any(|(j, _)| j == i) {
+                    seen.hits.insert(*i, Vec::new());
+                }
+            }
+        }
+        for (i, value) in alone {
+            let hits: Vec<u32> = sess
+                .uid_search_header(lowers[*i], "Message-ID", value)?
+                .into_iter()
+                .filter(|u| *u >= lowers[*i])
+                .collect();
+            seen.hits.insert(*i, hits);
+        }
     }
     let mut all: Vec<u32> = seen.hits.values().flatten().copied().collect();
     all.sort_unstable();

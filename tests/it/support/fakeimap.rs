@@ -307,6 +307,85 @@ pub fn login_of(line: &str) -> String {
     }
 }
 
+/// The SEARCH keys the fake understands: UID set, HEADER name value
+/// (substring, case-insensitive), OR a b, a parenthesised list; any other
+/// key matches everything.
+enum SearchKey {
+    Uid(String),
+    Header(String, String),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    All(Vec<SearchKey>),
+    Any,
+}
+
+/// An astring of a SEARCH, where an atom also ends at `)`.
+fn search_word(s: &str) -> (String, &str) {
+    let s = s.trim_start();
+    if s.starts_with('"') {
+        return astring(s);
+    }
+    let end = s.find([' ', ')']).unwrap_or(s.len());
+    (s[..end].to_string(), &s[end..])
+}
+
+fn search_key(s: &str) -> (SearchKey, &str) {
+    let s = s.trim_start();
+    if let Some(mut rest) = s.strip_prefix('(') {
+        let mut keys = Vec::new();
+        loop {
+            rest = rest.trim_start();
+            if let Some(r) = rest.strip_prefix(')') {
+                return (SearchKey::All(keys), r);
+            }
+            if rest.is_empty() {
+                return (SearchKey::All(keys), rest);
+            }
+            let (k, r) = search_key(rest);
+            keys.push(k);
+            rest = r;
+        }
+    }
+    let (word, r) = search_word(s);
+    match word.to_ascii_uppercase().as_str() {
+        "UID" => {
+            let (set, r2) = search_word(r);
+            (SearchKey::Uid(set), r2)
+        }
+        "HEADER" => {
+            let (name, r2) = search_word(r);
+            let (value, r3) = search_word(r2);
+            (SearchKey::Header(name, value), r3)
+        }
+        "OR" => {
+            let (a, r2) = search_key(r);
+            let (b, r3) = search_key(r2);
+            (SearchKey::Or(Box::new(a), Box::new(b)), r3)
+        }
+        _ => (SearchKey::Any, r),
+    }
+}
+
+impl SearchKey {
+    fn matches(&self, uid: u32, body: &[u8], max: u32) -> bool {
+        match self {
+            SearchKey::Uid(set) => uid_set(set, max)
+                .iter()
+                .any(|(a, b)| uid >= *a && uid <= *b),
+            SearchKey::Header(name, value) => {
+                let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+                let head = text.split("\r\n\r\n").next().unwrap_or("");
+                let want = format!("{}:", name.to_ascii_lowercase());
+                head.lines().any(|l| {
+                    l.starts_with(&want) && l[want.len()..].contains(&value.to_ascii_lowercase())
+                })
+            }
+            SearchKey::Or(a, b) => a.matches(uid, body, max) || b.matches(uid, body, max),
+            SearchKey::All(keys) => keys.iter().all(|k| k.matches(uid, body, max)),
+            SearchKey::Any => true,
+        }
+    }
+}
+
 fn uid_set(spec: &str, max: u32) -> Vec<(u32, u32)> {
     spec.split(',')
         .filter_map(|p| match p.split_once(':') {
@@ -456,47 +535,19 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 let max = msgs.last().map_or(0, |m| m.0);
                 if sub == "SEARCH" {
                     let criteria = args.split_once(' ').map_or("", |(_, c)| c);
-                    let mut ranges: Option<Vec<(u32, u32)>> = None;
-                    let mut header: Option<(String, String)> = None;
+                    let mut keys = Vec::new();
                     let mut rest = criteria.trim_start();
                     while !rest.is_empty() {
-                        let (key, r) = astring(rest);
-                        match key.to_ascii_uppercase().as_str() {
-                            "UID" => {
-                                let (set, r2) = astring(r);
-                                ranges = Some(uid_set(&set, max));
-                                rest = r2.trim_start();
-                            }
-                            "HEADER" => {
-                                let (name, r2) = astring(r);
-                                let (value, r3) = astring(r2);
-                                header = Some((name, value));
-                                rest = r3.trim_start();
-                            }
-                            _ => rest = r.trim_start(),
-                        }
+                        let (k, r) = search_key(rest);
+                        keys.push(k);
+                        rest = r.trim_start();
                     }
-                    let mut hits = Vec::new();
-                    for (uid, body) in &msgs {
-                        if let Some(r) = &ranges {
-                            if !r.iter().any(|(a, b)| uid >= a && uid <= b) {
-                                continue;
-                            }
-                        }
-                        if let Some((name, value)) = &header {
-                            let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-                            let head = text.split("\r\n\r\n").next().unwrap_or("");
-                            let want = format!("{}:", name.to_ascii_lowercase());
-                            let found = head.lines().any(|l| {
-                                l.starts_with(&want)
-                                    && l[want.len()..].contains(&value.to_ascii_lowercase())
-                            });
-                            if !found {
-                                continue;
-                            }
-                        }
-                        hits.push(uid.to_string());
-                    }
+                    let all = SearchKey::All(keys);
+                    let hits: Vec<String> = msgs
+                        .iter()
+                        .filter(|(uid, body)| all.matches(*uid, body, max))
+                        .map(|(uid, _)| uid.to_string())
+                        .collect();
                     let sp = if hits.is_empty() { "" } else { " " };
                     out(
                         &mut w,
