@@ -669,13 +669,37 @@ impl ImapSession {
         Ok(out)
     }
 
+    /// [`Self::uid_bodies_each`] for messages of known sizes (UID, RFC822.SIZE):
+    /// as many to a FETCH as fit in 8 MiB (at most 1000, at least one), so
+    /// a check of thousands of small messages over a long link takes a few
+    /// round trips, not one per 50; memory holds one such chunk.
+    pub fn uid_bodies_each_sized(
+        &mut self,
+        sized: &[(u32, u64)],
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
+        let chunks = size_chunks(sized, 8 << 20, 1000);
+        let chunks: Vec<&[u32]> = chunks.iter().map(Vec::as_slice).collect();
+        self.uid_contents_chunks(&chunks, false, f)
+    }
+
     fn uid_contents_each(
         &mut self,
         uids: &[u32],
         binary: bool,
         f: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<(), ImapError> {
-        for chunk in uids.chunks(50) {
+        let chunks: Vec<&[u32]> = uids.chunks(50).collect();
+        self.uid_contents_chunks(&chunks, binary, f)
+    }
+
+    fn uid_contents_chunks(
+        &mut self,
+        chunks: &[&[u32]],
+        binary: bool,
+        f: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<(), ImapError> {
+        for chunk in chunks.iter().copied() {
             let Some(set) = uid_set(chunk)? else {
                 continue;
             };
@@ -999,4 +1023,43 @@ fn authenticate(
         }
     };
     Ok(observed.iter().map(|c| c.to_string()).collect())
+}
+
+/// UIDs in order, cut into chunks of at most `count` whose sizes add up to
+/// at most `bytes` (a message bigger than that alone).
+fn size_chunks(sized: &[(u32, u64)], bytes: u64, count: usize) -> Vec<Vec<u32>> {
+    let mut chunks: Vec<Vec<u32>> = Vec::new();
+    let mut used = 0u64;
+    for &(uid, size) in sized {
+        match chunks.last_mut() {
+            Some(c) if c.len() < count && used.saturating_add(size) <= bytes => {
+                c.push(uid);
+                used = used.saturating_add(size);
+            }
+            _ => {
+                chunks.push(vec![uid]);
+                used = size;
+            }
+        }
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod size_chunk_tests {
+    use super::size_chunks;
+
+    #[test]
+    fn chunks_hold_a_byte_and_a_count_bound_and_every_uid_once_in_order() {
+        let sized = [(1, 4), (2, 4), (3, 4), (5, 20), (6, 1), (7, 1), (8, 1)];
+        assert_eq!(
+            size_chunks(&sized, 10, 2),
+            vec![vec![1, 2], vec![3], vec![5], vec![6, 7], vec![8]]
+        );
+        assert_eq!(
+            size_chunks(&sized, 100, 1000),
+            vec![vec![1, 2, 3, 5, 6, 7, 8]]
+        );
+        assert!(size_chunks(&[], 10, 2).is_empty());
+    }
 }

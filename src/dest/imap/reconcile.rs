@@ -4,8 +4,8 @@
 //!
 //! Only the messages with a UID at or above the lowest lower bound (or the
 //! floor) are read: RFC822.SIZE first, then the bodies of the candidates
-//! (all of them up to 200, beyond that only those of a size sent), 50 at a
-//! time, hashed and dropped. For a want whose content is nowhere and that
+//! (all of them up to 200, beyond that only those of a size sent), up to
+//! 8 MiB to a FETCH, hashed and dropped. For a want whose content is nowhere and that
 //! has a Message-ID, `UID SEARCH HEADER Message-ID` in its range (up to 32
 //! of them ORed in one SEARCH; a group with hits again one by one), and the
 //! size and INTERNALDATE of the hits. The mailbox is opened with EXAMINE
@@ -109,13 +109,13 @@ fn read_server(
     // A message stored re-encoded has another size: read every candidate.
     let decoded = wants_decoded(wants);
     let any_unsized = decoded || wants.iter().any(|w| w.size.is_none());
-    let fetch: Vec<u32> = sizes
+    let fetch: Vec<(u32, u64)> = sizes
         .iter()
         .filter(|(_, s)| sizes.len() <= FETCH_ALL_UP_TO || any_unsized || wanted_sizes.contains(s))
-        .map(|(u, _)| *u)
+        .copied()
         .collect();
     let mut seen = Seen::default();
-    sess.uid_bodies_each(&fetch, &mut |uid, body| seen.add_copy(uid, body, decoded))?;
+    sess.uid_bodies_each_sized(&fetch, &mut |uid, body| seen.add_copy(uid, body, decoded))?;
     seen.sort();
     // Servers that rewrite messages: look for the Message-ID of wants whose
     // content is nowhere.
