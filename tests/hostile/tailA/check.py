@@ -28,9 +28,11 @@ for d in sorted(os.listdir(base)):
     want = collections.Counter()
     for p in glob.glob(os.path.join(base, d, '#msgs/*.eml')):
         want[key(open(p, 'rb').read())] += 1
-    typ, _ = M.select('"%s"' % d, readonly=True)
+    typ, ex = M.select('"%s"' % d, readonly=True)
     have = collections.Counter(); fr = 0
-    if typ == 'OK':
+    if typ == 'OK' and int(ex[0]) == 0:
+        M.close()
+    elif typ == 'OK':
         typ, data = M.fetch('1:*', '(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID SUBJECT)])')
         for part in data or []:
             if isinstance(part, tuple):
