@@ -1021,40 +1021,41 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
     assert_eq!(uids.len(), 3, "no UID given twice: {rows:?}");
 }
 
-#[test]
-fn messages_in_doubt_are_searched_by_message_id_in_groups_and_found_exactly() {
-    // A server that stores every message rewritten (no content ever
-    // matches), so each message in doubt is looked for by its Message-ID.
-    // A connection's first APPEND goes alone, the next ones pipelined.
-    let searches = |fake: &Fake| {
-        fake.state()
-            .lines
-            .iter()
-            .filter(|l| l.contains("UID SEARCH") && l.contains("HEADER"))
-            .count()
-    };
-    let commands = |fake: &Fake| -> Vec<String> {
-        fake.state()
-            .lines
-            .iter()
-            .filter(|l| l.contains("SEARCH") || l.contains("FETCH"))
-            .cloned()
-            .collect()
-    };
-    // The connection dies at the second APPEND, before storing it: the
-    // rest of the pipelined group is in doubt and none of it arrived. One
-    // SEARCH per 32 of them (once more after the pause a check makes when
-    // something is absent), not one per message (2 x 12 before).
-    let fake = Fake::start(CAPS, only_nth(1, Action::DropBeforeStore));
+/// 40 messages into a server that stores every message rewritten (no
+/// content ever matches, so each message in doubt is looked for by its
+/// Message-ID) and whose APPEND `nth` does `action`; every message must
+/// arrive once. Returns (HEADER SEARCH commands, SEARCH and FETCH lines).
+fn in_doubt_by_message_id(nth: usize, action: Action) -> (usize, Vec<String>) {
+    let fake = Fake::start(CAPS, only_nth(nth, action));
     fake.state().rewrite = true;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = numbered_store(tmp.path(), 40);
     let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "40"]).run();
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(stored(&fake), (0..40).collect::<Vec<_>>(), "each once");
-    // Per check: the group, and alone at most the one message stored.
-    let n = searches(&fake);
-    let c = commands(&fake);
+    let g = fake.state();
+    let searches = g
+        .lines
+        .iter()
+        .filter(|l| l.contains("UID SEARCH") && l.contains("HEADER"))
+        .count();
+    let commands = g
+        .lines
+        .iter()
+        .filter(|l| l.contains("SEARCH") || l.contains("FETCH"))
+        .cloned()
+        .collect();
+    (searches, commands)
+}
+
+#[test]
+fn messages_in_doubt_are_searched_by_message_id_in_groups_and_found_exactly() {
+    // A connection's first APPEND goes alone, the next ones pipelined.
+    // It dies at the second APPEND, before storing it: the rest of the
+    // pipelined group is in doubt and none of it arrived. One SEARCH per
+    // 32 of them (once more after the pause a check makes when something
+    // is absent), not one per message; alone at most the one stored.
+    let (n, c) = in_doubt_by_message_id(1, Action::DropBeforeStore);
     assert!((1..=4).contains(&n), "{n} SEARCH commands: {c:#?}");
     let grouped = c
         .iter()
@@ -1065,15 +1066,7 @@ fn messages_in_doubt_are_searched_by_message_id_in_groups_and_found_exactly() {
     // doubt arrived. The group's hits have their Message-ID lines read and
     // only those (at most four) are searched alone, so they are found and
     // not sent again.
-    let fake = Fake::start(CAPS, only_nth(3, Action::StoreThenDrop));
-    fake.state().rewrite = true;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let s = numbered_store(tmp.path(), 40);
-    let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "40"]).run();
-    assert_eq!(o.code, 0, "{o}");
-    assert_eq!(stored(&fake), (0..40).collect::<Vec<_>>(), "each once");
-    let n = searches(&fake);
-    let c = commands(&fake);
+    let (n, c) = in_doubt_by_message_id(3, Action::StoreThenDrop);
     assert!((2..=10).contains(&n), "{n} SEARCH commands: {c:#?}");
     assert!(
         c.iter().any(|l| l.contains("HEADER.FIELDS (MESSAGE-ID)")),
