@@ -121,6 +121,11 @@ pub struct State {
     pub refuse_logins: Vec<String>,
     /// Store every message with a header added in front.
     pub rewrite: bool,
+    /// A scripted drop (`StoreThenDrop`, `DropBeforeStore`) waits this many
+    /// milliseconds first, so the client has pipelined what its window
+    /// allows by then, however slow the machine (what is in doubt after
+    /// the drop no longer depends on timing).
+    pub drop_after_ms: u64,
     /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
     pub dates: BTreeMap<u32, String>,
     /// CREATE refuses a name with any of these characters (`NO Invalid
@@ -168,6 +173,7 @@ impl Fake {
             refuse_list: 0,
             refuse_logins: Vec::new(),
             rewrite: false,
+            drop_after_ms: 0,
             dates: BTreeMap::new(),
             refuse_chars: String::new(),
             stall_after: None,
@@ -674,6 +680,16 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                 };
                 if let Action::DelayThenStore(ms) = &action {
                     std::thread::sleep(Duration::from_millis(*ms));
+                }
+                if matches!(
+                    action,
+                    Action::StoreThenDrop
+                        | Action::StoreThenDropRefuseLogins(_)
+                        | Action::DropBeforeStore
+                        | Action::DropBeforeStoreRefuseLogins(_)
+                ) {
+                    let ms = st.lock().expect("lock").drop_after_ms;
+                    std::thread::sleep(Duration::from_millis(ms));
                 }
                 let stored_early = match &action {
                     Action::StoreThenDelayAnswer(ms) => {
