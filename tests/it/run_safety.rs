@@ -341,3 +341,88 @@ fn a_full_stderr_or_stdout_never_turns_a_command_into_a_panic() {
         "{err}"
     );
 }
+
+/// A tmpfs of `size` mounted on `dir` while it lives (needs root; `None`
+/// when this machine will not mount one).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(dir.to_path_buf()))
+    }
+
+    fn grow(&self, size: &str) {
+        let s = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .expect("remount");
+        assert!(s.success(), "remount {}", self.0.display());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    let filler = "x".repeat(6000);
+    s.messages("ann@run.test", "INBOX", 60, |i| {
+        format!(
+            "From: a@run.test\nSubject: {i}\nMessage-ID: <{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{filler} {i}\n"
+        )
+    });
+    let out_dir = tmp.path().join("disk/maildir");
+    let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "64k") else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root); the full-disk case is untested"
+        );
+        return;
+    };
+    let run = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"));
+    let o = run.run();
+    assert_eq!(o.code, 3, "{o}");
+    let f = &o.report["accounts"][0]["folders"][0];
+    let written = maildir_count(&out_dir);
+    assert!(written < 60, "the disk was not full: {written} written");
+    assert_eq!(f["counts"]["migrated"], written, "{f}");
+    assert_eq!(f["counts"]["failed"], 60 - written, "{f}");
+    // One write found the disk full; every message after it fails with
+    // that reason without another write being tried.
+    let reasons: Vec<&str> = f["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .filter_map(|x| x["reason"].as_str())
+        .collect();
+    let tried = reasons
+        .iter()
+        .filter(|r| !r.contains("nothing more is written"))
+        .count();
+    assert_eq!(tried, 1, "{reasons:#?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("No space left on device")),
+        "{reasons:#?}"
+    );
+    // Room again: the rerun writes what failed, once.
+    disk.grow("2m");
+    let o = run.run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(maildir_count(&out_dir), 60);
+}

@@ -130,6 +130,7 @@ impl Destination for MaildirDest {
             opts: self.opts.clone(),
             unnamed: AtomicBool::new(true),
             mailboxes: HashMap::new(),
+            full: None,
         }))
     }
 
@@ -158,6 +159,10 @@ struct MaildirSession {
     unnamed: AtomicBool,
     /// Mailbox name → its directory.
     mailboxes: HashMap<String, PathBuf>,
+    /// The file system said it is full (ENOSPC) or the user's quota is
+    /// (EDQUOT): why. Nothing more is tried for the account; each message
+    /// left fails with this reason instead of one more failed write.
+    full: Option<String>,
 }
 
 impl MaildirSession {

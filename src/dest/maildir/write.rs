@@ -68,6 +68,9 @@ impl MaildirSession {
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), DestError> {
+        if let Some(why) = &self.full {
+            return Err(DestError::Stopped(why.clone()));
+        }
         let dir = self
             .mailboxes
             .get(mailbox)
@@ -102,12 +105,20 @@ impl MaildirSession {
                     }
                     Err(e) => {
                         let reason = format!("write into {}: {e}", dir.display());
+                        if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+                            self.full = Some(format!(
+                                "{reason}; nothing more is written for this account"
+                            ));
+                        }
                         (DeliveryResult::Failed { reason }, None)
                     }
                 }
             };
             // Deterministic names make a Pending announcement unnecessary.
             events(SessionEvent::Done(done(msg, result, target_flags)));
+            if let Some(why) = &self.full {
+                return Err(DestError::Stopped(why.clone()));
+            }
         }
         Ok(())
     }
@@ -332,6 +343,7 @@ mod tests {
             opts: MaildirOptions::default(),
             unnamed: AtomicBool::new(unnamed),
             mailboxes: HashMap::new(),
+            full: None,
         };
         make_maildir(&session.account_dir, false).expect("maildir");
         let spec = MailboxSpec {
@@ -415,6 +427,7 @@ mod tests {
             opts: MaildirOptions::default(),
             unnamed: AtomicBool::new(true),
             mailboxes: HashMap::new(),
+            full: None,
         };
         fs::write(&p, b"stale").expect("write");
         let msg = Outgoing {
