@@ -271,16 +271,60 @@ pub fn main() -> ExitCode {
         Err(e) => {
             say!(
                 "kerio-migrate: error: {}",
-                crate::text::for_terminal(&format!("{e:#}"))
+                crate::text::for_terminal(&chain_text(&e))
             );
             ExitCode::from(crate::report::exit::FATAL as u8)
         }
     }
 }
 
+/// An error and its causes, `: `-joined like `{e:#}`, but a cause whose
+/// text the line already holds is left out: our errors name their source
+/// in their own text ("journal J: database or disk is full"), and rusqlite's
+/// error repeats its own source, so `{e:#}` said the same thing three times.
+/// A cause that restates the one before it (SQLite's "Error code 13:
+/// database or disk is full" below "database or disk is full") is left out
+/// too.
+fn chain_text(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut previous = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let restates = !previous.is_empty() && text.contains(previous.as_str());
+        if line.is_empty() {
+            line.clone_from(&text);
+        } else if !text.is_empty() && !line.contains(text.as_str()) && !restates {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        previous = text;
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("journal j.sqlite: {0}")]
+        struct Outer(#[source] Inner);
+        #[derive(Debug, thiserror::Error)]
+        #[error("database or disk is full")]
+        struct Inner(#[source] Code);
+        #[derive(Debug, thiserror::Error)]
+        #[error("Error code 13: database or disk is full")]
+        struct Code;
+        let e = anyhow::Error::new(Outer(Inner(Code))).context("opening the journal");
+        assert_eq!(
+            chain_text(&e),
+            "opening the journal: journal j.sqlite: database or disk is full"
+        );
+        let e = anyhow::anyhow!("no such file").context("reading users.cfg");
+        assert_eq!(chain_text(&e), "reading users.cfg: no such file");
+    }
 
     #[test]
     fn imap_log_targets() {

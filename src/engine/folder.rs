@@ -313,13 +313,15 @@ impl FolderJob<'_> {
             }
             drop(feed);
             ledger.borrow_mut().orphans(&end);
-            producer_thread
+            let handed = producer_thread
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (handed, end)
         });
+        let (handed, end) = handed;
         let mut ledger = ledger.into_inner();
         let unreached = work.iter().skip(handed).map(|w| w.item);
-        ledger.unreached(unreached, self.run.cancelled());
+        ledger.unreached(unreached, self.run.cancelled(), &end);
         ledger
     }
 }

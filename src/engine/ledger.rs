@@ -405,13 +405,23 @@ impl<'a> Ledger<'a> {
     }
 
     /// Items the producer never reached: skipped when the run stopped
-    /// (interrupted, or the journal failed), else failed.
-    pub fn unreached<'i>(&mut self, items: impl Iterator<Item = &'i Item>, interrupted: bool) {
+    /// (interrupted, or the journal failed), else failed, with the
+    /// session's reason when it failed (a full disk, over quota), not a
+    /// bare "stopped".
+    pub fn unreached<'i>(
+        &mut self,
+        items: impl Iterator<Item = &'i Item>,
+        interrupted: bool,
+        end: &StreamEnd,
+    ) {
         for it in items {
             if interrupted || self.fatal.is_some() {
                 self.skip(&it.id, reason::RUN_STOPPED);
             } else {
-                self.fail(&it.id, reason::DEST_STOPPED);
+                match end {
+                    StreamEnd::Failed(why) => self.fail(&it.id, why.as_str()),
+                    StreamEnd::Returned => self.fail(&it.id, reason::DEST_STOPPED),
+                }
             }
         }
     }

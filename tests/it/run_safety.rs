@@ -379,11 +379,13 @@ fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
     let tmp = tempfile::tempdir().expect("tmp");
     let s = StoreBuilder::new(&tmp.path().join("kerio"));
     let filler = "x".repeat(6000);
-    s.messages("ann@run.test", "INBOX", 60, |i| {
-        format!(
-            "From: a@run.test\nSubject: {i}\nMessage-ID: <{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{filler} {i}\n"
-        )
-    });
+    for folder in ["INBOX", "Archive"] {
+        s.messages("ann@run.test", folder, 60, |i| {
+            format!(
+                "From: a@run.test\nSubject: {i}\nMessage-ID: <{folder}{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\n{filler} {i}\n"
+            )
+        });
+    }
     let out_dir = tmp.path().join("disk/maildir");
     let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "64k") else {
         eprintln!(
@@ -391,24 +393,32 @@ fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
         );
         return;
     };
+    // One folder after the other: the second one is not even started.
     let run = Run::migrate_to_maildir(&s.install, &out_dir)
         .state(&tmp.path().join("j.sqlite"))
-        .report(&tmp.path().join("r.json"));
+        .report(&tmp.path().join("r.json"))
+        .args(["--parallel-folders", "1"]);
     let o = run.run();
     assert_eq!(o.code, 3, "{o}");
-    let f = &o.report["accounts"][0]["folders"][0];
-    let written = maildir_count(&out_dir);
+    let archive = out_dir.join("ann@run.test/.Archive");
+    let on_disk = || maildir_count(&out_dir) + maildir_messages(&archive).len();
+    let written = on_disk();
     assert!(written < 60, "the disk was not full: {written} written");
-    assert_eq!(f["counts"]["migrated"], written, "{f}");
-    assert_eq!(f["counts"]["failed"], 60 - written, "{f}");
-    // One write found the disk full; every message after it fails with
-    // that reason without another write being tried.
-    let reasons: Vec<&str> = f["failed"]
+    let totals = &o.report["totals"];
+    assert_eq!(totals["migrated"], written, "{totals}");
+    assert_eq!(totals["failed"], 120 - written, "{totals}");
+    // One write found the disk full; every message after it, in this
+    // folder and the next, fails with that reason without another write.
+    let mut reasons = Vec::new();
+    for f in o.report["accounts"][0]["folders"]
         .as_array()
-        .expect("failed")
-        .iter()
-        .filter_map(|x| x["reason"].as_str())
-        .collect();
+        .expect("folders")
+    {
+        for x in f["failed"].as_array().expect("failed") {
+            reasons.push(x["reason"].as_str().expect("reason").to_string());
+        }
+    }
+    assert_eq!(reasons.len(), 120 - written);
     let tried = reasons
         .iter()
         .filter(|r| !r.contains("nothing more is written"))
@@ -421,8 +431,9 @@ fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
         "{reasons:#?}"
     );
     // Room again: the rerun writes what failed, once.
-    disk.grow("2m");
+    disk.grow("4m");
     let o = run.run();
     assert_eq!(o.code, 0, "{o}");
-    assert_eq!(maildir_count(&out_dir), 60);
+    assert_eq!(o.report["totals"]["migrated"], 120 - written, "{o}");
+    assert_eq!(on_disk(), 120);
 }

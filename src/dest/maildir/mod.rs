@@ -48,7 +48,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use write::{clean_tmp, make_maildir, syncfs};
 
 /// Options of the Maildir target.
@@ -70,6 +70,10 @@ pub struct MaildirOptions {
 pub struct MaildirDest {
     root: PathBuf,
     opts: MaildirOptions,
+    /// Accounts whose writes found the disk (ENOSPC) or the quota (EDQUOT)
+    /// full, by account directory: why. Shared by the sessions of an
+    /// account (`--parallel-folders`), so one full write stops them all.
+    full: Arc<Mutex<HashMap<PathBuf, String>>>,
 }
 
 impl MaildirDest {
@@ -77,7 +81,11 @@ impl MaildirDest {
     pub fn new(root: &Path, opts: MaildirOptions) -> Result<MaildirDest, DestError> {
         fs::create_dir_all(root).map_err(|e| io_err(root, e))?;
         let root = root.canonicalize().map_err(|e| io_err(root, e))?;
-        Ok(MaildirDest { root, opts })
+        Ok(MaildirDest {
+            root,
+            opts,
+            full: Arc::default(),
+        })
     }
 
     /// A target for `plan`: nothing is created, not even the root.
@@ -87,7 +95,11 @@ impl MaildirDest {
         } else {
             std::path::absolute(root).map_err(|e| io_err(root, e))?
         };
-        Ok(MaildirDest { root, opts })
+        Ok(MaildirDest {
+            root,
+            opts,
+            full: Arc::default(),
+        })
     }
 
     /// A session that only plans (`plan_mailbox`, `explain_mailbox`):
@@ -130,7 +142,7 @@ impl Destination for MaildirDest {
             opts: self.opts.clone(),
             unnamed: AtomicBool::new(true),
             mailboxes: HashMap::new(),
-            full: None,
+            full: Arc::clone(&self.full),
         }))
     }
 
@@ -159,13 +171,25 @@ struct MaildirSession {
     unnamed: AtomicBool,
     /// Mailbox name → its directory.
     mailboxes: HashMap<String, PathBuf>,
-    /// The file system said it is full (ENOSPC) or the user's quota is
-    /// (EDQUOT): why. Nothing more is tried for the account; each message
-    /// left fails with this reason instead of one more failed write.
-    full: Option<String>,
+    /// The accounts whose disk or quota is full (see [`MaildirDest`]):
+    /// nothing more is tried for this one; each message left fails with the
+    /// reason instead of one more failed write.
+    full: Arc<Mutex<HashMap<PathBuf, String>>>,
 }
 
 impl MaildirSession {
+    /// Why this account takes nothing more (its disk or quota is full).
+    fn full(&self) -> Option<String> {
+        let g = self.full.lock().unwrap_or_else(|e| e.into_inner());
+        g.get(&self.account_dir).cloned()
+    }
+
+    /// A write found the disk or the quota full: the account stops.
+    fn set_full(&self, why: String) {
+        let mut g = self.full.lock().unwrap_or_else(|e| e.into_inner());
+        g.entry(self.account_dir.clone()).or_insert(why);
+    }
+
     /// The directory of `mailbox` (INBOX is the account's own).
     fn mailbox_dir(&self, mailbox: &str) -> PathBuf {
         if mailbox == "INBOX" {
@@ -273,6 +297,9 @@ impl DestSession for MaildirSession {
     }
 
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        if let Some(why) = self.full() {
+            return Err(DestError::Stopped(why));
+        }
         let name = self.plan_mailbox(spec)?;
         let dir = if name == "INBOX" {
             self.account_dir.clone()

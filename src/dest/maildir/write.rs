@@ -68,8 +68,8 @@ impl MaildirSession {
         messages: &mut dyn Iterator<Item = Outgoing>,
         events: &mut dyn FnMut(SessionEvent) -> bool,
     ) -> Result<(), DestError> {
-        if let Some(why) = &self.full {
-            return Err(DestError::Stopped(why.clone()));
+        if let Some(why) = self.full() {
+            return Err(DestError::Stopped(why));
         }
         let dir = self
             .mailboxes
@@ -106,7 +106,7 @@ impl MaildirSession {
                     Err(e) => {
                         let reason = format!("write into {}: {e}", dir.display());
                         if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
-                            self.full = Some(format!(
+                            self.set_full(format!(
                                 "{reason}; nothing more is written for this account"
                             ));
                         }
@@ -116,8 +116,8 @@ impl MaildirSession {
             };
             // Deterministic names make a Pending announcement unnecessary.
             events(SessionEvent::Done(done(msg, result, target_flags)));
-            if let Some(why) = &self.full {
-                return Err(DestError::Stopped(why.clone()));
+            if let Some(why) = self.full() {
+                return Err(DestError::Stopped(why));
             }
         }
         Ok(())
@@ -343,7 +343,7 @@ mod tests {
             opts: MaildirOptions::default(),
             unnamed: AtomicBool::new(unnamed),
             mailboxes: HashMap::new(),
-            full: None,
+            full: std::sync::Arc::default(),
         };
         make_maildir(&session.account_dir, false).expect("maildir");
         let spec = MailboxSpec {
@@ -427,7 +427,7 @@ mod tests {
             opts: MaildirOptions::default(),
             unnamed: AtomicBool::new(true),
             mailboxes: HashMap::new(),
-            full: None,
+            full: std::sync::Arc::default(),
         };
         fs::write(&p, b"stale").expect("write");
         let msg = Outgoing {
