@@ -171,13 +171,13 @@ pub(super) fn finish(
 ) -> anyhow::Result<i32> {
     let json = report.to_json();
     if let Some(p) = json_path {
-        std::fs::write(p, &json)
+        super::output::write_file(p, json.as_bytes())
             .with_context(|| format!("writing the report to {}", p.display()))?;
     }
     if let Some(u) = up {
         u.journal().finish_run(report.exit_code, &json)?;
     }
-    super::print_report(&report.to_text());
+    super::print_outcome(&report.to_text());
     Ok(report.exit_code)
 }
 

@@ -177,7 +177,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
                 "reason": "stopped at once by a second interrupt: the counts are in the journal; run the same command again to resume",
                 "journal": journal_path,
             });
-            let _ = std::fs::write(&path, format!("{stub:#}\n"));
+            let _ = super::output::write_file(&path, format!("{stub:#}\n").as_bytes());
             say!(
                 "kerio-migrate: wrote an incomplete report to {}",
                 path.display()
@@ -194,7 +194,7 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
                  <p>The counts are in the journal ({journal_path}); run the same command \
                  again to resume, and this page is written in full.</p></body></html>\n"
             );
-            let _ = std::fs::write(&path, page);
+            let _ = super::output::write_file(&path, page.as_bytes());
         });
     }
     let mut progress =
@@ -230,17 +230,27 @@ pub(super) fn run(cli: &Cli, a: &MigrateArgs, cancel: &Arc<AtomicBool>) -> anyho
     progress.finish();
     super::clear_hard_stop();
     report.shard = a.select.shard.map(|s| s.to_string());
-    let json = report.to_json();
+    let mut json = report.to_json();
+    // The run's end goes into the journal first: when that fails (a full
+    // disk), the report files and the text say so and the exit code is
+    // FATAL, as the process's is.
+    let recorded = journal.finish_run(report.exit_code, &json);
+    if let Err(e) = &recorded {
+        report.fatal = Some(format!("recording the end of the run: {e}"));
+        report.finalize();
+        json = report.to_json();
+    }
     if let Some(path) = &a.report {
-        std::fs::write(path, &json)
+        super::output::write_file(path, json.as_bytes())
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     if let Some(path) = &a.report_html {
-        std::fs::write(path, crate::report::html::render(&report, &cli.settings))
+        let page = crate::report::html::render(&report, &cli.settings);
+        super::output::write_file(path, page.as_bytes())
             .with_context(|| format!("writing the HTML report to {}", path.display()))?;
     }
-    journal.finish_run(report.exit_code, &json)?;
-    super::print_report(&report.to_text());
+    super::print_outcome(&report.to_text());
+    recorded?;
     if let Some((m, server)) = metrics {
         m.finish(report.exit_code);
         let end = std::time::Instant::now() + std::time::Duration::from_secs(a.metrics_linger);

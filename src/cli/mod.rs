@@ -34,6 +34,7 @@ pub mod contacts;
 mod dest;
 mod generate;
 pub mod migrate;
+pub(crate) mod output;
 pub mod plan;
 pub mod report;
 pub mod scan;
@@ -217,11 +218,22 @@ pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
 /// control characters other than newlines escaped (a folder named
 /// `ESC[2J` does not clear the screen), ignoring a closed or failing
 /// stdout (the report is also in the journal and `--report`).
-pub(crate) fn print_report(text: &str) {
+pub(crate) fn print_report(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let text = crate::text::for_terminal(text);
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("writing the report to stdout: {e}"))
+}
+
+/// Prints the report of a command that changed something (a migration, an
+/// upload): its outcome is in the journal and its exit code, so a stdout
+/// that fails is said on stderr, not made the command's failure.
+pub(crate) fn print_outcome(text: &str) {
+    if let Err(e) = print_report(text) {
+        say!("kerio-migrate: {e}; the run's report is in the journal (and --report, if given)");
+    }
 }
 
 /// Parses arguments, runs the command, and returns the process exit code.

@@ -160,11 +160,11 @@ pub(super) fn run(cli: &Cli, a: &PlanArgs) -> anyhow::Result<i32> {
             serde_json::to_string_pretty(&plan).context("serialising the plan")?
         )?;
     } else {
-        super::print_report(&plan.to_text());
+        super::print_report(&plan.to_text())?;
         super::print_report(&super::config::text(
             &plan.settings,
             cli.run_file.as_deref(),
-        ));
+        ))?;
     }
     Ok(if errors {
         crate::report::exit::ITEMS_FAILED

@@ -57,7 +57,7 @@ pub(super) fn run(_cli: &Cli, a: &ReportArgs) -> anyhow::Result<i32> {
     let json = serde_json::to_string_pretty(&merged).context("serialising the report")?;
     match &m.out {
         Some(out) => {
-            std::fs::write(out, format!("{json}\n"))
+            super::output::write_file(out, format!("{json}\n").as_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             let t = &merged["totals"];
             say!(

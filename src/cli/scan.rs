@@ -44,7 +44,7 @@ pub(super) fn run(cli: &Cli, a: &ScanArgs, cancel: &AtomicBool) -> anyhow::Resul
             serde_json::to_string_pretty(&inv).context("serialising the inventory")?
         )?;
     } else {
-        super::print_report(&inv.to_text());
+        super::print_report(&inv.to_text())?;
     }
     if rejected > 0 {
         return Ok(crate::report::exit::ITEMS_FAILED);

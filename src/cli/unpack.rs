@@ -69,7 +69,7 @@ pub(super) fn run(cli: &Cli, a: &UnpackArgs, cancel: &AtomicBool) -> anyhow::Res
         }
         Err(e) => return Err(e),
     };
-    super::print_report(&report.to_text());
+    super::print_outcome(&report.to_text());
     let rejected = report.rejected_count();
     if rejected > 0 {
         out!(

@@ -150,13 +150,14 @@ pub(super) fn run(_cli: &Cli, a: &UsersArgs) -> anyhow::Result<i32> {
         dir.render_with(format, opts)
     };
     match &a.output {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => super::output::write_file(p, text.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?,
         None => {
             // Data on a terminal is read by a person: control characters
             // are escaped there; a pipe or a file gets the exact text.
             use std::io::IsTerminal;
             if std::io::stdout().is_terminal() {
-                super::print_report(&text);
+                super::print_report(&text)?;
             } else {
                 use std::io::Write as _;
                 let mut o = std::io::stdout().lock();

@@ -97,21 +97,22 @@ pub fn run(cli: &Cli, a: &VerifyArgs) -> anyhow::Result<i32> {
     };
     if let Some(path) = &a.report_html {
         let when = chrono::Utc::now().to_rfc3339();
-        std::fs::write(path, crate::verify::html::render(&v, &cli.settings, &when))
+        let page = crate::verify::html::render(&v, &cli.settings, &when);
+        super::output::write_file(path, page.as_bytes())
             .with_context(|| format!("writing the HTML report to {}", path.display()))?;
     }
     if let Some(path) = &a.report {
-        std::fs::write(path, serde_json::to_string_pretty(&v)?)
+        super::output::write_file(path, serde_json::to_string_pretty(&v)?.as_bytes())
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     if let Some(path) = &a.csv {
-        std::fs::write(path, v.to_csv())
+        super::output::write_file(path, v.to_csv().as_bytes())
             .with_context(|| format!("writing the CSV to {}", path.display()))?;
     }
     if a.json {
         out!("{}", serde_json::to_string_pretty(&v)?)?;
     } else {
-        super::print_report(&v.to_text());
+        super::print_report(&v.to_text())?;
     }
     Ok(v.exit_code)
 }

@@ -4,6 +4,7 @@
 
 use crate::support::run::{wait_at_most, wait_while_running};
 use crate::support::*;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -436,4 +437,145 @@ fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(o.report["totals"]["migrated"], 120 - written, "{o}");
     assert_eq!(on_disk(), 120);
+}
+
+#[test]
+fn a_report_that_cannot_be_written_leaves_the_last_complete_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 5);
+    let Some(_disk) = SmallDisk::mount(&tmp.path().join("disk"), "64k") else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root); a report on a full disk is untested"
+        );
+        return;
+    };
+    let report = tmp.path().join("disk/r.json");
+    let run = Run::migrate_to_maildir(&s.install, &tmp.path().join("maildir"))
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&report);
+    let first = run.run();
+    assert_eq!(first.code, 0, "{first}");
+    let complete = std::fs::read(&report).expect("report");
+    // The next run has more to say (20 more folders): written in place, the
+    // old report's blocks freed by the truncation would not hold it.
+    for f in 0..20 {
+        s.messages("ann@run.test", &format!("Folder {f}"), 1, |i| {
+            format!("From: a@run.test\nSubject: {f}\nMessage-ID: <f{f}.{i}@run.test>\n\nbody\n")
+        });
+    }
+    // Fill the disk: the next report cannot be written.
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(tmp.path().join("disk/filler")).expect("filler");
+        while f.write_all(&[b'x'; 4096]).is_ok() {}
+    }
+    let o = run.command().output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("writing the report to") && err.contains("No space left"),
+        "{err}"
+    );
+    // The previous report is whole (it was written in place before: empty
+    // or cut here), and nothing half-written is left beside it.
+    let now = std::fs::read(&report).expect("report");
+    assert!(
+        now == complete,
+        "the previous report was damaged: {} bytes left of {}",
+        now.len(),
+        complete.len()
+    );
+    let mut names: Vec<_> = std::fs::read_dir(tmp.path().join("disk"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["filler", "r.json"]);
+    // A report for a person on a full stdout: the command's error too.
+    let o = Run::new("scan")
+        .arg(&s.install)
+        .command()
+        .stdout(dev_full())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("writing the report to stdout"), "{err}");
+}
+
+#[test]
+fn a_maildir_disk_out_of_inodes_stops_the_account_at_the_first_folder_it_cannot_create() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = StoreBuilder::new(&tmp.path().join("kerio"));
+    const FOLDERS: usize = 12;
+    for f in 0..FOLDERS {
+        s.messages("ann@run.test", &format!("F{f:02}"), 3, |i| {
+            format!(
+                "From: a@run.test\nSubject: {f}.{i}\nMessage-ID: <{f}.{i}@run.test>\nDate: Mon, 1 Jan 2018 10:00:00 +0000\n\nbody\n"
+            )
+        });
+    }
+    let disk_dir = tmp.path().join("disk");
+    std::fs::create_dir_all(&disk_dir).expect("mkdir");
+    // Room for bytes, not for files: the mkdir of a folder fails first.
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m,nr_inodes=48", "tmpfs"])
+        .arg(&disk_dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); inode exhaustion is untested");
+        return;
+    }
+    let disk = SmallDisk(disk_dir.clone());
+    let out_dir = disk_dir.join("maildir");
+    let run = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&tmp.path().join("j.sqlite"))
+        .report(&tmp.path().join("r.json"))
+        .args(["--parallel-folders", "1"]);
+    let o = run.run();
+    assert_eq!(o.code, 3, "{o}");
+    let folders = o.report["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+        .clone();
+    let mut reasons = Vec::new();
+    for f in &folders {
+        for x in f["failed"].as_array().into_iter().flatten() {
+            reasons.push(x["reason"].as_str().expect("reason").to_string());
+        }
+        if let Some(e) = f["error"].as_str() {
+            reasons.push(e.to_string());
+        }
+    }
+    let written = o.report["totals"]["migrated"].as_u64().expect("migrated");
+    let all = (FOLDERS * 3) as u64;
+    assert!(written < all, "inodes left: {o}");
+    assert_eq!(o.report["totals"]["failed"], all - written, "{o}");
+    // One folder's directory could not be made; every folder after it fails
+    // with that reason, not with a mkdir of its own each.
+    let distinct: BTreeSet<&String> = reasons.iter().collect();
+    assert_eq!(distinct.len(), 1, "{distinct:#?}");
+    let why = reasons.first().expect("a reason");
+    assert!(
+        why.contains("No space left on device") && why.contains("nothing more is written"),
+        "{why}"
+    );
+    // Inodes again: the rerun writes the rest, once.
+    let s2 = std::process::Command::new("mount")
+        .args(["-o", "remount,nr_inodes=4096"])
+        .arg(&disk_dir)
+        .status()
+        .expect("remount");
+    assert!(s2.success());
+    let o = run.run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], all - written, "{o}");
+    let mut on_disk = maildir_count(&out_dir);
+    for f in 0..FOLDERS {
+        on_disk += maildir_messages(&out_dir.join(format!("ann@run.test/.F{f:02}"))).len();
+    }
+    assert_eq!(on_disk as u64, all);
+    drop(disk);
 }

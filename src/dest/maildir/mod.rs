@@ -306,7 +306,21 @@ impl DestSession for MaildirSession {
         } else {
             self.account_dir.join(&name)
         };
-        make_maildir(&dir, name != "INBOX")?;
+        if let Err(e) = make_maildir(&dir, name != "INBOX") {
+            // No inode or block left for a directory: the account stops
+            // here as on a write that found the disk full.
+            if let DestError::Io { source, .. } = &e {
+                if matches!(
+                    source.raw_os_error(),
+                    Some(libc::ENOSPC) | Some(libc::EDQUOT)
+                ) {
+                    let why = format!("{e}; nothing more is written for this account");
+                    self.set_full(why.clone());
+                    return Err(DestError::Stopped(why));
+                }
+            }
+            return Err(e);
+        }
         clean_tmp(&dir);
         self.mailboxes.insert(name.clone(), dir);
         Ok(name)
