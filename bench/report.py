@@ -65,6 +65,27 @@ def build(meta, by):
         t = med(by, f"ingest-ours-{net}")
         row(f"ours at {net} / ours on loopback (time)", fmt(t, " s"), fmt(ours_lo, " s"),
             ratio(t, ours_lo), f"wan-{net}")
+    # The delay proxy is a Python process on the same CPUs as both tools and
+    # the server: through it with 0 ms added, the difference to loopback is
+    # its cost, and the ratio of a long link to it the round trips' alone.
+    ours_p0 = med(by, "ingest-ours-rtt0ms")
+    if ours_p0:
+        for net in nets[1:]:
+            if net == "rtt0ms":
+                continue
+            t = med(by, f"ingest-ours-{net}")
+            row(f"ours at {net} / ours through the proxy with 0 ms added (time)",
+                fmt(t, " s"), fmt(ours_p0, " s"), ratio(t, ours_p0), f"wan-{net}-vs-proxy0")
+            # What the link adds, counted in its round trips: a fixed number
+            # (connect, login, LIST, CREATE, the last answers) whatever the
+            # store's size, or one that grows with it.
+            rtt = float(net[3:-2]) / 1000.0
+            if t is not None and rtt > 0:
+                added = (t - ours_p0) / rtt
+                out.append(f"| time added at {net}, in round trips of {net[3:-2]} ms | "
+                           f"{added:.1f} |  | – |")
+                summary["rows"].append({"measurement": f"round-trips-added-{net}",
+                                        "value": round(added, 2)})
     pairs = [("Maildir target vs `cp -a` (time)", "maildir", "cp-a"),
              ("Maildir target (syncfs) vs `cp -a && sync` (time)", "maildir", "cp-a-sync"),
              ("`scan` vs `tar -cf - \\| cat` (time)", "scan", "tar")]

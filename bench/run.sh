@@ -2,14 +2,15 @@
 # bench/run.sh: `make bench`. Every figure from the same run, as ratios: IMAP ingest of
 # kerio-migrate against mbsync (isync, the fastest pipelined uploader packaged by Debian)
 # into a private Dovecot 2.3 (mdbox, mail_fsync=never: the server is not the bottleneck) on
-# loopback and through delaying TCP proxies (RTTS, default 50 and 200 ms); the Maildir
+# loopback and through delaying TCP proxies (RTTS, default 0, 50 and 200 ms: the proxy with
+# 0 ms added measures what the proxy itself costs on these CPUs); the Maildir
 # target against `cp -a`; `scan` against `tar | cat` (warm cache); reruns with nothing to
 # do; max RSS (/usr/bin/time -v); and the sync benchmark on a ~200k-message store (bulk
 # copy timed, bench/mutate-store.py changes SYNC_PERCENT % of the items, then
 # `migrate --sync` is timed against that bulk copy).
 #
 #   KERIO_CORPUS=../shared/corpus  real messages (fixtures/), copied COPIES times
-#   COPIES=3 RUNS=3 RTTS="50 200" DEPTH=50 (mbsync PipelineDepth) SYNC_PERCENT=1
+#   COPIES=3 RUNS=3 RTTS="0 50 200" DEPTH=50 (mbsync PipelineDepth) SYNC_PERCENT=1
 #   SYNC_COPIES=143                the sync benchmark's own store (~200k messages: ~6 GB in
 #                                  /tmp with its Dovecot user; skipped, and said, without it)
 #   BENCH_LARGE=1                  COPIES=143 (~200k messages, one account: ~3 GB store, and
@@ -36,7 +37,7 @@ cd "$ROOT"
 CORPUS=${KERIO_CORPUS:-$ROOT/../shared/corpus}
 if [ "${BENCH_LARGE:-0}" = 1 ]; then COPIES=${COPIES:-143}; else COPIES=${COPIES:-3}; fi
 RUNS=${RUNS:-3}
-RTTS=${RTTS:-50 200}
+RTTS=${RTTS:-0 50 200}
 SYNC_PERCENT=${SYNC_PERCENT:-1}
 SYNC_COPIES=${SYNC_COPIES:-143}
 DEPTH=${DEPTH:-50}

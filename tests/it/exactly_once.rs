@@ -355,7 +355,12 @@ fn dovecot_restarted_mid_run_is_retried_and_leaves_every_message_exactly_once() 
     let (store, expected, total) = build_store(tmp.path());
     let t = Target::new(&dc, &store, tmp.path(), "r0");
     let mut child = t
-        .run(&t.to(), "restarted", &["--max-rate", "40"])
+        // Retries that outlast a slow restart (the default 5 back off 31 s).
+        .run(
+            &t.to(),
+            "restarted",
+            &["--max-rate", "40", "--retries", "10", "--backoff-max", "2"],
+        )
         .spawn(Stdio::piped());
     let mut probe = Imap::login(dc.imap_port, "r0", "secret");
     wait_while_running(&mut child, Duration::from_secs(60), "20 messages", || {

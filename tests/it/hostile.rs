@@ -222,9 +222,13 @@ fn a_second_sigterm_still_leaves_a_report() {
         .report(&report)
         .login(ACCT, "ann", "pw")
         .spawn(Stdio::piped());
-    wait_while_running(&mut child, Duration::from_secs(30), "an APPEND", || {
-        !fake.state().appends.is_empty()
-    });
+    // The held APPEND (the second) has arrived: a message is in flight.
+    wait_while_running(
+        &mut child,
+        Duration::from_secs(30),
+        "the held APPEND",
+        || fake.state().appends.len() >= 2,
+    );
     for _ in 0..2 {
         // SAFETY: plain kill(2) on our own child.
         unsafe {

@@ -659,7 +659,9 @@ fn a_group_the_journal_cannot_record_as_pending_is_not_sent() {
             Action::Store
         }),
     );
-    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "2"]);
+    // A window of 4 groups (of 20): the client waits for the first answer,
+    // which comes only once the table is gone, whatever the machine's speed.
+    let migrate = as_ann(&fake, &s, tmp.path()).args(["--batch", "2", "--window", "4"]);
     let o = migrate.run();
     assert_eq!(o.code, 1, "journal failure is fatal: {o}");
     let r = &o.report;

