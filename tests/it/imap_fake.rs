@@ -1030,9 +1030,10 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
 fn in_doubt_by_message_id(nth: usize, action: Action) -> (usize, Vec<String>) {
     let fake = Fake::start(CAPS, only_nth(nth, action));
     fake.state().rewrite = true;
-    // The group in doubt is what was pipelined behind the drop: let the
-    // client fill its window first (on a loaded CI machine it had sent one).
-    fake.state().drop_after_ms = 400;
+    // The group in doubt is what was pipelined behind the drop: the drop
+    // waits until at least 4 messages are in doubt (on a loaded CI machine
+    // the client had sent one by the time of the drop).
+    fake.state().drop_after_messages = 4;
     let tmp = tempfile::tempdir().expect("tmp");
     let s = numbered_store(tmp.path(), 40);
     let o = as_ann(&fake, &s, tmp.path()).args(["--batch", "40"]).run();

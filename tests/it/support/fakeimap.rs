@@ -121,11 +121,12 @@ pub struct State {
     pub refuse_logins: Vec<String>,
     /// Store every message with a header added in front.
     pub rewrite: bool,
-    /// A scripted drop (`StoreThenDrop`, `DropBeforeStore`) waits this many
-    /// milliseconds first, so the client has pipelined what its window
-    /// allows by then, however slow the machine (what is in doubt after
-    /// the drop no longer depends on timing).
-    pub drop_after_ms: u64,
+    /// A scripted drop (`StoreThenDrop`, `DropBeforeStore`) first reads on
+    /// until the connection has brought this many messages counting the
+    /// dropped command's (at most 20 s; neither stored nor answered), so
+    /// what is in doubt after the drop is at least that many, however slow
+    /// the machine (a fixed wait of 400 ms was still a guess).
+    pub drop_after_messages: usize,
     /// INTERNALDATE of every stored message, by UID, as sent in APPEND.
     pub dates: BTreeMap<u32, String>,
     /// CREATE refuses a name with any of these characters (`NO Invalid
@@ -173,7 +174,7 @@ impl Fake {
             refuse_list: 0,
             refuse_logins: Vec::new(),
             rewrite: false,
-            drop_after_ms: 0,
+            drop_after_messages: 0,
             dates: BTreeMap::new(),
             refuse_chars: String::new(),
             stall_after: None,
@@ -255,6 +256,41 @@ fn astring(s: &str) -> (String, &str) {
 }
 
 /// `{n}`, `{n+}`, `~{n+}` at the end of a line: (size, non-sync).
+/// Reads (and drops) what the client pipelines until `messages` message
+/// literals have come, the connection ends, or 20 s pass.
+fn read_ahead(r: &mut BufReader<TcpStream>, messages: usize) {
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let _ = r.get_ref().set_read_timeout(Some(Duration::from_secs(2)));
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < messages && std::time::Instant::now() < end {
+        // A line cut by the timeout is read on, not thrown away.
+        if line.ends_with('\n') {
+            line.clear();
+        }
+        match r.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(_) => break,
+        }
+        if let Some((n, _)) = literal_at_end(line.trim_end_matches(['\r', '\n'])) {
+            let mut body = vec![0u8; n];
+            if r.read_exact(&mut body).is_err() {
+                break;
+            }
+            seen += 1;
+        }
+    }
+}
+
 fn literal_at_end(line: &str) -> Option<(usize, bool)> {
     let l = line.strip_suffix('}')?;
     let open = l.rfind('{')?;
@@ -688,8 +724,8 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                         | Action::DropBeforeStore
                         | Action::DropBeforeStoreRefuseLogins(_)
                 ) {
-                    let ms = st.lock().expect("lock").drop_after_ms;
-                    std::thread::sleep(Duration::from_millis(ms));
+                    let want = st.lock().expect("lock").drop_after_messages;
+                    read_ahead(&mut r, want.saturating_sub(cmd.bodies.len()));
                 }
                 let stored_early = match &action {
                     Action::StoreThenDelayAnswer(ms) => {
