@@ -17,91 +17,13 @@
 
 use crate::support::imap::Imap;
 use crate::support::interop::{Interop, Kind};
+use crate::support::recorder::Recorder;
 use crate::support::store::{index_line, item_id, StoreBuilder};
 use crate::sync::{backdate, flags, message, run, store, ACCOUNT};
 use crate::sync_moves::folder_report;
 use serde_json::Value;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-/// A loopback proxy to the server that records what the tool sends (the
-/// wire evidence of which commands a sync used). Every run of a test goes
-/// through it (the journal is keyed by the target's address); our own
-/// reads go to the server directly.
-struct Recorder {
-    port: u16,
-    sent: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Recorder {
-    fn start(upstream: u16) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let port = listener.local_addr().expect("addr").port();
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let log = sent.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
-                    continue;
-                };
-                let log = log.clone();
-                std::thread::spawn(move || pump(client, server, Some(&log)));
-                std::thread::spawn(move || pump(s2, c2, None));
-            }
-        });
-        Recorder { port, sent }
-    }
-
-    /// Forgets what was recorded so far.
-    fn clear(&self) {
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-
-    /// The command names of the recorded lines (`UID MOVE`, `CLOSE`, …):
-    /// the words after the tag, up to the first argument.
-    fn commands(&self) -> Vec<String> {
-        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&sent)
-            .split("\r\n")
-            .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest.to_ascii_uppercase()))
-            .map(|rest| {
-                let mut w = rest.split(' ');
-                match (w.next(), w.next()) {
-                    (Some("UID"), Some(c)) => format!("UID {c}"),
-                    (Some(c), _) => c.to_string(),
-                    _ => String::new(),
-                }
-            })
-            .collect()
-    }
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, log: Option<&Mutex<Vec<u8>>>) {
-    let mut buf = [0u8; 16384];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if let Some(log) = log {
-                    log.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend_from_slice(&buf[..n]);
-                }
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
-}
 
 /// One mailbox on the server: (Message-ID number, system flags sorted)
 /// per message, sorted (a message there twice shows twice).

@@ -14,6 +14,7 @@ pub mod faults;
 pub mod imap;
 pub mod interop;
 pub mod radicale;
+pub mod recorder;
 pub mod run;
 pub mod store;
 
