@@ -964,7 +964,9 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
     // Two connections, one command each at a time. The first twin to reach
     // the server is stored at once but answered late; the other one's
     // connection drops before it is stored. When that connection checks,
-    // the only copy belongs to the twin still waiting for its answer.
+    // the only copy belongs to the twin still waiting for its answer: that
+    // answer is held until the check has read the copy's body and closed
+    // the mailbox (a fixed 2.5 s raced a slow reconnect).
     let (mut first_conn, mut dropped) = (None, false);
     let fake = Fake::start(
         CAPS,
@@ -973,7 +975,7 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
             match first_conn {
                 None if twin => {
                     first_conn = Some(c.conn);
-                    Action::StoreThenDelayAnswer(2500)
+                    Action::StoreThenAnswerAfter(vec!["BODY.PEEK[]", "CLOSE"])
                 }
                 Some(f) if twin && c.conn != f && !dropped => {
                     dropped = true;

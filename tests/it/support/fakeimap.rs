@@ -42,9 +42,12 @@ pub enum Action {
     /// Take this many milliseconds, then store and answer (a slow server:
     /// the client may have given up by then).
     DelayThenStore(u64),
-    /// Store at once, answer this many milliseconds later (the message is
-    /// there while the client still waits for its UID).
-    StoreThenDelayAnswer(u64),
+    /// Store at once (the message is there while the client still waits
+    /// for its UID), answer once the server has received command lines
+    /// containing each of these texts, in this order (another connection's
+    /// check, say), or after 20 s: a condition, not a guess of how long the
+    /// client takes.
+    StoreThenAnswerAfter(Vec<&'static str>),
 }
 
 /// One APPEND command as the server saw it.
@@ -728,15 +731,29 @@ fn serve(s: TcpStream, st: Arc<Mutex<State>>, conn: usize) -> std::io::Result<()
                     read_ahead(&mut r, want.saturating_sub(cmd.bodies.len()));
                 }
                 let stored_early = match &action {
-                    Action::StoreThenDelayAnswer(ms) => {
+                    Action::StoreThenAnswerAfter(marks) => {
+                        let from = st.lock().expect("lock").lines.len();
                         let r = store(&st);
-                        std::thread::sleep(Duration::from_millis(*ms));
+                        let end = std::time::Instant::now() + Duration::from_secs(20);
+                        let seen = |st: &Arc<Mutex<State>>| {
+                            let g = st.lock().expect("lock");
+                            let mut want = marks.iter().peekable();
+                            for l in g.lines.iter().skip(from) {
+                                if want.peek().is_some_and(|m| l.contains(**m)) {
+                                    want.next();
+                                }
+                            }
+                            want.peek().is_none()
+                        };
+                        while !seen(&st) && std::time::Instant::now() < end {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                         Some(r)
                     }
                     _ => None,
                 };
                 match action {
-                    Action::Store | Action::DelayThenStore(_) | Action::StoreThenDelayAnswer(_) => {
+                    Action::Store | Action::DelayThenStore(_) | Action::StoreThenAnswerAfter(_) => {
                         let (a, b) = stored_early.unwrap_or_else(|| store(&st));
                         let set = if a == b {
                             a.to_string()
