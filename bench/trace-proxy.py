@@ -180,6 +180,8 @@ async def main():
     server = await asyncio.start_server(
         lambda r, w: handle(r, w, host, port, delay, trace), "127.0.0.1", listen
     )
+    # LISTEN_PORT 0: the kernel chooses; the line says which (tests read it).
+    listen = server.sockets[0].getsockname()[1]
     print(f"trace-proxy 127.0.0.1:{listen} -> {host}:{port}, RTT +{rtt_ms} ms", flush=True)
     async with server:
         await server.serve_forever()

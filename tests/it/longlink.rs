@@ -17,12 +17,12 @@
 
 use crate::support::dovecot::Dovecot;
 use crate::support::imap::Imap;
+use crate::support::proxy::{self, Proxy};
 use crate::support::store::{index_line, StoreBuilder};
 use crate::support::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 const FOLDERS: usize = 4;
@@ -46,33 +46,8 @@ const ACCOUNT_MAX: usize = 3;
 /// shared by its sessions.
 const CONNECTIONS: usize = 4;
 
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn trace_proxy(target: u16, trace: &Path) -> (Proxy, u16) {
-    let port = free_port();
-    let child = Command::new("python3")
-        .arg(root().join("bench/trace-proxy.py"))
-        .args([port.to_string(), "127.0.0.1".into(), target.to_string()])
-        .arg(RTT_MS.to_string())
-        .arg(trace)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the trace proxy");
-    let p = Proxy(child);
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20), "proxy not listening");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (p, port)
+    proxy::start("trace-proxy.py", target, RTT_MS, Some(trace))
 }
 
 /// One command as the proxy saw it.

@@ -8,11 +8,11 @@
 use crate::metrics::scrape;
 use crate::support::dovecot::Dovecot;
 use crate::support::imap::Imap;
+use crate::support::proxy::Proxy;
 use crate::support::store::{index_line, StoreBuilder};
 use crate::support::*;
 use std::collections::BTreeMap;
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const N: usize = 3000;
@@ -22,32 +22,8 @@ const RTT_MS: u64 = 40;
 const START: u64 = 16;
 
 /// The delay proxy, killed when dropped.
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn proxy(target: u16) -> (Proxy, u16) {
-    let port = free_port();
-    let child = Command::new("python3")
-        .arg(root().join("bench/delay-proxy.py"))
-        .args([port.to_string(), "127.0.0.1".into(), target.to_string()])
-        .arg(RTT_MS.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the delay proxy");
-    let p = Proxy(child);
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20), "proxy not listening");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (p, port)
+    crate::support::proxy::start("delay-proxy.py", target, RTT_MS, None)
 }
 
 fn series<'a>(m: &'a BTreeMap<String, f64>, name: &str) -> Vec<(&'a String, f64)> {

@@ -13,6 +13,7 @@ pub mod fakeimap;
 pub mod faults;
 pub mod imap;
 pub mod interop;
+pub mod proxy;
 pub mod radicale;
 pub mod recorder;
 pub mod run;
