@@ -216,8 +216,8 @@ pub(crate) fn progress_mode(cli: &Cli) -> crate::progress::ProgressMode {
 
 /// Writes `text` (a report, a table: text for a person) to stdout with
 /// control characters other than newlines escaped (a folder named
-/// `ESC[2J` does not clear the screen), ignoring a closed or failing
-/// stdout (the report is also in the journal and `--report`).
+/// `ESC[2J` does not clear the screen); a stdout that fails is an error
+/// (see [`print_outcome`] for commands whose report is in the journal).
 pub(crate) fn print_report(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let text = crate::text::for_terminal(text);

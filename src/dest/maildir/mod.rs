@@ -49,7 +49,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use write::{clean_tmp, make_maildir, syncfs};
+use write::{clean_tmp, make_maildir, no_room, syncfs};
 
 /// Options of the Maildir target.
 #[derive(Debug, Clone, Default)]
@@ -310,10 +310,7 @@ impl DestSession for MaildirSession {
             // No inode or block left for a directory: the account stops
             // here as on a write that found the disk full.
             if let DestError::Io { source, .. } = &e {
-                if matches!(
-                    source.raw_os_error(),
-                    Some(libc::ENOSPC) | Some(libc::EDQUOT)
-                ) {
+                if no_room(source) {
                     let why = format!("{e}; nothing more is written for this account");
                     self.set_full(why.clone());
                     return Err(DestError::Stopped(why));

@@ -15,6 +15,12 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+/// The disk (ENOSPC: no block or no inode left) or the quota (EDQUOT) is
+/// full: the account takes nothing more (see `MaildirSession::set_full`).
+pub(super) fn no_room(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+}
+
 pub(super) fn make_maildir(dir: &Path, is_folder: bool) -> Result<(), DestError> {
     for sub in ["cur", "new", "tmp"] {
         let p = dir.join(sub);
@@ -105,7 +111,7 @@ impl MaildirSession {
                     }
                     Err(e) => {
                         let reason = format!("write into {}: {e}", dir.display());
-                        if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+                        if no_room(&e) {
                             self.set_full(format!(
                                 "{reason}; nothing more is written for this account"
                             ));
