@@ -33,6 +33,20 @@ fn run(
     (o.code, o.report, out)
 }
 
+/// Upload alice@example.com's items to `url` as alice (password in RAD_PW).
+fn dav_options(url: &str) -> [&str; 8] {
+    [
+        "--to-dav",
+        url,
+        "--dav-user",
+        "alice",
+        "--dav-password-env",
+        "RAD_PW",
+        "--account",
+        "alice@example.com",
+    ]
+}
+
 fn totals(j: &serde_json::Value) -> (u64, u64, u64) {
     let t = &j["totals"];
     (
@@ -50,16 +64,7 @@ fn contacts_and_calendars_round_trip_through_radicale() {
     let url = format!("{}{{user}}/", rad.url());
     let state = tmp.path().join("journal.sqlite");
     let report = tmp.path().join("r.json");
-    let dav = [
-        "--to-dav",
-        url.as_str(),
-        "--dav-user",
-        "alice",
-        "--dav-password-env",
-        "RAD_PW",
-        "--account",
-        "alice@example.com",
-    ];
+    let dav = dav_options(&url);
 
     // Contacts: 3 cards in Contacts (one duplicate left out, one broken
     // item), 1 in Contacts/Garage.
@@ -276,17 +281,8 @@ fn uploads_send_no_expect_100_continue_and_one_put_per_card() {
     let rec = Recorder::start(rad.port);
     let sb = small_store(&tmp.path().join("kerio"));
     let url = format!("http://127.0.0.1:{}/{{user}}/", rec.port);
-    let args = [
-        "contacts",
-        "--to-dav",
-        url.as_str(),
-        "--dav-user",
-        "alice",
-        "--dav-password-env",
-        "RAD_PW",
-        "--account",
-        "alice@example.com",
-    ];
+    let mut args = vec!["contacts"];
+    args.extend_from_slice(&dav_options(&url));
     let (code, j, out) = run(
         &args,
         &sb.install,

@@ -269,6 +269,21 @@ fn dev_full() -> Stdio {
     )
 }
 
+/// `scan STORE EXTRA…` with its stdout on /dev/full: exit code, stderr.
+fn scan_onto_full_stdout(store: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let o = Run::new("scan")
+        .arg(store)
+        .args(extra)
+        .command()
+        .stdout(dev_full())
+        .output()
+        .expect("run");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_full_stderr_or_stdout_never_turns_a_command_into_a_panic() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -328,15 +343,8 @@ fn a_full_stderr_or_stdout_never_turns_a_command_into_a_panic() {
     assert_eq!(status.code(), Some(1), "{status:?}");
     // Output a script reads that cannot be written is the command's error,
     // said on stderr.
-    let o = Run::new("scan")
-        .arg(&s.install)
-        .arg("--json")
-        .command()
-        .stdout(dev_full())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (code, err) = scan_onto_full_stdout(&s.install, &["--json"]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("writing to stdout") && err.contains("No space left"),
         "{err}"
@@ -348,10 +356,11 @@ fn a_full_stderr_or_stdout_never_turns_a_command_into_a_panic() {
 struct SmallDisk(std::path::PathBuf);
 
 impl SmallDisk {
-    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+    /// `options`: tmpfs's (`size=64k`, `nr_inodes=48`).
+    fn mount(dir: &Path, options: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(dir).expect("mkdir");
         let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir)
             .stderr(Stdio::null())
             .status()
@@ -367,6 +376,15 @@ impl SmallDisk {
             .expect("remount");
         assert!(s.success(), "remount {}", self.0.display());
     }
+}
+
+/// A migration of `s` into the Maildir `out`, one folder after the other,
+/// journal and report in `dir`.
+fn one_folder_at_a_time(s: &StoreBuilder, out: &Path, dir: &Path) -> Run {
+    Run::migrate_to_maildir(&s.install, out)
+        .state(&dir.join("j.sqlite"))
+        .report(&dir.join("r.json"))
+        .args(["--parallel-folders", "1"])
 }
 
 impl Drop for SmallDisk {
@@ -388,17 +406,14 @@ fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
         });
     }
     let out_dir = tmp.path().join("disk/maildir");
-    let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "64k") else {
+    let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "size=64k") else {
         eprintln!(
             "SKIPPED: cannot mount a tmpfs here (needs root); the full-disk case is untested"
         );
         return;
     };
     // One folder after the other: the second one is not even started.
-    let run = Run::migrate_to_maildir(&s.install, &out_dir)
-        .state(&tmp.path().join("j.sqlite"))
-        .report(&tmp.path().join("r.json"))
-        .args(["--parallel-folders", "1"]);
+    let run = one_folder_at_a_time(&s, &out_dir, tmp.path());
     let o = run.run();
     assert_eq!(o.code, 3, "{o}");
     let archive = out_dir.join("ann@run.test/.Archive");
@@ -443,7 +458,7 @@ fn a_full_maildir_disk_stops_the_account_at_once_and_a_rerun_writes_the_rest() {
 fn a_report_that_cannot_be_written_leaves_the_last_complete_one() {
     let tmp = tempfile::tempdir().expect("tmp");
     let s = store(tmp.path(), 5);
-    let Some(_disk) = SmallDisk::mount(&tmp.path().join("disk"), "64k") else {
+    let Some(_disk) = SmallDisk::mount(&tmp.path().join("disk"), "size=64k") else {
         eprintln!(
             "SKIPPED: cannot mount a tmpfs here (needs root); a report on a full disk is untested"
         );
@@ -492,14 +507,8 @@ fn a_report_that_cannot_be_written_leaves_the_last_complete_one() {
     names.sort();
     assert_eq!(names, ["filler", "r.json"]);
     // A report for a person on a full stdout: the command's error too.
-    let o = Run::new("scan")
-        .arg(&s.install)
-        .command()
-        .stdout(dev_full())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (code, err) = scan_onto_full_stdout(&s.install, &[]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("writing the report to stdout"), "{err}");
 }
 
@@ -516,24 +525,13 @@ fn a_maildir_disk_out_of_inodes_stops_the_account_at_the_first_folder_it_cannot_
         });
     }
     let disk_dir = tmp.path().join("disk");
-    std::fs::create_dir_all(&disk_dir).expect("mkdir");
     // Room for bytes, not for files: the mkdir of a folder fails first.
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m,nr_inodes=48", "tmpfs"])
-        .arg(&disk_dir)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(disk) = SmallDisk::mount(&disk_dir, "size=4m,nr_inodes=48") else {
         eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); inode exhaustion is untested");
         return;
-    }
-    let disk = SmallDisk(disk_dir.clone());
+    };
     let out_dir = disk_dir.join("maildir");
-    let run = Run::migrate_to_maildir(&s.install, &out_dir)
-        .state(&tmp.path().join("j.sqlite"))
-        .report(&tmp.path().join("r.json"))
-        .args(["--parallel-folders", "1"]);
+    let run = one_folder_at_a_time(&s, &out_dir, tmp.path());
     let o = run.run();
     assert_eq!(o.code, 3, "{o}");
     let folders = o.report["accounts"][0]["folders"]
