@@ -254,10 +254,10 @@ impl FolderJob<'_> {
             .items
             .par_iter()
             .with_min_len(256)
-            .map(|item| Candidate {
+            .map_init(crate::source::DirStat::default, |dirs, item| Candidate {
                 item,
                 flagged_deleted: item.deleted(),
-                stat: item.stat().map_err(|e| e.source.to_string()),
+                stat: item.stat_in(dirs).map_err(|e| e.source.to_string()),
             })
             .collect()
     }

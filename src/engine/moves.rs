@@ -23,8 +23,8 @@ struct Gone {
 /// Gone copies by their content hash (several: a store may hold the same
 /// message twice, in two folders, and both be moved).
 type GoneByHash = HashMap<ContentHash, Vec<Gone>>;
-/// Each folder's journaled item ids.
-type KnownIds<'f> = HashMap<&'f str, HashSet<String>>;
+/// Each folder's items the journal has no row for (the new ones: few).
+type Unjournaled<'f> = HashMap<&'f str, HashSet<&'f str>>;
 
 /// Finds and carries out the account's moves; returns how many arrived
 /// per destination folder (source path). The journaled folders in
@@ -44,7 +44,7 @@ pub(super) fn carry(
         .iter()
         .filter(|f| f.kind() == FolderKind::Mail && run.opts.selection.folder(&f.path))
         .collect();
-    let (mut gone, known) = gone_and_known(run, account, &selected)?;
+    let (mut gone, fresh) = gone_and_fresh(run, account, &selected)?;
     for folder in vanished {
         for (id, rows) in run.journal.done_items(account, folder)? {
             if let Some(row) = rows.last() {
@@ -77,9 +77,9 @@ pub(super) fn carry(
                 break 'folders;
             }
             if !item.is_mail()
-                || known
+                || !fresh
                     .get(f.path.as_str())
-                    .is_some_and(|k| k.contains(&item.id))
+                    .is_some_and(|k| k.contains(item.id.as_str()))
             {
                 continue;
             }
@@ -229,25 +229,23 @@ fn folder_mailbox(
 }
 
 /// The journaled copies whose source item is gone from its folder (by
-/// content hash), and every folder's journaled item ids.
-fn gone_and_known<'f>(
+/// content hash), and every folder's items the journal has no row for.
+fn gone_and_fresh<'f>(
     run: &Run<'_>,
     account: &str,
     selected: &[&'f Folder],
-) -> Result<(GoneByHash, KnownIds<'f>), JournalError> {
+) -> Result<(GoneByHash, Unjournaled<'f>), JournalError> {
     let mut gone: GoneByHash = HashMap::new();
-    let mut known: HashMap<&str, HashSet<String>> = HashMap::new();
+    let mut fresh: Unjournaled<'f> = HashMap::new();
     for f in selected {
-        // The ids from the journal's key alone; full rows only for the
-        // items gone from the folder (few).
-        let journaled = run.journal.journaled_ids(account, &f.path)?;
-        let ids: HashSet<&str> = f.items.iter().map(|i| i.id.as_str()).collect();
-        let missing: Vec<&str> = journaled
-            .iter()
-            .map(String::as_str)
-            .filter(|id| !ids.contains(id))
-            .collect();
-        if !missing.is_empty() {
+        // The journal's key merged with the folder's sorted ids; full rows
+        // only for the items gone from the folder (few).
+        let mut ids: Vec<&'f str> = f.items.iter().map(|i| i.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let diff = run.journal.compare_ids(account, &f.path, &ids)?;
+        if !diff.missing.is_empty() {
+            let missing: Vec<&str> = diff.missing.iter().map(String::as_str).collect();
             for (id, rows) in run.journal.done_items_of(account, &f.path, &missing)? {
                 if let Some(row) = rows.last() {
                     gone.entry(row.hash).or_default().push(Gone {
@@ -258,7 +256,8 @@ fn gone_and_known<'f>(
                 }
             }
         }
-        known.insert(f.path.as_str(), journaled);
+        let new: HashSet<&'f str> = diff.unjournaled.iter().map(|&n| ids[n]).collect();
+        fresh.insert(f.path.as_str(), new);
     }
-    Ok((gone, known))
+    Ok((gone, fresh))
 }

@@ -986,6 +986,7 @@ impl Journal {
 }
 
 mod query;
+pub use query::IdDiff;
 mod sent;
 #[cfg(test)]
 mod tests;

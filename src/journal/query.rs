@@ -10,6 +10,16 @@ use crate::model::{ContentHash, DestRef, DoneCopy, PendingItem};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 
+/// A folder's journaled ids against its ids now ([`Journal::compare_ids`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct IdDiff {
+    /// Journaled ids the folder no longer has, in order.
+    pub missing: Vec<String>,
+    /// Positions (in the ids compared) of the ids the journal has no row
+    /// for, in order.
+    pub unjournaled: Vec<usize>,
+}
+
 /// The columns [`done_row`] reads, in its order.
 const DONE_ROWS: &str =
     "SELECT item, hash, src_size, src_mtime, mailbox, target_id, uidvalidity, uid, size,
@@ -36,25 +46,54 @@ impl Journal {
         Ok(map)
     }
 
-    /// The item ids the journal has rows for (done or pending) in one
-    /// source folder: read from the primary key alone, no row decoded.
-    pub fn journaled_ids(
+    /// The item ids of one source folder the journal has rows for (done
+    /// or pending) compared with `ids` (the folder's ids now, sorted and
+    /// unique): the journaled ids not among them, and the positions in
+    /// `ids` of those the journal has no row for. One pass over the
+    /// primary key in its order, merged with `ids`: no row decoded, no id
+    /// copied but the missing ones (a sync of 200k unchanged items builds
+    /// no set of them).
+    pub fn compare_ids(
         &self,
         account: &str,
         folder: &str,
-    ) -> Result<std::collections::HashSet<String>, JournalError> {
+        ids: &[&str],
+    ) -> Result<IdDiff, JournalError> {
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT DISTINCT item FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3",
+                "SELECT DISTINCT item FROM items WHERE target = ?1 AND account = ?2 AND folder = ?3
+                 ORDER BY item",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![self.target, account, folder], |r| {
-                r.get::<_, String>(0)
-            })
+        let mut rows = stmt
+            .query(params![self.target, account, folder])
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let mut diff = IdDiff::default();
+        let mut at = 0usize;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let value = row.get_ref(0).map_err(|e| self.err(e))?;
+            let journaled = value.as_str().map_err(|e| {
+                self.err(rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    value.data_type(),
+                    Box::new(e),
+                ))
+            })?;
+            // SQLite's BINARY order is the bytes' order, as `str`'s.
+            while at < ids.len() && ids[at] < journaled {
+                diff.unjournaled.push(at);
+                at += 1;
+            }
+            if at < ids.len() && ids[at] == journaled {
+                at += 1;
+            } else {
+                diff.missing.push(journaled.to_string());
+            }
+        }
+        diff.unjournaled.extend(at..ids.len());
+        Ok(diff)
     }
 
     /// Where the account has rows (done or pending): each (source

@@ -560,3 +560,38 @@ fn pending_rows_count_their_bytes_for_the_next_runs_budget() {
     let other = Journal::open(&p, "imaps://outlook.office365.com:993", "test").expect("other");
     assert!(other.sent_last_day("a@x").expect("sent").is_empty());
 }
+
+#[test]
+fn a_folders_ids_compared_with_the_journal_give_the_missing_and_the_unjournaled() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "maildir:/x", "test").expect("open");
+    // Done and pending rows, an item with two rows (two hashes), a row of
+    // another folder, ids whose byte order differs from their numbers.
+    j.record_done(&[row("b", "1"), row("d", "2"), row("d", "3"), row("f", "4")])
+        .expect("done");
+    j.record_pending(&[row("a10", "5"), row("é", "6")])
+        .expect("pending");
+    j.record_done(&[ItemRow {
+        folder: "Other".into(),
+        ..row("c", "7")
+    }])
+    .expect("other folder");
+    let ids = ["a2", "b", "c", "f", "zz"];
+    let diff = j
+        .compare_ids("alice@example.com", "INBOX", &ids)
+        .expect("compare");
+    assert_eq!(diff.missing, vec!["a10", "d", "é"]);
+    let unjournaled: Vec<&str> = diff.unjournaled.iter().map(|&n| ids[n]).collect();
+    assert_eq!(unjournaled, vec!["a2", "c", "zz"]);
+    // No ids now: every journaled one is missing; an empty journal: every
+    // id is unjournaled.
+    let all = j
+        .compare_ids("alice@example.com", "INBOX", &[])
+        .expect("none");
+    assert_eq!(all.missing, vec!["a10", "b", "d", "f", "é"]);
+    let none = j
+        .compare_ids("alice@example.com", "Nowhere", &ids)
+        .expect("empty");
+    assert!(none.missing.is_empty());
+    assert_eq!(none.unjournaled, vec![0, 1, 2, 3, 4]);
+}

@@ -387,6 +387,89 @@ fn open_checked(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
     Ok((f, meta))
 }
 
+/// `stat` of many files, most of them in the same few directories (a
+/// folder's items): each directory is opened once (`O_PATH`) and its files
+/// are stat'ed relative to it, so the kernel walks one name per file, not
+/// the whole path (a sync stats every item of the store). Follows a
+/// symbolic link, as [`std::fs::metadata`]. One per thread.
+#[derive(Default)]
+pub struct DirStat {
+    #[cfg(unix)]
+    dir: Option<(PathBuf, std::os::fd::OwnedFd)>,
+}
+
+impl DirStat {
+    /// The size and the modification time (seconds; `None` before 1970)
+    /// of `path`.
+    pub fn stat(&mut self, path: &Path) -> io::Result<(u64, Option<i64>)> {
+        #[cfg(unix)]
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            if let Some(fd) = self.dir_fd(parent) {
+                return fstatat(fd, name);
+            }
+        }
+        let m = std::fs::metadata(path)?;
+        let mtime = m.modified().ok().map(signed_secs).filter(|t| *t >= 0);
+        Ok((m.len(), mtime))
+    }
+
+    /// The open directory `parent` (opened now when it is another one);
+    /// `None` when it cannot be opened (the full path is stat'ed then, for
+    /// the error it gives).
+    #[cfg(unix)]
+    fn dir_fd(&mut self, parent: &Path) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+        use std::os::unix::ffi::OsStrExt;
+        if self.dir.as_ref().is_none_or(|(p, _)| p != parent) {
+            self.dir = None;
+            let dir = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+            // SAFETY: `c` is a NUL-terminated path; the fd returned (if
+            // any) is owned by the OwnedFd below and closed when dropped.
+            let fd = unsafe {
+                libc::open(
+                    c.as_ptr(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: `fd` was just opened and nothing else owns it.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+            self.dir = Some((parent.to_path_buf(), owned));
+        }
+        self.dir.as_ref().map(|(_, fd)| fd.as_fd())
+    }
+}
+
+/// `fstatat(dir, name)`, following a symbolic link.
+#[cfg(unix)]
+fn fstatat(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+) -> io::Result<(u64, Option<i64>)> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(name.as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `dir` is an open directory, `c` NUL-terminated, and `st` is
+    // written by the call before it is read (only when it succeeded).
+    let rc = unsafe { libc::fstatat(dir.as_raw_fd(), c.as_ptr(), st.as_mut_ptr(), 0) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatat returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    let mtime = Some(st.st_mtime).filter(|t| *t >= 0);
+    Ok((st.st_size.max(0) as u64, mtime))
+}
+
 fn signed_secs(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs() as i64,
@@ -459,6 +542,55 @@ mod tests {
             // Swapped in after the listing: opened without blocking, refused.
             let e = read_listed_file(&fifo).expect_err("a FIFO");
             assert!(e.to_string().contains("FIFO"), "{e}");
+        }
+    }
+
+    #[test]
+    fn stats_relative_to_the_directory_agree_with_the_full_path() {
+        let t = tempfile::tempdir().expect("tmp");
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        std::fs::create_dir(&a).expect("mkdir");
+        std::fs::create_dir(&b).expect("mkdir");
+        std::fs::write(a.join("1.eml"), b"12345").expect("write");
+        std::fs::write(b.join("2.eml"), b"123").expect("write");
+        let old = filetime::FileTime::from_unix_time(1_000_000_000, 0);
+        filetime::set_file_mtime(b.join("2.eml"), old).expect("mtime");
+        let before = filetime::FileTime::from_unix_time(-5, 0);
+        std::fs::write(a.join("old.eml"), b"1").expect("write");
+        filetime::set_file_mtime(a.join("old.eml"), before).expect("mtime");
+        let mut dirs = DirStat::default();
+        // One directory, another, back: each answer is its own file's.
+        let one = dirs.stat(&a.join("1.eml")).expect("stat");
+        let m = std::fs::metadata(a.join("1.eml")).expect("metadata");
+        assert_eq!(one, (5, Some(signed_secs(m.modified().expect("mtime")))));
+        assert_eq!(
+            dirs.stat(&b.join("2.eml")).expect("stat"),
+            (3, Some(1_000_000_000))
+        );
+        assert_eq!(
+            dirs.stat(&a.join("old.eml")).expect("stat"),
+            (1, None),
+            "before 1970"
+        );
+        // A missing file, a missing directory: the errors of the full path.
+        let e = dirs.stat(&a.join("none.eml")).expect_err("missing");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        let e = dirs
+            .stat(&t.path().join("c/3.eml"))
+            .expect_err("no directory");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        // A file replaced after its directory was opened is seen as it is now.
+        std::fs::remove_file(a.join("1.eml")).expect("rm");
+        std::fs::write(a.join("1.eml"), b"1234567").expect("write");
+        assert_eq!(dirs.stat(&a.join("1.eml")).expect("stat").0, 7);
+        #[cfg(unix)]
+        {
+            // A symbolic link is followed, as std::fs::metadata does.
+            std::os::unix::fs::symlink(b.join("2.eml"), a.join("link.eml")).expect("symlink");
+            assert_eq!(dirs.stat(&a.join("link.eml")).expect("stat").0, 3);
+            std::os::unix::fs::symlink(a.join("loop.eml"), a.join("loop.eml")).expect("loop");
+            assert!(dirs.stat(&a.join("loop.eml")).is_err(), "a symlink loop");
         }
     }
 }

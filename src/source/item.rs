@@ -7,7 +7,7 @@
 //! bits. An item without metadata has no flags, is not deleted, and has no
 //! index dates.
 
-pub use super::fs::{not_regular, open_regular, read_file, read_listed_file};
+pub use super::fs::{not_regular, open_regular, read_file, read_listed_file, DirStat};
 use super::kind::{FolderKind, KindSource};
 use crate::model::MailFlags;
 use std::io::{self, Read};
@@ -207,6 +207,18 @@ impl Item {
             size: m.len(),
             mtime,
         })
+    }
+
+    /// [`Item::stat`] through `dirs`, which keeps the last directory open
+    /// (a folder's files are stat'ed relative to it: for the many stats of
+    /// a sync's work lists).
+    pub fn stat_in(&self, dirs: &mut DirStat) -> Result<Stat, ItemError> {
+        let (path, fs) = self.file()?;
+        if fs.is_some() {
+            return self.stat();
+        }
+        let (size, mtime) = dirs.stat(path).map_err(|e| self.error(e))?;
+        Ok(Stat { size, mtime })
     }
 
     /// The bytes and the modification time.

@@ -46,7 +46,7 @@ pub mod kerio;
 pub mod kind;
 pub mod walk;
 
-pub use item::{Item, ItemData, ItemError, ItemMeta, Origin, Stat};
+pub use item::{DirStat, Item, ItemData, ItemError, ItemMeta, Origin, Stat};
 pub use kind::{FolderKind, KindDecision, KindSource};
 pub use walk::{AccountList, AccountWalk, Acl, Folder, IndexSummary, SkipLog};
 
