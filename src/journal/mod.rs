@@ -372,6 +372,9 @@ impl FromSql for ContentHash {
 pub struct Journal {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The identities recorded by this run, per account (each folder
+    /// records its account's: written once unless it changes).
+    identities: Mutex<std::collections::HashMap<String, String>>,
     target: String,
     run: i64,
     /// Held for the whole run by [`Journal::open_exclusive`].
@@ -509,6 +512,7 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            identities: Mutex::new(std::collections::HashMap::new()),
             target: target.to_string(),
             run,
             _lock: lock,
@@ -898,14 +902,19 @@ impl Journal {
     /// run's target (e.g. the login and the server's identity): the URL is
     /// only a hint, see [`Journal::take_over`].
     pub fn record_identity(&self, account: &str, identity: &str) -> Result<(), JournalError> {
+        let mut recorded = self.identities.lock().unwrap_or_else(|p| p.into_inner());
+        if recorded.get(account).is_some_and(|i| i == identity) {
+            return Ok(());
+        }
         let conn = self.conn();
         conn.execute(
             "INSERT INTO identities (target, account, identity, seen) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (target, account) DO UPDATE SET identity = ?3, seen = ?4",
             params![self.target, account, identity, now_text()],
         )
-        .map(|_| ())
-        .map_err(|e| self.err(e))
+        .map_err(|e| self.err(e))?;
+        recorded.insert(account.to_string(), identity.to_string());
+        Ok(())
     }
 
     /// The rows of one source folder written under another target whose

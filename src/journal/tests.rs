@@ -595,3 +595,35 @@ fn a_folders_ids_compared_with_the_journal_give_the_missing_and_the_unjournaled(
     assert!(none.missing.is_empty());
     assert_eq!(none.unjournaled, vec![0, 1, 2, 3, 4]);
 }
+
+#[test]
+fn an_identity_is_written_once_per_run_and_again_when_it_changes() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    let j = Journal::open(&p, "imap://h", "test").expect("open");
+    let read = || -> String {
+        let c = rusqlite::Connection::open(&p).expect("open");
+        c.query_row(
+            "SELECT identity FROM identities WHERE account = 'a@x'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("identity row")
+    };
+    j.record_identity("a@x", "login=a uv=1").expect("record");
+    assert_eq!(read(), "login=a uv=1");
+    // The same again is not written: a row changed behind the journal's
+    // back stays as it is.
+    rusqlite::Connection::open(&p)
+        .expect("open")
+        .execute(
+            "UPDATE identities SET identity = 'other' WHERE account = 'a@x'",
+            [],
+        )
+        .expect("update");
+    j.record_identity("a@x", "login=a uv=1").expect("record");
+    assert_eq!(read(), "other");
+    // Another identity is written.
+    j.record_identity("a@x", "login=a uv=2").expect("record");
+    assert_eq!(read(), "login=a uv=2");
+}
