@@ -488,6 +488,15 @@ pub trait DestSession: Planner {
         move_per_destination(self, from, moves)
     }
 
+    /// `sync`: [`Self::move_out`] of several source mailboxes, one answer
+    /// list per mailbox, in order. IMAP chains them (one round trip per
+    /// mailbox); the default calls [`Self::move_out`] for each.
+    fn move_out_many(&mut self, all: &[(String, Vec<MoveOut>)]) -> Vec<Vec<Option<DestRef>>> {
+        all.iter()
+            .map(|(from, moves)| self.move_out(from, moves))
+            .collect()
+    }
+
     /// `sync`: renames mailbox `from` (a folder renamed in Kerio) to where
     /// `spec` goes now, its children with it. The default renames nothing.
     fn rename_mailbox(

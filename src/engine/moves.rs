@@ -132,6 +132,9 @@ pub(super) fn carry(
             None => groups.push((p.gone.row.mailbox.clone(), vec![n])),
         }
     }
+    // Every group's ownership proof first, then all the moves in one call
+    // (IMAP chains the source mailboxes: one round trip each).
+    let mut all: Vec<(String, Vec<MoveOut>)> = Vec::new();
     for (from, members) in &groups {
         let wanted: HashSet<usize> = members.iter().copied().collect();
         let here: Vec<super::proof::Journaled<'_>> = planned
@@ -158,9 +161,13 @@ pub(super) fn carry(
                 }
             })
             .collect();
-        // Not moved (an error, or not that copy any more): the item is
-        // uploaded by its folder's pass as a new one.
-        for (&n, t) in members.iter().zip(session.move_out(from, &reqs)) {
+        all.push((from.clone(), reqs));
+    }
+    // Not moved (an error, or not that copy any more): the item is
+    // uploaded by its folder's pass as a new one.
+    let answers = session.move_out_many(&all);
+    for ((_, members), list) in groups.iter().zip(answers) {
+        for (&n, t) in members.iter().zip(list) {
             targets[n] = t;
         }
     }

@@ -18,7 +18,7 @@
 use crate::support::dovecot::Dovecot;
 use crate::support::imap::Imap;
 use crate::support::proxy::{self, Proxy};
-use crate::support::store::{index_line, StoreBuilder};
+use crate::support::store::{index_line, item_id, line_with, StoreBuilder};
 use crate::support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -470,4 +470,175 @@ fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
         assert_eq!(statuses, 1, "STATUS {next}: {}", serial_summary(ctl));
     }
     assert!(missed.len() <= 1, "{missed:#?}");
+}
+
+/// Round trips a control connection waits for, per folder, in a sync where
+/// every folder changed (flags, deletions, new items).
+const SYNC_PER_FOLDER_MAX: usize = 7;
+
+/// `--sync --propagate-deletes` over the long link, every folder changed
+/// at the source: 5 flags set, 3 items gone (one of them moved into the
+/// next folder, the other two deleted), 5 new. Each folder's session waits
+/// for few round trips: the two probes of a folder (which journaled copies
+/// are gone from the target, then which messages no row accounts for
+/// before appending) leave their mailbox in their own flight (before, each
+/// waited one more round trip for its UNSELECT: 9 per folder, now 7); the
+/// moves out of the folders go as one chain, one round trip per source
+/// mailbox (each flight: its MOVE, UNSELECT, the next one's SELECT with
+/// sizes; before, SELECT then MOVE: two). The server then holds every
+/// message once, the moved one in its new folder, the deleted ones
+/// removed, the flags set.
+#[test]
+fn a_sync_of_changed_folders_waits_few_round_trips_per_folder() {
+    let dc = Dovecot::start(&[("USERS", "sara"), ("MAIL_FORMAT", "mdbox")]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trace = tmp.path().join("trace.jsonl");
+    let (_proxy, port) = trace_proxy(dc.imap_port, &trace);
+    let store = StoreBuilder::new(&tmp.path().join("kerio"));
+    let account = "sara@l.test";
+    folders(&store, account, "S", FOLDERS, false);
+    let url = format!("imap://127.0.0.1:{port}");
+    let run = |extra: &[&str]| {
+        let out = Run::migrate(&store.install, &url)
+            .args(["--tls", "none"])
+            .args(extra)
+            .state(&tmp.path().join("j.sqlite"))
+            .report(&tmp.path().join("r.json"))
+            .login(account, "sara", "secret")
+            .run();
+        assert_eq!(out.code, 0, "{out}");
+        out
+    };
+    run(&[]);
+    take_trace(&trace);
+    // Item 10 of each folder moves to the next folder (the last one's to
+    // the first), 11 and 12 are deleted; 4 new items besides the moved one.
+    const MOVED: usize = 10;
+    const GONE: [usize; 3] = [MOVED, 11, 12];
+    const NEW: usize = 5;
+    let next = |f: usize| f % FOLDERS + 1;
+    let moved: Vec<Vec<u8>> = (1..=FOLDERS)
+        .map(|f| {
+            let dir = store.folder_dir(account, &format!("S{f}"));
+            std::fs::read(dir.join(format!("#msgs/{}.eml", item_id(MOVED)))).expect("item")
+        })
+        .collect();
+    for f in 1..=FOLDERS {
+        let dir = store.folder_dir(account, &format!("S{f}"));
+        for i in GONE {
+            std::fs::remove_file(dir.join(format!("#msgs/{}.eml", item_id(i)))).expect("rm");
+        }
+    }
+    for f in 1..=FOLDERS {
+        let folder = format!("S{}", next(f));
+        store.item(account, &folder, &item_id(PER_FOLDER + 1), &moved[f - 1]);
+        for i in 1..NEW {
+            let body = format!(
+                "From: x <x@l.test>\nSubject: new-{f}-{i}\nMessage-ID: <new{f}.{i}@l.test>\n\nnew {f} {i}\n"
+            );
+            store.item(
+                account,
+                &folder,
+                &item_id(PER_FOLDER + 1 + i),
+                body.as_bytes(),
+            );
+        }
+    }
+    for f in 1..=FOLDERS {
+        let folder = format!("S{f}");
+        let dir = store.folder_dir(account, &folder);
+        let lines: Vec<String> = (1..=PER_FOLDER + NEW)
+            .filter(|i| !GONE.contains(i))
+            .map(|i| line_with(&dir, &item_id(i), if i <= 5 { 0x1 } else { 0 }))
+            .collect();
+        store.index(account, &folder, &lines);
+    }
+    let out = run(&["--sync", "--propagate-deletes", "--settle", "0"]);
+    assert_eq!(
+        out.report["totals"]["migrated"],
+        (FOLDERS * (NEW - 1)) as u64,
+        "{out}"
+    );
+    for fr in out.report["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders")
+    {
+        assert_eq!(fr["sync"]["flags_set"], 5, "{fr}");
+        assert_eq!(fr["sync"]["moved_in"], 1, "{fr}");
+        assert_eq!(
+            fr["sync"]["deleted_on_target"],
+            GONE.len() as u64 - 1,
+            "{fr}"
+        );
+    }
+    let t = take_trace(&trace);
+    let sessions = controls(&t);
+    assert_eq!(sessions.len(), FOLDERS, "sessions (control connections)");
+    let ctl = control(&t);
+    let serial = ctl.iter().filter(|c| c.serial).count();
+    // Per session its account and folder round trips; on the first, the
+    // moves: one mailbox prepared per destination folder, then the chain.
+    let most = FOLDERS * (ACCOUNT_MAX + SYNC_PER_FOLDER_MAX) + FOLDERS + (FOLDERS + 1);
+    assert!(
+        serial <= most,
+        "{serial} serial control commands (at most {most}): {}",
+        serial_summary(&ctl)
+    );
+    for s in &sessions[1..] {
+        let waited = s.iter().filter(|c| c.serial).count();
+        assert!(
+            waited <= ACCOUNT_MAX + SYNC_PER_FOLDER_MAX,
+            "{waited} serial commands on one control connection: {}",
+            serial_summary(s)
+        );
+    }
+    // The chain: a SELECT waited for only where it starts; a MOVE per
+    // source mailbox (each folder's pass also SELECTs once for its flags
+    // and removals).
+    let moves = ctl.iter().filter(|c| c.verb == "UID MOVE").count();
+    assert_eq!(moves, FOLDERS, "UID MOVEs: {}", serial_summary(&ctl));
+    let waits = ctl
+        .iter()
+        .filter(|c| c.serial && (c.verb == "SELECT" || c.verb == "UID MOVE"))
+        .count();
+    assert!(
+        waits <= FOLDERS + FOLDERS + 1,
+        "{waits} serial SELECT and UID MOVE: {}",
+        serial_summary(&ctl)
+    );
+    // Every message once, the moved one in its new folder, the deleted
+    // ones gone, the flags set.
+    let mut c = Imap::login(dc.imap_port, "sara", "secret");
+    for f in 1..=FOLDERS {
+        let got = c.fetch_all(&format!("S{f}"));
+        let subjects: BTreeSet<String> = got
+            .iter()
+            .filter_map(|m| {
+                let b = String::from_utf8_lossy(&m.body).to_string();
+                b.lines()
+                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+            })
+            .collect();
+        let want = PER_FOLDER - GONE.len() + NEW;
+        assert_eq!(got.len(), want, "S{f}: messages on the server");
+        assert_eq!(subjects.len(), want, "S{f}: distinct messages");
+        for i in GONE {
+            assert!(
+                !subjects.contains(&format!("{f}-{}", i - 1)),
+                "S{f}: item {i} still there"
+            );
+        }
+        let from = (1..=FOLDERS)
+            .find(|&g| next(g) == f)
+            .expect("previous folder");
+        assert!(
+            subjects.contains(&format!("{from}-{}", MOVED - 1)),
+            "S{f}: the message moved in from S{from} is missing"
+        );
+        let seen = got
+            .iter()
+            .filter(|m| m.flags.iter().any(|x| x == "\\Seen"))
+            .count();
+        assert_eq!(seen, 5, "S{f}: \\Seen messages");
+    }
 }

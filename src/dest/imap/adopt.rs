@@ -39,7 +39,19 @@ pub(super) fn read_unjournaled(
     let (uv, read) = match probed {
         Some((uv, unknown)) if uv == known.0 => {
             let unknown: Vec<u32> = unknown.into_iter().filter(|u| !exclude(uv, *u)).collect();
-            (uv, read_these(sess, unknown))
+            if unknown.is_empty() {
+                (uv, Ok(Vec::new()))
+            } else {
+                // The probe's flight may have left the mailbox: opened
+                // again, and read whole if it is not the one probed.
+                let ex = sess.examine(mailbox)?;
+                if ex.uid_validity == uv {
+                    (uv, read_these(sess, unknown))
+                } else {
+                    let uv = ex.uid_validity;
+                    (uv, read_selected(sess, &|uid| exclude(uv, uid)))
+                }
+            }
         }
         _ => {
             let ex = sess.examine(mailbox)?;

@@ -40,6 +40,7 @@ use std::num::NonZeroU32;
 mod batch;
 pub(crate) use batch::{RawAnswer, FLIGHT_BYTES};
 mod changes;
+pub(crate) use changes::MovedUids;
 mod mailboxes;
 mod probe;
 

@@ -820,6 +820,13 @@ impl DestSession for ImapAccountSession {
         self.move_out_now(from, moves)
     }
 
+    fn move_out_many(
+        &mut self,
+        all: &[(String, Vec<crate::dest::MoveOut>)],
+    ) -> Vec<Vec<Option<DestRef>>> {
+        self.move_out_many(all)
+    }
+
     fn rename_mailbox(
         &mut self,
         from: &str,

@@ -207,23 +207,27 @@ impl ImapSession {
         uids: &[u32],
     ) -> Result<(Option<u32>, HashMap<u32, u64>), ImapError> {
         self.unselect()?;
-        let mut cmds = vec![CommandBody::select(wire_mailbox(name)?).map_err(invalid)?];
-        for chunk in uids.chunks(STORE_CHUNK) {
-            if let Some(set) = uid_set(chunk)? {
-                let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
-                    MessageDataItemName::Uid,
-                    MessageDataItemName::Rfc822Size,
-                ]);
-                cmds.push(CommandBody::fetch(set, items, true).map_err(invalid)?);
-            }
-        }
+        let cmds = select_sizes_cmds(name, uids)?;
         let answers = self.flight(cmds)?;
-        self.refused(&answers[0], "SELECT", name)?;
+        self.sizes_selected(name, &answers)
+    }
+
+    /// The answers of [`select_sizes_cmds`]: the UIDVALIDITY and sizes;
+    /// the mailbox is selected when its SELECT was answered OK.
+    fn sizes_selected(
+        &mut self,
+        name: &str,
+        answers: &[Answer],
+    ) -> Result<(Option<u32>, HashMap<u32, u64>), ImapError> {
+        let Some((select, fetches)) = answers.split_first() else {
+            return Err(ImapError::Invalid(format!("SELECT {name}: no answer")));
+        };
+        self.refused(select, "SELECT", name)?;
         self.selected = true;
-        for a in &answers[1..] {
+        for a in fetches {
             self.refused(a, "UID FETCH", "RFC822.SIZE")?;
         }
-        let uv = answers[0].codes.iter().find_map(|c| match c {
+        let uv = select.codes.iter().find_map(|c| match c {
             Code::UidValidity(n) => Some(n.get()),
             _ => None,
         });
@@ -383,6 +387,57 @@ impl ImapSession {
         name: &str,
         groups: &[(String, Vec<u32>)],
     ) -> Result<Vec<Result<MovedUids, ImapError>>, ImapError> {
+        let (cmds, owner) = self.move_cmds(name, groups)?;
+        let answers = self.flight(cmds)?;
+        self.moved(name, groups, &owner, &answers)
+    }
+
+    /// [`Self::move_and_leave`] of the selected mailbox `name` and, in the
+    /// same flight behind it, [`Self::select_sizes`] of `next` (the next
+    /// mailbox with copies to move): a chain of mailboxes costs one round
+    /// trip each, not two. The MOVEs go out while `name` is selected (its
+    /// UIDVALIDITY and sizes were read in that selection), and `name` is
+    /// left before `next` is selected: if that SELECT is refused, nothing
+    /// is selected and no later command of the chain can act on `name`.
+    /// Needs UNSELECT (the caller checks). When `name` is not selected (its
+    /// SELECT was refused), `groups` must be empty: only `next` is asked.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn move_then_select(
+        &mut self,
+        name: &str,
+        groups: &[(String, Vec<u32>)],
+        next: (&str, &[u32]),
+    ) -> Result<
+        (
+            Vec<Result<MovedUids, ImapError>>,
+            Result<(Option<u32>, HashMap<u32, u64>), ImapError>,
+        ),
+        ImapError,
+    > {
+        if !self.caps.unselect {
+            return Err(ImapError::Invalid("a chain of moves needs UNSELECT".into()));
+        }
+        let (mut cmds, owner) = self.move_cmds(name, groups)?;
+        let mine = cmds.len();
+        cmds.extend(select_sizes_cmds(next.0, next.1)?);
+        let answers = self.flight(cmds)?;
+        let (here, there) = answers.split_at(mine.min(answers.len()));
+        let moved = if mine == 0 {
+            Ok(Vec::new())
+        } else {
+            self.moved(name, groups, &owner, here)
+        };
+        let sized = self.sizes_selected(next.0, there);
+        Ok((moved?, sized))
+    }
+
+    /// The commands of [`Self::move_and_leave`] (none when `name` is not
+    /// selected and nothing is to move), and the group of each MOVE.
+    fn move_cmds(
+        &self,
+        name: &str,
+        groups: &[(String, Vec<u32>)],
+    ) -> Result<(Vec<CommandBody<'static>>, Vec<usize>), ImapError> {
         let mut cmds: Vec<CommandBody<'static>> = Vec::new();
         let mut owner: Vec<usize> = Vec::new();
         for (g, (to, uids)) in groups.iter().enumerate() {
@@ -397,14 +452,34 @@ impl ImapSession {
                 }
             }
         }
-        let moves = cmds.len();
+        if cmds.is_empty() && !self.selected {
+            return Ok((cmds, owner));
+        }
         if self.caps.unselect {
             cmds.push(CommandBody::Unselect);
         } else {
             cmds.push(CommandBody::examine(wire_mailbox(name)?).map_err(invalid)?);
             cmds.push(CommandBody::Close);
         }
-        let answers = self.flight(cmds)?;
+        Ok((cmds, owner))
+    }
+
+    /// The answers of [`Self::move_cmds`] (`answers` has exactly theirs).
+    fn moved(
+        &mut self,
+        name: &str,
+        groups: &[(String, Vec<u32>)],
+        owner: &[usize],
+        answers: &[Answer],
+    ) -> Result<Vec<Result<MovedUids, ImapError>>, ImapError> {
+        let moves = owner.len();
+        if answers.len() <= moves {
+            return Err(ImapError::Invalid(format!(
+                "UID MOVE out of {name}: {} answers for {} commands",
+                answers.len(),
+                moves + 1
+            )));
+        }
         let left = answers[moves..]
             .iter()
             .try_for_each(|a| self.refused(a, "UNSELECT", name));
@@ -430,7 +505,7 @@ impl ImapSession {
         }
         let mut out: Vec<Result<MovedUids, ImapError>> =
             groups.iter().map(|_| Ok((None, Vec::new()))).collect();
-        for (a, &g) in answers.iter().zip(&owner) {
+        for (a, &g) in answers.iter().zip(owner) {
             if let Err(e) = self.refused(a, "UID MOVE", &groups[g].0) {
                 out[g] = Err(e);
             }
@@ -488,6 +563,22 @@ impl ImapSession {
         self.selected = false;
         Ok(())
     }
+}
+
+/// SELECT `name` and `UID FETCH uids (UID RFC822.SIZE)` (200 UIDs a
+/// command).
+fn select_sizes_cmds(name: &str, uids: &[u32]) -> Result<Vec<CommandBody<'static>>, ImapError> {
+    let mut cmds = vec![CommandBody::select(wire_mailbox(name)?).map_err(invalid)?];
+    for chunk in uids.chunks(STORE_CHUNK) {
+        if let Some(set) = uid_set(chunk)? {
+            let items = MacroOrMessageDataItemNames::MessageDataItemNames(vec![
+                MessageDataItemName::Uid,
+                MessageDataItemName::Rfc822Size,
+            ]);
+            cmds.push(CommandBody::fetch(set, items, true).map_err(invalid)?);
+        }
+    }
+    Ok(cmds)
 }
 
 /// The system flags of `flags` as IMAP flags (never `\\Deleted`).

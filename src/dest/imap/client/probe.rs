@@ -36,11 +36,14 @@ pub(crate) struct Counted {
 }
 
 impl ImapSession {
-    /// EXAMINE `name` and `UID SEARCH NOT UID known` in one flight; the
-    /// mailbox stays examined (call [`Self::unselect`]). Its UIDVALIDITY
-    /// and the UIDs it holds that are not in `known`. `Ok(None)` when
-    /// `known` is empty or too scattered for one command line: the caller
-    /// reads the mailbox instead.
+    /// EXAMINE `name`, `UID SEARCH NOT UID known` and leaving the mailbox
+    /// (UNSELECT, where the server has it) in one flight: one round trip
+    /// where the answer is "nothing unknown", as it usually is. Without
+    /// UNSELECT the mailbox stays examined (call [`Self::unselect`]). A
+    /// caller that reads on opens it again and checks its UIDVALIDITY. Its
+    /// UIDVALIDITY and the UIDs it holds that are not in `known`.
+    /// `Ok(None)` when `known` is empty or too scattered for one command
+    /// line (no command sent): the caller reads the mailbox instead.
     pub(crate) fn examine_unknown(
         &mut self,
         name: &str,
@@ -62,14 +65,20 @@ impl ImapSession {
         };
         self.unselect()?;
         let not_known = SearchKey::Not(Box::new(SearchKey::Uid(set)));
-        let cmds = vec![
+        let mut cmds = vec![
             CommandBody::examine(wire_mailbox(name)?)
                 .map_err(|e| ImapError::Invalid(format!("{e:?}")))?,
             CommandBody::search(None, Vec1::from(not_known), true),
         ];
+        let leave = self.caps.unselect;
+        if leave {
+            cmds.push(CommandBody::Unselect);
+        }
         let answers = self.flight(cmds)?;
         self.refused(&answers[0], "EXAMINE", name)?;
-        self.selected = true;
+        // Left when the UNSELECT was answered OK (a failed SEARCH does not
+        // stop it).
+        self.selected = !leave || self.refused(&answers[2], "UNSELECT", name).is_err();
         self.refused(&answers[1], "UID SEARCH", "NOT UID")?;
         let uv = answers[0].codes.iter().find_map(|c| match c {
             Code::UidValidity(n) => Some(n.get()),

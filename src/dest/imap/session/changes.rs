@@ -321,18 +321,17 @@ fn gone_in(
         }
         Err(e) => return Err(e),
     };
-    let uv = match counted {
-        Some(k) => {
-            let there = k
-                .exists
-                .map(|n| (n as usize).saturating_sub(k.unknown.len()));
-            if there.is_some_and(|n| n >= uids.len()) {
-                return Ok((k.uid_validity, None));
-            }
-            k.uid_validity
+    if let Some(k) = counted {
+        let there = k
+            .exists
+            .map(|n| (n as usize).saturating_sub(k.unknown.len()));
+        if there.is_some_and(|n| n >= uids.len()) {
+            return Ok((k.uid_validity, None));
         }
-        None => c.examine(mailbox)?.uid_validity,
-    };
+    }
+    // Some may be gone: every UID the mailbox holds, with the UIDVALIDITY
+    // of this opening (the probe's flight may have left it).
+    let uv = c.examine(mailbox)?.uid_validity;
     let on = c.uid_sizes_from(1)?.into_iter().map(|(u, _)| u).collect();
     Ok((uv, Some(on)))
 }
