@@ -143,50 +143,85 @@ fn folders(store: &StoreBuilder, account: &str, prefix: &str, n: usize, eight_bi
     }
 }
 
+/// The distinct subjects of the messages fetched.
+fn subjects(got: &[crate::support::imap::Fetched]) -> BTreeSet<String> {
+    got.iter()
+        .filter_map(|m| {
+            let b = String::from_utf8_lossy(&m.body).to_string();
+            b.lines()
+                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        })
+        .collect()
+}
+
 /// Every message of folders `{prefix}1..={n}` is on the server once.
 fn each_once(port: u16, user: &str, prefix: &str, n: usize) {
     let mut c = Imap::login(port, user, "secret");
     for f in 1..=n {
         let got = c.fetch_all(&format!("{prefix}{f}"));
-        let subjects: BTreeSet<String> = got
-            .iter()
-            .filter_map(|m| {
-                let b = String::from_utf8_lossy(&m.body).to_string();
-                b.lines()
-                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
-            })
-            .collect();
+        let subjects = subjects(&got);
         assert_eq!(got.len(), PER_FOLDER, "{prefix}{f}: messages on the server");
         assert_eq!(subjects.len(), PER_FOLDER, "{prefix}{f}: distinct messages");
     }
 }
 
-#[test]
-fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
-    let dc = Dovecot::start(&[("USERS", "dave"), ("MAIL_FORMAT", "mdbox")]);
-    let tmp = tempfile::tempdir().expect("tmp");
-    let trace = tmp.path().join("trace.jsonl");
-    let (_proxy, port) = trace_proxy(dc.imap_port, &trace);
-    let store = StoreBuilder::new(&tmp.path().join("kerio"));
-    let account = "dave@l.test";
-    // Some with raw 8-bit header bytes: those are compared by content,
-    // their bodies read back in the same flights.
-    folders(&store, account, "F", FOLDERS, true);
-    let url = format!("imap://127.0.0.1:{port}");
-    let run = |journal: &str| {
-        let out = Run::migrate(&store.install, &url)
+/// A Dovecot behind the trace proxy, one user, and a store of FOLDERS
+/// folders `{prefix}1..` of PER_FOLDER messages for `account`.
+struct Link {
+    dc: Dovecot,
+    tmp: tempfile::TempDir,
+    trace: std::path::PathBuf,
+    _proxy: Proxy,
+    url: String,
+    store: StoreBuilder,
+    account: &'static str,
+    user: &'static str,
+}
+
+impl Link {
+    fn new(user: &'static str, account: &'static str, prefix: &str, eight_bit: bool) -> Link {
+        let dc = Dovecot::start(&[("USERS", user), ("MAIL_FORMAT", "mdbox")]);
+        let tmp = tempfile::tempdir().expect("tmp");
+        let trace = tmp.path().join("trace.jsonl");
+        let (proxy, port) = trace_proxy(dc.imap_port, &trace);
+        let store = StoreBuilder::new(&tmp.path().join("kerio"));
+        folders(&store, account, prefix, FOLDERS, eight_bit);
+        Link {
+            dc,
+            trace,
+            _proxy: proxy,
+            url: format!("imap://127.0.0.1:{port}"),
+            store,
+            tmp,
+            account,
+            user,
+        }
+    }
+
+    /// `migrate` through the proxy with `journal`, `extra` options; exit 0.
+    fn run(&self, journal: &str, extra: &[&str]) -> Outcome {
+        let out = Run::migrate(&self.store.install, &self.url)
             .args(["--tls", "none"])
-            // Small batches: a folder takes several round trips even with
-            // the whole start window in flight (16 MULTIAPPENDs), so that
-            // the folders' APPENDs overlap in time (checked below).
-            .args(["--batch", "10"])
-            .state(&tmp.path().join(journal))
-            .report(&tmp.path().join("r.json"))
-            .login(account, "dave", "secret")
+            .args(extra)
+            .state(&self.tmp.path().join(journal))
+            .report(&self.tmp.path().join("r.json"))
+            .login(self.account, self.user, "secret")
             .run();
         assert_eq!(out.code, 0, "{out}");
         out
-    };
+    }
+}
+
+#[test]
+fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
+    // Some with raw 8-bit header bytes: those are compared by content,
+    // their bodies read back in the same flights.
+    let link = Link::new("dave", "dave@l.test", "F", true);
+    let (dc, trace) = (&link.dc, &link.trace);
+    // Small batches: a folder takes several round trips even with the
+    // whole start window in flight (16 MULTIAPPENDs), so that the folders'
+    // APPENDs overlap in time (checked below).
+    let run = |journal: &str| link.run(journal, &["--batch", "10"]);
     let server_holds_each_once = || each_once(dc.imap_port, "dave", "F", FOLDERS);
 
     // First run: every folder created and filled.
@@ -198,7 +233,7 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     );
     // Every connection logged out: LOGOUT is not waited for (the run's last
     // round trip), but the server read it before the connection ended.
-    let conns: BTreeSet<u64> = std::fs::read_to_string(&trace)
+    let conns: BTreeSet<u64> = std::fs::read_to_string(trace)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["conn"].as_u64())
@@ -234,7 +269,7 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
             "F{f} not subscribed: {subscribed}"
         );
     }
-    let t = take_trace(&trace);
+    let t = take_trace(trace);
     // Dovecot's login answer carries the capabilities: no connection asks.
     let asked: Vec<_> = t.iter().filter(|c| c.verb == "CAPABILITY").collect();
     assert!(asked.is_empty(), "CAPABILITY after login: {asked:?}");
@@ -369,7 +404,7 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
     let out = run("j.sqlite");
     assert_eq!(out.report["totals"]["migrated"], 0, "{out}");
     server_holds_each_once();
-    let t = take_trace(&trace);
+    let t = take_trace(trace);
     assert!(t.iter().all(|c| c.verb != "APPEND"), "{t:?}");
     // No append connection either: they are opened ahead only for a
     // mailbox a session creates (a run with nothing to do logs in only its
@@ -392,7 +427,7 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         "{out}"
     );
     server_holds_each_once();
-    let t = take_trace(&trace);
+    let t = take_trace(trace);
     assert!(t.iter().all(|c| c.verb != "APPEND"), "{t:?}");
     let ctl = control(&t);
     let fetch_waits = ctl
@@ -490,27 +525,11 @@ const SYNC_PER_FOLDER_MAX: usize = 7;
 /// removed, the flags set.
 #[test]
 fn a_sync_of_changed_folders_waits_few_round_trips_per_folder() {
-    let dc = Dovecot::start(&[("USERS", "sara"), ("MAIL_FORMAT", "mdbox")]);
-    let tmp = tempfile::tempdir().expect("tmp");
-    let trace = tmp.path().join("trace.jsonl");
-    let (_proxy, port) = trace_proxy(dc.imap_port, &trace);
-    let store = StoreBuilder::new(&tmp.path().join("kerio"));
-    let account = "sara@l.test";
-    folders(&store, account, "S", FOLDERS, false);
-    let url = format!("imap://127.0.0.1:{port}");
-    let run = |extra: &[&str]| {
-        let out = Run::migrate(&store.install, &url)
-            .args(["--tls", "none"])
-            .args(extra)
-            .state(&tmp.path().join("j.sqlite"))
-            .report(&tmp.path().join("r.json"))
-            .login(account, "sara", "secret")
-            .run();
-        assert_eq!(out.code, 0, "{out}");
-        out
-    };
+    let link = Link::new("sara", "sara@l.test", "S", false);
+    let (dc, trace, store, account) = (&link.dc, &link.trace, &link.store, link.account);
+    let run = |extra: &[&str]| link.run("j.sqlite", extra);
     run(&[]);
-    take_trace(&trace);
+    take_trace(trace);
     // Item 10 of each folder moves to the next folder (the last one's to
     // the first), 11 and 12 are deleted; 4 new items besides the moved one.
     const MOVED: usize = 10;
@@ -571,7 +590,7 @@ fn a_sync_of_changed_folders_waits_few_round_trips_per_folder() {
             "{fr}"
         );
     }
-    let t = take_trace(&trace);
+    let t = take_trace(trace);
     let sessions = controls(&t);
     assert_eq!(sessions.len(), FOLDERS, "sessions (control connections)");
     let ctl = control(&t);
@@ -611,14 +630,7 @@ fn a_sync_of_changed_folders_waits_few_round_trips_per_folder() {
     let mut c = Imap::login(dc.imap_port, "sara", "secret");
     for f in 1..=FOLDERS {
         let got = c.fetch_all(&format!("S{f}"));
-        let subjects: BTreeSet<String> = got
-            .iter()
-            .filter_map(|m| {
-                let b = String::from_utf8_lossy(&m.body).to_string();
-                b.lines()
-                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
-            })
-            .collect();
+        let subjects = subjects(&got);
         let want = PER_FOLDER - GONE.len() + NEW;
         assert_eq!(got.len(), want, "S{f}: messages on the server");
         assert_eq!(subjects.len(), want, "S{f}: distinct messages");
