@@ -102,7 +102,8 @@ impl FolderJob<'_> {
             }
         };
         let mut present = Vec::new();
-        let work = self.work(&start, &mut ledger, &mut present);
+        let mut earlier = DoneRows::new();
+        let work = self.work(&start, &mut ledger, &mut present, &mut earlier);
         if self.run.opts.sync {
             if let Err(e) = job.run(session, &start.done, &present, &mut ledger) {
                 for w in &work {
@@ -112,9 +113,36 @@ impl FolderJob<'_> {
             }
         }
         if work.is_empty() {
+            if let Err(e) = job.superseded(session, earlier, &mut ledger) {
+                ledger.finish()?;
+                return Err(e);
+            }
             return ledger.finish();
         }
         let mut ledger = self.stream(session, &work, &start.done, ledger, &feed_stop, next);
+        if self.run.opts.sync && !self.run.halted() {
+            // The new versions journaled first, so they are seen below.
+            ledger.flush();
+        }
+        if self.run.opts.sync && !self.run.halted() && !ledger.journal_failed() {
+            // Items read again whose content the journal did not know.
+            let known: std::collections::HashSet<&str> =
+                ledger.known_by_hash().iter().map(String::as_str).collect();
+            let rewritten: Vec<&str> = work
+                .iter()
+                .map(|w| w.item.id.as_str())
+                .filter(|id| start.done.contains_key(*id) && !known.contains(id))
+                .collect();
+            let found = job.rewritten_earlier(&start.done, &rewritten);
+            let done = found.and_then(|more| {
+                earlier.extend(more);
+                job.superseded(session, earlier, &mut ledger)
+            });
+            if let Err(e) = done {
+                ledger.finish()?;
+                return Err(e);
+            }
+        }
         // Items whose file changed but whose content the journal has: their
         // flags are compared now, not one run later.
         if self.run.opts.sync && !ledger.known_by_hash().is_empty() && !self.run.halted() {
@@ -197,18 +225,24 @@ impl FolderJob<'_> {
     }
 
     /// Stats every item, decides its fate, settles all but those to read.
-    /// Items known present are added to `present` (for `--sync`).
+    /// Items known present are added to `present`, and (`--sync`) the rows
+    /// of earlier versions of items whose file is a later one to
+    /// `earlier`.
     fn work<'s>(
         &'s self,
         start: &Start,
         ledger: &mut Ledger<'_>,
         present: &mut Vec<&'s crate::source::Item>,
+        earlier: &mut DoneRows,
     ) -> Vec<Work<'s>> {
         let known = Known {
             done: &start.done,
             in_doubt: &start.in_doubt,
         };
         let candidates = self.candidates();
+        if self.run.opts.sync {
+            earlier.extend(earlier_versions(&candidates, &start.done));
+        }
         let mut work = Vec::new();
         let mut settling = 0u64;
         for (item, verdict) in worklist::work_list(candidates, known, self.run.opts.skip_deleted) {
@@ -324,6 +358,33 @@ impl FolderJob<'_> {
         ledger.unreached(unreached, self.run.cancelled(), &end);
         ledger
     }
+}
+
+/// The rows of earlier versions of the candidates whose file is the one a
+/// row of theirs was sent from (same size and mtime) while other rows of
+/// theirs (other content, same item id) were sent before: kept on the
+/// target by the run that sent the new version without
+/// `--propagate-deletes`. Not when two rows match the file (which is the
+/// current one cannot be told).
+fn earlier_versions(candidates: &[Candidate<'_>], done: &DoneRows) -> DoneRows {
+    let mut earlier = DoneRows::new();
+    for c in candidates {
+        let (Ok(stat), Some(rows)) = (&c.stat, done.get(&c.item.id)) else {
+            continue;
+        };
+        if rows.len() < 2 {
+            continue;
+        }
+        let same = |d: &crate::journal::DoneItem| {
+            d.src_size == Some(stat.size) && d.src_mtime == stat.mtime
+        };
+        if rows.iter().filter(|d| same(d)).count() != 1 {
+            continue;
+        }
+        let old: Vec<_> = rows.iter().filter(|d| !same(d)).cloned().collect();
+        earlier.insert(c.item.id.clone(), old);
+    }
+    earlier
 }
 
 /// The stream a session pulls from: produced items, settled in the ledger

@@ -448,8 +448,9 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    /// Refreshes, then (after the barrier) commits the done rows.
-    fn flush(&mut self) {
+    /// Journals what is batched now: refreshes the source facts, then
+    /// (after the barrier) commits the done rows.
+    pub fn flush(&mut self) {
         if self.fatal.is_some() {
             return;
         }

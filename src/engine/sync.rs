@@ -193,6 +193,74 @@ impl SyncJob<'_> {
         Ok(())
     }
 
+    /// Of `rewritten` (items the journal had, read again after the stream
+    /// because their file changed, whose content it did not know), the
+    /// earlier versions' rows of those whose new version arrived (is
+    /// journaled now): the file holds other content under the same item id
+    /// (edited in place, or the id given again).
+    pub fn rewritten_earlier(
+        &self,
+        done: &DoneRows,
+        rewritten: &[&str],
+    ) -> Result<DoneRows, JournalError> {
+        let mut earlier = DoneRows::new();
+        if rewritten.is_empty() {
+            return Ok(earlier);
+        }
+        let now = self
+            .journal
+            .done_items_of(self.account, &self.folder.path, rewritten)?;
+        for (id, rows) in now {
+            let Some(before) = done.get(&id) else {
+                continue;
+            };
+            let had = |h: &ContentHash| before.iter().any(|b| b.hash == *h);
+            if !rows.iter().any(|r| !had(&r.hash)) {
+                continue;
+            }
+            let old: Vec<DoneItem> = rows.into_iter().filter(|r| had(&r.hash)).collect();
+            if !old.is_empty() {
+                earlier.insert(id, old);
+            }
+        }
+        Ok(earlier)
+    }
+
+    /// Earlier versions of items changed at the source (`earlier`: their
+    /// rows, the current version journaled beside them) are counted as
+    /// deleted at the source, and removed with `--propagate-deletes` (the
+    /// copies this tool placed only, as for deleted items).
+    pub fn superseded(
+        &self,
+        session: &mut dyn DestSession,
+        earlier: DoneRows,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<(), JournalError> {
+        if earlier.is_empty() {
+            return Ok(());
+        }
+        let total = earlier.len() as u64;
+        ledger.note(format!(
+            "{total} messages changed at the source since they were sent (same item, other content): the new version is on the target"
+        ));
+        let mut kept = total;
+        if self.propagate_deletes {
+            let ids: Vec<&String> = earlier.keys().collect();
+            let removals = self.removals(session, &earlier, &ids, ledger)?;
+            if !removals.refs.is_empty() {
+                let answers = session.sync_changes(self.mailbox, &[], &removals.refs);
+                kept -= self.forget_removed(removals, answers.removed, ledger)?;
+            }
+        }
+        if kept > 0 {
+            ledger.sync_counts().deleted_at_source += kept;
+            ledger.note(format!(
+                "{kept} earlier versions of messages changed at the source are still on the target"
+            ));
+        }
+        Ok(())
+    }
+
     /// Journals the flags the target now has and counts the changes.
     fn record_flag_answers(
         &self,

@@ -765,3 +765,84 @@ fn removals_of_many_chunks_are_all_expunged_and_checked() {
     );
     assert_eq!(rows.len(), 100);
 }
+
+/// A message whose file Kerio rewrote with other content under the same
+/// item id (edited in place): the sync sends the new version and counts
+/// the earlier one as deleted at the source (it stays on the target, said
+/// in the report); a later `--propagate-deletes` sync removes the earlier
+/// copy only, and the next sync has nothing to do.
+#[test]
+fn an_item_rewritten_with_other_content_replaces_its_earlier_copy_with_propagate_deletes() {
+    let m = migrated(3, |_| 0);
+    let (tmp, to, st) = (m.tmp.path(), &m.to, &m.st);
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    let edited = st.item(
+        ACCOUNT,
+        "INBOX",
+        "00000002",
+        message(1, "edited").as_bytes(),
+    );
+    backdate(&edited);
+    let lines: Vec<String> = ["00000001", "00000002", "00000003"]
+        .iter()
+        .map(|id| line_of(&dir, id))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let report = tmp.join("sync.json");
+    let subjects = || -> Vec<String> {
+        let mut c = Imap::login(m.dc.imap_port, "bob", "secret");
+        let mut v: Vec<String> = c
+            .fetch_all("INBOX")
+            .iter()
+            .filter_map(|f| {
+                String::from_utf8_lossy(&f.body)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // Without --propagate-deletes: the new version sent, the earlier kept
+    // and counted.
+    let o = run("migrate", &st.install, to, tmp)
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 1, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 1, "{f}");
+    assert!(
+        o.stdout
+            .contains("changed at the source since they were sent"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        subjects(),
+        ["edited", "message 0", "message 1", "message 2"]
+    );
+    // With it: the earlier copy removed, the new one kept.
+    let o = run("migrate", &st.install, to, tmp)
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 0, "{f}");
+    assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+    assert_eq!(subjects(), ["edited", "message 0", "message 2"]);
+    // Nothing left to do.
+    let o = run("migrate", &st.install, to, tmp)
+        .args(["--sync", "--propagate-deletes"])
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 0, "{f}");
+    assert_eq!(f["sync"]["deleted_on_target"], 0, "{f}");
+    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+    assert_eq!(subjects(), ["edited", "message 0", "message 2"]);
+}
