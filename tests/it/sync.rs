@@ -803,46 +803,35 @@ fn an_item_rewritten_with_other_content_replaces_its_earlier_copy_with_propagate
         v.sort();
         v
     };
+    // One sync (exit 0): its INBOX report and its stdout.
+    let sync = |options: &[&str]| -> (serde_json::Value, String) {
+        let o = run("migrate", &st.install, to, tmp)
+            .args(options)
+            .report(&report)
+            .run();
+        assert_eq!(o.code, 0, "{o}");
+        (inbox_report(&o.report).clone(), o.stdout)
+    };
     // Without --propagate-deletes: the new version sent, the earlier kept
     // and counted.
-    let o = run("migrate", &st.install, to, tmp)
-        .arg("--sync")
-        .report(&report)
-        .run();
-    assert_eq!(o.code, 0, "{o}");
-    let f = inbox_report(&o.report);
+    let (f, stdout) = sync(&["--sync"]);
     assert_eq!(f["counts"]["migrated"], 1, "{f}");
     assert_eq!(f["sync"]["deleted_at_source"], 1, "{f}");
     assert!(
-        o.stdout
-            .contains("changed at the source since they were sent"),
-        "{}",
-        o.stdout
+        stdout.contains("changed at the source since they were sent"),
+        "{stdout}"
     );
     assert_eq!(
         subjects(),
         ["edited", "message 0", "message 1", "message 2"]
     );
-    // With it: the earlier copy removed, the new one kept.
-    let o = run("migrate", &st.install, to, tmp)
-        .args(["--sync", "--propagate-deletes"])
-        .report(&report)
-        .run();
-    assert_eq!(o.code, 0, "{o}");
-    let f = inbox_report(&o.report);
-    assert_eq!(f["counts"]["migrated"], 0, "{f}");
-    assert_eq!(f["sync"]["deleted_on_target"], 1, "{f}");
-    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
-    assert_eq!(subjects(), ["edited", "message 0", "message 2"]);
-    // Nothing left to do.
-    let o = run("migrate", &st.install, to, tmp)
-        .args(["--sync", "--propagate-deletes"])
-        .report(&report)
-        .run();
-    assert_eq!(o.code, 0, "{o}");
-    let f = inbox_report(&o.report);
-    assert_eq!(f["counts"]["migrated"], 0, "{f}");
-    assert_eq!(f["sync"]["deleted_on_target"], 0, "{f}");
-    assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
-    assert_eq!(subjects(), ["edited", "message 0", "message 2"]);
+    // With it: the earlier copy removed, the new one kept; then nothing
+    // left to do.
+    for removed in [1, 0] {
+        let (f, _) = sync(&["--sync", "--propagate-deletes"]);
+        assert_eq!(f["counts"]["migrated"], 0, "{f}");
+        assert_eq!(f["sync"]["deleted_on_target"], removed, "{f}");
+        assert_eq!(f["sync"]["deleted_at_source"], 0, "{f}");
+        assert_eq!(subjects(), ["edited", "message 0", "message 2"]);
+    }
 }
