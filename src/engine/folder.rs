@@ -376,9 +376,7 @@ fn earlier_versions(candidates: &[Candidate<'_>], done: &DoneRows) -> DoneRows {
         if rows.len() < 2 {
             continue;
         }
-        let same = |d: &crate::journal::DoneItem| {
-            d.src_size == Some(stat.size) && d.src_mtime == stat.mtime
-        };
+        let same = |d: &crate::journal::DoneItem| worklist::same_file(d, stat);
         if rows.iter().filter(|d| same(d)).count() != 1 {
             continue;
         }

@@ -73,15 +73,19 @@ pub fn decide(c: &Candidate<'_>, known: Known<'_>, skip_deleted: bool) -> Verdic
     if let Some(why) = known.in_doubt.get(&c.item.id) {
         return Verdict::Fail(reason::in_doubt(why));
     }
-    let same_file = |d: &DoneItem| d.src_size == Some(stat.size) && d.src_mtime == stat.mtime;
     if known
         .done
         .get(&c.item.id)
-        .is_some_and(|rows| rows.iter().any(same_file))
+        .is_some_and(|rows| rows.iter().any(|d| same_file(d, &stat)))
     {
         return Verdict::Present;
     }
     Verdict::Read(stat)
+}
+
+/// The row was sent from the file as it is now (same size and mtime).
+pub fn same_file(d: &DoneItem, stat: &SrcStat) -> bool {
+    d.src_size == Some(stat.size) && d.src_mtime == stat.mtime
 }
 
 /// Decides every item of a folder, in order.
