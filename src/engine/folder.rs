@@ -192,6 +192,14 @@ impl FolderJob<'_> {
             .run
             .journal
             .done_items(self.account, &self.folder.path)?;
+        // What the journal accounts for in the mailbox (after reconciling;
+        // every row, those of another UIDVALIDITY too): the target compares
+        // what else it holds before appending.
+        let known = self
+            .run
+            .journal
+            .done_in_mailbox_of(self.account, self.mailbox, &done)?;
+        session.journal_copies(self.mailbox, &known);
         // Rows of another UIDVALIDITY of this mailbox name their copies in
         // a mailbox that is gone (recreated, or renamed away and created
         // again on the server): those items are not there, they go again
@@ -211,13 +219,6 @@ impl FolderJob<'_> {
                 ledger.note(reason::other_uid_validity(stale, self.mailbox, uv));
             }
         }
-        // What the journal accounts for in the mailbox (after reconciling):
-        // the target compares what else it holds before appending.
-        let known = self
-            .run
-            .journal
-            .done_in_mailbox(self.account, self.mailbox)?;
-        session.journal_copies(self.mailbox, &known);
         Ok(Start {
             done,
             in_doubt: r.in_doubt,

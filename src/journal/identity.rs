@@ -39,28 +39,28 @@ impl Journal {
         identity: &str,
         uid_validity: Option<u32>,
     ) -> Result<Vec<(String, usize)>, JournalError> {
+        // From the few identities, each target's rows of the folder by a
+        // seek of the primary key.
+        const OTHERS: &str = "SELECT d.target FROM identities d
+             WHERE d.account = ?1 AND d.target != ?3 AND d.identity = ?4
+               AND EXISTS (SELECT 1 FROM items i
+                 WHERE i.target = d.target AND i.account = ?1 AND i.folder = ?2)
+             ORDER BY d.target";
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let others: Vec<String> = {
-            let mut stmt = tx
-                .prepare(
-                    // From the few identities, each target's rows of the
-                    // folder by a seek of the primary key.
-                    "SELECT d.target FROM identities d
-                     WHERE d.account = ?1 AND d.target != ?3 AND d.identity = ?4
-                       AND EXISTS (SELECT 1 FROM items i
-                         WHERE i.target = d.target AND i.account = ?1 AND i.folder = ?2)
-                     ORDER BY d.target",
-                )
-                .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map(params![account, folder, self.target, identity], |r| {
-                    r.get::<_, String>(0)
-                })
-                .map_err(|e| self.err(e))?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(|e| self.err(e))?
+        let others = |c: &rusqlite::Connection| -> rusqlite::Result<Vec<String>> {
+            let mut stmt = c.prepare_cached(OTHERS)?;
+            let rows = stmt.query_map(params![account, folder, self.target, identity], |r| {
+                r.get::<_, String>(0)
+            })?;
+            rows.collect()
         };
+        // The usual answer (no other target wrote the folder) without a
+        // transaction; else found again inside the one that moves the rows.
+        if others(&conn).map_err(|e| self.err(e))?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let others = others(&tx).map_err(|e| self.err(e))?;
         let mut moved = Vec::new();
         for other in others {
             // Every copy under the mailbox's current UIDVALIDITY, or the

@@ -627,3 +627,56 @@ fn an_identity_is_written_once_per_run_and_again_when_it_changes() {
     j.record_identity("a@x", "login=a uv=2").expect("record");
     assert_eq!(read(), "login=a uv=2");
 }
+
+#[test]
+fn a_mailbox_of_one_folder_is_read_from_its_rows_and_a_shared_one_from_the_journal() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "imap://x", "test").expect("open");
+    let at = |item: &str, hash: &str, folder: &str, mailbox: &str, uid: u32| ItemRow {
+        folder: folder.into(),
+        mailbox: mailbox.into(),
+        uid: Some(uid),
+        uid_validity: Some(7),
+        message_id: Some(format!("{item}@x")),
+        ..row(item, hash)
+    };
+    // INBOX: two items, one of them with a copy in Archive too; a pending
+    // row in INBOX (not a copy the mailbox is known to hold).
+    j.record_done(&[
+        at("1", "aa", "INBOX", "INBOX", 1),
+        at("2", "bb", "INBOX", "INBOX", 2),
+        at("2", "b2", "INBOX", "Archive", 9),
+    ])
+    .expect("done");
+    j.record_pending(&[at("3", "cc", "INBOX", "INBOX", 0)])
+        .expect("pending");
+    let sorted = |mut v: Vec<DoneCopy>| {
+        v.sort_by_key(|c| c.uid);
+        v
+    };
+    let acct = "alice@example.com";
+    let rows = j.done_items(acct, "INBOX").expect("rows");
+    let from_rows = j.done_in_mailbox_of(acct, "INBOX", &rows).expect("of");
+    let read = j.done_in_mailbox(acct, "INBOX").expect("read");
+    assert_eq!(from_rows.len(), 2);
+    assert_eq!(sorted(from_rows), sorted(read));
+    let archive = j.done_in_mailbox_of(acct, "Archive", &rows).expect("of");
+    assert_eq!(archive.len(), 1);
+    assert_eq!(archive[0].uid, Some(9));
+    assert_eq!(archive[0].message_id.as_deref(), Some("2@x"));
+    // Another folder's copy in INBOX: the rows at hand do not say it, the
+    // journal does.
+    j.record_done(&[at("8", "dd", "Old", "INBOX", 5)])
+        .expect("done");
+    let shared = j.done_in_mailbox_of(acct, "INBOX", &rows).expect("of");
+    assert_eq!(shared.len(), 3);
+    assert!(shared.iter().any(|c| c.hash == h("dd") && c.uid == Some(5)));
+    // Rows given that are not all of the mailbox's (fewer): the journal.
+    let mut fewer = rows.clone();
+    fewer.remove("1");
+    let again = j.done_in_mailbox_of(acct, "INBOX", &fewer).expect("of");
+    assert_eq!(
+        sorted(again),
+        sorted(j.done_in_mailbox(acct, "INBOX").expect("read"))
+    );
+}
