@@ -119,12 +119,18 @@ fn serial_summary(cmds: &[&Traced]) -> String {
     format!("{m:?}")
 }
 
-/// Folders `{prefix}1..={n}` of `account`, PER_FOLDER messages each
+/// Folders `{prefix}1..={n}` of `account`, `per` messages each
 /// (`eight_bit`: every 50th from a raw 8-bit `From`).
-fn folders(store: &StoreBuilder, account: &str, prefix: &str, n: usize, eight_bit: bool) {
+fn folders(
+    store: &StoreBuilder,
+    account: &str,
+    prefix: &str,
+    (n, per): (usize, usize),
+    eight_bit: bool,
+) {
     for f in 1..=n {
         let folder = format!("{prefix}{f}");
-        let items = store.messages(account, &folder, PER_FOLDER, |i| {
+        let items = store.messages(account, &folder, per, |i| {
             let from = if eight_bit && i % 50 == 7 {
                 "Jürgen Müller"
             } else {
@@ -180,12 +186,23 @@ struct Link {
 
 impl Link {
     fn new(user: &'static str, account: &'static str, prefix: &str, eight_bit: bool) -> Link {
+        Link::sized(user, account, prefix, (FOLDERS, PER_FOLDER), eight_bit)
+    }
+
+    /// [`Link::new`] with `shape.0` folders of `shape.1` messages.
+    fn sized(
+        user: &'static str,
+        account: &'static str,
+        prefix: &str,
+        shape: (usize, usize),
+        eight_bit: bool,
+    ) -> Link {
         let dc = Dovecot::start(&[("USERS", user), ("MAIL_FORMAT", "mdbox")]);
         let tmp = tempfile::tempdir().expect("tmp");
         let trace = tmp.path().join("trace.jsonl");
         let (proxy, port) = trace_proxy(dc.imap_port, &trace);
         let store = StoreBuilder::new(&tmp.path().join("kerio"));
-        folders(&store, account, prefix, FOLDERS, eight_bit);
+        folders(&store, account, prefix, shape, eight_bit);
         Link {
             dc,
             trace,
@@ -456,7 +473,7 @@ fn the_next_folder_is_prepared_while_the_last_appends_are_in_flight() {
     let (_proxy, port) = trace_proxy(dc.imap_port, &trace);
     let store = StoreBuilder::new(&tmp.path().join("kerio"));
     let account = "erin@l.test";
-    folders(&store, account, "G", N, false);
+    folders(&store, account, "G", (N, PER_FOLDER), false);
     let out = Run::migrate(&store.install, &format!("imap://127.0.0.1:{port}"))
         .args(["--tls", "none", "--batch", "10", "--parallel-folders", "1"])
         .state(&tmp.path().join("j.sqlite"))
@@ -652,5 +669,96 @@ fn a_sync_of_changed_folders_waits_few_round_trips_per_folder() {
             .filter(|m| m.flags.iter().any(|x| x == "\\Seen"))
             .count();
         assert_eq!(seen, 5, "S{f}: \\Seen messages");
+    }
+}
+
+#[test]
+fn moves_out_of_many_mailboxes_go_in_lanes_on_several_connections() {
+    // 32 folders, one message of each moved to the next: 32 source
+    // mailboxes, as 4 lanes (--connections) of 8 on connections of their
+    // own; one chain would wait a round trip per mailbox.
+    const N: usize = 32;
+    const PER: usize = 6;
+    const MOVED: usize = 3;
+    let link = Link::sized("lena", "lena@l.test", "M", (N, PER), false);
+    let (dc, trace, store, account) = (&link.dc, &link.trace, &link.store, link.account);
+    let run = |extra: &[&str]| link.run("j.sqlite", extra);
+    run(&[]);
+    take_trace(trace);
+    let next = |f: usize| f % N + 1;
+    let moved: Vec<Vec<u8>> = (1..=N)
+        .map(|f| {
+            let dir = store.folder_dir(account, &format!("M{f}"));
+            let p = dir.join(format!("#msgs/{}.eml", item_id(MOVED)));
+            let bytes = std::fs::read(&p).expect("item");
+            std::fs::remove_file(&p).expect("rm");
+            bytes
+        })
+        .collect();
+    for f in 1..=N {
+        let folder = format!("M{}", next(f));
+        store.item(account, &folder, &item_id(PER + 1), &moved[f - 1]);
+    }
+    for f in 1..=N {
+        let folder = format!("M{f}");
+        let dir = store.folder_dir(account, &folder);
+        let lines: Vec<String> = (1..=PER + 1)
+            .filter(|i| *i != MOVED)
+            .map(|i| line_with(&dir, &item_id(i), 0))
+            .collect();
+        store.index(account, &folder, &lines);
+    }
+    let out = run(&["--sync", "--settle", "0"]);
+    assert_eq!(out.report["totals"]["migrated"], 0, "{out}");
+    let folders = out.report["accounts"][0]["folders"]
+        .as_array()
+        .expect("folders");
+    assert_eq!(folders.len(), N, "{out}");
+    for fr in folders {
+        assert_eq!(fr["sync"]["moved_in"], 1, "{fr}");
+    }
+    let t = take_trace(trace);
+    let mut lanes: BTreeMap<u64, Vec<&Traced>> = BTreeMap::new();
+    for c in t.iter().filter(|c| c.verb == "UID MOVE") {
+        lanes.entry(c.conn).or_default().push(c);
+    }
+    assert_eq!(lanes.len(), CONNECTIONS, "connections that sent UID MOVE");
+    for (conn, moves) in &lanes {
+        assert_eq!(
+            moves.len(),
+            N / CONNECTIONS,
+            "UID MOVEs on connection {conn}"
+        );
+    }
+    // The lanes ran at the same time: each began before any other ended.
+    let span = |m: &Vec<&Traced>| {
+        let first = m.iter().map(|c| c.sent).fold(f64::MAX, f64::min);
+        let last = m.iter().map(|c| c.done).fold(0.0, f64::max);
+        (first, last)
+    };
+    let spans: Vec<(f64, f64)> = lanes.values().map(span).collect();
+    let first_end = spans.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+    for (k, (start, _)) in spans.iter().enumerate() {
+        assert!(
+            *start < first_end,
+            "lane {k} began after another had ended: {spans:?}"
+        );
+    }
+    // Every message once, the moved one in its new folder.
+    let mut c = Imap::login(dc.imap_port, "lena", "secret");
+    for f in 1..=N {
+        let got = c.fetch_all(&format!("M{f}"));
+        let subjects = subjects(&got);
+        assert_eq!(got.len(), PER, "M{f}: messages on the server");
+        assert_eq!(subjects.len(), PER, "M{f}: distinct messages");
+        let from = (1..=N).find(|&g| next(g) == f).expect("previous folder");
+        assert!(
+            subjects.contains(&format!("{from}-{}", MOVED - 1)),
+            "M{f}: the message moved in from M{from} is missing"
+        );
+        assert!(
+            !subjects.contains(&format!("{f}-{}", MOVED - 1)),
+            "M{f}: the message moved out is still there"
+        );
     }
 }

@@ -148,13 +148,18 @@ impl ImapAccountSession {
     }
 
     /// [`DestSession::move_out_many`](crate::dest::DestSession::move_out_many):
-    /// the moves out of several mailboxes as one chain on a server with
-    /// MOVE, UIDPLUS and UNSELECT: SELECT of the first mailbox with the
-    /// sizes of its copies, then per mailbox one flight of its MOVEs, its
-    /// UNSELECT and the next one's SELECT with sizes (one round trip per
-    /// mailbox instead of two: over a WAN a sync moving messages out of
-    /// every folder waited ~2 round trips per folder for it). Elsewhere,
-    /// and when a flight cannot say it, mailbox by mailbox.
+    /// the moves out of several mailboxes as chains on a server with MOVE,
+    /// UIDPLUS and UNSELECT ([`chain`]: one round trip per mailbox instead
+    /// of two). A long list is cut into up to `--connections` lanes, each a
+    /// chain on a connection of its own at the same time (the control
+    /// connection and lanes opened for it, logged out after): the moves are
+    /// the one step of a sync that waits for nothing else, and the server
+    /// does each lane's MOVEs on its own process. A lane cut short (a flight
+    /// it could not say, a lost connection, a lane that could not connect)
+    /// is carried on mailbox by mailbox on the control connection, each
+    /// SELECT proving again which copies are still there (a copy a lost
+    /// flight moved is not there any more: its folder's pass finds it where
+    /// it went). Elsewhere, mailbox by mailbox.
     pub(super) fn move_out_many(
         &mut self,
         all: &[(String, Vec<MoveOut>)],
@@ -167,73 +172,192 @@ impl ImapAccountSession {
                 .map(|(from, m)| self.move_out_now(from, m))
                 .collect();
         }
-        let refs: Vec<Vec<(DestRef, Option<u64>)>> = all
-            .iter()
-            .map(|(_, m)| m.iter().map(|x| (x.copy.clone(), x.size)).collect())
-            .collect();
-        let uids: Vec<Vec<u32>> = refs
-            .iter()
-            .map(|r| r.iter().filter_map(|(d, _)| d.uid).collect())
-            .collect();
-        let mut out: Vec<Vec<Option<DestRef>>> =
-            all.iter().map(|(_, m)| vec![None; m.len()]).collect();
-        let first = self.with_control(|c| c.select_sizes(&all[0].0, &uids[0]));
-        let mut sized = match first {
-            Ok(s) => Ok(s),
-            Err(ImapError::Command { .. }) => Err(()),
-            Err(e) => return self.moves_fall_back(all, 0, out, e),
-        };
-        for (k, (from, moves)) in all.iter().enumerate() {
-            // A mailbox whose SELECT was refused moves nothing.
-            let groups = match &sized {
-                Ok((uv, sizes)) => move_groups(moves, &super::changes::owned(*uv, &refs[k], sizes)),
-                Err(()) => Vec::new(),
-            };
-            let step = self.with_control(|c| match all.get(k + 1) {
-                Some((next, _)) => c
-                    .move_then_select(from, &groups, (next, &uids[k + 1]))
-                    .map(|(m, s)| (m, Some(s))),
-                None if groups.is_empty() => c.unselect().map(|()| (Vec::new(), None)),
-                None => c.move_and_leave(from, &groups).map(|m| (m, None)),
-            });
-            match step {
-                Ok((moved, next)) => {
-                    out[k] = moved_refs(moves, &groups, moved);
-                    sized = match next {
-                        Some(Ok(s)) => Ok(s),
-                        Some(Err(ImapError::Command { .. })) | None => Err(()),
-                        Some(Err(e)) => return self.moves_fall_back(all, k + 1, out, e),
-                    };
-                }
-                Err(e) => return self.moves_fall_back(all, k, out, e),
+        let parts = lanes(all, self.shared.opts.connections);
+        let shared = self.shared.clone();
+        let mut ends: Vec<Chained> = Vec::with_capacity(parts.len());
+        std::thread::scope(|s| {
+            let others: Vec<_> = parts[1..]
+                .iter()
+                .map(|r| {
+                    let (lane, shared) = (&all[r.clone()], &shared);
+                    s.spawn(move || match shared.connect() {
+                        Ok(mut c) => {
+                            let end = chain(&mut c, lane);
+                            if end.stop.is_none() {
+                                let _ = c.logout();
+                            }
+                            end
+                        }
+                        Err(e) => Chained::stopped_at(lane, 0, e),
+                    })
+                })
+                .collect();
+            let lane = &all[parts[0].clone()];
+            let first = self.with_control(|c| Ok(chain(c, lane)));
+            ends.push(first.unwrap_or_else(|e| Chained::stopped_at(lane, 0, e)));
+            for h in others {
+                let end = h.join().unwrap_or_else(|_| {
+                    Chained::stopped_at(
+                        &[],
+                        0,
+                        ImapError::Invalid("a lane of moves panicked".into()),
+                    )
+                });
+                ends.push(end);
             }
+        });
+        let mut out: Vec<Vec<Option<DestRef>>> = Vec::with_capacity(all.len());
+        for (r, end) in parts.into_iter().zip(ends) {
+            let Chained { mut moved, stop } = end;
+            moved.resize_with(r.len(), Vec::new);
+            if let Some((k, e)) = stop {
+                self.lane_fall_back(&all[r.clone()], k, &mut moved, e);
+            }
+            for (list, (_, m)) in moved.iter_mut().zip(&all[r]) {
+                list.resize(m.len(), None);
+            }
+            out.extend(moved);
         }
         out
     }
 
-    /// The chain of [`Self::move_out_many`] stopped at mailbox `k` with
-    /// `e`: a flight it could not say is carried on mailbox by mailbox
-    /// (each SELECT proves again which copies are still there); any other
-    /// error leaves the rest not moved (their folders' passes send them,
-    /// each first looked for among what the mailbox holds).
-    fn moves_fall_back(
+    /// A lane of [`Self::move_out_many`] stopped at its mailbox `k` with
+    /// `e`: the rest of it mailbox by mailbox on the control connection,
+    /// until that connection cannot be had either (or the server stalled:
+    /// the account stops); what is left is not moved (its folders' passes
+    /// send it, each first looked for among what the mailbox holds).
+    fn lane_fall_back(
         &mut self,
-        all: &[(String, Vec<MoveOut>)],
+        lane: &[(String, Vec<MoveOut>)],
         k: usize,
-        mut out: Vec<Vec<Option<DestRef>>>,
+        moved: &mut [Vec<Option<DestRef>>],
         e: ImapError,
-    ) -> Vec<Vec<Option<DestRef>>> {
-        match e {
-            ImapError::Invalid(why) => {
-                tracing::debug!("{}: moves mailbox by mailbox: {why}", self.source);
-                for (n, (from, m)) in all.iter().enumerate().skip(k) {
-                    out[n] = self.move_out_now(from, m);
-                }
-            }
-            e => tracing::warn!("{}: moves not carried: {e}", self.source),
+    ) {
+        if e.is_stall() {
+            self.stopped.get_or_insert_with(|| e.stall_reason());
         }
-        out
+        if self.stopped.is_some() {
+            tracing::warn!("{}: moves not carried: {e}", self.source);
+            return;
+        }
+        tracing::debug!("{}: moves mailbox by mailbox: {e}", self.source);
+        for (n, (from, m)) in lane.iter().enumerate().skip(k) {
+            moved[n] = self.move_out_now(from, m);
+            if self.stopped.is_some() || self.control.as_ref().is_none_or(|c| c.is_broken()) {
+                tracing::warn!(
+                    "{}: moves out of {} more mailboxes not carried: no connection",
+                    self.source,
+                    lane.len() - n - 1
+                );
+                break;
+            }
+        }
     }
+}
+
+/// Mailboxes a lane of moves takes at least: a short list goes as one
+/// chain (a lane's login costs about what one mailbox of the chain does).
+const LANE_MIN: usize = 8;
+
+/// [`ImapAccountSession::move_out_many`]'s lanes: consecutive runs of
+/// `all`, at most `connections` (and one per [`LANE_MIN`] mailboxes),
+/// balanced by what the server does for each (a SELECT per mailbox, a MOVE
+/// per message).
+fn lanes(all: &[(String, Vec<MoveOut>)], connections: usize) -> Vec<std::ops::Range<usize>> {
+    let n = (all.len() / LANE_MIN).clamp(1, connections.max(1));
+    let weight = |m: &Vec<MoveOut>| 1 + m.len();
+    let total: usize = all.iter().map(|(_, m)| weight(m)).sum();
+    let mut parts = Vec::with_capacity(n);
+    let (mut start, mut acc) = (0, 0);
+    for (i, (_, m)) in all.iter().enumerate() {
+        acc += weight(m);
+        // Cut where this lane reached its share of the total.
+        if parts.len() + 1 < n && acc * n >= total * (parts.len() + 1) && i + 1 < all.len() {
+            parts.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    parts.push(start..all.len());
+    parts
+}
+
+/// What a [`chain`] carried: per mailbox where each move's copy went (as
+/// far as it got), and the mailbox it stopped at with why.
+struct Chained {
+    moved: Vec<Vec<Option<DestRef>>>,
+    stop: Option<(usize, ImapError)>,
+}
+
+impl Chained {
+    fn stopped_at(lane: &[(String, Vec<MoveOut>)], k: usize, e: ImapError) -> Chained {
+        Chained {
+            moved: lane.iter().map(|(_, m)| vec![None; m.len()]).collect(),
+            stop: Some((k, e)),
+        }
+    }
+}
+
+/// The moves out of `lane`'s mailboxes as one chain on `c`: SELECT of the
+/// first mailbox with the sizes of its copies, then per mailbox one flight
+/// of its MOVEs (of the copies those sizes proved ours), its UNSELECT and
+/// the next one's SELECT with sizes. A refused SELECT moves nothing out of
+/// that mailbox (nothing is selected: the next flight's MOVEs could not act
+/// on another one); a flight that fails stops the chain there.
+fn chain(c: &mut ImapSession, lane: &[(String, Vec<MoveOut>)]) -> Chained {
+    let refs: Vec<Vec<(DestRef, Option<u64>)>> = lane
+        .iter()
+        .map(|(_, m)| m.iter().map(|x| (x.copy.clone(), x.size)).collect())
+        .collect();
+    let uids: Vec<Vec<u32>> = refs
+        .iter()
+        .map(|r| r.iter().filter_map(|(d, _)| d.uid).collect())
+        .collect();
+    let mut done = Chained {
+        moved: lane.iter().map(|(_, m)| vec![None; m.len()]).collect(),
+        stop: None,
+    };
+    let Some((first, _)) = lane.first() else {
+        return done;
+    };
+    let mut sized = match c.select_sizes(first, &uids[0]) {
+        Ok(s) => Ok(s),
+        Err(ImapError::Command { .. }) => Err(()),
+        Err(e) => {
+            done.stop = Some((0, e));
+            return done;
+        }
+    };
+    for (k, (from, moves)) in lane.iter().enumerate() {
+        let groups = match &sized {
+            Ok((uv, sizes)) => move_groups(moves, &super::changes::owned(*uv, &refs[k], sizes)),
+            Err(()) => Vec::new(),
+        };
+        let step = match lane.get(k + 1) {
+            Some((next, _)) => c
+                .move_then_select(from, &groups, (next, &uids[k + 1]))
+                .map(|(m, s)| (m, Some(s))),
+            None if groups.is_empty() => c.unselect().map(|()| (Vec::new(), None)),
+            None => c.move_and_leave(from, &groups).map(|m| (m, None)),
+        };
+        match step {
+            Ok((moved, next)) => {
+                done.moved[k] = moved_refs(moves, &groups, moved);
+                sized = match next {
+                    Some(Ok(s)) => Ok(s),
+                    Some(Err(ImapError::Command { .. })) | None => Err(()),
+                    Some(Err(e)) => {
+                        done.stop = Some((k + 1, e));
+                        return done;
+                    }
+                };
+            }
+            Err(e) => {
+                done.stop = Some((k, e));
+                return done;
+            }
+        }
+    }
+    done
 }
 
 /// The copy a `UID MOVE` without COPYUID put into `to`: the one message of
@@ -296,4 +420,47 @@ fn moved_refs(
         .iter()
         .map(|m| found.get(&(m.to.as_str(), m.copy.uid?)).cloned())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(sizes: &[usize]) -> Vec<(String, Vec<MoveOut>)> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let m = MoveOut {
+                    copy: DestRef::imap(Some(1), Some(i as u32 + 1)),
+                    size: Some(10),
+                    to: "B".into(),
+                };
+                (format!("M{i}"), vec![m; *n])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lanes_cut_a_long_list_into_consecutive_runs_of_similar_weight() {
+        // Under LANE_MIN mailboxes a lane each, one chain.
+        assert_eq!(lanes(&list(&[1; 7]), 4), vec![0..7]);
+        assert_eq!(lanes(&list(&[1; 16]), 4), vec![0..8, 8..16]);
+        assert_eq!(lanes(&list(&[1; 16]), 1), vec![0..16]);
+        assert_eq!(lanes(&list(&[1; 16]), 0), vec![0..16]);
+        assert_eq!(lanes(&list(&[3; 143]), 4).len(), 4);
+        // One heavy mailbox: its lane holds fewer of the others.
+        let mut sizes = vec![1; 32];
+        sizes[0] = 40;
+        let parts = lanes(&list(&sizes), 4);
+        assert_eq!(parts.len(), 4);
+        assert!(parts[0].len() < 4, "{parts:?}");
+        // Every mailbox once, in order.
+        for n in [8, 9, 31, 32, 33, 100, 143] {
+            let parts = lanes(&list(&vec![2; n]), 4);
+            let flat: Vec<usize> = parts.iter().flat_map(|r| r.clone()).collect();
+            assert_eq!(flat, (0..n).collect::<Vec<_>>(), "{n}: {parts:?}");
+            assert!(parts.iter().all(|r| !r.is_empty()), "{n}: {parts:?}");
+        }
+    }
 }
