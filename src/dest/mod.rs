@@ -316,6 +316,15 @@ pub trait DestSession: Planner {
     }
     /// Makes sure the mailbox exists; returns its name on the target.
     fn prepare_mailbox(&mut self, spec: &MailboxSpec) -> Result<String, DestError>;
+    /// [`Self::prepare_mailbox`] for a mailbox `sync` moves messages into
+    /// before any folder is migrated: nothing is delivered into it yet, so
+    /// one the target has need not be examined. IMAP names a mailbox the
+    /// server listed without a round trip (the planning of a sync's moves
+    /// waited one per destination folder: over a WAN, seconds) and
+    /// prepares the others; the default prepares it.
+    fn mailbox_for_moves(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        self.prepare_mailbox(spec)
+    }
     /// For the `deliver` calls that follow (`None`: no more): the driver
     /// fills `slot` with the folder this session takes next as soon as the
     /// current `deliver` took its last message, so that the session may
@@ -490,7 +499,8 @@ pub trait DestSession: Planner {
 
     /// `sync`: [`Self::move_out`] of several source mailboxes, one answer
     /// list per mailbox, in order. IMAP chains them (one round trip per
-    /// mailbox); the default calls [`Self::move_out`] for each.
+    /// mailbox), a long list in lanes on several connections at once; the
+    /// default calls [`Self::move_out`] for each.
     fn move_out_many(&mut self, all: &[(String, Vec<MoveOut>)]) -> Vec<Vec<Option<DestRef>>> {
         all.iter()
             .map(|(from, moves)| self.move_out(from, moves))

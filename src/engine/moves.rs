@@ -217,8 +217,8 @@ struct Planned {
     gone: Gone,
 }
 
-/// The destination mailbox of folder `f`, prepared once (`None` when it
-/// cannot be: its items then go by the folder's own pass).
+/// The destination mailbox of folder `f`, named (or created) once
+/// (`None` when it cannot be: its items then go by the folder's own pass).
 fn folder_mailbox(
     session: &mut dyn DestSession,
     f: &Folder,
@@ -231,7 +231,7 @@ fn folder_mailbox(
         source_path: f.path.clone(),
         components: f.components.clone(),
     };
-    let m = session.prepare_mailbox(&spec).ok()?;
+    let m = session.mailbox_for_moves(&spec).ok()?;
     Some(mailbox.insert(m).clone())
 }
 

@@ -502,3 +502,40 @@ fn moves_out_of_one_folder_into_two_are_all_moved() {
     let o = run("verify", &st.install, &to, tmp).arg("--json").run();
     assert_eq!(o.code, 0, "{}", o.stdout);
 }
+
+#[test]
+fn a_message_moved_into_a_folder_new_in_kerio_creates_its_mailbox_and_is_moved() {
+    // The destination mailbox is not on the server yet: the moves create
+    // it (the mailboxes the server listed are only named), then move.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = ["00000001", "00000003"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
+    let clients = st.folder_dir(ACCOUNT, "Clients");
+    st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let fr = folder_report(&o.report, "Clients");
+    assert_eq!(fr["sync"]["moved_in"], 1, "{fr}");
+    assert_eq!(fr["counts"]["migrated"], 0, "moved, not uploaded: {fr}");
+    assert_eq!(mailbox_state(&dc, "Clients"), vec![(1, flags(&[]))]);
+    assert_eq!(
+        server_state(&dc),
+        vec![(0, flags(&[])), (2, flags(&[]))],
+        "moved out of the INBOX"
+    );
+}

@@ -492,6 +492,10 @@ impl DestSession for ImapAccountSession {
         self.prepare(spec)
     }
 
+    fn mailbox_for_moves(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        self.listed_or_prepared(spec)
+    }
+
     fn lookahead(&mut self, slot: Option<crate::dest::Lookahead>) {
         self.lookahead = slot;
     }

@@ -102,6 +102,27 @@ impl ImapAccountSession {
         Ok(name)
     }
 
+    /// [`DestSession::mailbox_for_moves`](crate::dest::DestSession::mailbox_for_moves):
+    /// the mapped name of a mailbox the server listed (selectable, and not
+    /// a name refused before), with no command sent; else [`Self::prepare`]
+    /// (created, or its substitute).
+    pub(super) fn listed_or_prepared(&mut self, spec: &MailboxSpec) -> Result<String, DestError> {
+        if let Some(why) = self.stopped() {
+            return Err(DestError::Stopped(why));
+        }
+        if !self.renamed.contains_key(&spec.source_path) {
+            let comps = self.place(spec).map_err(|e| self.err(e))?.components;
+            let planned = self.with_control_keep(|c| c.missing_mailboxes(&comps));
+            if let Ok((name, missing)) = planned {
+                if missing.is_empty() {
+                    self.shared.target.reserve(&name, &spec.source_path);
+                    return Ok(name);
+                }
+            }
+        }
+        self.prepare(spec)
+    }
+
     /// Prepares the mailbox of the folder that comes next on this session
     /// while the current folder's last messages are in flight (the control
     /// connection is idle then), so that the next folder's first APPEND
