@@ -835,3 +835,59 @@ fn an_item_rewritten_with_other_content_replaces_its_earlier_copy_with_propagate
         assert_eq!(subjects(), ["edited", "message 0", "message 2"]);
     }
 }
+
+#[test]
+fn a_new_item_already_on_the_target_without_a_row_is_found_by_sync_not_sent_twice() {
+    // The sync's check for gone copies also answers the look for messages
+    // no row accounts for before new items are appended (no second EXAMINE
+    // when there are none): one that is there must still be found.
+    let Migrated { dc, tmp, to, st } = migrated(3, |_| 0);
+    // Message 3, new in Kerio, is on the server already, as this tool
+    // would have sent it (an upload whose journal row was lost).
+    let body = message(3, "message 3").replace('\n', "\r\n");
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let (_, s) = c.cmd(&format!("APPEND INBOX {{{}+}}\r\n{body}", body.len()));
+    assert!(s.starts_with("OK"), "APPEND: {s}");
+    drop(c);
+    let dir = st.folder_dir(ACCOUNT, "INBOX");
+    backdate(&st.item(
+        ACCOUNT,
+        "INBOX",
+        "00000004",
+        message(3, "message 3").as_bytes(),
+    ));
+    let lines: Vec<String> = (1..=4)
+        .map(|n| line_of(&dir, &crate::support::store::item_id(n)))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let f = inbox_report(&o.report);
+    assert_eq!(f["counts"]["migrated"], 0, "found, not sent: {f}");
+    assert_eq!(
+        server_state(&dc),
+        vec![(0, vec![]), (1, vec![]), (2, vec![]), (3, vec![])],
+        "each message once"
+    );
+    // Without it there, the new item is sent (the shortcut still appends).
+    backdate(&st.item(
+        ACCOUNT,
+        "INBOX",
+        "00000005",
+        message(4, "message 4").as_bytes(),
+    ));
+    let lines: Vec<String> = (1..=5)
+        .map(|n| line_of(&dir, &crate::support::store::item_id(n)))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(inbox_report(&o.report)["counts"]["migrated"], 1, "{o}");
+    assert_eq!(server_state(&dc).len(), 5);
+}

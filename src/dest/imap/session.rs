@@ -40,7 +40,7 @@ use crate::dest::{
 };
 use crate::mapping::MapSource;
 use crate::model::{ContentHash, DoneCopy, PendingItem};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 mod changes;
@@ -109,6 +109,27 @@ pub(super) struct ImapAccountSession {
     lookahead: Option<crate::dest::Lookahead>,
     /// Mailboxes prepared ahead, by source folder (see `prepare_ahead`).
     ahead: HashMap<String, String>,
+    /// What the folder's check for gone copies learnt of its mailbox (see
+    /// [`Probed`]), for its `deliver`.
+    probed: HashMap<String, Probed>,
+}
+
+/// What `sync`'s check for gone journaled copies of a folder
+/// ([`DestSession::gone_copies`]) learnt of its mailbox: the UIDVALIDITY,
+/// the UIDs asked about, and the UIDs it held besides. The folder's
+/// `deliver` looks for unjournaled copies (its own earlier uploads with no
+/// journal row) among what no row accounts for: when the UIDs asked about
+/// are all the journal's, that is among `besides`, so with none of those
+/// left once the journal's and this run's are taken out it asks nothing
+/// again (the same EXAMINE and UID SEARCH, one round trip a folder). A
+/// message arriving in between is someone else's, never an upload of ours:
+/// the session is the only one writing the mailbox. Set by the check,
+/// taken by the next `deliver`, dropped when the journal's copies of the
+/// mailbox are given again (the next folder).
+struct Probed {
+    uid_validity: Option<u32>,
+    asked: HashSet<u32>,
+    besides: Vec<u32>,
 }
 
 impl ImapAccountSession {
@@ -170,6 +191,7 @@ impl ImapAccountSession {
             warming,
             lookahead: None,
             ahead: HashMap::new(),
+            probed: HashMap::new(),
         })
     }
 
@@ -336,6 +358,16 @@ impl ImapAccountSession {
                 this_run.contains(&(uv_now, uid))
             }
         };
+        if let Some(p) = self.probed.remove(mailbox) {
+            let all_ours = p.asked.iter().all(|u| journal_uids.contains(u));
+            if uv.is_some()
+                && p.uid_validity == uv
+                && all_ours
+                && p.besides.iter().all(|u| exclude(uv, *u))
+            {
+                return Ok((Unjournaled::new(Vec::new()), journal.len()));
+            }
+        }
         let known: Vec<u32> = journal_uids.iter().copied().collect();
         let (uv_read, mut copies) = self
             .with_control_keep(|c| adopt::read_unjournaled(c, mailbox, (uv, &known), &exclude))
@@ -720,6 +752,7 @@ impl DestSession for ImapAccountSession {
     }
 
     fn journal_copies(&mut self, mailbox: &str, known: &[DoneCopy]) {
+        self.probed.remove(mailbox);
         self.journaled.insert(mailbox.to_string(), known.to_vec());
     }
 

@@ -62,7 +62,15 @@ impl ImapAccountSession {
             let _ = c.unselect();
             r
         });
-        let (uv, listed) = result.map_err(|e| self.err(e))?;
+        let (uv, listed, besides) = result.map_err(|e| self.err(e))?;
+        self.probed.insert(
+            mailbox.to_string(),
+            super::Probed {
+                uid_validity: uv,
+                asked: uids.iter().copied().collect(),
+                besides,
+            },
+        );
         Ok(refs
             .iter()
             .map(|r| match (&listed, r.uid, r.uid_validity) {
@@ -306,13 +314,13 @@ fn altered_in(
         .collect())
 }
 
-/// The mailbox's UIDVALIDITY and, unless EXISTS proves all of `uids` are
-/// there, every UID it holds.
-fn gone_in(
-    c: &mut ImapSession,
-    mailbox: &str,
-    uids: &[u32],
-) -> Result<(Option<u32>, Option<HashSet<u32>>), ImapError> {
+/// What [`gone_in`] learns: the mailbox's UIDVALIDITY, unless EXISTS
+/// proves all the UIDs asked about are there every UID it holds, and the
+/// UIDs it holds besides those asked about.
+type GoneProbe = (Option<u32>, Option<HashSet<u32>>, Vec<u32>);
+
+/// [`GoneProbe`] of `mailbox` for `uids`.
+fn gone_in(c: &mut ImapSession, mailbox: &str, uids: &[u32]) -> Result<GoneProbe, ImapError> {
     let counted = match c.examine_counted(mailbox, uids) {
         Ok(counted) => counted,
         Err(ImapError::Invalid(why)) => {
@@ -326,14 +334,16 @@ fn gone_in(
             .exists
             .map(|n| (n as usize).saturating_sub(k.unknown.len()));
         if there.is_some_and(|n| n >= uids.len()) {
-            return Ok((k.uid_validity, None));
+            return Ok((k.uid_validity, None, k.unknown));
         }
     }
     // Some may be gone: every UID the mailbox holds, with the UIDVALIDITY
     // of this opening (the probe's flight may have left it).
     let uv = c.examine(mailbox)?.uid_validity;
-    let on = c.uid_sizes_from(1)?.into_iter().map(|(u, _)| u).collect();
-    Ok((uv, Some(on)))
+    let on: HashSet<u32> = c.uid_sizes_from(1)?.into_iter().map(|(u, _)| u).collect();
+    let asked: HashSet<u32> = uids.iter().copied().collect();
+    let besides = on.difference(&asked).copied().collect();
+    Ok((uv, Some(on), besides))
 }
 
 /// The flag changes of a mailbox (UIDVALIDITY `uv`) as `UID STORE` groups
