@@ -240,7 +240,20 @@ impl ImapAccountSession {
             tracing::warn!("{}: moves not carried: {e}", self.source);
             return;
         }
-        tracing::debug!("{}: moves mailbox by mailbox: {e}", self.source);
+        match &e {
+            // A flight it could not say: the same moves, one by one.
+            ImapError::Invalid(why) => {
+                tracing::debug!("{}: moves mailbox by mailbox: {why}", self.source)
+            }
+            // A lane that lost its connection or could not log in (a
+            // server's per-user connection limit): said, since the server
+            // logs refused logins.
+            e => tracing::warn!(
+                "{}: a lane of moves stopped ({e}); its {} mailboxes left carried on one by one",
+                self.source,
+                lane.len() - k
+            ),
+        }
         for (n, (from, m)) in lane.iter().enumerate().skip(k) {
             moved[n] = self.move_out_now(from, m);
             if self.stopped.is_some() || self.control.as_ref().is_none_or(|c| c.is_broken()) {
