@@ -850,21 +850,27 @@ fn a_new_item_already_on_the_target_without_a_row_is_found_by_sync_not_sent_twic
     assert!(s.starts_with("OK"), "APPEND: {s}");
     drop(c);
     let dir = st.folder_dir(ACCOUNT, "INBOX");
-    backdate(&st.item(
-        ACCOUNT,
-        "INBOX",
-        "00000004",
-        message(3, "message 3").as_bytes(),
-    ));
-    let lines: Vec<String> = (1..=4)
-        .map(|n| line_of(&dir, &crate::support::store::item_id(n)))
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
-    let o = run("migrate", &st.install, &to, tmp.path())
-        .arg("--sync")
-        .report(&tmp.path().join("sync.json"))
-        .run();
-    assert_eq!(o.code, 0, "{o}");
+    // Item `n` of the INBOX with message `i`'s bytes, then a sync.
+    let add_and_sync = |n: usize, i: usize| {
+        let id = crate::support::store::item_id(n);
+        backdate(&st.item(
+            ACCOUNT,
+            "INBOX",
+            &id,
+            message(i, &format!("message {i}")).as_bytes(),
+        ));
+        let lines: Vec<String> = (1..=n)
+            .map(|k| line_of(&dir, &crate::support::store::item_id(k)))
+            .collect();
+        st.index(ACCOUNT, "INBOX", &lines);
+        let o = run("migrate", &st.install, &to, tmp.path())
+            .arg("--sync")
+            .report(&tmp.path().join("sync.json"))
+            .run();
+        assert_eq!(o.code, 0, "{o}");
+        o
+    };
+    let o = add_and_sync(4, 3);
     let f = inbox_report(&o.report);
     assert_eq!(f["counts"]["migrated"], 0, "found, not sent: {f}");
     assert_eq!(
@@ -873,21 +879,7 @@ fn a_new_item_already_on_the_target_without_a_row_is_found_by_sync_not_sent_twic
         "each message once"
     );
     // Without it there, the new item is sent (the shortcut still appends).
-    backdate(&st.item(
-        ACCOUNT,
-        "INBOX",
-        "00000005",
-        message(4, "message 4").as_bytes(),
-    ));
-    let lines: Vec<String> = (1..=5)
-        .map(|n| line_of(&dir, &crate::support::store::item_id(n)))
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
-    let o = run("migrate", &st.install, &to, tmp.path())
-        .arg("--sync")
-        .report(&tmp.path().join("sync.json"))
-        .run();
-    assert_eq!(o.code, 0, "{o}");
+    let o = add_and_sync(5, 4);
     assert_eq!(inbox_report(&o.report)["counts"]["migrated"], 1, "{o}");
     assert_eq!(server_state(&dc).len(), 5);
 }

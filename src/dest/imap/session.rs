@@ -40,7 +40,7 @@ use crate::dest::{
 };
 use crate::mapping::MapSource;
 use crate::model::{ContentHash, DoneCopy, PendingItem};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 mod changes;
@@ -110,26 +110,8 @@ pub(super) struct ImapAccountSession {
     /// Mailboxes prepared ahead, by source folder (see `prepare_ahead`).
     ahead: HashMap<String, String>,
     /// What the folder's check for gone copies learnt of its mailbox (see
-    /// [`Probed`]), for its `deliver`.
-    probed: HashMap<String, Probed>,
-}
-
-/// What `sync`'s check for gone journaled copies of a folder
-/// ([`DestSession::gone_copies`]) learnt of its mailbox: the UIDVALIDITY,
-/// the UIDs asked about, and the UIDs it held besides. The folder's
-/// `deliver` looks for unjournaled copies (its own earlier uploads with no
-/// journal row) among what no row accounts for: when the UIDs asked about
-/// are all the journal's, that is among `besides`, so with none of those
-/// left once the journal's and this run's are taken out it asks nothing
-/// again (the same EXAMINE and UID SEARCH, one round trip a folder). A
-/// message arriving in between is someone else's, never an upload of ours:
-/// the session is the only one writing the mailbox. Set by the check,
-/// taken by the next `deliver`, dropped when the journal's copies of the
-/// mailbox are given again (the next folder).
-struct Probed {
-    uid_validity: Option<u32>,
-    asked: HashSet<u32>,
-    besides: Vec<u32>,
+    /// [`changes::Probed`]), for its `deliver`.
+    probed: HashMap<String, changes::Probed>,
 }
 
 impl ImapAccountSession {
@@ -358,15 +340,9 @@ impl ImapAccountSession {
                 this_run.contains(&(uv_now, uid))
             }
         };
-        if let Some(p) = self.probed.remove(mailbox) {
-            let all_ours = p.asked.iter().all(|u| journal_uids.contains(u));
-            if uv.is_some()
-                && p.uid_validity == uv
-                && all_ours
-                && p.besides.iter().all(|u| exclude(uv, *u))
-            {
-                return Ok((Unjournaled::new(Vec::new()), journal.len()));
-            }
+        let probed = self.probed.remove(mailbox);
+        if probed.is_some_and(|p| p.nothing_else(uv, &journal_uids, &exclude)) {
+            return Ok((Unjournaled::new(Vec::new()), journal.len()));
         }
         let known: Vec<u32> = journal_uids.iter().copied().collect();
         let (uv_read, mut copies) = self

@@ -4,8 +4,9 @@
 //! flight cannot say it; and the ownership proof ([`still_ours`]) every
 //! removal and move asks first: the journaled UIDVALIDITY, UID and the size
 //! the target holds; which journaled copies are gone
-//! ([`ImapAccountSession::gone_now`]); and which are held with another size
-//! than sent, with their Message-ID ([`ImapAccountSession::altered_now`]).
+//! ([`ImapAccountSession::gone_now`], whose answer [`Probed`] keeps for the
+//! folder's look for unjournaled messages); and which are held with another
+//! size than sent, with their Message-ID ([`ImapAccountSession::altered_now`]).
 
 use super::ImapAccountSession;
 use crate::dest::imap::client::ImapSession;
@@ -65,7 +66,7 @@ impl ImapAccountSession {
         let (uv, listed, besides) = result.map_err(|e| self.err(e))?;
         self.probed.insert(
             mailbox.to_string(),
-            super::Probed {
+            Probed {
                 uid_validity: uv,
                 asked: uids.iter().copied().collect(),
                 besides,
@@ -234,6 +235,42 @@ impl ImapAccountSession {
                 "the server has no UIDPLUS (UID EXPUNGE): nothing removed".into(),
             )),
         }
+    }
+}
+
+/// What `sync`'s check for gone journaled copies of a folder
+/// ([`DestSession::gone_copies`]) learnt of its mailbox: the UIDVALIDITY,
+/// the UIDs asked about, and the UIDs it held besides. The folder's
+/// `deliver` looks for unjournaled copies (its own earlier uploads with no
+/// journal row) among what no row accounts for: when the UIDs asked about
+/// are all the journal's, that is among `besides`, so with none of those
+/// left once the journal's and this run's are taken out it asks nothing
+/// again (the same EXAMINE and UID SEARCH, one round trip a folder). A
+/// message arriving in between is someone else's, never an upload of ours:
+/// the session is the only one writing the mailbox. Set by the check,
+/// taken by the next `deliver`, dropped when the journal's copies of the
+/// mailbox are given again (the next folder).
+pub(super) struct Probed {
+    uid_validity: Option<u32>,
+    asked: HashSet<u32>,
+    besides: Vec<u32>,
+}
+
+impl Probed {
+    /// True when the mailbox (UIDVALIDITY `uv`, as `deliver` found it)
+    /// holds nothing the journal's UIDs (`journal_uids`) and `exclude`
+    /// (those and this run's) do not account for: every UID asked about
+    /// is the journal's, and every UID held besides is excluded.
+    pub(super) fn nothing_else(
+        &self,
+        uv: Option<u32>,
+        journal_uids: &HashSet<u32>,
+        exclude: &dyn Fn(Option<u32>, u32) -> bool,
+    ) -> bool {
+        uv.is_some()
+            && self.uid_validity == uv
+            && self.asked.iter().all(|u| journal_uids.contains(u))
+            && self.besides.iter().all(|u| exclude(uv, *u))
     }
 }
 
