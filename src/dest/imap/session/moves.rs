@@ -180,7 +180,7 @@ impl ImapAccountSession {
                 .iter()
                 .map(|r| {
                     let (lane, shared) = (&all[r.clone()], &shared);
-                    s.spawn(move || match shared.connect() {
+                    let h = s.spawn(move || match shared.connect() {
                         Ok(mut c) => {
                             let end = chain(&mut c, lane);
                             if end.stop.is_none() {
@@ -189,32 +189,25 @@ impl ImapAccountSession {
                             end
                         }
                         Err(e) => Chained::stopped_at(lane, 0, e),
-                    })
+                    });
+                    (lane, h)
                 })
                 .collect();
             let lane = &all[parts[0].clone()];
             let first = self.with_control(|c| Ok(chain(c, lane)));
             ends.push(first.unwrap_or_else(|e| Chained::stopped_at(lane, 0, e)));
-            for h in others {
-                let end = h.join().unwrap_or_else(|_| {
-                    Chained::stopped_at(
-                        &[],
-                        0,
-                        ImapError::Invalid("a lane of moves panicked".into()),
-                    )
-                });
-                ends.push(end);
+            for (lane, h) in others {
+                let panicked = || ImapError::Invalid("a lane of moves panicked".into());
+                ends.push(
+                    h.join()
+                        .unwrap_or_else(|_| Chained::stopped_at(lane, 0, panicked())),
+                );
             }
         });
         let mut out: Vec<Vec<Option<DestRef>>> = Vec::with_capacity(all.len());
-        for (r, end) in parts.into_iter().zip(ends) {
-            let Chained { mut moved, stop } = end;
-            moved.resize_with(r.len(), Vec::new);
+        for (r, Chained { mut moved, stop }) in parts.into_iter().zip(ends) {
             if let Some((k, e)) = stop {
-                self.lane_fall_back(&all[r.clone()], k, &mut moved, e);
-            }
-            for (list, (_, m)) in moved.iter_mut().zip(&all[r]) {
-                list.resize(m.len(), None);
+                self.lane_fall_back(&all[r], k, &mut moved, e);
             }
             out.extend(moved);
         }
@@ -302,10 +295,19 @@ struct Chained {
 }
 
 impl Chained {
-    fn stopped_at(lane: &[(String, Vec<MoveOut>)], k: usize, e: ImapError) -> Chained {
+    /// Nothing of `lane` moved yet (one answer per move).
+    fn nothing(lane: &[(String, Vec<MoveOut>)]) -> Chained {
         Chained {
             moved: lane.iter().map(|(_, m)| vec![None; m.len()]).collect(),
+            stop: None,
+        }
+    }
+
+    /// Nothing of `lane` moved, stopped at its mailbox `k` with `e`.
+    fn stopped_at(lane: &[(String, Vec<MoveOut>)], k: usize, e: ImapError) -> Chained {
+        Chained {
             stop: Some((k, e)),
+            ..Chained::nothing(lane)
         }
     }
 }
@@ -325,10 +327,7 @@ fn chain(c: &mut ImapSession, lane: &[(String, Vec<MoveOut>)]) -> Chained {
         .iter()
         .map(|r| r.iter().filter_map(|(d, _)| d.uid).collect())
         .collect();
-    let mut done = Chained {
-        moved: lane.iter().map(|(_, m)| vec![None; m.len()]).collect(),
-        stop: None,
-    };
+    let mut done = Chained::nothing(lane);
     let Some((first, _)) = lane.first() else {
         return done;
     };
