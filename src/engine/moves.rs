@@ -7,10 +7,10 @@
 //! hash, before the folders are migrated.
 
 use super::Run;
-use crate::dest::{DestSession, MailboxSpec, MoveOut};
+use crate::dest::{DestSession, MailboxSpec, MoveOut, Sought};
 use crate::journal::{DoneItem, ItemRow, JournalError};
 use crate::message::ContentHash;
-use crate::source::{Folder, FolderKind};
+use crate::source::{Folder, FolderKind, Item};
 use std::collections::{HashMap, HashSet};
 
 /// A journaled copy whose source item is gone.
@@ -88,7 +88,8 @@ pub(super) fn carry(
                 continue;
             }
             let Ok(data) = item.read() else { continue };
-            let hash = crate::message::prepare(data.bytes).hash;
+            let prepared = crate::message::prepare(data.bytes);
+            let hash = prepared.hash;
             // A copy gone from another folder (one gone from this folder
             // and back is not a move).
             let Some(at) = gone
@@ -110,6 +111,11 @@ pub(super) fn carry(
             planned.push(Planned {
                 folder: f.path.clone(),
                 item: item.id.clone(),
+                source: item,
+                sought: Sought {
+                    size: prepared.bytes.len() as u64,
+                    message_id: crate::message::header_value(&prepared.bytes, "Message-ID"),
+                },
                 hash,
                 src_size: stat.size,
                 src_mtime: stat.mtime,
@@ -171,6 +177,7 @@ pub(super) fn carry(
             targets[n] = t;
         }
     }
+    found_done(run, account, session, &planned, &mut targets, notes)?;
     let mut rows: Vec<ItemRow> = Vec::new();
     let mut forget: HashMap<String, Vec<(String, ContentHash)>> = HashMap::new();
     for (p, target) in planned.into_iter().zip(targets) {
@@ -206,15 +213,122 @@ pub(super) fn carry(
 }
 
 /// A move found: the new item in `folder` and the gone copy it is.
-struct Planned {
+struct Planned<'f> {
     folder: String,
     item: String,
+    /// The new item, and what finds its copy by content.
+    source: &'f Item,
+    sought: Sought,
     hash: ContentHash,
     src_size: u64,
     src_mtime: Option<i64>,
     /// The mailbox of `folder`.
     to: String,
     gone: Gone,
+}
+
+/// Moves not made now whose copy an earlier run moved and did not journal
+/// (killed between the server's answer and the journal's commit): the
+/// journaled copy is provably gone from its mailbox and a copy of the same
+/// content, no journal row's (nor one of this run's moves), is in the
+/// destination mailbox. Those are taken as moved (`targets` filled), so
+/// the source folder does not count its copy gone from the target and the
+/// destination folder neither uploads it nor adopts it as found. Asked only
+/// when some move was not made: one gone check per source mailbox, one
+/// look by content per destination mailbox. A target that cannot tell
+/// leaves them to the folders' passes, as before.
+fn found_done(
+    run: &Run<'_>,
+    account: &str,
+    session: &mut dyn DestSession,
+    planned: &[Planned<'_>],
+    targets: &mut [Option<crate::model::DestRef>],
+    notes: &mut Vec<String>,
+) -> Result<(), JournalError> {
+    let missed: Vec<usize> = (0..planned.len())
+        .filter(|&n| targets[n].is_none() && planned[n].gone.row.mailbox != planned[n].to)
+        .collect();
+    if missed.is_empty() {
+        return Ok(());
+    }
+    // Which of the missed copies are gone from their journaled mailbox.
+    let mut by_source: Vec<(&str, Vec<usize>)> = Vec::new();
+    for &n in &missed {
+        let from = planned[n].gone.row.mailbox.as_str();
+        match by_source.iter_mut().find(|(m, _)| *m == from) {
+            Some((_, v)) => v.push(n),
+            None => by_source.push((from, vec![n])),
+        }
+    }
+    let mut gone: Vec<usize> = Vec::new();
+    for (from, members) in by_source {
+        let refs: Vec<crate::model::DestRef> = members
+            .iter()
+            .map(|&n| planned[n].gone.row.target.clone())
+            .collect();
+        let Ok(answers) = session.gone_copies(from, &refs) else {
+            continue;
+        };
+        gone.extend(
+            members
+                .iter()
+                .zip(answers)
+                .filter(|(_, g)| *g)
+                .map(|(&n, _)| n),
+        );
+    }
+    // Looked for by content in their destination mailbox, every copy a
+    // journal row or this run's moves hold there left out.
+    let mut by_dest: Vec<(&str, Vec<usize>)> = Vec::new();
+    for n in gone {
+        let to = planned[n].to.as_str();
+        match by_dest.iter_mut().find(|(m, _)| *m == to) {
+            Some((_, v)) => v.push(n),
+            None => by_dest.push((to, vec![n])),
+        }
+    }
+    for (to, members) in by_dest {
+        let Some(uid_validity) = session.uid_validity_of(to) else {
+            continue;
+        };
+        let mut taken: HashSet<u32> = run
+            .journal
+            .done_in_mailbox(account, to)?
+            .into_iter()
+            .filter_map(|c| c.uid)
+            .collect();
+        taken.extend(
+            planned
+                .iter()
+                .zip(targets.iter())
+                .filter(|(p, _)| p.to == to)
+                .filter_map(|(_, t)| t.as_ref().and_then(|t| t.uid)),
+        );
+        let sought: Vec<Sought> = members.iter().map(|&n| planned[n].sought.clone()).collect();
+        let found = session.find_by_content(to, &sought, &taken, &mut |i| {
+            let raw = planned[members[i]].source.read().ok()?;
+            Some(crate::message::prepare(raw.bytes).bytes)
+        });
+        let Ok(found) = found else { continue };
+        if session.uid_validity_of(to) != Some(uid_validity) {
+            continue;
+        }
+        let altered: HashSet<usize> = found.altered.iter().map(|(i, _)| *i).collect();
+        let mut k = 0u64;
+        for (i, uid) in found.found.into_iter().enumerate() {
+            let (Some(uid), false) = (uid, altered.contains(&i)) else {
+                continue;
+            };
+            targets[members[i]] = Some(crate::model::DestRef::imap(Some(uid_validity), Some(uid)));
+            k += 1;
+        }
+        if k > 0 {
+            notes.push(format!(
+                "{k} moves into {to} an earlier run made but did not journal were found done: journaled now"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The destination mailbox of folder `f`, named (or created) once

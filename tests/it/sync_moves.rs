@@ -539,3 +539,60 @@ fn a_message_moved_into_a_folder_new_in_kerio_creates_its_mailbox_and_is_moved()
         "moved out of the INBOX"
     );
 }
+
+#[test]
+fn a_move_a_killed_sync_made_but_did_not_journal_is_found_done_not_counted_gone() {
+    // The killed run's UID MOVE reached the server, its journal rows did
+    // not: the copy is gone from the INBOX and in Projects. The next sync
+    // takes it as moved (not gone from the target in the INBOX, not found
+    // or uploaded in Projects).
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_projects(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    move_message_1_to_projects(&st);
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let (_, s) = c.cmd("SELECT INBOX");
+    assert!(s.starts_with("OK"), "SELECT: {s}");
+    let (lines, s) = c.cmd("UID SEARCH HEADER Message-ID \"<1.sync@gen.test>\"");
+    assert!(s.starts_with("OK"), "SEARCH: {s}");
+    let uid = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_string())
+        .find_map(|l| l.strip_prefix("* SEARCH ").map(|u| u.trim().to_string()))
+        .expect("message 1 in the INBOX");
+    let (_, s) = c.cmd(&format!("UID MOVE {uid} Projects"));
+    assert!(s.starts_with("OK"), "MOVE: {s}");
+    drop(c);
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_moved_once(&o.report);
+    let inbox = folder_report(&o.report, "INBOX");
+    assert_eq!(inbox["sync"]["gone_from_target"], 0, "{inbox}");
+    assert!(
+        o.report.to_string().contains("found done"),
+        "the report says so: {}",
+        o.report
+    );
+    assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
+    assert_eq!(
+        mailbox_state(&dc, "Projects"),
+        vec![(1, flags(&["\\Seen"])), (20, flags(&[]))]
+    );
+    // Journaled where it is: a rerun finds nothing to do.
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync2.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0, "{}", o.report);
+    assert_eq!(mailbox_state(&dc, "Projects").len(), 2);
+}
