@@ -301,8 +301,10 @@ impl<'a> Ledger<'a> {
     fn pending(&mut self, items: &[(String, ContentHash)], marker: &str) -> bool {
         // What arrived so far (with the UIDs the server answered) is
         // journaled before the next group goes out, so a kill leaves at
-        // most the groups still in flight to reconcile.
-        self.flush();
+        // most the groups still in flight to reconcile: in the same
+        // transaction as the group's pending rows (one commit, one sync of
+        // the journal's log per group, not two).
+        let done = self.durable_done();
         if self.fatal.is_some() {
             return false;
         }
@@ -310,7 +312,7 @@ impl<'a> Ledger<'a> {
             .iter()
             .map(|(item, hash)| self.pending_row(item, *hash, marker))
             .collect();
-        match self.journal.record_pending(&rows) {
+        match self.journal.record_done_and_pending(&done, &rows) {
             Ok(()) => true,
             Err(e) => {
                 self.fatal = Some(e);
@@ -451,29 +453,39 @@ impl<'a> Ledger<'a> {
     /// Journals what is batched now: refreshes the source facts, then
     /// (after the barrier) commits the done rows.
     pub fn flush(&mut self) {
-        if self.fatal.is_some() {
+        let done = self.durable_done();
+        if done.is_empty() {
             return;
+        }
+        if let Err(e) = self.journal.record_done(&done) {
+            self.fatal = Some(e);
+        }
+    }
+
+    /// The done rows batched now, taken once the source facts are
+    /// refreshed and the target's barrier made them durable (none: nothing
+    /// batched, a fatal journal error, or a failed barrier, which is noted
+    /// and drops them: not claimed in the journal, the deterministic names
+    /// or the reconciliation find them next time).
+    fn durable_done(&mut self) -> Vec<ItemRow> {
+        if self.fatal.is_some() {
+            return Vec::new();
         }
         if !self.refresh.is_empty() {
             if let Err(e) = self.journal.refresh_source(&self.refresh) {
                 self.fatal = Some(e);
-                return;
+                return Vec::new();
             }
             self.refresh.clear();
         }
         if self.done.is_empty() {
-            return;
+            return Vec::new();
         }
         if let Err(e) = (self.barrier)() {
-            // Not durable: do not claim it in the journal; the deterministic
-            // destination names or reconciliation will find it next time.
             self.report.notes.push(reason::barrier_failed(e));
             self.done.clear();
-            return;
+            return Vec::new();
         }
-        if let Err(e) = self.journal.record_done(&self.done) {
-            self.fatal = Some(e);
-        }
-        self.done.clear();
+        std::mem::take(&mut self.done)
     }
 }

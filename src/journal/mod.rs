@@ -636,6 +636,28 @@ impl Journal {
         self.write(rows, "pending")
     }
 
+    /// [`Self::record_done`] of `done`, then [`Self::record_pending`] of
+    /// `pending`, in one transaction: what arrived and the next group to
+    /// send, durable together with one commit.
+    pub fn record_done_and_pending(
+        &self,
+        done: &[ItemRow],
+        pending: &[ItemRow],
+    ) -> Result<(), JournalError> {
+        if done.is_empty() {
+            return self.write(pending, "pending");
+        }
+        if pending.is_empty() {
+            return self.write(done, "done");
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        self.insert_rows(&tx, done, "done")?;
+        self.insert_rows(&tx, pending, "pending")?;
+        self.count_sent(&tx, pending)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// Refreshes the source size and mtime of done rows (an item found done
     /// by its content after its file changed size or time), keeping
     /// everything else: mailbox, target id, UIDVALIDITY, UID, size,

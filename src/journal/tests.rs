@@ -680,3 +680,64 @@ fn a_mailbox_of_one_folder_is_read_from_its_rows_and_a_shared_one_from_the_journ
         sorted(j.done_in_mailbox(acct, "INBOX").expect("read"))
     );
 }
+
+#[test]
+fn what_arrived_and_the_next_group_are_journaled_in_one_commit() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let p = t.path().join("j.sqlite");
+    let sized = |item: &str, size: u64| ItemRow {
+        size: Some(size),
+        ..row(item, item)
+    };
+    let a = "alice@example.com";
+    let j = Journal::open(&p, "imaps://h:993", "test").expect("open");
+    j.record_pending(&[sized("1", 100), sized("2", 200)])
+        .expect("pending");
+    let before = wal_commits(&p);
+    j.record_done_and_pending(
+        &[sized("1", 100), sized("2", 200)],
+        &[sized("3", 30), sized("4", 40)],
+    )
+    .expect("done and pending");
+    assert_eq!(wal_commits(&p), before + 1, "one commit");
+    let done = j.done_items(a, "INBOX").expect("done");
+    let mut ids: Vec<&String> = done.keys().collect();
+    ids.sort();
+    assert_eq!(ids, ["1", "2"]);
+    let mut pending: Vec<String> = j
+        .pending_items(a, "INBOX")
+        .expect("pending")
+        .into_iter()
+        .map(|p| p.item)
+        .collect();
+    pending.sort();
+    assert_eq!(pending, ["3", "4"]);
+    // The pending rows count against the budget, the done ones once.
+    let sent: u64 = j
+        .sent_last_day(a)
+        .expect("sent")
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(sent, 370);
+    // Either list may be empty.
+    j.record_done_and_pending(&[sized("3", 30)], &[])
+        .expect("done only");
+    j.record_done_and_pending(&[], &[sized("5", 5)])
+        .expect("pending only");
+    assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 3);
+    assert_eq!(j.pending_items(a, "INBOX").expect("pending").len(), 2);
+}
+
+/// Commit frames in the journal's write-ahead log (a frame's header holds
+/// the database size after the commit on a commit's last frame, else 0).
+fn wal_commits(db: &std::path::Path) -> usize {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let b = std::fs::read(&wal).expect("wal");
+    let page = u32::from_be_bytes([b[8], b[9], b[10], b[11]]) as usize;
+    b[32..]
+        .chunks(24 + page)
+        .filter(|f| f.len() == 24 + page && f[4..8] != [0, 0, 0, 0])
+        .count()
+}
