@@ -255,13 +255,16 @@ pub fn read_listed_file(path: &Path) -> io::Result<(Vec<u8>, Option<i64>)> {
 /// byte more than `len`: a read that returns exactly `len` bytes is the
 /// whole file (a regular file's read is short only at its end), so no
 /// second read to see the end; a file that grew or shrank since is read on
-/// to its end.
+/// to its end. The buffer has room for a CR before every LF of lines of 32
+/// bytes on average: a message with bare LF line ends is made CRLF in place
+/// (`message::lines::normalize_known`), not copied into a larger buffer.
 fn read_known_len(f: &std::fs::File, len: u64) -> io::Result<Vec<u8>> {
     let want = usize::try_from(len)
         .ok()
         .and_then(|l| l.checked_add(1))
         .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, "file too large"))?;
-    let mut buf: Vec<u8> = Vec::with_capacity(want);
+    let room = want.saturating_add(want / 32 + 2);
+    let mut buf: Vec<u8> = Vec::with_capacity(room);
     loop {
         if buf.len() == buf.capacity() {
             buf.reserve(buf.len().clamp(8192, 1 << 20));
@@ -480,6 +483,25 @@ fn signed_secs(t: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_lf_message_read_is_made_crlf_in_its_own_buffer() {
+        // Lines of 40 bytes with bare LF: the read's room takes the CRs,
+        // the prepared bytes are where the file was read to (not copied).
+        let t = tempfile::tempdir().expect("tmp");
+        let line = format!("{}\n", "x".repeat(39));
+        let text = format!("Subject: s\n\n{}", line.repeat(2000));
+        let p = t.path().join("m.eml");
+        std::fs::write(&p, &text).expect("write");
+        let f = std::fs::File::open(&p).expect("open");
+        let buf = read_known_len(&f, text.len() as u64).expect("read");
+        assert_eq!(buf, text.as_bytes());
+        let at = buf.as_ptr();
+        let prepared = crate::message::prepare(buf);
+        assert_eq!(prepared.bytes.len(), text.len() + 2002);
+        assert!(prepared.bytes.windows(2).filter(|w| w == b"\r\n").count() == 2002);
+        assert_eq!(prepared.bytes.as_ptr(), at, "normalised in place");
+    }
 
     #[test]
     fn disk_lists_sorted_with_kinds_and_reads_heads() {
