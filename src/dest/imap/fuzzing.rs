@@ -75,14 +75,18 @@ impl Feed for Commands {
         } else {
             b"Subject: b\r\n\r\nNUL \0 here\r\n"
         };
+        let (body, c) = (
+            std::sync::Arc::new(body.to_vec()),
+            std::sync::Arc::new(b"Subject: c\r\n\r\nc\r\n".to_vec()),
+        );
         let msgs = [
             WireMsg {
-                data: body,
+                data: &body,
                 flags: Vec::new(),
                 date: None,
             },
             WireMsg {
-                data: b"Subject: c\r\n\r\nc\r\n",
+                data: &c,
                 flags: Vec::new(),
                 date: None,
             },

@@ -24,7 +24,7 @@ use super::core::lane::{self, Built, Checked, Lane};
 use super::core::matching::Want;
 use super::core::stored::compared_by_content;
 use super::core::window::Controller;
-use super::core::wire::{build_tail, Cmd, CmdOutcome, TAIL_KEYS};
+use super::core::wire::{build_tail, Cmd, CmdOutcome, Piece, TAIL_KEYS};
 use super::core::{Report, Unit};
 use super::error::{io_msg, is_timeout, ImapError, RespCode};
 use super::reconcile::{find_settled, SETTLE};
@@ -34,7 +34,7 @@ use crate::model::{ContentHash, LinkStats};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError};
 use imap_next::imap_types::mailbox::Mailbox;
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -718,6 +718,7 @@ fn pump(
         io_timeout,
         silent: Duration::ZERO,
         brief: false,
+        gather: Vec::new(),
     };
     let r = drive(&mut pipe, &mut socket, feed);
     drop(socket);
@@ -737,7 +738,14 @@ struct Socket<'a> {
     silent: Duration,
     /// The socket's read timeout is a brief one now.
     brief: bool,
+    /// Where the small pieces of a command are gathered before a write
+    /// (kept: the same warm buffer for every command).
+    gather: Vec<u8>,
 }
+
+/// Pieces smaller than this are gathered into writes of up to this size;
+/// larger ones are written as they are (never copied).
+const GATHER: usize = 256 * 1024;
 
 impl Socket<'_> {
     fn read_fault(e: &std::io::Error) -> Fault {
@@ -771,6 +779,36 @@ impl Drop for Socket<'_> {
 impl Transport for Socket<'_> {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Fault> {
         write_all(self.sess.stream(), bytes).map_err(|e| Fault::Write {
+            detail: io_msg(&e),
+            timed_out: is_timeout(&e),
+        })
+    }
+
+    fn write_pieces(&mut self, chunk: &[Piece]) -> Result<(), Fault> {
+        let mut gather = std::mem::take(&mut self.gather);
+        gather.clear();
+        let stream = self.sess.stream();
+        let mut write = || -> std::io::Result<()> {
+            for p in chunk {
+                if !gather.is_empty() && gather.len() + p.len() > GATHER {
+                    stream.write_all(&gather)?;
+                    gather.clear();
+                }
+                if p.len() >= GATHER {
+                    stream.write_all(p)?;
+                } else {
+                    gather.extend_from_slice(p);
+                }
+            }
+            if !gather.is_empty() {
+                stream.write_all(&gather)?;
+            }
+            stream.flush()
+        };
+        let r = write();
+        gather.clear();
+        self.gather = gather;
+        r.map_err(|e| Fault::Write {
             detail: io_msg(&e),
             timed_out: is_timeout(&e),
         })

@@ -29,7 +29,7 @@
 //! [`Transport`] carries the bytes (a socket, or a scripted server in the
 //! tests) and a [`Feed`] gives the commands and takes the answers.
 
-use super::wire::{outcome, Cmd, CmdOutcome};
+use super::wire::{self, outcome, Cmd, CmdOutcome};
 use imap_next::imap_types::{
     core::Tag,
     fetch::MessageDataItem,
@@ -130,7 +130,7 @@ struct Entry {
 
 /// Bytes to write, and the command they complete (its last chunk).
 struct Chunk {
-    bytes: Vec<u8>,
+    bytes: wire::Chunk,
     completes: Option<Tag<'static>>,
 }
 
@@ -140,7 +140,7 @@ pub(crate) struct AppendPipe {
     window: Window,
     awaiting: VecDeque<Entry>,
     /// The command waiting for `+`, with the chunks still to send.
-    writing: Option<(Tag<'static>, VecDeque<Vec<u8>>)>,
+    writing: Option<(Tag<'static>, VecDeque<wire::Chunk>)>,
     in_bytes: usize,
     /// Bytes the caller has not taken yet.
     out: Option<Chunk>,
@@ -196,7 +196,7 @@ impl AppendPipe {
     /// Takes a command (call only when [`Self::has_room`]): its first
     /// chunk is the next [`Self::output`].
     pub fn send(&mut self, cmd: Cmd) {
-        let mut chunks: VecDeque<Vec<u8>> = cmd.chunks.into();
+        let mut chunks: VecDeque<wire::Chunk> = cmd.chunks.into();
         let first = chunks.pop_front().unwrap_or_default();
         self.awaiting.push_back(Entry {
             tag: cmd.tag.clone(),
@@ -221,7 +221,7 @@ impl AppendPipe {
 
     /// The bytes to write now. Write them in full, then call
     /// [`Self::written`]; if writing fails, call [`Self::fault`].
-    pub fn output(&mut self) -> Option<Vec<u8>> {
+    pub fn output(&mut self) -> Option<wire::Chunk> {
         let chunk = self.out.take()?;
         self.stats.writes += 1;
         self.unconfirmed = Some(chunk.completes);
@@ -419,6 +419,11 @@ fn uid_size(items: &[MessageDataItem<'_>]) -> Option<(u32, Option<u64>, Option<V
 pub(crate) trait Transport {
     /// Writes all of `bytes` at once (a [`Fault::Write`] if it cannot).
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Fault>;
+    /// Writes all of `chunk`'s pieces, in order, as one write (the
+    /// default copies them into one buffer for [`Self::write_all`]).
+    fn write_pieces(&mut self, chunk: &[wire::Piece]) -> Result<(), Fault> {
+        self.write_all(&wire::flat(chunk))
+    }
     /// Reads what the server sent: `Ok(0)` at EOF, a [`Fault::Read`] if
     /// reading fails or times out.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Fault>;
@@ -525,7 +530,7 @@ fn write_out(
     feed: &mut dyn Feed,
 ) -> Result<(), Lost> {
     while let Some(bytes) = pipe.output() {
-        if let Err(fault) = io.write_all(&bytes) {
+        if let Err(fault) = io.write_pieces(&bytes) {
             return Err(pipe.fault(fault));
         }
         if let Some(key) = pipe.written() {

@@ -158,7 +158,7 @@ mod tests {
     fn msg(hash: [u8; 32], message_id: Option<&str>) -> Msg {
         Msg {
             key: 0,
-            data: Vec::new(),
+            data: Default::default(),
             flags: Vec::new(),
             date: None,
             sent_date: None,

@@ -395,7 +395,7 @@ impl<'a> Dispatcher<'a> {
         self.next_key += 1;
         Some(Msg {
             key,
-            data,
+            data: std::sync::Arc::new(data),
             flags: perm.apply(o.flags),
             date,
             sent_date: Some(sent_date),

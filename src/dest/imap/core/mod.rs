@@ -64,8 +64,9 @@ use imap_next::imap_types::{datetime::DateTime as ImapDateTime, flag::Flag};
 pub(crate) struct Msg {
     /// The message key: unique within one `deliver` call.
     pub key: u64,
-    /// The bytes to send (NUL stripped when the policy says so).
-    pub data: Vec<u8>,
+    /// The bytes to send (NUL stripped when the policy says so), shared
+    /// with the commands that carry them.
+    pub data: std::sync::Arc<Vec<u8>>,
     /// The flags the mailbox keeps.
     pub flags: Vec<Flag<'static>>,
     /// INTERNALDATE, clamped to 1970 … now.

@@ -26,11 +26,45 @@ use io_imap::codec::{
     CommandCodec,
 };
 use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Part of a command's bytes: its own (the command line, literal
+/// announcements, the final CRLF) or a message's, shared with the unit
+/// that keeps them for a resend (a message in flight is held once, not
+/// copied into its command).
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    Own(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for Piece {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Piece::Own(v) => v,
+            Piece::Shared(v) => v,
+        }
+    }
+}
+
+/// The bytes written in one go (up to a synchronising literal's `+`).
+pub(crate) type Chunk = Vec<Piece>;
+
+/// `chunk`'s bytes in one buffer (a transport that cannot write pieces,
+/// and tests).
+pub(crate) fn flat(chunk: &[Piece]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(chunk.iter().map(|p| p.len()).sum());
+    for p in chunk {
+        v.extend_from_slice(p);
+    }
+    v
+}
 
 /// One message as it goes on the wire.
 pub(crate) struct WireMsg<'a> {
     /// The message bytes (a literal, or literal8 with NUL).
-    pub data: &'a [u8],
+    pub data: &'a Arc<Vec<u8>>,
     /// Flags to set.
     pub flags: Vec<Flag<'static>>,
     /// INTERNALDATE to set.
@@ -44,7 +78,7 @@ pub(crate) struct Cmd {
     pub tag: Tag<'static>,
     /// `chunks[i]` (but the last) ends with a synchronising literal
     /// announcement: the next chunk waits for `+`.
-    pub chunks: Vec<Vec<u8>>,
+    pub chunks: Vec<Chunk>,
     /// At least one `{n+}` / `~{n+}` literal.
     pub non_sync: bool,
     /// The command key, which its outcome carries.
@@ -80,7 +114,10 @@ pub(crate) fn build_append(
     key: u64,
     msgs: &[WireMsg<'_>],
 ) -> Result<Cmd, ImapError> {
-    let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
+    // Each chunk: the command's own bytes (`own`, then closed into a
+    // piece) and the messages' bytes, shared.
+    let mut chunks: Vec<Chunk> = vec![Vec::new()];
+    let mut own: Vec<u8> = Vec::new();
     let mut non_sync = false;
     let mut bytes = 0;
     let tag_len = tag.as_ref().len();
@@ -88,7 +125,7 @@ pub(crate) fn build_append(
         // The codec copies a literal into what it returns: it is given a
         // one-byte stand-in of the same kind and mode, the length in its
         // announcement is set to the real one, and the message goes into
-        // the command once (a large message is not held three times).
+        // the command as a shared piece (not copied at all).
         let message = stand_in(caps, msg.data)?;
         let cmd = Command {
             tag: tag.clone(),
@@ -110,13 +147,14 @@ pub(crate) fn build_append(
             )));
         };
         let head = &with_length(head, msg.data.len())?;
-        let cur = chunks.len() - 1;
         if index == 0 {
-            chunks[cur].extend_from_slice(head);
+            own.extend_from_slice(head);
         } else {
             let cut = append_prefix_len(head, tag_len)?;
-            chunks[cur].extend_from_slice(&head[cut..]);
+            own.extend_from_slice(&head[cut..]);
         }
+        let cur = chunks.len() - 1;
+        chunks[cur].push(Piece::Own(std::mem::take(&mut own)));
         if *mode == LiteralMode::Sync {
             chunks.push(Vec::new());
         } else {
@@ -124,12 +162,11 @@ pub(crate) fn build_append(
         }
         debug_assert_eq!(data.len(), 1, "the stand-in");
         let cur = chunks.len() - 1;
-        chunks[cur].reserve_exact(msg.data.len() + 2);
-        chunks[cur].extend_from_slice(msg.data);
+        chunks[cur].push(Piece::Shared(Arc::clone(msg.data)));
         bytes += msg.data.len();
     }
     let cur = chunks.len() - 1;
-    chunks[cur].extend_from_slice(b"\r\n");
+    chunks[cur].push(Piece::Own(b"\r\n".to_vec()));
     Ok(Cmd {
         tag,
         chunks,
@@ -263,7 +300,7 @@ pub(crate) fn build_tail(
             };
             Ok(Cmd {
                 tag,
-                chunks: vec![data.clone()],
+                chunks: vec![vec![Piece::Own(data.clone())]],
                 non_sync: false,
                 key,
                 bytes: 0,
@@ -444,7 +481,7 @@ mod tests {
     #[test]
     fn a_large_literal_is_announced_with_its_length_and_copied_once() {
         let mb = Mailbox::try_from("INBOX".to_string()).expect("mailbox");
-        let data = vec![b'x'; 10_000];
+        let data = Arc::new(vec![b'x'; 10_000]);
         let msgs = [WireMsg {
             data: &data,
             flags: vec![],
@@ -460,9 +497,14 @@ mod tests {
         )
         .expect("build");
         assert_eq!(cmd.chunks.len(), 2);
-        assert_eq!(cmd.chunks[0], b"A9 APPEND INBOX {10000}\r\n");
-        assert_eq!(cmd.chunks[1].len(), 10_002);
-        assert_eq!(&cmd.chunks[1][..10_000], &data[..]);
+        assert_eq!(flat(&cmd.chunks[0]), b"A9 APPEND INBOX {10000}\r\n");
+        assert_eq!(flat(&cmd.chunks[1]).len(), 10_002);
+        assert_eq!(&flat(&cmd.chunks[1])[..10_000], &data[..]);
+        // The message is shared with the caller's buffer, not copied.
+        let Piece::Shared(shared) = &cmd.chunks[1][0] else {
+            panic!("the message is a shared piece: {:?}", cmd.chunks[1][0]);
+        };
+        assert!(Arc::ptr_eq(shared, &data));
         assert!(!cmd.non_sync);
         let cmd = build_append(
             &caps(&["LITERAL+"]),
@@ -473,7 +515,7 @@ mod tests {
         )
         .expect("build");
         assert_eq!(cmd.chunks.len(), 1);
-        assert!(cmd.chunks[0].starts_with(b"A9 APPEND INBOX {10000+}\r\nxxx"));
+        assert!(flat(&cmd.chunks[0]).starts_with(b"A9 APPEND INBOX {10000+}\r\nxxx"));
         assert!(cmd.non_sync);
     }
 
@@ -485,8 +527,8 @@ mod tests {
             chrono::DateTime::parse_from_rfc3339("2003-07-01T10:52:37+02:00").expect("date"),
         )
         .expect("imap date");
-        let a = b"Subject: a\r\n\r\nx\r\n".to_vec();
-        let b = b"Subject: b\r\n\r\n\0y\r\n".to_vec();
+        let a = Arc::new(b"Subject: a\r\n\r\nx\r\n".to_vec());
+        let b = Arc::new(b"Subject: b\r\n\r\n\0y\r\n".to_vec());
         let msgs = [
             WireMsg {
                 data: &a,
@@ -503,7 +545,7 @@ mod tests {
             .expect("build");
         assert_eq!(cmd.chunks.len(), 1);
         assert!(cmd.non_sync);
-        let s = String::from_utf8_lossy(&cmd.chunks[0]).into_owned();
+        let s = String::from_utf8_lossy(&flat(&cmd.chunks[0])).into_owned();
         assert_eq!(
             s,
             "M1 APPEND \"Say \\\"Hi\\\"\" (\\Seen) \"01-Jul-2003 10:52:37 +0200\" {17+}\r\nSubject: a\r\n\r\nx\r\n ~{18+}\r\nSubject: b\r\n\r\n\0y\r\n\r\n"
@@ -511,8 +553,8 @@ mod tests {
         // Without LITERAL+: one chunk per literal, each waits for `+`.
         let cmd = build_append(&caps(&["BINARY"]), &mb, tag.clone(), 7, &msgs).expect("build");
         assert_eq!(cmd.chunks.len(), 3);
-        assert!(String::from_utf8_lossy(&cmd.chunks[0]).ends_with("{17}\r\n"));
-        assert!(String::from_utf8_lossy(&cmd.chunks[1]).ends_with(" ~{18}\r\n"));
+        assert!(String::from_utf8_lossy(&flat(&cmd.chunks[0])).ends_with("{17}\r\n"));
+        assert!(String::from_utf8_lossy(&flat(&cmd.chunks[1])).ends_with(" ~{18}\r\n"));
         assert!(!cmd.non_sync);
         // NUL without BINARY is refused (the caller strips or skips first).
         assert!(build_append(&caps(&["LITERAL+"]), &mb, tag, 7, &msgs).is_err());

@@ -224,7 +224,9 @@ fn a_twin_still_in_flight_on_another_connection_leaves_the_lost_one_in_doubt() {
     let mut wire_a = Server::connect(&srv).expect("A connects");
     pipe_a.send(a.feed().next(true).expect("A's twin"));
     let bytes = pipe_a.output().expect("bytes");
-    wire_a.write_all(&bytes).expect("written");
+    wire_a
+        .write_all(&super::super::wire::flat(&bytes))
+        .expect("written");
     pipe_a.written();
     assert_eq!(srv.borrow().count("same body"), 1);
     // B's twin is lost; its check sees one copy and A's twin in flight.

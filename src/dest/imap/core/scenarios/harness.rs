@@ -472,7 +472,7 @@ pub(super) fn msg(key: u64, data: &str) -> Msg {
         hash: fold_hash(&data),
         decoded: super::super::identity::may_be_reencoded(&data)
             .then(|| super::super::identity::decoded_hash(&data)),
-        data,
+        data: std::sync::Arc::new(data),
         flags: Vec::new(),
         date: None,
         sent_date: None,

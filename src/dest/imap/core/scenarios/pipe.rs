@@ -98,6 +98,10 @@ fn caps(names: &str) -> Capabilities {
 /// APPEND (MULTIAPPEND for several bodies) to INBOX as command `key`.
 fn append(key: u64, caps: &Capabilities, bodies: &[&[u8]]) -> Cmd {
     let mbox = Mailbox::try_from("INBOX".to_string()).expect("mailbox");
+    let bodies: Vec<std::sync::Arc<Vec<u8>>> = bodies
+        .iter()
+        .map(|b| std::sync::Arc::new(b.to_vec()))
+        .collect();
     let msgs: Vec<WireMsg<'_>> = bodies
         .iter()
         .map(|b| WireMsg {
@@ -197,10 +201,12 @@ fn the_read_back_tail_goes_in_the_flight_of_the_last_appends_and_reports_the_siz
     let c = caps("IMAP4rev1 UIDPLUS");
     let tail = build_tail(&c, &mbox, from, &[]).expect("tail");
     assert_eq!(tail.len(), 3);
-    assert_eq!(
-        tail[2].chunks,
-        [format!("A{unselect} CLOSE\r\n").into_bytes()]
-    );
+    let chunks: Vec<Vec<u8>> = tail[2]
+        .chunks
+        .iter()
+        .map(|c| super::super::wire::flat(c))
+        .collect();
+    assert_eq!(chunks, [format!("A{unselect} CLOSE\r\n").into_bytes()]);
 }
 
 #[test]
