@@ -182,6 +182,13 @@ fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
 
 /// Prepares raw item bytes for a target.
 pub fn prepare(raw: Vec<u8>) -> Prepared {
+    prepare_for(raw, true)
+}
+
+/// [`prepare`], parsing the `Received:` fields only with `received`
+/// (without, `received_header` and `received_dates` stay empty: for an
+/// item whose internal date they cannot decide, see [`received_needed`]).
+pub fn prepare_for(raw: Vec<u8>, received: bool) -> Prepared {
     let source_len = raw.len() as u64;
     let f = byte_facts(&raw);
     let mut anomalies = Anomalies::from_bytes(raw.is_empty(), &f);
@@ -190,7 +197,7 @@ pub fn prepare(raw: Vec<u8>) -> Prepared {
     let header = if anomalies.empty {
         HeaderFacts::default()
     } else {
-        header_facts(&bytes, &mut anomalies)
+        header_facts_for(received, &bytes, &mut anomalies).0
     };
     Prepared {
         bytes,
@@ -311,12 +318,6 @@ fn header_parser(received: bool) -> &'static MessageParser {
     } else {
         WITHOUT.get_or_init(fields)
     }
-}
-
-/// The header facts of CRLF-normalised `bytes`, and the anomalies found
-/// in its header.
-fn header_facts(bytes: &[u8], a: &mut Anomalies) -> HeaderFacts {
-    header_facts_for(true, bytes, a).0
 }
 
 /// The header facts `parser` finds in `head`, a normalised message's

@@ -233,7 +233,18 @@ impl Producer<'_> {
                 reason: super::reason::too_large(src.size, self.max_size),
             };
         }
-        let p = message::prepare(raw);
+        // The Received: fields are parsed only where they can decide the
+        // internal date (most items have a plausible index T).
+        let before_headers = DateInputs {
+            index_received: item.received(),
+            index_created: item.created(),
+            mtime: src.mtime,
+            received_header: None,
+            date_header: None,
+            created_is_move_time: item.meta.as_ref().is_some_and(|m| m.created_is_move_time),
+            received_newest: None,
+        };
+        let p = message::prepare_for(raw, message::received_needed(&before_headers, self.now));
         if p.anomalies.empty {
             return Produced::Empty {
                 item: item.id.clone(),
@@ -253,13 +264,10 @@ impl Producer<'_> {
         }
         let (internal_date, date_source) = message::internal_date(
             &DateInputs {
-                index_received: item.received(),
-                index_created: item.created(),
-                mtime: src.mtime,
                 received_header: p.received_header,
                 date_header: p.date_header,
-                created_is_move_time: item.meta.as_ref().is_some_and(|m| m.created_is_move_time),
                 received_newest: p.newest_received(self.now, item.created().map(|d| d + 86_400)),
+                ..before_headers
             },
             self.now,
         );
@@ -458,6 +466,68 @@ mod tests {
         assert!(r.src.mtime.is_some(), "the file's mtime");
         assert_eq!(r.outgoing.message.bytes, b"Subject: b\r\n\r\nx\r\n");
         assert!(r.anomalies.bare_lf);
+    }
+
+    #[test]
+    fn the_received_date_is_read_only_where_it_decides_the_internal_date() {
+        // 2018-01-01 09:59:58 in Received; the index T says 2019-06-01.
+        let raw: &[u8] =
+            b"Received: from a by b; Mon, 1 Jan 2018 09:59:58 +0000\nSubject: r\n\nx\n";
+        let d = dir(&[("1", Some(raw)), ("2", Some(raw))]);
+        // The file's mtime before 1980: not plausible.
+        for item in &d.items {
+            let crate::source::Origin::File(path) = &item.origin else {
+                panic!("a file");
+            };
+            let f = std::fs::File::options()
+                .write(true)
+                .open(path)
+                .expect("open");
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000))
+                .expect("mtime");
+        }
+        let meta = |received| crate::source::ItemMeta {
+            flags: Default::default(),
+            deleted: false,
+            unknown_flags: false,
+            received,
+            created: None,
+            class: None,
+            created_is_move_time: false,
+            index: std::sync::Arc::from(std::path::Path::new("index.fld")),
+        };
+        let with_t = Item {
+            meta: Some(meta(Some(1_559_347_200))),
+            ..d.items[0].clone()
+        };
+        let without = Item {
+            meta: Some(meta(None)),
+            ..d.items[1].clone()
+        };
+        let done = DoneRows::new();
+        let p = producer(&done, 1);
+        let stat = SrcStat {
+            size: raw.len() as u64,
+            mtime: None,
+        };
+        let Produced::Ready(r) = p.prepare(&with_t, stat) else {
+            panic!("not ready");
+        };
+        assert_eq!(
+            (r.outgoing.internal_date.timestamp(), r.date_source),
+            (1_559_347_200, DateSource::IndexReceived)
+        );
+        assert!(
+            r.outgoing.message.received_header.is_none(),
+            "Received not parsed where the index T decides"
+        );
+        let Produced::Ready(r) = p.prepare(&without, stat) else {
+            panic!("not ready");
+        };
+        assert_eq!(
+            (r.outgoing.internal_date.timestamp(), r.date_source),
+            (1_514_800_798, DateSource::ReceivedHeader)
+        );
     }
 
     #[test]
