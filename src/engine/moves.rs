@@ -169,6 +169,23 @@ pub(super) fn carry(
             .collect();
         all.push((from.clone(), reqs));
     }
+    // Recorded before they are sent: a run killed before they are
+    // journaled leaves the next one where to look (see found_done).
+    let moving = run.journal.moving(account)?;
+    let intents: Vec<(&str, &str, ContentHash, &str)> = groups
+        .iter()
+        .flat_map(|(_, members)| members.iter())
+        .map(|&n| {
+            let p = &planned[n];
+            (
+                p.gone.folder.as_str(),
+                p.gone.item.as_str(),
+                p.gone.row.hash,
+                p.to.as_str(),
+            )
+        })
+        .collect();
+    run.journal.record_moving(account, &intents)?;
     // Not moved (an error, or not that copy any more): the item is
     // uploaded by its folder's pass as a new one.
     let answers = session.move_out_many(&all);
@@ -177,7 +194,15 @@ pub(super) fn carry(
             targets[n] = t;
         }
     }
-    found_done(run, account, session, &planned, &mut targets, notes)?;
+    found_done(
+        run,
+        account,
+        session,
+        &planned,
+        &moving,
+        &mut targets,
+        notes,
+    )?;
     let mut rows: Vec<ItemRow> = Vec::new();
     let mut forget: HashMap<String, Vec<(String, ContentHash)>> = HashMap::new();
     for (p, target) in planned.into_iter().zip(targets) {
@@ -231,17 +256,21 @@ struct Planned<'f> {
 /// (killed between the server's answer and the journal's commit): the
 /// journaled copy is provably gone from its mailbox and a copy of the same
 /// content, no journal row's (nor one of this run's moves), is in the
-/// destination mailbox. Those are taken as moved (`targets` filled), so
-/// the source folder does not count its copy gone from the target and the
-/// destination folder neither uploads it nor adopts it as found. Asked only
-/// when some move was not made: one gone check per source mailbox, one
-/// look by content per destination mailbox. A target that cannot tell
-/// leaves them to the folders' passes, as before.
+/// destination mailbox, or in a mailbox an earlier run recorded it was
+/// moving it to (`moving`: the item moved again in Kerio since). Found in
+/// the destination, it is taken as moved (`targets` filled); found where
+/// the earlier run took it, it is moved on from there. So the source
+/// folder does not count its copy gone from the target, the destination
+/// folder neither uploads it nor adopts it as found, and no copy is left
+/// behind unaccounted for. Asked only when some move was not made: one
+/// gone check per source mailbox, one look by content per mailbox. A
+/// target that cannot tell leaves them to the folders' passes, as before.
 fn found_done(
     run: &Run<'_>,
     account: &str,
     session: &mut dyn DestSession,
     planned: &[Planned<'_>],
+    moving: &crate::journal::Moving,
     targets: &mut [Option<crate::model::DestRef>],
     notes: &mut Vec<String>,
 ) -> Result<(), JournalError> {
@@ -252,16 +281,12 @@ fn found_done(
         return Ok(());
     }
     // Which of the missed copies are gone from their journaled mailbox.
-    let mut by_source: Vec<(&str, Vec<usize>)> = Vec::new();
-    for &n in &missed {
-        let from = planned[n].gone.row.mailbox.as_str();
-        match by_source.iter_mut().find(|(m, _)| *m == from) {
-            Some((_, v)) => v.push(n),
-            None => by_source.push((from, vec![n])),
-        }
-    }
     let mut gone: Vec<usize> = Vec::new();
-    for (from, members) in by_source {
+    for (from, members) in grouped(
+        missed
+            .iter()
+            .map(|&n| (planned[n].gone.row.mailbox.as_str(), n)),
+    ) {
         let refs: Vec<crate::model::DestRef> = members
             .iter()
             .map(|&n| planned[n].gone.row.target.clone())
@@ -277,23 +302,34 @@ fn found_done(
                 .map(|(&n, _)| n),
         );
     }
-    // Looked for by content in their destination mailbox, every copy a
-    // journal row or this run's moves hold there left out.
-    let mut by_dest: Vec<(&str, Vec<usize>)> = Vec::new();
-    for n in gone {
-        let to = planned[n].to.as_str();
-        match by_dest.iter_mut().find(|(m, _)| *m == to) {
-            Some((_, v)) => v.push(n),
-            None => by_dest.push((to, vec![n])),
+    // Where to look: the destination first, then where earlier runs were
+    // moving the copy.
+    let mut wanted: Vec<(&str, usize)> = Vec::new();
+    for &n in &gone {
+        let p = &planned[n];
+        wanted.push((p.to.as_str(), n));
+        let key = (p.gone.folder.clone(), p.gone.item.clone(), p.gone.row.hash);
+        for m in moving.get(&key).into_iter().flatten() {
+            if *m != p.to {
+                wanted.push((m.as_str(), n));
+            }
         }
     }
-    for (to, members) in by_dest {
-        let Some(uid_validity) = session.uid_validity_of(to) else {
+    let mut found: std::collections::BTreeMap<usize, (&str, u32, u32)> = Default::default();
+    for (mailbox, members) in grouped(wanted.into_iter()) {
+        let members: Vec<usize> = members
+            .into_iter()
+            .filter(|n| !found.contains_key(n))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let Some(uid_validity) = session.uid_validity_of(mailbox) else {
             continue;
         };
         let mut taken: HashSet<u32> = run
             .journal
-            .done_in_mailbox(account, to)?
+            .done_in_mailbox(account, mailbox)?
             .into_iter()
             .filter_map(|c| c.uid)
             .collect();
@@ -301,34 +337,98 @@ fn found_done(
             planned
                 .iter()
                 .zip(targets.iter())
-                .filter(|(p, _)| p.to == to)
+                .filter(|(p, _)| p.to == mailbox)
                 .filter_map(|(_, t)| t.as_ref().and_then(|t| t.uid)),
         );
+        taken.extend(found.values().filter(|f| f.0 == mailbox).map(|f| f.2));
         let sought: Vec<Sought> = members.iter().map(|&n| planned[n].sought.clone()).collect();
-        let found = session.find_by_content(to, &sought, &taken, &mut |i| {
+        let answer = session.find_by_content(mailbox, &sought, &taken, &mut |i| {
             let raw = planned[members[i]].source.read().ok()?;
             Some(crate::message::prepare(raw.bytes).bytes)
         });
-        let Ok(found) = found else { continue };
-        if session.uid_validity_of(to) != Some(uid_validity) {
+        let Ok(answer) = answer else { continue };
+        if session.uid_validity_of(mailbox) != Some(uid_validity) {
             continue;
         }
-        let altered: HashSet<usize> = found.altered.iter().map(|(i, _)| *i).collect();
+        let altered: HashSet<usize> = answer.altered.iter().map(|(i, _)| *i).collect();
+        for (i, uid) in answer.found.into_iter().enumerate() {
+            if let (Some(uid), false) = (uid, altered.contains(&i)) {
+                found.insert(members[i], (mailbox, uid_validity, uid));
+            }
+        }
+    }
+    // In the destination: moved. Elsewhere: moved on from there.
+    let mut here: HashMap<&str, u64> = HashMap::new();
+    let mut on: Vec<(&str, usize, MoveOut)> = Vec::new();
+    for (&n, &(mailbox, uid_validity, uid)) in &found {
+        let p = &planned[n];
+        let copy = crate::model::DestRef::imap(Some(uid_validity), Some(uid));
+        if mailbox == p.to {
+            targets[n] = Some(copy);
+            *here.entry(mailbox).or_default() += 1;
+        } else {
+            let size = p.gone.row.size_on_target();
+            on.push((
+                mailbox,
+                n,
+                MoveOut {
+                    copy,
+                    size,
+                    to: p.to.clone(),
+                },
+            ));
+        }
+    }
+    for (to, k) in here {
+        notes.push(format!(
+            "{k} moves into {to} an earlier run made but did not journal were found done: journaled now"
+        ));
+    }
+    if on.is_empty() {
+        return Ok(());
+    }
+    let mut again: Vec<(String, Vec<MoveOut>)> = Vec::new();
+    let mut again_of: Vec<Vec<usize>> = Vec::new();
+    for (from, n, m) in on {
+        match again.iter().position(|(f, _)| f == from) {
+            Some(at) => {
+                again[at].1.push(m);
+                again_of[at].push(n);
+            }
+            None => {
+                again.push((from.to_string(), vec![m]));
+                again_of.push(vec![n]);
+            }
+        }
+    }
+    let answers = session.move_out_many(&again);
+    for (((from, _), members), list) in again.iter().zip(&again_of).zip(answers) {
         let mut k = 0u64;
-        for (i, uid) in found.found.into_iter().enumerate() {
-            let (Some(uid), false) = (uid, altered.contains(&i)) else {
-                continue;
-            };
-            targets[members[i]] = Some(crate::model::DestRef::imap(Some(uid_validity), Some(uid)));
-            k += 1;
+        for (&n, t) in members.iter().zip(list) {
+            if t.is_some() {
+                k += 1;
+            }
+            targets[n] = t;
         }
         if k > 0 {
             notes.push(format!(
-                "{k} moves into {to} an earlier run made but did not journal were found done: journaled now"
+                "{k} messages an earlier run moved into {from} and did not journal (their items moved again in Kerio since) were moved on from there"
             ));
         }
     }
     Ok(())
+}
+
+/// `(key, value)` pairs grouped by key, in the order keys first come.
+fn grouped<'k>(pairs: impl Iterator<Item = (&'k str, usize)>) -> Vec<(&'k str, Vec<usize>)> {
+    let mut out: Vec<(&'k str, Vec<usize>)> = Vec::new();
+    for (k, n) in pairs {
+        match out.iter_mut().find(|(m, _)| *m == k) {
+            Some((_, v)) => v.push(n),
+            None => out.push((k, vec![n])),
+        }
+    }
+    out
 }
 
 /// The destination mailbox of folder `f`, named (or created) once

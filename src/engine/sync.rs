@@ -405,7 +405,7 @@ impl SyncJob<'_> {
         if gone > 0 {
             ledger.sync_counts().gone_from_target += gone;
             ledger.note(format!(
-                "{gone} messages deleted at the source since the last run were already gone from the target: forgotten"
+                "{gone} messages gone from this folder at the source since the last run were already gone from the target (deleted or moved there by something else): forgotten"
             ));
         }
         Ok(n + gone)

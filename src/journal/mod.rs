@@ -118,6 +118,21 @@ CREATE TABLE IF NOT EXISTS sent_bytes (
     bytes INTEGER NOT NULL,
     PRIMARY KEY (target, account, hour)
 );
+-- sync's moves sent to the target and not journaled yet (journal::moving):
+-- the moved copy's row and the mailbox it is being moved to, written
+-- before the moves are sent, removed with the row once the move is
+-- journaled (or the row is gone). A run killed in between leaves them for
+-- the next to look in. Added in schema 4 without a version change: a
+-- journal without it gets it, an older version leaves it alone.
+CREATE TABLE IF NOT EXISTS moving (
+    target TEXT NOT NULL,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    item TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    mailbox TEXT NOT NULL,
+    PRIMARY KEY (target, account, folder, item, hash, mailbox)
+);
 CREATE TABLE IF NOT EXISTS identities (
     target TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -841,6 +856,7 @@ impl Journal {
         self.insert_rows(&tx, rows, "done")?;
         for (folder, items) in forget {
             self.delete_rows(&tx, "done", account, folder, items)?;
+            self.moved_now(&tx, account, folder, items)?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -933,7 +949,9 @@ impl Journal {
 }
 
 mod identity;
+mod moving;
 mod query;
+pub use moving::Moving;
 pub use query::IdDiff;
 mod sent;
 #[cfg(test)]

@@ -741,3 +741,53 @@ fn wal_commits(db: &std::path::Path) -> usize {
         .filter(|f| f.len() == 24 + page && f[4..8] != [0, 0, 0, 0])
         .count()
 }
+
+#[test]
+fn moves_recorded_before_they_are_sent_go_with_the_rows_they_move() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let j = Journal::open(&t.path().join("j.sqlite"), "imaps://h:993", "test").expect("open");
+    let a = "alice@example.com";
+    j.record_done(&[row("1", "aa"), row("2", "bb"), row("3", "cc")])
+        .expect("done");
+    j.record_moving(
+        a,
+        &[
+            ("INBOX", "1", h("aa"), "Projects"),
+            ("INBOX", "1", h("aa"), "Clients"),
+            ("INBOX", "2", h("bb"), "Projects"),
+            ("INBOX", "3", h("cc"), "Projects"),
+        ],
+    )
+    .expect("moving");
+    // Recorded twice: kept once.
+    j.record_moving(a, &[("INBOX", "2", h("bb"), "Projects")])
+        .expect("again");
+    let m = j.moving(a).expect("moving");
+    let mut one = m[&("INBOX".to_string(), "1".to_string(), h("aa"))].clone();
+    one.sort();
+    assert_eq!(one, ["Clients", "Projects"]);
+    assert_eq!(m.len(), 3);
+    // Journaled as moved: its records go in the same transaction.
+    j.record_moves(
+        a,
+        &[ItemRow {
+            folder: "Projects".into(),
+            mailbox: "Projects".into(),
+            ..row("9", "aa")
+        }],
+        &[("INBOX".to_string(), vec![("1".to_string(), h("aa"))])],
+    )
+    .expect("moves");
+    // A row forgotten otherwise (gone from the target): its record is
+    // dropped when the moves are read.
+    j.forget_done(a, "INBOX", &[("3".to_string(), h("cc"))])
+        .expect("forget");
+    let m = j.moving(a).expect("moving");
+    let keys: Vec<&(String, String, ContentHash)> = m.keys().collect();
+    assert_eq!(keys, [&("INBOX".to_string(), "2".to_string(), h("bb"))]);
+    // Another account's or target's are not these.
+    assert!(j.moving("bob@example.com").expect("bob").is_empty());
+    let other =
+        Journal::open(&t.path().join("j.sqlite"), "imaps://other:993", "test").expect("other");
+    assert!(other.moving(a).expect("other target").is_empty());
+}

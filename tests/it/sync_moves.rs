@@ -596,3 +596,91 @@ fn a_move_a_killed_sync_made_but_did_not_journal_is_found_done_not_counted_gone(
     assert_eq!(o.report["totals"]["migrated"], 0, "{}", o.report);
     assert_eq!(mailbox_state(&dc, "Projects").len(), 2);
 }
+
+#[test]
+fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
+    // The killed run recorded its move INBOX -> Projects, the server made
+    // it, the journal never heard; in Kerio the item then moved on to
+    // Clients. The next sync finds the copy in Projects (where the record
+    // says it went) and moves it to Clients: not uploaded again, no copy
+    // left behind in Projects.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_projects(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let (_, s) = c.cmd("SELECT INBOX");
+    assert!(s.starts_with("OK"), "SELECT: {s}");
+    let (lines, s) = c.cmd("UID SEARCH HEADER Message-ID \"<1.sync@gen.test>\"");
+    assert!(s.starts_with("OK"), "SEARCH: {s}");
+    let uid = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_string())
+        .find_map(|l| l.strip_prefix("* SEARCH ").map(|u| u.trim().to_string()))
+        .expect("message 1 in the INBOX");
+    let (_, s) = c.cmd(&format!("UID MOVE {uid} Projects"));
+    assert!(s.starts_with("OK"), "MOVE: {s}");
+    drop(c);
+    let j = rusqlite::Connection::open(tmp.path().join("journal.sqlite")).expect("journal");
+    let n = j
+        .execute(
+            "INSERT INTO moving (target, account, folder, item, hash, mailbox)
+             SELECT target, account, folder, item, hash, 'Projects' FROM items
+             WHERE folder = 'INBOX' AND item = '00000002'",
+            [],
+        )
+        .expect("the killed run's record");
+    assert_eq!(n, 1);
+    drop(j);
+    // In Kerio: INBOX item 2 is now in Clients (through Projects).
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = ["00000001", "00000003"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
+    let clients = st.folder_dir(ACCOUNT, "Clients");
+    st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let fr = folder_report(&o.report, "Clients");
+    assert_eq!(fr["sync"]["moved_in"], 1, "{fr}");
+    assert_eq!(fr["counts"]["migrated"], 0, "moved, not uploaded: {fr}");
+    assert!(
+        o.report.to_string().contains("moved on from there"),
+        "the report says so: {}",
+        o.report
+    );
+    assert_eq!(mailbox_state(&dc, "Clients"), vec![(1, flags(&[]))]);
+    assert_eq!(
+        mailbox_state(&dc, "Projects"),
+        vec![(20, flags(&[]))],
+        "nothing left behind"
+    );
+    assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
+    // The record is gone with the move journaled: a rerun does nothing.
+    let j = rusqlite::Connection::open(tmp.path().join("journal.sqlite")).expect("journal");
+    let left: i64 = j
+        .query_row("SELECT COUNT(*) FROM moving", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 0);
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync2.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0, "{}", o.report);
+    assert_eq!(mailbox_state(&dc, "Clients").len(), 1);
+    assert_eq!(mailbox_state(&dc, "Projects").len(), 1);
+}
