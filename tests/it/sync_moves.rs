@@ -513,17 +513,7 @@ fn a_message_moved_into_a_folder_new_in_kerio_creates_its_mailbox_and_is_moved()
     let st = store(tmp.path(), 3, |_| 0);
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = ["00000001", "00000003"]
-        .iter()
-        .map(|id| line_of(&inbox, id))
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
-    backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
-    let clients = st.folder_dir(ACCOUNT, "Clients");
-    st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
+    move_message_1_to_clients(&st);
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
         .report(&tmp.path().join("sync.json"))
@@ -553,19 +543,7 @@ fn a_move_a_killed_sync_made_but_did_not_journal_is_found_done_not_counted_gone(
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
     move_message_1_to_projects(&st);
-    let mut c = Imap::login(dc.imap_port, "bob", "secret");
-    let (_, s) = c.cmd("SELECT INBOX");
-    assert!(s.starts_with("OK"), "SELECT: {s}");
-    let (lines, s) = c.cmd("UID SEARCH HEADER Message-ID \"<1.sync@gen.test>\"");
-    assert!(s.starts_with("OK"), "SEARCH: {s}");
-    let uid = lines
-        .iter()
-        .map(|l| String::from_utf8_lossy(l).to_string())
-        .find_map(|l| l.strip_prefix("* SEARCH ").map(|u| u.trim().to_string()))
-        .expect("message 1 in the INBOX");
-    let (_, s) = c.cmd(&format!("UID MOVE {uid} Projects"));
-    assert!(s.starts_with("OK"), "MOVE: {s}");
-    drop(c);
+    killed_run_moved_message_1_to_projects(&dc);
 
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
@@ -610,19 +588,7 @@ fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
     let st = store_with_projects(tmp.path());
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
-    let mut c = Imap::login(dc.imap_port, "bob", "secret");
-    let (_, s) = c.cmd("SELECT INBOX");
-    assert!(s.starts_with("OK"), "SELECT: {s}");
-    let (lines, s) = c.cmd("UID SEARCH HEADER Message-ID \"<1.sync@gen.test>\"");
-    assert!(s.starts_with("OK"), "SEARCH: {s}");
-    let uid = lines
-        .iter()
-        .map(|l| String::from_utf8_lossy(l).to_string())
-        .find_map(|l| l.strip_prefix("* SEARCH ").map(|u| u.trim().to_string()))
-        .expect("message 1 in the INBOX");
-    let (_, s) = c.cmd(&format!("UID MOVE {uid} Projects"));
-    assert!(s.starts_with("OK"), "MOVE: {s}");
-    drop(c);
+    killed_run_moved_message_1_to_projects(&dc);
     let j = rusqlite::Connection::open(tmp.path().join("journal.sqlite")).expect("journal");
     let n = j
         .execute(
@@ -635,17 +601,7 @@ fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
     assert_eq!(n, 1);
     drop(j);
     // In Kerio: INBOX item 2 is now in Clients (through Projects).
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = ["00000001", "00000003"]
-        .iter()
-        .map(|id| line_of(&inbox, id))
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
-    backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
-    let clients = st.folder_dir(ACCOUNT, "Clients");
-    st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
+    move_message_1_to_clients(&st);
 
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
@@ -683,4 +639,37 @@ fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
     assert_eq!(o.report["totals"]["migrated"], 0, "{}", o.report);
     assert_eq!(mailbox_state(&dc, "Clients").len(), 1);
     assert_eq!(mailbox_state(&dc, "Projects").len(), 1);
+}
+
+/// What a sync killed after its UID MOVE of message 1 (INBOX item 2) into
+/// Projects left on the server: the move made, nothing journaled.
+fn killed_run_moved_message_1_to_projects(dc: &Dovecot) {
+    let mut c = Imap::login(dc.imap_port, "bob", "secret");
+    let (_, s) = c.cmd("SELECT INBOX");
+    assert!(s.starts_with("OK"), "SELECT: {s}");
+    let (lines, s) = c.cmd("UID SEARCH HEADER Message-ID \"<1.sync@gen.test>\"");
+    assert!(s.starts_with("OK"), "SEARCH: {s}");
+    let uid = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).to_string())
+        .find_map(|l| l.strip_prefix("* SEARCH ").map(|u| u.trim().to_string()))
+        .expect("message 1 in the INBOX");
+    let (_, s) = c.cmd(&format!("UID MOVE {uid} Projects"));
+    assert!(s.starts_with("OK"), "MOVE: {s}");
+}
+
+/// In Kerio, message 1 (INBOX item 2) moves to Clients, a folder new there
+/// (its item 1).
+fn move_message_1_to_clients(st: &StoreBuilder) {
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = ["00000001", "00000003"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+    backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
+    let clients = st.folder_dir(ACCOUNT, "Clients");
+    st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
 }
