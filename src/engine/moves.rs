@@ -61,6 +61,9 @@ pub(super) fn carry(
     if gone.is_empty() {
         return Ok(arrived);
     }
+    // Moves earlier runs sent and did not journal (see found_done).
+    let moving = run.journal.moving(account)?;
+    let recorded = |g: &Gone| moving.contains_key(&(g.folder.clone(), g.item.clone(), g.row.hash));
     let sizes: HashSet<u64> = gone
         .values()
         .flatten()
@@ -91,10 +94,11 @@ pub(super) fn carry(
             let prepared = crate::message::prepare(data.bytes);
             let hash = prepared.hash;
             // A copy gone from another folder (one gone from this folder
-            // and back is not a move).
+            // and back is not a move, unless an earlier run was moving
+            // it elsewhere: it may be there now).
             let Some(at) = gone
                 .get(&hash)
-                .and_then(|list| list.iter().position(|g| g.folder != f.path))
+                .and_then(|list| list.iter().position(|g| g.folder != f.path || recorded(g)))
             else {
                 continue;
             };
@@ -129,8 +133,11 @@ pub(super) fn carry(
     let mut targets: Vec<Option<crate::model::DestRef>> = vec![None; planned.len()];
     for (n, p) in planned.iter().enumerate() {
         if p.gone.row.mailbox == p.to {
-            // The folders share a mailbox: the copy is where it must be.
-            targets[n] = Some(p.gone.row.target.clone());
+            // The folders share a mailbox: the copy is where it must be
+            // (unless an earlier run moved it out: found_done looks).
+            if !recorded(&p.gone) {
+                targets[n] = Some(p.gone.row.target.clone());
+            }
             continue;
         }
         match groups.iter_mut().find(|(m, _)| *m == p.gone.row.mailbox) {
@@ -171,7 +178,6 @@ pub(super) fn carry(
     }
     // Recorded before they are sent: a run killed before they are
     // journaled leaves the next one where to look (see found_done).
-    let moving = run.journal.moving(account)?;
     let intents: Vec<(&str, &str, ContentHash, &str)> = groups
         .iter()
         .flat_map(|(_, members)| members.iter())
@@ -221,6 +227,7 @@ pub(super) fn carry(
             size: p.gone.row.size,
             stored_size: p.gone.row.stored_size,
             flags: p.gone.row.flags,
+            message_id: p.gone.row.message_id.clone(),
             ..ItemRow::default()
         });
         forget
@@ -274,8 +281,10 @@ fn found_done(
     targets: &mut [Option<crate::model::DestRef>],
     notes: &mut Vec<String>,
 ) -> Result<(), JournalError> {
+    // Moves not made, and copies back in their own mailbox in Kerio that
+    // an earlier run was moving out.
     let missed: Vec<usize> = (0..planned.len())
-        .filter(|&n| targets[n].is_none() && planned[n].gone.row.mailbox != planned[n].to)
+        .filter(|&n| targets[n].is_none())
         .collect();
     if missed.is_empty() {
         return Ok(());
@@ -294,13 +303,15 @@ fn found_done(
         let Ok(answers) = session.gone_copies(from, &refs) else {
             continue;
         };
-        gone.extend(
-            members
-                .iter()
-                .zip(answers)
-                .filter(|(_, g)| *g)
-                .map(|(&n, _)| n),
-        );
+        for (&n, is_gone) in members.iter().zip(answers) {
+            let p = &planned[n];
+            if is_gone {
+                gone.push(n);
+            } else if p.gone.row.mailbox == p.to {
+                // Never moved out after all: where it must be.
+                targets[n] = Some(p.gone.row.target.clone());
+            }
+        }
     }
     // Where to look: the destination first, then where earlier runs were
     // moving the copy.

@@ -83,6 +83,13 @@ impl Journal {
                     params![self.target, other, account, folder],
                 )
                 .map_err(|e| self.err(e))?;
+            // Moves recorded and not journaled go with their rows.
+            tx.execute(
+                "UPDATE OR IGNORE moving SET target = ?1
+                 WHERE target = ?2 AND account = ?3 AND folder = ?4",
+                params![self.target, other, account, folder],
+            )
+            .map_err(|e| self.err(e))?;
             if n > 0 {
                 moved.push((other, n));
             }

@@ -145,6 +145,9 @@ fn a_version_1_journal_is_taken_over_with_its_rows() {
     assert_eq!(v, SCHEMA_VERSION.to_string());
     j.record_identity("alice@example.com", "imap alice inbox 5")
         .expect("identity");
+    // A move the old URL's run recorded and did not journal.
+    j.record_moving("alice@example.com", &[("INBOX", "1", h("aa"), "Projects")])
+        .expect("moving");
     drop(j);
     // Another URL for the same store: its rows are taken over, once the
     // identity and the mailbox's UIDVALIDITY agree.
@@ -164,6 +167,12 @@ fn a_version_1_journal_is_taken_over_with_its_rows() {
         .expect("t");
     assert_eq!(moved, vec![("imap://127.0.0.1:143".to_string(), 1)]);
     assert_eq!(j.done_items(a, "INBOX").expect("done").len(), 1);
+    // Its record of a move went with the rows.
+    let m = j.moving(a).expect("moving");
+    assert_eq!(
+        m[&("INBOX".to_string(), "1".to_string(), h("aa"))],
+        ["Projects"]
+    );
 }
 
 #[test]

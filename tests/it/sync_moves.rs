@@ -589,17 +589,7 @@ fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
     killed_run_moved_message_1_to_projects(&dc);
-    let j = rusqlite::Connection::open(tmp.path().join("journal.sqlite")).expect("journal");
-    let n = j
-        .execute(
-            "INSERT INTO moving (target, account, folder, item, hash, mailbox)
-             SELECT target, account, folder, item, hash, 'Projects' FROM items
-             WHERE folder = 'INBOX' AND item = '00000002'",
-            [],
-        )
-        .expect("the killed run's record");
-    assert_eq!(n, 1);
-    drop(j);
+    killed_run_recorded_its_move(tmp.path());
     // In Kerio: INBOX item 2 is now in Clients (through Projects).
     move_message_1_to_clients(&st);
 
@@ -625,11 +615,7 @@ fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
     );
     assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
     // The record is gone with the move journaled: a rerun does nothing.
-    let j = rusqlite::Connection::open(tmp.path().join("journal.sqlite")).expect("journal");
-    let left: i64 = j
-        .query_row("SELECT COUNT(*) FROM moving", [], |r| r.get(0))
-        .expect("count");
-    assert_eq!(left, 0);
+    assert_eq!(moving_records(tmp.path()), 0);
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
         .arg("--propagate-deletes")
@@ -672,4 +658,74 @@ fn move_message_1_to_clients(st: &StoreBuilder) {
     backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
     let clients = st.folder_dir(ACCOUNT, "Clients");
     st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
+}
+
+#[test]
+fn a_copy_a_killed_sync_moved_comes_back_when_its_item_moved_back_in_kerio() {
+    // As above, but in Kerio the item went back to the INBOX (a new id
+    // there): the copy the killed run put in Projects is moved back, not
+    // left there while a second one is uploaded into the INBOX.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_projects(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    killed_run_moved_message_1_to_projects(&dc);
+    killed_run_recorded_its_move(tmp.path());
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000004", &bytes));
+    let lines: Vec<String> = ["00000001", "00000003", "00000004"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let fr = folder_report(&o.report, "INBOX");
+    assert_eq!(
+        fr["counts"]["migrated"], 0,
+        "moved back, not uploaded: {fr}"
+    );
+    assert_eq!(fr["sync"]["gone_from_target"], 0, "{fr}");
+    assert_eq!(fr["sync"]["moved_in"], 1, "{fr}");
+    assert_eq!(
+        mailbox_state(&dc, "Projects"),
+        vec![(20, flags(&[]))],
+        "nothing left behind"
+    );
+    assert_eq!(
+        server_state(&dc),
+        vec![(0, flags(&[])), (1, flags(&[])), (2, flags(&[]))]
+    );
+    assert_eq!(moving_records(tmp.path()), 0);
+}
+
+/// What a sync killed after its UID MOVE of message 1 into Projects had
+/// recorded in the journal before sending it.
+fn killed_run_recorded_its_move(dir: &Path) {
+    let j = rusqlite::Connection::open(dir.join("journal.sqlite")).expect("journal");
+    let n = j
+        .execute(
+            "INSERT INTO moving (target, account, folder, item, hash, mailbox)
+             SELECT target, account, folder, item, hash, 'Projects' FROM items
+             WHERE folder = 'INBOX' AND item = '00000002'",
+            [],
+        )
+        .expect("the killed run's record");
+    assert_eq!(n, 1);
+}
+
+/// The journal's records of moves not journaled.
+fn moving_records(dir: &Path) -> i64 {
+    let j = rusqlite::Connection::open(dir.join("journal.sqlite")).expect("journal");
+    j.query_row("SELECT COUNT(*) FROM moving", [], |r| r.get(0))
+        .expect("count")
 }
