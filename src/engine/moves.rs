@@ -398,22 +398,17 @@ fn found_done(
     if on.is_empty() {
         return Ok(());
     }
-    let mut again: Vec<(String, Vec<MoveOut>)> = Vec::new();
-    let mut again_of: Vec<Vec<usize>> = Vec::new();
-    for (from, n, m) in on {
-        match again.iter().position(|(f, _)| f == from) {
-            Some(at) => {
-                again[at].1.push(m);
-                again_of[at].push(n);
-            }
-            None => {
-                again.push((from.to_string(), vec![m]));
-                again_of.push(vec![n]);
-            }
-        }
-    }
+    let again_of = grouped(on.iter().map(|(from, n, _)| (*from, *n)));
+    let mut outs: HashMap<usize, MoveOut> = on.into_iter().map(|(_, n, m)| (n, m)).collect();
+    let again: Vec<(String, Vec<MoveOut>)> = again_of
+        .iter()
+        .map(|(from, ns)| {
+            let moves = ns.iter().filter_map(|n| outs.remove(n)).collect();
+            (from.to_string(), moves)
+        })
+        .collect();
     let answers = session.move_out_many(&again);
-    for (((from, _), members), list) in again.iter().zip(&again_of).zip(answers) {
+    for ((from, members), list) in again_of.iter().zip(answers) {
         let mut k = 0u64;
         for (&n, t) in members.iter().zip(list) {
             if t.is_some() {
