@@ -3,7 +3,9 @@
 //! of the same account is moved on the target (IMAP `UID MOVE`, or COPY,
 //! `\Deleted` and `UID EXPUNGE` of that UID only), not uploaded again; its
 //! journal row moves with it, so A does not count it as deleted and B finds
-//! it present. Only files whose size matches a gone row are read for their
+//! it present. One that turns up in A itself under a new id (moved out and
+//! back between two syncs, or renumbered) keeps its copy: only its row is
+//! re-keyed. Only files whose size matches a gone row are read for their
 //! hash, before the folders are migrated.
 
 use super::Run;
@@ -93,13 +95,16 @@ pub(super) fn carry(
             let Ok(data) = item.read() else { continue };
             let prepared = crate::message::prepare(data.bytes);
             let hash = prepared.hash;
-            // A copy gone from another folder (one gone from this folder
-            // and back is not a move, unless an earlier run was moving
-            // it elsewhere: it may be there now).
-            let Some(at) = gone
-                .get(&hash)
-                .and_then(|list| list.iter().position(|g| g.folder != f.path || recorded(g)))
-            else {
+            // A copy gone from this folder first: the item came back
+            // under a new id (moved out and back, or renumbered, between
+            // two syncs), its copy is where it must be and only its row
+            // is re-keyed (uploading it again left two copies without
+            // --propagate-deletes); else one gone from another folder.
+            let Some(at) = gone.get(&hash).and_then(|list| {
+                list.iter()
+                    .position(|g| g.folder == f.path)
+                    .or_else(|| (!list.is_empty()).then_some(0))
+            }) else {
                 continue;
             };
             let Some(to) = folder_mailbox(session, f, &mut mailbox) else {
@@ -211,8 +216,13 @@ pub(super) fn carry(
     )?;
     let mut rows: Vec<ItemRow> = Vec::new();
     let mut forget: HashMap<String, Vec<(String, ContentHash)>> = HashMap::new();
+    // Items back in their own folder under a new id, per folder.
+    let mut back: std::collections::BTreeMap<String, u64> = Default::default();
     for (p, target) in planned.into_iter().zip(targets) {
         let Some(target) = target else { continue };
+        // Kept where it was (not moved back from where a killed run took
+        // it): back under a new id.
+        let kept = p.gone.folder == p.folder && target == p.gone.row.target;
         rows.push(ItemRow {
             account: account.to_string(),
             folder: p.folder.clone(),
@@ -230,11 +240,18 @@ pub(super) fn carry(
             message_id: p.gone.row.message_id.clone(),
             ..ItemRow::default()
         });
+        if kept {
+            *back.entry(p.folder.clone()).or_default() += 1;
+        } else {
+            *arrived.entry(p.folder.clone()).or_default() += 1;
+        }
         forget
             .entry(p.gone.folder)
             .or_default()
             .push((p.gone.item, p.gone.row.hash));
-        *arrived.entry(p.folder).or_default() += 1;
+    }
+    for (folder, n) in back {
+        notes.push(super::reason::came_back(&folder, n));
     }
     // The new rows and the old folders' rows they replace in one
     // transaction: a crash leaves the old rows (the moves are found again)

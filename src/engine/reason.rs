@@ -162,3 +162,13 @@ pub(super) fn proven_altered(copies: usize) -> String {
         "{copies} messages journaled without the size the server stores (journal before schema 4), held with another size, were proven this tool's copies by their UID and Message-ID; their stored size is journaled now"
     )
 }
+
+/// `--sync`: items gone from `folder` whose content came back into it
+/// under a new id (see `moves::carry`).
+pub(super) fn came_back(folder: &str, n: u64) -> String {
+    format!(
+        "{folder}: {n} message(s) gone from this folder came back into it under a new id \
+         (moved out and back, or renumbered, in Kerio since the last sync): journaled under \
+         the new id, the copy on the target kept, not uploaded again"
+    )
+}

@@ -729,3 +729,63 @@ fn moving_records(dir: &Path) -> i64 {
     j.query_row("SELECT COUNT(*) FROM moving", [], |r| r.get(0))
         .expect("count")
 }
+
+#[test]
+fn a_message_moved_out_and_back_between_two_syncs_keeps_its_one_copy() {
+    // In Kerio message 1 left the INBOX and came back (a new id there,
+    // now flagged) between two syncs: the sync sees item 2 gone and item
+    // 4 new with the same content. Its copy is kept and its row re-keyed;
+    // before, item 4 was uploaded beside it (two copies without
+    // --propagate-deletes; deleted and uploaded again with it).
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store(tmp.path(), 3, |_| 0);
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000004", &bytes));
+    let mut lines: Vec<String> = ["00000001", "00000003"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    lines.push(index_line(
+        "00000004",
+        0x4,
+        bytes.len(),
+        0x5a4a0000,
+        0x5a4a0000,
+        0x5a4a0000,
+    ));
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let report = tmp.path().join("sync.json");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let fr = folder_report(&o.report, "INBOX");
+    assert_eq!(fr["counts"]["migrated"], 0, "not uploaded again: {fr}");
+    assert_eq!(fr["counts"]["already_present"], 3, "{fr}");
+    assert_eq!(fr["sync"]["deleted_at_source"], 0, "{fr}");
+    let notes = o.report["accounts"][0]["notes"].to_string();
+    assert!(
+        notes.contains("came back into it under a new id"),
+        "{notes}"
+    );
+    assert_eq!(
+        server_state(&dc),
+        vec![(0, flags(&[])), (1, flags(&["\\Flagged"])), (2, flags(&[]))],
+        "one copy each, the flag Kerio has now"
+    );
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&report)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], 0, "{o}");
+    assert_eq!(server_state(&dc).len(), 3);
+}
