@@ -128,7 +128,7 @@ fn read_these(sess: &mut ImapSession, unknown: Vec<u32>) -> Result<Vec<ServerCop
 
 /// The note for the folder's report.
 pub(super) fn note(mailbox: &str, journaled: usize, index: &Unjournaled) -> String {
-    if journaled == 0 {
+    let head = if journaled == 0 {
         format!(
             "journal empty for {mailbox:?}, {} message(s) already on the server: each message was looked for there before appending, {} found (not sent)",
             index.len(),
@@ -140,6 +140,14 @@ pub(super) fn note(mailbox: &str, journaled: usize, index: &Unjournaled) -> Stri
             index.len(),
             index.found
         )
+    };
+    // Those no item took: another tool's, or copies of items gone from
+    // this folder (moved or deleted in Kerio while no journal knew them).
+    match index.len().saturating_sub(index.found) {
+        0 => head,
+        n => format!(
+            "{head}; the other {n} match no item of this folder and are left as they are (`verify` lists them as extra)"
+        ),
     }
 }
 
