@@ -673,15 +673,7 @@ fn a_copy_a_killed_sync_moved_comes_back_when_its_item_moved_back_in_kerio() {
     assert_eq!(o.code, 0, "{o}");
     killed_run_moved_message_1_to_projects(&dc);
     killed_run_recorded_its_move(tmp.path());
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    backdate(&st.item(ACCOUNT, "INBOX", "00000004", &bytes));
-    let lines: Vec<String> = ["00000001", "00000003", "00000004"]
-        .iter()
-        .map(|id| line_of(&inbox, id))
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
+    message_1_back_in_the_inbox(&st, 0);
 
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
@@ -743,23 +735,7 @@ fn a_message_moved_out_and_back_between_two_syncs_keeps_its_one_copy() {
     let st = store(tmp.path(), 3, |_| 0);
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    backdate(&st.item(ACCOUNT, "INBOX", "00000004", &bytes));
-    let mut lines: Vec<String> = ["00000001", "00000003"]
-        .iter()
-        .map(|id| line_of(&inbox, id))
-        .collect();
-    lines.push(index_line(
-        "00000004",
-        0x4,
-        bytes.len(),
-        0x5a4a0000,
-        0x5a4a0000,
-        0x5a4a0000,
-    ));
-    st.index(ACCOUNT, "INBOX", &lines);
+    message_1_back_in_the_inbox(&st, 0x4);
 
     let report = tmp.path().join("sync.json");
     let o = run("migrate", &st.install, &to, tmp.path())
@@ -788,4 +764,20 @@ fn a_message_moved_out_and_back_between_two_syncs_keeps_its_one_copy() {
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(o.report["totals"]["migrated"], 0, "{o}");
     assert_eq!(server_state(&dc).len(), 3);
+}
+
+/// In Kerio, message 1 (INBOX item 2) is back in the INBOX under a new id
+/// (item 4) with the index flags `flags`, as after a move out and back.
+fn message_1_back_in_the_inbox(st: &StoreBuilder, flags: u32) {
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    backdate(&st.item(ACCOUNT, "INBOX", "00000004", &bytes));
+    let mut lines: Vec<String> = ["00000001", "00000003"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    let (t, size) = (0x5a4a0000, bytes.len());
+    lines.push(index_line("00000004", flags, size, t, t, t));
+    st.index(ACCOUNT, "INBOX", &lines);
 }
