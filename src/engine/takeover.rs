@@ -27,6 +27,7 @@ pub fn take_over_account(
         return Ok(Vec::new());
     };
     let mut notes = Vec::new();
+    let mut took = false;
     for (folder, mailbox) in journal.foreign_folders(account, &identity)? {
         let uv = session.uid_validity_of(&mailbox);
         if uv.is_none() {
@@ -34,7 +35,15 @@ pub fn take_over_account(
         }
         for (from, n) in journal.take_over(account, &folder, &identity, uv)? {
             notes.push(format!("{folder}: {}", reason::taken_over(n, &from)));
+            took = true;
         }
+    }
+    // The rows now under this URL carry the store's identity, so a run
+    // under the URL they came from takes them back (`verify` through
+    // `localhost` and the next sync through `127.0.0.1`); without it that
+    // run found its journal empty and uploaded every moved message again.
+    if took {
+        journal.record_identity(account, &identity)?;
     }
     Ok(notes)
 }

@@ -230,7 +230,7 @@ fn a_rename_is_carried_by_the_first_sync_under_another_url_of_the_server() {
 /// URL): everything is found present, nothing reported missing.
 #[test]
 fn verify_under_another_url_of_the_server_takes_the_rows_over() {
-    let (dc, tmp, _, st) = tree_migrated();
+    let (dc, tmp, to, st) = tree_migrated();
     let other = format!("imap://localhost:{}", dc.imap_port);
     let o = run("verify", &st.install, &other, tmp.path())
         .arg("--json")
@@ -241,6 +241,21 @@ fn verify_under_another_url_of_the_server_takes_the_rows_over() {
     assert_eq!(v["totals"]["missing_on_target"], 0, "{}", o.stdout);
     assert_eq!(v["totals"]["not_migrated"], 0, "{}", o.stdout);
     assert_eq!(v["totals"]["present"], 5, "{}", o.stdout);
+    // The rows verify took are taken back by the next run under the URL
+    // of the migration (the identity of the URL they went to is recorded
+    // with them): a rename since is carried, nothing uploaded again.
+    // Before, that sync found the journal empty and uploaded everything
+    // moved or renamed beside its old copy (helper-60: 137 duplicates).
+    rename_in_kerio(&st, "Projects", "Clients");
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_note(&o, "folder renamed: Projects -> Clients (2 messages");
+    assert_nothing_uploaded(&o.report);
+    assert_eq!(mailbox_state(&dc, "Clients"), vec![(20, flags(&[]))]);
+    assert_eq!(mailbox_state(&dc, "INBOX").len(), 3);
 }
 
 /// A folder deleted in Kerio: `--sync --propagate-deletes` leaves its
