@@ -416,7 +416,11 @@ impl RunLock {
             source,
         };
         create_parent(path)?;
-        let mut name = path.as_os_str().to_os_string();
+        // Named after the journal's real path: a second run given a
+        // symlink to it (or a path through another symlinked directory)
+        // takes the same lock, not one of its own (helper-60: two syncs at
+        // once through a symlink uploaded a new item twice).
+        let mut name = real_path(path).into_os_string();
         name.push(".lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -441,6 +445,33 @@ impl RunLock {
             }
         }
         Ok(RunLock { _file: file })
+    }
+}
+
+/// `path` with every symlink resolved: of the file when it exists, else
+/// of a dangling symlink's target or of its directory (a journal not
+/// created yet); `path` itself when neither can be resolved.
+fn real_path(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let target = match std::fs::read_link(path) {
+        Ok(t) => dir.join(t),
+        Err(_) => path.to_path_buf(),
+    };
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        return path.to_path_buf();
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    match std::fs::canonicalize(parent) {
+        Ok(p) => p.join(name),
+        Err(_) => path.to_path_buf(),
     }
 }
 

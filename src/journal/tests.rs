@@ -800,3 +800,35 @@ fn moves_recorded_before_they_are_sent_go_with_the_rows_they_move() {
         Journal::open(&t.path().join("j.sqlite"), "imaps://other:993", "test").expect("other");
     assert!(other.moving(a).expect("other target").is_empty());
 }
+
+#[test]
+fn the_lock_is_named_after_the_journal_s_real_path() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let real_dir = tmp.path().join("real");
+    std::fs::create_dir_all(&real_dir).expect("dir");
+    let real_dir = std::fs::canonicalize(&real_dir).expect("canonical");
+    let linked_dir = tmp.path().join("linked");
+    std::os::unix::fs::symlink(&real_dir, &linked_dir).expect("dir symlink");
+    // A journal not created yet, through a symlinked directory.
+    assert_eq!(
+        real_path(&linked_dir.join("j.sqlite")),
+        real_dir.join("j.sqlite")
+    );
+    // A dangling symlink to a journal not created yet.
+    let dangling = tmp.path().join("d.sqlite");
+    std::os::unix::fs::symlink(real_dir.join("new.sqlite"), &dangling).expect("symlink");
+    assert_eq!(real_path(&dangling), real_dir.join("new.sqlite"));
+    // An existing journal through a symlink.
+    std::fs::write(real_dir.join("j.sqlite"), b"").expect("file");
+    let link = tmp.path().join("l.sqlite");
+    std::os::unix::fs::symlink(real_dir.join("j.sqlite"), &link).expect("symlink");
+    assert_eq!(real_path(&link), real_dir.join("j.sqlite"));
+    // Two runs, one through the link: one lock.
+    let first = RunLock::acquire(&real_dir.join("j.sqlite")).expect("first");
+    assert!(matches!(
+        RunLock::acquire(&link),
+        Err(JournalError::Busy { .. })
+    ));
+    drop(first);
+    assert!(RunLock::acquire(&link).is_ok());
+}

@@ -577,3 +577,42 @@ fn a_maildir_disk_out_of_inodes_stops_the_account_at_the_first_folder_it_cannot_
     assert_eq!(on_disk as u64, all);
     drop(disk);
 }
+
+#[test]
+fn a_second_run_through_a_symlink_to_the_journal_is_refused_too() {
+    // The lock is the journal's real path's: a run given a symlink to the
+    // journal (helper-60: two syncs at once through one uploaded a new
+    // item twice) meets the lock of a run on the journal itself.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = store(tmp.path(), 3);
+    let journal = tmp.path().join("state/j.sqlite");
+    std::fs::create_dir_all(journal.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&journal, b"").expect("journal file");
+    let link = tmp.path().join("link.sqlite");
+    std::os::unix::fs::symlink(&journal, &link).expect("symlink");
+    let lock = std::fs::File::create(tmp.path().join("state/j.sqlite.lock")).expect("lock file");
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    assert_eq!(rc, 0);
+    let out_dir = tmp.path().join("maildir");
+    let o = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&link)
+        .run();
+    assert_eq!(o.code, 1, "{o}");
+    assert!(
+        o.stderr.contains("another kerio-migrate run is using"),
+        "{o}"
+    );
+    assert_eq!(maildir_count(&out_dir), 0, "nothing was written");
+    drop(lock);
+    let o = Run::migrate_to_maildir(&s.install, &out_dir)
+        .state(&link)
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(maildir_count(&out_dir), 3);
+}
