@@ -369,7 +369,19 @@ fn found_done(
                 .filter_map(|(_, t)| t.as_ref().and_then(|t| t.uid)),
         );
         taken.extend(found.values().filter(|f| f.0 == mailbox).map(|f| f.2));
-        let sought: Vec<Sought> = members.iter().map(|&n| planned[n].sought.clone()).collect();
+        // The copy looked for is the journaled one, moved: the size it has
+        // on the server, which is not the source's when the server stored
+        // it altered (NULs, 8-bit headers).
+        let sought: Vec<Sought> = members
+            .iter()
+            .map(|&n| {
+                let p = &planned[n];
+                Sought {
+                    size: p.gone.row.size_on_target().unwrap_or(p.sought.size),
+                    message_id: p.sought.message_id.clone(),
+                }
+            })
+            .collect();
         let answer = session.find_by_content(mailbox, &sought, &taken, &mut |i| {
             let raw = planned[members[i]].source.read().ok()?;
             Some(crate::message::prepare(raw.bytes).bytes)
@@ -378,9 +390,13 @@ fn found_done(
         if session.uid_validity_of(mailbox) != Some(uid_validity) {
             continue;
         }
+        // A copy recognised with other bytes is taken only where the
+        // journal says the server stored this one altered.
         let altered: HashSet<usize> = answer.altered.iter().map(|(i, _)| *i).collect();
         for (i, uid) in answer.found.into_iter().enumerate() {
-            if let (Some(uid), false) = (uid, altered.contains(&i)) {
+            let row = &planned[members[i]].gone.row;
+            let stored_altered = row.stored_size.is_some_and(|s| Some(s) != row.size);
+            if let (Some(uid), true) = (uid, !altered.contains(&i) || stored_altered) {
                 found.insert(members[i], (mailbox, uid_validity, uid));
             }
         }

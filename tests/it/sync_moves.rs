@@ -582,12 +582,48 @@ fn a_copy_a_killed_sync_moved_is_moved_on_when_its_item_moved_again_in_kerio() {
     // Clients. The next sync finds the copy in Projects (where the record
     // says it went) and moves it to Clients: not uploaded again, no copy
     // left behind in Projects.
+    moved_on_after_a_kill(false);
+}
+
+#[test]
+fn a_copy_the_server_stored_altered_is_moved_on_too() {
+    // As above, the message with a NUL byte: Dovecot stores it with other
+    // bytes and another size (journaled as its stored size). It is looked
+    // for in Projects by that size; by the source's it was not found, so
+    // it stayed there while a second copy was uploaded into Clients
+    // (helper-60).
+    moved_on_after_a_kill(true);
+}
+
+fn moved_on_after_a_kill(nul: bool) {
     let tmp = tempfile::tempdir().expect("tmp");
     let dc = crate::sync::dovecot();
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
     let st = store_with_projects(tmp.path());
+    if nul {
+        let inbox = st.folder_dir(ACCOUNT, "INBOX");
+        // A binary part with NULs: Dovecot stores it as base64.
+        let text = message(1, "message 1").replace(
+            "\n\n",
+            "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n\
+             Content-Transfer-Encoding: binary\nContent-Type: application/octet-stream\n\n\
+             A\0B\0C\0\n--b1--\n",
+        );
+        st.item(ACCOUNT, "INBOX", "00000002", text.as_bytes());
+        let lines: Vec<String> = ["00000001", "00000002", "00000003"]
+            .iter()
+            .map(|id| line_of(&inbox, id))
+            .collect();
+        st.index(ACCOUNT, "INBOX", &lines);
+    }
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
+    if nul {
+        assert!(
+            o.stdout.contains("ALTERED"),
+            "Dovecot stores it altered: {o}"
+        );
+    }
     killed_run_moved_message_1_to_projects(&dc);
     killed_run_recorded_its_move(tmp.path());
     // In Kerio: INBOX item 2 is now in Clients (through Projects).
