@@ -266,6 +266,12 @@ impl<'a> AccountRun<'a> {
 
     /// Closes the session; the report and the fatal error.
     fn finish(self) -> (AccountReport, Option<String>) {
+        if self.run.opts.sync && !self.run.halted() {
+            // Records of moves whose rows the folders' passes forgot.
+            if let Err(e) = self.run.journal.prune_moving(&self.id) {
+                tracing::debug!("{}: the move records are not pruned: {e}", self.id);
+            }
+        }
         let AccountRun {
             mut rep,
             session,

@@ -46,15 +46,8 @@ impl Journal {
     /// The account's moves recorded and not journaled, once the records of
     /// rows that are gone (forgotten since) are dropped.
     pub fn moving(&self, account: &str) -> Result<Moving, JournalError> {
+        self.prune_moving(account)?;
         let conn = self.conn();
-        conn.execute(
-            "DELETE FROM moving WHERE target = ?1 AND account = ?2 AND NOT EXISTS (
-                 SELECT 1 FROM items i WHERE i.target = moving.target
-                   AND i.account = moving.account AND i.folder = moving.folder
-                   AND i.item = moving.item AND i.hash = moving.hash AND i.state = 'done')",
-            params![self.target, account],
-        )
-        .map_err(|e| self.err(e))?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT folder, item, hash, mailbox FROM moving
@@ -75,6 +68,22 @@ impl Journal {
             out.entry(key).or_default().push(mailbox);
         }
         Ok(out)
+    }
+
+    /// Drops the account's records whose row is gone (forgotten since: the
+    /// copy removed, found gone, or its row re-keyed). Also run at the end
+    /// of an account's sync, so that a clean run leaves none of those.
+    pub fn prune_moving(&self, account: &str) -> Result<(), JournalError> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM moving WHERE target = ?1 AND account = ?2 AND NOT EXISTS (
+                 SELECT 1 FROM items i WHERE i.target = moving.target
+                   AND i.account = moving.account AND i.folder = moving.folder
+                   AND i.item = moving.item AND i.hash = moving.hash AND i.state = 'done')",
+            params![self.target, account],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Drops the records of moves of these rows of `folder` (journaled now).

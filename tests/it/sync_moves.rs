@@ -817,3 +817,37 @@ fn message_1_back_in_the_inbox(st: &StoreBuilder, flags: u32) {
     lines.push(index_line("00000004", flags, size, t, t, t));
     st.index(ACCOUNT, "INBOX", &lines);
 }
+
+#[test]
+fn a_clean_sync_leaves_no_record_of_a_move_whose_row_it_forgot() {
+    // The killed run recorded (and made) its move of message 1 into
+    // Projects; in Kerio the item was then deleted. The sync forgets the
+    // row (its copy is gone from the INBOX) and, at the account's end,
+    // the record with it: a clean run leaves no record behind
+    // (helper-60 counted 1-17 after clean runs).
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_projects(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    killed_run_moved_message_1_to_projects(&dc);
+    killed_run_recorded_its_move(tmp.path());
+    let inbox = st.folder_dir(ACCOUNT, "INBOX");
+    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let lines: Vec<String> = ["00000001", "00000003"]
+        .iter()
+        .map(|id| line_of(&inbox, id))
+        .collect();
+    st.index(ACCOUNT, "INBOX", &lines);
+
+    let o = run("migrate", &st.install, &to, tmp.path())
+        .arg("--sync")
+        .arg("--propagate-deletes")
+        .report(&tmp.path().join("sync.json"))
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    let fr = folder_report(&o.report, "INBOX");
+    assert_eq!(fr["sync"]["gone_from_target"], 1, "{fr}");
+    assert_eq!(moving_records(tmp.path()), 0);
+}
