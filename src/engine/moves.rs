@@ -258,7 +258,137 @@ pub(super) fn carry(
     // or the new ones, never a moved copy counted in both folders.
     let forget: Vec<(String, Vec<(String, ContentHash)>)> = forget.into_iter().collect();
     run.journal.record_moves(account, &rows, &forget)?;
+    if run.opts.propagate_deletes {
+        // Folders whose listing can be trusted to say an item is gone
+        // (as the folder pass's removals: read whole, not empty).
+        let whole: HashSet<&str> = selected
+            .iter()
+            .filter(|f| !f.items.is_empty() && f.problems.is_empty())
+            .map(|f| f.path.as_str())
+            .collect();
+        let left: Vec<&Gone> = gone
+            .values()
+            .flatten()
+            .filter(|g| whole.contains(g.folder.as_str()) && recorded(g))
+            .collect();
+        removed_where_recorded(run, account, session, &left, &moving, notes)?;
+    }
     Ok(arrived)
+}
+
+/// `--propagate-deletes`: items deleted in Kerio whose copy an earlier
+/// run was moving (recorded, not journaled: killed in between). The copy
+/// gone from its journaled mailbox and found, by the size the server holds
+/// for it and its Message-ID, among the messages no journal row holds in
+/// the mailbox the record names, is removed from there and its row
+/// forgotten; before, it stayed there while the folder's pass found its
+/// journaled copy "already gone" (helper-60). A copy not found, or
+/// recognised only by bytes (which a deleted item no longer has), is left
+/// to the folder's pass as before.
+fn removed_where_recorded(
+    run: &Run<'_>,
+    account: &str,
+    session: &mut dyn DestSession,
+    left: &[&Gone],
+    moving: &crate::journal::Moving,
+    notes: &mut Vec<String>,
+) -> Result<(), JournalError> {
+    if left.is_empty() {
+        return Ok(());
+    }
+    let mut gone: Vec<&Gone> = Vec::new();
+    for (from, members) in grouped(
+        left.iter()
+            .enumerate()
+            .map(|(n, g)| (g.row.mailbox.as_str(), n)),
+    ) {
+        let refs: Vec<crate::model::DestRef> = members
+            .iter()
+            .map(|&n| left[n].row.target.clone())
+            .collect();
+        let Ok(answers) = session.gone_copies(from, &refs) else {
+            continue;
+        };
+        gone.extend(
+            members
+                .iter()
+                .zip(answers)
+                .filter(|(_, is_gone)| *is_gone)
+                .map(|(&n, _)| left[n]),
+        );
+    }
+    let mut wanted: Vec<(&str, usize)> = Vec::new();
+    for (n, g) in gone.iter().enumerate() {
+        let key = (g.folder.clone(), g.item.clone(), g.row.hash);
+        for m in moving.get(&key).into_iter().flatten() {
+            wanted.push((m.as_str(), n));
+        }
+    }
+    let mut done: HashSet<usize> = HashSet::new();
+    for (mailbox, members) in grouped(wanted.into_iter()) {
+        let members: Vec<usize> = members.into_iter().filter(|n| !done.contains(n)).collect();
+        let Some(uid_validity) = session.uid_validity_of(mailbox) else {
+            continue;
+        };
+        let taken: HashSet<u32> = run
+            .journal
+            .done_in_mailbox(account, mailbox)?
+            .into_iter()
+            .filter_map(|c| c.uid)
+            .collect();
+        let sought: Vec<Sought> = members
+            .iter()
+            .map(|&n| Sought {
+                size: gone[n].row.size_on_target().unwrap_or(0),
+                message_id: gone[n].row.message_id.clone(),
+            })
+            .collect();
+        let Ok(answer) = session.find_by_content(mailbox, &sought, &taken, &mut |_| None) else {
+            continue;
+        };
+        if session.uid_validity_of(mailbox) != Some(uid_validity) {
+            continue;
+        }
+        let altered: HashSet<usize> = answer.altered.iter().map(|(i, _)| *i).collect();
+        let found: Vec<(usize, u32)> = answer
+            .found
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !altered.contains(i))
+            .filter_map(|(i, uid)| uid.map(|u| (members[i], u)))
+            .filter(|(n, _)| gone[*n].row.message_id.is_some())
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        let refs: Vec<(crate::model::DestRef, Option<u64>)> = found
+            .iter()
+            .map(|&(n, uid)| {
+                let copy = crate::model::DestRef::imap(Some(uid_validity), Some(uid));
+                (copy, gone[n].row.size_on_target())
+            })
+            .collect();
+        let Ok(removed) = session.remove(mailbox, &refs) else {
+            continue;
+        };
+        let mut k = 0u64;
+        for (&(n, _), ok) in found.iter().zip(removed) {
+            if !ok {
+                continue;
+            }
+            let g = gone[n];
+            run.journal
+                .forget_done(account, &g.folder, &[(g.item.clone(), g.row.hash)])?;
+            done.insert(n);
+            k += 1;
+        }
+        if k > 0 {
+            notes.push(format!(
+                "{k} messages deleted at the source that an earlier run had moved into {mailbox} and not journaled were removed from there (--propagate-deletes)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A move found: the new item in `folder` and the gone copy it is.

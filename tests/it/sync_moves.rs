@@ -819,12 +819,14 @@ fn message_1_back_in_the_inbox(st: &StoreBuilder, flags: u32) {
 }
 
 #[test]
-fn a_clean_sync_leaves_no_record_of_a_move_whose_row_it_forgot() {
+fn a_message_deleted_in_kerio_that_a_killed_sync_moved_is_removed_where_it_went() {
     // The killed run recorded (and made) its move of message 1 into
-    // Projects; in Kerio the item was then deleted. The sync forgets the
-    // row (its copy is gone from the INBOX) and, at the account's end,
-    // the record with it: a clean run leaves no record behind
-    // (helper-60 counted 1-17 after clean runs).
+    // Projects; in Kerio the item was then deleted. With
+    // --propagate-deletes the copy is removed from Projects, where the
+    // record says it went (before, it stayed there while the INBOX pass
+    // found its journaled copy "already gone"); its row is forgotten and,
+    // at the account's end, the record with it: a clean run leaves no
+    // record behind (helper-60 counted 1-17 after clean runs).
     let tmp = tempfile::tempdir().expect("tmp");
     let dc = crate::sync::dovecot();
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
@@ -847,7 +849,18 @@ fn a_clean_sync_leaves_no_record_of_a_move_whose_row_it_forgot() {
         .report(&tmp.path().join("sync.json"))
         .run();
     assert_eq!(o.code, 0, "{o}");
-    let fr = folder_report(&o.report, "INBOX");
-    assert_eq!(fr["sync"]["gone_from_target"], 1, "{fr}");
+    assert!(
+        o.report
+            .to_string()
+            .contains("moved into Projects and not journaled were removed from there"),
+        "{}",
+        o.report
+    );
+    assert_eq!(mailbox_state(&dc, "Projects"), vec![(20, flags(&[]))]);
+    assert_eq!(server_state(&dc), vec![(0, flags(&[])), (2, flags(&[]))]);
     assert_eq!(moving_records(tmp.path()), 0);
+    let o = run("verify", &st.install, &to, tmp.path())
+        .arg("--json")
+        .run();
+    assert_eq!(o.code, 0, "{}", o.stdout);
 }
