@@ -701,14 +701,7 @@ fn a_copy_a_killed_sync_moved_comes_back_when_its_item_moved_back_in_kerio() {
     // As above, but in Kerio the item went back to the INBOX (a new id
     // there): the copy the killed run put in Projects is moved back, not
     // left there while a second one is uploaded into the INBOX.
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dc = crate::sync::dovecot();
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_projects(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
-    killed_run_moved_message_1_to_projects(&dc);
-    killed_run_recorded_its_move(tmp.path());
+    let (tmp, dc, to, st) = after_a_killed_move();
     message_1_back_in_the_inbox(&st, 0);
 
     let o = run("migrate", &st.install, &to, tmp.path())
@@ -827,14 +820,7 @@ fn a_message_deleted_in_kerio_that_a_killed_sync_moved_is_removed_where_it_went(
     // found its journaled copy "already gone"); its row is forgotten and,
     // at the account's end, the record with it: a clean run leaves no
     // record behind (helper-60 counted 1-17 after clean runs).
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dc = crate::sync::dovecot();
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_projects(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
-    killed_run_moved_message_1_to_projects(&dc);
-    killed_run_recorded_its_move(tmp.path());
+    let (tmp, dc, to, st) = after_a_killed_move();
     let inbox = st.folder_dir(ACCOUNT, "INBOX");
     fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
     let lines: Vec<String> = ["00000001", "00000003"]
@@ -863,4 +849,19 @@ fn a_message_deleted_in_kerio_that_a_killed_sync_moved_is_removed_where_it_went(
         .arg("--json")
         .run();
     assert_eq!(o.code, 0, "{}", o.stdout);
+}
+
+/// Bob's store with Projects, migrated, then a sync killed after its UID
+/// MOVE of message 1 into Projects, which it had recorded: the directory,
+/// the server, its URL and the store.
+fn after_a_killed_move() -> (tempfile::TempDir, Dovecot, String, StoreBuilder) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dc = crate::sync::dovecot();
+    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
+    let st = store_with_projects(tmp.path());
+    let o = run("migrate", &st.install, &to, tmp.path()).run();
+    assert_eq!(o.code, 0, "{o}");
+    killed_run_moved_message_1_to_projects(&dc);
+    killed_run_recorded_its_move(tmp.path());
+    (tmp, dc, to, st)
 }
