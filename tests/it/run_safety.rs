@@ -31,15 +31,7 @@ fn a_second_run_on_the_same_journal_stops_before_sending() {
     let journal = tmp.path().join("state/j.sqlite");
     std::fs::create_dir_all(journal.parent().expect("dir")).expect("mkdir");
     // Another run holds the journal.
-    let lock = std::fs::File::create(tmp.path().join("state/j.sqlite.lock")).expect("lock file");
-    // SAFETY: flock on a descriptor we own.
-    let rc = unsafe {
-        libc::flock(
-            std::os::fd::AsRawFd::as_raw_fd(&lock),
-            libc::LOCK_EX | libc::LOCK_NB,
-        )
-    };
-    assert_eq!(rc, 0);
+    let lock = hold_lock(&tmp.path().join("state/j.sqlite.lock"));
     let out_dir = tmp.path().join("maildir");
     let migrate = Run::migrate_to_maildir(&s.install, &out_dir).state(&journal);
     let o = migrate.run();
@@ -590,15 +582,7 @@ fn a_second_run_through_a_symlink_to_the_journal_is_refused_too() {
     std::fs::write(&journal, b"").expect("journal file");
     let link = tmp.path().join("link.sqlite");
     std::os::unix::fs::symlink(&journal, &link).expect("symlink");
-    let lock = std::fs::File::create(tmp.path().join("state/j.sqlite.lock")).expect("lock file");
-    // SAFETY: flock on a descriptor we own.
-    let rc = unsafe {
-        libc::flock(
-            std::os::fd::AsRawFd::as_raw_fd(&lock),
-            libc::LOCK_EX | libc::LOCK_NB,
-        )
-    };
-    assert_eq!(rc, 0);
+    let lock = hold_lock(&tmp.path().join("state/j.sqlite.lock"));
     let out_dir = tmp.path().join("maildir");
     let o = Run::migrate_to_maildir(&s.install, &out_dir)
         .state(&link)
@@ -615,4 +599,18 @@ fn a_second_run_through_a_symlink_to_the_journal_is_refused_too() {
         .run();
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(maildir_count(&out_dir), 3);
+}
+
+/// Another run's lock on a journal: `flock` held on `path` until dropped.
+fn hold_lock(path: &Path) -> std::fs::File {
+    let lock = std::fs::File::create(path).expect("lock file");
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&lock),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    assert_eq!(rc, 0);
+    lock
 }
