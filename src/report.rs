@@ -153,6 +153,11 @@ pub struct SyncCounts {
     /// Messages moved here on the target from the mailbox of the folder
     /// they were in at the last run (moved in Kerio), not uploaded again.
     pub moved_in: u64,
+    /// Items gone from this folder whose content came back into it under a
+    /// new id (moved out and back, or renumbered, in Kerio): their copies
+    /// kept, their journal rows re-keyed, nothing uploaded.
+    #[serde(default)]
+    pub came_back: u64,
     /// Items modified within the `--settle` window: left for the next run
     /// (also listed as skipped).
     pub settling: u64,

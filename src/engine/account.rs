@@ -127,7 +127,7 @@ pub(super) struct AccountRun<'a> {
     /// The first journal error of any of its folders.
     pub fatal: Mutex<Option<String>>,
     /// `--sync`: messages moved into each folder (source path).
-    pub moved: HashMap<String, u64>,
+    pub moved: HashMap<String, super::moves::Arrived>,
     /// The append connections of the account's other sessions (`pool`).
     pub links: Vec<LinkStats>,
 }

@@ -36,7 +36,7 @@ pub(super) struct AccountCtx<'a> {
     pub run: &'a Run<'a>,
     pub id: &'a str,
     pub progress: &'a AccountProgress<'a>,
-    pub moved: &'a HashMap<String, u64>,
+    pub moved: &'a HashMap<String, super::moves::Arrived>,
     pub fatal: &'a Mutex<Option<String>>,
 }
 
@@ -170,11 +170,19 @@ impl AccountCtx<'_> {
 
     /// What every migrated folder's report ends with.
     fn close(&self, folder: &Folder, fr: &mut FolderReport) {
-        if let Some(n) = self.moved.get(&folder.path).copied() {
-            fr.sync.get_or_insert_with(Default::default).moved_in += n;
-            fr.notes.push(format!(
-                "{n} messages moved here in Kerio were moved on the target, not uploaded again"
-            ));
+        if let Some(a) = self.moved.get(&folder.path).copied() {
+            let sync = fr.sync.get_or_insert_with(Default::default);
+            sync.moved_in += a.moved_in;
+            sync.came_back += a.came_back;
+            if a.moved_in > 0 {
+                fr.notes.push(format!(
+                    "{} messages moved here in Kerio were moved on the target, not uploaded again",
+                    a.moved_in
+                ));
+            }
+            if a.came_back > 0 {
+                fr.notes.push(super::reason::came_back(a.came_back));
+            }
         }
         fr.attach_paths(folder);
     }

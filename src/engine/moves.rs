@@ -28,7 +28,7 @@ type GoneByHash = HashMap<ContentHash, Vec<Gone>>;
 /// Each folder's items the journal has no row for (the new ones: few).
 type Unjournaled<'f> = HashMap<&'f str, HashSet<&'f str>>;
 
-/// Finds and carries out the account's moves; returns how many arrived
+/// Finds and carries out the account's moves; returns what arrived
 /// per destination folder (source path). The journaled folders in
 /// `vanished` (gone from the store, not renamed) count as gone entirely.
 /// A gone copy journaled without its stored size that the server holds
@@ -41,7 +41,7 @@ pub(super) fn carry(
     folders: &[Folder],
     vanished: &[String],
     notes: &mut Vec<String>,
-) -> Result<HashMap<String, u64>, JournalError> {
+) -> Result<HashMap<String, Arrived>, JournalError> {
     let selected: Vec<&Folder> = folders
         .iter()
         .filter(|f| f.kind() == FolderKind::Mail && run.opts.selection.folder(&f.path))
@@ -59,7 +59,7 @@ pub(super) fn carry(
             }
         }
     }
-    let mut arrived: HashMap<String, u64> = HashMap::new();
+    let mut arrived: HashMap<String, Arrived> = HashMap::new();
     if gone.is_empty() {
         return Ok(arrived);
     }
@@ -216,8 +216,6 @@ pub(super) fn carry(
     )?;
     let mut rows: Vec<ItemRow> = Vec::new();
     let mut forget: HashMap<String, Vec<(String, ContentHash)>> = HashMap::new();
-    // Items back in their own folder under a new id, per folder.
-    let mut back: std::collections::BTreeMap<String, u64> = Default::default();
     for (p, target) in planned.into_iter().zip(targets) {
         let Some(target) = target else { continue };
         // Kept where it was (not moved back from where a killed run took
@@ -240,18 +238,16 @@ pub(super) fn carry(
             message_id: p.gone.row.message_id.clone(),
             ..ItemRow::default()
         });
+        let a = arrived.entry(p.folder.clone()).or_default();
         if kept {
-            *back.entry(p.folder.clone()).or_default() += 1;
+            a.came_back += 1;
         } else {
-            *arrived.entry(p.folder.clone()).or_default() += 1;
+            a.moved_in += 1;
         }
         forget
             .entry(p.gone.folder)
             .or_default()
             .push((p.gone.item, p.gone.row.hash));
-    }
-    for (folder, n) in back {
-        notes.push(super::reason::came_back(&folder, n));
     }
     // The new rows and the old folders' rows they replace in one
     // transaction: a crash leaves the old rows (the moves are found again)
@@ -389,6 +385,16 @@ fn removed_where_recorded(
         }
     }
     Ok(())
+}
+
+/// What the moves brought into one folder.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Arrived {
+    /// Copies moved here from another folder's mailbox.
+    pub moved_in: u64,
+    /// Items back in this folder under a new id: their copies kept, their
+    /// rows re-keyed.
+    pub came_back: u64,
 }
 
 /// A move found: the new item in `folder` and the gone copy it is.

@@ -163,12 +163,12 @@ pub(super) fn proven_altered(copies: usize) -> String {
     )
 }
 
-/// `--sync`: items gone from `folder` whose content came back into it
+/// `--sync`: items gone from a folder whose content came back into it
 /// under a new id (see `moves::carry`).
-pub(super) fn came_back(folder: &str, n: u64) -> String {
+pub(super) fn came_back(n: u64) -> String {
     format!(
-        "{folder}: {n} message(s) gone from this folder came back into it under a new id \
+        "{n} message(s) gone from this folder came back into it under a new id \
          (moved out and back, or renumbered, in Kerio since the last sync): journaled under \
-         the new id, the copy on the target kept, not uploaded again"
+         the new id, their copies on the target are theirs (not uploaded again while there)"
     )
 }

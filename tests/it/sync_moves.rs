@@ -776,7 +776,9 @@ fn a_message_moved_out_and_back_between_two_syncs_keeps_its_one_copy() {
     assert_eq!(fr["counts"]["migrated"], 0, "not uploaded again: {fr}");
     assert_eq!(fr["counts"]["already_present"], 3, "{fr}");
     assert_eq!(fr["sync"]["deleted_at_source"], 0, "{fr}");
-    let notes = o.report["accounts"][0]["notes"].to_string();
+    assert_eq!(fr["sync"]["came_back"], 1, "{fr}");
+    assert_eq!(fr["sync"]["moved_in"], 0, "{fr}");
+    let notes = fr["notes"].to_string();
     assert!(
         notes.contains("came back into it under a new id"),
         "{notes}"
