@@ -758,12 +758,7 @@ fn a_message_moved_out_and_back_between_two_syncs_keeps_its_one_copy() {
     // 4 new with the same content. Its copy is kept and its row re-keyed;
     // before, item 4 was uploaded beside it (two copies without
     // --propagate-deletes; deleted and uploaded again with it).
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dc = crate::sync::dovecot();
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store(tmp.path(), 3, |_| 0);
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let crate::sync::Migrated { dc, tmp, to, st } = crate::sync::migrated(3, |_| 0);
     message_1_back_in_the_inbox(&st, 0x4);
 
     let report = tmp.path().join("sync.json");
