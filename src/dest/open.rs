@@ -69,7 +69,8 @@ pub struct DestConfig {
 
 /// Opens the destination `url` for `purpose`. An IMAP destination is
 /// reached once (TCP, TLS, greeting) before anything starts, so a wrong
-/// address or certificate fails the run at once.
+/// address or certificate fails the run at once; that connection is the
+/// run's first login's.
 pub fn open(
     url: &DestUrl,
     cfg: DestConfig,

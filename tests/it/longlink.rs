@@ -255,6 +255,16 @@ fn control_round_trips_per_folder_stay_few_and_every_message_is_stored_once() {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["conn"].as_u64())
         .collect();
+    // The probe's connection (opened before the run, to check the address)
+    // is the first login's: the proxy numbers connections as it accepts
+    // them, and every one of them carried commands (the probe's used to
+    // sit idle: one more connection and a round trip before the login).
+    let opened = conns.iter().max().copied().unwrap_or(0);
+    assert_eq!(
+        conns,
+        (1..=opened).collect::<BTreeSet<u64>>(),
+        "a connection carried no command"
+    );
     let log = dc.base().join("log/dovecot.log");
     let ends = || -> Vec<String> {
         std::fs::read_to_string(&log)

@@ -16,6 +16,7 @@ use super::caps::Capabilities;
 use super::conn::{tcp_connect, tls_handshake, Conn, ConnectConfig, TlsMode};
 use super::error::{io_msg, ImapError, Refusal};
 use super::gate::{LoginGate, Pass};
+use super::spare::{Opened, Spare};
 use crate::mutf7 as names;
 use imap_next::imap_types::{
     core::{AString, NString8, Vec1},
@@ -233,9 +234,7 @@ fn mailbox_str(mb: &Mailbox<'_>) -> String {
 /// the buffer grows only as large as what is read.
 const RESPONSE_MAX: u32 = 1 << 30;
 
-fn open_transport(
-    cfg: &ConnectConfig,
-) -> Result<(ImapClientStd, Capabilities, bool, String), ImapError> {
+pub(super) fn open_transport(cfg: &ConnectConfig) -> Result<Opened, ImapError> {
     let server = cfg.server();
     let tcp = tcp_connect(cfg)?;
     let conn = match cfg.tls {
@@ -305,9 +304,13 @@ fn open_transport(
     Ok((client, caps, greeting.pre_authenticated, greeting_text))
 }
 
-/// Connects and reads the greeting only (TLS check before a run).
-pub(crate) fn probe(cfg: &ConnectConfig) -> Result<Capabilities, ImapError> {
-    open_transport(cfg).map(|(_, caps, _, _)| caps)
+/// Connects and reads the greeting only (TLS check before a run); the
+/// connection is kept in `spare` for the run's first login.
+pub(crate) fn probe(cfg: &ConnectConfig, spare: &Spare) -> Result<Capabilities, ImapError> {
+    let opened = open_transport(cfg)?;
+    let caps = opened.1.clone();
+    spare.keep(opened);
+    Ok(caps)
 }
 
 impl ImapSession {
@@ -315,14 +318,37 @@ impl ImapSession {
     /// Connects and logs in; the login waits at `gate` while another
     /// connection tries the same credential first (the transport is
     /// opened meanwhile), and is not sent once the credential was refused.
+    /// The probe's connection (`spare`) is taken when it is still usable;
+    /// a login on it that fails with a connection error is tried once on a
+    /// new connection (the server closed it in between).
     pub fn connect(
         cfg: &ConnectConfig,
         creds: &Credentials,
         tokens: &TokenCache,
         gate: &LoginGate,
+        spare: &Spare,
+    ) -> Result<ImapSession, ImapError> {
+        if let Some(opened) = spare.take() {
+            match Self::log_in(cfg, creds, tokens, gate, opened) {
+                Err(e) if e.is_connection() => {
+                    tracing::debug!("the probe's connection: {e}; a new one");
+                }
+                r => return r,
+            }
+        }
+        Self::log_in(cfg, creds, tokens, gate, open_transport(cfg)?)
+    }
+
+    /// Logs in on an opened connection (see [`Self::connect`]).
+    fn log_in(
+        cfg: &ConnectConfig,
+        creds: &Credentials,
+        tokens: &TokenCache,
+        gate: &LoginGate,
+        opened: Opened,
     ) -> Result<ImapSession, ImapError> {
         let server = cfg.server();
-        let (mut client, caps, pre_auth, greeting) = open_transport(cfg)?;
+        let (mut client, caps, pre_auth, greeting) = opened;
         // The capabilities the login's answer carried (Dovecot and Cyrus in
         // the tagged OK, Gmail untagged before it): they change at login
         // (RFC 3501 §6.2.3), and asking again costs a round trip.

@@ -26,6 +26,8 @@ pub(super) struct Shared {
     pub tokens: Arc<TokenCache>,
     /// The run's logins: a refused credential is tried once.
     pub gate: Arc<LoginGate>,
+    /// The probe's connection, for the run's first login.
+    pub spare: Arc<super::spare::Spare>,
     /// What the sessions of this target login share (over quota).
     pub target: Arc<Target>,
     pub cancel: Arc<AtomicBool>,
@@ -45,7 +47,13 @@ impl Shared {
         let mut attempt = 0;
         let mut stalls = 0;
         loop {
-            match ImapSession::connect(&self.cfg, &self.creds, &self.tokens, &self.gate) {
+            match ImapSession::connect(
+                &self.cfg,
+                &self.creds,
+                &self.tokens,
+                &self.gate,
+                &self.spare,
+            ) {
                 Ok(s) => return Ok(s),
                 Err(e) if e.is_stall() && stalls >= 1 => return Err(e),
                 Err(e) if e.is_connection() && attempt < self.opts.retries => {

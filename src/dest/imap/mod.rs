@@ -143,6 +143,7 @@ mod gate;
 mod inventory;
 mod reconcile;
 mod session;
+mod spare;
 mod stored;
 mod target;
 mod verify;
@@ -333,6 +334,8 @@ pub struct ImapDest {
     /// account and login (lower case).
     learned: std::sync::Mutex<HashMap<(String, String), Arc<folders::Learned>>>,
     metrics: std::sync::OnceLock<Arc<crate::progress::metrics::Metrics>>,
+    /// The probe's connection, for the run's first login.
+    spare: Arc<spare::Spare>,
 }
 
 impl ImapDest {
@@ -345,6 +348,7 @@ impl ImapDest {
     ) -> ImapDest {
         ImapDest {
             metrics: std::sync::OnceLock::new(),
+            spare: Arc::default(),
             cfg,
             opts,
             logins,
@@ -359,9 +363,10 @@ impl ImapDest {
 
     /// Connects without logging in (TCP, TLS, greeting, STARTTLS): checks
     /// the address and the certificate before a run. Returns the
-    /// capabilities the server shows before login.
+    /// capabilities the server shows before login. The connection is kept
+    /// for the run's first login (see [`spare::Spare`]).
     pub fn probe(&self) -> Result<Capabilities, ImapError> {
-        client::probe(&self.cfg)
+        client::probe(&self.cfg, &self.spare)
     }
 
     /// The `--max-bytes-per-day` budget of a target login (lower case),
@@ -443,6 +448,7 @@ impl Destination for ImapDest {
             creds,
             tokens: self.tokens.clone(),
             gate: self.gate.clone(),
+            spare: self.spare.clone(),
             target,
             cancel: self.cancel.clone(),
             budget,
