@@ -436,6 +436,26 @@ fn the_same_server_under_another_spelling_gets_nothing_appended_again() {
 }
 
 #[test]
+fn the_probes_connection_cut_at_the_first_login_is_replaced_at_once() {
+    let all = users("p", 1);
+    let (dc, _) = dovecot(&all);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (store, expected, total) = build_store(tmp.path());
+    let t = Target::new(&dc, &store, tmp.path(), "p0");
+    let proxy = Proxy::cutting_the_first_login(dc.imap_port);
+    let o = t
+        .run(&format!("imap://127.0.0.1:{}", proxy.port), "cut", &[])
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(o.report["totals"]["migrated"], total as u64, "{o}");
+    // The login went out again on a new connection without the backoff
+    // of a lost connection (which says "reconnecting in").
+    assert!(!o.stderr.contains("reconnecting"), "{o}");
+    assert_exactly_once(dc.imap_port, "p0", &expected, "probe cut");
+}
+
+#[test]
 fn verify_lists_extra_and_duplicate_messages_with_their_uids_and_exits_3() {
     let all = users("v", 1);
     let (dc, _) = dovecot(&all);

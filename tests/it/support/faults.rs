@@ -26,13 +26,32 @@ impl Proxy {
     /// `cut_after` bytes went through it in either direction together
     /// (`None`: never).
     pub fn start(upstream: u16, cut_after: Option<usize>) -> Proxy {
+        Self::with_budgets(upstream, move |_| Budgets::Shared(cut_after))
+    }
+
+    /// Forwards every connection; the first one (the run's probe, which
+    /// the first login reuses) is cut when the client first writes on it,
+    /// after the greeting went through: as a server does that closed an
+    /// idle connection just as the login went out.
+    pub fn cutting_the_first_login(upstream: u16) -> Proxy {
+        Self::with_budgets(upstream, |i| match i {
+            0 => Budgets::Split {
+                up: Some(0),
+                down: None,
+            },
+            _ => Budgets::Shared(None),
+        })
+    }
+
+    /// Forwards connection `i` (0-based, as accepted) with `budgets(i)`.
+    fn with_budgets(upstream: u16, budgets: impl Fn(usize) -> Budgets + Send + 'static) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
         let cuts = Arc::new(AtomicUsize::new(0));
         let (stop2, cuts2) = (stop.clone(), cuts.clone());
         std::thread::spawn(move || {
-            for client in listener.incoming() {
+            for (i, client) in listener.incoming().enumerate() {
                 if stop2.load(Ordering::Relaxed) {
                     break;
                 }
@@ -40,22 +59,40 @@ impl Proxy {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
-                let budget = Arc::new(AtomicUsize::new(cut_after.unwrap_or(usize::MAX)));
+                let bytes = |n: Option<usize>| Arc::new(AtomicUsize::new(n.unwrap_or(usize::MAX)));
+                let (up, down) = match budgets(i) {
+                    Budgets::Shared(n) => {
+                        let b = bytes(n);
+                        (b.clone(), b)
+                    }
+                    Budgets::Split { up, down } => (bytes(up), bytes(down)),
+                };
                 let cut = Arc::new(AtomicBool::new(false));
-                for (from, to) in [
-                    (client.try_clone(), server.try_clone()),
-                    (server.try_clone(), client.try_clone()),
+                for (from, to, budget) in [
+                    (client.try_clone(), server.try_clone(), up),
+                    (server.try_clone(), client.try_clone(), down),
                 ] {
                     let (Ok(from), Ok(to)) = (from, to) else {
                         continue;
                     };
-                    let (budget, cut, cuts) = (budget.clone(), cut.clone(), cuts2.clone());
+                    let (cut, cuts) = (cut.clone(), cuts2.clone());
                     std::thread::spawn(move || pump(from, to, &budget, &cut, &cuts));
                 }
             }
         });
         Proxy { port, stop, cuts }
     }
+}
+
+/// The bytes a connection may carry before it is cut (`None`: no limit).
+enum Budgets {
+    /// Both directions together.
+    Shared(Option<usize>),
+    /// Client to server, server to client.
+    Split {
+        up: Option<usize>,
+        down: Option<usize>,
+    },
 }
 
 /// Copies `from` to `to` while the connection's byte budget lasts; when it
