@@ -456,6 +456,36 @@ fn the_probes_connection_cut_at_the_first_login_is_replaced_at_once() {
 }
 
 #[test]
+fn a_kept_connection_gone_silent_is_given_up_after_the_connect_timeout() {
+    let all = users("q", 1);
+    let (dc, _) = dovecot(&all);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (store, expected, total) = build_store(tmp.path());
+    let t = Target::new(&dc, &store, tmp.path(), "q0");
+    let proxy = Proxy::holding_the_first_login(dc.imap_port);
+    let started = std::time::Instant::now();
+    let o = t
+        .run(
+            &format!("imap://127.0.0.1:{}", proxy.port),
+            "held",
+            &["--connect-timeout", "2", "--io-timeout", "60"],
+        )
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert_eq!(o.report["totals"]["migrated"], total as u64, "{o}");
+    // The login on the probe's connection got no answer: given up after
+    // --connect-timeout (2 s), not --io-timeout (60 s), and sent again on
+    // a new connection. Not a speed measure: the bound only tells the two
+    // timeouts apart.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}: {o}",
+        started.elapsed()
+    );
+    assert_exactly_once(dc.imap_port, "q0", &expected, "kept connection held");
+}
+
+#[test]
 fn verify_lists_extra_and_duplicate_messages_with_their_uids_and_exits_3() {
     let all = users("v", 1);
     let (dc, _) = dovecot(&all);

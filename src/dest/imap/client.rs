@@ -329,11 +329,24 @@ impl ImapSession {
         spare: &Spare,
     ) -> Result<ImapSession, ImapError> {
         if let Some(opened) = spare.take() {
-            match Self::log_in(cfg, creds, tokens, gate, opened) {
-                Err(e) if e.is_connection() => {
-                    tracing::debug!("the probe's connection: {e}; a new one");
+            // A login on it gets --connect-timeout for its answer, not
+            // --io-timeout: a connection that went dead while kept (a
+            // firewall that forgot it) costs that much before a new one.
+            let short = Some(cfg.connect_timeout.min(cfg.io_timeout));
+            if opened.0.stream.set_read_timeout(short).is_ok() {
+                match Self::log_in(cfg, creds, tokens, gate, opened) {
+                    Ok(mut s) => {
+                        s.client
+                            .stream
+                            .set_read_timeout(Some(cfg.io_timeout))
+                            .map_err(|e| s.mark_broken(io_msg(&e)))?;
+                        return Ok(s);
+                    }
+                    Err(e) if e.is_connection() => {
+                        tracing::debug!("the probe's connection: {e}; a new one");
+                    }
+                    Err(e) => return Err(e),
                 }
-                r => return r,
             }
         }
         Self::log_in(cfg, creds, tokens, gate, open_transport(cfg)?)

@@ -42,7 +42,9 @@ impl Spare {
 /// a server that said BYE or closed an idle connection has written since
 /// its greeting. Checked without blocking (a peek at the socket).
 fn quiet(client: &mut ImapClientStd) -> bool {
-    if client.fragmentizer.progress().is_some() {
+    // What the greeting's reads brought beyond it: a whole line (progress
+    // gives it) or part of one (it is the message begun).
+    if client.fragmentizer.progress().is_some() || !client.fragmentizer.message_bytes().is_empty() {
         return false;
     }
     let Some(conn) = client.stream.as_any_mut().downcast_mut::<Conn>() else {
@@ -71,12 +73,21 @@ mod tests {
     /// A server on loopback that greets, then does `then` with the
     /// connection; a connection to it, opened (greeting read).
     fn opened(then: impl FnOnce(&mut std::net::TcpStream) + Send + 'static) -> Opened {
+        greeted_with(b"", then)
+    }
+
+    /// [`opened`] with `extra` in the greeting's write.
+    fn greeted_with(
+        extra: &'static [u8],
+        then: impl FnOnce(&mut std::net::TcpStream) + Send + 'static,
+    ) -> Opened {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
         std::thread::spawn(move || {
             let (mut s, _) = l.accept().expect("accept");
-            s.write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
-                .expect("greet");
+            let mut greeting = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n".to_vec();
+            greeting.extend_from_slice(extra);
+            s.write_all(&greeting).expect("greet");
             then(&mut s);
             std::thread::sleep(Duration::from_secs(2));
         });
@@ -139,6 +150,12 @@ mod tests {
             let _ = s.write_all(b"* BYE idle too long\r\n");
         }));
         assert!(spare.take().is_none(), "BYE waiting");
+        // Read with the greeting (one segment): a whole line, or a part of
+        // one (helper-62: a login on it waited a whole --io-timeout).
+        spare.keep(greeted_with(b"* BYE bye\r\n", |_| {}));
+        assert!(spare.take().is_none(), "a line behind the greeting");
+        spare.keep(greeted_with(b"* BY", |_| {}));
+        assert!(spare.take().is_none(), "part of a line behind the greeting");
     }
 
     #[test]

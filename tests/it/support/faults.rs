@@ -43,6 +43,17 @@ impl Proxy {
         })
     }
 
+    /// Forwards every connection; on the first one (the probe's, which
+    /// the first login reuses) what the client sends after the greeting is
+    /// read and dropped, and nothing more comes back: a connection that went
+    /// dead while kept (a firewall that forgot it).
+    pub fn holding_the_first_login(upstream: u16) -> Proxy {
+        Self::with_budgets(upstream, |i| match i {
+            0 => Budgets::Held,
+            _ => Budgets::Shared(None),
+        })
+    }
+
     /// Forwards connection `i` (0-based, as accepted) with `budgets(i)`.
     fn with_budgets(upstream: u16, budgets: impl Fn(usize) -> Budgets + Send + 'static) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
@@ -66,6 +77,15 @@ impl Proxy {
                         (b.clone(), b)
                     }
                     Budgets::Split { up, down } => (bytes(up), bytes(down)),
+                    Budgets::Held => {
+                        if let Ok(from) = client.try_clone() {
+                            std::thread::spawn(move || sink(from));
+                        }
+                        let _ = server.try_clone().map(|s| {
+                            std::thread::spawn(move || greeting_only(s, client));
+                        });
+                        continue;
+                    }
                 };
                 let cut = Arc::new(AtomicBool::new(false));
                 for (from, to, budget) in [
@@ -93,6 +113,25 @@ enum Budgets {
         up: Option<usize>,
         down: Option<usize>,
     },
+    /// The greeting passes, then the connection goes silent both ways.
+    Held,
+}
+
+/// Reads and drops what `from` sends until it closes.
+fn sink(mut from: TcpStream) {
+    let mut buf = [0u8; 4096];
+    while matches!(from.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Passes the server's greeting (its first line) to the client, then
+/// nothing: the server's connection is closed, the client's left open.
+fn greeting_only(server: TcpStream, mut client: TcpStream) {
+    let mut line = Vec::new();
+    let mut r = std::io::BufReader::new(server);
+    if std::io::BufRead::read_until(&mut r, b'\n', &mut line).is_ok() {
+        let _ = client.write_all(&line);
+    }
+    std::thread::sleep(Duration::from_secs(300));
 }
 
 /// Copies `from` to `to` while the connection's byte budget lasts; when it
