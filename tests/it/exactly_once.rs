@@ -20,7 +20,7 @@
 use crate::support::dovecot::Dovecot;
 use crate::support::faults::{fetch_binary, restart_dovecot, Proxy, Stored};
 use crate::support::imap::{mutf7_encode, Imap};
-use crate::support::run::{wait_at_most, wait_while_running};
+use crate::support::run::{wait_at_most, wait_while_running, Outcome};
 use crate::support::store::index_line;
 use crate::support::*;
 use serde_json::Value;
@@ -435,54 +435,56 @@ fn the_same_server_under_another_spelling_gets_nothing_appended_again() {
     assert_exactly_once(dc.imap_port, "s0", &expected, "the first URL again");
 }
 
-#[test]
-fn the_probes_connection_cut_at_the_first_login_is_replaced_at_once() {
-    let all = users("p", 1);
+/// A first run of user `{prefix}0`'s store through the proxy `proxy`
+/// makes for the Dovecot's port, with `extra`: checks it migrated every
+/// message exactly once, gives its output and the proxy.
+fn first_run_through(
+    prefix: &str,
+    proxy: impl FnOnce(u16) -> Proxy,
+    extra: &[&str],
+) -> (Outcome, Proxy) {
+    let all = users(prefix, 1);
     let (dc, _) = dovecot(&all);
     let tmp = tempfile::tempdir().expect("tmp");
     let (store, expected, total) = build_store(tmp.path());
-    let t = Target::new(&dc, &store, tmp.path(), "p0");
-    let proxy = Proxy::cutting_the_first_login(dc.imap_port);
-    let o = t
-        .run(&format!("imap://127.0.0.1:{}", proxy.port), "cut", &[])
-        .run();
-    assert_eq!(o.code, 0, "{o}");
-    assert_eq!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert_eq!(o.report["totals"]["migrated"], total as u64, "{o}");
-    // The login went out again on a new connection without the backoff
-    // of a lost connection (which says "reconnecting in").
-    assert!(!o.stderr.contains("reconnecting"), "{o}");
-    assert_exactly_once(dc.imap_port, "p0", &expected, "probe cut");
-}
-
-#[test]
-fn a_kept_connection_gone_silent_is_given_up_after_the_connect_timeout() {
-    let all = users("q", 1);
-    let (dc, _) = dovecot(&all);
-    let tmp = tempfile::tempdir().expect("tmp");
-    let (store, expected, total) = build_store(tmp.path());
-    let t = Target::new(&dc, &store, tmp.path(), "q0");
-    let proxy = Proxy::holding_the_first_login(dc.imap_port);
-    let started = std::time::Instant::now();
+    let t = Target::new(&dc, &store, tmp.path(), &all[0]);
+    let proxy = proxy(dc.imap_port);
     let o = t
         .run(
             &format!("imap://127.0.0.1:{}", proxy.port),
-            "held",
-            &["--connect-timeout", "2", "--io-timeout", "60"],
+            "through",
+            extra,
         )
         .run();
     assert_eq!(o.code, 0, "{o}");
     assert_eq!(o.report["totals"]["migrated"], total as u64, "{o}");
+    assert_exactly_once(dc.imap_port, &all[0], &expected, prefix);
+    (o, proxy)
+}
+
+#[test]
+fn the_probes_connection_cut_at_the_first_login_is_replaced_at_once() {
+    let (o, proxy) = first_run_through("p", Proxy::cutting_the_first_login, &[]);
+    assert_eq!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The login went out again on a new connection without the backoff
+    // of a lost connection (which says "reconnecting in").
+    assert!(!o.stderr.contains("reconnecting"), "{o}");
+}
+
+#[test]
+fn a_kept_connection_gone_silent_is_given_up_after_the_connect_timeout() {
+    let started = Instant::now();
+    let extra = ["--connect-timeout", "2", "--io-timeout", "60"];
+    first_run_through("q", Proxy::holding_the_first_login, &extra);
     // The login on the probe's connection got no answer: given up after
     // --connect-timeout (2 s), not --io-timeout (60 s), and sent again on
     // a new connection. Not a speed measure: the bound only tells the two
     // timeouts apart.
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(40),
-        "{:?}: {o}",
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
         started.elapsed()
     );
-    assert_exactly_once(dc.imap_port, "q0", &expected, "kept connection held");
 }
 
 #[test]
