@@ -536,12 +536,7 @@ fn a_move_a_killed_sync_made_but_did_not_journal_is_found_done_not_counted_gone(
     // not: the copy is gone from the INBOX and in Projects. The next sync
     // takes it as moved (not gone from the target in the INBOX, not found
     // or uploaded in Projects).
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dc = crate::sync::dovecot();
-    let to = format!("imap://127.0.0.1:{}", dc.imap_port);
-    let st = store_with_projects(tmp.path());
-    let o = run("migrate", &st.install, &to, tmp.path()).run();
-    assert_eq!(o.code, 0, "{o}");
+    let (tmp, dc, to, st) = projects_migrated();
     move_message_1_to_projects(&st);
     killed_run_moved_message_1_to_projects(&dc);
 
@@ -680,17 +675,24 @@ fn killed_run_moved_message_1_to_projects(dc: &Dovecot) {
     assert!(s.starts_with("OK"), "MOVE: {s}");
 }
 
-/// In Kerio, message 1 (INBOX item 2) moves to Clients, a folder new there
-/// (its item 1).
-fn move_message_1_to_clients(st: &StoreBuilder) {
+/// Item 2 of the INBOX (message 1) taken out of it in Kerio: its bytes, and
+/// the index lines of the items left (1 and 3), not written yet.
+fn take_inbox_item_2(st: &StoreBuilder) -> (Vec<u8>, Vec<String>) {
     let inbox = st.folder_dir(ACCOUNT, "INBOX");
     let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
     fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = ["00000001", "00000003"]
+    let left = ["00000001", "00000003"]
         .iter()
         .map(|id| line_of(&inbox, id))
         .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
+    (bytes, left)
+}
+
+/// In Kerio, message 1 (INBOX item 2) moves to Clients, a folder new there
+/// (its item 1).
+fn move_message_1_to_clients(st: &StoreBuilder) {
+    let (bytes, left) = take_inbox_item_2(st);
+    st.index(ACCOUNT, "INBOX", &left);
     backdate(&st.item(ACCOUNT, "Clients", "00000001", &bytes));
     let clients = st.folder_dir(ACCOUNT, "Clients");
     st.index(ACCOUNT, "Clients", &[line_of(&clients, "00000001")]);
@@ -795,14 +797,8 @@ fn a_message_moved_out_and_back_between_two_syncs_keeps_its_one_copy() {
 /// In Kerio, message 1 (INBOX item 2) is back in the INBOX under a new id
 /// (item 4) with the index flags `flags`, as after a move out and back.
 fn message_1_back_in_the_inbox(st: &StoreBuilder, flags: u32) {
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    let bytes = fs::read(inbox.join("#msgs/00000002.eml")).expect("item");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
+    let (bytes, mut lines) = take_inbox_item_2(st);
     backdate(&st.item(ACCOUNT, "INBOX", "00000004", &bytes));
-    let mut lines: Vec<String> = ["00000001", "00000003"]
-        .iter()
-        .map(|id| line_of(&inbox, id))
-        .collect();
     let (t, size) = (0x5a4a0000, bytes.len());
     lines.push(index_line("00000004", flags, size, t, t, t));
     st.index(ACCOUNT, "INBOX", &lines);
@@ -818,13 +814,8 @@ fn a_message_deleted_in_kerio_that_a_killed_sync_moved_is_removed_where_it_went(
     // at the account's end, the record with it: a clean run leaves no
     // record behind (helper-60 counted 1-17 after clean runs).
     let (tmp, dc, to, st) = after_a_killed_move();
-    let inbox = st.folder_dir(ACCOUNT, "INBOX");
-    fs::remove_file(inbox.join("#msgs/00000002.eml")).expect("rm");
-    let lines: Vec<String> = ["00000001", "00000003"]
-        .iter()
-        .map(|id| line_of(&inbox, id))
-        .collect();
-    st.index(ACCOUNT, "INBOX", &lines);
+    let (_, left) = take_inbox_item_2(&st);
+    st.index(ACCOUNT, "INBOX", &left);
 
     let o = run("migrate", &st.install, &to, tmp.path())
         .arg("--sync")
@@ -848,16 +839,23 @@ fn a_message_deleted_in_kerio_that_a_killed_sync_moved_is_removed_where_it_went(
     assert_eq!(o.code, 0, "{}", o.stdout);
 }
 
-/// Bob's store with Projects, migrated, then a sync killed after its UID
-/// MOVE of message 1 into Projects, which it had recorded: the directory,
-/// the server, its URL and the store.
-fn after_a_killed_move() -> (tempfile::TempDir, Dovecot, String, StoreBuilder) {
+/// Bob's store with Projects, migrated to a new Dovecot: the directory, the
+/// server, its URL and the store.
+fn projects_migrated() -> (tempfile::TempDir, Dovecot, String, StoreBuilder) {
     let tmp = tempfile::tempdir().expect("tmp");
     let dc = crate::sync::dovecot();
     let to = format!("imap://127.0.0.1:{}", dc.imap_port);
     let st = store_with_projects(tmp.path());
     let o = run("migrate", &st.install, &to, tmp.path()).run();
     assert_eq!(o.code, 0, "{o}");
+    (tmp, dc, to, st)
+}
+
+/// Bob's store with Projects, migrated, then a sync killed after its UID
+/// MOVE of message 1 into Projects, which it had recorded: the directory,
+/// the server, its URL and the store.
+fn after_a_killed_move() -> (tempfile::TempDir, Dovecot, String, StoreBuilder) {
+    let (tmp, dc, to, st) = projects_migrated();
     killed_run_moved_message_1_to_projects(&dc);
     killed_run_recorded_its_move(tmp.path());
     (tmp, dc, to, st)
